@@ -1,0 +1,22 @@
+"""Tests: always real PostgreSQL and Redis (never SQLite, never eager tasks).
+
+Each pytest-xdist worker gets its own Redis database so that workers' queues never mix.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parcours")
+
+_xdist = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_redis_db = 1 + int(_xdist.removeprefix("gw") or 0) % 14
+os.environ.setdefault("CELERY_BROKER_URL", f"redis://127.0.0.1:6379/{_redis_db}")
+
+from .base import *  # noqa: E402, F403
+
+if not DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    raise ImproperlyConfigured("Les tests exigent PostgreSQL (DATABASE_URL=postgres://…).")  # noqa: F405
+CELERY_TASK_ALWAYS_EAGER = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

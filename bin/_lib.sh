@@ -1,0 +1,62 @@
+# Shared by bin/run and bin/test: Python environment and local services.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+TOOLS="$ROOT/var/tools"
+UV_VERSION="0.13.9"
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+warn() { printf '\033[1;33m!!\033[0m %s\n' "$*" >&2; }
+
+find_python() {
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  warn "Python 3.11 ou plus récent est requis (python3 --version)."; return 1
+}
+
+ensure_python_env() {
+  local python; python="$(find_python)"
+  if [[ ! -x "$TOOLS/bin/uv" ]]; then
+    say "Installation de l'outil uv $UV_VERSION (gestionnaire de dépendances) dans var/tools"
+    "$python" -m venv "$TOOLS"
+    "$TOOLS/bin/pip" install --quiet "uv==$UV_VERSION"
+  fi
+  say "Installation des dépendances verrouillées (uv.lock)"
+  UV_PYTHON="$python" "$TOOLS/bin/uv" sync --frozen --quiet --project "$ROOT"
+  export PATH="$VENV/bin:$PATH"
+}
+
+is_installed() { command -v "$1" >/dev/null 2>&1; }
+
+postgres_up() { pg_isready -q -h 127.0.0.1 -p 5432; }
+redis_up() { [[ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" == "PONG" ]]; }
+
+start_postgres() {
+  postgres_up && return 0
+  is_installed pg_ctlcluster || return 1
+  say "PostgreSQL est installé mais arrêté : démarrage"
+  local version; version="$(pg_lsclusters -h 2>/dev/null | awk '{print $1; exit}')"
+  [[ -n "$version" ]] || version="$(ls /etc/postgresql 2>/dev/null | head -1)"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do postgres_up && return 0; sleep 1; done
+  return 1
+}
+
+start_redis() {
+  redis_up && return 0
+  is_installed redis-server || return 1
+  say "Redis est installé mais arrêté : démarrage"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null || true
+  for _ in $(seq 1 30); do redis_up && return 0; sleep 0.5; done
+  return 1
+}
+
+ensure_database() {  # $1: database name
+  psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$1'" | grep -q 1 ||
+    psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE \"$1\"" >/dev/null
+}

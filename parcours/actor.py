@@ -1,0 +1,40 @@
+"""Who is acting: a user, for one of their organisations, with the role they hold there."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from .errors import NoMembership
+from .models import CASEWORK_ROLES, Membership, Organisation, Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: AbstractBaseUser
+    organisation: Organisation
+    role: str
+
+    @property
+    def does_casework(self) -> bool:
+        """Counsellors, social workers and managers work on records; DPOs and admins do not."""
+        return self.role in CASEWORK_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+def actor_for(user: AbstractBaseUser, organisation_id: int | None = None) -> Actor:
+    """The actor for `user`, acting for `organisation_id` or, if none is chosen, their first one.
+
+    Raises NoMembership when the user has no active membership (there, or at all).
+    """
+    memberships = Membership.objects.filter(user=user, is_active=True).select_related(
+        "organisation"
+    )
+    if organisation_id is not None:
+        memberships = memberships.filter(organisation_id=organisation_id)
+    membership = memberships.order_by("id").first()
+    if membership is None:
+        raise NoMembership()
+    return Actor(user=user, organisation=membership.organisation, role=membership.role)

@@ -1,0 +1,47 @@
+"""One exception handler: domain errors and Django validation become clear 4xx answers.
+
+Bad input is a 400 with per-field French messages; a record out of scope is a 404 exactly like
+a missing one; a forbidden move is a 409 naming the state and the move. Never a 500 for input.
+"""
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from ..errors import DomainError, DuplicatePerson, DuplicateReferral
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ObjectDoesNotExist):
+        exc = Http404()
+    if isinstance(exc, DjangoValidationError):
+        detail = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        exc = exceptions.ValidationError(detail=detail)
+    if isinstance(exc, DomainError):
+        body: dict = {"detail": exc.message, "code": exc.code}
+        if exc.fields:
+            body.update(exc.fields)
+        if isinstance(exc, DuplicatePerson) and exc.existing_person_id is not None:
+            body["existing_person"] = exc.existing_person_id
+        if isinstance(exc, DuplicateReferral) and exc.existing_referral_id is not None:
+            body["existing_referral"] = exc.existing_referral_id
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, IntegrityError):
+        # A constraint the services did not anticipate (a race): conflict, not a crash.
+        return Response(
+            {
+                "detail": _(
+                    "Cette modification contredit l'état actuel du dossier ; rechargez-le."
+                ),
+                "code": "conflict",
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,112 @@
+"""Query filters for list endpoints. Invalid filter values answer 400 with field messages."""
+
+import django_filters as filters
+from django.utils.translation import gettext_lazy as _
+
+from ..models import (
+    Agreement,
+    Appointment,
+    EmploymentArea,
+    Organisation,
+    Pathway,
+    Person,
+    Referral,
+    Service,
+)
+from ..models.person import normalise_name
+
+
+class EmploymentAreaFilter(filters.FilterSet):
+    class Meta:
+        model = EmploymentArea
+        fields = ["departement"]
+
+
+class OrganisationFilter(filters.FilterSet):
+    name = filters.CharFilter(field_name="name", lookup_expr="icontains", label=_("nom contient"))
+    area = filters.ModelChoiceFilter(
+        field_name="employment_area",
+        queryset=EmploymentArea.objects.all(),
+        label=_("bassin d'emploi"),
+    )
+
+    class Meta:
+        model = Organisation
+        fields = ["kind", "siae_kind", "departement", "area", "name"]
+
+
+class ServiceFilter(filters.FilterSet):
+    class Meta:
+        model = Service
+        fields = ["organisation", "is_active"]
+
+
+class PersonFilter(filters.FilterSet):
+    last_name = filters.CharFilter(method="filter_last_name", label=_("nom (début)"))
+
+    class Meta:
+        model = Person
+        fields = ["last_name", "birth_date", "france_travail_id", "nir"]
+
+    def filter_last_name(self, queryset, name, value):
+        return queryset.filter(name_key__startswith=normalise_name(value))
+
+
+class PathwayFilter(filters.FilterSet):
+    area = filters.ModelChoiceFilter(
+        field_name="owner_organisation__employment_area",
+        queryset=EmploymentArea.objects.all(),
+        label=_("bassin d'emploi"),
+    )
+    opened_after = filters.IsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
+    opened_before = filters.IsoDateTimeFilter(field_name="opened_at", lookup_expr="lt")
+
+    class Meta:
+        model = Pathway
+        fields = ["status", "owner_organisation", "referent", "modality", "area", "person"]
+
+
+class ReferralFilter(filters.FilterSet):
+    receiver = filters.ModelChoiceFilter(
+        field_name="receiver_organisation",
+        queryset=Organisation.objects.all(),
+        label=_("destinataire"),
+    )
+    sender = filters.ModelChoiceFilter(
+        field_name="sender_organisation",
+        queryset=Organisation.objects.all(),
+        label=_("prescripteur"),
+    )
+    status = filters.MultipleChoiceFilter(choices=Referral._meta.get_field("status").choices)
+    area = filters.ModelChoiceFilter(
+        field_name="receiver_organisation__employment_area",
+        queryset=EmploymentArea.objects.all(),
+        label=_("bassin d'emploi du destinataire"),
+    )
+    sent_after = filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
+    sent_before = filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Referral
+        fields = ["status", "kind", "receiver", "sender", "area", "pathway"]
+
+
+class AppointmentFilter(filters.FilterSet):
+    starts_after = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+
+    class Meta:
+        model = Appointment
+        fields = ["referral", "outcome", "channel"]
+
+
+class AgreementFilter(filters.FilterSet):
+    party = filters.ModelChoiceFilter(
+        field_name="parties", queryset=Organisation.objects.all(), label=_("signataire")
+    )
+
+    class Meta:
+        model = Agreement
+        fields = ["level", "party"]

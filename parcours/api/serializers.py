@@ -1,0 +1,407 @@
+"""Serializers: shape and validate; writes are delegated to services by the views."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import (
+    Agreement,
+    Appointment,
+    AppointmentChannel,
+    Barrier,
+    BarrierKind,
+    BarrierStatus,
+    EmploymentArea,
+    Membership,
+    ModalityPeriod,
+    Organisation,
+    Pathway,
+    PathwayEvent,
+    PathwayOutcome,
+    Person,
+    Referral,
+    ReferralKind,
+    ReferralOutcome,
+    RefusalReason,
+    Service,
+    SupportModality,
+)
+from ..services.person import PERSON_EDITABLE_FIELDS
+from ..transitions import actions_available
+
+
+class EmploymentAreaSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EmploymentArea
+        fields = ["id", "code", "name", "departement"]
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Service
+        fields = [
+            "id",
+            "organisation",
+            "name",
+            "description",
+            "eligibility",
+            "usual_delay_days",
+            "is_active",
+        ]
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    services = ServiceSerializer(many=True, read_only=True)
+    employment_area = EmploymentAreaSerializer(read_only=True)
+
+    class Meta:
+        model = Organisation
+        fields = [
+            "id",
+            "kind",
+            "siae_kind",
+            "name",
+            "siret",
+            "departement",
+            "employment_area",
+            "address",
+            "contact_email",
+            "services",
+        ]
+
+
+class OrganisationRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "kind"]
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    full_name = serializers.SerializerMethodField()
+
+    def get_full_name(self, user) -> str:
+        return user.get_full_name()
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    organisation = OrganisationRefSerializer(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "organisation", "role"]
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    full_name = serializers.CharField()
+    email = serializers.EmailField()
+    memberships = MembershipSerializer(many=True)
+    acting_organisation = OrganisationRefSerializer()
+    acting_role = serializers.CharField()
+
+
+class ActingOrganisationSerializer(serializers.Serializer):
+    organisation = serializers.IntegerField(label=_("organisation"))
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    under_26 = serializers.BooleanField(read_only=True)
+    over_55 = serializers.BooleanField(read_only=True)
+    open_pathway = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Person
+        fields = [
+            "id",
+            *PERSON_EDITABLE_FIELDS,
+            "under_26",
+            "over_55",
+            "open_pathway",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_open_pathway(self, person: Person) -> int | None:
+        pathways = getattr(person, "open_pathways", None)
+        if pathways is not None:
+            return pathways[0].pk if pathways else None
+        pathway = person.pathways.filter(status="open").only("pk").first()
+        return pathway.pk if pathway else None
+
+
+class PersonWriteSerializer(serializers.ModelSerializer):
+    """Field-level validation only; uniqueness is the service's (with a clear 409)."""
+
+    class Meta:
+        model = Person
+        fields = list(PERSON_EDITABLE_FIELDS)
+        validators: list = []  # the service checks duplicates and answers 409
+
+
+class ModalityPeriodSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModalityPeriod
+        fields = ["modality", "started_at", "ended_at"]
+
+
+class BarrierSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Barrier
+        fields = ["id", "kind", "status", "detail", "identified_at", "resolved_at"]
+
+
+class PathwaySerializer(serializers.ModelSerializer):
+    person = serializers.SerializerMethodField()
+    owner_organisation = OrganisationRefSerializer(read_only=True)
+    referent = UserRefSerializer(read_only=True)
+    referent_organisation = OrganisationRefSerializer(read_only=True)
+
+    class Meta:
+        model = Pathway
+        fields = [
+            "id",
+            "person",
+            "status",
+            "owner_organisation",
+            "referent",
+            "referent_organisation",
+            "modality",
+            "outcome",
+            "opened_at",
+            "closed_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "first_name": {"type": "string"},
+                "last_name": {"type": "string"},
+            },
+        }
+    )
+    def get_person(self, pathway: Pathway) -> dict:
+        person = pathway.person
+        return {"id": person.pk, "first_name": person.first_name, "last_name": person.last_name}
+
+
+class PathwayDetailSerializer(PathwaySerializer):
+    modality_periods = ModalityPeriodSerializer(many=True, read_only=True)
+    barriers = BarrierSerializer(many=True, read_only=True)
+
+    class Meta(PathwaySerializer.Meta):
+        fields = [
+            *PathwaySerializer.Meta.fields,
+            "diagnostic_summary",
+            "modality_periods",
+            "barriers",
+        ]
+
+
+class PathwayEventSerializer(serializers.ModelSerializer):
+    actor = UserRefSerializer(read_only=True)
+    organisation = OrganisationRefSerializer(read_only=True)
+
+    class Meta:
+        model = PathwayEvent
+        fields = [
+            "id",
+            "kind",
+            "occurred_at",
+            "actor",
+            "organisation",
+            "referral",
+            "referral_status",
+            "text",
+        ]
+
+
+class NoteSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=[("note", _("Note")), ("action", _("Action")), ("diagnostic", _("Diagnostic"))],
+        default="note",
+    )
+    text = serializers.CharField(label=_("texte"), max_length=10000)
+
+
+class ModalityChangeSerializer(serializers.Serializer):
+    modality = serializers.ChoiceField(choices=SupportModality.choices, label=_("modalité"))
+
+
+class ReferentChangeSerializer(serializers.Serializer):
+    referent = serializers.IntegerField(label=_("référent"))
+
+
+class BarrierWriteSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=BarrierKind.choices, label=_("frein"))
+    status = serializers.ChoiceField(
+        choices=BarrierStatus.choices, default=BarrierStatus.IDENTIFIED, label=_("statut")
+    )
+    detail = serializers.CharField(allow_blank=True, default="", max_length=5000)
+
+
+class PathwayCloseSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=PathwayOutcome.choices, label=_("motif de sortie"))
+
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Appointment
+        fields = [
+            "id",
+            "referral",
+            "starts_at",
+            "channel",
+            "place",
+            "outcome",
+            "outcome_recorded_at",
+            "created_at",
+        ]
+
+
+class ReferralSerializer(serializers.ModelSerializer):
+    sender_organisation = OrganisationRefSerializer(read_only=True)
+    sender_user = UserRefSerializer(read_only=True)
+    receiver_organisation = OrganisationRefSerializer(read_only=True)
+    reference = serializers.CharField(read_only=True)
+    person = serializers.SerializerMethodField()
+    available_actions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "reference",
+            "pathway",
+            "person",
+            "sender_organisation",
+            "sender_user",
+            "receiver_organisation",
+            "receiver_service",
+            "kind",
+            "reason",
+            "context_note",
+            "status",
+            "created_at",
+            "sent_at",
+            "acknowledge_due_at",
+            "accepted_at",
+            "first_appointment_due_at",
+            "refused_at",
+            "refusal_reason",
+            "refusal_comment",
+            "withdrawn_at",
+            "expired_at",
+            "attended_at",
+            "no_show_at",
+            "closed_at",
+            "outcome",
+            "outcome_comment",
+            "updated_at",
+            "available_actions",
+        ]
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "first_name": {"type": "string"},
+                "last_name": {"type": "string"},
+            },
+        }
+    )
+    def get_person(self, referral: Referral) -> dict:
+        person = referral.pathway.person
+        return {"id": person.pk, "first_name": person.first_name, "last_name": person.last_name}
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_available_actions(self, referral: Referral) -> list[str]:
+        """What the acting organisation may do next, read from the transitions table."""
+        from ..services.referral import party_of
+
+        actor = self.context.get("actor")
+        party = party_of(actor, referral) if actor else None
+        return [str(a) for a in actions_available(referral.status, party)] if party else []
+
+
+class ReferralCreateSerializer(serializers.Serializer):
+    pathway = serializers.IntegerField(label=_("parcours"))
+    receiver_organisation = serializers.IntegerField(label=_("organisme destinataire"))
+    receiver_service = serializers.IntegerField(
+        label=_("service demandé"), required=False, allow_null=True
+    )
+    kind = serializers.ChoiceField(choices=ReferralKind.choices, label=_("type d'orientation"))
+    reason = serializers.CharField(label=_("motif de l'orientation"), max_length=5000)
+    context_note = serializers.CharField(
+        label=_("éléments de contexte"), allow_blank=True, default="", max_length=10000
+    )
+    send = serializers.BooleanField(default=True, label=_("envoyer maintenant"))
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(allow_blank=True, default="", max_length=5000)
+
+
+class RefuseSerializer(serializers.Serializer):
+    refusal_reason = serializers.ChoiceField(
+        choices=RefusalReason.choices, label=_("motif de refus")
+    )
+    comment = serializers.CharField(allow_blank=True, default="", max_length=5000)
+
+
+class AppointmentWriteSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField(label=_("date et heure"))
+    channel = serializers.ChoiceField(
+        choices=AppointmentChannel.choices, default=AppointmentChannel.IN_PERSON
+    )
+    place = serializers.CharField(allow_blank=True, default="", max_length=300)
+
+
+class ReferralCloseSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=ReferralOutcome.choices, label=_("suite donnée"))
+    comment = serializers.CharField(allow_blank=True, default="", max_length=5000)
+
+
+class AgreementSerializer(serializers.ModelSerializer):
+    parties = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Organisation.objects.all(), label=_("signataires")
+    )
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "id",
+            "name",
+            "level",
+            "parties",
+            "starts_on",
+            "ends_on",
+            "review_on",
+            "acknowledge_within_working_days",
+            "first_appointment_within_days",
+            "no_show_grace_hours",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+        extra_kwargs = {
+            "acknowledge_within_working_days": {"min_value": 1, "max_value": 60},
+            "first_appointment_within_days": {"min_value": 1, "max_value": 180},
+            "no_show_grace_hours": {"max_value": 720},
+        }
+
+    def validate(self, attrs):
+        starts_on = attrs.get("starts_on", getattr(self.instance, "starts_on", None))
+        ends_on = attrs.get("ends_on", getattr(self.instance, "ends_on", None))
+        if starts_on and ends_on and ends_on < starts_on:
+            raise serializers.ValidationError(
+                {"ends_on": [_("La fin de la convention ne peut précéder son début.")]}
+            )
+        return attrs

@@ -1,0 +1,426 @@
+"""API viewsets: thin. Querysets come from `parcours.access`; writes call services."""
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import access
+from ..errors import NoMembership
+from ..models import (
+    Agreement,
+    Appointment,
+    EmploymentArea,
+    Organisation,
+    Pathway,
+    Person,
+    Referral,
+    Service,
+)
+from ..services import agreement as agreement_services
+from ..services import pathway as pathway_services
+from ..services import person as person_services
+from ..services import referral as referral_services
+from . import filters, serializers
+from .actor import SESSION_KEY, HasMembership, request_actor
+from .pagination import RecentFirstCursorPagination, TimelineCursorPagination
+
+
+class ActorViewMixin:
+    permission_classes = [IsAuthenticated, HasMembership]
+
+    @property
+    def actor(self):
+        return request_actor(self.request)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["actor"] = self.actor
+        return context
+
+
+class EmploymentAreaViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = serializers.EmploymentAreaSerializer
+    filterset_class = filters.EmploymentAreaFilter
+    ordering_fields = ["code", "name", "departement"]
+    queryset = EmploymentArea.objects.order_by("departement", "name")
+
+
+class OrganisationViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
+    """Partner directory (shared by all members), with each organisation's services."""
+
+    queryset = Organisation.objects.none()  # for the schema; real scoping in get_queryset
+
+    serializer_class = serializers.OrganisationSerializer
+    filterset_class = filters.OrganisationFilter
+    ordering_fields = ["name", "kind", "departement"]
+
+    def get_queryset(self):
+        return (
+            access.organisations_visible_to(self.actor)
+            .select_related("employment_area")
+            .prefetch_related("services")
+            .order_by("name", "id")
+        )
+
+
+class ServiceViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Service.objects.none()  # for the schema; real scoping in get_queryset
+    serializer_class = serializers.ServiceSerializer
+    filterset_class = filters.ServiceFilter
+    ordering_fields = ["name", "usual_delay_days"]
+
+    def get_queryset(self):
+        organisations = access.organisations_visible_to(self.actor)
+        return Service.objects.filter(organisation__in=organisations).order_by(
+            "organisation_id", "name"
+        )
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated, HasMembership]
+
+    @extend_schema(responses=serializers.MeSerializer)
+    def get(self, request):
+        actor = request_actor(request)
+        user = request.user
+        data = {
+            "id": user.pk,
+            "username": user.get_username(),
+            "full_name": user.get_full_name(),
+            "email": user.email,
+            "memberships": access.memberships_of(actor),
+            "acting_organisation": actor.organisation,
+            "acting_role": actor.role,
+        }
+        return Response(serializers.MeSerializer(data).data)
+
+
+class ActingOrganisationView(APIView):
+    """Choose which of the user's organisations the browser session acts for."""
+
+    permission_classes = [IsAuthenticated, HasMembership]
+
+    @extend_schema(
+        request=serializers.ActingOrganisationSerializer, responses=serializers.MeSerializer
+    )
+    def post(self, request):
+        payload = serializers.ActingOrganisationSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        organisation_id = payload.validated_data["organisation"]
+        if (
+            not access.memberships_of(request_actor(request))
+            .filter(organisation_id=organisation_id)
+            .exists()
+        ):
+            raise NoMembership()
+        request.session[SESSION_KEY] = organisation_id
+        request._parcours_actor = None
+        return MeView().get(request)
+
+
+class PersonViewSet(
+    ActorViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Person.objects.none()  # for the schema; real scoping in get_queryset
+    serializer_class = serializers.PersonSerializer
+    filterset_class = filters.PersonFilter
+    ordering_fields = ["last_name", "first_name", "birth_date", "updated_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return (
+            access.persons_visible_to(self.actor)
+            .prefetch_related(
+                Prefetch(
+                    "pathways",
+                    queryset=Pathway.objects.filter(status="open").only("pk", "person_id"),
+                    to_attr="open_pathways",
+                )
+            )
+            .order_by("last_name", "first_name", "id")
+        )
+
+    @extend_schema(
+        request=serializers.PersonWriteSerializer, responses={201: serializers.PersonSerializer}
+    )
+    def create(self, request, *args, **kwargs):
+        payload = serializers.PersonWriteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        person = person_services.person_create(actor=self.actor, **payload.validated_data)
+        output = serializers.PersonSerializer(person, context=self.get_serializer_context())
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=serializers.PersonWriteSerializer, responses=serializers.PersonSerializer
+    )
+    def partial_update(self, request, *args, **kwargs):
+        person = self.get_object()
+        payload = serializers.PersonWriteSerializer(person, data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        person = person_services.person_update(
+            actor=self.actor, person_id=person.pk, changes=payload.validated_data
+        )
+        return Response(
+            serializers.PersonSerializer(person, context=self.get_serializer_context()).data
+        )
+
+
+class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Pathway.objects.none()  # for the schema; real scoping in get_queryset
+    filterset_class = filters.PathwayFilter
+    pagination_class = RecentFirstCursorPagination
+    ordering_fields = ["updated_at", "opened_at"]
+
+    def get_queryset(self):
+        queryset = access.pathways_visible_to(self.actor).select_related(
+            "person", "owner_organisation", "referent", "referent_organisation"
+        )
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related("modality_periods", "barriers")
+        return queryset
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return serializers.PathwayDetailSerializer
+        return serializers.PathwaySerializer
+
+    def _detail(self, pathway_id: int) -> Response:
+        pathway = (
+            self.get_queryset().prefetch_related("modality_periods", "barriers").get(pk=pathway_id)
+        )
+        return Response(
+            serializers.PathwayDetailSerializer(pathway, context=self.get_serializer_context()).data
+        )
+
+    @extend_schema(responses=serializers.PathwayEventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def timeline(self, request, pk=None):
+        pathway = self.get_object()
+        events = (
+            access.events_visible_to(self.actor)
+            .filter(pathway=pathway)
+            .select_related("actor", "organisation")
+        )
+        paginator = TimelineCursorPagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        data = serializers.PathwayEventSerializer(page, many=True).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(
+        request=serializers.NoteSerializer, responses={201: serializers.PathwayEventSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def notes(self, request, pk=None):
+        payload = serializers.NoteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        event = pathway_services.pathway_add_note(
+            actor=self.actor, pathway_id=int(pk), **payload.validated_data
+        )
+        return Response(
+            serializers.PathwayEventSerializer(event).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
+        request=serializers.ModalityChangeSerializer, responses=serializers.PathwayDetailSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def modality(self, request, pk=None):
+        payload = serializers.ModalityChangeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        pathway_services.pathway_set_modality(
+            actor=self.actor, pathway_id=int(pk), **payload.validated_data
+        )
+        return self._detail(int(pk))
+
+    @extend_schema(
+        request=serializers.ReferentChangeSerializer, responses=serializers.PathwayDetailSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def referent(self, request, pk=None):
+        payload = serializers.ReferentChangeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        pathway_services.pathway_set_referent(
+            actor=self.actor, pathway_id=int(pk), referent_id=payload.validated_data["referent"]
+        )
+        return self._detail(int(pk))
+
+    @extend_schema(
+        request=serializers.BarrierWriteSerializer, responses=serializers.PathwayDetailSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def barriers(self, request, pk=None):
+        payload = serializers.BarrierWriteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        pathway_services.barrier_record(
+            actor=self.actor, pathway_id=int(pk), **payload.validated_data
+        )
+        return self._detail(int(pk))
+
+    @extend_schema(
+        request=serializers.PathwayCloseSerializer, responses=serializers.PathwayDetailSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        payload = serializers.PathwayCloseSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        pathway_services.pathway_close(
+            actor=self.actor, pathway_id=int(pk), **payload.validated_data
+        )
+        return self._detail(int(pk))
+
+
+def _referral_action(service, payload_class=None, *, name: str):
+    """Build a POST action that validates its payload, calls one referral service, and answers
+    with the referral as the acting organisation now sees it."""
+
+    @extend_schema(
+        request=payload_class,
+        responses=serializers.ReferralSerializer,
+        operation_id=f"referrals_{name}",
+    )
+    def handler(self, request, pk=None):
+        arguments = {}
+        if payload_class is not None:
+            payload = payload_class(data=request.data)
+            payload.is_valid(raise_exception=True)
+            arguments = payload.validated_data
+        service(actor=self.actor, referral_id=int(pk), **arguments)
+        return Response(
+            serializers.ReferralSerializer(
+                self.get_queryset().get(pk=pk), context=self.get_serializer_context()
+            ).data
+        )
+
+    handler.__name__ = name
+    return action(detail=True, methods=["post"], url_path=name.replace("_", "-"))(handler)
+
+
+class ReferralViewSet(
+    ActorViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Referral.objects.none()  # for the schema; real scoping in get_queryset
+    serializer_class = serializers.ReferralSerializer
+    filterset_class = filters.ReferralFilter
+    pagination_class = RecentFirstCursorPagination
+    ordering_fields = ["updated_at", "sent_at", "created_at"]
+
+    def get_queryset(self):
+        return access.referrals_visible_to(self.actor).select_related(
+            "pathway__person", "sender_organisation", "sender_user", "receiver_organisation"
+        )
+
+    @extend_schema(
+        request=serializers.ReferralCreateSerializer,
+        responses={201: serializers.ReferralSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        payload = serializers.ReferralCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        referral = referral_services.referral_create(
+            actor=self.actor,
+            pathway_id=data["pathway"],
+            receiver_organisation_id=data["receiver_organisation"],
+            receiver_service_id=data.get("receiver_service"),
+            kind=data["kind"],
+            reason=data["reason"],
+            context_note=data["context_note"],
+            send=data["send"],
+        )
+        output = serializers.ReferralSerializer(
+            self.get_queryset().get(pk=referral.pk), context=self.get_serializer_context()
+        )
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+    send = _referral_action(referral_services.referral_send, name="send")
+    withdraw = _referral_action(
+        referral_services.referral_withdraw, serializers.CommentSerializer, name="withdraw"
+    )
+    accept = _referral_action(referral_services.referral_accept, name="accept")
+    refuse = _referral_action(
+        referral_services.referral_refuse, serializers.RefuseSerializer, name="refuse"
+    )
+    set_appointment = _referral_action(
+        referral_services.referral_set_appointment,
+        serializers.AppointmentWriteSerializer,
+        name="set_appointment",
+    )
+    record_attendance = _referral_action(
+        referral_services.referral_record_attendance, name="record_attendance"
+    )
+    record_no_show = _referral_action(
+        referral_services.referral_record_no_show, name="record_no_show"
+    )
+    close = _referral_action(
+        referral_services.referral_close, serializers.ReferralCloseSerializer, name="close"
+    )
+
+
+class AppointmentViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
+    """Appointments are written through the referral actions (set-appointment, record-…)."""
+
+    queryset = Appointment.objects.none()  # for the schema; real scoping in get_queryset
+
+    serializer_class = serializers.AppointmentSerializer
+    filterset_class = filters.AppointmentFilter
+    ordering_fields = ["starts_at"]
+
+    def get_queryset(self):
+        return access.appointments_visible_to(self.actor).order_by("-starts_at", "-id")
+
+
+class AgreementViewSet(
+    ActorViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Agreement.objects.none()  # for the schema; real scoping in get_queryset
+    serializer_class = serializers.AgreementSerializer
+    filterset_class = filters.AgreementFilter
+    ordering_fields = ["starts_on", "name"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return (
+            access.agreements_visible_to(self.actor)
+            .prefetch_related("parties")
+            .order_by("-starts_on", "id")
+        )
+
+    def create(self, request, *args, **kwargs):
+        payload = self.get_serializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        parties = [p.pk for p in data.pop("parties")]
+        agreement = agreement_services.agreement_create(actor=self.actor, party_ids=parties, **data)
+        return Response(self.get_serializer(agreement).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        agreement = self.get_object()
+        payload = self.get_serializer(agreement, data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        parties = data.pop("parties", None)
+        agreement = agreement_services.agreement_update(
+            actor=self.actor,
+            agreement_id=agreement.pk,
+            party_ids=[p.pk for p in parties] if parties is not None else None,
+            **data,
+        )
+        return Response(self.get_serializer(agreement).data)

@@ -1,0 +1,67 @@
+"""Domain errors. The API maps each to a status code; pages show their French message."""
+
+from django.utils.translation import gettext as _
+
+
+class DomainError(Exception):
+    """Base class: `message` is French, for users; never contains personal data beyond names."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class InvalidInput(DomainError):
+    status_code = 400
+    code = "invalid"
+
+
+class NotAllowed(DomainError):
+    """The actor sees the object but their organisation or role may not do this."""
+
+    status_code = 403
+    code = "not_allowed"
+
+
+class NoMembership(NotAllowed):
+    code = "no_membership"
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("Vous n'êtes rattaché(e) à aucune organisation active (ou pas à celle-ci).")
+        )
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class ForbiddenTransition(Conflict):
+    code = "forbidden_transition"
+
+    def __init__(self, *, current_label: str, action_label: str):
+        super().__init__(
+            _("Impossible de « %(action)s » : l'orientation est à l'état « %(current)s ».")
+            % {"action": action_label, "current": current_label}
+        )
+
+
+class DuplicatePerson(Conflict):
+    code = "duplicate_person"
+
+    def __init__(self, message: str, *, existing_person_id: int | None):
+        super().__init__(message)
+        self.existing_person_id = existing_person_id
+
+
+class DuplicateReferral(Conflict):
+    code = "duplicate_referral"
+
+    def __init__(self, message: str, *, existing_referral_id: int | None):
+        super().__init__(message)
+        self.existing_referral_id = existing_referral_id

@@ -1,0 +1,71 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .referral import Referral
+
+
+class AppointmentChannel(models.TextChoices):
+    IN_PERSON = "in_person", _("Sur place")
+    PHONE = "phone", _("Par téléphone")
+    VIDEO = "video", _("En visioconférence")
+
+
+class AppointmentOutcome(models.TextChoices):
+    PENDING = "pending", _("À venir")
+    ATTENDED = "attended", _("Personne venue")
+    NO_SHOW = "no_show", _("Personne absente")
+    CANCELLED = "cancelled", _("Annulé")
+
+
+class Appointment(models.Model):
+    """A meeting set by the receiver of a referral. Written only by the referral services."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="appointments")
+    starts_at = models.DateTimeField(_("date et heure"))
+    channel = models.CharField(
+        _("modalité"),
+        max_length=20,
+        choices=AppointmentChannel.choices,
+        default=AppointmentChannel.IN_PERSON,
+    )
+    place = models.CharField(_("lieu"), max_length=300, blank=True)
+    outcome = models.CharField(
+        _("issue"),
+        max_length=20,
+        choices=AppointmentOutcome.choices,
+        default=AppointmentOutcome.PENDING,
+    )
+    outcome_recorded_at = models.DateTimeField(_("issue saisie le"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("rendez-vous")
+        verbose_name_plural = _("rendez-vous")
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="appointment_outcome_has_date",
+                condition=(Q(outcome="pending") & Q(outcome_recorded_at__isnull=True))
+                | (~Q(outcome="pending") & Q(outcome_recorded_at__isnull=False)),
+                violation_error_message=_(
+                    "Une issue saisie est datée ; un rendez-vous à venir non."
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["referral"],
+                condition=Q(outcome="pending"),
+                name="appointment_one_pending_per_referral",
+                violation_error_message=_("Un rendez-vous est déjà prévu pour cette orientation."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rendez-vous du {self.starts_at:%d/%m/%Y %H:%M}"

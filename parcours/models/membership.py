@@ -1,0 +1,48 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .organisation import Organisation
+
+
+class Role(models.TextChoices):
+    COUNSELLOR = "counsellor", _("Conseiller")
+    SOCIAL_WORKER = "social_worker", _("Travailleur social")
+    MANAGER = "manager", _("Responsable de structure")
+    DPO = "dpo", _("Délégué à la protection des données")
+    ADMIN = "admin", _("Administrateur")
+
+
+# Roles whose members work on people's records; DPOs and admins never read content.
+CASEWORK_ROLES = frozenset({Role.COUNSELLOR, Role.SOCIAL_WORKER, Role.MANAGER})
+
+
+class Membership(models.Model):
+    """A user belongs to an organisation with one role; they act for one organisation at a time."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField(_("rôle"), max_length=20, choices=Role.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("appartenance")
+        verbose_name_plural = _("appartenances")
+        ordering = ["organisation__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation"],
+                name="membership_unique_user_organisation",
+                violation_error_message=_("Cet utilisateur appartient déjà à cette organisation."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.organisation} ({self.get_role_display()})"

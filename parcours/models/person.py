@@ -1,0 +1,120 @@
+import datetime as dt
+import unicodedata
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+from stdnum.fr import nir
+
+
+def validate_nir(value: str) -> None:
+    if not nir.is_valid(value):
+        raise ValidationError(_("NIR invalide : 15 caractères dont une clé de contrôle correcte."))
+
+
+france_travail_id_validator = RegexValidator(
+    r"^[0-9]{7}[0-9A-Z]{1,4}$",
+    _("Identifiant France Travail invalide : 7 chiffres suivis de 1 à 4 chiffres ou lettres."),
+)
+
+
+def normalise_name(value: str) -> str:
+    """Accent- and case-insensitive form used for duplicate detection ("Éloïse" == "eloise")."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(letters.replace("-", " ").replace("'", " ").lower().split())
+
+
+def age_on(birth_date: dt.date, day: dt.date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+class Person(models.Model):
+    """Personne accompagnée. Created only through `person_create`, which detects duplicates."""
+
+    first_name = models.CharField(_("prénom"), max_length=100)
+    last_name = models.CharField(_("nom"), max_length=100)
+    birth_date = models.DateField(_("date de naissance"))
+    # Normalised copy of the names, kept by the service, for duplicate detection and search.
+    name_key = models.CharField(max_length=210, editable=False, db_index=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("téléphone"), max_length=20, blank=True)
+    address = models.CharField(_("adresse"), max_length=300, blank=True)
+    postal_code = models.CharField(
+        _("code postal"),
+        max_length=5,
+        blank=True,
+        validators=[RegexValidator(r"^\d{5}$", _("Code postal : 5 chiffres."))],
+    )
+    city = models.CharField(_("commune"), max_length=100, blank=True)
+    france_travail_id = models.CharField(
+        _("identifiant France Travail"),
+        max_length=11,
+        blank=True,
+        validators=[france_travail_id_validator],
+    )
+    nir = models.CharField(_("NIR"), max_length=15, blank=True, validators=[validate_nir])
+
+    receives_rsa = models.BooleanField(_("bénéficiaire du rSa"), default=False)
+    receives_ass = models.BooleanField(_("bénéficiaire de l'ASS"), default=False)
+    rights_ending = models.BooleanField(_("fin de droits"), default=False)
+    rqth = models.BooleanField(_("RQTH (travailleur handicapé)"), default=False)
+    court_supervision = models.BooleanField(_("suivi judiciaire"), default=False)
+    lives_in_qpv = models.BooleanField(_("réside en QPV"), default=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,  # who created a record must stay known
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["name_key"])
+
+    class Meta:
+        verbose_name = _("personne")
+        verbose_name_plural = _("personnes")
+        ordering = ["last_name", "first_name"]
+        indexes = [models.Index(fields=["name_key", "birth_date"], name="person_identity_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["nir"],
+                condition=~models.Q(nir=""),
+                name="person_unique_nir",
+                violation_error_message=_("Une personne avec ce NIR existe déjà."),
+            ),
+            models.UniqueConstraint(
+                fields=["france_travail_id"],
+                condition=~models.Q(france_travail_id=""),
+                name="person_unique_france_travail_id",
+                violation_error_message=_(
+                    "Une personne avec cet identifiant France Travail existe déjà."
+                ),
+            ),
+            models.CheckConstraint(
+                name="person_birth_date_plausible",
+                condition=models.Q(birth_date__gte=dt.date(1900, 1, 1)),
+                violation_error_message=_("La date de naissance doit être postérieure à 1900."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Minimal identity only: never NIR or contact details in logs or admin lists.
+        return f"{self.first_name} {self.last_name[:1]}."
+
+    def age(self, on: dt.date | None = None) -> int:
+        return age_on(self.birth_date, on or timezone.localdate())
+
+    @property
+    def under_26(self) -> bool:
+        return self.age() < 26
+
+    @property
+    def over_55(self) -> bool:
+        return self.age() > 55

@@ -1,0 +1,217 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .organisation import Organisation, Service
+from .pathway import Pathway
+
+
+class ReferralStatus(models.TextChoices):
+    DRAFT = "draft", _("Brouillon")
+    SENT = "sent", _("Envoyée")
+    ACCEPTED = "accepted", _("Acceptée")
+    REFUSED = "refused", _("Refusée")
+    WITHDRAWN = "withdrawn", _("Retirée")
+    EXPIRED = "expired", _("Expirée")
+    APPOINTMENT_SET = "appointment_set", _("Rendez-vous fixé")
+    ATTENDED = "attended", _("Personne venue")
+    NO_SHOW = "no_show", _("Personne absente")
+    CLOSED = "closed", _("Clôturée")
+
+
+# A referral in one of these states still occupies its receiver: a second one is a duplicate.
+OPEN_REFERRAL_STATUSES = (
+    ReferralStatus.DRAFT,
+    ReferralStatus.SENT,
+    ReferralStatus.ACCEPTED,
+    ReferralStatus.APPOINTMENT_SET,
+    ReferralStatus.ATTENDED,
+    ReferralStatus.NO_SHOW,
+)
+
+
+class ReferralKind(models.TextChoices):
+    SUBSTITUTION = "substitution", _("Relais (le partenaire prend le suivi)")
+    SIMULTANEOUS = "simultaneous", _("Accompagnement conjoint")
+    UPSTREAM = "upstream", _("Levée préalable des freins sociaux")
+    RETURN = "return", _("Retour vers l'organisme d'origine")
+
+
+class RefusalReason(models.TextChoices):
+    NOT_ELIGIBLE = "not_eligible", _("La personne ne remplit pas les conditions d'accès")
+    NO_CAPACITY = "no_capacity", _("Plus de place disponible")
+    WRONG_SERVICE = "wrong_service", _("Service inadapté au besoin")
+    ALREADY_FOLLOWED = "already_followed", _("Déjà accompagnée par ailleurs")
+    PERSON_DECLINED = "person_declined", _("La personne a décliné")
+    OTHER = "other", _("Autre motif")
+
+
+class ReferralOutcome(models.TextChoices):
+    """Retour d'information: what became of the person, fed back to the sender at closure."""
+
+    JOB = "job", _("Accès à l'emploi")
+    TRAINING = "training", _("Entrée en formation")
+    SUPPORT_STARTED = "support_started", _("Accompagnement engagé")
+    SUPPORT_COMPLETED = "support_completed", _("Accompagnement terminé")
+    NOT_REACHED = "not_reached", _("Personne non jointe")
+    OTHER = "other", _("Autre")
+
+
+def _status_needs(statuses: tuple[str, ...], field: str) -> Q:
+    """CHECK helper: in any of `statuses`, `field` must be set."""
+    return ~Q(status__in=statuses) | Q(**{f"{field}__isnull": False})
+
+
+class Referral(models.Model):
+    """Orientation: one organisation sends a person to another. Moves go through `transitions`."""
+
+    pathway = models.ForeignKey(Pathway, on_delete=models.PROTECT, related_name="referrals")
+    sender_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisme prescripteur"),
+        on_delete=models.PROTECT,
+        related_name="referrals_sent",
+    )
+    sender_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("conseiller prescripteur"),
+        on_delete=models.PROTECT,
+        related_name="referrals_sent",
+    )
+    receiver_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisme destinataire"),
+        on_delete=models.PROTECT,
+        related_name="referrals_received",
+    )
+    receiver_service = models.ForeignKey(
+        Service,
+        verbose_name=_("service demandé"),
+        on_delete=models.PROTECT,
+        related_name="referrals",
+        null=True,
+        blank=True,
+    )
+    kind = models.CharField(_("type d'orientation"), max_length=20, choices=ReferralKind.choices)
+    reason = models.TextField(_("motif de l'orientation"))
+    context_note = models.TextField(_("éléments de contexte"), blank=True)
+    status = models.CharField(
+        _("statut"), max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.DRAFT
+    )
+
+    created_at = models.DateTimeField(_("créée le"))
+    sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
+    acknowledge_due_at = models.DateTimeField(_("réponse attendue avant le"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("acceptée le"), null=True, blank=True)
+    first_appointment_due_at = models.DateTimeField(
+        _("premier rendez-vous attendu avant le"), null=True, blank=True
+    )
+    refused_at = models.DateTimeField(_("refusée le"), null=True, blank=True)
+    refusal_reason = models.CharField(
+        _("motif de refus"), max_length=20, choices=RefusalReason.choices, blank=True
+    )
+    refusal_comment = models.TextField(_("commentaire de refus"), blank=True)
+    withdrawn_at = models.DateTimeField(_("retirée le"), null=True, blank=True)
+    expired_at = models.DateTimeField(_("expirée le"), null=True, blank=True)
+    attended_at = models.DateTimeField(_("venue constatée le"), null=True, blank=True)
+    no_show_at = models.DateTimeField(_("absence constatée le"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("clôturée le"), null=True, blank=True)
+    outcome = models.CharField(
+        _("suite donnée"), max_length=20, choices=ReferralOutcome.choices, blank=True
+    )
+    outcome_comment = models.TextField(_("retour d'information"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("orientation")
+        verbose_name_plural = _("orientations")
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            models.Index(fields=["-updated_at", "-id"], name="referral_recent_idx"),
+            models.Index(fields=["receiver_organisation", "status"], name="referral_receiver_idx"),
+            models.Index(fields=["sender_organisation", "status"], name="referral_sender_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="referral_sender_is_not_receiver",
+                condition=~Q(sender_organisation=models.F("receiver_organisation")),
+                violation_error_message=_("Une organisation ne peut pas s'orienter à elle-même."),
+            ),
+            models.CheckConstraint(
+                name="referral_sent_has_sent_at",
+                condition=Q(status="draft") | Q(sent_at__isnull=False),
+                violation_error_message=_("Une orientation envoyée a une date d'envoi."),
+            ),
+            models.CheckConstraint(
+                name="referral_accepted_has_accepted_at",
+                condition=_status_needs(
+                    ("accepted", "appointment_set", "attended", "no_show"), "accepted_at"
+                ),
+                violation_error_message=_("Une orientation acceptée a une date d'acceptation."),
+            ),
+            models.CheckConstraint(
+                name="referral_refused_has_date_and_reason",
+                condition=~Q(status="refused")
+                | (Q(refused_at__isnull=False) & ~Q(refusal_reason="")),
+                violation_error_message=_("Un refus a une date et un motif."),
+            ),
+            models.CheckConstraint(
+                name="referral_withdrawn_has_withdrawn_at",
+                condition=_status_needs(("withdrawn",), "withdrawn_at"),
+                violation_error_message=_("Une orientation retirée a une date de retrait."),
+            ),
+            models.CheckConstraint(
+                name="referral_expired_has_expired_at",
+                condition=_status_needs(("expired",), "expired_at"),
+                violation_error_message=_("Une orientation expirée a une date d'expiration."),
+            ),
+            models.CheckConstraint(
+                name="referral_attended_has_attended_at",
+                condition=_status_needs(("attended",), "attended_at"),
+                violation_error_message=_("Une venue constatée a une date."),
+            ),
+            models.CheckConstraint(
+                name="referral_no_show_has_no_show_at",
+                condition=_status_needs(("no_show",), "no_show_at"),
+                violation_error_message=_("Une absence constatée a une date."),
+            ),
+            models.CheckConstraint(
+                name="referral_closed_has_date_and_outcome",
+                condition=~Q(status="closed") | (Q(closed_at__isnull=False) & ~Q(outcome="")),
+                violation_error_message=_(
+                    "Une orientation clôturée a une date et une suite donnée."
+                ),
+            ),
+            # Duplicate prescriptions break pathways: one open referral per receiver and service.
+            models.UniqueConstraint(
+                fields=["pathway", "receiver_organisation"],
+                condition=Q(status__in=OPEN_REFERRAL_STATUSES, receiver_service__isnull=True),
+                name="referral_one_open_per_receiver",
+                violation_error_message=_(
+                    "Une orientation est déjà en cours vers cette organisation pour cette personne."
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["pathway", "receiver_organisation", "receiver_service"],
+                condition=Q(status__in=OPEN_REFERRAL_STATUSES, receiver_service__isnull=False),
+                name="referral_one_open_per_service",
+                violation_error_message=_(
+                    "Une orientation est déjà en cours vers ce service pour cette personne."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Orientation n°{self.pk}"
+
+    @property
+    def reference(self) -> str:
+        """Short reference quoted in e-mails and phone calls."""
+        return f"OR-{self.pk:07d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_REFERRAL_STATUSES

@@ -1,0 +1,66 @@
+"""Writes on Agreement (convention de partenariat)."""
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .. import access
+from ..actor import Actor
+from ..errors import InvalidInput, NotAllowed
+from ..models import Agreement, Organisation
+from .history import save_with_history
+
+AGREEMENT_FIELDS = (
+    "name",
+    "level",
+    "starts_on",
+    "ends_on",
+    "review_on",
+    "acknowledge_within_working_days",
+    "first_appointment_within_days",
+    "no_show_grace_hours",
+)
+
+
+def _check_parties(actor: Actor, party_ids: list[int]) -> list[Organisation]:
+    parties = list(Organisation.objects.filter(pk__in=set(party_ids)))
+    if len(parties) < 2 or len(parties) != len(set(party_ids)):
+        raise InvalidInput(
+            _("Une convention réunit au moins deux organisations existantes."),
+            fields={"parties": [_("Choisissez au moins deux organisations.")]},
+        )
+    if actor.organisation.pk not in {p.pk for p in parties}:
+        raise InvalidInput(
+            _("Votre organisation doit être signataire de la convention."),
+            fields={"parties": [_("Ajoutez votre organisation aux signataires.")]},
+        )
+    return parties
+
+
+@transaction.atomic
+def agreement_create(*, actor: Actor, party_ids: list[int], **fields: object) -> Agreement:
+    """Record an agreement signed by the actor's organisation and at least one other."""
+    if not access.can_manage_agreements(actor):
+        raise NotAllowed(_("Seuls les responsables de structure enregistrent les conventions."))
+    parties = _check_parties(actor, party_ids)
+    agreement = Agreement(**{k: v for k, v in fields.items() if k in AGREEMENT_FIELDS})
+    save_with_history(agreement, actor=actor, reason=_("Enregistrement de la convention"))
+    agreement.parties.set(parties)
+    return agreement
+
+
+@transaction.atomic
+def agreement_update(
+    *, actor: Actor, agreement_id: int, party_ids: list[int] | None = None, **changes: object
+) -> Agreement:
+    agreement = (
+        access.agreements_visible_to(actor).select_for_update(of=("self",)).get(pk=agreement_id)
+    )
+    if not access.can_manage_agreements(actor):
+        raise NotAllowed(_("Seuls les responsables de structure modifient les conventions."))
+    for field, value in changes.items():
+        if field in AGREEMENT_FIELDS:
+            setattr(agreement, field, value)
+    save_with_history(agreement, actor=actor, reason=_("Modification de la convention"))
+    if party_ids is not None:
+        agreement.parties.set(_check_parties(actor, party_ids))
+    return agreement

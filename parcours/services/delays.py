@@ -1,0 +1,72 @@
+"""Delays that apply to a referral: the covering agreement's, else the receiver's, else settings."""
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+import holidays
+from django.conf import settings
+from django.utils import timezone
+
+from ..models import Agreement, Organisation
+
+
+@dataclass(frozen=True)
+class Delays:
+    acknowledge_working_days: int
+    first_appointment_days: int
+    no_show_grace_hours: int
+    agreement_id: int | None = None
+
+
+def agreement_covering(
+    *, sender: Organisation, receiver: Organisation, on: dt.date
+) -> Agreement | None:
+    """The most recent agreement signed by both organisations and in force on `on`."""
+    return (
+        Agreement.objects.filter(parties=sender, starts_on__lte=on)
+        .filter(parties=receiver)
+        .exclude(ends_on__lt=on)
+        .order_by("-starts_on", "-id")
+        .first()
+    )
+
+
+def delays_for(*, sender: Organisation, receiver: Organisation, on: dt.date) -> Delays:
+    agreement = agreement_covering(sender=sender, receiver=receiver, on=on)
+    if agreement is not None:
+        return Delays(
+            acknowledge_working_days=agreement.acknowledge_within_working_days,
+            first_appointment_days=agreement.first_appointment_within_days,
+            no_show_grace_hours=agreement.no_show_grace_hours,
+            agreement_id=agreement.pk,
+        )
+    return Delays(
+        acknowledge_working_days=receiver.acknowledge_within_working_days
+        or settings.PARCOURS_DEFAULT_ACKNOWLEDGE_WORKING_DAYS,
+        first_appointment_days=receiver.first_appointment_within_days
+        or settings.PARCOURS_DEFAULT_FIRST_APPOINTMENT_DAYS,
+        no_show_grace_hours=settings.PARCOURS_DEFAULT_NO_SHOW_GRACE_HOURS,
+    )
+
+
+@lru_cache(maxsize=16)
+def _french_holidays(year: int) -> frozenset[dt.date]:
+    return frozenset(holidays.country_holidays("FR", years=year).keys())
+
+
+def is_working_day(day: dt.date) -> bool:
+    return day.weekday() < 5 and day not in _french_holidays(day.year)
+
+
+def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
+    """`start` moved forward by `days` French working days (weekends and public holidays skipped),
+    ending at the end of that day in the local time zone."""
+    day = timezone.localtime(start).date()
+    remaining = days
+    while remaining > 0:
+        day += dt.timedelta(days=1)
+        if is_working_day(day):
+            remaining -= 1
+    end_of_day = dt.datetime.combine(day, dt.time(23, 59, 59))
+    return timezone.make_aware(end_of_day)

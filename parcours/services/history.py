@@ -1,0 +1,13 @@
+"""Attribution of django-simple-history rows: who changed a record, and why."""
+
+from django.db import models
+
+from ..actor import Actor
+
+
+def save_with_history(instance: models.Model, *, actor: Actor | None, reason: str) -> None:
+    """Save `instance` so its history row names the acting user and the reason for the change."""
+    instance._history_user = actor.user if actor else None  # type: ignore[attr-defined]
+    instance._change_reason = reason  # type: ignore[attr-defined]
+    instance.full_clean(validate_unique=False, validate_constraints=False)
+    instance.save()

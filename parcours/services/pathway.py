@@ -1,0 +1,175 @@
+"""Writes on Pathway: opening, référent, modality (dated), barriers (dated), notes, closing."""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .. import access
+from ..actor import Actor
+from ..errors import Conflict, InvalidInput, NotAllowed
+from ..models import (
+    OPEN_REFERRAL_STATUSES,
+    Barrier,
+    BarrierStatus,
+    EventKind,
+    Membership,
+    ModalityPeriod,
+    Pathway,
+    PathwayEvent,
+    PathwayStatus,
+    Person,
+    SupportModality,
+)
+from .history import save_with_history
+from .timeline import timeline_record
+
+
+def _lock_visible(actor: Actor, pathway_id: int) -> Pathway:
+    if not actor.does_casework:
+        raise Pathway.DoesNotExist
+    return access.pathways_visible_to(actor).select_for_update(of=("self",)).get(pk=pathway_id)
+
+
+def pathway_open(*, actor: Actor, person: Person) -> Pathway:
+    """Open a pathway for `person` in the actor's organisation, the actor as référent.
+    Called inside person_create's transaction; the DB constraint forbids a second open one."""
+    if person.pathways.filter(status=PathwayStatus.OPEN).exists():
+        raise Conflict(_("Cette personne a déjà un parcours ouvert."))
+    now = timezone.now()
+    pathway = Pathway(
+        person=person,
+        owner_organisation=actor.organisation,
+        referent=actor.user,
+        referent_organisation=actor.organisation,
+        opened_at=now,
+        modality=SupportModality.SUIVI,
+    )
+    save_with_history(pathway, actor=actor, reason=_("Ouverture du parcours"))
+    ModalityPeriod.objects.create(
+        pathway=pathway, modality=pathway.modality, started_at=now, set_by=actor.user
+    )
+    timeline_record(pathway=pathway, kind=EventKind.PATHWAY_OPENED, actor=actor)
+    return pathway
+
+
+@transaction.atomic
+def pathway_set_referent(*, actor: Actor, pathway_id: int, referent_id: int) -> Pathway:
+    """Name the référent unique: a case-work member of any organisation. Owner only."""
+    pathway = _lock_visible(actor, pathway_id)
+    if pathway.owner_organisation_id != actor.organisation.pk:
+        raise NotAllowed(_("Seule l'organisation propriétaire du parcours désigne le référent."))
+    membership = (
+        Membership.objects.filter(
+            user_id=referent_id, is_active=True, role__in=["counsellor", "social_worker"]
+        )
+        .order_by("id")
+        .first()
+    )
+    if membership is None:
+        raise InvalidInput(
+            _("Le référent doit être un conseiller ou un travailleur social actif."),
+            fields={"referent": [_("Utilisateur inconnu ou sans rôle d'accompagnement.")]},
+        )
+    pathway.referent = get_user_model().objects.get(pk=referent_id)
+    pathway.referent_organisation = membership.organisation
+    save_with_history(pathway, actor=actor, reason=_("Changement de référent"))
+    timeline_record(
+        pathway=pathway,
+        kind=EventKind.REFERENT_CHANGED,
+        actor=actor,
+        text=_("Nouveau référent : %(name)s (%(org)s)")
+        % {
+            "name": pathway.referent.get_full_name() or pathway.referent.get_username(),
+            "org": membership.organisation.name,
+        },
+    )
+    return pathway
+
+
+@transaction.atomic
+def pathway_set_modality(*, actor: Actor, pathway_id: int, modality: str) -> Pathway:
+    """Change the support modality; the previous period is closed, a new one opens."""
+    if modality not in SupportModality.values:
+        raise InvalidInput(_("Modalité inconnue."), fields={"modality": [_("Choix invalide.")]})
+    pathway = _lock_visible(actor, pathway_id)
+    if pathway.status != PathwayStatus.OPEN:
+        raise Conflict(_("Ce parcours est clôturé."))
+    if pathway.modality == modality:
+        return pathway
+    now = timezone.now()
+    ModalityPeriod.objects.filter(pathway=pathway, ended_at__isnull=True).update(ended_at=now)
+    ModalityPeriod.objects.create(
+        pathway=pathway, modality=modality, started_at=now, set_by=actor.user
+    )
+    pathway.modality = modality
+    save_with_history(pathway, actor=actor, reason=_("Changement de modalité d'accompagnement"))
+    timeline_record(
+        pathway=pathway,
+        kind=EventKind.MODALITY_CHANGED,
+        actor=actor,
+        text=str(SupportModality(modality).label),
+    )
+    return pathway
+
+
+@transaction.atomic
+def barrier_record(
+    *, actor: Actor, pathway_id: int, kind: str, status: str, detail: str = ""
+) -> Barrier:
+    """Record or update a peripheral barrier; its dated status changes are kept in history."""
+    pathway = _lock_visible(actor, pathway_id)
+    now = timezone.now()
+    barrier = Barrier.objects.filter(pathway=pathway, kind=kind).first() or Barrier(
+        pathway=pathway, kind=kind, identified_at=now
+    )
+    barrier.status = status
+    barrier.detail = detail
+    barrier.resolved_at = now if status == BarrierStatus.RESOLVED else None
+    save_with_history(barrier, actor=actor, reason=_("Mise à jour d'un frein périphérique"))
+    timeline_record(
+        pathway=pathway,
+        kind=EventKind.BARRIER_RECORDED,
+        actor=actor,
+        text=f"{barrier.get_kind_display()} : {barrier.get_status_display()}",
+    )
+    return barrier
+
+
+@transaction.atomic
+def pathway_add_note(*, actor: Actor, pathway_id: int, kind: str, text: str) -> PathwayEvent:
+    """Add a note, an action or a diagnostic entry to the timeline."""
+    if kind not in (EventKind.NOTE, EventKind.ACTION, EventKind.DIAGNOSTIC):
+        raise InvalidInput(_("Type de note invalide."), fields={"kind": [_("Choix invalide.")]})
+    if not text.strip():
+        raise InvalidInput(
+            _("Le texte est obligatoire."), fields={"text": [_("Ce champ est obligatoire.")]}
+        )
+    pathway = _lock_visible(actor, pathway_id)
+    return timeline_record(pathway=pathway, kind=kind, actor=actor, text=text.strip())
+
+
+@transaction.atomic
+def pathway_close(*, actor: Actor, pathway_id: int, outcome: str) -> Pathway:
+    """Close a pathway with its outcome. Open referrals must be closed or withdrawn first, so
+    no partner is left waiting for a person whose record is closed."""
+    pathway = _lock_visible(actor, pathway_id)
+    if pathway.owner_organisation_id != actor.organisation.pk:
+        raise NotAllowed(_("Seule l'organisation propriétaire peut clôturer le parcours."))
+    if pathway.status != PathwayStatus.OPEN:
+        raise Conflict(_("Ce parcours est déjà clôturé."))
+    if pathway.referrals.filter(status__in=OPEN_REFERRAL_STATUSES).exists():
+        raise Conflict(_("Clôturez ou retirez d'abord les orientations en cours de ce parcours."))
+    now = timezone.now()
+    pathway.status = PathwayStatus.CLOSED
+    pathway.outcome = outcome
+    pathway.closed_at = now
+    save_with_history(pathway, actor=actor, reason=_("Clôture du parcours"))
+    ModalityPeriod.objects.filter(pathway=pathway, ended_at__isnull=True).update(ended_at=now)
+    timeline_record(
+        pathway=pathway,
+        kind=EventKind.PATHWAY_CLOSED,
+        actor=actor,
+        text=pathway.get_outcome_display(),
+    )
+    return pathway

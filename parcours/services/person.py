@@ -1,0 +1,157 @@
+"""Writes on Person. Creating a person opens their pathway in the actor's organisation."""
+
+import datetime as dt
+import hashlib
+
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
+
+from .. import access
+from ..actor import Actor
+from ..errors import DuplicatePerson, NotAllowed
+from ..models import Pathway, Person
+from ..models.person import normalise_name
+from .history import save_with_history
+from .pathway import pathway_open
+
+PERSON_EDITABLE_FIELDS = (
+    "first_name",
+    "last_name",
+    "birth_date",
+    "email",
+    "phone",
+    "address",
+    "postal_code",
+    "city",
+    "france_travail_id",
+    "nir",
+    "receives_rsa",
+    "receives_ass",
+    "rights_ending",
+    "rqth",
+    "court_supervision",
+    "lives_in_qpv",
+)
+
+
+def _identity_key(first_name: str, last_name: str) -> str:
+    return f"{normalise_name(last_name)}|{normalise_name(first_name)}"
+
+
+def _lock_identity(key: str) -> None:
+    """Serialise concurrent creations of the same identity (names + birth date) on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return  # SQLite (local fallback) serialises writers anyway
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [digest])
+
+
+def _raise_if_duplicate(*, actor: Actor, person: Person, exclude_id: int | None = None) -> None:
+    """Never create a second record for the same person: same NIR, same France Travail id,
+    or same names and birth date. A match the actor may see is named; one they may not see is
+    only announced (its content is not theirs to read)."""
+    candidates = Person.objects.exclude(pk=exclude_id) if exclude_id else Person.objects.all()
+    checks = [
+        ("nir", person.nir, _("Une personne avec ce NIR existe déjà")),
+        (
+            "france_travail_id",
+            person.france_travail_id,
+            _("Une personne avec cet identifiant France Travail existe déjà"),
+        ),
+    ]
+    for field, value, message in checks:
+        if value:
+            existing = candidates.filter(**{field: value}).first()
+            if existing:
+                _raise_duplicate(actor, existing, message)
+    existing = candidates.filter(name_key=person.name_key, birth_date=person.birth_date).first()
+    if existing:
+        _raise_duplicate(
+            actor,
+            existing,
+            _("Une personne avec les mêmes nom, prénom et date de naissance existe déjà"),
+        )
+
+
+def _raise_duplicate(actor: Actor, existing: Person, message: str) -> None:
+    if access.persons_visible_to(actor).filter(pk=existing.pk).exists():
+        raise DuplicatePerson(
+            _("%(message)s : %(name)s, née le %(birth)s (fiche n°%(id)s).")
+            % {
+                "message": message,
+                "name": f"{existing.first_name} {existing.last_name}",
+                "birth": existing.birth_date.strftime("%d/%m/%Y"),
+                "id": existing.pk,
+            },
+            existing_person_id=existing.pk,
+        )
+    raise DuplicatePerson(
+        _("%(message)s, suivie par une autre organisation : demandez-lui l'accès.")
+        % {"message": message},
+        existing_person_id=None,
+    )
+
+
+@transaction.atomic
+def person_create(
+    *,
+    actor: Actor,
+    first_name: str,
+    last_name: str,
+    birth_date: dt.date,
+    **details: object,
+) -> Person:
+    """Create a person and open their pathway, owned by the actor's organisation, with the
+    actor as référent.
+
+    Raises DuplicatePerson (409) when the person already exists; InvalidInput/ValidationError on
+    bad values. Side effects: history rows, a "pathway opened" timeline event.
+    """
+    if not actor.does_casework:
+        raise NotAllowed(_("Votre rôle ne permet pas de créer une personne."))
+    unknown = set(details) - set(PERSON_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown person fields: {sorted(unknown)}")
+    person = Person(
+        first_name=first_name.strip(), last_name=last_name.strip(), birth_date=birth_date
+    )
+    for field, value in details.items():
+        setattr(
+            person,
+            field,
+            value.strip().upper()
+            if field in ("nir", "france_travail_id") and isinstance(value, str)
+            else value,
+        )
+    person.name_key = _identity_key(person.first_name, person.last_name)
+    person.created_by = actor.user  # type: ignore[assignment]
+    person.full_clean(validate_unique=False, validate_constraints=False)
+    _lock_identity(f"{person.name_key}|{person.birth_date.isoformat()}")
+    _raise_if_duplicate(actor=actor, person=person)
+    save_with_history(person, actor=actor, reason=_("Création de la personne"))
+    pathway_open(actor=actor, person=person)
+    return person
+
+
+@transaction.atomic
+def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -> Person:
+    """Rectify a person's data (history kept). Same duplicate rules as creation."""
+    person = access.persons_visible_to(actor).select_for_update(of=("self",)).get(pk=person_id)
+    unknown = set(changes) - set(PERSON_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown person fields: {sorted(unknown)}")
+    for field, value in changes.items():
+        if field in ("nir", "france_travail_id") and isinstance(value, str):
+            value = value.strip().upper()
+        setattr(person, field, value)
+    person.name_key = _identity_key(person.first_name, person.last_name)
+    person.full_clean(validate_unique=False, validate_constraints=False)
+    _lock_identity(f"{person.name_key}|{person.birth_date.isoformat()}")
+    _raise_if_duplicate(actor=actor, person=person, exclude_id=person.pk)
+    save_with_history(person, actor=actor, reason=_("Rectification des données de la personne"))
+    return person
+
+
+def open_pathway_of(person: Person) -> Pathway | None:
+    return person.pathways.filter(status="open").first()

@@ -1,0 +1,367 @@
+"""Referral lifecycle. Every move goes through `_move`, which reads the one transitions table.
+
+Each public service locks the referral row, checks that the actor's organisation is the party
+the table names for that action, applies the move (status + timestamp), writes history with the
+actor and a reason, and appends a timeline event — all in one transaction.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .. import access
+from ..actor import Actor
+from ..errors import DuplicateReferral, ForbiddenTransition, InvalidInput, NotAllowed
+from ..models import (
+    OPEN_REFERRAL_STATUSES,
+    Appointment,
+    AppointmentOutcome,
+    EventKind,
+    Organisation,
+    PathwayStatus,
+    Referral,
+    ReferralOutcome,
+    ReferralStatus,
+    RefusalReason,
+    Service,
+)
+from ..transitions import ACTION_LABELS, STAMPED_FIELD, Action, Party, find_move
+from .delays import add_working_days, delays_for
+from .history import save_with_history
+from .timeline import timeline_record
+
+PARTY_REFUSAL = {
+    Party.SENDER: _("Seul l'organisme prescripteur peut « %(action)s » cette orientation."),
+    Party.RECEIVER: _("Seul l'organisme destinataire peut « %(action)s » cette orientation."),
+    Party.SYSTEM: _("« %(action)s » est réservé au traitement automatique."),
+}
+
+
+def party_of(actor: Actor | None, referral: Referral) -> Party | None:
+    if actor is None:
+        return Party.SYSTEM
+    if referral.sender_organisation_id == actor.organisation.pk:
+        return Party.SENDER
+    if referral.receiver_organisation_id == actor.organisation.pk:
+        return Party.RECEIVER
+    return None
+
+
+def _lock(actor: Actor | None, referral_id: int) -> Referral:
+    queryset = Referral.objects if actor is None else access.referrals_visible_to(actor)
+    return queryset.select_for_update(of=("self",)).get(pk=referral_id)
+
+
+def _move(
+    *,
+    referral_id: int,
+    actor: Actor | None,
+    action: Action,
+    reason: str,
+    prepare: Callable[[Referral, dt.datetime], None] | None = None,
+    text: str = "",
+) -> Referral:
+    referral = _lock(actor, referral_id)
+    move = find_move(action, referral.status)
+    if move is None:
+        raise ForbiddenTransition(
+            current_label=str(ReferralStatus(referral.status).label),
+            action_label=str(ACTION_LABELS[action]),
+        )
+    if party_of(actor, referral) != move.party:
+        raise NotAllowed(PARTY_REFUSAL[move.party] % {"action": ACTION_LABELS[action]})
+    now = timezone.now()
+    if prepare is not None:
+        prepare(referral, now)
+    referral.status = move.target
+    stamped = STAMPED_FIELD.get(move.target)
+    if stamped:
+        setattr(referral, stamped, now)
+    save_with_history(referral, actor=actor, reason=reason)
+    timeline_record(
+        pathway=referral.pathway,
+        kind=EventKind.REFERRAL_MOVED,
+        actor=actor,
+        referral=referral,
+        text=text,
+    )
+    return referral
+
+
+def _stamp_acknowledge_due(referral: Referral, now: dt.datetime) -> None:
+    delays = delays_for(
+        sender=referral.sender_organisation, receiver=referral.receiver_organisation, on=now.date()
+    )
+    referral.acknowledge_due_at = add_working_days(now, delays.acknowledge_working_days)
+
+
+@transaction.atomic
+def referral_create(
+    *,
+    actor: Actor,
+    pathway_id: int,
+    receiver_organisation_id: int,
+    kind: str,
+    reason: str,
+    receiver_service_id: int | None = None,
+    context_note: str = "",
+    send: bool = True,
+) -> Referral:
+    """Create a referral from the actor's organisation (sent at once unless `send` is False).
+
+    Raises DuplicateReferral (409) when an open referral of this person to the same receiver
+    and service exists; InvalidInput for an unknown receiver or service, or a closed pathway.
+    """
+    if not actor.does_casework:
+        raise NotAllowed(_("Votre rôle ne permet pas d'orienter une personne."))
+    pathway = access.pathways_visible_to(actor).select_for_update(of=("self",)).get(pk=pathway_id)
+    if pathway.status != PathwayStatus.OPEN:
+        raise InvalidInput(_("Ce parcours est clôturé : on ne peut plus orienter la personne."))
+    receiver = Organisation.objects.filter(pk=receiver_organisation_id).first()
+    if receiver is None:
+        raise InvalidInput(
+            _("Organisme destinataire inconnu."),
+            fields={"receiver_organisation": [_("Organisme inconnu.")]},
+        )
+    if receiver.pk == actor.organisation.pk:
+        raise InvalidInput(
+            _("Une organisation ne peut pas s'orienter à elle-même."),
+            fields={"receiver_organisation": [_("Choisissez une autre organisation.")]},
+        )
+    service = None
+    if receiver_service_id is not None:
+        service = Service.objects.filter(
+            pk=receiver_service_id, organisation=receiver, is_active=True
+        ).first()
+        if service is None:
+            raise InvalidInput(
+                _("Ce service n'est pas proposé par l'organisme destinataire."),
+                fields={"receiver_service": [_("Service inconnu ou inactif pour cet organisme.")]},
+            )
+    existing = pathway.referrals.filter(
+        receiver_organisation=receiver,
+        receiver_service=service,
+        status__in=OPEN_REFERRAL_STATUSES,
+    ).first()
+    if existing is not None:
+        raise DuplicateReferral(
+            _(
+                "Une orientation vers %(receiver)s est déjà en cours pour cette personne "
+                "(%(reference)s, %(status)s) : complétez-la plutôt que d'en créer une seconde."
+            )
+            % {
+                "receiver": receiver.name,
+                "reference": existing.reference,
+                "status": existing.get_status_display(),
+            },
+            existing_referral_id=existing.pk,
+        )
+    referral = Referral(
+        pathway=pathway,
+        sender_organisation=actor.organisation,
+        sender_user=actor.user,
+        receiver_organisation=receiver,
+        receiver_service=service,
+        kind=kind,
+        reason=reason.strip(),
+        context_note=context_note.strip(),
+        created_at=timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            save_with_history(referral, actor=actor, reason=_("Création de l'orientation"))
+    except IntegrityError as exc:  # a concurrent twin won the race
+        raise DuplicateReferral(
+            _("Une orientation vers %(receiver)s est déjà en cours pour cette personne.")
+            % {"receiver": receiver.name},
+            existing_referral_id=None,
+        ) from exc
+    if send:
+        return referral_send(actor=actor, referral_id=referral.pk)
+    return referral
+
+
+@transaction.atomic
+def referral_send(*, actor: Actor, referral_id: int) -> Referral:
+    """Send a draft: the receiver now sees it and must answer within the agreed working days."""
+    return _move(
+        referral_id=referral_id,
+        actor=actor,
+        action=Action.SEND,
+        reason=_("Envoi de l'orientation"),
+        prepare=_stamp_acknowledge_due,
+    )
+
+
+@transaction.atomic
+def referral_withdraw(*, actor: Actor, referral_id: int, comment: str = "") -> Referral:
+    return _move(
+        referral_id=referral_id,
+        actor=actor,
+        action=Action.WITHDRAW,
+        reason=_("Retrait de l'orientation par le prescripteur"),
+        text=comment,
+    )
+
+
+@transaction.atomic
+def referral_accept(*, actor: Actor, referral_id: int) -> Referral:
+    """Accept: a first appointment is now due within the agreed number of days."""
+
+    def stamp_first_appointment_due(referral: Referral, now: dt.datetime) -> None:
+        delays = delays_for(
+            sender=referral.sender_organisation,
+            receiver=referral.receiver_organisation,
+            on=now.date(),
+        )
+        referral.first_appointment_due_at = now + dt.timedelta(days=delays.first_appointment_days)
+
+    return _move(
+        referral_id=referral_id,
+        actor=actor,
+        action=Action.ACCEPT,
+        reason=_("Acceptation de l'orientation"),
+        prepare=stamp_first_appointment_due,
+    )
+
+
+@transaction.atomic
+def referral_refuse(
+    *, actor: Actor, referral_id: int, refusal_reason: str, comment: str = ""
+) -> Referral:
+    """Refuse with a structured reason (mandatory) and an optional comment."""
+    if refusal_reason not in RefusalReason.values:
+        raise InvalidInput(
+            _("Le motif de refus est obligatoire."),
+            fields={"refusal_reason": [_("Choisissez un motif de refus.")]},
+        )
+    if refusal_reason == RefusalReason.OTHER and not comment.strip():
+        raise InvalidInput(
+            _("Précisez le motif de refus."),
+            fields={"comment": [_("Un commentaire est obligatoire pour le motif « Autre ».")]},
+        )
+
+    def stamp(referral: Referral, now: dt.datetime) -> None:
+        referral.refusal_reason = refusal_reason
+        referral.refusal_comment = comment.strip()
+
+    return _move(
+        referral_id=referral_id,
+        actor=actor,
+        action=Action.REFUSE,
+        reason=_("Refus de l'orientation"),
+        prepare=stamp,
+        text=str(RefusalReason(refusal_reason).label),
+    )
+
+
+@transaction.atomic
+def referral_set_appointment(
+    *,
+    actor: Actor,
+    referral_id: int,
+    starts_at: dt.datetime,
+    channel: str = "in_person",
+    place: str = "",
+) -> Appointment:
+    """Set (or reschedule, or re-invite to) the appointment. A pending one is cancelled."""
+    created: list[Appointment] = []
+
+    def book(referral: Referral, now: dt.datetime) -> None:
+        for pending in referral.appointments.filter(outcome=AppointmentOutcome.PENDING):
+            pending.outcome = AppointmentOutcome.CANCELLED
+            pending.outcome_recorded_at = now
+            save_with_history(pending, actor=actor, reason=_("Rendez-vous remplacé"))
+        appointment = Appointment(
+            referral=referral,
+            starts_at=starts_at,
+            channel=channel,
+            place=place.strip(),
+            created_by=actor.user,
+        )
+        save_with_history(appointment, actor=actor, reason=_("Rendez-vous fixé"))
+        created.append(appointment)
+
+    _move(
+        referral_id=referral_id,
+        actor=actor,
+        action=Action.SET_APPOINTMENT,
+        reason=_("Rendez-vous fixé"),
+        prepare=book,
+        text=timezone.localtime(starts_at).strftime("%d/%m/%Y %H:%M"),
+    )
+    return created[0]
+
+
+def _record_outcome_on_pending(outcome: str, actor: Actor, reason: str):
+    def record(referral: Referral, now: dt.datetime) -> None:
+        pending = referral.appointments.filter(outcome=AppointmentOutcome.PENDING).first()
+        if pending is not None:
+            pending.outcome = outcome
+            pending.outcome_recorded_at = now
+            save_with_history(pending, actor=actor, reason=reason)
+
+    return record
+
+
+@transaction.atomic
+def referral_record_attendance(*, actor: Actor, referral_id: int) -> Referral:
+    return _move(
+        referral_id=referral_id,
+        actor=actor,
+        action=Action.RECORD_ATTENDANCE,
+        reason=_("Venue de la personne constatée"),
+        prepare=_record_outcome_on_pending(
+            AppointmentOutcome.ATTENDED, actor, _("Venue de la personne constatée")
+        ),
+    )
+
+
+@transaction.atomic
+def referral_record_no_show(*, actor: Actor, referral_id: int) -> Referral:
+    return _move(
+        referral_id=referral_id,
+        actor=actor,
+        action=Action.RECORD_NO_SHOW,
+        reason=_("Absence de la personne constatée"),
+        prepare=_record_outcome_on_pending(
+            AppointmentOutcome.NO_SHOW, actor, _("Absence de la personne constatée")
+        ),
+    )
+
+
+@transaction.atomic
+def referral_close(*, actor: Actor, referral_id: int, outcome: str, comment: str = "") -> Referral:
+    """Close with the outcome fed back to the sender (retour d'information)."""
+    if outcome not in ReferralOutcome.values:
+        raise InvalidInput(
+            _("La suite donnée est obligatoire."),
+            fields={"outcome": [_("Choisissez la suite donnée à l'orientation.")]},
+        )
+
+    def stamp(referral: Referral, now: dt.datetime) -> None:
+        referral.outcome = outcome
+        referral.outcome_comment = comment.strip()
+
+    return _move(
+        referral_id=referral_id,
+        actor=actor,
+        action=Action.CLOSE,
+        reason=_("Clôture de l'orientation avec retour d'information"),
+        prepare=stamp,
+        text=str(ReferralOutcome(outcome).label),
+    )
+
+
+@transaction.atomic
+def referral_expire(*, referral_id: int) -> Referral:
+    """System move: a sent referral nobody answered within PARCOURS_REFERRAL_EXPIRY_DAYS."""
+    return _move(
+        referral_id=referral_id,
+        actor=None,
+        action=Action.EXPIRE,
+        reason=_("Expiration : aucune réponse de l'organisme destinataire"),
+    )

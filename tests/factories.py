@@ -1,0 +1,178 @@
+"""factory_boy factories. States are Traits: `ReferralFactory(accepted=True)`.
+
+Factories build coherent rows directly (test set-up); behaviour under test goes through services.
+"""
+
+import datetime as dt
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from stdnum import luhn
+
+from parcours.models import (
+    Agreement,
+    Appointment,
+    EmploymentArea,
+    Membership,
+    Organisation,
+    Pathway,
+    Person,
+    Referral,
+    Role,
+    Service,
+)
+from parcours.models.person import normalise_name
+
+
+def valid_siret(n: int) -> str:
+    body = f"{n:013d}"
+    return body + luhn.calc_check_digit(body)
+
+
+def valid_nir(n: int) -> str:
+    """A syntactically valid NIR (sex 1, born 1990-05, département 62, commune 119)."""
+    body = f"1900562119{n % 1000:03d}"
+    key = 97 - int(body) % 97
+    return f"{body}{key:02d}"
+
+
+class EmploymentAreaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EmploymentArea
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"B{n:04d}")
+    name = factory.Sequence(lambda n: f"Bassin {n}")
+    departement = "62"
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+
+    kind = "france_travail"
+    siae_kind = ""
+    name = factory.Sequence(lambda n: f"Organisation {n}")
+    siret = factory.Sequence(lambda n: valid_siret(10_000 + n))
+    departement = "62"
+    employment_area = factory.SubFactory(EmploymentAreaFactory)
+    contact_email = factory.Sequence(lambda n: f"contact{n}@partenaire.test")
+    group = factory.LazyAttribute(lambda o: Group.objects.create(name=f"organisation:{o.siret}"))
+
+    class Params:
+        siae = factory.Trait(kind="siae", siae_kind="ACI")
+        mission_locale = factory.Trait(kind="mission_locale")
+        departement_council = factory.Trait(kind="departement")
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    name = factory.Sequence(lambda n: f"Service {n}")
+    usual_delay_days = 10
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = "Camille"
+    last_name = factory.Sequence(lambda n: f"Agent{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@partenaire.test")
+    password = factory.django.Password("secret-pass-123")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    role = Role.COUNSELLOR
+
+
+class PersonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Person
+
+    first_name = factory.Sequence(lambda n: f"Prénom{n}")
+    last_name = factory.Sequence(lambda n: f"Nom{n}")
+    birth_date = dt.date(1990, 5, 17)
+    name_key = factory.LazyAttribute(
+        lambda p: f"{normalise_name(p.last_name)}|{normalise_name(p.first_name)}"
+    )
+
+
+class PathwayFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Pathway
+
+    person = factory.SubFactory(PersonFactory)
+    owner_organisation = factory.SubFactory(OrganisationFactory)
+    referent_organisation = factory.SelfAttribute("owner_organisation")
+    opened_at = factory.LazyFunction(timezone.now)
+
+
+def _ago(days: int):
+    return factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=days))
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    """A draft by default; Traits give every lifecycle state with coherent timestamps."""
+
+    class Meta:
+        model = Referral
+
+    pathway = factory.SubFactory(PathwayFactory)
+    sender_organisation = factory.SelfAttribute("pathway.owner_organisation")
+    sender_user = factory.SubFactory(UserFactory)
+    receiver_organisation = factory.SubFactory(OrganisationFactory, siae=True)
+    kind = "substitution"
+    reason = "Accès à un chantier d'insertion"
+    created_at = _ago(20)
+
+    class Params:
+        sent = factory.Trait(status="sent", sent_at=_ago(19), acknowledge_due_at=_ago(12))
+        accepted = factory.Trait(
+            sent=True, status="accepted", accepted_at=_ago(18), first_appointment_due_at=_ago(3)
+        )
+        refused = factory.Trait(
+            sent=True, status="refused", refused_at=_ago(18), refusal_reason="no_capacity"
+        )
+        withdrawn = factory.Trait(sent=True, status="withdrawn", withdrawn_at=_ago(18))
+        expired = factory.Trait(sent=True, status="expired", expired_at=_ago(1))
+        appointment_set = factory.Trait(accepted=True, status="appointment_set")
+        attended = factory.Trait(accepted=True, status="attended", attended_at=_ago(5))
+        no_show = factory.Trait(accepted=True, status="no_show", no_show_at=_ago(5))
+        closed = factory.Trait(
+            attended=True, status="closed", closed_at=_ago(2), outcome="support_started"
+        )
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Appointment
+
+    referral = factory.SubFactory(ReferralFactory, appointment_set=True)
+    starts_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=3))
+    created_by = factory.SelfAttribute("referral.sender_user")
+
+
+class AgreementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agreement
+
+    name = factory.Sequence(lambda n: f"Convention {n}")
+    level = "local"
+    starts_on = dt.date(2024, 1, 1)
+
+    @factory.post_generation
+    def parties(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.parties.set(extracted)
