@@ -1,4 +1,4 @@
-.PHONY: run test lint bench-seed
+.PHONY: run test lint
 
 run:  ## set up and run the app (web + worker + beat, demo data)
 	./bin/run

@@ -67,7 +67,12 @@ def events_visible_to(actor: Actor) -> QuerySet[PathwayEvent]:
 
 def agreements_visible_to(actor: Actor) -> QuerySet[Agreement]:
     """Members of a signatory organisation see the agreement (whatever their role)."""
-    return Agreement.objects.filter(parties=actor.organisation).distinct()
+    # EXISTS rather than a join + DISTINCT: services lock these rows, and PostgreSQL refuses
+    # SELECT … FOR UPDATE with DISTINCT.
+    signed = Agreement.parties.through.objects.filter(
+        agreement_id=OuterRef("pk"), organisation_id=actor.organisation.pk
+    )
+    return Agreement.objects.filter(Exists(signed))
 
 
 def organisations_visible_to(actor: Actor) -> QuerySet[Organisation]:

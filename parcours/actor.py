@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from .errors import NoMembership
 from .models import CASEWORK_ROLES, Membership, Organisation, Role
@@ -10,7 +10,7 @@ from .models import CASEWORK_ROLES, Membership, Organisation, Role
 
 @dataclass(frozen=True)
 class Actor:
-    user: AbstractBaseUser
+    user: User
     organisation: Organisation
     role: str
 
@@ -24,7 +24,7 @@ class Actor:
         return self.role == Role.ADMIN
 
 
-def actor_for(user: AbstractBaseUser, organisation_id: int | None = None) -> Actor:
+def actor_for(user: User, organisation_id: int | None = None) -> Actor:
     """The actor for `user`, acting for `organisation_id` or, if none is chosen, their first one.
 
     Raises NoMembership when the user has no active membership (there, or at all).

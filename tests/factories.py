@@ -27,7 +27,10 @@ from parcours.models.person import normalise_name
 
 
 def valid_siret(n: int) -> str:
-    body = f"{n:013d}"
+    """A valid SIRET: a Luhn-valid SIREN followed by an establishment number, Luhn over all 14."""
+    siren = f"{n % 10**8:08d}"
+    siren += luhn.calc_check_digit(siren)
+    body = f"{siren}000{n // 10**8 % 10}"
     return body + luhn.calc_check_digit(body)
 
 
@@ -167,6 +170,7 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
 class AgreementFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Agreement
+        skip_postgeneration_save = True  # the hook only sets the parties (m2m)
 
     name = factory.Sequence(lambda n: f"Convention {n}")
     level = "local"

@@ -17,8 +17,9 @@ from ..errors import DomainError, DuplicatePerson, DuplicateReferral
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, ObjectDoesNotExist):
-        exc = Http404()
+    if isinstance(exc, ObjectDoesNotExist | Http404):
+        # One French answer whatever the model ("No Person matches…" would name it, in English).
+        exc = exceptions.NotFound()
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

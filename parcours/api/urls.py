@@ -1,9 +1,22 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from . import views
+from .actor import HasMembership
 
-router = DefaultRouter()
+
+class ParcoursAPIRootView(APIRootView):
+    """The API index answers like every other endpoint: members only (403 otherwise)."""
+
+    permission_classes = [IsAuthenticated, HasMembership]
+
+
+class ParcoursRouter(DefaultRouter):
+    APIRootView = ParcoursAPIRootView
+
+
+router = ParcoursRouter()
 router.register("employment-areas", views.EmploymentAreaViewSet, basename="employment-area")
 router.register("organisations", views.OrganisationViewSet, basename="organisation")
 router.register("services", views.ServiceViewSet, basename="service")

@@ -1,9 +1,11 @@
 """API viewsets: thin. Querysets come from `parcours.access`; writes call services."""
 
 from django.db.models import Prefetch
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,8 +31,17 @@ from .actor import SESSION_KEY, HasMembership, request_actor
 from .pagination import RecentFirstCursorPagination, TimelineCursorPagination
 
 
-class ActorViewMixin:
-    permission_classes = [IsAuthenticated, HasMembership]
+def record_id(pk: str | None) -> int:
+    """The id in a detail URL: anything but an integer is a record that does not exist (404,
+    as `get_object()` answers), never an int() crash."""
+    try:
+        return int(pk)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise NotFound() from None
+
+
+class ActorViewMixin(generics.GenericAPIView):
+    permission_classes = (IsAuthenticated, HasMembership)
 
     @property
     def actor(self):
@@ -178,7 +189,8 @@ class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Pathway.objects.none()  # for the schema; real scoping in get_queryset
     filterset_class = filters.PathwayFilter
     pagination_class = RecentFirstCursorPagination
-    ordering_fields = ["updated_at", "opened_at"]
+    # Cursor pages fix the order (most recently updated first); no `ordering` parameter.
+    filter_backends = [DjangoFilterBackend]
 
     def get_queryset(self):
         queryset = access.pathways_visible_to(self.actor).select_related(
@@ -223,7 +235,7 @@ class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
         payload = serializers.NoteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         event = pathway_services.pathway_add_note(
-            actor=self.actor, pathway_id=int(pk), **payload.validated_data
+            actor=self.actor, pathway_id=record_id(pk), **payload.validated_data
         )
         return Response(
             serializers.PathwayEventSerializer(event).data, status=status.HTTP_201_CREATED
@@ -237,9 +249,9 @@ class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
         payload = serializers.ModalityChangeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         pathway_services.pathway_set_modality(
-            actor=self.actor, pathway_id=int(pk), **payload.validated_data
+            actor=self.actor, pathway_id=record_id(pk), **payload.validated_data
         )
-        return self._detail(int(pk))
+        return self._detail(record_id(pk))
 
     @extend_schema(
         request=serializers.ReferentChangeSerializer, responses=serializers.PathwayDetailSerializer
@@ -249,9 +261,11 @@ class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
         payload = serializers.ReferentChangeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         pathway_services.pathway_set_referent(
-            actor=self.actor, pathway_id=int(pk), referent_id=payload.validated_data["referent"]
+            actor=self.actor,
+            pathway_id=record_id(pk),
+            referent_id=payload.validated_data["referent"],
         )
-        return self._detail(int(pk))
+        return self._detail(record_id(pk))
 
     @extend_schema(
         request=serializers.BarrierWriteSerializer, responses=serializers.PathwayDetailSerializer
@@ -261,9 +275,9 @@ class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
         payload = serializers.BarrierWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         pathway_services.barrier_record(
-            actor=self.actor, pathway_id=int(pk), **payload.validated_data
+            actor=self.actor, pathway_id=record_id(pk), **payload.validated_data
         )
-        return self._detail(int(pk))
+        return self._detail(record_id(pk))
 
     @extend_schema(
         request=serializers.PathwayCloseSerializer, responses=serializers.PathwayDetailSerializer
@@ -273,27 +287,22 @@ class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
         payload = serializers.PathwayCloseSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         pathway_services.pathway_close(
-            actor=self.actor, pathway_id=int(pk), **payload.validated_data
+            actor=self.actor, pathway_id=record_id(pk), **payload.validated_data
         )
-        return self._detail(int(pk))
+        return self._detail(record_id(pk))
 
 
 def _referral_action(service, payload_class=None, *, name: str):
     """Build a POST action that validates its payload, calls one referral service, and answers
     with the referral as the acting organisation now sees it."""
 
-    @extend_schema(
-        request=payload_class,
-        responses=serializers.ReferralSerializer,
-        operation_id=f"referrals_{name}",
-    )
     def handler(self, request, pk=None):
         arguments = {}
         if payload_class is not None:
             payload = payload_class(data=request.data)
             payload.is_valid(raise_exception=True)
             arguments = payload.validated_data
-        service(actor=self.actor, referral_id=int(pk), **arguments)
+        service(actor=self.actor, referral_id=record_id(pk), **arguments)
         return Response(
             serializers.ReferralSerializer(
                 self.get_queryset().get(pk=pk), context=self.get_serializer_context()
@@ -301,7 +310,13 @@ def _referral_action(service, payload_class=None, *, name: str):
         )
 
     handler.__name__ = name
-    return action(detail=True, methods=["post"], url_path=name.replace("_", "-"))(handler)
+    routed = action(detail=True, methods=["post"], url_path=name.replace("_", "-"))(handler)
+    # Outside @action, which would overwrite the schema override that extend_schema stores.
+    return extend_schema(
+        request=payload_class,
+        responses=serializers.ReferralSerializer,
+        operation_id=f"referrals_{name}",
+    )(routed)
 
 
 class ReferralViewSet(
@@ -315,7 +330,7 @@ class ReferralViewSet(
     serializer_class = serializers.ReferralSerializer
     filterset_class = filters.ReferralFilter
     pagination_class = RecentFirstCursorPagination
-    ordering_fields = ["updated_at", "sent_at", "created_at"]
+    filter_backends = [DjangoFilterBackend]
 
     def get_queryset(self):
         return access.referrals_visible_to(self.actor).select_related(

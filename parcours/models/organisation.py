@@ -1,5 +1,6 @@
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -57,10 +58,16 @@ class Organisation(models.Model):
     )
     # Per-receiver overrides of the settings defaults, used when no agreement covers a pair.
     acknowledge_within_working_days = models.PositiveSmallIntegerField(
-        _("délai de réponse (jours ouvrés)"), null=True, blank=True
+        _("délai de réponse (jours ouvrés)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
     )
     first_appointment_within_days = models.PositiveSmallIntegerField(
-        _("délai de premier rendez-vous (jours)"), null=True, blank=True
+        _("délai de premier rendez-vous (jours)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
     )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()

@@ -140,9 +140,10 @@ class Referral(models.Model):
                 condition=~Q(sender_organisation=models.F("receiver_organisation")),
                 violation_error_message=_("Une organisation ne peut pas s'orienter à elle-même."),
             ),
+            # A draft may be withdrawn (abandoned) without ever having been sent.
             models.CheckConstraint(
                 name="referral_sent_has_sent_at",
-                condition=Q(status="draft") | Q(sent_at__isnull=False),
+                condition=Q(status__in=("draft", "withdrawn")) | Q(sent_at__isnull=False),
                 violation_error_message=_("Une orientation envoyée a une date d'envoi."),
             ),
             models.CheckConstraint(

@@ -41,11 +41,15 @@ def delays_for(*, sender: Organisation, receiver: Organisation, on: dt.date) -> 
             no_show_grace_hours=agreement.no_show_grace_hours,
             agreement_id=agreement.pk,
         )
+    acknowledge = receiver.acknowledge_within_working_days
+    first_appointment = receiver.first_appointment_within_days
     return Delays(
-        acknowledge_working_days=receiver.acknowledge_within_working_days
-        or settings.PARCOURS_DEFAULT_ACKNOWLEDGE_WORKING_DAYS,
-        first_appointment_days=receiver.first_appointment_within_days
-        or settings.PARCOURS_DEFAULT_FIRST_APPOINTMENT_DAYS,
+        acknowledge_working_days=settings.PARCOURS_DEFAULT_ACKNOWLEDGE_WORKING_DAYS
+        if acknowledge is None
+        else acknowledge,
+        first_appointment_days=settings.PARCOURS_DEFAULT_FIRST_APPOINTMENT_DAYS
+        if first_appointment is None
+        else first_appointment,
         no_show_grace_hours=settings.PARCOURS_DEFAULT_NO_SHOW_GRACE_HOURS,
     )
 

@@ -17,6 +17,7 @@ from ..models import (
     ModalityPeriod,
     Pathway,
     PathwayEvent,
+    PathwayOutcome,
     PathwayStatus,
     Person,
     SupportModality,
@@ -153,6 +154,11 @@ def pathway_add_note(*, actor: Actor, pathway_id: int, kind: str, text: str) -> 
 def pathway_close(*, actor: Actor, pathway_id: int, outcome: str) -> Pathway:
     """Close a pathway with its outcome. Open referrals must be closed or withdrawn first, so
     no partner is left waiting for a person whose record is closed."""
+    if outcome not in PathwayOutcome.values:
+        raise InvalidInput(
+            _("Le motif de sortie est obligatoire."),
+            fields={"outcome": [_("Choisissez le motif de sortie du parcours.")]},
+        )
     pathway = _lock_visible(actor, pathway_id)
     if pathway.owner_organisation_id != actor.organisation.pk:
         raise NotAllowed(_("Seule l'organisation propriétaire peut clôturer le parcours."))

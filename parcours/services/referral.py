@@ -198,11 +198,20 @@ def referral_send(*, actor: Actor, referral_id: int) -> Referral:
 
 @transaction.atomic
 def referral_withdraw(*, actor: Actor, referral_id: int, comment: str = "") -> Referral:
+    """Withdraw (sender). A pending appointment is cancelled: the person will not come."""
+
+    def cancel_pending(referral: Referral, now: dt.datetime) -> None:
+        for pending in referral.appointments.filter(outcome=AppointmentOutcome.PENDING):
+            pending.outcome = AppointmentOutcome.CANCELLED
+            pending.outcome_recorded_at = now
+            save_with_history(pending, actor=actor, reason=_("Orientation retirée"))
+
     return _move(
         referral_id=referral_id,
         actor=actor,
         action=Action.WITHDRAW,
         reason=_("Retrait de l'orientation par le prescripteur"),
+        prepare=cancel_pending,
         text=comment,
     )
 

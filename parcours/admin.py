@@ -1,0 +1,57 @@
+"""Django admin: administrators manage organisations, services, memberships and agreements.
+
+People's records (persons, pathways, referrals) are deliberately absent: administrators manage
+users, not records (see docs/access-control.md).
+"""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import Agreement, EmploymentArea, Membership, Organisation, Service
+from .services.organisation import organisation_create
+
+
+@admin.register(EmploymentArea)
+class EmploymentAreaAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "departement"]
+    search_fields = ["code", "name"]
+
+
+class ServiceInline(admin.TabularInline):
+    model = Service
+    extra = 0
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "kind", "siae_kind", "departement", "employment_area"]
+    list_filter = ["kind", "departement"]
+    search_fields = ["name", "siret"]
+    inlines = [ServiceInline]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # New organisations get their permission group from the service.
+        fields = {f.name: getattr(obj, f.name) for f in obj._meta.concrete_fields}
+        for excluded in ("id", "group", "created_at"):
+            fields.pop(excluded, None)
+        created = organisation_create(**fields)
+        obj.pk, obj.group_id = created.pk, created.group_id
+
+
+@admin.register(Membership)
+class MembershipAdmin(SimpleHistoryAdmin):
+    list_display = ["user", "organisation", "role", "is_active"]
+    list_filter = ["role", "is_active", "organisation__kind"]
+    search_fields = ["user__username", "user__last_name", "organisation__name"]
+    autocomplete_fields = ["organisation"]
+
+
+@admin.register(Agreement)
+class AgreementAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "level", "starts_on", "ends_on", "first_appointment_within_days"]
+    list_filter = ["level"]
+    filter_horizontal = ["parties"]
+    search_fields = ["name"]

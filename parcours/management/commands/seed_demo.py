@@ -1,0 +1,378 @@
+"""Demo data: one realistic employment area, one organisation of each kind, users for every
+role, 200 people with pathways and referrals in every state (a few overdue). Idempotent."""
+
+import datetime as dt
+import random
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from faker import Faker
+from stdnum import luhn
+
+from parcours.models import (
+    Agreement,
+    Appointment,
+    Barrier,
+    BarrierKind,
+    BarrierStatus,
+    EmploymentArea,
+    EventKind,
+    Membership,
+    ModalityPeriod,
+    Organisation,
+    Pathway,
+    PathwayEvent,
+    Person,
+    Referral,
+    ReferralKind,
+    ReferralStatus,
+    Role,
+    Service,
+    SupportModality,
+)
+from parcours.models.person import normalise_name
+from parcours.services.organisation import organisation_create
+
+DEMO_PASSWORD = "demo-parcours-2026"  # documented in the README; local use only
+AREA = {"code": "6210", "name": "Lens – Hénin", "departement": "62"}
+
+
+def siret(n: int) -> str:
+    """A valid SIRET: a Luhn-valid SIREN followed by an establishment number, Luhn over all 14."""
+    siren = f"{n % 10**8:08d}"
+    siren += luhn.calc_check_digit(siren)
+    body = f"{siren}000{n // 10**8 % 10}"
+    return body + luhn.calc_check_digit(body)
+
+
+def _local_part(name: str) -> str:
+    return normalise_name(name).replace(" ", "")
+
+
+ORGANISATIONS = [
+    # key, kind, siae_kind, name, services (name, delay days)
+    ("ft", "france_travail", "", "France Travail Lens", [("Accompagnement guidé", 10)]),
+    (
+        "cd",
+        "departement",
+        "",
+        "Département du Pas-de-Calais — Maison du Département Solidarité de Lens",
+        [("Accompagnement social rSa", 15), ("Accompagnement global", 15)],
+    ),
+    (
+        "ml",
+        "mission_locale",
+        "",
+        "Mission locale de Lens-Liévin",
+        [("Contrat d'engagement jeune", 8)],
+    ),
+    ("cap", "cap_emploi", "", "Cap emploi Pas-de-Calais", [("Accompagnement vers l'emploi", 15)]),
+    (
+        "siae",
+        "siae",
+        "ACI",
+        "Les Jardins du Bassin (chantier d'insertion)",
+        [("Maraîchage biologique", 10), ("Entretien des espaces verts", 10)],
+    ),
+    ("plie", "plie", "", "PLIE de Lens-Liévin", [("Parcours renforcé PLIE", 15)]),
+    ("ccas", "ccas", "", "CCAS de Lens", [("Aide aux démarches administratives", 7)]),
+    ("asso", "association", "", "Association Solidarité Bassin", [("Diagnostic social", 7)]),
+]
+
+USERS = [
+    # username, first, last, organisation key, role
+    ("ft.conseiller", "Claire", "Dubois", "ft", Role.COUNSELLOR),
+    ("ft.conseiller2", "Karim", "Benali", "ft", Role.COUNSELLOR),
+    ("ft.responsable", "Sophie", "Lefebvre", "ft", Role.MANAGER),
+    ("ft.dpo", "Marc", "Lambert", "ft", Role.DPO),
+    ("cd.social", "Nadia", "Moreau", "cd", Role.SOCIAL_WORKER),
+    ("cd.responsable", "Pierre", "Lemaire", "cd", Role.MANAGER),
+    ("ml.conseiller", "Julie", "Caron", "ml", Role.COUNSELLOR),
+    ("cap.conseiller", "Thomas", "Roussel", "cap", Role.COUNSELLOR),
+    ("siae.conseiller", "Amandine", "Leroy", "siae", Role.COUNSELLOR),
+    ("siae.responsable", "Olivier", "Fontaine", "siae", Role.MANAGER),
+    ("plie.conseiller", "Hélène", "Garnier", "plie", Role.COUNSELLOR),
+    ("ccas.social", "Yasmine", "Haddad", "ccas", Role.SOCIAL_WORKER),
+    ("asso.social", "Luc", "Bernard", "asso", Role.SOCIAL_WORKER),
+    ("admin", "Alice", "Admin", "ft", Role.ADMIN),
+]
+
+# How many referrals of each state the demo holds (every state present, a few overdue).
+REFERRAL_MIX = [
+    (ReferralStatus.DRAFT, 6),
+    (ReferralStatus.SENT, 24),
+    (ReferralStatus.ACCEPTED, 20),
+    (ReferralStatus.REFUSED, 10),
+    (ReferralStatus.WITHDRAWN, 5),
+    (ReferralStatus.EXPIRED, 4),
+    (ReferralStatus.APPOINTMENT_SET, 20),
+    (ReferralStatus.ATTENDED, 12),
+    (ReferralStatus.NO_SHOW, 10),
+    (ReferralStatus.CLOSED, 15),
+]
+
+
+class Command(BaseCommand):
+    help = "Charge les données de démonstration (idempotent : ne fait rien si elles existent)."
+
+    def handle(self, *args, **options):
+        if Organisation.objects.filter(siret=siret(1_000_001)).exists():
+            self.stdout.write("Données de démonstration déjà présentes : rien à faire.")
+            return
+        rng = random.Random(2026)
+        fake = Faker("fr_FR")
+        fake.seed_instance(2026)
+        with transaction.atomic():
+            orgs = self._organisations()
+            users = self._users(orgs)
+            self._agreements(orgs)
+            pathways = self._people(orgs, users, fake, rng)
+            count = self._referrals(orgs, users, pathways, rng)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Démo chargée : {len(orgs)} organisations, {len(users)} comptes, "
+                f"{len(pathways)} personnes, {count} orientations."
+            )
+        )
+
+    def _organisations(self) -> dict[str, Organisation]:
+        area, _ = EmploymentArea.objects.get_or_create(
+            code=AREA["code"], defaults={"name": AREA["name"], "departement": AREA["departement"]}
+        )
+        EmploymentArea.objects.get_or_create(
+            code="6220", defaults={"name": "Béthune – Bruay", "departement": "62"}
+        )
+        orgs = {}
+        for index, (key, kind, siae_kind, name, services) in enumerate(ORGANISATIONS, start=1):
+            org = organisation_create(
+                kind=kind,
+                siae_kind=siae_kind,
+                name=name,
+                siret=siret(1_000_000 + index),
+                departement="62",
+                employment_area=area,
+                address=f"{index} rue de la République, 62300 Lens",
+                contact_email=f"contact.{key}@parcours-demo.fr",
+            )
+            for service_name, delay in services:
+                Service.objects.create(
+                    organisation=org,
+                    name=service_name,
+                    description=f"{service_name} — {name}",
+                    eligibility="Personnes résidant dans le bassin de Lens – Hénin.",
+                    usual_delay_days=delay,
+                )
+            orgs[key] = org
+        return orgs
+
+    def _users(self, orgs):
+        User = get_user_model()
+        users = {}
+        for username, first, last, org_key, role in USERS:
+            user = User.objects.create_user(
+                username=username,
+                password=DEMO_PASSWORD,
+                first_name=first,
+                last_name=last,
+                email=f"{username}@parcours-demo.fr",
+                is_staff=role == Role.ADMIN,
+                is_superuser=role == Role.ADMIN,
+            )
+            Membership.objects.create(user=user, organisation=orgs[org_key], role=role)
+            users[username] = user
+        # One counsellor works for two structures: shows the choice of acting organisation.
+        Membership.objects.create(
+            user=users["plie.conseiller"], organisation=orgs["ml"], role=Role.COUNSELLOR
+        )
+        return users
+
+    def _agreements(self, orgs):
+        for name, parties, first_days in [
+            ("Cotraitance jeunes France Travail – Mission locale", ["ft", "ml"], 8),
+            ("Convention rSa : orientation et accompagnement", ["ft", "cd"], 15),
+            ("Partenariat IAE du bassin de Lens", ["ft", "siae", "plie", "cd"], 10),
+        ]:
+            agreement = Agreement.objects.create(
+                name=name,
+                level="local",
+                starts_on=dt.date(2025, 1, 1),
+                review_on=dt.date(2027, 1, 1),
+                first_appointment_within_days=first_days,
+            )
+            agreement.parties.set([orgs[key] for key in parties])
+
+    def _people(self, orgs, users, fake, rng):
+        owners = (
+            [("ft", "ft.conseiller")] * 5
+            + [("ft", "ft.conseiller2")] * 3
+            + [("cd", "cd.social")] * 4
+            + [("ml", "ml.conseiller")] * 3
+            + [("ccas", "ccas.social"), ("asso", "asso.social")]
+        )
+        now = timezone.now()
+        pathways = []
+        for _ in range(200):
+            org_key, username = rng.choice(owners)
+            young = org_key == "ml"
+            birth = fake.date_of_birth(
+                minimum_age=17 if young else 26, maximum_age=25 if young else 62
+            )
+            first, last = fake.first_name(), fake.last_name()
+            person = Person.objects.create(
+                first_name=first,
+                last_name=last,
+                birth_date=birth,
+                name_key=f"{normalise_name(last)}|{normalise_name(first)}",
+                email=f"{_local_part(first)}.{_local_part(last)}@exemple.fr",
+                phone=f"06{rng.randrange(10**8):08d}",
+                postal_code="62300",
+                city="Lens",
+                receives_rsa=org_key == "cd" or rng.random() < 0.2,
+                rights_ending=rng.random() < 0.1,
+                rqth=rng.random() < 0.08,
+                lives_in_qpv=rng.random() < 0.3,
+                created_by=users[username],
+            )
+            opened = now - dt.timedelta(days=rng.randrange(30, 400))
+            modality = rng.choice(SupportModality.values)
+            pathway = Pathway.objects.create(
+                person=person,
+                owner_organisation=orgs[org_key],
+                referent=users[username],
+                referent_organisation=orgs[org_key],
+                modality=modality,
+                opened_at=opened,
+                diagnostic_summary="Synthèse du diagnostic partagé (démonstration).",
+            )
+            ModalityPeriod.objects.create(
+                pathway=pathway, modality=modality, started_at=opened, set_by=users[username]
+            )
+            for kind in rng.sample(BarrierKind.values, k=rng.randrange(0, 3)):
+                Barrier.objects.create(
+                    pathway=pathway,
+                    kind=kind,
+                    status=BarrierStatus.IDENTIFIED,
+                    identified_at=opened,
+                )
+            PathwayEvent.objects.create(
+                pathway=pathway,
+                kind=EventKind.PATHWAY_OPENED,
+                occurred_at=opened,
+                actor=users[username],
+                organisation=orgs[org_key],
+            )
+            pathways.append((pathway, username))
+        return pathways
+
+    def _referrals(self, orgs, users, pathways, rng):
+        """Referrals with coherent timestamps. Each pathway gets at most one per receiver."""
+        receivers = {
+            "siae": "siae.conseiller",
+            "ml": "ml.conseiller",
+            "cap": "cap.conseiller",
+            "plie": "plie.conseiller",
+            "cd": "cd.social",
+            "ccas": "ccas.social",
+        }
+        now = timezone.now()
+        slots = [(p, u) for p, u in pathways]
+        rng.shuffle(slots)
+        count = 0
+        for status, how_many in REFERRAL_MIX:
+            for overdue_index in range(how_many):
+                pathway, sender_username = slots[count % len(slots)]
+                sender_key = next(
+                    k for k, o in orgs.items() if o.pk == pathway.owner_organisation_id
+                )
+                candidates = [k for k in receivers if k != sender_key]
+                receiver_key = candidates[count % len(candidates)]
+                # The first two of each active state are overdue (alerts have something to show).
+                age = rng.randrange(20, 40) if overdue_index < 2 else rng.randrange(1, 6)
+                self._referral(
+                    status=status,
+                    pathway=pathway,
+                    sender=orgs[sender_key],
+                    sender_user=users[sender_username],
+                    receiver=orgs[receiver_key],
+                    receiver_user=users[receivers[receiver_key]],
+                    sent_at=now - dt.timedelta(days=age),
+                    rng=rng,
+                )
+                count += 1
+        return count
+
+    def _referral(
+        self, *, status, pathway, sender, sender_user, receiver, receiver_user, sent_at, rng
+    ):
+        service = receiver.services.first()
+        referral = Referral(
+            pathway=pathway,
+            sender_organisation=sender,
+            sender_user=sender_user,
+            receiver_organisation=receiver,
+            receiver_service=service,
+            kind=rng.choice(ReferralKind.values),
+            reason=f"Orientation vers {service.name.lower()} : besoin repéré lors du diagnostic.",
+            context_note="Éléments de contexte partagés avec l'accord de la personne.",
+            status=status,
+            created_at=sent_at - dt.timedelta(hours=2),
+        )
+        moves = [(ReferralStatus.DRAFT, referral.created_at, sender_user)]
+        if status != ReferralStatus.DRAFT:
+            referral.sent_at = sent_at
+            referral.acknowledge_due_at = sent_at + dt.timedelta(days=7)
+            moves.append((ReferralStatus.SENT, sent_at, sender_user))
+        step = sent_at
+        if status in ("accepted", "appointment_set", "attended", "no_show", "closed"):
+            step = step + dt.timedelta(days=1)
+            referral.accepted_at = step
+            referral.first_appointment_due_at = step + dt.timedelta(days=15)
+            moves.append((ReferralStatus.ACCEPTED, step, receiver_user))
+        if status == "refused":
+            referral.refused_at = sent_at + dt.timedelta(days=2)
+            referral.refusal_reason = rng.choice(["no_capacity", "not_eligible", "wrong_service"])
+            moves.append((ReferralStatus.REFUSED, referral.refused_at, receiver_user))
+        if status == "withdrawn":
+            referral.withdrawn_at = sent_at + dt.timedelta(days=1)
+            moves.append((ReferralStatus.WITHDRAWN, referral.withdrawn_at, sender_user))
+        if status == "expired":
+            referral.expired_at = sent_at + dt.timedelta(days=30)
+            moves.append((ReferralStatus.EXPIRED, referral.expired_at, None))
+        if status in ("attended", "closed"):
+            referral.attended_at = step + dt.timedelta(days=5)
+            moves.append((ReferralStatus.ATTENDED, referral.attended_at, receiver_user))
+        if status == "no_show":
+            referral.no_show_at = step + dt.timedelta(days=5)
+            moves.append((ReferralStatus.NO_SHOW, referral.no_show_at, receiver_user))
+        if status == "closed":
+            referral.closed_at = referral.attended_at + dt.timedelta(days=1)
+            referral.outcome = rng.choice(["support_started", "job", "training"])
+            referral.outcome_comment = "Accompagnement engagé, point d'étape dans un mois."
+            moves.append((ReferralStatus.CLOSED, referral.closed_at, receiver_user))
+        referral._change_reason = "Données de démonstration"
+        referral.save()
+        if status in ("appointment_set", "attended", "no_show", "closed"):
+            pending = status == "appointment_set"
+            starts = step + dt.timedelta(days=5)
+            Appointment.objects.create(
+                referral=referral,
+                starts_at=starts,
+                place=receiver.address,
+                outcome="pending"
+                if pending
+                else ("no_show" if status == "no_show" else "attended"),
+                outcome_recorded_at=None if pending else starts + dt.timedelta(hours=2),
+                created_by=receiver_user,
+            )
+        for moved_to, at, user in moves:
+            PathwayEvent.objects.create(
+                pathway=pathway,
+                kind=EventKind.REFERRAL_MOVED,
+                occurred_at=at,
+                actor=user,
+                organisation=(sender if user == sender_user else receiver) if user else None,
+                referral=referral,
+                referral_status=moved_to,
+            )

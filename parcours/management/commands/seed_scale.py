@@ -1,0 +1,1201 @@
+"""Fill a benchmark database with national-scale data, fast.
+
+    manage.py seed_scale --pathways 1000000 [--referrals-per-pathway 3.0] [--organisations 2000]
+                         [--seed 42] [--reset] [--drop-indexes] [--no-timeline]
+
+Reference data (territory, organisations and their groups, services, users, memberships,
+agreements) is small and goes through the ORM. The volume tables (persons, pathways, modality
+periods, "pathway_opened" events, referrals, appointments) are streamed with PostgreSQL COPY from
+plain Python tuples, with explicit ids so that later tables can point at earlier ones without a
+round trip. Every constraint and trigger stays on: a row that breaks a CHECK, a partial unique index
+or a foreign key makes COPY fail, so a finished run proves the data is valid.
+
+What is deliberately NOT generated: the simple-history tables (historical*) — bulk data has no
+change history — object permissions, barriers, notes. Benchmarks needing them add their own rows.
+"""
+
+import bisect
+import datetime as dt
+import itertools
+import math
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+from stdnum import luhn
+from stdnum.fr import nir as nir_module
+
+from parcours.models import (
+    Agreement,
+    AgreementLevel,
+    EmploymentArea,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    Pathway,
+    Person,
+    Referral,
+    Role,
+    Service,
+    SiaeKind,
+)
+from parcours.models.person import normalise_name
+
+# Users made by this command are recognisable, so that --reset removes them and nothing else.
+USERNAME_PREFIX = "scale-"
+GROUP_PREFIX = "organisation:"
+DAY = 86_400.0
+HOUR = 3_600.0
+COPY_BATCH = 100_000  # rows per COPY statement: bounds the per-statement FK-check queue
+
+# ---------------------------------------------------------------------------------------------
+# Territory: 30 départements, ~100 employment areas named after real towns.
+# ---------------------------------------------------------------------------------------------
+TERRITORY: dict[str, tuple[str, list[str]]] = {
+    "02": ("Aisne", ["Saint-Quentin", "Soissons", "Laon"]),
+    "06": ("Alpes-Maritimes", ["Nice", "Cannes-Grasse", "Menton"]),
+    "13": ("Bouches-du-Rhône", ["Marseille", "Aix-en-Provence", "Arles", "Martigues", "Aubagne"]),
+    "14": ("Calvados", ["Caen", "Lisieux", "Bayeux"]),
+    "2A": ("Corse-du-Sud", ["Ajaccio", "Porto-Vecchio"]),
+    "21": ("Côte-d'Or", ["Dijon", "Beaune", "Montbard"]),
+    "25": ("Doubs", ["Besançon", "Montbéliard", "Pontarlier"]),
+    "29": ("Finistère", ["Brest", "Quimper", "Morlaix"]),
+    "31": ("Haute-Garonne", ["Toulouse", "Saint-Gaudens", "Muret", "Colomiers"]),
+    "33": ("Gironde", ["Bordeaux", "Libourne", "Arcachon", "Langon"]),
+    "34": ("Hérault", ["Montpellier", "Béziers", "Sète", "Lunel"]),
+    "35": ("Ille-et-Vilaine", ["Rennes", "Saint-Malo", "Vitré", "Fougères"]),
+    "38": ("Isère", ["Grenoble", "Vienne", "Bourgoin-Jallieu", "Voiron"]),
+    "42": ("Loire", ["Saint-Étienne", "Roanne", "Montbrison"]),
+    "44": ("Loire-Atlantique", ["Nantes", "Saint-Nazaire", "Ancenis", "Châteaubriant"]),
+    "45": ("Loiret", ["Orléans", "Montargis", "Gien"]),
+    "51": ("Marne", ["Reims", "Châlons-en-Champagne", "Épernay"]),
+    "54": ("Meurthe-et-Moselle", ["Nancy", "Lunéville", "Longwy"]),
+    "57": ("Moselle", ["Metz", "Thionville", "Forbach", "Sarreguemines"]),
+    "59": ("Nord", ["Lille", "Roubaix-Tourcoing", "Valenciennes", "Dunkerque", "Maubeuge"]),
+    "62": ("Pas-de-Calais", ["Lens-Liévin", "Arras", "Calais", "Boulogne-sur-Mer", "Béthune"]),
+    "63": ("Puy-de-Dôme", ["Clermont-Ferrand", "Riom", "Thiers"]),
+    "67": ("Bas-Rhin", ["Strasbourg", "Haguenau", "Sélestat", "Saverne"]),
+    "69": ("Rhône", ["Lyon", "Villefranche-sur-Saône", "Vénissieux", "Givors"]),
+    "75": ("Paris", ["Paris Nord-Est", "Paris Sud", "Paris Ouest", "Paris Centre"]),
+    "76": ("Seine-Maritime", ["Rouen", "Le Havre", "Dieppe", "Elbeuf"]),
+    "80": ("Somme", ["Amiens", "Abbeville", "Péronne"]),
+    "93": ("Seine-Saint-Denis", ["Saint-Denis", "Montreuil", "Aulnay-sous-Bois", "Bobigny"]),
+    "95": ("Val-d'Oise", ["Cergy-Pontoise", "Argenteuil", "Sarcelles"]),
+    "974": ("La Réunion", ["Saint-Denis (Réunion)", "Saint-Pierre", "Saint-Paul", "Le Port"]),
+}
+
+# Plausible names, with accents, hyphens and apostrophes so that name_key normalisation matters.
+# fmt: off
+FIRST_NAMES = [
+    "Adam", "Agathe", "Ahmed", "Aïcha", "Alexandre", "Alice", "Amina", "Anaïs", "Antoine",
+    "Arthur", "Aurélie", "Bastien", "Camille", "Céline", "Chloé", "Clément", "Damien", "Émilie",
+    "Éloïse", "Enzo", "Fatima", "Florian", "François", "Gaëlle", "Guillaume", "Hélène", "Hugo",
+    "Inès", "Jérôme", "Jessica", "Julien", "Karim", "Kévin", "Laetitia", "Léa", "Léo", "Loïc",
+    "Lucas", "Manon", "Marie", "Mathis", "Mélanie", "Mohamed", "Nadia", "Nathalie", "Nicolas",
+    "Noémie", "Océane", "Pauline", "Rachid", "Samir", "Sandrine", "Sarah", "Sébastien", "Sophie",
+    "Stéphane", "Sylvie", "Théo", "Thomas", "Valérie", "Yasmine", "Yannick", "Zoé"
+]
+LAST_NAMES = [
+    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy",
+    "Moreau", "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux",
+    "Vincent", "Fournier", "Morel", "Girard", "André", "Mercier", "Dupont", "Lambert", "Bonnet",
+    "François", "Martinez", "Legrand", "Garnier", "Faure", "Rousseau", "Blanc", "Guérin",
+    "Muller", "Henry", "Roussel", "Nicolas", "Perrin", "Morin", "Mathieu", "Clément", "Gauthier",
+    "Dumont", "Lopez", "Fontaine", "Chevalier", "Robin", "Benali", "Diallo", "Traoré", "Nguyen",
+    "Haddad", "Bénard", "N'Diaye", "D'Angelo", "Dupont-Moreau", "Saint-Jean", "Kowalski",
+    "Ferreira", "Lemaître", "Hoarau", "Payet", "Grondin", "Le Goff", "Le Gall", "Da Silva"
+]
+# fmt: on
+
+# Organisation mix for 2,000 organisations, scaled to --organisations.
+KIND_SHARE = {
+    OrganisationKind.FRANCE_TRAVAIL: 0.075,
+    OrganisationKind.DEPARTEMENT: 0.03,
+    OrganisationKind.MISSION_LOCALE: 0.06,
+    OrganisationKind.CAP_EMPLOI: 0.015,
+    OrganisationKind.SIAE: 0.45,
+    OrganisationKind.PLIE: 0.02,
+    OrganisationKind.CCAS: 0.175,
+    OrganisationKind.ASSOCIATION: 0.175,
+}
+# Share of pathways owned (opened) by each kind, and of referrals received.
+OWN_SHARE = {
+    OrganisationKind.FRANCE_TRAVAIL: 0.55,
+    OrganisationKind.DEPARTEMENT: 0.15,
+    OrganisationKind.MISSION_LOCALE: 0.12,
+    OrganisationKind.CAP_EMPLOI: 0.04,
+    OrganisationKind.SIAE: 0.05,
+    OrganisationKind.PLIE: 0.03,
+    OrganisationKind.CCAS: 0.03,
+    OrganisationKind.ASSOCIATION: 0.03,
+}
+RECEIVE_SHARE = {
+    OrganisationKind.FRANCE_TRAVAIL: 0.14,
+    OrganisationKind.DEPARTEMENT: 0.10,
+    OrganisationKind.MISSION_LOCALE: 0.15,
+    OrganisationKind.CAP_EMPLOI: 0.07,
+    OrganisationKind.SIAE: 0.26,
+    OrganisationKind.PLIE: 0.08,
+    OrganisationKind.CCAS: 0.10,
+    OrganisationKind.ASSOCIATION: 0.10,
+}
+# A handful of very large owners (big agencies, départements): ~5 % of all pathways each, i.e.
+# ~50 k at 1 M pathways — the "large organisation" of the performance notes.
+LARGE_OWNER_SHARE = 0.05
+LARGE_OWNERS_PER_2000 = {OrganisationKind.FRANCE_TRAVAIL: 6, OrganisationKind.DEPARTEMENT: 2}
+
+KIND_LABEL = {
+    OrganisationKind.FRANCE_TRAVAIL: "Agence France Travail",
+    OrganisationKind.DEPARTEMENT: "Conseil départemental — maison des solidarités",
+    OrganisationKind.MISSION_LOCALE: "Mission locale",
+    OrganisationKind.CAP_EMPLOI: "Cap emploi",
+    OrganisationKind.PLIE: "PLIE",
+    OrganisationKind.CCAS: "CCAS",
+    OrganisationKind.ASSOCIATION: "Association",
+}
+SIAE_LABEL = {
+    SiaeKind.ACI: "Chantier d'insertion",
+    SiaeKind.EI: "Entreprise d'insertion",
+    SiaeKind.AI: "Association intermédiaire",
+    SiaeKind.ETTI: "ETTI",
+    SiaeKind.EITI: "EITI",
+}
+ASSOCIATION_NAMES = [
+    "Secours solidaire",
+    "Accueil et insertion",
+    "Le Relais",
+    "SPIP",
+    "Habitat et humanisme",
+    "Maison de l'emploi",
+    "Restos solidaires",
+    "Emmaüs",
+]
+SERVICES = {
+    OrganisationKind.FRANCE_TRAVAIL: [
+        ("Diagnostic et orientation", 10),
+        ("Accompagnement intensif des jeunes", 15),
+        ("Accompagnement global", 15),
+        ("Aide à la mobilité", 15),
+        ("Prestation d'évaluation de compétences", 20),
+    ],
+    OrganisationKind.DEPARTEMENT: [
+        ("Accompagnement socio-professionnel rSa", 15),
+        ("Accompagnement social global", 15),
+        ("Aide au logement (FSL)", 20),
+    ],
+    OrganisationKind.MISSION_LOCALE: [
+        ("Contrat d'engagement jeune", 8),
+        ("PACEA", 8),
+        ("Logement des jeunes", 10),
+    ],
+    OrganisationKind.CAP_EMPLOI: [
+        ("Accompagnement vers l'emploi (RQTH)", 15),
+        ("Maintien dans l'emploi", 20),
+    ],
+    OrganisationKind.SIAE: [
+        ("Parcours d'insertion (CDDI)", 15),
+        ("Mise en situation professionnelle", 10),
+        ("Mise à disposition", 10),
+    ],
+    OrganisationKind.PLIE: [("Parcours PLIE renforcé", 15), ("Clauses sociales", 15)],
+    OrganisationKind.CCAS: [
+        ("Accès aux droits", 10),
+        ("Domiciliation", 5),
+        ("Aide alimentaire", 5),
+    ],
+    OrganisationKind.ASSOCIATION: [
+        ("Diagnostic social", 10),
+        ("Accompagnement logement", 20),
+        ("Cours de français (FLE)", 20),
+        ("Atelier numérique", 10),
+        ("Suivi justice", 15),
+    ],
+}
+CASEWORK_ROLE = {
+    OrganisationKind.DEPARTEMENT: Role.SOCIAL_WORKER,
+    OrganisationKind.CCAS: Role.SOCIAL_WORKER,
+    OrganisationKind.ASSOCIATION: Role.SOCIAL_WORKER,
+}
+REASONS = [
+    "Besoin d'un accompagnement renforcé vers l'emploi.",
+    "Levée des freins liés au logement avant reprise d'activité.",
+    "Jeune de moins de 26 ans sans qualification : entrée en CEJ proposée.",
+    "Personne reconnue travailleur handicapé : accompagnement spécialisé.",
+    "Proposition d'un contrat à durée déterminée d'insertion.",
+    "Bénéficiaire du rSa : accompagnement socio-professionnel.",
+    "Difficultés de mobilité : permis et aide au transport.",
+    "Accès aux droits à rétablir (CAF, CPAM).",
+    "Besoin de cours de français avant formation.",
+    "Retour vers le conseiller d'origine après la fin de l'accompagnement.",
+]
+CONTEXT_NOTES = [
+    "",
+    "",
+    "Personne motivée, disponible immédiatement.",
+    "Garde d'enfants à organiser le matin.",
+    "Pas de véhicule, dépend des transports en commun.",
+    "Dettes en cours, dossier de surendettement déposé.",
+]
+DIAGNOSTICS = [
+    "",
+    "Projet professionnel défini, freins périphériques identifiés.",
+    "Expérience dans le BTP, souhaite se reconvertir.",
+    "Isolement social, besoin d'un accompagnement global.",
+    "Sortie de formation qualifiante, recherche active.",
+]
+OUTCOME_COMMENTS = ["", "Embauche en CDD de 6 mois.", "Entrée en formation qualifiante.", ""]
+REFUSAL_COMMENTS = {"other": "Personne déjà en emploi à temps partiel."}
+STREET_NAMES = ["rue de la République", "avenue Jean Jaurès", "rue Victor Hugo", "place du Marché"]
+
+
+@dataclass
+class Org:
+    id: int
+    kind: OrganisationKind
+    departement: str
+    town: str
+    own_weight: float
+    receive_weight: float
+    users: list[int] = field(default_factory=list)  # every member
+    caseworkers: list[int] = field(default_factory=list)  # counsellors and social workers
+    services: list[int] = field(default_factory=list)
+    first_appointment_days: int = 15
+
+
+def siret_for(n: int) -> str:
+    """A valid SIRET: Luhn-valid SIREN (9 digits) + establishment number, Luhn on all 14."""
+    siren_body = f"{80_000_000 + n:08d}"
+    siren = siren_body + luhn.calc_check_digit(siren_body)
+    body = f"{siren}{n % 9000 + 10:04d}"
+    return body + luhn.calc_check_digit(body)
+
+
+def weighted(rng: random.Random, items: Sequence, cum: Sequence[float]):
+    return items[bisect.bisect(cum, rng.random() * cum[-1])]
+
+
+def poisson_table(mean: float, limit: int) -> list[float]:
+    """Cumulative weights of a Poisson(mean) truncated to 0..limit (referrals per pathway)."""
+    weights = [math.exp(-mean) * mean**k / math.factorial(k) for k in range(limit + 1)]
+    return list(itertools.accumulate(weights))
+
+
+class Progress:
+    def __init__(self, write: Callable[[str], None], table: str, total: int) -> None:
+        self.write, self.table, self.total = write, table, total
+        self.started = time.perf_counter()
+        self.rows = 0
+
+    def tick(self, rows: int) -> None:
+        self.rows += rows
+        elapsed = time.perf_counter() - self.started
+        self.write(
+            f"  {self.table}: {self.rows:,} / ~{self.total:,} rows, "
+            f"{self.rows / max(elapsed, 1e-9):,.0f} rows/s"
+        )
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+
+class Command(BaseCommand):
+    help = "Generate national-scale benchmark data with COPY (bench databases only)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--pathways", type=int, required=True)
+        parser.add_argument("--referrals-per-pathway", type=float, default=3.0)
+        parser.add_argument("--organisations", type=int, default=2000)
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Truncate the parcours tables and remove this command's users and groups first.",
+        )
+        parser.add_argument(
+            "--drop-indexes",
+            action="store_true",
+            help="Drop the plain (non-unique) indexes before each COPY and rebuild them after. "
+            "Same speed on this machine at 1 M pathways (see bench/README.md) but more compact "
+            "indexes; may help on slow disks.",
+        )
+        parser.add_argument(
+            "--no-timeline",
+            action="store_true",
+            help="Skip the modality period and 'pathway_opened' event written for each pathway.",
+        )
+
+    # -----------------------------------------------------------------------------------------
+    def handle(self, *args, **opts) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("seed_scale needs PostgreSQL (it loads with COPY).")
+        n_pathways: int = opts["pathways"]
+        n_orgs: int = opts["organisations"]
+        if n_pathways < 1 or n_orgs < 20:
+            raise CommandError("--pathways >= 1 and --organisations >= 20.")
+        self.rng = random.Random(opts["seed"])
+        self.drop_indexes = opts["drop_indexes"]
+        self.timings: list[tuple[str, int, float]] = []
+        self.now = dt.datetime.now(tz=dt.UTC).replace(microsecond=0)
+        self.now_ts = self.now.timestamp()
+        started = time.perf_counter()
+
+        with connection.cursor() as cursor:
+            # Session settings only (reset below): faster commits and index builds.
+            cursor.execute("SET synchronous_commit TO off")
+            cursor.execute("SET maintenance_work_mem TO '512MB'")
+        try:
+            if opts["reset"]:
+                self._reset()
+            else:
+                self._refuse_if_not_empty()
+
+            t0 = time.perf_counter()
+            with transaction.atomic():
+                self._reference_data(n_orgs, n_pathways)
+            self.timings.append(
+                ("reference data (ORM)", self.reference_rows, time.perf_counter() - t0)
+            )
+            # Each table commits on its own: after a failure, re-run with --reset.
+            self._load_pathways(n_pathways, with_timeline=not opts["no_timeline"])
+            self._load_referrals(opts["referrals_per_pathway"])
+            self._finish()
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+                cursor.execute("RESET maintenance_work_mem")
+
+        total = time.perf_counter() - started
+        self.stdout.write(self.style.SUCCESS("\nseed_scale summary"))
+        for name, rows, seconds in self.timings:
+            rate = f"{rows / seconds:>10,.0f} rows/s" if rows and seconds else ""
+            self.stdout.write(f"  {name:<32} {rows:>12,} rows {seconds:>8.1f} s {rate}")
+        self.stdout.write(f"  {'total wall time':<32} {'':>17} {total:>8.1f} s")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+            self.stdout.write(f"  database size: {cursor.fetchone()[0]}")
+
+    # -----------------------------------------------------------------------------------------
+    def _domain_tables(self) -> list[str]:
+        config = apps.get_app_config("parcours")
+        tables = {m._meta.db_table for m in config.get_models(include_auto_created=True)}
+        return sorted(tables)
+
+    def _refuse_if_not_empty(self) -> None:
+        User = get_user_model()
+        busy = [
+            model._meta.label
+            for model in (Organisation, Person, Pathway, Referral, EmploymentArea)
+            if model.objects.exists()
+        ]
+        if User.objects.filter(username__startswith=USERNAME_PREFIX).exists():
+            busy.append("scale users")
+        if busy:
+            raise CommandError(
+                f"The database already holds data ({', '.join(busy)}). "
+                "seed_scale fills empty bench databases only; pass --reset to wipe it first."
+            )
+
+    def _reset(self) -> None:
+        t0 = time.perf_counter()
+        tables = ", ".join(connection.ops.quote_name(t) for t in self._domain_tables())
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # CASCADE also empties rows elsewhere that point at domain rows (e.g. audit).
+                cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            # The ORM removes group/user links (memberships of groups, object permissions...).
+            Group.objects.filter(name__startswith=GROUP_PREFIX).delete()
+            get_user_model().objects.filter(username__startswith=USERNAME_PREFIX).delete()
+        self.stdout.write(f"Reset done in {time.perf_counter() - t0:.1f} s")
+
+    # -----------------------------------------------------------------------------------------
+    def _reference_data(self, n_orgs: int, n_pathways: int) -> None:
+        rng = self.rng
+        rows = 0
+        areas: dict[str, list[EmploymentArea]] = {}
+        area_objs = []
+        for dep, (_, towns) in TERRITORY.items():
+            for i, town in enumerate(towns, start=1):
+                area_objs.append(
+                    EmploymentArea(code=f"{dep}{i:02d}", name=f"Bassin de {town}", departement=dep)
+                )
+        EmploymentArea.objects.bulk_create(area_objs)
+        for area in area_objs:
+            areas.setdefault(area.departement, []).append(area)
+        rows += len(area_objs)
+
+        # Decide each organisation's kind, place and weight before touching the database.
+        kinds: list[OrganisationKind] = []
+        for kind, share in KIND_SHARE.items():
+            kinds += [kind] * max(1, round(share * n_orgs))
+        kinds = kinds[:n_orgs]
+        rng.shuffle(kinds)
+        deps = list(TERRITORY)
+        specs: list[tuple[int, OrganisationKind, str, EmploymentArea]] = []
+        large_left = {k: max(1, round(v * n_orgs / 2000)) for k, v in LARGE_OWNERS_PER_2000.items()}
+        for n, kind in enumerate(kinds):
+            dep = deps[n % len(deps)] if n < len(deps) * 2 else rng.choice(deps)
+            area = rng.choice(areas[dep])
+            specs.append((n, kind, dep, area))
+        orgs_by_kind: dict[OrganisationKind, list[int]] = {}
+        for n, kind, _, _ in specs:
+            orgs_by_kind.setdefault(kind, []).append(n)
+        own_weight = [0.0] * len(specs)
+        receive_weight = [0.0] * len(specs)
+        large = set()
+        for kind, members in orgs_by_kind.items():
+            for n in members[: large_left.get(kind, 0)]:
+                large.add(n)
+        small_share = 1.0 - LARGE_OWNER_SHARE * len(large)
+        for kind, members in orgs_by_kind.items():
+            # Log-normal sizes: many small structures, a few big ones, within each kind.
+            sizes = {n: rng.lognormvariate(0.0, 1.0) for n in members}
+            normal = [n for n in members if n not in large]
+            total = sum(sizes[n] for n in normal) or 1.0
+            for n in members:
+                if n in large:
+                    own_weight[n] = LARGE_OWNER_SHARE
+                else:
+                    own_weight[n] = OWN_SHARE[kind] * small_share * sizes[n] / total
+                receive_weight[n] = RECEIVE_SHARE[kind] * sizes[n] / sum(sizes.values())
+
+        groups = []
+        organisations = []
+        siae_kinds = list(SiaeKind.values)
+        counters: dict[tuple[str, str], int] = {}
+        for n, kind, dep, area in specs:
+            siret = siret_for(n)
+            groups.append(Group(name=f"{GROUP_PREFIX}{siret}"))
+            town = area.name.removeprefix("Bassin de ")
+            siae_kind = rng.choice(siae_kinds) if kind == OrganisationKind.SIAE else ""
+            if kind == OrganisationKind.SIAE:
+                label = SIAE_LABEL[SiaeKind(siae_kind)]
+            elif kind == OrganisationKind.ASSOCIATION:
+                label = rng.choice(ASSOCIATION_NAMES)
+            else:
+                label = KIND_LABEL[kind]
+            key = (label, town)
+            counters[key] = counters.get(key, 0) + 1
+            suffix = f" {counters[key]}" if counters[key] > 1 else ""
+            organisations.append(
+                Organisation(
+                    kind=kind,
+                    siae_kind=siae_kind,
+                    name=f"{label} {town}{suffix}",
+                    siret=siret,
+                    departement=dep,
+                    employment_area=area,
+                    address=f"{rng.randint(1, 120)} {rng.choice(STREET_NAMES)}, {town}",
+                    contact_email=f"contact-{siret}@partenaires.example",
+                    first_appointment_within_days=8
+                    if kind == OrganisationKind.MISSION_LOCALE
+                    else None,
+                )
+            )
+        Group.objects.bulk_create(groups)
+        for organisation, group in zip(organisations, groups, strict=True):
+            organisation.group = group
+        Organisation.objects.bulk_create(organisations)
+        rows += 2 * len(organisations)
+
+        self.orgs: list[Org] = []
+        for (n, kind, dep, area), organisation in zip(specs, organisations, strict=True):
+            self.orgs.append(
+                Org(
+                    id=organisation.pk,
+                    kind=kind,
+                    departement=dep,
+                    town=area.name,
+                    own_weight=own_weight[n],
+                    receive_weight=receive_weight[n],
+                    first_appointment_days=organisation.first_appointment_within_days or 15,
+                )
+            )
+
+        services = []
+        service_owner = []
+        for org in self.orgs:
+            offer = SERVICES[org.kind]
+            for name, delay in rng.sample(offer, rng.randint(2, min(4, len(offer)))):
+                services.append(Service(organisation_id=org.id, name=name, usual_delay_days=delay))
+                service_owner.append(org)
+        Service.objects.bulk_create(services)
+        for service, org in zip(services, service_owner, strict=True):
+            org.services.append(service.pk)
+        rows += len(services)
+
+        # Users: a few per organisation, more where the caseload is big (~1 per 700 pathways).
+        User = get_user_model()
+        password = make_password(None)  # unusable: bench users never log in with a password
+        users, memberships_spec = [], []
+        serial = itertools.count(1)
+        for org in self.orgs:
+            expected = org.own_weight * n_pathways
+            count = min(80, max(2, round(expected / 700))) + rng.randint(0, 2)
+            casework = CASEWORK_ROLE.get(org.kind, Role.COUNSELLOR)
+            for i in range(count):
+                role = Role.MANAGER if i == 0 else (Role.DPO if i == 1 and count >= 5 else casework)
+                first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+                number = next(serial)
+                users.append(
+                    User(
+                        username=f"{USERNAME_PREFIX}{number:06d}",
+                        first_name=first,
+                        last_name=last,
+                        email=f"{USERNAME_PREFIX}{number:06d}@bench.parcours.example",
+                        password=password,
+                    )
+                )
+                memberships_spec.append((org, role))
+        User.objects.bulk_create(users, batch_size=2000)
+        memberships = []
+        for user, (org, role) in zip(users, memberships_spec, strict=True):
+            memberships.append(Membership(user_id=user.pk, organisation_id=org.id, role=role))
+            if role != Role.DPO:
+                org.users.append(user.pk)
+            if role in (Role.COUNSELLOR, Role.SOCIAL_WORKER):
+                org.caseworkers.append(user.pk)
+        for org in self.orgs:
+            if not org.caseworkers:  # two-member organisations: the manager does the casework
+                org.caseworkers = list(org.users)
+        Membership.objects.bulk_create(memberships, batch_size=2000)
+        rows += 2 * len(users)
+
+        # Agreements: one departmental agreement per département between the public partners.
+        by_dep: dict[str, list[Org]] = {}
+        for org in self.orgs:
+            by_dep.setdefault(org.departement, []).append(org)
+        public = {
+            OrganisationKind.FRANCE_TRAVAIL,
+            OrganisationKind.DEPARTEMENT,
+            OrganisationKind.MISSION_LOCALE,
+            OrganisationKind.CAP_EMPLOI,
+        }
+        start = (self.now - dt.timedelta(days=900)).date()
+        for dep, dep_orgs in by_dep.items():
+            agreement = Agreement.objects.create(
+                name=f"Convention départementale pour l'emploi — {TERRITORY[dep][0]}",
+                level=AgreementLevel.DEPARTEMENTAL,
+                starts_on=start,
+                review_on=start + dt.timedelta(days=1095),
+            )
+            agreement.parties.set([o.id for o in dep_orgs if o.kind in public])
+            rows += 1
+        self.reference_rows = rows
+        self.stdout.write(
+            f"Reference data: {len(area_objs)} employment areas, {len(self.orgs)} organisations "
+            f"(+ groups), {len(services)} services, {len(users)} users"
+        )
+
+    # -----------------------------------------------------------------------------------------
+    def _copy(self, table: str, columns: Sequence[str], rows: Iterator[tuple], total: int) -> int:
+        """COPY `rows` into `table` in one transaction, COPY_BATCH rows per statement.
+
+        With --drop-indexes, plain (non-unique, non-constraint) indexes are dropped first and
+        rebuilt after the load inside the same transaction, so a failure rolls the DROP back.
+        Unique indexes always stay, so duplicates still fail. FK checks are made IMMEDIATE so each
+        statement checks its own rows and the queue of pending checks never holds millions of
+        events."""
+        progress = Progress(self.stdout.write, table, total)
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        count = 0
+        with transaction.atomic(), connection.cursor() as django_cursor:
+            pg = django_cursor.connection
+            cursor = pg.cursor()
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            index_defs = self._drop_plain_indexes(cursor, table) if self.drop_indexes else []
+            exhausted = False
+            while not exhausted:
+                written = 0
+                with cursor.copy(sql) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                        written += 1
+                        if written == COPY_BATCH:
+                            break
+                    else:
+                        exhausted = True
+                count += written
+                if written:
+                    progress.tick(written)
+            load_seconds = progress.elapsed
+            t0 = time.perf_counter()
+            for index_def in index_defs:
+                cursor.execute(index_def)
+            if index_defs:
+                self.stdout.write(
+                    f"  {table}: rebuilt {len(index_defs)} indexes in "
+                    f"{time.perf_counter() - t0:.1f} s"
+                )
+        self.timings.append((table, count, progress.elapsed))
+        self.stdout.write(
+            f"  {table}: {count:,} rows in {progress.elapsed:.1f} s "
+            f"(COPY {load_seconds:.1f} s, {count / max(load_seconds, 1e-9):,.0f} rows/s)"
+        )
+        return count
+
+    @staticmethod
+    def _drop_plain_indexes(cursor, table: str) -> list[str]:
+        cursor.execute(
+            """
+            SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+            FROM pg_index i
+            WHERE i.indrelid = %s::regclass
+              AND NOT i.indisunique AND NOT i.indisprimary
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+            """,
+            [table],
+        )
+        found = cursor.fetchall()
+        for name, _ in found:
+            cursor.execute(f"DROP INDEX {name}")
+        return [definition for _, definition in found]
+
+    # -----------------------------------------------------------------------------------------
+    def _load_pathways(self, n: int, *, with_timeline: bool) -> None:
+        """Persons and pathways share ids 1..n (one pathway per person). Keeps compact per-pathway
+        arrays (owner, referent org, times, closed) that the referral pass needs."""
+        rng = self.rng
+        orgs = self.orgs
+        owner_cum = list(itertools.accumulate(o.own_weight for o in orgs))
+        dep_social: dict[str, list[int]] = {}
+        for index, org in enumerate(orgs):
+            if org.kind == OrganisationKind.DEPARTEMENT:
+                dep_social.setdefault(org.departement, []).append(index)
+        now_ts = self.now_ts
+        utc = dt.UTC
+        fromts = dt.datetime.fromtimestamp
+        self.p_owner = owner = [0] * n  # index into self.orgs
+        self.p_referent_org = referent_org = [0] * n
+        self.p_opened = opened = [0.0] * n
+        self.p_closed = closed = [0.0] * n  # 0.0 = open
+
+        names = [
+            (f, ln, f"{normalise_name(ln)}|{normalise_name(f)}")
+            for f in FIRST_NAMES
+            for ln in LAST_NAMES
+        ]
+        birth_lo = dt.date(1960, 1, 1).toordinal()
+        birth_hi = dt.date(2008, 12, 31).toordinal()
+        modalities = ["suivi", "guide", "renforce", "accompagnement_global"]
+        modality_cum = [40, 70, 90, 100]
+        outcomes = ["job", "training", "other", "lost_contact"]
+        outcome_cum = [45, 70, 85, 100]
+
+        # Pass 1 decides everything per pathway; persons and pathways are then streamed from it.
+        t0 = time.perf_counter()
+        rnd = rng.random
+        owner_idx = rng.choices(range(len(orgs)), cum_weights=owner_cum, k=n)
+        persons = []
+        pathways = []
+        for i in range(n):
+            pid = i + 1
+            o = owner_idx[i]
+            org = orgs[o]
+            first, last, key = names[int(rnd() * len(names))]
+            birth = dt.date.fromordinal(birth_lo + int(rnd() * (birth_hi - birth_lo)))
+            rsa = rnd() < 0.18
+            # Opened up to 4 years ago; last touched within the last 2 years.
+            open_ts = now_ts - rnd() * 4 * 365 * DAY
+            touched = now_ts - rnd() * min(now_ts - open_ts, 730 * DAY)
+            referent_o = o
+            if rsa and rnd() < 0.3 and org.departement in dep_social:
+                referent_o = rng.choice(dep_social[org.departement])
+            referent = rng.choice(orgs[referent_o].caseworkers)
+            close_ts = 0.0
+            status, outcome = "open", ""
+            if rnd() < 0.02:
+                # Closed within the last two years, like every other update.
+                close_from = max(open_ts, now_ts - 730 * DAY)
+                close_ts = close_from + rnd() * (now_ts - close_from)
+                touched = close_ts
+                status = "closed"
+                outcome = weighted(rng, outcomes, outcome_cum)
+            owner[i], referent_org[i], opened[i], closed[i] = o, referent_o, open_ts, close_ts
+            opened_at = fromts(open_ts, utc)
+            updated_at = fromts(touched, utc)
+            postal = self._postal_code(org.departement)
+            persons.append(
+                (
+                    pid,
+                    first,
+                    last,
+                    birth,
+                    key,
+                    f"{normalise_ascii(first)}.{normalise_ascii(last)}{pid}@courriel.example"
+                    if rnd() < 0.7
+                    else "",
+                    f"06{pid % 100_000_000:08d}" if rnd() < 0.8 else "",
+                    f"{1 + pid % 150} {STREET_NAMES[pid % len(STREET_NAMES)]}",
+                    postal,
+                    org.town.removeprefix("Bassin de "),
+                    f"{pid:07d}{'ABCDEFGHJK'[pid % 10]}" if rnd() < 0.85 else "",
+                    self._nir(pid, birth) if rnd() < 0.3 else "",
+                    rsa,
+                    rnd() < 0.04,
+                    rnd() < 0.06,
+                    rnd() < 0.08,
+                    rnd() < 0.02,
+                    rnd() < 0.12,
+                    opened_at,
+                    updated_at,
+                    referent,
+                )
+            )
+            pathways.append(
+                (
+                    pid,
+                    pid,
+                    orgs[o].id,
+                    referent,
+                    orgs[referent_o].id,
+                    status,
+                    weighted(rng, modalities, modality_cum),
+                    DIAGNOSTICS[int(rnd() * len(DIAGNOSTICS))],
+                    outcome,
+                    opened_at,
+                    fromts(close_ts, utc) if close_ts else None,
+                    updated_at,
+                )
+            )
+        self.stdout.write(
+            f"Generated {n:,} persons and pathways in {time.perf_counter() - t0:.1f} s"
+        )
+
+        self._copy(
+            "parcours_person",
+            [
+                "id",
+                "first_name",
+                "last_name",
+                "birth_date",
+                "name_key",
+                "email",
+                "phone",
+                "address",
+                "postal_code",
+                "city",
+                "france_travail_id",
+                "nir",
+                "receives_rsa",
+                "receives_ass",
+                "rights_ending",
+                "rqth",
+                "court_supervision",
+                "lives_in_qpv",
+                "created_at",
+                "updated_at",
+                "created_by_id",
+            ],
+            iter(persons),
+            n,
+        )
+        del persons
+        self._copy(
+            "parcours_pathway",
+            [
+                "id",
+                "person_id",
+                "owner_organisation_id",
+                "referent_id",
+                "referent_organisation_id",
+                "status",
+                "modality",
+                "diagnostic_summary",
+                "outcome",
+                "opened_at",
+                "closed_at",
+                "updated_at",
+            ],
+            iter(pathways),
+            n,
+        )
+        if with_timeline:
+            # What pathway_open writes: the current modality period and the timeline's first line.
+            self._copy(
+                "parcours_modalityperiod",
+                ["id", "pathway_id", "modality", "started_at", "ended_at", "set_by_id"],
+                ((p[0], p[0], p[6], p[9], None, p[3]) for p in pathways),
+                n,
+            )
+            self._copy(
+                "parcours_pathwayevent",
+                [
+                    "id",
+                    "pathway_id",
+                    "kind",
+                    "occurred_at",
+                    "actor_id",
+                    "organisation_id",
+                    "referral_status",
+                    "text",
+                ],
+                ((p[0], p[0], "pathway_opened", p[9], p[3], p[2], "", "") for p in pathways),
+                n,
+            )
+
+    @staticmethod
+    def _postal_code(dep: str) -> str:
+        if dep in ("2A", "2B"):
+            return "20000"
+        return f"{dep}000"[:5] if len(dep) == 2 else f"{dep}00"
+
+    @staticmethod
+    def _nir(pid: int, birth: dt.date) -> str:
+        """A valid NIR, unique per person id (the id is spread over commune and order number;
+        ids above 10^6 also use the birth département slot)."""
+        sex = 1 + pid % 2
+        dep = 1 + (pid // 1_000_000) % 95
+        commune, order = divmod(pid % 1_000_000, 1000)
+        body = f"{sex}{birth.year % 100:02d}{birth.month:02d}{dep:02d}{commune:03d}{order:03d}"
+        return body + nir_module.calc_check_digits(body)
+
+    # -----------------------------------------------------------------------------------------
+    def _load_referrals(self, per_pathway: float) -> None:
+        rng = self.rng
+        rnd = rng.random
+        orgs = self.orgs
+        n = len(self.p_owner)
+        now_ts = self.now_ts
+        utc = dt.UTC
+        fromts = dt.datetime.fromtimestamp
+
+        # Receivers: mostly partners of the same département, sometimes anywhere in France.
+        all_idx = list(range(len(orgs)))
+        all_cum = list(itertools.accumulate(o.receive_weight for o in orgs))
+        dep_idx: dict[str, list[int]] = {}
+        for index, org in enumerate(orgs):
+            dep_idx.setdefault(org.departement, []).append(index)
+        dep_cum = {
+            dep: list(itertools.accumulate(orgs[i].receive_weight for i in members))
+            for dep, members in dep_idx.items()
+        }
+        max_per_pathway = 10
+        count_cum = poisson_table(per_pathway, max_per_pathway)
+        counts = range(max_per_pathway + 1)
+
+        # Status mix of all referrals; pathways already closed only hold finished referrals.
+        statuses = [
+            ("draft", 3),
+            ("sent", 6),
+            ("accepted", 6),
+            ("appointment_set", 8),
+            ("attended", 7),
+            ("no_show", 4),
+            ("refused", 12),
+            ("withdrawn", 4),
+            ("expired", 5),
+            ("closed", 45),
+        ]
+        names = [s for s, _ in statuses]
+        status_cum = list(itertools.accumulate(w for _, w in statuses))
+        finished = [
+            (s, w) for s, w in statuses if s in {"refused", "withdrawn", "expired", "closed"}
+        ]
+        finished_names = [s for s, _ in finished]
+        finished_cum = list(itertools.accumulate(w for _, w in finished))
+        # ~1 % of open referrals are overdue: all of them among "sent" and "accepted".
+        open_weight = sum(w for s, w in statuses[:6])
+        overdue_p = 0.01 * open_weight / (6 + 6)
+        kinds = ["substitution", "simultaneous", "upstream", "return"]
+        kind_cum = [35, 70, 90, 100]
+        refusals = [
+            "not_eligible",
+            "no_capacity",
+            "wrong_service",
+            "already_followed",
+            "person_declined",
+            "other",
+        ]
+        outcomes = [
+            "job",
+            "training",
+            "support_started",
+            "support_completed",
+            "not_reached",
+            "other",
+        ]
+        channels = ["in_person", "in_person", "in_person", "phone", "video"]
+
+        appointments: list[tuple] = []
+
+        def appointment(rid, start, outcome, recorded, created, user):
+            # Compact now (floats), expanded to datetimes only while streaming to COPY.
+            appointments.append((rid, start, outcome, recorded, created, user))
+
+        def appointment_rows() -> Iterator[tuple]:
+            for number, (rid, start, outcome, recorded, created, user) in enumerate(
+                appointments, start=1
+            ):
+                channel = channels[int(rnd() * len(channels))]
+                yield (
+                    number,
+                    rid,
+                    fromts(start, utc),
+                    channel,
+                    "Dans les locaux de la structure" if channel == "in_person" else "",
+                    outcome,
+                    fromts(recorded, utc) if recorded else None,
+                    fromts(created, utc),
+                    fromts(recorded or created, utc),
+                    user,
+                )
+
+        def rows() -> Iterator[tuple]:
+            rid = 0
+            per = [weighted(rng, counts, count_cum) for _ in range(n)]
+            for i in range(n):
+                k = per[i]
+                if not k:
+                    continue
+                o = self.p_owner[i]
+                owner = orgs[o]
+                lo = self.p_opened[i]
+                closed_ts = self.p_closed[i]
+                hi = closed_ts or now_ts
+                # Distinct receivers (never the owner) make the partial unique indexes on open
+                # referrals impossible to violate, whatever the statuses drawn below.
+                taken = {o}
+                receivers: list[int] = []
+                members, cum = dep_idx[owner.departement], dep_cum[owner.departement]
+                attempts = 0
+                while len(receivers) < k and attempts < 4 * k + 8:
+                    attempts += 1
+                    if rnd() < 0.85:
+                        r = members[bisect.bisect(cum, rnd() * cum[-1])]
+                    else:
+                        r = all_idx[bisect.bisect(all_cum, rnd() * all_cum[-1])]
+                    if r not in taken:
+                        taken.add(r)
+                        receivers.append(r)
+                senders = [o]
+                for r in receivers:
+                    rid += 1
+                    # Some referrals are sent on by a partner already involved (e.g. a return).
+                    s = senders[int(rnd() * len(senders))] if rnd() < 0.25 else o
+                    senders.append(r)
+                    sender, receiver = orgs[s], orgs[r]
+                    status = (
+                        finished_names[bisect.bisect(finished_cum, rnd() * finished_cum[-1])]
+                        if closed_ts
+                        else names[bisect.bisect(status_cum, rnd() * status_cum[-1])]
+                    )
+                    created = sent = ack_due = accepted = fa_due = None
+                    refused = withdrawn = expired = attended = no_show = closed = None
+                    refusal_reason = refusal_comment = outcome = outcome_comment = ""
+                    fa_days = receiver.first_appointment_days * DAY
+                    receiver_user = receiver.users[int(rnd() * len(receiver.users))]
+
+                    if status == "draft":
+                        created = lo + rnd() * (hi - lo)
+                        last = created
+                    elif status in ("sent", "accepted", "appointment_set"):
+                        # Recent by construction: an answer or appointment is still within delay,
+                        # except for the overdue few.
+                        overdue = status != "appointment_set" and rnd() < overdue_p
+                        if status == "sent":
+                            age = (8 + rnd() * 20) * DAY if overdue else rnd() * 6.5 * DAY
+                            sent = max(lo, now_ts - age)
+                        else:
+                            if overdue:
+                                age = fa_days + (1 + rnd() * 20) * DAY
+                            else:
+                                age = rnd() * (fa_days - DAY)
+                            accepted = max(lo, now_ts - age)
+                            sent = max(lo, accepted - rnd() * 5 * DAY)
+                            fa_due = accepted + fa_days
+                        created = max(lo, sent - rnd() * DAY)
+                        ack_due = sent + 7 * DAY
+                        last = accepted or sent
+                        if status == "appointment_set":
+                            assert accepted is not None  # set above for appointment_set
+                            booked = accepted + rnd() * (now_ts - accepted)
+                            start = now_ts + HOUR + rnd() * 21 * DAY
+                            appointment(rid, start, "pending", None, booked, receiver_user)
+                            last = booked
+                    else:
+                        # Finished or past the appointment: a forward chain that fits in [lo, hi].
+                        path = status
+                        if status == "closed":
+                            path = weighted(rng, ("attended", "accepted", "no_show"), (70, 85, 100))
+                        elif status == "withdrawn":
+                            # A fifth are abandoned drafts: withdrawn without ever being sent.
+                            path = weighted(rng, ("draft", "sent", "accepted"), (20, 70, 100))
+                        steps = [rnd() * DAY]  # created -> sent
+                        if path in ("accepted", "attended", "no_show"):
+                            steps.append(rnd() * 5 * DAY)  # -> accepted
+                        if path in ("attended", "no_show"):
+                            steps.append(DAY + rnd() * (fa_days - DAY))  # -> appointment
+                            steps.append(
+                                rnd() * 4 * HOUR if path == "attended" else DAY + rnd() * 3 * DAY
+                            )
+                        if status == "refused":
+                            steps.append(rnd() * 10 * DAY)
+                        elif status == "expired":
+                            steps.append(30 * DAY + rnd() * DAY)
+                        elif status in ("withdrawn", "closed"):
+                            steps.append(DAY + rnd() * 60 * DAY)
+                        span = sum(steps)
+                        room = hi - lo
+                        if span > room:
+                            scale = room / span
+                            steps = [s * scale for s in steps]
+                            span = room
+                        t = lo + rnd() * (room - span)
+                        created = t
+                        t += steps[0]
+                        if path != "draft":
+                            sent = t
+                            ack_due = sent + 7 * DAY
+                        step = 1
+                        if path in ("accepted", "attended", "no_show"):
+                            t += steps[step]
+                            step += 1
+                            accepted = t
+                            fa_due = accepted + fa_days
+                        if path in ("attended", "no_show"):
+                            t += steps[step]
+                            step += 1
+                            start = t
+                            t += steps[step]
+                            step += 1
+                            assert accepted is not None  # set above for attended / no_show
+                            booked = accepted + rnd() * (start - accepted)
+                            if path == "attended":
+                                attended = t
+                            else:
+                                no_show = t
+                            appointment(rid, start, path, t, booked, receiver_user)
+                        if status == "refused":
+                            refused = t + steps[step]
+                            refusal_reason = refusals[int(rnd() * len(refusals))]
+                            refusal_comment = REFUSAL_COMMENTS.get(refusal_reason, "")
+                        elif status == "expired":
+                            expired = t + steps[step]
+                        elif status == "withdrawn":
+                            withdrawn = t + steps[step]
+                        elif status == "closed":
+                            closed = t + steps[step]
+                            outcome = outcomes[int(rnd() * len(outcomes))]
+                            outcome_comment = OUTCOME_COMMENTS[int(rnd() * len(OUTCOME_COMMENTS))]
+                        last = refused or expired or withdrawn or closed or t
+                    service = (
+                        receiver.services[int(rnd() * len(receiver.services))]
+                        if rnd() < 0.7
+                        else None
+                    )
+                    yield (
+                        rid,
+                        i + 1,
+                        sender.id,
+                        sender.users[int(rnd() * len(sender.users))],
+                        receiver.id,
+                        service,
+                        kinds[bisect.bisect(kind_cum, rnd() * 100)],
+                        REASONS[int(rnd() * len(REASONS))],
+                        CONTEXT_NOTES[int(rnd() * len(CONTEXT_NOTES))],
+                        status,
+                        fromts(created, utc),
+                        fromts(sent, utc) if sent else None,
+                        fromts(ack_due, utc) if ack_due else None,
+                        fromts(accepted, utc) if accepted else None,
+                        fromts(fa_due, utc) if fa_due else None,
+                        fromts(refused, utc) if refused else None,
+                        refusal_reason,
+                        refusal_comment,
+                        fromts(withdrawn, utc) if withdrawn else None,
+                        fromts(expired, utc) if expired else None,
+                        fromts(attended, utc) if attended else None,
+                        fromts(no_show, utc) if no_show else None,
+                        fromts(closed, utc) if closed else None,
+                        outcome,
+                        outcome_comment,
+                        fromts(last, utc),
+                    )
+
+        expected = round(n * per_pathway)
+        self._copy(
+            "parcours_referral",
+            [
+                "id",
+                "pathway_id",
+                "sender_organisation_id",
+                "sender_user_id",
+                "receiver_organisation_id",
+                "receiver_service_id",
+                "kind",
+                "reason",
+                "context_note",
+                "status",
+                "created_at",
+                "sent_at",
+                "acknowledge_due_at",
+                "accepted_at",
+                "first_appointment_due_at",
+                "refused_at",
+                "refusal_reason",
+                "refusal_comment",
+                "withdrawn_at",
+                "expired_at",
+                "attended_at",
+                "no_show_at",
+                "closed_at",
+                "outcome",
+                "outcome_comment",
+                "updated_at",
+            ],
+            rows(),
+            expected,
+        )
+        self._copy(
+            "parcours_appointment",
+            [
+                "id",
+                "referral_id",
+                "starts_at",
+                "channel",
+                "place",
+                "outcome",
+                "outcome_recorded_at",
+                "created_at",
+                "updated_at",
+                "created_by_id",
+            ],
+            appointment_rows(),
+            len(appointments),
+        )
+
+    # -----------------------------------------------------------------------------------------
+    def _finish(self) -> None:
+        """Move identity sequences past the explicit ids, then refresh planner statistics."""
+        t0 = time.perf_counter()
+        with connection.cursor() as cursor:
+            for table in (
+                "parcours_person",
+                "parcours_pathway",
+                "parcours_modalityperiod",
+                "parcours_pathwayevent",
+                "parcours_referral",
+                "parcours_appointment",
+            ):
+                # Table names are constants of this module, never user input.
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # noqa: S608
+                    f"COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)",
+                    [table],
+                )
+            tables = ", ".join([*self._domain_tables(), "auth_user", "auth_group"])
+            cursor.execute(f"ANALYZE {tables}")
+        self.timings.append(("sequences + ANALYZE", 0, time.perf_counter() - t0))
+
+
+def normalise_ascii(value: str) -> str:
+    """E-mail local part from a name: accents, spaces and apostrophes removed."""
+    return normalise_name(value).replace(" ", "")

@@ -1,0 +1,463 @@
+"""The permission matrix of the API: every endpoint under /api/v1/, enumerated from the URL
+resolver, must appear in ENDPOINTS below, and each row is checked for
+
+* anonymous → 401 with a WWW-Authenticate challenge;
+* authenticated without (active) membership → 403;
+* a member allowed to act → the success status (the "allow" test);
+* detail routes: an unknown id, a non-numeric id and an out-of-range id → 404;
+* detail routes of scoped records (persons, pathways, referrals, appointments, agreements and
+  the POST actions on them): a record of an unrelated organisation → 404 (never 403), and the
+  record is left untouched.
+
+Adding an endpoint without adding its row here fails `test_every_endpoint_is_in_the_matrix`.
+"""
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.forms.models import model_to_dict
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from parcours.models import (
+    Agreement,
+    Appointment,
+    Pathway,
+    PathwayEvent,
+    Person,
+    Referral,
+    ReferralStatus,
+)
+
+from ..factories import (
+    AgreementFactory,
+    AppointmentFactory,
+    PathwayFactory,
+    ReferralFactory,
+    ServiceFactory,
+)
+
+API_PREFIX = "/api/v1/"
+NOT_FOUND = "Non trouvé."  # the same French answer for missing and out of scope
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+# --- enumerating the resolver ---------------------------------------------------------------------
+
+
+def _template(pattern: str) -> str:
+    """`^persons/(?P<pk>[^/.]+)/$` (a router regex) or `me/` (a route) → `persons/{pk}/`."""
+    pattern = pattern.removeprefix("^").removesuffix("$")
+    pattern = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern)  # regex groups
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", pattern)  # route converters
+
+
+def _methods(callback) -> set[str]:
+    view_class = getattr(callback, "cls", None) or callback.view_class
+    allowed = {m.upper() for m in view_class.http_method_names}
+    actions = getattr(callback, "actions", None)  # a ViewSet bound to a method → action map
+    if actions is not None:
+        methods = {m.upper() for m in actions} & allowed
+    else:
+        methods = {m.upper() for m in view_class.http_method_names if hasattr(view_class, m)}
+    return methods - IGNORED_METHODS
+
+
+def _walk(patterns, prefix: str = ""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, prefix + _template(str(entry.pattern)))
+        elif isinstance(entry, URLPattern):
+            yield prefix + _template(str(entry.pattern)), entry.callback
+
+
+def resolved_endpoints() -> set[tuple[str, str]]:
+    """Every (path, method) the URL resolver serves under /api/v1/ (format-suffix variants of
+    the same views, `persons.json`, are the same endpoints and are left out)."""
+    endpoints = set()
+    for template, callback in _walk(get_resolver().url_patterns, "/"):
+        if not template.startswith(API_PREFIX) or "{format}" in template:
+            continue
+        for method in _methods(callback):
+            endpoints.add((template, method))
+    return endpoints
+
+
+# --- the matrix -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """`own(world)` builds what a member needs to succeed: (actor, pk or None, payload).
+    `foreign(world)` builds a record of the same category owned by unrelated organisations
+    (only for scoped categories): (model, pk)."""
+
+    own: Callable
+    ok: int = 200
+    foreign: Callable | None = None
+
+    def payload(self, world):
+        return self.own(world)[2]
+
+
+def _soon() -> str:
+    return (timezone.now() + dt.timedelta(days=2)).replace(microsecond=0).isoformat()
+
+
+# Builders of the allow case --------------------------------------------------------------------
+
+
+def _as_me(world):
+    return world.me, None, None
+
+
+def _own_pathway(world):
+    return PathwayFactory(owner_organisation=world.home)
+
+
+def _incoming(world, **traits):
+    """A referral from an unrelated organisation to `home`, in the state given by a trait."""
+    return ReferralFactory(
+        pathway=PathwayFactory(owner_organisation=world.elsewhere),
+        receiver_organisation=world.home,
+        **traits,
+    )
+
+
+def _outgoing(world, **traits):
+    return ReferralFactory(pathway=_own_pathway(world), receiver_organisation=world.siae, **traits)
+
+
+def _pathway_action(payload: Callable):
+    return lambda world: (world.me, _own_pathway(world).pk, payload(world))
+
+
+def _incoming_action(payload: dict | None = None, **traits):
+    return lambda world: (world.me, _incoming(world, **traits).pk, payload)
+
+
+def _outgoing_action(payload: dict | None = None, **traits):
+    return lambda world: (world.me, _outgoing(world, **traits).pk, payload)
+
+
+# Builders of unrelated records (home is no party to them) -------------------------------------
+
+
+def _foreign_pathway(world):
+    return Pathway, PathwayFactory(owner_organisation=world.elsewhere).pk
+
+
+def _foreign_person(world):
+    return Person, PathwayFactory(owner_organisation=world.elsewhere).person_id
+
+
+def _foreign_referral(**traits):
+    def build(world):
+        referral = ReferralFactory(
+            pathway=PathwayFactory(owner_organisation=world.elsewhere),
+            receiver_organisation=world.siae,
+            **traits,
+        )
+        return Referral, referral.pk
+
+    return build
+
+
+def _foreign_appointment(world):
+    referral = ReferralFactory(
+        appointment_set=True,
+        pathway=PathwayFactory(owner_organisation=world.elsewhere),
+        receiver_organisation=world.siae,
+    )
+    return Appointment, AppointmentFactory(referral=referral).pk
+
+
+def _foreign_agreement(world):
+    return Agreement, AgreementFactory(parties=[world.elsewhere, world.siae]).pk
+
+
+def _own_agreement(world, actor):
+    agreement = AgreementFactory(parties=[world.home, world.siae])
+    return actor, agreement.pk, None
+
+
+NEW_PERSON = {"first_name": "Léa", "last_name": "Martin", "birth_date": "2001-03-04"}
+
+ENDPOINTS: dict[tuple[str, str], Row] = {
+    ("/api/v1/", "GET"): Row(own=_as_me),
+    ("/api/v1/me/", "GET"): Row(own=_as_me),
+    ("/api/v1/me/acting-organisation/", "POST"): Row(
+        own=lambda w: (w.me, None, {"organisation": w.home.pk})
+    ),
+    # The partner directory is shared by every member: only unknown ids are 404.
+    ("/api/v1/employment-areas/", "GET"): Row(own=_as_me),
+    ("/api/v1/employment-areas/{pk}/", "GET"): Row(
+        own=lambda w: (w.me, w.elsewhere.employment_area_id, None)
+    ),
+    ("/api/v1/organisations/", "GET"): Row(own=_as_me),
+    ("/api/v1/organisations/{pk}/", "GET"): Row(own=lambda w: (w.me, w.elsewhere.pk, None)),
+    ("/api/v1/services/", "GET"): Row(own=_as_me),
+    ("/api/v1/services/{pk}/", "GET"): Row(
+        own=lambda w: (w.me, ServiceFactory(organisation=w.siae).pk, None)
+    ),
+    # Persons and pathways.
+    ("/api/v1/persons/", "GET"): Row(own=_as_me),
+    ("/api/v1/persons/", "POST"): Row(own=lambda w: (w.me, None, NEW_PERSON), ok=201),
+    ("/api/v1/persons/{pk}/", "GET"): Row(
+        own=lambda w: (w.me, _own_pathway(w).person_id, None), foreign=_foreign_person
+    ),
+    ("/api/v1/persons/{pk}/", "PATCH"): Row(
+        own=lambda w: (w.me, _own_pathway(w).person_id, {"city": "Arras"}),
+        foreign=_foreign_person,
+    ),
+    ("/api/v1/pathways/", "GET"): Row(own=_as_me),
+    ("/api/v1/pathways/{pk}/", "GET"): Row(
+        own=_pathway_action(lambda w: None), foreign=_foreign_pathway
+    ),
+    ("/api/v1/pathways/{pk}/timeline/", "GET"): Row(
+        own=_pathway_action(lambda w: None), foreign=_foreign_pathway
+    ),
+    ("/api/v1/pathways/{pk}/notes/", "POST"): Row(
+        own=_pathway_action(lambda w: {"text": "Premier entretien réalisé."}),
+        ok=201,
+        foreign=_foreign_pathway,
+    ),
+    ("/api/v1/pathways/{pk}/modality/", "POST"): Row(
+        own=_pathway_action(lambda w: {"modality": "renforce"}), foreign=_foreign_pathway
+    ),
+    ("/api/v1/pathways/{pk}/referent/", "POST"): Row(
+        own=_pathway_action(lambda w: {"referent": w.me.user.pk}), foreign=_foreign_pathway
+    ),
+    ("/api/v1/pathways/{pk}/barriers/", "POST"): Row(
+        own=_pathway_action(lambda w: {"kind": "mobility", "detail": "Pas de permis"}),
+        foreign=_foreign_pathway,
+    ),
+    ("/api/v1/pathways/{pk}/close/", "POST"): Row(
+        own=_pathway_action(lambda w: {"outcome": "job"}), foreign=_foreign_pathway
+    ),
+    # Referrals and their moves (allow case: home is the party the transitions table names).
+    ("/api/v1/referrals/", "GET"): Row(own=_as_me),
+    ("/api/v1/referrals/", "POST"): Row(
+        own=lambda w: (
+            w.me,
+            None,
+            {
+                "pathway": _own_pathway(w).pk,
+                "receiver_organisation": w.siae.pk,
+                "kind": "substitution",
+                "reason": "Accès à un chantier d'insertion",
+            },
+        ),
+        ok=201,
+    ),
+    ("/api/v1/referrals/{pk}/", "GET"): Row(
+        own=_incoming_action(sent=True), foreign=_foreign_referral(sent=True)
+    ),
+    ("/api/v1/referrals/{pk}/send/", "POST"): Row(
+        own=_outgoing_action(), foreign=_foreign_referral()
+    ),
+    ("/api/v1/referrals/{pk}/withdraw/", "POST"): Row(
+        own=_outgoing_action({"comment": "Erreur de saisie"}, sent=True),
+        foreign=_foreign_referral(sent=True),
+    ),
+    ("/api/v1/referrals/{pk}/accept/", "POST"): Row(
+        own=_incoming_action(sent=True), foreign=_foreign_referral(sent=True)
+    ),
+    ("/api/v1/referrals/{pk}/refuse/", "POST"): Row(
+        own=_incoming_action({"refusal_reason": "no_capacity"}, sent=True),
+        foreign=_foreign_referral(sent=True),
+    ),
+    ("/api/v1/referrals/{pk}/set-appointment/", "POST"): Row(
+        own=lambda w: (w.me, _incoming(w, accepted=True).pk, {"starts_at": _soon()}),
+        foreign=_foreign_referral(accepted=True),
+    ),
+    ("/api/v1/referrals/{pk}/record-attendance/", "POST"): Row(
+        own=lambda w: (
+            w.me,
+            AppointmentFactory(referral=_incoming(w, appointment_set=True)).referral_id,
+            None,
+        ),
+        foreign=_foreign_referral(appointment_set=True),
+    ),
+    ("/api/v1/referrals/{pk}/record-no-show/", "POST"): Row(
+        own=lambda w: (
+            w.me,
+            AppointmentFactory(referral=_incoming(w, appointment_set=True)).referral_id,
+            None,
+        ),
+        foreign=_foreign_referral(appointment_set=True),
+    ),
+    ("/api/v1/referrals/{pk}/close/", "POST"): Row(
+        own=_incoming_action({"outcome": "support_started"}, attended=True),
+        foreign=_foreign_referral(attended=True),
+    ),
+    # Appointments (read-only; written through the referral moves).
+    ("/api/v1/appointments/", "GET"): Row(own=_as_me),
+    ("/api/v1/appointments/{pk}/", "GET"): Row(
+        own=lambda w: (
+            w.me,
+            AppointmentFactory(referral=_incoming(w, appointment_set=True)).pk,
+            None,
+        ),
+        foreign=_foreign_appointment,
+    ),
+    # Agreements: signatories see them; managers write them.
+    ("/api/v1/agreements/", "GET"): Row(own=_as_me),
+    ("/api/v1/agreements/", "POST"): Row(
+        own=lambda w: (
+            w.manager,
+            None,
+            {
+                "name": "Convention locale d'orientation",
+                "level": "local",
+                "parties": [w.home.pk, w.siae.pk],
+                "starts_on": "2025-01-01",
+            },
+        ),
+        ok=201,
+    ),
+    ("/api/v1/agreements/{pk}/", "GET"): Row(
+        own=lambda w: _own_agreement(w, w.me), foreign=_foreign_agreement
+    ),
+    ("/api/v1/agreements/{pk}/", "PATCH"): Row(
+        own=lambda w: (*_own_agreement(w, w.manager)[:2], {"name": "Convention révisée"}),
+        foreign=_foreign_agreement,
+    ),
+}
+
+DETAIL_ROWS = [key for key in ENDPOINTS if "{pk}" in key[0]]
+SCOPED_ROWS = [key for key, row in ENDPOINTS.items() if row.foreign is not None]
+
+
+def _url(path: str, pk=None) -> str:
+    return path.format(pk=pk) if "{pk}" in path else path
+
+
+def _call(client, method: str, url: str, payload=None):
+    return getattr(client, method.lower())(url, payload, format="json")
+
+
+def _row_id(key) -> str:
+    return f"{key[1]} {key[0]}"
+
+
+# --- the tests ------------------------------------------------------------------------------------
+
+
+def test_every_endpoint_is_in_the_matrix():
+    resolved = resolved_endpoints()
+    assert resolved, "the resolver walk found no endpoint under /api/v1/"
+    missing = sorted(resolved - ENDPOINTS.keys())
+    stale = sorted(ENDPOINTS.keys() - resolved)
+    assert not missing, f"endpoints served but absent from ENDPOINTS: {missing}"
+    assert not stale, f"rows of ENDPOINTS that no longer exist: {stale}"
+
+
+def test_every_scoped_category_has_its_not_found_rows():
+    """The categories the brief names are all covered by the unrelated-organisation check."""
+    scoped_prefixes = {path.split("/")[3] for path, _method in SCOPED_ROWS}
+    assert scoped_prefixes == {"persons", "pathways", "referrals", "appointments", "agreements"}
+    for path, method in DETAIL_ROWS:
+        if path.split("/")[3] in scoped_prefixes:
+            assert ENDPOINTS[(path, method)].foreign is not None, (path, method)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", list(ENDPOINTS), ids=_row_id)
+def test_anonymous_is_challenged(key, anonymous_client, world):
+    path, method = key
+    _actor, pk, payload = ENDPOINTS[key].own(world)
+    response = _call(anonymous_client, method, _url(path, pk), payload)
+    assert response.status_code == 401, response.content
+    assert response.headers["WWW-Authenticate"] == "Token"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("client_fixture", ["no_membership_client", "inactive_membership_client"])
+@pytest.mark.parametrize("key", list(ENDPOINTS), ids=_row_id)
+def test_user_without_membership_is_forbidden(key, client_fixture, request, world):
+    path, method = key
+    client = request.getfixturevalue(client_fixture)
+    _actor, pk, payload = ENDPOINTS[key].own(world)
+    response = _call(client, method, _url(path, pk), payload)
+    assert response.status_code == 403, response.content
+    assert response.json()["detail"].startswith("Vous n'êtes rattaché(e) à aucune organisation")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", list(ENDPOINTS), ids=_row_id)
+def test_member_is_allowed(key, world, client_for):
+    path, method = key
+    row = ENDPOINTS[key]
+    actor, pk, payload = row.own(world)
+    response = _call(client_for(actor), method, _url(path, pk), payload)
+    assert response.status_code == row.ok, response.content
+    body = response.json()
+    if path.endswith("/notes/"):
+        assert (body["kind"], body["text"]) == ("note", "Premier entretien réalisé.")
+    elif pk is not None and not path.endswith("/timeline/"):
+        assert body["id"] == pk, body  # detail routes answer with the record acted on
+    elif method == "GET" and path.endswith("s/"):
+        assert "results" in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bad_id", ["999999", "abc", str(2**70)])
+@pytest.mark.parametrize("key", DETAIL_ROWS, ids=_row_id)
+def test_unknown_id_is_not_found(key, bad_id, world, client_for):
+    path, method = key
+    actor, _pk, payload = ENDPOINTS[key].own(world)
+    response = _call(client_for(actor), method, _url(path, bad_id), payload)
+    assert response.status_code == 404, response.content
+    assert response.json() == {"detail": NOT_FOUND}
+
+
+def _snapshot(model, pk) -> tuple[dict, int]:
+    return model_to_dict(model.objects.get(pk=pk)), PathwayEvent.objects.count()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", SCOPED_ROWS, ids=_row_id)
+def test_record_of_unrelated_organisation_is_not_found(key, world, client_for):
+    """Out of scope answers exactly like missing (404, not 403), and nothing is written."""
+    path, method = key
+    row = ENDPOINTS[key]
+    actor, _own_pk, payload = row.own(world)
+    model, foreign_pk = row.foreign(world)
+    before = _snapshot(model, foreign_pk)
+
+    response = _call(client_for(actor), method, _url(path, foreign_pk), payload)
+
+    assert response.status_code == 404, response.content
+    missing = _call(client_for(actor), method, _url(path, 999999), payload)
+    assert response.json() == missing.json() == {"detail": NOT_FOUND}
+    assert _snapshot(model, foreign_pk) == before
+
+
+@pytest.mark.django_db
+def test_receiver_does_not_see_a_draft_through_any_referral_route(world, client_for):
+    draft = _incoming(world)
+    assert draft.status == ReferralStatus.DRAFT
+    client = client_for(world.me)
+    for path, method in DETAIL_ROWS:
+        if not path.startswith("/api/v1/referrals/"):
+            continue
+        payload = ENDPOINTS[(path, method)].payload(world)
+        response = _call(client, method, _url(path, draft.pk), payload)
+        assert response.status_code == 404, (path, response.content)
+    draft.refresh_from_db()
+    assert draft.status == ReferralStatus.DRAFT
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", sorted({path for path, _method in ENDPOINTS}))
+def test_methods_outside_the_matrix_are_not_allowed(path, world, client_for):
+    """No undeclared verb (PUT, DELETE…) is served: a member gets 405 for those."""
+    declared = {method for p, method in ENDPOINTS if p == path}
+    client = client_for(world.me)
+    for method in {"GET", "POST", "PUT", "PATCH", "DELETE"} - declared:
+        response = _call(client, method, _url(path, 999999), {})
+        assert response.status_code == 405, (method, path, response.content)

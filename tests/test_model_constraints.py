@@ -1,0 +1,604 @@
+"""Every named database constraint of `parcours.models`, plus the field validators.
+
+Each constraint case builds its prerequisites, then one row that violates the constraint (the
+database must refuse it, naming the constraint) and one valid counterpart (it must save).
+Rows are written with factories / `objects.create` on purpose: the constraints are the last line
+of defence behind the services, so they are tested without them.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from parcours.models import (
+    Barrier,
+    ModalityPeriod,
+    Organisation,
+    Person,
+)
+
+from .factories import (
+    AgreementFactory,
+    AppointmentFactory,
+    EmploymentAreaFactory,
+    MembershipFactory,
+    OrganisationFactory,
+    PathwayFactory,
+    PersonFactory,
+    ReferralFactory,
+    ServiceFactory,
+    valid_nir,
+    valid_siret,
+)
+
+Build = Callable[[], models.Model]
+
+
+@dataclass(frozen=True)
+class Case:
+    """`bad` writes a row violating `constraint`; `good` writes a row that satisfies it."""
+
+    bad: Build
+    good: Build
+
+
+def _ago(days: int) -> dt.datetime:
+    return timezone.now() - dt.timedelta(days=days)
+
+
+# --- Organisation, Service, Membership ---------------------------------------------------------
+
+
+def case_organisation_siae_without_kind() -> Case:
+    return Case(
+        bad=lambda: OrganisationFactory(kind="siae", siae_kind=""),
+        good=lambda: OrganisationFactory(kind="siae", siae_kind="EI"),
+    )
+
+
+def case_organisation_kind_for_non_siae() -> Case:
+    return Case(
+        bad=lambda: OrganisationFactory(kind="mission_locale", siae_kind="ACI"),
+        good=lambda: OrganisationFactory(kind="mission_locale", siae_kind=""),
+    )
+
+
+def case_service_unique_name() -> Case:
+    service = ServiceFactory(name="Atelier CV")
+    return Case(
+        bad=lambda: ServiceFactory(organisation=service.organisation, name="Atelier CV"),
+        # The same name in another organisation is fine.
+        good=lambda: ServiceFactory(name="Atelier CV"),
+    )
+
+
+def case_membership_unique() -> Case:
+    membership = MembershipFactory()
+    return Case(
+        bad=lambda: MembershipFactory(
+            user=membership.user, organisation=membership.organisation, role="manager"
+        ),
+        good=lambda: MembershipFactory(user=membership.user),
+    )
+
+
+# --- Person -------------------------------------------------------------------------------------
+
+
+def case_person_unique_nir() -> Case:
+    PersonFactory(nir=valid_nir(1))
+    return Case(
+        bad=lambda: PersonFactory(nir=valid_nir(1)),
+        good=lambda: PersonFactory(nir=valid_nir(2)),
+    )
+
+
+def case_person_unique_france_travail_id() -> Case:
+    PersonFactory(france_travail_id="1234567A")
+    return Case(
+        bad=lambda: PersonFactory(france_travail_id="1234567A"),
+        good=lambda: PersonFactory(france_travail_id=""),
+    )
+
+
+def case_person_birth_date_plausible() -> Case:
+    return Case(
+        bad=lambda: PersonFactory(birth_date=dt.date(1899, 12, 31)),
+        good=lambda: PersonFactory(birth_date=dt.date(1900, 1, 1)),
+    )
+
+
+# --- Pathway, ModalityPeriod, Barrier ----------------------------------------------------------
+
+
+def case_pathway_one_open_per_person() -> Case:
+    pathway = PathwayFactory()
+    now = timezone.now()
+    return Case(
+        bad=lambda: PathwayFactory(person=pathway.person),
+        # A closed pathway next to the open one is history, not a duplicate.
+        good=lambda: PathwayFactory(
+            person=pathway.person,
+            status="closed",
+            outcome="job",
+            opened_at=now - dt.timedelta(days=30),
+            closed_at=now,
+        ),
+    )
+
+
+def case_pathway_closed_without_outcome() -> Case:
+    return Case(
+        bad=lambda: PathwayFactory(
+            status="closed", opened_at=_ago(5), closed_at=_ago(1), outcome=""
+        ),
+        good=lambda: PathwayFactory(
+            status="closed", opened_at=_ago(5), closed_at=_ago(1), outcome="training"
+        ),
+    )
+
+
+def case_pathway_closed_without_date() -> Case:
+    return Case(
+        bad=lambda: PathwayFactory(status="closed", closed_at=None, outcome="job"),
+        good=lambda: PathwayFactory(
+            status="closed", opened_at=_ago(5), closed_at=_ago(1), outcome="job"
+        ),
+    )
+
+
+def case_pathway_open_with_closing_data() -> Case:
+    return Case(
+        bad=lambda: PathwayFactory(
+            status="open", opened_at=_ago(5), closed_at=_ago(1), outcome="job"
+        ),
+        good=lambda: PathwayFactory(status="open", closed_at=None, outcome=""),
+    )
+
+
+def case_pathway_closed_after_opened() -> Case:
+    return Case(
+        bad=lambda: PathwayFactory(
+            status="closed", outcome="job", opened_at=_ago(1), closed_at=_ago(2)
+        ),
+        good=lambda: PathwayFactory(
+            status="closed", outcome="job", opened_at=_ago(2), closed_at=_ago(1)
+        ),
+    )
+
+
+def case_modality_one_current_period() -> Case:
+    pathway = PathwayFactory()
+    ModalityPeriod.objects.create(pathway=pathway, modality="suivi", started_at=_ago(10))
+    return Case(
+        bad=lambda: ModalityPeriod.objects.create(
+            pathway=pathway, modality="renforce", started_at=_ago(1)
+        ),
+        good=lambda: ModalityPeriod.objects.create(
+            pathway=pathway, modality="guide", started_at=_ago(20), ended_at=_ago(10)
+        ),
+    )
+
+
+def case_modality_period_ends_after_start() -> Case:
+    pathway = PathwayFactory()
+    return Case(
+        bad=lambda: ModalityPeriod.objects.create(
+            pathway=pathway, modality="suivi", started_at=_ago(1), ended_at=_ago(2)
+        ),
+        good=lambda: ModalityPeriod.objects.create(
+            pathway=pathway, modality="suivi", started_at=_ago(2), ended_at=_ago(1)
+        ),
+    )
+
+
+def case_barrier_unique_kind() -> Case:
+    pathway = PathwayFactory()
+    Barrier.objects.create(pathway=pathway, kind="housing", identified_at=_ago(3))
+    return Case(
+        bad=lambda: Barrier.objects.create(pathway=pathway, kind="housing", identified_at=_ago(1)),
+        good=lambda: Barrier.objects.create(
+            pathway=pathway, kind="mobility", identified_at=_ago(1)
+        ),
+    )
+
+
+def case_barrier_resolved_without_date() -> Case:
+    pathway = PathwayFactory()
+    return Case(
+        bad=lambda: Barrier.objects.create(
+            pathway=pathway, kind="debt", status="resolved", identified_at=_ago(3)
+        ),
+        good=lambda: Barrier.objects.create(
+            pathway=pathway,
+            kind="debt",
+            status="resolved",
+            identified_at=_ago(3),
+            resolved_at=_ago(1),
+        ),
+    )
+
+
+def case_barrier_unresolved_with_date() -> Case:
+    pathway = PathwayFactory()
+    return Case(
+        bad=lambda: Barrier.objects.create(
+            pathway=pathway,
+            kind="health",
+            status="in_progress",
+            identified_at=_ago(3),
+            resolved_at=_ago(1),
+        ),
+        good=lambda: Barrier.objects.create(
+            pathway=pathway, kind="health", status="in_progress", identified_at=_ago(3)
+        ),
+    )
+
+
+# --- Referral -----------------------------------------------------------------------------------
+
+
+def case_referral_sender_is_not_receiver() -> Case:
+    pathway = PathwayFactory()
+    return Case(
+        bad=lambda: ReferralFactory(
+            pathway=pathway, receiver_organisation=pathway.owner_organisation
+        ),
+        good=lambda: ReferralFactory(pathway=pathway),
+    )
+
+
+def case_referral_sent_has_sent_at() -> Case:
+    return Case(
+        bad=lambda: ReferralFactory(sent=True, sent_at=None),
+        good=lambda: ReferralFactory(sent=True),
+    )
+
+
+def case_referral_withdrawn_draft_needs_no_sent_at() -> Case:
+    # A draft abandoned by its sender was never sent; an answered referral always was.
+    return Case(
+        bad=lambda: ReferralFactory(accepted=True, sent_at=None),
+        good=lambda: ReferralFactory(status="withdrawn", withdrawn_at=timezone.now()),
+    )
+
+
+def _case_accepted_has_accepted_at(status: str) -> Callable[[], Case]:
+    def case() -> Case:
+        return Case(
+            bad=lambda: ReferralFactory(**{status: True, "accepted_at": None}),
+            good=lambda: ReferralFactory(**{status: True}),
+        )
+
+    case.__name__ = f"case_referral_{status}_has_accepted_at"
+    return case
+
+
+def case_referral_refused_without_date() -> Case:
+    return Case(
+        bad=lambda: ReferralFactory(refused=True, refused_at=None),
+        good=lambda: ReferralFactory(refused=True),
+    )
+
+
+def case_referral_refused_without_reason() -> Case:
+    return Case(
+        bad=lambda: ReferralFactory(refused=True, refusal_reason=""),
+        good=lambda: ReferralFactory(refused=True, refusal_reason="not_eligible"),
+    )
+
+
+def _case_status_needs_stamp(status: str, field: str) -> Callable[[], Case]:
+    def case() -> Case:
+        return Case(
+            bad=lambda: ReferralFactory(**{status: True, field: None}),
+            good=lambda: ReferralFactory(**{status: True}),
+        )
+
+    case.__name__ = f"case_referral_{status}_has_{field}"
+    return case
+
+
+def case_referral_closed_without_date() -> Case:
+    return Case(
+        bad=lambda: ReferralFactory(closed=True, closed_at=None),
+        good=lambda: ReferralFactory(closed=True),
+    )
+
+
+def case_referral_closed_without_outcome() -> Case:
+    return Case(
+        bad=lambda: ReferralFactory(closed=True, outcome=""),
+        good=lambda: ReferralFactory(closed=True, outcome="job"),
+    )
+
+
+def case_referral_one_open_per_receiver() -> Case:
+    first = ReferralFactory(sent=True)
+    return Case(
+        bad=lambda: ReferralFactory(
+            pathway=first.pathway, receiver_organisation=first.receiver_organisation
+        ),
+        # Once the first is finished (here refused), a new referral is not a duplicate.
+        good=lambda: ReferralFactory(
+            pathway=first.pathway,
+            receiver_organisation=first.receiver_organisation,
+            refused=True,
+        ),
+    )
+
+
+def case_referral_one_open_per_receiver_other_receiver() -> Case:
+    first = ReferralFactory(accepted=True)
+    return Case(
+        bad=lambda: ReferralFactory(
+            pathway=first.pathway,
+            receiver_organisation=first.receiver_organisation,
+            no_show=True,
+        ),
+        good=lambda: ReferralFactory(pathway=first.pathway, accepted=True),
+    )
+
+
+def case_referral_one_open_per_service() -> Case:
+    service = ServiceFactory(organisation=OrganisationFactory(siae=True))
+    first = ReferralFactory(
+        sent=True, receiver_organisation=service.organisation, receiver_service=service
+    )
+    other_service = ServiceFactory(organisation=service.organisation)
+    return Case(
+        bad=lambda: ReferralFactory(
+            pathway=first.pathway,
+            receiver_organisation=service.organisation,
+            receiver_service=service,
+        ),
+        good=lambda: ReferralFactory(
+            pathway=first.pathway,
+            receiver_organisation=service.organisation,
+            receiver_service=other_service,
+        ),
+    )
+
+
+# --- Appointment, Agreement ---------------------------------------------------------------------
+
+
+def case_appointment_outcome_without_date() -> Case:
+    referral = ReferralFactory(attended=True)
+    return Case(
+        bad=lambda: AppointmentFactory(referral=referral, outcome="attended"),
+        good=lambda: AppointmentFactory(
+            referral=referral, outcome="attended", outcome_recorded_at=timezone.now()
+        ),
+    )
+
+
+def case_appointment_pending_with_date() -> Case:
+    referral = ReferralFactory(appointment_set=True)
+    return Case(
+        bad=lambda: AppointmentFactory(
+            referral=referral, outcome="pending", outcome_recorded_at=timezone.now()
+        ),
+        good=lambda: AppointmentFactory(referral=referral, outcome="pending"),
+    )
+
+
+def case_appointment_one_pending_per_referral() -> Case:
+    first = AppointmentFactory()
+    return Case(
+        bad=lambda: AppointmentFactory(referral=first.referral),
+        # A cancelled appointment next to the pending one is fine.
+        good=lambda: AppointmentFactory(
+            referral=first.referral, outcome="cancelled", outcome_recorded_at=timezone.now()
+        ),
+    )
+
+
+def case_agreement_ends_after_start() -> Case:
+    return Case(
+        bad=lambda: AgreementFactory(starts_on=dt.date(2025, 1, 1), ends_on=dt.date(2024, 12, 31)),
+        good=lambda: AgreementFactory(starts_on=dt.date(2025, 1, 1), ends_on=dt.date(2025, 1, 1)),
+    )
+
+
+def case_agreement_acknowledge_delay_positive() -> Case:
+    return Case(
+        bad=lambda: AgreementFactory(acknowledge_within_working_days=0),
+        good=lambda: AgreementFactory(acknowledge_within_working_days=1),
+    )
+
+
+def case_agreement_first_appointment_delay_positive() -> Case:
+    return Case(
+        bad=lambda: AgreementFactory(first_appointment_within_days=0),
+        good=lambda: AgreementFactory(first_appointment_within_days=1),
+    )
+
+
+CONSTRAINT_CASES: list[tuple[str, Callable[[], Case]]] = [
+    ("organisation_siae_kind_only_for_siae", case_organisation_siae_without_kind),
+    ("organisation_siae_kind_only_for_siae", case_organisation_kind_for_non_siae),
+    ("service_unique_name_per_organisation", case_service_unique_name),
+    ("membership_unique_user_organisation", case_membership_unique),
+    ("person_unique_nir", case_person_unique_nir),
+    ("person_unique_france_travail_id", case_person_unique_france_travail_id),
+    ("person_birth_date_plausible", case_person_birth_date_plausible),
+    ("pathway_one_open_per_person", case_pathway_one_open_per_person),
+    ("pathway_closed_has_outcome_and_date", case_pathway_closed_without_outcome),
+    ("pathway_closed_has_outcome_and_date", case_pathway_closed_without_date),
+    ("pathway_closed_has_outcome_and_date", case_pathway_open_with_closing_data),
+    ("pathway_closed_after_opened", case_pathway_closed_after_opened),
+    ("modality_one_current_period", case_modality_one_current_period),
+    ("modality_period_ends_after_start", case_modality_period_ends_after_start),
+    ("barrier_unique_kind_per_pathway", case_barrier_unique_kind),
+    ("barrier_resolved_has_date", case_barrier_resolved_without_date),
+    ("barrier_resolved_has_date", case_barrier_unresolved_with_date),
+    ("referral_sender_is_not_receiver", case_referral_sender_is_not_receiver),
+    ("referral_sent_has_sent_at", case_referral_sent_has_sent_at),
+    ("referral_sent_has_sent_at", case_referral_withdrawn_draft_needs_no_sent_at),
+    *[
+        ("referral_accepted_has_accepted_at", _case_accepted_has_accepted_at(status))
+        for status in ("accepted", "appointment_set", "attended", "no_show")
+    ],
+    ("referral_refused_has_date_and_reason", case_referral_refused_without_date),
+    ("referral_refused_has_date_and_reason", case_referral_refused_without_reason),
+    ("referral_withdrawn_has_withdrawn_at", _case_status_needs_stamp("withdrawn", "withdrawn_at")),
+    ("referral_expired_has_expired_at", _case_status_needs_stamp("expired", "expired_at")),
+    ("referral_attended_has_attended_at", _case_status_needs_stamp("attended", "attended_at")),
+    ("referral_no_show_has_no_show_at", _case_status_needs_stamp("no_show", "no_show_at")),
+    ("referral_closed_has_date_and_outcome", case_referral_closed_without_date),
+    ("referral_closed_has_date_and_outcome", case_referral_closed_without_outcome),
+    ("referral_one_open_per_receiver", case_referral_one_open_per_receiver),
+    ("referral_one_open_per_receiver", case_referral_one_open_per_receiver_other_receiver),
+    ("referral_one_open_per_service", case_referral_one_open_per_service),
+    ("appointment_outcome_has_date", case_appointment_outcome_without_date),
+    ("appointment_outcome_has_date", case_appointment_pending_with_date),
+    ("appointment_one_pending_per_referral", case_appointment_one_pending_per_referral),
+    ("agreement_ends_after_start", case_agreement_ends_after_start),
+    ("agreement_delays_positive", case_agreement_acknowledge_delay_positive),
+    ("agreement_delays_positive", case_agreement_first_appointment_delay_positive),
+]
+
+
+def _all_constraint_names() -> set[str]:
+    from django.apps import apps
+
+    return {
+        constraint.name
+        for model in apps.get_app_config("parcours").get_models()
+        for constraint in model._meta.constraints
+        if isinstance(constraint, models.CheckConstraint | models.UniqueConstraint)
+    }
+
+
+def test_every_named_constraint_has_a_case():
+    """A constraint added to a model without a case here fails this test."""
+    assert _all_constraint_names() == {name for name, _case in CONSTRAINT_CASES}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("constraint", "make_case"),
+    CONSTRAINT_CASES,
+    ids=[make_case.__name__.removeprefix("case_") for _name, make_case in CONSTRAINT_CASES],
+)
+def test_constraint_refuses_violation_and_accepts_valid_row(constraint, make_case):
+    case = make_case()
+
+    with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
+        case.bad()
+    assert constraint in str(excinfo.value)
+
+    row = case.good()
+    assert row.pk is not None
+    assert type(row).objects.filter(pk=row.pk).exists()
+
+
+@pytest.mark.django_db
+def test_constraint_messages_are_french_and_named():
+    """Model validation (forms, admin) reports the constraint's French message."""
+    person = PersonFactory(nir=valid_nir(7))
+    twin = Person(
+        first_name="Autre",
+        last_name="Personne",
+        birth_date=dt.date(1990, 5, 17),
+        name_key="personne|autre",
+        nir=person.nir,
+    )
+    with pytest.raises(ValidationError) as excinfo:
+        twin.validate_constraints()
+    assert "Une personne avec ce NIR existe déjà." in excinfo.value.messages
+
+
+# --- Field validators ---------------------------------------------------------------------------
+
+
+def _organisation(siret: str) -> Organisation:
+    return Organisation(
+        kind="france_travail",
+        name="Agence test",
+        siret=siret,
+        departement="62",
+        employment_area=EmploymentAreaFactory(),
+        contact_email="agence@partenaire.test",
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "siret",
+    [
+        valid_siret(42)[:-1] + str((int(valid_siret(42)[-1]) + 1) % 10),  # wrong Luhn key
+        valid_siret(42)[:-1],  # 13 digits
+        "ABCDEFGHIJKLMN",
+    ],
+    ids=["wrong-key", "too-short", "letters"],
+)
+def test_invalid_siret_is_refused(siret):
+    with pytest.raises(ValidationError) as excinfo:
+        _organisation(siret).full_clean(exclude=["group"])
+    assert "siret" in excinfo.value.message_dict
+    assert "SIRET invalide" in excinfo.value.message_dict["siret"][0]
+
+
+@pytest.mark.django_db
+def test_valid_siret_is_accepted():
+    _organisation(valid_siret(42)).full_clean(exclude=["group"])
+
+
+def _person(**fields: object) -> Person:
+    return Person(first_name="Léa", last_name="Martin", birth_date=dt.date(1990, 5, 17), **fields)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "nir",
+    [
+        valid_nir(5)[:-2] + f"{(int(valid_nir(5)[-2:]) % 97) + 1:02d}",  # wrong key
+        "19005621190",  # too short
+        "X90056211900599",  # letters
+    ],
+    ids=["wrong-key", "too-short", "letters"],
+)
+def test_invalid_nir_is_refused(nir):
+    with pytest.raises(ValidationError) as excinfo:
+        _person(nir=nir).full_clean()
+    assert list(excinfo.value.message_dict) == ["nir"]
+    assert "NIR invalide" in excinfo.value.message_dict["nir"][0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "france_travail_id",
+    ["123456A", "1234567", "ABCDEFGH", "1234567ABCDE", "1234567ab"],
+    ids=["six-digits", "no-suffix", "letters-first", "suffix-too-long", "lower-case"],
+)
+def test_invalid_france_travail_id_is_refused(france_travail_id):
+    with pytest.raises(ValidationError) as excinfo:
+        _person(france_travail_id=france_travail_id).full_clean()
+    assert list(excinfo.value.message_dict) == ["france_travail_id"]
+    assert (
+        "Identifiant France Travail invalide"
+        in (excinfo.value.message_dict["france_travail_id"][0])
+    )
+
+
+@pytest.mark.django_db
+def test_valid_identifiers_pass_full_clean():
+    person = _person(nir=valid_nir(5), france_travail_id="1234567A")
+    person.full_clean()  # no ValidationError
+    person.save()
+    assert Person.objects.filter(pk=person.pk, nir=valid_nir(5)).exists()
+
+
+@pytest.mark.django_db
+def test_blank_identifiers_are_not_unique():
+    """Many people have no NIR or France Travail id: blanks never collide."""
+    PersonFactory(nir="", france_travail_id="")
+    PersonFactory(nir="", france_travail_id="")
+    assert Person.objects.filter(nir="", france_travail_id="").count() == 2
