@@ -9,3 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
 app = Celery("parcours")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The access journal's sealing task lives in parcours/journal_tasks.py (docs/journal.md).
+app.autodiscover_tasks(["parcours"], related_name="journal_tasks")

@@ -1,68 +1,184 @@
 """The one place that decides who sees what.
 
-Every read path (API viewsets, admin, pages, tasks acting for a user) starts from these
-querysets; a record outside them answers 404 exactly like a missing one.
+Every read path (API viewsets, serializers' redaction, admin, pages, tasks acting for a user)
+starts here; a record outside these querysets answers 404 exactly like a missing one.
 
-Foundation rule (the consent-scoped access issue refines it per data category): an organisation
-sees a pathway when it owns it, employs its référent, or sent or received one of its referrals
-(a receiver does not see drafts). Only case-work roles (counsellor, social worker, manager) see
-records; DPOs and administrators see none.
+Rights are materialised per pathway and data category as django-guardian direct foreign-key
+object permissions granted to each organisation's Group (and, for break-glass, to a user) by
+`parcours.services.access_grants.access_recompute`. Reads filter with an EXISTS on those tables,
+the group id and permission ids passed as literal values (docs/performance.md), and honour each
+row's `valid_until` so that expiry is effective at the next request. The actor's role narrows
+further: managers see only the pathway category; DPOs and administrators see no record content.
 """
 
+from collections.abc import Iterable
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from .actor import Actor
+from .categories import ALL_CATEGORIES, DataCategory, permission_codename
 from .models import (
+    AccessRequest,
     Agreement,
     Appointment,
+    BreakGlass,
+    CareTeamMember,
+    Consent,
     Membership,
+    Objection,
     Organisation,
     Pathway,
     PathwayEvent,
+    PathwayGroupObjectPermission,
+    PathwayUserObjectPermission,
     Person,
     Referral,
     ReferralStatus,
+    Role,
 )
+from .models.grant import permission_ids
+from .selectors.relationships import relationships_of
+
+ROLE_CATEGORIES: dict[str, frozenset[str]] = {
+    Role.COUNSELLOR: ALL_CATEGORIES,
+    Role.SOCIAL_WORKER: ALL_CATEGORIES,
+    Role.MANAGER: frozenset({DataCategory.PATHWAY}),
+    Role.DPO: frozenset(),
+    Role.ADMIN: frozenset(),
+}
 
 
-def _referral_party_q(organisation_id: int, prefix: str = "") -> Q:
-    return Q(**{f"{prefix}sender_organisation_id": organisation_id}) | (
-        Q(**{f"{prefix}receiver_organisation_id": organisation_id})
-        & ~Q(**{f"{prefix}status": ReferralStatus.DRAFT})
+def role_categories(actor: Actor) -> frozenset[str]:
+    return ROLE_CATEGORIES.get(actor.role, frozenset())
+
+
+def _permission_ids_for(categories: Iterable[str]) -> list[int]:
+    ids = permission_ids()
+    return sorted(ids[permission_codename(c)] for c in categories)
+
+
+def _still_valid() -> Q:
+    return Q(valid_until__isnull=True) | Q(valid_until__gt=timezone.now())
+
+
+def _granted(actor: Actor, categories: Iterable[str], pathway_ref: str = "pk") -> Q:
+    """EXISTS a valid grant of one of `categories` to the actor's organisation or to the actor."""
+    perm_ids = _permission_ids_for(categories)
+    if not perm_ids:
+        return Q(pk__in=[])
+    group_grant = PathwayGroupObjectPermission.objects.filter(
+        _still_valid(),
+        group_id=actor.organisation.group_id,
+        permission_id__in=perm_ids,
+        content_object_id=OuterRef(pathway_ref),
     )
+    # Personal grants (break-glass) are rare and few: fetch their pathway ids first and keep the
+    # organisation's grant a lone EXISTS. `EXISTS(group) OR EXISTS(user)` cannot become a
+    # semi-join: PostgreSQL then hashes every grant of the group (200 k rows for a large
+    # organisation) or filters the whole recent-first index for a small one (docs/performance.md).
+    personal = list(
+        PathwayUserObjectPermission.objects.filter(
+            _still_valid(), user_id=actor.user.pk, permission_id__in=perm_ids
+        ).values_list("content_object_id", flat=True)
+    )
+    if not personal:
+        return Q(Exists(group_grant))
+    return Q(Exists(group_grant)) | Q(**{f"{pathway_ref}__in": personal})
 
 
-def referrals_visible_to(actor: Actor) -> QuerySet[Referral]:
-    if not actor.does_casework:
-        return Referral.objects.none()
-    return Referral.objects.filter(_referral_party_q(actor.organisation.pk))
-
-
-def pathways_visible_to(actor: Actor) -> QuerySet[Pathway]:
-    if not actor.does_casework:
+def pathways_visible_to(actor: Actor, category: str | None = None) -> QuerySet[Pathway]:
+    """Pathways of which the actor may see `category` (or, without one, any category)."""
+    allowed = role_categories(actor)
+    wanted = allowed if category is None else allowed & {category}
+    if not wanted:
         return Pathway.objects.none()
-    org_id = actor.organisation.pk
-    related_by_referral = Referral.objects.filter(
-        _referral_party_q(org_id), pathway_id=OuterRef("pk")
+    return Pathway.objects.filter(_granted(actor, wanted))
+
+
+def categories_for(actor: Actor, pathway_ids: Iterable[int]) -> dict[int, frozenset[str]]:
+    """Pathway id → the categories the actor may see now (two queries for a whole page)."""
+    allowed = role_categories(actor)
+    ids = list(pathway_ids)
+    result: dict[int, set[str]] = {pid: set() for pid in ids}
+    if not allowed or not ids:
+        return {pid: frozenset() for pid in ids}
+    by_id = {v: k for k, v in permission_ids().items()}
+    perm_ids = _permission_ids_for(allowed)
+    rows = list(
+        PathwayGroupObjectPermission.objects.filter(
+            _still_valid(),
+            group_id=actor.organisation.group_id,
+            permission_id__in=perm_ids,
+            content_object_id__in=ids,
+        ).values_list("content_object_id", "permission_id")
+    ) + list(
+        PathwayUserObjectPermission.objects.filter(
+            _still_valid(),
+            user_id=actor.user.pk,
+            permission_id__in=perm_ids,
+            content_object_id__in=ids,
+        ).values_list("content_object_id", "permission_id")
     )
-    return Pathway.objects.filter(
-        Q(owner_organisation_id=org_id)
-        | Q(referent_organisation_id=org_id)
-        | Exists(related_by_referral)
-    )
+    for pathway_id, permission_id in rows:
+        result[pathway_id].add(by_id[permission_id].removeprefix("view_pathway_"))
+    return {pid: frozenset(categories) for pid, categories in result.items()}
+
+
+def basis_for(actor: Actor, pathway_id: int, categories: Iterable[str]) -> str:
+    """The bases behind the actor's view of these categories, e.g. "consent:3 legal:spe"."""
+    ids = permission_ids()
+    perm_ids = [ids[permission_codename(c)] for c in categories]
+    codes: set[str] = set()
+    for basis in PathwayGroupObjectPermission.objects.filter(
+        _still_valid(),
+        group_id=actor.organisation.group_id,
+        permission_id__in=perm_ids,
+        content_object_id=pathway_id,
+    ).values_list("basis", flat=True):
+        codes.update(basis.split())
+    for basis in PathwayUserObjectPermission.objects.filter(
+        _still_valid(),
+        user_id=actor.user.pk,
+        permission_id__in=perm_ids,
+        content_object_id=pathway_id,
+    ).values_list("basis", flat=True):
+        codes.update(basis.split())
+    return " ".join(sorted(codes))
+
+
+def has_relationship(actor: Actor, pathway: Pathway) -> bool:
+    """Whether the actor's organisation works with this pathway now (with or without a basis)."""
+    return actor.organisation.pk in relationships_of(pathway, now=timezone.now())
 
 
 def persons_visible_to(actor: Actor) -> QuerySet[Person]:
-    visible_pathways = pathways_visible_to(actor).filter(person_id=OuterRef("pk"))
-    return Person.objects.filter(Exists(visible_pathways))
+    """People of whom the actor may at least see the identity on one of their pathways."""
+    if DataCategory.IDENTITY not in role_categories(actor):
+        return Person.objects.none()
+    visible = Pathway.objects.filter(
+        _granted(actor, [DataCategory.IDENTITY]), person_id=OuterRef("pk")
+    )
+    return Person.objects.filter(Exists(visible))
+
+
+def referrals_visible_to(actor: Actor) -> QuerySet[Referral]:
+    """Referrals of pathways whose pathway category the actor sees; drafts only to their sender."""
+    if DataCategory.PATHWAY not in role_categories(actor):
+        return Referral.objects.none()
+    return Referral.objects.filter(
+        _granted(actor, [DataCategory.PATHWAY], pathway_ref="pathway_id")
+    ).filter(~Q(status=ReferralStatus.DRAFT) | Q(sender_organisation_id=actor.organisation.pk))
 
 
 def appointments_visible_to(actor: Actor) -> QuerySet[Appointment]:
     return Appointment.objects.filter(referral__in=referrals_visible_to(actor))
 
 
-def events_visible_to(actor: Actor) -> QuerySet[PathwayEvent]:
-    return PathwayEvent.objects.filter(pathway__in=pathways_visible_to(actor))
+def events_visible_to(actor: Actor, pathway_id: int) -> QuerySet[PathwayEvent]:
+    """The timeline entries of one pathway in the categories the actor may see."""
+    categories = categories_for(actor, [pathway_id])[pathway_id]
+    return PathwayEvent.objects.filter(pathway_id=pathway_id, category__in=categories)
 
 
 def agreements_visible_to(actor: Actor) -> QuerySet[Agreement]:
@@ -85,4 +201,40 @@ def memberships_of(actor: Actor) -> QuerySet[Membership]:
 
 
 def can_manage_agreements(actor: Actor) -> bool:
-    return actor.role in {"manager", "admin"}
+    return actor.role in {Role.MANAGER, Role.ADMIN}
+
+
+def consents_visible_to(actor: Actor) -> QuerySet[Consent]:
+    """Consents of people whose identity the actor sees (case-work roles other than manager)."""
+    if actor.role == Role.MANAGER:
+        return Consent.objects.none()
+    return Consent.objects.filter(person__in=persons_visible_to(actor))
+
+
+def objections_visible_to(actor: Actor) -> QuerySet[Objection]:
+    if actor.role == Role.MANAGER:
+        return Objection.objects.none()
+    return Objection.objects.filter(person__in=persons_visible_to(actor))
+
+
+def care_team_visible_to(actor: Actor) -> QuerySet[CareTeamMember]:
+    return CareTeamMember.objects.filter(
+        pathway__in=pathways_visible_to(actor, DataCategory.PATHWAY)
+    )
+
+
+def break_glasses_visible_to(actor: Actor) -> QuerySet[BreakGlass]:
+    """A user sees their organisation's exceptional accesses (the DPO's report comes later)."""
+    if not actor.does_casework:
+        return BreakGlass.objects.none()
+    return BreakGlass.objects.filter(organisation=actor.organisation)
+
+
+def access_requests_visible_to(actor: Actor) -> QuerySet[AccessRequest]:
+    """Requests the actor's organisation made, or received as the owner of the record."""
+    if not actor.does_casework:
+        return AccessRequest.objects.none()
+    return AccessRequest.objects.filter(
+        Q(requesting_organisation=actor.organisation)
+        | Q(pathway__owner_organisation=actor.organisation)
+    )

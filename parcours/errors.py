@@ -54,9 +54,15 @@ class ForbiddenTransition(Conflict):
 class DuplicatePerson(Conflict):
     code = "duplicate_person"
 
-    def __init__(self, message: str, *, existing_person_id: int | None):
+    def __init__(
+        self, message: str, *, existing_person_id: int | None, matched_person_id: int | None = None
+    ):
         super().__init__(message)
         self.existing_person_id = existing_person_id
+        # Out of scope: the record is not named; the caller may ask its owner for access.
+        self.access_request_possible = existing_person_id is None
+        # Internal only (journal), never sent to the caller.
+        self.matched_person_id = matched_person_id if matched_person_id else existing_person_id
 
 
 class DuplicateReferral(Conflict):

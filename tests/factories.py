@@ -14,6 +14,8 @@ from stdnum import luhn
 from parcours.models import (
     Agreement,
     Appointment,
+    CareTeamMember,
+    Consent,
     EmploymentArea,
     Membership,
     Organisation,
@@ -24,6 +26,7 @@ from parcours.models import (
     Service,
 )
 from parcours.models.person import normalise_name
+from parcours.services.access_grants import access_recompute
 
 
 def valid_siret(n: int) -> str:
@@ -115,11 +118,18 @@ class PersonFactory(factory.django.DjangoModelFactory):
 class PathwayFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Pathway
+        skip_postgeneration_save = True
 
     person = factory.SubFactory(PersonFactory)
     owner_organisation = factory.SubFactory(OrganisationFactory)
     referent_organisation = factory.SelfAttribute("owner_organisation")
     opened_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def grants(self, create, extracted, **kwargs):
+        """Materialise access rights, as every service does after a change."""
+        if create:
+            access_recompute(pathway_id=self.pk)
 
 
 def _ago(days: int):
@@ -131,6 +141,7 @@ class ReferralFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Referral
+        skip_postgeneration_save = True
 
     pathway = factory.SubFactory(PathwayFactory)
     sender_organisation = factory.SelfAttribute("pathway.owner_organisation")
@@ -156,6 +167,61 @@ class ReferralFactory(factory.django.DjangoModelFactory):
         closed = factory.Trait(
             attended=True, status="closed", closed_at=_ago(2), outcome="support_started"
         )
+
+    @factory.post_generation
+    def with_consent(self, create, extracted, **kwargs):
+        """By default the person consented to the receiver seeing what a referral always
+        carries (identity, pathway), as the referral service requires before sending.
+        `ReferralFactory(with_consent=False)` builds a referral without it."""
+        if not create:
+            return
+        if extracted is not False:
+            ConsentFactory(
+                person=self.pathway.person,
+                organisations=[self.receiver_organisation],
+                categories=["identity", "pathway"],
+            )
+        access_recompute(pathway_id=self.pathway_id)
+
+
+class ConsentFactory(factory.django.DjangoModelFactory):
+    """A consent in force, collected by a member of the pathway's owner organisation."""
+
+    class Meta:
+        model = Consent
+        skip_postgeneration_save = True
+
+    person = factory.SubFactory(PersonFactory)
+    categories = factory.LazyFunction(lambda: ["identity", "pathway"])
+    purpose = "Coordination de l'accompagnement vers l'emploi"
+    starts_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=1))
+    collected_by = factory.SubFactory(UserFactory)
+    collected_by_organisation = factory.SubFactory(OrganisationFactory)
+    evidence_kind = "oral"
+
+    @factory.post_generation
+    def organisations(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.organisations.set(extracted)
+        if create:
+            for pathway_id in self.person.pathways.values_list("pk", flat=True):
+                access_recompute(pathway_id=pathway_id)
+
+
+class CareTeamMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CareTeamMember
+        skip_postgeneration_save = True
+
+    pathway = factory.SubFactory(PathwayFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    started_at = factory.LazyFunction(timezone.now)
+    added_by = factory.SubFactory(UserFactory)
+
+    @factory.post_generation
+    def grants(self, create, extracted, **kwargs):
+        if create:
+            access_recompute(pathway_id=self.pathway_id)
 
 
 class AppointmentFactory(factory.django.DjangoModelFactory):

@@ -1,7 +1,9 @@
 """Duplicate detection: one record per person, one open referral per receiver (and service).
 
 A duplicate the actor may see is named (so they can open it); one outside their scope is only
-announced, without any of its content.
+announced, without any of its content, with the way to ask its owner for access (access request).
+Seeing it means holding a grant on its identity: a working relationship and a basis (for an SIAE
+or a mission locale with an adult, the person's consent).
 """
 
 import datetime as dt
@@ -11,6 +13,7 @@ import pytest
 
 from parcours.errors import DuplicatePerson, DuplicateReferral
 from parcours.models import Person, Referral, ReferralStatus
+from parcours.services.consent import consent_record
 from parcours.services.person import person_create, person_update
 from parcours.services.referral import (
     referral_accept,
@@ -33,6 +36,19 @@ def _create(actor, **overrides: object) -> Person:
     }
     fields.update(overrides)
     return person_create(actor=actor, **fields)
+
+
+def _consent(actor, person: Person, receiver) -> None:
+    """The person's consent for `receiver` to see what every referral carries: an SIAE, or a
+    mission locale for someone over 25, has no legal basis of its own."""
+    consent_record(
+        actor=actor,
+        person_id=person.pk,
+        organisation_ids=[receiver.organisation.pk],
+        categories=["identity", "pathway"],
+        purpose="Orientation vers un partenaire",
+        evidence_kind="oral",
+    )
 
 
 # Second identity that collides with the first `_create()`, and how.
@@ -58,8 +74,10 @@ def test_duplicate_visible_to_the_actor_is_named(collision, counsellor):
 
     error = excinfo.value
     assert error.existing_person_id == existing.pk
+    assert error.access_request_possible is False  # named: nothing to ask for
     assert f"n°{existing.pk}" in error.message
     assert "Éloïse Dupont-Martin" in error.message
+    assert "access-requests" not in error.message
     assert error.status_code == 409
     assert Person.objects.count() == 1
 
@@ -77,7 +95,10 @@ def test_duplicate_out_of_scope_is_announced_without_content(collision, counsell
     assert error.existing_person_id is None
     for secret in ("Éloïse", "Dupont", "Martin", "1998", "11/02", f"n°{existing.pk}"):
         assert secret not in error.message
-    assert "autre organisation" in error.message
+    assert "suivie par une autre organisation : demandez-lui l'accès" in error.message
+    # The way in: an access request to the owner, with the same identifier and a reason.
+    assert error.access_request_possible is True
+    assert "(POST /api/v1/access-requests/ avec le même identifiant et un motif)" in error.message
     assert Person.objects.count() == 1
 
 
@@ -85,6 +106,7 @@ def test_duplicate_out_of_scope_is_announced_without_content(collision, counsell
 def test_receiver_of_a_referral_sees_the_duplicate_named(counsellor, make_actor):
     existing = _create(counsellor)
     receiver = make_actor(siae=True)
+    _consent(counsellor, existing, receiver)
     referral_create(
         actor=counsellor,
         pathway_id=existing.pathways.get().pk,
@@ -97,6 +119,22 @@ def test_receiver_of_a_referral_sees_the_duplicate_named(counsellor, make_actor)
         _create(receiver, first_name="ELOISE", last_name="Dupont Martin")
 
     assert excinfo.value.existing_person_id == existing.pk
+    assert excinfo.value.access_request_possible is False
+
+
+@pytest.mark.django_db
+def test_consent_alone_without_a_relationship_does_not_name_the_duplicate(counsellor, make_actor):
+    """A basis without a working relationship grants nothing: the SIAE the person consented to
+    but which received no referral is told only that another organisation follows the person."""
+    existing = _create(counsellor)
+    siae = make_actor(siae=True)
+    _consent(counsellor, existing, siae)
+
+    with pytest.raises(DuplicatePerson) as excinfo:
+        _create(siae, first_name="ELOISE", last_name="Dupont Martin")
+
+    assert excinfo.value.existing_person_id is None
+    assert excinfo.value.access_request_possible is True
 
 
 @pytest.mark.django_db
@@ -172,13 +210,17 @@ def test_update_keeping_own_identifiers_is_not_a_duplicate(counsellor):
 
 
 @pytest.fixture
-def pathway(counsellor):
-    return _create(counsellor).pathways.get()
+def receiver(make_actor):
+    return make_actor(mission_locale=True)
 
 
 @pytest.fixture
-def receiver(make_actor):
-    return make_actor(mission_locale=True)
+def pathway(counsellor, receiver):
+    """The person (born 1998, over 25: no legal basis for a mission locale) consented to the
+    receiver seeing their identity and pathway, as a referral requires."""
+    person = _create(counsellor)
+    _consent(counsellor, person, receiver)
+    return person.pathways.get()
 
 
 def _refer(actor, pathway, receiver, **extra: object) -> Referral:

@@ -27,6 +27,7 @@ from parcours.models import (
     Role,
 )
 from parcours.services.agreement import agreement_create, agreement_update
+from parcours.services.consent import consent_record, consent_revoke
 from parcours.services.pathway import (
     barrier_record,
     pathway_close,
@@ -84,6 +85,19 @@ def pathway(person) -> Pathway:
 @pytest.fixture
 def receiver(make_actor):
     return make_actor(siae=True)
+
+
+def _consent(actor, pathway: Pathway, receiver):
+    """The person's consent for the receiver (an SIAE has no legal basis) to see what every
+    referral carries: recorded before referring, as the referral service requires."""
+    return consent_record(
+        actor=actor,
+        person_id=pathway.person_id,
+        organisation_ids=[receiver.organisation.pk],
+        categories=["identity", "pathway"],
+        purpose="Orientation vers un chantier d'insertion",
+        evidence_kind="oral",
+    )
 
 
 # --- Person, Pathway ----------------------------------------------------------------------------
@@ -190,6 +204,7 @@ def test_barrier_record_dates_resolution(counsellor, pathway):
 
 @pytest.mark.django_db
 def test_pathway_close_waits_for_open_referrals(counsellor, pathway, receiver):
+    _consent(counsellor, pathway, receiver)
     referral = referral_create(
         actor=counsellor,
         pathway_id=pathway.pk,
@@ -230,6 +245,7 @@ def test_pathway_close_requires_an_outcome(outcome, counsellor, pathway):
 
 @pytest.mark.django_db
 def test_pathway_close_only_by_owner(counsellor, pathway, receiver):
+    _consent(counsellor, pathway, receiver)
     referral_create(
         actor=counsellor,
         pathway_id=pathway.pk,
@@ -244,6 +260,7 @@ def test_pathway_close_only_by_owner(counsellor, pathway, receiver):
 @pytest.mark.django_db
 def test_pathway_set_referent_only_by_owner(counsellor, pathway, receiver, make_actor):
     # The receiver sees the pathway (through a sent referral) but does not own it.
+    _consent(counsellor, pathway, receiver)
     referral_create(
         actor=counsellor,
         pathway_id=pathway.pk,
@@ -285,6 +302,7 @@ def test_pathway_set_referent_requires_a_casework_member(counsellor, pathway, ma
 
 
 def _referral(actor, pathway, receiver, *, send: bool = True) -> Referral:
+    _consent(actor, pathway, receiver)
     return referral_create(
         actor=actor,
         pathway_id=pathway.pk,
@@ -377,6 +395,31 @@ def test_rescheduled_appointment_history(counsellor, pathway, receiver):
     assert first.outcome == AppointmentOutcome.CANCELLED
     assert_attributed(first, user=receiver.user, history_type="~")
     assert first.history.count() == 2
+
+
+# --- Consent -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_consent_record_and_revoke_are_attributed(counsellor, pathway, receiver):
+    consent = _consent(counsellor, pathway, receiver)
+    # One row for the consent, one for its organisations (m2m history), both attributed.
+    rows = list(consent.history.order_by("history_id"))
+    assert [row.history_type for row in rows] == ["+", "~"]
+    assert {row.history_user for row in rows} == {counsellor.user}
+    assert all(row.history_change_reason for row in rows)
+    assert (consent.collected_by, consent.collected_by_organisation) == (
+        counsellor.user,
+        counsellor.organisation,
+    )
+
+    consent_revoke(actor=counsellor, consent_id=consent.pk)
+
+    consent.refresh_from_db()
+    assert consent.revoked_at is not None
+    assert consent.revoked_by == counsellor.user
+    assert_attributed(consent, user=counsellor.user, history_type="~")
+    assert consent.history.count() == 3
 
 
 # --- Agreement, Membership ----------------------------------------------------------------------

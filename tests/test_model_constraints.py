@@ -16,8 +16,11 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from parcours.models import (
+    AccessRequest,
     Barrier,
+    BreakGlass,
     ModalityPeriod,
+    Objection,
     Organisation,
     Person,
 )
@@ -25,6 +28,8 @@ from parcours.models import (
 from .factories import (
     AgreementFactory,
     AppointmentFactory,
+    CareTeamMemberFactory,
+    ConsentFactory,
     EmploymentAreaFactory,
     MembershipFactory,
     OrganisationFactory,
@@ -32,6 +37,7 @@ from .factories import (
     PersonFactory,
     ReferralFactory,
     ServiceFactory,
+    UserFactory,
     valid_nir,
     valid_siret,
 )
@@ -420,6 +426,142 @@ def case_agreement_first_appointment_delay_positive() -> Case:
     )
 
 
+# --- Consent, Objection, CareTeamMember, BreakGlass, AccessRequest ------------------------------
+
+
+def case_consent_ends_before_start() -> Case:
+    return Case(
+        bad=lambda: ConsentFactory(starts_on=dt.date(2025, 3, 2), ends_on=dt.date(2025, 3, 1)),
+        # A one-day consent (ends the day it starts) is valid.
+        good=lambda: ConsentFactory(starts_on=dt.date(2025, 3, 2), ends_on=dt.date(2025, 3, 2)),
+    )
+
+
+def case_consent_revoked_without_author() -> Case:
+    return Case(
+        bad=lambda: ConsentFactory(revoked_at=timezone.now(), revoked_by=None),
+        good=lambda: ConsentFactory(revoked_at=timezone.now(), revoked_by=UserFactory()),
+    )
+
+
+def case_consent_revoked_by_without_date() -> Case:
+    return Case(
+        bad=lambda: ConsentFactory(revoked_at=None, revoked_by=UserFactory()),
+        good=lambda: ConsentFactory(revoked_at=None, revoked_by=None),
+    )
+
+
+def case_objection_one_active_per_person() -> Case:
+    person = PersonFactory()
+    recorder = UserFactory()
+    Objection.objects.create(person=person, recorded_at=_ago(5), recorded_by=recorder)
+    return Case(
+        bad=lambda: Objection.objects.create(
+            person=person, recorded_at=_ago(1), recorded_by=recorder
+        ),
+        # A withdrawn objection next to the active one is history, not a duplicate.
+        good=lambda: Objection.objects.create(
+            person=person, recorded_at=_ago(20), recorded_by=recorder, withdrawn_at=_ago(10)
+        ),
+    )
+
+
+def case_care_team_one_active_membership() -> Case:
+    first = CareTeamMemberFactory()
+    return Case(
+        bad=lambda: CareTeamMemberFactory(pathway=first.pathway, organisation=first.organisation),
+        # An ended membership of the same organisation is history, not a duplicate.
+        good=lambda: CareTeamMemberFactory(
+            pathway=first.pathway,
+            organisation=first.organisation,
+            started_at=_ago(20),
+            ended_at=_ago(10),
+            end_reason="Fin de l'accompagnement",
+        ),
+    )
+
+
+def case_care_team_end_without_reason() -> Case:
+    return Case(
+        bad=lambda: CareTeamMemberFactory(started_at=_ago(5), ended_at=_ago(1), end_reason=""),
+        good=lambda: CareTeamMemberFactory(
+            started_at=_ago(5), ended_at=_ago(1), end_reason="Relais pris par un autre organisme"
+        ),
+    )
+
+
+def _break_glass(**fields) -> BreakGlass:
+    pathway = PathwayFactory()
+    values = {
+        "pathway": pathway,
+        "user": UserFactory(),
+        "organisation": pathway.owner_organisation,
+        "category": "health",
+        "reason": "Situation d'urgence signalée par la personne",
+        "starts_at": _ago(1),
+        "ends_at": timezone.now() + dt.timedelta(hours=4),
+        **fields,
+    }
+    return BreakGlass.objects.create(**values)
+
+
+def case_break_glass_ends_after_start() -> Case:
+    start = _ago(1)
+    return Case(
+        # Zero length is refused as well as a negative one.
+        bad=lambda: _break_glass(starts_at=start, ends_at=start),
+        good=lambda: _break_glass(starts_at=start, ends_at=start + dt.timedelta(seconds=1)),
+    )
+
+
+def case_break_glass_has_reason() -> Case:
+    return Case(
+        bad=lambda: _break_glass(reason=""),
+        good=lambda: _break_glass(reason="Urgence"),
+    )
+
+
+def _access_request(pathway=None, organisation=None, **fields) -> AccessRequest:
+    return AccessRequest.objects.create(
+        pathway=pathway or PathwayFactory(),
+        requesting_organisation=organisation or OrganisationFactory(siae=True),
+        requested_by=UserFactory(),
+        reason="La personne s'est présentée à notre accueil",
+        **fields,
+    )
+
+
+def case_access_request_one_pending() -> Case:
+    first = _access_request()
+    return Case(
+        bad=lambda: _access_request(first.pathway, first.requesting_organisation),
+        # A decided request next to the pending one is history, not a duplicate.
+        good=lambda: _access_request(
+            first.pathway,
+            first.requesting_organisation,
+            status="refused",
+            decided_at=timezone.now(),
+            decided_by=UserFactory(),
+        ),
+    )
+
+
+def case_access_request_decided_without_author() -> Case:
+    return Case(
+        bad=lambda: _access_request(status="accepted", decided_at=timezone.now()),
+        good=lambda: _access_request(
+            status="accepted", decided_at=timezone.now(), decided_by=UserFactory()
+        ),
+    )
+
+
+def case_access_request_pending_with_decision_date() -> Case:
+    return Case(
+        bad=lambda: _access_request(status="pending", decided_at=timezone.now()),
+        good=lambda: _access_request(status="pending"),
+    )
+
+
 CONSTRAINT_CASES: list[tuple[str, Callable[[], Case]]] = [
     ("organisation_siae_kind_only_for_siae", case_organisation_siae_without_kind),
     ("organisation_siae_kind_only_for_siae", case_organisation_kind_for_non_siae),
@@ -462,6 +604,17 @@ CONSTRAINT_CASES: list[tuple[str, Callable[[], Case]]] = [
     ("agreement_ends_after_start", case_agreement_ends_after_start),
     ("agreement_delays_positive", case_agreement_acknowledge_delay_positive),
     ("agreement_delays_positive", case_agreement_first_appointment_delay_positive),
+    ("consent_ends_after_start", case_consent_ends_before_start),
+    ("consent_revocation_is_attributed", case_consent_revoked_without_author),
+    ("consent_revocation_is_attributed", case_consent_revoked_by_without_date),
+    ("objection_one_active_per_person", case_objection_one_active_per_person),
+    ("care_team_one_active_membership", case_care_team_one_active_membership),
+    ("care_team_end_has_reason", case_care_team_end_without_reason),
+    ("break_glass_ends_after_start", case_break_glass_ends_after_start),
+    ("break_glass_has_reason", case_break_glass_has_reason),
+    ("access_request_one_pending", case_access_request_one_pending),
+    ("access_request_decision_is_attributed", case_access_request_decided_without_author),
+    ("access_request_decision_is_attributed", case_access_request_pending_with_decision_date),
 ]
 
 

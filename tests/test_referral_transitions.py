@@ -26,6 +26,7 @@ from parcours.models import (
     ReferralStatus,
 )
 from parcours.services import referral as referral_services
+from parcours.services.consent import consent_record
 from parcours.services.referral import (
     referral_accept,
     referral_close,
@@ -50,7 +51,13 @@ from parcours.transitions import (
     find_move,
 )
 
-from .factories import AgreementFactory, AppointmentFactory, PathwayFactory, ReferralFactory
+from .factories import (
+    AgreementFactory,
+    AppointmentFactory,
+    ConsentFactory,
+    PathwayFactory,
+    ReferralFactory,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -409,6 +416,58 @@ def test_close_feeds_the_outcome_back(parties):
     )
 
 
+# --- What a referral shares ---------------------------------------------------------------------
+
+
+def _create_to_receiver(parties: Parties, pathway, **kwargs) -> Referral:
+    return referral_create(
+        actor=parties.sender,
+        pathway_id=pathway.pk,
+        receiver_organisation_id=parties.receiver.organisation.pk,
+        kind="substitution",
+        reason="Accès à un chantier d'insertion",
+        **kwargs,
+    )
+
+
+@pytest.mark.django_db
+def test_referral_to_an_siae_without_consent_is_refused(parties):
+    """An SIAE has no legal basis for identity and pathway, which every referral carries: the
+    person's consent must be recorded first. The refusal names the missing categories."""
+    pathway = PathwayFactory(owner_organisation=parties.sender.organisation)
+    with pytest.raises(InvalidInput) as excinfo:
+        _create_to_receiver(parties, pathway)
+    receiver = parties.receiver.organisation
+    assert str(excinfo.value) == (
+        f"{receiver.name} n'a pas de base pour recevoir : Identité, "
+        "Parcours, orientations et rendez-vous. Recueillez d'abord l'accord de la personne "
+        "pour cet organisme."
+    )
+    assert excinfo.value.fields == {
+        "shared_categories": ["Accord de la personne manquant pour ce destinataire."]
+    }
+    assert not Referral.objects.filter(pathway=pathway).exists()
+
+
+@pytest.mark.django_db
+def test_referral_sharing_beyond_the_consent_names_only_the_uncovered_category(parties):
+    pathway = PathwayFactory(owner_organisation=parties.sender.organisation)
+    ConsentFactory(
+        person=pathway.person,
+        organisations=[parties.receiver.organisation],
+        categories=["identity", "pathway"],
+    )
+    with pytest.raises(InvalidInput) as excinfo:
+        _create_to_receiver(parties, pathway, shared_categories=["social"])
+    assert "recevoir : Diagnostic social et freins périphériques." in str(excinfo.value)
+    assert "Identité" not in str(excinfo.value)
+    assert not Referral.objects.filter(pathway=pathway).exists()
+
+    referral = _create_to_receiver(parties, pathway)  # identity and pathway are covered
+    assert referral.status == ReferralStatus.SENT
+    assert referral.shared_categories == ["identity", "pathway"]
+
+
 # --- Delays -------------------------------------------------------------------------------------
 
 
@@ -419,6 +478,15 @@ def test_acknowledge_due_skips_french_holidays_and_weekends(parties):
     # Fri 15 (1), [Sat 16, Sun 17], Mon 18 (2), Tue 19 (3), Wed 20 (4), Thu 21 (5).
     assert settings.PARCOURS_DEFAULT_ACKNOWLEDGE_WORKING_DAYS == 5
     with time_machine.travel(dt.datetime(2026, 5, 13, 10, 30, tzinfo=PARIS), tick=False):
+        # An SIAE has no legal basis: the person's consent comes first (that same day).
+        consent_record(
+            actor=parties.sender,
+            person_id=pathway.person_id,
+            organisation_ids=[parties.receiver.organisation.pk],
+            categories=["identity", "pathway"],
+            purpose="Orientation vers un chantier d'insertion",
+            evidence_kind="oral",
+        )
         referral = referral_create(
             actor=parties.sender,
             pathway_id=pathway.pk,

@@ -5,6 +5,7 @@ unique index or a foreign key fails the command itself; the asserts below check 
 """
 
 import io
+import random
 
 import pytest
 from django.contrib.auth.models import Group
@@ -14,15 +15,19 @@ from stdnum.fr import siret
 
 from parcours.models import (
     Appointment,
+    Consent,
     ModalityPeriod,
     Organisation,
     Pathway,
     PathwayEvent,
+    PathwayGroupObjectPermission,
     Person,
     Referral,
     ReferralStatus,
 )
+from parcours.models.grant import permission_ids
 from parcours.models.person import normalise_name
+from parcours.services.access_grants import access_recompute
 
 PATHWAYS = 300
 
@@ -85,3 +90,58 @@ def test_seed_scale_builds_a_coherent_small_dataset(seeded):
 def test_seed_scale_refuses_a_database_with_data(seeded):
     with pytest.raises(CommandError, match="--reset"):
         call_command("seed_scale", pathways=10, organisations=20, stdout=io.StringIO())
+
+
+def _grant_rows(pathway_ids):
+    return sorted(
+        PathwayGroupObjectPermission.objects.filter(content_object_id__in=pathway_ids).values_list(
+            "id", "group_id", "permission_id", "content_object_id", "valid_until", "basis"
+        )
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_scale_grants_are_what_the_access_rules_compute(seeded):
+    """The generator writes grants with COPY instead of calling access_recompute per pathway:
+    recomputing a sample must change nothing, so the bench measures the rows the rules make."""
+    ids = permission_ids()
+    owner_rows = PathwayGroupObjectPermission.objects.filter(basis__contains="legal:owner")
+    assert owner_rows.values("content_object_id").distinct().count() == PATHWAYS
+    assert Consent.objects.exists()
+    assert Consent.organisations.through.objects.count() == Consent.objects.count()
+    consent_rows = PathwayGroupObjectPermission.objects.filter(basis__contains="consent:")
+    assert {r.permission_id for r in consent_rows} == {
+        ids["view_pathway_identity"],
+        ids["view_pathway_pathway"],
+        ids["change_pathway"],
+    }
+    assert PathwayGroupObjectPermission.objects.filter(valid_until__isnull=False).exists()
+    sent = Referral.objects.exclude(status=ReferralStatus.DRAFT)
+    assert not sent.exclude(shared_categories=["identity", "pathway"]).exists()
+
+    # A sample of pathways with the most relationships, plus random ones.
+    busy = list(
+        Pathway.objects.annotate(n=Count("referrals"))
+        .order_by("-n", "id")
+        .values_list("id", flat=True)[:15]
+    )
+    sample = sorted(set(busy) | set(random.Random(3).sample(range(1, PATHWAYS + 1), 15)))
+    before = _grant_rows(sample)
+    assert before
+    for pathway_id in sample:
+        access_recompute(pathway_id=pathway_id)
+    assert _grant_rows(sample) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_scale_no_grants(transactional_db):
+    call_command(
+        "seed_scale",
+        pathways=50,
+        organisations=20,
+        seed=1,
+        no_grants=True,
+        stdout=io.StringIO(),
+    )
+    assert not PathwayGroupObjectPermission.objects.exists()
+    assert not Consent.objects.exists()

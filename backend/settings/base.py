@@ -83,6 +83,12 @@ if not DATABASES:
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# Short OLTP queries only: a parallel plan makes a small organisation's scoped list walk the whole
+# recent-first index (100 ms) instead of reading its few grants first (docs/performance.md).
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", "-c max_parallel_workers_per_gather=0"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -150,6 +156,8 @@ SPECTACULAR_SETTINGS = {
         "PathwayOutcomeEnum": "parcours.models.pathway.PathwayOutcome",
         "AppointmentOutcomeEnum": "parcours.models.appointment.AppointmentOutcome",
         "NoteKindEnum": [("note", "Note"), ("action", "Action"), ("diagnostic", "Diagnostic")],
+        # Consents, shared categories of a referral and break-glass all name data categories.
+        "DataCategoryEnum": "parcours.categories.DataCategory",
     },
 }
 
@@ -167,9 +175,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
+    "access-prune-expired": {
+        "task": "parcours.tasks.access_prune_expired",
+        "schedule": env.int("ACCESS_PRUNE_SECONDS", default=300),
+    },
     "referrals-expire-unanswered": {
         "task": "parcours.tasks.referrals_expire_unanswered",
         "schedule": env.int("REFERRAL_EXPIRY_SCAN_SECONDS", default=3600),
+    },
+    # Seal the access journal's new rows into the hash chain (docs/journal.md).
+    "journal-seal-pending": {
+        "task": "parcours.journal_seal_pending",
+        "schedule": env.int("JOURNAL_SEAL_SECONDS", default=10),
+        "options": {"expires": env.int("JOURNAL_SEAL_SECONDS", default=10)},
     },
 }
 
@@ -189,9 +207,18 @@ PARCOURS_DEFAULT_NO_SHOW_GRACE_HOURS = env.int("PARCOURS_NO_SHOW_GRACE_HOURS", d
 PARCOURS_REFERRAL_EXPIRY_DAYS = env.int("PARCOURS_REFERRAL_EXPIRY_DAYS", default=30)
 PARCOURS_PUBLIC_URL = env.str("PARCOURS_PUBLIC_URL", default="http://127.0.0.1:8000")
 
+# --- Access journal (docs/journal.md) ----------------------------------------------------------
+# Ed25519 private key (PEM) used by `manage.py journal_checkpoint`; only needed where it runs.
+JOURNAL_SIGNING_KEY_FILE = env.str("JOURNAL_SIGNING_KEY_FILE", default="")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Access ------------------------------------------------------------------------------------
+# After a referral ends (refused, withdrawn, expired, closed) its parties keep their view this long.
+PARCOURS_RELATIONSHIP_GRACE_DAYS = env.int("PARCOURS_RELATIONSHIP_GRACE_DAYS", default=30)
+PARCOURS_BREAK_GLASS_HOURS = env.int("PARCOURS_BREAK_GLASS_HOURS", default=24)

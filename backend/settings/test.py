@@ -20,3 +20,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Test-only: the access journal's trigger refuses TRUNCATE unless this is on, and pytest-django
+# empties tables with TRUNCATE between transactional tests. Never set this outside tests.
+DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
+DATABASES["default"]["OPTIONS"]["options"] = (  # noqa: F405
+    "-c parcours.journal_allow_truncate=on -c max_parallel_workers_per_gather=0"
+)

@@ -31,6 +31,8 @@ def exception_handler(exc, context):
             body.update(exc.fields)
         if isinstance(exc, DuplicatePerson) and exc.existing_person_id is not None:
             body["existing_person"] = exc.existing_person_id
+        if isinstance(exc, DuplicatePerson) and exc.access_request_possible:
+            body["access_request"] = "/api/v1/access-requests/"
         if isinstance(exc, DuplicateReferral) and exc.existing_referral_id is not None:
             body["existing_referral"] = exc.existing_referral_id
         return Response(body, status=exc.status_code)

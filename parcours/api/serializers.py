@@ -6,6 +6,13 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..categories import (
+    HEALTH_BARRIERS,
+    PATHWAY_FIELDS,
+    PERSON_FIELDS,
+    REFERRAL_FIELDS,
+    DataCategory,
+)
 from ..models import (
     Agreement,
     Appointment,
@@ -31,6 +38,7 @@ from ..models import (
 from ..models.person import france_travail_id_validator, validate_nir
 from ..services.person import PERSON_EDITABLE_FIELDS
 from ..transitions import actions_available
+from .redaction import RedactedSerializerMixin
 
 PLAUSIBLE_BIRTH_DATE = dt.date(1900, 1, 1)
 
@@ -112,7 +120,9 @@ class ActingOrganisationSerializer(serializers.Serializer):
     organisation = serializers.IntegerField(label=_("organisation"))
 
 
-class PersonSerializer(serializers.ModelSerializer):
+class PersonSerializer(RedactedSerializerMixin, serializers.ModelSerializer):
+    field_categories = PERSON_FIELDS
+    categories = serializers.SerializerMethodField()
     under_26 = serializers.BooleanField(read_only=True)
     over_55 = serializers.BooleanField(read_only=True)
     open_pathway = serializers.SerializerMethodField()
@@ -127,16 +137,22 @@ class PersonSerializer(serializers.ModelSerializer):
             "open_pathway",
             "created_at",
             "updated_at",
+            "categories",
         ]
         read_only_fields = ["created_at", "updated_at"]
 
+    def pathway_ids_of(self, person: Person) -> list[int]:
+        prefetched = getattr(person, "all_pathways", None)
+        if prefetched is not None:
+            return [p.pk for p in prefetched]
+        return list(person.pathways.values_list("pk", flat=True))
+
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_open_pathway(self, person: Person) -> int | None:
-        pathways = getattr(person, "open_pathways", None)
-        if pathways is not None:
-            return pathways[0].pk if pathways else None
-        pathway = person.pathways.filter(status="open").only("pk").first()
-        return pathway.pk if pathway else None
+        pathways = getattr(person, "all_pathways", None)
+        if pathways is None:
+            pathways = list(person.pathways.only("pk", "status"))
+        return next((p.pk for p in pathways if p.status == "open"), None)
 
 
 class PersonWriteSerializer(serializers.ModelSerializer):
@@ -175,7 +191,9 @@ class BarrierSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "status", "detail", "identified_at", "resolved_at"]
 
 
-class PathwaySerializer(serializers.ModelSerializer):
+class PathwaySerializer(RedactedSerializerMixin, serializers.ModelSerializer):
+    field_categories = PATHWAY_FIELDS
+    categories = serializers.SerializerMethodField()
     person = serializers.SerializerMethodField()
     owner_organisation = OrganisationRefSerializer(read_only=True)
     referent = UserRefSerializer(read_only=True)
@@ -195,6 +213,7 @@ class PathwaySerializer(serializers.ModelSerializer):
             "opened_at",
             "closed_at",
             "updated_at",
+            "categories",
         ]
 
     @extend_schema_field(
@@ -210,6 +229,14 @@ class PathwaySerializer(serializers.ModelSerializer):
     def get_person(self, pathway: Pathway) -> dict:
         person = pathway.person
         return {"id": person.pk, "first_name": person.first_name, "last_name": person.last_name}
+
+    def pathway_ids_of(self, pathway: Pathway) -> list[int]:
+        return [pathway.pk]
+
+    def redact_nested(self, data: dict, visible: frozenset[str]) -> dict:
+        if "barriers" in data and "health" not in visible:
+            data["barriers"] = [b for b in data["barriers"] if b["kind"] not in HEALTH_BARRIERS]
+        return data
 
 
 class PathwayDetailSerializer(PathwaySerializer):
@@ -286,7 +313,9 @@ class AppointmentSerializer(serializers.ModelSerializer):
         ]
 
 
-class ReferralSerializer(serializers.ModelSerializer):
+class ReferralSerializer(RedactedSerializerMixin, serializers.ModelSerializer):
+    field_categories = REFERRAL_FIELDS
+    categories = serializers.SerializerMethodField()
     sender_organisation = OrganisationRefSerializer(read_only=True)
     sender_user = UserRefSerializer(read_only=True)
     receiver_organisation = OrganisationRefSerializer(read_only=True)
@@ -308,6 +337,7 @@ class ReferralSerializer(serializers.ModelSerializer):
             "kind",
             "reason",
             "context_note",
+            "shared_categories",
             "status",
             "created_at",
             "sent_at",
@@ -326,6 +356,7 @@ class ReferralSerializer(serializers.ModelSerializer):
             "outcome_comment",
             "updated_at",
             "available_actions",
+            "categories",
         ]
 
     @extend_schema_field(
@@ -341,6 +372,9 @@ class ReferralSerializer(serializers.ModelSerializer):
     def get_person(self, referral: Referral) -> dict:
         person = referral.pathway.person
         return {"id": person.pk, "first_name": person.first_name, "last_name": person.last_name}
+
+    def pathway_ids_of(self, referral: Referral) -> list[int]:
+        return [referral.pathway_id]
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_available_actions(self, referral: Referral) -> list[str]:
@@ -362,6 +396,13 @@ class ReferralCreateSerializer(serializers.Serializer):
     reason = serializers.CharField(label=_("motif de l'orientation"), max_length=5000)
     context_note = serializers.CharField(
         label=_("éléments de contexte"), allow_blank=True, default="", max_length=10000
+    )
+    shared_categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=DataCategory.choices),
+        required=False,
+        default=list,
+        label=_("catégories partagées avec le destinataire"),
+        help_text=_("L'identité et le parcours sont toujours partagés."),
     )
     send = serializers.BooleanField(default=True, label=_("envoyer maintenant"))
 
@@ -394,6 +435,13 @@ class AgreementSerializer(serializers.ModelSerializer):
     parties = serializers.PrimaryKeyRelatedField(
         many=True, queryset=Organisation.objects.all(), label=_("signataires")
     )
+    shared_categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=DataCategory.choices),
+        required=False,
+        default=list,
+        label=_("catégories partagées au titre de la convention"),
+        help_text=_("Jamais santé ni justice : elles exigent l'accord de la personne."),
+    )
 
     class Meta:
         model = Agreement
@@ -408,6 +456,7 @@ class AgreementSerializer(serializers.ModelSerializer):
             "acknowledge_within_working_days",
             "first_appointment_within_days",
             "no_show_grace_hours",
+            "shared_categories",
             "created_at",
         ]
         read_only_fields = ["created_at"]

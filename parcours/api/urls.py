@@ -1,8 +1,8 @@
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from . import views
+from . import access_views, views
 from .actor import HasMembership
 
 
@@ -25,6 +25,11 @@ router.register("pathways", views.PathwayViewSet, basename="pathway")
 router.register("referrals", views.ReferralViewSet, basename="referral")
 router.register("appointments", views.AppointmentViewSet, basename="appointment")
 router.register("agreements", views.AgreementViewSet, basename="agreement")
+router.register("consents", access_views.ConsentViewSet, basename="consent")
+router.register("objections", access_views.ObjectionViewSet, basename="objection")
+router.register("care-team-members", access_views.CareTeamViewSet, basename="care-team-member")
+router.register("break-glasses", access_views.BreakGlassViewSet, basename="break-glass")
+router.register("access-requests", access_views.AccessRequestViewSet, basename="access-request")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
@@ -32,6 +37,13 @@ urlpatterns = [
         "me/acting-organisation/",
         views.ActingOrganisationView.as_view(),
         name="me-acting-organisation",
+    ),
+    # Same id pattern as the router's detail routes: a non-numeric id reaches the view and
+    # answers the API's JSON 404 (an <int:pk> converter gave Django's HTML 404 page).
+    re_path(
+        r"^pathways/(?P<pk>[^/.]+)/break-glass/$",
+        access_views.PathwayBreakGlassView.as_view(),
+        name="pathway-break-glass",
     ),
     *router.urls,
 ]

@@ -1,6 +1,7 @@
 """API viewsets: thin. Querysets come from `parcours.access`; writes call services."""
 
 from django.db.models import Prefetch
+from django.utils.functional import cached_property
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, status, viewsets
@@ -11,8 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import access
-from ..errors import NoMembership
+from ..errors import DuplicatePerson, NoMembership
 from ..models import (
+    AccessOperation,
     Agreement,
     Appointment,
     EmploymentArea,
@@ -26,9 +28,12 @@ from ..services import agreement as agreement_services
 from ..services import pathway as pathway_services
 from ..services import person as person_services
 from ..services import referral as referral_services
+from ..services.journal import journal_record
 from . import filters, serializers
 from .actor import SESSION_KEY, HasMembership, request_actor
+from .journaling import journal_response
 from .pagination import RecentFirstCursorPagination, TimelineCursorPagination
+from .redaction import VisibleCategories
 
 
 def record_id(pk: str | None) -> int:
@@ -42,15 +47,40 @@ def record_id(pk: str | None) -> int:
 
 class ActorViewMixin(generics.GenericAPIView):
     permission_classes = (IsAuthenticated, HasMembership)
+    # Viewsets over people's records name their object type: every access is journaled.
+    journal_object_type: str | None = None
 
     @property
     def actor(self):
         return request_actor(self.request)
 
+    @cached_property
+    def visible_categories(self) -> VisibleCategories:
+        return VisibleCategories(self.actor)
+
     def get_serializer_context(self):
         context = super().get_serializer_context()
         context["actor"] = self.actor
+        context["visible_categories"] = self.visible_categories
         return context
+
+    def pathway_ids_for_page(self, page) -> list[int]:
+        return []
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            # The ids the page returns, for the journal: a row's `id` may be redacted (its
+            # category not visible) while the row is still shown.
+            self.journal_page_ids = [obj.pk for obj in page]
+            # One query for the categories of a whole page, not one per row.
+            self.visible_categories.prime(self.pathway_ids_for_page(page))
+        return page
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        journal_response(self, request, response)
+        return response
 
 
 class EmploymentAreaViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
@@ -142,6 +172,7 @@ class PersonViewSet(
     viewsets.GenericViewSet,
 ):
     queryset = Person.objects.none()  # for the schema; real scoping in get_queryset
+    journal_object_type = "person"
     serializer_class = serializers.PersonSerializer
     filterset_class = filters.PersonFilter
     ordering_fields = ["last_name", "first_name", "birth_date", "updated_at"]
@@ -153,12 +184,15 @@ class PersonViewSet(
             .prefetch_related(
                 Prefetch(
                     "pathways",
-                    queryset=Pathway.objects.filter(status="open").only("pk", "person_id"),
-                    to_attr="open_pathways",
+                    queryset=Pathway.objects.only("pk", "person_id", "status"),
+                    to_attr="all_pathways",
                 )
             )
             .order_by("last_name", "first_name", "id")
         )
+
+    def pathway_ids_for_page(self, page) -> list[int]:
+        return [p.pk for person in page for p in person.all_pathways]
 
     @extend_schema(
         request=serializers.PersonWriteSerializer, responses={201: serializers.PersonSerializer}
@@ -166,7 +200,21 @@ class PersonViewSet(
     def create(self, request, *args, **kwargs):
         payload = serializers.PersonWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        person = person_services.person_create(actor=self.actor, **payload.validated_data)
+        try:
+            person = person_services.person_create(actor=self.actor, **payload.validated_data)
+        except DuplicatePerson as duplicate:
+            if duplicate.access_request_possible:
+                # A record outside the actor's scope was matched: the DPO must be able to see it.
+                journal_record(
+                    actor=self.actor,
+                    operation=AccessOperation.DENIED,
+                    object_type="person",
+                    object_id=duplicate.matched_person_id,
+                    person_id=duplicate.matched_person_id,
+                    request=request,
+                    detail={"reason": "duplicate_outside_scope"},
+                )
+            raise
         output = serializers.PersonSerializer(person, context=self.get_serializer_context())
         return Response(output.data, status=status.HTTP_201_CREATED)
 
@@ -187,6 +235,7 @@ class PersonViewSet(
 
 class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Pathway.objects.none()  # for the schema; real scoping in get_queryset
+    journal_object_type = "pathway"
     filterset_class = filters.PathwayFilter
     pagination_class = RecentFirstCursorPagination
     # Cursor pages fix the order (most recently updated first); no `ordering` parameter.
@@ -205,6 +254,9 @@ class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
             return serializers.PathwayDetailSerializer
         return serializers.PathwaySerializer
 
+    def pathway_ids_for_page(self, page) -> list[int]:
+        return [pathway.pk for pathway in page]
+
     def _detail(self, pathway_id: int) -> Response:
         pathway = (
             self.get_queryset().prefetch_related("modality_periods", "barriers").get(pk=pathway_id)
@@ -217,10 +269,8 @@ class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def timeline(self, request, pk=None):
         pathway = self.get_object()
-        events = (
-            access.events_visible_to(self.actor)
-            .filter(pathway=pathway)
-            .select_related("actor", "organisation")
+        events = access.events_visible_to(self.actor, pathway.pk).select_related(
+            "actor", "organisation"
         )
         paginator = TimelineCursorPagination()
         page = paginator.paginate_queryset(events, request, view=self)
@@ -327,6 +377,7 @@ class ReferralViewSet(
     viewsets.GenericViewSet,
 ):
     queryset = Referral.objects.none()  # for the schema; real scoping in get_queryset
+    journal_object_type = "referral"
     serializer_class = serializers.ReferralSerializer
     filterset_class = filters.ReferralFilter
     pagination_class = RecentFirstCursorPagination
@@ -336,6 +387,9 @@ class ReferralViewSet(
         return access.referrals_visible_to(self.actor).select_related(
             "pathway__person", "sender_organisation", "sender_user", "receiver_organisation"
         )
+
+    def pathway_ids_for_page(self, page) -> list[int]:
+        return [referral.pathway_id for referral in page]
 
     @extend_schema(
         request=serializers.ReferralCreateSerializer,
@@ -353,6 +407,7 @@ class ReferralViewSet(
             kind=data["kind"],
             reason=data["reason"],
             context_note=data["context_note"],
+            shared_categories=data["shared_categories"],
             send=data["send"],
         )
         output = serializers.ReferralSerializer(
@@ -388,7 +443,7 @@ class AppointmentViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
     """Appointments are written through the referral actions (set-appointment, record-…)."""
 
     queryset = Appointment.objects.none()  # for the schema; real scoping in get_queryset
-
+    journal_object_type = "appointment"
     serializer_class = serializers.AppointmentSerializer
     filterset_class = filters.AppointmentFilter
     ordering_fields = ["starts_at"]

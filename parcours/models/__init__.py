@@ -1,8 +1,14 @@
 """Domain models, one module per concept. Writes go through `parcours.services`."""
 
+from .access_request import AccessRequest, AccessRequestStatus
 from .agreement import Agreement, AgreementLevel
 from .appointment import Appointment, AppointmentChannel, AppointmentOutcome
+from .break_glass import BreakGlass
+from .care_team import CareTeamMember
+from .consent import Consent, EvidenceKind, Objection
 from .event import EventKind, PathwayEvent
+from .grant import PathwayGroupObjectPermission, PathwayUserObjectPermission
+from .journal import AccessEvent, AccessOperation, JournalCheckpoint
 from .membership import CASEWORK_ROLES, Membership, Role
 from .organisation import Organisation, OrganisationKind, Service, SiaeKind
 from .pathway import (
@@ -29,6 +35,10 @@ from .territory import EmploymentArea
 __all__ = [
     "CASEWORK_ROLES",
     "OPEN_REFERRAL_STATUSES",
+    "AccessEvent",
+    "AccessOperation",
+    "AccessRequest",
+    "AccessRequestStatus",
     "Agreement",
     "AgreementLevel",
     "Appointment",
@@ -37,16 +47,24 @@ __all__ = [
     "Barrier",
     "BarrierKind",
     "BarrierStatus",
+    "BreakGlass",
+    "CareTeamMember",
+    "Consent",
     "EmploymentArea",
     "EventKind",
+    "EvidenceKind",
+    "JournalCheckpoint",
     "Membership",
     "ModalityPeriod",
+    "Objection",
     "Organisation",
     "OrganisationKind",
     "Pathway",
     "PathwayEvent",
+    "PathwayGroupObjectPermission",
     "PathwayOutcome",
     "PathwayStatus",
+    "PathwayUserObjectPermission",
     "Person",
     "Referral",
     "ReferralKind",

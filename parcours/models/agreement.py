@@ -34,6 +34,11 @@ class Agreement(models.Model):
     no_show_grace_hours = models.PositiveSmallIntegerField(
         _("délai de grâce avant absence (heures)"), default=24
     )
+    # Categories the parties may see of each other's shared pathways under this agreement's legal
+    # basis (never health or justice, which need the person's consent).
+    shared_categories = models.JSONField(
+        _("catégories partagées au titre de la convention"), default=list, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords(m2m_fields=[parties])
 

@@ -40,6 +40,8 @@ class PathwayEvent(models.Model):
     # For referral moves: the state reached (e.g. "accepted"); empty otherwise.
     referral_status = models.CharField(max_length=20, blank=True)
     text = models.TextField(_("texte"), blank=True)
+    # Data category of the entry (parcours/categories.py): only actors who may see it get it.
+    category = models.CharField(max_length=20, default="pathway")
 
     class Meta:
         verbose_name = _("événement du parcours")

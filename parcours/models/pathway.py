@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from ..categories import PATHWAY_PERMISSIONS
 from .organisation import Organisation
 from .person import Person
 
@@ -74,6 +75,7 @@ class Pathway(models.Model):
         verbose_name = _("parcours")
         verbose_name_plural = _("parcours")
         ordering = ["-updated_at", "-id"]
+        permissions = tuple(PATHWAY_PERMISSIONS)
         indexes = [
             models.Index(fields=["-updated_at", "-id"], name="pathway_recent_idx"),
             models.Index(fields=["owner_organisation", "status"], name="pathway_owner_status_idx"),

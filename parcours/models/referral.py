@@ -97,6 +97,8 @@ class Referral(models.Model):
     kind = models.CharField(_("type d'orientation"), max_length=20, choices=ReferralKind.choices)
     reason = models.TextField(_("motif de l'orientation"))
     context_note = models.TextField(_("éléments de contexte"), blank=True)
+    # Categories the sender chose to share with the receiver, within the person's consent.
+    shared_categories = models.JSONField(_("catégories partagées"), default=list, blank=True)
     status = models.CharField(
         _("statut"), max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.DRAFT
     )

@@ -1,16 +1,19 @@
 """Writes on Agreement (convention de partenariat)."""
 
+from celery import current_app
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from .. import access
 from ..actor import Actor
+from ..categories import ALL_CATEGORIES, SENSITIVE_CATEGORIES
 from ..errors import InvalidInput, NotAllowed
 from ..models import Agreement, Organisation
 from .history import save_with_history
 
 AGREEMENT_FIELDS = (
     "name",
+    "shared_categories",
     "level",
     "starts_on",
     "ends_on",
@@ -19,6 +22,22 @@ AGREEMENT_FIELDS = (
     "first_appointment_within_days",
     "no_show_grace_hours",
 )
+
+
+def _check_shared_categories(categories: object) -> None:
+    if not isinstance(categories, list) or not set(categories) <= ALL_CATEGORIES:
+        raise InvalidInput(
+            _("Catégories inconnues."), fields={"shared_categories": [_("Choix invalide.")]}
+        )
+    sensitive = set(categories) & SENSITIVE_CATEGORIES
+    if sensitive:
+        raise InvalidInput(
+            _(
+                "Une convention ne couvre jamais la santé ni la justice : "
+                "il faut l'accord de la personne."
+            ),
+            fields={"shared_categories": [_("Santé et justice exclues des conventions.")]},
+        )
 
 
 def _check_parties(actor: Actor, party_ids: list[int]) -> list[Organisation]:
@@ -42,9 +61,11 @@ def agreement_create(*, actor: Actor, party_ids: list[int], **fields: object) ->
     if not access.can_manage_agreements(actor):
         raise NotAllowed(_("Seuls les responsables de structure enregistrent les conventions."))
     parties = _check_parties(actor, party_ids)
+    _check_shared_categories(fields.get("shared_categories", []))
     agreement = Agreement(**{k: v for k, v in fields.items() if k in AGREEMENT_FIELDS})
     save_with_history(agreement, actor=actor, reason=_("Enregistrement de la convention"))
     agreement.parties.set(parties)
+    _recompute_after_commit(p.pk for p in parties)
     return agreement
 
 
@@ -57,10 +78,23 @@ def agreement_update(
     )
     if not access.can_manage_agreements(actor):
         raise NotAllowed(_("Seuls les responsables de structure modifient les conventions."))
+    if "shared_categories" in changes:
+        _check_shared_categories(changes["shared_categories"])
     for field, value in changes.items():
         if field in AGREEMENT_FIELDS:
             setattr(agreement, field, value)
     save_with_history(agreement, actor=actor, reason=_("Modification de la convention"))
+    before = set(agreement.parties.values_list("pk", flat=True))
     if party_ids is not None:
         agreement.parties.set(_check_parties(actor, party_ids))
+    _recompute_after_commit(before | set(agreement.parties.values_list("pk", flat=True)))
     return agreement
+
+
+def _recompute_after_commit(organisation_ids) -> None:
+    """An agreement is a basis for every pathway its parties own: recompute them in the
+    background once the change is committed (there may be tens of thousands). The task is looked
+    up by name in Celery's registry (filled at start-up by ParcoursConfig.ready): tasks sit above
+    services and services never import them. In the local fallback mode it runs eagerly."""
+    task = current_app.tasks["parcours.tasks.access_recompute_pathways"]
+    task.delay_on_commit(sorted(set(organisation_ids)))

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from .. import access
 from ..actor import Actor
+from ..categories import HEALTH_BARRIERS, DataCategory
 from ..errors import Conflict, InvalidInput, NotAllowed
 from ..models import (
     OPEN_REFERRAL_STATUSES,
@@ -22,14 +23,18 @@ from ..models import (
     Person,
     SupportModality,
 )
+from .access_grants import access_recompute
 from .history import save_with_history
 from .timeline import timeline_record
 
 
-def _lock_visible(actor: Actor, pathway_id: int) -> Pathway:
-    if not actor.does_casework:
-        raise Pathway.DoesNotExist
-    return access.pathways_visible_to(actor).select_for_update(of=("self",)).get(pk=pathway_id)
+def _lock_visible(actor: Actor, pathway_id: int, category: str = DataCategory.PATHWAY) -> Pathway:
+    """Lock a pathway the actor may work on in `category`; anything else is "not found"."""
+    return (
+        access.pathways_visible_to(actor, category)
+        .select_for_update(of=("self",))
+        .get(pk=pathway_id)
+    )
 
 
 def pathway_open(*, actor: Actor, person: Person) -> Pathway:
@@ -51,6 +56,7 @@ def pathway_open(*, actor: Actor, person: Person) -> Pathway:
         pathway=pathway, modality=pathway.modality, started_at=now, set_by=actor.user
     )
     timeline_record(pathway=pathway, kind=EventKind.PATHWAY_OPENED, actor=actor)
+    access_recompute(pathway_id=pathway.pk)
     return pathway
 
 
@@ -75,6 +81,7 @@ def pathway_set_referent(*, actor: Actor, pathway_id: int, referent_id: int) -> 
     pathway.referent = get_user_model().objects.get(pk=referent_id)
     pathway.referent_organisation = membership.organisation
     save_with_history(pathway, actor=actor, reason=_("Changement de référent"))
+    access_recompute(pathway_id=pathway.pk)
     timeline_record(
         pathway=pathway,
         kind=EventKind.REFERENT_CHANGED,
@@ -118,8 +125,10 @@ def pathway_set_modality(*, actor: Actor, pathway_id: int, modality: str) -> Pat
 def barrier_record(
     *, actor: Actor, pathway_id: int, kind: str, status: str, detail: str = ""
 ) -> Barrier:
-    """Record or update a peripheral barrier; its dated status changes are kept in history."""
-    pathway = _lock_visible(actor, pathway_id)
+    """Record or update a peripheral barrier; its dated status changes are kept in history.
+    Health-related barriers are health data (GDPR art. 9): they need the health category."""
+    category = DataCategory.HEALTH if kind in HEALTH_BARRIERS else DataCategory.SOCIAL
+    pathway = _lock_visible(actor, pathway_id, category)
     now = timezone.now()
     barrier = Barrier.objects.filter(pathway=pathway, kind=kind).first() or Barrier(
         pathway=pathway, kind=kind, identified_at=now
@@ -133,6 +142,7 @@ def barrier_record(
         kind=EventKind.BARRIER_RECORDED,
         actor=actor,
         text=f"{barrier.get_kind_display()} : {barrier.get_status_display()}",
+        category=category,
     )
     return barrier
 
@@ -146,8 +156,11 @@ def pathway_add_note(*, actor: Actor, pathway_id: int, kind: str, text: str) -> 
         raise InvalidInput(
             _("Le texte est obligatoire."), fields={"text": [_("Ce champ est obligatoire.")]}
         )
-    pathway = _lock_visible(actor, pathway_id)
-    return timeline_record(pathway=pathway, kind=kind, actor=actor, text=text.strip())
+    category = DataCategory.SOCIAL if kind == EventKind.DIAGNOSTIC else DataCategory.PATHWAY
+    pathway = _lock_visible(actor, pathway_id, category)
+    return timeline_record(
+        pathway=pathway, kind=kind, actor=actor, text=text.strip(), category=category
+    )
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from .. import access
 from ..actor import Actor
+from ..categories import PERSON_FIELDS
 from ..errors import DuplicatePerson, NotAllowed
 from ..models import Pathway, Person
 from ..models.person import normalise_name
@@ -87,9 +88,13 @@ def _raise_duplicate(actor: Actor, existing: Person, message: str) -> None:
             existing_person_id=existing.pk,
         )
     raise DuplicatePerson(
-        _("%(message)s, suivie par une autre organisation : demandez-lui l'accès.")
+        _(
+            "%(message)s, suivie par une autre organisation : demandez-lui l'accès "
+            "(POST /api/v1/access-requests/ avec le même identifiant et un motif)."
+        )
         % {"message": message},
         existing_person_id=None,
+        matched_person_id=existing.pk,
     )
 
 
@@ -108,7 +113,9 @@ def person_create(
     Raises DuplicatePerson (409) when the person already exists; InvalidInput/ValidationError on
     bad values. Side effects: history rows, a "pathway opened" timeline event.
     """
-    if not actor.does_casework:
+    # Counsellors and social workers only: a manager sees no person record (pathway category
+    # only) and cannot be the référent that opening the pathway makes of the creator.
+    if actor.role not in ("counsellor", "social_worker"):
         raise NotAllowed(_("Votre rôle ne permet pas de créer une personne."))
     unknown = set(details) - set(PERSON_EDITABLE_FIELDS)
     if unknown:
@@ -141,6 +148,16 @@ def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -
     unknown = set(changes) - set(PERSON_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown person fields: {sorted(unknown)}")
+    visible: set[str] = set()
+    for categories in access.categories_for(
+        actor, person.pathways.values_list("pk", flat=True)
+    ).values():
+        visible |= categories
+    hidden = sorted(f for f in changes if PERSON_FIELDS[f] not in visible)
+    if hidden:
+        raise NotAllowed(
+            _("Ces données ne sont pas partagées avec votre organisation : %s.") % ", ".join(hidden)
+        )
     for field, value in changes.items():
         if field in ("nir", "france_travail_id") and isinstance(value, str):
             value = value.strip().upper()

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from .. import access
 from ..actor import Actor
+from ..categories import ALL_CATEGORIES, REFERRAL_MINIMUM, DataCategory
 from ..errors import DuplicateReferral, ForbiddenTransition, InvalidInput, NotAllowed
 from ..models import (
     OPEN_REFERRAL_STATUSES,
@@ -29,6 +30,7 @@ from ..models import (
     Service,
 )
 from ..transitions import ACTION_LABELS, STAMPED_FIELD, Action, Party, find_move
+from .access_grants import access_recompute, basis_codes_for
 from .delays import add_working_days, delays_for
 from .history import save_with_history
 from .timeline import timeline_record
@@ -81,6 +83,7 @@ def _move(
     if stamped:
         setattr(referral, stamped, now)
     save_with_history(referral, actor=actor, reason=reason)
+    access_recompute(pathway_id=referral.pathway_id)
     timeline_record(
         pathway=referral.pathway,
         kind=EventKind.REFERRAL_MOVED,
@@ -108,16 +111,27 @@ def referral_create(
     reason: str,
     receiver_service_id: int | None = None,
     context_note: str = "",
+    shared_categories: list[str] | None = None,
     send: bool = True,
 ) -> Referral:
     """Create a referral from the actor's organisation (sent at once unless `send` is False).
 
+    `shared_categories` are what the receiver will see (identity and pathway always): each
+    must be visible to the sender and covered for the receiver by a legal basis or the person's
+    consent — the receiver's view is limited to them.
+
     Raises DuplicateReferral (409) when an open referral of this person to the same receiver
-    and service exists; InvalidInput for an unknown receiver or service, or a closed pathway.
+    and service exists; InvalidInput for an unknown receiver or service, a closed pathway, or a
+    category the receiver has no basis for.
     """
+    # Scope first: a pathway the actor may not see is "not found" (404), whatever their role.
+    pathway = (
+        access.pathways_visible_to(actor, DataCategory.PATHWAY)
+        .select_for_update(of=("self",))
+        .get(pk=pathway_id)
+    )
     if not actor.does_casework:
         raise NotAllowed(_("Votre rôle ne permet pas d'orienter une personne."))
-    pathway = access.pathways_visible_to(actor).select_for_update(of=("self",)).get(pk=pathway_id)
     if pathway.status != PathwayStatus.OPEN:
         raise InvalidInput(_("Ce parcours est clôturé : on ne peut plus orienter la personne."))
     receiver = Organisation.objects.filter(pk=receiver_organisation_id).first()
@@ -141,6 +155,9 @@ def referral_create(
                 _("Ce service n'est pas proposé par l'organisme destinataire."),
                 fields={"receiver_service": [_("Service inconnu ou inactif pour cet organisme.")]},
             )
+    shared = _check_shared_categories(
+        actor=actor, pathway=pathway, receiver=receiver, requested=shared_categories
+    )
     existing = pathway.referrals.filter(
         receiver_organisation=receiver,
         receiver_service=service,
@@ -168,6 +185,7 @@ def referral_create(
         kind=kind,
         reason=reason.strip(),
         context_note=context_note.strip(),
+        shared_categories=sorted(shared),
         created_at=timezone.now(),
     )
     try:
@@ -182,6 +200,40 @@ def referral_create(
     if send:
         return referral_send(actor=actor, referral_id=referral.pk)
     return referral
+
+
+def _check_shared_categories(
+    *, actor: Actor, pathway, receiver: Organisation, requested: list[str] | None
+) -> set[str]:
+    shared = set(requested or ()) | REFERRAL_MINIMUM
+    unknown = shared - ALL_CATEGORIES
+    if unknown:
+        raise InvalidInput(
+            _("Catégorie inconnue."),
+            fields={
+                "shared_categories": [_("Catégories inconnues : %s") % ", ".join(sorted(unknown))]
+            },
+        )
+    mine = access.categories_for(actor, [pathway.pk])[pathway.pk]
+    if not shared <= mine:
+        raise InvalidInput(
+            _("Vous ne pouvez partager que ce que votre organisation voit."),
+            fields={"shared_categories": [_("Catégorie non partagée avec votre organisation.")]},
+        )
+    covered = basis_codes_for(receiver, pathway)
+    missing = sorted(str(DataCategory(c).label) for c in shared if c not in covered)
+    if missing:
+        raise InvalidInput(
+            _(
+                "%(receiver)s n'a pas de base pour recevoir : %(missing)s. Recueillez d'abord "
+                "l'accord de la personne pour cet organisme."
+            )
+            % {"receiver": receiver.name, "missing": ", ".join(missing)},
+            fields={
+                "shared_categories": [_("Accord de la personne manquant pour ce destinataire.")]
+            },
+        )
+    return shared
 
 
 @transaction.atomic

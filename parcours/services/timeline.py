@@ -1,6 +1,7 @@
 from django.utils import timezone
 
 from ..actor import Actor
+from ..categories import EVENT_KIND_CATEGORY, DataCategory
 from ..models import Pathway, PathwayEvent, Referral
 
 
@@ -11,6 +12,7 @@ def timeline_record(
     actor: Actor | None,
     text: str = "",
     referral: Referral | None = None,
+    category: str | None = None,
 ) -> PathwayEvent:
     """Append one event to a pathway's timeline (call inside the caller's transaction)."""
     return PathwayEvent.objects.create(
@@ -22,4 +24,5 @@ def timeline_record(
         referral=referral,
         referral_status=referral.status if referral else "",
         text=text,
+        category=category or EVENT_KIND_CATEGORY.get(kind, DataCategory.PATHWAY),
     )

@@ -5,9 +5,10 @@ resolver, must appear in ENDPOINTS below, and each row is checked for
 * authenticated without (active) membership → 403;
 * a member allowed to act → the success status (the "allow" test);
 * detail routes: an unknown id, a non-numeric id and an out-of-range id → 404;
-* detail routes of scoped records (persons, pathways, referrals, appointments, agreements and
-  the POST actions on them): a record of an unrelated organisation → 404 (never 403), and the
-  record is left untouched.
+* detail routes of scoped records (persons, pathways, referrals, appointments, agreements,
+  consents, objections, care-team members, break-glasses, access requests and the POST actions
+  on them): a record of an unrelated organisation → 404 (never 403), and the record is left
+  untouched.
 
 Adding an endpoint without adding its row here fails `test_every_endpoint_is_in_the_matrix`.
 """
@@ -23,8 +24,13 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from parcours.models import (
+    AccessRequest,
     Agreement,
     Appointment,
+    BreakGlass,
+    CareTeamMember,
+    Consent,
+    Objection,
     Pathway,
     PathwayEvent,
     Person,
@@ -35,9 +41,14 @@ from parcours.models import (
 from ..factories import (
     AgreementFactory,
     AppointmentFactory,
+    CareTeamMemberFactory,
+    ConsentFactory,
     PathwayFactory,
+    PersonFactory,
     ReferralFactory,
     ServiceFactory,
+    UserFactory,
+    valid_nir,
 )
 
 API_PREFIX = "/api/v1/"
@@ -184,6 +195,98 @@ def _own_agreement(world, actor):
     return actor, agreement.pk, None
 
 
+# The person's choices and access mechanics ---------------------------------------------------
+
+
+def _consent_of(pathway, organisation):
+    """A consent of the pathway's person for `organisation` to see identity and pathway."""
+    return ConsentFactory(person=pathway.person, organisations=[organisation])
+
+
+def _own_pathway_consented_to(world, organisation):
+    """An SIAE has no legal basis: the person consents to it before being referred there."""
+    pathway = _own_pathway(world)
+    _consent_of(pathway, organisation)
+    return pathway
+
+
+def _own_consent(world):
+    return _consent_of(_own_pathway(world), world.siae).pk
+
+
+def _foreign_consent(world):
+    return Consent, _consent_of(PathwayFactory(owner_organisation=world.elsewhere), world.siae).pk
+
+
+def _objection_on(pathway):
+    return Objection.objects.create(
+        person=pathway.person,
+        recorded_at=timezone.now(),
+        recorded_by=UserFactory(),
+        reason="La personne refuse tout partage fondé sur son accord.",
+    )
+
+
+def _foreign_objection(world):
+    return Objection, _objection_on(PathwayFactory(owner_organisation=world.elsewhere)).pk
+
+
+def _own_care_team_member(world):
+    return CareTeamMemberFactory(pathway=_own_pathway(world), organisation=world.siae).pk
+
+
+def _foreign_care_team_member(world):
+    member = CareTeamMemberFactory(
+        pathway=PathwayFactory(owner_organisation=world.elsewhere), organisation=world.siae
+    )
+    return CareTeamMember, member.pk
+
+
+def _break_glass_of(pathway, actor):
+    return BreakGlass.objects.create(
+        pathway=pathway,
+        user=actor.user,
+        organisation=actor.organisation,
+        category="health",
+        reason="Urgence signalée par la personne elle-même",
+        starts_at=timezone.now(),
+        ends_at=timezone.now() + dt.timedelta(hours=4),
+    )
+
+
+def _foreign_break_glass(world):
+    pathway = PathwayFactory(owner_organisation=world.elsewhere)
+    return BreakGlass, _break_glass_of(pathway, world.stranger).pk
+
+
+def _access_request(pathway, organisation):
+    return AccessRequest.objects.create(
+        pathway=pathway,
+        requesting_organisation=organisation,
+        requested_by=UserFactory(),
+        reason="La personne s'est présentée à notre accueil.",
+    )
+
+
+def _incoming_access_request(world):
+    """A pending request from the SIAE to join the care team of a pathway `home` owns."""
+    return _access_request(_own_pathway(world), world.siae).pk
+
+
+def _foreign_access_request(world):
+    pathway = PathwayFactory(owner_organisation=world.elsewhere)
+    return AccessRequest, _access_request(pathway, world.siae).pk
+
+
+def _access_request_payload(world):
+    """Ask for a person followed elsewhere, found by NIR (home has no relationship with it)."""
+    person = PersonFactory(nir=valid_nir(77))
+    PathwayFactory(person=person, owner_organisation=world.elsewhere)
+    return {"nir": person.nir, "reason": "La personne s'est présentée à notre accueil."}
+
+
+BREAK_GLASS = {"category": "health", "reason": "Urgence médicale signalée par la personne."}
+
 NEW_PERSON = {"first_name": "Léa", "last_name": "Martin", "birth_date": "2001-03-04"}
 
 ENDPOINTS: dict[tuple[str, str], Row] = {
@@ -245,7 +348,7 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
             w.me,
             None,
             {
-                "pathway": _own_pathway(w).pk,
+                "pathway": _own_pathway_consented_to(w, w.siae).pk,
                 "receiver_organisation": w.siae.pk,
                 "kind": "substitution",
                 "reason": "Accès à un chantier d'insertion",
@@ -326,6 +429,81 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         own=lambda w: (*_own_agreement(w, w.manager)[:2], {"name": "Convention révisée"}),
         foreign=_foreign_agreement,
     ),
+    # The person's consents and objections: recorded by those who see the person's identity.
+    ("/api/v1/consents/", "GET"): Row(own=_as_me),
+    ("/api/v1/consents/", "POST"): Row(
+        own=lambda w: (
+            w.me,
+            None,
+            {
+                "person": _own_pathway(w).person_id,
+                "organisations": [w.siae.pk],
+                "categories": ["identity", "pathway"],
+                "purpose": "Orientation vers un chantier d'insertion",
+                "evidence_kind": "oral",
+            },
+        ),
+        ok=201,
+    ),
+    ("/api/v1/consents/{pk}/", "GET"): Row(
+        own=lambda w: (w.me, _own_consent(w), None), foreign=_foreign_consent
+    ),
+    ("/api/v1/consents/{pk}/revoke/", "POST"): Row(
+        own=lambda w: (w.me, _own_consent(w), None), foreign=_foreign_consent
+    ),
+    ("/api/v1/consents/{pk}/narrow/", "POST"): Row(
+        own=lambda w: (w.me, _own_consent(w), {"categories": ["identity"]}),
+        foreign=_foreign_consent,
+    ),
+    ("/api/v1/objections/", "GET"): Row(own=_as_me),
+    ("/api/v1/objections/", "POST"): Row(
+        own=lambda w: (w.me, None, {"person": _own_pathway(w).person_id, "reason": "Refus"}),
+        ok=201,
+    ),
+    ("/api/v1/objections/{pk}/", "GET"): Row(
+        own=lambda w: (w.me, _objection_on(_own_pathway(w)).pk, None), foreign=_foreign_objection
+    ),
+    ("/api/v1/objections/{pk}/withdraw/", "POST"): Row(
+        own=lambda w: (w.me, _objection_on(_own_pathway(w)).pk, None), foreign=_foreign_objection
+    ),
+    # Care team: managed by the organisation that holds the pathway.
+    ("/api/v1/care-team-members/", "GET"): Row(own=_as_me),
+    ("/api/v1/care-team-members/", "POST"): Row(
+        own=lambda w: (w.me, None, {"pathway": _own_pathway(w).pk, "organisation": w.siae.pk}),
+        ok=201,
+    ),
+    ("/api/v1/care-team-members/{pk}/", "GET"): Row(
+        own=lambda w: (w.me, _own_care_team_member(w), None), foreign=_foreign_care_team_member
+    ),
+    ("/api/v1/care-team-members/{pk}/end/", "POST"): Row(
+        own=lambda w: (w.me, _own_care_team_member(w), {"reason": "Fin de l'accompagnement"}),
+        foreign=_foreign_care_team_member,
+    ),
+    # Break-glass: opened on a pathway the organisation works with, listed to that organisation.
+    ("/api/v1/break-glasses/", "GET"): Row(own=_as_me),
+    ("/api/v1/break-glasses/{pk}/", "GET"): Row(
+        own=lambda w: (w.me, _break_glass_of(_own_pathway(w), w.me).pk, None),
+        foreign=_foreign_break_glass,
+    ),
+    ("/api/v1/pathways/{pk}/break-glass/", "POST"): Row(
+        own=_pathway_action(lambda w: BREAK_GLASS), ok=201, foreign=_foreign_pathway
+    ),
+    # Access requests: made by anyone doing casework, decided by the record's owner.
+    ("/api/v1/access-requests/", "GET"): Row(own=_as_me),
+    ("/api/v1/access-requests/", "POST"): Row(
+        own=lambda w: (w.me, None, _access_request_payload(w)), ok=201
+    ),
+    ("/api/v1/access-requests/{pk}/", "GET"): Row(
+        own=lambda w: (w.me, _incoming_access_request(w), None), foreign=_foreign_access_request
+    ),
+    ("/api/v1/access-requests/{pk}/accept/", "POST"): Row(
+        own=lambda w: (w.me, _incoming_access_request(w), {"comment": "Bienvenue"}),
+        foreign=_foreign_access_request,
+    ),
+    ("/api/v1/access-requests/{pk}/refuse/", "POST"): Row(
+        own=lambda w: (w.me, _incoming_access_request(w), {"comment": "Déjà suivie"}),
+        foreign=_foreign_access_request,
+    ),
 }
 
 DETAIL_ROWS = [key for key in ENDPOINTS if "{pk}" in key[0]]
@@ -359,7 +537,18 @@ def test_every_endpoint_is_in_the_matrix():
 def test_every_scoped_category_has_its_not_found_rows():
     """The categories the brief names are all covered by the unrelated-organisation check."""
     scoped_prefixes = {path.split("/")[3] for path, _method in SCOPED_ROWS}
-    assert scoped_prefixes == {"persons", "pathways", "referrals", "appointments", "agreements"}
+    assert scoped_prefixes == {
+        "persons",
+        "pathways",
+        "referrals",
+        "appointments",
+        "agreements",
+        "consents",
+        "objections",
+        "care-team-members",
+        "break-glasses",
+        "access-requests",
+    }
     for path, method in DETAIL_ROWS:
         if path.split("/")[3] in scoped_prefixes:
             assert ENDPOINTS[(path, method)].foreign is not None, (path, method)
@@ -398,6 +587,9 @@ def test_member_is_allowed(key, world, client_for):
     body = response.json()
     if path.endswith("/notes/"):
         assert (body["kind"], body["text"]) == ("note", "Premier entretien réalisé.")
+    elif path.endswith("/break-glass/"):
+        # The answer is the exceptional access opened on the pathway, not the pathway.
+        assert (body["pathway"], body["category"], body["user"]) == (pk, "health", actor.user.pk)
     elif pk is not None and not path.endswith("/timeline/"):
         assert body["id"] == pk, body  # detail routes answer with the record acted on
     elif method == "GET" and path.endswith("s/"):
@@ -415,8 +607,17 @@ def test_unknown_id_is_not_found(key, bad_id, world, client_for):
     assert response.json() == {"detail": NOT_FOUND}
 
 
-def _snapshot(model, pk) -> tuple[dict, int]:
-    return model_to_dict(model.objects.get(pk=pk)), PathwayEvent.objects.count()
+ACCESS_MODELS = (Consent, Objection, CareTeamMember, BreakGlass, AccessRequest)
+
+
+def _snapshot(model, pk) -> tuple[dict, int, list[int]]:
+    """The record, the timeline size, and how many consents, objections, care-team members,
+    break-glasses and access requests exist (a refused call creates none)."""
+    return (
+        model_to_dict(model.objects.get(pk=pk)),
+        PathwayEvent.objects.count(),
+        [m.objects.count() for m in ACCESS_MODELS],
+    )
 
 
 @pytest.mark.django_db

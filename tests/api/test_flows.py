@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from parcours.models import Appointment, Organisation, PathwayEvent, Person, Referral, Role
 
 from ..factories import (
+    ConsentFactory,
     MembershipFactory,
     OrganisationFactory,
     PathwayFactory,
@@ -64,6 +65,7 @@ def test_duplicate_person_names_the_existing_record(world, client_for):
     body = response.json()
     assert body["code"] == "duplicate_person"
     assert body["existing_person"] == first["id"]
+    assert "access_request" not in body  # named: nothing to ask for
     assert f"fiche n°{first['id']}" in body["detail"]
     assert Person.objects.count() == 1
 
@@ -97,6 +99,8 @@ def test_duplicate_of_a_person_followed_elsewhere_is_announced_not_shown(world, 
     assert "existing_person" not in response.json()  # its content is not ours to read
     assert "suivie par une autre organisation" in response.json()["detail"]
     assert "Martin" not in response.json()["detail"]
+    # The way in is an access request to the organisation that follows the person.
+    assert response.json()["access_request"] == "/api/v1/access-requests/"
 
 
 # --- the referral lifecycle -----------------------------------------------------------------------
@@ -115,6 +119,15 @@ def _referral(client, pathway_id, receiver_id, **extra):
     )
 
 
+def _consented(pathway, organisation):
+    """The person's consent for `organisation` (an SIAE: no legal basis) to see what every
+    referral carries, recorded before referring."""
+    ConsentFactory(
+        person=pathway.person, organisations=[organisation], categories=["identity", "pathway"]
+    )
+    return pathway
+
+
 def _step(client, referral_id, action, payload=None, *, expect_status, expect_actions):
     response = client.post(f"/api/v1/referrals/{referral_id}/{action}/", payload or {})
     assert response.status_code == 200, response.content
@@ -126,13 +139,37 @@ def _step(client, referral_id, action, payload=None, *, expect_status, expect_ac
 def test_referral_lifecycle_between_prescriber_and_siae(world, client_for):
     sender = client_for(world.me)
     receiver = client_for(world.siae_counsellor)
-    person = sender.post("/api/v1/persons/", LEA).json()
+    person = sender.post("/api/v1/persons/", {**LEA, "email": "lea@exemple.test"}).json()
     pathway_id = person["open_pathway"]
+
+    # An SIAE has no legal basis: without the person's consent, nothing is sent.
+    refused = _referral(sender, pathway_id, world.siae.pk)
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["code"] == "invalid"
+    assert "Identité, Parcours, orientations et rendez-vous" in refused.json()["detail"]
+    assert refused.json()["shared_categories"] == [
+        "Accord de la personne manquant pour ce destinataire."
+    ]
+    assert not Referral.objects.exists()
+
+    consent = sender.post(
+        "/api/v1/consents/",
+        {
+            "person": person["id"],
+            "organisations": [world.siae.pk],
+            "categories": ["identity", "pathway"],
+            "purpose": "Orientation vers un chantier d'insertion",
+            "evidence_kind": "oral",
+        },
+    )
+    assert consent.status_code == 201, consent.content
+    assert consent.json()["organisations"] == [world.siae.pk]
 
     created = _referral(sender, pathway_id, world.siae.pk)
     assert created.status_code == 201, created.content
     referral = created.json()
     assert referral["status"] == "sent"
+    assert referral["shared_categories"] == ["identity", "pathway"]
     assert referral["available_actions"] == ["withdraw"]
     assert referral["sender_organisation"]["id"] == world.home.pk
     assert referral["receiver_organisation"]["id"] == world.siae.pk
@@ -146,6 +183,12 @@ def test_referral_lifecycle_between_prescriber_and_siae(world, client_for):
     assert _ids(receiver.get("/api/v1/persons/")) == {person["id"]}
     seen = receiver.get(f"/api/v1/referrals/{rid}/").json()
     assert seen["available_actions"] == ["accept", "refuse"]
+    # …but only what was shared: the contact details are left out, not blanked.
+    seen_person = receiver.get(f"/api/v1/persons/{person['id']}/").json()
+    assert seen_person["categories"] == ["identity", "pathway"]
+    assert (seen_person["first_name"], seen_person["last_name"]) == ("Léa", "Martin")
+    assert "email" not in seen_person
+    assert sender.get(f"/api/v1/persons/{person['id']}/").json()["email"] == "lea@exemple.test"
 
     _step(
         receiver,
@@ -202,7 +245,7 @@ def test_referral_lifecycle_between_prescriber_and_siae(world, client_for):
 def test_refusal_and_withdrawal_paths(world, client_for):
     sender = client_for(world.me)
     receiver = client_for(world.siae_counsellor)
-    pathway = PathwayFactory(owner_organisation=world.home)
+    pathway = _consented(PathwayFactory(owner_organisation=world.home), world.siae)
     rid = _referral(sender, pathway.pk, world.siae.pk).json()["id"]
 
     refused = _step(
@@ -230,7 +273,7 @@ def test_refusal_and_withdrawal_paths(world, client_for):
 
 def test_second_open_referral_to_the_same_receiver_is_a_conflict(world, client_for):
     sender = client_for(world.me)
-    pathway = PathwayFactory(owner_organisation=world.home)
+    pathway = _consented(PathwayFactory(owner_organisation=world.home), world.siae)
     first = _referral(sender, pathway.pk, world.siae.pk).json()
 
     response = _referral(sender, pathway.pk, world.siae.pk)
@@ -270,7 +313,7 @@ def test_forbidden_move_names_the_state_and_the_action(world, client_for):
 def test_wrong_party_is_forbidden(world, client_for):
     sender = client_for(world.me)
     receiver = client_for(world.siae_counsellor)
-    pathway = PathwayFactory(owner_organisation=world.home)
+    pathway = _consented(PathwayFactory(owner_organisation=world.home), world.siae)
     rid = _referral(sender, pathway.pk, world.siae.pk).json()["id"]
 
     response = sender.post(f"/api/v1/referrals/{rid}/accept/")
@@ -288,7 +331,7 @@ def test_wrong_party_is_forbidden(world, client_for):
 def test_receiver_sees_a_referral_only_once_sent(world, client_for):
     sender = client_for(world.me)
     receiver = client_for(world.siae_counsellor)
-    pathway = PathwayFactory(owner_organisation=world.home)
+    pathway = _consented(PathwayFactory(owner_organisation=world.home), world.siae)
 
     draft = _referral(sender, pathway.pk, world.siae.pk, send=False).json()
     assert draft["status"] == "draft"

@@ -87,28 +87,59 @@ def _timeline_events(world, n):
 
 
 # (url, builder, max queries). Budgets: 1 actor lookup, then the page (count + rows, or the
-# cursor page alone), then one query per prefetched relation.
+# cursor page alone), then one query per prefetched relation. Endpoints over people's records
+# add the categories the actor sees on the page's pathways (CATEGORIES: group grants + user
+# grants, once per page) and the access journal's row (JOURNAL: one INSERT per request).
+CATEGORIES = 2
+JOURNAL = 1
+# Scoped querysets first fetch the actor's own (break-glass) grants, so the main query keeps a
+# plain semi-join on the group's grants (docs/performance.md): one query per scoped queryset.
+PERSONAL_GRANTS = 1
+# A read of one pathway (its timeline) journals the categories and bases behind it: the pathway's
+# person (1), the categories (CATEGORIES) and their bases (group + user grants, 2).
+DETAIL_JOURNAL = 1 + CATEGORIES + 2 + JOURNAL
 LISTS = [
-    ("/api/v1/persons/", _pathways, 4),  # actor, count, rows, open pathways
-    ("/api/v1/pathways/", _pathways, 2),  # actor, rows (cursor page, joins)
-    ("/api/v1/referrals/", _referrals, 2),  # actor, rows (cursor page, joins)
-    ("/api/v1/appointments/", _appointments, 3),  # actor, count, rows
+    # actor, count, rows, pathways (open one, categories), categories, journal
+    ("/api/v1/persons/", _pathways, 4 + PERSONAL_GRANTS + CATEGORIES + JOURNAL),
+    # actor, rows (cursor, joins)
+    ("/api/v1/pathways/", _pathways, 2 + PERSONAL_GRANTS + CATEGORIES + JOURNAL),
+    ("/api/v1/referrals/", _referrals, 2 + PERSONAL_GRANTS + CATEGORIES + JOURNAL),
+    # actor, count, rows (not redacted)
+    ("/api/v1/appointments/", _appointments, 3 + PERSONAL_GRANTS + JOURNAL),
     ("/api/v1/organisations/", _organisations, 4),  # actor, count, rows, services
     ("/api/v1/services/", _services, 3),  # actor, count, rows
     ("/api/v1/employment-areas/", _employment_areas, 3),  # actor, count, rows
     ("/api/v1/agreements/", _agreements, 4),  # actor, count, rows, parties
     ("/api/v1/me/", _memberships, 2),  # actor, memberships
-    ("/api/v1/pathways/{timeline}/timeline/", _timeline_events, 3),  # actor, pathway, events
+    # actor, pathway, categories (events of visible categories only), events, journal
+    (
+        "/api/v1/pathways/{timeline}/timeline/",
+        _timeline_events,
+        3 + PERSONAL_GRANTS + CATEGORIES + DETAIL_JOURNAL,
+    ),
 ]
+# Lists of people's records: every request writes exactly one journal row; the shared directory
+# and the actor's own profile are not journaled.
+JOURNALED = {
+    "/api/v1/persons/",
+    "/api/v1/pathways/",
+    "/api/v1/referrals/",
+    "/api/v1/appointments/",
+    "/api/v1/pathways/{timeline}/timeline/",
+}
 
 
-def _count_queries(client, url) -> tuple[int, int]:
+def _count_queries(client, url) -> tuple[int, int, int]:
+    """(queries, rows listed, journal rows inserted) for one GET of `url`."""
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, {"page_size": 100} if "me" not in url else None)
     assert response.status_code == 200, response.content
     body = response.json()
     rows = len(body["results"]) if "results" in body else len(body["memberships"])
-    return len(queries), rows
+    journal_inserts = sum(
+        q["sql"].startswith('INSERT INTO "parcours_accessevent"') for q in queries.captured_queries
+    )
+    return len(queries), rows, journal_inserts
 
 
 @pytest.mark.parametrize(("url", "build", "budget"), LISTS, ids=[row[0] for row in LISTS])
@@ -116,17 +147,20 @@ def test_list_query_count_does_not_grow_with_rows(
     url, build, budget, world, client_for, django_assert_max_num_queries
 ):
     world.timeline_pathway = PathwayFactory(owner_organisation=world.home)
+    journaled = url in JOURNALED
     url = url.format(timeline=world.timeline_pathway.pk)
     client = client_for(world.me)
 
     build(world, 10)
     with django_assert_max_num_queries(budget):
         client.get(url, {"page_size": 100})
-    queries_at_10, rows_at_10 = _count_queries(client, url)
+    queries_at_10, rows_at_10, journal_at_10 = _count_queries(client, url)
 
     build(world, 20)
-    queries_at_30, rows_at_30 = _count_queries(client, url)
+    queries_at_30, rows_at_30, journal_at_30 = _count_queries(client, url)
 
     assert rows_at_30 - rows_at_10 == 20  # the rows are really listed…
     assert rows_at_10 >= 10
     assert queries_at_30 == queries_at_10 <= budget  # …at a constant cost
+    # One journal row per request, whatever the number of rows (never one per row).
+    assert journal_at_10 == journal_at_30 == (JOURNAL if journaled else 0)

@@ -17,6 +17,7 @@ from parcours.models import (
     Barrier,
     BarrierKind,
     BarrierStatus,
+    Consent,
     EmploymentArea,
     EventKind,
     Membership,
@@ -33,6 +34,7 @@ from parcours.models import (
     SupportModality,
 )
 from parcours.models.person import normalise_name
+from parcours.services.access_grants import access_recompute
 from parcours.services.organisation import organisation_create
 
 DEMO_PASSWORD = "demo-parcours-2026"  # documented in the README; local use only
@@ -130,6 +132,8 @@ class Command(BaseCommand):
             self._agreements(orgs)
             pathways = self._people(orgs, users, fake, rng)
             count = self._referrals(orgs, users, pathways, rng)
+            for pathway, _username in pathways:
+                access_recompute(pathway_id=pathway.pk)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Démo chargée : {len(orgs)} organisations, {len(users)} comptes, "
@@ -351,6 +355,21 @@ class Command(BaseCommand):
             referral.outcome = rng.choice(["support_started", "job", "training"])
             referral.outcome_comment = "Accompagnement engagé, point d'étape dans un mois."
             moves.append((ReferralStatus.CLOSED, referral.closed_at, receiver_user))
+        # The person agreed, when the referral was prepared, that the receiver sees what it needs.
+        shared = (
+            ["identity", "pathway", "social"] if rng.random() < 0.5 else ["identity", "pathway"]
+        )
+        referral.shared_categories = shared
+        consent = Consent.objects.create(
+            person=pathway.person,
+            categories=shared,
+            purpose=f"Orientation vers {receiver.name}",
+            starts_on=(referral.created_at - dt.timedelta(days=1)).date(),
+            collected_by=sender_user,
+            collected_by_organisation=sender,
+            evidence_kind="oral",
+        )
+        consent.organisations.set([receiver])
         referral._change_reason = "Données de démonstration"
         referral.save()
         if status in ("appointment_set", "attended", "no_show", "closed"):

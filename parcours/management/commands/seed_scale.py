@@ -1,7 +1,7 @@
 """Fill a benchmark database with national-scale data, fast.
 
     manage.py seed_scale --pathways 1000000 [--referrals-per-pathway 3.0] [--organisations 2000]
-                         [--seed 42] [--reset] [--drop-indexes] [--no-timeline]
+                         [--seed 42] [--reset] [--drop-indexes] [--no-timeline] [--no-grants]
 
 Reference data (territory, organisations and their groups, services, users, memberships,
 agreements) is small and goes through the ORM. The volume tables (persons, pathways, modality
@@ -10,8 +10,16 @@ plain Python tuples, with explicit ids so that later tables can point at earlier
 round trip. Every constraint and trigger stays on: a row that breaks a CHECK, a partial unique index
 or a foreign key makes COPY fail, so a finished run proves the data is valid.
 
+The access rights the rules imply are generated too (unless --no-grants): the consents that
+referrals rely on (with their organisation rows) and the materialised group object permissions of
+every pathway, computed in memory exactly as `parcours.services.access_grants.effective_grants`
+would (owner, référent's organisation, senders and receivers of non-draft referrals that are open
+or ended less than PARCOURS_RELATIONSHIP_GRACE_DAYS ago × legal bases and consents), then COPYed.
+Calling `access_recompute` per pathway would take hours at a million pathways.
+
 What is deliberately NOT generated: the simple-history tables (historical*) — bulk data has no
-change history — object permissions, barriers, notes. Benchmarks needing them add their own rows.
+change history — barriers, notes, care teams, objections, agreements' shared categories,
+break-glass grants. Benchmarks needing them add their own rows.
 """
 
 import bisect
@@ -22,16 +30,27 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
+from django.utils import timezone
 from stdnum import luhn
 from stdnum.fr import nir as nir_module
 
+from parcours.bases import legal_bases, legal_categories
+from parcours.categories import (
+    ALL_CATEGORIES,
+    REFERRAL_MINIMUM,
+    SENSITIVE_CATEGORIES,
+    DataCategory,
+    permission_codename,
+)
 from parcours.models import (
     Agreement,
     AgreementLevel,
@@ -46,7 +65,8 @@ from parcours.models import (
     Service,
     SiaeKind,
 )
-from parcours.models.person import normalise_name
+from parcours.models.grant import CHANGE_PERMISSION, permission_ids
+from parcours.models.person import age_on, normalise_name
 
 # Users made by this command are recognisable, so that --reset removes them and nothing else.
 USERNAME_PREFIX = "scale-"
@@ -254,10 +274,18 @@ OUTCOME_COMMENTS = ["", "Embauche en CDD de 6 mois.", "Entrée en formation qual
 REFUSAL_COMMENTS = {"other": "Personne déjà en emploi à temps partiel."}
 STREET_NAMES = ["rue de la République", "avenue Jean Jaurès", "rue Victor Hugo", "place du Marché"]
 
+# What every sent referral shares, and what the consent behind it covers (parcours/categories.py).
+SHARED_ON_REFERRAL = sorted(REFERRAL_MINIMUM)
+SHARED_JSON = "[" + ", ".join(f'"{c}"' for c in SHARED_ON_REFERRAL) + "]"
+# Person conditions of legal bases (parcours/bases.py) that the generator knows, as bit flags.
+CONDITION_BITS = {"": 0, "receives_rsa": 1, "under_26": 2, "rqth": 4}
+EVIDENCE_KINDS = ["oral", "oral", "signed_form", "electronic"]
+
 
 @dataclass
 class Org:
     id: int
+    group_id: int
     kind: OrganisationKind
     departement: str
     town: str
@@ -331,6 +359,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Skip the modality period and 'pathway_opened' event written for each pathway.",
         )
+        parser.add_argument(
+            "--no-grants",
+            action="store_true",
+            help="Skip the consents and the materialised object permissions the access rules imply "
+            "(every scoped read then sees nothing).",
+        )
 
     # -----------------------------------------------------------------------------------------
     def handle(self, *args, **opts) -> None:
@@ -345,6 +379,7 @@ class Command(BaseCommand):
         self.timings: list[tuple[str, int, float]] = []
         self.now = dt.datetime.now(tz=dt.UTC).replace(microsecond=0)
         self.now_ts = self.now.timestamp()
+        self.with_grants = not opts["no_grants"]
         started = time.perf_counter()
 
         with connection.cursor() as cursor:
@@ -366,6 +401,8 @@ class Command(BaseCommand):
             # Each table commits on its own: after a failure, re-run with --reset.
             self._load_pathways(n_pathways, with_timeline=not opts["no_timeline"])
             self._load_referrals(opts["referrals_per_pathway"])
+            if self.with_grants:
+                self._load_grants()
             self._finish()
         finally:
             with connection.cursor() as cursor:
@@ -376,8 +413,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("\nseed_scale summary"))
         for name, rows, seconds in self.timings:
             rate = f"{rows / seconds:>10,.0f} rows/s" if rows and seconds else ""
-            self.stdout.write(f"  {name:<32} {rows:>12,} rows {seconds:>8.1f} s {rate}")
-        self.stdout.write(f"  {'total wall time':<32} {'':>17} {total:>8.1f} s")
+            self.stdout.write(f"  {name:<38} {rows:>12,} rows {seconds:>8.1f} s {rate}")
+        self.stdout.write(f"  {'total wall time':<38} {'':>17} {total:>8.1f} s")
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
             self.stdout.write(f"  database size: {cursor.fetchone()[0]}")
@@ -510,6 +547,7 @@ class Command(BaseCommand):
             self.orgs.append(
                 Org(
                     id=organisation.pk,
+                    group_id=organisation.group_id,
                     kind=kind,
                     departement=dep,
                     town=area.name,
@@ -676,6 +714,9 @@ class Command(BaseCommand):
         self.p_referent_org = referent_org = [0] * n
         self.p_opened = opened = [0.0] * n
         self.p_closed = closed = [0.0] * n  # 0.0 = open
+        # Person conditions of the legal bases (CONDITION_BITS), for the grant pass.
+        self.p_flags = flags = bytearray(n)
+        today = timezone.localdate()
 
         names = [
             (f, ln, f"{normalise_name(ln)}|{normalise_name(f)}")
@@ -748,6 +789,12 @@ class Command(BaseCommand):
                     updated_at,
                     referent,
                 )
+            )
+            person = persons[-1]
+            flags[i] = (
+                (1 if rsa else 0)
+                | (2 if age_on(birth, today) < 26 else 0)
+                | (4 if person[15] else 0)  # rqth
             )
             pathways.append(
                 (
@@ -836,8 +883,12 @@ class Command(BaseCommand):
                     "organisation_id",
                     "referral_status",
                     "text",
+                    "category",
                 ],
-                ((p[0], p[0], "pathway_opened", p[9], p[3], p[2], "", "") for p in pathways),
+                (
+                    (p[0], p[0], "pathway_opened", p[9], p[3], p[2], "", "", DataCategory.PATHWAY)
+                    for p in pathways
+                ),
                 n,
             )
 
@@ -925,6 +976,15 @@ class Command(BaseCommand):
         channels = ["in_person", "in_person", "in_person", "phone", "video"]
 
         appointments: list[tuple] = []
+        # Referrals that still make a relationship (open, or ended within the grace period), in
+        # pathway order: (pathway index, sender index, receiver index or -1 for a draft,
+        # relationship end or 0.0 for none, sent (else created) timestamp, sender user id).
+        self.r_active: list[tuple] = []
+        active_refs = self.r_active
+        track = self.with_grants
+        grace = settings.PARCOURS_RELATIONSHIP_GRACE_DAYS * DAY
+        grace_delta = dt.timedelta(days=settings.PARCOURS_RELATIONSHIP_GRACE_DAYS)
+        now = self.now
 
         def appointment(rid, start, outcome, recorded, created, user):
             # Compact now (floats), expanded to datetimes only while streaming to COPY.
@@ -1091,11 +1151,31 @@ class Command(BaseCommand):
                         if rnd() < 0.7
                         else None
                     )
+                    sender_user = sender.users[int(rnd() * len(sender.users))]
+                    ended = refused or expired or withdrawn or closed
+                    if track and (
+                        not ended
+                        # Cheap float pre-filter, then the exact datetime test relationships_of
+                        # makes (stamps are stored to the microsecond).
+                        or (ended + grace > now_ts - DAY and fromts(ended, utc) + grace_delta > now)
+                    ):
+                        # A withdrawn draft has a receiver but was never sent: its consent is
+                        # dated from the draft.
+                        active_refs.append(
+                            (
+                                i,
+                                s,
+                                -1 if status == "draft" else r,
+                                ended or 0.0,
+                                sent or created,
+                                sender_user,
+                            )
+                        )
                     yield (
                         rid,
                         i + 1,
                         sender.id,
-                        sender.users[int(rnd() * len(sender.users))],
+                        sender_user,
                         receiver.id,
                         service,
                         kinds[bisect.bisect(kind_cum, rnd() * 100)],
@@ -1118,6 +1198,7 @@ class Command(BaseCommand):
                         outcome,
                         outcome_comment,
                         fromts(last, utc),
+                        "[]" if status == "draft" else SHARED_JSON,
                     )
 
         expected = round(n * per_pathway)
@@ -1150,6 +1231,7 @@ class Command(BaseCommand):
                 "outcome",
                 "outcome_comment",
                 "updated_at",
+                "shared_categories",
             ],
             rows(),
             expected,
@@ -1173,6 +1255,176 @@ class Command(BaseCommand):
         )
 
     # -----------------------------------------------------------------------------------------
+    def _load_grants(self) -> None:
+        """Consents, their organisations and the group object permissions of every pathway.
+
+        Mirrors `access_grants.effective_grants` + `access_recompute` on what this command
+        generates (no care team, objection, break-glass, nor agreement shared categories):
+        - relationships: owner and référent's organisation (no end); sender of a referral that is
+          open or ended less than the grace period ago (no cap), and its receiver unless a draft
+          (capped at what the referral shares: identity + pathway); an organisation with several
+          keeps the latest end;
+        - bases: "legal:owner" / "legal:referent" for every non-sensitive category, the legal
+          bases of the organisation's kind for this person (parcours.bases), and consents;
+        - a consent ("consent:<id>", identity + pathway, naming the receiver) is recorded for each
+          such receiver whose own bases do not already cover identity and pathway (e.g. a France
+          Travail agency receiving an rSa beneficiary relies on "legal:spe legal:rsa" instead);
+        - one row per category (valid until the relationship's end), plus change_pathway with the
+          pathway category's end and bases.
+        """
+        orgs = self.orgs
+        n = len(self.p_owner)
+        utc = dt.UTC
+        fromts = dt.datetime.fromtimestamp
+        grace = dt.timedelta(days=settings.PARCOURS_RELATIONSHIP_GRACE_DAYS)
+        ids = permission_ids()
+        change_id = ids[CHANGE_PERMISSION]
+        perm_of = {c: ids[permission_codename(c)] for c in ALL_CATEGORIES}
+        held = ALL_CATEGORIES - SENSITIVE_CATEGORIES  # what owner and référent hold
+        minimum = frozenset(REFERRAL_MINIMUM)
+
+        unknown = {b.condition for b in legal_bases()} - set(CONDITION_BITS)
+        if unknown:
+            raise CommandError(f"seed_scale cannot generate legal-basis conditions {unknown}.")
+        # (organisation kind, person flags) -> category -> legal basis codes.
+        legal: dict[tuple[str, int], dict[str, set[str]]] = {}
+        for kind in {o.kind for o in orgs}:
+            for bits in range(8):
+                person = SimpleNamespace(
+                    receives_rsa=bool(bits & 1), under_26=bool(bits & 2), rqth=bool(bits & 4)
+                )
+                legal[(kind, bits)] = legal_categories(organisation_kind=kind, person=person)
+
+        refs = self.r_active
+        p_owner, p_referent, p_flags = self.p_owner, self.p_referent_org, self.p_flags
+
+        # Pass 1: the consents (one per receiver without a basis of its own), and their
+        # organisations. consent_of[k] is the consent id of refs[k] (0: none).
+        consent_of = [0] * len(refs)
+        consent_orgs: list[tuple[int, int, int]] = []
+
+        def consent_rows() -> Iterator[tuple]:
+            number = 0
+            for k, (i, s, r, _ended, sent, sender_user) in enumerate(refs):
+                if r < 0 or r == p_referent[i]:
+                    continue  # a draft, or the référent's organisation (holds the file)
+                own = legal[(orgs[r].kind, p_flags[i])]
+                if all(c in own for c in minimum):
+                    continue
+                number += 1
+                consent_of[k] = number
+                consent_orgs.append((number, number, orgs[r].id))
+                sent_at = fromts(sent, utc)
+                yield (
+                    number,
+                    i + 1,
+                    "[]",
+                    SHARED_JSON,
+                    "Orientation vers un partenaire et suivi de l'orientation",
+                    timezone.localdate(sent_at),
+                    None,
+                    sender_user,
+                    orgs[s].id,
+                    EVIDENCE_KINDS[number % len(EVIDENCE_KINDS)],
+                    "",
+                    sent_at,
+                    None,
+                    None,
+                )
+
+        self._copy(
+            "parcours_consent",
+            [
+                "id",
+                "person_id",
+                "organisation_kinds",
+                "categories",
+                "purpose",
+                "starts_on",
+                "ends_on",
+                "collected_by_id",
+                "collected_by_organisation_id",
+                "evidence_kind",
+                "evidence_file",
+                "created_at",
+                "revoked_at",
+                "revoked_by_id",
+            ],
+            consent_rows(),
+            len(refs),
+        )
+        self._copy(
+            "parcours_consent_organisations",
+            ["id", "consent_id", "organisation_id"],
+            iter(consent_orgs),
+            len(consent_orgs),
+        )
+        consent_orgs.clear()
+
+        # Pass 2: the grants, pathway by pathway.
+        def add(relations: dict[int, list], org: int, cap, until, reason: str) -> None:
+            """Relationship.widen: caps add up (None: uncapped), the latest end wins."""
+            rel = relations.get(org)
+            if rel is None:
+                relations[org] = [cap, until, {reason}]
+                return
+            rel[0] = None if rel[0] is None or cap is None else rel[0] | cap
+            rel[1] = None if rel[1] is None or until is None else max(rel[1], until)
+            rel[2].add(reason)
+
+        def grant_rows() -> Iterator[tuple]:
+            number = 0
+            k = 0
+            n_refs = len(refs)
+            for i in range(n):
+                pathway_id = i + 1
+                # org index -> [cap (None: uncapped), end (None: none), reasons]
+                relations: dict[int, list] = {}
+                add(relations, p_owner[i], None, None, "owner")
+                add(relations, p_referent[i], None, None, "referent")
+                consents: dict[int, int] = {}  # org index -> consent id
+                while k < n_refs and refs[k][0] == i:
+                    _, s, r, ended, _, _ = refs[k]
+                    until = fromts(ended, utc) + grace if ended else None
+                    add(relations, s, None, until, "sender")
+                    if r >= 0:
+                        add(relations, r, minimum, until, "receiver")
+                    if consent_of[k]:
+                        consents[r] = consent_of[k]
+                    k += 1
+                flags = p_flags[i]
+                for org, (cap, until, reasons) in relations.items():
+                    codes: dict[str, set[str]] = {}
+                    holds = reasons & {"owner", "referent"}
+                    if holds:
+                        code = f"legal:{sorted(holds)[0]}"
+                        for category in held:
+                            codes.setdefault(category, set()).add(code)
+                    for category, legal_codes in legal[(orgs[org].kind, flags)].items():
+                        codes.setdefault(category, set()).update(legal_codes)
+                    if org in consents:
+                        for category in SHARED_ON_REFERRAL:
+                            codes.setdefault(category, set()).add(f"consent:{consents[org]}")
+                    group_id = orgs[org].group_id
+                    for category, category_codes in codes.items():
+                        if cap is not None and category not in cap:
+                            continue
+                        basis = " ".join(sorted(category_codes))
+                        number += 1
+                        yield (number, group_id, perm_of[category], pathway_id, until, basis)
+                        if category == DataCategory.PATHWAY:
+                            number += 1
+                            yield (number, group_id, change_id, pathway_id, until, basis)
+
+        self._copy(
+            "parcours_pathwaygroupobjectpermission",
+            ["id", "group_id", "permission_id", "content_object_id", "valid_until", "basis"],
+            grant_rows(),
+            round(n * 8.5),
+        )
+        del self.r_active
+
+    # -----------------------------------------------------------------------------------------
     def _finish(self) -> None:
         """Move identity sequences past the explicit ids, then refresh planner statistics."""
         t0 = time.perf_counter()
@@ -1184,6 +1436,9 @@ class Command(BaseCommand):
                 "parcours_pathwayevent",
                 "parcours_referral",
                 "parcours_appointment",
+                "parcours_consent",
+                "parcours_consent_organisations",
+                "parcours_pathwaygroupobjectpermission",
             ):
                 # Table names are constants of this module, never user input.
                 cursor.execute(

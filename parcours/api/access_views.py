@@ -1,0 +1,253 @@
+"""Endpoints for the person's choices and access mechanics. Thin: validate, call, render."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from .. import access
+from ..models import AccessRequest, BreakGlass, CareTeamMember, Consent, Objection, Pathway
+from ..services import access_request as access_request_services
+from ..services import break_glass as break_glass_services
+from ..services import care_team as care_team_services
+from ..services import consent as consent_services
+from ..services.journal import journal_record
+from . import access_serializers as s
+from .views import ActorViewMixin, record_id
+
+
+class ConsentViewSet(
+    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Accords of the person: record (POST), list by person, narrow, revoke."""
+
+    queryset = Consent.objects.none()
+    journal_object_type = "consent"
+    serializer_class = s.ConsentSerializer
+    filterset_fields = ["person"]
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        return (
+            access.consents_visible_to(self.actor)
+            .prefetch_related("organisations")
+            .order_by("-created_at", "-id")
+        )
+
+    @extend_schema(request=s.ConsentCreateSerializer, responses={201: s.ConsentSerializer})
+    def create(self, request, *args, **kwargs):
+        payload = s.ConsentCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        consent = consent_services.consent_record(
+            actor=self.actor,
+            person_id=data["person"],
+            organisation_ids=data["organisations"],
+            organisation_kinds=data["organisation_kinds"],
+            categories=data["categories"],
+            purpose=data["purpose"],
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            evidence_kind=data["evidence_kind"],
+            evidence_file=data["evidence_file"],
+        )
+        return Response(s.ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.ConsentSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        consent = consent_services.consent_revoke(actor=self.actor, consent_id=record_id(pk))
+        return Response(s.ConsentSerializer(consent).data)
+
+    @extend_schema(request=s.ConsentNarrowSerializer, responses=s.ConsentSerializer)
+    @action(detail=True, methods=["post"])
+    def narrow(self, request, pk=None):
+        payload = s.ConsentNarrowSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        consent = consent_services.consent_narrow(
+            actor=self.actor,
+            consent_id=record_id(pk),
+            categories=data.get("categories"),
+            organisation_ids=data.get("organisations"),
+            organisation_kinds=data.get("organisation_kinds"),
+            ends_on=data.get("ends_on"),
+        )
+        return Response(s.ConsentSerializer(consent).data)
+
+
+class ObjectionViewSet(
+    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """The person's objection (droit d'opposition): ends every consent-based visibility."""
+
+    queryset = Objection.objects.none()
+    journal_object_type = "objection"
+    serializer_class = s.ObjectionSerializer
+    filterset_fields = ["person"]
+    ordering_fields = ["recorded_at"]
+
+    def get_queryset(self):
+        return access.objections_visible_to(self.actor).order_by("-recorded_at", "-id")
+
+    @extend_schema(request=s.ObjectionCreateSerializer, responses={201: s.ObjectionSerializer})
+    def create(self, request, *args, **kwargs):
+        payload = s.ObjectionCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        objection = consent_services.objection_record(
+            actor=self.actor,
+            person_id=payload.validated_data["person"],
+            reason=payload.validated_data["reason"],
+        )
+        return Response(s.ObjectionSerializer(objection).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.ObjectionSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        objection = consent_services.objection_withdraw(
+            actor=self.actor, objection_id=record_id(pk)
+        )
+        return Response(s.ObjectionSerializer(objection).data)
+
+
+class CareTeamViewSet(
+    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Équipe de suivi: organisations explicitly following a pathway."""
+
+    queryset = CareTeamMember.objects.none()
+    journal_object_type = "care_team_member"
+    serializer_class = s.CareTeamMemberSerializer
+    filterset_fields = ["pathway", "organisation"]
+    ordering_fields = ["started_at"]
+
+    def get_queryset(self):
+        return access.care_team_visible_to(self.actor).order_by("-started_at", "-id")
+
+    @extend_schema(request=s.CareTeamAddSerializer, responses={201: s.CareTeamMemberSerializer})
+    def create(self, request, *args, **kwargs):
+        payload = s.CareTeamAddSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        member = care_team_services.care_team_add(
+            actor=self.actor,
+            pathway_id=payload.validated_data["pathway"],
+            organisation_id=payload.validated_data["organisation"],
+        )
+        return Response(s.CareTeamMemberSerializer(member).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CareTeamEndSerializer, responses=s.CareTeamMemberSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        payload = s.CareTeamEndSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        member = care_team_services.care_team_end(
+            actor=self.actor, member_id=record_id(pk), reason=payload.validated_data["reason"]
+        )
+        return Response(s.CareTeamMemberSerializer(member).data)
+
+
+class BreakGlassViewSet(
+    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Accès exceptionnels: open one category of a pathway for a short period, with a reason."""
+
+    queryset = BreakGlass.objects.none()
+    serializer_class = s.BreakGlassSerializer
+    filterset_fields = ["pathway", "user"]
+    ordering_fields = ["starts_at"]
+
+    def get_queryset(self):
+        return access.break_glasses_visible_to(self.actor).order_by("-starts_at", "-id")
+
+
+class PathwayBreakGlassView(ActorViewMixin):
+    """POST /pathways/{id}/break-glass/: the opening, journaled as such."""
+
+    queryset = Pathway.objects.none()  # for the schema (the id is a pathway's); never read
+    serializer_class = s.BreakGlassCreateSerializer
+
+    @extend_schema(request=s.BreakGlassCreateSerializer, responses={201: s.BreakGlassSerializer})
+    def post(self, request, pk=None):
+        payload = s.BreakGlassCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        grant = break_glass_services.break_glass_open(
+            actor=self.actor,
+            pathway_id=record_id(pk),
+            category=payload.validated_data["category"],
+            reason=payload.validated_data["reason"],
+        )
+        journal_record(
+            actor=self.actor,
+            operation="break_glass",
+            object_type="pathway",
+            object_id=grant.pathway_id,
+            person_id=grant.pathway.person_id,
+            categories=[grant.category],
+            purpose=grant.reason,
+            basis=f"break_glass:{grant.pk}",
+            request=request,
+            detail={"until": grant.ends_at.isoformat()},
+        )
+        return Response(s.BreakGlassSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
+class AccessRequestViewSet(
+    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Demandes d'accès: made to the owner of a record found outside one's scope."""
+
+    queryset = AccessRequest.objects.none()
+    serializer_class = s.AccessRequestSerializer
+    filterset_fields = ["status"]
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        return access.access_requests_visible_to(self.actor).order_by("-created_at", "-id")
+
+    @extend_schema(
+        request=s.AccessRequestCreateSerializer, responses={201: s.AccessRequestSerializer}
+    )
+    def create(self, request, *args, **kwargs):
+        payload = s.AccessRequestCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        created = access_request_services.access_request_create(
+            actor=self.actor, **payload.validated_data
+        )
+        journal_record(
+            actor=self.actor,
+            operation="access_request",
+            object_type="pathway",
+            object_id=created.pathway_id,
+            person_id=created.pathway.person_id,
+            purpose=created.reason,
+            request=request,
+            detail={"access_request": created.pk},
+        )
+        return Response(s.AccessRequestSerializer(created).data, status=status.HTTP_201_CREATED)
+
+    def _decided(self, request, pk, service):
+        payload = s.DecisionSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        decided = service(
+            actor=self.actor, request_id=record_id(pk), comment=payload.validated_data["comment"]
+        )
+        journal_record(
+            actor=self.actor,
+            operation="access_request",
+            object_type="pathway",
+            object_id=decided.pathway_id,
+            person_id=decided.pathway.person_id,
+            request=request,
+            detail={"access_request": decided.pk, "decision": decided.status},
+        )
+        return Response(s.AccessRequestSerializer(decided).data)
+
+    @extend_schema(request=s.DecisionSerializer, responses=s.AccessRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        return self._decided(request, pk, access_request_services.access_request_accept)
+
+    @extend_schema(request=s.DecisionSerializer, responses=s.AccessRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def refuse(self, request, pk=None):
+        return self._decided(request, pk, access_request_services.access_request_refuse)

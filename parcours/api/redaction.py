@@ -1,0 +1,64 @@
+"""Field redaction by data category, for every serializer that shows a person's record.
+
+A field whose category the actor may not see is **omitted** (not nulled): the response carries
+only what the actor's organisation may see, and a `categories` list says which those are.
+The categories come from `parcours.access.categories_for`, primed once per page.
+"""
+
+from collections.abc import Iterable
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .. import access
+from ..actor import Actor
+
+
+class VisibleCategories:
+    """Pathway id → categories the actor may see, fetched per page and cached for the request."""
+
+    def __init__(self, actor: Actor):
+        self.actor = actor
+        self._cache: dict[int, frozenset[str]] = {}
+
+    def prime(self, pathway_ids: Iterable[int]) -> None:
+        missing = [pid for pid in set(pathway_ids) if pid not in self._cache]
+        if missing:
+            self._cache.update(access.categories_for(self.actor, missing))
+
+    def of(self, pathway_ids: Iterable[int]) -> frozenset[str]:
+        ids = list(pathway_ids)
+        self.prime(ids)
+        result: set[str] = set()
+        for pid in ids:
+            result |= self._cache[pid]
+        return frozenset(result)
+
+
+class RedactedSerializerMixin:
+    """Drop every field whose category is not visible; subclasses say which pathways an
+    instance belongs to and map fields to categories."""
+
+    field_categories: dict[str, str] = {}
+    default_category = "pathway"
+
+    def pathway_ids_of(self, instance) -> list[int]:
+        raise NotImplementedError
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_categories(self, instance) -> list[str]:
+        return []  # filled in by to_representation
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)  # type: ignore[misc]
+        visible = self.context["visible_categories"].of(self.pathway_ids_of(instance))  # type: ignore[attr-defined]
+        redacted = {
+            key: value
+            for key, value in data.items()
+            if self.field_categories.get(key, self.default_category) in visible
+        }
+        redacted["categories"] = sorted(visible)
+        return self.redact_nested(redacted, visible)
+
+    def redact_nested(self, data: dict, visible: frozenset[str]) -> dict:
+        return data

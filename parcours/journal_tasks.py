@@ -1,0 +1,28 @@
+"""Sealing the access journal (docs/journal.md). Found by Celery through
+`app.autodiscover_tasks(["parcours"], related_name="journal_tasks")` in backend/celery.py."""
+
+import logging
+
+from celery import shared_task
+
+from .services.journal import journal_seal
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 5000
+MAX_BATCHES = 50  # at most 250 000 rows a run; the next beat continues
+
+
+@shared_task(name="parcours.journal_seal_pending", time_limit=120, soft_time_limit=100)
+def journal_seal_pending() -> int:
+    """Seal the rows journaled since the last run. Idempotent: sealed rows are never touched
+    again, and a run that finds another sealer at work returns 0 at once."""
+    total = 0
+    for _ in range(MAX_BATCHES):
+        sealed = journal_seal(batch_size=BATCH_SIZE)
+        total += sealed
+        if sealed < BATCH_SIZE:
+            break
+    if total:
+        logger.info("journal_seal_pending: %d ligne(s) scellée(s)", total)
+    return total

@@ -1,0 +1,43 @@
+"""Walk the access journal's hash chain and name the first broken row (exit code 1)."""
+
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from parcours.services.journal import journal_verify
+
+
+class Command(BaseCommand):
+    help = (
+        "Vérifie la chaîne d'empreintes du journal des accès ; code de sortie 1 et la première "
+        "ligne rompue en cas d'altération."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--from-seq",
+            type=int,
+            default=None,
+            help="Commencer à cette séquence (sa précédente doit exister).",
+        )
+        parser.add_argument("--chunk-size", type=int, default=2000)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = journal_verify(from_seq=options["from_seq"], chunk_size=options["chunk_size"])
+        pending = f"{report.unsealed} ligne(s) pas encore scellée(s)."
+        if not report.ok:
+            self.stdout.write(
+                f"Rupture de la chaîne à la ligne n°{report.broken_id} "
+                f"(séquence {report.broken_seq}) : {report.reason}. "
+                f"{report.checked} ligne(s) vérifiée(s) avant elle. {pending}"
+            )
+            sys.exit(1)
+        if report.last_id is None:
+            self.stdout.write(f"Journal intègre : aucune ligne scellée à vérifier. {pending}")
+            return
+        self.stdout.write(
+            f"Journal intègre : {report.checked} lignes vérifiées jusqu'à la ligne "
+            f"n°{report.last_id} (séquence {report.last_seq}, empreinte {report.last_hash}). "
+            f"{pending}"
+        )

@@ -1,0 +1,69 @@
+"""Materialised access rights: django-guardian direct foreign-key object permissions on Pathway.
+
+Rows are written only by `parcours.services.access_grants.access_recompute`. Direct FK tables (not
+guardian's generic one) keep scoped lists fast at a million pathways (docs/performance.md).
+`valid_until` makes consent expiry and break-glass end effective at the next request, without
+waiting for the periodic clean-up.
+"""
+
+from functools import cache
+
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models.signals import post_migrate
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from ..categories import ALL_CATEGORIES, permission_codename
+from .pathway import Pathway
+
+CHANGE_PERMISSION = "change_pathway"
+
+
+class PathwayGroupObjectPermission(GroupObjectPermissionBase):
+    """What an organisation (its Group) may see of one pathway, category by category."""
+
+    content_object = models.ForeignKey(Pathway, on_delete=models.CASCADE)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    # The bases behind the grant, e.g. "legal:rsa consent:12": journaled with every read.
+    basis = models.CharField(max_length=200, blank=True)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        abstract = False
+        indexes = [
+            models.Index(fields=["group", "content_object"], name="pathway_grant_group_idx"),
+            models.Index(fields=["content_object"], name="pathway_grant_object_idx"),
+        ]
+
+
+class PathwayUserObjectPermission(UserObjectPermissionBase):
+    """Personal, temporary grants (break-glass): one user, one category, until `valid_until`."""
+
+    content_object = models.ForeignKey(Pathway, on_delete=models.CASCADE)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    basis = models.CharField(max_length=200, blank=True)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        abstract = False
+        indexes = [
+            models.Index(fields=["user", "content_object"], name="pathway_ugrant_user_idx"),
+        ]
+
+
+@cache
+def permission_ids() -> dict[str, int]:
+    """codename → id of the pathway permissions (cached; cleared when tables are re-created)."""
+    content_type = ContentType.objects.get_for_model(Pathway)
+    codenames = [permission_codename(c) for c in ALL_CATEGORIES] + [CHANGE_PERMISSION]
+    return dict(
+        Permission.objects.filter(content_type=content_type, codename__in=codenames).values_list(
+            "codename", "id"
+        )
+    )
+
+
+def _forget_permission_ids(**kwargs) -> None:
+    permission_ids.cache_clear()
+
+
+post_migrate.connect(_forget_permission_ids, dispatch_uid="parcours_forget_permission_ids")

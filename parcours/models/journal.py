@@ -1,0 +1,105 @@
+"""The access journal: who read, wrote, exported or was refused what, when, and on which basis.
+
+django-simple-history records changes; it never sees a read. `AccessEvent` records every access
+(reads included). Writers only INSERT (`services.journal.journal_record`, no lock, no hash); a short
+periodic task seals new rows into a SHA-256 hash chain (`journal_seal`). A PostgreSQL trigger
+(`parcours/journal_trigger.py`) refuses UPDATE, DELETE and TRUNCATE except sealing and the one
+documented purge. See docs/journal.md.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .organisation import Organisation
+
+
+class AccessOperation(models.TextChoices):
+    READ = "read", _("Consultation")
+    LIST = "list", _("Liste")
+    WRITE = "write", _("Modification")
+    EXPORT = "export", _("Export")
+    DENIED = "denied", _("Accès refusé")
+    BREAK_GLASS = "break_glass", _("Accès d'urgence")
+    ACCESS_REQUEST = "access_request", _("Demande d'accès")
+    REPORT = "report", _("Rapport")
+    PURGE_MARKER = "purge_marker", _("Purge du journal")
+
+
+class AccessEvent(models.Model):
+    """One access to personal data. Append-only; the sealing fields are set once by the sealer."""
+
+    id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(_("date"), default=timezone.now)
+    # db_index=False: the (user, occurred_at) and (organisation, occurred_at) indexes lead with
+    # the same column, a second index would only slow the inserts down.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,  # the journal must outlive the user
+        related_name="+",
+        null=True,
+        blank=True,
+        db_index=False,
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,  # the journal must outlive the organisation
+        related_name="+",
+        null=True,
+        blank=True,
+        db_index=False,
+    )
+    operation = models.CharField(_("opération"), max_length=20, choices=AccessOperation.choices)
+    object_type = models.CharField(_("type d'objet"), max_length=30)  # "pathway", "person", …
+    object_id = models.BigIntegerField(_("objet"), null=True, blank=True)
+    object_ids = models.JSONField(_("objets (liste)"), default=list, blank=True)
+    # No foreign key: anonymising or purging a person must never cascade into the journal.
+    person_id = models.BigIntegerField(_("personne"), null=True, blank=True)
+    categories = models.JSONField(_("catégories"), default=list, blank=True)
+    # Text, not CharField: a long break-glass reason must never make the journaling fail.
+    purpose = models.TextField(_("finalité"), blank=True)
+    basis = models.TextField(_("base"), blank=True)  # "consent:12 legal:rsa"
+    request_id = models.CharField(_("identifiant de requête"), max_length=64, blank=True)
+    client_ip = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
+    detail = models.JSONField(_("détail"), default=dict, blank=True)
+    # Sealing (set once by services.journal.journal_seal; empty/NULL until then).
+    chain_seq = models.BigIntegerField(_("rang dans la chaîne"), null=True, blank=True, unique=True)
+    prev_hash = models.CharField(_("empreinte précédente"), max_length=64, blank=True)
+    row_hash = models.CharField(_("empreinte"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("accès journalisé")
+        verbose_name_plural = _("journal des accès")
+        indexes = [
+            models.Index(fields=["person_id", "occurred_at"], name="journal_person_idx"),
+            models.Index(fields=["user", "occurred_at"], name="journal_user_idx"),
+            models.Index(fields=["organisation", "occurred_at"], name="journal_org_idx"),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(chain_seq__isnull=True),
+                name="journal_unsealed_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_operation_display()} {self.object_type} — {self.occurred_at:%d/%m/%Y}"
+
+
+class JournalCheckpoint(models.Model):
+    """A signed statement of the chain head (Ed25519), to be copied outside the system."""
+
+    chain_seq = models.BigIntegerField(_("rang dans la chaîne"))
+    row_hash = models.CharField(_("empreinte"), max_length=64)
+    signed_payload = models.TextField(_("contenu signé"))  # canonical JSON, exactly as signed
+    signature = models.TextField(_("signature (base64)"))
+    public_key = models.TextField(_("clé publique (PEM)"))
+    created_at = models.DateTimeField(_("date"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("point de contrôle du journal")
+        verbose_name_plural = _("points de contrôle du journal")
+        ordering = ["-chain_seq", "-id"]
+
+    def __str__(self) -> str:
+        return f"Point de contrôle n°{self.chain_seq} — {self.created_at:%d/%m/%Y %H:%M}"

@@ -1,0 +1,84 @@
+"""Demandes d'accès: asking the owner of a record found outside one's scope to be let in."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .. import access
+from ..actor import Actor
+from ..errors import Conflict, InvalidInput, NotAllowed
+from ..models import AccessRequest, AccessRequestStatus, Pathway, Person
+from .care_team import care_team_join
+
+
+@transaction.atomic
+def access_request_create(
+    *, actor: Actor, reason: str, nir: str = "", france_travail_id: str = ""
+) -> AccessRequest:
+    """Ask the owner organisation of the person holding this NIR or France Travail id to add the
+    actor's organisation to the care team. Answers nothing about the record itself."""
+    if not actor.does_casework:
+        raise NotAllowed(_("Votre rôle ne permet pas de demander l'accès à un dossier."))
+    if not reason.strip():
+        raise InvalidInput(
+            _("Le motif est obligatoire."), fields={"reason": [_("Précisez le motif.")]}
+        )
+    identifiers = {
+        "nir": nir.strip().upper(),
+        "france_travail_id": france_travail_id.strip().upper(),
+    }
+    identifiers = {k: v for k, v in identifiers.items() if v}
+    if not identifiers:
+        raise InvalidInput(
+            _("Indiquez le NIR ou l'identifiant France Travail de la personne."),
+            fields={"nir": [_("NIR ou identifiant France Travail obligatoire.")]},
+        )
+    person = Person.objects.filter(**identifiers).first()
+    pathway = person.pathways.filter(status="open").first() if person else None
+    if pathway is None:
+        raise Pathway.DoesNotExist
+    if AccessRequest.objects.filter(
+        pathway=pathway, requesting_organisation=actor.organisation, status="pending"
+    ).exists():
+        raise Conflict(_("Une demande d'accès est déjà en attente pour ce dossier."))
+    return AccessRequest.objects.create(
+        pathway=pathway,
+        requesting_organisation=actor.organisation,
+        requested_by=actor.user,
+        reason=reason.strip(),
+    )
+
+
+def _decide(actor: Actor, request_id: int, status: str, comment: str) -> AccessRequest:
+    # Scoped like the read (access.access_requests_visible_to): a DPO or an administrator of
+    # the owner does not see the request, so deciding on it is "not found" (404), not 403.
+    request = (
+        access.access_requests_visible_to(actor)
+        .select_for_update()
+        .select_related("pathway")
+        .get(pk=request_id, pathway__owner_organisation=actor.organisation)
+    )
+    if actor.role not in ("counsellor", "social_worker", "manager"):
+        raise NotAllowed(_("Votre rôle ne permet pas de répondre à une demande d'accès."))
+    if request.status != AccessRequestStatus.PENDING:
+        raise Conflict(_("Cette demande a déjà reçu une réponse."))
+    request.status = status
+    request.decided_at = timezone.now()
+    request.decided_by = actor.user
+    request.decision_comment = comment.strip()
+    request.save()
+    return request
+
+
+@transaction.atomic
+def access_request_accept(*, actor: Actor, request_id: int, comment: str = "") -> AccessRequest:
+    """The owner lets the requesting organisation in: it joins the care team."""
+    request = _decide(actor, request_id, AccessRequestStatus.ACCEPTED, comment)
+    pathway = Pathway.objects.select_for_update(of=("self",)).get(pk=request.pathway_id)
+    care_team_join(actor=actor, pathway=pathway, organisation=request.requesting_organisation)
+    return request
+
+
+@transaction.atomic
+def access_request_refuse(*, actor: Actor, request_id: int, comment: str = "") -> AccessRequest:
+    return _decide(actor, request_id, AccessRequestStatus.REFUSED, comment)

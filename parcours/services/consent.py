@@ -1,0 +1,188 @@
+"""The person's choices: consent (accord) given, narrowed, revoked; objection recorded.
+
+Each change recomputes the access rights of the person's pathways in the same transaction, so
+it is effective at the next request (docs/access-control.md).
+"""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .. import access
+from ..actor import Actor
+from ..categories import ALL_CATEGORIES
+from ..errors import Conflict, InvalidInput, NotAllowed
+from ..models import Consent, Objection, Organisation, OrganisationKind, Person
+from .access_grants import access_recompute
+from .history import save_with_history
+
+
+def _person_for_casework(actor: Actor, person_id: int) -> Person:
+    # Scope first: a person the actor may not see is "not found" (404), whatever their role.
+    person = access.persons_visible_to(actor).get(pk=person_id)
+    if not actor.does_casework or actor.role == "manager":
+        raise NotAllowed(_("Seuls les conseillers et travailleurs sociaux recueillent l'accord."))
+    return person
+
+
+def _recompute_person(person: Person) -> None:
+    for pathway_id in person.pathways.values_list("pk", flat=True):
+        access_recompute(pathway_id=pathway_id)
+
+
+def _validated_scope(
+    organisation_ids: list[int], organisation_kinds: list[str], categories: list[str]
+) -> tuple[list[Organisation], list[str], list[str]]:
+    errors: dict[str, list[str]] = {}
+    organisations = list(Organisation.objects.filter(pk__in=set(organisation_ids)))
+    if len(organisations) != len(set(organisation_ids)):
+        errors["organisations"] = [_("Organisation inconnue.")]
+    if set(organisation_kinds) - set(OrganisationKind.values):
+        errors["organisation_kinds"] = [_("Type d'organisation inconnu.")]
+    if not organisations and not organisation_kinds and "organisations" not in errors:
+        errors["organisations"] = [_("Choisissez au moins une organisation ou un type.")]
+    if not categories or set(categories) - ALL_CATEGORIES:
+        errors["categories"] = [_("Choisissez des catégories de données parmi la liste.")]
+    if errors:
+        raise InvalidInput(_("L'accord est incomplet."), fields=errors)
+    return organisations, sorted(set(organisation_kinds)), sorted(set(categories))
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    actor: Actor,
+    person_id: int,
+    categories: list[str],
+    purpose: str,
+    evidence_kind: str,
+    organisation_ids: list[int] | None = None,
+    organisation_kinds: list[str] | None = None,
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+    evidence_file=None,
+) -> Consent:
+    """Record the person's consent, collected by the actor, for named organisations or kinds."""
+    person = _person_for_casework(actor, person_id)
+    organisations, kinds, categories = _validated_scope(
+        organisation_ids or [], organisation_kinds or [], categories
+    )
+    if not purpose.strip():
+        raise InvalidInput(
+            _("La finalité est obligatoire."), fields={"purpose": [_("Précisez la finalité.")]}
+        )
+    consent = Consent(
+        person=person,
+        organisation_kinds=kinds,
+        categories=categories,
+        purpose=purpose.strip(),
+        starts_on=starts_on or timezone.localdate(),
+        ends_on=ends_on,
+        collected_by=actor.user,
+        collected_by_organisation=actor.organisation,
+        evidence_kind=evidence_kind,
+    )
+    if evidence_file is not None:
+        consent.evidence_file = evidence_file
+    save_with_history(consent, actor=actor, reason=_("Recueil de l'accord de la personne"))
+    consent.organisations.set(organisations)
+    _recompute_person(person)
+    return consent
+
+
+@transaction.atomic
+def consent_narrow(
+    *,
+    actor: Actor,
+    consent_id: int,
+    categories: list[str] | None = None,
+    organisation_ids: list[int] | None = None,
+    organisation_kinds: list[str] | None = None,
+    ends_on: dt.date | None = None,
+) -> Consent:
+    """Narrow a consent: fewer categories, organisations or kinds, or an earlier end. Never
+    widens (a wider consent is a new consent, with its own evidence)."""
+    consent = Consent.objects.select_for_update().get(
+        pk=consent_id, person__in=access.persons_visible_to(actor), revoked_at__isnull=True
+    )
+    _person_for_casework(actor, consent.person_id)
+    current_orgs = set(consent.organisations.values_list("pk", flat=True))
+    new_categories = set(categories) if categories is not None else set(consent.categories)
+    new_orgs = set(organisation_ids) if organisation_ids is not None else current_orgs
+    new_kinds = (
+        set(organisation_kinds)
+        if organisation_kinds is not None
+        else set(consent.organisation_kinds)
+    )
+    widened = (
+        not new_categories <= set(consent.categories)
+        or not new_orgs <= current_orgs
+        or not new_kinds <= set(consent.organisation_kinds)
+        or (ends_on is not None and consent.ends_on is not None and ends_on > consent.ends_on)
+    )
+    if widened:
+        raise InvalidInput(
+            _("Restreindre un accord ne peut pas l'élargir : recueillez un nouvel accord."),
+            fields={"categories": [_("Élargissement refusé.")]},
+        )
+    if not new_categories or (not new_orgs and not new_kinds):
+        raise InvalidInput(
+            _("Un accord restreint à rien est un retrait : utilisez « retirer »."),
+            fields={"categories": [_("Au moins une catégorie et un destinataire.")]},
+        )
+    consent.categories = sorted(new_categories)
+    consent.organisation_kinds = sorted(new_kinds)
+    if ends_on is not None:
+        if ends_on < consent.starts_on:
+            raise InvalidInput(
+                _("Date de fin invalide."), fields={"ends_on": [_("Avant le début de l'accord.")]}
+            )
+        consent.ends_on = ends_on
+    save_with_history(consent, actor=actor, reason=_("Restriction de l'accord"))
+    consent.organisations.set(sorted(new_orgs))
+    _recompute_person(consent.person)
+    return consent
+
+
+@transaction.atomic
+def consent_revoke(*, actor: Actor, consent_id: int) -> Consent:
+    """Withdraw a consent at once: every grant it supported disappears in this transaction."""
+    consent = Consent.objects.select_for_update().get(
+        pk=consent_id, person__in=access.persons_visible_to(actor)
+    )
+    _person_for_casework(actor, consent.person_id)
+    if consent.revoked_at is not None:
+        raise Conflict(_("Cet accord est déjà retiré."))
+    consent.revoked_at = timezone.now()
+    consent.revoked_by = actor.user
+    save_with_history(consent, actor=actor, reason=_("Retrait de l'accord par la personne"))
+    _recompute_person(consent.person)
+    return consent
+
+
+@transaction.atomic
+def objection_record(*, actor: Actor, person_id: int, reason: str = "") -> Objection:
+    """Right to object: from now on no consent-based visibility remains for this person."""
+    person = _person_for_casework(actor, person_id)
+    if Objection.objects.filter(person=person, withdrawn_at__isnull=True).exists():
+        raise Conflict(_("Une opposition est déjà enregistrée pour cette personne."))
+    objection = Objection(
+        person=person, recorded_at=timezone.now(), recorded_by=actor.user, reason=reason.strip()
+    )
+    save_with_history(objection, actor=actor, reason=_("Opposition de la personne"))
+    _recompute_person(person)
+    return objection
+
+
+@transaction.atomic
+def objection_withdraw(*, actor: Actor, objection_id: int) -> Objection:
+    objection = Objection.objects.select_for_update().get(
+        pk=objection_id, person__in=access.persons_visible_to(actor), withdrawn_at__isnull=True
+    )
+    _person_for_casework(actor, objection.person_id)
+    objection.withdrawn_at = timezone.now()
+    save_with_history(objection, actor=actor, reason=_("Levée de l'opposition"))
+    _recompute_person(objection.person)
+    return objection

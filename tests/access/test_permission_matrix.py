@@ -1,0 +1,613 @@
+"""The permission matrix of consent-scoped access (issue 3).
+
+Every (route, method) the URL resolver serves under /api/v1/ is a row of ENDPOINTS (a new
+endpoint not in the table fails `test_endpoints_table_covers_the_resolver`). Every scenario of
+`scenarios.CASES` (relationship × basis × role, with the exact categories the user must see) is
+run against every row; each request runs in a savepoint rolled back afterwards, so writes do not
+leak into the next row. For each request the test asserts:
+
+* the status code, computed from the scenario's expected categories: a record the user may not
+  see (or whose needed category they may not see) answers 404, never 403; 403 is kept for a user
+  without membership, the wrong party on a visible referral, a role forbidden on a visible
+  record (or on a creation that names no record);
+* for the category probes (persons, pathways, referrals: lists and details) the exact set of
+  categories: `categories` equals the expected set, and the top-level keys present are exactly
+  the fields whose category (parcours/categories.py maps) is expected;
+* the access journal: one row per read, write or denial of a record endpoint, with the right
+  operation, object, categories and basis codes.
+"""
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+import time_machine
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from parcours.access import categories_for
+from parcours.categories import PATHWAY_FIELDS, PERSON_FIELDS
+from parcours.models import AccessEvent, Objection, Role
+from parcours.services.access_grants import access_recompute
+from parcours.transitions import ACTION_PARTY, Action, find_move
+
+from .scenarios import CASES, HLT, IDN, PTH, SOC, Case, World, build_world
+
+API = "/api/v1/"
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+PATHWAY_DETAIL_ONLY = {"diagnostic_summary", "modality_periods", "barriers"}
+
+
+# --- enumerating the resolver ---------------------------------------------------------------
+
+
+def _template(pattern: str) -> str:
+    pattern = pattern.removeprefix("^").removesuffix("$")
+    pattern = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern)
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", pattern)
+
+
+def _methods(callback) -> set[str]:
+    view_class = getattr(callback, "cls", None) or callback.view_class
+    allowed = {m.upper() for m in view_class.http_method_names}
+    actions = getattr(callback, "actions", None)
+    if actions is not None:
+        methods = {m.upper() for m in actions} & allowed
+    else:
+        methods = {m.upper() for m in view_class.http_method_names if hasattr(view_class, m)}
+    return methods - IGNORED_METHODS
+
+
+def _walk(patterns, prefix: str = ""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, prefix + _template(str(entry.pattern)))
+        elif isinstance(entry, URLPattern):
+            yield prefix + _template(str(entry.pattern)), entry.callback
+
+
+def resolved_endpoints() -> set[tuple[str, str]]:
+    found = set()
+    for template, callback in _walk(get_resolver().url_patterns, "/"):
+        if template.startswith(API) and "{format}" not in template:
+            found |= {(template, method) for method in _methods(callback)}
+    return found
+
+
+# --- the expected status of each row ---------------------------------------------------------
+
+
+def _member(w: World) -> bool:
+    return w.actor is not None
+
+
+def _visible(w: World, category: str | None = None) -> bool:
+    return bool(w.categories) if category is None else category in w.categories
+
+
+def _ok_if(condition: bool, ok: int = 200) -> int:
+    return ok if condition else 404
+
+
+def _referral_action(action: Action) -> Callable[[World], int]:
+    """Visible referral: the transitions table decides (no move → 409, wrong party → 403)."""
+
+    def expect(w: World) -> int:
+        if not _visible(w, PTH):
+            return 404
+        if find_move(action, w.referral.status) is None:
+            return 409
+        return 200 if w.party == ACTION_PARTY[action] else 403
+
+    return expect
+
+
+def _person_patch(w: World) -> int:
+    if not _visible(w, IDN):
+        return 404
+    return 200 if _visible(w, "contact") else 403  # the field's category is not shared
+
+
+def _referent(w: World) -> int:
+    if not _visible(w, PTH):
+        return 404
+    return 200 if w.acting_org.pk == w.pathway.owner_organisation_id else 403
+
+
+def _pathway_close(w: World) -> int:
+    if not _visible(w, PTH):
+        return 404
+    if w.acting_org.pk != w.pathway.owner_organisation_id:
+        return 403
+    return 409  # the scenario's referral is still open
+
+
+def _break_glass_open(w: World) -> int:
+    if not w.relationship or w.sees_nothing_by_role:
+        return 404
+    if w.role not in (Role.COUNSELLOR, Role.SOCIAL_WORKER):
+        return 403
+    return 409 if _visible(w, HLT) else 201
+
+
+def _referral_create(w: World) -> int:
+    if not _visible(w, PTH):
+        return 404
+    return 201 if _visible(w, IDN) else 400  # identity is always shared: the sender must see it
+
+
+def _sees_person_as_caseworker(w: World) -> bool:
+    return w.is_caseworker and _visible(w, IDN)
+
+
+def _objection_create(w: World) -> int:
+    if not _sees_person_as_caseworker(w):
+        return 404
+    return 409 if w.case.basis == "objection" else 201
+
+
+def _objection_withdraw(w: World) -> int:
+    # While the person objects, only the non-consent bases remain.
+    return _ok_if(w.is_caseworker and IDN in w.without_consent)
+
+
+def _care_team_lead(ok: int):
+    def expect(w: World) -> int:
+        if not _visible(w, PTH) or (ok == 200 and w.case.relationship == "care_team_ended"):
+            return 404
+        return ok if w.lead else 403
+
+    return expect
+
+
+def _access_request_visible(w: World) -> bool:
+    return w.casework and w.acting_org.pk in (
+        w.access_request.requesting_organisation_id,
+        w.pathway.owner_organisation_id,
+    )
+
+
+def _access_request_decide(w: World) -> int:
+    return _ok_if(_access_request_visible(w) and w.acting_org.pk == w.owner.pk)
+
+
+def _manages_agreements(ok: int):
+    return lambda w: ok if w.role in (Role.MANAGER, Role.ADMIN) else 403
+
+
+def _always(status: int = 200):
+    return lambda w: status
+
+
+# --- payloads and prepared records ----------------------------------------------------------
+
+
+def _soon() -> str:
+    return (timezone.now() + dt.timedelta(days=3)).replace(microsecond=0).isoformat()
+
+
+def _active_objection(w: World) -> int:
+    active = Objection.objects.filter(person=w.person, withdrawn_at__isnull=True).first()
+    if active is None:
+        active = Objection.objects.create(
+            person=w.person, recorded_at=timezone.now(), recorded_by=w.owner_counsellor.user
+        )
+        access_recompute(pathway_id=w.pathway.pk)
+    return active.pk
+
+
+NEW_PERSON = {"first_name": "Léa", "last_name": "Martin", "birth_date": "2001-03-04"}
+REASON = "Urgence : situation à vérifier avec la personne"
+
+
+@dataclass(frozen=True)
+class Row:
+    expect: Callable[[World], int]
+    pk: Callable[[World], int] | None = None  # the record in the URL
+    payload: Callable[[World], dict] | None = None
+    journal: str | None = None  # object type journaled by the API, "break_glass", "access_request"
+    probe: str | None = None  # "person", "pathway", "referral": check the categories shown
+    record: bool = True  # False: the shared directory, answered by role only
+    prepare: Callable[[World], int] | None = None  # builds the URL's record in the savepoint
+
+
+def directory(pk=None, payload=None, expect=None) -> Row:
+    return Row(expect=expect or _always(), pk=pk, payload=payload, record=False)
+
+
+ENDPOINTS: dict[tuple[str, str], Row] = {
+    # --- the shared directory and the user's own memberships: by role only ----------------------
+    ("/api/v1/", "GET"): directory(),
+    ("/api/v1/me/", "GET"): directory(),
+    ("/api/v1/me/acting-organisation/", "POST"): directory(
+        payload=lambda w: {"organisation": w.acting_org.pk}
+    ),
+    ("/api/v1/employment-areas/", "GET"): directory(),
+    ("/api/v1/employment-areas/{pk}/", "GET"): directory(pk=lambda w: w.owner.employment_area_id),
+    ("/api/v1/organisations/", "GET"): directory(),
+    ("/api/v1/organisations/{pk}/", "GET"): directory(pk=lambda w: w.owner.pk),
+    ("/api/v1/services/", "GET"): directory(),
+    ("/api/v1/services/{pk}/", "GET"): directory(pk=lambda w: w.service.pk),
+    ("/api/v1/agreements/", "GET"): directory(),
+    ("/api/v1/agreements/", "POST"): directory(
+        payload=lambda w: {
+            "name": "Convention de coordination",
+            "level": "local",
+            "parties": [w.acting_org.pk, w.bystander.pk],
+            "starts_on": "2025-01-01",
+        },
+        expect=_manages_agreements(201),
+    ),
+    ("/api/v1/agreements/{pk}/", "GET"): directory(pk=lambda w: w.agreement.pk),
+    ("/api/v1/agreements/{pk}/", "PATCH"): directory(
+        pk=lambda w: w.agreement.pk,
+        payload=lambda w: {"name": "Convention renommée"},
+        expect=_manages_agreements(200),
+    ),
+    # --- people's records: the category probes ---------------------------------------------------
+    ("/api/v1/persons/", "GET"): Row(_always(), journal="person", probe="person"),
+    ("/api/v1/persons/", "POST"): Row(
+        lambda w: 201 if w.is_caseworker else 403, payload=lambda w: NEW_PERSON, journal="person"
+    ),
+    ("/api/v1/persons/{pk}/", "GET"): Row(
+        lambda w: _ok_if(_visible(w, IDN)),
+        pk=lambda w: w.person.pk,
+        journal="person",
+        probe="person",
+    ),
+    ("/api/v1/persons/{pk}/", "PATCH"): Row(
+        _person_patch,
+        pk=lambda w: w.person.pk,
+        payload=lambda w: {"city": "Arras"},
+        journal="person",
+    ),
+    ("/api/v1/pathways/", "GET"): Row(_always(), journal="pathway", probe="pathway"),
+    ("/api/v1/pathways/{pk}/", "GET"): Row(
+        lambda w: _ok_if(_visible(w)), pk=lambda w: w.pathway.pk, journal="pathway", probe="pathway"
+    ),
+    ("/api/v1/pathways/{pk}/timeline/", "GET"): Row(
+        lambda w: _ok_if(_visible(w)), pk=lambda w: w.pathway.pk, journal="pathway"
+    ),
+    ("/api/v1/pathways/{pk}/notes/", "POST"): Row(
+        lambda w: _ok_if(_visible(w, PTH), 201),
+        pk=lambda w: w.pathway.pk,
+        payload=lambda w: {"kind": "note", "text": "Entretien de suivi"},
+        journal="pathway",
+    ),
+    ("/api/v1/pathways/{pk}/modality/", "POST"): Row(
+        lambda w: _ok_if(_visible(w, PTH)),
+        pk=lambda w: w.pathway.pk,
+        payload=lambda w: {"modality": "guide"},
+        journal="pathway",
+    ),
+    ("/api/v1/pathways/{pk}/referent/", "POST"): Row(
+        _referent,
+        pk=lambda w: w.pathway.pk,
+        payload=lambda w: {"referent": w.owner_counsellor.user.pk},
+        journal="pathway",
+    ),
+    ("/api/v1/pathways/{pk}/barriers/", "POST"): Row(
+        lambda w: _ok_if(_visible(w, SOC)),
+        pk=lambda w: w.pathway.pk,
+        payload=lambda w: {"kind": "housing", "status": "identified"},
+        journal="pathway",
+    ),
+    ("/api/v1/pathways/{pk}/close/", "POST"): Row(
+        _pathway_close,
+        pk=lambda w: w.pathway.pk,
+        payload=lambda w: {"outcome": "job"},
+        journal="pathway",
+    ),
+    ("/api/v1/pathways/{pk}/break-glass/", "POST"): Row(
+        _break_glass_open,
+        pk=lambda w: w.pathway.pk,
+        payload=lambda w: {"category": HLT, "reason": REASON},
+        journal="break_glass",
+    ),
+    ("/api/v1/referrals/", "GET"): Row(_always(), journal="referral", probe="referral"),
+    ("/api/v1/referrals/", "POST"): Row(
+        _referral_create,
+        payload=lambda w: {
+            "pathway": w.pathway.pk,
+            "receiver_organisation": w.ft_target.pk,
+            "kind": "substitution",
+            "reason": "Inscription comme demandeur d'emploi",
+        },
+        journal="referral",
+    ),
+    ("/api/v1/referrals/{pk}/", "GET"): Row(
+        lambda w: _ok_if(_visible(w, PTH)),
+        pk=lambda w: w.referral.pk,
+        journal="referral",
+        probe="referral",
+    ),
+    **{
+        (f"/api/v1/referrals/{{pk}}/{action.replace('_', '-')}/", "POST"): Row(
+            _referral_action(Action(action)),
+            pk=lambda w: w.referral.pk,
+            payload=payload,
+            journal="referral",
+        )
+        for action, payload in [
+            ("send", None),
+            ("withdraw", lambda w: {"comment": ""}),
+            ("accept", None),
+            ("refuse", lambda w: {"refusal_reason": "no_capacity"}),
+            ("set_appointment", lambda w: {"starts_at": _soon()}),
+            ("record_attendance", None),
+            ("record_no_show", None),
+            ("close", lambda w: {"outcome": "support_started"}),
+        ]
+    },
+    ("/api/v1/appointments/", "GET"): Row(_always(), journal="appointment"),
+    ("/api/v1/appointments/{pk}/", "GET"): Row(
+        lambda w: _ok_if(_visible(w, PTH)), pk=lambda w: w.appointment.pk, journal="appointment"
+    ),
+    # --- the person's choices and the access mechanics ----------------------------------------
+    ("/api/v1/consents/", "GET"): Row(_always()),
+    ("/api/v1/consents/", "POST"): Row(
+        lambda w: _ok_if(_sees_person_as_caseworker(w), 201),
+        payload=lambda w: {
+            "person": w.person.pk,
+            "organisations": [w.bystander.pk],
+            "categories": [IDN],
+            "purpose": "Coordination",
+            "evidence_kind": "oral",
+        },
+    ),
+    ("/api/v1/consents/{pk}/", "GET"): Row(
+        lambda w: _ok_if(w.casework and w.role != Role.MANAGER and _visible(w, IDN)),
+        pk=lambda w: w.consent.pk,
+        journal="consent",
+    ),
+    ("/api/v1/consents/{pk}/revoke/", "POST"): Row(
+        lambda w: _ok_if(_sees_person_as_caseworker(w)), pk=lambda w: w.consent.pk
+    ),
+    ("/api/v1/consents/{pk}/narrow/", "POST"): Row(
+        lambda w: _ok_if(_sees_person_as_caseworker(w)),
+        pk=lambda w: w.consent.pk,
+        payload=lambda w: {"categories": [IDN]},
+    ),
+    ("/api/v1/objections/", "GET"): Row(_always()),
+    ("/api/v1/objections/", "POST"): Row(
+        _objection_create, payload=lambda w: {"person": w.person.pk, "reason": ""}
+    ),
+    ("/api/v1/objections/{pk}/", "GET"): Row(
+        lambda w: _ok_if(w.casework and w.role != Role.MANAGER and _visible(w, IDN)),
+        pk=lambda w: w.objection.pk,
+        journal="objection",
+    ),
+    ("/api/v1/objections/{pk}/withdraw/", "POST"): Row(
+        _objection_withdraw, prepare=_active_objection
+    ),
+    ("/api/v1/care-team-members/", "GET"): Row(_always()),
+    ("/api/v1/care-team-members/", "POST"): Row(
+        _care_team_lead(201),
+        payload=lambda w: {"pathway": w.pathway.pk, "organisation": w.newcomer.pk},
+    ),
+    ("/api/v1/care-team-members/{pk}/", "GET"): Row(
+        lambda w: _ok_if(_visible(w, PTH)), pk=lambda w: w.member.pk, journal="care_team_member"
+    ),
+    ("/api/v1/care-team-members/{pk}/end/", "POST"): Row(
+        _care_team_lead(200), pk=lambda w: w.member.pk, payload=lambda w: {"reason": "Fin"}
+    ),
+    ("/api/v1/break-glasses/", "GET"): Row(_always()),
+    ("/api/v1/break-glasses/{pk}/", "GET"): Row(
+        lambda w: _ok_if(w.casework and w.acting_org.pk == w.break_glass.organisation_id),
+        pk=lambda w: w.break_glass.pk,
+    ),
+    ("/api/v1/access-requests/", "GET"): Row(_always()),
+    ("/api/v1/access-requests/", "POST"): Row(
+        lambda w: 201 if w.casework else 403,
+        payload=lambda w: {"nir": w.person.nir, "reason": "La personne s'est présentée"},
+        journal="access_request",
+    ),
+    ("/api/v1/access-requests/{pk}/", "GET"): Row(
+        lambda w: _ok_if(_access_request_visible(w)), pk=lambda w: w.access_request.pk
+    ),
+    ("/api/v1/access-requests/{pk}/accept/", "POST"): Row(
+        _access_request_decide,
+        pk=lambda w: w.access_request.pk,
+        payload=lambda w: {"comment": ""},
+        journal="access_request",
+    ),
+    ("/api/v1/access-requests/{pk}/refuse/", "POST"): Row(
+        _access_request_decide,
+        pk=lambda w: w.access_request.pk,
+        payload=lambda w: {"comment": ""},
+        journal="access_request",
+    ),
+}
+
+
+def test_endpoints_table_covers_the_resolver():
+    """A new endpoint (or method) not in ENDPOINTS fails here; so does a stale row."""
+    resolved = resolved_endpoints()
+    assert resolved, "the resolver served nothing under /api/v1/"
+    assert set(ENDPOINTS) - resolved == set(), "rows for endpoints that no longer exist"
+    assert resolved - set(ENDPOINTS) == set(), "endpoints missing from the permission matrix"
+
+
+# --- the checks ---------------------------------------------------------------------------------
+
+
+def _results(data) -> list[dict]:
+    return data.get("results", []) if isinstance(data, dict) else list(data)
+
+
+def _expected_keys(field_map: dict[str, str], categories, *, exclude=()) -> set[str]:
+    return {f for f, c in field_map.items() if c in categories and f not in exclude} | {
+        "categories"
+    }
+
+
+def _check_probe(w: World, row: Row, detail: bool, data) -> list[str]:
+    """The exact categories shown by a category probe; returns the failures."""
+    failures: list[str] = []
+    expected = sorted(w.categories)
+    if detail:
+        rows = [data]
+    else:
+        rows = _results(data)
+        wanted = {
+            "person": _visible(w, IDN),
+            "pathway": _visible(w),
+            "referral": _visible(w, PTH),
+        }[row.probe]
+        if len(rows) != int(wanted):
+            return [f"list holds {len(rows)} rows, expected {int(wanted)}"]
+    for item in rows:
+        if item.get("categories") != expected:
+            failures.append(f"categories {item.get('categories')} != {expected}")
+        keys = set(item)
+        if row.probe == "person":
+            want = _expected_keys(PERSON_FIELDS, w.categories)
+        elif row.probe == "pathway":
+            want = _expected_keys(
+                PATHWAY_FIELDS, w.categories, exclude=() if detail else PATHWAY_DETAIL_ONLY
+            )
+        else:  # referral: the social context note and the person's identity are probed
+            want = keys - {"context_note", "person"}
+            want |= {"context_note"} if SOC in w.categories else set()
+            want |= {"person"} if IDN in w.categories else set()
+        if keys != want:
+            failures.append(f"keys: missing {sorted(want - keys)}, extra {sorted(keys - want)}")
+        if row.probe == "pathway" and detail and HLT not in w.categories:
+            kinds = {b["kind"] for b in item.get("barriers", [])}
+            if kinds & {"health", "addiction"}:
+                failures.append("health barriers shown without the health category")
+    return failures
+
+
+def _check_journal(w: World, row: Row, method: str, pk, response, events) -> list[str]:
+    """One journal row per read, write or denial of a record (none for 400/409)."""
+    if row.journal is None or w.actor is None:
+        return []
+    status = response.status_code
+    data = response.data if isinstance(response.data, dict) else {}
+    if row.journal in ("break_glass", "access_request"):
+        if status not in (200, 201):
+            return []
+        if len(events) != 1 or events[0].operation != row.journal:
+            return [f"expected one {row.journal} row, got {[e.operation for e in events]}"]
+        event = events[0]
+        failures = []
+        if event.object_type != "pathway" or event.object_id != w.pathway.pk:
+            failures.append(f"{row.journal} row names {event.object_type} {event.object_id}")
+        if row.journal == "break_glass" and event.basis != f"break_glass:{data['id']}":
+            failures.append(f"break-glass basis {event.basis!r}")
+        return failures
+
+    if status in (400, 409) or (status in (403, 404) and pk is None):
+        want = [] if status in (400, 409) else None
+        if want is not None and events:
+            return [f"{status} journaled as {[e.operation for e in events]}"]
+        return []
+    if method == "GET" and pk is None:  # a list: one row with the ids returned, if any
+        if not _results(response.data):
+            return [f"empty list journaled: {events}"] if events else []
+        if len(events) != 1:
+            return [f"list: {len(events)} journal rows"]
+        event = events[0]
+        ids = [getattr(w, row.journal).pk]  # the scenario's one record of that type
+        failures = []
+        if event.operation != "list" or event.object_ids != ids:
+            failures.append(f"list row: {event.operation} {event.object_ids}, wanted {ids}")
+        if row.journal != "appointment" and event.categories != sorted(w.categories):
+            failures.append(f"list categories {event.categories} != {sorted(w.categories)}")
+        return failures
+    if len(events) != 1:
+        return [f"{len(events)} journal rows for {method} ({status}), expected exactly one"]
+    event = events[0]
+    failures = []
+    if event.object_type != row.journal:
+        failures.append(f"object type {event.object_type}")
+    if status in (403, 404):
+        if event.operation != "denied" or event.object_id != pk:
+            failures.append(f"denial journaled as {event.operation} {event.object_id}")
+        return failures
+    operation = "read" if method == "GET" else "write"
+    object_id = pk if pk is not None else data.get("id")
+    if event.operation != operation or event.object_id != object_id or object_id is None:
+        failures.append(f"journaled {event.operation} {event.object_id}, wanted {operation}")
+    if pk is not None:  # an existing record of the scenario: its categories and bases
+        categories = sorted(w.categories)
+        if event.categories != categories:
+            failures.append(f"journal categories {event.categories} != {categories}")
+        if event.basis != w.basis(w.categories):
+            failures.append(f"journal basis {event.basis!r} != {w.basis(w.categories)!r}")
+    return failures
+
+
+def _request(client, method: str, url: str, payload):
+    call = getattr(client, method.lower())
+    return call(url, payload, format="json") if payload is not None else call(url)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def run_row(w: World, client, path: str, method: str, row: Row) -> list[str]:
+    failures: list[str] = []
+    try:
+        with transaction.atomic():
+            pk = row.prepare(w) if row.prepare else (row.pk(w) if row.pk else None)
+            url = path.replace("{pk}", str(pk))
+            before = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            response = _request(client, method, url, row.payload(w) if row.payload else None)
+            expected = 403 if w.actor is None else row.expect(w)
+            if response.status_code != expected:
+                failures.append(f"status {response.status_code}, expected {expected}")
+            if (
+                response.status_code == 403
+                and row.record
+                and w.actor is not None
+                and not w.categories
+                and not (w.relationship and path.endswith("break-glass/"))
+                and pk is not None
+            ):
+                failures.append("403 on a record the user may not see: 404 is due")
+            if response.status_code == 200 and method == "GET" and row.probe:
+                failures += _check_probe(w, row, pk is not None, response.data)
+            events = list(AccessEvent.objects.filter(id__gt=before).order_by("id"))
+            failures += _check_journal(w, row, method, pk, response, events)
+            if response.status_code >= 500:
+                failures.append(f"server error {response.content[:300]!r}")
+            raise _Rollback
+    except _Rollback:
+        pass
+    return [f"{method} {path}: {f}" for f in failures]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_permission_matrix(case: Case, client_of):
+    world = build_world(case)
+    client = client_of(world)
+    failures: list[str] = []
+    travel = time_machine.travel(timezone.now() + world.travel, tick=True) if world.travel else None
+    if travel:
+        travel.start()
+    try:
+        if world.actor is not None:  # the scenario itself, as the access module computes it
+            seen = categories_for(world.actor, [world.pathway.pk])[world.pathway.pk]
+            assert seen == world.categories, f"scenario set-up: sees {sorted(seen)}"
+        for (path, method), row in ENDPOINTS.items():
+            failures += run_row(world, client, path, method, row)
+    finally:
+        if travel:
+            travel.stop()
+    assert not failures, f"{case.name}: {len(failures)} failures\n" + "\n".join(failures)
+
+
+def test_every_category_and_role_has_cases():
+    """Adding a category or a role without a scenario that shows it fails here."""
+    from parcours.categories import ALL_CATEGORIES
+
+    shown = {cat for case in CASES for cat in case.expected}
+    assert shown >= ALL_CATEGORIES, sorted(ALL_CATEGORIES - shown)
+    assert {case.role for case in CASES} >= set(Role.values)
