@@ -35,10 +35,13 @@ RUN mkdir -p var/static var/media var/run && chown -R parcours:parcours var
 
 USER parcours
 
-# collectstatic loads the production settings, which insist on DJANGO_SECRET_KEY and
-# DATABASE_URL: build-only placeholders (no database is opened). They are not kept in the image.
+# collectstatic loads the production settings, which insist on DJANGO_SECRET_KEY, DATABASE_URL,
+# FIELD_ENCRYPTION_KEYS and SEARCH_INDEX_KEY: build-only placeholders (no database is opened, nothing
+# is encrypted). They are not kept in the image.
 RUN DJANGO_SECRET_KEY=collectstatic-build-only \
     DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 \
+    FIELD_ENCRYPTION_KEYS=Y29sbGVjdHN0YXRpYy1idWlsZC1vbmx5LWtleS0wMDE= \
+    SEARCH_INDEX_KEY=Y29sbGVjdHN0YXRpYy1idWlsZC1vbmx5LWtleS0wMDI= \
     python manage.py collectstatic --no-input -v 0
 
 EXPOSE 8000

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from parcours.fields import blind_index
 from parcours.models import (
     AccessRequest,
     Barrier,
@@ -746,7 +747,9 @@ def test_valid_identifiers_pass_full_clean():
     person = _person(nir=valid_nir(5), france_travail_id="1234567A")
     person.full_clean()  # no ValidationError
     person.save()
-    assert Person.objects.filter(pk=person.pk, nir=valid_nir(5)).exists()
+    assert Person.objects.get(pk=person.pk).nir == valid_nir(5)
+    # Encrypted: searched through the blind index only.
+    assert Person.objects.filter(pk=person.pk, nir_index=blind_index("nir", valid_nir(5))).exists()
 
 
 @pytest.mark.django_db
@@ -754,4 +757,4 @@ def test_blank_identifiers_are_not_unique():
     """Many people have no NIR or France Travail id: blanks never collide."""
     PersonFactory(nir="", france_travail_id="")
     PersonFactory(nir="", france_travail_id="")
-    assert Person.objects.filter(nir="", france_travail_id="").count() == 2
+    assert Person.objects.filter(nir_index="", france_travail_id_index="").count() == 2

@@ -5,15 +5,20 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATABASE_URL"])
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "FIELD_ENCRYPTION_KEYS", "SEARCH_INDEX_KEY"]
+)
 def test_missing_mandatory_variable_stops_start_up_with_a_clear_message(missing):
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "DATABASE_URL")}
+    env = dict(os.environ)
     env |= {
         "DJANGO_SETTINGS_MODULE": "backend.settings.local",
         "DJANGO_SECRET_KEY": "x" * 50,
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/parcours",
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "SEARCH_INDEX_KEY": Fernet.generate_key().decode(),
     }
     del env[missing]
     result = subprocess.run(

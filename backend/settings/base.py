@@ -10,6 +10,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from parcours.crypto_keys import parse_encryption_keys, parse_search_index_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -24,6 +26,15 @@ def required(name: str, hint: str) -> str:
 
 
 SECRET_KEY = required("DJANGO_SECRET_KEY", "une longue chaîne aléatoire (voir docs/operations.md)")
+
+# Field encryption (docs/security.md): Fernet keys, newest first; never derived from SECRET_KEY.
+# Exact search on encrypted identifiers goes through blind indexes under a separate HMAC key.
+FIELD_ENCRYPTION_KEYS = parse_encryption_keys(env.str("FIELD_ENCRYPTION_KEYS", default=""))
+SEARCH_INDEX_KEY = parse_search_index_key(
+    env.str("SEARCH_INDEX_KEY", default=""),
+    encryption_keys=FIELD_ENCRYPTION_KEYS,
+    secret_key=SECRET_KEY,
+)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])

@@ -7,6 +7,11 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parcours")
+# Deterministic test-only keys (never used outside tests): two encryption keys, newest first.
+TEST_FIELD_ENCRYPTION_KEY = "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTE="
+TEST_SEARCH_INDEX_KEY = "dGVzdC1vbmx5LXNlYXJjaC1pbmRleC1obWFjLWtleS0x"
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", TEST_FIELD_ENCRYPTION_KEY)
+os.environ.setdefault("SEARCH_INDEX_KEY", TEST_SEARCH_INDEX_KEY)
 
 _xdist = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _redis_db = 1 + int(_xdist.removeprefix("gw") or 0) % 14

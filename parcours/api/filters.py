@@ -3,6 +3,7 @@
 import django_filters as filters
 from django.utils.translation import gettext_lazy as _
 
+from ..fields import blind_index, normalise_identifier
 from ..models import (
     Agreement,
     Appointment,
@@ -43,6 +44,11 @@ class ServiceFilter(filters.FilterSet):
 
 class PersonFilter(filters.FilterSet):
     last_name = filters.CharFilter(method="filter_last_name", label=_("nom (début)"))
+    # Exact search on encrypted identifiers, through their blind index (docs/security.md).
+    france_travail_id = filters.CharFilter(
+        method="filter_blind_index", label=_("identifiant France Travail (exact)")
+    )
+    nir = filters.CharFilter(method="filter_blind_index", label=_("NIR (exact)"))
 
     class Meta:
         model = Person
@@ -50,6 +56,9 @@ class PersonFilter(filters.FilterSet):
 
     def filter_last_name(self, queryset, name, value):
         return queryset.filter(name_key__startswith=normalise_name(value))
+
+    def filter_blind_index(self, queryset, name, value):
+        return queryset.filter(**{f"{name}_index": blind_index(name, normalise_identifier(value))})
 
 
 class PathwayFilter(filters.FilterSet):

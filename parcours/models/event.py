@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ..fields import EncryptedTextField
 from .organisation import Organisation
 from .pathway import Pathway
 from .referral import Referral
@@ -39,7 +40,7 @@ class PathwayEvent(models.Model):
     )
     # For referral moves: the state reached (e.g. "accepted"); empty otherwise.
     referral_status = models.CharField(max_length=20, blank=True)
-    text = models.TextField(_("texte"), blank=True)
+    text = EncryptedTextField(_("texte"), blank=True)
     # Data category of the entry (parcours/categories.py): only actors who may see it get it.
     category = models.CharField(max_length=20, default="pathway")
 

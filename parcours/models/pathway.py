@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from ..categories import PATHWAY_PERMISSIONS
+from ..fields import EncryptedTextField
 from .organisation import Organisation
 from .person import Person
 
@@ -62,7 +63,7 @@ class Pathway(models.Model):
         choices=SupportModality.choices,
         default=SupportModality.SUIVI,
     )
-    diagnostic_summary = models.TextField(_("synthèse du diagnostic"), blank=True)
+    diagnostic_summary = EncryptedTextField(_("synthèse du diagnostic"), blank=True)
     outcome = models.CharField(
         _("motif de sortie"), max_length=20, choices=PathwayOutcome.choices, blank=True
     )
@@ -172,7 +173,7 @@ class Barrier(models.Model):
     status = models.CharField(
         _("statut"), max_length=20, choices=BarrierStatus.choices, default=BarrierStatus.IDENTIFIED
     )
-    detail = models.TextField(_("précisions"), blank=True)
+    detail = EncryptedTextField(_("précisions"), blank=True)
     identified_at = models.DateTimeField(_("repéré le"))
     resolved_at = models.DateTimeField(_("levé le"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -10,6 +10,14 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from stdnum.fr import nir
 
+from ..fields import (
+    EncryptedBooleanField,
+    EncryptedCharField,
+    EncryptedEmailField,
+    blind_index,
+    normalise_identifier,
+)
+
 
 def validate_nir(value: str) -> None:
     if not nir.is_valid(value):
@@ -29,6 +37,29 @@ def normalise_name(value: str) -> str:
     return " ".join(letters.replace("-", " ").replace("'", " ").lower().split())
 
 
+def identity_key(first_name: str, last_name: str) -> str:
+    return f"{normalise_name(last_name)}|{normalise_name(first_name)}"
+
+
+SEARCH_KEY_FIELDS = ("name_key", "nir_index", "france_travail_id_index", "identity_index")
+
+
+def search_keys(
+    first_name: str, last_name: str, birth_date: dt.date | str, nir: str, france_travail_id: str
+) -> tuple[str, str, str, str]:
+    """(name_key, nir_index, france_travail_id_index, identity_index) of a person. Also used by
+    the bulk loaders (seed_scale), which bypass save(). Same names and birth date = same
+    identity_index: the duplicate rule of services.person."""
+    name_key = identity_key(first_name, last_name)
+    birth = birth_date if isinstance(birth_date, str) else birth_date.isoformat()
+    return (
+        name_key,
+        blind_index("nir", normalise_identifier(nir or "")),
+        blind_index("france_travail_id", normalise_identifier(france_travail_id or "")),
+        blind_index("identity", f"{name_key}|{birth}"),
+    )
+
+
 def age_on(birth_date: dt.date, day: dt.date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
@@ -41,29 +72,36 @@ class Person(models.Model):
     birth_date = models.DateField(_("date de naissance"))
     # Normalised copy of the names, kept by the service, for duplicate detection and search.
     name_key = models.CharField(max_length=210, editable=False, db_index=True)
-    email = models.EmailField(_("e-mail"), blank=True)
-    phone = models.CharField(_("téléphone"), max_length=20, blank=True)
-    address = models.CharField(_("adresse"), max_length=300, blank=True)
-    postal_code = models.CharField(
+    # Blind indexes (HMAC-SHA256 under SEARCH_INDEX_KEY, docs/security.md), computed by save():
+    # the only way to search the encrypted identifiers, and the duplicate-detection keys.
+    nir_index = models.CharField(max_length=64, editable=False, blank=True, default="")
+    france_travail_id_index = models.CharField(
+        max_length=64, editable=False, blank=True, default=""
+    )
+    identity_index = models.CharField(max_length=64, editable=False, default="", db_index=True)
+    email = EncryptedEmailField(_("e-mail"), blank=True)
+    phone = EncryptedCharField(_("téléphone"), max_length=20, blank=True)
+    address = EncryptedCharField(_("adresse"), max_length=300, blank=True)
+    postal_code = EncryptedCharField(
         _("code postal"),
         max_length=5,
         blank=True,
         validators=[RegexValidator(r"^\d{5}$", _("Code postal : 5 chiffres."))],
     )
-    city = models.CharField(_("commune"), max_length=100, blank=True)
-    france_travail_id = models.CharField(
+    city = EncryptedCharField(_("commune"), max_length=100, blank=True)
+    france_travail_id = EncryptedCharField(
         _("identifiant France Travail"),
         max_length=11,
         blank=True,
         validators=[france_travail_id_validator],
     )
-    nir = models.CharField(_("NIR"), max_length=15, blank=True, validators=[validate_nir])
+    nir = EncryptedCharField(_("NIR"), max_length=15, blank=True, validators=[validate_nir])
 
     receives_rsa = models.BooleanField(_("bénéficiaire du rSa"), default=False)
     receives_ass = models.BooleanField(_("bénéficiaire de l'ASS"), default=False)
     rights_ending = models.BooleanField(_("fin de droits"), default=False)
-    rqth = models.BooleanField(_("RQTH (travailleur handicapé)"), default=False)
-    court_supervision = models.BooleanField(_("suivi judiciaire"), default=False)
+    rqth = EncryptedBooleanField(_("RQTH (travailleur handicapé)"), default=False)
+    court_supervision = EncryptedBooleanField(_("suivi judiciaire"), default=False)
     lives_in_qpv = models.BooleanField(_("réside en QPV"), default=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -75,7 +113,9 @@ class Person(models.Model):
         blank=True,
     )
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["name_key"])
+    history = HistoricalRecords(
+        excluded_fields=["name_key", "nir_index", "france_travail_id_index", "identity_index"]
+    )
 
     class Meta:
         verbose_name = _("personne")
@@ -84,14 +124,14 @@ class Person(models.Model):
         indexes = [models.Index(fields=["name_key", "birth_date"], name="person_identity_idx")]
         constraints = [
             models.UniqueConstraint(
-                fields=["nir"],
-                condition=~models.Q(nir=""),
+                fields=["nir_index"],
+                condition=~models.Q(nir_index=""),
                 name="person_unique_nir",
                 violation_error_message=_("Une personne avec ce NIR existe déjà."),
             ),
             models.UniqueConstraint(
-                fields=["france_travail_id"],
-                condition=~models.Q(france_travail_id=""),
+                fields=["france_travail_id_index"],
+                condition=~models.Q(france_travail_id_index=""),
                 name="person_unique_france_travail_id",
                 violation_error_message=_(
                     "Une personne avec cet identifiant France Travail existe déjà."
@@ -107,6 +147,30 @@ class Person(models.Model):
     def __str__(self) -> str:
         # Minimal identity only: never NIR or contact details in logs or admin lists.
         return f"{self.first_name} {self.last_name[:1]}."
+
+    def __repr__(self) -> str:
+        return f"<Person n°{self.pk}: {self}>"
+
+    def save(self, *args, **kwargs) -> None:
+        self.refresh_search_keys()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = set(update_fields) | set(SEARCH_KEY_FIELDS)
+        super().save(*args, **kwargs)
+
+    def validate_constraints(self, exclude=None) -> None:
+        # Model validation (forms, admin) must see the current unique blind indexes.
+        if isinstance(self.birth_date, dt.date):
+            self.refresh_search_keys()
+        super().validate_constraints(exclude=exclude)
+
+    def refresh_search_keys(self) -> None:
+        """Normalised names and blind indexes, from the current values (see `search_keys`)."""
+        keys = search_keys(
+            self.first_name, self.last_name, self.birth_date, self.nir, self.france_travail_id
+        )
+        for field, value in zip(SEARCH_KEY_FIELDS, keys, strict=True):
+            setattr(self, field, value)
 
     def age(self, on: dt.date | None = None) -> int:
         return age_on(self.birth_date, on or timezone.localdate())

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from ..fields import EncryptedTextField
 from .organisation import Organisation, Service
 from .pathway import Pathway
 
@@ -96,7 +97,7 @@ class Referral(models.Model):
     )
     kind = models.CharField(_("type d'orientation"), max_length=20, choices=ReferralKind.choices)
     reason = models.TextField(_("motif de l'orientation"))
-    context_note = models.TextField(_("éléments de contexte"), blank=True)
+    context_note = EncryptedTextField(_("éléments de contexte"), blank=True)
     # Categories the sender chose to share with the receiver, within the person's consent.
     shared_categories = models.JSONField(_("catégories partagées"), default=list, blank=True)
     status = models.CharField(

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from .. import access
 from ..actor import Actor
 from ..errors import Conflict, InvalidInput, NotAllowed
+from ..fields import blind_index, normalise_identifier
 from ..models import AccessRequest, AccessRequestStatus, Pathway, Person
 from .care_team import care_team_join
 
@@ -23,9 +24,12 @@ def access_request_create(
         raise InvalidInput(
             _("Le motif est obligatoire."), fields={"reason": [_("Précisez le motif.")]}
         )
+    # Searched through the blind indexes: the identifiers themselves are encrypted.
     identifiers = {
-        "nir": nir.strip().upper(),
-        "france_travail_id": france_travail_id.strip().upper(),
+        "nir_index": blind_index("nir", normalise_identifier(nir)),
+        "france_travail_id_index": blind_index(
+            "france_travail_id", normalise_identifier(france_travail_id)
+        ),
     }
     identifiers = {k: v for k, v in identifiers.items() if v}
     if not identifiers:

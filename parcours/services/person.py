@@ -11,7 +11,6 @@ from ..actor import Actor
 from ..categories import PERSON_FIELDS
 from ..errors import DuplicatePerson, NotAllowed
 from ..models import Pathway, Person
-from ..models.person import normalise_name
 from .history import save_with_history
 from .pathway import pathway_open
 
@@ -35,10 +34,6 @@ PERSON_EDITABLE_FIELDS = (
 )
 
 
-def _identity_key(first_name: str, last_name: str) -> str:
-    return f"{normalise_name(last_name)}|{normalise_name(first_name)}"
-
-
 def _lock_identity(key: str) -> None:
     """Serialise concurrent creations of the same identity (names + birth date) on PostgreSQL."""
     if connection.vendor != "postgresql":
@@ -51,13 +46,16 @@ def _lock_identity(key: str) -> None:
 def _raise_if_duplicate(*, actor: Actor, person: Person, exclude_id: int | None = None) -> None:
     """Never create a second record for the same person: same NIR, same France Travail id,
     or same names and birth date. A match the actor may see is named; one they may not see is
-    only announced (its content is not theirs to read)."""
+    only announced (its content is not theirs to read).
+
+    The comparisons use the blind indexes (the identifiers themselves are encrypted)."""
+    person.refresh_search_keys()
     candidates = Person.objects.exclude(pk=exclude_id) if exclude_id else Person.objects.all()
     checks = [
-        ("nir", person.nir, _("Une personne avec ce NIR existe déjà")),
+        ("nir_index", person.nir_index, _("Une personne avec ce NIR existe déjà")),
         (
-            "france_travail_id",
-            person.france_travail_id,
+            "france_travail_id_index",
+            person.france_travail_id_index,
             _("Une personne avec cet identifiant France Travail existe déjà"),
         ),
     ]
@@ -66,7 +64,9 @@ def _raise_if_duplicate(*, actor: Actor, person: Person, exclude_id: int | None 
             existing = candidates.filter(**{field: value}).first()
             if existing:
                 _raise_duplicate(actor, existing, message)
-    existing = candidates.filter(name_key=person.name_key, birth_date=person.birth_date).first()
+    existing = candidates.filter(
+        identity_index=person.identity_index, birth_date=person.birth_date
+    ).first()
     if existing:
         _raise_duplicate(
             actor,
@@ -131,7 +131,7 @@ def person_create(
             if field in ("nir", "france_travail_id") and isinstance(value, str)
             else value,
         )
-    person.name_key = _identity_key(person.first_name, person.last_name)
+    person.refresh_search_keys()
     person.created_by = actor.user  # type: ignore[assignment]
     person.full_clean(validate_unique=False, validate_constraints=False)
     _lock_identity(f"{person.name_key}|{person.birth_date.isoformat()}")
@@ -162,7 +162,7 @@ def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -
         if field in ("nir", "france_travail_id") and isinstance(value, str):
             value = value.strip().upper()
         setattr(person, field, value)
-    person.name_key = _identity_key(person.first_name, person.last_name)
+    person.refresh_search_keys()
     person.full_clean(validate_unique=False, validate_constraints=False)
     _lock_identity(f"{person.name_key}|{person.birth_date.isoformat()}")
     _raise_if_duplicate(actor=actor, person=person, exclude_id=person.pk)

@@ -20,6 +20,12 @@ Calling `access_recompute` per pathway would take hours at a million pathways.
 What is deliberately NOT generated: the simple-history tables (historical*) — bulk data has no
 change history — barriers, notes, care teams, objections, agreements' shared categories,
 break-glass grants. Benchmarks needing them add their own rows.
+
+Encrypted fields (parcours/fields.py) are written as Fernet tokens under the newest key, and the
+person blind indexes are computed, exactly as save() would. To stay fast, values shared by many
+rows (booleans, empty strings, the diagnostic and context texts, towns, postal codes) take one of
+a small pool of pre-computed tokens; unique values (NIR, France Travail id, e-mail, phone,
+address) are encrypted per row. Reads cannot tell the difference.
 """
 
 import bisect
@@ -51,6 +57,7 @@ from parcours.categories import (
     DataCategory,
     permission_codename,
 )
+from parcours.fields import newest_fernet
 from parcours.models import (
     Agreement,
     AgreementLevel,
@@ -66,13 +73,14 @@ from parcours.models import (
     SiaeKind,
 )
 from parcours.models.grant import CHANGE_PERMISSION, permission_ids
-from parcours.models.person import age_on, normalise_name
+from parcours.models.person import age_on, normalise_name, search_keys
 
 # Users made by this command are recognisable, so that --reset removes them and nothing else.
 USERNAME_PREFIX = "scale-"
 GROUP_PREFIX = "organisation:"
 DAY = 86_400.0
 HOUR = 3_600.0
+TOKEN_POOL = 16  # pre-computed tokens per shared value
 COPY_BATCH = 100_000  # rows per COPY statement: bounds the per-statement FK-check queue
 
 # ---------------------------------------------------------------------------------------------
@@ -375,6 +383,10 @@ class Command(BaseCommand):
         if n_pathways < 1 or n_orgs < 20:
             raise CommandError("--pathways >= 1 and --organisations >= 20.")
         self.rng = random.Random(opts["seed"])
+        # Token pools draw from their own generator: the data stays what the seed says.
+        self.pool_rng = random.Random(opts["seed"])
+        self.fernet = newest_fernet()
+        self.token_pools: dict[str, list[str]] = {}
         self.drop_indexes = opts["drop_indexes"]
         self.timings: list[tuple[str, int, float]] = []
         self.now = dt.datetime.now(tz=dt.UTC).replace(microsecond=0)
@@ -733,6 +745,7 @@ class Command(BaseCommand):
         # Pass 1 decides everything per pathway; persons and pathways are then streamed from it.
         t0 = time.perf_counter()
         rnd = rng.random
+        encrypt, pooled = self.encrypt, self.pooled
         owner_idx = rng.choices(range(len(orgs)), cum_weights=owner_cum, k=n)
         persons = []
         pathways = []
@@ -763,6 +776,21 @@ class Command(BaseCommand):
             opened_at = fromts(open_ts, utc)
             updated_at = fromts(touched, utc)
             postal = self._postal_code(org.departement)
+            email = (
+                f"{normalise_ascii(first)}.{normalise_ascii(last)}{pid}@courriel.example"
+                if rnd() < 0.7
+                else ""
+            )
+            phone = f"06{pid % 100_000_000:08d}" if rnd() < 0.8 else ""
+            ft_id = f"{pid:07d}{'ABCDEFGHJK'[pid % 10]}" if rnd() < 0.85 else ""
+            nir = self._nir(pid, birth) if rnd() < 0.3 else ""
+            ass, rights_ending, rqth, court = (
+                rnd() < 0.04,
+                rnd() < 0.06,
+                rnd() < 0.08,
+                rnd() < 0.02,
+            )
+            _, nir_index, ft_index, identity_index = search_keys(first, last, birth, nir, ft_id)
             persons.append(
                 (
                     pid,
@@ -770,31 +798,29 @@ class Command(BaseCommand):
                     last,
                     birth,
                     key,
-                    f"{normalise_ascii(first)}.{normalise_ascii(last)}{pid}@courriel.example"
-                    if rnd() < 0.7
-                    else "",
-                    f"06{pid % 100_000_000:08d}" if rnd() < 0.8 else "",
-                    f"{1 + pid % 150} {STREET_NAMES[pid % len(STREET_NAMES)]}",
-                    postal,
-                    org.town.removeprefix("Bassin de "),
-                    f"{pid:07d}{'ABCDEFGHJK'[pid % 10]}" if rnd() < 0.85 else "",
-                    self._nir(pid, birth) if rnd() < 0.3 else "",
+                    nir_index,
+                    ft_index,
+                    identity_index,
+                    encrypt(email) if email else pooled(""),
+                    encrypt(phone) if phone else pooled(""),
+                    encrypt(f"{1 + pid % 150} {STREET_NAMES[pid % len(STREET_NAMES)]}"),
+                    pooled(postal),
+                    pooled(org.town.removeprefix("Bassin de ")),
+                    encrypt(ft_id) if ft_id else pooled(""),
+                    encrypt(nir) if nir else pooled(""),
                     rsa,
-                    rnd() < 0.04,
-                    rnd() < 0.06,
-                    rnd() < 0.08,
-                    rnd() < 0.02,
+                    ass,
+                    rights_ending,
+                    pooled("1" if rqth else "0"),
+                    pooled("1" if court else "0"),
                     rnd() < 0.12,
                     opened_at,
                     updated_at,
                     referent,
                 )
             )
-            person = persons[-1]
             flags[i] = (
-                (1 if rsa else 0)
-                | (2 if age_on(birth, today) < 26 else 0)
-                | (4 if person[15] else 0)  # rqth
+                (1 if rsa else 0) | (2 if age_on(birth, today) < 26 else 0) | (4 if rqth else 0)
             )
             pathways.append(
                 (
@@ -805,7 +831,7 @@ class Command(BaseCommand):
                     orgs[referent_o].id,
                     status,
                     weighted(rng, modalities, modality_cum),
-                    DIAGNOSTICS[int(rnd() * len(DIAGNOSTICS))],
+                    pooled(DIAGNOSTICS[int(rnd() * len(DIAGNOSTICS))]),
                     outcome,
                     opened_at,
                     fromts(close_ts, utc) if close_ts else None,
@@ -824,6 +850,9 @@ class Command(BaseCommand):
                 "last_name",
                 "birth_date",
                 "name_key",
+                "nir_index",
+                "france_travail_id_index",
+                "identity_index",
                 "email",
                 "phone",
                 "address",
@@ -886,7 +915,17 @@ class Command(BaseCommand):
                     "category",
                 ],
                 (
-                    (p[0], p[0], "pathway_opened", p[9], p[3], p[2], "", "", DataCategory.PATHWAY)
+                    (
+                        p[0],
+                        p[0],
+                        "pathway_opened",
+                        p[9],
+                        p[3],
+                        p[2],
+                        "",
+                        self.pooled(""),
+                        DataCategory.PATHWAY,
+                    )
                     for p in pathways
                 ),
                 n,
@@ -908,10 +947,22 @@ class Command(BaseCommand):
         body = f"{sex}{birth.year % 100:02d}{birth.month:02d}{dep:02d}{commune:03d}{order:03d}"
         return body + nir_module.calc_check_digits(body)
 
+    def encrypt(self, value: str) -> str:
+        """Fernet token of `value` under the newest key, as EncryptedMixin stores it."""
+        return self.fernet.encrypt(value.encode()).decode()
+
+    def pooled(self, value: str) -> str:
+        """One of TOKEN_POOL tokens of a value shared by many rows (see the module docstring)."""
+        pool = self.token_pools.get(value)
+        if pool is None:
+            pool = self.token_pools[value] = [self.encrypt(value) for _ in range(TOKEN_POOL)]
+        return pool[int(self.pool_rng.random() * TOKEN_POOL)]
+
     # -----------------------------------------------------------------------------------------
     def _load_referrals(self, per_pathway: float) -> None:
         rng = self.rng
         rnd = rng.random
+        pooled = self.pooled
         orgs = self.orgs
         n = len(self.p_owner)
         now_ts = self.now_ts
@@ -1180,7 +1231,7 @@ class Command(BaseCommand):
                         service,
                         kinds[bisect.bisect(kind_cum, rnd() * 100)],
                         REASONS[int(rnd() * len(REASONS))],
-                        CONTEXT_NOTES[int(rnd() * len(CONTEXT_NOTES))],
+                        pooled(CONTEXT_NOTES[int(rnd() * len(CONTEXT_NOTES))]),
                         status,
                         fromts(created, utc),
                         fromts(sent, utc) if sent else None,
