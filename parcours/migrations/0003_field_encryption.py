@@ -58,6 +58,10 @@ def encrypt_existing(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # Not one transaction: on a database that already has rows, the data step's UPDATEs leave
+    # deferred trigger events that forbid the index creation that follows in the same
+    # transaction. The data step below runs in its own transaction instead.
+    atomic = False
 
     dependencies = [
         ('parcours', '0002_consent_scoped_access_and_journal'),
@@ -214,7 +218,7 @@ class Migration(migrations.Migration):
             field=parcours.fields.EncryptedTextField(blank=True, verbose_name='éléments de contexte'),
         ),
         # Irreversible on purpose: going back would write plaintext again (docs/security.md).
-        migrations.RunPython(encrypt_existing),
+        migrations.RunPython(encrypt_existing, atomic=True),
         migrations.AddConstraint(
             model_name='person',
             constraint=models.UniqueConstraint(condition=models.Q(('nir_index', ''), _negated=True), fields=('nir_index',), name='person_unique_nir', violation_error_message='Une personne avec ce NIR existe déjà.'),
