@@ -283,7 +283,7 @@ class ModalityChangeSerializer(serializers.Serializer):
 
 
 class ReferentChangeSerializer(serializers.Serializer):
-    referent = serializers.IntegerField(label=_("référent"))
+    referent = serializers.IntegerField(label=_("référent"), source="referent_id")
 
 
 class BarrierWriteSerializer(serializers.Serializer):

@@ -233,6 +233,26 @@ class PersonViewSet(
         )
 
 
+def _pathway_action(service, payload_class, *, name: str):
+    """Build a POST action on a pathway that validates its payload, calls one pathway service,
+    and answers with the pathway as the acting organisation now sees it."""
+
+    def handler(self, request, pk=None):
+        payload = payload_class(data=request.data)
+        payload.is_valid(raise_exception=True)
+        service(actor=self.actor, pathway_id=record_id(pk), **payload.validated_data)
+        return self._detail(record_id(pk))
+
+    handler.__name__ = name
+    routed = action(detail=True, methods=["post"])(handler)
+    # Outside @action, which would overwrite the schema override that extend_schema stores.
+    return extend_schema(
+        request=payload_class,
+        responses=serializers.PathwayDetailSerializer,
+        operation_id=f"v1_pathways_{name}_create",  # the ids generated before: clients keep them
+    )(routed)
+
+
 class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Pathway.objects.none()  # for the schema; real scoping in get_queryset
     journal_object_type = "pathway"
@@ -291,55 +311,18 @@ class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
             serializers.PathwayEventSerializer(event).data, status=status.HTTP_201_CREATED
         )
 
-    @extend_schema(
-        request=serializers.ModalityChangeSerializer, responses=serializers.PathwayDetailSerializer
+    modality = _pathway_action(
+        pathway_services.pathway_set_modality, serializers.ModalityChangeSerializer, name="modality"
     )
-    @action(detail=True, methods=["post"])
-    def modality(self, request, pk=None):
-        payload = serializers.ModalityChangeSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        pathway_services.pathway_set_modality(
-            actor=self.actor, pathway_id=record_id(pk), **payload.validated_data
-        )
-        return self._detail(record_id(pk))
-
-    @extend_schema(
-        request=serializers.ReferentChangeSerializer, responses=serializers.PathwayDetailSerializer
+    referent = _pathway_action(
+        pathway_services.pathway_set_referent, serializers.ReferentChangeSerializer, name="referent"
     )
-    @action(detail=True, methods=["post"])
-    def referent(self, request, pk=None):
-        payload = serializers.ReferentChangeSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        pathway_services.pathway_set_referent(
-            actor=self.actor,
-            pathway_id=record_id(pk),
-            referent_id=payload.validated_data["referent"],
-        )
-        return self._detail(record_id(pk))
-
-    @extend_schema(
-        request=serializers.BarrierWriteSerializer, responses=serializers.PathwayDetailSerializer
+    barriers = _pathway_action(
+        pathway_services.barrier_record, serializers.BarrierWriteSerializer, name="barriers"
     )
-    @action(detail=True, methods=["post"])
-    def barriers(self, request, pk=None):
-        payload = serializers.BarrierWriteSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        pathway_services.barrier_record(
-            actor=self.actor, pathway_id=record_id(pk), **payload.validated_data
-        )
-        return self._detail(record_id(pk))
-
-    @extend_schema(
-        request=serializers.PathwayCloseSerializer, responses=serializers.PathwayDetailSerializer
+    close = _pathway_action(
+        pathway_services.pathway_close, serializers.PathwayCloseSerializer, name="close"
     )
-    @action(detail=True, methods=["post"])
-    def close(self, request, pk=None):
-        payload = serializers.PathwayCloseSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        pathway_services.pathway_close(
-            actor=self.actor, pathway_id=record_id(pk), **payload.validated_data
-        )
-        return self._detail(record_id(pk))
 
 
 def _referral_action(service, payload_class=None, *, name: str):
