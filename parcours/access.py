@@ -175,9 +175,13 @@ def appointments_visible_to(actor: Actor) -> QuerySet[Appointment]:
     return Appointment.objects.filter(referral__in=referrals_visible_to(actor))
 
 
-def events_visible_to(actor: Actor, pathway_id: int) -> QuerySet[PathwayEvent]:
-    """The timeline entries of one pathway in the categories the actor may see."""
-    categories = categories_for(actor, [pathway_id])[pathway_id]
+def events_visible_to(
+    actor: Actor, pathway_id: int, categories: Iterable[str] | None = None
+) -> QuerySet[PathwayEvent]:
+    """The timeline entries of one pathway in the categories the actor may see (pass them if
+    already known from `categories_for` for this actor and request)."""
+    if categories is None:
+        categories = categories_for(actor, [pathway_id])[pathway_id]
     return PathwayEvent.objects.filter(pathway_id=pathway_id, category__in=categories)
 
 

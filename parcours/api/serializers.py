@@ -1,7 +1,5 @@
 """Serializers: shape and validate; writes are delegated to services by the views."""
 
-import datetime as dt
-
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -39,8 +37,6 @@ from ..models.person import france_travail_id_validator, validate_nir
 from ..services.person import PERSON_EDITABLE_FIELDS
 from ..transitions import actions_available
 from .redaction import RedactedSerializerMixin
-
-PLAUSIBLE_BIRTH_DATE = dt.date(1900, 1, 1)
 
 
 class EmploymentAreaSerializer(serializers.ModelSerializer):
@@ -168,15 +164,6 @@ class PersonWriteSerializer(serializers.ModelSerializer):
             "nir": {"validators": [validate_nir]},
             "france_travail_id": {"validators": [france_travail_id_validator]},
         }
-
-    def validate_birth_date(self, value: dt.date) -> dt.date:
-        # Mirrors the CHECK person_birth_date_plausible, which would otherwise surface as an
-        # IntegrityError (a misleading 409) instead of a field error.
-        if value < PLAUSIBLE_BIRTH_DATE:
-            raise serializers.ValidationError(
-                _("La date de naissance doit être postérieure à 1900.")
-            )
-        return value
 
 
 class ModalityPeriodSerializer(serializers.ModelSerializer):

@@ -289,9 +289,9 @@ class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def timeline(self, request, pk=None):
         pathway = self.get_object()
-        events = access.events_visible_to(self.actor, pathway.pk).select_related(
-            "actor", "organisation"
-        )
+        events = access.events_visible_to(
+            self.actor, pathway.pk, self.visible_categories.of([pathway.pk])
+        ).select_related("actor", "organisation")
         paginator = TimelineCursorPagination()
         page = paginator.paginate_queryset(events, request, view=self)
         data = serializers.PathwayEventSerializer(page, many=True).data

@@ -3,7 +3,7 @@ import unicodedata
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +17,9 @@ from ..fields import (
     blind_index,
     normalise_identifier,
 )
+
+# One rule, two guards: the field validator (API serializers and services), the CHECK (database).
+EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)
 
 
 def validate_nir(value: str) -> None:
@@ -69,7 +72,14 @@ class Person(models.Model):
 
     first_name = models.CharField(_("prénom"), max_length=100)
     last_name = models.CharField(_("nom"), max_length=100)
-    birth_date = models.DateField(_("date de naissance"))
+    birth_date = models.DateField(
+        _("date de naissance"),
+        validators=[
+            MinValueValidator(
+                EARLIEST_BIRTH_DATE, _("La date de naissance doit être postérieure à 1900.")
+            )
+        ],
+    )
     # Normalised copy of the names, kept by the service, for duplicate detection and search.
     name_key = models.CharField(max_length=210, editable=False, db_index=True)
     # Blind indexes (HMAC-SHA256 under SEARCH_INDEX_KEY, docs/security.md), computed by save():
@@ -139,7 +149,7 @@ class Person(models.Model):
             ),
             models.CheckConstraint(
                 name="person_birth_date_plausible",
-                condition=models.Q(birth_date__gte=dt.date(1900, 1, 1)),
+                condition=models.Q(birth_date__gte=EARLIEST_BIRTH_DATE),
                 violation_error_message=_("La date de naissance doit être postérieure à 1900."),
             ),
         ]

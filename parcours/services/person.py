@@ -10,6 +10,7 @@ from .. import access
 from ..actor import Actor
 from ..categories import PERSON_FIELDS
 from ..errors import DuplicatePerson, NotAllowed
+from ..fields import normalise_identifier
 from ..models import Pathway, Person
 from .history import save_with_history
 from .pathway import pathway_open
@@ -32,6 +33,13 @@ PERSON_EDITABLE_FIELDS = (
     "court_supervision",
     "lives_in_qpv",
 )
+
+
+def _stored_form(field: str, value: object) -> object:
+    """Identifiers are stored exactly as their blind index sees them (one normalisation)."""
+    if field in ("nir", "france_travail_id") and isinstance(value, str):
+        return normalise_identifier(value)
+    return value
 
 
 def _lock_identity(key: str) -> None:
@@ -124,13 +132,7 @@ def person_create(
         first_name=first_name.strip(), last_name=last_name.strip(), birth_date=birth_date
     )
     for field, value in details.items():
-        setattr(
-            person,
-            field,
-            value.strip().upper()
-            if field in ("nir", "france_travail_id") and isinstance(value, str)
-            else value,
-        )
+        setattr(person, field, _stored_form(field, value))
     person.refresh_search_keys()
     person.created_by = actor.user  # type: ignore[assignment]
     person.full_clean(validate_unique=False, validate_constraints=False)
@@ -159,9 +161,7 @@ def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -
             _("Ces données ne sont pas partagées avec votre organisation : %s.") % ", ".join(hidden)
         )
     for field, value in changes.items():
-        if field in ("nir", "france_travail_id") and isinstance(value, str):
-            value = value.strip().upper()
-        setattr(person, field, value)
+        setattr(person, field, _stored_form(field, value))
     person.refresh_search_keys()
     person.full_clean(validate_unique=False, validate_constraints=False)
     _lock_identity(f"{person.name_key}|{person.birth_date.isoformat()}")

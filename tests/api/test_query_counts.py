@@ -96,8 +96,9 @@ JOURNAL = 1
 # plain semi-join on the group's grants (docs/performance.md): one query per scoped queryset.
 PERSONAL_GRANTS = 1
 # A read of one pathway (its timeline) journals the categories and bases behind it: the pathway's
-# person (1), the categories (CATEGORIES) and their bases (group + user grants, 2).
-DETAIL_JOURNAL = 1 + CATEGORIES + 2 + JOURNAL
+# person (1) and the bases (group + user grants, 2); the categories are those the view already
+# fetched for the response, not queried again.
+DETAIL_JOURNAL = 1 + 2 + JOURNAL
 LISTS = [
     # actor, count, rows, pathways (open one, categories), categories, journal
     ("/api/v1/persons/", _pathways, 4 + PERSONAL_GRANTS + CATEGORIES + JOURNAL),
