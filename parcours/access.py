@@ -171,6 +171,15 @@ def referrals_visible_to(actor: Actor) -> QuerySet[Referral]:
     ).filter(~Q(status=ReferralStatus.DRAFT) | Q(sender_organisation_id=actor.organisation.pk))
 
 
+def referrals_concerning(actor: Actor) -> QuerySet[Referral]:
+    """Visible referrals the actor's organisation sent or received: the alerts about a referral
+    (notifications) are shown to its two parties only, never to a care-team bystander."""
+    return referrals_visible_to(actor).filter(
+        Q(sender_organisation_id=actor.organisation.pk)
+        | Q(receiver_organisation_id=actor.organisation.pk)
+    )
+
+
 def appointments_visible_to(actor: Actor) -> QuerySet[Appointment]:
     return Appointment.objects.filter(referral__in=referrals_visible_to(actor))
 

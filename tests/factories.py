@@ -154,7 +154,11 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     class Params:
         sent = factory.Trait(status="sent", sent_at=_ago(19), acknowledge_due_at=_ago(12))
         accepted = factory.Trait(
-            sent=True, status="accepted", accepted_at=_ago(18), first_appointment_due_at=_ago(3)
+            sent=True,
+            status="accepted",
+            accepted_at=_ago(18),
+            appointment_due_at=_ago(13),
+            first_appointment_due_at=_ago(3),
         )
         refused = factory.Trait(
             sent=True, status="refused", refused_at=_ago(18), refusal_reason="no_capacity"
@@ -230,6 +234,7 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
 
     referral = factory.SubFactory(ReferralFactory, appointment_set=True)
     starts_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=3))
+    outcome_due_at = factory.LazyAttribute(lambda o: o.starts_at + dt.timedelta(hours=24))
     created_by = factory.SelfAttribute("referral.sender_user")
 
 

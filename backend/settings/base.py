@@ -7,6 +7,7 @@ or the network at import time.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -185,6 +186,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
+# E-mail goes through its own queue so that a slow SMTP server never holds the scan or the
+# journal sealer back (docs/operations.md); `make run` and the compose worker consume both.
+CELERY_TASK_ROUTES = {"notifications.outbox_relay": {"queue": "mail"}}
+PARCOURS_ALERT_SCAN_SECONDS = env.int("PARCOURS_ALERT_SCAN_SECONDS", default=300)
+OUTBOX_RELAY_SECONDS = env.int("OUTBOX_RELAY_SECONDS", default=30)
+PARCOURS_DIGEST_HOUR = env.int("PARCOURS_DIGEST_HOUR", default=8)
 CELERY_BEAT_SCHEDULE = {
     "access-prune-expired": {
         "task": "parcours.tasks.access_prune_expired",
@@ -200,18 +207,66 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.int("JOURNAL_SEAL_SECONDS", default=10),
         "options": {"expires": env.int("JOURNAL_SEAL_SECONDS", default=10)},
     },
+    # No-show alerts (docs/operations.md): the scan raises alerts and writes their e-mails to the
+    # outbox; the relay sends them (and retries) — both expire rather than pile up behind a
+    # stopped worker, the next run does the same work.
+    "alerts-scan": {
+        "task": "notifications.alerts_scan",
+        "schedule": PARCOURS_ALERT_SCAN_SECONDS,
+        "options": {"expires": PARCOURS_ALERT_SCAN_SECONDS},
+    },
+    "outbox-relay": {
+        "task": "notifications.outbox_relay",
+        "schedule": OUTBOX_RELAY_SECONDS,
+        "options": {"expires": OUTBOX_RELAY_SECONDS, "queue": "mail"},
+    },
+    "alerts-digest": {
+        "task": "notifications.digests_send",
+        "schedule": crontab(minute=0, hour=PARCOURS_DIGEST_HOUR),
+    },
 }
 
 # --- E-mail ------------------------------------------------------------------------------------
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+# Either EMAIL_URL (smtp://user:password@host:587/?tls=True, smtp+ssl://…, consolemail://,
+# filemail:///path) or the classic EMAIL_HOST / EMAIL_PORT / EMAIL_HOST_USER /
+# EMAIL_HOST_PASSWORD / EMAIL_USE_TLS / EMAIL_USE_SSL; with neither, e-mails go to the console.
+if env.str("EMAIL_URL", default="") or not env.str("EMAIL_HOST", default=""):
+    EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+else:
+    EMAIL_CONFIG = {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": env.str("EMAIL_HOST"),
+        "EMAIL_PORT": env.int("EMAIL_PORT", default=25),
+        "EMAIL_HOST_USER": env.str("EMAIL_HOST_USER", default=""),
+        "EMAIL_HOST_PASSWORD": env.str("EMAIL_HOST_PASSWORD", default=""),
+        "EMAIL_USE_TLS": env.bool("EMAIL_USE_TLS", default=False),
+        "EMAIL_USE_SSL": env.bool("EMAIL_USE_SSL", default=False),
+    }
 vars().update(EMAIL_CONFIG)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)  # never block a relay on a dead server
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="parcours <ne-pas-repondre@parcours.local>"
 )
+# The right-hand side of the outbox's deterministic Message-IDs.
+PARCOURS_MAIL_DOMAIN = env.str(
+    "PARCOURS_MAIL_DOMAIN", default=DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ")
+)
+
+# --- Alerts and the e-mail outbox (docs/operations.md) ------------------------------------------
+# Level-1 alerts nobody acknowledged, whose referral did not move, go to managers after this.
+PARCOURS_ALERT_ESCALATION_HOURS = env.int("PARCOURS_ALERT_ESCALATION_HOURS", default=72)
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=50)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
+OUTBOX_RELAY_BUDGET_SECONDS = env.int("OUTBOX_RELAY_BUDGET_SECONDS", default=100)
+# Longer than the relay task's hard time limit (150 s): a live relay's row is never taken back.
+OUTBOX_STUCK_AFTER_SECONDS = env.int("OUTBOX_STUCK_AFTER_SECONDS", default=600)
 
 # --- Domain defaults ---------------------------------------------------------------------------
 # Delays used when no partnership agreement (Agreement) covers a sender/receiver pair.
 PARCOURS_DEFAULT_ACKNOWLEDGE_WORKING_DAYS = env.int("PARCOURS_ACKNOWLEDGE_WORKING_DAYS", default=5)
+PARCOURS_DEFAULT_APPOINTMENT_SET_DAYS = env.int("PARCOURS_APPOINTMENT_SET_DAYS", default=5)
 PARCOURS_DEFAULT_FIRST_APPOINTMENT_DAYS = env.int("PARCOURS_FIRST_APPOINTMENT_DAYS", default=15)
 PARCOURS_DEFAULT_NO_SHOW_GRACE_HOURS = env.int("PARCOURS_NO_SHOW_GRACE_HOURS", default=24)
 # A referral nobody answered for this many calendar days is expired by the periodic task.

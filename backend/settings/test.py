@@ -23,7 +23,10 @@ if not DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
     raise ImproperlyConfigured("Les tests exigent PostgreSQL (DATABASE_URL=postgres://…).")  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# In-process tests read django.core.mail.outbox; a worker process started by the tests is given
+# EMAIL_URL=smtp://… pointing at the test's own SMTP server (tests/notifications/smtp_sink.py).
+if not os.environ.get("EMAIL_URL"):
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Test-only: the access journal's trigger refuses TRUNCATE unless this is on, and pytest-django
 # empties tables with TRUNCATE between transactional tests. Never set this outside tests.

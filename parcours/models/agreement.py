@@ -28,6 +28,9 @@ class Agreement(models.Model):
     acknowledge_within_working_days = models.PositiveSmallIntegerField(
         _("délai de réponse à une orientation (jours ouvrés)"), default=5
     )
+    appointment_set_within_days = models.PositiveSmallIntegerField(
+        _("délai pour fixer le rendez-vous après acceptation (jours)"), default=5
+    )
     first_appointment_within_days = models.PositiveSmallIntegerField(
         _("délai de premier rendez-vous (jours)"), default=15
     )
@@ -55,7 +58,8 @@ class Agreement(models.Model):
             models.CheckConstraint(
                 name="agreement_delays_positive",
                 condition=Q(acknowledge_within_working_days__gte=1)
-                & Q(first_appointment_within_days__gte=1),
+                & Q(first_appointment_within_days__gte=1)
+                & Q(appointment_set_within_days__gte=1),
                 violation_error_message=_("Les délais d'une convention sont d'au moins un jour."),
             ),
         ]

@@ -39,6 +39,8 @@ class Appointment(models.Model):
         default=AppointmentOutcome.PENDING,
     )
     outcome_recorded_at = models.DateTimeField(_("issue saisie le"), null=True, blank=True)
+    # Start + the agreed grace: past it with no outcome recorded, the person counts as absent.
+    outcome_due_at = models.DateTimeField(_("issue attendue avant le"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -50,6 +52,14 @@ class Appointment(models.Model):
         verbose_name = _("rendez-vous")
         verbose_name_plural = _("rendez-vous")
         ordering = ["-starts_at", "-id"]
+        indexes = [
+            # The no-show scan reads pending appointments past their grace only.
+            models.Index(
+                fields=["outcome_due_at"],
+                condition=Q(outcome="pending"),
+                name="appointment_outcome_due_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="appointment_outcome_has_date",

@@ -111,6 +111,9 @@ class Referral(models.Model):
     first_appointment_due_at = models.DateTimeField(
         _("premier rendez-vous attendu avant le"), null=True, blank=True
     )
+    appointment_due_at = models.DateTimeField(
+        _("rendez-vous à fixer avant le"), null=True, blank=True
+    )
     refused_at = models.DateTimeField(_("refusée le"), null=True, blank=True)
     refusal_reason = models.CharField(
         _("motif de refus"), max_length=20, choices=RefusalReason.choices, blank=True
@@ -136,6 +139,27 @@ class Referral(models.Model):
             models.Index(fields=["-updated_at", "-id"], name="referral_recent_idx"),
             models.Index(fields=["receiver_organisation", "status"], name="referral_receiver_idx"),
             models.Index(fields=["sender_organisation", "status"], name="referral_sender_idx"),
+            # The no-show alert scan (notifications/scan.py) reads only referrals still waiting
+            # for something: each partial index holds the few open rows of one wait, never the
+            # millions of finished referrals (docs/performance.md).
+            models.Index(
+                fields=["acknowledge_due_at"],
+                condition=Q(status="sent"),
+                name="referral_awaiting_answer_idx",
+            ),
+            models.Index(
+                fields=["appointment_due_at"],
+                condition=Q(status="accepted"),
+                name="referral_awaiting_booking_idx",
+            ),
+            models.Index(
+                fields=["first_appointment_due_at"],
+                condition=Q(status__in=("accepted", "appointment_set", "no_show")),
+                name="referral_awaiting_arrival_idx",
+            ),
+            models.Index(
+                fields=["no_show_at"], condition=Q(status="no_show"), name="referral_no_show_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

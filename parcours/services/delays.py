@@ -14,6 +14,7 @@ from ..models import Agreement, Organisation
 @dataclass(frozen=True)
 class Delays:
     acknowledge_working_days: int
+    appointment_set_days: int
     first_appointment_days: int
     no_show_grace_hours: int
     agreement_id: int | None = None
@@ -37,6 +38,7 @@ def delays_for(*, sender: Organisation, receiver: Organisation, on: dt.date) -> 
     if agreement is not None:
         return Delays(
             acknowledge_working_days=agreement.acknowledge_within_working_days,
+            appointment_set_days=agreement.appointment_set_within_days,
             first_appointment_days=agreement.first_appointment_within_days,
             no_show_grace_hours=agreement.no_show_grace_hours,
             agreement_id=agreement.pk,
@@ -47,6 +49,7 @@ def delays_for(*, sender: Organisation, receiver: Organisation, on: dt.date) -> 
         acknowledge_working_days=settings.PARCOURS_DEFAULT_ACKNOWLEDGE_WORKING_DAYS
         if acknowledge is None
         else acknowledge,
+        appointment_set_days=settings.PARCOURS_DEFAULT_APPOINTMENT_SET_DAYS,
         first_appointment_days=settings.PARCOURS_DEFAULT_FIRST_APPOINTMENT_DAYS
         if first_appointment is None
         else first_appointment,

@@ -29,6 +29,7 @@ from ..models import (
     RefusalReason,
     Service,
 )
+from ..signals import referral_moved
 from ..transitions import ACTION_LABELS, STAMPED_FIELD, Action, Party, find_move
 from .access_grants import access_recompute, basis_codes_for
 from .delays import add_working_days, delays_for
@@ -91,6 +92,7 @@ def _move(
         referral=referral,
         text=text,
     )
+    referral_moved.send(sender=Referral, referral=referral, action=action, now=now)
     return referral
 
 
@@ -270,7 +272,8 @@ def referral_withdraw(*, actor: Actor, referral_id: int, comment: str = "") -> R
 
 @transaction.atomic
 def referral_accept(*, actor: Actor, referral_id: int) -> Referral:
-    """Accept: a first appointment is now due within the agreed number of days."""
+    """Accept: an appointment must now be set within the agreed days, and the person seen
+    within the agreed first-appointment delay (both watched by the no-show alerts)."""
 
     def stamp_first_appointment_due(referral: Referral, now: dt.datetime) -> None:
         delays = delays_for(
@@ -278,6 +281,7 @@ def referral_accept(*, actor: Actor, referral_id: int) -> Referral:
             receiver=referral.receiver_organisation,
             on=now.date(),
         )
+        referral.appointment_due_at = now + dt.timedelta(days=delays.appointment_set_days)
         referral.first_appointment_due_at = now + dt.timedelta(days=delays.first_appointment_days)
 
     return _move(
@@ -336,9 +340,15 @@ def referral_set_appointment(
             pending.outcome = AppointmentOutcome.CANCELLED
             pending.outcome_recorded_at = now
             save_with_history(pending, actor=actor, reason=_("Rendez-vous remplacé"))
+        delays = delays_for(
+            sender=referral.sender_organisation,
+            receiver=referral.receiver_organisation,
+            on=now.date(),
+        )
         appointment = Appointment(
             referral=referral,
             starts_at=starts_at,
+            outcome_due_at=starts_at + dt.timedelta(hours=delays.no_show_grace_hours),
             channel=channel,
             place=place.strip(),
             created_by=actor.user,

@@ -81,6 +81,10 @@ GROUP_PREFIX = "organisation:"
 DAY = 86_400.0
 HOUR = 3_600.0
 TOKEN_POOL = 16  # pre-computed tokens per shared value
+# Settings defaults of the no-show alert delays (a referral is stamped with them when accepted
+# or booked).
+APPOINTMENT_SET_DAYS = 5
+NO_SHOW_GRACE_HOURS = 24
 COPY_BATCH = 100_000  # rows per COPY statement: bounds the per-statement FK-check queue
 
 # ---------------------------------------------------------------------------------------------
@@ -869,6 +873,7 @@ class Command(BaseCommand):
                 "created_at",
                 "updated_at",
                 "created_by_id",
+                "outcome_due_at",
             ],
             iter(persons),
             n,
@@ -1057,6 +1062,7 @@ class Command(BaseCommand):
                     fromts(created, utc),
                     fromts(recorded or created, utc),
                     user,
+                    fromts(start + NO_SHOW_GRACE_HOURS * HOUR, utc),
                 )
 
         def rows() -> Iterator[tuple]:
@@ -1238,6 +1244,7 @@ class Command(BaseCommand):
                         fromts(ack_due, utc) if ack_due else None,
                         fromts(accepted, utc) if accepted else None,
                         fromts(fa_due, utc) if fa_due else None,
+                        fromts(accepted + APPOINTMENT_SET_DAYS * DAY, utc) if accepted else None,
                         fromts(refused, utc) if refused else None,
                         refusal_reason,
                         refusal_comment,
@@ -1271,6 +1278,7 @@ class Command(BaseCommand):
                 "acknowledge_due_at",
                 "accepted_at",
                 "first_appointment_due_at",
+                "appointment_due_at",
                 "refused_at",
                 "refusal_reason",
                 "refusal_comment",
@@ -1300,6 +1308,7 @@ class Command(BaseCommand):
                 "created_at",
                 "updated_at",
                 "created_by_id",
+                "outcome_due_at",
             ],
             appointment_rows(),
             len(appointments),

@@ -1,0 +1,135 @@
+"""Building the e-mails of the outbox, in French, HTML + plain text, from templates.
+
+They carry the minimum: the person's first name and initial, the referral's reference, the
+partners' names, dates and a link to the record — never a NIR, an address, a social, health or
+justice detail, nor any free text typed about the person.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from parcours.models import Referral
+
+from .models import Alert, AlertLevel, Audience, Delivery, OutboxKind, OutboxMessage
+from .models.alert import UNRESOLVED_STATES
+from .rules import RULES
+
+
+def referral_link(referral_id: int) -> str:
+    """Where the e-mail sends the reader. The one place to change when the web pages land."""
+    return f"{settings.PARCOURS_PUBLIC_URL.rstrip('/')}/api/v1/referrals/{referral_id}/"
+
+
+def _day(value) -> str:
+    return timezone.localtime(value).strftime("%d/%m/%Y") if value else ""
+
+
+def _day_and_time(value) -> str:
+    return timezone.localtime(value).strftime("%d/%m/%Y à %H:%M") if value else ""
+
+
+def person_label(referral: Referral) -> str:
+    """First name and initial only ("Léa M.")."""
+    person = referral.pathway.person
+    initial = (person.last_name or "").strip()[:1].upper()
+    return f"{person.first_name.strip()} {initial}." if initial else person.first_name.strip()
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    """One alert as the e-mail shows it to one audience."""
+
+    title: str
+    fact: str
+    ask: str
+    escalation: str
+    reference: str
+    link: str
+
+
+def alert_line(alert: Alert, audience: str) -> AlertLine:
+    rule = RULES[alert.kind]
+    referral = alert.referral
+    values = {
+        "reference": referral.reference,
+        "person": person_label(referral),
+        "sender": referral.sender_organisation.name,
+        "receiver": referral.receiver_organisation.name
+        + (f" ({referral.receiver_service.name})" if referral.receiver_service else ""),
+        "sent_on": _day(referral.sent_at),
+        "accepted_on": _day(referral.accepted_at),
+        "due_on": _day(alert.due_at),
+        "appointment_on": _day_and_time(alert.appointment.starts_at if alert.appointment else None)
+        or _day(alert.due_at),
+    }
+    receiving_side = audience in (Audience.RECEIVER, Audience.RECEIVER_MANAGER)
+    escalation = ""
+    if alert.level == AlertLevel.ESCALATED:
+        escalation = _(
+            "Cette situation, signalée aux conseillers, est restée sans évolution depuis : "
+            "elle vous est transmise en tant que responsable de structure."
+        )
+    return AlertLine(
+        title=f"{referral.reference} : {rule.subject}",
+        fact=str(rule.fact) % values,
+        ask=str(rule.ask_receiver if receiving_side else rule.ask_sender),
+        escalation=escalation,
+        reference=referral.reference,
+        link=referral_link(referral.pk),
+    )
+
+
+def _deliveries(message: OutboxMessage) -> list[Delivery]:
+    return list(
+        message.deliveries.filter(alert__state__in=UNRESOLVED_STATES)
+        .select_related(
+            "alert__referral__pathway__person",
+            "alert__referral__sender_organisation",
+            "alert__referral__receiver_organisation",
+            "alert__referral__receiver_service",
+            "alert__appointment",
+        )
+        .order_by("alert__created_at", "alert_id")
+    )
+
+
+def build_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
+    """The e-mail for an outbox row, or None when every alert it is about has been resolved
+    meanwhile (nothing is sent then)."""
+    deliveries = _deliveries(message)
+    if not deliveries:
+        return None
+    lines = [alert_line(d.alert, d.audience) for d in deliveries]
+    if message.kind == OutboxKind.DIGEST:
+        subject = _("[parcours] Récapitulatif : %(count)s alerte(s) sur vos orientations") % {
+            "count": len(lines)
+        }
+        template = "notifications/email/digest"
+    else:
+        escalated = deliveries[0].alert.level == AlertLevel.ESCALATED
+        subject = ("[parcours] " + (_("Escalade — ") if escalated else "")) + lines[0].title
+        template = "notifications/email/alert"
+    context = {
+        "lines": lines,
+        "line": lines[0],
+        "public_url": settings.PARCOURS_PUBLIC_URL,
+        "preferences_url": f"{settings.PARCOURS_PUBLIC_URL.rstrip('/')}/api/v1/me/notifications/",
+    }
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to_email],
+        headers={
+            "Message-ID": message.message_id,
+            "Auto-Submitted": "auto-generated",
+            "X-Parcours-Outbox": str(message.pk),
+        },
+    )
+    email.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    return email

@@ -1,0 +1,141 @@
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .alert import Alert
+from .preference import DeliveryMode
+
+
+class Audience(models.TextChoices):
+    """Why a recipient is told: the wording of the e-mail depends on it."""
+
+    SENDER = "sender", _("Prescripteur")
+    RECEIVER = "receiver", _("Structure destinataire")
+    SENDER_MANAGER = "sender_manager", _("Responsable du prescripteur")
+    RECEIVER_MANAGER = "receiver_manager", _("Responsable de la structure destinataire")
+
+
+class OutboxKind(models.TextChoices):
+    ALERT = "alert", _("Alerte")
+    DIGEST = "digest", _("Récapitulatif quotidien")
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("À envoyer")
+    SENDING = "sending", _("En cours d'envoi")
+    SENT = "sent", _("Envoyé")
+    FAILED = "failed", _("Échec définitif")
+    CANCELLED = "cancelled", _("Annulé (alerte résolue)")
+
+
+class OutboxMessage(models.Model):
+    """One e-mail to one address, written in the transaction that decided it must go out, sent
+    later by the relay (notifications/services/relay.py). The database is the source of truth:
+    a lost broker message only delays it until the next relay pass."""
+
+    kind = models.CharField(_("type"), max_length=10, choices=OutboxKind.choices)
+    to_email = models.EmailField(_("destinataire"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        _("état"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+    next_attempt_at = models.DateTimeField(_("prochaine tentative"))
+    claimed_at = models.DateTimeField(_("pris en charge le"), null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("échec constaté le"), null=True, blank=True)
+    smtp_code = models.PositiveSmallIntegerField(_("code SMTP"), null=True, blank=True)
+    last_error = models.TextField(_("dernière erreur"), blank=True)
+    created_at = models.DateTimeField(_("créé le"))
+
+    class Meta:
+        verbose_name = _("e-mail sortant")
+        verbose_name_plural = _("e-mails sortants")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=Q(status="pending"),
+                name="outbox_pending_idx",
+            ),
+            models.Index(
+                fields=["claimed_at"], condition=Q(status="sending"), name="outbox_sending_idx"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="outbox_sent_has_date",
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                violation_error_message=_("Un e-mail envoyé a une date d'envoi."),
+            ),
+            models.CheckConstraint(
+                name="outbox_sending_is_claimed",
+                condition=~Q(status="sending")
+                | (Q(claimed_at__isnull=False) & Q(claim_token__isnull=False)),
+                violation_error_message=_("Un e-mail en cours d'envoi a été pris en charge."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} n°{self.pk} → {self.to_email}"
+
+    @property
+    def message_id(self) -> str:
+        """Deterministic Message-ID: a re-send after a crash carries the same id, so a duplicate
+        is recognisable (and merged by most mail clients)."""
+        domain = settings.PARCOURS_MAIL_DOMAIN
+        stamp = hashlib.sha256(
+            f"{self.pk}:{self.created_at.isoformat()}:{self.to_email}".encode()
+        ).hexdigest()[:16]
+        return f"<parcours.{self.kind}.{self.pk}.{stamp}@{domain}>"
+
+
+class Delivery(models.Model):
+    """An alert for one recipient. Immediate: linked to its own outbox message at once; digest:
+    linked to the recipient's daily digest message when it is composed."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    audience = models.CharField(
+        _("destinataire au titre de"), max_length=20, choices=Audience.choices
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    email = models.EmailField(_("adresse"))
+    mode = models.CharField(_("mode"), max_length=10, choices=DeliveryMode.choices)
+    outbox = models.ForeignKey(
+        OutboxMessage,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    created_at = models.DateTimeField()
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("destinataire d'alerte")
+        verbose_name_plural = _("destinataires d'alerte")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "email"],
+                name="delivery_once_per_alert_address",
+                violation_error_message=_("Cette adresse est déjà destinataire de l'alerte."),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "created_at"],
+                condition=Q(mode="digest", outbox__isnull=True, cancelled_at__isnull=True),
+                name="delivery_awaiting_digest_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_audience_display()}) — alerte {self.alert_id}"

@@ -1,0 +1,109 @@
+"""The alert kinds, as data: which referrals each watches, which deadline it reads, when it
+holds, and what the e-mail says. The scan, the resolution, the tests and the templates all read
+this one table.
+
+A rule *holds* while the referral is still waiting for what the alert is about; as soon as it
+moves on (answered, booked, attended, refused, withdrawn, closed…) the rule stops holding and
+the alert resolves itself.
+"""
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from parcours.models import AppointmentOutcome, Referral
+from parcours.models import ReferralStatus as S
+
+from .models import Alert, AlertKind
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    kind: AlertKind
+    # Referral states in which the alert stays relevant (the partial index's condition).
+    statuses: tuple[str, ...]
+    # Referral field holding the deadline (the no-show rule also reads appointments).
+    due_field: str
+    # E-mail wording, by audience: what happened, and what is expected of the reader.
+    subject: Promise
+    fact: Promise
+    ask_sender: Promise
+    ask_receiver: Promise
+
+    def holds(self, referral: Referral, alert: Alert | None = None) -> bool:
+        if referral.status not in self.statuses:
+            return False
+        if self.kind == AlertKind.NO_SHOW and referral.status == S.APPOINTMENT_SET:
+            # Raised on an appointment past its grace with no outcome: holds while that very
+            # appointment is still pending (a new appointment set is the referral moving on).
+            if alert is None or alert.appointment is None:
+                return False
+            return alert.appointment.outcome == AppointmentOutcome.PENDING
+        return True
+
+
+RULES: dict[str, AlertRule] = {
+    AlertKind.UNANSWERED: AlertRule(
+        kind=AlertKind.UNANSWERED,
+        statuses=(S.SENT,),
+        due_field="acknowledge_due_at",
+        subject=_("orientation sans réponse"),
+        fact=_(
+            "L'orientation %(reference)s de %(person)s, envoyée le %(sent_on)s par "
+            "%(sender)s à %(receiver)s, n'a pas reçu de réponse dans le délai convenu "
+            "(réponse attendue avant le %(due_on)s)."
+        ),
+        ask_sender=_(
+            "Vous pouvez relancer la structure destinataire ou proposer une autre orientation."
+        ),
+        ask_receiver=_("Merci d'accepter ou de refuser cette orientation (avec un motif)."),
+    ),
+    AlertKind.NO_APPOINTMENT: AlertRule(
+        kind=AlertKind.NO_APPOINTMENT,
+        statuses=(S.ACCEPTED,),
+        due_field="appointment_due_at",
+        subject=_("aucun rendez-vous fixé"),
+        fact=_(
+            "L'orientation %(reference)s de %(person)s, acceptée le %(accepted_on)s par "
+            "%(receiver)s, n'a pas de rendez-vous fixé dans le délai convenu (avant le "
+            "%(due_on)s)."
+        ),
+        ask_sender=_("Vous pouvez contacter la structure destinataire pour convenir d'une date."),
+        ask_receiver=_("Merci de fixer un premier rendez-vous avec la personne."),
+    ),
+    AlertKind.NO_SHOW: AlertRule(
+        kind=AlertKind.NO_SHOW,
+        statuses=(S.APPOINTMENT_SET, S.NO_SHOW),
+        due_field="no_show_at",
+        subject=_("personne absente au rendez-vous"),
+        fact=_(
+            "%(person)s, orienté(e) par %(sender)s vers %(receiver)s (orientation "
+            "%(reference)s), ne s'est pas présenté(e) au rendez-vous du %(appointment_on)s."
+        ),
+        ask_sender=_(
+            "Vous pouvez reprendre contact avec la personne pour comprendre ce qui l'a empêchée "
+            "de venir."
+        ),
+        ask_receiver=_(
+            "Si la personne est venue, merci de saisir sa venue ; sinon, vous pouvez la "
+            "réinviter à un nouveau rendez-vous."
+        ),
+    ),
+    AlertKind.NEVER_ARRIVED: AlertRule(
+        kind=AlertKind.NEVER_ARRIVED,
+        statuses=(S.ACCEPTED, S.APPOINTMENT_SET, S.NO_SHOW),
+        due_field="first_appointment_due_at",
+        subject=_("personne jamais arrivée"),
+        fact=_(
+            "%(person)s, orienté(e) par %(sender)s vers %(receiver)s (orientation "
+            "%(reference)s), n'a été reçu(e) à aucun rendez-vous à la fin du délai convenu "
+            "(le %(due_on)s)."
+        ),
+        ask_sender=_("Le parcours risque de s'interrompre : reprenez contact avec la personne."),
+        ask_receiver=_(
+            "Merci d'indiquer où en est la personne (venue, absence, nouveau rendez-vous) ou de "
+            "clôturer l'orientation."
+        ),
+    ),
+}

@@ -1,0 +1,211 @@
+"""Raising, escalating, resolving and acknowledging alerts. Alerts are not historied: their
+lifecycle is stamped in their own columns (raised, notified, escalated, resolved, acknowledged).
+"""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
+
+from parcours.actor import Actor
+from parcours.errors import Conflict
+from parcours.models import Referral
+
+from ..models import ALERT_STATE_MOVES, Alert, AlertKind, AlertLevel, AlertState
+from ..models.alert import UNRESOLVED_STATES
+from ..rules import RULES
+from ..selectors import DueReferral, alerts_due_for_escalation, alerts_visible_to, referrals_due
+from .outbox import deliveries_create, outbox_cancel_for
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500  # referrals per transaction: short locks, bounded memory
+
+
+@dataclass
+class ScanReport:
+    raised: dict[str, int] = field(default_factory=dict)
+    escalated: int = 0
+    resolved: int = 0
+    messages: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "raised": self.raised,
+            "escalated": self.escalated,
+            "resolved": self.resolved,
+            "messages": self.messages,
+        }
+
+
+def _check_move(source: str, target: str) -> None:
+    if (source, target) not in ALERT_STATE_MOVES:
+        raise Conflict(
+            _("Une alerte « %(source)s » ne peut pas passer à « %(target)s ».")
+            % {"source": AlertState(source).label, "target": AlertState(target).label}
+        )
+
+
+def _insert_alerts(
+    rows: list[DueReferral], *, kind: str, level: int, now: dt.datetime
+) -> list[Alert]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: the unique (referral, kind, level) decides;
+    a concurrent scan's rows are skipped, never duplicated, never an error."""
+    if not rows:
+        return []
+    table = Alert._meta.db_table
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    params: list = []
+    for row in rows:
+        params += [row.referral_id, kind, level, AlertState.OPEN, row.due_at, row.appointment_id]
+        params.append(now)
+    sql = (
+        f"INSERT INTO {table} (referral_id, kind, level, state, due_at, appointment_id, "  # noqa: S608
+        f"created_at) VALUES {values} "
+        "ON CONFLICT (referral_id, kind, level) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    return list(Alert.objects.filter(pk__in=ids))
+
+
+def alerts_raise(*, kind: str, due: list[DueReferral], now: dt.datetime) -> tuple[int, int]:
+    """Level-1 alerts for these referrals and their e-mails, in one transaction.
+    Returns (alerts raised, outbox messages written)."""
+    with transaction.atomic():
+        alerts = _insert_alerts(due, kind=kind, level=AlertLevel.FIRST, now=now)
+        messages = deliveries_create(alerts=alerts, now=now)
+    return len(alerts), messages
+
+
+def alerts_escalate(*, now: dt.datetime) -> tuple[int, int]:
+    """Level-2 alerts (to managers) for level-1 alerts left as they were for the escalation
+    delay. Returns (alerts escalated, outbox messages written)."""
+    delay = dt.timedelta(hours=settings.PARCOURS_ALERT_ESCALATION_HOURS)
+    escalated = messages = 0
+    while True:
+        with transaction.atomic():
+            candidates = list(
+                alerts_due_for_escalation(now=now, delay=delay)
+                .select_for_update(of=("self",), skip_locked=True)
+                .select_related("referral", "appointment")[:BATCH]
+            )
+            if not candidates:
+                break
+            still = [a for a in candidates if RULES[a.kind].holds(a.referral, a)]
+            for alert in candidates:
+                if alert not in still:
+                    _resolve(alert, now=now, why=_("L'orientation a évolué"))
+            for kind in AlertKind.values:
+                rows = [
+                    DueReferral(a.referral_id, a.created_at + delay, a.appointment_id)
+                    for a in still
+                    if a.kind == kind
+                ]
+                raised = _insert_alerts(rows, kind=kind, level=AlertLevel.ESCALATED, now=now)
+                messages += deliveries_create(alerts=raised, now=now)
+                escalated += len(raised)
+            for alert in still:
+                _check_move(alert.state, AlertState.ESCALATED)
+                alert.state = AlertState.ESCALATED
+                alert.escalated_at = now
+            Alert.objects.bulk_update(still, ["state", "escalated_at"])
+    return escalated, messages
+
+
+def _resolve(alert: Alert, *, now: dt.datetime, why: str) -> None:
+    _check_move(alert.state, AlertState.RESOLVED)
+    alert.state = AlertState.RESOLVED
+    alert.resolved_at = now
+    alert.resolution = why[:200]
+    alert.save(update_fields=["state", "resolved_at", "resolution"])
+    outbox_cancel_for(alert_ids=[alert.pk], now=now)
+
+
+def alerts_resolve_for_referral(*, referral: Referral, now: dt.datetime, why: str = "") -> int:
+    """Resolve the alerts of a referral that moved on (called in the move's transaction)."""
+    resolved = 0
+    for alert in (
+        Alert.objects.filter(referral=referral, state__in=UNRESOLVED_STATES)
+        .select_related("appointment")
+        .select_for_update(of=("self",))
+    ):
+        if not RULES[alert.kind].holds(referral, alert):
+            _resolve(
+                alert,
+                now=now,
+                why=why or _("Orientation passée à l'état « %s »") % referral.get_status_display(),
+            )
+            resolved += 1
+    return resolved
+
+
+def alerts_resolve_stale(*, now: dt.datetime) -> int:
+    """Safety net of the scan: unresolved alerts whose rule no longer holds (a move made
+    without the domain signal, e.g. a data fix) are resolved."""
+    resolved = 0
+    for kind, rule in RULES.items():
+        stale_ids = list(
+            Alert.objects.filter(kind=kind, state__in=UNRESOLVED_STATES)
+            .exclude(referral__status__in=rule.statuses)
+            .values_list("referral_id", flat=True)
+            .distinct()
+        )
+        if kind == AlertKind.NO_SHOW:
+            stale_ids += list(
+                Alert.objects.filter(
+                    kind=kind,
+                    state__in=UNRESOLVED_STATES,
+                    referral__status="appointment_set",
+                    appointment__isnull=False,
+                )
+                .exclude(appointment__outcome="pending")
+                .values_list("referral_id", flat=True)
+            )
+        for referral in Referral.objects.filter(pk__in=set(stale_ids)):
+            with transaction.atomic():
+                resolved += alerts_resolve_for_referral(referral=referral, now=now)
+    return resolved
+
+
+def alerts_scan(*, now: dt.datetime) -> ScanReport:
+    """One pass: resolve what moved on, raise what is due, escalate what stayed unanswered.
+    Safe to run twice at once, or again after a crash: the unique constraint on (referral,
+    kind, level) lets exactly one alert in."""
+    report = ScanReport()
+    report.resolved = alerts_resolve_stale(now=now)
+    for kind in AlertKind.values:
+        pending: list[DueReferral] = []
+        raised = 0
+        for row in referrals_due(kind, now=now):
+            pending.append(row)
+            if len(pending) == BATCH:
+                count, messages = alerts_raise(kind=kind, due=pending, now=now)
+                raised += count
+                report.messages += messages
+                pending = []
+        count, messages = alerts_raise(kind=kind, due=pending, now=now)
+        report.raised[kind] = raised + count
+        report.messages += messages
+    report.escalated, messages = alerts_escalate(now=now)
+    report.messages += messages
+    logger.info("alerts_scan at %s: %s", now.isoformat(), report.as_dict())
+    return report
+
+
+@transaction.atomic
+def alert_acknowledge(*, actor: Actor, alert_id: int, now: dt.datetime) -> Alert:
+    """The actor has seen the alert and is on it: it will not be escalated to managers.
+    Out of scope → Alert.DoesNotExist (404). Acknowledging twice keeps the first stamp."""
+    alert = alerts_visible_to(actor).select_for_update(of=("self",)).get(pk=alert_id)
+    if alert.state == AlertState.RESOLVED:
+        raise Conflict(_("Cette alerte est déjà résolue : il n'y a plus rien à prendre en compte."))
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = now
+        alert.acknowledged_by = actor.user
+        alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return alert
