@@ -50,48 +50,47 @@ def user_without_membership(db):
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real Celery worker process on real Redis, using this test session's database.
+def smtp_sink():
+    """A real SMTP server for the whole session (the shared worker sends to it)."""
+    from .notifications.smtp_sink import SmtpSink
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def mail_sink(smtp_sink):
+    """The session's SMTP server, emptied and unscripted for this test."""
+    smtp_sink.reset()
+    yield smtp_sink
+    smtp_sink.reset()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, smtp_sink):
+    """A real Celery worker process on real Redis, using this test session's database and
+    sending e-mail to the session's SMTP server.
 
     One per pytest(-xdist) worker process and session; each xdist worker has its own Redis
     database (see backend/settings/test.py), so queues never mix.
     """
     import os
-    import subprocess
-    import sys
-    import time
 
     from django.conf import settings
-    from django.db import connection
 
     from backend.celery import app
 
+    from .processes import start_worker, stop
+
     name = f"parcours-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "backend.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}",
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
-    }
     app.control.purge()
     log_path = tmp_path_factory.mktemp("celery") / "worker.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool", "solo",
-             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", f"{name}@%h"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not app.control.ping(destination=[f"{name}@{os.uname().nodename}"], timeout=0.5):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"Celery worker did not start:\n{log_path.read_text()[-3000:]}")
+    process = start_worker(
+        name=name,
+        broker_url=settings.CELERY_BROKER_URL,
+        log_path=log_path,
+        email_url=smtp_sink.url,
+    )
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop(process)

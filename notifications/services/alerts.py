@@ -57,14 +57,14 @@ def _insert_alerts(
     if not rows:
         return []
     table = Alert._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, '')"] * len(rows))
     params: list = []
     for row in rows:
         params += [row.referral_id, kind, level, AlertState.OPEN, row.due_at, row.appointment_id]
         params.append(now)
     sql = (
         f"INSERT INTO {table} (referral_id, kind, level, state, due_at, appointment_id, "  # noqa: S608
-        f"created_at) VALUES {values} "
+        f"created_at, resolution) VALUES {values} "
         "ON CONFLICT (referral_id, kind, level) DO NOTHING RETURNING id"
     )
     with connection.cursor() as cursor:
