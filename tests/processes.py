@@ -62,7 +62,9 @@ def start_worker(
 ) -> subprocess.Popen:
     """A Celery worker (solo pool: the task runs in the process a test may SIGKILL) consuming
     the default and the mail queues, answering pings before this returns."""
-    from celery import Celery
+    from kombu import Connection
+
+    from backend.celery import app
 
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
@@ -72,15 +74,13 @@ def start_worker(
             env=process_env(broker_url=broker_url, email_url=email_url, **extra),
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    control = Celery(broker=broker_url)
-    try:
-        deadline = time.monotonic() + 60
-        while not control.control.ping(destination=[f"{name}@{os.uname().nodename}"], timeout=0.5):
+    destination = [f"{name}@{os.uname().nodename}"]
+    deadline = time.monotonic() + 60
+    with Connection(broker_url) as connection:  # the worker's broker, maybe not the app's
+        while not app.control.ping(destination=destination, timeout=0.5, connection=connection):
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 raise RuntimeError(f"Celery worker did not start:\n{log_path.read_text()[-3000:]}")
-    finally:
-        control.close()
     return process
 
 

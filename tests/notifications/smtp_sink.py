@@ -33,7 +33,7 @@ class Received:
 
     @property
     def subject(self) -> str:
-        return str(self.message["Subject"])
+        return str(self.message["Subject"]).strip()  # a folded header keeps its lead space
 
     def part(self, content_type: str) -> str:
         for part in self.message.walk():
