@@ -50,6 +50,7 @@ def process_env(*, broker_url: str, email_url: str | None = None, **extra: str) 
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": broker_url,
         "CELERY_RESULT_BACKEND": broker_url,
+        "PYTHONUNBUFFERED": "1",
         **extra,
     }
     if email_url:
@@ -62,10 +63,6 @@ def start_worker(
 ) -> subprocess.Popen:
     """A Celery worker (solo pool: the task runs in the process a test may SIGKILL) consuming
     the default and the mail queues, answering pings before this returns."""
-    from kombu import Connection
-
-    from backend.celery import app
-
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool", "solo",
@@ -74,13 +71,19 @@ def start_worker(
             env=process_env(broker_url=broker_url, email_url=email_url, **extra),
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    destination = [f"{name}@{os.uname().nodename}"]
-    deadline = time.monotonic() + 60
-    with Connection(broker_url) as connection:  # the worker's broker, maybe not the app's
-        while not app.control.ping(destination=destination, timeout=0.5, connection=connection):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"Celery worker did not start:\n{log_path.read_text()[-3000:]}")
+
+    # Ready when it says so in its log ("… ready."), after connecting to its broker.
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"Celery worker exited:\n{log_path.read_text()[-3000:]}")
+        return " ready." in log_path.read_text(errors="replace")
+
+    try:
+        wait_until(ready, timeout=60, what=f"worker {name}")
+    except AssertionError:
+        process.kill()
+        log = log_path.read_text()[-3000:]
+        raise RuntimeError(f"Celery worker did not start:\n{log}") from None
     return process
 
 

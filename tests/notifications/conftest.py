@@ -1,8 +1,8 @@
 """Journeys of a referral through the real services, on a controlled clock."""
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -112,9 +112,7 @@ def journey(db):
                 phone="0612345678",
             )
             pathway = PathwayFactory(person=person, owner_organisation=france_travail)
-            ConsentFactory(
-                person=person, organisations=[siae], categories=["identity", "pathway"]
-            )
+            ConsentFactory(person=person, organisations=[siae], categories=["identity", "pathway"])
             referral = referral_services.referral_create(
                 actor=sender,
                 pathway_id=pathway.pk,

@@ -68,8 +68,15 @@ class _Handler:
         if scripted:
             return scripted
         self.sink.data_received.set()
-        while self.sink.stalled.is_set():
-            await asyncio.sleep(0.02)  # polling the test's release, not waiting for a delay
+        try:
+            while self.sink.stalled.is_set():
+                await asyncio.sleep(0.02)  # polling the test's release, not waiting for a delay
+        except asyncio.CancelledError:
+            # The client died before we answered: nothing was accepted (as in a real server).
+            parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            with self.sink.lock:
+                self.sink.aborted.append(parsed)  # type: ignore[arg-type]
+            raise
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.sink.lock:
             self.sink.received.append(
@@ -82,6 +89,7 @@ class SmtpSink:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.received: list[Received] = []
+        self.aborted: list[EmailMessage] = []
         self.script: list[str] = []
         self.refusals: dict[str, str] = {}
         self.attempts = 0
@@ -106,6 +114,7 @@ class SmtpSink:
     def reset(self) -> None:
         with self.lock:
             self.received.clear()
+            self.aborted.clear()
             self.script.clear()
             self.refusals.clear()
             self.attempts = 0

@@ -125,9 +125,7 @@ def test_escalation_then_resolution_stops_everything(
     assert mail_sink.messages() == []
 
 
-def test_digest_mode_groups_the_days_alerts_in_one_mail(
-    journey, celery_worker_process, mail_sink
-):
+def test_digest_mode_groups_the_days_alerts_in_one_mail(journey, celery_worker_process, mail_sink):
     first = journey(real_past(40))
     second = journey(real_past(40) + dt.timedelta(hours=1))
     for j in (first, second):

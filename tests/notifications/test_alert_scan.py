@@ -59,9 +59,7 @@ def test_rules_table_covers_every_kind_and_matches_the_partial_indexes():
         # The scan's filter repeats the index condition, so the planner can use it.
         condition = conditions[rule.due_field]
         expected = (
-            Q(status=rule.statuses[0])
-            if len(rule.statuses) == 1
-            else Q(status__in=rule.statuses)
+            Q(status=rule.statuses[0]) if len(rule.statuses) == 1 else Q(status__in=rule.statuses)
         )
         assert condition == expected, kind
 

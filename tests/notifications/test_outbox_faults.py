@@ -1,0 +1,237 @@
+"""Fault tests of the alert e-mails. Each ends with the same check: exactly one mail per due
+alert recipient, none lost, none doubled.
+
+The crash tests run their own Redis server and their own worker processes (tests/processes.py),
+so that killing or restarting them never disturbs the rest of the suite; the SMTP error tests use
+the session's worker and SMTP server. Time is injected (`now`), never waited for.
+"""
+
+import datetime as dt
+import os
+
+import pytest
+from kombu import Connection
+
+from notifications.models import Alert, Delivery, OutboxMessage, OutboxStatus
+from notifications.services.alerts import alerts_scan as scan_in_process
+from notifications.tasks import alerts_scan, outbox_relay
+from tests.processes import PrivateRedis, start_beat, start_worker, stop, wait_until
+
+from .conftest import real_past
+from .smtp_sink import SmtpSink
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+MINUTE = dt.timedelta(minutes=1)
+
+
+@pytest.fixture
+def redis_server():
+    server = PrivateRedis().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sink():
+    private = SmtpSink().start()
+    yield private
+    private.release()
+    private.stop()
+
+
+@pytest.fixture
+def workers(redis_server, sink, tmp_path):
+    """Start workers on the private Redis; all are stopped at the end."""
+    started = []
+
+    def start(name: str = "w1"):
+        process = start_worker(
+            name=f"faults-{name}-{os.getpid()}",
+            broker_url=redis_server.url,
+            log_path=tmp_path / f"{name}.log",
+            email_url=sink.url,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        stop(process)
+
+
+def send(task, redis_server: PrivateRedis, **kwargs) -> None:
+    """Publish a task on the private broker (as beat or a previous task would)."""
+    with Connection(redis_server.url) as connection:
+        task.apply_async(kwargs=kwargs, connection=connection)
+
+
+def due_journeys(journey, count: int):
+    """`count` sent referrals whose answer is overdue; returns them and a moment past due."""
+    journeys = [journey(real_past(40) + dt.timedelta(minutes=n)) for n in range(count)]
+    return journeys, max(j.referral.acknowledge_due_at for j in journeys) + MINUTE
+
+
+def assert_exactly_one_mail_per_recipient(sink: SmtpSink, journeys) -> None:
+    expected = sorted(address for j in journeys for address in (j.sender_email, j.receiver_contact))
+    received = sorted(r for m in sink.messages() for r in m.rcpt_tos)
+    assert received == expected
+    assert Delivery.objects.count() == len(expected)
+    assert len({m.message_id for m in sink.messages()}) == len(expected)
+    assert Alert.objects.count() == len(journeys)
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {OutboxStatus.SENT}
+
+
+def test_worker_killed_while_sending(journey, redis_server, sink, workers):
+    (j,), due = due_journeys(journey, 1)
+    scan_in_process(now=due)  # the alert and its two e-mails are in the outbox
+    sink.stall()
+    first = workers("w1")
+    send(outbox_relay, redis_server, now=due.isoformat())
+    wait_until(sink.data_received.is_set, what="the relay to be inside SMTP DATA")
+    in_flight = OutboxMessage.objects.filter(status=OutboxStatus.SENDING)
+    assert in_flight.count() == 2  # the batch was claimed
+
+    stop(first, kill=True)  # SIGKILL while sending
+    wait_until(lambda: sink.aborted, what="the server to see the client die")
+    sink.release()
+    assert sink.messages() == []  # nothing was accepted
+    aborted_id = sink.aborted[0]["Message-ID"]
+
+    workers("w2")
+    # Soon after, the rows still look in use by a live relay: left alone.
+    send(outbox_relay, redis_server, now=(due + MINUTE).isoformat())
+    send(outbox_relay, redis_server, now=(due + 2 * MINUTE).isoformat())
+    # Past OUTBOX_STUCK_AFTER_SECONDS (10 min) they are taken back and sent, once.
+    send(outbox_relay, redis_server, now=(due + 11 * MINUTE).isoformat())
+    wait_until(lambda: len(sink.messages()) == 2, what="the two mails after recovery")
+    send(outbox_relay, redis_server, now=(due + 20 * MINUTE).isoformat())
+    wait_until(
+        lambda: not OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists(),
+        what="every row recorded as sent",
+    )
+    assert_exactly_one_mail_per_recipient(sink, [j])
+    # The mail interrupted by the crash went out again under the same Message-ID.
+    assert aborted_id in {m.message_id for m in sink.messages()}
+    assert sorted(OutboxMessage.objects.values_list("attempts", flat=True)) == [2, 2]
+
+
+def test_redis_restarted_mid_run(journey, redis_server, sink, workers):
+    early, due_early = due_journeys(journey, 2)
+    scan_in_process(now=due_early)  # 4 e-mails waiting
+    # Sent an hour later: due an hour later (well before any escalation of the early ones).
+    late = [journey(real_past(40) + dt.timedelta(hours=1, minutes=n)) for n in range(2)]
+    due_late = max(j.referral.acknowledge_due_at for j in late) + MINUTE
+
+    workers("w1")
+    sink.stall()
+    send(outbox_relay, redis_server, now=due_early.isoformat())
+    wait_until(sink.data_received.is_set, what="the relay to be mid-send")
+    # While the worker is busy, the next scan is queued… and Redis dies with it.
+    send(alerts_scan, redis_server, now=due_late.isoformat())
+    redis_server.stop()
+    redis_server.start()  # same port, empty: the queued scan and the in-flight task are gone
+    sink.release()
+    wait_until(lambda: len(sink.messages()) == 4, what="the in-flight relay to finish")
+    assert not Alert.objects.filter(referral__in=[j.referral for j in late]).exists()
+
+    # The next beat ticks (scan, then relay) find everything in the database.
+    send(alerts_scan, redis_server, now=due_late.isoformat())
+    wait_until(lambda: len(sink.messages()) == 8, what="the late alerts' mails", timeout=60)
+    send(outbox_relay, redis_server, now=(due_late + MINUTE).isoformat())
+    wait_until(
+        lambda: not OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists(),
+        what="every row recorded as sent",
+    )
+    assert_exactly_one_mail_per_recipient(sink, early + late)
+
+
+def test_two_beat_schedulers_at_once(journey, redis_server, sink, workers, tmp_path):
+    journeys, _due = due_journeys(journey, 10)  # due now on the real clock
+    workers("w1")
+    workers("w2")  # two workers, so that the two beats' scans really overlap
+    beats = [
+        start_beat(
+            broker_url=redis_server.url,
+            log_path=tmp_path / f"beat{n}.log",
+            schedule=tmp_path / f"beat{n}-schedule",
+            PARCOURS_ALERT_SCAN_SECONDS="1",
+            OUTBOX_RELAY_SECONDS="1",
+        )
+        for n in (1, 2)
+    ]
+
+    def ticks(n: int) -> int:
+        path = tmp_path / f"beat{n}.log"
+        return path.read_text().count("notifications.alerts_scan") if path.exists() else 0
+
+    try:
+        wait_until(lambda: len(sink.messages()) >= 20, what="20 mails", timeout=90)
+        # Let both schedulers fire several more scans over the same due referrals.
+        wait_until(lambda: ticks(1) >= 6 and ticks(2) >= 6, what="more ticks", timeout=60)
+    finally:
+        for beat in beats:
+            stop(beat)
+    send(outbox_relay, redis_server)
+    wait_until(
+        lambda: not OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists(),
+        what="every row recorded as sent",
+    )
+    assert_exactly_one_mail_per_recipient(sink, journeys)
+
+
+def run(task, at: dt.datetime):
+    return task.delay(now=at.isoformat()).get(timeout=60)
+
+
+def test_smtp_4xx_is_retried_with_backoff_then_delivered(journey, celery_worker_process, mail_sink):
+    (j,), due = due_journeys(journey, 1)
+    mail_sink.answer_next(["451 4.3.0 Serveur surchargé, réessayez plus tard"] * 4)
+    run(alerts_scan, due)
+    wait_until(lambda: mail_sink.attempts == 2, what="the first two refusals")
+    run(outbox_relay, due)  # after the scan's relay: the rows wait for their next attempt
+    rows = list(OutboxMessage.objects.order_by("id"))
+    assert [(r.status, r.attempts, r.smtp_code) for r in rows] == [("pending", 1, 451)] * 2
+    assert all(r.next_attempt_at == due + MINUTE for r in rows)  # 60 s, then doubling
+    assert "451" in rows[0].last_error
+
+    run(outbox_relay, due + 59 * dt.timedelta(seconds=1))
+    assert mail_sink.attempts == 2  # not yet
+    run(outbox_relay, due + MINUTE)
+    assert mail_sink.attempts == 4  # refused again: the next wait is 120 s
+    assert set(OutboxMessage.objects.values_list("next_attempt_at", flat=True)) == {
+        due + 3 * MINUTE
+    }
+    run(outbox_relay, due + 3 * MINUTE)
+    assert len(mail_sink.messages()) == 2
+    run(outbox_relay, due + 60 * MINUTE)
+    assert_exactly_one_mail_per_recipient(mail_sink, [j])
+    assert sorted(OutboxMessage.objects.values_list("attempts", flat=True)) == [3, 3]
+
+
+def test_smtp_5xx_is_recorded_as_failed_visible_and_not_retried(
+    journey, celery_worker_process, mail_sink, client_for
+):
+    (j,), due = due_journeys(journey, 1)
+    mail_sink.refuse(j.receiver_contact, "550 5.1.1 Adresse inconnue")
+    run(alerts_scan, due)
+    wait_until(lambda: len(mail_sink.messages()) == 1, what="the sender's mail")
+    run(outbox_relay, due)
+    failed = OutboxMessage.objects.get(to_email=j.receiver_contact)
+    assert (failed.status, failed.smtp_code, failed.attempts) == ("failed", 550, 1)
+    assert "Adresse inconnue" in failed.last_error
+
+    for hours in (1, 5, 48):  # later passes never try it again
+        run(outbox_relay, due + dt.timedelta(hours=hours))
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == ("failed", 1)
+    assert [m.rcpt_tos for m in mail_sink.messages()] == [[j.sender_email]]
+
+    # Shown to the people concerned, with the server's answer.
+    response = client_for(j.sender).get("/api/v1/alerts/")
+    (alert,) = response.json()["results"]
+    by_address = {d["email"]: d for d in alert["deliveries"]}
+    assert by_address[j.receiver_contact]["status"] == "failed"
+    assert by_address[j.receiver_contact]["status_label"] == "Échec définitif"
+    assert "550" in by_address[j.receiver_contact]["last_error"]
+    assert by_address[j.sender_email]["status"] == "sent"
