@@ -8,9 +8,9 @@ router.register("alerts", views.AlertViewSet, basename="alert")
 
 urlpatterns = [
     path(
-        "me/notifications/",
+        "me/notification-preference/",
         views.NotificationPreferenceView.as_view(),
-        name="me-notifications",
+        name="me-notification-preference",
     ),
     *router.urls,
 ]

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from notifications.models import Alert
 from parcours.access import categories_for
 from parcours.categories import PATHWAY_FIELDS, PERSON_FIELDS
 from parcours.models import AccessEvent, Objection, Role
@@ -199,6 +200,18 @@ def _active_objection(w: World) -> int:
     return active.pk
 
 
+def _alert_on_the_referral(w: World) -> int:
+    """An open alert about the scenario's referral (alerts are shown to its two parties)."""
+    now = timezone.now()
+    return Alert.objects.create(
+        referral=w.referral, kind="unanswered", level=1, due_at=now, created_at=now
+    ).pk
+
+
+def _alert_visible(w: World) -> int:
+    return _ok_if(_visible(w, PTH) and w.party is not None)
+
+
 NEW_PERSON = {"first_name": "Léa", "last_name": "Martin", "birth_date": "2001-03-04"}
 REASON = "Urgence : situation à vérifier avec la personne"
 
@@ -225,6 +238,8 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ("/api/v1/me/acting-organisation/", "POST"): directory(
         payload=lambda w: {"organisation": w.acting_org.pk}
     ),
+    ("/api/v1/me/notification-preference/", "GET"): directory(),
+    ("/api/v1/me/notification-preference/", "PUT"): directory(payload=lambda w: {"mode": "digest"}),
     ("/api/v1/employment-areas/", "GET"): directory(),
     ("/api/v1/employment-areas/{pk}/", "GET"): directory(pk=lambda w: w.owner.employment_area_id),
     ("/api/v1/organisations/", "GET"): directory(),
@@ -342,6 +357,12 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
             ("close", lambda w: {"outcome": "support_started"}),
         ]
     },
+    # --- alerts about a referral: its two parties, within what they may see ----------------------
+    ("/api/v1/alerts/", "GET"): Row(_always()),
+    ("/api/v1/alerts/{pk}/", "GET"): Row(_alert_visible, prepare=_alert_on_the_referral),
+    ("/api/v1/alerts/{pk}/acknowledge/", "POST"): Row(
+        _alert_visible, prepare=_alert_on_the_referral
+    ),
     ("/api/v1/appointments/", "GET"): Row(_always(), journal="appointment"),
     ("/api/v1/appointments/{pk}/", "GET"): Row(
         lambda w: _ok_if(_visible(w, PTH)), pk=lambda w: w.appointment.pk, journal="appointment"

@@ -23,6 +23,7 @@ from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from notifications.models import Alert
 from parcours.models import (
     AccessRequest,
     Agreement,
@@ -154,7 +155,23 @@ def _outgoing_action(payload: dict | None = None, **traits):
     return lambda world: (world.me, _outgoing(world, **traits).pk, payload)
 
 
+def _alert_about(referral):
+    now = timezone.now()
+    return Alert.objects.create(
+        referral=referral, kind="unanswered", level=1, due_at=now, created_at=now
+    )
+
+
+def _own_alert(world):
+    return world.me, _alert_about(_outgoing(world, sent=True)).pk, None
+
+
 # Builders of unrelated records (home is no party to them) -------------------------------------
+
+
+def _foreign_alert(world):
+    _model, referral_id = _foreign_referral(sent=True)(world)
+    return Alert, _alert_about(Referral.objects.get(pk=referral_id)).pk
 
 
 def _foreign_pathway(world):
@@ -292,6 +309,14 @@ NEW_PERSON = {"first_name": "Léa", "last_name": "Martin", "birth_date": "2001-0
 ENDPOINTS: dict[tuple[str, str], Row] = {
     ("/api/v1/", "GET"): Row(own=_as_me),
     ("/api/v1/me/", "GET"): Row(own=_as_me),
+    ("/api/v1/me/notification-preference/", "GET"): Row(own=_as_me),
+    ("/api/v1/me/notification-preference/", "PUT"): Row(
+        own=lambda w: (w.me, None, {"mode": "digest"})
+    ),
+    # Alerts about referrals home sent or received; acknowledging one.
+    ("/api/v1/alerts/", "GET"): Row(own=_as_me),
+    ("/api/v1/alerts/{pk}/", "GET"): Row(own=_own_alert, foreign=_foreign_alert),
+    ("/api/v1/alerts/{pk}/acknowledge/", "POST"): Row(own=_own_alert, foreign=_foreign_alert),
     ("/api/v1/me/acting-organisation/", "POST"): Row(
         own=lambda w: (w.me, None, {"organisation": w.home.pk})
     ),
@@ -538,6 +563,7 @@ def test_every_scoped_category_has_its_not_found_rows():
     """The categories the brief names are all covered by the unrelated-organisation check."""
     scoped_prefixes = {path.split("/")[3] for path, _method in SCOPED_ROWS}
     assert scoped_prefixes == {
+        "alerts",
         "persons",
         "pathways",
         "referrals",

@@ -1,0 +1,641 @@
+"""No-show alerts at national scale: the periodic scan over ~3 M referrals, and the outbox relay.
+
+Run against a database filled by `manage.py seed_scale --pathways 1000000`, see bench/README.md §7:
+
+    DJANGO_SECRET_KEY=x DATABASE_URL=postgres://postgres@127.0.0.1:5432/parcours_bench_alerts \\
+    DJANGO_SETTINGS_MODULE=backend.settings.local .venv/bin/python bench/alerts_bench.py \\
+        [--due-fraction 0.01] [--mails 2000] [--repeat 20]
+
+What it does, in order (it prints numbers; it never asserts on a duration):
+
+1. Arranges the data at a chosen `now` (the run's clock, to the minute): every alert, delivery
+   and outbox row is deleted (TRUNCATE); every waiting referral past one of its deadlines is
+   moved out of due range (the deadline is put 1–8 days after `now`); then a deterministic
+   sample — `--due-fraction` of *all* referrals, drawn among those in a waiting state (sent,
+   accepted, appointment_set, no_show) by md5(id, seed) — gets one deadline 1 h–20 days before
+   `now` (a third of them a second one: the `never_arrived` deadline as well). So exactly that
+   many referrals are due and none has an alert. Plain SQL UPDATEs on the bench database, then
+   VACUUM ANALYZE of the two tables. Bench artefact: the non-sampled `no_show` referrals get a
+   `no_show_at` in the future (there is no other way to make them "not due" without an alert).
+2. Counts: referrals, rows of each partial index, due referrals per kind (from the selectors).
+3. EXPLAIN (ANALYZE, BUFFERS) of every selection query the scan runs (the SQL captured while
+   `notifications.selectors.referrals_due` runs), and whether each uses its partial index.
+4. Times the selection queries alone (`list(referrals_due(kind, now))` for the four kinds),
+   a first `alerts_scan(now)` that raises every due alert and writes its deliveries and outbox
+   rows, and steady-state `alerts_scan(now)` passes right after (nothing left to raise: what
+   beat runs every 5 minutes), with a per-phase breakdown and the slowest SQL of one pass.
+5. Relay throughput: an aiosmtpd sink in this process (a thread, 127.0.0.1, free port, answers
+   250 and records each Message-ID), Django's SMTP backend pointed at it, `--mails` outbox rows
+   left pending (the others are parked a year ahead), `outbox_relay(now, budget_seconds=600)`:
+   mails/s end to end (claim + render + SMTP + record) and a check that the sink received
+   exactly that many distinct Message-IDs. Then the same with one SMTP session kept open for
+   the whole pass (relay's `get_connection()` patched to return an opened connection), to show
+   what the per-message SMTP session costs.
+
+It refuses a database whose name does not contain "bench": it rewrites deadlines.
+"""
+
+import argparse
+import datetime as dt
+import email
+import email.policy
+import logging
+import os
+import socket
+import statistics
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from unittest import mock
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
+
+import django
+
+django.setup()
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.mail import get_connection  # noqa: E402
+from django.core.mail.backends import smtp as smtp_backend  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from notifications.models import (  # noqa: E402
+    Alert,
+    AlertKind,
+    Delivery,
+    OutboxMessage,
+    OutboxStatus,
+)
+from notifications.selectors import referrals_due  # noqa: E402
+from notifications.services import alerts as alerts_service  # noqa: E402
+from notifications.services import outbox as outbox_service  # noqa: E402
+from notifications.services import relay as relay_service  # noqa: E402
+from parcours.models import Appointment, Referral  # noqa: E402
+
+settings.DEBUG = False  # no query log kept (CaptureQueriesContext forces it where needed)
+logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command
+
+REFERRAL = Referral._meta.db_table
+APPOINTMENT = Appointment._meta.db_table
+WAITING = ("sent", "accepted", "appointment_set", "no_show")
+GRACE_HOURS = getattr(settings, "PARCOURS_DEFAULT_NO_SHOW_GRACE_HOURS", 24)
+
+# Partial index → (table, its condition): the rows the scan may ever read.
+PARTIAL_INDEXES = {
+    "referral_awaiting_answer_idx": (REFERRAL, "status = 'sent'"),
+    "referral_awaiting_booking_idx": (REFERRAL, "status = 'accepted'"),
+    "referral_awaiting_arrival_idx": (
+        REFERRAL,
+        "status IN ('accepted', 'appointment_set', 'no_show')",
+    ),
+    "referral_no_show_idx": (REFERRAL, "status = 'no_show'"),
+    "appointment_outcome_due_idx": (APPOINTMENT, "outcome = 'pending'"),
+}
+# Selection query → the partial index its plan must use.
+EXPECTED_INDEX = {
+    AlertKind.UNANSWERED: ["referral_awaiting_answer_idx"],
+    AlertKind.NO_APPOINTMENT: ["referral_awaiting_booking_idx"],
+    AlertKind.NO_SHOW: ["referral_no_show_idx", "appointment_outcome_due_idx"],
+    AlertKind.NEVER_ARRIVED: ["referral_awaiting_arrival_idx"],
+}
+
+
+# --- Helpers -----------------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+def p50_p95(values: list[float]) -> str:
+    return f"p50 {statistics.median(values):8.1f} ms | p95 {pct(values, 0.95):8.1f} ms"
+
+
+def sql(statement: str, params: dict | list | None = None) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
+def scalar(statement: str, params: dict | list | None = None):
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchone()[0]
+
+
+class Phases:
+    """Wall time spent in named functions (wrapped with mock.patch), summed per name."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: Counter[str] = Counter()
+
+    def wrap(self, name: str, function: Callable) -> Callable:
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - t0
+                self.calls[name] += 1
+
+        return timed
+
+    def wrap_iter(self, name: str, function: Callable) -> Callable:
+        """For a generator: only the time spent producing its items counts."""
+
+        def timed(*args, **kwargs) -> Iterator:
+            iterator = iter(function(*args, **kwargs))
+            self.calls[name] += 1
+            while True:
+                t0 = time.perf_counter()
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    self.seconds[name] += time.perf_counter() - t0
+                    return
+                self.seconds[name] += time.perf_counter() - t0
+                yield item
+
+        return timed
+
+    def line(self, total: float) -> str:
+        parts = [
+            f"{name} {seconds * 1000:.0f} ms ({self.calls[name]}×)"
+            for name, seconds in self.seconds.items()
+        ]
+        other = total - sum(
+            s for n, s in self.seconds.items() if not n.startswith("  ")
+        )  # nested phases start with two spaces
+        return ", ".join([*parts, f"other {other * 1000:.0f} ms"])
+
+
+def scan_phases(phases: Phases) -> ExitStack:
+    stack = ExitStack()
+    targets = {
+        "resolve stale": (alerts_service, "alerts_resolve_stale", phases.wrap),
+        "selection": (alerts_service, "referrals_due", phases.wrap_iter),
+        "raise": (alerts_service, "alerts_raise", phases.wrap),
+        "  insert alerts": (alerts_service, "_insert_alerts", phases.wrap),
+        "  deliveries + outbox": (alerts_service, "deliveries_create", phases.wrap),
+        "    recipients": (outbox_service, "recipients_for", phases.wrap),
+        "escalate": (alerts_service, "alerts_escalate", phases.wrap),
+    }
+    for name, (module, attribute, wrapper) in targets.items():
+        stack.enter_context(
+            mock.patch.object(module, attribute, wrapper(name, getattr(module, attribute)))
+        )
+    return stack
+
+
+# --- 1. Arrange the data -----------------------------------------------------------------------
+
+
+def arrange(now: dt.datetime, fraction: float, seed: int) -> int:
+    """Exactly round(fraction × referrals) referrals due at `now`, no alert anywhere."""
+    t0 = time.perf_counter()
+    sql(
+        "TRUNCATE notifications_delivery, notifications_outboxmessage, notifications_alert "
+        "RESTART IDENTITY"
+    )
+    total = scalar(f"SELECT count(*) FROM {REFERRAL}")
+    target = round(fraction * total)
+    # Out of due range: a deadline 1 to 8 days after `now`, spread by id (deterministic).
+    later = "%(now)s + interval '1 day' + ({alias}id %% 10080) * interval '1 minute'"
+    moved = sql(
+        f"""
+        UPDATE {REFERRAL} SET
+          acknowledge_due_at = CASE WHEN status = 'sent' AND acknowledge_due_at <= %(now)s
+              THEN {later.format(alias="")} ELSE acknowledge_due_at END,
+          appointment_due_at = CASE WHEN status = 'accepted' AND appointment_due_at <= %(now)s
+              THEN {later.format(alias="")} ELSE appointment_due_at END,
+          first_appointment_due_at = CASE
+              WHEN status IN ('accepted', 'appointment_set', 'no_show')
+               AND first_appointment_due_at <= %(now)s
+              THEN {later.format(alias="")} + interval '8 days' ELSE first_appointment_due_at END,
+          no_show_at = CASE WHEN status = 'no_show' AND no_show_at <= %(now)s
+              THEN {later.format(alias="")} ELSE no_show_at END
+        WHERE (status = 'sent' AND acknowledge_due_at <= %(now)s)
+           OR (status = 'accepted' AND appointment_due_at <= %(now)s)
+           OR (status IN ('accepted', 'appointment_set', 'no_show')
+               AND first_appointment_due_at <= %(now)s)
+           OR (status = 'no_show' AND no_show_at <= %(now)s)
+        """,
+        {"now": now},
+    )
+    moved_appointments = sql(
+        f"""
+        UPDATE {APPOINTMENT} a SET
+          outcome_due_at = {later.format(alias="a.")},
+          starts_at = {later.format(alias="a.")} - %(grace)s * interval '1 hour'
+        WHERE a.outcome = 'pending' AND a.outcome_due_at <= %(now)s
+        """,
+        {"now": now, "grace": GRACE_HOURS},
+    )
+    # The sample: md5(id, seed) order among the waiting referrals; recipe and age from its bytes.
+    sql("DROP TABLE IF EXISTS bench_due")
+    sql(
+        f"""
+        CREATE TEMP TABLE bench_due AS
+        SELECT id, status,
+               get_byte(h, 0) %% 3 AS recipe,
+               (1 + (get_byte(h, 1) * 256 + get_byte(h, 2)) %% 480) * interval '1 hour' AS age
+        FROM (
+            SELECT id, status, decode(md5(id::text || ':' || %(seed)s), 'hex') AS h
+            FROM {REFERRAL} WHERE status = ANY(%(waiting)s)
+        ) s
+        ORDER BY h LIMIT %(target)s
+        """,
+        {"seed": str(seed), "waiting": list(WAITING), "target": target},
+    )
+    sampled = scalar("SELECT count(*) FROM bench_due")
+    if sampled != target:
+        raise SystemExit(f"Only {sampled:,} waiting referrals for a target of {target:,}.")
+    # recipe 0, 1: the status's own deadline only; recipe 2: the never_arrived one too
+    # (appointment_set, recipe 2: never_arrived only, the appointment itself still ahead).
+    sql(
+        f"""
+        UPDATE {REFERRAL} r SET
+          acknowledge_due_at = CASE WHEN d.status = 'sent' THEN %(now)s - d.age
+              ELSE r.acknowledge_due_at END,
+          appointment_due_at = CASE WHEN d.status = 'accepted' THEN %(now)s - d.age
+              ELSE r.appointment_due_at END,
+          no_show_at = CASE WHEN d.status = 'no_show' THEN %(now)s - d.age ELSE r.no_show_at END,
+          first_appointment_due_at = CASE WHEN d.status <> 'sent' AND d.recipe = 2
+              THEN %(now)s - d.age / 2 ELSE r.first_appointment_due_at END
+        FROM bench_due d WHERE r.id = d.id
+        """,
+        {"now": now},
+    )
+    sql(
+        f"""
+        UPDATE {APPOINTMENT} a SET
+          outcome_due_at = %(now)s - d.age,
+          starts_at = %(now)s - d.age - %(grace)s * interval '1 hour'
+        FROM bench_due d
+        WHERE a.referral_id = d.id AND a.outcome = 'pending'
+          AND d.status = 'appointment_set' AND d.recipe <> 2
+        """,
+        {"now": now, "grace": GRACE_HOURS},
+    )
+    by_status = dict(
+        _rows("SELECT status || ' / recipe ' || recipe, count(*) FROM bench_due GROUP BY 1")
+    )
+    arranged = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for table in (REFERRAL, APPOINTMENT, "notifications_alert", "notifications_outboxmessage"):
+        sql(f"VACUUM (ANALYZE) {table}")
+    print(
+        f"Arranged at now = {now.isoformat()}: {moved:,} waiting referrals and "
+        f"{moved_appointments:,} pending appointments moved out of due range, then "
+        f"{sampled:,} referrals made due (seed {seed}) in {arranged:.1f} s; "
+        f"VACUUM ANALYZE {time.perf_counter() - t0:.1f} s"
+    )
+    print(
+        "Sample by status / recipe: "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(by_status.items()))
+    )
+    return target
+
+
+def _rows(statement: str, params: dict | None = None) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
+# --- 2. Counts ---------------------------------------------------------------------------------
+
+
+def counts(now: dt.datetime) -> dict[str, list]:
+    total = scalar(f"SELECT count(*) FROM {REFERRAL}")
+    appointments = scalar(f"SELECT count(*) FROM {APPOINTMENT}")
+    print(f"\n## Data\n\n{total:,} referrals, {appointments:,} appointments.\n")
+    print("| partial index | rows (index condition) | size |")
+    print("|---|---:|---:|")
+    for index, (table, condition) in PARTIAL_INDEXES.items():
+        rows = scalar(f"SELECT count(*) FROM {table} WHERE {condition}")
+        size = scalar("SELECT pg_size_pretty(pg_relation_size(%s::regclass))", [index])
+        print(f"| `{index}` | {rows:,} | {size} |")
+    due: dict[str, list] = {kind: list(referrals_due(kind, now=now)) for kind in AlertKind.values}
+    distinct = {row.referral_id for rows in due.values() for row in rows}
+    print(
+        "\nDue at now (level-1 alerts to raise): "
+        + ", ".join(f"{kind} {len(rows):,}" for kind, rows in due.items())
+        + f" — {sum(len(r) for r in due.values()):,} alerts on {len(distinct):,} distinct "
+        f"referrals ({100 * len(distinct) / total:.3f} % of all referrals)"
+    )
+    return due
+
+
+# --- 3. EXPLAIN --------------------------------------------------------------------------------
+
+
+def selection_sql(kind: str, now: dt.datetime) -> list[str]:
+    """The SQL the scan runs to select the due referrals of `kind`, as executed."""
+    with CaptureQueriesContext(connection) as captured:
+        for _row in referrals_due(kind, now=now):
+            pass
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def explain_all(now: dt.datetime, label: str) -> dict[str, bool]:
+    print(f"\n## EXPLAIN (ANALYZE, BUFFERS) of the selection queries — {label}\n")
+    verdicts = {}
+    for kind in AlertKind.values:
+        statements = selection_sql(kind, now)
+        plans = [
+            "\n".join(r[0] for r in _rows(f"EXPLAIN (ANALYZE, BUFFERS) {statement}"))
+            for statement in statements
+        ]
+        text = "\n".join(plans)
+        found = {index: index in text for index in EXPECTED_INDEX[kind]}
+        verdicts[kind] = all(found.values())
+        seq = [line.strip() for line in text.splitlines() if "Seq Scan" in line]
+        print(
+            f"### {kind}: "
+            + ", ".join(f"{i} {'used' if ok else 'NOT USED'}" for i, ok in found.items())
+        )
+        if seq:
+            print("Sequential scans: " + "; ".join(seq))
+        for statement, plan in zip(statements, plans, strict=True):
+            print(f"\n```sql\n{statement}\n```\n```\n{plan}\n```")
+    return verdicts
+
+
+# --- 4. Timings --------------------------------------------------------------------------------
+
+
+def time_selection(now: dt.datetime, repeat: int) -> None:
+    per_kind: dict[str, list[float]] = {kind: [] for kind in AlertKind.values}
+    totals: list[float] = []
+    for kind in AlertKind.values:  # warm-up
+        list(referrals_due(kind, now=now))
+    for _ in range(repeat):
+        total = 0.0
+        for kind in AlertKind.values:
+            t0 = time.perf_counter()
+            rows = list(referrals_due(kind, now=now))
+            elapsed = (time.perf_counter() - t0) * 1000
+            per_kind[kind].append(elapsed)
+            total += elapsed
+        totals.append(total)
+        del rows
+    for kind, values in per_kind.items():
+        print(f"  {kind:<15} {p50_p95(values)}")
+    print(f"  {'all four kinds':<15} {p50_p95(totals)}")
+
+
+def first_scan(now: dt.datetime, expected: int) -> None:
+    phases = Phases()
+    with scan_phases(phases):
+        t0 = time.perf_counter()
+        report = alerts_service.alerts_scan(now=now)
+        elapsed = time.perf_counter() - t0
+    raised = sum(report.raised.values())
+    print(
+        f"\n## First scan (raises everything due)\n\n{elapsed:.2f} s: {report.as_dict()}\n"
+        f"{raised:,} alerts ({raised / elapsed:,.0f} alerts/s), {report.messages:,} outbox "
+        f"messages ({report.messages / elapsed:,.0f}/s), "
+        f"{Delivery.objects.count():,} deliveries"
+    )
+    print(f"Phases: {phases.line(elapsed)}")
+    if raised != expected:
+        print(f"!! expected {expected:,} alerts, raised {raised:,}")
+
+
+def steady_scans(now: dt.datetime, repeat: int) -> None:
+    elapsed: list[float] = []
+    phase_ms: dict[str, list[float]] = defaultdict(list)
+    alerts_service.alerts_scan(now=now)  # warm-up
+    for _ in range(repeat):
+        phases = Phases()
+        with scan_phases(phases):
+            t0 = time.perf_counter()
+            report = alerts_service.alerts_scan(now=now)
+            elapsed.append((time.perf_counter() - t0) * 1000)
+        if sum(report.raised.values()) or report.escalated or report.resolved:
+            print(f"!! steady-state scan did something: {report.as_dict()}")
+        for name, seconds in phases.seconds.items():
+            phase_ms[name].append(seconds * 1000)
+    print(f"\n## Steady-state scan (everything already alerted), {repeat} passes\n")
+    print(f"  {'alerts_scan':<15} {p50_p95(elapsed)}")
+    for name, values in phase_ms.items():
+        print(f"  {name:<15} {p50_p95(values)}")
+    with CaptureQueriesContext(connection) as captured:
+        alerts_service.alerts_scan(now=now)
+    queries = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))
+    print(f"\nOne steady-state pass: {len(queries)} SQL queries; the slowest:")
+    for query in queries[:8]:
+        print(f"  {float(query['time']) * 1000:7.1f} ms  {query['sql'][:160]}")
+
+
+# --- 5. Relay ----------------------------------------------------------------------------------
+
+
+class SinkHandler:
+    """Answers 250 to everything; records Message-IDs and the SMTP sessions used."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.message_ids: list[str] = []
+        self.sessions: set = set()
+
+    async def handle_DATA(self, server, session, envelope):
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.compat32)
+        with self.lock:
+            self.message_ids.append(parsed["Message-ID"])
+            self.sessions.add(session)  # the object, not its id: ids could be reused
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def leave_pending(now: dt.datetime, mails: int) -> int:
+    """Exactly `mails` pending rows due at `now` (the oldest); the others wait a year."""
+    table = OutboxMessage._meta.db_table
+    sql(
+        f"UPDATE {table} SET next_attempt_at = %s WHERE status = 'pending'",
+        [now + dt.timedelta(days=365)],
+    )
+    return sql(
+        f"UPDATE {table} SET next_attempt_at = %(now)s WHERE id IN (SELECT id FROM {table} "
+        "WHERE status = 'pending' ORDER BY id LIMIT %(n)s)",
+        {"now": now, "n": mails},
+    )
+
+
+def _opened_connection(**kwargs):
+    backend = get_connection(**kwargs)
+    backend.open()  # send_messages then leaves the session open between messages
+    return backend
+
+
+def relay_run(
+    now: dt.datetime, mails: int, handler: SinkHandler, label: str, *, keep: bool
+) -> None:
+    pending = leave_pending(now, mails)
+    before_ids = len(handler.message_ids)
+    before_sessions = len(handler.sessions)
+    phases = Phases()
+    sent_before = OutboxMessage.objects.filter(status=OutboxStatus.SENT).count()
+    with ExitStack() as stack:
+        for name, attribute in (
+            ("claim", "outbox_claim"),
+            ("build (query + render)", "build_email"),
+            ("record", "_record_sent"),
+        ):
+            original = getattr(relay_service, attribute)
+            stack.enter_context(
+                mock.patch.object(relay_service, attribute, phases.wrap(name, original))
+            )
+        stack.enter_context(
+            mock.patch.object(
+                smtp_backend.EmailBackend,
+                "send_messages",
+                phases.wrap("SMTP", smtp_backend.EmailBackend.send_messages),
+            )
+        )
+        if keep:
+            stack.enter_context(
+                mock.patch.object(relay_service, "get_connection", _opened_connection)
+            )
+        t0 = time.perf_counter()
+        report = relay_service.outbox_relay(now=now, budget_seconds=600)
+        elapsed = time.perf_counter() - t0
+    received = handler.message_ids[before_ids:]
+    sent_rows = OutboxMessage.objects.filter(status=OutboxStatus.SENT).count() - sent_before
+    print(
+        f"\n### {label}\n\n{pending:,} pending → {report.as_dict()} in {elapsed:.2f} s: "
+        f"**{report.sent / elapsed:,.0f} mails/s** ({elapsed / max(report.sent, 1) * 1000:.2f} ms "
+        f"per mail)\nSink: {len(received):,} messages, {len(set(received)):,} distinct "
+        f"Message-IDs, {len(handler.sessions) - before_sessions:,} SMTP sessions; "
+        f"rows now sent: {sent_rows:,}"
+    )
+    print(f"Phases: {phases.line(elapsed)}")
+    ok = len(received) == len(set(received)) == report.sent == sent_rows == mails
+    print("Check: " + ("exactly N distinct Message-IDs received" if ok else "!! MISMATCH"))
+    if report.errors:
+        print(f"Errors: {report.errors[:3]}")
+
+
+def relay_queries(now: dt.datetime, handler: SinkHandler, mails: int = 20) -> None:
+    """The SQL of a small relay pass, grouped by statement shape: where a mail's time goes."""
+    leave_pending(now, mails)
+    with CaptureQueriesContext(connection) as captured:
+        relay_service.outbox_relay(now=now, budget_seconds=600)
+    shapes: dict[str, list[float]] = defaultdict(list)
+    for query in captured.captured_queries:
+        text = query["sql"]
+        shape = text.split(" WHERE ")[0][:110] if not text.startswith("SAVEPOINT") else "SAVEPOINT"
+        shapes[shape].append(float(query["time"]) * 1000)
+    print(f"\nSQL of a relay pass of {mails} mails (count, mean ms, statement shape):")
+    for shape, times in sorted(shapes.items(), key=lambda item: -sum(item[1])):
+        print(f"  {len(times):4d} × {statistics.fmean(times):6.2f} ms  {shape}")
+
+
+def commit_latency(samples: int = 50) -> list[float]:
+    """ms per committed one-row INSERT: the WAL flush every recorded mail pays."""
+    sql("CREATE TABLE IF NOT EXISTS bench_commit_probe (id integer)")
+    times = []
+    try:
+        for i in range(samples):
+            t0 = time.perf_counter()
+            with transaction.atomic():
+                sql("INSERT INTO bench_commit_probe VALUES (%s)", [i])
+            times.append((time.perf_counter() - t0) * 1000)
+    finally:
+        sql("DROP TABLE bench_commit_probe")
+    return times
+
+
+def relay_bench(now: dt.datetime, mails: int) -> None:
+    handler = SinkHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        pending = OutboxMessage.objects.filter(status=OutboxStatus.PENDING).count()
+        print(
+            f"\n## Outbox relay to a local SMTP sink (aiosmtpd, 127.0.0.1:{port}, same process)"
+            f"\n\n{pending:,} pending outbox rows after the first scan; batch "
+            f"{settings.OUTBOX_BATCH_SIZE} per claim"
+        )
+        if pending < 2 * mails:
+            raise SystemExit(f"Only {pending:,} pending rows for 2 × {mails:,} mails.")
+        probe = commit_latency()
+        print(
+            f"Commit of a one-row INSERT (synchronous_commit {scalar('SHOW synchronous_commit')}): "
+            f"{p50_p95(probe)}"
+        )
+        relay_run(now, mails, handler, "As shipped (relay.py)", keep=False)
+        relay_run(now, mails, handler, "What-if: one SMTP session for the pass", keep=True)
+        relay_queries(now, handler)
+        everything = handler.message_ids
+        print(f"\nAll runs: {len(everything):,} messages, {len(set(everything)):,} distinct IDs")
+        print(
+            f"Alerts notified: {Alert.objects.filter(state='notified').count():,} "
+            f"of {Alert.objects.count():,}"
+        )
+    finally:
+        controller.stop()
+
+
+# --- Main --------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--due-fraction", type=float, default=0.01)
+    parser.add_argument("--mails", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+
+    name = connection.settings_dict["NAME"]
+    if "bench" not in name:
+        raise SystemExit(f"Refusing to run on {name!r}: bench databases only.")
+    now = timezone.now().replace(second=0, microsecond=0)
+    print(
+        f"# Alert scan and outbox relay bench — database {name}, now {now.isoformat()}, "
+        f"PostgreSQL {scalar('SHOW server_version')}"
+    )
+    arrange(now, args.due_fraction, args.seed)
+    due = counts(now)
+    expected = sum(len(rows) for rows in due.values())
+    verdicts = explain_all(now, "1 % due, no alert yet")
+    print(f"\n## Selection queries alone, {args.repeat} runs (1 % due, no alert yet)\n")
+    time_selection(now, args.repeat)
+    first_scan(now, expected)
+    print(f"\n## Selection queries alone, {args.repeat} runs (steady state: all alerted)\n")
+    time_selection(now, args.repeat)
+    steady_scans(now, args.repeat)
+    verdicts_after = explain_all(now, "steady state (all alerted)")
+    relay_bench(now, args.mails)
+    print(
+        "\nPartial index used — before: "
+        + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in verdicts.items())
+        + "; steady state: "
+        + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in verdicts_after.items())
+    )
+
+
+if __name__ == "__main__":
+    main()
