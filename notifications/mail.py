@@ -118,7 +118,8 @@ def build_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
         "lines": lines,
         "line": lines[0],
         "public_url": settings.PARCOURS_PUBLIC_URL,
-        "preferences_url": f"{settings.PARCOURS_PUBLIC_URL.rstrip('/')}/api/v1/me/notification-preference/",
+        "preferences_url": settings.PARCOURS_PUBLIC_URL.rstrip("/")
+        + "/api/v1/me/notification-preference/",
     }
     email = EmailMultiAlternatives(
         subject=subject,
