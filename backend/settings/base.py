@@ -170,6 +170,8 @@ SPECTACULAR_SETTINGS = {
         "NoteKindEnum": [("note", "Note"), ("action", "Action"), ("diagnostic", "Diagnostic")],
         # Consents, shared categories of a referral and break-glass all name data categories.
         "DataCategoryEnum": "parcours.categories.DataCategory",
+        "AlertStateEnum": "notifications.models.alert.AlertState",
+        "DeliveryModeEnum": "notifications.models.preference.DeliveryMode",
     },
 }
 

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from rest_framework import serializers
 
 from ..models import Alert, Delivery, DeliveryMode, NotificationPreference
@@ -40,7 +42,7 @@ class DeliverySerializer(serializers.ModelSerializer):
     def get_attempts(self, delivery: Delivery) -> int:
         return delivery.outbox.attempts if delivery.outbox else 0
 
-    def get_sent_at(self, delivery: Delivery):
+    def get_sent_at(self, delivery: Delivery) -> datetime | None:
         return delivery.outbox.sent_at if delivery.outbox else None
 
     def get_last_error(self, delivery: Delivery) -> str:
