@@ -10,3 +10,6 @@ from django.dispatch import Signal
 
 # Arguments: referral (the saved Referral), action (transitions.Action), now (datetime).
 referral_moved = Signal()
+
+# Arguments: break_glass (the BreakGlass just opened). Its organisation's DPOs must be told.
+break_glass_opened = Signal()

@@ -7,13 +7,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from notifications.tasks import notify_dpo_of_break_glass
-
 from .. import access
 from ..actor import Actor
 from ..categories import ALL_CATEGORIES
 from ..errors import Conflict, InvalidInput, NotAllowed
 from ..models import BreakGlass, Pathway
+from ..signals import break_glass_opened
 from .access_grants import access_recompute
 
 
@@ -61,5 +60,5 @@ def break_glass_open(*, actor: Actor, pathway_id: int, category: str, reason: st
         ends_at=now + dt.timedelta(hours=settings.PARCOURS_BREAK_GLASS_HOURS),
     )
     access_recompute(pathway_id=pathway.pk)
-    notify_dpo_of_break_glass.delay_on_commit(grant.pk)
+    break_glass_opened.send(sender=BreakGlass, break_glass=grant)  # the DPOs are e-mailed
     return grant

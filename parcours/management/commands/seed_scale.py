@@ -873,7 +873,6 @@ class Command(BaseCommand):
                 "created_at",
                 "updated_at",
                 "created_by_id",
-                "outcome_due_at",
             ],
             iter(persons),
             n,
