@@ -4,33 +4,38 @@ Run against a database filled by `manage.py seed_scale --pathways 1000000`, see 
 
     DJANGO_SECRET_KEY=x DATABASE_URL=postgres://postgres@127.0.0.1:5432/parcours_bench_alerts \\
     DJANGO_SETTINGS_MODULE=backend.settings.local .venv/bin/python bench/alerts_bench.py \\
-        [--due-fraction 0.01] [--mails 2000] [--repeat 20]
+        [--due-fraction 0.01] [--mails 2000] [--repeat 20] [--no-analyze]
 
 What it does, in order (it prints numbers; it never asserts on a duration):
 
 1. Arranges the data at a chosen `now` (the run's clock, to the minute): every alert, delivery
    and outbox row is deleted (TRUNCATE); every waiting referral past one of its deadlines is
-   moved out of due range (the deadline is put 1–8 days after `now`); then a deterministic
+   moved out of due range (the deadline is put 1–16 days after `now`); then a deterministic
    sample — `--due-fraction` of *all* referrals, drawn among those in a waiting state (sent,
-   accepted, appointment_set, no_show) by md5(id, seed) — gets one deadline 1 h–20 days before
-   `now` (a third of them a second one: the `never_arrived` deadline as well). So exactly that
-   many referrals are due and none has an alert. Plain SQL UPDATEs on the bench database, then
-   VACUUM ANALYZE of the two tables. Bench artefact: the non-sampled `no_show` referrals get a
-   `no_show_at` in the future (there is no other way to make them "not due" without an alert).
+   accepted, appointment_set, no_show) in md5(id, seed) order — gets one deadline 1 h–20 days
+   before `now` (a third of them a second one: the `never_arrived` deadline as well). So exactly
+   that many referrals are due and none has an alert. Plain SQL UPDATEs on the bench database,
+   then VACUUM ANALYZE. Bench artefact: the non-sampled `no_show` referrals get a `no_show_at`
+   in the future (there is no other way to make them "not due" without an alert).
 2. Counts: referrals, rows of each partial index, due referrals per kind (from the selectors).
 3. EXPLAIN (ANALYZE, BUFFERS) of every selection query the scan runs (the SQL captured while
    `notifications.selectors.referrals_due` runs), and whether each uses its partial index.
-4. Times the selection queries alone (`list(referrals_due(kind, now))` for the four kinds),
-   a first `alerts_scan(now)` that raises every due alert and writes its deliveries and outbox
-   rows, and steady-state `alerts_scan(now)` passes right after (nothing left to raise: what
-   beat runs every 5 minutes), with a per-phase breakdown and the slowest SQL of one pass.
+4. Times the selection queries alone (`list(referrals_due(kind, now))`, the four kinds), a first
+   `alerts_scan(now)` that raises every due alert and writes its deliveries and outbox rows,
+   then — after `ANALYZE` of the notifications tables, autovacuum's job (`--no-analyze` skips
+   it) — steady-state `alerts_scan(now)` passes (nothing left to raise: what beat runs every
+   5 minutes), with a per-phase breakdown and the slowest SQL of one pass.
+   Each selection measurement runs two variants, interleaved: **shipped** (the selectors as they
+   are) and **keyset** (`keyset_referrals_due` below: the same querysets ordered by
+   `(deadline, pk)` and read 500 rows at a time after the last one seen — the change proposed in
+   docs/performance.md, measured here without touching the application). The keyset variant
+   also gets a first scan of its own (alerts deleted again before it).
 5. Relay throughput: an aiosmtpd sink in this process (a thread, 127.0.0.1, free port, answers
    250 and records each Message-ID), Django's SMTP backend pointed at it, `--mails` outbox rows
    left pending (the others are parked a year ahead), `outbox_relay(now, budget_seconds=600)`:
    mails/s end to end (claim + render + SMTP + record) and a check that the sink received
    exactly that many distinct Message-IDs. Then the same with one SMTP session kept open for
-   the whole pass (relay's `get_connection()` patched to return an opened connection), to show
-   what the per-message SMTP session costs.
+   the whole pass (relay's `get_connection()` patched to return an opened connection).
 
 It refuses a database whose name does not contain "bench": it rewrites deadlines.
 """
@@ -47,8 +52,8 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 from unittest import mock
 
@@ -64,9 +69,11 @@ from django.conf import settings  # noqa: E402
 from django.core.mail import get_connection  # noqa: E402
 from django.core.mail.backends import smtp as smtp_backend  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.db.models import OuterRef, Q, QuerySet  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from notifications import selectors  # noqa: E402
 from notifications.models import (  # noqa: E402
     Alert,
     AlertKind,
@@ -74,19 +81,32 @@ from notifications.models import (  # noqa: E402
     OutboxMessage,
     OutboxStatus,
 )
-from notifications.selectors import referrals_due  # noqa: E402
+from notifications.rules import RULES  # noqa: E402
+from notifications.selectors import DueReferral, referrals_due  # noqa: E402
 from notifications.services import alerts as alerts_service  # noqa: E402
 from notifications.services import outbox as outbox_service  # noqa: E402
 from notifications.services import relay as relay_service  # noqa: E402
-from parcours.models import Appointment, Referral  # noqa: E402
+from parcours.models import (  # noqa: E402
+    Appointment,
+    AppointmentOutcome,
+    Referral,
+    ReferralStatus,
+)
 
 settings.DEBUG = False  # no query log kept (CaptureQueriesContext forces it where needed)
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command
+logging.getLogger("notifications").setLevel(logging.WARNING)  # one INFO line per scan
 
 REFERRAL = Referral._meta.db_table
 APPOINTMENT = Appointment._meta.db_table
+NOTIFICATION_TABLES = (
+    Alert._meta.db_table,
+    Delivery._meta.db_table,
+    OutboxMessage._meta.db_table,
+)
 WAITING = ("sent", "accepted", "appointment_set", "no_show")
 GRACE_HOURS = getattr(settings, "PARCOURS_DEFAULT_NO_SHOW_GRACE_HOURS", 24)
+PAGE = alerts_service.BATCH  # keyset page: one alert transaction's worth
 
 # Partial index → (table, its condition): the rows the scan may ever read.
 PARTIAL_INDEXES = {
@@ -99,13 +119,89 @@ PARTIAL_INDEXES = {
     "referral_no_show_idx": (REFERRAL, "status = 'no_show'"),
     "appointment_outcome_due_idx": (APPOINTMENT, "outcome = 'pending'"),
 }
-# Selection query → the partial index its plan must use.
+# Selection query (its FROM table) → the partial index its plan must use.
 EXPECTED_INDEX = {
-    AlertKind.UNANSWERED: ["referral_awaiting_answer_idx"],
-    AlertKind.NO_APPOINTMENT: ["referral_awaiting_booking_idx"],
-    AlertKind.NO_SHOW: ["referral_no_show_idx", "appointment_outcome_due_idx"],
-    AlertKind.NEVER_ARRIVED: ["referral_awaiting_arrival_idx"],
+    AlertKind.UNANSWERED: {REFERRAL: "referral_awaiting_answer_idx"},
+    AlertKind.NO_APPOINTMENT: {REFERRAL: "referral_awaiting_booking_idx"},
+    AlertKind.NO_SHOW: {
+        REFERRAL: "referral_no_show_idx",
+        APPOINTMENT: "appointment_outcome_due_idx",
+    },
+    AlertKind.NEVER_ARRIVED: {REFERRAL: "referral_awaiting_arrival_idx"},
 }
+
+
+# --- The proposed selection: keyset pages over the same querysets ------------------------------
+
+
+def _pages(
+    queryset: QuerySet, field: str, columns: tuple[str, ...], due: int, pk: int
+) -> Iterator[tuple]:
+    """Rows of `queryset` ordered by (field, pk), PAGE at a time, each page starting after the
+    last row seen. ORDER BY the partial index's column + LIMIT makes the planner walk that
+    index whatever it believes about how many rows are due."""
+    last = None
+    while True:
+        page = queryset
+        if last is not None:
+            page = page.filter(**{f"{field}__gte": last[0]}).filter(
+                Q(**{f"{field}__gt": last[0]}) | Q(pk__gt=last[1])
+            )
+        rows = list(page.order_by(field, "pk").values_list(*columns)[:PAGE])
+        yield from rows
+        if len(rows) < PAGE:
+            return
+        last = (rows[-1][due], rows[-1][pk])
+
+
+def keyset_referrals_due(kind: str, *, now: dt.datetime) -> Iterator[DueReferral]:
+    """`selectors.referrals_due`, same querysets and results, read in keyset pages."""
+    if kind == AlertKind.NO_SHOW:
+        recorded = Referral.objects.filter(
+            status=ReferralStatus.NO_SHOW, no_show_at__lte=now
+        ).filter(~selectors._not_yet_raised(kind))
+        last_missed = (
+            Appointment.objects.filter(
+                referral_id=OuterRef("pk"), outcome=AppointmentOutcome.NO_SHOW
+            )
+            .order_by("-starts_at", "-id")
+            .values("pk")[:1]
+        )
+        for referral_id, due_at, appointment_id in _pages(
+            recorded.annotate(missed=last_missed),
+            "no_show_at",
+            ("pk", "no_show_at", "missed"),
+            1,
+            0,
+        ):
+            yield DueReferral(referral_id, due_at or now, appointment_id)
+        for appointment_id, referral_id, due_at in _pages(
+            selectors.appointments_past_grace(now=now),
+            "outcome_due_at",
+            ("pk", "referral_id", "outcome_due_at"),
+            2,
+            0,
+        ):
+            yield DueReferral(referral_id, due_at or now, appointment_id)
+        return
+    field = RULES[kind].due_field
+    for referral_id, due_at in _pages(
+        selectors.referrals_past_deadline(kind, now=now), field, ("pk", field), 1, 0
+    ):
+        yield DueReferral(referral_id, due_at)
+
+
+VARIANTS: dict[str, Callable[..., Iterator[DueReferral]]] = {
+    "shipped": referrals_due,
+    "keyset": keyset_referrals_due,
+}
+
+
+def variant(name: str):
+    """Make alerts_scan select with this variant."""
+    if name == "shipped":
+        return nullcontext()
+    return mock.patch.object(alerts_service, "referrals_due", VARIANTS[name])
 
 
 # --- Helpers -----------------------------------------------------------------------------------
@@ -130,6 +226,38 @@ def scalar(statement: str, params: dict | list | None = None):
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return cursor.fetchone()[0]
+
+
+def _rows(statement: str, params: dict | None = None) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
+def truncate_notifications() -> None:
+    sql(f"TRUNCATE {', '.join(NOTIFICATION_TABLES)} RESTART IDENTITY")
+
+
+def analyze_notifications() -> float:
+    t0 = time.perf_counter()
+    for table in NOTIFICATION_TABLES:
+        sql(f"ANALYZE {table}")
+    return time.perf_counter() - t0
+
+
+def shape(statement: str) -> str:
+    return statement.split(" WHERE ")[0][:120] if " WHERE " in statement else statement[:120]
+
+
+def top_queries(captured: Iterable[dict], limit: int = 8) -> None:
+    """Captured SQL grouped by statement shape (up to WHERE), by total time."""
+    shapes: dict[str, list[float]] = defaultdict(list)
+    for query in captured:
+        shapes[shape(query["sql"])].append(float(query["time"]) * 1000)
+    for text, times in sorted(shapes.items(), key=lambda item: -sum(item[1]))[:limit]:
+        print(
+            f"  {len(times):5d} × {statistics.fmean(times):7.2f} ms = {sum(times):8.0f} ms  {text}"
+        )
 
 
 class Phases:
@@ -169,14 +297,13 @@ class Phases:
         return timed
 
     def line(self, total: float) -> str:
+        """Nested phases are indented: only the top-level ones count towards `other`."""
         parts = [
-            f"{name} {seconds * 1000:.0f} ms ({self.calls[name]}×)"
+            f"{name.strip()} {seconds * 1000:,.0f} ms ({self.calls[name]}×)"
             for name, seconds in self.seconds.items()
         ]
-        other = total - sum(
-            s for n, s in self.seconds.items() if not n.startswith("  ")
-        )  # nested phases start with two spaces
-        return ", ".join([*parts, f"other {other * 1000:.0f} ms"])
+        top = sum(s for n, s in self.seconds.items() if not n.startswith(" "))
+        return ", ".join([*parts, f"other {(total - top) * 1000:,.0f} ms"])
 
 
 def scan_phases(phases: Phases) -> ExitStack:
@@ -203,13 +330,11 @@ def scan_phases(phases: Phases) -> ExitStack:
 def arrange(now: dt.datetime, fraction: float, seed: int) -> int:
     """Exactly round(fraction × referrals) referrals due at `now`, no alert anywhere."""
     t0 = time.perf_counter()
-    sql(
-        "TRUNCATE notifications_delivery, notifications_outboxmessage, notifications_alert "
-        "RESTART IDENTITY"
-    )
+    truncate_notifications()
     total = scalar(f"SELECT count(*) FROM {REFERRAL}")
     target = round(fraction * total)
-    # Out of due range: a deadline 1 to 8 days after `now`, spread by id (deterministic).
+    # Out of due range: 1–8 days after `now` (9–16 for the first-appointment deadline), spread
+    # by id (deterministic).
     later = "%(now)s + interval '1 day' + ({alias}id %% 10080) * interval '1 minute'"
     moved = sql(
         f"""
@@ -292,7 +417,7 @@ def arrange(now: dt.datetime, fraction: float, seed: int) -> int:
     )
     arranged = time.perf_counter() - t0
     t0 = time.perf_counter()
-    for table in (REFERRAL, APPOINTMENT, "notifications_alert", "notifications_outboxmessage"):
+    for table in (REFERRAL, APPOINTMENT, *NOTIFICATION_TABLES):
         sql(f"VACUUM (ANALYZE) {table}")
     print(
         f"Arranged at now = {now.isoformat()}: {moved:,} waiting referrals and "
@@ -305,12 +430,6 @@ def arrange(now: dt.datetime, fraction: float, seed: int) -> int:
         + ", ".join(f"{k} {v:,}" for k, v in sorted(by_status.items()))
     )
     return target
-
-
-def _rows(statement: str, params: dict | None = None) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall()
 
 
 # --- 2. Counts ---------------------------------------------------------------------------------
@@ -340,103 +459,141 @@ def counts(now: dt.datetime) -> dict[str, list]:
 # --- 3. EXPLAIN --------------------------------------------------------------------------------
 
 
-def selection_sql(kind: str, now: dt.datetime) -> list[str]:
-    """The SQL the scan runs to select the due referrals of `kind`, as executed."""
+def selection_sql(select: Callable, kind: str, now: dt.datetime) -> list[tuple[str, int]]:
+    """(SQL, times run) of each statement shape the selection of `kind` runs, in order: the
+    first statement of each shape as executed (a keyset variant runs one per page)."""
     with CaptureQueriesContext(connection) as captured:
-        for _row in referrals_due(kind, now=now):
+        for _row in select(kind, now=now):
             pass
-    return [query["sql"] for query in captured.captured_queries]
+    first: dict[str, str] = {}
+    runs: Counter[str] = Counter()
+    for query in captured.captured_queries:
+        key = shape(query["sql"])
+        first.setdefault(key, query["sql"])
+        runs[key] += 1
+    return [(statement, runs[key]) for key, statement in first.items()]
 
 
-def explain_all(now: dt.datetime, label: str) -> dict[str, bool]:
-    print(f"\n## EXPLAIN (ANALYZE, BUFFERS) of the selection queries — {label}\n")
-    verdicts = {}
-    for kind in AlertKind.values:
-        statements = selection_sql(kind, now)
-        plans = [
-            "\n".join(r[0] for r in _rows(f"EXPLAIN (ANALYZE, BUFFERS) {statement}"))
-            for statement in statements
-        ]
-        text = "\n".join(plans)
-        found = {index: index in text for index in EXPECTED_INDEX[kind]}
-        verdicts[kind] = all(found.values())
-        seq = [line.strip() for line in text.splitlines() if "Seq Scan" in line]
-        print(
-            f"### {kind}: "
-            + ", ".join(f"{i} {'used' if ok else 'NOT USED'}" for i, ok in found.items())
-        )
-        if seq:
-            print("Sequential scans: " + "; ".join(seq))
-        for statement, plan in zip(statements, plans, strict=True):
-            print(f"\n```sql\n{statement}\n```\n```\n{plan}\n```")
+def explain_all(now: dt.datetime, label: str, *, show_sql: bool) -> dict[str, dict[str, bool]]:
+    print(f"\n## EXPLAIN (ANALYZE, BUFFERS) of the selection queries — {label}")
+    verdicts: dict[str, dict[str, bool]] = {}
+    for name, select in VARIANTS.items():
+        verdicts[name] = {}
+        for kind in AlertKind.values:
+            for statement, runs in selection_sql(select, kind, now):
+                # The first column selected is the id of the table the query reads.
+                table = APPOINTMENT if statement.startswith(f'SELECT "{APPOINTMENT}"') else REFERRAL
+                index = EXPECTED_INDEX[kind][table]
+                plan = "\n".join(r[0] for r in _rows(f"EXPLAIN (ANALYZE, BUFFERS) {statement}"))
+                used = index in plan
+                verdicts[name][f"{kind} ({table.split('_')[1]})"] = used
+                print(
+                    f"\n### {name} — {kind}, FROM {table}: {index} "
+                    f"{'used' if used else '**NOT USED**'} ({runs} statement(s) of this shape)"
+                )
+                if show_sql:
+                    print(f"\n```sql\n{statement}\n```")
+                print(f"\n```\n{plan}\n```")
     return verdicts
 
 
 # --- 4. Timings --------------------------------------------------------------------------------
 
 
-def time_selection(now: dt.datetime, repeat: int) -> None:
-    per_kind: dict[str, list[float]] = {kind: [] for kind in AlertKind.values}
-    totals: list[float] = []
-    for kind in AlertKind.values:  # warm-up
-        list(referrals_due(kind, now=now))
-    for _ in range(repeat):
-        total = 0.0
+def time_selection(now: dt.datetime, repeat: int, label: str) -> None:
+    """Both variants, interleaved kind by kind, after a warm-up pass."""
+    print(f"\n## Selection queries alone — {label}, {repeat} runs (ms)\n")
+    per: dict[tuple[str, str], list[float]] = defaultdict(list)
+    totals: dict[str, list[float]] = defaultdict(list)
+    rows: dict[tuple[str, str], int] = {}
+    for _ in range(repeat + 1):
+        total = dict.fromkeys(VARIANTS, 0.0)
         for kind in AlertKind.values:
-            t0 = time.perf_counter()
-            rows = list(referrals_due(kind, now=now))
-            elapsed = (time.perf_counter() - t0) * 1000
-            per_kind[kind].append(elapsed)
-            total += elapsed
-        totals.append(total)
-        del rows
-    for kind, values in per_kind.items():
-        print(f"  {kind:<15} {p50_p95(values)}")
-    print(f"  {'all four kinds':<15} {p50_p95(totals)}")
+            for name, select in VARIANTS.items():
+                t0 = time.perf_counter()
+                rows[(name, kind)] = len(list(select(kind, now=now)))
+                elapsed = (time.perf_counter() - t0) * 1000
+                per[(name, kind)].append(elapsed)
+                total[name] += elapsed
+        for name in VARIANTS:
+            totals[name].append(total[name])
+    print("| kind | rows | shipped p50 / p95 | keyset p50 / p95 |")
+    print("|---|---:|---:|---:|")
+    for kind in AlertKind.values:
+        cells = [
+            f"{statistics.median(per[(n, kind)][1:]):.1f} / {pct(per[(n, kind)][1:], 0.95):.1f}"
+            for n in VARIANTS
+        ]
+        print(f"| {kind} | {rows[('shipped', kind)]:,} | {' | '.join(cells)} |")
+    cells = [
+        f"{statistics.median(totals[n][1:]):.1f} / {pct(totals[n][1:], 0.95):.1f}" for n in VARIANTS
+    ]
+    print(f"| **all four kinds** | | {' | '.join(cells)} |")
+    if any(rows[("shipped", k)] != rows[("keyset", k)] for k in AlertKind.values):
+        print("!! the two variants returned different row counts")
 
 
-def first_scan(now: dt.datetime, expected: int) -> None:
+def first_scan(now: dt.datetime, expected: int, name: str, *, capture: bool = False) -> None:
     phases = Phases()
-    with scan_phases(phases):
+    capturing = CaptureQueriesContext(connection)
+    with variant(name), scan_phases(phases), capturing if capture else nullcontext():
         t0 = time.perf_counter()
         report = alerts_service.alerts_scan(now=now)
         elapsed = time.perf_counter() - t0
     raised = sum(report.raised.values())
     print(
-        f"\n## First scan (raises everything due)\n\n{elapsed:.2f} s: {report.as_dict()}\n"
-        f"{raised:,} alerts ({raised / elapsed:,.0f} alerts/s), {report.messages:,} outbox "
+        f"\n## First scan ({name} selection): raises everything due\n\n"
+        f"**{elapsed:.2f} s**: {report.as_dict()}\n"
+        f"{raised:,} alerts (**{raised / elapsed:,.0f} alerts/s**), {report.messages:,} outbox "
         f"messages ({report.messages / elapsed:,.0f}/s), "
-        f"{Delivery.objects.count():,} deliveries"
+        f"{Delivery.objects.count():,} deliveries\n"
+        f"Phases: {phases.line(elapsed)}"
     )
-    print(f"Phases: {phases.line(elapsed)}")
     if raised != expected:
         print(f"!! expected {expected:,} alerts, raised {raised:,}")
+    if capture:
+        queries = capturing.captured_queries
+        print(f"\nSQL of this scan ({len(queries):,} statements, captured), by shape:")
+        top_queries(queries, limit=12)
 
 
 def steady_scans(now: dt.datetime, repeat: int) -> None:
-    elapsed: list[float] = []
-    phase_ms: dict[str, list[float]] = defaultdict(list)
-    alerts_service.alerts_scan(now=now)  # warm-up
+    """Both variants, interleaved pass by pass."""
+    elapsed: dict[str, list[float]] = defaultdict(list)
+    phase_ms: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for name in VARIANTS:  # warm-up
+        with variant(name):
+            alerts_service.alerts_scan(now=now)
     for _ in range(repeat):
-        phases = Phases()
-        with scan_phases(phases):
-            t0 = time.perf_counter()
-            report = alerts_service.alerts_scan(now=now)
-            elapsed.append((time.perf_counter() - t0) * 1000)
-        if sum(report.raised.values()) or report.escalated or report.resolved:
-            print(f"!! steady-state scan did something: {report.as_dict()}")
-        for name, seconds in phases.seconds.items():
-            phase_ms[name].append(seconds * 1000)
-    print(f"\n## Steady-state scan (everything already alerted), {repeat} passes\n")
-    print(f"  {'alerts_scan':<15} {p50_p95(elapsed)}")
-    for name, values in phase_ms.items():
-        print(f"  {name:<15} {p50_p95(values)}")
-    with CaptureQueriesContext(connection) as captured:
-        alerts_service.alerts_scan(now=now)
-    queries = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))
-    print(f"\nOne steady-state pass: {len(queries)} SQL queries; the slowest:")
-    for query in queries[:8]:
-        print(f"  {float(query['time']) * 1000:7.1f} ms  {query['sql'][:160]}")
+        for name in VARIANTS:
+            phases = Phases()
+            with variant(name), scan_phases(phases):
+                t0 = time.perf_counter()
+                report = alerts_service.alerts_scan(now=now)
+                elapsed[name].append((time.perf_counter() - t0) * 1000)
+            if sum(report.raised.values()) or report.escalated or report.resolved:
+                print(f"!! steady-state scan did something: {report.as_dict()}")
+            for phase in ("resolve stale", "selection", "raise", "escalate"):
+                phase_ms[(name, phase)].append(phases.seconds[phase] * 1000)
+    print(f"\n## Steady-state alerts_scan (everything already alerted), {repeat} passes (ms)\n")
+    print("| | shipped p50 / p95 | keyset p50 / p95 |")
+    print("|---|---:|---:|")
+    for label, values in [
+        ("**alerts_scan**", elapsed),
+        *[
+            (phase, {n: phase_ms[(n, phase)] for n in VARIANTS})
+            for phase in ("resolve stale", "selection", "raise", "escalate")
+        ],
+    ]:
+        cells = [
+            f"{statistics.median(values[n]):.1f} / {pct(values[n], 0.95):.1f}" for n in VARIANTS
+        ]
+        print(f"| {label} | {' | '.join(cells)} |")
+    for name in VARIANTS:
+        with variant(name), CaptureQueriesContext(connection) as captured:
+            alerts_service.alerts_scan(now=now)
+        print(f"\nOne steady-state pass, {name}: {len(captured.captured_queries)} SQL statements:")
+        top_queries(captured.captured_queries)
 
 
 # --- 5. Relay ----------------------------------------------------------------------------------
@@ -532,19 +689,13 @@ def relay_run(
         print(f"Errors: {report.errors[:3]}")
 
 
-def relay_queries(now: dt.datetime, handler: SinkHandler, mails: int = 20) -> None:
-    """The SQL of a small relay pass, grouped by statement shape: where a mail's time goes."""
+def relay_queries(now: dt.datetime, mails: int = 20) -> None:
+    """The SQL of a small relay pass, by statement shape: where a mail's time goes."""
     leave_pending(now, mails)
     with CaptureQueriesContext(connection) as captured:
         relay_service.outbox_relay(now=now, budget_seconds=600)
-    shapes: dict[str, list[float]] = defaultdict(list)
-    for query in captured.captured_queries:
-        text = query["sql"]
-        shape = text.split(" WHERE ")[0][:110] if not text.startswith("SAVEPOINT") else "SAVEPOINT"
-        shapes[shape].append(float(query["time"]) * 1000)
-    print(f"\nSQL of a relay pass of {mails} mails (count, mean ms, statement shape):")
-    for shape, times in sorted(shapes.items(), key=lambda item: -sum(item[1])):
-        print(f"  {len(times):4d} × {statistics.fmean(times):6.2f} ms  {shape}")
+    print(f"\nSQL of a relay pass of {mails} mails, by shape:")
+    top_queries(captured.captured_queries)
 
 
 def commit_latency(samples: int = 50) -> list[float]:
@@ -587,7 +738,7 @@ def relay_bench(now: dt.datetime, mails: int) -> None:
         )
         relay_run(now, mails, handler, "As shipped (relay.py)", keep=False)
         relay_run(now, mails, handler, "What-if: one SMTP session for the pass", keep=True)
-        relay_queries(now, handler)
+        relay_queries(now)
         everything = handler.message_ids
         print(f"\nAll runs: {len(everything):,} messages, {len(set(everything)):,} distinct IDs")
         print(
@@ -607,6 +758,11 @@ def main() -> None:
     parser.add_argument("--mails", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="do not ANALYZE the notifications tables after the first scan (autovacuum off)",
+    )
     args = parser.parse_args()
 
     name = connection.settings_dict["NAME"]
@@ -615,26 +771,36 @@ def main() -> None:
     now = timezone.now().replace(second=0, microsecond=0)
     print(
         f"# Alert scan and outbox relay bench — database {name}, now {now.isoformat()}, "
-        f"PostgreSQL {scalar('SHOW server_version')}"
+        f"PostgreSQL {scalar('SHOW server_version')}, autovacuum {scalar('SHOW autovacuum')}"
     )
     arrange(now, args.due_fraction, args.seed)
     due = counts(now)
     expected = sum(len(rows) for rows in due.values())
-    verdicts = explain_all(now, "1 % due, no alert yet")
-    print(f"\n## Selection queries alone, {args.repeat} runs (1 % due, no alert yet)\n")
-    time_selection(now, args.repeat)
-    first_scan(now, expected)
-    print(f"\n## Selection queries alone, {args.repeat} runs (steady state: all alerted)\n")
-    time_selection(now, args.repeat)
+    before = explain_all(now, "1 % due, no alert yet", show_sql=True)
+    time_selection(now, args.repeat, "1 % due, no alert yet")
+
+    first_scan(now, expected, "shipped")
+    if not args.no_analyze:
+        print(f"\nANALYZE of the notifications tables: {analyze_notifications():.2f} s")
+    time_selection(now, args.repeat, "steady state, everything alerted")
     steady_scans(now, args.repeat)
-    verdicts_after = explain_all(now, "steady state (all alerted)")
+    after = explain_all(now, "steady state, everything alerted", show_sql=False)
+
+    # The keyset variant's first scan, from the same start: no alert, stats of an empty table.
+    truncate_notifications()
+    analyze_notifications()
+    first_scan(now, expected, "keyset", capture=True)
+    if not args.no_analyze:
+        print(f"\nANALYZE of the notifications tables: {analyze_notifications():.2f} s")
+
     relay_bench(now, args.mails)
-    print(
-        "\nPartial index used — before: "
-        + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in verdicts.items())
-        + "; steady state: "
-        + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in verdicts_after.items())
-    )
+    print()
+    for label, verdicts in (("1 % due", before), ("steady state", after)):
+        for variant_name, found in verdicts.items():
+            print(
+                f"Partial index used, {label}, {variant_name}: "
+                + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in found.items())
+            )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from ..services import care_team as care_team_services
 from ..services import consent as consent_services
 from ..services.journal import journal_record
 from . import access_serializers as s
+from .journaling import journal_break_glass_opened
 from .views import ActorViewMixin, record_id
 
 
@@ -176,18 +177,7 @@ class PathwayBreakGlassView(ActorViewMixin):
             category=payload.validated_data["category"],
             reason=payload.validated_data["reason"],
         )
-        journal_record(
-            actor=self.actor,
-            operation="break_glass",
-            object_type="pathway",
-            object_id=grant.pathway_id,
-            person_id=grant.pathway.person_id,
-            categories=[grant.category],
-            purpose=grant.reason,
-            basis=f"break_glass:{grant.pk}",
-            request=request,
-            detail={"until": grant.ends_at.isoformat()},
-        )
+        journal_break_glass_opened(actor=self.actor, grant=grant, request=request)
         return Response(s.BreakGlassSerializer(grant).data, status=status.HTTP_201_CREATED)
 
 

@@ -48,7 +48,8 @@ MODELS = {
 }
 
 
-def _subject(object_type: str, pk: int) -> tuple[list[int], int | None]:
+def subject_of(object_type: str, pk: int) -> tuple[list[int], int | None]:
+    """(pathway ids, person id) a record of `object_type` is about."""
     rows = list(SUBJECTS[object_type](pk))
     return [r[0] for r in rows], (rows[0][1] if rows else None)
 
@@ -70,7 +71,7 @@ def journal_response(view, request, response) -> None:
     data = response.data if isinstance(response.data, dict) else {}
     if status in (403, 404):
         if pk is not None and MODELS[object_type]._default_manager.filter(pk=pk).exists():
-            pathway_ids, person_id = _subject(object_type, pk)
+            pathway_ids, person_id = subject_of(object_type, pk)
             journal_record(
                 actor=actor,
                 operation=AccessOperation.DENIED,
@@ -103,7 +104,7 @@ def journal_response(view, request, response) -> None:
     record_id = pk if pk is not None else _as_int(data.get("id"))
     if record_id is None:
         return
-    pathway_ids, person_id = _subject(object_type, record_id)
+    pathway_ids, person_id = subject_of(object_type, record_id)
     # The categories the response was built with (cached by the view): not queried twice.
     categories = sorted(view.visible_categories.of(pathway_ids))
     basis = " ".join(
@@ -125,4 +126,20 @@ def journal_response(view, request, response) -> None:
         basis=basis,
         request=request,
         detail={"action": view.action},
+    )
+
+
+def journal_break_glass_opened(*, actor, grant, request) -> None:
+    """The opening of an exceptional access, from the API or a page: one `break_glass` row."""
+    journal_record(
+        actor=actor,
+        operation="break_glass",
+        object_type="pathway",
+        object_id=grant.pathway_id,
+        person_id=grant.pathway.person_id,
+        categories=[grant.category],
+        purpose=grant.reason,
+        basis=f"break_glass:{grant.pk}",
+        request=request,
+        detail={"until": grant.ends_at.isoformat()},
     )

@@ -1,0 +1,356 @@
+"""Every page: anonymous → login, member → 200, another organisation's record → 404 (like a
+missing one), forms → French errors without losing what was typed, bounded queries."""
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, get_resolver, reverse
+from django.utils import timezone
+
+from notifications.models import Alert
+from parcours.models import AccessEvent, Person, Referral, ReferralStatus, Role
+from tests.factories import (
+    ConsentFactory,
+    MembershipFactory,
+    OrganisationFactory,
+    PathwayFactory,
+    PersonFactory,
+    ReferralFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+class World:
+    def __init__(self):
+        self.home = OrganisationFactory(name="France Travail Lens")
+        self.siae = OrganisationFactory(siae=True, name="Chantier Les Jardins")
+        self.elsewhere = OrganisationFactory(mission_locale=True, name="Mission locale Arras")
+        self.me = MembershipFactory(organisation=self.home).user
+        self.stranger = MembershipFactory(organisation=self.elsewhere).user
+        self.person = PersonFactory(first_name="Léa", last_name="Martin")
+        self.pathway = PathwayFactory(
+            person=self.person, owner_organisation=self.home, referent=self.me
+        )
+        ConsentFactory(
+            person=self.person, organisations=[self.siae], categories=["identity", "pathway"]
+        )
+        self.outgoing = ReferralFactory(
+            pathway=self.pathway, sender_user=self.me, receiver_organisation=self.siae, sent=True
+        )
+        self.incoming = ReferralFactory(
+            pathway=PathwayFactory(owner_organisation=self.siae),
+            receiver_organisation=self.home,
+            sent=True,
+        )
+        self.consent = self.person.consents.first()
+        now = timezone.now()
+        self.alert = Alert.objects.create(
+            referral=self.outgoing, kind="unanswered", level=1, due_at=now, created_at=now
+        )
+        self.foreign_pathway = PathwayFactory(owner_organisation=self.elsewhere)
+        self.foreign_referral = ReferralFactory(
+            pathway=self.foreign_pathway, receiver_organisation=self.siae, sent=True
+        )
+        self.foreign_alert = Alert.objects.create(
+            referral=self.foreign_referral, kind="unanswered", level=1, due_at=now, created_at=now
+        )
+        self.foreign_consent = ConsentFactory(
+            person=self.foreign_pathway.person, organisations=[self.siae]
+        )
+
+
+@pytest.fixture
+def world():
+    return World()
+
+
+def client_of(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# name → (method, own kwargs, foreign kwargs or None, POST data)
+PAGES = {
+    "home": ("GET", lambda w: {}, None, None),
+    "login": ("GET", lambda w: {}, None, None),
+    "logout": ("POST", lambda w: {}, None, None),
+    "password-change": ("GET", lambda w: {}, None, None),
+    "acting-organisation": ("GET", lambda w: {}, None, None),
+    "person-search": ("GET", lambda w: {}, None, None),
+    "person-create": ("GET", lambda w: {}, None, None),
+    "person-detail": (
+        "GET",
+        lambda w: {"pk": w.person.pk},
+        lambda w: {"pk": w.foreign_pathway.person_id},
+        None,
+    ),
+    "person-edit": (
+        "GET",
+        lambda w: {"pk": w.person.pk},
+        lambda w: {"pk": w.foreign_pathway.person_id},
+        None,
+    ),
+    "consent-create": (
+        "POST",
+        lambda w: {"pk": w.person.pk},
+        lambda w: {"pk": w.foreign_pathway.person_id},
+        {},
+    ),
+    "consent-revoke": (
+        "POST",
+        lambda w: {"pk": w.person.pk, "consent_pk": w.consent.pk},
+        lambda w: {"pk": w.foreign_pathway.person_id, "consent_pk": w.foreign_consent.pk},
+        {},
+    ),
+    "break-glass": (
+        "POST",
+        lambda w: {"pk": w.person.pk},
+        lambda w: {"pk": w.foreign_pathway.person_id},
+        {},
+    ),
+    "referral-create": (
+        "GET",
+        lambda w: {"pathway_pk": w.pathway.pk},
+        lambda w: {"pathway_pk": w.foreign_pathway.pk},
+        None,
+    ),
+    "inbox": ("GET", lambda w: {}, None, None),
+    "referral-detail": (
+        "GET",
+        lambda w: {"pk": w.incoming.pk},
+        lambda w: {"pk": w.foreign_referral.pk},
+        None,
+    ),
+    "referral-move": (
+        "POST",
+        lambda w: {"pk": w.incoming.pk, "action": "accept"},
+        lambda w: {"pk": w.foreign_referral.pk, "action": "accept"},
+        {},
+    ),
+    "alerts": ("GET", lambda w: {}, None, None),
+    "alert-ack": (
+        "POST",
+        lambda w: {"pk": w.alert.pk},
+        lambda w: {"pk": w.foreign_alert.pk},
+        {},
+    ),
+    "preferences": ("GET", lambda w: {}, None, None),
+}
+PUBLIC = {"login"}
+
+
+def test_every_page_is_in_the_table():
+    from web import urls
+
+    names = {p.name for p in urls.urlpatterns if isinstance(p, URLPattern)}
+    assert names == set(PAGES)
+    assert any(getattr(p, "namespace", None) == "web" for p in get_resolver().url_patterns)
+
+
+def _call(client, name, kwargs, method, data=None):
+    url = reverse(f"web:{name}", kwargs=kwargs)
+    return client.post(url, data or {}) if method == "POST" else client.get(url)
+
+
+@pytest.mark.parametrize("name", sorted(set(PAGES) - PUBLIC))
+def test_anonymous_goes_to_the_login_page(name, world):
+    method, own, _foreign, data = PAGES[name]
+    response = _call(Client(), name, own(world), method, data)
+    assert response.status_code == 302
+    # Logging out when not logged in simply lands on the login page.
+    assert response.url.startswith("/connexion/" if name == "logout" else "/connexion/?next=")
+
+
+@pytest.mark.parametrize("name", sorted(n for n, p in PAGES.items() if p[0] == "GET"))
+def test_member_sees_the_page(name, world):
+    _method, own, _foreign, _data = PAGES[name]
+    response = _call(client_of(world.me), name, own(world), "GET")
+    expected = 302 if name == "login" else 200  # a logged-in user skips the login page
+    assert response.status_code == expected
+    if expected == 200:
+        assert b'lang="fr"' in response.content
+        assert b'<main id="content"' in response.content
+
+
+@pytest.mark.parametrize("name", sorted(n for n, p in PAGES.items() if p[2] is not None))
+def test_another_organisations_record_is_not_found(name, world):
+    method, _own, foreign, data = PAGES[name]
+    before = Referral.objects.get(pk=world.foreign_referral.pk).status
+    response = _call(client_of(world.me), name, foreign(world), method, data)
+    assert response.status_code == 404
+    assert "Page introuvable" in response.content.decode()
+    assert Referral.objects.get(pk=world.foreign_referral.pk).status == before
+
+
+def test_user_without_membership_gets_a_french_403(world):
+    from tests.factories import UserFactory
+
+    response = client_of(UserFactory()).get(reverse("web:home"))
+    assert response.status_code == 403
+    assert "aucune organisation" in response.content.decode()
+
+
+def test_state_changes_need_csrf(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.me)
+    response = client.post(
+        reverse("web:referral-move", kwargs={"pk": world.incoming.pk, "action": "accept"})
+    )
+    assert response.status_code == 403
+    assert Referral.objects.get(pk=world.incoming.pk).status == ReferralStatus.SENT
+
+
+def test_person_page_shows_what_is_shared_and_names_what_is_not(world):
+    siae_user = MembershipFactory(organisation=world.siae).user
+    response = client_of(siae_user).get(reverse("web:person-detail", args=[world.person.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Léa" in page and "Martin" in page
+    for label in (
+        "Coordonnées",
+        "Santé et handicap",
+        "Justice",
+        "Diagnostic social et freins périphériques",
+    ):
+        assert f"<strong>{label}</strong> : non partagé avec votre organisation" in page, label
+    # The read is journaled, with the categories shown.
+    event = AccessEvent.objects.filter(user=siae_user, object_type="person").latest("id")
+    assert (event.operation, event.object_id) == ("read", world.person.pk)
+    assert event.categories == ["identity", "pathway"]
+
+
+def test_revoking_consent_hides_the_categories_on_the_next_load(world):
+    siae_user = MembershipFactory(organisation=world.siae).user
+    url = reverse("web:person-detail", args=[world.person.pk])
+    assert client_of(siae_user).get(url).status_code == 200
+    for consent in world.person.consents.all():  # the test world recorded two
+        client_of(world.me).post(reverse("web:consent-revoke", args=[world.person.pk, consent.pk]))
+    assert not world.person.consents.filter(revoked_at__isnull=True).exists()
+    # The SIAE still has its referral (a relationship) but no basis: the record is gone for it.
+    assert client_of(siae_user).get(url).status_code == 404
+
+
+def test_person_form_errors_are_french_and_keep_what_was_typed(world):
+    response = client_of(world.me).post(
+        reverse("web:person-create"), {"first_name": "Inès", "birth_date": "pas une date"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Ce champ est obligatoire." in page
+    assert "Saisissez une date valide." in page
+    assert 'value="Inès"' in page
+    assert not Person.objects.filter(first_name="Inès").exists()
+
+
+def test_duplicate_person_is_named_clearly(world):
+    response = client_of(world.me).post(
+        reverse("web:person-create"),
+        {"first_name": "Léa", "last_name": "Martin", "birth_date": world.person.birth_date},
+    )
+    assert response.status_code == 200
+    assert "existe déjà" in response.content.decode() or "déjà" in response.content.decode()
+    assert Person.objects.filter(last_name="Martin").count() == 1
+
+
+def test_refusal_without_reason_is_a_french_error_and_nothing_moves(world):
+    url = reverse("web:referral-move", kwargs={"pk": world.incoming.pk, "action": "refuse"})
+    response = client_of(world.me).post(url, {"comment": "Pas de place cette semaine"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Ce champ est obligatoire." in page
+    assert "Pas de place cette semaine" in page  # kept
+    assert Referral.objects.get(pk=world.incoming.pk).status == ReferralStatus.SENT
+
+
+def test_receiver_accepts_then_sets_an_appointment(world):
+    client = client_of(world.me)
+    move = lambda action: reverse(  # noqa: E731
+        "web:referral-move", kwargs={"pk": world.incoming.pk, "action": action}
+    )
+    assert client.post(move("accept")).status_code == 302
+    starts = (timezone.localtime() + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(move("set_appointment"), {"starts_at": starts, "channel": "in_person"})
+    assert response.status_code == 302
+    referral = Referral.objects.get(pk=world.incoming.pk)
+    assert referral.status == ReferralStatus.APPOINTMENT_SET
+    page = client.get(reverse("web:referral-detail", args=[referral.pk])).content.decode()
+    assert "Rendez-vous fixé" in page
+    assert "Constater la venue" in page and "Constater l&#x27;absence" in page
+
+
+def test_the_sender_is_refused_a_receivers_move(world):
+    response = client_of(world.me).post(
+        reverse("web:referral-move", kwargs={"pk": world.outgoing.pk, "action": "accept"}),
+        follow=True,
+    )
+    assert "Seul l&#x27;organisme destinataire" in response.content.decode()
+    assert Referral.objects.get(pk=world.outgoing.pk).status == ReferralStatus.SENT
+
+
+def test_alert_acknowledged_from_the_page(world):
+    response = client_of(world.me).post(reverse("web:alert-ack", args=[world.alert.pk]))
+    assert response.status_code == 302
+    world.alert.refresh_from_db()
+    assert world.alert.acknowledged_by == world.me
+
+
+def test_preferences_page_saves_the_digest_choice(world):
+    client = client_of(world.me)
+    assert client.post(reverse("web:preferences"), {"mode": "digest"}).status_code == 302
+    assert world.me.notification_preference.mode == "digest"
+    response = client.post(reverse("web:preferences"), {"mode": "hebdomadaire"})
+    assert "Sélectionnez un choix valide" in response.content.decode()
+
+
+def test_search_by_exact_nir_within_scope_only(world):
+    nir = "1" + "85" + "05" + "62" + "041" + "123"
+    key = 97 - int(nir) % 97
+    world.person.nir = f"{nir}{key:02d}"
+    world.person.save()
+    from parcours.fields import blind_index  # noqa: F401  (the filter uses the blind index)
+
+    client = client_of(world.me)
+    page = client.get(reverse("web:person-search"), {"nir": world.person.nir}).content.decode()
+    assert "Martin" in page
+    stranger = client_of(world.stranger)
+    page = stranger.get(reverse("web:person-search"), {"nir": world.person.nir}).content.decode()
+    assert "Martin" not in page and "Aucune personne trouvée" in page
+
+
+def test_expired_session_says_so(world, settings):
+    client = client_of(world.me)
+    client.session.flush()  # the server-side session is gone (as after 30 minutes idle)
+    client.cookies[settings.SESSION_COOKIE_NAME] = "expired-session-key-0123456789abcdef"
+    response = client.get(reverse("web:home"), follow=True)
+    assert "Votre session a expiré après 30 minutes d&#x27;inactivité" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "limit"),
+    [("home", 25), ("inbox", 20), ("alerts", 15), ("person-detail", 30), ("person-search", 20)],
+)
+def test_pages_render_with_a_bounded_number_of_queries(
+    name, limit, world, django_assert_max_num_queries
+):
+    for _ in range(5):  # more rows must not mean more queries
+        ReferralFactory(
+            pathway=PathwayFactory(owner_organisation=world.siae),
+            receiver_organisation=world.home,
+            sent=True,
+        )
+    kwargs = {"pk": world.person.pk} if name == "person-detail" else {}
+    client = client_of(world.me)
+    params = {"last_name": "Mar"} if name == "person-search" else {}
+    client.get(reverse("web:home"))  # warm the session and the permission cache
+    with django_assert_max_num_queries(limit):
+        response = client.get(reverse(f"web:{name}", kwargs=kwargs), params)
+    assert response.status_code == 200
+
+
+def test_roles_are_respected_on_pages(world):
+    dpo = MembershipFactory(organisation=world.home, role=Role.DPO).user
+    response = client_of(dpo).get(reverse("web:person-detail", args=[world.person.pk]))
+    assert response.status_code == 404  # DPOs see no record content

@@ -1,0 +1,33 @@
+"""Pages (French URLs; ids only, never personal data in a URL)."""
+
+from django.urls import path
+
+from .views import account, alerts, home, persons, referrals
+
+app_name = "web"
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("connexion/", account.LoginView.as_view(), name="login"),
+    path("deconnexion/", account.LogoutView.as_view(), name="logout"),
+    path("mot-de-passe/", account.PasswordChangeView.as_view(), name="password-change"),
+    path("organisation/", account.acting_organisation, name="acting-organisation"),
+    path("personnes/", persons.person_search, name="person-search"),
+    path("personnes/nouvelle/", persons.person_create, name="person-create"),
+    path("personnes/<int:pk>/", persons.person_detail, name="person-detail"),
+    path("personnes/<int:pk>/modifier/", persons.person_edit, name="person-edit"),
+    path("personnes/<int:pk>/accords/", persons.consent_create, name="consent-create"),
+    path(
+        "personnes/<int:pk>/accords/<int:consent_pk>/retrait/",
+        persons.consent_revoke,
+        name="consent-revoke",
+    ),
+    path("personnes/<int:pk>/acces-exceptionnel/", persons.break_glass, name="break-glass"),
+    path("parcours/<int:pathway_pk>/orienter/", referrals.referral_create, name="referral-create"),
+    path("orientations/recues/", referrals.inbox, name="inbox"),
+    path("orientations/<int:pk>/", referrals.referral_detail, name="referral-detail"),
+    path("orientations/<int:pk>/<str:action>/", referrals.referral_move, name="referral-move"),
+    path("alertes/", alerts.alert_list, name="alerts"),
+    path("alertes/<int:pk>/prise-en-compte/", alerts.alert_acknowledge_view, name="alert-ack"),
+    path("preferences/", alerts.preferences, name="preferences"),
+]

@@ -1,0 +1,45 @@
+"""Login, logout, password change and the choice of acting organisation."""
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+
+from parcours import access
+from parcours.api.actor import SESSION_KEY
+
+from ..actor import member_required
+from ..forms import ActingOrganisationForm
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "web/registration/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django's default): a link cannot log anyone out."""
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "web/registration/password_change.html"
+    success_url = reverse_lazy("web:home")
+
+    def form_valid(self, form):
+        messages.success(self.request, "Votre mot de passe a été changé.")
+        return super().form_valid(form)
+
+
+@member_required
+def acting_organisation(request):
+    memberships = list(access.memberships_of(request.actor))
+    form = ActingOrganisationForm(
+        request.POST or None,
+        memberships=memberships,
+        initial={"organisation": request.actor.organisation.pk},
+    )
+    if request.method == "POST" and form.is_valid():
+        request.session[SESSION_KEY] = int(form.cleaned_data["organisation"])
+        messages.success(request, "Organisation changée.")
+        return redirect("web:home")
+    return render(request, "web/registration/organisation.html", {"form": form})

@@ -1,0 +1,72 @@
+"""« À traiter »: what is waiting for the user and their organisation, each one click away."""
+
+from django.db.models import Count
+from django.shortcuts import render
+from django.utils import timezone
+
+from notifications.models import AlertState
+from notifications.selectors import alerts_visible_to
+from parcours import access
+from parcours.categories import DataCategory
+from parcours.models import AppointmentOutcome, PathwayStatus, ReferralStatus
+
+from ..actor import member_required
+from ..journal import journal_page_list
+
+LIMIT = 20
+
+
+@member_required
+def home(request):
+    actor = request.actor
+    now = timezone.now()
+    received = access.referrals_visible_to(actor).filter(receiver_organisation=actor.organisation)
+    to_answer = list(
+        received.filter(status=ReferralStatus.SENT)
+        .select_related("pathway__person", "sender_organisation")
+        .order_by("acknowledge_due_at", "id")[:LIMIT]
+    )
+    awaiting_outcome = list(
+        received.filter(
+            status=ReferralStatus.APPOINTMENT_SET,
+            appointments__outcome=AppointmentOutcome.PENDING,
+            appointments__starts_at__lt=now,
+        )
+        .select_related("pathway__person", "sender_organisation")
+        .order_by("appointments__starts_at")[:LIMIT]
+    )
+    alerts = list(
+        alerts_visible_to(actor)
+        .exclude(state=AlertState.RESOLVED)
+        .select_related("referral__receiver_organisation", "referral__sender_organisation")
+        .order_by("-created_at", "-id")[:LIMIT]
+    )
+    caseload_qs = access.pathways_visible_to(actor, DataCategory.PATHWAY).filter(
+        referent=actor.user, status=PathwayStatus.OPEN
+    )
+    caseload = list(caseload_qs.select_related("person").order_by("-opened_at", "-id")[:LIMIT])
+    counts = received.values("status").annotate(n=Count("id"))
+    pathway_ids = {r.pathway_id for r in to_answer + awaiting_outcome} | {p.pk for p in caseload}
+    visible = access.categories_for(actor, pathway_ids)
+    journal_page_list(
+        request,
+        actor,
+        "referral",
+        [r.pk for r in to_answer + awaiting_outcome],
+        {c for pid in pathway_ids for c in visible.get(pid, ())},
+    )
+    journal_page_list(request, actor, "pathway", [p.pk for p in caseload], {"identity", "pathway"})
+    return render(
+        request,
+        "web/home.html",
+        {
+            "to_answer": to_answer,
+            "awaiting_outcome": awaiting_outcome,
+            "alerts": alerts,
+            "caseload": caseload,
+            "caseload_count": caseload_qs.count(),
+            "received_counts": {row["status"]: row["n"] for row in counts},
+            "visible": visible,
+            "now": now,
+        },
+    )

@@ -1,0 +1,246 @@
+"""People: search, page (identity, flags, référent, modality, barriers, timeline, consents),
+creation and edition. Scope and categories come from parcours.access only."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from parcours import access
+from parcours.api.filters import PersonFilter
+from parcours.api.journaling import journal_break_glass_opened
+from parcours.categories import HEALTH_BARRIERS, PERSON_FIELDS, DataCategory
+from parcours.errors import DomainError, DuplicatePerson
+from parcours.models import Consent, Pathway, Person
+from parcours.services import break_glass as break_glass_services
+from parcours.services import consent as consent_services
+from parcours.services import person as person_services
+
+from ..actor import member_required
+from ..forms import BreakGlassForm, ConsentForm, PersonForm, PersonSearchForm, apply_domain_error
+from ..journal import journal_page_list, journal_page_read
+
+PAGE_SIZE = 20
+
+
+@member_required
+def person_search(request):
+    actor = request.actor
+    form = PersonSearchForm(request.GET or None)
+    page = None
+    if form.is_bound and form.is_valid() and any(form.cleaned_data.values()):
+        # The API's filter set: the same blind-index lookups for NIR and France Travail id.
+        filtered = PersonFilter(
+            {k: v for k, v in request.GET.items() if k in form.fields and v},
+            queryset=access.persons_visible_to(actor).order_by("last_name", "first_name", "id"),
+        )
+        if filtered.is_valid():
+            page = Paginator(filtered.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+            journal_page_list(
+                request, actor, "person", [p.pk for p in page], {DataCategory.IDENTITY}
+            )
+        else:
+            for field, errors in filtered.errors.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+    return render(request, "web/persons/search.html", {"form": form, "page": page})
+
+
+def _visible_pathways(actor, person: Person) -> list[Pathway]:
+    return list(
+        access.pathways_visible_to(actor)
+        .filter(person=person)
+        .select_related("referent", "owner_organisation", "referent_organisation")
+        .order_by("-opened_at")
+    )
+
+
+@member_required
+def person_detail(request, pk: int):
+    actor = request.actor
+    person = access.persons_visible_to(actor).get(pk=pk)
+    pathways = _visible_pathways(actor, person)
+    by_pathway = access.categories_for(actor, [p.pk for p in pathways])
+    categories: set[str] = set().union(*by_pathway.values()) if by_pathway else set()
+    pathway = pathways[0] if pathways else None
+    fields = [
+        (Person._meta.get_field(name).verbose_name, getattr(person, name))
+        for name, category in PERSON_FIELDS.items()
+        if category in categories
+        and hasattr(person, name)
+        and name not in ("id",)
+        and name in {f.name for f in Person._meta.get_fields()}
+    ]
+    hidden = [c for c in DataCategory if c not in categories]
+    timeline, barriers, periods, referrals = [], [], [], []
+    if pathway is not None:
+        timeline = list(
+            access.events_visible_to(actor, pathway.pk, by_pathway[pathway.pk])
+            .select_related("actor", "organisation", "referral")
+            .order_by("-occurred_at", "-id")[:100]
+        )
+        if DataCategory.SOCIAL in categories:
+            barriers = [
+                b
+                for b in pathway.barriers.all()
+                if b.kind not in HEALTH_BARRIERS or DataCategory.HEALTH in categories
+            ]
+        if DataCategory.PATHWAY in categories:
+            periods = list(pathway.modality_periods.order_by("-started_at"))
+            referrals = list(
+                access.referrals_visible_to(actor)
+                .filter(pathway=pathway)
+                .select_related("receiver_organisation", "sender_organisation")
+                .order_by("-created_at")
+            )
+    consents = list(
+        access.consents_visible_to(actor)
+        .filter(person=person)
+        .prefetch_related("organisations")
+        .order_by("-created_at")
+    )
+    journal_page_read(request, actor, "person", person.pk, categories)
+    return render(
+        request,
+        "web/persons/detail.html",
+        {
+            "person": person,
+            "pathway": pathway,
+            "fields": fields,
+            "categories": sorted(categories),
+            "hidden": hidden,
+            "timeline": timeline,
+            "barriers": barriers,
+            "periods": periods,
+            "referrals": referrals,
+            "consents": consents,
+            "consent_form": ConsentForm(),
+            "break_glass_form": BreakGlassForm(),
+            "can_refer": actor.does_casework and pathway is not None,
+        },
+    )
+
+
+@member_required
+def person_create(request):
+    actor = request.actor
+    form = PersonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        details = {k: v for k, v in form.cleaned_data.items() if v not in ("", None)}
+        try:
+            person = person_services.person_create(actor=actor, **details)
+        except DuplicatePerson as duplicate:
+            form.add_error(None, duplicate.message)
+            if duplicate.existing_person_id:
+                url = reverse("web:person-detail", args=[duplicate.existing_person_id])
+                messages.info(request, f"Fiche existante : {request.build_absolute_uri(url)}")
+        except DomainError as error:
+            apply_domain_error(form, error)
+        else:
+            messages.success(request, "La personne a été créée et son parcours ouvert.")
+            return redirect("web:person-detail", pk=person.pk)
+    return render(request, "web/persons/form.html", {"form": form, "creating": True})
+
+
+@member_required
+def person_edit(request, pk: int):
+    """Rectification (history kept): only the fields the actor may see and the service edits."""
+    actor = request.actor
+    person = access.persons_visible_to(actor).get(pk=pk)
+    categories: set[str] = set()
+    for found in access.categories_for(
+        actor, person.pathways.values_list("pk", flat=True)
+    ).values():
+        categories |= found
+    editable = [
+        name
+        for name in PersonForm.base_fields
+        if name in person_services.PERSON_EDITABLE_FIELDS and PERSON_FIELDS[name] in categories
+    ]
+    initial = {name: getattr(person, name) for name in editable}
+    form = PersonForm(request.POST or None, initial=initial)
+    for name in list(form.fields):
+        if name not in editable:
+            del form.fields[name]
+    if request.method == "POST" and form.is_valid():
+        changes = {k: v for k, v in form.cleaned_data.items() if v != initial.get(k)}
+        try:
+            person_services.person_update(actor=actor, person_id=person.pk, changes=changes)
+        except DomainError as error:
+            apply_domain_error(form, error)
+        else:
+            messages.success(request, "Fiche mise à jour (l'historique est conservé).")
+            return redirect("web:person-detail", pk=person.pk)
+    return render(request, "web/persons/form.html", {"form": form, "person": person})
+
+
+@member_required
+def consent_create(request, pk: int):
+    actor = request.actor
+    person = access.persons_visible_to(actor).get(pk=pk)
+    form = ConsentForm(request.POST)
+    if form.is_valid():
+        try:
+            consent_services.consent_record(
+                actor=actor,
+                person_id=person.pk,
+                organisation_ids=[o.pk for o in form.cleaned_data["organisations"]],
+                categories=form.cleaned_data["categories"],
+                purpose=form.cleaned_data["purpose"],
+                evidence_kind=form.cleaned_data["evidence_kind"],
+            )
+        except DomainError as error:
+            apply_domain_error(form, error)
+        else:
+            messages.success(request, "L'accord de la personne est enregistré.")
+            return redirect("web:person-detail", pk=person.pk)
+    messages.error(request, "L'accord n'a pas été enregistré : " + _errors(form))
+    return redirect("web:person-detail", pk=person.pk)
+
+
+@member_required
+def consent_revoke(request, pk: int, consent_pk: int):
+    actor = request.actor
+    person = access.persons_visible_to(actor).get(pk=pk)
+    consent = access.consents_visible_to(actor).get(pk=consent_pk, person=person)
+    if request.method == "POST":
+        try:
+            consent_services.consent_revoke(actor=actor, consent_id=consent.pk)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "L'accord est retiré : les accès qu'il ouvrait sont fermés.")
+    return redirect("web:person-detail", pk=person.pk)
+
+
+@member_required
+def break_glass(request, pk: int):
+    actor = request.actor
+    person = access.persons_visible_to(actor).get(pk=pk)
+    pathway = person.pathways.order_by("-opened_at").first()
+    form = BreakGlassForm(request.POST)
+    if request.method == "POST" and form.is_valid() and pathway is not None:
+        try:
+            grant = break_glass_services.break_glass_open(
+                actor=actor,
+                pathway_id=pathway.pk,
+                category=form.cleaned_data["category"],
+                reason=form.cleaned_data["reason"],
+            )
+            journal_break_glass_opened(actor=actor, grant=grant, request=request)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.warning(
+                request, "Accès exceptionnel ouvert : il est journalisé et votre DPO est prévenu."
+            )
+    elif form.errors:
+        messages.error(request, "Accès exceptionnel refusé : " + _errors(form))
+    return redirect("web:person-detail", pk=person.pk)
+
+
+def _errors(form) -> str:
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+__all__ = ["Consent"]

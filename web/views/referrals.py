@@ -1,0 +1,246 @@
+"""Referrals: the referral form (orienter), the receiver's inbox and the referral page with the
+moves the transitions table allows this party — the same services as the API."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from parcours import access
+from parcours.categories import DataCategory
+from parcours.errors import DomainError
+from parcours.models import Organisation, Referral, ReferralStatus
+from parcours.services import referral as referral_services
+from parcours.services.delays import delays_for
+from parcours.transitions import ACTION_LABELS, Action, actions_available
+
+from ..actor import member_required
+from ..forms import (
+    AppointmentForm,
+    CloseForm,
+    DirectoryFilterForm,
+    ReferralForm,
+    RefuseForm,
+    apply_domain_error,
+)
+from ..journal import journal_page_list, journal_page_read
+
+PAGE_SIZE = 25
+
+
+def _directory(request) -> tuple[DirectoryFilterForm, object]:
+    """The partner directory, filtered by employment area and kind (shared by every member)."""
+    filters = DirectoryFilterForm(request.GET or None)
+    organisations = access.organisations_visible_to(request.actor).exclude(
+        pk=request.actor.organisation.pk
+    )
+    if filters.is_valid():
+        if filters.cleaned_data.get("area"):
+            organisations = organisations.filter(employment_area=filters.cleaned_data["area"])
+        if filters.cleaned_data.get("kind"):
+            organisations = organisations.filter(kind=filters.cleaned_data["kind"])
+    return filters, organisations.order_by("name")
+
+
+@member_required
+def referral_create(request, pathway_pk: int):
+    actor = request.actor
+    pathway = (
+        access.pathways_visible_to(actor, DataCategory.PATHWAY)
+        .select_related("person")
+        .get(pk=pathway_pk)
+    )
+    filters, organisations = _directory(request)
+    form = ReferralForm(
+        request.POST or None,
+        organisations=organisations if request.method == "GET" else None,
+        initial={"receiver_organisation": request.GET.get("receiver_organisation")},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            referral = referral_services.referral_create(
+                actor=actor,
+                pathway_id=pathway.pk,
+                receiver_organisation_id=data["receiver_organisation"].pk,
+                receiver_service_id=data["receiver_service"].pk
+                if data["receiver_service"]
+                else None,
+                kind=data["kind"],
+                reason=data["reason"],
+                context_note=data["context_note"],
+                shared_categories=data["shared_categories"],
+            )
+        except DomainError as error:
+            apply_domain_error(form, error)
+        else:
+            messages.success(request, f"Orientation {referral.reference} envoyée.")
+            return redirect("web:referral-detail", pk=referral.pk)
+    receiver = None
+    delays = None
+    receiver_id = form.data.get("receiver_organisation") or request.GET.get("receiver_organisation")
+    if receiver_id:
+        receiver = Organisation.objects.filter(pk=receiver_id).first()
+        if receiver is not None:
+            delays = delays_for(
+                sender=actor.organisation, receiver=receiver, on=timezone.localdate()
+            )
+    template = "web/referrals/_delays.html" if request.htmx else "web/referrals/form.html"
+    return render(
+        request,
+        template,
+        {
+            "pathway": pathway,
+            "form": form,
+            "filters": filters,
+            "receiver": receiver,
+            "delays": delays,
+        },
+    )
+
+
+STATUS_FILTERS = [
+    ("", "Toutes"),
+    (ReferralStatus.SENT, "À répondre"),
+    (ReferralStatus.ACCEPTED, "Acceptées, sans rendez-vous"),
+    (ReferralStatus.APPOINTMENT_SET, "Rendez-vous fixé"),
+    (ReferralStatus.NO_SHOW, "Personne absente"),
+    (ReferralStatus.ATTENDED, "Personne venue"),
+]
+
+
+@member_required
+def inbox(request):
+    """Referrals received by the organisation, by status and age (oldest waiting first)."""
+    actor = request.actor
+    referrals = (
+        access.referrals_visible_to(actor)
+        .filter(receiver_organisation=actor.organisation)
+        .select_related("pathway__person", "sender_organisation", "receiver_service")
+    )
+    status = request.GET.get("statut", "")
+    if status in {value for value, _label in STATUS_FILTERS if value}:
+        referrals = referrals.filter(status=status)
+    older_than = request.GET.get("age", "")
+    if older_than.isdigit():
+        referrals = referrals.filter(
+            sent_at__lte=timezone.now() - dt.timedelta(days=int(older_than))
+        )
+    page = Paginator(referrals.order_by("sent_at", "id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    visible = access.categories_for(actor, {r.pathway_id for r in page})
+    journal_page_list(
+        request, actor, "referral", [r.pk for r in page], {c for v in visible.values() for c in v}
+    )
+    return render(
+        request,
+        "web/referrals/inbox.html",
+        {
+            "page": page,
+            "status": status,
+            "age": older_than,
+            "status_filters": STATUS_FILTERS,
+            "visible": visible,
+        },
+    )
+
+
+def _referral_page(request, referral: Referral, forms: dict | None = None, status: int = 200):
+    actor = request.actor
+    party = referral_services.party_of(actor, referral)
+    categories = access.categories_for(actor, [referral.pathway_id])[referral.pathway_id]
+    forms = forms or {}
+    journal_page_read(request, actor, "referral", referral.pk, categories)
+    return render(
+        request,
+        "web/referrals/detail.html",
+        {
+            "referral": referral,
+            "categories": categories,
+            "actions": [
+                (action.value, ACTION_LABELS[action])
+                for action in (actions_available(referral.status, party) if party else [])
+            ],
+            "refuse_form": forms.get("refuse") or RefuseForm(),
+            "appointment_form": forms.get("set_appointment") or AppointmentForm(),
+            "close_form": forms.get("close") or CloseForm(),
+            "appointments": referral.appointments.order_by("-starts_at"),
+            "alerts": referral.alerts.order_by("-created_at") if party is not None else [],
+        },
+        status=status,
+    )
+
+
+def _visible_referral(request, pk: int) -> Referral:
+    return (
+        access.referrals_visible_to(request.actor)
+        .select_related(
+            "pathway__person", "sender_organisation", "receiver_organisation", "receiver_service"
+        )
+        .get(pk=pk)
+    )
+
+
+@member_required
+def referral_detail(request, pk: int):
+    return _referral_page(request, _visible_referral(request, pk))
+
+
+ACTION_FORMS = {
+    Action.REFUSE: RefuseForm,
+    Action.SET_APPOINTMENT: AppointmentForm,
+    Action.CLOSE: CloseForm,
+}
+
+
+@require_POST
+@member_required
+def referral_move(request, pk: int, action: str):
+    """One POST per move; the service checks the party and the transitions table."""
+    actor = request.actor
+    referral = _visible_referral(request, pk)
+    try:
+        move = Action(action)
+    except ValueError:
+        raise Http404 from None
+    form = ACTION_FORMS[move](request.POST) if move in ACTION_FORMS else None
+    if form is not None and not form.is_valid():
+        return _referral_page(request, referral, {move.value: form}, status=400)
+    data = form.cleaned_data if form is not None else {}
+    services = {
+        Action.SEND: lambda: referral_services.referral_send(actor=actor, referral_id=pk),
+        Action.WITHDRAW: lambda: referral_services.referral_withdraw(actor=actor, referral_id=pk),
+        Action.ACCEPT: lambda: referral_services.referral_accept(actor=actor, referral_id=pk),
+        Action.REFUSE: lambda: referral_services.referral_refuse(
+            actor=actor, referral_id=pk, **data
+        ),
+        Action.SET_APPOINTMENT: lambda: referral_services.referral_set_appointment(
+            actor=actor, referral_id=pk, **data
+        ),
+        Action.RECORD_ATTENDANCE: lambda: referral_services.referral_record_attendance(
+            actor=actor, referral_id=pk
+        ),
+        Action.RECORD_NO_SHOW: lambda: referral_services.referral_record_no_show(
+            actor=actor, referral_id=pk
+        ),
+        Action.CLOSE: lambda: referral_services.referral_close(actor=actor, referral_id=pk, **data),
+    }
+    if move not in services:
+        raise Http404
+    try:
+        services[move]()
+    except DomainError as error:
+        if form is not None:
+            apply_domain_error(form, error)
+            return _referral_page(request, referral, {move.value: form}, status=400)
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"Orientation {referral.reference} : « {ACTION_LABELS[move]} » fait."
+        )
+    return redirect("web:referral-detail", pk=pk)
