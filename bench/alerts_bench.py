@@ -27,9 +27,10 @@ What it does, in order (it prints numbers; it never asserts on a duration):
    5 minutes), with a per-phase breakdown and the slowest SQL of one pass.
    Each selection measurement runs two variants, interleaved: **shipped** (the selectors as they
    are) and **keyset** (`keyset_referrals_due` below: the same querysets ordered by
-   `(deadline, pk)` and read 500 rows at a time after the last one seen — the change proposed in
-   docs/performance.md, measured here without touching the application). The keyset variant
-   also gets a first scan of its own (alerts deleted again before it).
+   `(deadline, pk)` and read 500 rows at a time after the last one seen (a row comparison) —
+   the change proposed in docs/performance.md, measured here without touching the
+   application). The keyset variant also gets a first scan of its own (alerts deleted again
+   before it).
 5. Relay throughput: an aiosmtpd sink in this process (a thread, 127.0.0.1, free port, answers
    250 and records each Message-ID), Django's SMTP backend pointed at it, `--mails` outbox rows
    left pending (the others are parked a year ahead), `outbox_relay(now, budget_seconds=600)`:
@@ -69,7 +70,8 @@ from django.conf import settings  # noqa: E402
 from django.core.mail import get_connection  # noqa: E402
 from django.core.mail.backends import smtp as smtp_backend  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.db.models import OuterRef, Q, QuerySet  # noqa: E402
+from django.db.models import BooleanField, OuterRef, QuerySet  # noqa: E402
+from django.db.models.expressions import RawSQL  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -138,15 +140,20 @@ def _pages(
     queryset: QuerySet, field: str, columns: tuple[str, ...], due: int, pk: int
 ) -> Iterator[tuple]:
     """Rows of `queryset` ordered by (field, pk), PAGE at a time, each page starting after the
-    last row seen. ORDER BY the partial index's column + LIMIT makes the planner walk that
-    index whatever it believes about how many rows are due."""
+    last row seen with a row comparison `(field, id) > (last due, last id)`. ORDER BY the partial
+    index's column + LIMIT makes the planner walk that index; PostgreSQL turns the row
+    comparison into an index bound (`field >= last due`), and its coarse estimate of what
+    remains keeps the LIMIT worth it page after page (a plain `field >= x AND (field > x OR
+    id > y)` is estimated so low on the last pages that the planner gives up the index order)."""
+    table = queryset.model._meta.db_table
+    column = queryset.model._meta.get_field(field).column
+    after = f'("{table}"."{column}", "{table}"."id") > (%s, %s)'
     last = None
     while True:
         page = queryset
         if last is not None:
-            page = page.filter(**{f"{field}__gte": last[0]}).filter(
-                Q(**{f"{field}__gt": last[0]}) | Q(pk__gt=last[1])
-            )
+            # Identifiers from the model's meta, values as parameters.
+            page = page.filter(RawSQL(after, last, output_field=BooleanField()))  # noqa: S611
         rows = list(page.order_by(field, "pk").values_list(*columns)[:PAGE])
         yield from rows
         if len(rows) < PAGE:
@@ -459,19 +466,21 @@ def counts(now: dt.datetime) -> dict[str, list]:
 # --- 3. EXPLAIN --------------------------------------------------------------------------------
 
 
-def selection_sql(select: Callable, kind: str, now: dt.datetime) -> list[tuple[str, int]]:
-    """(SQL, times run) of each statement shape the selection of `kind` runs, in order: the
-    first statement of each shape as executed (a keyset variant runs one per page)."""
+def selection_sql(select: Callable, kind: str, now: dt.datetime) -> list[tuple[str, str, int]]:
+    """(label, SQL, statements of that shape) for each statement shape the selection of `kind`
+    runs: the first statement as executed and, for a keyset variant, its last page too."""
     with CaptureQueriesContext(connection) as captured:
         for _row in select(kind, now=now):
             pass
-    first: dict[str, str] = {}
-    runs: Counter[str] = Counter()
+    by_shape: dict[str, list[str]] = defaultdict(list)
     for query in captured.captured_queries:
-        key = shape(query["sql"])
-        first.setdefault(key, query["sql"])
-        runs[key] += 1
-    return [(statement, runs[key]) for key, statement in first.items()]
+        by_shape[shape(query["sql"])].append(query["sql"])
+    found = []
+    for statements in by_shape.values():
+        found.append(("first page" if len(statements) > 1 else "", statements[0], len(statements)))
+        if len(statements) > 1:
+            found.append(("last page", statements[-1], len(statements)))
+    return found
 
 
 def explain_all(now: dt.datetime, label: str, *, show_sql: bool) -> dict[str, dict[str, bool]]:
@@ -480,15 +489,16 @@ def explain_all(now: dt.datetime, label: str, *, show_sql: bool) -> dict[str, di
     for name, select in VARIANTS.items():
         verdicts[name] = {}
         for kind in AlertKind.values:
-            for statement, runs in selection_sql(select, kind, now):
+            for page, statement, runs in selection_sql(select, kind, now):
                 # The first column selected is the id of the table the query reads.
                 table = APPOINTMENT if statement.startswith(f'SELECT "{APPOINTMENT}"') else REFERRAL
                 index = EXPECTED_INDEX[kind][table]
                 plan = "\n".join(r[0] for r in _rows(f"EXPLAIN (ANALYZE, BUFFERS) {statement}"))
                 used = index in plan
-                verdicts[name][f"{kind} ({table.split('_')[1]})"] = used
+                key = f"{kind} ({table.split('_')[1]}{', ' + page if page else ''})"
+                verdicts[name][key] = used
                 print(
-                    f"\n### {name} — {kind}, FROM {table}: {index} "
+                    f"\n### {name} — {kind}, FROM {table}{', ' + page if page else ''}: {index} "
                     f"{'used' if used else '**NOT USED**'} ({runs} statement(s) of this shape)"
                 )
                 if show_sql:

@@ -60,3 +60,15 @@ ensure_database() {  # $1: database name
   psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$1'" | grep -q 1 ||
     psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE \"$1\"" >/dev/null
 }
+
+# Browser tests drive Debian's chromium through Playwright (never `playwright install`).
+ensure_chromium() {
+  is_installed chromium && return 0
+  if [[ "$(id -u)" == 0 ]] && is_installed apt-get; then
+    say "Installation de chromium (paquet Debian) pour les tests de navigateur"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    is_installed chromium && return 0
+  fi
+  warn "Installez chromium : sudo apt-get install chromium"
+  return 1
+}

@@ -21,8 +21,8 @@ from .rules import RULES
 
 
 def referral_link(referral_id: int) -> str:
-    """Where the e-mail sends the reader. The one place to change when the web pages land."""
-    return f"{settings.PARCOURS_PUBLIC_URL.rstrip('/')}/api/v1/referrals/{referral_id}/"
+    """Where the e-mail sends the reader: the referral's page (after logging in)."""
+    return f"{settings.PARCOURS_PUBLIC_URL.rstrip('/')}/orientations/{referral_id}/"
 
 
 def _day(value) -> str:
@@ -118,8 +118,7 @@ def build_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
         "lines": lines,
         "line": lines[0],
         "public_url": settings.PARCOURS_PUBLIC_URL,
-        "preferences_url": settings.PARCOURS_PUBLIC_URL.rstrip("/")
-        + "/api/v1/me/notification-preference/",
+        "preferences_url": settings.PARCOURS_PUBLIC_URL.rstrip("/") + "/preferences/",
     }
     email = EmailMultiAlternatives(
         subject=subject,

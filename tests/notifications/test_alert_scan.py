@@ -258,7 +258,7 @@ def test_the_mail_is_french_minimal_and_sent_once(journey):
         assert reference in body
         assert j.sender.organisation.name in body and j.receiver.organisation.name in body
         assert "05/01/2026" in body and "12/01/2026" in body
-        assert f"/api/v1/referrals/{j.referral.pk}/" in body
+        assert f"/orientations/{j.referral.pk}/" in body
         assert "Merci d'accepter ou de refuser" in body
         for secret in (
             "Martin",

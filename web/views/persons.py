@@ -21,6 +21,8 @@ from ..forms import BreakGlassForm, ConsentForm, PersonForm, PersonSearchForm, a
 from ..journal import journal_page_list, journal_page_read
 
 PAGE_SIZE = 20
+# Person fields the page does not list as such (the title shows the name; dates are technical).
+SHOWN_ELSEWHERE = {"id", "first_name", "last_name", "created_at", "updated_at"}
 
 
 @member_required
@@ -68,7 +70,7 @@ def person_detail(request, pk: int):
         for name, category in PERSON_FIELDS.items()
         if category in categories
         and hasattr(person, name)
-        and name not in ("id",)
+        and name not in SHOWN_ELSEWHERE
         and name in {f.name for f in Person._meta.get_fields()}
     ]
     hidden = [c for c in DataCategory if c not in categories]

@@ -34,7 +34,7 @@ PAGE_SIZE = 25
 
 def _directory(request) -> tuple[DirectoryFilterForm, object]:
     """The partner directory, filtered by employment area and kind (shared by every member)."""
-    filters = DirectoryFilterForm(request.GET or None)
+    filters = DirectoryFilterForm(request.GET or None, auto_id="filtre_%s")
     organisations = access.organisations_visible_to(request.actor).exclude(
         pk=request.actor.organisation.pk
     )

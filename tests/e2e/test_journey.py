@@ -1,0 +1,172 @@
+"""The whole journey in a real browser (Debian chromium through Playwright) against a live
+server on the real PostgreSQL, the real Celery worker and a real SMTP server:
+
+1. a France Travail counsellor creates a person, records consent and refers her to an SIAE;
+2. the SIAE counsellor accepts and sets an appointment;
+3. time passes, the appointment is missed: the no-show e-mail reaches the SMTP server and the
+   alert shows on the counsellor's home;
+4. a user of an unrelated organisation finds nothing and gets a 404 on the direct URL;
+5. revoking a consent hides its categories on the next page load.
+
+Every page visited is checked with axe-core (labels, landmarks, headings, contrast…), and the
+main pages are saved under docs/screenshots/ for the README.
+"""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
+
+from notifications.models import AlertKind
+from notifications.tasks import alerts_scan
+from parcours.models import Person, Referral, ReferralStatus, Role
+from tests.factories import MembershipFactory, OrganisationFactory, ServiceFactory, UserFactory
+from tests.processes import wait_until
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "secret-pass-123"
+AXE = Axe()
+# Impacts that fail the test; "minor" findings are reported in the failure message only.
+BLOCKING = {"critical", "serious", "moderate"}
+
+
+def check_accessibility(page, where: str) -> None:
+    results = AXE.run(page)
+    violations = [
+        f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} élément(s)"
+        for v in results.response["violations"]
+        if v.get("impact") in BLOCKING
+    ]
+    assert not violations, f"{where}: " + "; ".join(violations)
+
+
+def log_in(page, base: str, user) -> None:
+    page.goto(f"{base}/connexion/")
+    check_accessibility(page, "connexion")
+    page.get_by_label("Nom d’utilisateur").fill(user.username)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{base}/")
+
+
+def tick(page, label: str) -> None:
+    """DSFR draws its own checkbox over the input: the label takes the click, as for a user."""
+    page.get_by_label(label, exact=True).check(force=True)
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_referral_journey_in_a_real_browser(
+    live_server, new_page, celery_worker_process, mail_sink
+):
+    base = live_server.url
+    france_travail = OrganisationFactory(name="France Travail Lens")
+    siae = OrganisationFactory(siae=True, name="Les Jardins du Bassin")
+    ServiceFactory(organisation=siae, name="Chantier maraîchage")
+    elsewhere = OrganisationFactory(mission_locale=True, name="Mission locale d'Arras")
+    counsellor = UserFactory(first_name="Camille", last_name="Durand")
+    siae_user = UserFactory(first_name="Samir", last_name="Benali")
+    stranger = UserFactory()
+    MembershipFactory(user=counsellor, organisation=france_travail, role=Role.COUNSELLOR)
+    MembershipFactory(user=siae_user, organisation=siae, role=Role.COUNSELLOR)
+    MembershipFactory(user=stranger, organisation=elsewhere, role=Role.COUNSELLOR)
+
+    # 1. The France Travail counsellor creates the person, records consent, refers.
+    page = new_page()
+    log_in(page, base, counsellor)
+    page.get_by_role("link", name="Créer une personne").first.click()
+    page.get_by_label("Prénom").fill("Léa")
+    page.get_by_label("Nom", exact=True).fill("Martin")
+    page.get_by_label("Date de naissance").fill("1994-03-12")
+    page.get_by_label("Téléphone").fill("0612345678")
+    page.get_by_role("button", name="Enregistrer").click()
+    page.get_by_text("La personne a été créée").wait_for()
+    person = Person.objects.get(last_name="Martin")
+    check_accessibility(page, "fiche personne")
+
+    page.get_by_text("Enregistrer un accord de la personne").click()
+    tick(page, "Les Jardins du Bassin")
+    tick(page, "Identité")
+    tick(page, "Parcours, orientations et rendez-vous")
+    page.get_by_role("button", name="Enregistrer l'accord").click()
+    page.get_by_text("L'accord de la personne est enregistré").wait_for()
+    # A second consent for the contact details (revoked in step 5).
+    page.get_by_text("Enregistrer un accord de la personne").click()
+    tick(page, "Les Jardins du Bassin")
+    tick(page, "Coordonnées")
+    page.get_by_role("button", name="Enregistrer l'accord").click()
+    page.get_by_text("L'accord de la personne est enregistré").wait_for()
+    shot(page, "fiche-personne")
+
+    page.get_by_role("link", name="Orienter la personne").click()
+    check_accessibility(page, "formulaire d'orientation")
+    page.get_by_label("Organisme destinataire").select_option(label="Les Jardins du Bassin")
+    page.get_by_text("Délais convenus avec Les Jardins du Bassin").wait_for()  # htmx
+    page.get_by_label("Type d'orientation").select_option("substitution")
+    tick(page, "Coordonnées")  # shared with the receiver, as the person agreed
+    page.get_by_label("Motif de l'orientation").fill("Reprise d'activité en chantier d'insertion")
+    shot(page, "formulaire-orientation")
+    page.get_by_role("button", name="Envoyer l'orientation").click()
+    page.get_by_text("envoyée.").wait_for()
+    referral = Referral.objects.get(pathway__person=person)
+    assert referral.status == ReferralStatus.SENT
+
+    # 2. The SIAE accepts and sets an appointment.
+    siae_page = new_page()
+    log_in(siae_page, base, siae_user)
+    siae_page.get_by_role("link", name="Orientations reçues").click()
+    siae_page.get_by_role("cell", name="Léa Martin").wait_for()
+    check_accessibility(siae_page, "orientations reçues")
+    shot(siae_page, "orientations-recues")
+    siae_page.get_by_role("link", name=referral.reference).click()
+    siae_page.get_by_role("button", name="Accepter").click()
+    siae_page.get_by_text("« accepter » fait").wait_for()
+    starts = timezone.localtime() + dt.timedelta(days=2)
+    siae_page.get_by_label("Date et heure du rendez-vous").fill(starts.strftime("%Y-%m-%dT%H:%M"))
+    siae_page.get_by_role("button", name="Fixer le rendez-vous").click()
+    siae_page.get_by_text("« fixer un rendez-vous » fait").wait_for()
+    check_accessibility(siae_page, "orientation")
+    referral.refresh_from_db()
+    assert referral.status == ReferralStatus.APPOINTMENT_SET
+
+    # 3. Time passes (injected clock): the appointment plus its grace is behind us, nobody
+    #    recorded the outcome. The worker's scan raises the no-show and its e-mails go out.
+    after_grace = referral.appointments.get().outcome_due_at + dt.timedelta(minutes=5)
+    report = alerts_scan.delay(now=after_grace.isoformat()).get(timeout=60)
+    assert report["raised"][AlertKind.NO_SHOW] == 1
+    wait_until(lambda: mail_sink.to(counsellor.email), what="the no-show e-mail")
+    (mail,) = mail_sink.to(counsellor.email)
+    assert "personne absente au rendez-vous" in mail.subject
+    assert "Léa M." in mail.text and "Martin" not in mail.text
+    page.goto(f"{base}/")
+    page.get_by_text("Personne absente au rendez-vous").wait_for()
+    check_accessibility(page, "accueil")
+    shot(page, "accueil")
+
+    # 4. An unrelated organisation finds nothing, and the direct URL is a 404.
+    stranger_page = new_page()
+    log_in(stranger_page, base, stranger)
+    stranger_page.goto(f"{base}/personnes/?last_name=Martin")
+    stranger_page.get_by_text("Aucune personne trouvée").wait_for()
+    check_accessibility(stranger_page, "recherche")
+    response = stranger_page.goto(f"{base}/personnes/{person.pk}/")
+    assert response.status == 404
+    assert "Page introuvable" in stranger_page.content()
+
+    # 5. Revoking the contact consent hides the contact details on the SIAE's next load.
+    siae_page.goto(f"{base}/personnes/{person.pk}/")
+    assert "0612345678" in siae_page.content()
+    page.goto(f"{base}/personnes/{person.pk}/")
+    contact_consent = person.consents.get(categories=["contact"])
+    page.locator(f"form[action$='/accords/{contact_consent.pk}/retrait/'] button").click()
+    page.get_by_text("L'accord est retiré").wait_for()
+    siae_page.reload()
+    assert "0612345678" not in siae_page.content()
+    assert "Coordonnées</strong> : non partagé avec votre organisation" in siae_page.content()
