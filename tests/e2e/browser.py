@@ -1,0 +1,41 @@
+"""Helpers shared by the browser tests: log in, check accessibility with axe-core, tick DSFR
+checkboxes, save screenshots."""
+
+from pathlib import Path
+
+from axe_playwright_python.sync_playwright import Axe
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "secret-pass-123"
+AXE = Axe()
+# Impacts that fail the test; "minor" findings are reported in the failure message only.
+BLOCKING = {"critical", "serious", "moderate"}
+
+
+def check_accessibility(page, where: str) -> None:
+    results = AXE.run(page)
+    violations = [
+        f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} élément(s)"
+        for v in results.response["violations"]
+        if v.get("impact") in BLOCKING
+    ]
+    assert not violations, f"{where}: " + "; ".join(violations)
+
+
+def log_in(page, base: str, user) -> None:
+    page.goto(f"{base}/connexion/")
+    check_accessibility(page, "connexion")
+    page.get_by_label("Nom d’utilisateur").fill(user.username)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{base}/")
+
+
+def tick(page, label: str) -> None:
+    """DSFR draws its own checkbox over the input: the label takes the click, as for a user."""
+    page.get_by_label(label, exact=True).check(force=True)
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
