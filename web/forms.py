@@ -60,6 +60,16 @@ class ConsentForm(forms.Form):
     evidence_kind = forms.ChoiceField(label=_("Preuve du recueil"), choices=EvidenceKind.choices)
 
 
+class ConsentNarrowForm(forms.Form):
+    """Narrowing keeps fewer categories (a wider consent is a new one, with its evidence)."""
+
+    categories = forms.MultipleChoiceField(
+        label=_("Catégories à conserver"),
+        choices=DataCategory.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
 class BreakGlassForm(forms.Form):
     category = forms.ChoiceField(label=_("Catégorie"), choices=DataCategory.choices)
     reason = forms.CharField(label=_("Motif"), widget=forms.Textarea(attrs={"rows": 2}))

@@ -22,6 +22,11 @@ urlpatterns = [
         persons.consent_revoke,
         name="consent-revoke",
     ),
+    path(
+        "personnes/<int:pk>/accords/<int:consent_pk>/restreindre/",
+        persons.consent_narrow,
+        name="consent-narrow",
+    ),
     path("personnes/<int:pk>/acces-exceptionnel/", persons.break_glass, name="break-glass"),
     path("parcours/<int:pathway_pk>/orienter/", referrals.referral_create, name="referral-create"),
     path("orientations/recues/", referrals.inbox, name="inbox"),

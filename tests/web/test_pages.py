@@ -105,6 +105,12 @@ PAGES = {
         lambda w: {"pk": w.foreign_pathway.person_id, "consent_pk": w.foreign_consent.pk},
         {},
     ),
+    "consent-narrow": (
+        "POST",
+        lambda w: {"pk": w.person.pk, "consent_pk": w.consent.pk},
+        lambda w: {"pk": w.foreign_pathway.person_id, "consent_pk": w.foreign_consent.pk},
+        {"categories": ["identity"]},
+    ),
     "break-glass": (
         "POST",
         lambda w: {"pk": w.person.pk},
@@ -354,3 +360,14 @@ def test_roles_are_respected_on_pages(world):
     dpo = MembershipFactory(organisation=world.home, role=Role.DPO).user
     response = client_of(dpo).get(reverse("web:person-detail", args=[world.person.pk]))
     assert response.status_code == 404  # DPOs see no record content
+
+
+def test_narrowing_a_consent_from_the_page(world):
+    consent = world.person.consents.get(categories=["identity", "pathway"], pk=world.consent.pk)
+    url = reverse("web:consent-narrow", args=[world.person.pk, consent.pk])
+    response = client_of(world.me).post(url, {"categories": ["identity"]}, follow=True)
+    assert "L&#x27;accord est restreint" in response.content.decode()
+    consent.refresh_from_db()
+    assert consent.categories == ["identity"]
+    response = client_of(world.me).post(url, {}, follow=True)
+    assert "Ce champ est obligatoire." in response.content.decode()

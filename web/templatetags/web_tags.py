@@ -15,3 +15,8 @@ def identity_visible(visible: dict, pathway_id: int) -> bool:
 def category_labels(codes) -> str:
     """["identity", "pathway"] → "Identité, Parcours, orientations et rendez-vous"."""
     return ", ".join(str(DataCategory(code).label) for code in codes or ())
+
+
+@register.filter
+def category_label(code: str) -> str:
+    return str(DataCategory(code).label)

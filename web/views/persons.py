@@ -17,7 +17,14 @@ from parcours.services import consent as consent_services
 from parcours.services import person as person_services
 
 from ..actor import member_required
-from ..forms import BreakGlassForm, ConsentForm, PersonForm, PersonSearchForm, apply_domain_error
+from ..forms import (
+    BreakGlassForm,
+    ConsentForm,
+    ConsentNarrowForm,
+    PersonForm,
+    PersonSearchForm,
+    apply_domain_error,
+)
 from ..journal import journal_page_list, journal_page_read
 
 PAGE_SIZE = 20
@@ -212,6 +219,28 @@ def consent_revoke(request, pk: int, consent_pk: int):
             messages.error(request, error.message)
         else:
             messages.success(request, "L'accord est retiré : les accès qu'il ouvrait sont fermés.")
+    return redirect("web:person-detail", pk=person.pk)
+
+
+@member_required
+def consent_narrow(request, pk: int, consent_pk: int):
+    actor = request.actor
+    person = access.persons_visible_to(actor).get(pk=pk)
+    consent = access.consents_visible_to(actor).get(pk=consent_pk, person=person)
+    form = ConsentNarrowForm(request.POST, auto_id=f"restreindre_{consent.pk}_%s")
+    if request.method != "POST":
+        return redirect("web:person-detail", pk=person.pk)
+    if form.is_valid():
+        try:
+            consent_services.consent_narrow(
+                actor=actor, consent_id=consent.pk, categories=form.cleaned_data["categories"]
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "L'accord est restreint : les accès retirés sont fermés.")
+    elif form.errors:
+        messages.error(request, "L'accord n'a pas été restreint : " + _errors(form))
     return redirect("web:person-detail", pk=person.pk)
 
 
