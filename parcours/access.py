@@ -251,3 +251,13 @@ def access_requests_visible_to(actor: Actor) -> QuerySet[AccessRequest]:
         Q(requesting_organisation=actor.organisation)
         | Q(pathway__owner_organisation=actor.organisation)
     )
+
+
+def organisations_administered_by(user) -> QuerySet[Organisation]:
+    """Organisations a user administers in the Django admin: all for a superuser; otherwise
+    those where they hold an active administrator membership (the admin's scoping)."""
+    if user.is_superuser:
+        return Organisation.objects.all()
+    return Organisation.objects.filter(
+        memberships__user=user, memberships__role=Role.ADMIN, memberships__is_active=True
+    )

@@ -7,8 +7,22 @@ users, not records (see docs/access-control.md).
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from .access import organisations_administered_by
 from .models import Agreement, EmploymentArea, Membership, Organisation, Service
 from .services.organisation import organisation_create
+
+
+class ScopedAdminMixin:
+    """Non-superusers administer their own organisations only (parcours.access decides)."""
+
+    organisation_path = "pk"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)  # type: ignore[misc]
+        if request.user.is_superuser:
+            return queryset
+        administered = organisations_administered_by(request.user).values("pk")
+        return queryset.filter(**{f"{self.organisation_path}__in": administered}).distinct()
 
 
 @admin.register(EmploymentArea)
@@ -23,7 +37,7 @@ class ServiceInline(admin.TabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(SimpleHistoryAdmin):
+class OrganisationAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ["name", "kind", "siae_kind", "departement", "employment_area"]
     list_filter = ["kind", "departement"]
     search_fields = ["name", "siret"]
@@ -42,7 +56,9 @@ class OrganisationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(SimpleHistoryAdmin):
+class MembershipAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    organisation_path = "organisation"
+
     list_display = ["user", "organisation", "role", "is_active"]
     list_filter = ["role", "is_active", "organisation__kind"]
     search_fields = ["user__username", "user__last_name", "organisation__name"]
@@ -50,7 +66,9 @@ class MembershipAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(SimpleHistoryAdmin):
+class AgreementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    organisation_path = "parties"
+
     list_display = ["name", "level", "starts_on", "ends_on", "first_appointment_within_days"]
     list_filter = ["level"]
     filter_horizontal = ["parties"]

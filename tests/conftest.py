@@ -92,5 +92,30 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
         log_path=log_path,
         email_url=smtp_sink.url,
     )
+    process.celery_name = f"{name}@{os.uname().nodename}"  # type: ignore[attr-defined]
     yield process
     stop(process)
+
+
+@pytest.fixture(autouse=True)
+def _worker_left_idle(request):
+    """After a test that used the shared worker, nothing it queued may run into the next test:
+    the queues are emptied and the worker is waited for until it is idle."""
+    yield
+    if "celery_worker_process" not in request.fixturenames:
+        return
+    import time
+
+    from backend.celery import app
+
+    process = request.getfixturevalue("celery_worker_process")
+    with app.connection_for_write() as connection:
+        for queue in ("celery", "mail"):
+            connection.default_channel.queue_purge(queue)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        active = app.control.inspect(destination=[process.celery_name], timeout=1).active()
+        if active is not None and not any(active.values()):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the Celery worker was still busy 120 s after the test")

@@ -17,7 +17,7 @@ from pathlib import Path
 from django.db import connection
 
 
-def wait_until(condition: Callable[[], object], *, timeout: float = 30, what: str = "") -> object:
+def wait_until(condition: Callable[[], object], *, timeout: float = 60, what: str = "") -> object:
     """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
