@@ -241,6 +241,12 @@ def _rows(statement: str, params: dict | None = None) -> list[tuple]:
         return cursor.fetchall()
 
 
+def load() -> str:
+    """The machine's load: other work running beside the bench skews its p95s."""
+    one, five, _fifteen = os.getloadavg()
+    return f"load average {one:.2f} (1 min) / {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
 def truncate_notifications() -> None:
     sql(f"TRUNCATE {', '.join(NOTIFICATION_TABLES)} RESTART IDENTITY")
 
@@ -781,7 +787,8 @@ def main() -> None:
     now = timezone.now().replace(second=0, microsecond=0)
     print(
         f"# Alert scan and outbox relay bench — database {name}, now {now.isoformat()}, "
-        f"PostgreSQL {scalar('SHOW server_version')}, autovacuum {scalar('SHOW autovacuum')}"
+        f"PostgreSQL {scalar('SHOW server_version')}, autovacuum {scalar('SHOW autovacuum')}, "
+        f"{load()}"
     )
     arrange(now, args.due_fraction, args.seed)
     due = counts(now)
@@ -803,8 +810,9 @@ def main() -> None:
     if not args.no_analyze:
         print(f"\nANALYZE of the notifications tables: {analyze_notifications():.2f} s")
 
+    print(f"\n{load()} before the relay")
     relay_bench(now, args.mails)
-    print()
+    print(f"\n{load()} at the end")
     for label, verdicts in (("1 % due", before), ("steady state", after)):
         for variant_name, found in verdicts.items():
             print(

@@ -49,6 +49,7 @@ def process_env(*, broker_url: str, email_url: str | None = None, **extra: str) 
         "DJANGO_SETTINGS_MODULE": "backend.settings.test",
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": broker_url,
+        "PARCOURS_TEST_BROKER_URL": broker_url,  # read by backend/settings/test.py
         "CELERY_RESULT_BACKEND": broker_url,
         "PYTHONUNBUFFERED": "1",
         **extra,

@@ -15,7 +15,13 @@ os.environ.setdefault("SEARCH_INDEX_KEY", TEST_SEARCH_INDEX_KEY)
 
 _xdist = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _redis_db = 1 + int(_xdist.removeprefix("gw") or 0) % 14
-os.environ.setdefault("CELERY_BROKER_URL", f"redis://127.0.0.1:6379/{_redis_db}")
+# Assigned, not defaulted: pytest-xdist's workers inherit the controller's environment, where
+# this module already ran (as "gw0"); a default would put every worker's queue in Redis DB 1.
+# The processes a test starts (Celery workers, beats) name their broker in
+# PARCOURS_TEST_BROKER_URL (tests/processes.py), e.g. the fault tests' private Redis.
+os.environ["CELERY_BROKER_URL"] = os.environ.get(
+    "PARCOURS_TEST_BROKER_URL", f"redis://127.0.0.1:6379/{_redis_db}"
+)
 
 from .base import *  # noqa: E402, F403
 
