@@ -8,6 +8,7 @@ from notifications.models import DeliveryMode
 from parcours.categories import DataCategory
 from parcours.models import (
     AppointmentChannel,
+    BarrierKind,
     EmploymentArea,
     EvidenceKind,
     Organisation,
@@ -82,6 +83,11 @@ class DirectoryFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Type d'organisme"),
         choices=[("", _("Tous")), *OrganisationKind.choices],
+        required=False,
+    )
+    barrier = forms.ChoiceField(
+        label=_("Frein traité"),
+        choices=[("", _("Tous")), *BarrierKind.choices],
         required=False,
     )
 

@@ -54,6 +54,7 @@ class ServiceSerializer(serializers.ModelSerializer):
             "name",
             "description",
             "eligibility",
+            "barriers_addressed",
             "usual_delay_days",
             "is_active",
         ]

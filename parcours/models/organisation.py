@@ -100,6 +100,9 @@ class Service(models.Model):
     name = models.CharField(_("nom"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     eligibility = models.TextField(_("conditions d'accès"), blank=True)
+    # Freins périphériques the service works on (BarrierKind codes): the referral form's directory
+    # filters on them.
+    barriers_addressed = models.JSONField(_("freins traités"), default=list, blank=True)
     usual_delay_days = models.PositiveSmallIntegerField(
         _("délai habituel avant premier rendez-vous (jours)"), default=15
     )

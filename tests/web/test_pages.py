@@ -371,3 +371,18 @@ def test_narrowing_a_consent_from_the_page(world):
     assert consent.categories == ["identity"]
     response = client_of(world.me).post(url, {}, follow=True)
     assert "Ce champ est obligatoire." in response.content.decode()
+
+
+def test_referral_directory_filters_by_the_barrier_a_service_addresses(world):
+    from tests.factories import ServiceFactory
+
+    ServiceFactory(
+        organisation=world.siae, name="Chantier mobilité", barriers_addressed=["mobility"]
+    )
+    housing = OrganisationFactory(kind="ccas", name="CCAS logement")
+    ServiceFactory(organisation=housing, name="Accès au logement", barriers_addressed=["housing"])
+    url = reverse("web:referral-create", args=[world.pathway.pk])
+    page = client_of(world.me).get(url, {"barrier": "mobility"}).content.decode()
+    assert "Chantier Les Jardins" in page and "CCAS logement" not in page
+    page = client_of(world.me).get(url, {"barrier": "housing"}).content.decode()
+    assert "CCAS logement" in page and "Chantier Les Jardins" not in page

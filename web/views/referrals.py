@@ -43,6 +43,13 @@ def _directory(request) -> tuple[DirectoryFilterForm, object]:
             organisations = organisations.filter(employment_area=filters.cleaned_data["area"])
         if filters.cleaned_data.get("kind"):
             organisations = organisations.filter(kind=filters.cleaned_data["kind"])
+        if filters.cleaned_data.get("barrier"):
+            # The JSON list's text holds each code in quotes: a portable containment test
+            # (PostgreSQL, and the SQLite fallback that has no JSON `contains`).
+            organisations = organisations.filter(
+                services__is_active=True,
+                services__barriers_addressed__icontains=f'"{filters.cleaned_data["barrier"]}"',
+            ).distinct()
     return filters, organisations.order_by("name")
 
 

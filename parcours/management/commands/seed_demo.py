@@ -83,6 +83,17 @@ ORGANISATIONS = [
     ("asso", "association", "", "Association Solidarité Bassin", [("Diagnostic social", 7)]),
 ]
 
+# The freins périphériques each demo service works on (the referral form filters on them).
+BARRIERS_ADDRESSED = {
+    "Accompagnement social rSa": ["housing", "debt", "access_to_rights", "isolation"],
+    "Accompagnement global": ["housing", "mobility", "childcare", "health"],
+    "Contrat d'engagement jeune": ["mobility", "digital"],
+    "Accompagnement vers l'emploi": ["health"],
+    "Parcours renforcé PLIE": ["mobility", "childcare", "language"],
+    "Aide aux démarches administratives": ["access_to_rights", "digital", "debt"],
+    "Diagnostic social": ["housing", "isolation", "illiteracy", "addiction"],
+}
+
 USERS = [
     # username, first, last, organisation key, role
     ("ft.conseiller", "Claire", "Dubois", "ft", Role.COUNSELLOR),
@@ -164,6 +175,7 @@ class Command(BaseCommand):
                 Service.objects.create(
                     organisation=org,
                     name=service_name,
+                    barriers_addressed=BARRIERS_ADDRESSED.get(service_name, []),
                     description=f"{service_name} — {name}",
                     eligibility="Personnes résidant dans le bassin de Lens – Hénin.",
                     usual_delay_days=delay,
