@@ -386,3 +386,16 @@ def test_referral_directory_filters_by_the_barrier_a_service_addresses(world):
     assert "Chantier Les Jardins" in page and "CCAS logement" not in page
     page = client_of(world.me).get(url, {"barrier": "housing"}).content.decode()
     assert "CCAS logement" in page and "Chantier Les Jardins" not in page
+
+
+def test_a_user_of_several_organisations_first_chooses_one(world):
+    MembershipFactory(user=world.me, organisation=world.siae, role=Role.COUNSELLOR)
+    client = client_of(world.me)
+    response = client.get(reverse("web:home"))
+    assert response.status_code == 302 and response.url == reverse("web:acting-organisation")
+    page = client.get(response.url).content.decode()
+    assert "Chantier Les Jardins" in page and "France Travail Lens" in page
+    response = client.post(response.url, {"organisation": world.siae.pk})
+    assert response.status_code == 302
+    page = client.get(reverse("web:home")).content.decode()
+    assert "Chantier Les Jardins" in page  # the header names the acting organisation

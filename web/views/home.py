@@ -1,12 +1,13 @@
 """« À traiter »: what is waiting for the user and their organisation, each one click away."""
 
 from django.db.models import Count
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from notifications.models import AlertState
 from notifications.selectors import alerts_visible_to
 from parcours import access
+from parcours.api.actor import SESSION_KEY
 from parcours.categories import DataCategory
 from parcours.models import AppointmentOutcome, PathwayStatus, ReferralStatus
 
@@ -19,6 +20,9 @@ LIMIT = 20
 @member_required
 def home(request):
     actor = request.actor
+    if SESSION_KEY not in request.session and access.memberships_of(actor).count() > 1:
+        # Several organisations: the user says which one they act for before anything else.
+        return redirect("web:acting-organisation")
     now = timezone.now()
     received = access.referrals_visible_to(actor).filter(receiver_organisation=actor.organisation)
     to_answer = list(
