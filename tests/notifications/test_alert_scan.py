@@ -338,3 +338,17 @@ def test_a_resolved_alert_leaves_the_digest(journey):
 
 def test_outbox_status_values_are_the_documented_ones():
     assert set(OutboxStatus.values) == {"pending", "sending", "sent", "failed", "cancelled"}
+
+
+def test_the_scan_reads_due_referrals_in_pages_without_missing_or_repeating(journey, monkeypatch):
+    from notifications import selectors
+
+    monkeypatch.setattr(selectors, "PAGE", 2)  # five referrals: three pages
+    # Same deadline for all five: the id breaks the ties between pages.
+    journeys = [journey(paris(2026, 1, 5, 10)) for _ in range(5)]
+    due = journeys[0].referral.acknowledge_due_at
+    assert {j.referral.acknowledge_due_at for j in journeys} == {due}
+    rows = list(selectors.referrals_due(AlertKind.UNANSWERED, now=due + MINUTE))
+    assert sorted(r.referral_id for r in rows) == sorted(j.referral.pk for j in journeys)
+    assert alerts_scan(now=due + MINUTE).raised[AlertKind.UNANSWERED] == 5
+    assert Alert.objects.filter(kind=AlertKind.UNANSWERED).count() == 5
