@@ -118,7 +118,9 @@ def test_referral_journey_in_a_real_browser(
     # 4. An unrelated organisation finds nothing, and the direct URL is a 404.
     stranger_page = new_page()
     log_in(stranger_page, base, stranger)
-    stranger_page.goto(f"{base}/personnes/?last_name=Martin")
+    stranger_page.get_by_role("link", name="Personnes").click()
+    stranger_page.get_by_label("Nom (début)").fill("Martin")
+    stranger_page.get_by_role("button", name="Rechercher").click()
     stranger_page.get_by_text("Aucune personne trouvée").wait_for()
     check_accessibility(stranger_page, "recherche")
     response = stranger_page.goto(f"{base}/personnes/{person.pk}/")

@@ -34,17 +34,18 @@ SHOWN_ELSEWHERE = {"id", "first_name", "last_name", "created_at", "updated_at"}
 
 @member_required
 def person_search(request):
+    """POST, not GET: names, birth dates and NIRs never travel in a URL (logs, history)."""
     actor = request.actor
-    form = PersonSearchForm(request.GET or None)
+    form = PersonSearchForm(request.POST if request.method == "POST" else None)
     page = None
     if form.is_bound and form.is_valid() and any(form.cleaned_data.values()):
         # The API's filter set: the same blind-index lookups for NIR and France Travail id.
         filtered = PersonFilter(
-            {k: v for k, v in request.GET.items() if k in form.fields and v},
+            {k: v for k, v in request.POST.items() if k in form.fields and v},
             queryset=access.persons_visible_to(actor).order_by("last_name", "first_name", "id"),
         )
         if filtered.is_valid():
-            page = Paginator(filtered.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+            page = Paginator(filtered.qs, PAGE_SIZE).get_page(request.POST.get("page"))
             journal_page_list(
                 request, actor, "person", [p.pk for p in page], {DataCategory.IDENTITY}
             )
