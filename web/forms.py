@@ -59,6 +59,11 @@ class ConsentForm(forms.Form):
         label=_("Finalité"), max_length=300, initial=_("Coordination de l'accompagnement")
     )
     evidence_kind = forms.ChoiceField(label=_("Preuve du recueil"), choices=EvidenceKind.choices)
+    evidence_file = forms.FileField(
+        label=_("Pièce justificative (formulaire signé…)"),
+        required=False,
+        help_text=_("PDF ou image ; facultatif pour un accord recueilli oralement."),
+    )
 
 
 class ConsentNarrowForm(forms.Form):

@@ -410,3 +410,35 @@ def test_search_terms_never_travel_in_the_url(world):
     assert "Martin" in page
     assert 'method="post"' in page
     assert "last_name=" not in page  # pagination buttons resubmit the form, no query string
+
+
+def test_a_consent_form_with_errors_comes_back_open_with_what_was_ticked(world):
+    response = client_of(world.me).post(
+        reverse("web:consent-create", args=[world.person.pk]),
+        {"organisations": [world.siae.pk], "purpose": "Coordination", "evidence_kind": "oral"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Ce champ est obligatoire." in page  # no category ticked
+    assert f'value="{world.siae.pk}" checked' in page
+    assert '<details class="fr-mb-3w" open>' in page
+
+
+def test_a_consent_with_its_signed_form(world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    signed = SimpleUploadedFile("accord.pdf", b"%PDF-1.4 accord signe", "application/pdf")
+    response = client_of(world.me).post(
+        reverse("web:consent-create", args=[world.person.pk]),
+        {
+            "organisations": [world.siae.pk],
+            "categories": ["contact"],
+            "purpose": "Coordination",
+            "evidence_kind": "signed_form",
+            "evidence_file": signed,
+        },
+    )
+    assert response.status_code == 302
+    consent = world.person.consents.latest("id")
+    assert consent.categories == ["contact"]
+    assert consent.evidence_file.name.endswith(".pdf")

@@ -67,8 +67,12 @@ def _visible_pathways(actor, person: Person) -> list[Pathway]:
 
 @member_required
 def person_detail(request, pk: int):
+    return _person_page(request, access.persons_visible_to(request.actor).get(pk=pk))
+
+
+def _person_page(request, person: Person, *, consent_form=None, status: int = 200):
+    """The person page; a consent form that failed is shown again with its errors."""
     actor = request.actor
-    person = access.persons_visible_to(actor).get(pk=pk)
     pathways = _visible_pathways(actor, person)
     by_pathway = access.categories_for(actor, [p.pk for p in pathways])
     categories: set[str] = set().union(*by_pathway.values()) if by_pathway else set()
@@ -124,10 +128,12 @@ def person_detail(request, pk: int):
             "periods": periods,
             "referrals": referrals,
             "consents": consents,
-            "consent_form": ConsentForm(),
+            "consent_form": consent_form or ConsentForm(),
+            "consent_form_open": consent_form is not None,
             "break_glass_form": BreakGlassForm(),
             "can_refer": actor.does_casework and pathway is not None,
         },
+        status=status,
     )
 
 
@@ -188,7 +194,9 @@ def person_edit(request, pk: int):
 def consent_create(request, pk: int):
     actor = request.actor
     person = access.persons_visible_to(actor).get(pk=pk)
-    form = ConsentForm(request.POST)
+    if request.method != "POST":
+        return redirect("web:person-detail", pk=person.pk)
+    form = ConsentForm(request.POST, request.FILES)
     if form.is_valid():
         try:
             consent_services.consent_record(
@@ -198,14 +206,15 @@ def consent_create(request, pk: int):
                 categories=form.cleaned_data["categories"],
                 purpose=form.cleaned_data["purpose"],
                 evidence_kind=form.cleaned_data["evidence_kind"],
+                evidence_file=form.cleaned_data.get("evidence_file"),
             )
         except DomainError as error:
             apply_domain_error(form, error)
         else:
             messages.success(request, "L'accord de la personne est enregistré.")
             return redirect("web:person-detail", pk=person.pk)
-    messages.error(request, "L'accord n'a pas été enregistré : " + _errors(form))
-    return redirect("web:person-detail", pk=person.pk)
+    # Shown again, open, with its errors and what was ticked: nothing typed is lost.
+    return _person_page(request, person, consent_form=form, status=400)
 
 
 @member_required
