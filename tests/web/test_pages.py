@@ -442,3 +442,10 @@ def test_a_consent_with_its_signed_form(world):
     consent = world.person.consents.latest("id")
     assert consent.categories == ["contact"]
     assert consent.evidence_file.name.endswith(".pdf")
+
+
+def test_the_timeline_shows_events_and_consents(world):
+    page = client_of(world.me).get(reverse("web:person-detail", args=[world.person.pk]))
+    timeline = page.content.decode().split('id="chronologie"')[1]
+    assert "Accord de la personne donné" in timeline
+    assert "Chantier Les Jardins" in timeline

@@ -1,6 +1,9 @@
 """People: search, page (identity, flags, référent, modality, barriers, timeline, consents),
 creation and edition. Scope and categories come from parcours.access only."""
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -113,6 +116,7 @@ def _person_page(request, person: Person, *, consent_form=None, status: int = 20
         .prefetch_related("organisations")
         .order_by("-created_at")
     )
+    timeline = _with_consents(timeline, consents)
     journal_page_read(request, actor, "person", person.pk, categories)
     return render(
         request,
@@ -278,6 +282,37 @@ def break_glass(request, pk: int):
     elif form.errors:
         messages.error(request, "Accès exceptionnel refusé : " + _errors(form))
     return redirect("web:person-detail", pk=person.pk)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    title: str
+    detail: str = ""
+
+
+def _with_consents(events, consents) -> list[TimelineEntry]:
+    """The pathway's events and the person's consents (given, withdrawn) in one timeline."""
+    entries = [
+        TimelineEntry(
+            at=event.occurred_at,
+            title=str(event.get_kind_display())
+            + (f" {event.referral.reference}" if event.referral else "")
+            + (f" ({event.referral_status})" if event.referral_status else ""),
+            detail=", ".join(
+                part
+                for part in ((event.organisation.name if event.organisation else ""), event.text)
+                if part
+            ),
+        )
+        for event in events
+    ]
+    for consent in consents:
+        to = ", ".join(o.name for o in consent.organisations.all())
+        entries.append(TimelineEntry(consent.created_at, "Accord de la personne donné", to))
+        if consent.revoked_at:
+            entries.append(TimelineEntry(consent.revoked_at, "Accord de la personne retiré", to))
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)
 
 
 def _errors(form) -> str:
