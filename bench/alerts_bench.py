@@ -70,8 +70,7 @@ from django.conf import settings  # noqa: E402
 from django.core.mail import get_connection  # noqa: E402
 from django.core.mail.backends import smtp as smtp_backend  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.db.models import BooleanField, OuterRef, QuerySet  # noqa: E402
-from django.db.models.expressions import RawSQL  # noqa: E402
+from django.db.models import OuterRef  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -108,7 +107,6 @@ NOTIFICATION_TABLES = (
 )
 WAITING = ("sent", "accepted", "appointment_set", "no_show")
 GRACE_HOURS = getattr(settings, "PARCOURS_DEFAULT_NO_SHOW_GRACE_HOURS", 24)
-PAGE = alerts_service.BATCH  # keyset page: one alert transaction's worth
 
 # Partial index → (table, its condition): the rows the scan may ever read.
 PARTIAL_INDEXES = {
@@ -133,36 +131,13 @@ EXPECTED_INDEX = {
 }
 
 
-# --- The proposed selection: keyset pages over the same querysets ------------------------------
+# --- The first version's selection, for comparison ---------------------------------------------
 
 
-def _pages(
-    queryset: QuerySet, field: str, columns: tuple[str, ...], due: int, pk: int
-) -> Iterator[tuple]:
-    """Rows of `queryset` ordered by (field, pk), PAGE at a time, each page starting after the
-    last row seen with a row comparison `(field, id) > (last due, last id)`. ORDER BY the partial
-    index's column + LIMIT makes the planner walk that index; PostgreSQL turns the row
-    comparison into an index bound (`field >= last due`), and its coarse estimate of what
-    remains keeps the LIMIT worth it page after page (a plain `field >= x AND (field > x OR
-    id > y)` is estimated so low on the last pages that the planner gives up the index order)."""
-    table = queryset.model._meta.db_table
-    column = queryset.model._meta.get_field(field).column
-    after = f'("{table}"."{column}", "{table}"."id") > (%s, %s)'
-    last = None
-    while True:
-        page = queryset
-        if last is not None:
-            # Identifiers from the model's meta, values as parameters.
-            page = page.filter(RawSQL(after, last, output_field=BooleanField()))  # noqa: S611
-        rows = list(page.order_by(field, "pk").values_list(*columns)[:PAGE])
-        yield from rows
-        if len(rows) < PAGE:
-            return
-        last = (rows[-1][due], rows[-1][pk])
-
-
-def keyset_referrals_due(kind: str, *, now: dt.datetime) -> Iterator[DueReferral]:
-    """`selectors.referrals_due`, same querysets and results, read in keyset pages."""
+def unbounded_referrals_due(kind: str, *, now: dt.datetime) -> Iterator[DueReferral]:
+    """`selectors.referrals_due` as first written (49f303a): the same querysets, each read in
+    one unbounded query (ordered by the deadline; by the model's default ordering for the two
+    no-show sources). Kept to show what the keyset pages of 529c2d5 changed."""
     if kind == AlertKind.NO_SHOW:
         recorded = Referral.objects.filter(
             status=ReferralStatus.NO_SHOW, no_show_at__lte=now
@@ -174,33 +149,25 @@ def keyset_referrals_due(kind: str, *, now: dt.datetime) -> Iterator[DueReferral
             .order_by("-starts_at", "-id")
             .values("pk")[:1]
         )
-        for referral_id, due_at, appointment_id in _pages(
-            recorded.annotate(missed=last_missed),
-            "no_show_at",
-            ("pk", "no_show_at", "missed"),
-            1,
-            0,
-        ):
+        for referral_id, due_at, appointment_id in recorded.annotate(
+            missed=last_missed
+        ).values_list("pk", "no_show_at", "missed"):
             yield DueReferral(referral_id, due_at or now, appointment_id)
-        for appointment_id, referral_id, due_at in _pages(
-            selectors.appointments_past_grace(now=now),
-            "outcome_due_at",
-            ("pk", "referral_id", "outcome_due_at"),
-            2,
-            0,
-        ):
+        for appointment_id, referral_id, due_at in selectors.appointments_past_grace(
+            now=now
+        ).values_list("pk", "referral_id", "outcome_due_at"):
             yield DueReferral(referral_id, due_at or now, appointment_id)
         return
     field = RULES[kind].due_field
-    for referral_id, due_at in _pages(
-        selectors.referrals_past_deadline(kind, now=now), field, ("pk", field), 1, 0
+    for referral_id, due_at in (
+        selectors.referrals_past_deadline(kind, now=now).order_by(field).values_list("pk", field)
     ):
         yield DueReferral(referral_id, due_at)
 
 
 VARIANTS: dict[str, Callable[..., Iterator[DueReferral]]] = {
     "shipped": referrals_due,
-    "keyset": keyset_referrals_due,
+    "unbounded": unbounded_referrals_due,
 }
 
 
@@ -533,7 +500,7 @@ def time_selection(now: dt.datetime, repeat: int, label: str) -> None:
                 total[name] += elapsed
         for name in VARIANTS:
             totals[name].append(total[name])
-    print("| kind | rows | shipped p50 / p95 | keyset p50 / p95 |")
+    print("| kind | rows | shipped (pages) p50 / p95 | unbounded p50 / p95 |")
     print("|---|---:|---:|---:|")
     for kind in AlertKind.values:
         cells = [
@@ -545,7 +512,7 @@ def time_selection(now: dt.datetime, repeat: int, label: str) -> None:
         f"{statistics.median(totals[n][1:]):.1f} / {pct(totals[n][1:], 0.95):.1f}" for n in VARIANTS
     ]
     print(f"| **all four kinds** | | {' | '.join(cells)} |")
-    if any(rows[("shipped", k)] != rows[("keyset", k)] for k in AlertKind.values):
+    if any(rows[("shipped", k)] != rows[("unbounded", k)] for k in AlertKind.values):
         print("!! the two variants returned different row counts")
 
 
@@ -592,7 +559,7 @@ def steady_scans(now: dt.datetime, repeat: int) -> None:
             for phase in ("resolve stale", "selection", "raise", "escalate"):
                 phase_ms[(name, phase)].append(phases.seconds[phase] * 1000)
     print(f"\n## Steady-state alerts_scan (everything already alerted), {repeat} passes (ms)\n")
-    print("| | shipped p50 / p95 | keyset p50 / p95 |")
+    print("| | shipped (pages) p50 / p95 | unbounded p50 / p95 |")
     print("|---|---:|---:|")
     for label, values in [
         ("**alerts_scan**", elapsed),

@@ -175,9 +175,12 @@ def outbox_relay(
                     )
                     report.cancelled += 1
                     continue
-                if connection is None:
-                    connection = get_connection(fail_silently=False)
                 try:
+                    if connection is None:
+                        # One SMTP session for the pass (reopened after an error), not one
+                        # per message.
+                        connection = get_connection(fail_silently=False)
+                        connection.open()
                     email.connection = connection
                     email.send()
                 except (smtplib.SMTPException, OSError) as exc:
