@@ -32,14 +32,18 @@ class AlertRule:
     ask_receiver: Promise
 
     def holds(self, referral: Referral, alert: Alert | None = None) -> bool:
-        if referral.status not in self.statuses:
+        appointment = alert.appointment if alert is not None else None
+        return self.holds_for(referral.status, appointment.outcome if appointment else None)
+
+    def holds_for(self, status: str, appointment_outcome: str | None) -> bool:
+        """The rule on plain values: the referral's state and, for a no-show raised on an
+        appointment, that appointment's outcome (None when the alert names none)."""
+        if status not in self.statuses:
             return False
-        if self.kind == AlertKind.NO_SHOW and referral.status == S.APPOINTMENT_SET:
+        if self.kind == AlertKind.NO_SHOW and status == S.APPOINTMENT_SET:
             # Raised on an appointment past its grace with no outcome: holds while that very
             # appointment is still pending (a new appointment set is the referral moving on).
-            if alert is None or alert.appointment is None:
-                return False
-            return alert.appointment.outcome == AppointmentOutcome.PENDING
+            return appointment_outcome == AppointmentOutcome.PENDING
         return True
 
 

@@ -147,28 +147,22 @@ def alerts_resolve_for_referral(*, referral: Referral, now: dt.datetime, why: st
 def alerts_resolve_stale(*, now: dt.datetime) -> int:
     """Safety net of the scan: unresolved alerts whose rule no longer holds (a move made
     without the domain signal, e.g. a data fix) are resolved."""
+    # One pass over the unresolved alerts (partial index alert_unresolved_idx), the rules
+    # applied to plain values: the same table as everywhere, no second copy in SQL.
+    rows = (
+        Alert.objects.filter(state__in=UNRESOLVED_STATES)
+        .order_by()
+        .values_list("kind", "referral_id", "referral__status", "appointment__outcome")
+    )
+    stale = {
+        referral_id
+        for kind, referral_id, status, outcome in rows.iterator(chunk_size=5000)
+        if not RULES[kind].holds_for(status, outcome)
+    }
     resolved = 0
-    for kind, rule in RULES.items():
-        stale_ids = list(
-            Alert.objects.filter(kind=kind, state__in=UNRESOLVED_STATES)
-            .exclude(referral__status__in=rule.statuses)
-            .values_list("referral_id", flat=True)
-            .distinct()
-        )
-        if kind == AlertKind.NO_SHOW:
-            stale_ids += list(
-                Alert.objects.filter(
-                    kind=kind,
-                    state__in=UNRESOLVED_STATES,
-                    referral__status="appointment_set",
-                    appointment__isnull=False,
-                )
-                .exclude(appointment__outcome="pending")
-                .values_list("referral_id", flat=True)
-            )
-        for referral in Referral.objects.filter(pk__in=set(stale_ids)):
-            with transaction.atomic():
-                resolved += alerts_resolve_for_referral(referral=referral, now=now)
+    for referral in Referral.objects.filter(pk__in=stale):
+        with transaction.atomic():
+            resolved += alerts_resolve_for_referral(referral=referral, now=now)
     return resolved
 
 

@@ -352,3 +352,15 @@ def test_the_scan_reads_due_referrals_in_pages_without_missing_or_repeating(jour
     assert sorted(r.referral_id for r in rows) == sorted(j.referral.pk for j in journeys)
     assert alerts_scan(now=due + MINUTE).raised[AlertKind.UNANSWERED] == 5
     assert Alert.objects.filter(kind=AlertKind.UNANSWERED).count() == 5
+
+
+def test_the_scan_resolves_alerts_whose_referral_moved_without_the_domain_signal(journey):
+    j = journey(paris(2026, 1, 5, 10)).accept(paris(2026, 1, 6, 9))
+    j.book(paris(2026, 1, 7, 9), starts_at=paris(2026, 1, 8, 14))
+    alerts_scan(now=paris(2026, 1, 9, 15))  # no-show on the pending appointment
+    (no_show,) = alerts(j.referral, kind=AlertKind.NO_SHOW)
+    # A data fix outside the services: the outcome recorded straight in the table.
+    j.referral.appointments.update(outcome="attended", outcome_recorded_at=paris(2026, 1, 9, 16))
+    assert alerts_scan(now=paris(2026, 1, 9, 17)).resolved == 1
+    no_show.refresh_from_db()
+    assert no_show.state == AlertState.RESOLVED
