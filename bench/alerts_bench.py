@@ -22,21 +22,22 @@ What it does, in order (it prints numbers; it never asserts on a duration):
    `notifications.selectors.referrals_due` runs), and whether each uses its partial index.
 4. Times the selection queries alone (`list(referrals_due(kind, now))`, the four kinds), a first
    `alerts_scan(now)` that raises every due alert and writes its deliveries and outbox rows,
-   then — after `ANALYZE` of the notifications tables, autovacuum's job (`--no-analyze` skips
-   it) — steady-state `alerts_scan(now)` passes (nothing left to raise: what beat runs every
-   5 minutes), with a per-phase breakdown and the slowest SQL of one pass.
-   Each selection measurement runs two variants, interleaved: **shipped** (the selectors as they
-   are) and **keyset** (`keyset_referrals_due` below: the same querysets ordered by
-   `(deadline, pk)` and read 500 rows at a time after the last one seen (a row comparison) —
-   the change proposed in docs/performance.md, measured here without touching the
-   application). The keyset variant also gets a first scan of its own (alerts deleted again
-   before it).
+   then — after `ANALYZE` of the notifications tables, autovacuum's job (`--no-analyze`: none,
+   and their statistics deleted, as on a fresh deployment) — steady-state `alerts_scan(now)`
+   passes (nothing left to raise: what beat runs every 5 minutes), with a per-phase breakdown
+   and the slowest SQL of one pass.
+   Each selection measurement runs two variants, interleaved: **shipped** (the selectors as
+   they are: since 529c2d5, keyset pages of 500 ordered by `(deadline, id)`) and **unbounded**
+   (`unbounded_referrals_due` below: the same querysets each read in one query, as first
+   written — what the bench measured first, kept for the comparison). The unbounded variant
+   also gets a first scan of its own (alerts deleted again before it).
 5. Relay throughput: an aiosmtpd sink in this process (a thread, 127.0.0.1, free port, answers
-   250 and records each Message-ID), Django's SMTP backend pointed at it, `--mails` outbox rows
-   left pending (the others are parked a year ahead), `outbox_relay(now, budget_seconds=600)`:
-   mails/s end to end (claim + render + SMTP + record) and a check that the sink received
-   exactly that many distinct Message-IDs. Then the same with one SMTP session kept open for
-   the whole pass (relay's `get_connection()` patched to return an opened connection).
+   250 and records each Message-ID and SMTP session), Django's SMTP backend pointed at it,
+   `--mails` outbox rows left pending (the others are parked a year ahead),
+   `outbox_relay(now, budget_seconds=600)`: mails/s end to end (claim + build and render + SMTP
+   + record) and a check that the sink received exactly that many distinct Message-IDs. Then
+   the same with a new SMTP session for every message (the backend closed after each send, as
+   the relay did before it opened its connection once per pass), and the SQL of a 20-mail pass.
 
 It refuses a database whose name does not contain "bench": it rewrites deadlines.
 """
@@ -67,7 +68,6 @@ django.setup()
 
 from aiosmtpd.controller import Controller  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.core.mail import get_connection  # noqa: E402
 from django.core.mail.backends import smtp as smtp_backend  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import OuterRef  # noqa: E402
@@ -216,6 +216,15 @@ def load() -> str:
 
 def truncate_notifications() -> None:
     sql(f"TRUNCATE {', '.join(NOTIFICATION_TABLES)} RESTART IDENTITY")
+
+
+def forget_notification_statistics() -> None:
+    """As on a fresh deployment: no column statistics yet (TRUNCATE and an ANALYZE of the empty
+    tables leave the previous run's in pg_statistic). Needs a superuser; bench databases only."""
+    sql(
+        "DELETE FROM pg_statistic WHERE starelid = ANY(%s::regclass[])",
+        [list(NOTIFICATION_TABLES)],
+    )
 
 
 def analyze_notifications() -> float:
@@ -441,7 +450,7 @@ def counts(now: dt.datetime) -> dict[str, list]:
 
 def selection_sql(select: Callable, kind: str, now: dt.datetime) -> list[tuple[str, str, int]]:
     """(label, SQL, statements of that shape) for each statement shape the selection of `kind`
-    runs: the first statement as executed and, for a keyset variant, its last page too."""
+    runs: the first statement as executed and, for keyset pages, the last page too."""
     with CaptureQueriesContext(connection) as captured:
         for _row in select(kind, now=now):
             pass
@@ -618,14 +627,19 @@ def leave_pending(now: dt.datetime, mails: int) -> int:
     )
 
 
-def _opened_connection(**kwargs):
-    backend = get_connection(**kwargs)
-    backend.open()  # send_messages then leaves the session open between messages
-    return backend
+SEND_MESSAGES = smtp_backend.EmailBackend.send_messages
+
+
+def _send_then_close(backend, email_messages):
+    """send_messages, then close: a new SMTP session for every message."""
+    try:
+        return SEND_MESSAGES(backend, email_messages)
+    finally:
+        backend.close()
 
 
 def relay_run(
-    now: dt.datetime, mails: int, handler: SinkHandler, label: str, *, keep: bool
+    now: dt.datetime, mails: int, handler: SinkHandler, label: str, *, per_message: bool
 ) -> None:
     pending = leave_pending(now, mails)
     before_ids = len(handler.message_ids)
@@ -642,17 +656,10 @@ def relay_run(
             stack.enter_context(
                 mock.patch.object(relay_service, attribute, phases.wrap(name, original))
             )
+        send = _send_then_close if per_message else SEND_MESSAGES
         stack.enter_context(
-            mock.patch.object(
-                smtp_backend.EmailBackend,
-                "send_messages",
-                phases.wrap("SMTP", smtp_backend.EmailBackend.send_messages),
-            )
+            mock.patch.object(smtp_backend.EmailBackend, "send_messages", phases.wrap("SMTP", send))
         )
-        if keep:
-            stack.enter_context(
-                mock.patch.object(relay_service, "get_connection", _opened_connection)
-            )
         t0 = time.perf_counter()
         report = relay_service.outbox_relay(now=now, budget_seconds=600)
         elapsed = time.perf_counter() - t0
@@ -719,8 +726,8 @@ def relay_bench(now: dt.datetime, mails: int) -> None:
             f"Commit of a one-row INSERT (synchronous_commit {scalar('SHOW synchronous_commit')}): "
             f"{p50_p95(probe)}"
         )
-        relay_run(now, mails, handler, "As shipped (relay.py)", keep=False)
-        relay_run(now, mails, handler, "What-if: one SMTP session for the pass", keep=True)
+        relay_run(now, mails, handler, "As shipped (relay.py)", per_message=False)
+        relay_run(now, mails, handler, "A new SMTP session per message", per_message=True)
         relay_queries(now)
         everything = handler.message_ids
         print(f"\nAll runs: {len(everything):,} messages, {len(set(everything)):,} distinct IDs")
@@ -744,7 +751,8 @@ def main() -> None:
     parser.add_argument(
         "--no-analyze",
         action="store_true",
-        help="do not ANALYZE the notifications tables after the first scan (autovacuum off)",
+        help="no statistics on the notifications tables, as on a fresh deployment with "
+        "autovacuum off: they are deleted, and not collected after the first scan",
     )
     args = parser.parse_args()
 
@@ -758,22 +766,26 @@ def main() -> None:
         f"{load()}"
     )
     arrange(now, args.due_fraction, args.seed)
+    if args.no_analyze:
+        forget_notification_statistics()
     due = counts(now)
     expected = sum(len(rows) for rows in due.values())
     before = explain_all(now, "1 % due, no alert yet", show_sql=True)
     time_selection(now, args.repeat, "1 % due, no alert yet")
 
-    first_scan(now, expected, "shipped")
+    first_scan(now, expected, "shipped", capture=True)
     if not args.no_analyze:
         print(f"\nANALYZE of the notifications tables: {analyze_notifications():.2f} s")
     time_selection(now, args.repeat, "steady state, everything alerted")
     steady_scans(now, args.repeat)
     after = explain_all(now, "steady state, everything alerted", show_sql=False)
 
-    # The keyset variant's first scan, from the same start: no alert, stats of an empty table.
+    # The unbounded variant's first scan, from the same start: no alert, stats of an empty table.
     truncate_notifications()
     analyze_notifications()
-    first_scan(now, expected, "keyset", capture=True)
+    if args.no_analyze:
+        forget_notification_statistics()
+    first_scan(now, expected, "unbounded")
     if not args.no_analyze:
         print(f"\nANALYZE of the notifications tables: {analyze_notifications():.2f} s")
 
