@@ -364,3 +364,27 @@ def test_the_scan_resolves_alerts_whose_referral_moved_without_the_domain_signal
     assert alerts_scan(now=paris(2026, 1, 9, 17)).resolved == 1
     no_show.refresh_from_db()
     assert no_show.state == AlertState.RESOLVED
+
+
+def test_a_backlog_refreshes_the_planner_statistics(journey, monkeypatch):
+    from django.db import connection
+
+    from notifications.services import alerts as alerts_service
+
+    def analyze_count() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT analyze_count FROM pg_stat_user_tables "
+                "WHERE relname = 'notifications_alert'"
+            )
+            return cursor.fetchone()[0]
+
+    monkeypatch.setattr(alerts_service, "ANALYZE_AFTER", 2)
+    for hour in (10, 11):
+        journey(paris(2026, 1, 5, hour))
+    before = analyze_count()
+    alerts_scan(now=paris(2026, 1, 4, 9))  # nothing due: no ANALYZE
+    assert analyze_count() == before
+    alerts_scan(now=paris(2026, 1, 20, 9))  # two alerts raised: ANALYZE
+    assert analyze_count() == before + 1
