@@ -1,0 +1,72 @@
+"""The access report of one person, as CSV (issue 7, first slice; the DPO pages come next).
+
+    manage.py access_report --person 42 --from 2026-01-01 --to 2026-12-31 \\
+        [--audience internal|person] [--by dpo.username] [--output rapport.csv]
+
+`--audience person` (the version for the person) hides staff names (GDPR art. 15, CJEU
+C-579/21). The generation is journaled.
+"""
+
+import datetime as dt
+import sys
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from ...models import Person
+from ...selectors.access_reports import VERSIONS, write_csv
+from ...services.access_reports import access_report_generate
+
+
+def _day(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(f"Date invalide « {value} » : attendu AAAA-MM-JJ.") from exc
+
+
+class Command(BaseCommand):
+    help = "Rapport des accès aux données d'une personne (CSV), journalisé."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--person", type=int, required=True)
+        parser.add_argument("--from", dest="start", default=None, help="AAAA-MM-JJ (inclus)")
+        parser.add_argument("--to", dest="end", default=None, help="AAAA-MM-JJ (inclus)")
+        # Not --version: Django's commands already answer that one.
+        parser.add_argument("--audience", choices=VERSIONS, default="internal")
+        parser.add_argument("--by", default=None, help="identifiant de l'utilisateur demandeur")
+        parser.add_argument("--output", default=None, help="fichier CSV (sinon la sortie)")
+
+    def handle(self, *args, **options) -> None:
+        if not Person.objects.filter(pk=options["person"]).exists():
+            raise CommandError(f"Personne n°{options['person']} introuvable.")
+        today = timezone.localdate()
+        start_day = _day(options["start"]) if options["start"] else today - dt.timedelta(days=365)
+        end_day = _day(options["end"]) if options["end"] else today
+        if end_day < start_day:
+            raise CommandError("La fin de la période précède son début.")
+        start = timezone.make_aware(dt.datetime.combine(start_day, dt.time.min))
+        end = timezone.make_aware(dt.datetime.combine(end_day + dt.timedelta(days=1), dt.time.min))
+        user = None
+        if options["by"]:
+            user = get_user_model().objects.filter(username=options["by"]).first()
+            if user is None:
+                raise CommandError(f"Utilisateur « {options['by']} » introuvable.")
+        report = access_report_generate(
+            person_id=options["person"],
+            start=start,
+            end=end,
+            version=options["audience"],
+            user=user,
+        )
+        if options["output"]:
+            with open(options["output"], "w", encoding="utf-8", newline="") as stream:
+                write_csv(report, stream)
+        else:
+            write_csv(report, sys.stdout)
+        totals = ", ".join(f"{org} : {n}" for org, n in report.totals_by_organisation.items())
+        self.stderr.write(
+            f"{len(report.rows)} accès du {start_day:%d/%m/%Y} au {end_day:%d/%m/%Y}"
+            + (f" — {totals}" if totals else "")
+        )
