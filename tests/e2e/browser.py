@@ -1,11 +1,19 @@
 """Helpers shared by the browser tests: log in, check accessibility with axe-core, tick DSFR
 checkboxes, save screenshots."""
 
+import os
+import tempfile
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The committed screenshots (README) are rewritten only on request, so that an ordinary test run
+# leaves the working tree clean: PARCOURS_UPDATE_SCREENSHOTS=1 bin/test tests/e2e
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("PARCOURS_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "parcours-screenshots"
+)
 PASSWORD = "secret-pass-123"
 AXE = Axe()
 # Impacts that fail the test; "minor" findings are reported in the failure message only.
