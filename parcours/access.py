@@ -125,6 +125,12 @@ def categories_for(actor: Actor, pathway_ids: Iterable[int]) -> dict[int, frozen
     return {pid: frozenset(categories) for pid, categories in result.items()}
 
 
+def categories_of_person(actor: Actor, person_id: int) -> frozenset[str]:
+    """The categories the actor may see of a person: the union over the person's pathways."""
+    pathway_ids = Pathway.objects.filter(person_id=person_id).values_list("pk", flat=True)
+    return frozenset().union(*categories_for(actor, pathway_ids).values())
+
+
 def basis_for(actor: Actor, pathway_id: int, categories: Iterable[str]) -> str:
     """The bases behind the actor's view of these categories, e.g. "consent:3 legal:spe"."""
     ids = permission_ids()

@@ -1,41 +1,32 @@
 """Pages journal their reads like the API does (docs/journal.md): one row per record page, one
-row per list with the ids shown. Same journal service, same subjects, same bases."""
+row per list with the ids shown — through the API's own journaling functions."""
 
 from collections.abc import Iterable
 
 from django.http import HttpRequest
 
-from parcours import access
 from parcours.actor import Actor
-from parcours.api.journaling import subject_of
+from parcours.api.journaling import journal_record_access
 from parcours.models import AccessOperation
 from parcours.services.journal import journal_record
+
+
+def _page(request: HttpRequest) -> dict:
+    return {"page": request.resolver_match.view_name if request.resolver_match else ""}
 
 
 def journal_page_read(
     request: HttpRequest, actor: Actor, object_type: str, object_id: int, categories: Iterable[str]
 ) -> None:
-    pathway_ids, person_id = subject_of(object_type, object_id)
-    categories = sorted(categories)
-    basis = " ".join(
-        sorted(
-            {
-                code
-                for pid in pathway_ids
-                for code in access.basis_for(actor, pid, categories).split()
-            }
-        )
-    )
-    journal_record(
+    shown = frozenset(categories)
+    journal_record_access(
         actor=actor,
         operation=AccessOperation.READ,
         object_type=object_type,
         object_id=object_id,
-        person_id=person_id,
-        categories=categories,
-        basis=basis,
+        categories_of=lambda _pathway_ids: shown,  # what the page was rendered with
         request=request,
-        detail={"page": request.resolver_match.view_name if request.resolver_match else ""},
+        detail=_page(request),
     )
 
 
@@ -51,5 +42,5 @@ def journal_page_list(
         object_ids=ids,
         categories=sorted(set(categories)),
         request=request,
-        detail={"page": request.resolver_match.view_name if request.resolver_match else ""},
+        detail=_page(request),
     )

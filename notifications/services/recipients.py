@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
-from parcours.models import Membership, Organisation, Referral, Role
+from parcours.models import Appointment, Membership, Organisation, Referral, Role
 
 from ..models import Alert, AlertLevel, Audience, DeliveryMode, NotificationPreference
 
@@ -45,12 +45,15 @@ def recipients_for(alerts: Iterable[Alert]) -> dict[int, list[Recipient]]:
             "sender_user", "pathway__referent", "sender_organisation", "receiver_organisation"
         )
     }
+    # The alerts are already loaded: only their appointments' creators are fetched.
+    creators = {
+        appointment.pk: appointment.created_by
+        for appointment in Appointment.objects.filter(
+            pk__in={a.appointment_id for a in alerts if a.appointment_id}
+        ).select_related("created_by")
+    }
     appointment_creators: dict[int, User] = {
-        a.pk: a.appointment.created_by
-        for a in Alert.objects.filter(
-            pk__in=[a.pk for a in alerts if a.appointment_id]
-        ).select_related("appointment__created_by")
-        if a.appointment is not None
+        a.pk: creators[a.appointment_id] for a in alerts if a.appointment_id in creators
     }
     people = {r.sender_user_id for r in referrals.values()}
     people |= {r.pathway.referent_id for r in referrals.values() if r.pathway.referent_id}

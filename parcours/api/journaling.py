@@ -2,6 +2,8 @@
 returned), writes, and denied attempts on records that exist. Called from the viewsets'
 `finalize_response`, so no endpoint can forget it."""
 
+from collections.abc import Callable, Iterable
+
 from rest_framework.permissions import SAFE_METHODS
 
 from .. import access
@@ -71,7 +73,7 @@ def journal_response(view, request, response) -> None:
     data = response.data if isinstance(response.data, dict) else {}
     if status in (403, 404):
         if pk is not None and MODELS[object_type]._default_manager.filter(pk=pk).exists():
-            pathway_ids, person_id = subject_of(object_type, pk)
+            _pathway_ids, person_id = subject_of(object_type, pk)
             journal_record(
                 actor=actor,
                 operation=AccessOperation.DENIED,
@@ -104,9 +106,32 @@ def journal_response(view, request, response) -> None:
     record_id = pk if pk is not None else _as_int(data.get("id"))
     if record_id is None:
         return
-    pathway_ids, person_id = subject_of(object_type, record_id)
-    # The categories the response was built with (cached by the view): not queried twice.
-    categories = sorted(view.visible_categories.of(pathway_ids))
+    journal_record_access(
+        actor=actor,
+        operation=AccessOperation.READ if request.method in SAFE_METHODS else AccessOperation.WRITE,
+        object_type=object_type,
+        object_id=record_id,
+        # The categories the response was built with (cached by the view): not queried twice.
+        categories_of=view.visible_categories.of,
+        request=request,
+        detail={"action": view.action},
+    )
+
+
+def journal_record_access(
+    *,
+    actor,
+    operation: str,
+    object_type: str,
+    object_id: int,
+    categories_of: Callable[[list[int]], Iterable[str]],
+    request,
+    detail: dict,
+) -> None:
+    """One journal row for an access to one record, from the API or a page: the person it is
+    about, the categories shown (`categories_of(pathway ids)`) and the bases behind them."""
+    pathway_ids, person_id = subject_of(object_type, object_id)
+    categories = sorted(categories_of(pathway_ids))
     basis = " ".join(
         sorted(
             {
@@ -118,14 +143,14 @@ def journal_response(view, request, response) -> None:
     )
     journal_record(
         actor=actor,
-        operation=AccessOperation.READ if request.method in SAFE_METHODS else AccessOperation.WRITE,
+        operation=operation,
         object_type=object_type,
-        object_id=record_id,
+        object_id=object_id,
         person_id=person_id,
         categories=categories,
         basis=basis,
         request=request,
-        detail={"action": view.action},
+        detail=detail,
     )
 
 

@@ -150,11 +150,7 @@ def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -
     unknown = set(changes) - set(PERSON_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown person fields: {sorted(unknown)}")
-    visible: set[str] = set()
-    for categories in access.categories_for(
-        actor, person.pathways.values_list("pk", flat=True)
-    ).values():
-        visible |= categories
+    visible = access.categories_of_person(actor, person.pk)
     hidden = sorted(f for f in changes if PERSON_FIELDS[f] not in visible)
     if hidden:
         raise NotAllowed(

@@ -436,3 +436,22 @@ def referral_expire(*, referral_id: int) -> Referral:
         action=Action.EXPIRE,
         reason=_("Expiration : aucune réponse de l'organisme destinataire"),
     )
+
+
+# The service behind each move a party makes (EXPIRE is the system's alone), keyed by the
+# transitions table's actions: pages post an action name and call `referral_move`.
+PARTY_MOVE_SERVICES: dict[Action, Callable[..., object]] = {
+    Action.SEND: referral_send,
+    Action.WITHDRAW: referral_withdraw,
+    Action.ACCEPT: referral_accept,
+    Action.REFUSE: referral_refuse,
+    Action.SET_APPOINTMENT: referral_set_appointment,
+    Action.RECORD_ATTENDANCE: referral_record_attendance,
+    Action.RECORD_NO_SHOW: referral_record_no_show,
+    Action.CLOSE: referral_close,
+}
+
+
+def referral_move(*, actor: Actor, referral_id: int, action: Action, **details: object) -> None:
+    """Apply the party move `action` with its details (reason, appointment, outcome…)."""
+    PARTY_MOVE_SERVICES[action](actor=actor, referral_id=referral_id, **details)

@@ -1,6 +1,5 @@
 """« À traiter »: what is waiting for the user and their organisation, each one click away."""
 
-from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
@@ -49,7 +48,6 @@ def home(request):
         referent=actor.user, status=PathwayStatus.OPEN
     )
     caseload = list(caseload_qs.select_related("person").order_by("-opened_at", "-id")[:LIMIT])
-    counts = received.values("status").annotate(n=Count("id"))
     pathway_ids = {r.pathway_id for r in to_answer + awaiting_outcome} | {p.pk for p in caseload}
     visible = access.categories_for(actor, pathway_ids)
     journal_page_list(
@@ -59,7 +57,13 @@ def home(request):
         [r.pk for r in to_answer + awaiting_outcome],
         {c for pid in pathway_ids for c in visible.get(pid, ())},
     )
-    journal_page_list(request, actor, "pathway", [p.pk for p in caseload], {"identity", "pathway"})
+    journal_page_list(
+        request,
+        actor,
+        "pathway",
+        [p.pk for p in caseload],
+        {c for p in caseload for c in visible.get(p.pk, ())},
+    )
     return render(
         request,
         "web/home.html",
@@ -69,7 +73,6 @@ def home(request):
             "alerts": alerts,
             "caseload": caseload,
             "caseload_count": caseload_qs.count(),
-            "received_counts": {row["status"]: row["n"] for row in counts},
             "visible": visible,
             "now": now,
         },

@@ -80,13 +80,11 @@ def _person_page(request, person: Person, *, consent_form=None, status: int = 20
     by_pathway = access.categories_for(actor, [p.pk for p in pathways])
     categories: set[str] = set().union(*by_pathway.values()) if by_pathway else set()
     pathway = pathways[0] if pathways else None
+    model_fields = {f.name for f in Person._meta.get_fields()}
     fields = [
         (Person._meta.get_field(name).verbose_name, getattr(person, name))
         for name, category in PERSON_FIELDS.items()
-        if category in categories
-        and hasattr(person, name)
-        and name not in SHOWN_ELSEWHERE
-        and name in {f.name for f in Person._meta.get_fields()}
+        if category in categories and name in model_fields and name not in SHOWN_ELSEWHERE
     ]
     hidden = [c for c in DataCategory if c not in categories]
     timeline, barriers, periods, referrals = [], [], [], []
@@ -167,11 +165,7 @@ def person_edit(request, pk: int):
     """Rectification (history kept): only the fields the actor may see and the service edits."""
     actor = request.actor
     person = access.persons_visible_to(actor).get(pk=pk)
-    categories: set[str] = set()
-    for found in access.categories_for(
-        actor, person.pathways.values_list("pk", flat=True)
-    ).values():
-        categories |= found
+    categories = access.categories_of_person(actor, person.pk)
     editable = [
         name
         for name in PersonForm.base_fields
@@ -224,8 +218,8 @@ def consent_create(request, pk: int):
 @member_required
 def consent_revoke(request, pk: int, consent_pk: int):
     actor = request.actor
-    person = access.persons_visible_to(actor).get(pk=pk)
-    consent = access.consents_visible_to(actor).get(pk=consent_pk, person=person)
+    # consents_visible_to is already scoped to the people the actor sees.
+    consent = access.consents_visible_to(actor).get(pk=consent_pk, person_id=pk)
     if request.method == "POST":
         try:
             consent_services.consent_revoke(actor=actor, consent_id=consent.pk)
@@ -233,17 +227,17 @@ def consent_revoke(request, pk: int, consent_pk: int):
             messages.error(request, error.message)
         else:
             messages.success(request, "L'accord est retiré : les accès qu'il ouvrait sont fermés.")
-    return redirect("web:person-detail", pk=person.pk)
+    return redirect("web:person-detail", pk=pk)
 
 
 @member_required
 def consent_narrow(request, pk: int, consent_pk: int):
     actor = request.actor
-    person = access.persons_visible_to(actor).get(pk=pk)
-    consent = access.consents_visible_to(actor).get(pk=consent_pk, person=person)
+    # consents_visible_to is already scoped to the people the actor sees.
+    consent = access.consents_visible_to(actor).get(pk=consent_pk, person_id=pk)
     form = ConsentNarrowForm(request.POST, auto_id=f"restreindre_{consent.pk}_%s")
     if request.method != "POST":
-        return redirect("web:person-detail", pk=person.pk)
+        return redirect("web:person-detail", pk=pk)
     if form.is_valid():
         try:
             consent_services.consent_narrow(
@@ -255,7 +249,7 @@ def consent_narrow(request, pk: int, consent_pk: int):
             messages.success(request, "L'accord est restreint : les accès retirés sont fermés.")
     elif form.errors:
         messages.error(request, "L'accord n'a pas été restreint : " + _errors(form))
-    return redirect("web:person-detail", pk=person.pk)
+    return redirect("web:person-detail", pk=pk)
 
 
 @member_required

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from notifications.selectors import alerts_visible_to
 from parcours import access
 from parcours.categories import DataCategory
 from parcours.errors import DomainError
@@ -177,7 +178,7 @@ def _referral_page(request, referral: Referral, forms: dict | None = None, statu
             "appointment_form": forms.get("set_appointment") or AppointmentForm(),
             "close_form": forms.get("close") or CloseForm(),
             "appointments": referral.appointments.order_by("-starts_at"),
-            "alerts": referral.alerts.order_by("-created_at") if party is not None else [],
+            "alerts": alerts_visible_to(actor).filter(referral=referral).order_by("-created_at"),
         },
         status=status,
     )
@@ -215,32 +216,14 @@ def referral_move(request, pk: int, action: str):
         move = Action(action)
     except ValueError:
         raise Http404 from None
+    if move not in referral_services.PARTY_MOVE_SERVICES:
+        raise Http404  # a system move (expiry) is no page's to make
     form = ACTION_FORMS[move](request.POST) if move in ACTION_FORMS else None
     if form is not None and not form.is_valid():
         return _referral_page(request, referral, {move.value: form}, status=400)
     data = form.cleaned_data if form is not None else {}
-    services = {
-        Action.SEND: lambda: referral_services.referral_send(actor=actor, referral_id=pk),
-        Action.WITHDRAW: lambda: referral_services.referral_withdraw(actor=actor, referral_id=pk),
-        Action.ACCEPT: lambda: referral_services.referral_accept(actor=actor, referral_id=pk),
-        Action.REFUSE: lambda: referral_services.referral_refuse(
-            actor=actor, referral_id=pk, **data
-        ),
-        Action.SET_APPOINTMENT: lambda: referral_services.referral_set_appointment(
-            actor=actor, referral_id=pk, **data
-        ),
-        Action.RECORD_ATTENDANCE: lambda: referral_services.referral_record_attendance(
-            actor=actor, referral_id=pk
-        ),
-        Action.RECORD_NO_SHOW: lambda: referral_services.referral_record_no_show(
-            actor=actor, referral_id=pk
-        ),
-        Action.CLOSE: lambda: referral_services.referral_close(actor=actor, referral_id=pk, **data),
-    }
-    if move not in services:
-        raise Http404
     try:
-        services[move]()
+        referral_services.referral_move(actor=actor, referral_id=pk, action=move, **data)
     except DomainError as error:
         if form is not None:
             apply_domain_error(form, error)
