@@ -13,12 +13,15 @@ further: managers see only the pathway category; DPOs and administrators see no 
 
 from collections.abc import Iterable
 
+from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from .actor import Actor
 from .categories import ALL_CATEGORIES, DataCategory, permission_codename
 from .models import (
+    DPO_ROLES,
+    AccessEvent,
     AccessRequest,
     Agreement,
     Appointment,
@@ -35,6 +38,7 @@ from .models import (
     Person,
     Referral,
     ReferralStatus,
+    RightsRequest,
     Role,
 )
 from .models.grant import permission_ids
@@ -45,6 +49,7 @@ ROLE_CATEGORIES: dict[str, frozenset[str]] = {
     Role.SOCIAL_WORKER: ALL_CATEGORIES,
     Role.MANAGER: frozenset({DataCategory.PATHWAY}),
     Role.DPO: frozenset(),
+    Role.NATIONAL_DPO: frozenset(),
     Role.ADMIN: frozenset(),
 }
 
@@ -267,3 +272,94 @@ def organisations_administered_by(user) -> QuerySet[Organisation]:
     return Organisation.objects.filter(
         memberships__user=user, memberships__role=Role.ADMIN, memberships__is_active=True
     )
+
+
+# --- DPO reports --------------------------------------------------------------------------------
+# A DPO reads who did what (the journal), never record content. An organisation's DPO reports on
+# the people and users related to their organisation; a national DPO on everyone. Out of scope
+# answers 404 like missing, as everywhere else.
+
+
+def can_read_dpo_reports(actor: Actor) -> bool:
+    return actor.role in DPO_ROLES
+
+
+def reports_cover_every_organisation(actor: Actor) -> bool:
+    return actor.role == Role.NATIONAL_DPO
+
+
+def organisations_reportable_by(actor: Actor) -> QuerySet[Organisation]:
+    """Organisations whose staff's actions the DPO reports on."""
+    if reports_cover_every_organisation(actor):
+        return Organisation.objects.all()
+    if actor.role == Role.DPO:
+        return Organisation.objects.filter(pk=actor.organisation.pk)
+    return Organisation.objects.none()
+
+
+def staff_named_for(actor: Actor) -> frozenset[int] | None:
+    """Organisations whose staff the DPO's internal reports name (None: every organisation).
+    An organisation's DPO investigates their own staff; other partners' staff appear as "a member
+    of <organisation>" — each partner's DPO answers for its own people."""
+    if reports_cover_every_organisation(actor):
+        return None
+    return frozenset({actor.organisation.pk})
+
+
+def persons_reportable_by(actor: Actor) -> QuerySet[Person]:
+    """People a DPO may report on: everyone for a national DPO; for an organisation's DPO, the
+    people their organisation works or worked with (pathway owner or référent, care team, party
+    to a referral, named in a consent, asked for access, received a rights request) or whose data
+    its staff touched (the journal)."""
+    if reports_cover_every_organisation(actor):
+        return Person.objects.all()
+    if actor.role != Role.DPO:
+        return Person.objects.none()
+    organisation = actor.organisation
+    person = OuterRef("pk")
+    related = [
+        Pathway.objects.filter(person_id=person).filter(
+            Q(owner_organisation_id=organisation.pk) | Q(referent_organisation_id=organisation.pk)
+        ),
+        CareTeamMember.objects.filter(pathway__person_id=person, organisation_id=organisation.pk),
+        Referral.objects.filter(pathway__person_id=person).filter(
+            Q(sender_organisation_id=organisation.pk) | Q(receiver_organisation_id=organisation.pk)
+        ),
+        Consent.objects.filter(person_id=person).filter(
+            Q(organisations=organisation.pk)
+            | Q(organisation_kinds__contains=[organisation.kind])
+            | Q(collected_by_organisation_id=organisation.pk)
+        ),
+        AccessRequest.objects.filter(
+            pathway__person_id=person, requesting_organisation_id=organisation.pk
+        ),
+        RightsRequest.objects.filter(person_id=person, organisation_id=organisation.pk),
+        AccessEvent.objects.filter(person_id=person, organisation_id=organisation.pk),
+    ]
+    condition = Q(Exists(related[0]))
+    for subquery in related[1:]:
+        condition |= Q(Exists(subquery))
+    return Person.objects.filter(condition)
+
+
+def users_reportable_by(actor: Actor) -> QuerySet[User]:
+    """Users whose activity a DPO may report on: members (now or before) of the organisations
+    they report on."""
+    if reports_cover_every_organisation(actor):
+        return User.objects.filter(Exists(Membership.objects.filter(user_id=OuterRef("pk"))))
+    if actor.role != Role.DPO:
+        return User.objects.none()
+    return User.objects.filter(
+        Exists(
+            Membership.objects.filter(user_id=OuterRef("pk"), organisation_id=actor.organisation.pk)
+        )
+    )
+
+
+def rights_requests_visible_to(actor: Actor) -> QuerySet[RightsRequest]:
+    """Rights requests: those the DPO's organisation received (every one for a national DPO)."""
+    if reports_cover_every_organisation(actor):
+        return RightsRequest.objects.all()
+    if actor.role != Role.DPO:
+        return RightsRequest.objects.none()
+    return RightsRequest.objects.filter(organisation_id=actor.organisation.pk)

@@ -26,3 +26,19 @@ def journal_seal_pending() -> int:
     if total:
         logger.info("journal_seal_pending: %d ligne(s) scellée(s)", total)
     return total
+
+
+@shared_task(name="parcours.journal_verify_daily", time_limit=3600, soft_time_limit=3500)
+def journal_verify_daily(triggered_by: str = "tâche quotidienne") -> bool:
+    """Walk the chain and keep the result for the DPO's integrity report (read-only: running it
+    twice only adds a second result row)."""
+    from .services.journal_integrity import journal_verification_run
+
+    verification = journal_verification_run(triggered_by=triggered_by)
+    if not verification.ok:
+        logger.error(
+            "journal_verify_daily: chaîne rompue à la ligne n°%s : %s",
+            verification.broken_id,
+            verification.reason,
+        )
+    return verification.ok

@@ -185,6 +185,9 @@ SPECTACULAR_SETTINGS = {
         "DataCategoryEnum": "parcours.categories.DataCategory",
         "AlertStateEnum": "notifications.models.alert.AlertState",
         "DeliveryModeEnum": "notifications.models.preference.DeliveryMode",
+        "RightsRequestKindEnum": "parcours.models.rights_request.RightsRequestKind",
+        "AppointmentChannelEnum": "parcours.models.appointment.AppointmentChannel",
+        "RightsRequestChannelEnum": "parcours.models.rights_request.RightsRequestChannel",
     },
 }
 
@@ -234,6 +237,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.outbox_relay",
         "schedule": OUTBOX_RELAY_SECONDS,
         "options": {"expires": OUTBOX_RELAY_SECONDS, "queue": "mail"},
+    },
+    # Walk the journal's hash chain daily; the DPO's integrity report shows the last result.
+    "journal-verify-daily": {
+        "task": "parcours.journal_verify_daily",
+        "schedule": crontab(minute=30, hour=env.int("JOURNAL_VERIFY_HOUR", default=3)),
     },
     "alerts-digest": {
         "task": "notifications.digests_send",
@@ -291,6 +299,20 @@ PARCOURS_PUBLIC_URL = env.str("PARCOURS_PUBLIC_URL", default="http://127.0.0.1:8
 # --- Access journal (docs/journal.md) ----------------------------------------------------------
 # Ed25519 private key (PEM) used by `manage.py journal_checkpoint`; only needed where it runs.
 JOURNAL_SIGNING_KEY_FILE = env.str("JOURNAL_SIGNING_KEY_FILE", default="")
+# The daily chain verification whose result the DPO's integrity report shows.
+JOURNAL_VERIFY_HOUR = env.int("JOURNAL_VERIFY_HOUR", default=3)
+
+# --- DPO anomaly report (docs/dpo-guide.md) ----------------------------------------------------
+# A user's distinct people read in a day is flagged above FACTOR × the larger of their own and
+# their peers' (same organisation and role) daily median over the previous BASELINE_DAYS, and
+# never below MIN_PEOPLE.
+PARCOURS_ANOMALY_VOLUME_FACTOR = env.float("PARCOURS_ANOMALY_VOLUME_FACTOR", default=3.0)
+PARCOURS_ANOMALY_VOLUME_MIN_PEOPLE = env.int("PARCOURS_ANOMALY_VOLUME_MIN_PEOPLE", default=20)
+PARCOURS_ANOMALY_BASELINE_DAYS = env.int("PARCOURS_ANOMALY_BASELINE_DAYS", default=30)
+PARCOURS_ANOMALY_DENIALS_PER_DAY = env.int("PARCOURS_ANOMALY_DENIALS_PER_DAY", default=3)
+# Working hours (Europe/Paris): access outside them, at weekends or on public holidays is shown.
+PARCOURS_WORKING_HOURS_START = env.int("PARCOURS_WORKING_HOURS_START", default=7)
+PARCOURS_WORKING_HOURS_END = env.int("PARCOURS_WORKING_HOURS_END", default=20)
 
 LOGGING = {
     "version": 1,

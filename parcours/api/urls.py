@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from . import access_views, views
+from . import access_views, dpo_views, views
 from .actor import HasMembership
 
 
@@ -30,6 +30,10 @@ router.register("objections", access_views.ObjectionViewSet, basename="objection
 router.register("care-team-members", access_views.CareTeamViewSet, basename="care-team-member")
 router.register("break-glasses", access_views.BreakGlassViewSet, basename="break-glass")
 router.register("access-requests", access_views.AccessRequestViewSet, basename="access-request")
+router.register("dpo/users", dpo_views.ReportableUserViewSet, basename="dpo-user")
+router.register(
+    "dpo/rights-requests", dpo_views.RightsRequestViewSet, basename="dpo-rights-request"
+)
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
@@ -44,6 +48,34 @@ urlpatterns = [
         r"^pathways/(?P<pk>[^/.]+)/break-glass/$",
         access_views.PathwayBreakGlassView.as_view(),
         name="pathway-break-glass",
+    ),
+    # The DPO's reports (docs/dpo-guide.md). Same id pattern as the router: JSON 404s.
+    re_path(
+        r"^dpo/persons/(?P<pk>[^/.]+)/access-report/$",
+        dpo_views.PersonAccessReportView.as_view(),
+        name="dpo-person-access-report",
+    ),
+    re_path(
+        r"^dpo/users/(?P<pk>[^/.]+)/activity-report/$",
+        dpo_views.UserActivityReportView.as_view(),
+        name="dpo-user-activity-report",
+    ),
+    path("dpo/person-lookup/", dpo_views.PersonLookupView.as_view(), name="dpo-person-lookup"),
+    path("dpo/anomalies/", dpo_views.AnomaliesReportView.as_view(), name="dpo-anomalies"),
+    path(
+        "dpo/journal-integrity/",
+        dpo_views.JournalIntegrityView.as_view(),
+        name="dpo-journal-integrity",
+    ),
+    path(
+        "dpo/journal-integrity/verify/",
+        dpo_views.JournalVerifyView.as_view(),
+        name="dpo-journal-verify",
+    ),
+    path(
+        "dpo/processing-register/",
+        dpo_views.ProcessingRegisterView.as_view(),
+        name="dpo-processing-register",
     ),
     *router.urls,
 ]

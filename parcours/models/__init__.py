@@ -8,8 +8,8 @@ from .care_team import CareTeamMember
 from .consent import Consent, EvidenceKind, Objection
 from .event import EventKind, PathwayEvent
 from .grant import PathwayGroupObjectPermission, PathwayUserObjectPermission
-from .journal import AccessEvent, AccessOperation, JournalCheckpoint
-from .membership import CASEWORK_ROLES, Membership, Role
+from .journal import AccessEvent, AccessOperation, JournalCheckpoint, JournalVerification
+from .membership import CASEWORK_ROLES, DPO_ROLES, Membership, Role
 from .organisation import Organisation, OrganisationKind, Service, SiaeKind
 from .pathway import (
     Barrier,
@@ -30,11 +30,20 @@ from .referral import (
     ReferralStatus,
     RefusalReason,
 )
+from .rights_request import (
+    RIGHTS_REQUEST_MOVES,
+    RightsRequest,
+    RightsRequestChannel,
+    RightsRequestKind,
+    RightsRequestStatus,
+)
 from .territory import EmploymentArea
 
 __all__ = [
     "CASEWORK_ROLES",
+    "DPO_ROLES",
     "OPEN_REFERRAL_STATUSES",
+    "RIGHTS_REQUEST_MOVES",
     "AccessEvent",
     "AccessOperation",
     "AccessRequest",
@@ -54,6 +63,7 @@ __all__ = [
     "EventKind",
     "EvidenceKind",
     "JournalCheckpoint",
+    "JournalVerification",
     "Membership",
     "ModalityPeriod",
     "Objection",
@@ -71,6 +81,10 @@ __all__ = [
     "ReferralOutcome",
     "ReferralStatus",
     "RefusalReason",
+    "RightsRequest",
+    "RightsRequestChannel",
+    "RightsRequestKind",
+    "RightsRequestStatus",
     "Role",
     "Service",
     "SiaeKind",

@@ -103,3 +103,33 @@ class JournalCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"Point de contrôle n°{self.chain_seq} — {self.created_at:%d/%m/%Y %H:%M}"
+
+
+class JournalVerification(models.Model):
+    """The outcome of one `journal_verify` run (beat, command or a DPO's button), kept so the
+    integrity report can say whether the period it covers is intact without walking the chain."""
+
+    started_at = models.DateTimeField(_("lancée le"))
+    finished_at = models.DateTimeField(_("terminée le"))
+    ok = models.BooleanField(_("journal intègre"))
+    checked = models.BigIntegerField(_("lignes vérifiées"), default=0)
+    # The rows the walk covered: their sequence numbers and dates.
+    first_seq = models.BigIntegerField(_("première séquence"), null=True, blank=True)
+    last_seq = models.BigIntegerField(_("dernière séquence"), null=True, blank=True)
+    covered_from = models.DateTimeField(_("du"), null=True, blank=True)
+    covered_to = models.DateTimeField(_("au"), null=True, blank=True)
+    unsealed = models.BigIntegerField(_("lignes non scellées"), default=0)
+    broken_id = models.BigIntegerField(_("ligne rompue"), null=True, blank=True)
+    broken_seq = models.BigIntegerField(_("séquence rompue"), null=True, blank=True)
+    broken_at = models.DateTimeField(_("date de la ligne rompue"), null=True, blank=True)
+    reason = models.TextField(_("motif"), blank=True)
+    triggered_by = models.CharField(_("déclenchée par"), max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("vérification du journal")
+        verbose_name_plural = _("vérifications du journal")
+        ordering = ["-finished_at", "-id"]
+
+    def __str__(self) -> str:
+        state = "intègre" if self.ok else "rompu"
+        return f"Vérification du {self.finished_at:%d/%m/%Y %H:%M} : {state}"

@@ -11,11 +11,15 @@ class Role(models.TextChoices):
     SOCIAL_WORKER = "social_worker", _("Travailleur social")
     MANAGER = "manager", _("Responsable de structure")
     DPO = "dpo", _("Délégué à la protection des données")
+    # Sees the DPO reports of every organisation (e.g. the platform operator's DPO); no content.
+    NATIONAL_DPO = "national_dpo", _("Délégué à la protection des données (national)")
     ADMIN = "admin", _("Administrateur")
 
 
 # Roles whose members work on people's records; DPOs and admins never read content.
 CASEWORK_ROLES = frozenset({Role.COUNSELLOR, Role.SOCIAL_WORKER, Role.MANAGER})
+# Roles that read the DPO reports (who saw what); they never read record content.
+DPO_ROLES = frozenset({Role.DPO, Role.NATIONAL_DPO})
 
 
 class Membership(models.Model):

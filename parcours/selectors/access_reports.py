@@ -21,6 +21,7 @@ from ..models import AccessEvent, AccessOperation, Pathway, Referral
 
 VERSIONS = ("internal", "person")
 PERSON_VERSION_STAFF = "un membre de l'organisation"
+AUTOMATIC = "traitement automatique"
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def _events_about(person_id: int, start: dt.datetime, end: dt.datetime):
     )
 
 
-def _categories(codes) -> str:
+def category_labels(codes) -> str:
     labels = []
     for code in codes or ():
         try:
@@ -85,19 +86,33 @@ def _categories(codes) -> str:
     return ", ".join(labels)
 
 
+def staff_label(event: AccessEvent, *, named: bool) -> str:
+    """Who acted, as a report shows it: the staff member's name, or a neutral label."""
+    if event.user is None:
+        return AUTOMATIC
+    if named:
+        return event.user.get_full_name() or event.user.get_username()
+    return PERSON_VERSION_STAFF
+
+
 def person_access_report(
-    *, person_id: int, start: dt.datetime, end: dt.datetime, version: str = "internal"
+    *,
+    person_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    version: str = "internal",
+    staff_named: frozenset[int] | None = None,
 ) -> AccessReport:
+    """`staff_named`: in the internal version, the organisations whose staff are named (None:
+    all); the person version never names staff."""
     if version not in VERSIONS:
         raise ValueError(f"Version de rapport inconnue : {version!r}")
     report = AccessReport(person_id=person_id, start=start, end=end, version=version)
     for event in _events_about(person_id, start, end):
-        if version == "internal" and event.user is not None:
-            user = event.user.get_full_name() or event.user.get_username()
-        elif event.user is not None:
-            user = PERSON_VERSION_STAFF
-        else:
-            user = "traitement automatique"
+        named = version == "internal" and (
+            staff_named is None or event.organisation_id in staff_named
+        )
+        user = staff_label(event, named=named)
         record = event.object_type + (f" n°{event.object_id}" if event.object_id else "")
         report.rows.append(
             AccessReportRow(
@@ -106,7 +121,7 @@ def person_access_report(
                 user=user,
                 operation=str(AccessOperation(event.operation).label),
                 record=record,
-                categories=_categories(event.categories),
+                categories=category_labels(event.categories),
                 purpose=event.purpose,
                 basis=event.basis if version == "internal" else _basis_for_person(event.basis),
             )

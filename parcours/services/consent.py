@@ -166,6 +166,12 @@ def consent_revoke(*, actor: Actor, consent_id: int) -> Consent:
 def objection_record(*, actor: Actor, person_id: int, reason: str = "") -> Objection:
     """Right to object: from now on no consent-based visibility remains for this person."""
     person = _person_for_casework(actor, person_id)
+    return objection_save(person=person, actor=actor, reason=reason)
+
+
+def objection_save(*, person: Person, actor: Actor, reason: str) -> Objection:
+    """Record the objection and withdraw consent-based visibility (callers check the actor may
+    act: a case worker who sees the person, or the DPO granting a rights request)."""
     if Objection.objects.filter(person=person, withdrawn_at__isnull=True).exists():
         raise Conflict(_("Une opposition est déjà enregistrée pour cette personne."))
     objection = Objection(

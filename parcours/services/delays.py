@@ -2,13 +2,12 @@
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
 
-import holidays
 from django.conf import settings
 from django.utils import timezone
 
 from ..models import Agreement, Organisation
+from ..working_days import is_working_day
 
 
 @dataclass(frozen=True)
@@ -55,15 +54,6 @@ def delays_for(*, sender: Organisation, receiver: Organisation, on: dt.date) -> 
         else first_appointment,
         no_show_grace_hours=settings.PARCOURS_DEFAULT_NO_SHOW_GRACE_HOURS,
     )
-
-
-@lru_cache(maxsize=16)
-def _french_holidays(year: int) -> frozenset[dt.date]:
-    return frozenset(holidays.country_holidays("FR", years=year).keys())
-
-
-def is_working_day(day: dt.date) -> bool:
-    return day.weekday() < 5 and day not in _french_holidays(day.year)
 
 
 def add_working_days(start: dt.datetime, days: int) -> dt.datetime:

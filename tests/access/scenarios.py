@@ -110,6 +110,9 @@ CASES: list[Case] = [
     Case("owner+legal/social_worker", "owner", "legal", Role.SOCIAL_WORKER, OWNER_VIEW),
     Case("owner+legal/manager", "owner", "legal", Role.MANAGER, _e(pathway=OWNER)),
     Case("owner+legal/dpo", "owner", "legal", Role.DPO, {}),
+    # DPOs: reports on people related to their organisation (the national DPO: on everyone).
+    Case("none/dpo", "none", "none", Role.DPO, {}),
+    Case("none/national_dpo", "none", "none", Role.NATIONAL_DPO, {}),
     Case("owner+legal/admin", "owner", "legal", Role.ADMIN, {}),
     Case(
         "owner+consent_health",

@@ -31,7 +31,7 @@ from django.utils import timezone
 from notifications.models import Alert
 from parcours.access import categories_for
 from parcours.categories import PATHWAY_FIELDS, PERSON_FIELDS
-from parcours.models import AccessEvent, Objection, Role
+from parcours.models import AccessEvent, Objection, RightsRequest, Role
 from parcours.services.access_grants import access_recompute
 from parcours.transitions import ACTION_PARTY, Action, find_move
 
@@ -181,6 +181,38 @@ def _manages_agreements(ok: int):
 
 def _always(status: int = 200):
     return lambda w: status
+
+
+DPO_ROLES = (Role.DPO, Role.NATIONAL_DPO)
+
+
+def _dpo(ok: int = 200):
+    """DPO reports: DPO roles only (403 for the others, before any record is looked at)."""
+    return lambda w: ok if w.role in DPO_ROLES else 403
+
+
+def _dpo_of_related(ok: int = 200):
+    """A report on a person or a user: the DPO of an organisation related to them, or the
+    national DPO; an unrelated organisation's DPO gets 404."""
+
+    def expect(w: World) -> int:
+        if w.role not in DPO_ROLES:
+            return 403
+        related = w.role == Role.NATIONAL_DPO or w.case.relationship != "none"
+        return ok if related else 404
+
+    return expect
+
+
+def _rights_request(w: World) -> int:
+    return RightsRequest.objects.create(
+        person=w.person,
+        organisation=w.acting_org,
+        kind="erasure",
+        received_on=timezone.localdate(),
+        due_on=timezone.localdate() + dt.timedelta(days=30),
+        recorded_by=w.owner_counsellor.user,
+    ).pk
 
 
 # --- payloads and prepared records ----------------------------------------------------------
@@ -440,6 +472,39 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         pk=lambda w: w.access_request.pk,
         payload=lambda w: {"comment": ""},
         journal="access_request",
+    ),
+    # --- the DPO's reports and rights requests: by role, then by relation to the person/user -----
+    ("/api/v1/dpo/persons/{pk}/access-report/", "GET"): directory(
+        pk=lambda w: w.person.pk, expect=_dpo_of_related()
+    ),
+    ("/api/v1/dpo/users/{pk}/activity-report/", "GET"): directory(
+        pk=lambda w: w.owner_counsellor.user.pk, expect=_dpo_of_related()
+    ),
+    ("/api/v1/dpo/users/", "GET"): directory(expect=_dpo()),
+    ("/api/v1/dpo/person-lookup/", "POST"): directory(
+        payload=lambda w: {"nir": w.person.nir}, expect=_dpo()
+    ),
+    ("/api/v1/dpo/anomalies/", "GET"): directory(expect=_dpo()),
+    ("/api/v1/dpo/journal-integrity/", "GET"): directory(expect=_dpo()),
+    ("/api/v1/dpo/journal-integrity/verify/", "POST"): directory(expect=_dpo(202)),
+    ("/api/v1/dpo/processing-register/", "GET"): directory(expect=_dpo()),
+    ("/api/v1/dpo/rights-requests/", "GET"): directory(expect=_dpo()),
+    ("/api/v1/dpo/rights-requests/", "POST"): directory(
+        payload=lambda w: {
+            "person": w.person.pk,
+            "kind": "objection",
+            "received_on": timezone.localdate().isoformat(),
+        },
+        expect=_dpo_of_related(201),
+    ),
+    ("/api/v1/dpo/rights-requests/{pk}/", "GET"): directory(pk=_rights_request, expect=_dpo()),
+    ("/api/v1/dpo/rights-requests/{pk}/extend/", "POST"): directory(
+        pk=_rights_request, payload=lambda w: {"reason": "Demande complexe"}, expect=_dpo()
+    ),
+    ("/api/v1/dpo/rights-requests/{pk}/decide/", "POST"): directory(
+        pk=_rights_request,
+        payload=lambda w: {"status": "refused", "decision": "Obligation légale de conservation"},
+        expect=_dpo(),
     ),
 }
 

@@ -23,6 +23,7 @@ class World:
     siae_counsellor: Actor
     elsewhere: Organisation
     stranger: Actor
+    dpo: Actor  # the DPO of `home`
 
 
 @pytest.fixture
@@ -38,6 +39,7 @@ def world(make_actor) -> World:
         siae_counsellor=siae_counsellor,
         elsewhere=stranger.organisation,
         stranger=stranger,
+        dpo=make_actor(organisation=me.organisation, role=Role.DPO),
     )
 
 

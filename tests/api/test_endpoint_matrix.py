@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from django.contrib.auth.models import User
 from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
@@ -37,6 +38,7 @@ from parcours.models import (
     Person,
     Referral,
     ReferralStatus,
+    RightsRequest,
 )
 
 from ..factories import (
@@ -304,6 +306,40 @@ def _access_request_payload(world):
 
 BREAK_GLASS = {"category": "health", "reason": "Urgence médicale signalée par la personne."}
 
+
+# The DPO's reports and rights requests -------------------------------------------------------
+
+
+def _rights_request_of(organisation, person_id):
+    return RightsRequest.objects.create(
+        person_id=person_id,
+        organisation=organisation,
+        kind="erasure",
+        received_on=timezone.localdate(),
+        due_on=timezone.localdate() + dt.timedelta(days=30),
+        recorded_by=UserFactory(),
+    )
+
+
+def _own_rights_request(world):
+    return world.dpo, _rights_request_of(world.home, _own_pathway(world).person_id).pk
+
+
+def _foreign_rights_request(world):
+    person_id = PathwayFactory(owner_organisation=world.elsewhere).person_id
+    return RightsRequest, _rights_request_of(world.elsewhere, person_id).pk
+
+
+def _foreign_user(world):
+    return User, world.stranger.user.pk
+
+
+def _lookup_payload(world):
+    person = PersonFactory(nir=valid_nir(78))
+    PathwayFactory(person=person, owner_organisation=world.home)
+    return {"nir": person.nir}
+
+
 NEW_PERSON = {"first_name": "Léa", "last_name": "Martin", "birth_date": "2001-03-04"}
 
 ENDPOINTS: dict[tuple[str, str], Row] = {
@@ -529,6 +565,49 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         own=lambda w: (w.me, _incoming_access_request(w), {"comment": "Déjà suivie"}),
         foreign=_foreign_access_request,
     ),
+    # The DPO's reports: people and users related to the DPO's organisation; rights requests it
+    # received.
+    ("/api/v1/dpo/persons/{pk}/access-report/", "GET"): Row(
+        own=lambda w: (w.dpo, _own_pathway(w).person_id, None), foreign=_foreign_person
+    ),
+    ("/api/v1/dpo/users/", "GET"): Row(own=lambda w: (w.dpo, None, None)),
+    ("/api/v1/dpo/users/{pk}/activity-report/", "GET"): Row(
+        own=lambda w: (w.dpo, w.me.user.pk, None), foreign=_foreign_user
+    ),
+    ("/api/v1/dpo/person-lookup/", "POST"): Row(own=lambda w: (w.dpo, None, _lookup_payload(w))),
+    ("/api/v1/dpo/anomalies/", "GET"): Row(own=lambda w: (w.dpo, None, None)),
+    ("/api/v1/dpo/journal-integrity/", "GET"): Row(own=lambda w: (w.dpo, None, None)),
+    ("/api/v1/dpo/journal-integrity/verify/", "POST"): Row(
+        own=lambda w: (w.dpo, None, None), ok=202
+    ),
+    ("/api/v1/dpo/processing-register/", "GET"): Row(own=lambda w: (w.dpo, None, None)),
+    ("/api/v1/dpo/rights-requests/", "GET"): Row(own=lambda w: (w.dpo, None, None)),
+    ("/api/v1/dpo/rights-requests/", "POST"): Row(
+        own=lambda w: (
+            w.dpo,
+            None,
+            {
+                "person": _own_pathway(w).person_id,
+                "kind": "objection",
+                "received_on": timezone.localdate().isoformat(),
+            },
+        ),
+        ok=201,
+    ),
+    ("/api/v1/dpo/rights-requests/{pk}/", "GET"): Row(
+        own=lambda w: (*_own_rights_request(w), None), foreign=_foreign_rights_request
+    ),
+    ("/api/v1/dpo/rights-requests/{pk}/extend/", "POST"): Row(
+        own=lambda w: (*_own_rights_request(w), {"reason": "Demande complexe"}),
+        foreign=_foreign_rights_request,
+    ),
+    ("/api/v1/dpo/rights-requests/{pk}/decide/", "POST"): Row(
+        own=lambda w: (
+            *_own_rights_request(w),
+            {"status": "refused", "decision": "Obligation légale de conservation"},
+        ),
+        foreign=_foreign_rights_request,
+    ),
 }
 
 DETAIL_ROWS = [key for key in ENDPOINTS if "{pk}" in key[0]]
@@ -574,6 +653,7 @@ def test_every_scoped_category_has_its_not_found_rows():
         "care-team-members",
         "break-glasses",
         "access-requests",
+        "dpo",
     }
     for path, method in DETAIL_ROWS:
         if path.split("/")[3] in scoped_prefixes:
@@ -616,6 +696,10 @@ def test_member_is_allowed(key, world, client_for):
     elif path.endswith("/break-glass/"):
         # The answer is the exceptional access opened on the pathway, not the pathway.
         assert (body["pathway"], body["category"], body["user"]) == (pk, "health", actor.user.pk)
+    elif path.endswith("-report/"):
+        assert pk in (body.get("person_id"), body.get("user_id")), body  # the DPO's reports
+    elif path.endswith("/dpo/anomalies/"):
+        assert "findings" in body
     elif pk is not None and not path.endswith("/timeline/"):
         assert body["id"] == pk, body  # detail routes answer with the record acted on
     elif method == "GET" and path.endswith("s/"):

@@ -1,0 +1,132 @@
+"""The DPO's reports. Each generation is itself an access to personal data and is journaled
+(operation `report`), with who asked, what, over which period. Scoping comes from
+`parcours.access` (a person or user outside the DPO's reach raises DoesNotExist: 404)."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .. import access
+from ..actor import Actor
+from ..errors import NotAllowed
+from ..models import AccessOperation
+from ..selectors.access_reports import AccessReport, person_access_report
+from ..selectors.anomalies import Anomaly, AnomalyThresholds, anomalies_report
+from ..selectors.journal_integrity import IntegrityStatus, journal_integrity_status
+from ..selectors.processing_register import ProcessingRegister, processing_register
+from ..selectors.user_activity import UserActivityReport, user_activity_report
+from .journal import journal_record
+
+
+def _require_dpo(actor: Actor) -> None:
+    if not access.can_read_dpo_reports(actor):
+        raise NotAllowed(_("Ces rapports sont réservés au délégué à la protection des données."))
+
+
+def _period(start: dt.datetime, end: dt.datetime) -> dict[str, str]:
+    return {"from": start.isoformat(), "to": end.isoformat()}
+
+
+def _scope_ids(actor: Actor) -> list[int] | None:
+    if access.reports_cover_every_organisation(actor):
+        return None
+    return list(access.organisations_reportable_by(actor).values_list("pk", flat=True))
+
+
+@transaction.atomic
+def dpo_person_report(
+    *, actor: Actor, person_id: int, start: dt.datetime, end: dt.datetime, version: str
+) -> AccessReport:
+    _require_dpo(actor)
+    person = access.persons_reportable_by(actor).get(pk=person_id)
+    report = person_access_report(
+        person_id=person.pk,
+        start=start,
+        end=end,
+        version=version,
+        staff_named=access.staff_named_for(actor),
+    )
+    label = "version pour la personne" if version == "person" else "version interne"
+    journal_record(
+        actor=actor,
+        operation=AccessOperation.REPORT,
+        object_type="person",
+        object_id=person.pk,
+        person_id=person.pk,
+        purpose=f"Rapport des accès ({label})",
+        detail={"version": version, **_period(start, end), "rows": len(report.rows)},
+    )
+    return report
+
+
+@transaction.atomic
+def dpo_user_report(
+    *, actor: Actor, user_id: int, start: dt.datetime, end: dt.datetime
+) -> UserActivityReport:
+    _require_dpo(actor)
+    user = access.users_reportable_by(actor).get(pk=user_id)
+    report = user_activity_report(
+        user=user, start=start, end=end, organisation_ids=_scope_ids(actor)
+    )
+    journal_record(
+        actor=actor,
+        operation=AccessOperation.REPORT,
+        object_type="user",
+        object_id=user.pk,
+        purpose="Rapport d'activité d'un utilisateur (enquête interne)",
+        detail={**_period(start, end), "rows": len(report.rows)},
+    )
+    return report
+
+
+@transaction.atomic
+def dpo_anomalies_report(
+    *,
+    actor: Actor,
+    start: dt.datetime,
+    end: dt.datetime,
+    thresholds: AnomalyThresholds | None = None,
+) -> list[Anomaly]:
+    _require_dpo(actor)
+    limits = thresholds or AnomalyThresholds.from_settings()
+    findings = anomalies_report(
+        start=start, end=end, organisation_ids=_scope_ids(actor), thresholds=limits
+    )
+    journal_record(
+        actor=actor,
+        operation=AccessOperation.REPORT,
+        object_type="anomalies",
+        purpose="Rapport des anomalies d'accès",
+        detail={**_period(start, end), "findings": len(findings), "thresholds": vars(limits)},
+    )
+    return findings
+
+
+@transaction.atomic
+def dpo_integrity_report(*, actor: Actor, start: dt.datetime, end: dt.datetime) -> IntegrityStatus:
+    _require_dpo(actor)
+    status = journal_integrity_status(start=start, end=end)
+    journal_record(
+        actor=actor,
+        operation=AccessOperation.REPORT,
+        object_type="journal",
+        purpose="Rapport d'intégrité du journal",
+        detail={**_period(start, end), "state": status.state},
+    )
+    return status
+
+
+@transaction.atomic
+def dpo_processing_register(*, actor: Actor) -> ProcessingRegister:
+    _require_dpo(actor)
+    organisation = None if access.reports_cover_every_organisation(actor) else actor.organisation
+    register = processing_register(organisation=organisation)
+    journal_record(
+        actor=actor,
+        operation=AccessOperation.REPORT,
+        object_type="register",
+        purpose="Extrait du registre des traitements",
+        detail={"scope": register.scope},
+    )
+    return register
