@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import account, alerts, home, persons, referrals
+from .views import account, alerts, dpo, home, persons, referrals
 
 app_name = "web"
 
@@ -35,4 +35,36 @@ urlpatterns = [
     path("alertes/", alerts.alert_list, name="alerts"),
     path("alertes/<int:pk>/prise-en-compte/", alerts.alert_acknowledge_view, name="alert-ack"),
     path("preferences/", alerts.preferences, name="preferences"),
+    # The DPO's pages.
+    path("protection-des-donnees/", dpo.dpo_home, name="dpo-home"),
+    path(
+        "protection-des-donnees/personnes/<int:pk>/acces/",
+        dpo.dpo_person_report,
+        name="dpo-person-report",
+    ),
+    path(
+        "protection-des-donnees/personnes/<int:pk>/demande/",
+        dpo.dpo_rights_request_create,
+        name="dpo-rights-request-create",
+    ),
+    path("protection-des-donnees/utilisateurs/", dpo.dpo_users, name="dpo-users"),
+    path(
+        "protection-des-donnees/utilisateurs/<int:pk>/activite/",
+        dpo.dpo_user_report,
+        name="dpo-user-report",
+    ),
+    path("protection-des-donnees/anomalies/", dpo.dpo_anomalies, name="dpo-anomalies"),
+    path("protection-des-donnees/journal/", dpo.dpo_integrity, name="dpo-integrity"),
+    path(
+        "protection-des-donnees/journal/verifier/",
+        dpo.dpo_integrity_verify,
+        name="dpo-integrity-verify",
+    ),
+    path("protection-des-donnees/registre/", dpo.dpo_register, name="dpo-register"),
+    path("protection-des-donnees/demandes/", dpo.dpo_rights_requests, name="dpo-rights-requests"),
+    path(
+        "protection-des-donnees/demandes/<int:pk>/",
+        dpo.dpo_rights_request,
+        name="dpo-rights-request",
+    ),
 ]

@@ -30,13 +30,14 @@ def check_accessibility(page, where: str) -> None:
     assert not violations, f"{where}: " + "; ".join(violations)
 
 
-def log_in(page, base: str, user) -> None:
+def log_in(page, base: str, user, landing: str = "/") -> None:
+    """Log in through the form; `landing` is where the user arrives (a DPO: their reports)."""
     page.goto(f"{base}/connexion/")
     check_accessibility(page, "connexion")
     page.get_by_label("Nom d’utilisateur").fill(user.username)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{base}/")
+    page.wait_for_url(f"{base}{landing}")
 
 
 def tick(page, label: str) -> None:

@@ -42,3 +42,19 @@ def test_narrow_screen_keeps_the_menu_reachable(live_server, new_page):
     page.get_by_role("link", name="Orientations reçues").click()
     page.get_by_role("heading", name="Orientations reçues").wait_for()
     check_accessibility(page, "inbox (mobile)")
+
+
+def test_every_dpo_page_passes_axe(live_server, new_page):
+    from tests.web.test_dpo_pages import DPO_PAGES, DpoWorld
+
+    world = DpoWorld()
+    page = new_page()
+    log_in(page, live_server.url, world.dpo, landing="/protection-des-donnees/")
+    visited = 0
+    for name, (method, own, _foreign, _data) in DPO_PAGES.items():
+        if method != "GET":
+            continue
+        page.goto(live_server.url + reverse(f"web:{name}", kwargs=own(world)))
+        check_accessibility(page, name)
+        visited += 1
+    assert visited == 10

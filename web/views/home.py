@@ -22,6 +22,8 @@ def home(request):
     if SESSION_KEY not in request.session and access.memberships_of(actor).count() > 1:
         # Several organisations: the user says which one they act for before anything else.
         return redirect("web:acting-organisation")
+    if access.can_read_dpo_reports(actor):
+        return redirect("web:dpo-home")  # a DPO's work is the reports, never the records
     now = timezone.now()
     received = access.referrals_visible_to(actor).filter(receiver_organisation=actor.organisation)
     to_answer = list(

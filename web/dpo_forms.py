@@ -1,0 +1,111 @@
+"""Forms of the DPO's pages: a period, a person to find, thresholds, rights requests."""
+
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from parcours.models import RightsRequestChannel, RightsRequestKind, RightsRequestStatus
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class PeriodForm(forms.Form):
+    """Read from the query string (a period is no personal data); 12 months by default."""
+
+    du = forms.DateField(label=_("Du"), required=False, widget=DATE)
+    au = forms.DateField(label=_("Au (inclus)"), required=False, widget=DATE)
+
+    def clean(self):
+        data = super().clean()
+        end = data.get("au") or timezone.localdate()
+        start = data.get("du") or end - dt.timedelta(days=365)
+        if start > end:
+            self.add_error("du", _("La date de début doit précéder la date de fin."))
+        data["du"], data["au"] = start, end
+        return data
+
+    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        start, end = self.cleaned_data["du"], self.cleaned_data["au"]
+        return (
+            timezone.make_aware(dt.datetime.combine(start, dt.time.min)),
+            timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min)),
+        )
+
+
+class PersonReportForm(PeriodForm):
+    version = forms.ChoiceField(
+        label=_("Version"),
+        choices=[
+            ("internal", _("Interne (noms des agents de votre organisation)")),
+            ("person", _("Pour la personne (sans noms d'agents)")),
+        ],
+        initial="internal",
+        required=False,
+    )
+
+    def clean_version(self):
+        return self.cleaned_data.get("version") or "internal"
+
+
+class AnomalyForm(PeriodForm):
+    volume_factor = forms.FloatField(
+        label=_("Volume : multiple de la médiane habituelle"),
+        required=False,
+        min_value=1.0,
+        max_value=100.0,
+    )
+    volume_min_people = forms.IntegerField(
+        label=_("Volume : nombre minimal de personnes dans la journée"),
+        required=False,
+        min_value=1,
+    )
+    denials_per_day = forms.IntegerField(
+        label=_("Refus répétés : nombre par jour"), required=False, min_value=1
+    )
+
+
+class PersonLookupForm(forms.Form):
+    """Exact identity or NIR, compared through blind indexes (POST: nothing in the URL)."""
+
+    last_name = forms.CharField(label=_("Nom"), required=False, max_length=100)
+    first_name = forms.CharField(label=_("Prénom"), required=False, max_length=100)
+    birth_date = forms.DateField(label=_("Date de naissance"), required=False, widget=DATE)
+    nir = forms.CharField(label=_("ou NIR"), required=False, max_length=21)
+
+    def clean(self):
+        data = super().clean()
+        identity = all(data.get(k) for k in ("first_name", "last_name", "birth_date"))
+        if not identity and not data.get("nir"):
+            raise forms.ValidationError(
+                _("Indiquez le nom, le prénom et la date de naissance, ou le NIR.")
+            )
+        return data
+
+
+class RightsRequestForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Droit exercé"), choices=RightsRequestKind.choices)
+    channel = forms.ChoiceField(label=_("Reçue par"), choices=RightsRequestChannel.choices)
+    received_on = forms.DateField(label=_("Reçue le"), widget=DATE, initial=timezone.localdate)
+    details = forms.CharField(
+        label=_("Contenu de la demande"), required=False, widget=forms.Textarea, max_length=5000
+    )
+
+
+class ExtensionForm(forms.Form):
+    reason = forms.CharField(label=_("Motif de la prolongation"), max_length=2000)
+
+
+class DecisionForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Décision"),
+        choices=[
+            (RightsRequestStatus.GRANTED, RightsRequestStatus.GRANTED.label),
+            (RightsRequestStatus.REFUSED, RightsRequestStatus.REFUSED.label),
+        ],
+        widget=forms.RadioSelect,
+    )
+    decision = forms.CharField(
+        label=_("Réponse apportée à la personne"), widget=forms.Textarea, max_length=5000
+    )
