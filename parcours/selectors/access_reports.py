@@ -21,6 +21,16 @@ from ..models import AccessEvent, AccessOperation, Pathway, Referral
 
 VERSIONS = ("internal", "person")
 PERSON_VERSION_STAFF = "un membre de l'organisation"
+# The person version names the kind of record in words, without internal ids.
+RECORD_LABELS = {
+    "person": "dossier de la personne",
+    "pathway": "parcours",
+    "referral": "orientation",
+    "appointment": "rendez-vous",
+    "consent": "accord",
+    "objection": "opposition",
+    "care_team_member": "équipe de suivi",
+}
 
 
 @dataclass(frozen=True)
@@ -98,7 +108,10 @@ def person_access_report(
             user = PERSON_VERSION_STAFF
         else:
             user = "traitement automatique"
-        record = event.object_type + (f" n°{event.object_id}" if event.object_id else "")
+        if version == "internal":
+            record = event.object_type + (f" n°{event.object_id}" if event.object_id else "")
+        else:
+            record = RECORD_LABELS.get(event.object_type, event.object_type)
         report.rows.append(
             AccessReportRow(
                 occurred_at=event.occurred_at,
