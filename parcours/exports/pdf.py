@@ -134,8 +134,9 @@ def pdf_text(value: Any) -> str:
         text.encode("cp1252")
     except UnicodeEncodeError:
         text = "".join(_winansi(char) for char in text)
-    # Control characters (other than line breaks and tabs) have no glyph.
-    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+    # Control characters have no glyph: tabs become spaces, line breaks stay, the rest goes.
+    text = text.replace("\t", " ")
+    return "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc")
 
 
 # Letters with no Unicode decomposition to a WinAnsi base, and the French typographer's spaces.
@@ -172,7 +173,7 @@ def _winansi(char: str) -> str:
 
 def _markup(value: Any) -> str:
     """Plain text → Paragraph markup: escaped, line breaks kept."""
-    return escape(pdf_text(value)).replace("\t", " ").replace("\n", "<br/>")
+    return escape(pdf_text(value)).replace("\n", "<br/>")
 
 
 def french_datetime(value: dt.datetime) -> str:

@@ -34,8 +34,8 @@ def subject_access_pack_generate(
     now: dt.datetime | None = None,
 ) -> SubjectAccessPack:
     """The person's subject-access pack (ZIP: French PDF, JSON, LISEZMOI.txt), and one `export`
-    row in the journal naming who produced it (an actor, or the user running the command), the
-    sizes and the counts.
+    row in the journal naming who produced it (an actor, or the user running the command), every
+    data category, the sizes and the counts.
 
     Preconditions: none checked here. **Scoping is the caller's**: the DPO page or endpoint
     decides whether this actor may produce this person's pack (and answers 404 otherwise)
@@ -51,12 +51,6 @@ def subject_access_pack_generate(
     counts = dict(data["counts"])
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         sizes = {info.filename: info.file_size for info in archive.infolist()}
-    categories = sorted(
-        category["code"]
-        for category in data["categories"]
-        if any(f["value"] not in (None, "", False) for f in category["fields"])
-        or any(category["other_records"].values())
-    )
     journal_record(
         actor=actor,
         user=user,
@@ -64,7 +58,8 @@ def subject_access_pack_generate(
         object_type="person",
         object_id=person_id,
         person_id=person_id,
-        categories=categories,
+        # Every category is disclosed, empty and "no" values included.
+        categories=[category["code"] for category in data["categories"]],
         purpose=PURPOSE,
         detail={
             "format": FORMAT,

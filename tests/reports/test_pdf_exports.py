@@ -44,7 +44,10 @@ def test_user_text_with_markup_characters_prints_as_typed():
                 heading="Section <u>",
                 paragraphs=[hostile],
                 columns=["Colonne <b>", "Valeur"],
-                rows=[[hostile, "œuvre, cœur, l’été, « guillemets », 12 €"]],
+                rows=[
+                    [hostile, "œuvre, cœur, l’été, « guillemets », 12 €"],
+                    ["a<b>&c", "x\ty"],  # short: drawn as a plain string, not a Paragraph
+                ],
             )
         ],
         generated_at=GENERATED,
@@ -55,6 +58,7 @@ def test_user_text_with_markup_characters_prints_as_typed():
     assert "Section <u>" in text
     assert text.count('Note <b>&</b> <font size="40">x</font> & <br/> &amp; <unclosed') == 2
     assert "Colonne <b>" in text
+    assert "a<b>&c" in text and "x y" in text
     assert "œuvre, cœur, l’été, « guillemets », 12 €" in text
     assert "Document généré le 12/03/2026 à 14:05" in text
 

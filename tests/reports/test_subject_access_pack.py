@@ -392,7 +392,7 @@ def test_the_export_is_journaled_once(pack_history, make_actor):
     assert event.person_id == pack_history["person"].pk
     assert (event.user, event.organisation) == (dpo.user, dpo.organisation)
     assert event.purpose == PURPOSE == "Droit d'accès (RGPD art. 15)"
-    assert event.categories == ["contact", "health", "identity", "pathway", "social"]
+    assert event.categories == ["contact", "health", "identity", "justice", "pathway", "social"]
     assert event.detail["format"] == FORMAT
     assert event.detail["bytes"] == len(pack.content)
     assert event.detail["counts"] == pack.counts
