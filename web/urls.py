@@ -43,6 +43,11 @@ urlpatterns = [
         name="dpo-person-report",
     ),
     path(
+        "protection-des-donnees/personnes/<int:pk>/droit-d-acces/",
+        dpo.dpo_subject_access_pack,
+        name="dpo-subject-access-pack",
+    ),
+    path(
         "protection-des-donnees/personnes/<int:pk>/demande/",
         dpo.dpo_rights_request_create,
         name="dpo-rights-request-create",

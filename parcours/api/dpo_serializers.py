@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from ..models import RightsRequest, RightsRequestChannel, RightsRequestKind, RightsRequestStatus
 
-EXPORTS = ("csv",)  # PDF: with the PDF renderer
+EXPORTS = ("csv", "pdf")
 
 
 class PeriodSerializer(serializers.Serializer):

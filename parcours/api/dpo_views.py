@@ -13,6 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import access
+from ..exports.access_report import access_report_pdf
+from ..exports.dpo_pdf import anomalies_pdf, register_pdf, user_report_pdf
 from ..journal_tasks import journal_verify_daily
 from ..models import AccessOperation, RightsRequest
 from ..selectors import access_reports, anomalies, user_activity
@@ -95,10 +97,21 @@ class PersonAccessReportView(DpoView):
                 _csv(access_reports.write_csv, report), f"{name}.csv", "text/csv; charset=utf-8"
             )
         if q.get("export") == "pdf":
-            from ..exports.dpo_pdf import person_report_pdf
-
-            return _download(person_report_pdf(report), f"{name}.pdf", "application/pdf")
+            return _download(access_report_pdf(report), f"{name}.pdf", "application/pdf")
         return Response(s.PersonAccessReportSerializer(report).data)
+
+
+class SubjectAccessPackView(DpoView):
+    """The person's subject-access pack (GDPR art. 15): a ZIP with a French PDF and a JSON."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+        request=None,
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
+    def post(self, request, pk):
+        pack = dpo_reports.dpo_subject_access_pack(actor=self.actor, person_id=record_id(pk))
+        return _download(pack.content, pack.filename, "application/zip")
 
 
 class UserActivityReportView(DpoView):
@@ -119,8 +132,6 @@ class UserActivityReportView(DpoView):
                 _csv(user_activity.write_csv, report), f"{name}.csv", "text/csv; charset=utf-8"
             )
         if q.get("export") == "pdf":
-            from ..exports.dpo_pdf import user_report_pdf
-
             return _download(user_report_pdf(report), f"{name}.pdf", "application/pdf")
         return Response(s.UserActivityReportSerializer(report).data)
 
@@ -148,8 +159,6 @@ class AnomaliesReportView(DpoView):
                 _csv(anomalies.write_csv, findings), "anomalies.csv", "text/csv; charset=utf-8"
             )
         if q.get("export") == "pdf":
-            from ..exports.dpo_pdf import anomalies_pdf
-
             return _download(
                 anomalies_pdf(findings, q["start_at"], q["end_at"], thresholds),
                 "anomalies.pdf",
@@ -206,8 +215,6 @@ class ProcessingRegisterView(DpoView):
     def get(self, request):
         register = dpo_reports.dpo_processing_register(actor=self.actor)
         if request.query_params.get("export") == "pdf":
-            from ..exports.dpo_pdf import register_pdf
-
             return _download(
                 register_pdf(register), "registre-des-traitements.pdf", "application/pdf"
             )

@@ -56,6 +56,11 @@ urlpatterns = [
         name="dpo-person-access-report",
     ),
     re_path(
+        r"^dpo/persons/(?P<pk>[^/.]+)/subject-access-pack/$",
+        dpo_views.SubjectAccessPackView.as_view(),
+        name="dpo-subject-access-pack",
+    ),
+    re_path(
         r"^dpo/users/(?P<pk>[^/.]+)/activity-report/$",
         dpo_views.UserActivityReportView.as_view(),
         name="dpo-user-activity-report",

@@ -63,6 +63,12 @@ def search_keys(
     )
 
 
+def person_reference(person_id: int) -> str:
+    """Short reference of a person's record, printed on the documents given to them (their
+    subject-access pack): the one internal identifier those documents carry."""
+    return f"P-{person_id:07d}"
+
+
 def age_on(birth_date: dt.date, day: dt.date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
@@ -181,6 +187,10 @@ class Person(models.Model):
         )
         for field, value in zip(SEARCH_KEY_FIELDS, keys, strict=True):
             setattr(self, field, value)
+
+    @property
+    def reference(self) -> str:
+        return person_reference(self.pk)
 
     def age(self, on: dt.date | None = None) -> int:
         return age_on(self.birth_date, on or timezone.localdate())

@@ -22,6 +22,16 @@ from ..models import AccessEvent, AccessOperation, Pathway, Referral
 VERSIONS = ("internal", "person")
 PERSON_VERSION_STAFF = "un membre de l'organisation"
 AUTOMATIC = "traitement automatique"
+# The person version names the kind of record in words, without internal ids.
+RECORD_LABELS = {
+    "person": "dossier de la personne",
+    "pathway": "parcours",
+    "referral": "orientation",
+    "appointment": "rendez-vous",
+    "consent": "accord",
+    "objection": "opposition",
+    "care_team_member": "équipe de suivi",
+}
 
 
 @dataclass(frozen=True)
@@ -113,7 +123,10 @@ def person_access_report(
             staff_named is None or event.organisation_id in staff_named
         )
         user = staff_label(event, named=named)
-        record = event.object_type + (f" n°{event.object_id}" if event.object_id else "")
+        if version == "internal":
+            record = event.object_type + (f" n°{event.object_id}" if event.object_id else "")
+        else:
+            record = RECORD_LABELS.get(event.object_type, event.object_type)
         report.rows.append(
             AccessReportRow(
                 occurred_at=event.occurred_at,

@@ -477,6 +477,9 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ("/api/v1/dpo/persons/{pk}/access-report/", "GET"): directory(
         pk=lambda w: w.person.pk, expect=_dpo_of_related()
     ),
+    ("/api/v1/dpo/persons/{pk}/subject-access-pack/", "POST"): directory(
+        pk=lambda w: w.person.pk, expect=_dpo_of_related()
+    ),
     ("/api/v1/dpo/users/{pk}/activity-report/", "GET"): directory(
         pk=lambda w: w.owner_counsellor.user.pk, expect=_dpo_of_related()
     ),

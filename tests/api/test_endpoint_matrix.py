@@ -570,6 +570,9 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ("/api/v1/dpo/persons/{pk}/access-report/", "GET"): Row(
         own=lambda w: (w.dpo, _own_pathway(w).person_id, None), foreign=_foreign_person
     ),
+    ("/api/v1/dpo/persons/{pk}/subject-access-pack/", "POST"): Row(
+        own=lambda w: (w.dpo, _own_pathway(w).person_id, None), foreign=_foreign_person
+    ),
     ("/api/v1/dpo/users/", "GET"): Row(own=lambda w: (w.dpo, None, None)),
     ("/api/v1/dpo/users/{pk}/activity-report/", "GET"): Row(
         own=lambda w: (w.dpo, w.me.user.pk, None), foreign=_foreign_user
@@ -690,6 +693,9 @@ def test_member_is_allowed(key, world, client_for):
     actor, pk, payload = row.own(world)
     response = _call(client_for(actor), method, _url(path, pk), payload)
     assert response.status_code == row.ok, response.content
+    if path.endswith("/subject-access-pack/"):
+        assert response["Content-Type"] == "application/zip"
+        return
     body = response.json()
     if path.endswith("/notes/"):
         assert (body["kind"], body["text"]) == ("note", "Premier entretien réalisé.")

@@ -62,6 +62,12 @@ DPO_PAGES = {
         lambda w: {"pk": w.stranger_person.pk},
         None,
     ),
+    "dpo-subject-access-pack": (
+        "POST",
+        lambda w: {"pk": w.person.pk},
+        lambda w: {"pk": w.stranger_person.pk},
+        {},
+    ),
     "dpo-users": ("GET", lambda w: {}, None, None),
     "dpo-user-report": (
         "GET",

@@ -14,6 +14,8 @@ from django.views.decorators.http import require_POST
 
 from parcours import access
 from parcours.errors import DomainError
+from parcours.exports.access_report import access_report_pdf
+from parcours.exports.dpo_pdf import anomalies_pdf, register_pdf, user_report_pdf
 from parcours.journal_tasks import journal_verify_daily
 from parcours.models import AccessOperation, RightsRequestStatus
 from parcours.selectors import access_reports, anomalies, user_activity
@@ -52,15 +54,22 @@ def dpo_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return wrapper
 
 
-def _csv_download(write, report, filename: str) -> HttpResponse:
-    buffer = io.StringIO()
-    write(report, buffer)
-    response = HttpResponse(
-        ("\ufeff" + buffer.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8"
-    )
+def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _csv_download(write, report, filename: str) -> HttpResponse:
+    buffer = io.StringIO()
+    write(report, buffer)
+    content = ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: spreadsheets read accents
+    return _download(content, filename, "text/csv; charset=utf-8")
+
+
+def _pdf_download(content: bytes, filename: str) -> HttpResponse:
+    return _download(content, filename, "application/pdf")
 
 
 @dpo_required
@@ -103,6 +112,8 @@ def dpo_person_report(request, pk: int):
             return _csv_download(
                 access_reports.write_csv, report, f"acces-personne-{pk}-{version}.csv"
             )
+        if request.GET.get("export") == "pdf":
+            return _pdf_download(access_report_pdf(report), f"acces-personne-{pk}-{version}.pdf")
     else:
         access.persons_reportable_by(request.actor).get(pk=pk)  # 404 before any error message
     return render(
@@ -110,6 +121,14 @@ def dpo_person_report(request, pk: int):
         "web/dpo/person_report.html",
         {"form": form, "report": report, "person_id": pk, "query": request.GET.urlencode()},
     )
+
+
+@require_POST
+@dpo_required
+def dpo_subject_access_pack(request, pk: int):
+    """POST: generating the pack is an export of the person's whole record (journaled)."""
+    pack = dpo_reports.dpo_subject_access_pack(actor=request.actor, person_id=pk)
+    return _download(pack.content, pack.filename, "application/zip")
 
 
 @dpo_required
@@ -128,6 +147,8 @@ def dpo_user_report(request, pk: int):
         report = dpo_reports.dpo_user_report(actor=request.actor, user_id=pk, start=start, end=end)
         if request.GET.get("export") == "csv":
             return _csv_download(user_activity.write_csv, report, f"activite-utilisateur-{pk}.csv")
+        if request.GET.get("export") == "pdf":
+            return _pdf_download(user_report_pdf(report), f"activite-utilisateur-{pk}.pdf")
     else:
         access.users_reportable_by(request.actor).get(pk=pk)
     return render(
@@ -154,6 +175,8 @@ def dpo_anomalies(request):
         )
         if request.GET.get("export") == "csv":
             return _csv_download(anomalies.write_csv, findings, "anomalies.csv")
+        if request.GET.get("export") == "pdf":
+            return _pdf_download(anomalies_pdf(findings, start, end, thresholds), "anomalies.pdf")
     return render(
         request,
         "web/dpo/anomalies.html",
@@ -199,6 +222,8 @@ def dpo_integrity_verify(request):
 @dpo_required
 def dpo_register(request):
     register = dpo_reports.dpo_processing_register(actor=request.actor)
+    if request.GET.get("export") == "pdf":
+        return _pdf_download(register_pdf(register), "registre-des-traitements.pdf")
     return render(request, "web/dpo/register.html", {"register": register})
 
 

@@ -1,7 +1,10 @@
-"""The access report of one person, as CSV (issue 7, first slice; the DPO pages come next).
+"""The access report of one person, as CSV or PDF (issue 7; the DPO pages come next).
 
     manage.py access_report --person 42 --from 2026-01-01 --to 2026-12-31 \\
-        [--audience internal|person] [--by dpo.username] [--output rapport.csv]
+        [--audience internal|person] [--by dpo.username] [--format csv|pdf] \\
+        [--output rapport.csv]
+
+A PDF needs `--output` (binary, never to the terminal).
 
 `--audience person` (the version for the person) hides staff names (GDPR art. 15, CJEU
 C-579/21). The generation is journaled.
@@ -14,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from ...exports.access_report import access_report_pdf
 from ...models import Person
 from ...selectors.access_reports import VERSIONS, write_csv
 from ...services.access_reports import access_report_generate
@@ -27,7 +31,7 @@ def _day(value: str) -> dt.date:
 
 
 class Command(BaseCommand):
-    help = "Rapport des accès aux données d'une personne (CSV), journalisé."
+    help = "Rapport des accès aux données d'une personne (CSV ou PDF), journalisé."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--person", type=int, required=True)
@@ -36,11 +40,16 @@ class Command(BaseCommand):
         # Not --version: Django's commands already answer that one.
         parser.add_argument("--audience", choices=VERSIONS, default="internal")
         parser.add_argument("--by", default=None, help="identifiant de l'utilisateur demandeur")
-        parser.add_argument("--output", default=None, help="fichier CSV (sinon la sortie)")
+        parser.add_argument("--format", dest="file_format", choices=("csv", "pdf"), default="csv")
+        parser.add_argument(
+            "--output", default=None, help="fichier (sinon la sortie, en CSV seulement)"
+        )
 
     def handle(self, *args, **options) -> None:
         if not Person.objects.filter(pk=options["person"]).exists():
             raise CommandError(f"Personne n°{options['person']} introuvable.")
+        if options["file_format"] == "pdf" and not options["output"]:
+            raise CommandError("Le format PDF demande un fichier : précisez --output.")
         today = timezone.localdate()
         start_day = _day(options["start"]) if options["start"] else today - dt.timedelta(days=365)
         end_day = _day(options["end"]) if options["end"] else today
@@ -60,7 +69,10 @@ class Command(BaseCommand):
             version=options["audience"],
             user=user,
         )
-        if options["output"]:
+        if options["file_format"] == "pdf":
+            with open(options["output"], "wb") as binary:
+                binary.write(access_report_pdf(report))
+        elif options["output"]:
             with open(options["output"], "w", encoding="utf-8", newline="") as stream:
                 write_csv(report, stream)
         else:
