@@ -102,6 +102,7 @@ USERS = [
     ("ft.dpo", "Marc", "Lambert", "ft", Role.DPO),
     ("cd.social", "Nadia", "Moreau", "cd", Role.SOCIAL_WORKER),
     ("cd.responsable", "Pierre", "Lemaire", "cd", Role.MANAGER),
+    ("cd.dpo", "Isabelle", "Mercier", "cd", Role.DPO),
     ("ml.conseiller", "Julie", "Caron", "ml", Role.COUNSELLOR),
     ("cap.conseiller", "Thomas", "Roussel", "cap", Role.COUNSELLOR),
     ("siae.conseiller", "Amandine", "Leroy", "siae", Role.COUNSELLOR),
@@ -110,6 +111,8 @@ USERS = [
     ("ccas.social", "Yasmine", "Haddad", "ccas", Role.SOCIAL_WORKER),
     ("asso.social", "Luc", "Bernard", "asso", Role.SOCIAL_WORKER),
     ("admin", "Alice", "Admin", "ft", Role.ADMIN),
+    # The platform operator's DPO (here hosted by the département's organisation).
+    ("dpo.national", "Bernard", "Petit", "cd", Role.NATIONAL_DPO),
 ]
 
 # How many referrals of each state the demo holds (every state present, a few overdue).
