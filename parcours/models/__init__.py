@@ -30,6 +30,7 @@ from .referral import (
     ReferralStatus,
     RefusalReason,
 )
+from .retention import RetentionRule
 from .territory import EmploymentArea
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "ReferralOutcome",
     "ReferralStatus",
     "RefusalReason",
+    "RetentionRule",
     "Role",
     "Service",
     "SiaeKind",
