@@ -11,3 +11,5 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # The access journal's sealing task lives in parcours/journal_tasks.py (docs/journal.md).
 app.autodiscover_tasks(["parcours"], related_name="journal_tasks")
+# The daily retention job lives in parcours/retention_tasks.py (docs/retention.md).
+app.autodiscover_tasks(["parcours"], related_name="retention_tasks")

@@ -1,4 +1,5 @@
-"""Django admin: administrators manage organisations, services, memberships and agreements.
+"""Django admin: administrators manage organisations, services, memberships and agreements;
+superusers also set the retention durations.
 
 People's records (persons, pathways, referrals) are deliberately absent: administrators manage
 users, not records (see docs/access-control.md).
@@ -8,7 +9,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .access import organisations_administered_by
-from .models import Agreement, EmploymentArea, Membership, Organisation, Service
+from .models import Agreement, EmploymentArea, Membership, Organisation, RetentionRule, Service
 from .services.organisation import organisation_create
 
 
@@ -73,3 +74,22 @@ class AgreementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_filter = ["level"]
     filter_horizontal = ["parties"]
     search_fields = ["name"]
+
+
+@admin.register(RetentionRule)
+class RetentionRuleAdmin(SimpleHistoryAdmin):
+    """Retention durations (docs/retention.md): they bind every organisation, so only
+    superusers change them; the history says who changed which duration, when."""
+
+    list_display = ["category", "active_months", "archived_months", "reference", "updated_at"]
+    ordering = ["category"]
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        # A missing row means the default: deleting would silently change the duration.
+        return False

@@ -9,7 +9,7 @@ class ParcoursConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import journal_tasks, tasks  # noqa: F401 - register Celery tasks in every process
+        from . import journal_tasks, retention_tasks, tasks  # noqa: F401 - register Celery tasks
         from .journal_trigger import install_journal_trigger
 
         # The access journal's append-only trigger (docs/journal.md); after every migrate.

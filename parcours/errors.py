@@ -71,3 +71,19 @@ class DuplicateReferral(Conflict):
     def __init__(self, message: str, *, existing_referral_id: int | None):
         super().__init__(message)
         self.existing_referral_id = existing_referral_id
+
+
+class Archived(Conflict):
+    """The record is archived (retention, docs/retention.md): it is read-only."""
+
+    code = "archived"
+
+    def __init__(self, message: str | None = None):
+        super().__init__(
+            message
+            or _(
+                "Ce parcours est archivé (aucun contact pendant la durée de conservation "
+                "active) : il est en lecture seule. L'organisation propriétaire peut le "
+                "réactiver si la personne revient."
+            )
+        )

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from .errors import ForbiddenTransition
+from .errors import Archived, ForbiddenTransition
 from .models import Pathway, Referral
 from .selectors.referrals import referrals_unanswered_too_long
 from .services.access_grants import access_prune_expired, access_recompute
@@ -24,8 +24,8 @@ def referrals_expire_unanswered() -> int:
         try:
             referral_expire(referral_id=referral_id)
             expired += 1
-        except (ForbiddenTransition, Referral.DoesNotExist):
-            continue  # answered or expired meanwhile
+        except (ForbiddenTransition, Referral.DoesNotExist, Archived):
+            continue  # answered or expired meanwhile, or its pathway archived (read-only)
     logger.info("referrals_expire_unanswered: %d referral(s) expired", expired)
     return expired
 

@@ -24,6 +24,7 @@ from parcours.models import (
     Objection,
     Organisation,
     Person,
+    RetentionRule,
 )
 
 from .factories import (
@@ -175,6 +176,31 @@ def case_pathway_closed_after_opened() -> Case:
         ),
         good=lambda: PathwayFactory(
             status="closed", outcome="job", opened_at=_ago(2), closed_at=_ago(1)
+        ),
+    )
+
+
+def case_pathway_anonymised_was_archived() -> Case:
+    return Case(
+        bad=lambda: PathwayFactory(anonymised_at=_ago(1)),
+        good=lambda: PathwayFactory(archived_at=_ago(2), anonymised_at=_ago(1)),
+    )
+
+
+def case_retention_active_at_least_one_month() -> Case:
+    return Case(
+        bad=lambda: RetentionRule.objects.create(category="social", active_months=0),
+        good=lambda: RetentionRule.objects.create(category="social", active_months=1),
+    )
+
+
+def case_retention_journal_has_no_archive() -> Case:
+    return Case(
+        bad=lambda: RetentionRule.objects.create(
+            category="journal", active_months=12, archived_months=6
+        ),
+        good=lambda: RetentionRule.objects.create(
+            category="journal", active_months=12, archived_months=0
         ),
     )
 
@@ -576,6 +602,9 @@ CONSTRAINT_CASES: list[tuple[str, Callable[[], Case]]] = [
     ("pathway_closed_has_outcome_and_date", case_pathway_closed_without_date),
     ("pathway_closed_has_outcome_and_date", case_pathway_open_with_closing_data),
     ("pathway_closed_after_opened", case_pathway_closed_after_opened),
+    ("pathway_anonymised_was_archived", case_pathway_anonymised_was_archived),
+    ("retention_active_at_least_one_month", case_retention_active_at_least_one_month),
+    ("retention_journal_has_no_archive", case_retention_journal_has_no_archive),
     ("modality_one_current_period", case_modality_one_current_period),
     ("modality_period_ends_after_start", case_modality_period_ends_after_start),
     ("barrier_unique_kind_per_pathway", case_barrier_unique_kind),

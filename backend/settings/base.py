@@ -210,6 +210,8 @@ CELERY_TASK_ROUTES = {"notifications.outbox_relay": {"queue": "mail"}}
 PARCOURS_ALERT_SCAN_SECONDS = env.int("PARCOURS_ALERT_SCAN_SECONDS", default=300)
 OUTBOX_RELAY_SECONDS = env.int("OUTBOX_RELAY_SECONDS", default=30)
 PARCOURS_DIGEST_HOUR = env.int("PARCOURS_DIGEST_HOUR", default=8)
+# The retention job (docs/retention.md) runs once a day at this hour (local time), at night.
+PARCOURS_RETENTION_HOUR = env.int("PARCOURS_RETENTION_HOUR", default=3)
 CELERY_BEAT_SCHEDULE = {
     "access-prune-expired": {
         "task": "parcours.tasks.access_prune_expired",
@@ -246,6 +248,13 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-digest": {
         "task": "notifications.digests_send",
         "schedule": crontab(minute=0, hour=PARCOURS_DIGEST_HOUR),
+    },
+    # Archive, anonymise, erase early and purge the journal (docs/retention.md). A run missed
+    # while the workers were down is not worth queuing behind the next one: it expires.
+    "retention-apply": {
+        "task": "parcours.retention_apply",
+        "schedule": crontab(minute=30, hour=PARCOURS_RETENTION_HOUR),
+        "options": {"expires": 12 * 3600},
     },
 }
 

@@ -199,6 +199,7 @@ class RetentionInForceSerializer(serializers.Serializer):
     label = serializers.CharField()  # type: ignore[assignment]
     active_months = serializers.IntegerField()
     archived_months = serializers.IntegerField()
+    erased_after_months = serializers.IntegerField()
     reference = serializers.CharField()
 
 

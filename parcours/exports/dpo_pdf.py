@@ -20,6 +20,13 @@ USER_COLUMNS = [
     "Base",
     "Adresse IP",
 ]
+RETENTION_COLUMNS = [
+    "Données",
+    "Actives (mois)",
+    "Archivées (mois)",
+    "Effacées après (mois)",
+    "Référence",
+]
 INTERNAL = "Usage réservé au délégué à la protection des données : document interne."
 
 
@@ -156,12 +163,18 @@ def register_pdf(register: ProcessingRegister) -> bytes:
         ),
         PdfSection(
             heading="Durées de conservation",
-            columns=["Données", "Actives (mois)", "Archivées (mois)", "Référence"],
+            columns=RETENTION_COLUMNS,
             rows=[
-                [r.label, str(r.active_months), str(r.archived_months), r.reference]
+                [
+                    r.label,
+                    str(r.active_months),
+                    str(r.archived_months),
+                    str(r.erased_after_months),
+                    r.reference,
+                ]
                 for r in register.retention
             ],
-            widths=[3, 1.3, 1.3, 3],
+            widths=[3, 1.3, 1.3, 1.3, 3],
         ),
         PdfSection(heading="Mesures de sécurité", paragraphs=list(register.security_measures)),
     ]

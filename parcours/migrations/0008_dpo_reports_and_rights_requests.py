@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('parcours', '0006_service_barriers_addressed'),
+        ('parcours', '0007_retention'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -30,6 +30,7 @@ from .referral import (
     ReferralStatus,
     RefusalReason,
 )
+from .retention import RetentionRule
 from .rights_request import (
     RIGHTS_REQUEST_MOVES,
     RightsRequest,
@@ -81,6 +82,7 @@ __all__ = [
     "ReferralOutcome",
     "ReferralStatus",
     "RefusalReason",
+    "RetentionRule",
     "RightsRequest",
     "RightsRequestChannel",
     "RightsRequestKind",

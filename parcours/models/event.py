@@ -18,6 +18,7 @@ class EventKind(models.TextChoices):
     ACTION = "action", _("Action")
     DIAGNOSTIC = "diagnostic", _("Diagnostic")
     REFERRAL_MOVED = "referral_moved", _("Orientation")
+    REACTIVATED = "reactivated", _("Réactivation du dossier archivé")
 
 
 class PathwayEvent(models.Model):

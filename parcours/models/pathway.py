@@ -70,7 +70,24 @@ class Pathway(models.Model):
     opened_at = models.DateTimeField(_("ouvert le"))
     closed_at = models.DateTimeField(_("clôturé le"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    # Retention (docs/retention.md). The last contact is the clock of every retention delay:
+    # stamped by the services that record activity (services/last_contact.py), so the daily job
+    # reads a range of an index instead of aggregating timelines.
+    last_contact_at = models.DateTimeField(_("dernier contact le"), editable=False)
+    archived_at = models.DateTimeField(_("archivé le"), null=True, blank=True, editable=False)
+    anonymised_at = models.DateTimeField(_("anonymisé le"), null=True, blank=True, editable=False)
+    # Categories whose data were erased ahead of the anonymisation (a shorter rule); emptied by
+    # the next contact, which may bring new data of those categories. A database default too:
+    # the bulk loaders (seed_scale's COPY) bypass the ORM.
+    erased_categories = models.JSONField(
+        _("catégories effacées"),
+        default=list,
+        db_default=models.Value([], output_field=models.JSONField()),
+        blank=True,
+        editable=False,
+    )
+    # The stamps change on every event without being a change of the record: not historied.
+    history = HistoricalRecords(excluded_fields=["last_contact_at", "erased_categories"])
 
     class Meta:
         verbose_name = _("parcours")
@@ -80,6 +97,18 @@ class Pathway(models.Model):
         indexes = [
             models.Index(fields=["-updated_at", "-id"], name="pathway_recent_idx"),
             models.Index(fields=["owner_organisation", "status"], name="pathway_owner_status_idx"),
+            # The retention job's two scans (keyset over last contact): each partial index holds
+            # only the pathways still to archive, or still to anonymise.
+            models.Index(
+                fields=["last_contact_at", "id"],
+                condition=models.Q(archived_at__isnull=True),
+                name="pathway_to_archive_idx",
+            ),
+            models.Index(
+                fields=["last_contact_at", "id"],
+                condition=models.Q(anonymised_at__isnull=True),
+                name="pathway_to_anonymise_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -105,10 +134,22 @@ class Pathway(models.Model):
                 | models.Q(closed_at__gte=models.F("opened_at")),
                 violation_error_message=_("La clôture ne peut précéder l'ouverture."),
             ),
+            models.CheckConstraint(
+                name="pathway_anonymised_was_archived",
+                condition=models.Q(anonymised_at__isnull=True)
+                | models.Q(archived_at__isnull=False),
+                violation_error_message=_("Un parcours anonymisé est archivé."),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Parcours n°{self.pk} de {self.person}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Opening is the first contact (also for rows built outside the services, e.g. tests).
+        if self.last_contact_at is None:
+            self.last_contact_at = self.opened_at
+        super().save(*args, **kwargs)
 
 
 class ModalityPeriod(models.Model):

@@ -129,8 +129,26 @@ class Person(models.Model):
         blank=True,
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # What anonymisation keeps for statistics (docs/retention.md), set when the birth date and
+    # the postal code are erased; `anonymised_at` marks a person whose identity is gone.
+    birth_year = models.PositiveSmallIntegerField(
+        _("année de naissance"), null=True, blank=True, editable=False
+    )
+    # A database default: the bulk loaders (seed_scale's COPY) bypass the ORM.
+    departement = models.CharField(
+        _("département"), max_length=3, blank=True, default="", db_default="", editable=False
+    )
+    anonymised_at = models.DateTimeField(_("anonymisée le"), null=True, blank=True, editable=False)
     history = HistoricalRecords(
-        excluded_fields=["name_key", "nir_index", "france_travail_id_index", "identity_index"]
+        excluded_fields=[
+            "name_key",
+            "nir_index",
+            "france_travail_id_index",
+            "identity_index",
+            "birth_year",
+            "departement",
+            "anonymised_at",
+        ]
     )
 
     class Meta:
@@ -161,6 +179,8 @@ class Person(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.anonymised_at is not None:
+            return f"Personne anonymisée n°{self.pk}"
         # Minimal identity only: never NIR or contact details in logs or admin lists.
         return f"{self.first_name} {self.last_name[:1]}."
 
@@ -182,6 +202,11 @@ class Person(models.Model):
 
     def refresh_search_keys(self) -> None:
         """Normalised names and blind indexes, from the current values (see `search_keys`)."""
+        if self.anonymised_at is not None:
+            # An anonymised person must never match anyone in duplicate detection or search.
+            for field in SEARCH_KEY_FIELDS:
+                setattr(self, field, "")
+            return
         keys = search_keys(
             self.first_name, self.last_name, self.birth_date, self.nir, self.france_travail_id
         )

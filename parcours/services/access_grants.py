@@ -10,6 +10,9 @@ granted to the organisation's Group; break-glass grants go to the user.
 
 Every service that changes a relationship, a basis or a consent calls `access_recompute` in its
 own transaction, so a change is effective at the next request.
+
+Retention (docs/retention.md): an archived pathway is granted to its owner organisation only,
+read-only (no change permission, no break-glass); an anonymised one to nobody.
 """
 
 import datetime as dt
@@ -166,18 +169,17 @@ def access_recompute(*, pathway_id: int) -> None:
     pathway = Pathway.objects.select_related("person").get(pk=pathway_id)
     now = timezone.now()
     ids = permission_ids()
-    groups = dict(
-        Organisation.objects.values_list("pk", "group_id").filter(
-            pk__in=relationships_of(pathway, now=now).keys()
-        )
-    )
+    grants = {} if pathway.anonymised_at is not None else effective_grants(pathway, now=now)
+    if pathway.archived_at is not None:
+        grants = {k: v for k, v in grants.items() if k == pathway.owner_organisation_id}
+    groups = dict(Organisation.objects.values_list("pk", "group_id").filter(pk__in=grants.keys()))
     desired: dict[tuple[int, int], tuple[dt.datetime | None, str]] = {}
-    for org_id, categories in effective_grants(pathway, now=now).items():
+    for org_id, categories in grants.items():
         group_id = groups[org_id]
         for category, basis in categories.items():
             codes = " ".join(sorted(basis.codes))
             desired[(group_id, ids[permission_codename(category)])] = (basis.until, codes)
-        if "pathway" in categories:
+        if "pathway" in categories and pathway.archived_at is None:
             basis = categories["pathway"]
             desired[(group_id, ids[CHANGE_PERMISSION])] = (
                 basis.until,
@@ -186,7 +188,8 @@ def access_recompute(*, pathway_id: int) -> None:
     _apply(PathwayGroupObjectPermission, "group_id", pathway, desired)
 
     user_desired: dict[tuple[int, int], tuple[dt.datetime | None, str]] = {}
-    for grant in BreakGlass.objects.filter(pathway=pathway, ends_at__gt=now):
+    exceptional = BreakGlass.objects.filter(pathway=pathway, ends_at__gt=now)
+    for grant in exceptional if pathway.archived_at is None else ():
         key = (grant.user_id, ids[permission_codename(grant.category)])
         previous = user_desired.get(key)
         until = grant.ends_at if previous is None else later_end(previous[0], grant.ends_at)

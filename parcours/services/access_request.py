@@ -38,7 +38,10 @@ def access_request_create(
             fields={"nir": [_("NIR ou identifiant France Travail obligatoire.")]},
         )
     person = Person.objects.filter(**identifiers).first()
-    pathway = person.pathways.filter(status="open").first() if person else None
+    # An archived pathway is seen by its owner only: asking to join it is like asking for none.
+    pathway = (
+        person.pathways.filter(status="open", archived_at__isnull=True).first() if person else None
+    )
     if pathway is None:
         raise Pathway.DoesNotExist
     if AccessRequest.objects.filter(

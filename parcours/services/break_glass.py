@@ -14,6 +14,7 @@ from ..errors import Conflict, InvalidInput, NotAllowed
 from ..models import BreakGlass, Pathway
 from ..signals import break_glass_opened
 from .access_grants import access_recompute
+from .archive import raise_if_archived
 
 
 @transaction.atomic
@@ -31,6 +32,9 @@ def break_glass_open(*, actor: Actor, pathway_id: int, category: str, reason: st
         # No working relationship, or a role that sees no record content (DPO, admin): the
         # record is not theirs to know (404, like a missing one), checked before the role.
         raise Pathway.DoesNotExist
+    if pathway.archived_at is not None and pathway.owner_organisation_id != actor.organisation.pk:
+        # Archived: only the owner organisation still sees it; for anyone else it is not there.
+        raise Pathway.DoesNotExist
     if actor.role not in ("counsellor", "social_worker"):
         raise NotAllowed(
             _("Seuls les conseillers et travailleurs sociaux peuvent ouvrir un accès exceptionnel.")
@@ -42,6 +46,7 @@ def break_glass_open(*, actor: Actor, pathway_id: int, category: str, reason: st
             _("Un motif précis est obligatoire."),
             fields={"reason": [_("Expliquez en une phrase pourquoi cet accès est nécessaire.")]},
         )
+    raise_if_archived(pathway)
     if category in access.categories_for(actor, [pathway.pk])[pathway.pk]:
         raise Conflict(
             _(

@@ -10,6 +10,7 @@ from ..categories import DataCategory
 from ..errors import Conflict, InvalidInput, NotAllowed
 from ..models import CareTeamMember, Organisation, Pathway
 from .access_grants import access_recompute
+from .archive import raise_if_archived
 from .history import save_with_history
 
 
@@ -19,6 +20,7 @@ def _lock_as_lead(actor: Actor, pathway_id: int) -> Pathway:
         .select_for_update(of=("self",))
         .get(pk=pathway_id)
     )
+    raise_if_archived(pathway)
     if actor.organisation.pk not in (
         pathway.owner_organisation_id,
         pathway.referent_organisation_id,
@@ -36,6 +38,7 @@ def care_team_join(
     *, actor: Actor | None, pathway: Pathway, organisation: Organisation
 ) -> CareTeamMember:
     """Add `organisation` to the care team (caller holds the pathway lock and checked rights)."""
+    raise_if_archived(pathway)
     if CareTeamMember.objects.filter(
         pathway=pathway, organisation=organisation, ended_at__isnull=True
     ).exists():

@@ -16,7 +16,9 @@ from ..categories import ALL_CATEGORIES
 from ..errors import Conflict, InvalidInput, NotAllowed
 from ..models import Consent, Objection, Organisation, OrganisationKind, Person
 from .access_grants import access_recompute
+from .archive import raise_if_person_archived
 from .history import save_with_history
+from .last_contact import last_contact_stamp_person
 
 
 def _person_for_casework(actor: Actor, person_id: int) -> Person:
@@ -66,6 +68,7 @@ def consent_record(
 ) -> Consent:
     """Record the person's consent, collected by the actor, for named organisations or kinds."""
     person = _person_for_casework(actor, person_id)
+    raise_if_person_archived(person)
     organisations, kinds, categories = _validated_scope(
         organisation_ids or [], organisation_kinds or [], categories
     )
@@ -88,6 +91,8 @@ def consent_record(
         consent.evidence_file = evidence_file
     save_with_history(consent, actor=actor, reason=_("Recueil de l'accord de la personne"))
     consent.organisations.set(organisations)
+    # Collecting consent is an interview with the person: a contact.
+    last_contact_stamp_person(person_id=person.pk, at=timezone.now())
     _recompute_person(person)
     return consent
 

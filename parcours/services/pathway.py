@@ -24,17 +24,21 @@ from ..models import (
     SupportModality,
 )
 from .access_grants import access_recompute
+from .archive import raise_if_archived
 from .history import save_with_history
 from .timeline import timeline_record
 
 
 def _lock_visible(actor: Actor, pathway_id: int, category: str = DataCategory.PATHWAY) -> Pathway:
-    """Lock a pathway the actor may work on in `category`; anything else is "not found"."""
-    return (
+    """Lock a pathway the actor may work on in `category`; anything else is "not found".
+    An archived pathway is read-only (services/archive.py)."""
+    pathway = (
         access.pathways_visible_to(actor, category)
         .select_for_update(of=("self",))
         .get(pk=pathway_id)
     )
+    raise_if_archived(pathway)
+    return pathway
 
 
 def pathway_open(*, actor: Actor, person: Person) -> Pathway:

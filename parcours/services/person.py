@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import access
@@ -12,7 +13,9 @@ from ..categories import PERSON_FIELDS
 from ..errors import DuplicatePerson, NotAllowed
 from ..fields import normalise_identifier
 from ..models import Pathway, Person
+from .archive import raise_if_person_archived
 from .history import save_with_history
+from .last_contact import last_contact_stamp_person
 from .pathway import pathway_open
 
 PERSON_EDITABLE_FIELDS = (
@@ -147,6 +150,7 @@ def person_create(
 def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -> Person:
     """Rectify a person's data (history kept). Same duplicate rules as creation."""
     person = access.persons_visible_to(actor).select_for_update(of=("self",)).get(pk=person_id)
+    raise_if_person_archived(person)
     unknown = set(changes) - set(PERSON_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown person fields: {sorted(unknown)}")
@@ -163,6 +167,7 @@ def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -
     _lock_identity(f"{person.name_key}|{person.birth_date.isoformat()}")
     _raise_if_duplicate(actor=actor, person=person, exclude_id=person.pk)
     save_with_history(person, actor=actor, reason=_("Rectification des données de la personne"))
+    last_contact_stamp_person(person_id=person.pk, at=timezone.now())
     return person
 
 

@@ -22,6 +22,7 @@ from ..models import (
     AppointmentOutcome,
     EventKind,
     Organisation,
+    Pathway,
     PathwayStatus,
     Referral,
     ReferralOutcome,
@@ -32,6 +33,7 @@ from ..models import (
 from ..signals import referral_moved
 from ..transitions import ACTION_LABELS, STAMPED_FIELD, Action, Party, find_move
 from .access_grants import access_recompute, basis_codes_for
+from .archive import raise_if_archived
 from .delays import add_working_days, delays_for
 from .history import save_with_history
 from .timeline import timeline_record
@@ -55,6 +57,12 @@ def party_of(actor: Actor | None, referral: Referral) -> Party | None:
 
 def _lock(actor: Actor | None, referral_id: int) -> Referral:
     queryset = Referral.objects if actor is None else access.referrals_visible_to(actor)
+    # The pathway is locked first, then the referral: the order of the retention job (which
+    # archives and anonymises under the pathway's lock) and of the last-contact stamp, so a move
+    # never lands on a pathway archived meanwhile and the two never deadlock.
+    pathway_id = queryset.values_list("pathway_id", flat=True).get(pk=referral_id)
+    pathway = Pathway.objects.select_for_update().only("archived_at").get(pk=pathway_id)
+    raise_if_archived(pathway)
     return queryset.select_for_update(of=("self",)).get(pk=referral_id)
 
 
@@ -132,6 +140,7 @@ def referral_create(
         .select_for_update(of=("self",))
         .get(pk=pathway_id)
     )
+    raise_if_archived(pathway)
     if not actor.does_casework:
         raise NotAllowed(_("Votre rôle ne permet pas d'orienter une personne."))
     if pathway.status != PathwayStatus.OPEN:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from .. import access
 from ..actor import Actor
+from ..dates import add_months
 from ..errors import Conflict, InvalidInput, NotAllowed
 from ..models import (
     RIGHTS_REQUEST_MOVES,
@@ -24,23 +25,12 @@ from ..models import (
     RightsRequestStatus,
 )
 from .consent import objection_save
+from .erasure import person_erase_now
 from .history import save_with_history
 from .journal import journal_record
 
 ANSWER_MONTHS = 1
 EXTENSION_MONTHS = 2
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Same day `months` later, or the month's last day (31 January + 1 month = 28/29 February)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return day.replace(year=year, month=month, day=min(day.day, candidate))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def _require_dpo(actor: Actor) -> None:
@@ -159,6 +149,4 @@ def _apply(actor: Actor, request: RightsRequest) -> None:
                 reason=f"Demande d'opposition n°{request.pk}",
             )
     elif request.kind == RightsRequestKind.ERASURE:
-        from .retention import person_anonymise
-
-        person_anonymise(person_id=request.person_id, reason=f"Effacement, demande n°{request.pk}")
+        person_erase_now(person_id=request.person_id, now=timezone.now())

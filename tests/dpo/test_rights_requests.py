@@ -8,6 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from parcours import access
+from parcours.dates import add_months
 from parcours.models import (
     RIGHTS_REQUEST_MOVES,
     AccessEvent,
@@ -15,7 +16,6 @@ from parcours.models import (
     RightsRequest,
     RightsRequestStatus,
 )
-from parcours.services.rights_request import add_months
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/dpo/rights-requests/"
@@ -136,3 +136,25 @@ def test_bad_input_and_scope(history, client_for):
     assert pk not in [r["id"] for r in other.get(URL).json()["results"]]
     assert pk in [r["id"] for r in client_for(history["national_dpo"]).get(URL).json()["results"]]
     assert not RightsRequest.objects.filter(status="granted").exists()
+
+
+def test_a_granted_erasure_anonymises_the_person_now(history, client_for):
+    person, pathway = history["person"], history["pathway"]
+    client = client_for(history["owner_dpo"])
+    pk = _record(client, person, kind="erasure").json()["id"]
+    granted = client.post(
+        f"{URL}{pk}/decide/",
+        {"status": "granted", "decision": "Aucune obligation de conservation : dossier effacé."},
+        format="json",
+    )
+    assert granted.status_code == 200, granted.content
+    person.refresh_from_db()
+    pathway.refresh_from_db()
+    assert person.anonymised_at is not None and pathway.anonymised_at is not None
+    assert (person.first_name, person.last_name) != ("Léa", "Martin")
+    assert person.birth_year == 1990 and person.birth_date == dt.date(1990, 1, 1)
+    # Nobody sees the record any more; the journal (ids only) and the request itself remain.
+    for key in ("owner", "siae"):
+        assert not access.persons_visible_to(history[key]).filter(pk=person.pk).exists()
+    assert AccessEvent.objects.filter(person_id=person.pk, operation="read").exists()
+    assert RightsRequest.objects.get(pk=pk).status == RightsRequestStatus.GRANTED

@@ -295,14 +295,12 @@ def test_the_json_holds_the_person_access_report_and_retention(pack_history):
         {"organisation": MISSION, "count": 1},
     ]
     assert data["retention"] == {
-        "last_contact_at": "2026-01-12T10:30:00+01:00",  # the attendance
-        "archive_on": "2028-01-12",
-        "anonymise_on": "2030-01-12",
+        # The retention job's clock: the rectification of the person's city (16 January).
+        "last_contact_at": "2026-01-16T10:00:00+01:00",
+        "archive_on": "2028-01-16",
+        "anonymise_on": "2030-01-16",
         "journal_kept_months": 12,
-        "references": [
-            "Code de l'action sociale et des familles, art. R.263-8 (durées de conservation)",
-            "CNIL, délibération n° 2021-122 (conservation des traces d'accès)",
-        ],
+        "references": ["CASF art. R.263-8", "CNIL délibération n° 2021-122"],
     }
     assert data["counts"] == {
         "pathways": 1,
@@ -369,8 +367,8 @@ def test_the_pdf_of_the_pack_reads_back_in_french(pack_history):
         "Plus de place disponible",
         "Entretien <b>&</b> : projet « cariste » l’été",
         "Accès refusé",
-        "12/01/2028",  # archiving
-        "12/01/2030",  # anonymisation
+        "16/01/2028",  # archiving
+        "16/01/2030",  # anonymisation
         "www.cnil.fr/plaintes",
         "Rectification",
         "Opposition",

@@ -893,8 +893,9 @@ class Command(BaseCommand):
                 "opened_at",
                 "closed_at",
                 "updated_at",
+                "last_contact_at",  # the retention clock: the closing, else the opening
             ],
-            iter(pathways),
+            ((*p, p[10] or p[9]) for p in pathways),
             n,
         )
         if with_timeline:
