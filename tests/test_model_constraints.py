@@ -25,6 +25,7 @@ from parcours.models import (
     Organisation,
     Person,
     RetentionRule,
+    RightsRequest,
 )
 
 from .factories import (
@@ -184,6 +185,41 @@ def case_pathway_anonymised_was_archived() -> Case:
     return Case(
         bad=lambda: PathwayFactory(anonymised_at=_ago(1)),
         good=lambda: PathwayFactory(archived_at=_ago(2), anonymised_at=_ago(1)),
+    )
+
+
+def _rights_request(**fields) -> RightsRequest:
+    membership = MembershipFactory()
+    values = {
+        "person": PersonFactory(),
+        "organisation": membership.organisation,
+        "kind": "access",
+        "received_on": dt.date(2026, 3, 1),
+        "due_on": dt.date(2026, 4, 1),
+        "recorded_by": membership.user,
+        **fields,
+    }
+    return RightsRequest.objects.create(**values)
+
+
+def case_rights_request_due_after_receipt() -> Case:
+    return Case(
+        bad=lambda: _rights_request(due_on=dt.date(2026, 2, 1)),
+        good=lambda: _rights_request(due_on=dt.date(2026, 3, 1)),
+    )
+
+
+def case_rights_request_answered_without_date() -> Case:
+    return Case(
+        bad=lambda: _rights_request(status="granted"),
+        good=lambda: _rights_request(status="granted", decided_at=_ago(0)),
+    )
+
+
+def case_rights_request_received_with_decision_date() -> Case:
+    return Case(
+        bad=lambda: _rights_request(decided_at=_ago(0)),
+        good=lambda: _rights_request(),
     )
 
 
@@ -642,6 +678,9 @@ CONSTRAINT_CASES: list[tuple[str, Callable[[], Case]]] = [
     ("care_team_end_has_reason", case_care_team_end_without_reason),
     ("break_glass_ends_after_start", case_break_glass_ends_after_start),
     ("break_glass_has_reason", case_break_glass_has_reason),
+    ("rights_request_due_after_receipt", case_rights_request_due_after_receipt),
+    ("rights_request_decided_when_closed", case_rights_request_answered_without_date),
+    ("rights_request_decided_when_closed", case_rights_request_received_with_decision_date),
     ("access_request_one_pending", case_access_request_one_pending),
     ("access_request_decision_is_attributed", case_access_request_decided_without_author),
     ("access_request_decision_is_attributed", case_access_request_pending_with_decision_date),

@@ -19,7 +19,7 @@ from ..journal_tasks import journal_verify_daily
 from ..models import AccessOperation, RightsRequest
 from ..selectors import access_reports, anomalies, user_activity
 from ..selectors.anomalies import AnomalyThresholds
-from ..selectors.dpo_lookup import reportable_persons_matching, reportable_users
+from ..selectors.dpo_lookup import persons_matching, with_memberships
 from ..services import dpo_reports
 from ..services import rights_request as rights_services
 from ..services.journal import journal_record
@@ -234,7 +234,9 @@ class PersonLookupView(DpoView):
     def post(self, request):
         payload = s.PersonLookupSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        people = reportable_persons_matching(self.actor, **payload.validated_data).order_by("pk")
+        people = persons_matching(
+            access.persons_reportable_by(self.actor), **payload.validated_data
+        ).order_by("pk")
         return Response(
             [{"id": p.pk, "reference": f"Personne n°{p.pk}"} for p in people.only("pk")[:20]]
         )
@@ -248,7 +250,7 @@ class ReportableUserViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = RightsRequest.objects.none()  # for the schema; real scoping in get_queryset
 
     def get_queryset(self):
-        return reportable_users(request_actor(self.request))
+        return with_memberships(access.users_reportable_by(request_actor(self.request)))
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())

@@ -28,7 +28,7 @@ def event(actor, when, operation="read", person_id=None, **extra):
         organisation=actor.organisation,
         operation=operation,
         object_type=extra.pop("object_type", "person"),
-        object_id=person_id,
+        object_id=extra.pop("object_id", person_id),
         person_id=person_id,
         **extra,
     )
@@ -140,6 +140,7 @@ def test_every_break_glass_and_refused_access_request(team):
         at(WEDNESDAY, 14),
         operation="access_request",
         object_type="pathway",
+        object_id=pathway.pk,
         person_id=pathway.person_id,
         detail={"access_request": request.pk},
     )

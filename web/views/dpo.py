@@ -20,7 +20,7 @@ from parcours.journal_tasks import journal_verify_daily
 from parcours.models import AccessOperation, RightsRequestStatus
 from parcours.selectors import access_reports, anomalies, user_activity
 from parcours.selectors.anomalies import AnomalyThresholds
-from parcours.selectors.dpo_lookup import reportable_persons_matching, reportable_users
+from parcours.selectors.dpo_lookup import persons_matching, with_memberships
 from parcours.services import dpo_reports
 from parcours.services import rights_request as rights_services
 from parcours.services.journal import journal_record
@@ -79,7 +79,9 @@ def dpo_home(request):
     found = None
     if request.method == "POST" and form.is_valid():
         found = list(
-            reportable_persons_matching(actor, **form.cleaned_data).order_by("pk").only("pk")[:20]
+            persons_matching(access.persons_reportable_by(actor), **form.cleaned_data)
+            .order_by("pk")
+            .only("pk")[:20]
         )
         if len(found) == 1:
             return redirect("web:dpo-person-report", pk=found[0].pk)
@@ -133,7 +135,7 @@ def dpo_subject_access_pack(request, pk: int):
 
 @dpo_required
 def dpo_users(request):
-    users = reportable_users(request.actor)
+    users = with_memberships(access.users_reportable_by(request.actor))
     page = Paginator(users, 50).get_page(request.GET.get("page"))
     return render(request, "web/dpo/users.html", {"page": page})
 
