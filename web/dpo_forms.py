@@ -6,7 +6,13 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from parcours.models import RightsRequestChannel, RightsRequestKind, RightsRequestStatus
+from parcours.models import (
+    AccessOperation,
+    Organisation,
+    RightsRequestChannel,
+    RightsRequestKind,
+    RightsRequestStatus,
+)
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -42,6 +48,19 @@ class PersonReportForm(PeriodForm):
             ("person", _("Pour la personne (sans noms d'agents)")),
         ],
         initial="internal",
+        required=False,
+    )
+
+    organisation = forms.ModelChoiceField(
+        label=_("Organisation"),
+        queryset=Organisation.objects.order_by("name"),
+        required=False,
+        empty_label=_("Toutes"),
+    )
+    operation = forms.ChoiceField(
+        label=_("Opération"),
+        choices=[("", _("Toutes"))]
+        + [c for c in AccessOperation.choices if c[0] != AccessOperation.PURGE_MARKER],
         required=False,
     )
 

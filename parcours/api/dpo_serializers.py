@@ -6,7 +6,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from ..models import RightsRequest, RightsRequestChannel, RightsRequestKind, RightsRequestStatus
+from ..models import (
+    AccessOperation,
+    RightsRequest,
+    RightsRequestChannel,
+    RightsRequestKind,
+    RightsRequestStatus,
+)
 
 EXPORTS = ("csv", "pdf")
 
@@ -42,6 +48,11 @@ class PersonReportQuerySerializer(PeriodSerializer):
     version = serializers.ChoiceField(
         choices=[("internal", _("interne")), ("person", _("pour la personne"))],
         default="internal",
+    )
+    organisation = serializers.IntegerField(required=False, min_value=1)
+    operation = serializers.ChoiceField(
+        choices=[c for c in AccessOperation.choices if c[0] != AccessOperation.PURGE_MARKER],
+        required=False,
     )
 
 

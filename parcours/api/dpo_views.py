@@ -77,6 +77,8 @@ class PersonAccessReportView(DpoView):
             OpenApiParameter("id", int, OpenApiParameter.PATH),
             *PERIOD_PARAMETERS,
             OpenApiParameter("version", str, enum=["internal", "person"]),
+            OpenApiParameter("organisation", int, description="Seulement cette organisation"),
+            OpenApiParameter("operation", str, description="Seulement cette opération"),
         ],
         responses=s.PersonAccessReportSerializer,
     )
@@ -90,6 +92,8 @@ class PersonAccessReportView(DpoView):
             start=q["start_at"],
             end=q["end_at"],
             version=q["version"],
+            organisation_id=q.get("organisation"),
+            operation=q.get("operation"),
         )
         name = f"acces-personne-{report.person_id}-{q['version']}"
         if q.get("export") == "csv":

@@ -112,13 +112,20 @@ def person_access_report(
     end: dt.datetime,
     version: str = "internal",
     staff_named: frozenset[int] | None = None,
+    organisation_id: int | None = None,
+    operation: str | None = None,
 ) -> AccessReport:
     """`staff_named`: in the internal version, the organisations whose staff are named (None:
-    all); the person version never names staff."""
+    all); the person version never names staff. `organisation_id` and `operation` keep only the
+    rows of that organisation or operation."""
     if version not in VERSIONS:
         raise ValueError(f"Version de rapport inconnue : {version!r}")
     report = AccessReport(person_id=person_id, start=start, end=end, version=version)
     for event in _events_about(person_id, start, end):
+        if (organisation_id is not None and event.organisation_id != organisation_id) or (
+            operation is not None and event.operation != operation
+        ):
+            continue
         named = version == "internal" and (
             staff_named is None or event.organisation_id in staff_named
         )

@@ -37,7 +37,14 @@ def _scope_ids(actor: Actor) -> list[int] | None:
 
 @transaction.atomic
 def dpo_person_report(
-    *, actor: Actor, person_id: int, start: dt.datetime, end: dt.datetime, version: str
+    *,
+    actor: Actor,
+    person_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    version: str,
+    organisation_id: int | None = None,
+    operation: str | None = None,
 ) -> AccessReport:
     _require_dpo(actor)
     person = access.persons_reportable_by(actor).get(pk=person_id)
@@ -47,6 +54,8 @@ def dpo_person_report(
         end=end,
         version=version,
         staff_named=access.staff_named_for(actor),
+        organisation_id=organisation_id,
+        operation=operation,
     )
     label = "version pour la personne" if version == "person" else "version interne"
     journal_record(
@@ -56,7 +65,13 @@ def dpo_person_report(
         object_id=person.pk,
         person_id=person.pk,
         purpose=f"Rapport des accès ({label})",
-        detail={"version": version, **_period(start, end), "rows": len(report.rows)},
+        detail={
+            "version": version,
+            **_period(start, end),
+            "organisation": organisation_id,
+            "operation": operation,
+            "rows": len(report.rows),
+        },
     )
     return report
 

@@ -1,17 +1,26 @@
 """Running the chain verification and keeping its outcome for the DPO's integrity report."""
 
+import datetime as dt
+
 from django.utils import timezone
 
 from ..models import AccessEvent, JournalVerification
-from .journal import journal_verify
+from .journal import ChainReport, journal_verify
 
 
 def journal_verification_run(*, triggered_by: str) -> JournalVerification:
-    """Walk the whole remaining chain (`journal_verify`) and store the outcome with the dates of
-    the rows it covered. No transaction: the walk may take minutes and holds no lock; the result
-    row is one INSERT."""
+    """Walk the whole remaining chain (`journal_verify`) and store the outcome. No transaction:
+    the walk may take minutes and holds no lock; the result row is one INSERT."""
     started_at = timezone.now()
-    report = journal_verify()
+    return journal_verification_record(
+        report=journal_verify(), started_at=started_at, triggered_by=triggered_by
+    )
+
+
+def journal_verification_record(
+    *, report: ChainReport, started_at: dt.datetime, triggered_by: str
+) -> JournalVerification:
+    """Store the outcome of a whole-chain walk with the dates of the rows it covered."""
     sealed = AccessEvent.objects.filter(chain_seq__isnull=False)
     first = sealed.order_by("chain_seq").values("chain_seq", "occurred_at").first()
     covered_to = (

@@ -105,3 +105,15 @@ def test_case_workers_get_403_on_every_dpo_report(history, client_for):
         "/api/v1/dpo/rights-requests/",
     ):
         assert client.get(url).status_code == 403, url
+
+
+def test_the_verify_command_keeps_its_result_for_the_report(history):
+    import io
+
+    from django.core.management import call_command
+
+    journal_seal_all()
+    call_command("journal_verify", stdout=io.StringIO())
+    verification = JournalVerification.objects.get()
+    assert verification.ok and verification.triggered_by == "commande journal_verify"
+    assert verification.checked == AccessEvent.objects.filter(chain_seq__isnull=False).count()

@@ -178,3 +178,22 @@ def test_the_users_list_holds_the_dpos_organisation_members(history, client_for)
     body = client_for(history["siae_dpo"]).get("/api/v1/dpo/users/").json()
     ids = {row["id"] for row in body["results"]}
     assert ids == {history["siae"].user.pk, history["siae_dpo"].user.pk}
+
+
+def test_filters_by_organisation_and_operation(history, client_for, period):
+    client = client_for(history["owner_dpo"])
+    siae = history["siae"].organisation
+    rows = _report(
+        client_for, history["owner_dpo"], history["person"], period, organisation=siae.pk
+    ).json()["rows"]
+    assert [r["operation"] for r in rows] == ["Liste", "Consultation", "Accès d'urgence"]
+    denied = _report(
+        client_for, history["owner_dpo"], history["person"], period, operation="denied"
+    ).json()["rows"]
+    assert [(r["organisation"], r["operation"]) for r in denied] == [
+        (history["stranger"].organisation.name, "Accès refusé")
+    ]
+    bad = client.get(
+        f"/api/v1/dpo/persons/{history['person'].pk}/access-report/", {"operation": "lecture"}
+    )
+    assert bad.status_code == 400 and "operation" in bad.json()

@@ -107,8 +107,15 @@ def dpo_person_report(request, pk: int):
     if form.is_valid():
         start, end = form.bounds()
         version = form.cleaned_data["version"]
+        organisation = form.cleaned_data.get("organisation")
         report = dpo_reports.dpo_person_report(
-            actor=request.actor, person_id=pk, start=start, end=end, version=version
+            actor=request.actor,
+            person_id=pk,
+            start=start,
+            end=end,
+            version=version,
+            organisation_id=organisation.pk if organisation else None,
+            operation=form.cleaned_data.get("operation") or None,
         )
         if request.GET.get("export") == "csv":
             return _csv_download(

@@ -4,8 +4,10 @@ import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 
 from parcours.services.journal import journal_verify
+from parcours.services.journal_integrity import journal_verification_record
 
 
 class Command(BaseCommand):
@@ -24,7 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=int, default=2000)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        started_at = timezone.now()
         report = journal_verify(from_seq=options["from_seq"], chunk_size=options["chunk_size"])
+        if options["from_seq"] is None:  # a whole walk: kept for the DPO's integrity report
+            journal_verification_record(
+                report=report, started_at=started_at, triggered_by="commande journal_verify"
+            )
         pending = f"{report.unsealed} ligne(s) pas encore scellée(s)."
         if not report.ok:
             self.stdout.write(
