@@ -82,6 +82,9 @@ PATHWAY_FIELDS: dict[str, str] = {
     "outcome": PTH,
     "opened_at": PTH,
     "closed_at": PTH,
+    # Retention (docs/retention.md): an archived pathway is read-only.
+    "last_contact_at": PTH,
+    "archived_at": PTH,
     "updated_at": PTH,
     "modality_periods": PTH,
     "diagnostic_summary": SOC,

@@ -200,6 +200,8 @@ class PathwaySerializer(RedactedSerializerMixin, serializers.ModelSerializer):
             "outcome",
             "opened_at",
             "closed_at",
+            "last_contact_at",
+            "archived_at",
             "updated_at",
             "categories",
         ]

@@ -461,3 +461,19 @@ def test_the_owner_reactivates_an_archived_pathway(record):
         assert sees(record.partner, pathway)  # the relationship and the consent count again
         pathway_add_note(actor=record.owner, pathway_id=pathway.pk, kind="note", text="Retour")
     assert apply_at(back + 700 * DAY).archived == []
+
+
+def test_the_owner_is_shown_that_the_pathway_is_archived(record, client_for):
+    apply_at(TWO_YEARS + DAY)
+    with time_machine.travel(TWO_YEARS + 2 * DAY, tick=False):
+        response = client_for(record.owner).get(f"/api/v1/pathways/{record.pathway.pk}/")
+        assert response.status_code == 200
+        assert response.json()["archived_at"] == "2028-03-06T11:00:00+01:00"
+        note = client_for(record.owner).post(
+            f"/api/v1/pathways/{record.pathway.pk}/notes/", {"text": "Nouvel entretien"}
+        )
+        assert note.status_code == 409 and note.json()["code"] == "archived"
+        page = client_for(record.owner)
+        page.force_login(record.owner.user)
+        html = page.get(f"/personnes/{record.person.pk}/").content.decode()
+        assert "Archivé le 06/03/2028 : lecture seule" in html
