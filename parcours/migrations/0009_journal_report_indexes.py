@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("parcours", "0006_service_barriers_addressed"),
+        ("parcours", "0008_dpo_reports_and_rights_requests"),
     ]
 
     operations = [
