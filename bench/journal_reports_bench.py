@@ -35,7 +35,7 @@ Then, on the last 12 months:
    pages only) and `INSERT … SELECT` batches of 10,000 list rows, with the report indexes as
    shipped (fastupdate off), with GIN's pending list (fastupdate on) and without them, each in a
    rolled-back transaction; rows/s and per-row p50 / p95 / max; then VACUUM.
-7. The subject-access pack: placeholder, see `measure_subject_access_pack` (the lead adds it).
+7. The subject-access pack for the same people (`--pack-only`: only this).
 
 `--rebuild-index` first drops the report indexes and builds them again as the migration does
 (`CREATE INDEX CONCURRENTLY`), timed: what deploying the migration costs on a full journal.
@@ -662,18 +662,74 @@ def insert_cost(count: int, seed: int) -> None:
     )
 
 
-# --- 6. Subject-access pack (the lead adds it) -------------------------------------------------
+# --- 6. Subject-access pack ------------------------------------------------------------------
 
 
-def measure_subject_access_pack(people: list[int], start, end) -> None:
-    """PLACEHOLDER — subject-access pack (< 10 s, issue 7 acceptance), written by another
-    helper: time the pack (ZIP with PDF and JSON) for the same people here, as time_reports
-    does, and add its figures to docs/performance.md ("Rapports DPO sur un journal de 10 M de
-    lignes")."""
-    say("\n## Subject-access pack — not measured yet (placeholder, see the function)")
+def measure_subject_access_pack(people: list[int], hot: int) -> None:
+    """The whole subject-access pack (GDPR art. 15) for the same people: every part of the
+    record, the person version of the access report over the whole journal kept, the French PDF,
+    the JSON and the ZIP — as the DPO's button does it (one `export` journal row each, rolled
+    back here so that a second run measures the same journal)."""
+    from django.db import transaction
+
+    from parcours.selectors.subject_access import subject_access_data
+    from parcours.services.subject_access import subject_access_pack_generate
+
+    say("\n## Subject-access pack (ZIP: PDF + JSON), whole journal kept\n")
+    say("| person | access rows | collect (s) | whole pack (s) | ZIP size |")
+    say("|---|---:|---:|---:|---:|")
+    totals: list[float] = []
+    hot_totals: list[float] = []
+    for index, person_id in enumerate(people):
+        with transaction.atomic():
+            t0 = time.perf_counter()
+            data = subject_access_data(person_id=person_id, now=timezone.now())
+            collect = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            pack = subject_access_pack_generate(person_id=person_id)
+            whole = time.perf_counter() - t0
+            transaction.set_rollback(True)
+        totals.append(whole)
+        if index < hot:
+            hot_totals.append(whole)
+        say(
+            f"| {'hot ' if index < hot else ''}{person_id} | {data['counts']['access_rows']:,} | "
+            f"{collect:.2f} | {whole:.2f} | {len(pack.content) / 1024:,.0f} KiB |"
+        )
+    say(
+        f"\nWhole pack p50/p95 over {len(totals)} people: {p50_p95(totals)} s "
+        f"(hot people: {p50_p95(hot_totals) if hot_totals else '—'} s); max {max(totals):.2f} s"
+    )
 
 
-# --- Index rebuild -----------------------------------------------------------------------------
+def measure_anomalies(end: dt.datetime) -> None:
+    """The anomaly report for the organisation with the most events, over 30 and 90 days (the
+    generator spreads events over the 24 hours: most findings are "outside working hours")."""
+    from django.db.models import Count
+
+    from parcours.selectors.anomalies import anomalies_report
+
+    busiest = (
+        AccessEvent.objects.filter(occurred_at__gte=end - dt.timedelta(days=30))
+        .values("organisation_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
+    if busiest is None:
+        return
+    say("\n## Anomaly report, busiest organisation\n")
+    for days in (30, 90):
+        t0 = time.perf_counter()
+        findings = anomalies_report(
+            start=end - dt.timedelta(days=days),
+            end=end,
+            organisation_ids=[busiest["organisation_id"]],
+        )
+        say(
+            f"- {days} days ({busiest['n']:,} events in its last 30): "
+            f"{time.perf_counter() - t0:.2f} s, {len(findings):,} findings"
+        )
 
 
 def rebuild_indexes() -> None:
@@ -717,6 +773,9 @@ def main() -> None:
     )
     parser.add_argument("--generate-only", action="store_true", help="stop after the journal")
     parser.add_argument(
+        "--pack-only", action="store_true", help="measure only the subject-access pack"
+    )
+    parser.add_argument(
         "--drop-os-cache",
         action="store_true",
         help="empty the OS page cache before the first calls (root; the WHOLE machine's cache)",
@@ -748,6 +807,9 @@ def main() -> None:
     people = sample_people(args.people, args.hot, args.seed, start, end)
     users = sample_users(args.people, args.seed)
     hot = min(args.hot, len(people) - 1)
+    if args.pack_only:
+        measure_subject_access_pack(people, hot)
+        return
     # Counting and sampling read the whole journal: the OS cache holds it now.
     cold = drop_os_cache if args.drop_os_cache else lambda: None
     cold()
@@ -759,7 +821,8 @@ def main() -> None:
         time_shared_index(people, hot, start, end, results)
     if not args.skip_inserts:
         insert_cost(args.inserts, args.seed)
-    measure_subject_access_pack(people, start, end)
+    measure_subject_access_pack(people, hot)
+    measure_anomalies(end)
 
 
 if __name__ == "__main__":
