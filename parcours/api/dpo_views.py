@@ -15,14 +15,12 @@ from rest_framework.views import APIView
 from .. import access
 from ..exports.access_report import access_report_pdf
 from ..exports.dpo_pdf import anomalies_pdf, register_pdf, user_report_pdf
-from ..journal_tasks import journal_verify_daily
-from ..models import AccessOperation, RightsRequest
+from ..models import RightsRequest
 from ..selectors import access_reports, anomalies, user_activity
 from ..selectors.anomalies import AnomalyThresholds
 from ..selectors.dpo_lookup import persons_matching, with_memberships
 from ..services import dpo_reports
 from ..services import rights_request as rights_services
-from ..services.journal import journal_record
 from . import dpo_serializers as s
 from .actor import HasMembership, request_actor
 from .views import record_id
@@ -195,20 +193,8 @@ class JournalVerifyView(DpoView):
 
     @extend_schema(request=None, responses={202: s.VerificationQueuedSerializer})
     def post(self, request):
-        actor = self.actor
-        journal_record(
-            actor=actor,
-            operation=AccessOperation.REPORT,
-            object_type="journal",
-            purpose="Vérification du journal demandée",
-            request=request,
-        )
-        who = actor.user.get_full_name() or actor.user.get_username()
-        journal_verify_daily.delay(triggered_by=f"demandée par {who}")
-        return Response(
-            {"detail": VERIFICATION_QUEUED},
-            status=status.HTTP_202_ACCEPTED,
-        )
+        dpo_reports.dpo_journal_verification_request(actor=self.actor, request=request)
+        return Response({"detail": VERIFICATION_QUEUED}, status=status.HTTP_202_ACCEPTED)
 
 
 class ProcessingRegisterView(DpoView):

@@ -4,7 +4,9 @@
 
 import datetime as dt
 
+from celery import current_app
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from .. import access
@@ -154,3 +156,23 @@ def dpo_subject_access_pack(*, actor: Actor, person_id: int) -> SubjectAccessPac
     _require_dpo(actor)
     person = access.persons_reportable_by(actor).get(pk=person_id)
     return subject_access_pack_generate(person_id=person.pk, actor=actor)
+
+
+@transaction.atomic
+def dpo_journal_verification_request(*, actor: Actor, request: HttpRequest | None = None) -> None:
+    """Queue a walk of the whole chain (it may take minutes; its result is stored and shown by
+    the integrity report). The task is sent by name after commit: no service imports a task."""
+    _require_dpo(actor)
+    journal_record(
+        actor=actor,
+        operation=AccessOperation.REPORT,
+        object_type="journal",
+        purpose="Vérification du journal demandée",
+        request=request,
+    )
+    who = actor.user.get_full_name() or actor.user.get_username()
+    transaction.on_commit(
+        lambda: current_app.send_task(
+            "parcours.journal_verify_daily", kwargs={"triggered_by": f"demandée par {who}"}
+        )
+    )

@@ -13,12 +13,6 @@ from django.utils import timezone
 from parcours.models import AccessEvent
 from parcours.selectors.access_reports import CSV_COLUMNS, PERSON_VERSION_STAFF
 from parcours.services.access_reports import access_report_generate
-from tests.factories import (
-    ConsentFactory,
-    PathwayFactory,
-    PersonFactory,
-    ReferralFactory,
-)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,45 +20,6 @@ PERIOD = {
     "start": timezone.now() - dt.timedelta(days=1),
     "end": timezone.now() + dt.timedelta(days=1),
 }
-
-
-@pytest.fixture
-def history(make_actor, client_for):
-    owner = make_actor(name="France Travail Lens")
-    siae = make_actor(siae=True, name="Les Jardins du Bassin")
-    stranger = make_actor(mission_locale=True, name="Mission locale d'Arras")
-    person = PersonFactory(first_name="Léa", last_name="Martin")
-    pathway = PathwayFactory(person=person, owner_organisation=owner.organisation)
-    referral = ReferralFactory(
-        pathway=pathway,
-        sender_user=owner.user,
-        receiver_organisation=siae.organisation,
-        sent=True,
-    )
-    ConsentFactory(person=person, organisations=[siae.organisation], categories=["social"])
-    before = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-    assert client_for(owner).get(f"/api/v1/persons/{person.pk}/").status_code == 200
-    assert (
-        client_for(owner).patch(f"/api/v1/persons/{person.pk}/", {"city": "Lens"}).status_code
-        == 200
-    )
-    assert client_for(siae).get("/api/v1/referrals/").status_code == 200
-    assert client_for(siae).get(f"/api/v1/persons/{person.pk}/").status_code == 200
-    assert client_for(stranger).get(f"/api/v1/persons/{person.pk}/").status_code == 404
-    response = client_for(siae).post(
-        f"/api/v1/pathways/{pathway.pk}/break-glass/",
-        {"category": "health", "reason": "Adapter le poste dès le premier jour"},
-    )
-    assert response.status_code == 201
-    return {
-        "owner": owner,
-        "siae": siae,
-        "stranger": stranger,
-        "person": person,
-        "referral": referral,
-        "first_event": before,
-    }
 
 
 def _rows(report):

@@ -16,14 +16,12 @@ from parcours import access
 from parcours.errors import DomainError
 from parcours.exports.access_report import access_report_pdf
 from parcours.exports.dpo_pdf import anomalies_pdf, register_pdf, user_report_pdf
-from parcours.journal_tasks import journal_verify_daily
-from parcours.models import AccessOperation, RightsRequestStatus
+from parcours.models import RightsRequestStatus
 from parcours.selectors import access_reports, anomalies, user_activity
 from parcours.selectors.anomalies import AnomalyThresholds
 from parcours.selectors.dpo_lookup import persons_matching, with_memberships
 from parcours.services import dpo_reports
 from parcours.services import rights_request as rights_services
-from parcours.services.journal import journal_record
 
 from ..actor import member_required
 from ..dpo_forms import (
@@ -211,16 +209,7 @@ def dpo_integrity(request):
 @require_POST
 @dpo_required
 def dpo_integrity_verify(request):
-    actor = request.actor
-    journal_record(
-        actor=actor,
-        operation=AccessOperation.REPORT,
-        object_type="journal",
-        purpose="Vérification du journal demandée",
-        request=request,
-    )
-    who = actor.user.get_full_name() or actor.user.get_username()
-    journal_verify_daily.delay(triggered_by=f"demandée par {who}")
+    dpo_reports.dpo_journal_verification_request(actor=request.actor, request=request)
     messages.success(
         request,
         "Vérification lancée : rechargez cette page dans quelques minutes pour voir son résultat.",
