@@ -13,6 +13,7 @@ import io
 import json
 import re
 import zipfile
+from collections import Counter
 from typing import Any
 
 from ..categories import DataCategory
@@ -21,6 +22,9 @@ from .pdf import PdfSection, render_report_pdf
 from .subject_access_texts import INTRO, LISEZMOI, RETENTION_NOTE, RIGHTS
 
 NOT_SET = "—"
+# Beyond this many accesses the PDF counts them per month, organisation and operation (the JSON
+# always lists every one): docs/subject-access.md, docs/performance.md.
+PDF_DETAIL_LIMIT = 2000
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -445,7 +449,16 @@ def _access_report_sections(data: dict) -> list[PdfSection]:
             widths=[4, 1],
             empty_text="Aucun accès enregistré.",
         ),
-        PdfSection(
+        _access_detail_section(report["rows"]),
+    ]
+
+
+def _access_detail_section(rows: list[dict]) -> PdfSection:
+    """Every access, one line each — or, beyond PDF_DETAIL_LIMIT, the count per month,
+    organisation and operation: a table of thousands of lines is not what a person can read,
+    and laying it out would make the pack slow (~1 ms a line); the JSON keeps every line."""
+    if len(rows) <= PDF_DETAIL_LIMIT:
+        return PdfSection(
             heading="Détail des accès",
             columns=["Date", "Organisation", "Opération", "Données", "Finalité", "Base"],
             rows=[
@@ -457,13 +470,30 @@ def _access_report_sections(data: dict) -> list[PdfSection]:
                     _text(r["purpose"]),
                     _text(r["basis"]),
                 ]
-                for r in report["rows"]
+                for r in rows
             ],
             widths=[1.7, 2.4, 1.6, 3, 3, 2.2],
             empty_text="Aucun accès enregistré.",
             level=2,
-        ),
-    ]
+        )
+    # "2026-01-16T10:00:00+01:00": the local year and month are the first seven characters.
+    counts = Counter((r["occurred_at"][:7], r["organisation"], r["operation"]) for r in rows)
+    return PdfSection(
+        heading="Accès par mois, organisation et opération",
+        paragraphs=[
+            f"Vos données ont fait l'objet de {len(rows)} accès : ce document les regroupe par "
+            "mois, organisation et opération. Le détail de chacun (date et heure, données, "
+            "finalité, base) figure dans le fichier de données joint (JSON, partie "
+            "« access_report »)."
+        ],
+        columns=["Mois", "Organisation", "Opération", "Nombre d'accès"],
+        rows=[
+            [f"{month[5:7]}/{month[:4]}", organisation, operation, str(n)]
+            for (month, organisation, operation), n in sorted(counts.items())
+        ],
+        widths=[1.2, 3, 2, 1.2],
+        level=2,
+    )
 
 
 def _retention_section(data: dict) -> PdfSection:

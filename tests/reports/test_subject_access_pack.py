@@ -509,3 +509,27 @@ def test_the_command_names_its_file_itself_and_refuses_bad_input(
         call_command(
             "subject_access_pack", "--person", str(pack_history["person"].pk), "--by", "personne"
         )
+
+
+def test_beyond_the_limit_the_pdf_counts_accesses_per_month_and_the_json_keeps_them_all(
+    pack_history, monkeypatch
+):
+    """A record read thousands of times: the PDF groups the accesses (readable, and the pack
+    stays fast); the JSON still lists every one."""
+    from parcours.exports import subject_access as pack_exports
+    from parcours.exports.subject_access import subject_access_pdf
+
+    data = subject_access_data(person_id=pack_history["person"].pk, now=pack_history["now"])
+    rows = data["access_report"]["rows"]
+    monkeypatch.setattr(pack_exports, "PDF_DETAIL_LIMIT", len(rows) - 1)
+    text = " ".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(subject_access_pdf(data))).pages
+    )
+    text = " ".join(text.split())
+    assert "Accès par mois, organisation et opération" in text
+    assert f"Vos données ont fait l'objet de {len(rows)} accès" in text
+    assert "01/2026 Les Jardins du Bassin Accès d'urgence 1" in text
+    assert "Détail des accès" not in text
+    assert len(json.loads(pack_exports.subject_access_json(data))["access_report"]["rows"]) == len(
+        rows
+    )
