@@ -111,6 +111,32 @@ def _paris() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
+# What an evidence row shows: the journal row's own columns and two names, nothing else loaded.
+EVIDENCE_FIELDS = (
+    "id",
+    "occurred_at",
+    "user_id",
+    "organisation_id",
+    "operation",
+    "object_type",
+    "object_id",
+    "object_ids",
+    "person_id",
+    "categories",
+    "purpose",
+    "basis",
+    "detail",
+    "user__first_name",
+    "user__last_name",
+    "user__username",
+    "organisation__name",
+)
+
+
+def _with_names(events: QuerySet[AccessEvent]) -> QuerySet[AccessEvent]:
+    return events.select_related("user", "organisation").only(*EVIDENCE_FIELDS)
+
+
 def _scoped(
     start: dt.datetime, end: dt.datetime, organisation_ids: list[int] | None
 ) -> QuerySet[AccessEvent]:
@@ -216,15 +242,15 @@ def _volume(
     for user_id, organisation_id, day, people, own, peer in flagged:
         day_start = dt.datetime.combine(day, dt.time.min, tzinfo=paris)
         events = list(
-            AccessEvent.objects.filter(
-                user_id=user_id,
-                organisation_id=organisation_id,
-                operation__in=PERSON_READS,
-                occurred_at__gte=day_start,
-                occurred_at__lt=day_start + dt.timedelta(days=1),
-            )
-            .select_related("user", "organisation")
-            .order_by("occurred_at", "id")
+            _with_names(
+                AccessEvent.objects.filter(
+                    user_id=user_id,
+                    organisation_id=organisation_id,
+                    operation__in=PERSON_READS,
+                    occurred_at__gte=day_start,
+                    occurred_at__lt=day_start + dt.timedelta(days=1),
+                )
+            ).order_by("occurred_at", "id")
         )
         usual = ", ".join(
             text
@@ -263,9 +289,7 @@ def _off_hours(
     for day in days_off:
         day_start = dt.datetime.combine(day, dt.time.min, tzinfo=paris)
         outside |= Q(occurred_at__gte=day_start, occurred_at__lt=day_start + dt.timedelta(days=1))
-    events = (
-        candidates.filter(outside).select_related("user", "organisation").order_by("occurred_at")
-    )
+    events = _with_names(candidates.filter(outside)).order_by("occurred_at", "id")
     findings = []
     for (_user, _org, day), group in _grouped_by_user_day(events).items():
         when = "jour non ouvré" if day in days_off else "en dehors des heures ouvrées"
@@ -284,12 +308,11 @@ def _denials(
     organisation_ids: list[int] | None,
     thresholds: AnomalyThresholds,
 ) -> list[Anomaly]:
-    events = (
-        _scoped(start, end, organisation_ids)
-        .filter(operation=AccessOperation.DENIED, user__isnull=False)
-        .select_related("user", "organisation")
-        .order_by("occurred_at", "id")
-    )
+    events = _with_names(
+        _scoped(start, end, organisation_ids).filter(
+            operation=AccessOperation.DENIED, user__isnull=False
+        )
+    ).order_by("occurred_at", "id")
     findings = []
     for (_user, _org, day), group in _grouped_by_user_day(events).items():
         if len(group) >= thresholds.denials_per_day:
@@ -302,12 +325,9 @@ def _break_glasses(
     start: dt.datetime, end: dt.datetime, organisation_ids: list[int] | None
 ) -> list[Anomaly]:
     paris = _paris()
-    events = (
-        _scoped(start, end, organisation_ids)
-        .filter(operation=AccessOperation.BREAK_GLASS)
-        .select_related("user", "organisation")
-        .order_by("occurred_at", "id")
-    )
+    events = _with_names(
+        _scoped(start, end, organisation_ids).filter(operation=AccessOperation.BREAK_GLASS)
+    ).order_by("occurred_at", "id")
     return [
         _finding(
             "break_glass",
@@ -337,16 +357,14 @@ def _refused_requests(
     ).order_by("decided_at", "id")
     requests = list(refused)
     journaled: dict[int, list[AccessEvent]] = defaultdict(list)
-    for event in (
+    for event in _with_names(
         AccessEvent.objects.filter(
             operation=AccessOperation.ACCESS_REQUEST,
             object_type="pathway",
             object_id__in={r.pathway_id for r in requests},
             detail__access_request__in=[r.pk for r in requests],
         )
-        .select_related("user", "organisation")
-        .order_by("occurred_at", "id")
-    ):
+    ).order_by("occurred_at", "id"):
         journaled[int(event.detail["access_request"])].append(event)
     findings = []
     for request in requests:
