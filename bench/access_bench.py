@@ -43,6 +43,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from measures import pct  # noqa: E402
 
 from parcours import access  # noqa: E402
 from parcours.actor import actor_for  # noqa: E402
@@ -119,11 +120,6 @@ def mode(name: str) -> Iterator[None]:
 
 
 # --- Helpers -----------------------------------------------------------------------------------
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
 def timed_get(client: Client, url: str) -> tuple[float, object]:

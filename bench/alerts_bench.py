@@ -73,6 +73,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.db.models import OuterRef  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from measures import pct, rows, scalar, sql  # noqa: E402
 
 from notifications import selectors  # noqa: E402
 from notifications.models import (  # noqa: E402
@@ -181,31 +182,8 @@ def variant(name: str):
 # --- Helpers -----------------------------------------------------------------------------------
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
-
-
 def p50_p95(values: list[float]) -> str:
     return f"p50 {statistics.median(values):8.1f} ms | p95 {pct(values, 0.95):8.1f} ms"
-
-
-def sql(statement: str, params: dict | list | None = None) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.rowcount
-
-
-def scalar(statement: str, params: dict | list | None = None):
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchone()[0]
-
-
-def _rows(statement: str, params: dict | None = None) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall()
 
 
 def load() -> str:
@@ -402,7 +380,7 @@ def arrange(now: dt.datetime, fraction: float, seed: int) -> int:
         {"now": now, "grace": GRACE_HOURS},
     )
     by_status = dict(
-        _rows("SELECT status || ' / recipe ' || recipe, count(*) FROM bench_due GROUP BY 1")
+        rows("SELECT status || ' / recipe ' || recipe, count(*) FROM bench_due GROUP BY 1")
     )
     arranged = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -431,9 +409,9 @@ def counts(now: dt.datetime) -> dict[str, list]:
     print("| partial index | rows (index condition) | size |")
     print("|---|---:|---:|")
     for index, (table, condition) in PARTIAL_INDEXES.items():
-        rows = scalar(f"SELECT count(*) FROM {table} WHERE {condition}")
+        indexed = scalar(f"SELECT count(*) FROM {table} WHERE {condition}")
         size = scalar("SELECT pg_size_pretty(pg_relation_size(%s::regclass))", [index])
-        print(f"| `{index}` | {rows:,} | {size} |")
+        print(f"| `{index}` | {indexed:,} | {size} |")
     due: dict[str, list] = {kind: list(referrals_due(kind, now=now)) for kind in AlertKind.values}
     distinct = {row.referral_id for rows in due.values() for row in rows}
     print(
@@ -475,7 +453,7 @@ def explain_all(now: dt.datetime, label: str, *, show_sql: bool) -> dict[str, di
                 # The first column selected is the id of the table the query reads.
                 table = APPOINTMENT if statement.startswith(f'SELECT "{APPOINTMENT}"') else REFERRAL
                 index = EXPECTED_INDEX[kind][table]
-                plan = "\n".join(r[0] for r in _rows(f"EXPLAIN (ANALYZE, BUFFERS) {statement}"))
+                plan = "\n".join(r[0] for r in rows(f"EXPLAIN (ANALYZE, BUFFERS) {statement}"))
                 used = index in plan
                 key = f"{kind} ({table.split('_')[1]}{', ' + page if page else ''})"
                 verdicts[name][key] = used

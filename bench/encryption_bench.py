@@ -44,6 +44,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
+from measures import pct  # noqa: E402
 
 from parcours import access, fields  # noqa: E402
 from parcours.actor import actor_for  # noqa: E402
@@ -57,11 +58,6 @@ PAGE = 50
 
 settings.DEBUG = False
 settings.ALLOWED_HOSTS = ["testserver"]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
 def per_call_us(fn: Callable[[], object], n: int = 20000) -> float:

@@ -72,6 +72,7 @@ from django.db.models import Count  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from journal_generate import build_helper_tables, generate_journal  # noqa: E402
+from measures import pct, rows, scalar, sql  # noqa: E402
 
 from parcours.models import (  # noqa: E402
     AccessEvent,
@@ -136,31 +137,8 @@ def one_shared_index() -> Iterator[str]:
 # --- Helpers -----------------------------------------------------------------------------------
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
-
-
 def p50_p95(values: list[float]) -> str:
     return f"{statistics.median(values):,.1f} / {pct(values, 0.95):,.1f}"
-
-
-def sql(statement: str, params: dict | list | None = None) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.rowcount
-
-
-def scalar(statement: str, params: dict | list | None = None):
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchone()[0]
-
-
-def rows(statement: str, params: dict | list | None = None) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall()
 
 
 def drop_os_cache() -> None:

@@ -6,13 +6,15 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from parcours.dates import report_period
 from parcours.models import (
+    RIGHTS_REQUEST_DECISIONS,
     AccessOperation,
     Organisation,
     RightsRequestChannel,
     RightsRequestKind,
-    RightsRequestStatus,
 )
+from parcours.selectors.dpo_lookup import LOOKUP_INCOMPLETE, lookup_is_complete
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -25,19 +27,16 @@ class PeriodForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        end = data.get("au") or timezone.localdate()
-        start = data.get("du") or end - dt.timedelta(days=365)
-        if start > end:
-            self.add_error("du", _("La date de début doit précéder la date de fin."))
-        data["du"], data["au"] = start, end
+        try:
+            self.period = report_period(data.get("du"), data.get("au"))
+        except ValueError as error:
+            self.add_error("du", str(error))
+        else:
+            data["du"], data["au"] = self.period.first_day, self.period.last_day
         return data
 
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:
-        start, end = self.cleaned_data["du"], self.cleaned_data["au"]
-        return (
-            timezone.make_aware(dt.datetime.combine(start, dt.time.min)),
-            timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min)),
-        )
+        return self.period.start, self.period.end
 
 
 class PersonReportForm(PeriodForm):
@@ -95,11 +94,8 @@ class PersonLookupForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        identity = all(data.get(k) for k in ("first_name", "last_name", "birth_date"))
-        if not identity and not data.get("nir"):
-            raise forms.ValidationError(
-                _("Indiquez le nom, le prénom et la date de naissance, ou le NIR.")
-            )
+        if not lookup_is_complete(**{k: v for k, v in data.items() if v}):
+            raise forms.ValidationError(LOOKUP_INCOMPLETE)
         return data
 
 
@@ -118,12 +114,7 @@ class ExtensionForm(forms.Form):
 
 class DecisionForm(forms.Form):
     status = forms.ChoiceField(
-        label=_("Décision"),
-        choices=[
-            (RightsRequestStatus.GRANTED, RightsRequestStatus.GRANTED.label),
-            (RightsRequestStatus.REFUSED, RightsRequestStatus.REFUSED.label),
-        ],
-        widget=forms.RadioSelect,
+        label=_("Décision"), choices=RIGHTS_REQUEST_DECISIONS, widget=forms.RadioSelect
     )
     decision = forms.CharField(
         label=_("Réponse apportée à la personne"), widget=forms.Textarea, max_length=5000

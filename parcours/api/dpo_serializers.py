@@ -1,27 +1,25 @@
 """Shapes of the DPO's reports and rights requests in the API (French labels, no content)."""
 
-import datetime as dt
-
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from ..dates import report_period
+from ..exports.downloads import FORMATS
 from ..models import (
+    RIGHTS_REQUEST_DECISIONS,
     AccessOperation,
     RightsRequest,
     RightsRequestChannel,
     RightsRequestKind,
-    RightsRequestStatus,
 )
-
-EXPORTS = ("csv", "pdf")
+from ..selectors.dpo_lookup import LOOKUP_INCOMPLETE, lookup_is_complete
 
 
 class PeriodSerializer(serializers.Serializer):
     """`from` and `to` are calendar days (Europe/Paris), `to` included; the last 12 months by
     default. `export=csv|pdf` downloads the report instead of JSON."""
 
-    export = serializers.ChoiceField(choices=EXPORTS, required=False, label=_("export"))
+    export = serializers.ChoiceField(choices=FORMATS, required=False, label=_("export"))
 
     def get_fields(self):
         fields = super().get_fields()
@@ -31,16 +29,11 @@ class PeriodSerializer(serializers.Serializer):
         return fields
 
     def validate(self, attrs):
-        end = attrs.get("end") or timezone.localdate()
-        start = attrs.get("start") or end - dt.timedelta(days=365)
-        if start > end:
-            raise serializers.ValidationError(
-                {"from": [_("La date de début doit précéder la date de fin.")]}
-            )
-        attrs["start_at"] = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
-        attrs["end_at"] = timezone.make_aware(
-            dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min)
-        )
+        try:
+            period = report_period(attrs.get("start"), attrs.get("end"))
+        except ValueError as error:
+            raise serializers.ValidationError({"from": [str(error)]}) from None
+        attrs["start_at"], attrs["end_at"] = period.start, period.end
         return attrs
 
 
@@ -65,16 +58,6 @@ class AnomalyQuerySerializer(PeriodSerializer):
     working_hours_start = serializers.IntegerField(required=False, min_value=0, max_value=23)
     working_hours_end = serializers.IntegerField(required=False, min_value=1, max_value=24)
     denials_per_day = serializers.IntegerField(required=False, min_value=1, max_value=10000)
-
-
-THRESHOLD_PARAMETERS = (
-    "volume_factor",
-    "volume_min_people",
-    "baseline_days",
-    "working_hours_start",
-    "working_hours_end",
-    "denials_per_day",
-)
 
 
 class AccessReportRowSerializer(serializers.Serializer):
@@ -234,15 +217,8 @@ class PersonLookupSerializer(serializers.Serializer):
     nir = serializers.CharField(required=False, allow_blank=True, max_length=21)
 
     def validate(self, attrs):
-        identity = all(attrs.get(k) for k in ("first_name", "last_name", "birth_date"))
-        if not identity and not attrs.get("nir"):
-            raise serializers.ValidationError(
-                {
-                    "non_field_errors": [
-                        _("Indiquez le nom, le prénom et la date de naissance, ou le NIR.")
-                    ]
-                }
-            )
+        if not lookup_is_complete(**attrs):
+            raise serializers.ValidationError({"non_field_errors": [LOOKUP_INCOMPLETE]})
         return attrs
 
 
@@ -261,7 +237,7 @@ class ReportableUserSerializer(serializers.Serializer):
 class RightsRequestSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
-    overdue = serializers.SerializerMethodField()
+    overdue = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = RightsRequest
@@ -286,9 +262,6 @@ class RightsRequestSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_overdue(self, obj: RightsRequest) -> bool:
-        return obj.status == RightsRequestStatus.RECEIVED and obj.due_on < timezone.localdate()
-
 
 class RightsRequestCreateSerializer(serializers.Serializer):
     person = serializers.IntegerField()
@@ -305,10 +278,5 @@ class RightsRequestExtendSerializer(serializers.Serializer):
 
 
 class RightsRequestDecideSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(
-        choices=[
-            (RightsRequestStatus.GRANTED, RightsRequestStatus.GRANTED.label),
-            (RightsRequestStatus.REFUSED, RightsRequestStatus.REFUSED.label),
-        ]
-    )
+    status = serializers.ChoiceField(choices=RIGHTS_REQUEST_DECISIONS)
     decision = serializers.CharField(max_length=5000)

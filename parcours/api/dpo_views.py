@@ -2,9 +2,6 @@
 Thin: validate, call the service, render. Non-DPO roles get 403; a person or user outside the
 DPO's reach gets 404 like a missing one (parcours.access)."""
 
-import io
-
-from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -13,11 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import access
-from ..exports.access_report import access_report_pdf
-from ..exports.dpo_pdf import anomalies_pdf, register_pdf, user_report_pdf
+from ..exports import downloads
 from ..models import RightsRequest
-from ..selectors import access_reports, anomalies, user_activity
-from ..selectors.anomalies import AnomalyThresholds
+from ..selectors.anomalies import THRESHOLD_NAMES, AnomalyThresholds
 from ..selectors.dpo_lookup import persons_matching, with_memberships
 from ..services import dpo_reports
 from ..services import rights_request as rights_services
@@ -43,22 +38,10 @@ PERIOD_PARAMETERS = [
     OpenApiParameter(
         "to", OpenApiTypes.DATE, description="Dernier jour inclus (défaut : aujourd'hui)"
     ),
-    OpenApiParameter("export", str, enum=list(s.EXPORTS), description="Télécharger en CSV ou PDF"),
+    OpenApiParameter(
+        "export", str, enum=list(downloads.FORMATS), description="Télécharger en CSV ou PDF"
+    ),
 ]
-
-
-def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _csv(write, report) -> bytes:
-    buffer = io.StringIO()
-    write(report, buffer)
-    # BOM: spreadsheet programs then read the accents right.
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 class DpoView(APIView):
@@ -93,13 +76,8 @@ class PersonAccessReportView(DpoView):
             organisation_id=q.get("organisation"),
             operation=q.get("operation"),
         )
-        name = f"acces-personne-{report.person_id}-{q['version']}"
-        if q.get("export") == "csv":
-            return _download(
-                _csv(access_reports.write_csv, report), f"{name}.csv", "text/csv; charset=utf-8"
-            )
-        if q.get("export") == "pdf":
-            return _download(access_report_pdf(report), f"{name}.pdf", "application/pdf")
+        if q.get("export"):
+            return downloads.person_report_file(report, q["export"]).as_response()
         return Response(s.PersonAccessReportSerializer(report).data)
 
 
@@ -113,7 +91,7 @@ class SubjectAccessPackView(DpoView):
     )
     def post(self, request, pk):
         pack = dpo_reports.dpo_subject_access_pack(actor=self.actor, person_id=record_id(pk))
-        return _download(pack.content, pack.filename, "application/zip")
+        return downloads.pack_file(pack.content, pack.filename).as_response()
 
 
 class UserActivityReportView(DpoView):
@@ -128,13 +106,8 @@ class UserActivityReportView(DpoView):
         report = dpo_reports.dpo_user_report(
             actor=self.actor, user_id=record_id(pk), start=q["start_at"], end=q["end_at"]
         )
-        name = f"activite-utilisateur-{report.user_id}"
-        if q.get("export") == "csv":
-            return _download(
-                _csv(user_activity.write_csv, report), f"{name}.csv", "text/csv; charset=utf-8"
-            )
-        if q.get("export") == "pdf":
-            return _download(user_report_pdf(report), f"{name}.pdf", "application/pdf")
+        if q.get("export"):
+            return downloads.user_report_file(report, q["export"]).as_response()
         return Response(s.UserActivityReportSerializer(report).data)
 
 
@@ -142,7 +115,7 @@ class AnomaliesReportView(DpoView):
     @extend_schema(
         parameters=[
             *PERIOD_PARAMETERS,
-            *(OpenApiParameter(name, float) for name in s.THRESHOLD_PARAMETERS),
+            *(OpenApiParameter(name, float) for name in THRESHOLD_NAMES),
         ],
         responses=s.AnomaliesReportSerializer,
     )
@@ -151,21 +124,15 @@ class AnomaliesReportView(DpoView):
         query.is_valid(raise_exception=True)
         q = query.validated_data
         thresholds = AnomalyThresholds.from_settings(
-            **{name: q.get(name) for name in s.THRESHOLD_PARAMETERS}
+            **{name: q.get(name) for name in THRESHOLD_NAMES}
         )
         findings = dpo_reports.dpo_anomalies_report(
             actor=self.actor, start=q["start_at"], end=q["end_at"], thresholds=thresholds
         )
-        if q.get("export") == "csv":
-            return _download(
-                _csv(anomalies.write_csv, findings), "anomalies.csv", "text/csv; charset=utf-8"
-            )
-        if q.get("export") == "pdf":
-            return _download(
-                anomalies_pdf(findings, q["start_at"], q["end_at"], thresholds),
-                "anomalies.pdf",
-                "application/pdf",
-            )
+        if q.get("export"):
+            return downloads.anomalies_file(
+                findings, q["export"], start=q["start_at"], end=q["end_at"], thresholds=thresholds
+            ).as_response()
         data = {
             "start": q["start_at"],
             "end": q["end_at"],
@@ -205,9 +172,7 @@ class ProcessingRegisterView(DpoView):
     def get(self, request):
         register = dpo_reports.dpo_processing_register(actor=self.actor)
         if request.query_params.get("export") == "pdf":
-            return _download(
-                register_pdf(register), "registre-des-traitements.pdf", "application/pdf"
-            )
+            return downloads.register_file(register).as_response()
         data = {
             **vars(register),
             "bases": [{"label": label, "grants": n} for label, n in register.bases],
@@ -226,10 +191,8 @@ class PersonLookupView(DpoView):
         payload.is_valid(raise_exception=True)
         people = persons_matching(
             access.persons_reportable_by(self.actor), **payload.validated_data
-        ).order_by("pk")
-        return Response(
-            [{"id": p.pk, "reference": f"Personne n°{p.pk}"} for p in people.only("pk")[:20]]
         )
+        return Response([{"id": p.pk, "reference": f"Personne n°{p.pk}"} for p in people])
 
 
 class ReportableUserViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -32,6 +32,7 @@ from .referral import (
 )
 from .retention import RetentionRule
 from .rights_request import (
+    RIGHTS_REQUEST_DECISIONS,
     RIGHTS_REQUEST_MOVES,
     RightsRequest,
     RightsRequestChannel,
@@ -44,6 +45,7 @@ __all__ = [
     "CASEWORK_ROLES",
     "DPO_ROLES",
     "OPEN_REFERRAL_STATUSES",
+    "RIGHTS_REQUEST_DECISIONS",
     "RIGHTS_REQUEST_MOVES",
     "AccessEvent",
     "AccessOperation",

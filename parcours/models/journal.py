@@ -85,6 +85,14 @@ class AccessEvent(models.Model):
                 condition=models.Q(chain_seq__isnull=True),
                 name="journal_unsealed_idx",
             ),
+            # The few purge markers: where the remaining chain starts (`journal_verify`) and the
+            # last purge the integrity report shows; without it, looking for the newest marker
+            # walks the whole journal backwards when there is none.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(operation="purge_marker"),
+                name="journal_purge_marker_idx",
+            ),
             # The person's access report (selectors.access_reports) finds the list pages that
             # showed one of their records by JSON containment (`object_ids @> '[42]'`). One
             # partial GIN index per object type the report looks for: the number 42 is a

@@ -6,9 +6,12 @@ through `objection_record`, an erasure through the retention's anonymisation, a 
 through the normal edit flows, which keep their history).
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -46,6 +49,12 @@ RIGHTS_REQUEST_MOVES: dict[str, frozenset[str]] = {
     RightsRequestStatus.GRANTED: frozenset(),
     RightsRequestStatus.REFUSED: frozenset(),
 }
+# The answers a DPO can give to a request received (the forms and the API offer these).
+RIGHTS_REQUEST_DECISIONS: list[tuple[str, Any]] = [
+    (status.value, status.label)
+    for status in RightsRequestStatus
+    if status in RIGHTS_REQUEST_MOVES[RightsRequestStatus.RECEIVED]
+]
 
 
 class RightsRequest(models.Model):
@@ -108,3 +117,8 @@ class RightsRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Demande n°{self.pk} — {self.get_kind_display()}"
+
+    @property
+    def overdue(self) -> bool:
+        """Still unanswered after its due date (the list's badge, the API's field)."""
+        return self.status == RightsRequestStatus.RECEIVED and self.due_on < timezone.localdate()

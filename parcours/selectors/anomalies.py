@@ -16,7 +16,7 @@ import datetime as dt
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
@@ -76,6 +76,10 @@ class AnomalyThresholds:
         )
         given = {name: value for name, value in overrides.items() if value is not None}
         return replace(thresholds, **given)  # type: ignore[arg-type]
+
+
+# The thresholds a report may override (API parameters, page fields): the dataclass's fields.
+THRESHOLD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(AnomalyThresholds))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,16 @@ from ..fields import blind_index, normalise_identifier
 from ..models import Membership, Person
 from ..models.person import search_keys
 
+LOOKUP_INCOMPLETE = "Indiquez le nom, le prénom et la date de naissance, ou le NIR."
+LOOKUP_LIMIT = 20  # exact identity or NIR: more than a handful means a homonym to tell apart
+
+
+def lookup_is_complete(
+    *, first_name: str = "", last_name: str = "", birth_date: dt.date | None = None, nir: str = ""
+) -> bool:
+    """A lookup names the exact identity (names and birth date) or the NIR."""
+    return bool(nir) or bool(first_name and last_name and birth_date)
+
 
 def persons_matching(
     people: QuerySet[Person],
@@ -19,14 +29,17 @@ def persons_matching(
     last_name: str = "",
     birth_date: dt.date | None = None,
     nir: str = "",
-) -> QuerySet[Person]:
-    """Within `people`: the exact NIR, else the exact identity (names and birth date)."""
+) -> list[Person]:
+    """Within `people`: the exact NIR, else the exact identity — at most LOOKUP_LIMIT, ids only
+    (a DPO is never shown record content)."""
     if nir:
-        return people.filter(nir_index=blind_index("nir", normalise_identifier(nir)))
-    if first_name and last_name and birth_date:
+        matching = people.filter(nir_index=blind_index("nir", normalise_identifier(nir)))
+    elif first_name and last_name and birth_date:
         identity_index = search_keys(first_name, last_name, birth_date, "", "")[3]
-        return people.filter(identity_index=identity_index)
-    return people.none()
+        matching = people.filter(identity_index=identity_index)
+    else:
+        return []
+    return list(matching.order_by("pk").only("pk")[:LOOKUP_LIMIT])
 
 
 def with_memberships(users: QuerySet[User]) -> QuerySet[User]:

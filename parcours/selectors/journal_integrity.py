@@ -4,8 +4,6 @@ whether the period a report covers is intact."""
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Min
-
 from ..models import AccessEvent, AccessOperation, JournalCheckpoint, JournalVerification
 
 
@@ -28,7 +26,9 @@ def _date(value: dt.datetime | None) -> str:
 def journal_integrity_status(*, start: dt.datetime, end: dt.datetime) -> IntegrityStatus:
     verification = JournalVerification.objects.order_by("-finished_at", "-id").first()
     checkpoint = JournalCheckpoint.objects.order_by("-chain_seq", "-id").first()
-    earliest = AccessEvent.objects.aggregate(first=Min("occurred_at"))["first"]
+    # The journal is append-only and purged from its oldest rows: the first row by id (the
+    # primary key's index) is the oldest kept — never min(occurred_at), a scan of the table.
+    earliest = AccessEvent.objects.order_by("id").values_list("occurred_at", flat=True).first()
     last_purge_at = (
         AccessEvent.objects.filter(operation=AccessOperation.PURGE_MARKER)
         .order_by("-id")

@@ -20,10 +20,22 @@ def access_report_generate(
     version: str,
     actor: Actor | None = None,
     user: User | None = None,
+    staff_named: frozenset[int] | None = None,
+    organisation_id: int | None = None,
+    operation: str | None = None,
 ) -> AccessReport:
-    """The person's access report over [start, end), and one `report` row in the journal
-    (who asked — an actor, or the user running the command — which version, which period)."""
-    report = person_access_report(person_id=person_id, start=start, end=end, version=version)
+    """The person's access report over [start, end) (`person_access_report`'s filters), and one
+    `report` row in the journal (who asked — an actor, or the user running the command — which
+    version, which period, which filters). The caller has checked the asker's reach."""
+    report = person_access_report(
+        person_id=person_id,
+        start=start,
+        end=end,
+        version=version,
+        staff_named=staff_named,
+        organisation_id=organisation_id,
+        operation=operation,
+    )
     label = "version pour la personne" if version == "person" else "version interne"
     journal_record(
         actor=actor,
@@ -37,6 +49,8 @@ def access_report_generate(
             "version": version,
             "from": start.isoformat(),
             "to": end.isoformat(),
+            "organisation": organisation_id,
+            "operation": operation,
             "rows": len(report.rows),
         },
     )

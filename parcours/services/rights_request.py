@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from .. import access
 from ..actor import Actor
 from ..dates import add_months
-from ..errors import Conflict, InvalidInput, NotAllowed
+from ..errors import Conflict, InvalidInput
 from ..models import (
     RIGHTS_REQUEST_MOVES,
     AccessOperation,
@@ -25,17 +25,13 @@ from ..models import (
     RightsRequestStatus,
 )
 from .consent import objection_save
+from .dpo_reports import require_dpo
 from .erasure import person_erase_now
 from .history import save_with_history
 from .journal import journal_record
 
 ANSWER_MONTHS = 1
 EXTENSION_MONTHS = 2
-
-
-def _require_dpo(actor: Actor) -> None:
-    if not access.can_read_dpo_reports(actor):
-        raise NotAllowed(_("Seul le délégué à la protection des données traite ces demandes."))
 
 
 @transaction.atomic
@@ -50,7 +46,7 @@ def rights_request_record(
 ) -> RightsRequest:
     """Record a request received by the actor's organisation. Preconditions: the actor is a
     DPO and the person is related to their organisation (else DoesNotExist: 404)."""
-    _require_dpo(actor)
+    require_dpo(actor)
     person = access.persons_reportable_by(actor).get(pk=person_id)
     if received_on > timezone.localdate():
         message = _("La date de réception ne peut pas être future.")
@@ -78,7 +74,7 @@ def rights_request_record(
 
 
 def _locked(actor: Actor, request_id: int) -> RightsRequest:
-    _require_dpo(actor)
+    require_dpo(actor)
     return (
         access.rights_requests_visible_to(actor)
         .select_for_update(of=("self",))

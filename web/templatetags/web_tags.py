@@ -1,5 +1,7 @@
 from django import template
 
+from parcours import access
+from parcours.actor import Actor
 from parcours.categories import DataCategory
 
 register = template.Library()
@@ -20,3 +22,10 @@ def category_labels(codes) -> str:
 @register.filter
 def category_label(code: str) -> str:
     return str(DataCategory(code).label)
+
+
+@register.filter
+def reads_dpo_reports(actor) -> bool:
+    """The menu shows the DPO's pages to whom parcours.access gives them (no role list here)."""
+    # Pages outside member_required (login, password) have no actor: the template passes "".
+    return isinstance(actor, Actor) and access.can_read_dpo_reports(actor)

@@ -2,7 +2,6 @@
 integrity, the processing register, rights requests. Thin: forms, then parcours' DPO services
 (which journal every report); never any record content."""
 
-import io
 from collections.abc import Callable
 from functools import wraps
 
@@ -14,11 +13,9 @@ from django.views.decorators.http import require_POST
 
 from parcours import access
 from parcours.errors import DomainError
-from parcours.exports.access_report import access_report_pdf
-from parcours.exports.dpo_pdf import anomalies_pdf, register_pdf, user_report_pdf
+from parcours.exports import downloads
 from parcours.models import RightsRequestStatus
-from parcours.selectors import access_reports, anomalies, user_activity
-from parcours.selectors.anomalies import AnomalyThresholds
+from parcours.selectors.anomalies import THRESHOLD_NAMES, AnomalyThresholds
 from parcours.selectors.dpo_lookup import persons_matching, with_memberships
 from parcours.services import dpo_reports
 from parcours.services import rights_request as rights_services
@@ -52,22 +49,10 @@ def dpo_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return wrapper
 
 
-def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _csv_download(write, report, filename: str) -> HttpResponse:
-    buffer = io.StringIO()
-    write(report, buffer)
-    content = ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: spreadsheets read accents
-    return _download(content, filename, "text/csv; charset=utf-8")
-
-
-def _pdf_download(content: bytes, filename: str) -> HttpResponse:
-    return _download(content, filename, "application/pdf")
+def _export_format(request: HttpRequest) -> str | None:
+    """`?export=csv|pdf` (anything else shows the page)."""
+    export = request.GET.get("export")
+    return export if export in downloads.FORMATS else None
 
 
 @dpo_required
@@ -76,11 +61,7 @@ def dpo_home(request):
     form = PersonLookupForm(request.POST or None)
     found = None
     if request.method == "POST" and form.is_valid():
-        found = list(
-            persons_matching(access.persons_reportable_by(actor), **form.cleaned_data)
-            .order_by("pk")
-            .only("pk")[:20]
-        )
+        found = persons_matching(access.persons_reportable_by(actor), **form.cleaned_data)
         if len(found) == 1:
             return redirect("web:dpo-person-report", pk=found[0].pk)
     requests = access.rights_requests_visible_to(actor).filter(status=RightsRequestStatus.RECEIVED)
@@ -115,12 +96,8 @@ def dpo_person_report(request, pk: int):
             organisation_id=organisation.pk if organisation else None,
             operation=form.cleaned_data.get("operation") or None,
         )
-        if request.GET.get("export") == "csv":
-            return _csv_download(
-                access_reports.write_csv, report, f"acces-personne-{pk}-{version}.csv"
-            )
-        if request.GET.get("export") == "pdf":
-            return _pdf_download(access_report_pdf(report), f"acces-personne-{pk}-{version}.pdf")
+        if export := _export_format(request):
+            return downloads.person_report_file(report, export).as_response()
     else:
         access.persons_reportable_by(request.actor).get(pk=pk)  # 404 before any error message
     return render(
@@ -135,7 +112,7 @@ def dpo_person_report(request, pk: int):
 def dpo_subject_access_pack(request, pk: int):
     """POST: generating the pack is an export of the person's whole record (journaled)."""
     pack = dpo_reports.dpo_subject_access_pack(actor=request.actor, person_id=pk)
-    return _download(pack.content, pack.filename, "application/zip")
+    return downloads.pack_file(pack.content, pack.filename).as_response()
 
 
 @dpo_required
@@ -152,10 +129,8 @@ def dpo_user_report(request, pk: int):
     if form.is_valid():
         start, end = form.bounds()
         report = dpo_reports.dpo_user_report(actor=request.actor, user_id=pk, start=start, end=end)
-        if request.GET.get("export") == "csv":
-            return _csv_download(user_activity.write_csv, report, f"activite-utilisateur-{pk}.csv")
-        if request.GET.get("export") == "pdf":
-            return _pdf_download(user_report_pdf(report), f"activite-utilisateur-{pk}.pdf")
+        if export := _export_format(request):
+            return downloads.user_report_file(report, export).as_response()
     else:
         access.users_reportable_by(request.actor).get(pk=pk)
     return render(
@@ -173,17 +148,15 @@ def dpo_anomalies(request):
     if form.is_valid():
         start, end = form.bounds()
         thresholds = AnomalyThresholds.from_settings(
-            volume_factor=form.cleaned_data.get("volume_factor"),
-            volume_min_people=form.cleaned_data.get("volume_min_people"),
-            denials_per_day=form.cleaned_data.get("denials_per_day"),
+            **{name: form.cleaned_data.get(name) for name in THRESHOLD_NAMES}
         )
         findings = dpo_reports.dpo_anomalies_report(
             actor=request.actor, start=start, end=end, thresholds=thresholds
         )
-        if request.GET.get("export") == "csv":
-            return _csv_download(anomalies.write_csv, findings, "anomalies.csv")
-        if request.GET.get("export") == "pdf":
-            return _pdf_download(anomalies_pdf(findings, start, end, thresholds), "anomalies.pdf")
+        if export := _export_format(request):
+            return downloads.anomalies_file(
+                findings, export, start=start, end=end, thresholds=thresholds
+            ).as_response()
     return render(
         request,
         "web/dpo/anomalies.html",
@@ -220,8 +193,8 @@ def dpo_integrity_verify(request):
 @dpo_required
 def dpo_register(request):
     register = dpo_reports.dpo_processing_register(actor=request.actor)
-    if request.GET.get("export") == "pdf":
-        return _pdf_download(register_pdf(register), "registre-des-traitements.pdf")
+    if _export_format(request) == "pdf":
+        return downloads.register_file(register).as_response()
     return render(request, "web/dpo/register.html", {"register": register})
 
 

@@ -15,8 +15,8 @@ import sys
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
+from ...dates import report_period
 from ...exports.access_report import access_report_pdf
 from ...models import Person
 from ...selectors.access_reports import VERSIONS, write_csv
@@ -50,13 +50,13 @@ class Command(BaseCommand):
             raise CommandError(f"Personne n°{options['person']} introuvable.")
         if options["file_format"] == "pdf" and not options["output"]:
             raise CommandError("Le format PDF demande un fichier : précisez --output.")
-        today = timezone.localdate()
-        start_day = _day(options["start"]) if options["start"] else today - dt.timedelta(days=365)
-        end_day = _day(options["end"]) if options["end"] else today
-        if end_day < start_day:
-            raise CommandError("La fin de la période précède son début.")
-        start = timezone.make_aware(dt.datetime.combine(start_day, dt.time.min))
-        end = timezone.make_aware(dt.datetime.combine(end_day + dt.timedelta(days=1), dt.time.min))
+        try:
+            period = report_period(
+                _day(options["start"]) if options["start"] else None,
+                _day(options["end"]) if options["end"] else None,
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from None
         user = None
         if options["by"]:
             user = get_user_model().objects.filter(username=options["by"]).first()
@@ -64,8 +64,8 @@ class Command(BaseCommand):
                 raise CommandError(f"Utilisateur « {options['by']} » introuvable.")
         report = access_report_generate(
             person_id=options["person"],
-            start=start,
-            end=end,
+            start=period.start,
+            end=period.end,
             version=options["audience"],
             user=user,
         )
@@ -79,6 +79,6 @@ class Command(BaseCommand):
             write_csv(report, sys.stdout)
         totals = ", ".join(f"{org} : {n}" for org, n in report.totals_by_organisation.items())
         self.stderr.write(
-            f"{len(report.rows)} accès du {start_day:%d/%m/%Y} au {end_day:%d/%m/%Y}"
+            f"{len(report.rows)} accès du {period.first_day:%d/%m/%Y} au {period.last_day:%d/%m/%Y}"
             + (f" — {totals}" if totals else "")
         )
