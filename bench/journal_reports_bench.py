@@ -74,6 +74,7 @@ from django.utils import timezone  # noqa: E402
 from journal_generate import build_helper_tables, generate_journal  # noqa: E402
 from measures import pct, rows, scalar, sql  # noqa: E402
 
+from parcours.gate.journal import journal_record  # noqa: E402
 from parcours.models import (  # noqa: E402
     AccessEvent,
     AccessOperation,
@@ -84,7 +85,6 @@ from parcours.models import (  # noqa: E402
     Role,
 )
 from parcours.selectors import access_reports  # noqa: E402
-from parcours.services.journal import journal_record  # noqa: E402
 
 settings.DEBUG = False  # no query log kept (CaptureQueriesContext forces it where needed)
 

@@ -7,21 +7,26 @@ Rights are materialised per pathway and data category as django-guardian direct 
 object permissions granted to each organisation's Group (and, for break-glass, to a user) by
 `parcours.services.access_grants.access_recompute`. Reads filter with an EXISTS on those tables,
 the group id and permission ids passed as literal values (docs/performance.md), and honour each
-row's `valid_until` so that expiry is effective at the next request. The actor's role narrows
-further: managers see only the pathway category; DPOs and administrators see no record content.
+row's interval (`valid_from`, `valid_until`) so that a basis opens and ends on time. The actor's
+role narrows further (`gate.rules.ROLE_CATEGORIES`): managers see only the pathway category;
+DPOs and administrators see no record content. Role facts come from the gate's table: nothing
+here compares a role.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from .actor import Actor
-from .categories import ALL_CATEGORIES, DataCategory, permission_codename
+from .categories import DataCategory, permission_codename
+from .gate.rules import RULES, Action, roles_for
+from .gate.rules import role_categories as _role_categories
 from .models import (
-    DPO_ROLES,
     AccessEvent,
+    AccessOperation,
     AccessRequest,
     Agreement,
     Appointment,
@@ -39,23 +44,17 @@ from .models import (
     Referral,
     ReferralStatus,
     RightsRequest,
-    Role,
 )
 from .models.grant import permission_ids
-from .selectors.relationships import relationships_of
-
-ROLE_CATEGORIES: dict[str, frozenset[str]] = {
-    Role.COUNSELLOR: ALL_CATEGORIES,
-    Role.SOCIAL_WORKER: ALL_CATEGORIES,
-    Role.MANAGER: frozenset({DataCategory.PATHWAY}),
-    Role.DPO: frozenset(),
-    Role.NATIONAL_DPO: frozenset(),
-    Role.ADMIN: frozenset(),
-}
 
 
 def role_categories(actor: Actor) -> frozenset[str]:
-    return ROLE_CATEGORIES.get(actor.role, frozenset())
+    return _role_categories(actor.role)
+
+
+def _may(actor: Actor, action: Action) -> bool:
+    """Role-only facts of the gate's table (scopes do not depend on a relation)."""
+    return RULES[action].allows_role(actor.role)
 
 
 def _permission_ids_for(categories: Iterable[str]) -> list[int]:
@@ -63,8 +62,12 @@ def _permission_ids_for(categories: Iterable[str]) -> list[int]:
     return sorted(ids[permission_codename(c)] for c in categories)
 
 
-def _still_valid() -> Q:
-    return Q(valid_until__isnull=True) | Q(valid_until__gt=timezone.now())
+def _in_force() -> Q:
+    """A grant row whose interval holds now (a basis that starts later is already a row)."""
+    now = timezone.now()
+    return (Q(valid_from__isnull=True) | Q(valid_from__lte=now)) & (
+        Q(valid_until__isnull=True) | Q(valid_until__gt=now)
+    )
 
 
 def _granted(actor: Actor, categories: Iterable[str], pathway_ref: str = "pk") -> Q:
@@ -73,7 +76,7 @@ def _granted(actor: Actor, categories: Iterable[str], pathway_ref: str = "pk") -
     if not perm_ids:
         return Q(pk__in=[])
     group_grant = PathwayGroupObjectPermission.objects.filter(
-        _still_valid(),
+        _in_force(),
         group_id=actor.organisation.group_id,
         permission_id__in=perm_ids,
         content_object_id=OuterRef(pathway_ref),
@@ -84,7 +87,7 @@ def _granted(actor: Actor, categories: Iterable[str], pathway_ref: str = "pk") -
     # organisation) or filters the whole recent-first index for a small one (docs/performance.md).
     personal = list(
         PathwayUserObjectPermission.objects.filter(
-            _still_valid(), user_id=actor.user.pk, permission_id__in=perm_ids
+            _in_force(), user_id=actor.user.pk, permission_id__in=perm_ids
         ).values_list("content_object_id", flat=True)
     )
     if not personal:
@@ -101,33 +104,68 @@ def pathways_visible_to(actor: Actor, category: str | None = None) -> QuerySet[P
     return Pathway.objects.filter(_granted(actor, wanted))
 
 
-def categories_for(actor: Actor, pathway_ids: Iterable[int]) -> dict[int, frozenset[str]]:
-    """Pathway id → the categories the actor may see now (two queries for a whole page)."""
+@dataclass(frozen=True)
+class PathwayGrants:
+    """What the actor may see of one pathway now: category → basis codes, and the relations
+    (owner, receiver…) the rows were granted for — the purpose journaled with a read."""
+
+    bases: dict[str, frozenset[str]]
+    relations: frozenset[str]
+
+    @property
+    def categories(self) -> frozenset[str]:
+        return frozenset(self.bases)
+
+
+NO_GRANTS = PathwayGrants(bases={}, relations=frozenset())
+
+
+def grants_for(actor: Actor, pathway_ids: Iterable[int]) -> dict[int, PathwayGrants]:
+    """Pathway id → the actor's grants in force now (one query for a whole page)."""
     allowed = role_categories(actor)
-    ids = list(pathway_ids)
-    result: dict[int, set[str]] = {pid: set() for pid in ids}
+    ids = list(set(pathway_ids))
     if not allowed or not ids:
-        return {pid: frozenset() for pid in ids}
+        return dict.fromkeys(ids, NO_GRANTS)
     by_id = {v: k for k, v in permission_ids().items()}
     perm_ids = _permission_ids_for(allowed)
-    rows = list(
+    columns = ("content_object_id", "permission_id", "basis", "relations")
+    # One query: the organisation's rows and the user's own (break-glass), UNION ALL.
+    rows = (
         PathwayGroupObjectPermission.objects.filter(
-            _still_valid(),
+            _in_force(),
             group_id=actor.organisation.group_id,
             permission_id__in=perm_ids,
             content_object_id__in=ids,
-        ).values_list("content_object_id", "permission_id")
-    ) + list(
-        PathwayUserObjectPermission.objects.filter(
-            _still_valid(),
-            user_id=actor.user.pk,
-            permission_id__in=perm_ids,
-            content_object_id__in=ids,
-        ).values_list("content_object_id", "permission_id")
+        )
+        .values_list(*columns)
+        .union(
+            PathwayUserObjectPermission.objects.filter(
+                _in_force(),
+                user_id=actor.user.pk,
+                permission_id__in=perm_ids,
+                content_object_id__in=ids,
+            ).values_list(*columns),
+            all=True,
+        )
     )
-    for pathway_id, permission_id in rows:
-        result[pathway_id].add(by_id[permission_id].removeprefix("view_pathway_"))
-    return {pid: frozenset(categories) for pid, categories in result.items()}
+    bases: dict[int, dict[str, set[str]]] = {pid: {} for pid in ids}
+    relations: dict[int, set[str]] = {pid: set() for pid in ids}
+    for pathway_id, permission_id, basis, granted_for in rows:
+        category = by_id[permission_id].removeprefix("view_pathway_")
+        bases[pathway_id].setdefault(category, set()).update(basis.split())
+        relations[pathway_id].update(granted_for.split())
+    return {
+        pid: PathwayGrants(
+            bases={c: frozenset(codes) for c, codes in bases[pid].items()},
+            relations=frozenset(relations[pid]),
+        )
+        for pid in ids
+    }
+
+
+def categories_for(actor: Actor, pathway_ids: Iterable[int]) -> dict[int, frozenset[str]]:
+    """Pathway id → the categories the actor may see now (one query for a whole page)."""
+    return {pid: grants.categories for pid, grants in grants_for(actor, pathway_ids).items()}
 
 
 def categories_of_person(actor: Actor, person_id: int) -> frozenset[str]:
@@ -138,29 +176,8 @@ def categories_of_person(actor: Actor, person_id: int) -> frozenset[str]:
 
 def basis_for(actor: Actor, pathway_id: int, categories: Iterable[str]) -> str:
     """The bases behind the actor's view of these categories, e.g. "consent:3 legal:spe"."""
-    ids = permission_ids()
-    perm_ids = [ids[permission_codename(c)] for c in categories]
-    codes: set[str] = set()
-    for basis in PathwayGroupObjectPermission.objects.filter(
-        _still_valid(),
-        group_id=actor.organisation.group_id,
-        permission_id__in=perm_ids,
-        content_object_id=pathway_id,
-    ).values_list("basis", flat=True):
-        codes.update(basis.split())
-    for basis in PathwayUserObjectPermission.objects.filter(
-        _still_valid(),
-        user_id=actor.user.pk,
-        permission_id__in=perm_ids,
-        content_object_id=pathway_id,
-    ).values_list("basis", flat=True):
-        codes.update(basis.split())
-    return " ".join(sorted(codes))
-
-
-def has_relationship(actor: Actor, pathway: Pathway) -> bool:
-    """Whether the actor's organisation works with this pathway now (with or without a basis)."""
-    return actor.organisation.pk in relationships_of(pathway, now=timezone.now())
+    bases = grants_for(actor, [pathway_id])[pathway_id].bases
+    return " ".join(sorted({code for c in categories for code in bases.get(c, ())}))
 
 
 def persons_visible_to(actor: Actor) -> QuerySet[Person]:
@@ -225,19 +242,39 @@ def memberships_of(actor: Actor) -> QuerySet[Membership]:
 
 
 def can_manage_agreements(actor: Actor) -> bool:
-    return actor.role in {Role.MANAGER, Role.ADMIN}
+    return _may(actor, Action.AGREEMENT_PROPOSE)
+
+
+def consents_concerning(actor: Actor) -> Q:
+    """The consents that concern the actor's organisation: those naming it (or its kind of
+    organisation) and those it collected. Others exist, but what they share and why is between
+    the person and the organisations they name (ADR 0010)."""
+    organisation = actor.organisation
+    return (
+        Q(organisations=organisation.pk)
+        | Q(organisation_kinds__contains=[organisation.kind])
+        | Q(collected_by_organisation_id=organisation.pk)
+    )
 
 
 def consents_visible_to(actor: Actor) -> QuerySet[Consent]:
-    """Consents of people whose identity the actor sees (case-work roles other than manager)."""
-    if actor.role == Role.MANAGER:
-        return Consent.objects.none()
-    return Consent.objects.filter(person__in=persons_visible_to(actor))
+    """Consents that concern the actor's organisation, of people whose identity it sees."""
+    concerning = Consent.objects.filter(consents_concerning(actor)).values("pk")
+    return Consent.objects.filter(pk__in=concerning, person__in=persons_visible_to(actor))
+
+
+def consents_not_shown_count(actor: Actor, person_id: int) -> int:
+    """How many of the person's consents the actor may not read: it may know they exist."""
+    if DataCategory.IDENTITY not in role_categories(actor):
+        return 0
+    return (
+        Consent.objects.filter(person_id=person_id)
+        .exclude(pk__in=Consent.objects.filter(consents_concerning(actor)).values("pk"))
+        .count()
+    )
 
 
 def objections_visible_to(actor: Actor) -> QuerySet[Objection]:
-    if actor.role == Role.MANAGER:
-        return Objection.objects.none()
     return Objection.objects.filter(person__in=persons_visible_to(actor))
 
 
@@ -249,14 +286,14 @@ def care_team_visible_to(actor: Actor) -> QuerySet[CareTeamMember]:
 
 def break_glasses_visible_to(actor: Actor) -> QuerySet[BreakGlass]:
     """A user sees their organisation's exceptional accesses (the DPO's report comes later)."""
-    if not actor.does_casework:
+    if not _may(actor, Action.BREAK_GLASS_LIST):
         return BreakGlass.objects.none()
     return BreakGlass.objects.filter(organisation=actor.organisation)
 
 
 def access_requests_visible_to(actor: Actor) -> QuerySet[AccessRequest]:
     """Requests the actor's organisation made, or received as the owner of the record."""
-    if not actor.does_casework:
+    if not _may(actor, Action.ACCESS_REQUEST_LIST):
         return AccessRequest.objects.none()
     return AccessRequest.objects.filter(
         Q(requesting_organisation=actor.organisation)
@@ -270,7 +307,9 @@ def organisations_administered_by(user) -> QuerySet[Organisation]:
     if user.is_superuser:
         return Organisation.objects.all()
     return Organisation.objects.filter(
-        memberships__user=user, memberships__role=Role.ADMIN, memberships__is_active=True
+        memberships__user=user,
+        memberships__role__in=roles_for(Action.ADMINISTER_ORGANISATION),
+        memberships__is_active=True,
     )
 
 
@@ -281,18 +320,18 @@ def organisations_administered_by(user) -> QuerySet[Organisation]:
 
 
 def can_read_dpo_reports(actor: Actor) -> bool:
-    return actor.role in DPO_ROLES
+    return _may(actor, Action.DPO_REPORT)
 
 
 def reports_cover_every_organisation(actor: Actor) -> bool:
-    return actor.role == Role.NATIONAL_DPO
+    return _may(actor, Action.DPO_REPORT_EVERY_ORGANISATION)
 
 
 def organisations_reportable_by(actor: Actor) -> QuerySet[Organisation]:
     """Organisations whose staff's actions the DPO reports on."""
     if reports_cover_every_organisation(actor):
         return Organisation.objects.all()
-    if actor.role == Role.DPO:
+    if can_read_dpo_reports(actor):
         return Organisation.objects.filter(pk=actor.organisation.pk)
     return Organisation.objects.none()
 
@@ -306,14 +345,23 @@ def staff_named_for(actor: Actor) -> frozenset[int] | None:
     return frozenset({actor.organisation.pk})
 
 
+# Journal rows that show the organisation held the person's data: a record read or written, an
+# exceptional access opened. Not denials, access requests, reports or exports (the DPO's own).
+HELD_BY_ACCESS = (AccessOperation.READ, AccessOperation.WRITE, AccessOperation.BREAK_GLASS)
+
+
 def persons_reportable_by(actor: Actor) -> QuerySet[Person]:
     """People a DPO may report on: everyone for a national DPO; for an organisation's DPO, the
-    people their organisation works or worked with (pathway owner or référent, care team, party
-    to a referral, named in a consent, asked for access, received a rights request) or whose data
-    its staff touched (the journal)."""
+    people whose data their organisation legitimately holds or held: pathway owner or référent,
+    care team, party to a referral, named in a consent or its collector, a rights request the
+    person made to it, or a record its staff read or wrote (the journal's granted accesses).
+
+    Never from what the DPO's organisation merely attempted: a refused access, an access request
+    not granted, a match outside its scope — nor from the DPO's own reports and exports. Else a
+    DPO probing sequential ids would widen their own reach (ADR 0010)."""
     if reports_cover_every_organisation(actor):
         return Person.objects.all()
-    if actor.role != Role.DPO:
+    if not can_read_dpo_reports(actor):
         return Person.objects.none()
     organisation = actor.organisation
     person = OuterRef("pk")
@@ -325,16 +373,17 @@ def persons_reportable_by(actor: Actor) -> QuerySet[Person]:
         Referral.objects.filter(pathway__person_id=person).filter(
             Q(sender_organisation_id=organisation.pk) | Q(receiver_organisation_id=organisation.pk)
         ),
+        # Named by the person, or collected by it; a consent to "every Mission locale" names a
+        # kind, not this organisation, and gives it nothing to hold without a relationship.
         Consent.objects.filter(person_id=person).filter(
-            Q(organisations=organisation.pk)
-            | Q(organisation_kinds__contains=[organisation.kind])
-            | Q(collected_by_organisation_id=organisation.pk)
-        ),
-        AccessRequest.objects.filter(
-            pathway__person_id=person, requesting_organisation_id=organisation.pk
+            Q(organisations=organisation.pk) | Q(collected_by_organisation_id=organisation.pk)
         ),
         RightsRequest.objects.filter(person_id=person, organisation_id=organisation.pk),
-        AccessEvent.objects.filter(person_id=person, organisation_id=organisation.pk),
+        AccessEvent.objects.filter(
+            person_id=person,
+            organisation_id=organisation.pk,
+            operation__in=HELD_BY_ACCESS,
+        ),
     ]
     condition = Q(Exists(related[0]))
     for subquery in related[1:]:
@@ -347,7 +396,7 @@ def users_reportable_by(actor: Actor) -> QuerySet[User]:
     they report on."""
     if reports_cover_every_organisation(actor):
         return User.objects.filter(Exists(Membership.objects.filter(user_id=OuterRef("pk"))))
-    if actor.role != Role.DPO:
+    if not can_read_dpo_reports(actor):
         return User.objects.none()
     return User.objects.filter(
         Exists(
@@ -360,6 +409,6 @@ def rights_requests_visible_to(actor: Actor) -> QuerySet[RightsRequest]:
     """Rights requests: those the DPO's organisation received (every one for a national DPO)."""
     if reports_cover_every_organisation(actor):
         return RightsRequest.objects.all()
-    if actor.role != Role.DPO:
+    if not can_read_dpo_reports(actor):
         return RightsRequest.objects.none()
     return RightsRequest.objects.filter(organisation_id=actor.organisation.pk)

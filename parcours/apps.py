@@ -9,8 +9,15 @@ class ParcoursConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from celery.signals import task_postrun, task_prerun
+
         from . import journal_tasks, retention_tasks, tasks  # noqa: F401 - register Celery tasks
+        from .gate.context import enter_task, leave_task
         from .journal_trigger import install_journal_trigger
+
+        # Every Celery task runs behind the gate's task door.
+        task_prerun.connect(enter_task, dispatch_uid="parcours_gate_enter_task", weak=False)
+        task_postrun.connect(leave_task, dispatch_uid="parcours_gate_leave_task", weak=False)
 
         # The access journal's append-only trigger (docs/journal.md); after every migrate.
         post_migrate.connect(

@@ -188,6 +188,12 @@ class ReferralFactory(factory.django.DjangoModelFactory):
         access_recompute(pathway_id=self.pathway_id)
 
 
+def _holder_of(person):
+    """The organisation holding the person's (first) pathway, else a new one."""
+    pathway = person.pathways.order_by("pk").first()
+    return pathway.owner_organisation if pathway is not None else OrganisationFactory()
+
+
 class ConsentFactory(factory.django.DjangoModelFactory):
     """A consent in force, collected by a member of the pathway's owner organisation."""
 
@@ -200,7 +206,7 @@ class ConsentFactory(factory.django.DjangoModelFactory):
     purpose = "Coordination de l'accompagnement vers l'emploi"
     starts_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=1))
     collected_by = factory.SubFactory(UserFactory)
-    collected_by_organisation = factory.SubFactory(OrganisationFactory)
+    collected_by_organisation = factory.LazyAttribute(lambda o: _holder_of(o.person))
     evidence_kind = "oral"
 
     @factory.post_generation

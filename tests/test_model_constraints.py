@@ -625,7 +625,48 @@ def case_access_request_pending_with_decision_date() -> Case:
     )
 
 
+def _grant(model, holder: dict, pathway, *, valid_from=None):
+    from parcours.models.grant import permission_ids
+
+    return model.objects.create(
+        **holder,
+        permission_id=permission_ids()["view_pathway_identity"],
+        content_object=pathway,
+        valid_from=valid_from,
+        basis="legal:owner",
+    )
+
+
+def case_grant_one_row_per_interval() -> Case:
+    """Two rows for the same holder, category and pathway are two intervals — never the same
+    one twice, even when both are open-ended (NULLS NOT DISTINCT)."""
+    from parcours.models import PathwayGroupObjectPermission
+
+    pathway = PathwayFactory()
+    group = {"group": pathway.owner_organisation.group}
+    PathwayGroupObjectPermission.objects.filter(content_object=pathway).delete()
+    _grant(PathwayGroupObjectPermission, group, pathway)
+    return Case(
+        bad=lambda: _grant(PathwayGroupObjectPermission, group, pathway),
+        good=lambda: _grant(PathwayGroupObjectPermission, group, pathway, valid_from=_ago(-3)),
+    )
+
+
+def case_user_grant_one_row_per_interval() -> Case:
+    from parcours.models import PathwayUserObjectPermission
+
+    pathway = PathwayFactory()
+    user = {"user": UserFactory()}
+    _grant(PathwayUserObjectPermission, user, pathway)
+    return Case(
+        bad=lambda: _grant(PathwayUserObjectPermission, user, pathway),
+        good=lambda: _grant(PathwayUserObjectPermission, user, pathway, valid_from=_ago(-3)),
+    )
+
+
 CONSTRAINT_CASES: list[tuple[str, Callable[[], Case]]] = [
+    ("pathway_grant_interval_unique", case_grant_one_row_per_interval),
+    ("pathway_ugrant_interval_unique", case_user_grant_one_row_per_interval),
     ("organisation_siae_kind_only_for_siae", case_organisation_siae_without_kind),
     ("organisation_siae_kind_only_for_siae", case_organisation_kind_for_non_siae),
     ("service_unique_name_per_organisation", case_service_unique_name),

@@ -10,7 +10,7 @@ from django.shortcuts import render
 
 from parcours.actor import Actor
 from parcours.api.actor import request_actor
-from parcours.errors import NoMembership
+from parcours.errors import NoMembership, NotAllowed
 
 
 def actor_of(request: HttpRequest) -> Actor:
@@ -18,8 +18,9 @@ def actor_of(request: HttpRequest) -> Actor:
 
 
 def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Logged in (else the login page), member of an organisation (else a 403 page), and any
-    record out of the actor's scope answers 404 like a missing one."""
+    """Logged in (else the login page), member of an organisation (else a 403 page), any
+    record out of the actor's scope answers 404 like a missing one, and an action the gate's
+    table refuses answers the 403 page with its French reason."""
 
     @login_required
     @wraps(view)
@@ -32,5 +33,7 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
             return view(request, *args, **kwargs)
         except ObjectDoesNotExist:
             raise Http404 from None
+        except NotAllowed as refusal:  # the gate's table said no (journaled there)
+            return render(request, "web/forbidden.html", {"message": refusal.message}, status=403)
 
     return wrapper

@@ -1,29 +1,50 @@
 """Endpoints for the person's choices and access mechanics. Thin: validate, call, render."""
 
+from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import access
+from ..categories import DataCategory
+from ..gate import Action
 from ..models import AccessRequest, BreakGlass, CareTeamMember, Consent, Objection, Pathway
 from ..services import access_request as access_request_services
 from ..services import break_glass as break_glass_services
 from ..services import care_team as care_team_services
 from ..services import consent as consent_services
-from ..services.journal import journal_record
 from . import access_serializers as s
-from .journaling import journal_break_glass_opened
 from .views import ActorViewMixin, record_id
+
+# Consents and objections show no field of the person's record: their journal rows carry no
+# category, and the bases of the identity (what makes them visible) as their justification.
+_PERSON_PATHWAYS = Prefetch(
+    "person__pathways", queryset=Pathway.objects.only("pk", "person_id"), to_attr="all_pathways"
+)
+
+
+class _AboutAPerson:
+    journal_shown: frozenset[str] | None = frozenset()
+    journal_because: frozenset[str] | None = frozenset({DataCategory.IDENTITY})
+
+    def journal_subject(self, obj) -> tuple[int | None, list[int]]:
+        return obj.person_id, [p.pk for p in obj.person.all_pathways]
 
 
 class ConsentViewSet(
-    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    _AboutAPerson,
+    ActorViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
-    """Accords of the person: record (POST), list by person, narrow, revoke."""
+    """Accords of the person: record (POST), list by person, narrow, revoke. A partner reads
+    the consents that concern it (access.consents_visible_to)."""
 
     queryset = Consent.objects.none()
     journal_object_type = "consent"
+    gate_actions = {"retrieve": Action.CONSENT_READ, "list": Action.CONSENT_LIST}
     serializer_class = s.ConsentSerializer
     filterset_fields = ["person"]
     ordering_fields = ["created_at"]
@@ -31,7 +52,7 @@ class ConsentViewSet(
     def get_queryset(self):
         return (
             access.consents_visible_to(self.actor)
-            .prefetch_related("organisations")
+            .prefetch_related("organisations", _PERSON_PATHWAYS)
             .order_by("-created_at", "-id")
         )
 
@@ -78,18 +99,27 @@ class ConsentViewSet(
 
 
 class ObjectionViewSet(
-    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    _AboutAPerson,
+    ActorViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """The person's objection (droit d'opposition): ends every consent-based visibility."""
 
     queryset = Objection.objects.none()
     journal_object_type = "objection"
+    gate_actions = {"retrieve": Action.OBJECTION_READ, "list": Action.OBJECTION_LIST}
     serializer_class = s.ObjectionSerializer
     filterset_fields = ["person"]
     ordering_fields = ["recorded_at"]
 
     def get_queryset(self):
-        return access.objections_visible_to(self.actor).order_by("-recorded_at", "-id")
+        return (
+            access.objections_visible_to(self.actor)
+            .prefetch_related(_PERSON_PATHWAYS)
+            .order_by("-recorded_at", "-id")
+        )
 
     @extend_schema(request=s.ObjectionCreateSerializer, responses={201: s.ObjectionSerializer})
     def create(self, request, *args, **kwargs):
@@ -118,12 +148,22 @@ class CareTeamViewSet(
 
     queryset = CareTeamMember.objects.none()
     journal_object_type = "care_team_member"
+    gate_actions = {"retrieve": Action.CARE_TEAM_READ, "list": Action.CARE_TEAM_LIST}
+    journal_shown = frozenset()
+    journal_because = frozenset({DataCategory.PATHWAY})
     serializer_class = s.CareTeamMemberSerializer
     filterset_fields = ["pathway", "organisation"]
     ordering_fields = ["started_at"]
 
     def get_queryset(self):
-        return access.care_team_visible_to(self.actor).order_by("-started_at", "-id")
+        return (
+            access.care_team_visible_to(self.actor)
+            .select_related("pathway")
+            .order_by("-started_at", "-id")
+        )
+
+    def journal_subject(self, member) -> tuple[int | None, list[int]]:
+        return member.pathway.person_id, [member.pathway_id]
 
     @extend_schema(request=s.CareTeamAddSerializer, responses={201: s.CareTeamMemberSerializer})
     def create(self, request, *args, **kwargs):
@@ -162,7 +202,7 @@ class BreakGlassViewSet(
 
 
 class PathwayBreakGlassView(ActorViewMixin):
-    """POST /pathways/{id}/break-glass/: the opening, journaled as such."""
+    """POST /pathways/{id}/break-glass/: the opening (journaled as such by the service)."""
 
     queryset = Pathway.objects.none()  # for the schema (the id is a pathway's); never read
     serializer_class = s.BreakGlassCreateSerializer
@@ -177,7 +217,6 @@ class PathwayBreakGlassView(ActorViewMixin):
             category=payload.validated_data["category"],
             reason=payload.validated_data["reason"],
         )
-        journal_break_glass_opened(actor=self.actor, grant=grant, request=request)
         return Response(s.BreakGlassSerializer(grant).data, status=status.HTTP_201_CREATED)
 
 
@@ -203,16 +242,6 @@ class AccessRequestViewSet(
         created = access_request_services.access_request_create(
             actor=self.actor, **payload.validated_data
         )
-        journal_record(
-            actor=self.actor,
-            operation="access_request",
-            object_type="pathway",
-            object_id=created.pathway_id,
-            person_id=created.pathway.person_id,
-            purpose=created.reason,
-            request=request,
-            detail={"access_request": created.pk},
-        )
         return Response(s.AccessRequestSerializer(created).data, status=status.HTTP_201_CREATED)
 
     def _decided(self, request, pk, service):
@@ -220,15 +249,6 @@ class AccessRequestViewSet(
         payload.is_valid(raise_exception=True)
         decided = service(
             actor=self.actor, request_id=record_id(pk), comment=payload.validated_data["comment"]
-        )
-        journal_record(
-            actor=self.actor,
-            operation="access_request",
-            object_type="pathway",
-            object_id=decided.pathway_id,
-            person_id=decided.pathway.person_id,
-            request=request,
-            detail={"access_request": decided.pk, "decision": decided.status},
         )
         return Response(s.AccessRequestSerializer(decided).data)
 

@@ -15,23 +15,24 @@ from ..actor import Actor
 
 
 class VisibleCategories:
-    """Pathway id → categories the actor may see, fetched per page and cached for the request."""
+    """Pathway id → the actor's grants (categories, bases, relations), fetched once per page
+    and cached for the request: the redaction and the journal row read the same answer."""
 
     def __init__(self, actor: Actor):
         self.actor = actor
-        self._cache: dict[int, frozenset[str]] = {}
+        self.grants: dict[int, access.PathwayGrants] = {}
 
     def prime(self, pathway_ids: Iterable[int]) -> None:
-        missing = [pid for pid in set(pathway_ids) if pid not in self._cache]
+        missing = [pid for pid in set(pathway_ids) if pid not in self.grants]
         if missing:
-            self._cache.update(access.categories_for(self.actor, missing))
+            self.grants.update(access.grants_for(self.actor, missing))
 
     def of(self, pathway_ids: Iterable[int]) -> frozenset[str]:
         ids = list(pathway_ids)
         self.prime(ids)
         result: set[str] = set()
         for pid in ids:
-            result |= self._cache[pid]
+            result |= self.grants[pid].categories
         return frozenset(result)
 
 

@@ -11,10 +11,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import access
-from ..errors import DuplicatePerson, NoMembership
+from .. import access, gate
+from ..categories import DataCategory
+from ..errors import NoMembership
+from ..gate import Action
 from ..models import (
-    AccessOperation,
     Agreement,
     Appointment,
     EmploymentArea,
@@ -28,11 +29,10 @@ from ..services import agreement as agreement_services
 from ..services import pathway as pathway_services
 from ..services import person as person_services
 from ..services import referral as referral_services
-from ..services.journal import journal_record
 from . import filters, serializers
 from .actor import SESSION_KEY, HasMembership, request_actor
-from .journaling import journal_response
 from .pagination import RecentFirstCursorPagination, TimelineCursorPagination
+from .reads import journal_reads
 from .redaction import VisibleCategories
 
 
@@ -47,8 +47,15 @@ def record_id(pk: str | None) -> int:
 
 class ActorViewMixin(generics.GenericAPIView):
     permission_classes = (IsAuthenticated, HasMembership)
-    # Viewsets over people's records name their object type: every access is journaled.
+    # Viewsets over people's records name their journal object type and the gate's action for
+    # each DRF action that reads: a detail is found through the gate (a refusal is journaled
+    # there) and every read or list served is journaled through the gate (`journal_reads`).
     journal_object_type: str | None = None
+    gate_actions: dict[str, Action] = {}
+    # What the door shows of each object: None, every category visible (redacted serializers);
+    # else those categories, `journal_because` naming the ones whose bases justify the access.
+    journal_shown: frozenset[str] | None = None
+    journal_because: frozenset[str] | None = None
 
     @property
     def actor(self):
@@ -64,22 +71,38 @@ class ActorViewMixin(generics.GenericAPIView):
         context["visible_categories"] = self.visible_categories
         return context
 
-    def pathway_ids_for_page(self, page) -> list[int]:
-        return []
+    def journal_subject(self, obj) -> tuple[int | None, list[int]]:
+        """(person id, pathway ids) of a served object, for its journal row."""
+        return None, []
+
+    def get_object(self):
+        action = self.gate_actions.get(self.action)
+        if action is None:
+            return super().get_object()
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        obj = gate.locate(
+            self.actor,
+            self.filter_queryset(self.get_queryset()),
+            self.kwargs.get(lookup),
+            action=action,
+        )
+        self.check_object_permissions(self.request, obj)
+        self.served = [obj]
+        return obj
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
         if page is not None:
-            # The ids the page returns, for the journal: a row's `id` may be redacted (its
-            # category not visible) while the row is still shown.
-            self.journal_page_ids = [obj.pk for obj in page]
-            # One query for the categories of a whole page, not one per row.
-            self.visible_categories.prime(self.pathway_ids_for_page(page))
+            self.served = list(page)
+            # One query for the grants of a whole page, not one per row.
+            self.visible_categories.prime(
+                pid for obj in self.served for pid in self.journal_subject(obj)[1]
+            )
         return page
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        journal_response(self, request, response)
+        journal_reads(self, request, response)
         return response
 
 
@@ -173,6 +196,11 @@ class PersonViewSet(
 ):
     queryset = Person.objects.none()  # for the schema; real scoping in get_queryset
     journal_object_type = "person"
+    gate_actions = {
+        "retrieve": Action.PERSON_READ,
+        "list": Action.PERSON_LIST,
+        "partial_update": Action.PERSON_RECTIFY,
+    }
     serializer_class = serializers.PersonSerializer
     filterset_class = filters.PersonFilter
     ordering_fields = ["last_name", "first_name", "birth_date", "updated_at"]
@@ -191,8 +219,8 @@ class PersonViewSet(
             .order_by("last_name", "first_name", "id")
         )
 
-    def pathway_ids_for_page(self, page) -> list[int]:
-        return [p.pk for person in page for p in person.all_pathways]
+    def journal_subject(self, person) -> tuple[int | None, list[int]]:
+        return person.pk, [p.pk for p in person.all_pathways]
 
     @extend_schema(
         request=serializers.PersonWriteSerializer, responses={201: serializers.PersonSerializer}
@@ -200,21 +228,7 @@ class PersonViewSet(
     def create(self, request, *args, **kwargs):
         payload = serializers.PersonWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            person = person_services.person_create(actor=self.actor, **payload.validated_data)
-        except DuplicatePerson as duplicate:
-            if duplicate.access_request_possible:
-                # A record outside the actor's scope was matched: the DPO must be able to see it.
-                journal_record(
-                    actor=self.actor,
-                    operation=AccessOperation.DENIED,
-                    object_type="person",
-                    object_id=duplicate.matched_person_id,
-                    person_id=duplicate.matched_person_id,
-                    request=request,
-                    detail={"reason": "duplicate_outside_scope"},
-                )
-            raise
+        person = person_services.person_create(actor=self.actor, **payload.validated_data)
         output = serializers.PersonSerializer(person, context=self.get_serializer_context())
         return Response(output.data, status=status.HTTP_201_CREATED)
 
@@ -256,6 +270,11 @@ def _pathway_action(service, payload_class, *, name: str):
 class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Pathway.objects.none()  # for the schema; real scoping in get_queryset
     journal_object_type = "pathway"
+    gate_actions = {
+        "retrieve": Action.PATHWAY_READ,
+        "list": Action.PATHWAY_LIST,
+        "timeline": Action.TIMELINE_READ,
+    }
     filterset_class = filters.PathwayFilter
     pagination_class = RecentFirstCursorPagination
     # Cursor pages fix the order (most recently updated first); no `ordering` parameter.
@@ -274,8 +293,8 @@ class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
             return serializers.PathwayDetailSerializer
         return serializers.PathwaySerializer
 
-    def pathway_ids_for_page(self, page) -> list[int]:
-        return [pathway.pk for pathway in page]
+    def journal_subject(self, pathway) -> tuple[int | None, list[int]]:
+        return pathway.person_id, [pathway.pk]
 
     def _detail(self, pathway_id: int) -> Response:
         pathway = (
@@ -336,10 +355,17 @@ def _referral_action(service, payload_class=None, *, name: str):
             payload.is_valid(raise_exception=True)
             arguments = payload.validated_data
         service(actor=self.actor, referral_id=record_id(pk), **arguments)
+        # The move may end the organisation's last basis on the pathway (a sender withdrawing
+        # with no basis but the referral): the answer is then the referral redacted to nothing
+        # but its (empty) categories — done, and no longer visible — never a 404 after a write.
+        referral = (
+            self.get_queryset().filter(pk=record_id(pk)).first()
+            or Referral.objects.select_related(
+                "pathway__person", "sender_organisation", "sender_user", "receiver_organisation"
+            ).get(pk=record_id(pk))
+        )
         return Response(
-            serializers.ReferralSerializer(
-                self.get_queryset().get(pk=pk), context=self.get_serializer_context()
-            ).data
+            serializers.ReferralSerializer(referral, context=self.get_serializer_context()).data
         )
 
     handler.__name__ = name
@@ -361,6 +387,7 @@ class ReferralViewSet(
 ):
     queryset = Referral.objects.none()  # for the schema; real scoping in get_queryset
     journal_object_type = "referral"
+    gate_actions = {"retrieve": Action.REFERRAL_READ, "list": Action.REFERRAL_LIST}
     serializer_class = serializers.ReferralSerializer
     filterset_class = filters.ReferralFilter
     pagination_class = RecentFirstCursorPagination
@@ -371,8 +398,8 @@ class ReferralViewSet(
             "pathway__person", "sender_organisation", "sender_user", "receiver_organisation"
         )
 
-    def pathway_ids_for_page(self, page) -> list[int]:
-        return [referral.pathway_id for referral in page]
+    def journal_subject(self, referral) -> tuple[int | None, list[int]]:
+        return referral.pathway.person_id, [referral.pathway_id]
 
     @extend_schema(
         request=serializers.ReferralCreateSerializer,
@@ -427,12 +454,21 @@ class AppointmentViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
 
     queryset = Appointment.objects.none()  # for the schema; real scoping in get_queryset
     journal_object_type = "appointment"
+    gate_actions = {"retrieve": Action.APPOINTMENT_READ, "list": Action.APPOINTMENT_LIST}
+    journal_shown = frozenset({DataCategory.PATHWAY})
     serializer_class = serializers.AppointmentSerializer
     filterset_class = filters.AppointmentFilter
     ordering_fields = ["starts_at"]
 
     def get_queryset(self):
-        return access.appointments_visible_to(self.actor).order_by("-starts_at", "-id")
+        return (
+            access.appointments_visible_to(self.actor)
+            .select_related("referral__pathway")
+            .order_by("-starts_at", "-id")
+        )
+
+    def journal_subject(self, appointment) -> tuple[int | None, list[int]]:
+        return appointment.referral.pathway.person_id, [appointment.referral.pathway_id]
 
 
 class AgreementViewSet(

@@ -2,8 +2,12 @@
 
 Rows are written only by `parcours.services.access_grants.access_recompute`. Direct FK tables (not
 guardian's generic one) keep scoped lists fast at a million pathways (docs/performance.md).
-`valid_until` makes consent expiry and break-glass end effective at the next request, without
-waiting for the periodic clean-up.
+Each row is one **interval** during which some bases cover one category for one holder:
+`valid_from` (None: already in force) to `valid_until` (None: no end). A consent or an agreement
+that starts next month is a row from next month, so it opens on time without any job; one that
+ends is not read after its end. Bases with different intervals are different rows; reads ask
+"is there a row in force now" (`parcours.access`). `relations` names how the organisation stands
+to the pathway (owner, receiver…): the purpose journaled with each read (ADR 0010).
 """
 
 from functools import cache
@@ -24,12 +28,25 @@ class PathwayGroupObjectPermission(GroupObjectPermissionBase):
     """What an organisation (its Group) may see of one pathway, category by category."""
 
     content_object = models.ForeignKey(Pathway, on_delete=models.CASCADE)
+    valid_from = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateTimeField(null=True, blank=True)
     # The bases behind the grant, e.g. "legal:rsa consent:12": journaled with every read.
     basis = models.CharField(max_length=200, blank=True)
+    relations = models.CharField(max_length=100, blank=True)  # "owner referent"
 
     class Meta(GroupObjectPermissionBase.Meta):
         abstract = False
+        # One row per interval: guardian's (group, permission, object) uniqueness would allow
+        # only one. The same columns lead the index, so the EXISTS lookups keep their plan.
+        unique_together = []  # type: ignore[var-annotated]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "permission", "content_object", "valid_from", "valid_until"],
+                nulls_distinct=False,
+                name="pathway_grant_interval_unique",
+                violation_error_message="Ce droit existe déjà pour cette période.",
+            )
+        ]
         indexes = [
             models.Index(fields=["group", "content_object"], name="pathway_grant_group_idx"),
             models.Index(fields=["content_object"], name="pathway_grant_object_idx"),
@@ -40,11 +57,22 @@ class PathwayUserObjectPermission(UserObjectPermissionBase):
     """Personal, temporary grants (break-glass): one user, one category, until `valid_until`."""
 
     content_object = models.ForeignKey(Pathway, on_delete=models.CASCADE)
+    valid_from = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateTimeField(null=True, blank=True)
     basis = models.CharField(max_length=200, blank=True)
+    relations = models.CharField(max_length=100, blank=True)
 
     class Meta(UserObjectPermissionBase.Meta):
         abstract = False
+        unique_together = []  # type: ignore[var-annotated]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "permission", "content_object", "valid_from", "valid_until"],
+                nulls_distinct=False,
+                name="pathway_ugrant_interval_unique",
+                violation_error_message="Ce droit existe déjà pour cette période.",
+            )
+        ]
         indexes = [
             models.Index(fields=["user", "content_object"], name="pathway_ugrant_user_idx"),
         ]

@@ -166,6 +166,7 @@ def _basis_for_person(basis: str) -> str:
         "legal": "une mission prévue par la loi",
         "agreement": "une convention entre partenaires",
         "break_glass": "un accès d'urgence",
+        "referral": "une orientation en cours",
     }
     names = sorted(
         {words.get(code.split(":", 1)[0], code.split(":", 1)[0]) for code in basis.split()}

@@ -9,14 +9,18 @@ from consent. The result is written as guardian direct-FK object permissions on 
 granted to the organisation's Group; break-glass grants go to the user.
 
 Every service that changes a relationship, a basis or a consent calls `access_recompute` in its
-own transaction, so a change is effective at the next request.
+own transaction, so a change is effective at the next request. Each basis is written with its
+interval (`models/grant.py`): a consent or an agreement that starts later is a row from its first
+day, so it opens on time without any job, and ends on its last day. The two parties of an open
+referral keep identity and the pathway under `referral:<id>` until the referral ends (ADR 0010).
 
 Retention (docs/retention.md): an archived pathway is granted to its owner organisation only,
 read-only (no change permission, no break-glass); an anonymised one to nobody.
 """
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db.models import Q
 from django.utils import timezone
@@ -24,10 +28,12 @@ from django.utils import timezone
 from ..bases import legal_categories
 from ..categories import (
     ALL_CATEGORIES,
+    REFERRAL_MINIMUM,
     SENSITIVE_CATEGORIES,
     permission_codename,
 )
 from ..models import (
+    OPEN_REFERRAL_STATUSES,
     Agreement,
     BreakGlass,
     Consent,
@@ -39,34 +45,59 @@ from ..models import (
     Person,
 )
 from ..models.grant import CHANGE_PERMISSION, permission_ids
-from ..selectors.relationships import earlier_end, later_end, relationships_of
+from ..selectors.relationships import earlier_end, relationships_of
 
 
-@dataclass
-class Basis:
-    codes: set[str] = field(default_factory=set)
-    until: dt.datetime | None = None
+@dataclass(frozen=True)
+class Cover:
+    """One basis covering one category from `start` (None: already) until `end` (None: no end)."""
 
-    def add(self, code: str, until: dt.datetime | None) -> None:
-        self.until = until if not self.codes else later_end(self.until, until)
-        self.codes.add(code)
+    code: str
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+    def clipped(self, until: dt.datetime | None, now: dt.datetime) -> "Cover | None":
+        """The cover within a relationship that ends at `until`; None if nothing is left."""
+        start = self.start if self.start is not None and self.start > now else None
+        end = earlier_end(self.end, until)
+        if end is not None and (end <= now or (start is not None and start >= end)):
+            return None
+        return Cover(self.code, start, end)
+
+
+def _start_of_day(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 def _end_of_day(day: dt.date | None) -> dt.datetime | None:
     if day is None:
         return None
-    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+    return _start_of_day(day + dt.timedelta(days=1))
 
 
-def active_consents(person: Person, *, now: dt.datetime) -> list[Consent]:
-    """Consents in force now, none while the person objects."""
+def _dated(code: str, starts_on: dt.date | None, ends_on: dt.date | None) -> Cover:
+    return Cover(code, _start_of_day(starts_on) if starts_on else None, _end_of_day(ends_on))
+
+
+def consents_in_force_or_later(person: Person, *, now: dt.datetime) -> list[Consent]:
+    """Consents not revoked and not over: in force now or starting later. None while the
+    person objects (the objection ends every consent-based visibility until it is withdrawn)."""
     if Objection.objects.filter(person=person, withdrawn_at__isnull=True).exists():
         return []
     today = timezone.localdate(now)
     return list(
-        Consent.objects.filter(person=person, revoked_at__isnull=True, starts_on__lte=today)
+        Consent.objects.filter(person=person, revoked_at__isnull=True)
         .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
         .prefetch_related("organisations")
+    )
+
+
+def agreements_in_force_or_later(organisation_id: int, *, now: dt.datetime) -> list[Agreement]:
+    today = timezone.localdate(now)
+    return list(
+        Agreement.objects.filter(parties=organisation_id)
+        .exclude(ends_on__lt=today)
+        .prefetch_related("parties")
     )
 
 
@@ -77,26 +108,25 @@ def bases_of(
     consents: list[Consent],
     agreements: list[Agreement],
     reasons: set[str],
-) -> dict[str, Basis]:
-    """Category → the bases that cover it for this organisation."""
-    bases: dict[str, Basis] = {}
+    referral_ids: set[int] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, list[Cover]]:
+    """Category → the bases that cover it for this organisation, each with its interval."""
+    bases: dict[str, list[Cover]] = defaultdict(list)
     if reasons & {"owner", "referent"}:
         # The organisation that holds the file processes it under its own mission.
+        code = f"legal:{sorted(reasons & {'owner', 'referent'})[0]}"
         for category in ALL_CATEGORIES - SENSITIVE_CATEGORIES:
-            bases.setdefault(category, Basis()).add(
-                f"legal:{sorted(reasons & {'owner', 'referent'})[0]}", None
-            )
+            bases[category].append(Cover(code))
     for category, codes in legal_categories(
         organisation_kind=organisation.kind, person=pathway.person
     ).items():
-        for code in codes:
-            bases.setdefault(category, Basis()).add(code, None)
+        bases[category].extend(Cover(code) for code in codes)
     for agreement in agreements:
         party_ids = {p.pk for p in agreement.parties.all()}
         if organisation.pk in party_ids and pathway.owner_organisation_id in party_ids:
             for category in set(agreement.shared_categories) - SENSITIVE_CATEGORIES:
-                bases.setdefault(category, Basis()).add(
-                    f"agreement:{agreement.pk}", _end_of_day(agreement.ends_on)
+                bases[category].append(
+                    _dated(f"agreement:{agreement.pk}", agreement.starts_on, agreement.ends_on)
                 )
     for consent in consents:
         covered = organisation.kind in consent.organisation_kinds or any(
@@ -104,26 +134,38 @@ def bases_of(
         )
         if covered:
             for category in set(consent.categories) & ALL_CATEGORIES:
-                bases.setdefault(category, Basis()).add(
-                    f"consent:{consent.pk}", _end_of_day(consent.ends_on)
+                bases[category].append(
+                    _dated(f"consent:{consent.pk}", consent.starts_on, consent.ends_on)
                 )
-    return bases
+    # The two parties of an open referral keep whom and why — the minimum to answer it and to
+    # follow it — whatever happens to the consent that allowed sending it (ADR 0010): a
+    # revocation must not leave a referral nobody can see while the person is on the way.
+    for referral_id in sorted(referral_ids):
+        for category in REFERRAL_MINIMUM:
+            bases[category].append(Cover(f"referral:{referral_id}"))
+    return dict(bases)
 
 
-def effective_grants(pathway: Pathway, *, now: dt.datetime) -> dict[int, dict[str, Basis]]:
-    """Organisation id → category → (basis codes, end): what the organisation may see now."""
+@dataclass(frozen=True)
+class OrganisationGrants:
+    relations: frozenset[str]
+    covers: dict[str, list[Cover]]  # category → covers, clipped to the relationship
+
+
+def effective_grants(pathway: Pathway, *, now: dt.datetime) -> dict[int, OrganisationGrants]:
+    """Organisation id → what it may see of the pathway, now and later (category → intervals)."""
     relations = relationships_of(pathway, now=now)
     if not relations:
         return {}
     organisations = Organisation.objects.in_bulk(list(relations))
-    consents = active_consents(pathway.person, now=now)
-    today = timezone.localdate(now)
-    agreements = list(
-        Agreement.objects.filter(parties=pathway.owner_organisation_id, starts_on__lte=today)
-        .exclude(ends_on__lt=today)
-        .prefetch_related("parties")
-    )
-    result: dict[int, dict[str, Basis]] = {}
+    consents = consents_in_force_or_later(pathway.person, now=now)
+    agreements = agreements_in_force_or_later(pathway.owner_organisation_id, now=now)
+    open_referrals: dict[int, set[int]] = defaultdict(set)
+    for referral in pathway.referrals.all():
+        if referral.status in OPEN_REFERRAL_STATUSES and referral.status != "draft":
+            open_referrals[referral.sender_organisation_id].add(referral.pk)
+            open_referrals[referral.receiver_organisation_id].add(referral.pk)
+    result: dict[int, OrganisationGrants] = {}
     for org_id, relation in relations.items():
         bases = bases_of(
             organisations[org_id],
@@ -131,36 +173,54 @@ def effective_grants(pathway: Pathway, *, now: dt.datetime) -> dict[int, dict[st
             consents=consents,
             agreements=agreements,
             reasons=relation.reasons,
+            referral_ids=open_referrals.get(org_id, set()),
         )
-        granted: dict[str, Basis] = {}
-        for category, basis in bases.items():
+        covers: dict[str, list[Cover]] = {}
+        for category, found in bases.items():
             if relation.cap is not None and category not in relation.cap:
                 continue
-            granted[category] = Basis(
-                codes=set(basis.codes), until=earlier_end(basis.until, relation.until)
-            )
-        if granted:
-            result[org_id] = granted
+            kept = [c for c in (cover.clipped(relation.until, now) for cover in found) if c]
+            if kept:
+                covers[category] = kept
+        if covers:
+            result[org_id] = OrganisationGrants(frozenset(relation.reasons), covers)
     return result
+
+
+def in_force(covers: list[Cover], now: dt.datetime) -> list[Cover]:
+    return [
+        c for c in covers if (c.start is None or c.start <= now) and (c.end is None or c.end > now)
+    ]
 
 
 def basis_codes_for(
     organisation: Organisation, pathway: Pathway, *, now=None
 ) -> dict[str, set[str]]:
-    """What bases this organisation would have on the pathway's person, relationship or not
-    (used to check what a sender may share with a receiver)."""
+    """What bases in force this organisation would have on the pathway's person, relationship
+    or not (used to check what a sender may share with a receiver)."""
     now = now or timezone.now()
-    consents = active_consents(pathway.person, now=now)
-    today = timezone.localdate(now)
-    agreements = list(
-        Agreement.objects.filter(parties=organisation, starts_on__lte=today)
-        .exclude(ends_on__lt=today)
-        .prefetch_related("parties")
-    )
     bases = bases_of(
-        organisation, pathway=pathway, consents=consents, agreements=agreements, reasons=set()
+        organisation,
+        pathway=pathway,
+        consents=consents_in_force_or_later(pathway.person, now=now),
+        agreements=agreements_in_force_or_later(organisation.pk, now=now),
+        reasons=set(),
     )
-    return {category: basis.codes for category, basis in bases.items()}
+    codes = {
+        category: {c.code for c in in_force(covers, now)} for category, covers in bases.items()
+    }
+    return {category: found for category, found in codes.items() if found}
+
+
+Key = tuple[int, int, dt.datetime | None, dt.datetime | None]  # holder, permission, from, until
+
+
+def _rows(covers: list[Cover]) -> dict[tuple[dt.datetime | None, dt.datetime | None], set[str]]:
+    """Covers grouped by interval: one grant row per interval, with every basis it holds."""
+    rows: dict[tuple[dt.datetime | None, dt.datetime | None], set[str]] = defaultdict(set)
+    for cover in covers:
+        rows[(cover.start, cover.end)].add(cover.code)
+    return rows
 
 
 def access_recompute(*, pathway_id: int) -> None:
@@ -173,56 +233,60 @@ def access_recompute(*, pathway_id: int) -> None:
     if pathway.archived_at is not None:
         grants = {k: v for k, v in grants.items() if k == pathway.owner_organisation_id}
     groups = dict(Organisation.objects.values_list("pk", "group_id").filter(pk__in=grants.keys()))
-    desired: dict[tuple[int, int], tuple[dt.datetime | None, str]] = {}
-    for org_id, categories in grants.items():
+    desired: dict[Key, tuple[str, str]] = {}
+    for org_id, granted in grants.items():
         group_id = groups[org_id]
-        for category, basis in categories.items():
-            codes = " ".join(sorted(basis.codes))
-            desired[(group_id, ids[permission_codename(category)])] = (basis.until, codes)
-        if "pathway" in categories and pathway.archived_at is None:
-            basis = categories["pathway"]
-            desired[(group_id, ids[CHANGE_PERMISSION])] = (
-                basis.until,
-                " ".join(sorted(basis.codes)),
-            )
+        relations = " ".join(sorted(granted.relations))
+        for category, covers in granted.covers.items():
+            for (start, end), codes in _rows(covers).items():
+                basis = " ".join(sorted(codes))
+                desired[(group_id, ids[permission_codename(category)], start, end)] = (
+                    basis,
+                    relations,
+                )
+                if category == "pathway" and pathway.archived_at is None:
+                    desired[(group_id, ids[CHANGE_PERMISSION], start, end)] = (basis, relations)
     _apply(PathwayGroupObjectPermission, "group_id", pathway, desired)
 
-    user_desired: dict[tuple[int, int], tuple[dt.datetime | None, str]] = {}
+    user_desired: dict[Key, tuple[str, str]] = {}
     exceptional = BreakGlass.objects.filter(pathway=pathway, ends_at__gt=now)
     for grant in exceptional if pathway.archived_at is None else ():
-        key = (grant.user_id, ids[permission_codename(grant.category)])
-        previous = user_desired.get(key)
-        until = grant.ends_at if previous is None else later_end(previous[0], grant.ends_at)
-        user_desired[key] = (until, f"break_glass:{grant.pk}")
+        start = grant.starts_at if grant.starts_at > now else None
+        key = (grant.user_id, ids[permission_codename(grant.category)], start, grant.ends_at)
+        codes = {*user_desired.get(key, ("", ""))[0].split(), f"break_glass:{grant.pk}"}
+        user_desired[key] = (" ".join(sorted(codes)), "break_glass")
     _apply(PathwayUserObjectPermission, "user_id", pathway, user_desired)
 
 
-def _apply(model, holder: str, pathway: Pathway, desired) -> None:
+def _apply(model, holder: str, pathway: Pathway, desired: dict[Key, tuple[str, str]]) -> None:
     existing = {
-        (getattr(row, holder), row.permission_id): row
+        (getattr(row, holder), row.permission_id, row.valid_from, row.valid_until): row
         for row in model.objects.filter(content_object=pathway)
     }
     stale = [row.pk for key, row in existing.items() if key not in desired]
     if stale:
         model.objects.filter(pk__in=stale).delete()
-    for key, (until, basis) in desired.items():
+    for key, (basis, relations) in desired.items():
         row = existing.get(key)
         if row is None:
             model.objects.create(
                 **{holder: key[0]},
                 permission_id=key[1],
                 content_object=pathway,
-                valid_until=until,
+                valid_from=key[2],
+                valid_until=key[3],
                 basis=basis,
+                relations=relations,
             )
-        elif row.valid_until != until or row.basis != basis:
-            row.valid_until, row.basis = until, basis
-            row.save(update_fields=["valid_until", "basis"])
+        elif row.basis != basis or row.relations != relations:
+            row.basis, row.relations = basis, relations
+            row.save(update_fields=["basis", "relations"])
 
 
 def access_prune_expired(*, now: dt.datetime | None = None) -> int:
-    """Delete grant rows past their end (they are already ignored by every read) and recompute
-    pathways whose consents ended, so bases with no end-date row are re-derived. Idempotent."""
+    """Tidy up: recompute the pathways that have grant rows past their end (every read already
+    ignores them; the recompute deletes them and turns rows that started into "in force").
+    Access never waits for this job: rows carry their own interval. Idempotent."""
     now = now or timezone.now()
     pathway_ids = set(
         PathwayGroupObjectPermission.objects.filter(valid_until__lte=now).values_list(

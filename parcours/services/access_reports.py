@@ -6,9 +6,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from ..actor import Actor
+from ..gate.journal import journal_record
 from ..models import AccessOperation
 from ..selectors.access_reports import AccessReport, person_access_report
-from .journal import journal_record
 
 
 @transaction.atomic

@@ -4,11 +4,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import access
+from .. import access, gate
 from ..actor import Actor
-from ..errors import Conflict, InvalidInput, NotAllowed
+from ..errors import Conflict, InvalidInput
 from ..fields import blind_index, normalise_identifier
-from ..models import AccessRequest, AccessRequestStatus, Pathway, Person
+from ..gate import Action, Subject
+from ..gate.journal import record_event
+from ..gate.rules import Relation
+from ..models import AccessOperation, AccessRequest, AccessRequestStatus, Pathway, Person
 from .care_team import care_team_join
 
 
@@ -18,8 +21,7 @@ def access_request_create(
 ) -> AccessRequest:
     """Ask the owner organisation of the person holding this NIR or France Travail id to add the
     actor's organisation to the care team. Answers nothing about the record itself."""
-    if not actor.does_casework:
-        raise NotAllowed(_("Votre rôle ne permet pas de demander l'accès à un dossier."))
+    gate.require(actor, Action.ACCESS_REQUEST_CREATE)
     if not reason.strip():
         raise InvalidInput(
             _("Le motif est obligatoire."), fields={"reason": [_("Précisez le motif.")]}
@@ -48,25 +50,46 @@ def access_request_create(
         pathway=pathway, requesting_organisation=actor.organisation, status="pending"
     ).exists():
         raise Conflict(_("Une demande d'accès est déjà en attente pour ce dossier."))
-    return AccessRequest.objects.create(
+    created = AccessRequest.objects.create(
         pathway=pathway,
         requesting_organisation=actor.organisation,
         requested_by=actor.user,
         reason=reason.strip(),
     )
+    _journal(actor, Action.ACCESS_REQUEST_CREATE, created, purpose=created.reason)
+    return created
+
+
+def _journal(actor: Actor, action: Action, request: AccessRequest, **fields) -> None:
+    record_event(
+        actor,
+        AccessOperation.ACCESS_REQUEST,
+        action=action,
+        object_type="pathway",
+        object_id=request.pathway_id,
+        person_id=request.pathway.person_id,
+        detail={"access_request": request.pk, **fields.pop("detail", {})},
+        **fields,
+    )
 
 
 def _decide(actor: Actor, request_id: int, status: str, comment: str) -> AccessRequest:
     # Scoped like the read (access.access_requests_visible_to): a DPO or an administrator of
-    # the owner does not see the request, so deciding on it is "not found" (404), not 403.
-    request = (
-        access.access_requests_visible_to(actor)
-        .select_for_update()
-        .select_related("pathway")
-        .get(pk=request_id, pathway__owner_organisation=actor.organisation)
+    # the owner does not see the request, so deciding on it is "not found" (404); the
+    # organisation that asked sees it but may not answer its own request (403).
+    request = gate.locate(
+        actor,
+        access.access_requests_visible_to(actor).select_for_update().select_related("pathway"),
+        request_id,
+        action=Action.ACCESS_REQUEST_DECIDE,
     )
-    if actor.role not in ("counsellor", "social_worker", "manager"):
-        raise NotAllowed(_("Votre rôle ne permet pas de répondre à une demande d'accès."))
+    owner = request.pathway.owner_organisation_id == actor.organisation.pk
+    gate.require(
+        actor,
+        Action.ACCESS_REQUEST_DECIDE,
+        relations={Relation.OWNER} if owner else set(),
+        subject=Subject("access_request", request.pk, request.pathway.person_id),
+    )
     if request.status != AccessRequestStatus.PENDING:
         raise Conflict(_("Cette demande a déjà reçu une réponse."))
     request.status = status
@@ -74,6 +97,13 @@ def _decide(actor: Actor, request_id: int, status: str, comment: str) -> AccessR
     request.decided_by = actor.user
     request.decision_comment = comment.strip()
     request.save()
+    _journal(
+        actor,
+        Action.ACCESS_REQUEST_DECIDE,
+        request,
+        purpose=str(gate.RULES[Action.ACCESS_REQUEST_DECIDE].label),
+        detail={"decision": request.status},
+    )
     return request
 
 

@@ -9,10 +9,13 @@ by the retention job while a user was about to write is refused, not written.
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .. import access
+from .. import access, gate
 from ..actor import Actor
 from ..categories import DataCategory
-from ..errors import Archived, Conflict, InvalidInput, NotAllowed
+from ..errors import Archived, Conflict, InvalidInput
+from ..gate import Action, Subject
+from ..gate.journal import holding, record_write
+from ..gate.relations import relations_to_pathway
 from ..models import EventKind, Pathway, Person
 from .access_grants import access_recompute
 from .history import save_with_history
@@ -55,15 +58,19 @@ def pathway_reactivate(*, actor: Actor, pathway_id: int, reason: str) -> Pathway
     "reactivated" timeline event — a contact, so the retention delays start again — and the
     grants recomputed (partners with a relationship and a basis see it again).
     """
-    pathway = (
-        access.pathways_visible_to(actor, DataCategory.PATHWAY)
-        .select_for_update(of=("self",))
-        .get(pk=pathway_id)
+    pathway = gate.locate(
+        actor,
+        access.pathways_visible_to(actor, DataCategory.PATHWAY).select_for_update(of=("self",)),
+        pathway_id,
+        action=Action.PATHWAY_REACTIVATE,
     )
-    if actor.role not in ("counsellor", "social_worker"):
-        raise NotAllowed(_("Votre rôle ne permet pas de réactiver un dossier archivé."))
-    if pathway.owner_organisation_id != actor.organisation.pk:
-        raise NotAllowed(_("Seule l'organisation propriétaire peut réactiver ce parcours."))
+    gate.require(
+        actor,
+        Action.PATHWAY_REACTIVATE,
+        relations=relations_to_pathway(actor, pathway),
+        subject=Subject("pathway", pathway.pk, pathway.person_id),
+    )
+    held = holding(actor, [pathway.pk])
     if pathway.anonymised_at is not None:
         raise Conflict(_("Ce parcours est anonymisé : ses données ne peuvent pas revenir."))
     if pathway.archived_at is None:
@@ -76,4 +83,14 @@ def pathway_reactivate(*, actor: Actor, pathway_id: int, reason: str) -> Pathway
     save_with_history(pathway, actor=actor, reason=_("Réactivation du dossier archivé"))
     timeline_record(pathway=pathway, kind=EventKind.REACTIVATED, actor=actor, text=reason.strip())
     access_recompute(pathway_id=pathway.pk)
+    record_write(
+        actor,
+        Action.PATHWAY_REACTIVATE,
+        object_type="pathway",
+        object_id=pathway.pk,
+        person_id=pathway.person_id,
+        pathway_ids=[pathway.pk],
+        categories={DataCategory.PATHWAY},
+        held=held,
+    )
     return pathway

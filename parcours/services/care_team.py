@@ -4,34 +4,31 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import access
+from .. import access, gate
 from ..actor import Actor
 from ..categories import DataCategory
-from ..errors import Conflict, InvalidInput, NotAllowed
+from ..errors import Conflict, InvalidInput
+from ..gate import Action, Subject
+from ..gate.journal import holding, record_write
 from ..models import CareTeamMember, Organisation, Pathway
 from .access_grants import access_recompute
 from .archive import raise_if_archived
 from .history import save_with_history
+from .pathway import lock_for
 
 
-def _lock_as_lead(actor: Actor, pathway_id: int) -> Pathway:
-    pathway = (
-        access.pathways_visible_to(actor, DataCategory.PATHWAY)
-        .select_for_update(of=("self",))
-        .get(pk=pathway_id)
+def _journal(actor: Actor, action: Action, member: CareTeamMember, pathway: Pathway, held) -> None:
+    record_write(
+        actor,
+        action,
+        object_type="care_team_member",
+        object_id=member.pk,
+        person_id=pathway.person_id,
+        pathway_ids=[pathway.pk],
+        categories=(),
+        because={DataCategory.PATHWAY},
+        held=held,
     )
-    raise_if_archived(pathway)
-    if actor.organisation.pk not in (
-        pathway.owner_organisation_id,
-        pathway.referent_organisation_id,
-    ):
-        raise NotAllowed(
-            _(
-                "Seule l'organisation qui porte le parcours (ou celle du référent) "
-                "gère l'équipe de suivi."
-            )
-        )
-    return pathway
 
 
 def care_team_join(
@@ -56,13 +53,16 @@ def care_team_join(
 
 @transaction.atomic
 def care_team_add(*, actor: Actor, pathway_id: int, organisation_id: int) -> CareTeamMember:
-    pathway = _lock_as_lead(actor, pathway_id)
+    pathway = lock_for(actor, pathway_id, Action.CARE_TEAM_ADD)
+    held = holding(actor, [pathway.pk])
     organisation = Organisation.objects.filter(pk=organisation_id).first()
     if organisation is None:
         raise InvalidInput(
             _("Organisation inconnue."), fields={"organisation": [_("Organisation inconnue.")]}
         )
-    return care_team_join(actor=actor, pathway=pathway, organisation=organisation)
+    member = care_team_join(actor=actor, pathway=pathway, organisation=organisation)
+    _journal(actor, Action.CARE_TEAM_ADD, member, pathway, held)
+    return member
 
 
 @transaction.atomic
@@ -72,14 +72,25 @@ def care_team_end(*, actor: Actor, member_id: int, reason: str) -> CareTeamMembe
         raise InvalidInput(
             _("Le motif de fin est obligatoire."), fields={"reason": [_("Précisez le motif.")]}
         )
-    member = CareTeamMember.objects.select_for_update().get(
-        pk=member_id,
-        ended_at__isnull=True,
-        pathway__in=access.pathways_visible_to(actor, DataCategory.PATHWAY),
+    member = gate.locate(
+        actor,
+        CareTeamMember.objects.select_for_update().filter(
+            ended_at__isnull=True,
+            pathway__in=access.pathways_visible_to(actor, DataCategory.PATHWAY),
+        ),
+        member_id,
+        action=Action.CARE_TEAM_END,
     )
-    _lock_as_lead(actor, member.pathway_id)
+    pathway = lock_for(
+        actor,
+        member.pathway_id,
+        Action.CARE_TEAM_END,
+        subject=Subject("care_team_member", member.pk, member.pathway.person_id),
+    )
+    held = holding(actor, [pathway.pk])
     member.ended_at = timezone.now()
     member.end_reason = reason.strip()
     save_with_history(member, actor=actor, reason=_("Sortie de l'équipe de suivi"))
     access_recompute(pathway_id=member.pathway_id)
+    _journal(actor, Action.CARE_TEAM_END, member, pathway, held)
     return member

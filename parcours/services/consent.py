@@ -10,10 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import access
+from .. import access, gate
 from ..actor import Actor
-from ..categories import ALL_CATEGORIES
-from ..errors import Conflict, InvalidInput, NotAllowed
+from ..categories import ALL_CATEGORIES, DataCategory
+from ..errors import Conflict, InvalidInput
+from ..gate import Action, Subject
+from ..gate.journal import holding, record_write
+from ..gate.relations import relations_to_consent, relations_to_person
 from ..models import Consent, Objection, Organisation, OrganisationKind, Person
 from .access_grants import access_recompute
 from .archive import raise_if_person_archived
@@ -21,12 +24,61 @@ from .history import save_with_history
 from .last_contact import last_contact_stamp_person
 
 
-def _person_for_casework(actor: Actor, person_id: int) -> Person:
-    # Scope first: a person the actor may not see is "not found" (404), whatever their role.
-    person = access.persons_visible_to(actor).get(pk=person_id)
-    if not actor.does_casework or actor.role == "manager":
-        raise NotAllowed(_("Seuls les conseillers et travailleurs sociaux recueillent l'accord."))
+def _person_for(actor: Actor, person_id: int, action: Action) -> Person:
+    # Scope first: a person the actor may not see is "not found" (404), whatever their role;
+    # then the gate's table for the role and the organisation's relations to the person.
+    person = gate.locate(actor, access.persons_visible_to(actor), person_id, action=action)
+    gate.require(
+        actor,
+        action,
+        relations=relations_to_person(actor, person.pk),
+        subject=Subject("person", person.pk, person.pk),
+    )
     return person
+
+
+def _consent_for(actor: Actor, consent_id: int, action: Action) -> Consent:
+    """A consent of a person the actor sees, locked, that the actor's organisation may change:
+    the one that collected it, or the one that holds the person's pathway (gate.rules)."""
+    consent = gate.locate(
+        actor,
+        Consent.objects.select_for_update().filter(person__in=access.persons_visible_to(actor)),
+        consent_id,
+        action=action,
+    )
+    gate.require(
+        actor,
+        action,
+        relations=relations_to_consent(actor, consent),
+        subject=Subject("consent", consent.pk, consent.person_id),
+    )
+    return consent
+
+
+def _held(actor: Actor, person: Person):
+    """The actor's grants before the change (a consent or an objection may move them)."""
+    return holding(actor, _pathway_ids(person))
+
+
+def _pathway_ids(person: Person) -> list[int]:
+    return list(person.pathways.values_list("pk", flat=True))
+
+
+def _journal(actor: Actor, action: Action, object_type: str, record, person: Person, held) -> None:
+    """A consent or an objection changes who sees the record, not the record: no category is
+    written; the bases journaled are those the organisation saw the person's identity under
+    when it acted."""
+    record_write(
+        actor,
+        action,
+        object_type=object_type,
+        object_id=record.pk,
+        person_id=person.pk,
+        pathway_ids=_pathway_ids(person),
+        categories=(),
+        because={DataCategory.IDENTITY},
+        held=held,
+    )
 
 
 def _recompute_person(person: Person) -> None:
@@ -67,7 +119,8 @@ def consent_record(
     evidence_file=None,
 ) -> Consent:
     """Record the person's consent, collected by the actor, for named organisations or kinds."""
-    person = _person_for_casework(actor, person_id)
+    person = _person_for(actor, person_id, Action.CONSENT_RECORD)
+    held = _held(actor, person)
     raise_if_person_archived(person)
     organisations, kinds, categories = _validated_scope(
         organisation_ids or [], organisation_kinds or [], categories
@@ -94,6 +147,7 @@ def consent_record(
     # Collecting consent is an interview with the person: a contact.
     last_contact_stamp_person(person_id=person.pk, at=timezone.now())
     _recompute_person(person)
+    _journal(actor, Action.CONSENT_RECORD, "consent", consent, person, held)
     return consent
 
 
@@ -109,10 +163,10 @@ def consent_narrow(
 ) -> Consent:
     """Narrow a consent: fewer categories, organisations or kinds, or an earlier end. Never
     widens (a wider consent is a new consent, with its own evidence)."""
-    consent = Consent.objects.select_for_update().get(
-        pk=consent_id, person__in=access.persons_visible_to(actor), revoked_at__isnull=True
-    )
-    _person_for_casework(actor, consent.person_id)
+    consent = _consent_for(actor, consent_id, Action.CONSENT_NARROW)
+    held = _held(actor, consent.person)
+    if consent.revoked_at is not None:
+        raise Conflict(_("Cet accord est retiré : il ne peut plus être restreint."))
     current_orgs = set(consent.organisations.values_list("pk", flat=True))
     new_categories = set(categories) if categories is not None else set(consent.categories)
     new_orgs = set(organisation_ids) if organisation_ids is not None else current_orgs
@@ -148,30 +202,33 @@ def consent_narrow(
     save_with_history(consent, actor=actor, reason=_("Restriction de l'accord"))
     consent.organisations.set(sorted(new_orgs))
     _recompute_person(consent.person)
+    _journal(actor, Action.CONSENT_NARROW, "consent", consent, consent.person, held)
     return consent
 
 
 @transaction.atomic
 def consent_revoke(*, actor: Actor, consent_id: int) -> Consent:
     """Withdraw a consent at once: every grant it supported disappears in this transaction."""
-    consent = Consent.objects.select_for_update().get(
-        pk=consent_id, person__in=access.persons_visible_to(actor)
-    )
-    _person_for_casework(actor, consent.person_id)
+    consent = _consent_for(actor, consent_id, Action.CONSENT_REVOKE)
+    held = _held(actor, consent.person)
     if consent.revoked_at is not None:
         raise Conflict(_("Cet accord est déjà retiré."))
     consent.revoked_at = timezone.now()
     consent.revoked_by = actor.user
     save_with_history(consent, actor=actor, reason=_("Retrait de l'accord par la personne"))
     _recompute_person(consent.person)
+    _journal(actor, Action.CONSENT_REVOKE, "consent", consent, consent.person, held)
     return consent
 
 
 @transaction.atomic
 def objection_record(*, actor: Actor, person_id: int, reason: str = "") -> Objection:
     """Right to object: from now on no consent-based visibility remains for this person."""
-    person = _person_for_casework(actor, person_id)
-    return objection_save(person=person, actor=actor, reason=reason)
+    person = _person_for(actor, person_id, Action.OBJECTION_RECORD)
+    held = _held(actor, person)
+    objection = objection_save(person=person, actor=actor, reason=reason)
+    _journal(actor, Action.OBJECTION_RECORD, "objection", objection, person, held)
+    return objection
 
 
 def objection_save(*, person: Person, actor: Actor, reason: str) -> Objection:
@@ -189,11 +246,24 @@ def objection_save(*, person: Person, actor: Actor, reason: str) -> Objection:
 
 @transaction.atomic
 def objection_withdraw(*, actor: Actor, objection_id: int) -> Objection:
-    objection = Objection.objects.select_for_update().get(
-        pk=objection_id, person__in=access.persons_visible_to(actor), withdrawn_at__isnull=True
+    objection = gate.locate(
+        actor,
+        Objection.objects.select_for_update().filter(
+            person__in=access.persons_visible_to(actor), withdrawn_at__isnull=True
+        ),
+        objection_id,
+        action=Action.OBJECTION_WITHDRAW,
     )
-    _person_for_casework(actor, objection.person_id)
+    person = objection.person
+    gate.require(
+        actor,
+        Action.OBJECTION_WITHDRAW,
+        relations=relations_to_person(actor, person.pk),
+        subject=Subject("objection", objection.pk, person.pk),
+    )
+    held = _held(actor, person)
     objection.withdrawn_at = timezone.now()
     save_with_history(objection, actor=actor, reason=_("Levée de l'opposition"))
-    _recompute_person(objection.person)
+    _recompute_person(person)
+    _journal(actor, Action.OBJECTION_WITHDRAW, "objection", objection, person, held)
     return objection

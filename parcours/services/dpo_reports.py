@@ -7,11 +7,11 @@ import datetime as dt
 from celery import current_app
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 
-from .. import access
+from .. import access, gate
 from ..actor import Actor
-from ..errors import NotAllowed
+from ..gate import Action
+from ..gate.journal import journal_record
 from ..models import AccessOperation
 from ..selectors.access_reports import AccessReport
 from ..selectors.anomalies import Anomaly, AnomalyThresholds, anomalies_report
@@ -19,15 +19,13 @@ from ..selectors.journal_integrity import IntegrityStatus, journal_integrity_sta
 from ..selectors.processing_register import ProcessingRegister, processing_register
 from ..selectors.user_activity import UserActivityReport, user_activity_report
 from .access_reports import access_report_generate
-from .journal import journal_record
 from .subject_access import SubjectAccessPack, subject_access_pack_generate
 
 
 def require_dpo(actor: Actor) -> None:
     """The DPO's reports and rights requests are the DPO's work only (the API and the pages
     refuse other roles first; this keeps every other caller honest)."""
-    if not access.can_read_dpo_reports(actor):
-        raise NotAllowed(_("Réservé au délégué à la protection des données (DPO)."))
+    gate.require(actor, Action.DPO_REPORT)
 
 
 def _period(start: dt.datetime, end: dt.datetime) -> dict[str, str]:

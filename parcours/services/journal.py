@@ -1,7 +1,8 @@
 """The access journal: record (insert only), seal (hash chain), verify, purge, checkpoint.
 
 Design (docs/journal.md):
-- `journal_record` is a plain INSERT: no lock, no hash, so request paths never contend.
+- Rows are written by the gate only (`parcours/gate/journal.py`): a plain INSERT, no lock, no
+  hash, so request paths never contend.
 - `journal_seal`, run every few seconds by Celery beat, links new rows into one SHA-256 chain
   under a transaction-level advisory lock: `row_hash = sha256(prev_hash ‖ canonical_json(row))`.
   Chain order is `chain_seq`, not `id`: a row committed late is sealed by a later batch.
@@ -18,17 +19,16 @@ import datetime as dt
 import hashlib
 import ipaddress
 import json
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.db.models import Max, Min
-from django.http import HttpRequest
 from django.utils import timezone
 
 from ..actor import Actor
+from ..gate.journal import journal_record
 from ..models import AccessEvent, AccessOperation, JournalCheckpoint
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
         Ed25519PrivateKey,
         Ed25519PublicKey,
     )
-    from django.contrib.auth.models import User
 
 # Hash of the (virtual) row before the first one.
 GENESIS_HASH = "0" * 64
@@ -62,8 +61,6 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "detail",
 )
 SEALING_FIELDS: tuple[str, ...] = ("chain_seq", "prev_hash", "row_hash")
-REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
-_REQUEST_ID_ATTRIBUTE = "_parcours_request_id"
 
 
 class JournalBroken(Exception):
@@ -112,72 +109,6 @@ def canonical_row(row: Mapping[str, Any]) -> str:
 def row_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
     """SHA-256(prev_hash ‖ canonical row), hex."""
     return hashlib.sha256((prev_hash + canonical_row(row)).encode("utf-8")).hexdigest()
-
-
-# --- Recording ---------------------------------------------------------------------------------
-
-
-def request_id_for(request: HttpRequest) -> str:
-    """The request's id: the X-Request-ID header (set by the proxy), else a uuid4 kept on it."""
-    http_request = getattr(request, "_request", request)  # a DRF Request wraps the HttpRequest
-    existing = getattr(http_request, _REQUEST_ID_ATTRIBUTE, None)
-    if existing:
-        return str(existing)
-    value = str(http_request.META.get(REQUEST_ID_HEADER, "")).strip()[:64] or uuid.uuid4().hex
-    setattr(http_request, _REQUEST_ID_ATTRIBUTE, value)
-    return value
-
-
-def client_ip_for(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR (the proxy sets it from the client address); anything unparsable is None."""
-    value = request.META.get("REMOTE_ADDR")
-    if not value:
-        return None
-    try:
-        return str(ipaddress.ip_address(str(value).strip()))
-    except ValueError:
-        return None
-
-
-def journal_record(
-    *,
-    actor: Actor | None,
-    operation: str,
-    object_type: str,
-    object_id: int | None = None,
-    object_ids: Iterable[int] = (),
-    person_id: int | None = None,
-    categories: Iterable[str] = (),
-    purpose: str = "",
-    basis: str = "",
-    request: HttpRequest | None = None,
-    detail: Mapping[str, Any] | None = None,
-    user: User | None = None,
-) -> AccessEvent:
-    """Append one access to the journal: a plain INSERT, no lock, no hash (see `journal_seal`).
-
-    `actor` is the acting user and organisation, or None for the system; `user` names the user
-    when there is no actor (e.g. a refused attempt by someone without membership).
-    The row joins the caller's transaction: journal a refusal outside a transaction that will be
-    rolled back, or the refusal is lost with it.
-    """
-    if operation not in AccessOperation.values:
-        raise ValueError(f"Opération de journal inconnue : {operation!r}")
-    return AccessEvent.objects.create(
-        user=actor.user if actor else user,
-        organisation=actor.organisation if actor else None,
-        operation=operation,
-        object_type=object_type,
-        object_id=object_id,
-        object_ids=[int(i) for i in object_ids],
-        person_id=person_id,
-        categories=sorted({str(c) for c in categories}),
-        purpose=purpose,
-        basis=basis,
-        request_id=request_id_for(request) if request is not None else "",
-        client_ip=client_ip_for(request) if request is not None else None,
-        detail=dict(detail or {}),
-    )
 
 
 # --- Sealing -----------------------------------------------------------------------------------

@@ -5,10 +5,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import access
+from .. import access, gate
 from ..actor import Actor
 from ..categories import HEALTH_BARRIERS, DataCategory
-from ..errors import Conflict, InvalidInput, NotAllowed
+from ..errors import Conflict, InvalidInput
+from ..gate import Action, Subject
+from ..gate.journal import holding, record_write
+from ..gate.relations import relations_to_pathway
 from ..models import (
     OPEN_REFERRAL_STATUSES,
     Barrier,
@@ -29,16 +32,43 @@ from .history import save_with_history
 from .timeline import timeline_record
 
 
-def _lock_visible(actor: Actor, pathway_id: int, category: str = DataCategory.PATHWAY) -> Pathway:
-    """Lock a pathway the actor may work on in `category`; anything else is "not found".
-    An archived pathway is read-only (services/archive.py)."""
-    pathway = (
-        access.pathways_visible_to(actor, category)
-        .select_for_update(of=("self",))
-        .get(pk=pathway_id)
+def lock_for(
+    actor: Actor,
+    pathway_id: int,
+    action: Action,
+    category: str = DataCategory.PATHWAY,
+    subject: Subject | None = None,
+) -> Pathway:
+    """Lock a pathway the actor sees in `category` ("not found" otherwise), on which the gate's
+    table lets the actor's role and relations do `action` (403 otherwise, journaled against
+    `subject`, by default the pathway). An archived pathway is read-only (services/archive.py)."""
+    pathway = gate.locate(
+        actor,
+        access.pathways_visible_to(actor, category).select_for_update(of=("self",)),
+        pathway_id,
+        action=action,
+    )
+    gate.require(
+        actor,
+        action,
+        relations=relations_to_pathway(actor, pathway),
+        subject=subject or Subject("pathway", pathway.pk, pathway.person_id),
     )
     raise_if_archived(pathway)
     return pathway
+
+
+def _journal(actor: Actor, action: Action, pathway: Pathway, *categories: str, held=None) -> None:
+    record_write(
+        actor,
+        action,
+        object_type="pathway",
+        object_id=pathway.pk,
+        person_id=pathway.person_id,
+        pathway_ids=[pathway.pk],
+        categories=categories,
+        held=held,
+    )
 
 
 def pathway_open(*, actor: Actor, person: Person) -> Pathway:
@@ -67,12 +97,11 @@ def pathway_open(*, actor: Actor, person: Person) -> Pathway:
 @transaction.atomic
 def pathway_set_referent(*, actor: Actor, pathway_id: int, referent_id: int) -> Pathway:
     """Name the référent unique: a case-work member of any organisation. Owner only."""
-    pathway = _lock_visible(actor, pathway_id)
-    if pathway.owner_organisation_id != actor.organisation.pk:
-        raise NotAllowed(_("Seule l'organisation propriétaire du parcours désigne le référent."))
+    pathway = lock_for(actor, pathway_id, Action.PATHWAY_SET_REFERENT)
+    held = holding(actor, [pathway.pk])  # naming a référent elsewhere may move our grants
     membership = (
         Membership.objects.filter(
-            user_id=referent_id, is_active=True, role__in=["counsellor", "social_worker"]
+            user_id=referent_id, is_active=True, role__in=gate.rules.roles_for(Action.BE_REFERENT)
         )
         .order_by("id")
         .first()
@@ -96,6 +125,7 @@ def pathway_set_referent(*, actor: Actor, pathway_id: int, referent_id: int) -> 
             "org": membership.organisation.name,
         },
     )
+    _journal(actor, Action.PATHWAY_SET_REFERENT, pathway, DataCategory.PATHWAY, held=held)
     return pathway
 
 
@@ -104,7 +134,7 @@ def pathway_set_modality(*, actor: Actor, pathway_id: int, modality: str) -> Pat
     """Change the support modality; the previous period is closed, a new one opens."""
     if modality not in SupportModality.values:
         raise InvalidInput(_("Modalité inconnue."), fields={"modality": [_("Choix invalide.")]})
-    pathway = _lock_visible(actor, pathway_id)
+    pathway = lock_for(actor, pathway_id, Action.PATHWAY_SET_MODALITY)
     if pathway.status != PathwayStatus.OPEN:
         raise Conflict(_("Ce parcours est clôturé."))
     if pathway.modality == modality:
@@ -122,6 +152,7 @@ def pathway_set_modality(*, actor: Actor, pathway_id: int, modality: str) -> Pat
         actor=actor,
         text=str(SupportModality(modality).label),
     )
+    _journal(actor, Action.PATHWAY_SET_MODALITY, pathway, DataCategory.PATHWAY)
     return pathway
 
 
@@ -132,7 +163,7 @@ def barrier_record(
     """Record or update a peripheral barrier; its dated status changes are kept in history.
     Health-related barriers are health data (GDPR art. 9): they need the health category."""
     category = DataCategory.HEALTH if kind in HEALTH_BARRIERS else DataCategory.SOCIAL
-    pathway = _lock_visible(actor, pathway_id, category)
+    pathway = lock_for(actor, pathway_id, Action.PATHWAY_RECORD_BARRIER, category)
     now = timezone.now()
     barrier = Barrier.objects.filter(pathway=pathway, kind=kind).first() or Barrier(
         pathway=pathway, kind=kind, identified_at=now
@@ -148,6 +179,7 @@ def barrier_record(
         text=f"{barrier.get_kind_display()} : {barrier.get_status_display()}",
         category=category,
     )
+    _journal(actor, Action.PATHWAY_RECORD_BARRIER, pathway, category)
     return barrier
 
 
@@ -161,10 +193,12 @@ def pathway_add_note(*, actor: Actor, pathway_id: int, kind: str, text: str) -> 
             _("Le texte est obligatoire."), fields={"text": [_("Ce champ est obligatoire.")]}
         )
     category = DataCategory.SOCIAL if kind == EventKind.DIAGNOSTIC else DataCategory.PATHWAY
-    pathway = _lock_visible(actor, pathway_id, category)
-    return timeline_record(
+    pathway = lock_for(actor, pathway_id, Action.PATHWAY_ADD_NOTE, category)
+    event = timeline_record(
         pathway=pathway, kind=kind, actor=actor, text=text.strip(), category=category
     )
+    _journal(actor, Action.PATHWAY_ADD_NOTE, pathway, category)
+    return event
 
 
 @transaction.atomic
@@ -176,9 +210,7 @@ def pathway_close(*, actor: Actor, pathway_id: int, outcome: str) -> Pathway:
             _("Le motif de sortie est obligatoire."),
             fields={"outcome": [_("Choisissez le motif de sortie du parcours.")]},
         )
-    pathway = _lock_visible(actor, pathway_id)
-    if pathway.owner_organisation_id != actor.organisation.pk:
-        raise NotAllowed(_("Seule l'organisation propriétaire peut clôturer le parcours."))
+    pathway = lock_for(actor, pathway_id, Action.PATHWAY_CLOSE)
     if pathway.status != PathwayStatus.OPEN:
         raise Conflict(_("Ce parcours est déjà clôturé."))
     if pathway.referrals.filter(status__in=OPEN_REFERRAL_STATUSES).exists():
@@ -195,4 +227,5 @@ def pathway_close(*, actor: Actor, pathway_id: int, outcome: str) -> Pathway:
         actor=actor,
         text=pathway.get_outcome_display(),
     )
+    _journal(actor, Action.PATHWAY_CLOSE, pathway, DataCategory.PATHWAY)
     return pathway

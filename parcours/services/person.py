@@ -7,11 +7,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import access
+from .. import access, gate
 from ..actor import Actor
 from ..categories import PERSON_FIELDS
-from ..errors import DuplicatePerson, NotAllowed
+from ..errors import DuplicatePerson
 from ..fields import normalise_identifier
+from ..gate import Action, Subject
+from ..gate.journal import record_refusal, record_write
+from ..gate.relations import relations_to_person
 from ..models import Pathway, Person
 from .archive import raise_if_person_archived
 from .history import save_with_history
@@ -98,6 +101,15 @@ def _raise_duplicate(actor: Actor, existing: Person, message: str) -> None:
             },
             existing_person_id=existing.pk,
         )
+    # A record outside the actor's scope was matched: journaled, so the DPO sees such probes.
+    record_refusal(
+        actor,
+        Action.PERSON_CREATE,
+        object_type="person",
+        object_id=existing.pk,
+        person_id=existing.pk,
+        refusal="duplicate_outside_scope",
+    )
     raise DuplicatePerson(
         _(
             "%(message)s, suivie par une autre organisation : demandez-lui l'accès "
@@ -124,10 +136,9 @@ def person_create(
     Raises DuplicatePerson (409) when the person already exists; InvalidInput/ValidationError on
     bad values. Side effects: history rows, a "pathway opened" timeline event.
     """
-    # Counsellors and social workers only: a manager sees no person record (pathway category
-    # only) and cannot be the référent that opening the pathway makes of the creator.
-    if actor.role not in ("counsellor", "social_worker"):
-        raise NotAllowed(_("Votre rôle ne permet pas de créer une personne."))
+    # Counsellors and social workers only (gate.rules): a manager sees no person record and
+    # cannot be the référent that opening the pathway makes of the creator.
+    gate.require(actor, Action.PERSON_CREATE)
     unknown = set(details) - set(PERSON_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown person fields: {sorted(unknown)}")
@@ -142,14 +153,40 @@ def person_create(
     _lock_identity(f"{person.name_key}|{person.birth_date.isoformat()}")
     _raise_if_duplicate(actor=actor, person=person)
     save_with_history(person, actor=actor, reason=_("Création de la personne"))
-    pathway_open(actor=actor, person=person)
+    pathway = pathway_open(actor=actor, person=person)
+    record_write(
+        actor,
+        Action.PERSON_CREATE,
+        object_type="person",
+        object_id=person.pk,
+        person_id=person.pk,
+        pathway_ids=[pathway.pk],
+        categories=_categories_of(["first_name", "last_name", "birth_date", *details]),
+    )
     return person
+
+
+def _categories_of(fields) -> set[str]:
+    return {PERSON_FIELDS[field] for field in fields}
 
 
 @transaction.atomic
 def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -> Person:
-    """Rectify a person's data (history kept). Same duplicate rules as creation."""
-    person = access.persons_visible_to(actor).select_for_update(of=("self",)).get(pk=person_id)
+    """Rectify a person's data (history kept). Same duplicate rules as creation. The
+    organisations that hold the person's pathway (owner, référent) rectify; partners who only
+    receive a referral or follow the person tell them (gate.rules)."""
+    person = gate.locate(
+        actor,
+        access.persons_visible_to(actor).select_for_update(of=("self",)),
+        person_id,
+        action=Action.PERSON_RECTIFY,
+    )
+    gate.require(
+        actor,
+        Action.PERSON_RECTIFY,
+        relations=relations_to_person(actor, person.pk),
+        subject=Subject("person", person.pk, person.pk),
+    )
     raise_if_person_archived(person)
     unknown = set(changes) - set(PERSON_EDITABLE_FIELDS)
     if unknown:
@@ -157,8 +194,12 @@ def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -
     visible = access.categories_of_person(actor, person.pk)
     hidden = sorted(f for f in changes if PERSON_FIELDS[f] not in visible)
     if hidden:
-        raise NotAllowed(
-            _("Ces données ne sont pas partagées avec votre organisation : %s.") % ", ".join(hidden)
+        gate.refuse(
+            actor,
+            Action.PERSON_RECTIFY,
+            subject=Subject("person", person.pk, person.pk),
+            message=_("Ces données ne sont pas partagées avec votre organisation : %s.")
+            % ", ".join(hidden),
         )
     for field, value in changes.items():
         setattr(person, field, _stored_form(field, value))
@@ -168,6 +209,15 @@ def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -
     _raise_if_duplicate(actor=actor, person=person, exclude_id=person.pk)
     save_with_history(person, actor=actor, reason=_("Rectification des données de la personne"))
     last_contact_stamp_person(person_id=person.pk, at=timezone.now())
+    record_write(
+        actor,
+        Action.PERSON_RECTIFY,
+        object_type="person",
+        object_id=person.pk,
+        person_id=person.pk,
+        pathway_ids=person.pathways.values_list("pk", flat=True),
+        categories=_categories_of(changes),
+    )
     return person
 
 

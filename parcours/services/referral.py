@@ -12,10 +12,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import access
+from .. import access, gate
 from ..actor import Actor
 from ..categories import ALL_CATEGORIES, REFERRAL_MINIMUM, DataCategory
 from ..errors import DuplicateReferral, ForbiddenTransition, InvalidInput, NotAllowed
+from ..gate import Action as GateAction
+from ..gate import Subject
+from ..gate.journal import holding, record_write
+from ..gate.relations import relations_to_pathway, relations_to_referral
+from ..gate.rules import move_action
 from ..models import (
     OPEN_REFERRAL_STATUSES,
     Appointment,
@@ -55,12 +60,16 @@ def party_of(actor: Actor | None, referral: Referral) -> Party | None:
     return None
 
 
-def _lock(actor: Actor | None, referral_id: int) -> Referral:
+def _lock(actor: Actor | None, referral_id: int, action: Action) -> Referral:
     queryset = Referral.objects if actor is None else access.referrals_visible_to(actor)
     # The pathway is locked first, then the referral: the order of the retention job (which
     # archives and anonymises under the pathway's lock) and of the last-contact stamp, so a move
     # never lands on a pathway archived meanwhile and the two never deadlock.
-    pathway_id = queryset.values_list("pathway_id", flat=True).get(pk=referral_id)
+    located = queryset.only("pk", "pathway_id")
+    if actor is None:
+        pathway_id = located.get(pk=referral_id).pathway_id
+    else:
+        pathway_id = gate.locate(actor, located, referral_id, action=move_action(action)).pathway_id
     pathway = Pathway.objects.select_for_update().only("archived_at").get(pk=pathway_id)
     raise_if_archived(pathway)
     return queryset.select_for_update(of=("self",)).get(pk=referral_id)
@@ -74,16 +83,26 @@ def _move(
     reason: str,
     prepare: Callable[[Referral, dt.datetime], None] | None = None,
     text: str = "",
+    journal: bool = True,
 ) -> Referral:
-    referral = _lock(actor, referral_id)
+    referral = _lock(actor, referral_id, action)
     move = find_move(action, referral.status)
     if move is None:
         raise ForbiddenTransition(
             current_label=str(ReferralStatus(referral.status).label),
             action_label=str(ACTION_LABELS[action]),
         )
-    if party_of(actor, referral) != move.party:
-        raise NotAllowed(PARTY_REFUSAL[move.party] % {"action": ACTION_LABELS[action]})
+    if actor is None:  # the system (a periodic task) makes the system's moves only
+        if move.party != Party.SYSTEM:
+            raise NotAllowed(PARTY_REFUSAL[move.party] % {"action": ACTION_LABELS[action]})
+    else:
+        gate.require(
+            actor,
+            move_action(action),
+            relations=relations_to_referral(actor, referral),
+            subject=Subject("referral", referral.pk, referral.pathway.person_id),
+        )
+        held = holding(actor, [referral.pathway_id])  # the move may end the actor's own bases
     now = timezone.now()
     if prepare is not None:
         prepare(referral, now)
@@ -101,7 +120,25 @@ def _move(
         text=text,
     )
     referral_moved.send(sender=Referral, referral=referral, action=action, now=now)
+    if actor is not None and journal:
+        _journal(actor, move_action(action), referral, held)
     return referral
+
+
+def _journal(actor: Actor, action: GateAction, referral: Referral, held=None) -> None:
+    written = {DataCategory.PATHWAY}
+    if referral.context_note:
+        written.add(DataCategory.SOCIAL)
+    record_write(
+        actor,
+        action,
+        object_type="referral",
+        object_id=referral.pk,
+        person_id=referral.pathway.person_id,
+        pathway_ids=[referral.pathway_id],
+        categories=written,
+        held=held,
+    )
 
 
 def _stamp_acknowledge_due(referral: Referral, now: dt.datetime) -> None:
@@ -134,15 +171,22 @@ def referral_create(
     and service exists; InvalidInput for an unknown receiver or service, a closed pathway, or a
     category the receiver has no basis for.
     """
-    # Scope first: a pathway the actor may not see is "not found" (404), whatever their role.
-    pathway = (
-        access.pathways_visible_to(actor, DataCategory.PATHWAY)
-        .select_for_update(of=("self",))
-        .get(pk=pathway_id)
+    # Scope first: a pathway the actor may not see is "not found" (404), whatever their role;
+    # then the gate: the organisations that follow the pathway orient the person (a receiver
+    # sending the person on would become a sender and see more than it was shared).
+    pathway = gate.locate(
+        actor,
+        access.pathways_visible_to(actor, DataCategory.PATHWAY).select_for_update(of=("self",)),
+        pathway_id,
+        action=GateAction.REFERRAL_CREATE,
+    )
+    gate.require(
+        actor,
+        GateAction.REFERRAL_CREATE,
+        relations=relations_to_pathway(actor, pathway),
+        subject=Subject("pathway", pathway.pk, pathway.person_id),
     )
     raise_if_archived(pathway)
-    if not actor.does_casework:
-        raise NotAllowed(_("Votre rôle ne permet pas d'orienter une personne."))
     if pathway.status != PathwayStatus.OPEN:
         raise InvalidInput(_("Ce parcours est clôturé : on ne peut plus orienter la personne."))
     receiver = Organisation.objects.filter(pk=receiver_organisation_id).first()
@@ -208,8 +252,9 @@ def referral_create(
             % {"receiver": receiver.name},
             existing_referral_id=None,
         ) from exc
-    if send:
-        return referral_send(actor=actor, referral_id=referral.pk)
+    _journal(actor, GateAction.REFERRAL_CREATE, referral)
+    if send:  # one user action, one journal row: the creation says it was sent at once
+        return _send(actor=actor, referral_id=referral.pk, journal=False)
     return referral
 
 
@@ -250,12 +295,17 @@ def _check_shared_categories(
 @transaction.atomic
 def referral_send(*, actor: Actor, referral_id: int) -> Referral:
     """Send a draft: the receiver now sees it and must answer within the agreed working days."""
+    return _send(actor=actor, referral_id=referral_id, journal=True)
+
+
+def _send(*, actor: Actor, referral_id: int, journal: bool) -> Referral:
     return _move(
         referral_id=referral_id,
         actor=actor,
         action=Action.SEND,
         reason=_("Envoi de l'orientation"),
         prepare=_stamp_acknowledge_due,
+        journal=journal,
     )
 
 

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from ..categories import DataCategory
+from ..gate.journal import journal_record
 from ..models import AccessOperation, Pathway, Person
 from ..selectors.retention import RetentionDue, retention_due
 from .access_grants import access_recompute
@@ -37,7 +38,7 @@ from .erasure import (
     person_anonymise,
     person_erase_category,
 )
-from .journal import JournalBroken, journal_checkpoint_create, journal_purge, journal_record
+from .journal import JournalBroken, journal_checkpoint_create, journal_purge
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

@@ -16,6 +16,7 @@ from .. import access
 from ..actor import Actor
 from ..dates import add_months
 from ..errors import Conflict, InvalidInput
+from ..gate.journal import journal_record
 from ..models import (
     RIGHTS_REQUEST_MOVES,
     AccessOperation,
@@ -28,7 +29,6 @@ from .consent import objection_save
 from .dpo_reports import require_dpo
 from .erasure import person_erase_now
 from .history import save_with_history
-from .journal import journal_record
 
 ANSWER_MONTHS = 1
 EXTENSION_MONTHS = 2

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from ..actor import Actor
 from ..exports.subject_access import subject_access_zip, zip_filename
+from ..gate.journal import journal_record
 from ..models import AccessOperation
 from ..selectors.subject_access import FORMAT, subject_access_data
-from .journal import journal_record
 
 PURPOSE = "Droit d'accès (RGPD art. 15)"
 

@@ -57,6 +57,10 @@ IDN, CON, PTH, SOC, HLT, JUS = "identity", "contact", "pathway", "social", "heal
 OWNER = "legal:owner"
 CONSENT = "consent:{consent}"
 BREAK_GLASS = "break_glass:{break_glass}"
+# The two parties of the world's open referral keep identity and the pathway under the referral
+# itself (ADR 0010): the owner (its sender, unless the case's acting organisation sends it) and
+# the receiver.
+REFERRAL = "referral:{referral}"
 
 # Relationships under which the acting organisation works with the pathway *now*.
 LIVE_RELATIONSHIPS = {"owner", "sender", "receiver", "care_team"}
@@ -90,8 +94,10 @@ def _e(**categories: str | tuple[str, ...]) -> dict[str, frozenset[str]]:
     }
 
 
-OWNER_VIEW = _e(identity=OWNER, contact=OWNER, pathway=OWNER, social=OWNER)
+OWNER_VIEW = _e(identity=(OWNER, REFERRAL), contact=OWNER, pathway=(OWNER, REFERRAL), social=OWNER)
 SPE_RSA = ("legal:rsa", "legal:spe")
+PARTY_BY_CONSENT = _e(identity=(CONSENT, REFERRAL), pathway=(CONSENT, REFERRAL))
+REFERRAL_ONLY = _e(identity=REFERRAL, pathway=REFERRAL)
 
 CASES: list[Case] = [
     # --- no relationship: nothing, whatever the basis -------------------------------------------
@@ -108,7 +114,7 @@ CASES: list[Case] = [
     # --- owner: the holder of the file (legal:owner), never health without consent --------------
     Case("owner+legal/counsellor", "owner", "legal", Role.COUNSELLOR, OWNER_VIEW),
     Case("owner+legal/social_worker", "owner", "legal", Role.SOCIAL_WORKER, OWNER_VIEW),
-    Case("owner+legal/manager", "owner", "legal", Role.MANAGER, _e(pathway=OWNER)),
+    Case("owner+legal/manager", "owner", "legal", Role.MANAGER, _e(pathway=(OWNER, REFERRAL))),
     Case("owner+legal/dpo", "owner", "legal", Role.DPO, {}),
     # DPOs: reports on people related to their organisation (the national DPO: on everyone).
     Case("none/dpo", "none", "none", Role.DPO, {}),
@@ -120,7 +126,7 @@ CASES: list[Case] = [
         "consent",
         Role.COUNSELLOR,
         {
-            **_e(identity=(OWNER, CONSENT), pathway=(OWNER, CONSENT)),
+            **_e(identity=(OWNER, CONSENT, REFERRAL), pathway=(OWNER, CONSENT, REFERRAL)),
             **_e(contact=OWNER, social=OWNER, health=CONSENT),
         },
         consent_categories=(IDN, PTH, HLT),
@@ -139,18 +145,23 @@ CASES: list[Case] = [
         "sender",
         "legal",
         Role.COUNSELLOR,
-        _e(identity="legal:rsa", contact="legal:rsa", pathway="legal:rsa", social="legal:rsa"),
+        _e(
+            identity=("legal:rsa", REFERRAL),
+            contact="legal:rsa",
+            pathway=("legal:rsa", REFERRAL),
+            social="legal:rsa",
+        ),
         org_kind="departement",
         receives_rsa=True,
     ),
-    Case("sender+none", "sender", "none", Role.COUNSELLOR, {}, org_kind="association"),
+    Case("sender+none", "sender", "none", Role.COUNSELLOR, REFERRAL_ONLY, org_kind="association"),
     # --- receiver: capped by what the sender shared -------------------------------------
     Case(
         "receiver+consent_capped",
         "receiver",
         "consent",
         Role.COUNSELLOR,
-        _e(identity=CONSENT, pathway=CONSENT),
+        PARTY_BY_CONSENT,
         consent_categories=(IDN, PTH, SOC),
     ),
     Case(
@@ -158,7 +169,7 @@ CASES: list[Case] = [
         "receiver",
         "consent",
         Role.COUNSELLOR,
-        _e(identity=CONSENT, pathway=CONSENT, social=CONSENT),
+        {**PARTY_BY_CONSENT, **_e(social=CONSENT)},
         shared=(SOC,),
         consent_categories=(IDN, PTH, SOC),
     ),
@@ -167,7 +178,7 @@ CASES: list[Case] = [
         "receiver",
         "consent",
         Role.COUNSELLOR,
-        _e(identity=CONSENT, pathway=CONSENT, social=CONSENT),
+        {**PARTY_BY_CONSENT, **_e(social=CONSENT)},
         shared=(CON, SOC),
         consent_categories=(IDN, PTH, SOC),
     ),
@@ -176,20 +187,21 @@ CASES: list[Case] = [
         "receiver",
         "consent",
         Role.MANAGER,
-        _e(pathway=CONSENT),
+        _e(pathway=(CONSENT, REFERRAL)),
         consent_categories=(IDN, PTH, SOC),
         shared=(SOC,),
     ),
-    Case("receiver+none", "receiver", "none", Role.COUNSELLOR, {}),
-    Case("receiver+consent_revoked", "receiver", "consent_revoked", Role.COUNSELLOR, {}),
-    Case("receiver+consent_expired", "receiver", "consent_expired", Role.COUNSELLOR, {}),
-    Case("receiver+consent_lapsed", "receiver", "consent_lapsed", Role.COUNSELLOR, {}),
+    # Without (or after) any basis of its own, the receiver of an open referral keeps whom and why.
+    Case("receiver+none", "receiver", "none", Role.COUNSELLOR, REFERRAL_ONLY),
+    Case("receiver+consent_revoked", "receiver", "consent_revoked", Role.COUNSELLOR, REFERRAL_ONLY),
+    Case("receiver+consent_expired", "receiver", "consent_expired", Role.COUNSELLOR, REFERRAL_ONLY),
+    Case("receiver+consent_lapsed", "receiver", "consent_lapsed", Role.COUNSELLOR, REFERRAL_ONLY),
     Case(
         "receiver+legal_rsa_spe",
         "receiver",
         "legal",
         Role.COUNSELLOR,
-        _e(identity=SPE_RSA, contact=SPE_RSA, pathway=SPE_RSA),
+        _e(identity=(*SPE_RSA, REFERRAL), contact=SPE_RSA, pathway=(*SPE_RSA, REFERRAL)),
         org_kind="france_travail",
         receives_rsa=True,
         shared=(CON, SOC),
@@ -221,21 +233,21 @@ CASES: list[Case] = [
         "receiver",
         "break_glass",
         Role.COUNSELLOR,
-        _e(identity=CONSENT, pathway=CONSENT, health=BREAK_GLASS),
+        {**PARTY_BY_CONSENT, **_e(health=BREAK_GLASS)},
     ),
     Case(
         "receiver+break_glass_colleague",
         "receiver",
         "break_glass_colleague",
         Role.COUNSELLOR,
-        _e(identity=CONSENT, pathway=CONSENT),
+        PARTY_BY_CONSENT,
     ),
     Case(
         "receiver+break_glass_ended",
         "receiver",
         "break_glass_ended",
         Role.COUNSELLOR,
-        _e(identity=CONSENT, pathway=CONSENT),
+        PARTY_BY_CONSENT,
     ),
 ]
 
@@ -311,6 +323,11 @@ class World:
             self.pathway.owner_organisation_id,
             self.pathway.referent_organisation_id,
         )
+
+    @property
+    def follower(self) -> bool:
+        """Holds or follows the pathway: owner, référent's organisation, live care team."""
+        return self.lead or self.case.relationship == "care_team"
 
     @property
     def casework(self) -> bool:
@@ -427,6 +444,8 @@ def build_world(case: Case) -> World:
         agreement=AgreementFactory(parties=[acting_org, bystander]),
         service=ServiceFactory(organisation=bystander),
     )
+
+    world.ids["referral"] = referral.pk
 
     # --- the basis ----------------------------------------------------------------------------
     consent_kwargs = {}

@@ -2,8 +2,8 @@
 
 * Granting (recording a consent) never removes anyone's visibility, and never exposes a category
   that is not covered for that organisation: what an organisation sees is exactly
-  (its legal bases ∪ the consents naming it) ∩ its relationship's cap — so health and justice
-  only ever through consent.
+  (its legal bases ∪ the minimum of its open referrals ∪ the consents naming it) ∩ its
+  relationship's cap — so health and justice only ever through consent.
 * Revoking or narrowing a consent, or the person objecting, never widens anyone's visibility.
 
 The expected view is computed here from the rules (docs/access-control.md), not from the code
@@ -38,10 +38,16 @@ from ..factories import (
 
 CATEGORIES = sorted(ALL_CATEGORIES)
 ALL = frozenset(ALL_CATEGORIES)
-# name → (kind, legal categories for this person, relationship cap; None: no relationship)
+# name → (kind, categories covered without consent for this person — legal bases, and the
+# identity and pathway that an open referral leaves its parties (ADR 0010) —, relationship cap;
+# None: no relationship)
 ORGS: dict[str, tuple[str, frozenset[str], frozenset[str] | None]] = {
     "owner": ("association", frozenset({"identity", "contact", "pathway", "social"}), ALL),
-    "receiver": ("siae", frozenset(), frozenset({"identity", "pathway", "social"})),
+    "receiver": (
+        "siae",
+        frozenset({"identity", "pathway"}),  # referral:<id> only
+        frozenset({"identity", "pathway", "social"}),
+    ),
     "france_travail": (
         "france_travail",
         frozenset({"identity", "contact", "pathway"}),  # legal:spe

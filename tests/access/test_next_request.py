@@ -22,7 +22,11 @@ def _person(client, world):
     return client.get(f"/api/v1/persons/{world.person.pk}/")
 
 
-def test_revoking_a_consent_hides_the_record_at_the_next_request(client_of, client_for):
+def _last_read(world):
+    return AccessEvent.objects.filter(user=world.user, operation="read").latest("id")
+
+
+def test_revoking_a_consent_ends_its_bases_at_the_next_request(client_of, client_for):
     world = build_world(_case("receiver+consent_shared_social"))
     receiver = client_of(world)
     assert _person(receiver, world).data["categories"] == ["identity", "pathway", "social"]
@@ -32,6 +36,18 @@ def test_revoking_a_consent_hides_the_record_at_the_next_request(client_of, clie
     )
     assert response.status_code == 200
 
+    # The receiver must still answer the referral: whom and why remain, under the referral
+    # alone (ADR 0010); what only the consent covered is gone at once.
+    data = _person(receiver, world).data
+    assert data["categories"] == ["identity", "pathway"]
+    assert "lives_in_qpv" not in data
+    assert _last_read(world).basis == f"referral:{world.referral.pk}"
+
+    # Once the referral ends, nothing is left: the record answers 404, the refusal journaled.
+    withdrawn = client_for(world.owner_counsellor).post(
+        f"/api/v1/referrals/{world.referral.pk}/withdraw/", {"comment": ""}, format="json"
+    )
+    assert withdrawn.status_code == 200
     assert _person(receiver, world).status_code == 404
     denied = AccessEvent.objects.order_by("-id").first()
     assert (denied.operation, denied.object_id, denied.user_id) == (
@@ -56,15 +72,18 @@ def test_narrowing_a_consent_drops_the_category_at_the_next_request(client_of, c
     data = _person(receiver, world).data
     assert data["categories"] == ["identity", "pathway"]
     assert "lives_in_qpv" not in data
-    assert AccessEvent.objects.order_by("-id").first().basis == f"consent:{world.ids['consent']}"
+    assert _last_read(world).basis == f"consent:{world.ids['consent']} referral:{world.referral.pk}"
 
 
 def test_a_consent_ending_today_is_gone_tomorrow(client_of):
     world = build_world(_case("receiver+consent_lapsed"))  # ends_on today
     receiver = client_of(world)
     assert _person(receiver, world).status_code == 200
+    assert f"consent:{world.ids['consent']}" in _last_read(world).basis.split()
     with time_machine.travel(timezone.now() + dt.timedelta(days=1, hours=1)):
-        assert _person(receiver, world).status_code == 404
+        # Only the open referral's minimum remains (no job ran: the row had its end).
+        assert _person(receiver, world).status_code == 200
+        assert _last_read(world).basis == f"referral:{world.referral.pk}"
 
 
 def test_break_glass_shows_the_category_to_its_user_until_it_ends(client_of):

@@ -14,7 +14,12 @@ leak into the next row. For each request the test asserts:
   categories: `categories` equals the expected set, and the top-level keys present are exactly
   the fields whose category (parcours/categories.py maps) is expected;
 * the access journal: one row per read, write or denial of a record endpoint, with the right
-  operation, object, categories and basis codes.
+  operation, object, categories and basis codes — reads with the categories shown, writes
+  (journaled by the services, through the gate) with the categories written, refusals on the
+  record refused, including the one named in a POST's body.
+
+Who may write is the gate's table (parcours/gate/rules.py); the expectations below restate it
+from the scenario's facts (holder of the pathway, follower, party, role), independently.
 """
 
 import datetime as dt
@@ -109,7 +114,33 @@ def _referral_action(action: Action) -> Callable[[World], int]:
 def _person_patch(w: World) -> int:
     if not _visible(w, IDN):
         return 404
+    if not (w.is_caseworker and w.lead):
+        return 403  # the pathway's holders rectify; a partner tells them
     return 200 if _visible(w, "contact") else 403  # the field's category is not shared
+
+
+def _leads(ok: int = 200):
+    """Holders of the pathway (owner, référent's organisation) only, case-work roles."""
+
+    def expect(w: World) -> int:
+        if not _visible(w, PTH):
+            return 404
+        return ok if w.casework and w.lead else 403
+
+    return expect
+
+
+def _barriers(w: World) -> int:
+    if not _visible(w, SOC):
+        return 404
+    return 200 if w.is_caseworker and w.follower else 403
+
+
+def _consent_change(w: World) -> int:
+    """The world's consent was collected by the owner, which holds the pathway."""
+    if not _sees_person_as_caseworker(w):
+        return 404
+    return 200 if w.lead else 403
 
 
 def _referent(w: World) -> int:
@@ -137,6 +168,8 @@ def _break_glass_open(w: World) -> int:
 def _referral_create(w: World) -> int:
     if not _visible(w, PTH):
         return 404
+    if not (w.casework and w.follower):
+        return 403  # a receiver sending the person on would see more than was shared with it
     return 201 if _visible(w, IDN) else 400  # identity is always shared: the sender must see it
 
 
@@ -152,7 +185,9 @@ def _objection_create(w: World) -> int:
 
 def _objection_withdraw(w: World) -> int:
     # While the person objects, only the non-consent bases remain.
-    return _ok_if(w.is_caseworker and IDN in w.without_consent)
+    if not (w.is_caseworker and IDN in w.without_consent):
+        return 404
+    return 200 if w.lead else 403
 
 
 def _care_team_lead(ok: int):
@@ -253,10 +288,29 @@ class Row:
     expect: Callable[[World], int]
     pk: Callable[[World], int] | None = None  # the record in the URL
     payload: Callable[[World], dict] | None = None
-    journal: str | None = None  # object type journaled by the API, "break_glass", "access_request"
+    journal: str | None = None  # object type journaled, or "break_glass", "access_request"
     probe: str | None = None  # "person", "pathway", "referral": check the categories shown
     record: bool = True  # False: the shared directory, answered by role only
     prepare: Callable[[World], int] | None = None  # builds the URL's record in the savepoint
+    # A write: the categories it writes, and those whose bases justify it when it writes none.
+    writes: Callable[[World], frozenset[str]] | None = None
+    because: frozenset[str] | None = None
+    # A read: what it shows (None: every category visible).
+    shows: frozenset[str] | None = None
+    # A refused POST without a record in its URL: the record of its body, refused.
+    denied_on: Callable[[World], tuple[str, int]] | None = None
+    # A creation of a person: its bases are those of the new pathway (the actor holds it).
+    creates_pathway: bool = False
+    # Acted while the person objects: the consents' bases are not in force.
+    under_objection: bool = False
+
+
+def _written(*categories: str):
+    return lambda w: frozenset(categories)
+
+
+def _referral_written(w: World) -> frozenset[str]:
+    return frozenset({PTH} | ({SOC} if w.referral.context_note else set()))
 
 
 def directory(pk=None, payload=None, expect=None) -> Row:
@@ -297,7 +351,11 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     # --- people's records: the category probes ---------------------------------------------------
     ("/api/v1/persons/", "GET"): Row(_always(), journal="person", probe="person"),
     ("/api/v1/persons/", "POST"): Row(
-        lambda w: 201 if w.is_caseworker else 403, payload=lambda w: NEW_PERSON, journal="person"
+        lambda w: 201 if w.is_caseworker else 403,
+        payload=lambda w: NEW_PERSON,
+        journal="person",
+        writes=_written(IDN),
+        creates_pathway=True,
     ),
     ("/api/v1/persons/{pk}/", "GET"): Row(
         lambda w: _ok_if(_visible(w, IDN)),
@@ -310,6 +368,7 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         pk=lambda w: w.person.pk,
         payload=lambda w: {"city": "Arras"},
         journal="person",
+        writes=_written("contact"),
     ),
     ("/api/v1/pathways/", "GET"): Row(_always(), journal="pathway", probe="pathway"),
     ("/api/v1/pathways/{pk}/", "GET"): Row(
@@ -323,30 +382,35 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         pk=lambda w: w.pathway.pk,
         payload=lambda w: {"kind": "note", "text": "Entretien de suivi"},
         journal="pathway",
+        writes=_written(PTH),
     ),
     ("/api/v1/pathways/{pk}/modality/", "POST"): Row(
-        lambda w: _ok_if(_visible(w, PTH)),
+        _leads(),
         pk=lambda w: w.pathway.pk,
         payload=lambda w: {"modality": "guide"},
         journal="pathway",
+        writes=_written(PTH),
     ),
     ("/api/v1/pathways/{pk}/referent/", "POST"): Row(
         _referent,
         pk=lambda w: w.pathway.pk,
         payload=lambda w: {"referent": w.owner_counsellor.user.pk},
         journal="pathway",
+        writes=_written(PTH),
     ),
     ("/api/v1/pathways/{pk}/barriers/", "POST"): Row(
-        lambda w: _ok_if(_visible(w, SOC)),
+        _barriers,
         pk=lambda w: w.pathway.pk,
         payload=lambda w: {"kind": "housing", "status": "identified"},
         journal="pathway",
+        writes=_written(SOC),
     ),
     ("/api/v1/pathways/{pk}/close/", "POST"): Row(
         _pathway_close,
         pk=lambda w: w.pathway.pk,
         payload=lambda w: {"outcome": "job"},
         journal="pathway",
+        writes=_written(PTH),
     ),
     ("/api/v1/pathways/{pk}/break-glass/", "POST"): Row(
         _break_glass_open,
@@ -364,6 +428,8 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
             "reason": "Inscription comme demandeur d'emploi",
         },
         journal="referral",
+        writes=_written(PTH),
+        denied_on=lambda w: ("pathway", w.pathway.pk),
     ),
     ("/api/v1/referrals/{pk}/", "GET"): Row(
         lambda w: _ok_if(_visible(w, PTH)),
@@ -377,6 +443,7 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
             pk=lambda w: w.referral.pk,
             payload=payload,
             journal="referral",
+            writes=_referral_written,
         )
         for action, payload in [
             ("send", None),
@@ -395,9 +462,12 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ("/api/v1/alerts/{pk}/acknowledge/", "POST"): Row(
         _alert_visible, prepare=_alert_on_the_referral
     ),
-    ("/api/v1/appointments/", "GET"): Row(_always(), journal="appointment"),
+    ("/api/v1/appointments/", "GET"): Row(_always(), journal="appointment", shows=frozenset({PTH})),
     ("/api/v1/appointments/{pk}/", "GET"): Row(
-        lambda w: _ok_if(_visible(w, PTH)), pk=lambda w: w.appointment.pk, journal="appointment"
+        lambda w: _ok_if(_visible(w, PTH)),
+        pk=lambda w: w.appointment.pk,
+        journal="appointment",
+        shows=frozenset({PTH}),
     ),
     # --- the person's choices and the access mechanics ----------------------------------------
     ("/api/v1/consents/", "GET"): Row(_always()),
@@ -410,42 +480,82 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
             "purpose": "Coordination",
             "evidence_kind": "oral",
         },
+        journal="consent",
+        writes=_written(),
+        because=frozenset({IDN}),
+        denied_on=lambda w: ("person", w.person.pk),
     ),
+    # The world's consent names the bystander and was collected by the owner: a partner reads
+    # the consents that concern it (ADR 0010), so only the owner reads this one.
     ("/api/v1/consents/{pk}/", "GET"): Row(
-        lambda w: _ok_if(w.casework and w.role != Role.MANAGER and _visible(w, IDN)),
+        lambda w: _ok_if(_visible(w, IDN) and w.acting_org.pk == w.owner.pk),
         pk=lambda w: w.consent.pk,
         journal="consent",
+        shows=frozenset(),
+        because=frozenset({IDN}),
     ),
     ("/api/v1/consents/{pk}/revoke/", "POST"): Row(
-        lambda w: _ok_if(_sees_person_as_caseworker(w)), pk=lambda w: w.consent.pk
+        _consent_change,
+        pk=lambda w: w.consent.pk,
+        journal="consent",
+        writes=_written(),
+        because=frozenset({IDN}),
     ),
     ("/api/v1/consents/{pk}/narrow/", "POST"): Row(
-        lambda w: _ok_if(_sees_person_as_caseworker(w)),
+        _consent_change,
         pk=lambda w: w.consent.pk,
         payload=lambda w: {"categories": [IDN]},
+        journal="consent",
+        writes=_written(),
+        because=frozenset({IDN}),
     ),
     ("/api/v1/objections/", "GET"): Row(_always()),
     ("/api/v1/objections/", "POST"): Row(
-        _objection_create, payload=lambda w: {"person": w.person.pk, "reason": ""}
+        _objection_create,
+        payload=lambda w: {"person": w.person.pk, "reason": ""},
+        journal="objection",
+        writes=_written(),
+        because=frozenset({IDN}),
+        denied_on=lambda w: ("person", w.person.pk),
     ),
     ("/api/v1/objections/{pk}/", "GET"): Row(
         lambda w: _ok_if(w.casework and w.role != Role.MANAGER and _visible(w, IDN)),
         pk=lambda w: w.objection.pk,
         journal="objection",
+        shows=frozenset(),
+        because=frozenset({IDN}),
     ),
     ("/api/v1/objections/{pk}/withdraw/", "POST"): Row(
-        _objection_withdraw, prepare=_active_objection
+        _objection_withdraw,
+        prepare=_active_objection,
+        journal="objection",
+        writes=_written(),
+        because=frozenset({IDN}),
+        under_objection=True,
     ),
     ("/api/v1/care-team-members/", "GET"): Row(_always()),
     ("/api/v1/care-team-members/", "POST"): Row(
         _care_team_lead(201),
         payload=lambda w: {"pathway": w.pathway.pk, "organisation": w.newcomer.pk},
+        journal="care_team_member",
+        writes=_written(),
+        because=frozenset({PTH}),
+        denied_on=lambda w: ("pathway", w.pathway.pk),
     ),
     ("/api/v1/care-team-members/{pk}/", "GET"): Row(
-        lambda w: _ok_if(_visible(w, PTH)), pk=lambda w: w.member.pk, journal="care_team_member"
+        lambda w: _ok_if(_visible(w, PTH)),
+        pk=lambda w: w.member.pk,
+        journal="care_team_member",
+        shows=frozenset(),
+        because=frozenset({PTH}),
     ),
     ("/api/v1/care-team-members/{pk}/end/", "POST"): Row(
-        _care_team_lead(200), pk=lambda w: w.member.pk, payload=lambda w: {"reason": "Fin"}
+        _care_team_lead(200),
+        pk=lambda w: w.member.pk,
+        payload=lambda w: {"reason": "Fin"},
+        journal="care_team_member",
+        writes=_written(),
+        because=frozenset({PTH}),
     ),
     ("/api/v1/break-glasses/", "GET"): Row(_always()),
     ("/api/v1/break-glasses/{pk}/", "GET"): Row(
@@ -572,7 +682,7 @@ def _check_probe(w: World, row: Row, detail: bool, data) -> list[str]:
 
 
 def _check_journal(w: World, row: Row, method: str, pk, response, events) -> list[str]:
-    """One journal row per read, write or denial of a record (none for 400/409)."""
+    """One journal row per read, write or refusal of a record (none for 400/409)."""
     if row.journal is None or w.actor is None:
         return []
     status = response.status_code
@@ -590,11 +700,21 @@ def _check_journal(w: World, row: Row, method: str, pk, response, events) -> lis
             failures.append(f"break-glass basis {event.basis!r}")
         return failures
 
-    if status in (400, 409) or (status in (403, 404) and pk is None):
-        want = [] if status in (400, 409) else None
-        if want is not None and events:
-            return [f"{status} journaled as {[e.operation for e in events]}"]
+    if status in (400, 409):
+        return [f"{status} journaled as {[e.operation for e in events]}"] if events else []
+    if status in (403, 404):
+        target = (row.journal, pk) if pk is not None else None
+        if target is None and row.denied_on is not None:
+            target = row.denied_on(w)
+        if target is None:  # a refusal that names no record (a role, a missing one)
+            return [f"{status} journaled as {[e.operation for e in events]}"] if events else []
+        if len(events) != 1:
+            return [f"{status}: {len(events)} journal rows, expected one refusal"]
+        event = events[0]
+        if (event.operation, event.object_type, event.object_id) != ("denied", *target):
+            return [f"refusal journaled as {event.operation} {event.object_type} {event.object_id}"]
         return []
+    shown = w.categories if row.shows is None else w.categories & row.shows
     if method == "GET" and pk is None:  # a list: one row with the ids returned, if any
         if not _results(response.data):
             return [f"empty list journaled: {events}"] if events else []
@@ -605,8 +725,12 @@ def _check_journal(w: World, row: Row, method: str, pk, response, events) -> lis
         failures = []
         if event.operation != "list" or event.object_ids != ids:
             failures.append(f"list row: {event.operation} {event.object_ids}, wanted {ids}")
-        if row.journal != "appointment" and event.categories != sorted(w.categories):
-            failures.append(f"list categories {event.categories} != {sorted(w.categories)}")
+        if event.categories != sorted(shown):
+            failures.append(f"list categories {event.categories} != {sorted(shown)}")
+        if event.basis != w.basis(shown):
+            failures.append(f"list basis {event.basis!r} != {w.basis(shown)!r}")
+        if not event.purpose:
+            failures.append("list without a purpose")
         return failures
     if len(events) != 1:
         return [f"{len(events)} journal rows for {method} ({status}), expected exactly one"]
@@ -614,20 +738,28 @@ def _check_journal(w: World, row: Row, method: str, pk, response, events) -> lis
     failures = []
     if event.object_type != row.journal:
         failures.append(f"object type {event.object_type}")
-    if status in (403, 404):
-        if event.operation != "denied" or event.object_id != pk:
-            failures.append(f"denial journaled as {event.operation} {event.object_id}")
-        return failures
     operation = "read" if method == "GET" else "write"
     object_id = pk if pk is not None else data.get("id")
     if event.operation != operation or event.object_id != object_id or object_id is None:
         failures.append(f"journaled {event.operation} {event.object_id}, wanted {operation}")
-    if pk is not None:  # an existing record of the scenario: its categories and bases
-        categories = sorted(w.categories)
+    if method == "GET":
+        categories = sorted(shown)
+        justified = w.categories & row.because if row.because is not None else shown
+    else:
+        categories = sorted(row.writes(w)) if row.writes else []
+        justified = w.categories & (row.because if row.because is not None else set(categories))
+    if pk is not None or method != "GET":  # a record of the scenario: its categories and bases
         if event.categories != categories:
             failures.append(f"journal categories {event.categories} != {categories}")
-        if event.basis != w.basis(w.categories):
-            failures.append(f"journal basis {event.basis!r} != {w.basis(w.categories)!r}")
+        basis = w.basis(justified)
+        if row.creates_pathway:  # a new pathway, held by the actor's organisation
+            basis = event.basis if "legal:owner" in event.basis.split() else "legal:owner …"
+        if row.under_objection:
+            basis = " ".join(c for c in basis.split() if not c.startswith("consent:"))
+        if event.basis != basis:
+            failures.append(f"journal basis {event.basis!r} != {basis!r}")
+        if not event.purpose and w.categories:
+            failures.append("journaled without a purpose")
     return failures
 
 

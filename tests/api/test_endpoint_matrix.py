@@ -230,7 +230,12 @@ def _own_pathway_consented_to(world, organisation):
 
 
 def _own_consent(world):
-    return _consent_of(_own_pathway(world), world.siae).pk
+    """Collected by my organisation (a partner reads the consents that concern it)."""
+    return ConsentFactory(
+        person=_own_pathway(world).person,
+        organisations=[world.siae],
+        collected_by_organisation=world.home,
+    ).pk
 
 
 def _foreign_consent(world):

@@ -83,7 +83,7 @@ def test_the_register_names_categories_recipients_bases_and_retention(history, c
     assert retention["identity"]["active_months"] == 24
     assert body["security_measures"]
     event = AccessEvent.objects.filter(operation="report", object_type="register").get()
-    assert event.detail == {"scope": owner}
+    assert event.detail == {"door": "api", "scope": owner}
 
 
 def test_the_national_register_covers_every_organisation(history, client_for):

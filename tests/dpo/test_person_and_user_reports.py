@@ -88,14 +88,18 @@ def test_a_dpo_of_an_unrelated_organisation_gets_404(history, client_for, period
     assert not AccessEvent.objects.filter(operation="report").exists()
 
 
-def test_the_stranger_organisation_dpo_reaches_the_person_through_its_own_denial(
+def test_the_stranger_organisation_dpo_is_not_related_by_its_staff_refusal(
     history, client_for, period, make_actor
 ):
-    """Its staff tried to open the record: the journal relates the person to it."""
+    """Its staff tried to open the record and was refused: a refusal holds nothing, so the
+    person stays outside the stranger's DPO's reach (ADR 0010; finding 1 of issue 12)."""
     from parcours.models import Role
 
+    assert AccessEvent.objects.filter(
+        operation="denied", organisation=history["stranger"].organisation
+    ).exists()
     dpo = make_actor(organisation=history["stranger"].organisation, role=Role.DPO)
-    assert _report(client_for, dpo, history["person"], period).status_code == 200
+    assert _report(client_for, dpo, history["person"], period).status_code == 404
 
 
 def test_case_workers_may_not_read_dpo_reports(history, client_for, period):

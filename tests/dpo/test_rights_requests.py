@@ -107,8 +107,15 @@ def test_a_granted_objection_withdraws_consent_based_visibility(history, client_
     objection = Objection.objects.get(person=person, withdrawn_at__isnull=True)
     assert objection.reason == f"Demande d'opposition n°{pk}"
     assert objection.recorded_by == history["owner_dpo"].user
-    # After: no consent-based basis remains for the SIAE (it has no legal basis of its own).
-    assert not access.persons_visible_to(siae).filter(pk=person.pk).exists()
+    # After: no consent-based basis remains for the SIAE (it has no legal basis of its own):
+    # only the minimum of the referral it must still answer (identity and the pathway, under
+    # the referral itself — ADR 0010), and nothing the consents covered.
+    pathway_id = history["pathway"].pk
+    grants = access.grants_for(siae, [pathway_id])[pathway_id]
+    referral = f"referral:{history['referral'].pk}"
+    assert grants.bases["identity"] == grants.bases["pathway"] == {referral}
+    assert "social" not in grants.categories  # the consent's category is gone
+    assert not any(code.startswith("consent:") for codes in grants.bases.values() for code in codes)
 
 
 def test_the_table_of_moves_is_what_the_service_allows():

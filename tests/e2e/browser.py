@@ -23,7 +23,8 @@ BLOCKING = {"critical", "serious", "moderate"}
 def check_accessibility(page, where: str) -> None:
     results = AXE.run(page)
     violations = [
-        f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} élément(s)"
+        f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} élément(s) "
+        f"{[node.get('target') for node in v['nodes']][:3]}"
         for v in results.response["violations"]
         if v.get("impact") in BLOCKING
     ]

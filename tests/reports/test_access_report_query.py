@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from parcours.gate.journal import journal_record
 from parcours.models import AccessOperation
 from parcours.selectors.access_reports import _events_about, person_access_report
-from parcours.services.journal import journal_record
 from tests.factories import PathwayFactory, PersonFactory, ReferralFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,11 +16,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pypdf import PdfReader
 
+from parcours.gate.journal import journal_record
 from parcours.models import AccessEvent, PathwayEvent, Person, Role
 from parcours.selectors.access_reports import PERSON_VERSION_STAFF, person_access_report
 from parcours.selectors.retention_dates import retention_dates_of
 from parcours.selectors.subject_access import ALL_TIME_BEFORE, FORMAT, subject_access_data
-from parcours.services.journal import journal_record
 from parcours.services.subject_access import PURPOSE, subject_access_pack_generate
 from tests.factories import (
     AppointmentFactory,
@@ -279,20 +279,33 @@ def test_the_json_holds_the_person_access_report_and_retention(pack_history):
     report = data["access_report"]
     assert report["version"] == "person"
     assert report["period"] == {"from": None, "to": "2026-01-20T12:00:00+01:00"}
-    assert len(report["rows"]) == len(expected.rows) == 6
+    # Every access, whichever door: the services' writes (the history was built through them),
+    # then the API's reads, list, refusal and break-glass, the access request and its answer.
+    assert len(report["rows"]) == len(expected.rows) == 25
     assert [(r["organisation"], r["operation"]) for r in report["rows"]] == [
-        (OWNER, "Consultation"),
+        *[(OWNER, "Modification")] * 2,  # 5 Jan: the person created, the broad consent
+        *[(OWNER, "Modification")] * 5,  # 6 Jan: modality, two barriers, note, diagnostic
+        *[(OWNER, "Modification")] * 2,  # 7 Jan: two referrals sent
+        (SIAE, "Modification"),  # 8 Jan: accepted
+        (MISSION, "Modification"),  # 8 Jan: refused
+        (SIAE, "Modification"),  # 9 Jan: appointment set
+        (SIAE, "Modification"),  # 12 Jan: attendance
+        *[(OWNER, "Modification")] * 3,  # 13–15 Jan: consents narrowed, recorded, revoked
+        (OWNER, "Consultation"),  # 16 Jan, through the API
         (OWNER, "Modification"),
         (SIAE, "Liste"),
         (SIAE, "Consultation"),
         (MISSION, "Accès refusé"),
         (SIAE, "Accès d'urgence"),
+        (MISSION, "Demande d'accès"),  # 17 Jan
+        (OWNER, "Demande d'accès"),  # its refusal
+        (OWNER, "Modification"),  # 19 Jan: the objection
     ]
     assert {r["by"] for r in report["rows"]} == {PERSON_VERSION_STAFF}
     assert report["totals_by_organisation"] == [
-        {"organisation": SIAE, "count": 3},
-        {"organisation": OWNER, "count": 2},
-        {"organisation": MISSION, "count": 1},
+        {"organisation": OWNER, "count": 16},
+        {"organisation": SIAE, "count": 6},
+        {"organisation": MISSION, "count": 3},
     ]
     assert data["retention"] == {
         # The retention job's clock: the rectification of the person's city (16 January).
@@ -312,7 +325,7 @@ def test_the_json_holds_the_person_access_report_and_retention(pack_history):
         "objections": 1,
         "access_requests": 1,
         "break_glass": 1,
-        "access_rows": 6,
+        "access_rows": 25,
     }
 
 
@@ -325,7 +338,7 @@ def test_no_staff_name_and_no_internal_id_leave_in_the_pack(pack_history):
     assert [path for path, key in _keys(data) if key == "id" or key.endswith("_id")] == []
     # The access rows name records in words ("parcours"), not "pathway n°12".
     records = {row["record"] for row in data["access_report"]["rows"]}
-    assert records == {"dossier de la personne", "orientation", "parcours"}
+    assert records == {"dossier de la personne", "orientation", "parcours", "accord", "opposition"}
 
 
 def test_the_pdf_of_the_pack_reads_back_in_french(pack_history):
@@ -404,7 +417,7 @@ def test_a_later_pack_lists_the_earlier_export_among_the_accesses(pack_history):
     rows = _json(_pack(later))["access_report"]["rows"]
     assert rows[-1]["operation"] == "Export"
     assert rows[-1]["purpose"] == PURPOSE
-    assert len(rows) == 7
+    assert len(rows) == 26  # the 25 of the history, and the first pack
 
 
 def test_an_unknown_person_is_not_found_and_not_journaled(db):

@@ -12,9 +12,10 @@ import pytest
 import time_machine
 from kombu import Connection
 
+from parcours.gate.journal import journal_record
 from parcours.models import AccessEvent, AccessOperation, JournalCheckpoint, Pathway
 from parcours.retention_tasks import retention_apply_task
-from parcours.services.journal import journal_record, journal_seal_all, journal_verify
+from parcours.services.journal import journal_seal_all, journal_verify
 from tests.factories import PathwayFactory
 from tests.processes import PrivateRedis, start_worker, stop, wait_until
 

@@ -3,8 +3,9 @@ queues is stored and shown by the integrity report."""
 
 import pytest
 
+from parcours.gate.journal import journal_record
 from parcours.models import JournalVerification, Role
-from parcours.services.journal import journal_record, journal_seal_all
+from parcours.services.journal import journal_seal_all
 from tests.processes import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -230,14 +230,25 @@ def test_person_page_shows_what_is_shared_and_names_what_is_not(world):
     assert event.categories == ["identity", "pathway"]
 
 
-def test_revoking_consent_hides_the_categories_on_the_next_load(world):
+def test_revoking_consent_ends_its_bases_on_the_next_load(world):
     siae_user = MembershipFactory(organisation=world.siae).user
     url = reverse("web:person-detail", args=[world.person.pk])
     assert client_of(siae_user).get(url).status_code == 200
+    read = AccessEvent.objects.filter(user=siae_user, operation="read").latest("id")
+    assert any(code.startswith("consent:") for code in read.basis.split())
     for consent in world.person.consents.all():  # the test world recorded two
         client_of(world.me).post(reverse("web:consent-revoke", args=[world.person.pk, consent.pk]))
     assert not world.person.consents.filter(revoked_at__isnull=True).exists()
-    # The SIAE still has its referral (a relationship) but no basis: the record is gone for it.
+    # The SIAE must still answer the referral it received: it keeps whom and why, under the
+    # referral alone (ADR 0010), nothing under the revoked consents…
+    assert client_of(siae_user).get(url).status_code == 200
+    read = AccessEvent.objects.filter(user=siae_user, operation="read").latest("id")
+    assert read.basis == f"referral:{world.outgoing.pk}"
+    # …and once the referral is withdrawn, no basis is left: the record is gone for it.
+    client_of(world.me).post(
+        reverse("web:referral-move", args=[world.outgoing.pk, "withdraw"]), {"comment": ""}
+    )
+    assert Referral.objects.get(pk=world.outgoing.pk).status == ReferralStatus.WITHDRAWN
     assert client_of(siae_user).get(url).status_code == 404
 
 

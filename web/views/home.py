@@ -8,10 +8,12 @@ from notifications.selectors import alerts_visible_to
 from parcours import access
 from parcours.api.actor import SESSION_KEY
 from parcours.categories import DataCategory
+from parcours.gate import Action
+from parcours.gate.journal import record_list_of
 from parcours.models import AppointmentOutcome, PathwayStatus, ReferralStatus
 
 from ..actor import member_required
-from ..journal import journal_page_list
+from .referrals import SHOWN_IN_LISTS
 
 LIMIT = 20
 
@@ -51,20 +53,24 @@ def home(request):
     )
     caseload = list(caseload_qs.select_related("person").order_by("-opened_at", "-id")[:LIMIT])
     pathway_ids = {r.pathway_id for r in to_answer + awaiting_outcome} | {p.pk for p in caseload}
-    visible = access.categories_for(actor, pathway_ids)
-    journal_page_list(
-        request,
+    grants = access.grants_for(actor, pathway_ids)
+    visible = {pid: held.categories for pid, held in grants.items()}
+    # Each row shows a person's name and where their referral or pathway stands.
+    record_list_of(
         actor,
-        "referral",
-        [r.pk for r in to_answer + awaiting_outcome],
-        {c for pid in pathway_ids for c in visible.get(pid, ())},
+        Action.REFERRAL_LIST,
+        object_type="referral",
+        items=[(r.pk, [r.pathway_id]) for r in dict.fromkeys(to_answer + awaiting_outcome)],
+        shown=SHOWN_IN_LISTS,
+        grants=grants,
     )
-    journal_page_list(
-        request,
+    record_list_of(
         actor,
-        "pathway",
-        [p.pk for p in caseload],
-        {c for p in caseload for c in visible.get(p.pk, ())},
+        Action.PATHWAY_LIST,
+        object_type="pathway",
+        items=[(p.pk, [p.pk]) for p in caseload],
+        shown=SHOWN_IN_LISTS,
+        grants=grants,
     )
     return render(
         request,

@@ -6,14 +6,17 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from parcours import access
+from parcours import access, gate
 from parcours.api.filters import PersonFilter
-from parcours.api.journaling import journal_break_glass_opened
 from parcours.categories import HEALTH_BARRIERS, PERSON_FIELDS, DataCategory
 from parcours.errors import DomainError, DuplicatePerson
+from parcours.gate import Action, Relation
+from parcours.gate.journal import record_list_of, record_read_of
+from parcours.gate.relations import relations_to_person
 from parcours.models import Consent, Pathway, Person
 from parcours.services import break_glass as break_glass_services
 from parcours.services import consent as consent_services
@@ -28,7 +31,6 @@ from ..forms import (
     PersonSearchForm,
     apply_domain_error,
 )
-from ..journal import journal_page_list, journal_page_read
 
 PAGE_SIZE = 20
 # Person fields the page does not list as such (the title shows the name; dates are technical).
@@ -48,9 +50,19 @@ def person_search(request):
             queryset=access.persons_visible_to(actor).order_by("last_name", "first_name", "id"),
         )
         if filtered.is_valid():
-            page = Paginator(filtered.qs, PAGE_SIZE).get_page(request.POST.get("page"))
-            journal_page_list(
-                request, actor, "person", [p.pk for p in page], {DataCategory.IDENTITY}
+            page = Paginator(
+                filtered.qs.prefetch_related(
+                    Prefetch("pathways", Pathway.objects.only("pk", "person_id"), "all_pathways")
+                ),
+                PAGE_SIZE,
+            ).get_page(request.POST.get("page"))
+            # The results show names and birth dates: the identity of each person.
+            record_list_of(
+                actor,
+                Action.PERSON_LIST,
+                object_type="person",
+                items=[(p.pk, [pw.pk for pw in p.all_pathways]) for p in page],
+                shown={DataCategory.IDENTITY},
             )
         else:
             for field, errors in filtered.errors.items():
@@ -70,16 +82,21 @@ def _visible_pathways(actor, person: Person) -> list[Pathway]:
 
 @member_required
 def person_detail(request, pk: int):
-    return _person_page(request, access.persons_visible_to(request.actor).get(pk=pk))
+    actor = request.actor
+    return _person_page(
+        request, gate.locate(actor, access.persons_visible_to(actor), pk, action=Action.PERSON_READ)
+    )
 
 
 def _person_page(request, person: Person, *, consent_form=None, status: int = 200):
     """The person page; a consent form that failed is shown again with its errors."""
     actor = request.actor
     pathways = _visible_pathways(actor, person)
-    by_pathway = access.categories_for(actor, [p.pk for p in pathways])
+    grants = access.grants_for(actor, [p.pk for p in pathways])
+    by_pathway = {pid: held.categories for pid, held in grants.items()}
     categories: set[str] = set().union(*by_pathway.values()) if by_pathway else set()
     pathway = pathways[0] if pathways else None
+    relations = relations_to_person(actor, person.pk)
     model_fields = {f.name for f in Person._meta.get_fields()}
     fields = [
         (Person._meta.get_field(name).verbose_name, getattr(person, name))
@@ -114,8 +131,21 @@ def _person_page(request, person: Person, *, consent_form=None, status: int = 20
         .prefetch_related("organisations")
         .order_by("-created_at")
     )
+    for consent in consents:  # revoke and narrow: its collector or the pathway's holders
+        collected = consent.collected_by_organisation_id == actor.organisation.pk
+        consent.changeable = gate.may(
+            actor, Action.CONSENT_REVOKE, relations | ({Relation.COLLECTOR} if collected else set())
+        )
     timeline = _with_consents(timeline, consents)
-    journal_page_read(request, actor, "person", person.pk, categories)
+    record_read_of(
+        actor,
+        Action.PERSON_READ,
+        object_type="person",
+        object_id=person.pk,
+        person_id=person.pk,
+        pathway_ids=list(grants),
+        grants=grants,
+    )
     return render(
         request,
         "web/persons/detail.html",
@@ -133,7 +163,10 @@ def _person_page(request, person: Person, *, consent_form=None, status: int = 20
             "consent_form": consent_form or ConsentForm(),
             "consent_form_open": consent_form is not None,
             "break_glass_form": BreakGlassForm(),
-            "can_refer": actor.does_casework and pathway is not None,
+            "consents_not_shown": access.consents_not_shown_count(actor, person.pk),
+            "actions": gate.actions_for(actor, relations),
+            "can_refer": pathway is not None
+            and Action.REFERRAL_CREATE in gate.actions_for(actor, relations),
         },
         status=status,
     )
@@ -164,7 +197,13 @@ def person_create(request):
 def person_edit(request, pk: int):
     """Rectification (history kept): only the fields the actor may see and the service edits."""
     actor = request.actor
-    person = access.persons_visible_to(actor).get(pk=pk)
+    person = gate.locate(actor, access.persons_visible_to(actor), pk, action=Action.PERSON_RECTIFY)
+    gate.require(  # a partner that may not rectify gets the 403 page, not a form that fails
+        actor,
+        Action.PERSON_RECTIFY,
+        relations=relations_to_person(actor, person.pk),
+        subject=gate.Subject("person", person.pk, person.pk),
+    )
     categories = access.categories_of_person(actor, person.pk)
     editable = [
         name
@@ -185,13 +224,23 @@ def person_edit(request, pk: int):
         else:
             messages.success(request, "Fiche mise à jour (l'historique est conservé).")
             return redirect("web:person-detail", pk=person.pk)
+    if request.method != "POST":  # the form shows the values of the editable fields
+        record_read_of(
+            actor,
+            Action.PERSON_READ,
+            object_type="person",
+            object_id=person.pk,
+            person_id=person.pk,
+            pathway_ids=person.pathways.values_list("pk", flat=True),
+            shown={PERSON_FIELDS[name] for name in editable},
+        )
     return render(request, "web/persons/form.html", {"form": form, "person": person})
 
 
 @member_required
 def consent_create(request, pk: int):
     actor = request.actor
-    person = access.persons_visible_to(actor).get(pk=pk)
+    person = gate.locate(actor, access.persons_visible_to(actor), pk, action=Action.CONSENT_RECORD)
     if request.method != "POST":
         return redirect("web:person-detail", pk=person.pk)
     form = ConsentForm(request.POST, request.FILES)
@@ -218,11 +267,9 @@ def consent_create(request, pk: int):
 @member_required
 def consent_revoke(request, pk: int, consent_pk: int):
     actor = request.actor
-    # consents_visible_to is already scoped to the people the actor sees.
-    consent = access.consents_visible_to(actor).get(pk=consent_pk, person_id=pk)
     if request.method == "POST":
-        try:
-            consent_services.consent_revoke(actor=actor, consent_id=consent.pk)
+        try:  # the service finds the consent within the actor's scope (404 otherwise)
+            consent_services.consent_revoke(actor=actor, consent_id=consent_pk)
         except DomainError as error:
             messages.error(request, error.message)
         else:
@@ -233,15 +280,13 @@ def consent_revoke(request, pk: int, consent_pk: int):
 @member_required
 def consent_narrow(request, pk: int, consent_pk: int):
     actor = request.actor
-    # consents_visible_to is already scoped to the people the actor sees.
-    consent = access.consents_visible_to(actor).get(pk=consent_pk, person_id=pk)
-    form = ConsentNarrowForm(request.POST, auto_id=f"restreindre_{consent.pk}_%s")
+    form = ConsentNarrowForm(request.POST, auto_id=f"restreindre_{consent_pk}_%s")
     if request.method != "POST":
         return redirect("web:person-detail", pk=pk)
     if form.is_valid():
-        try:
+        try:  # the service finds the consent within the actor's scope (404 otherwise)
             consent_services.consent_narrow(
-                actor=actor, consent_id=consent.pk, categories=form.cleaned_data["categories"]
+                actor=actor, consent_id=consent_pk, categories=form.cleaned_data["categories"]
             )
         except DomainError as error:
             messages.error(request, error.message)
@@ -255,18 +300,19 @@ def consent_narrow(request, pk: int, consent_pk: int):
 @member_required
 def break_glass(request, pk: int):
     actor = request.actor
-    person = access.persons_visible_to(actor).get(pk=pk)
+    person = gate.locate(
+        actor, access.persons_visible_to(actor), pk, action=Action.BREAK_GLASS_OPEN
+    )
     pathway = person.pathways.order_by("-opened_at").first()
     form = BreakGlassForm(request.POST)
     if request.method == "POST" and form.is_valid() and pathway is not None:
         try:
-            grant = break_glass_services.break_glass_open(
+            break_glass_services.break_glass_open(
                 actor=actor,
                 pathway_id=pathway.pk,
                 category=form.cleaned_data["category"],
                 reason=form.cleaned_data["reason"],
             )
-            journal_break_glass_opened(actor=actor, grant=grant, request=request)
         except DomainError as error:
             messages.error(request, error.message)
         else:

@@ -11,9 +11,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from notifications.selectors import alerts_visible_to
-from parcours import access
+from parcours import access, gate
 from parcours.categories import DataCategory
 from parcours.errors import DomainError
+from parcours.gate import Action as GateAction
+from parcours.gate.journal import record_list_of, record_read_of
+from parcours.gate.rules import move_action
 from parcours.models import Organisation, Referral, ReferralStatus
 from parcours.services import referral as referral_services
 from parcours.services.delays import delays_for
@@ -28,9 +31,10 @@ from ..forms import (
     RefuseForm,
     apply_domain_error,
 )
-from ..journal import journal_page_list, journal_page_read
 
 PAGE_SIZE = 25
+# What a list row shows of a referral: the person's name and the referral itself.
+SHOWN_IN_LISTS = frozenset({DataCategory.IDENTITY, DataCategory.PATHWAY})
 
 
 def _directory(request) -> tuple[DirectoryFilterForm, object]:
@@ -57,10 +61,11 @@ def _directory(request) -> tuple[DirectoryFilterForm, object]:
 @member_required
 def referral_create(request, pathway_pk: int):
     actor = request.actor
-    pathway = (
-        access.pathways_visible_to(actor, DataCategory.PATHWAY)
-        .select_related("person")
-        .get(pk=pathway_pk)
+    pathway = gate.locate(
+        actor,
+        access.pathways_visible_to(actor, DataCategory.PATHWAY).select_related("person"),
+        pathway_pk,
+        action=GateAction.REFERRAL_CREATE,
     )
     filters, organisations = _directory(request)
     form = ReferralForm(
@@ -141,9 +146,16 @@ def inbox(request):
     page = Paginator(referrals.order_by("sent_at", "id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    visible = access.categories_for(actor, {r.pathway_id for r in page})
-    journal_page_list(
-        request, actor, "referral", [r.pk for r in page], {c for v in visible.values() for c in v}
+    grants = access.grants_for(actor, {r.pathway_id for r in page})
+    visible = {pid: held.categories for pid, held in grants.items()}
+    # Each row shows the person's name and the referral: identity and pathway categories.
+    record_list_of(
+        actor,
+        GateAction.REFERRAL_LIST,
+        object_type="referral",
+        items=[(r.pk, [r.pathway_id]) for r in page],
+        shown=SHOWN_IN_LISTS,
+        grants=grants,
     )
     return render(
         request,
@@ -161,9 +173,19 @@ def inbox(request):
 def _referral_page(request, referral: Referral, forms: dict | None = None, status: int = 200):
     actor = request.actor
     party = referral_services.party_of(actor, referral)
-    categories = access.categories_for(actor, [referral.pathway_id])[referral.pathway_id]
+    grants = access.grants_for(actor, [referral.pathway_id])
+    categories = grants[referral.pathway_id].categories
     forms = forms or {}
-    journal_page_read(request, actor, "referral", referral.pk, categories)
+    if request.method == "GET":  # a move's failed form shown again is part of that move
+        record_read_of(
+            actor,
+            GateAction.REFERRAL_READ,
+            object_type="referral",
+            object_id=referral.pk,
+            person_id=referral.pathway.person_id,
+            pathway_ids=[referral.pathway_id],
+            grants=grants,
+        )
     return render(
         request,
         "web/referrals/detail.html",
@@ -184,19 +206,20 @@ def _referral_page(request, referral: Referral, forms: dict | None = None, statu
     )
 
 
-def _visible_referral(request, pk: int) -> Referral:
-    return (
-        access.referrals_visible_to(request.actor)
-        .select_related(
+def _visible_referral(request, pk: int, action: GateAction) -> Referral:
+    return gate.locate(
+        request.actor,
+        access.referrals_visible_to(request.actor).select_related(
             "pathway__person", "sender_organisation", "receiver_organisation", "receiver_service"
-        )
-        .get(pk=pk)
+        ),
+        pk,
+        action=action,
     )
 
 
 @member_required
 def referral_detail(request, pk: int):
-    return _referral_page(request, _visible_referral(request, pk))
+    return _referral_page(request, _visible_referral(request, pk, GateAction.REFERRAL_READ))
 
 
 ACTION_FORMS = {
@@ -211,13 +234,13 @@ ACTION_FORMS = {
 def referral_move(request, pk: int, action: str):
     """One POST per move; the service checks the party and the transitions table."""
     actor = request.actor
-    referral = _visible_referral(request, pk)
     try:
         move = Action(action)
     except ValueError:
         raise Http404 from None
     if move not in referral_services.PARTY_MOVE_SERVICES:
         raise Http404  # a system move (expiry) is no page's to make
+    referral = _visible_referral(request, pk, move_action(move))
     form = ACTION_FORMS[move](request.POST) if move in ACTION_FORMS else None
     if form is not None and not form.is_valid():
         return _referral_page(request, referral, {move.value: form}, status=400)

@@ -1034,7 +1034,8 @@ class Command(BaseCommand):
         appointments: list[tuple] = []
         # Referrals that still make a relationship (open, or ended within the grace period), in
         # pathway order: (pathway index, sender index, receiver index or -1 for a draft,
-        # relationship end or 0.0 for none, sent (else created) timestamp, sender user id).
+        # relationship end or 0.0 for none, sent (else created) timestamp, sender user id,
+        # referral id).
         self.r_active: list[tuple] = []
         active_refs = self.r_active
         track = self.with_grants
@@ -1226,6 +1227,7 @@ class Command(BaseCommand):
                                 ended or 0.0,
                                 sent or created,
                                 sender_user,
+                                rid,
                             )
                         )
                     yield (
@@ -1329,8 +1331,11 @@ class Command(BaseCommand):
         - a consent ("consent:<id>", identity + pathway, naming the receiver) is recorded for each
           such receiver whose own bases do not already cover identity and pathway (e.g. a France
           Travail agency receiving an rSa beneficiary relies on "legal:spe legal:rsa" instead);
-        - one row per category (valid until the relationship's end), plus change_pathway with the
-          pathway category's end and bases.
+        - the two parties of a sent, open referral hold "referral:<id>" on identity and pathway;
+        - one row per category (valid until the relationship's end: every basis generated here
+          starts in the past and has no end of its own, so one interval per category), plus
+          change_pathway with the pathway category's end and bases; `relations` names the
+          organisation's relationships.
         """
         orgs = self.orgs
         n = len(self.p_owner)
@@ -1365,7 +1370,7 @@ class Command(BaseCommand):
 
         def consent_rows() -> Iterator[tuple]:
             number = 0
-            for k, (i, s, r, _ended, sent, sender_user) in enumerate(refs):
+            for k, (i, s, r, _ended, sent, sender_user, _rid) in enumerate(refs):
                 if r < 0 or r == p_referent[i]:
                     continue  # a draft, or the référent's organisation (holds the file)
                 own = legal[(orgs[r].kind, p_flags[i])]
@@ -1443,12 +1448,16 @@ class Command(BaseCommand):
                 add(relations, p_owner[i], None, None, "owner")
                 add(relations, p_referent[i], None, None, "referent")
                 consents: dict[int, int] = {}  # org index -> consent id
+                open_referrals: dict[int, list[int]] = {}  # org index -> open referral ids
                 while k < n_refs and refs[k][0] == i:
-                    _, s, r, ended, _, _ = refs[k]
+                    _, s, r, ended, _, _, rid = refs[k]
                     until = fromts(ended, utc) + grace if ended else None
                     add(relations, s, None, until, "sender")
                     if r >= 0:
                         add(relations, r, minimum, until, "receiver")
+                        if not ended:  # sent and open: both parties hold `referral:<id>`
+                            open_referrals.setdefault(s, []).append(rid)
+                            open_referrals.setdefault(r, []).append(rid)
                     if consent_of[k]:
                         consents[r] = consent_of[k]
                     k += 1
@@ -1465,20 +1474,41 @@ class Command(BaseCommand):
                     if org in consents:
                         for category in SHARED_ON_REFERRAL:
                             codes.setdefault(category, set()).add(f"consent:{consents[org]}")
+                    for rid in open_referrals.get(org, ()):
+                        for category in minimum:
+                            codes.setdefault(category, set()).add(f"referral:{rid}")
                     group_id = orgs[org].group_id
+                    granted_for = " ".join(sorted(reasons))
                     for category, category_codes in codes.items():
                         if cap is not None and category not in cap:
                             continue
                         basis = " ".join(sorted(category_codes))
                         number += 1
-                        yield (number, group_id, perm_of[category], pathway_id, until, basis)
+                        perm = perm_of[category]
+                        yield (number, group_id, perm, pathway_id, until, basis, granted_for)
                         if category == DataCategory.PATHWAY:
                             number += 1
-                            yield (number, group_id, change_id, pathway_id, until, basis)
+                            yield (
+                                number,
+                                group_id,
+                                change_id,
+                                pathway_id,
+                                until,
+                                basis,
+                                granted_for,
+                            )
 
         self._copy(
             "parcours_pathwaygroupobjectpermission",
-            ["id", "group_id", "permission_id", "content_object_id", "valid_until", "basis"],
+            [
+                "id",
+                "group_id",
+                "permission_id",
+                "content_object_id",
+                "valid_until",
+                "basis",
+                "relations",
+            ],
             grant_rows(),
             round(n * 8.5),
         )

@@ -1,0 +1,116 @@
+"""The gate's answers: may this actor do this action, given its relations to the record; find a
+record within the actor's scope. Each refusal is journaled here, whichever door asked.
+
+Order of the checks, everywhere: the record is looked up in the actor's scope first (out of
+scope → `DoesNotExist`, answered 404 like a missing record, so nobody learns that a person is
+followed elsewhere), then the rule (→ `NotAllowed`, 403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NoReturn, TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Model, QuerySet
+
+from ..actor import Actor
+from ..errors import NotAllowed
+from .journal import OBJECT_TYPES, record_refusal
+from .rules import RULES, Action, Relation
+
+M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The record an action is about, as the journal names it."""
+
+    object_type: str
+    object_id: int | None
+    person_id: int | None = None
+
+
+def may(actor: Actor, action: Action, relations: Iterable[Relation] = ()) -> bool:
+    return RULES[action].allows(actor.role, frozenset(relations))
+
+
+def require(
+    actor: Actor,
+    action: Action,
+    *,
+    relations: Iterable[Relation] = (),
+    subject: Subject | None = None,
+) -> None:
+    """Raise NotAllowed (403, the rule's French message) unless the table allows it; the
+    refusal is journaled against `subject` when there is one."""
+    relations = frozenset(relations)
+    if may(actor, action, relations):
+        return
+    if subject is not None:
+        record_refusal(
+            actor,
+            action,
+            object_type=subject.object_type,
+            object_id=subject.object_id,
+            person_id=subject.person_id,
+            refusal="not_allowed",
+            relations=relations,
+        )
+    raise NotAllowed(RULES[action].refusal_for(actor.role))
+
+
+def refuse(actor: Actor, action: Action, *, subject: Subject, message: str) -> NoReturn:
+    """A refusal decided by a service from the record's data (e.g. a field of a category the
+    organisation does not see): journaled like every other, then NotAllowed (403)."""
+    record_refusal(
+        actor,
+        action,
+        object_type=subject.object_type,
+        object_id=subject.object_id,
+        person_id=subject.person_id,
+        refusal="not_allowed",
+    )
+    raise NotAllowed(message)
+
+
+def actions_for(
+    actor: Actor, relations: Iterable[Relation], actions: Iterable[Action] | None = None
+) -> frozenset[Action]:
+    """The actions the table allows this actor with these relations (the buttons to show)."""
+    relations = frozenset(relations)
+    candidates = RULES if actions is None else actions
+    return frozenset(
+        a for a in candidates if RULES[a].relations is not None and may(actor, a, relations)
+    )
+
+
+def _as_pk(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+def locate(actor: Actor, queryset: QuerySet[M], pk: object, *, action: Action) -> M:
+    """The record `pk` within the actor's scope (`queryset`, from `parcours.access`).
+
+    Out of scope raises the model's DoesNotExist exactly like a missing record; when the record
+    exists, the refusal is journaled (the DPO sees probing, from the API or the pages)."""
+    key = _as_pk(pk)
+    model: Any = queryset.model
+    if key is None:
+        raise model.DoesNotExist
+    try:
+        return queryset.get(pk=key)
+    except ObjectDoesNotExist:
+        if model._default_manager.filter(pk=key).exists():
+            record_refusal(
+                actor,
+                action,
+                object_type=OBJECT_TYPES.get(model, model._meta.model_name or ""),
+                object_id=key,
+                refusal="not_found",
+            )
+        raise

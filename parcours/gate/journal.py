@@ -1,0 +1,417 @@
+"""The only writer of access-journal rows (docs/journal.md; sealing and verification are in
+`services/journal.py`).
+
+One row per access, whichever door it came through: a record read, a list (one row per group of
+objects shown with the same categories, bases and purpose — so each object is in exactly one
+row, with the categories actually shown for *it*), a write (written by the service that made it),
+a refusal (written even when the service's transaction rolls back), an exceptional access, an
+access request, a DPO's report or export. The row's `detail` says the door and the gate action;
+the same operation through the API and a page gives the same row but for the door (ADR 0010).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import connection
+from django.http import HttpRequest
+
+from ..actor import Actor
+from ..models import (
+    AccessEvent,
+    AccessOperation,
+    AccessRequest,
+    Appointment,
+    BreakGlass,
+    CareTeamMember,
+    Consent,
+    Objection,
+    Pathway,
+    Person,
+    Referral,
+)
+from . import context
+from .rules import Action, purpose_of
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from ..access import PathwayGrants
+
+REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
+_REQUEST_ID_ATTRIBUTE = "_parcours_request_id"
+
+# The journal's names for the records people's data lives in.
+OBJECT_TYPES: dict[type, str] = {
+    Person: "person",
+    Pathway: "pathway",
+    Referral: "referral",
+    Appointment: "appointment",
+    Consent: "consent",
+    Objection: "objection",
+    CareTeamMember: "care_team_member",
+    AccessRequest: "access_request",
+    BreakGlass: "break_glass",
+}
+
+# object type → the person a record of that type is about
+_PERSON_OF = {
+    "person": lambda pk: Person.objects.filter(pk=pk).values_list("pk", flat=True),
+    "pathway": lambda pk: Pathway.objects.filter(pk=pk).values_list("person_id", flat=True),
+    "referral": lambda pk: Referral.objects.filter(pk=pk).values_list(
+        "pathway__person_id", flat=True
+    ),
+    "appointment": lambda pk: Appointment.objects.filter(pk=pk).values_list(
+        "referral__pathway__person_id", flat=True
+    ),
+    "consent": lambda pk: Consent.objects.filter(pk=pk).values_list("person_id", flat=True),
+    "objection": lambda pk: Objection.objects.filter(pk=pk).values_list("person_id", flat=True),
+    "care_team_member": lambda pk: CareTeamMember.objects.filter(pk=pk).values_list(
+        "pathway__person_id", flat=True
+    ),
+    "access_request": lambda pk: AccessRequest.objects.filter(pk=pk).values_list(
+        "pathway__person_id", flat=True
+    ),
+    "break_glass": lambda pk: BreakGlass.objects.filter(pk=pk).values_list(
+        "pathway__person_id", flat=True
+    ),
+}
+
+
+def person_of(object_type: str, pk: int) -> int | None:
+    finder = _PERSON_OF.get(object_type)
+    return finder(pk).first() if finder else None
+
+
+# --- What an access showed ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What one access showed of one record: the categories, the bases behind them and the
+    organisation's relations to the record (its purpose)."""
+
+    categories: frozenset[str] = frozenset()
+    basis: frozenset[str] = frozenset()
+    relations: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(
+        cls,
+        grants: Mapping[int, PathwayGrants],
+        pathway_ids: Iterable[int],
+        *,
+        shown: Iterable[str] | None = None,
+        because: Iterable[str] | None = None,
+    ) -> Seen:
+        """From the actor's grants on the record's pathways: `shown` limits the categories to
+        what the door displayed (None: everything visible); `because` names the categories
+        whose bases justify the access when no field of a category is shown (a consent)."""
+        visible: set[str] = set()
+        codes: dict[str, set[str]] = defaultdict(set)
+        relations: set[str] = set()
+        for pathway_id in pathway_ids:
+            held = grants.get(pathway_id)
+            if held is None:
+                continue
+            visible |= held.categories
+            relations |= held.relations
+            for category, found in held.bases.items():
+                codes[category] |= found
+        categories = visible if shown is None else visible & set(shown)
+        over = categories if because is None else visible & set(because)
+        return cls(
+            categories=frozenset(categories),
+            basis=frozenset(code for c in over for code in codes[c]),
+            relations=frozenset(relations),
+        )
+
+    @property
+    def purpose(self) -> str:
+        return purpose_of(self.relations)
+
+
+# --- Recording ---------------------------------------------------------------------------------
+
+
+def request_id_for(request: HttpRequest) -> str:
+    """The request's id: the X-Request-ID header (set by the proxy), else a uuid4 kept on it."""
+    http_request = getattr(request, "_request", request)  # a DRF Request wraps the HttpRequest
+    existing = getattr(http_request, _REQUEST_ID_ATTRIBUTE, None)
+    if existing:
+        return str(existing)
+    value = str(http_request.META.get(REQUEST_ID_HEADER, "")).strip()[:64] or uuid.uuid4().hex
+    setattr(http_request, _REQUEST_ID_ATTRIBUTE, value)
+    return value
+
+
+def client_ip_for(request: HttpRequest) -> str | None:
+    """REMOTE_ADDR (the proxy sets it from the client address); anything unparsable is None."""
+    value = request.META.get("REMOTE_ADDR")
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        return None
+
+
+def _row(
+    *,
+    actor: Actor | None,
+    operation: str,
+    object_type: str,
+    object_id: int | None = None,
+    object_ids: Iterable[int] = (),
+    person_id: int | None = None,
+    categories: Iterable[str] = (),
+    purpose: str = "",
+    basis: Iterable[str] | str = "",
+    request: HttpRequest | None = None,
+    detail: Mapping[str, Any] | None = None,
+    user: User | None = None,
+) -> AccessEvent:
+    if operation not in AccessOperation.values:
+        raise ValueError(f"Opération de journal inconnue : {operation!r}")
+    request = request if request is not None else context.current_request()
+    return AccessEvent(
+        user=actor.user if actor else user,
+        organisation=actor.organisation if actor else None,
+        operation=operation,
+        object_type=object_type,
+        object_id=object_id,
+        object_ids=[int(i) for i in object_ids],
+        person_id=person_id,
+        categories=sorted({str(c) for c in categories}),
+        purpose=purpose,
+        basis=basis if isinstance(basis, str) else " ".join(sorted(set(basis))),
+        request_id=request_id_for(request) if request is not None else "",
+        client_ip=client_ip_for(request) if request is not None else None,
+        detail={"door": str(context.current_door()), **dict(detail or {})},
+    )
+
+
+def journal_record(**fields: Any) -> AccessEvent:
+    """Append one row: a plain INSERT, no lock, no hash (sealed later by `journal_seal`).
+
+    The low-level writer, for rows the helpers below do not describe (the system's own: a
+    retention run, a purge marker). The row joins the caller's transaction."""
+    row = _row(**fields)
+    row.save(force_insert=True)
+    return row
+
+
+def _action_detail(action: Action, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {"action": str(action), **dict(extra or {})}
+
+
+def record_read(
+    actor: Actor,
+    action: Action,
+    *,
+    object_type: str,
+    object_id: int,
+    person_id: int | None,
+    seen: Seen,
+) -> AccessEvent:
+    return journal_record(
+        actor=actor,
+        operation=AccessOperation.READ,
+        object_type=object_type,
+        object_id=object_id,
+        person_id=person_id,
+        categories=seen.categories,
+        basis=seen.basis,
+        purpose=seen.purpose,
+        detail=_action_detail(action),
+    )
+
+
+def record_list(
+    actor: Actor, action: Action, *, object_type: str, items: Iterable[tuple[int, Seen]]
+) -> list[AccessEvent]:
+    """One row per group of objects shown with the same categories, bases and purpose, in one
+    INSERT: each object is in exactly one row, which says what was shown of it."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for object_id, seen in items:
+        key = (seen.categories, seen.basis, seen.purpose)
+        groups[key].append(object_id)
+    rows = [
+        _row(
+            actor=actor,
+            operation=AccessOperation.LIST,
+            object_type=object_type,
+            object_ids=ids,
+            categories=categories,
+            basis=basis,
+            purpose=purpose,
+            detail=_action_detail(action),
+        )
+        for (categories, basis, purpose), ids in groups.items()
+    ]
+    return AccessEvent.objects.bulk_create(rows) if rows else []
+
+
+def record_write(
+    actor: Actor,
+    action: Action,
+    *,
+    object_type: str,
+    object_id: int,
+    person_id: int | None,
+    pathway_ids: Iterable[int],
+    categories: Iterable[str],
+    because: Iterable[str] | None = None,
+    held: Mapping[int, PathwayGrants] | None = None,
+) -> AccessEvent:
+    """A change made by a service (in its transaction): the categories written, with the bases
+    and purpose the organisation holds them under (`because`: the categories whose bases
+    justify a change that writes no category of the record, e.g. a consent). A change that
+    moves the actor's own grants (a consent, a referral's move) passes what it `held` before,
+    taken with `holding`: the journal says under which bases the organisation acted."""
+    categories = set(categories)
+    ids = list(pathway_ids)
+    if held is None:
+        held = holding(actor, ids)
+    seen = Seen.of(held, ids, because=categories if because is None else because)
+    return journal_record(
+        actor=actor,
+        operation=AccessOperation.WRITE,
+        object_type=object_type,
+        object_id=object_id,
+        person_id=person_id,
+        categories=categories,
+        basis=seen.basis,
+        purpose=seen.purpose,
+        detail=_action_detail(action),
+    )
+
+
+def holding(actor: Actor, pathway_ids: Iterable[int]) -> Mapping[int, PathwayGrants]:
+    """The actor's grants on these pathways now (before a change that may move them)."""
+    from ..access import grants_for
+
+    return grants_for(actor, pathway_ids)
+
+
+def record_refusal(
+    actor: Actor | None,
+    action: Action,
+    *,
+    object_type: str,
+    object_id: int | None,
+    person_id: int | None = None,
+    refusal: str,
+    relations: Iterable[str] = (),
+    user: User | None = None,
+) -> None:
+    """A refused access to a record that exists (`refusal`: "not_found" — out of scope, shown
+    as missing — or "not_allowed"). Inside a transaction, the row is written when the door
+    closes: the transaction that refused will roll back, the refusal must stay."""
+    fields: dict[str, Any] = dict(
+        actor=actor,
+        user=user,
+        operation=AccessOperation.DENIED,
+        object_type=object_type,
+        object_id=object_id,
+        person_id=person_id if person_id is not None else person_of(object_type, object_id or 0),
+        purpose=purpose_of(frozenset(relations)),
+        detail=_action_detail(action, {"refusal": refusal}),
+    )
+    passage = context.current()
+    if passage is not None and connection.in_atomic_block:
+        row = _row(**fields)  # the door and request are read now, while they are current
+        passage.pending.append(lambda: row.save(force_insert=True))
+    else:
+        journal_record(**fields)
+
+
+def record_event(
+    actor: Actor | None,
+    operation: str,
+    *,
+    action: Action | None = None,
+    object_type: str,
+    object_id: int | None = None,
+    person_id: int | None = None,
+    categories: Iterable[str] = (),
+    purpose: str = "",
+    basis: Iterable[str] | str = "",
+    detail: Mapping[str, Any] | None = None,
+) -> AccessEvent:
+    """An access of its own kind (exceptional access, access request, report, export)."""
+    return journal_record(
+        actor=actor,
+        operation=operation,
+        object_type=object_type,
+        object_id=object_id,
+        person_id=person_id,
+        categories=categories,
+        purpose=purpose,
+        basis=basis,
+        detail=_action_detail(action, detail) if action is not None else detail,
+    )
+
+
+def record_read_of(
+    actor: Actor,
+    action: Action,
+    *,
+    object_type: str,
+    object_id: int,
+    person_id: int | None,
+    pathway_ids: Iterable[int],
+    shown: Iterable[str] | None = None,
+    because: Iterable[str] | None = None,
+    grants: Mapping[int, PathwayGrants] | None = None,
+) -> AccessEvent:
+    """A read of one record, from its pathways (the grants fetched unless the door has them)."""
+    from ..access import grants_for
+
+    ids = list(pathway_ids)
+    held = grants if grants is not None else grants_for(actor, ids)
+    return record_read(
+        actor,
+        action,
+        object_type=object_type,
+        object_id=object_id,
+        person_id=person_id,
+        seen=Seen.of(held, ids, shown=shown, because=because),
+    )
+
+
+def record_list_of(
+    actor: Actor,
+    action: Action,
+    *,
+    object_type: str,
+    items: Iterable[tuple[int, Iterable[int]]],
+    shown: Iterable[str] | None = None,
+    because: Iterable[str] | None = None,
+    grants: Mapping[int, PathwayGrants] | None = None,
+) -> list[AccessEvent]:
+    """A list of records, each given with its pathways (one query for the grants of all)."""
+    from ..access import grants_for
+
+    listed = [(object_id, list(ids)) for object_id, ids in items]
+    if not listed:
+        return []
+    held = (
+        grants
+        if grants is not None
+        else grants_for(actor, {pid for _obj, ids in listed for pid in ids})
+    )
+    return record_list(
+        actor,
+        action,
+        object_type=object_type,
+        items=[
+            (object_id, Seen.of(held, ids, shown=shown, because=because))
+            for object_id, ids in listed
+        ],
+    )

@@ -1,0 +1,51 @@
+"""How the acting organisation stands to a record: the relation half of a `rules.Rule`.
+
+Relations to a pathway are the ones that open access (selectors/relationships.py: owner,
+référent, care team, parties of a referral — open or recently ended); a referral adds which
+party the organisation is on that referral; a consent adds whether the organisation collected it.
+"""
+
+from django.utils import timezone
+
+from ..actor import Actor
+from ..models import Agreement, Consent, Pathway, Referral
+from ..selectors.relationships import relationships_of
+from .rules import Relation
+
+
+def relations_to_pathway(actor: Actor, pathway: Pathway) -> frozenset[Relation]:
+    relationship = relationships_of(pathway, now=timezone.now()).get(actor.organisation.pk)
+    if relationship is None:
+        return frozenset()
+    return frozenset(Relation(reason) for reason in relationship.reasons)
+
+
+def relations_to_person(actor: Actor, person_id: int) -> frozenset[Relation]:
+    """The union over the person's pathways (a person is followed through their pathways)."""
+    relations: set[Relation] = set()
+    for pathway in Pathway.objects.filter(person_id=person_id).prefetch_related("referrals"):
+        relations |= relations_to_pathway(actor, pathway)
+    return frozenset(relations)
+
+
+def relations_to_referral(actor: Actor, referral: Referral) -> frozenset[Relation]:
+    """The party the organisation is on this very referral (not on the pathway's others)."""
+    relations = set()
+    if referral.sender_organisation_id == actor.organisation.pk:
+        relations.add(Relation.SENDER)
+    if referral.receiver_organisation_id == actor.organisation.pk:
+        relations.add(Relation.RECEIVER)
+    return frozenset(relations)
+
+
+def relations_to_consent(actor: Actor, consent: Consent) -> frozenset[Relation]:
+    relations = set(relations_to_person(actor, consent.person_id))
+    if consent.collected_by_organisation_id == actor.organisation.pk:
+        relations.add(Relation.COLLECTOR)
+    return frozenset(relations)
+
+
+def relations_to_agreement(actor: Actor, agreement: Agreement) -> frozenset[Relation]:
+    if agreement.parties.filter(pk=actor.organisation.pk).exists():
+        return frozenset({Relation.PARTY})
+    return frozenset()

@@ -1,0 +1,466 @@
+"""Who may do what, as data: role × relation to the record × action × data category.
+
+This is the one table the services, the doors' buttons and the tests read (like
+`transitions.MOVES` for referral moves). A service asks `gate.require(actor, Action.X, …)`; a page
+asks `gate.actions_for(…)` which buttons to show; the tests enumerate `RULES` (every allowed
+combination succeeds, every other one is refused). Nothing outside `parcours/gate/` compares a
+role: a new rule is a new row here. ADR 0010, docs/access-control.md.
+
+Reading a category is not decided here record by record: it needs a relationship *and* a basis,
+materialised as grant rows (`services/access_grants.py`) and read by `parcours.access`; the
+role's share of it is `ROLE_CATEGORIES` below.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from ..categories import ALL_CATEGORIES, DataCategory
+from ..models.membership import Role
+from ..transitions import ACTION_PARTY, Party
+from ..transitions import Action as Move
+
+C, SW, M = Role.COUNSELLOR, Role.SOCIAL_WORKER, Role.MANAGER
+CASEWORKERS = frozenset({C, SW})
+CASEWORK_AND_MANAGERS = frozenset({C, SW, M})
+DPOS = frozenset({Role.DPO, Role.NATIONAL_DPO})
+AGREEMENT_SIGNATORIES = frozenset({M, Role.ADMIN})
+
+# What each role may see of a record it has a relationship and a basis for.
+ROLE_CATEGORIES: dict[str, frozenset[str]] = {
+    C: ALL_CATEGORIES,
+    SW: ALL_CATEGORIES,
+    M: frozenset({DataCategory.PATHWAY}),  # managers steer activity, they do not read files
+    Role.DPO: frozenset(),  # DPOs read who did what (the journal), never content
+    Role.NATIONAL_DPO: frozenset(),
+    Role.ADMIN: frozenset(),
+}
+
+
+class Relation(StrEnum):
+    """How the acting organisation stands to a record (parcours/gate/relations.py)."""
+
+    OWNER = "owner"  # holds the pathway
+    REFERENT = "referent"  # employs the pathway's référent
+    CARE_TEAM = "care_team"  # an active member of the care team (équipe de suivi)
+    SENDER = "sender"  # sent a referral of the pathway (or of this referral)
+    RECEIVER = "receiver"  # received a referral of the pathway (or this referral)
+    COLLECTOR = "collector"  # collected this consent
+    BREAK_GLASS = "break_glass"  # a member opened an exceptional access (a user's grant)
+    PARTY = "party"  # signatory of this agreement
+
+
+LEADS = frozenset({Relation.OWNER, Relation.REFERENT})
+FOLLOWERS = LEADS | {Relation.CARE_TEAM}
+ANY_RELATION = FOLLOWERS | {Relation.SENDER, Relation.RECEIVER}
+
+# The purpose (finalité) journaled with an access, from the strongest relation the acting
+# organisation has with the record: the DPO reads why an organisation looked, not just that it did.
+PURPOSES: dict[Relation, str] = {
+    Relation.OWNER: "Accompagnement de la personne (organisation qui porte le parcours)",
+    Relation.REFERENT: "Accompagnement de la personne (organisation du référent)",
+    Relation.CARE_TEAM: "Suivi partagé (équipe de suivi)",
+    Relation.RECEIVER: "Traitement d'une orientation reçue",
+    Relation.SENDER: "Suivi d'une orientation envoyée",
+    Relation.BREAK_GLASS: "Accès exceptionnel motivé",
+}
+PURPOSE_ORDER: tuple[Relation, ...] = tuple(PURPOSES)
+
+
+def purpose_of(relations) -> str:
+    for relation in PURPOSE_ORDER:
+        if relation in relations:
+            return PURPOSES[relation]
+    return ""
+
+
+class Action(StrEnum):
+    # Reads (journaled under these names, whichever door was used).
+    PERSON_READ = "person.read"
+    PERSON_LIST = "person.list"
+    PATHWAY_READ = "pathway.read"
+    PATHWAY_LIST = "pathway.list"
+    TIMELINE_READ = "pathway.timeline"
+    REFERRAL_READ = "referral.read"
+    REFERRAL_LIST = "referral.list"
+    APPOINTMENT_READ = "appointment.read"
+    APPOINTMENT_LIST = "appointment.list"
+    CONSENT_READ = "consent.read"
+    CONSENT_LIST = "consent.list"
+    OBJECTION_READ = "objection.read"
+    OBJECTION_LIST = "objection.list"
+    CARE_TEAM_READ = "care_team.read"
+    CARE_TEAM_LIST = "care_team.list"
+    BREAK_GLASS_LIST = "break_glass.list"  # the organisation's own exceptional accesses
+    ACCESS_REQUEST_LIST = "access_request.list"  # made by, or made to, the organisation
+    # Writes on people's records.
+    PERSON_CREATE = "person.create"
+    PERSON_RECTIFY = "person.rectify"
+    PATHWAY_SET_REFERENT = "pathway.set_referent"
+    PATHWAY_SET_MODALITY = "pathway.set_modality"
+    PATHWAY_RECORD_BARRIER = "pathway.record_barrier"
+    PATHWAY_ADD_NOTE = "pathway.add_note"
+    PATHWAY_CLOSE = "pathway.close"
+    PATHWAY_REACTIVATE = "pathway.reactivate"
+    REFERRAL_CREATE = "referral.create"
+    REFERRAL_SEND = "referral.send"
+    REFERRAL_WITHDRAW = "referral.withdraw"
+    REFERRAL_ACCEPT = "referral.accept"
+    REFERRAL_REFUSE = "referral.refuse"
+    REFERRAL_SET_APPOINTMENT = "referral.set_appointment"
+    REFERRAL_RECORD_ATTENDANCE = "referral.record_attendance"
+    REFERRAL_RECORD_NO_SHOW = "referral.record_no_show"
+    REFERRAL_CLOSE = "referral.close"
+    REFERRAL_EXPIRE = "referral.expire"  # the system's alone (a periodic task, no actor)
+    CONSENT_RECORD = "consent.record"
+    CONSENT_NARROW = "consent.narrow"
+    CONSENT_REVOKE = "consent.revoke"
+    OBJECTION_RECORD = "objection.record"
+    OBJECTION_WITHDRAW = "objection.withdraw"
+    CARE_TEAM_ADD = "care_team.add"
+    CARE_TEAM_END = "care_team.end"
+    BREAK_GLASS_OPEN = "break_glass.open"
+    ACCESS_REQUEST_CREATE = "access_request.create"
+    ACCESS_REQUEST_DECIDE = "access_request.decide"
+    # The partnership and the organisation.
+    AGREEMENT_PROPOSE = "agreement.propose"
+    AGREEMENT_CHANGE = "agreement.change"
+    ADMINISTER_ORGANISATION = "organisation.administer"
+    # The DPO's work (who did what; never record content).
+    DPO_REPORT = "dpo.report"
+    DPO_REPORT_EVERY_ORGANISATION = "dpo.report_every_organisation"
+    RIGHTS_REQUEST_HANDLE = "rights_request.handle"
+    # Who may be named (the référent of a pathway) and who is told (recipients of e-mails).
+    BE_REFERENT = "pathway.be_referent"
+    RECEIVE_ESCALATIONS = "notice.escalation"
+    RECEIVE_BREAK_GLASS_NOTICE = "notice.break_glass"
+
+
+@dataclass(frozen=True)
+class Rule:
+    label: str
+    roles: frozenset[str]
+    # None: the action concerns no record (creating a person) or the record's scope already
+    # says it all (reads: a grant exists only with a relationship and a basis).
+    relations: frozenset[Relation] | None
+    refusal: str | Promise
+    # The category the actor must see on the record to even find it (404 otherwise).
+    category: str | None = None
+    # Said when the role is the reason (`refusal` otherwise, or when no relation is needed).
+    role_refusal: str | Promise = ""
+
+    def allows(self, role: str, relations=frozenset()) -> bool:
+        return self.allows_role(role) and (
+            self.relations is None or bool(self.relations & set(relations))
+        )
+
+    def allows_role(self, role: str) -> bool:
+        return role in self.roles
+
+    def refusal_for(self, role: str) -> str:
+        if self.relations is not None and not self.allows_role(role):
+            return str(self.role_refusal) or str(
+                _("Votre rôle ne permet pas cette action (%(action)s).")
+                % {"action": self.label.lower()}
+            )
+        return str(self.refusal)
+
+
+def _reads(label: str, category: str | None = DataCategory.PATHWAY) -> Rule:
+    return Rule(
+        label=label,
+        roles=frozenset(r for r, categories in ROLE_CATEGORIES.items() if categories),
+        relations=None,
+        refusal="",
+        category=category,
+    )
+
+
+_CONSENT_ROLES = _("Seuls les conseillers et travailleurs sociaux recueillent l'accord.")
+
+_MOVE_LABELS = {
+    Move.SEND: "Envoi d'une orientation",
+    Move.WITHDRAW: "Retrait d'une orientation",
+    Move.ACCEPT: "Acceptation d'une orientation",
+    Move.REFUSE: "Refus d'une orientation",
+    Move.SET_APPOINTMENT: "Rendez-vous fixé",
+    Move.RECORD_ATTENDANCE: "Venue constatée",
+    Move.RECORD_NO_SHOW: "Absence constatée",
+    Move.CLOSE: "Clôture d'une orientation",
+}
+_PARTY_REFUSAL = {
+    Party.SENDER: _("Seul l'organisme prescripteur peut « %(action)s » cette orientation."),
+    Party.RECEIVER: _("Seul l'organisme destinataire peut « %(action)s » cette orientation."),
+}
+_PARTY_RELATION = {Party.SENDER: Relation.SENDER, Party.RECEIVER: Relation.RECEIVER}
+
+
+def move_action(move: Move) -> Action:
+    """The gate's action for a referral move of the transitions table."""
+    return Action(f"referral.{move.value}")
+
+
+def _move_rule(move: Move) -> Rule:
+    from ..transitions import ACTION_LABELS
+
+    party = ACTION_PARTY[move]
+    return Rule(
+        label=_MOVE_LABELS[move],
+        roles=CASEWORK_AND_MANAGERS,
+        relations=frozenset({_PARTY_RELATION[party]}),
+        refusal=str(_PARTY_REFUSAL[party] % {"action": ACTION_LABELS[move]}),
+        category=DataCategory.PATHWAY,
+    )
+
+
+RULES: dict[Action, Rule] = {
+    Action.PERSON_READ: _reads("Consultation de la fiche d'une personne", DataCategory.IDENTITY),
+    Action.PERSON_LIST: _reads("Liste de personnes", DataCategory.IDENTITY),
+    Action.PATHWAY_READ: _reads("Consultation d'un parcours", None),
+    Action.PATHWAY_LIST: _reads("Liste de parcours", None),
+    Action.TIMELINE_READ: _reads("Consultation de l'historique d'un parcours", None),
+    Action.REFERRAL_READ: _reads("Consultation d'une orientation"),
+    Action.REFERRAL_LIST: _reads("Liste d'orientations"),
+    Action.APPOINTMENT_READ: _reads("Consultation d'un rendez-vous"),
+    Action.APPOINTMENT_LIST: _reads("Liste de rendez-vous"),
+    Action.CONSENT_READ: _reads("Consultation d'un accord", DataCategory.IDENTITY),
+    Action.CONSENT_LIST: _reads("Liste d'accords", DataCategory.IDENTITY),
+    Action.OBJECTION_READ: _reads("Consultation d'une opposition", DataCategory.IDENTITY),
+    Action.OBJECTION_LIST: _reads("Liste d'oppositions", DataCategory.IDENTITY),
+    Action.CARE_TEAM_READ: _reads("Consultation de l'équipe de suivi"),
+    Action.CARE_TEAM_LIST: _reads("Liste de l'équipe de suivi"),
+    Action.BREAK_GLASS_LIST: Rule(
+        "Liste des accès exceptionnels de l'organisation", CASEWORK_AND_MANAGERS, None, ""
+    ),
+    Action.ACCESS_REQUEST_LIST: Rule(
+        "Liste des demandes d'accès de l'organisation", CASEWORK_AND_MANAGERS, None, ""
+    ),
+    Action.PERSON_CREATE: Rule(
+        "Création d'une personne",
+        CASEWORKERS,
+        None,
+        _("Votre rôle ne permet pas de créer une personne."),
+    ),
+    Action.PERSON_RECTIFY: Rule(
+        "Rectification des données d'une personne",
+        CASEWORKERS,
+        LEADS,
+        _(
+            "Seule l'organisation qui porte le parcours (ou celle du référent) rectifie les "
+            "données de la personne."
+        ),
+        DataCategory.IDENTITY,
+    ),
+    Action.PATHWAY_SET_REFERENT: Rule(
+        "Désignation du référent",
+        CASEWORK_AND_MANAGERS,
+        frozenset({Relation.OWNER}),
+        _("Seule l'organisation propriétaire du parcours désigne le référent."),
+        DataCategory.PATHWAY,
+    ),
+    Action.PATHWAY_SET_MODALITY: Rule(
+        "Changement de modalité d'accompagnement",
+        CASEWORK_AND_MANAGERS,
+        LEADS,
+        _(
+            "Seule l'organisation qui porte le parcours (ou celle du référent) change la "
+            "modalité d'accompagnement."
+        ),
+        DataCategory.PATHWAY,
+    ),
+    Action.PATHWAY_RECORD_BARRIER: Rule(
+        "Mise à jour d'un frein périphérique",
+        CASEWORKERS,
+        FOLLOWERS,
+        _(
+            "Seules les organisations qui suivent le parcours (porteuse, référent, équipe de "
+            "suivi) mettent à jour les freins."
+        ),
+        DataCategory.SOCIAL,
+    ),
+    Action.PATHWAY_ADD_NOTE: Rule(
+        "Ajout d'une note au parcours",
+        CASEWORK_AND_MANAGERS,
+        ANY_RELATION,
+        _("Seules les organisations qui travaillent avec la personne ajoutent des notes."),
+        DataCategory.PATHWAY,
+    ),
+    Action.PATHWAY_CLOSE: Rule(
+        "Clôture du parcours",
+        CASEWORK_AND_MANAGERS,
+        frozenset({Relation.OWNER}),
+        _("Seule l'organisation propriétaire peut clôturer le parcours."),
+        DataCategory.PATHWAY,
+    ),
+    Action.PATHWAY_REACTIVATE: Rule(
+        "Réactivation d'un dossier archivé",
+        CASEWORKERS,
+        frozenset({Relation.OWNER}),
+        _("Seule l'organisation propriétaire peut réactiver ce parcours."),
+        DataCategory.PATHWAY,
+        _("Votre rôle ne permet pas de réactiver un dossier archivé."),
+    ),
+    Action.REFERRAL_CREATE: Rule(
+        "Création d'une orientation",
+        CASEWORK_AND_MANAGERS,
+        FOLLOWERS,
+        _(
+            "Seules les organisations qui suivent le parcours (porteuse, référent, équipe de "
+            "suivi) orientent la personne."
+        ),
+        DataCategory.PATHWAY,
+    ),
+    **{move_action(move): _move_rule(move) for move in _MOVE_LABELS},
+    Action.REFERRAL_EXPIRE: Rule(
+        "Expiration d'une orientation",
+        frozenset(),
+        frozenset(),
+        _("« expirer » est réservé au traitement automatique."),
+        DataCategory.PATHWAY,
+        _("« expirer » est réservé au traitement automatique."),
+    ),
+    Action.CONSENT_RECORD: Rule(
+        "Recueil de l'accord de la personne",
+        CASEWORKERS,
+        ANY_RELATION,
+        _("Seules les organisations qui travaillent avec la personne recueillent son accord."),
+        DataCategory.IDENTITY,
+        _CONSENT_ROLES,
+    ),
+    Action.CONSENT_NARROW: Rule(
+        "Restriction d'un accord",
+        CASEWORKERS,
+        LEADS | {Relation.COLLECTOR},
+        _(
+            "Seule l'organisation qui a recueilli cet accord, ou celle qui porte le parcours, "
+            "peut le restreindre."
+        ),
+        DataCategory.IDENTITY,
+        _CONSENT_ROLES,
+    ),
+    Action.CONSENT_REVOKE: Rule(
+        "Retrait d'un accord",
+        CASEWORKERS,
+        LEADS | {Relation.COLLECTOR},
+        _(
+            "Seule l'organisation qui a recueilli cet accord, ou celle qui porte le parcours, "
+            "enregistre son retrait."
+        ),
+        DataCategory.IDENTITY,
+        _CONSENT_ROLES,
+    ),
+    Action.OBJECTION_RECORD: Rule(
+        "Enregistrement d'une opposition",
+        CASEWORKERS,
+        ANY_RELATION,
+        _("Seuls les conseillers et travailleurs sociaux recueillent l'opposition."),
+        DataCategory.IDENTITY,
+    ),
+    Action.OBJECTION_WITHDRAW: Rule(
+        "Levée d'une opposition",
+        CASEWORKERS,
+        LEADS,
+        _(
+            "Seule l'organisation qui porte le parcours (ou celle du référent) enregistre la "
+            "levée de l'opposition."
+        ),
+        DataCategory.IDENTITY,
+    ),
+    Action.CARE_TEAM_ADD: Rule(
+        "Ajout à l'équipe de suivi",
+        CASEWORK_AND_MANAGERS,
+        LEADS,
+        _(
+            "Seule l'organisation qui porte le parcours (ou celle du référent) gère l'équipe "
+            "de suivi."
+        ),
+        DataCategory.PATHWAY,
+    ),
+    Action.CARE_TEAM_END: Rule(
+        "Sortie de l'équipe de suivi",
+        CASEWORK_AND_MANAGERS,
+        LEADS,
+        _(
+            "Seule l'organisation qui porte le parcours (ou celle du référent) gère l'équipe "
+            "de suivi."
+        ),
+        DataCategory.PATHWAY,
+    ),
+    Action.BREAK_GLASS_OPEN: Rule(
+        "Ouverture d'un accès exceptionnel",
+        CASEWORKERS,
+        ANY_RELATION,
+        _("Seuls les conseillers et travailleurs sociaux peuvent ouvrir un accès exceptionnel."),
+    ),
+    Action.ACCESS_REQUEST_CREATE: Rule(
+        "Demande d'accès à un dossier",
+        CASEWORK_AND_MANAGERS,
+        None,
+        _("Votre rôle ne permet pas de demander l'accès à un dossier."),
+    ),
+    Action.ACCESS_REQUEST_DECIDE: Rule(
+        "Réponse à une demande d'accès",
+        CASEWORK_AND_MANAGERS,
+        frozenset({Relation.OWNER}),
+        _("Votre rôle ne permet pas de répondre à une demande d'accès."),
+    ),
+    Action.AGREEMENT_PROPOSE: Rule(
+        "Proposition d'une convention",
+        AGREEMENT_SIGNATORIES,
+        None,
+        _("Seuls les responsables de structure enregistrent les conventions."),
+    ),
+    Action.AGREEMENT_CHANGE: Rule(
+        "Modification d'une convention",
+        AGREEMENT_SIGNATORIES,
+        frozenset({Relation.PARTY}),
+        _("Seuls les responsables de structure modifient les conventions."),
+    ),
+    Action.ADMINISTER_ORGANISATION: Rule(
+        "Administration de l'organisation",
+        frozenset({Role.ADMIN}),
+        None,
+        _("Seuls les administrateurs de l'organisation l'administrent."),
+    ),
+    Action.DPO_REPORT: Rule(
+        "Rapport du délégué à la protection des données",
+        DPOS,
+        None,
+        _("Réservé au délégué à la protection des données (DPO)."),
+    ),
+    Action.DPO_REPORT_EVERY_ORGANISATION: Rule(
+        "Rapport sur toutes les organisations",
+        frozenset({Role.NATIONAL_DPO}),
+        None,
+        _("Réservé au délégué à la protection des données national."),
+    ),
+    Action.RIGHTS_REQUEST_HANDLE: Rule(
+        "Traitement d'une demande d'exercice de droits",
+        DPOS,
+        None,
+        _("Les demandes d'exercice de droits sont traitées par les délégués à la protection."),
+    ),
+    Action.BE_REFERENT: Rule(
+        "Référent d'un parcours",
+        CASEWORKERS,
+        None,
+        _("Le référent doit être un conseiller ou un travailleur social actif."),
+    ),
+    Action.RECEIVE_ESCALATIONS: Rule(
+        "Destinataire des relances (niveau 2)", frozenset({M}), None, ""
+    ),
+    Action.RECEIVE_BREAK_GLASS_NOTICE: Rule(
+        "Destinataire des avis d'accès exceptionnel", frozenset({Role.DPO}), None, ""
+    ),
+}
+
+
+def roles_for(action: Action) -> frozenset[str]:
+    """The roles an action is open to (e.g. the recipients of a notice, for a membership query)."""
+    return RULES[action].roles
+
+
+def role_categories(role: str) -> frozenset[str]:
+    return ROLE_CATEGORIES.get(role, frozenset())
