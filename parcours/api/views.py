@@ -358,12 +358,11 @@ def _referral_action(service, payload_class=None, *, name: str):
         # The move may end the organisation's last basis on the pathway (a sender withdrawing
         # with no basis but the referral): the answer is then the referral redacted to nothing
         # but its (empty) categories — done, and no longer visible — never a 404 after a write.
-        referral = (
-            self.get_queryset().filter(pk=record_id(pk)).first()
-            or Referral.objects.select_related(
-                "pathway__person", "sender_organisation", "sender_user", "receiver_organisation"
-            ).get(pk=record_id(pk))
-        )
+        referral = self.get_queryset().filter(
+            pk=record_id(pk)
+        ).first() or Referral.objects.select_related(
+            "pathway__person", "sender_organisation", "sender_user", "receiver_organisation"
+        ).get(pk=record_id(pk))
         return Response(
             serializers.ReferralSerializer(referral, context=self.get_serializer_context()).data
         )
