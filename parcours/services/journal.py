@@ -622,18 +622,25 @@ def journal_checkpoint_create(*, private_key: Ed25519PrivateKey) -> JournalCheck
 def journal_checkpoint_if_moved(*, private_key: Ed25519PrivateKey) -> JournalCheckpoint | None:
     """The scheduled checkpoint: sign the head (`journal_checkpoint_create`) unless it is still
     the one the latest checkpoint signed, with the same hash (then None). Idempotent: running it
-    twice in a row signs at most once. Raises JournalBroken like `journal_checkpoint_create`."""
+    twice in a row signs at most once. Nothing to sign in an empty journal with no checkpoint
+    yet (a fresh installation): None too. Raises JournalBroken like `journal_checkpoint_create`
+    (an empty journal after a checkpoint is a truncated one)."""
     journal_seal_all()
     previous = latest_checkpoint()
-    if previous is not None:
-        head = (
-            AccessEvent.objects.filter(chain_seq__isnull=False)
-            .order_by("-chain_seq")
-            .values_list("chain_seq", "row_hash")
-            .first()
-        )
-        if head == (previous.chain_seq, previous.row_hash) and checkpoint_problem(previous) is None:
-            return None
+    head = (
+        AccessEvent.objects.filter(chain_seq__isnull=False)
+        .order_by("-chain_seq")
+        .values_list("chain_seq", "row_hash")
+        .first()
+    )
+    if previous is None and head is None:
+        return None
+    if (
+        previous is not None
+        and head == (previous.chain_seq, previous.row_hash)
+        and checkpoint_problem(previous) is None
+    ):
+        return None
     return journal_checkpoint_create(private_key=private_key)
 
 

@@ -65,7 +65,10 @@ def test_without_a_key_the_task_says_so_and_signs_nothing(counsellor, settings, 
 
 
 @pytest.mark.django_db
-def test_the_task_signs_once_per_new_head(counsellor, key_file):
+def test_the_task_signs_once_per_new_head(counsellor, key_file, caplog):
+    with caplog.at_level(logging.INFO, logger="parcours.journal_tasks"):
+        assert journal_checkpoint_scheduled() is None  # a fresh installation: nothing to sign
+    assert not caplog.records
     record(counsellor, 3)
     assert journal_checkpoint_scheduled() == 3
     assert journal_checkpoint_scheduled() is None  # nothing new: nothing signed
