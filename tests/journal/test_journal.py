@@ -392,6 +392,21 @@ def test_purge_never_removes_the_head_nor_unsealed_rows(counsellor):
 
 
 @pytest.mark.django_db
+def test_a_purge_ending_at_the_checkpoint_still_verifies_against_it(counsellor):
+    """The checkpoint's own row purged: its purge marker carries the hash it signed."""
+    with time_machine.travel(dt.datetime(2025, 1, 10, tzinfo=UTC), tick=False):
+        [record(counsellor) for _ in range(3)]
+        journal_checkpoint_create(private_key=Ed25519PrivateKey.generate())  # sequence 3
+    record(counsellor)  # today
+    journal_seal()
+    assert journal_purge(before=dt.datetime(2025, 6, 1, tzinfo=UTC), actor=None) == 3
+    assert not AccessEvent.objects.filter(chain_seq=3).exists()
+    journal_seal()
+    report = journal_verify()
+    assert report.ok and report.checkpoint_seq == 3 and report.checked == 2
+
+
+@pytest.mark.django_db
 def test_missing_start_without_marker_is_detected(counsellor):
     events = [record(counsellor) for _ in range(3)]
     journal_seal()
