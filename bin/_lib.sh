@@ -61,6 +61,17 @@ ensure_database() {  # $1: database name
     psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE \"$1\"" >/dev/null
 }
 
+# The application's PostgreSQL role (cluster-wide): created if missing, its password (re)set,
+# never a superuser nor able to create anything (docs/operations.md, "Database roles").
+ensure_app_role() {  # $1: role name, $2: password
+  psql -h 127.0.0.1 -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 -v role="$1" -v password="$2" >/dev/null <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION '
+              'NOBYPASSRLS PASSWORD %L', :'role', :'password') \gexec
+SQL
+}
+
 # Browser tests drive Debian's chromium through Playwright (never `playwright install`).
 ensure_chromium() {
   is_installed chromium && return 0

@@ -1,11 +1,12 @@
-"""Sealing the access journal (docs/journal.md). Found by Celery through
+"""Sealing, signing and verifying the access journal (docs/journal.md). Found by Celery through
 `app.autodiscover_tasks(["parcours"], related_name="journal_tasks")` in backend/celery.py."""
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
-from .services.journal import journal_seal
+from .services.journal import JournalBroken, journal_seal
 
 logger = logging.getLogger(__name__)
 
@@ -42,3 +43,38 @@ def journal_verify_daily(triggered_by: str = "tâche quotidienne") -> bool:
             verification.reason,
         )
     return verification.ok
+
+
+@shared_task(name="parcours.journal_checkpoint_scheduled", time_limit=3600, soft_time_limit=3300)
+def journal_checkpoint_scheduled() -> int | None:
+    """Sign the chain head with the key named by JOURNAL_SIGNING_KEY_FILE (beat, hourly by
+    default), after verifying the chain since the previous checkpoint and against it. Returns the
+    signed sequence, or None when nothing was signed: no key configured (a log line says so), an
+    unreadable key or a broken chain (an error is logged), or a head unchanged since the latest
+    checkpoint — so it is idempotent. Takes no arguments."""
+    from .services.journal import journal_checkpoint_if_moved, journal_signing_key_load
+
+    path = settings.JOURNAL_SIGNING_KEY_FILE
+    if not path:
+        logger.info(
+            "journal_checkpoint_scheduled : aucun point de contrôle signé, "
+            "JOURNAL_SIGNING_KEY_FILE n'est pas défini (docs/operations.md)."
+        )
+        return None
+    try:
+        key = journal_signing_key_load(path)
+    except ValueError as error:
+        logger.error("journal_checkpoint_scheduled : %s", error)
+        return None
+    try:
+        checkpoint = journal_checkpoint_if_moved(private_key=key)
+    except JournalBroken as error:
+        logger.error("journal_checkpoint_scheduled : %s", error)
+        return None
+    if checkpoint is None:
+        return None
+    logger.info(
+        "journal_checkpoint_scheduled : point de contrôle signé à la séquence %d",
+        checkpoint.chain_seq,
+    )
+    return checkpoint.chain_seq

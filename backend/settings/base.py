@@ -242,6 +242,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": OUTBOX_RELAY_SECONDS,
         "options": {"expires": OUTBOX_RELAY_SECONDS, "queue": "mail"},
     },
+    # Sign the journal's chain head (docs/journal.md, "Checkpoints"); skipped, with a log line,
+    # when JOURNAL_SIGNING_KEY_FILE is not set. A run missed while the workers were down is not
+    # worth queuing behind the next one: it expires.
+    "journal-checkpoint": {
+        "task": "parcours.journal_checkpoint_scheduled",
+        "schedule": env.int("JOURNAL_CHECKPOINT_SECONDS", default=3600),
+        "options": {"expires": env.int("JOURNAL_CHECKPOINT_SECONDS", default=3600)},
+    },
     # Walk the journal's hash chain daily; the DPO's integrity report shows the last result.
     "journal-verify-daily": {
         "task": "parcours.journal_verify_daily",
@@ -308,8 +316,17 @@ PARCOURS_REFERRAL_EXPIRY_DAYS = env.int("PARCOURS_REFERRAL_EXPIRY_DAYS", default
 PARCOURS_PUBLIC_URL = env.str("PARCOURS_PUBLIC_URL", default="http://127.0.0.1:8000")
 
 # --- Access journal (docs/journal.md) ----------------------------------------------------------
-# Ed25519 private key (PEM) used by `manage.py journal_checkpoint`; only needed where it runs.
+# Ed25519 private key (PEM) that signs the journal's checkpoints: the beat task
+# `journal-checkpoint` (on the worker), `manage.py journal_checkpoint` and the retention job.
+# Mounted read-only from the secret store in production (docs/operations.md).
 JOURNAL_SIGNING_KEY_FILE = env.str("JOURNAL_SIGNING_KEY_FILE", default="")
+# The purge function never deletes journal rows younger than this many days, whatever its
+# caller asks (CNIL's lower bound for access logs: 6 months). Built into the database function
+# when `migrate` runs (by the owner role): change it there, not in the application's environment.
+JOURNAL_PURGE_MIN_AGE_DAYS = env.int("JOURNAL_PURGE_MIN_AGE_DAYS", default=180)
+# The application's database role (web, worker, beat), which `manage.py db_grant_app_role` grants
+# exactly what it needs; the owner role runs the migrations (docs/operations.md).
+PARCOURS_DB_APP_ROLE = env.str("PARCOURS_DB_APP_ROLE", default="parcours_app")
 # The daily chain verification whose result the DPO's integrity report shows.
 JOURNAL_VERIFY_HOUR = env.int("JOURNAL_VERIFY_HOUR", default=3)
 

@@ -37,9 +37,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed on
 if not os.environ.get("EMAIL_URL"):
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
-# Test-only: the access journal's trigger refuses TRUNCATE unless this is on, and pytest-django
-# empties tables with TRUNCATE between transactional tests. Never set this outside tests.
-DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
-DATABASES["default"]["OPTIONS"]["options"] = (  # noqa: F405
-    "-c parcours.journal_allow_truncate=on -c max_parallel_workers_per_gather=0"
-)
+# The tests write journal rows dated by time-machine, which the database's clock does not see:
+# no minimum age in the test database's purge function (tests/journal/test_app_role.py installs
+# one to test it). pytest-django's TRUNCATE between transactional tests needs nothing: the tests
+# connect as the postgres superuser, the one role the journal's trigger lets truncate.
+JOURNAL_PURGE_MIN_AGE_DAYS = 0

@@ -43,11 +43,16 @@ def journal_integrity_status(*, start: dt.datetime, end: dt.datetime) -> Integri
         )
     elif not verification.ok and (verification.broken_at is None or verification.broken_at < end):
         state = "broken"
+        where = (
+            f"la chaîne rompue à la ligne n°{verification.broken_id} (du "
+            f"{_date(verification.broken_at)})"
+            if verification.broken_id is not None
+            else "le journal altéré"  # rows gone from its end: no row left to name
+        )
         statement = (
             f"ALTÉRATION DÉTECTÉE : la vérification du {_date(verification.finished_at)} a trouvé "
-            f"la chaîne rompue à la ligne n°{verification.broken_id} (du "
-            f"{_date(verification.broken_at)}) : {verification.reason}. Les lignes postérieures "
-            "de la période ne peuvent pas être tenues pour intègres."
+            f"{where} : {verification.reason}. Les lignes postérieures de la période ne peuvent "
+            "pas être tenues pour intègres."
         )
     elif verification.covered_to is not None and verification.covered_to >= end:
         state = "intact"

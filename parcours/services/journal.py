@@ -6,10 +6,15 @@ Design (docs/journal.md):
 - `journal_seal`, run every few seconds by Celery beat, links new rows into one SHA-256 chain
   under a transaction-level advisory lock: `row_hash = sha256(prev_hash ‖ canonical_json(row))`.
   Chain order is `chain_seq`, not `id`: a row committed late is sealed by a later batch.
-- `journal_verify` walks the chain in `chain_seq` order and names the first broken row.
-- `journal_purge` is the one way to delete rows (the trigger refuses any other DELETE); it leaves
-  a `purge_marker` row carrying the hash the remaining chain starts from.
-- `journal_checkpoint_create` signs the chain head with Ed25519, to be stored outside the system.
+- `journal_verify` walks the chain in `chain_seq` order and names the first broken row, then
+  compares the chain's head with the latest signed checkpoint: rows deleted from the end, or the
+  whole journal truncated, are reported too.
+- `journal_purge` is the one way to delete rows: it verifies them, then calls the database's
+  purge function (`parcours/journal_trigger.py`), which the application's role may execute but
+  whose rules it cannot change; the function leaves a `purge_marker` row carrying the hash the
+  remaining chain starts from.
+- `journal_checkpoint_create` signs the chain head with Ed25519, to be stored outside the system;
+  the beat task `parcours.journal_checkpoint_scheduled` signs one every hour.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ import datetime as dt
 import hashlib
 import ipaddress
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
@@ -28,7 +35,9 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from ..actor import Actor
-from ..gate.journal import journal_record
+
+# SEAL_LOCK_KEY: the advisory lock key shared by the sealer and the purge.
+from ..journal_trigger import PLAN_FUNCTION, PURGE_FUNCTION, SEAL_LOCK_KEY
 from ..models import AccessEvent, AccessOperation, JournalCheckpoint
 
 if TYPE_CHECKING:
@@ -37,10 +46,10 @@ if TYPE_CHECKING:
         Ed25519PublicKey,
     )
 
+logger = logging.getLogger(__name__)
+
 # Hash of the (virtual) row before the first one.
 GENESIS_HASH = "0" * 64
-# pg_try_advisory_xact_lock key shared by the sealer and the purge ("pjournal" as a bigint).
-SEAL_LOCK_KEY = int.from_bytes(b"pjournal", "big")
 # The fields covered by `row_hash`, version 1. Changing this list (even adding a field) changes
 # every hash: add a new version instead (see docs/journal.md, "Changing the row format").
 CANONICAL_FIELDS: tuple[str, ...] = (
@@ -203,9 +212,23 @@ class ChainReport:
     last_seq: int | None = None
     last_hash: str = ""
     unsealed: int = 0
+    # The first broken row; no id when rows are missing at the end (deleted, truncated).
     broken_id: int | None = None
     broken_seq: int | None = None
     reason: str = ""
+    # The latest signed checkpoint the chain was compared with (whole walks only).
+    checkpoint_seq: int | None = None
+
+    def break_text(self) -> str:
+        """Where and why the chain is broken, in French (empty when it is intact)."""
+        if self.ok:
+            return ""
+        if self.broken_id is None:
+            return self.reason
+        return (
+            f"rupture de la chaîne à la ligne n°{self.broken_id} (séquence {self.broken_seq}) : "
+            f"{self.reason}"
+        )
 
 
 def _purge_marker_hash(last_purged_seq: int) -> str | None:
@@ -228,11 +251,105 @@ def _purge_marker_hash(last_purged_seq: int) -> str | None:
 def journal_verify(
     *, from_seq: int | None = None, to_seq: int | None = None, chunk_size: int = 2000
 ) -> ChainReport:
-    """Walk the sealed rows in `chain_seq` order, recompute every hash, stop at the first break.
+    """Walk the sealed rows in `chain_seq` order, recompute every hash, stop at the first break;
+    then, unless the walk stops at `to_seq`, compare the chain with the latest signed checkpoint.
 
     The walk starts at the first remaining row (after a purge: from the hash recorded in the
-    purge marker) or at `from_seq`, whose predecessor must then still exist.
+    purge marker) or at `from_seq`, whose predecessor must then still exist. The chain alone
+    cannot show rows deleted from its end, nor a journal truncated (and sealed again from the
+    genesis hash): the checkpoint can — its row must still exist with the hash it signed.
     """
+    report = _walk(from_seq=from_seq, to_seq=to_seq, chunk_size=chunk_size)
+    if to_seq is None and report.ok:
+        checkpoint = latest_checkpoint()
+        if checkpoint is not None:
+            report.checkpoint_seq = checkpoint.chain_seq
+            problem = checkpoint_problem(checkpoint)
+            if problem is not None:
+                report.ok = False
+                report.broken_id, report.broken_seq, report.reason = problem
+    return report
+
+
+def latest_checkpoint() -> JournalCheckpoint | None:
+    return JournalCheckpoint.objects.order_by("-chain_seq", "-id").first()
+
+
+def _signed_position(checkpoint: JournalCheckpoint) -> tuple[int, str] | None:
+    """The (chain_seq, row_hash) the checkpoint's signature covers, or None when the signature
+    does not verify with the checkpoint's public key."""
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        key = load_public_key_pem(checkpoint.public_key.encode("ascii"))
+        key.verify(
+            base64.b64decode(checkpoint.signature, validate=True),
+            checkpoint.signed_payload.encode("utf-8"),
+        )
+        payload = json.loads(checkpoint.signed_payload)
+        return int(payload["chain_seq"]), str(payload["row_hash"])
+    except (InvalidSignature, KeyError, TypeError, ValueError, UnicodeError):
+        return None
+
+
+def checkpoint_problem(checkpoint: JournalCheckpoint) -> tuple[int | None, int | None, str] | None:
+    """Does the journal still hold what `checkpoint` signed? None if so; otherwise the broken
+    row's id (None when it is gone), its sequence and the reason, in French.
+
+    The signature is checked with the checkpoint's own public key (what is stored with it); the
+    copy kept outside the system is checked against the trusted key with `manage.py
+    journal_checkpoint --verify FILE --public-key KEY`.
+    """
+    when = f"{timezone.localtime(checkpoint.created_at):%d/%m/%Y à %H:%M}"
+    label = f"le point de contrôle signé du {when}"
+    signed = _signed_position(checkpoint)
+    if signed is None:
+        return (
+            None,
+            checkpoint.chain_seq,
+            f"la signature du dernier point de contrôle (séquence {checkpoint.chain_seq}, du "
+            f"{when}) n'est pas valide : il a été altéré ou fabriqué",
+        )
+    seq, signed_hash = signed
+    if (seq, signed_hash) != (checkpoint.chain_seq, checkpoint.row_hash):
+        return (
+            None,
+            checkpoint.chain_seq,
+            f"le dernier point de contrôle (du {when}) a été modifié après sa signature",
+        )
+    head = AccessEvent.objects.aggregate(head=Max("chain_seq"))["head"]
+    if head is None:
+        return (
+            None,
+            None,
+            f"le journal ne contient plus aucune ligne scellée alors que {label} couvre la "
+            f"chaîne jusqu'à la séquence {seq} : le journal a été vidé (TRUNCATE) ou toutes ses "
+            "lignes ont été supprimées",
+        )
+    if head < seq:
+        return (
+            None,
+            head + 1,
+            f"la chaîne s'arrête à la séquence {head} alors que {label} la couvre jusqu'à la "
+            f"séquence {seq} : les lignes les plus récentes (séquences {head + 1} à {seq}) ont "
+            "été supprimées",
+        )
+    row = AccessEvent.objects.filter(chain_seq=seq).values_list("id", "row_hash").first()
+    if row is None:
+        if _purge_marker_hash(seq) == signed_hash:  # a purge ended exactly at the checkpoint
+            return None
+        return None, seq, f"la ligne de séquence {seq}, couverte par {label}, a disparu"
+    if row[1] != signed_hash:
+        return (
+            row[0],
+            seq,
+            f"la ligne de séquence {seq} ne correspond plus à {label} : la chaîne a été "
+            "réécrite (ou le journal vidé puis scellé à nouveau)",
+        )
+    return None
+
+
+def _walk(*, from_seq: int | None, to_seq: int | None, chunk_size: int) -> ChainReport:
     sealed = AccessEvent.objects.filter(chain_seq__isnull=False)
     report = ChainReport(ok=True, unsealed=journal_unsealed_count())
     first = sealed.aggregate(first=Min("chain_seq"))["first"]
@@ -292,36 +409,33 @@ def journal_purge(
     *,
     before: dt.datetime,
     actor: Actor | None,
-    require_checkpoint: bool = True,
     purpose: str = "Purge du journal (durée de conservation)",
 ) -> int:
-    """Delete the sealed rows older than `before`; the only deletion the trigger lets through.
+    """Delete the sealed rows older than `before` through the database's purge function, the
+    only deletion the journal's guard lets through.
 
-    Preconditions: only a prefix of the chain is deleted, it stops before the first sealed row
-    at or after `before`, it never includes the chain head (the sealer continues from it), and
-    with `require_checkpoint` it never goes past the latest signed checkpoint. The rows to be
-    deleted must verify (JournalBroken otherwise: tampering evidence is not destroyed).
-    Unsealed rows are never deleted.
-    Side effect: a `purge_marker` row recording the `chain_seq` and `row_hash` of the last purged
-    row, from which `journal_verify` resumes. Returns the number of rows deleted.
+    The rules are the database's (`parcours_journal_purge_plan`, docs/journal.md): a prefix of
+    the chain only, never its head (the sealer continues from it), only rows older than `before`
+    and than `JOURNAL_PURGE_MIN_AGE_DAYS`, never past the latest checkpoint, whose row must
+    still match it (no checkpoint, no purge). Unsealed rows are never deleted. This service
+    first verifies what SQL cannot: the hashes of the rows to be deleted and the checkpoint's
+    signature (JournalBroken otherwise: tampering evidence is never destroyed by a purge).
+    Side effect: the function writes a `purge_marker` row (by `actor`) recording the
+    `chain_seq` and `row_hash` of the last purged row, from which `journal_verify` resumes.
+    Returns the number of rows deleted. Outside PostgreSQL (the SQLite fallback of `make run`)
+    nothing is purged.
     """
+    if connection.vendor != "postgresql":
+        logger.warning("journal_purge : la purge du journal exige PostgreSQL ; rien n'est purgé.")
+        return 0
     with connection.cursor() as cursor:
         _try_seal_lock(cursor, wait=True)  # no sealer runs while the chain's start moves
-    sealed = AccessEvent.objects.filter(chain_seq__isnull=False)
-    bounds = sealed.aggregate(first=Min("chain_seq"), head=Max("chain_seq"))
-    if bounds["head"] is None:
-        return 0
-    boundary = bounds["head"] - 1
-    first_recent = sealed.filter(occurred_at__gte=before).aggregate(s=Min("chain_seq"))["s"]
-    if first_recent is not None:
-        boundary = min(boundary, first_recent - 1)
-    checkpoint = None
-    if require_checkpoint:
-        checkpoint = JournalCheckpoint.objects.order_by("-chain_seq", "-id").first()
-        if checkpoint is None:
-            return 0
-        boundary = min(boundary, checkpoint.chain_seq)
-    if boundary < bounds["first"]:
+        cursor.execute(
+            f"SELECT first_seq, last_seq FROM {PLAN_FUNCTION}(%s)",  # noqa: S608 (a constant)
+            [before],
+        )
+        first, boundary = cursor.fetchone()
+    if first is None or boundary is None or boundary < first:
         return 0
     report = journal_verify(to_seq=boundary)
     if not report.ok or report.last_seq != boundary:
@@ -329,33 +443,23 @@ def journal_purge(
             f"Purge refusée : le journal est rompu à la ligne n°{report.broken_id} "
             f"(séquence {report.broken_seq}) : {report.reason}"
         )
-    if checkpoint is not None and checkpoint.chain_seq <= boundary:
-        stored = sealed.filter(chain_seq=checkpoint.chain_seq).values_list("row_hash", flat=True)
-        if stored.first() != checkpoint.row_hash:
-            raise JournalBroken(
-                f"Purge refusée : la ligne de séquence {checkpoint.chain_seq} ne correspond "
-                "plus au dernier point de contrôle signé."
-            )
+    checkpoint = latest_checkpoint()
+    problem = checkpoint_problem(checkpoint) if checkpoint is not None else None
+    if problem is not None:
+        raise JournalBroken(f"Purge refusée : {problem[2]}.")
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL parcours.journal_purge = 'on'")
-        deleted, _ = sealed.filter(chain_seq__lte=boundary).delete()
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL parcours.journal_purge = 'off'")
-    journal_record(
-        actor=actor,
-        operation=AccessOperation.PURGE_MARKER,
-        object_type="journal",
-        purpose=purpose,
-        detail={
-            "purged_before": canonical_timestamp(before),
-            "purged_count": deleted,
-            "first_purged_chain_seq": bounds["first"],
-            "last_purged_chain_seq": boundary,
-            "last_purged_row_hash": report.last_hash,
-        },
-    )
-    return deleted
+        cursor.execute(
+            f"SELECT {PURGE_FUNCTION}(%s, %s, %s, %s, %s, %s)",
+            [
+                before,
+                boundary,
+                report.last_hash,
+                actor.user.pk if actor else None,
+                actor.organisation.pk if actor else None,
+                purpose,
+            ],
+        )
+        return int(cursor.fetchone()[0])
 
 
 # --- Checkpoints -------------------------------------------------------------------------------
@@ -398,31 +502,34 @@ def checkpoint_document(checkpoint: JournalCheckpoint) -> dict[str, str]:
     }
 
 
-def journal_checkpoint_create(*, private_key: Ed25519PrivateKey) -> JournalCheckpoint:
-    """Seal what is pending, verify the chain since the last checkpoint, sign the head.
+def journal_signing_key_load(path: str) -> Ed25519PrivateKey:
+    """The Ed25519 private key in the PEM file `path` (PKCS#8, unencrypted); ValueError with a
+    French message when it cannot be read or is not an Ed25519 key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    Raises JournalBroken when the chain (since the previous checkpoint) does not verify or the
-    journal is empty.
+    try:
+        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as error:
+        raise ValueError(f"Clé de signature illisible ({path}) : {error}") from error
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} n'est pas une clé privée Ed25519.")
+    return key
+
+
+def journal_checkpoint_create(*, private_key: Ed25519PrivateKey) -> JournalCheckpoint:
+    """Seal what is pending, verify the chain since the last checkpoint and against it, sign
+    the head.
+
+    Raises JournalBroken when the chain (since the previous checkpoint) does not verify, no
+    longer holds what the previous checkpoint signed (rows deleted from its end, truncated,
+    rewritten), or the journal is empty.
     """
     journal_seal_all()
-    previous = JournalCheckpoint.objects.order_by("-chain_seq", "-id").first()
+    previous = latest_checkpoint()
     report = journal_verify(from_seq=previous.chain_seq if previous else None)
     if not report.ok:
-        raise JournalBroken(
-            f"Point de contrôle refusé : rupture de la chaîne à la ligne n°{report.broken_id} "
-            f"(séquence {report.broken_seq}) : {report.reason}"
-        )
-    if previous is not None:
-        stored = (
-            AccessEvent.objects.filter(chain_seq=previous.chain_seq)
-            .values_list("row_hash", flat=True)
-            .first()
-        )
-        if stored is not None and stored != previous.row_hash:
-            raise JournalBroken(
-                f"Point de contrôle refusé : la ligne de séquence {previous.chain_seq} ne "
-                "correspond plus au point de contrôle précédent."
-            )
+        raise JournalBroken(f"Point de contrôle refusé : {report.break_text()}")
     if report.last_seq is None:
         raise JournalBroken("Point de contrôle impossible : aucune ligne scellée.")
     payload = canonical_json(
@@ -440,6 +547,31 @@ def journal_checkpoint_create(*, private_key: Ed25519PrivateKey) -> JournalCheck
         signature=base64.b64encode(signature).decode("ascii"),
         public_key=public_key_pem(private_key.public_key()),
     )
+
+
+def journal_checkpoint_if_moved(*, private_key: Ed25519PrivateKey) -> JournalCheckpoint | None:
+    """The scheduled checkpoint: sign the head (`journal_checkpoint_create`) unless it is still
+    the one the latest checkpoint signed, with the same hash (then None). Idempotent: running it
+    twice in a row signs at most once. Nothing to sign in an empty journal with no checkpoint
+    yet (a fresh installation): None too. Raises JournalBroken like `journal_checkpoint_create`
+    (an empty journal after a checkpoint is a truncated one)."""
+    journal_seal_all()
+    previous = latest_checkpoint()
+    head = (
+        AccessEvent.objects.filter(chain_seq__isnull=False)
+        .order_by("-chain_seq")
+        .values_list("chain_seq", "row_hash")
+        .first()
+    )
+    if previous is None and head is None:
+        return None
+    if (
+        previous is not None
+        and head == (previous.chain_seq, previous.row_hash)
+        and checkpoint_problem(previous) is None
+    ):
+        return None
+    return journal_checkpoint_create(private_key=private_key)
 
 
 @dataclass

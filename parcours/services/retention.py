@@ -277,7 +277,6 @@ def _purge_journal(due: RetentionDue, report: RetentionReport) -> None:
         report.journal_purged = journal_purge(
             before=due.journal_before,
             actor=None,
-            require_checkpoint=True,
             purpose=f"{PURPOSE} : purge du journal des accès",
         )
     except JournalBroken as error:

@@ -1,5 +1,8 @@
 """The access journal: insert-only recording, hash-chain sealing, verification, trigger,
-purge and signed checkpoints (docs/journal.md). Real PostgreSQL: the trigger is the point."""
+purge and signed checkpoints (docs/journal.md). Real PostgreSQL: the trigger is the point.
+
+These tests connect as the owner (the postgres superuser); what the application's own role may
+and may not do is in test_app_role.py."""
 
 # Raw SQL on the journal table (a constant name, never input) is how tampering is simulated.
 # ruff: noqa: S608
@@ -20,6 +23,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.test import RequestFactory
 
+from parcours.gate.journal import journal_record
 from parcours.journal_trigger import APPEND_ONLY_MESSAGE
 from parcours.models import AccessEvent, AccessOperation, JournalCheckpoint
 from parcours.services.journal import (
@@ -30,7 +34,6 @@ from parcours.services.journal import (
     canonical_row,
     journal_checkpoint_create,
     journal_purge,
-    journal_record,
     journal_seal,
     journal_seal_all,
     journal_verify,
@@ -268,17 +271,16 @@ def test_delete_is_refused(counsellor):
 
 
 @pytest.mark.django_db
-def test_truncate_is_refused_outside_tests(counsellor):
+def test_truncate_is_left_to_superusers(counsellor):
+    """pytest-django empties the tables with TRUNCATE, as the postgres superuser: the trigger
+    lets a superuser through (one can switch any trigger off anyway) and no one else, whatever
+    their privileges or settings (test_app_role.py); `journal_verify` then reports the journal
+    emptied if a checkpoint had been signed (test_truncation_after_a_checkpoint_is_reported)."""
     record(counsellor)
-    with (
-        pytest.raises(DatabaseError, match=APPEND_ONLY_MESSAGE),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
+    with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending FK checks (Django defers)
-        cursor.execute("SET LOCAL parcours.journal_allow_truncate = 'off'")
         cursor.execute(f"TRUNCATE {TABLE}")
-    assert AccessEvent.objects.count() == 1
+    assert AccessEvent.objects.count() == 0
 
 
 @pytest.mark.django_db
@@ -369,21 +371,39 @@ def test_purge_deletes_old_sealed_rows_and_verify_resumes(counsellor):
 
 @pytest.mark.django_db
 def test_purge_never_removes_the_head_nor_unsealed_rows(counsellor):
+    key = Ed25519PrivateKey.generate()
     with time_machine.travel(dt.datetime(2025, 1, 10, tzinfo=UTC), tick=False):
         sealed = [record(counsellor) for _ in range(3)]
-        journal_seal()
+        journal_checkpoint_create(private_key=key)  # signs the head, sequence 3
         pending = record(counsellor)
     cutoff = dt.datetime(2026, 1, 1, tzinfo=UTC)
-    assert journal_purge(before=cutoff, actor=None, require_checkpoint=False) == 2
+    assert journal_purge(before=cutoff, actor=None) == 2
     assert set(AccessEvent.objects.values_list("pk", flat=True)) >= {sealed[2].pk, pending.pk}
     journal_seal()
     report = journal_verify()
     assert report.ok and report.checked == 3  # head, the pending row, the marker
+    assert report.checkpoint_seq == 3
 
-    # A second purge resumes from the first one's marker.
-    assert journal_purge(before=cutoff, actor=None, require_checkpoint=False) == 2
+    # A second purge resumes from the first one's marker, up to the new checkpoint.
+    journal_checkpoint_create(private_key=key)
+    assert journal_purge(before=cutoff, actor=None) == 2
     journal_seal()
     assert journal_verify().ok
+
+
+@pytest.mark.django_db
+def test_a_purge_ending_at_the_checkpoint_still_verifies_against_it(counsellor):
+    """The checkpoint's own row purged: its purge marker carries the hash it signed."""
+    with time_machine.travel(dt.datetime(2025, 1, 10, tzinfo=UTC), tick=False):
+        [record(counsellor) for _ in range(3)]
+        journal_checkpoint_create(private_key=Ed25519PrivateKey.generate())  # sequence 3
+    record(counsellor)  # today
+    journal_seal()
+    assert journal_purge(before=dt.datetime(2025, 6, 1, tzinfo=UTC), actor=None) == 3
+    assert not AccessEvent.objects.filter(chain_seq=3).exists()
+    journal_seal()
+    report = journal_verify()
+    assert report.ok and report.checkpoint_seq == 3 and report.checked == 2
 
 
 @pytest.mark.django_db
@@ -402,12 +422,10 @@ def test_purge_refuses_a_broken_chain(counsellor):
 
     with time_machine.travel(dt.datetime(2025, 1, 10, tzinfo=UTC), tick=False):
         events = [record(counsellor) for _ in range(3)]
-    journal_seal()
+    journal_checkpoint_create(private_key=Ed25519PrivateKey.generate())
     tamper(f"UPDATE {TABLE} SET purpose = 'x' WHERE id = %s", [events[0].pk])
-    with pytest.raises(JournalBroken):
-        journal_purge(
-            before=dt.datetime(2026, 1, 1, tzinfo=UTC), actor=None, require_checkpoint=False
-        )
+    with pytest.raises(JournalBroken, match=f"ligne n°{events[0].pk}"):
+        journal_purge(before=dt.datetime(2026, 1, 1, tzinfo=UTC), actor=None)
     assert AccessEvent.objects.count() == 3
 
 
@@ -556,10 +574,14 @@ def test_checkpoint_sign_and_verify_round_trip(counsellor, tmp_path):
     with pytest.raises(SystemExit):
         verify("--public-key", str(other_key) + ".pub")
 
-    # Rewriting history and recomputing every hash fools journal_verify, not the checkpoint.
+    # Rewriting history and recomputing every hash makes a chain that verifies on its own; the
+    # checkpoint's row no longer has the hash it signed, which journal_verify and --verify see.
     tamper(f"UPDATE {TABLE} SET purpose = 'réécrit' WHERE id = %s", [events[1].pk])
     rehash_whole_chain()
-    assert "Journal intègre" in run_verify()
+    assert journal_verify(to_seq=4).ok  # the chain alone
+    output = run_verify_broken()
+    assert f"à la ligne n°{events[2].pk} (séquence 3)" in output
+    assert "la chaîne a été réécrite" in output
     out = io.StringIO()
     with pytest.raises(SystemExit):
         call_command("journal_checkpoint", "--verify", str(checkpoint_file), stdout=out)

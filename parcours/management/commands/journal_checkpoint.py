@@ -21,6 +21,7 @@ from parcours.services.journal import (
     checkpoint_document,
     journal_checkpoint_create,
     journal_checkpoint_verify,
+    journal_signing_key_load,
     load_public_key_pem,
     public_key_fingerprint,
     public_key_pem,
@@ -70,20 +71,15 @@ class Command(BaseCommand):
         )
 
     def _sign(self, key_path: str, out: str | None) -> None:
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
         if not key_path:
             raise CommandError(
                 "Aucune clé de signature : passez --key ou fixez JOURNAL_SIGNING_KEY_FILE "
                 "(créez-la avec --generate-key)."
             )
         try:
-            key = serialization.load_pem_private_key(Path(key_path).read_bytes(), password=None)
-        except (OSError, ValueError, TypeError) as error:
-            raise CommandError(f"Clé illisible ({key_path}) : {error}") from error
-        if not isinstance(key, Ed25519PrivateKey):
-            raise CommandError(f"{key_path} n'est pas une clé privée Ed25519.")
+            key = journal_signing_key_load(key_path)
+        except ValueError as error:
+            raise CommandError(str(error)) from error
         try:
             checkpoint = journal_checkpoint_create(private_key=key)
         except JournalBroken as error:

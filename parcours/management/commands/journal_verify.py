@@ -33,6 +33,12 @@ class Command(BaseCommand):
                 report=report, started_at=started_at, triggered_by="commande journal_verify"
             )
         pending = f"{report.unsealed} ligne(s) pas encore scellée(s)."
+        if not report.ok and report.broken_id is None:  # rows gone from the end: no row to name
+            self.stdout.write(
+                f"Journal altéré : {report.reason}. {report.checked} ligne(s) vérifiée(s). "
+                f"{pending}"
+            )
+            sys.exit(1)
         if not report.ok:
             self.stdout.write(
                 f"Rupture de la chaîne à la ligne n°{report.broken_id} "
@@ -43,8 +49,14 @@ class Command(BaseCommand):
         if report.last_id is None:
             self.stdout.write(f"Journal intègre : aucune ligne scellée à vérifier. {pending}")
             return
+        checkpoint = (
+            f"Conforme au dernier point de contrôle signé (séquence {report.checkpoint_seq}). "
+            if report.checkpoint_seq is not None
+            else "Aucun point de contrôle signé : les suppressions en fin de chaîne ne peuvent "
+            "pas être détectées. "
+        )
         self.stdout.write(
             f"Journal intègre : {report.checked} lignes vérifiées jusqu'à la ligne "
             f"n°{report.last_id} (séquence {report.last_seq}, empreinte {report.last_hash}). "
-            f"{pending}"
+            f"{checkpoint}{pending}"
         )
