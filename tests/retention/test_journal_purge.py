@@ -6,11 +6,11 @@ import datetime as dt
 import pytest
 import time_machine
 
+from parcours.gate.journal import journal_record
 from parcours.models import AccessEvent, AccessOperation, JournalCheckpoint
 from parcours.services.journal import (
     checkpoint_document,
     journal_checkpoint_verify,
-    journal_record,
     journal_seal_all,
     journal_verify,
 )
