@@ -217,6 +217,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "parcours.tasks.access_prune_expired",
         "schedule": env.int("ACCESS_PRUNE_SECONDS", default=300),
     },
+    # Catch-up of the recompute queued after an agreement changes (a lost message leaves its
+    # marks, services/access_grants.py::access_recompute_pending); one runner at a time.
+    "access-recompute-pending": {
+        "task": "parcours.tasks.access_recompute_pathways",
+        "schedule": env.int("ACCESS_RECOMPUTE_SECONDS", default=60),
+        "options": {"expires": env.int("ACCESS_RECOMPUTE_SECONDS", default=60)},
+    },
     "referrals-expire-unanswered": {
         "task": "parcours.tasks.referrals_expire_unanswered",
         "schedule": env.int("REFERRAL_EXPIRY_SCAN_SECONDS", default=3600),
