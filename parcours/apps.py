@@ -9,7 +9,8 @@ class ParcoursConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import journal_tasks, retention_tasks, tasks  # noqa: F401 - register Celery tasks
+        # Register the Celery tasks, and the system checks on them (parcours/checks.py).
+        from . import checks, journal_tasks, retention_tasks, tasks  # noqa: F401
         from .journal_trigger import install_journal_trigger
 
         # The access journal's append-only trigger (docs/journal.md); after every migrate.
