@@ -201,7 +201,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# socket_connect_timeout: a broker host that does not answer at all (rather than refusing) must
+# not hold a request that queues a task after commit for the system's TCP timeout (minutes);
+# parcours.queueing then logs the failure and the periodic jobs catch up.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 5}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
 # E-mail goes through its own queue so that a slow SMTP server never holds the scan or the
