@@ -8,4 +8,6 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects the signal receivers)
+        # The receivers connect to the domain's signals; the tasks register with Celery, so that
+        # a web process queueing one by name (parcours.queueing) finds it in the registry.
+        from . import receivers, tasks  # noqa: F401

@@ -2,7 +2,9 @@
 
 They carry the minimum: the person's first name and initial, the referral's reference, the
 partners' names, dates and a link to the record — never a NIR, an address, a social, health or
-justice detail, nor any free text typed about the person.
+justice detail, nor any free text typed about the person. A break-glass notice to a DPO says who
+opened which category, for which organisation, when, until when and why, with a link to the
+DPO's pages — nothing about the person or the record.
 """
 
 from dataclasses import dataclass
@@ -13,7 +15,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from parcours.models import Referral
+from parcours.categories import DataCategory
+from parcours.models import BreakGlass, Referral
 
 from .models import Alert, AlertLevel, Audience, Delivery, OutboxKind, OutboxMessage
 from .models.alert import UNRESOLVED_STATES
@@ -98,9 +101,54 @@ def _deliveries(message: OutboxMessage) -> list[Delivery]:
     )
 
 
+def dpo_pages_link() -> str:
+    """Where a break-glass notice sends the DPO: their pages (reports, journal), after login."""
+    return f"{settings.PARCOURS_PUBLIC_URL.rstrip('/')}/protection-des-donnees/"
+
+
+def _email(
+    message: OutboxMessage, *, subject: str, template: str, context: dict
+) -> EmailMultiAlternatives:
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to_email],
+        headers={
+            "Message-ID": message.message_id,
+            "Auto-Submitted": "auto-generated",
+            "X-Parcours-Outbox": str(message.pk),
+        },
+    )
+    email.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    return email
+
+
+def _break_glass_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
+    if message.break_glass_id is None:
+        return None  # the opening was deleted (SET_NULL): nothing left to tell
+    grant = BreakGlass.objects.select_related("user", "organisation").get(pk=message.break_glass_id)
+    who = grant.user.get_full_name() or grant.user.get_username()
+    context = {
+        "who": who,
+        "organisation": grant.organisation.name,
+        "category": DataCategory(grant.category).label,
+        "opened_at": _day_and_time(grant.starts_at),
+        "until": _day_and_time(grant.ends_at),
+        "reason": grant.reason,
+        "dpo_link": dpo_pages_link(),
+    }
+    subject = _("[parcours] Accès exceptionnel ouvert par %(who)s (%(organisation)s)") % context
+    return _email(
+        message, subject=subject, template="notifications/email/break_glass", context=context
+    )
+
+
 def build_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
-    """The e-mail for an outbox row, or None when every alert it is about has been resolved
-    meanwhile (nothing is sent then)."""
+    """The e-mail for an outbox row, or None when there is nothing left to say: every alert it
+    is about has been resolved meanwhile, or its break-glass is gone (nothing is sent then)."""
+    if message.kind == OutboxKind.BREAK_GLASS:
+        return _break_glass_email(message)
     deliveries = _deliveries(message)
     if not deliveries:
         return None
@@ -120,16 +168,4 @@ def build_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
         "public_url": settings.PARCOURS_PUBLIC_URL,
         "preferences_url": settings.PARCOURS_PUBLIC_URL.rstrip("/") + "/preferences/",
     }
-    email = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[message.to_email],
-        headers={
-            "Message-ID": message.message_id,
-            "Auto-Submitted": "auto-generated",
-            "X-Parcours-Outbox": str(message.pk),
-        },
-    )
-    email.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
-    return email
+    return _email(message, subject=subject, template=template, context=context)

@@ -1,11 +1,13 @@
-"""Reactions to domain signals (connected in NotificationsConfig.ready)."""
+"""Reactions to domain signals (connected in NotificationsConfig.ready). Both signals are sent
+inside the domain's transaction, so what a receiver writes commits or rolls back with it."""
 
 from django.dispatch import receiver
 
+from parcours.queueing import enqueue_on_commit
 from parcours.signals import break_glass_opened, referral_moved
 
 from .services.alerts import alerts_resolve_for_referral
-from .tasks import notify_dpo_of_break_glass
+from .services.break_glass import break_glass_notices_create
 
 
 @receiver(referral_moved, dispatch_uid="notifications.resolve_alerts_on_move")
@@ -16,5 +18,11 @@ def resolve_alerts_when_referral_moves(sender, *, referral, action, now, **kwarg
 
 @receiver(break_glass_opened, dispatch_uid="notifications.tell_dpo_of_break_glass")
 def tell_dpo_when_break_glass_opens(sender, *, break_glass, **kwargs) -> None:
-    """After the opening commits (never for a rolled-back one), e-mail the organisation's DPOs."""
-    notify_dpo_of_break_glass.delay_on_commit(break_glass.pk)
+    """In the opening's own transaction: one outbox row per DPO of the organisation. Once it
+    commits, the relay is woken so the e-mails leave at once; if that fails, the periodic relay
+    sends them (the rows are the truth, the wake-up only saves time)."""
+    if break_glass_notices_create(break_glass=break_glass):
+        enqueue_on_commit(
+            "notifications.outbox_relay",
+            catch_up="the outbox-relay beat entry sends the break-glass notices",
+        )

@@ -11,7 +11,8 @@ class ParcoursConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import task_postrun, task_prerun
 
-        from . import journal_tasks, retention_tasks, tasks  # noqa: F401 - register Celery tasks
+        # Register the Celery tasks, and the system checks on them (parcours/checks.py).
+        from . import checks, journal_tasks, retention_tasks, tasks  # noqa: F401
         from .gate.context import enter_task, leave_task
         from .journal_trigger import install_journal_trigger
 

@@ -7,9 +7,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from .errors import Archived, ForbiddenTransition
-from .models import Pathway, Referral
+from .models import Referral
 from .selectors.referrals import referrals_unanswered_too_long
-from .services.access_grants import access_prune_expired, access_recompute
+from .services.access_grants import (
+    access_prune_expired,
+    access_recompute_pending,
+    access_recompute_request,
+)
 from .services.referral import referral_expire
 
 logger = logging.getLogger(__name__)
@@ -38,17 +42,14 @@ def access_prune_expired_grants() -> int:
 
 
 @shared_task(name="parcours.tasks.access_recompute_pathways", time_limit=1800, soft_time_limit=1700)
-def access_recompute_owned_by(organisation_ids: list[int]) -> int:
-    """Recompute the pathways owned by these organisations (an agreement they signed changed).
-    Idempotent: recomputing twice gives the same grants."""
-    count = 0
-    for pathway_id in (
-        Pathway.objects.filter(owner_organisation_id__in=organisation_ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .iterator(chunk_size=2000)
-    ):
+def access_recompute_owned_by(organisation_ids: list[int] | None = None) -> int:
+    """Recompute the pathways of the organisations marked for it (an agreement they sign
+    changed; the marks are written in the agreement's transaction). Queued after the change
+    commits, and run by beat (`access-recompute-pending`) to catch up with a lost message.
+    Idempotent: recomputing twice gives the same grants.
+
+    `organisation_ids` is for messages queued before the marks existed: they are marked first."""
+    if organisation_ids:
         with transaction.atomic():
-            access_recompute(pathway_id=pathway_id)
-        count += 1
-    return count
+            access_recompute_request(organisation_ids=organisation_ids)
+    return access_recompute_pending()

@@ -132,6 +132,38 @@ def _worker_left_idle(request):
     raise AssertionError("the Celery worker was still busy 120 s after the test")
 
 
+@pytest.fixture
+def private_broker():
+    """A Redis server of the test's own, used as this test process's Celery broker until the
+    test ends: stop it (`private_broker.stop()`) to see a request queue a task while the broker
+    is unreachable, start it again (same port) to bring it back. Workers and beats the test
+    starts on `private_broker.url` consume what was queued."""
+    import os
+
+    from backend.celery import app
+
+    from .processes import PrivateRedis
+
+    def repoint() -> None:
+        # Celery keeps one connection pool per app, opened on the first publish: dropped here,
+        # the next publish opens one on the URL in force (kombu keeps one pool per URL).
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    server = PrivateRedis().start()
+    shared = os.environ["CELERY_BROKER_URL"]
+    # Celery reads CELERY_BROKER_URL from the environment before its settings (and the test
+    # settings put the shared test broker there).
+    os.environ["CELERY_BROKER_URL"] = server.url
+    repoint()
+    try:
+        yield server
+    finally:
+        os.environ["CELERY_BROKER_URL"] = shared
+        repoint()
+        server.stop()
+
+
 # --- A history across three organisations (the DPO's reports) ---------------------------------
 
 

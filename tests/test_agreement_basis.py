@@ -2,14 +2,17 @@
 
 import datetime as dt
 
+import psycopg
 import pytest
 
 from parcours import access
 from parcours.errors import InvalidInput
-from parcours.models import Role
+from parcours.models import PendingRecompute, Role
+from parcours.services.access_grants import RECOMPUTE_LOCK_KEY, access_recompute_pending
 from parcours.services.agreement import agreement_create
 from parcours.tasks import access_recompute_owned_by
 from tests.factories import CareTeamMemberFactory, OrganisationFactory, PathwayFactory
+from tests.processes import database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +57,31 @@ def test_an_agreement_never_covers_health_or_justice(make_actor, category):
             shared_categories=["identity", category],
         )
     assert "santé ni la justice" in refused.value.message
+
+
+def test_the_marks_stay_until_a_recompute_runs_and_one_runner_at_a_time(make_actor):
+    """The recompute marks (PendingRecompute) are the durable side of the queued task: a run
+    that finds another at work leaves them for it, a run that completes clears them."""
+    owner = make_actor(role=Role.MANAGER)
+    plie = OrganisationFactory(kind="plie")
+    PathwayFactory(owner_organisation=owner.organisation)
+    agreement_create(
+        actor=owner,
+        party_ids=[owner.organisation.pk, plie.pk],
+        name="Convention PLIE",
+        level="local",
+        starts_on=dt.date(2025, 1, 1),
+        shared_categories=["identity"],
+    )
+    marks = PendingRecompute.objects.all()
+    assert set(marks.values_list("organisation_id", flat=True)) == {owner.organisation.pk, plie.pk}
+
+    with psycopg.connect(database_url(), autocommit=True) as other_runner:
+        other_runner.execute("SELECT pg_advisory_lock(%s)", [RECOMPUTE_LOCK_KEY])
+        assert access_recompute_pending() == 0  # another runner is at work
+        assert marks.count() == 2
+        # Released explicitly: the server frees a closed session's locks a moment later.
+        other_runner.execute("SELECT pg_advisory_unlock(%s)", [RECOMPUTE_LOCK_KEY])
+    assert access_recompute_pending() == 1
+    assert not marks.exists()
+    assert access_recompute_pending() == 0  # nothing left: idempotent

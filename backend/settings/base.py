@@ -203,7 +203,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# socket_connect_timeout: a broker host that does not answer at all (rather than refusing) must
+# not hold a request that queues a task after commit for the system's TCP timeout (minutes);
+# parcours.queueing then logs the failure and the periodic jobs catch up.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 5}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
 # E-mail goes through its own queue so that a slow SMTP server never holds the scan or the
@@ -218,6 +221,13 @@ CELERY_BEAT_SCHEDULE = {
     "access-prune-expired": {
         "task": "parcours.tasks.access_prune_expired",
         "schedule": env.int("ACCESS_PRUNE_SECONDS", default=300),
+    },
+    # Catch-up of the recompute queued after an agreement changes (a lost message leaves its
+    # marks, services/access_grants.py::access_recompute_pending); one runner at a time.
+    "access-recompute-pending": {
+        "task": "parcours.tasks.access_recompute_pathways",
+        "schedule": env.int("ACCESS_RECOMPUTE_SECONDS", default=60),
+        "options": {"expires": env.int("ACCESS_RECOMPUTE_SECONDS", default=60)},
     },
     "referrals-expire-unanswered": {
         "task": "parcours.tasks.referrals_expire_unanswered",

@@ -21,6 +21,7 @@ class Audience(models.TextChoices):
 class OutboxKind(models.TextChoices):
     ALERT = "alert", _("Alerte")
     DIGEST = "digest", _("Récapitulatif quotidien")
+    BREAK_GLASS = "break_glass", _("Accès exceptionnel (au DPO)")
 
 
 class OutboxStatus(models.TextChoices):
@@ -36,10 +37,20 @@ class OutboxMessage(models.Model):
     later by the relay (notifications/services/relay.py). The database is the source of truth:
     a lost broker message only delays it until the next relay pass."""
 
-    kind = models.CharField(_("type"), max_length=10, choices=OutboxKind.choices)
+    kind = models.CharField(_("type"), max_length=20, choices=OutboxKind.choices)
     to_email = models.EmailField(_("destinataire"))
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # What a break-glass notice is about; the e-mail is built from it when it is sent. SET_NULL:
+    # were the opening ever deleted, its unsent notice is cancelled rather than blocking it.
+    break_glass = models.ForeignKey(
+        "parcours.BreakGlass",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("accès exceptionnel"),
     )
     status = models.CharField(
         _("état"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
@@ -79,6 +90,13 @@ class OutboxMessage(models.Model):
                 condition=~Q(status="sending")
                 | (Q(claimed_at__isnull=False) & Q(claim_token__isnull=False)),
                 violation_error_message=_("Un e-mail en cours d'envoi a été pris en charge."),
+            ),
+            # One notice per DPO address and opening, whatever runs twice.
+            models.UniqueConstraint(
+                fields=["break_glass", "to_email"],
+                condition=Q(break_glass__isnull=False),
+                name="outbox_once_per_break_glass_address",
+                violation_error_message=_("Ce DPO est déjà prévenu de cet accès exceptionnel."),
             ),
         ]
 

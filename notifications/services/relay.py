@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..mail import build_email
-from ..models import Alert, AlertState, OutboxMessage, OutboxStatus
+from ..models import Alert, AlertState, OutboxKind, OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +171,11 @@ def outbox_relay(
                     _mine(message.pk, token).update(
                         status=OutboxStatus.CANCELLED,
                         claim_token=None,
-                        last_error="Alerte résolue avant l'envoi",
+                        last_error=(
+                            "Accès exceptionnel supprimé avant l'envoi"
+                            if message.kind == OutboxKind.BREAK_GLASS
+                            else "Alerte résolue avant l'envoi"
+                        ),
                     )
                     report.cancelled += 1
                     continue

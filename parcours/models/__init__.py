@@ -7,7 +7,7 @@ from .break_glass import BreakGlass
 from .care_team import CareTeamMember
 from .consent import Consent, EvidenceKind, Objection
 from .event import EventKind, PathwayEvent
-from .grant import PathwayGroupObjectPermission, PathwayUserObjectPermission
+from .grant import PathwayGroupObjectPermission, PathwayUserObjectPermission, PendingRecompute
 from .journal import AccessEvent, AccessOperation, JournalCheckpoint, JournalVerification
 from .membership import CASEWORK_ROLES, DPO_ROLES, Membership, Role
 from .organisation import Organisation, OrganisationKind, Service, SiaeKind
@@ -78,6 +78,7 @@ __all__ = [
     "PathwayOutcome",
     "PathwayStatus",
     "PathwayUserObjectPermission",
+    "PendingRecompute",
     "Person",
     "Referral",
     "ReferralKind",

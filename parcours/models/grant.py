@@ -16,9 +16,11 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from ..categories import ALL_CATEGORIES, permission_codename
+from .organisation import Organisation
 from .pathway import Pathway
 
 CHANGE_PERMISSION = "change_pathway"
@@ -76,6 +78,26 @@ class PathwayUserObjectPermission(UserObjectPermissionBase):
         indexes = [
             models.Index(fields=["user", "content_object"], name="pathway_ugrant_user_idx"),
         ]
+
+
+class PendingRecompute(models.Model):
+    """An organisation whose pathways' rights must be recomputed, because an agreement it signs
+    changed. Written in the agreement's transaction and deleted by the recompute once done, so
+    a lost broker message only delays the recompute until the next periodic run
+    (services/access_grants.py::access_recompute_pending)."""
+
+    organisation = models.OneToOneField(
+        Organisation, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # Renewed by every new request: a mark renewed while a recompute runs survives it.
+    requested_at = models.DateTimeField(_("demandé le"))
+
+    class Meta:
+        verbose_name = _("recalcul des droits en attente")
+        verbose_name_plural = _("recalculs des droits en attente")
+
+    def __str__(self) -> str:
+        return f"Recalcul en attente : organisation n°{self.organisation_id}"
 
 
 @cache

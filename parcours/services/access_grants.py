@@ -19,9 +19,12 @@ read-only (no change permission, no break-glass); an anonymised one to nobody.
 """
 
 import datetime as dt
+import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -42,10 +45,18 @@ from ..models import (
     Pathway,
     PathwayGroupObjectPermission,
     PathwayUserObjectPermission,
+    PendingRecompute,
     Person,
 )
 from ..models.grant import CHANGE_PERMISSION, permission_ids
 from ..selectors.relationships import earlier_end, relationships_of
+
+logger = logging.getLogger(__name__)
+
+# pg_try_advisory_lock key of the pending recompute ("precompu" as a bigint): one runner at once.
+RECOMPUTE_LOCK_KEY = int.from_bytes(b"precompu", "big") & 0x7FFF_FFFF_FFFF_FFFF
+# Passes over the marks per run: marks renewed faster than this are left to the next run.
+RECOMPUTE_MAX_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -300,3 +311,59 @@ def access_prune_expired(*, now: dt.datetime | None = None) -> int:
     for pathway_id in sorted(pathway_ids):
         access_recompute(pathway_id=pathway_id)
     return len(pathway_ids)
+
+
+def access_recompute_request(*, organisation_ids: Iterable[int]) -> None:
+    """Mark these organisations' pathways for recompute, in the caller's transaction (the
+    change that needs it): the mark commits with the change or not at all, and stays until a
+    recompute has run after it. Renewing a mark that exists moves its `requested_at`."""
+    now = timezone.now()
+    PendingRecompute.objects.bulk_create(
+        [
+            PendingRecompute(organisation_id=pk, requested_at=now)
+            for pk in sorted(set(organisation_ids))
+        ],
+        update_conflicts=True,
+        unique_fields=["organisation"],
+        update_fields=["requested_at"],
+    )
+
+
+def access_recompute_pending() -> int:
+    """Recompute every pathway owned by a marked organisation, each in its own transaction,
+    then clear the marks that were not renewed meanwhile (a renewed one is done again). Returns
+    the number of pathways recomputed.
+
+    Idempotent (recomputing twice gives the same grants). One runner at a time: a run that
+    finds another at work returns 0 at once — the other re-reads the marks until none is left,
+    and the periodic run takes any mark written as it finished."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [RECOMPUTE_LOCK_KEY])
+        if not cursor.fetchone()[0]:
+            return 0
+    count = 0
+    try:
+        for _round in range(RECOMPUTE_MAX_ROUNDS):
+            marks = list(PendingRecompute.objects.values_list("organisation_id", "requested_at"))
+            if not marks:
+                break
+            pathway_ids = (
+                Pathway.objects.filter(owner_organisation_id__in=[pk for pk, _at in marks])
+                .order_by("pk")
+                .values_list("pk", flat=True)
+                .iterator(chunk_size=2000)
+            )
+            for pathway_id in pathway_ids:
+                with transaction.atomic():
+                    access_recompute(pathway_id=pathway_id)
+                count += 1
+            for organisation_id, requested_at in marks:
+                PendingRecompute.objects.filter(
+                    organisation_id=organisation_id, requested_at=requested_at
+                ).delete()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [RECOMPUTE_LOCK_KEY])
+    if count:
+        logger.info("access_recompute_pending: %d parcours recalculé(s)", count)
+    return count

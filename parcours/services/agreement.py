@@ -1,6 +1,5 @@
 """Writes on Agreement (convention de partenariat)."""
 
-from celery import current_app
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -9,6 +8,8 @@ from ..actor import Actor
 from ..categories import ALL_CATEGORIES, SENSITIVE_CATEGORIES
 from ..errors import InvalidInput, NotAllowed
 from ..models import Agreement, Organisation
+from ..queueing import enqueue_on_commit
+from .access_grants import access_recompute_request
 from .history import save_with_history
 
 AGREEMENT_FIELDS = (
@@ -92,9 +93,14 @@ def agreement_update(
 
 
 def _recompute_after_commit(organisation_ids) -> None:
-    """An agreement is a basis for every pathway its parties own: recompute them in the
-    background once the change is committed (there may be tens of thousands). The task is looked
-    up by name in Celery's registry (filled at start-up by ParcoursConfig.ready): tasks sit above
-    services and services never import them. In the local fallback mode it runs eagerly."""
-    task = current_app.tasks["parcours.tasks.access_recompute_pathways"]
-    task.delay_on_commit(sorted(set(organisation_ids)))
+    """An agreement is a basis for every pathway its parties own: they are marked for recompute
+    in this transaction (a durable row), and the recompute is queued in the background once the
+    change commits (there may be tens of thousands of pathways). Queueing never fails the
+    change: if the broker is down, the periodic run finds the marks. The task is looked up by
+    name (parcours.queueing): tasks sit above services and services never import them. In the
+    local fallback mode it runs eagerly."""
+    access_recompute_request(organisation_ids=organisation_ids)
+    enqueue_on_commit(
+        "parcours.tasks.access_recompute_pathways",
+        catch_up="the access-recompute-pending beat entry recomputes the marked organisations",
+    )

@@ -4,7 +4,6 @@
 
 import datetime as dt
 
-from celery import current_app
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -13,6 +12,7 @@ from ..actor import Actor
 from ..gate import Action
 from ..gate.journal import journal_record
 from ..models import AccessOperation
+from ..queueing import enqueue_on_commit
 from ..selectors.access_reports import AccessReport
 from ..selectors.anomalies import Anomaly, AnomalyThresholds, anomalies_report
 from ..selectors.journal_integrity import IntegrityStatus, journal_integrity_status
@@ -146,7 +146,9 @@ def dpo_subject_access_pack(*, actor: Actor, person_id: int) -> SubjectAccessPac
 @transaction.atomic
 def dpo_journal_verification_request(*, actor: Actor, request: HttpRequest | None = None) -> None:
     """Queue a walk of the whole chain (it may take minutes; its result is stored and shown by
-    the integrity report). The task is sent by name after commit: no service imports a task."""
+    the integrity report). The task is queued by name after commit (no service imports a task);
+    if queueing fails, the request still stands — it is journaled — and the daily walk
+    (beat `journal-verify-daily`) produces the next result."""
     require_dpo(actor)
     journal_record(
         actor=actor,
@@ -156,8 +158,8 @@ def dpo_journal_verification_request(*, actor: Actor, request: HttpRequest | Non
         request=request,
     )
     who = actor.user.get_full_name() or actor.user.get_username()
-    transaction.on_commit(
-        lambda: current_app.send_task(
-            "parcours.journal_verify_daily", kwargs={"triggered_by": f"demandée par {who}"}
-        )
+    enqueue_on_commit(
+        "parcours.journal_verify_daily",
+        triggered_by=f"demandée par {who}",
+        catch_up="the journal-verify-daily beat entry walks the chain tonight",
     )

@@ -228,7 +228,9 @@ def person_anonymise(*, person: Person, now: dt.datetime) -> None:
     storage = Consent._meta.get_field("evidence_file").storage  # type: ignore[attr-defined]
     for name in evidence:
         # After the commit: a rolled-back batch must not lose a file its row still names.
-        transaction.on_commit(partial(storage.delete, name))
+        # Robust: a storage error is logged by Django, never raised into the request or job
+        # whose erasure has already committed.
+        transaction.on_commit(partial(storage.delete, name), robust=True)
 
     objection_ids = list(Objection.objects.filter(person_id=person.pk).values_list("pk", flat=True))
     Objection.objects.filter(pk__in=objection_ids).update(reason="")

@@ -180,6 +180,37 @@ def test_two_beat_schedulers_at_once(journey, redis_server, sink, workers, tmp_p
     assert_exactly_one_mail_per_recipient(sink, journeys)
 
 
+def test_the_scan_stands_when_its_relay_wake_up_cannot_be_queued(
+    journey, private_broker, sink, tmp_path, caplog
+):
+    """The scan's e-mails are committed before it wakes the relay: a dead broker at that moment
+    costs a log line, never the scan (which would otherwise fail after its work)."""
+    (j,), due = due_journeys(journey, 1)
+    private_broker.stop()
+    report = alerts_scan(now=due.isoformat())  # the task's body, in this process
+    assert report["messages"] == 2
+    (failure,) = [r for r in caplog.records if r.name == "parcours.queueing"]
+    assert "notifications.outbox_relay" in failure.getMessage()
+    assert OutboxMessage.objects.filter(status=OutboxStatus.PENDING).count() == 2
+
+    private_broker.start()
+    worker = start_worker(
+        name=f"faults-wake-{os.getpid()}",
+        broker_url=private_broker.url,
+        log_path=tmp_path / "worker.log",
+        email_url=sink.url,
+    )
+    try:
+        send(outbox_relay, private_broker, now=due.isoformat())  # beat's next relay pass
+        wait_until(
+            lambda: not OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists(),
+            what="every row recorded as sent",
+        )
+    finally:
+        stop(worker)
+    assert_exactly_one_mail_per_recipient(sink, [j])
+
+
 def run(task, at: dt.datetime):
     return task.delay(now=at.isoformat()).get(timeout=60)
 

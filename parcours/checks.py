@@ -1,0 +1,78 @@
+"""System checks on the project's Celery tasks (registered by ParcoursConfig.ready).
+
+Celery checks a task's time limits only when something queues it: a hard limit below the
+global soft limit makes `apply_async` raise at run time, after the caller's transaction has
+committed (finding 3 of issue 12). These checks make `manage.py check` — run by bin/test and
+before a deployment — refuse such a task instead, and a beat entry naming no registered task.
+"""
+
+from collections.abc import Iterable
+
+from celery import Celery, Task, current_app
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+# Celery's registry also holds its own tasks (celery.*); these are the project's.
+PROJECT_TASK_PREFIXES = ("parcours.", "notifications.")
+
+
+def project_tasks(app: Celery | None = None) -> dict[str, Task]:
+    """The project's registered tasks by name (the worker's and the web process's registry)."""
+    registry = (app or current_app).tasks
+    return {
+        name: task
+        for name, task in sorted(registry.items())
+        if name.startswith(PROJECT_TASK_PREFIXES)
+    }
+
+
+def task_limits(task: Task, app: Celery | None = None) -> tuple[float | None, float | None]:
+    """(soft, hard) time limits the worker applies to `task`: its own, else the global ones."""
+    conf = (app or current_app).conf
+    soft = task.soft_time_limit if task.soft_time_limit is not None else conf.task_soft_time_limit
+    hard = task.time_limit if task.time_limit is not None else conf.task_time_limit
+    return soft, hard
+
+
+def task_limit_errors(app: Celery | None = None) -> list[str]:
+    """What is wrong with the project's tasks' limits, one sentence per problem."""
+    app = app or current_app
+    visibility = (app.conf.broker_transport_options or {}).get("visibility_timeout")
+    problems = []
+    for name, task in project_tasks(app).items():
+        soft, hard = task_limits(task, app)
+        if soft is None or hard is None:
+            problems.append(f"{name}: no soft or no hard time limit (every task needs both)")
+        elif soft >= hard:
+            problems.append(
+                f"{name}: soft time limit {soft} s is not below its hard limit {hard} s "
+                "(Celery refuses to queue a task whose soft limit exceeds its hard limit; the "
+                "global soft limit applies when the task sets only a hard one)"
+            )
+        elif visibility is not None and hard > visibility:
+            problems.append(
+                f"{name}: hard time limit {hard} s exceeds the broker's visibility timeout "
+                f"{visibility} s (Redis would deliver it again while it still runs)"
+            )
+    return problems
+
+
+def beat_entry_errors(schedule: dict, registered: Iterable[str]) -> list[str]:
+    known = set(registered)
+    return [
+        f"beat entry {entry!r} names {spec['task']!r}, which no module registers"
+        for entry, spec in sorted(schedule.items())
+        if spec["task"] not in known
+    ]
+
+
+@register("celery")
+def check_celery_tasks(app_configs=None, **kwargs) -> list[CheckMessage]:
+    errors: list[CheckMessage] = [
+        Error(problem, id="parcours.E101") for problem in task_limit_errors()
+    ]
+    errors += [
+        Error(problem, id="parcours.E102")
+        for problem in beat_entry_errors(settings.CELERY_BEAT_SCHEDULE, current_app.tasks)
+    ]
+    return errors
