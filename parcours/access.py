@@ -16,14 +16,18 @@ from collections.abc import Iterable
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .actor import Actor
 from .categories import ALL_CATEGORIES, DataCategory, permission_codename
+from .errors import NotAllowed
 from .models import (
     DPO_ROLES,
     AccessEvent,
     AccessRequest,
     Agreement,
+    AgreementAction,
+    AgreementParty,
     Appointment,
     BreakGlass,
     CareTeamMember,
@@ -206,10 +210,11 @@ def events_visible_to(
 
 
 def agreements_visible_to(actor: Actor) -> QuerySet[Agreement]:
-    """Members of a signatory organisation see the agreement (whatever their role)."""
+    """Members of a party see the agreement (whatever their role), pending parties included:
+    they must read it to answer."""
     # EXISTS rather than a join + DISTINCT: services lock these rows, and PostgreSQL refuses
     # SELECT … FOR UPDATE with DISTINCT.
-    signed = Agreement.parties.through.objects.filter(
+    signed = AgreementParty.objects.filter(
         agreement_id=OuterRef("pk"), organisation_id=actor.organisation.pk
     )
     return Agreement.objects.filter(Exists(signed))
@@ -224,8 +229,31 @@ def memberships_of(actor: Actor) -> QuerySet[Membership]:
     return Membership.objects.filter(user=actor.user, is_active=True).select_related("organisation")
 
 
-def can_manage_agreements(actor: Actor) -> bool:
-    return actor.role in {Role.MANAGER, Role.ADMIN}
+# Who may do what with a partnership agreement, by role in the acting organisation: the services,
+# the API's available actions and the tests read this table. Whatever the role, a party answers
+# for its own organisation only (docs/domain.md#partnership-agreements).
+AGREEMENT_ROLES: dict[str, frozenset[str]] = {
+    AgreementAction.PROPOSE: frozenset({Role.MANAGER, Role.ADMIN}),
+    AgreementAction.UPDATE: frozenset({Role.MANAGER, Role.ADMIN}),
+    AgreementAction.ACCEPT: frozenset({Role.MANAGER, Role.ADMIN}),
+    AgreementAction.DECLINE: frozenset({Role.MANAGER, Role.ADMIN}),
+}
+
+
+def can_propose_agreement(actor: Actor) -> bool:
+    return actor.role in AGREEMENT_ROLES[AgreementAction.PROPOSE]
+
+
+def can_update_agreement(actor: Actor) -> bool:
+    return actor.role in AGREEMENT_ROLES[AgreementAction.UPDATE]
+
+
+def can_accept_agreement(actor: Actor) -> bool:
+    return actor.role in AGREEMENT_ROLES[AgreementAction.ACCEPT]
+
+
+def can_decline_agreement(actor: Actor) -> bool:
+    return actor.role in AGREEMENT_ROLES[AgreementAction.DECLINE]
 
 
 def consents_visible_to(actor: Actor) -> QuerySet[Consent]:
@@ -272,6 +300,17 @@ def organisations_administered_by(user) -> QuerySet[Organisation]:
     return Organisation.objects.filter(
         memberships__user=user, memberships__role=Role.ADMIN, memberships__is_active=True
     )
+
+
+def admin_actor_for(user, organisation: Organisation) -> Actor:
+    """The actor of a Django admin user acting for an organisation they administer, as its
+    administrator: a superuser (the territorial administrator) for any organisation, an
+    organisation's administrator for theirs only. Raises NotAllowed otherwise."""
+    if not organisations_administered_by(user).filter(pk=organisation.pk).exists():
+        raise NotAllowed(
+            _("Vous n'administrez pas l'organisation « %(name)s ».") % {"name": organisation.name}
+        )
+    return Actor(user=user, organisation=organisation, role=Role.ADMIN)
 
 
 # --- DPO reports --------------------------------------------------------------------------------

@@ -3,10 +3,10 @@
 An organisation sees a category of a pathway when it has a **relationship** with the pathway
 (owner, référent's organisation, care-team member, sender or receiver of a referral that is open
 or closed less than PARCOURS_RELATIONSHIP_GRACE_DAYS ago) **and** a **basis** for that category
-(legal basis for its kind, the agreement it signed with the owner, or the person's consent). A
-receiver only ever gets the categories the sender chose to share. Health and justice come only
-from consent. The result is written as guardian direct-FK object permissions on the pathway,
-granted to the organisation's Group; break-glass grants go to the user.
+(legal basis for its kind, an agreement with the owner that every party accepted, or the
+person's consent). A receiver only ever gets the categories the sender chose to share. Health and
+justice come only from consent. The result is written as guardian direct-FK object permissions
+on the pathway, granted to the organisation's Group; break-glass grants go to the user.
 
 Every service that changes a relationship, a basis or a consent calls `access_recompute` in its
 own transaction, so a change is effective at the next request.
@@ -91,6 +91,8 @@ def bases_of(
     ).items():
         for code in codes:
             bases.setdefault(category, Basis()).add(code, None)
+    # Only agreements every party accepted reach here (`Agreement.objects.in_force_on`): one an
+    # organisation did not accept never opens its pathways, nor opens others' to it.
     for agreement in agreements:
         party_ids = {p.pk for p in agreement.parties.all()}
         if organisation.pk in party_ids and pathway.owner_organisation_id in party_ids:
@@ -119,8 +121,8 @@ def effective_grants(pathway: Pathway, *, now: dt.datetime) -> dict[int, dict[st
     consents = active_consents(pathway.person, now=now)
     today = timezone.localdate(now)
     agreements = list(
-        Agreement.objects.filter(parties=pathway.owner_organisation_id, starts_on__lte=today)
-        .exclude(ends_on__lt=today)
+        Agreement.objects.in_force_on(today)
+        .filter(parties=pathway.owner_organisation_id)
         .prefetch_related("parties")
     )
     result: dict[int, dict[str, Basis]] = {}
@@ -153,8 +155,8 @@ def basis_codes_for(
     consents = active_consents(pathway.person, now=now)
     today = timezone.localdate(now)
     agreements = list(
-        Agreement.objects.filter(parties=organisation, starts_on__lte=today)
-        .exclude(ends_on__lt=today)
+        Agreement.objects.in_force_on(today)
+        .filter(parties=organisation)
         .prefetch_related("parties")
     )
     bases = bases_of(
