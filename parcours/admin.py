@@ -150,12 +150,17 @@ class AgreementAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         administered = access.organisations_administered_by(self.user).order_by("name")
-        self.fields["accept_for"].queryset = administered
         if self.instance.pk is None:
             self.fields["acting_for"].queryset = administered
+            self.fields["accept_for"].queryset = administered
+            # A superuser administers every organisation: a searchable list, not checkboxes.
+            self.fields["accept_for"].widget = FilteredSelectMultiple(
+                _("organisations"), is_stacked=False
+            )
         else:
             parties = self.instance.parties.all()
             self.fields["acting_for"].queryset = administered.filter(pk__in=parties)
+            self.fields["accept_for"].queryset = administered.filter(pk__in=parties)
             self.fields["signatories"].initial = list(parties)
         if self.fields["acting_for"].queryset.count() == 1:
             self.fields["acting_for"].initial = self.fields["acting_for"].queryset.first()
@@ -275,7 +280,10 @@ class AgreementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         """Saved by the services during the form's validation (AgreementAdminForm)."""
 
     def save_related(self, request, form, formsets, change):
-        """The parties and their answers too: nothing left to save."""
+        """The parties and their answers too: nothing left to save (the answers' inline is
+        read-only); the change message reads what formsets saved, which is nothing."""
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def has_delete_permission(self, request, obj=None):
         # Deleting would drop a basis of access without recomputing it: an agreement ends with
