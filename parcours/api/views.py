@@ -517,9 +517,10 @@ class AgreementViewSet(
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
         """Decline the agreement, or withdraw the acting organisation's acceptance."""
+        agreement_id = record_id(pk)
         payload = serializers.AgreementDeclineSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         agreement = agreement_services.agreement_decline(
-            actor=self.actor, agreement_id=record_id(pk), **payload.validated_data
+            actor=self.actor, agreement_id=agreement_id, **payload.validated_data
         )
         return self._answer(agreement.pk)
