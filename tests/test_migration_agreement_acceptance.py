@@ -9,17 +9,16 @@ import datetime as dt
 
 import psycopg
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import override_settings
 from django.utils import timezone
 
 BEFORE = [("parcours", "0010_journal_purge_marker_index")]
 AFTER = [("parcours", "0012_agreement_acceptance")]
-ALIAS = "migration_0012"
 
 
-def _admin_url(settings_dict) -> str:
+def _admin_dsn(settings_dict) -> str:
     return (
         f"host={settings_dict['HOST']} port={settings_dict['PORT'] or 5432} "
         f"user={settings_dict['USER']} password={settings_dict['PASSWORD']} dbname=postgres"
@@ -28,21 +27,24 @@ def _admin_url(settings_dict) -> str:
 
 @pytest.fixture
 def scratch(django_db_blocker):
-    """A database of its own, empty; migrations enabled for the test's loader."""
-    settings_dict = dict(connection.settings_dict)
-    name = f"{settings_dict['NAME']}_{ALIAS}"
+    """The default connection, pointed at an empty database of its own for the test, with
+    migrations enabled. The default alias rather than another one: some earlier data migrations
+    (0005, 0007) write through the default manager, which must not reach the suite's database."""
+    test_database = connection.settings_dict["NAME"]
+    name = f"{test_database}_migration_0012"
+    dsn = _admin_dsn(connection.settings_dict)
     with django_db_blocker.unblock(), override_settings(MIGRATION_MODULES={}):
-        with psycopg.connect(_admin_url(settings_dict), autocommit=True) as admin:
+        with psycopg.connect(dsn, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{name}"')
-        connections.settings[ALIAS] = {**settings_dict, "NAME": name}
+        connection.close()
+        connection.settings_dict["NAME"] = name
         try:
-            yield connections[ALIAS]
+            yield connection
         finally:
-            connections[ALIAS].close()
-            del connections[ALIAS]
-            del connections.settings[ALIAS]
-            with psycopg.connect(_admin_url(settings_dict), autocommit=True) as admin:
+            connection.close()
+            connection.settings_dict["NAME"] = test_database
+            with psycopg.connect(dsn, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

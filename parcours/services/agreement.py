@@ -53,8 +53,12 @@ DELAY_FIELDS = (
     "first_appointment_within_days",
     "no_show_grace_hours",
 )
-# Labels only: changing them binds nobody further.
-DESCRIPTIVE_FIELDS = ("name", "level", "review_on")
+# At least one day each (constraint `agreement_delays_positive`); the grace may be zero.
+DAY_DELAY_FIELDS = (
+    "acknowledge_within_working_days",
+    "appointment_set_within_days",
+    "first_appointment_within_days",
+)
 
 
 def _check_shared_categories(categories: object) -> None:
@@ -95,7 +99,7 @@ def _check_terms(agreement: Agreement) -> None:
     if agreement.ends_on and agreement.starts_on and agreement.ends_on < agreement.starts_on:
         message = _("La fin de la convention ne peut précéder son début.")
         raise InvalidInput(message, fields={"ends_on": [message]})
-    for field in DELAY_FIELDS[:3]:
+    for field in DAY_DELAY_FIELDS:
         value = getattr(agreement, field)
         if isinstance(value, int) and value < 1:
             message = _("Les délais d'une convention sont d'au moins un jour.")

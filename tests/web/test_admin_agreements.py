@@ -156,6 +156,19 @@ def test_invalid_terms_are_form_errors_and_nothing_is_saved(superuser_client, or
     response = _post(
         superuser_client,
         ADD,
+        **_terms(acknowledge_within_working_days=0),
+        acting_for=orgs["ml"].pk,
+        signatories=[orgs["ml"].pk, orgs["ccas"].pk],
+    )
+    assert response.status_code == 200
+    assert "Les délais d&#x27;une convention sont d&#x27;au moins un jour." in (
+        response.content.decode()
+    )
+    assert not Agreement.objects.exists()
+
+    response = _post(
+        superuser_client,
+        ADD,
         **_terms(shared_categories=["identity"]),
         acting_for=orgs["siae"].pk,
         signatories=[orgs["ml"].pk, orgs["ccas"].pk],
