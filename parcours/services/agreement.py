@@ -17,7 +17,9 @@ from celery import current_app
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from .. import access
 from ..actor import Actor
@@ -30,6 +32,7 @@ from ..models import (
     AgreementParty,
     AgreementPartyStatus,
     Organisation,
+    Role,
 )
 from .history import delete_with_history, save_with_history
 
@@ -112,9 +115,26 @@ def _check_terms(agreement: Agreement) -> None:
         raise InvalidInput(first, fields=fields) from None
 
 
-def _require(allowed: bool, message: str) -> None:
+_REFUSED_VERB: dict[str, Promise] = {
+    AgreementAction.PROPOSE: _lazy("de proposer"),
+    AgreementAction.UPDATE: _lazy("de modifier"),
+    AgreementAction.ACCEPT: _lazy("d'accepter"),
+    AgreementAction.DECLINE: _lazy("de refuser"),
+}
+
+
+def _require(allowed: bool, action: str) -> None:
+    """403 naming the roles that may (read from AGREEMENT_ROLES, never restated here)."""
     if not allowed:
-        raise NotAllowed(message)
+        roles = ", ".join(
+            str(Role(role).label).lower()
+            for role in Role.values
+            if role in access.AGREEMENT_ROLES[action]
+        )
+        raise NotAllowed(
+            _("Votre rôle ne permet pas %(verb)s une convention (réservé à : %(roles)s).")
+            % {"verb": _REFUSED_VERB[action], "roles": roles}
+        )
 
 
 def _locked(actor: Actor, agreement_id: int) -> Agreement:
@@ -180,10 +200,7 @@ def agreement_propose(*, actor: Actor, party_ids: list[int], **fields: object) -
     party. Effects: the actor's organisation accepts it (attributed to the actor); every other
     party is pending, so the agreement binds nobody yet and no access is recomputed.
     """
-    _require(
-        access.can_propose_agreement(actor),
-        _("Seuls les responsables de structure et les administrateurs proposent des conventions."),
-    )
+    _require(access.can_propose_agreement(actor), AgreementAction.PROPOSE)
     parties = _check_parties(actor, party_ids)
     _check_shared_categories(fields.get("shared_categories", []))
     agreement = Agreement(
@@ -241,16 +258,9 @@ def _answer_for_own_organisation(
 ) -> Agreement:
     agreement = _locked(actor, agreement_id)
     if action == AgreementAction.ACCEPT:
-        allowed = access.can_accept_agreement(actor)
-        refused = _(
-            "Seuls les responsables de structure et les administrateurs acceptent une convention."
-        )
+        _require(access.can_accept_agreement(actor), action)
     else:
-        allowed = access.can_decline_agreement(actor)
-        refused = _(
-            "Seuls les responsables de structure et les administrateurs refusent une convention."
-        )
-    _require(allowed, refused)
+        _require(access.can_decline_agreement(actor), action)
     signatures = _signatures(agreement)
     bound_before = _binds(signatures.values())
     # Visible means the actor's organisation is a party: this is its own answer, never another's.
@@ -289,10 +299,7 @@ def agreement_update(
     agreement bound them before or binds them now.
     """
     agreement = _locked(actor, agreement_id)
-    _require(
-        access.can_update_agreement(actor),
-        _("Seuls les responsables de structure et les administrateurs modifient les conventions."),
-    )
+    _require(access.can_update_agreement(actor), AgreementAction.UPDATE)
     changes = {k: v for k, v in changes.items() if k in AGREEMENT_FIELDS}
     if "shared_categories" in changes:
         _check_shared_categories(changes["shared_categories"])

@@ -130,7 +130,10 @@ def test_acceptance_by_another_organisation_is_refused(area, make_actor):
 
     refused = area.client(area.ml_counsellor).post(url)
     assert refused.status_code == 403
-    assert refused.json()["detail"].startswith("Seuls les responsables de structure")
+    assert refused.json()["detail"] == (
+        "Votre rôle ne permet pas d'accepter une convention "
+        "(réservé à : responsable de structure, administrateur)."
+    )
 
     # The SIAE already accepted (it proposed): it cannot answer for the others.
     again = area.client(area.siae).post(url)
