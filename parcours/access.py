@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .actor import Actor
 from .categories import DataCategory, permission_codename
+from .errors import NotAllowed
 from .gate.rules import RULES, Action, roles_for
 from .gate.rules import role_categories as _role_categories
 from .models import (
@@ -29,6 +31,8 @@ from .models import (
     AccessOperation,
     AccessRequest,
     Agreement,
+    AgreementAction,
+    AgreementParty,
     Appointment,
     BreakGlass,
     CareTeamMember,
@@ -44,6 +48,7 @@ from .models import (
     Referral,
     ReferralStatus,
     RightsRequest,
+    Role,
 )
 from .models.grant import permission_ids
 
@@ -223,10 +228,11 @@ def events_visible_to(
 
 
 def agreements_visible_to(actor: Actor) -> QuerySet[Agreement]:
-    """Members of a signatory organisation see the agreement (whatever their role)."""
+    """Members of a party see the agreement (whatever their role), pending parties included:
+    they must read it to answer."""
     # EXISTS rather than a join + DISTINCT: services lock these rows, and PostgreSQL refuses
     # SELECT … FOR UPDATE with DISTINCT.
-    signed = Agreement.parties.through.objects.filter(
+    signed = AgreementParty.objects.filter(
         agreement_id=OuterRef("pk"), organisation_id=actor.organisation.pk
     )
     return Agreement.objects.filter(Exists(signed))
@@ -241,8 +247,32 @@ def memberships_of(actor: Actor) -> QuerySet[Membership]:
     return Membership.objects.filter(user=actor.user, is_active=True).select_related("organisation")
 
 
-def can_manage_agreements(actor: Actor) -> bool:
+# Who may do what with a partnership agreement, by role in the acting organisation: read from
+# the gate's table (parcours/gate/rules.py) by the services, the API's available actions and the
+# tests. Whatever the role, a party answers for its own organisation only
+# (docs/domain.md#partnership-agreements).
+AGREEMENT_ROLES: dict[str, frozenset[str]] = {
+    AgreementAction.PROPOSE: roles_for(Action.AGREEMENT_PROPOSE),
+    AgreementAction.UPDATE: roles_for(Action.AGREEMENT_CHANGE),
+    AgreementAction.ACCEPT: roles_for(Action.AGREEMENT_ACCEPT),
+    AgreementAction.DECLINE: roles_for(Action.AGREEMENT_DECLINE),
+}
+
+
+def can_propose_agreement(actor: Actor) -> bool:
     return _may(actor, Action.AGREEMENT_PROPOSE)
+
+
+def can_update_agreement(actor: Actor) -> bool:
+    return _may(actor, Action.AGREEMENT_CHANGE)
+
+
+def can_accept_agreement(actor: Actor) -> bool:
+    return _may(actor, Action.AGREEMENT_ACCEPT)
+
+
+def can_decline_agreement(actor: Actor) -> bool:
+    return _may(actor, Action.AGREEMENT_DECLINE)
 
 
 def consents_concerning(actor: Actor) -> Q:
@@ -311,6 +341,17 @@ def organisations_administered_by(user) -> QuerySet[Organisation]:
         memberships__role__in=roles_for(Action.ADMINISTER_ORGANISATION),
         memberships__is_active=True,
     )
+
+
+def admin_actor_for(user, organisation: Organisation) -> Actor:
+    """The actor of a Django admin user acting for an organisation they administer, as its
+    administrator: a superuser (the territorial administrator) for any organisation, an
+    organisation's administrator for theirs only. Raises NotAllowed otherwise."""
+    if not organisations_administered_by(user).filter(pk=organisation.pk).exists():
+        raise NotAllowed(
+            _("Vous n'administrez pas l'organisation « %(name)s ».") % {"name": organisation.name}
+        )
+    return Actor(user=user, organisation=organisation, role=Role.ADMIN)
 
 
 # --- DPO reports --------------------------------------------------------------------------------

@@ -1,15 +1,38 @@
 """Django admin: administrators manage organisations, services, memberships and agreements;
-superusers also set the retention durations.
+superusers also set the retention durations. Agreements are saved through their services only:
+an administrator proposes, changes and accepts for the organisations they administer; a
+superuser (the territorial administrator) for any party.
 
 People's records (persons, pathways, referrals) are deliberately absent: administrators manage
 users, not records (see docs/access-control.md).
 """
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import transaction
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from . import access
 from .access import organisations_administered_by
-from .models import Agreement, EmploymentArea, Membership, Organisation, RetentionRule, Service
+from .categories import SENSITIVE_CATEGORIES, DataCategory
+from .errors import DomainError, InvalidInput
+from .models import (
+    Agreement,
+    AgreementParty,
+    AgreementPartyStatus,
+    EmploymentArea,
+    Membership,
+    Organisation,
+    RetentionRule,
+    Service,
+)
+from .services import agreement as agreement_services
 from .services.organisation import organisation_create
 
 
@@ -66,14 +89,210 @@ class MembershipAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     autocomplete_fields = ["organisation"]
 
 
+class AgreementAdminForm(forms.ModelForm):
+    """Every save goes through the agreement services, as the API does: proposing, changing and
+    accepting on behalf of a party the user administers. The admin runs the whole view in one
+    transaction (ModelAdmin.changeform_view), so the services run here, during validation: their
+    refusals become this form's errors, and a later failure rolls them back. `_post_clean` is
+    therefore empty (no model validation nor raw save: the agreement is the services')."""
+
+    signatories = forms.ModelMultipleChoiceField(
+        label=_("Signataires"),
+        queryset=Organisation.objects.order_by("name"),
+        widget=FilteredSelectMultiple(_("signataires"), is_stacked=False),
+        help_text=_(
+            "Toute organisation ajoutée doit accepter la convention avant d'être liée ; "
+            "un retrait prend effet immédiatement."
+        ),
+    )
+    acting_for = forms.ModelChoiceField(
+        label=_("Au nom de"),
+        queryset=Organisation.objects.none(),
+        help_text=_(
+            "L'organisation signataire qui propose ou modifie la convention : "
+            "une nouvelle version vaut son acceptation."
+        ),
+    )
+    accept_for = forms.ModelMultipleChoiceField(
+        label=_("Accepter aussi au nom de"),
+        queryset=Organisation.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Signataires que vous administrez et pour lesquels vous acceptez la version en cours."
+        ),
+    )
+    shared_categories = forms.MultipleChoiceField(
+        label=_("Catégories partagées au titre de la convention"),
+        choices=[(c.value, c.label) for c in DataCategory if c not in SENSITIVE_CATEGORIES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Jamais santé ni justice : elles exigent l'accord de la personne."),
+    )
+
+    user: Any = None  # set by AgreementAdmin.get_form: the admin user acting
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "name",
+            "level",
+            "starts_on",
+            "ends_on",
+            "review_on",
+            "acknowledge_within_working_days",
+            "appointment_set_within_days",
+            "first_appointment_within_days",
+            "no_show_grace_hours",
+            "shared_categories",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        administered = access.organisations_administered_by(self.user).order_by("name")
+        if self.instance.pk is None:
+            self.fields["acting_for"].queryset = administered
+            self.fields["accept_for"].queryset = administered
+            # A superuser administers every organisation: a searchable list, not checkboxes.
+            self.fields["accept_for"].widget = FilteredSelectMultiple(
+                _("organisations"), is_stacked=False
+            )
+        else:
+            parties = self.instance.parties.all()
+            self.fields["acting_for"].queryset = administered.filter(pk__in=parties)
+            self.fields["accept_for"].queryset = administered.filter(pk__in=parties)
+            self.fields["signatories"].initial = list(parties)
+        if self.fields["acting_for"].queryset.count() == 1:
+            self.fields["acting_for"].initial = self.fields["acting_for"].queryset.first()
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            with transaction.atomic():
+                self.instance = self._save_through_services(cleaned)
+        except ObjectDoesNotExist:
+            self.add_error("acting_for", gettext("Cette organisation n'est pas signataire."))
+        except DomainError as error:
+            self._add_domain_error(error)
+        return cleaned
+
+    def _save_through_services(self, cleaned) -> Agreement:
+        actor = access.admin_actor_for(self.user, cleaned["acting_for"])
+        terms = {f: cleaned[f] for f in self.Meta.fields if f in cleaned}
+        party_ids = [o.pk for o in cleaned["signatories"]]
+        if self.instance.pk is None:
+            agreement = agreement_services.agreement_propose(
+                actor=actor, party_ids=party_ids, **terms
+            )
+        else:
+            agreement = agreement_services.agreement_update(
+                actor=actor,
+                agreement_id=self.instance.pk,
+                party_ids=party_ids if "signatories" in self.changed_data else None,
+                **{f: v for f, v in terms.items() if f in self.changed_data},
+            )
+        answers = dict(agreement.signatures.values_list("organisation_id", "status"))
+        for organisation in cleaned.get("accept_for") or []:
+            if organisation.pk not in answers:
+                raise InvalidInput(
+                    gettext("« %(name)s » n'est pas signataire.") % {"name": organisation.name},
+                    fields={"accept_for": [gettext("Choisissez parmi les signataires.")]},
+                )
+            if answers[organisation.pk] != AgreementPartyStatus.ACCEPTED:
+                agreement_services.agreement_accept(
+                    actor=access.admin_actor_for(self.user, organisation),
+                    agreement_id=agreement.pk,
+                )
+        return agreement
+
+    def _add_domain_error(self, error: DomainError) -> None:
+        """The service's French message on top, its per-field messages next to the fields."""
+        self.add_error(None, error.message)
+        for field, messages in error.fields.items():
+            field = {"parties": "signatories"}.get(field, field)
+            if field in self.fields:
+                for message in messages:
+                    self.add_error(field, message)
+
+    def _post_clean(self):
+        pass
+
+
+class AgreementPartyInline(admin.TabularInline):
+    """Each party's answer: read-only here (answers go through the form's "accept for")."""
+
+    model = AgreementParty
+    extra = 0
+    can_delete = False
+    fields = ("organisation", "status", "decided_at", "decided_by", "decline_reason")
+    readonly_fields = fields
+    verbose_name_plural = _("réponses des signataires")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Agreement)
 class AgreementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     organisation_path = "parties"
+    form = AgreementAdminForm
+    inlines = [AgreementPartyInline]
 
-    list_display = ["name", "level", "starts_on", "ends_on", "first_appointment_within_days"]
+    list_display = ["name", "level", "starts_on", "ends_on", "accepted_by_every_party"]
     list_filter = ["level"]
-    filter_horizontal = ["parties"]
     search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("signatures")
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (None, {"fields": ["acting_for", "name", "level", "signatories", "accept_for"]}),
+            (_("Dates"), {"fields": ["starts_on", "ends_on", "review_on"]}),
+            (
+                _("Délais et partage"),
+                {
+                    "fields": [
+                        "acknowledge_within_working_days",
+                        "appointment_set_within_days",
+                        "first_appointment_within_days",
+                        "no_show_grace_hours",
+                        "shared_categories",
+                    ]
+                },
+            ),
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
+
+    @admin.display(boolean=True, description=_("acceptée par chaque signataire"))
+    def accepted_by_every_party(self, obj: Agreement) -> bool:
+        return obj.is_accepted_by_every_party()
+
+    def save_model(self, request, obj, form, change):
+        """Saved by the services during the form's validation (AgreementAdminForm)."""
+
+    def save_related(self, request, form, formsets, change):
+        """The parties and their answers too: nothing left to save (the answers' inline is
+        read-only); the change message reads what formsets saved, which is nothing."""
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting would drop a basis of access without recomputing it: an agreement ends with
+        # an end date, or when a party declines it.
+        return False
+
+    def revert_disabled(self, request, obj=None):
+        # Reverting to a past version would skip the parties' answers: change it instead.
+        return True
 
 
 @admin.register(RetentionRule)

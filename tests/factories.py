@@ -13,6 +13,7 @@ from stdnum import luhn
 
 from parcours.models import (
     Agreement,
+    AgreementParty,
     Appointment,
     CareTeamMember,
     Consent,
@@ -254,6 +255,17 @@ class AgreementFactory(factory.django.DjangoModelFactory):
     starts_on = dt.date(2024, 1, 1)
 
     @factory.post_generation
-    def parties(self, create, extracted, **kwargs):
-        if create and extracted:
-            self.parties.set(extracted)
+    def parties(self, create, extracted, pending=(), declined=(), **kwargs):
+        """`parties=[a, b]`: both accepted (the agreement binds them). Some may still have to
+        answer or have declined: `parties__pending=[b]`, `parties__declined=[b]`."""
+        if not (create and extracted):
+            return
+        now = timezone.now()
+        for organisation in extracted:
+            if organisation in pending:
+                AgreementParty.objects.create(agreement=self, organisation=organisation)
+                continue
+            status = "declined" if organisation in declined else "accepted"
+            AgreementParty.objects.create(
+                agreement=self, organisation=organisation, status=status, decided_at=now
+            )

@@ -26,7 +26,7 @@ from parcours.models import (
     ReferralStatus,
     Role,
 )
-from parcours.services.agreement import agreement_create, agreement_update
+from parcours.services.agreement import agreement_accept, agreement_propose, agreement_update
 from parcours.services.consent import consent_record, consent_revoke
 from parcours.services.pathway import (
     barrier_record,
@@ -427,11 +427,11 @@ def test_consent_record_and_revoke_are_attributed(counsellor, pathway, receiver)
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", [Role.COUNSELLOR, Role.SOCIAL_WORKER, Role.DPO])
-def test_agreement_create_requires_a_manager(role, make_actor):
+def test_agreement_propose_requires_a_manager(role, make_actor):
     actor = make_actor(role=role)
     partner = OrganisationFactory(mission_locale=True)
     with pytest.raises(NotAllowed):
-        agreement_create(
+        agreement_propose(
             actor=actor,
             party_ids=[actor.organisation.pk, partner.pk],
             name="Convention jeunes",
@@ -441,30 +441,36 @@ def test_agreement_create_requires_a_manager(role, make_actor):
 
 
 @pytest.mark.django_db
-def test_agreement_create_and_update_are_attributed(make_actor):
+def test_agreement_propose_accept_and_update_are_attributed(make_actor):
     manager = make_actor(role=Role.MANAGER)
-    partner = OrganisationFactory(mission_locale=True)
+    partner = make_actor(mission_locale=True, role=Role.MANAGER)
 
-    agreement = agreement_create(
+    agreement = agreement_propose(
         actor=manager,
-        party_ids=[manager.organisation.pk, partner.pk],
+        party_ids=[manager.organisation.pk, partner.organisation.pk],
         name="Convention jeunes",
         level="departemental",
         starts_on=dt.date(2025, 1, 1),
         first_appointment_within_days=8,
     )
 
-    # One row for the agreement, one for its signatories (m2m history), both attributed.
-    rows = list(agreement.history.order_by("history_id"))
-    assert [row.history_type for row in rows] == ["+", "~"]
-    assert {row.history_user for row in rows} == {manager.user}
-    assert all(row.history_change_reason for row in rows)
-    assert {p.organisation_id for p in rows[-1].parties.all()} == {
-        manager.organisation.pk,
-        partner.pk,
-    }
-    assert set(agreement.parties.all()) == {manager.organisation, partner}
+    assert_attributed(agreement, user=manager.user, history_type="+")
+    assert set(agreement.parties.all()) == {manager.organisation, partner.organisation}
     assert agreement.first_appointment_within_days == 8
+    # Each party's answer has its own history: the proposer's acceptance and the pending partner
+    # are both attributed to the proposing manager.
+    own = agreement.signatures.get(organisation=manager.organisation)
+    other = agreement.signatures.get(organisation=partner.organisation)
+    assert (own.status, own.decided_by) == ("accepted", manager.user)
+    assert (other.status, other.decided_by) == ("pending", None)
+    assert_attributed(own, user=manager.user)
+    assert_attributed(other, user=manager.user, history_type="+")
+
+    agreement_accept(actor=partner, agreement_id=agreement.pk)
+    other.refresh_from_db()
+    assert (other.status, other.decided_by) == ("accepted", partner.user)
+    assert_attributed(other, user=partner.user, history_type="~")
+    assert other.history.first().history_change_reason == "Acceptée par l'organisation"
 
     agreement_update(actor=manager, agreement_id=agreement.pk, review_on=dt.date(2026, 1, 1))
     assert_attributed(agreement, user=manager.user, history_type="~")
@@ -476,7 +482,7 @@ def test_agreement_parties_must_include_the_actor(make_actor):
     manager = make_actor(role=Role.MANAGER)
     others = [OrganisationFactory().pk, OrganisationFactory().pk]
     with pytest.raises(InvalidInput):
-        agreement_create(
+        agreement_propose(
             actor=manager,
             party_ids=others,
             name="Convention",

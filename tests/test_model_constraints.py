@@ -18,6 +18,7 @@ from django.utils import timezone
 from parcours.fields import blind_index
 from parcours.models import (
     AccessRequest,
+    AgreementParty,
     Barrier,
     BreakGlass,
     ModalityPeriod,
@@ -489,6 +490,49 @@ def case_agreement_first_appointment_delay_positive() -> Case:
     )
 
 
+def _party(**fields) -> AgreementParty:
+    fields.setdefault("agreement", AgreementFactory())
+    fields.setdefault("organisation", OrganisationFactory())
+    return AgreementParty.objects.create(**fields)
+
+
+def case_agreement_party_once() -> Case:
+    first = _party()
+    return Case(
+        bad=lambda: _party(agreement=first.agreement, organisation=first.organisation),
+        good=lambda: _party(agreement=first.agreement),
+    )
+
+
+def case_agreement_party_accepted_without_date() -> Case:
+    return Case(
+        bad=lambda: _party(status="accepted"),
+        good=lambda: _party(status="accepted", decided_at=timezone.now()),
+    )
+
+
+def case_agreement_party_pending_with_date() -> Case:
+    return Case(
+        bad=lambda: _party(status="pending", decided_at=timezone.now()),
+        good=lambda: _party(status="pending"),
+    )
+
+
+def case_agreement_party_pending_with_author() -> Case:
+    user = UserFactory()
+    return Case(
+        bad=lambda: _party(status="pending", decided_by=user),
+        good=lambda: _party(status="declined", decided_at=timezone.now(), decided_by=user),
+    )
+
+
+def case_agreement_party_reason_without_decline() -> Case:
+    return Case(
+        bad=lambda: _party(status="accepted", decided_at=timezone.now(), decline_reason="Non"),
+        good=lambda: _party(status="declined", decided_at=timezone.now(), decline_reason="Non"),
+    )
+
+
 # --- Consent, Objection, CareTeamMember, BreakGlass, AccessRequest ------------------------------
 
 
@@ -711,6 +755,11 @@ CONSTRAINT_CASES: list[tuple[str, Callable[[], Case]]] = [
     ("agreement_ends_after_start", case_agreement_ends_after_start),
     ("agreement_delays_positive", case_agreement_acknowledge_delay_positive),
     ("agreement_delays_positive", case_agreement_first_appointment_delay_positive),
+    ("agreement_party_once", case_agreement_party_once),
+    ("agreement_party_answer_dated", case_agreement_party_accepted_without_date),
+    ("agreement_party_answer_dated", case_agreement_party_pending_with_date),
+    ("agreement_party_pending_unattributed", case_agreement_party_pending_with_author),
+    ("agreement_party_reason_only_when_declined", case_agreement_party_reason_without_decline),
     ("consent_ends_after_start", case_consent_ends_before_start),
     ("consent_revocation_is_attributed", case_consent_revoked_without_author),
     ("consent_revocation_is_attributed", case_consent_revoked_by_without_date),

@@ -1,5 +1,6 @@
 """Serializers: shape and validate; writes are delegated to services by the views."""
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -13,6 +14,8 @@ from ..categories import (
 )
 from ..models import (
     Agreement,
+    AgreementAction,
+    AgreementParty,
     Appointment,
     AppointmentChannel,
     Barrier,
@@ -34,6 +37,7 @@ from ..models import (
     SupportModality,
 )
 from ..models.person import france_travail_id_validator, validate_nir
+from ..services.agreement import agreement_actions_available
 from ..services.person import PERSON_EDITABLE_FIELDS
 from ..transitions import actions_available
 from .redaction import RedactedSerializerMixin
@@ -421,6 +425,16 @@ class ReferralCloseSerializer(serializers.Serializer):
     comment = serializers.CharField(allow_blank=True, default="", max_length=5000)
 
 
+class AgreementSignatureSerializer(serializers.ModelSerializer):
+    """One party and its own answer to the agreement's current version."""
+
+    organisation = OrganisationRefSerializer(read_only=True)
+
+    class Meta:
+        model = AgreementParty
+        fields = ["organisation", "status", "decided_at", "decline_reason"]
+
+
 class AgreementSerializer(serializers.ModelSerializer):
     parties = serializers.PrimaryKeyRelatedField(
         many=True, queryset=Organisation.objects.all(), label=_("signataires")
@@ -432,6 +446,22 @@ class AgreementSerializer(serializers.ModelSerializer):
         label=_("catégories partagées au titre de la convention"),
         help_text=_("Jamais santé ni justice : elles exigent l'accord de la personne."),
     )
+    signatures = AgreementSignatureSerializer(
+        many=True,
+        read_only=True,
+        label=_("réponses des signataires"),
+        help_text=_("Chaque signataire accepte pour lui-même la version en cours."),
+    )
+    accepted_by_every_party = serializers.SerializerMethodField(
+        help_text=_("Chaque signataire a accepté la version en cours.")
+    )
+    in_force = serializers.SerializerMethodField(
+        help_text=_(
+            "Acceptée par chaque signataire et dans ses dates aujourd'hui : elle lie alors "
+            "ses signataires (délais, catégories partagées)."
+        )
+    )
+    available_actions = serializers.SerializerMethodField()
 
     class Meta:
         model = Agreement
@@ -440,6 +470,7 @@ class AgreementSerializer(serializers.ModelSerializer):
             "name",
             "level",
             "parties",
+            "proposed_by",
             "starts_on",
             "ends_on",
             "review_on",
@@ -448,8 +479,12 @@ class AgreementSerializer(serializers.ModelSerializer):
             "no_show_grace_hours",
             "shared_categories",
             "created_at",
+            "signatures",
+            "accepted_by_every_party",
+            "in_force",
+            "available_actions",
         ]
-        read_only_fields = ["created_at"]
+        read_only_fields = ["created_at", "proposed_by"]
         extra_kwargs = {
             "acknowledge_within_working_days": {"min_value": 1, "max_value": 60},
             "first_appointment_within_days": {"min_value": 1, "max_value": 180},
@@ -464,3 +499,23 @@ class AgreementSerializer(serializers.ModelSerializer):
                 {"ends_on": [_("La fin de la convention ne peut précéder son début.")]}
             )
         return attrs
+
+    def get_accepted_by_every_party(self, agreement: Agreement) -> bool:
+        return agreement.is_accepted_by_every_party()
+
+    def get_in_force(self, agreement: Agreement) -> bool:
+        return agreement.is_in_force_on(timezone.localdate())
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=AgreementAction.choices))
+    )
+    def get_available_actions(self, agreement: Agreement) -> list[str]:
+        """What the acting organisation may do now (AGREEMENT_ROLES × its own answer)."""
+        actor = self.context.get("actor")
+        return agreement_actions_available(actor, agreement) if actor else []
+
+
+class AgreementDeclineSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        allow_blank=True, default="", max_length=2000, label=_("motif du refus")
+    )

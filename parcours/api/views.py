@@ -17,6 +17,7 @@ from ..errors import NoMembership
 from ..gate import Action
 from ..models import (
     Agreement,
+    AgreementParty,
     Appointment,
     EmploymentArea,
     Organisation,
@@ -478,6 +479,9 @@ class AgreementViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
+    """Partnership agreements: an organisation proposes (POST), each party accepts or declines
+    for itself (accept/, decline/), a party changes it (PATCH)."""
+
     queryset = Agreement.objects.none()  # for the schema; real scoping in get_queryset
     serializer_class = serializers.AgreementSerializer
     filterset_class = filters.AgreementFilter
@@ -487,17 +491,33 @@ class AgreementViewSet(
     def get_queryset(self):
         return (
             access.agreements_visible_to(self.actor)
-            .prefetch_related("parties")
+            .prefetch_related(
+                "parties",
+                Prefetch(
+                    "signatures",
+                    queryset=AgreementParty.objects.select_related("organisation").order_by(
+                        "organisation__name", "pk"
+                    ),
+                ),
+            )
             .order_by("-starts_on", "id")
         )
+
+    def _answer(self, agreement_id: int) -> Response:
+        """The agreement as the acting organisation now sees it."""
+        return Response(self.get_serializer(self.get_queryset().get(pk=agreement_id)).data)
 
     def create(self, request, *args, **kwargs):
         payload = self.get_serializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         parties = [p.pk for p in data.pop("parties")]
-        agreement = agreement_services.agreement_create(actor=self.actor, party_ids=parties, **data)
-        return Response(self.get_serializer(agreement).data, status=status.HTTP_201_CREATED)
+        agreement = agreement_services.agreement_propose(
+            actor=self.actor, party_ids=parties, **data
+        )
+        response = self._answer(agreement.pk)
+        response.status_code = status.HTTP_201_CREATED
+        return response
 
     def partial_update(self, request, *args, **kwargs):
         agreement = self.get_object()
@@ -511,4 +531,31 @@ class AgreementViewSet(
             party_ids=[p.pk for p in parties] if parties is not None else None,
             **data,
         )
-        return Response(self.get_serializer(agreement).data)
+        return self._answer(agreement.pk)
+
+    @extend_schema(
+        request=None, responses=serializers.AgreementSerializer, operation_id="agreements_accept"
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        """Accept the agreement's current version for the acting organisation."""
+        agreement = agreement_services.agreement_accept(
+            actor=self.actor, agreement_id=record_id(pk)
+        )
+        return self._answer(agreement.pk)
+
+    @extend_schema(
+        request=serializers.AgreementDeclineSerializer,
+        responses=serializers.AgreementSerializer,
+        operation_id="agreements_decline",
+    )
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        """Decline the agreement, or withdraw the acting organisation's acceptance."""
+        agreement_id = record_id(pk)
+        payload = serializers.AgreementDeclineSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        agreement = agreement_services.agreement_decline(
+            actor=self.actor, agreement_id=agreement_id, **payload.validated_data
+        )
+        return self._answer(agreement.pk)

@@ -127,6 +127,8 @@ class Action(StrEnum):
     # The partnership and the organisation.
     AGREEMENT_PROPOSE = "agreement.propose"
     AGREEMENT_CHANGE = "agreement.change"
+    AGREEMENT_ACCEPT = "agreement.accept"  # for the acting organisation only
+    AGREEMENT_DECLINE = "agreement.decline"
     ADMINISTER_ORGANISATION = "organisation.administer"
     # The DPO's work (who did what; never record content).
     DPO_REPORT = "dpo.report"
@@ -417,6 +419,18 @@ RULES: dict[Action, Rule] = {
         AGREEMENT_SIGNATORIES,
         frozenset({Relation.PARTY}),
         _("Seuls les responsables de structure modifient les conventions."),
+    ),
+    Action.AGREEMENT_ACCEPT: Rule(
+        "Acceptation d'une convention",
+        AGREEMENT_SIGNATORIES,
+        frozenset({Relation.PARTY}),
+        _("Seuls les responsables de structure acceptent une convention."),
+    ),
+    Action.AGREEMENT_DECLINE: Rule(
+        "Refus d'une convention",
+        AGREEMENT_SIGNATORIES,
+        frozenset({Relation.PARTY}),
+        _("Seuls les responsables de structure refusent une convention."),
     ),
     Action.ADMINISTER_ORGANISATION: Rule(
         "Administration de l'organisation",

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("parcours", "0011_pending_recompute"),
+        ("parcours", "0012_agreement_acceptance"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

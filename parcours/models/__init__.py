@@ -1,7 +1,14 @@
 """Domain models, one module per concept. Writes go through `parcours.services`."""
 
 from .access_request import AccessRequest, AccessRequestStatus
-from .agreement import Agreement, AgreementLevel
+from .agreement import (
+    AGREEMENT_PARTY_MOVES,
+    Agreement,
+    AgreementAction,
+    AgreementLevel,
+    AgreementParty,
+    AgreementPartyStatus,
+)
 from .appointment import Appointment, AppointmentChannel, AppointmentOutcome
 from .break_glass import BreakGlass
 from .care_team import CareTeamMember
@@ -42,6 +49,7 @@ from .rights_request import (
 from .territory import EmploymentArea
 
 __all__ = [
+    "AGREEMENT_PARTY_MOVES",
     "CASEWORK_ROLES",
     "DPO_ROLES",
     "OPEN_REFERRAL_STATUSES",
@@ -52,7 +60,10 @@ __all__ = [
     "AccessRequest",
     "AccessRequestStatus",
     "Agreement",
+    "AgreementAction",
     "AgreementLevel",
+    "AgreementParty",
+    "AgreementPartyStatus",
     "Appointment",
     "AppointmentChannel",
     "AppointmentOutcome",

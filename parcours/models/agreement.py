@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -13,14 +14,69 @@ class AgreementLevel(models.TextChoices):
     LOCAL = "local", _("Locale")
 
 
+class AgreementPartyStatus(models.TextChoices):
+    PENDING = "pending", _("En attente de son acceptation")
+    ACCEPTED = "accepted", _("Acceptée")
+    DECLINED = "declined", _("Refusée")
+
+
+class AgreementAction(models.TextChoices):
+    PROPOSE = "propose", _("proposer")
+    UPDATE = "update", _("modifier")
+    ACCEPT = "accept", _("accepter")
+    DECLINE = "decline", _("refuser")
+
+
+# A party's answer, as data: the states an answer may come from and the state it leads to (read by
+# the service, the API's available actions and the tests). A new version of the agreement puts
+# every other party back to pending: that is the service's move, not a party's answer.
+AGREEMENT_PARTY_MOVES: dict[str, tuple[frozenset[str], str]] = {
+    AgreementAction.ACCEPT: (
+        frozenset({AgreementPartyStatus.PENDING, AgreementPartyStatus.DECLINED}),
+        AgreementPartyStatus.ACCEPTED,
+    ),
+    AgreementAction.DECLINE: (
+        frozenset({AgreementPartyStatus.PENDING, AgreementPartyStatus.ACCEPTED}),
+        AgreementPartyStatus.DECLINED,
+    ),
+}
+
+
+class AgreementQuerySet(models.QuerySet):
+    def accepted_by_every_party(self) -> "AgreementQuerySet":
+        """Agreements whose every party accepted the current version: only those bind anyone."""
+        unanswered = AgreementParty.objects.filter(agreement_id=OuterRef("pk")).exclude(
+            status=AgreementPartyStatus.ACCEPTED
+        )
+        return self.filter(~Exists(unanswered))
+
+    def in_force_on(self, day) -> "AgreementQuerySet":
+        """Accepted by every party and within its dates on `day`."""
+        return self.accepted_by_every_party().filter(starts_on__lte=day).exclude(ends_on__lt=day)
+
+
 class Agreement(models.Model):
     """Convention de partenariat: frames a partnership and sets the delays used by no-show
-    detection."""
+    detection. It binds its parties — is a basis for access and sets their delays — only once
+    every party accepted its current version (`AgreementParty`, docs/domain.md)."""
 
     name = models.CharField(_("intitulé"), max_length=200)
     level = models.CharField(_("niveau"), max_length=20, choices=AgreementLevel.choices)
     parties = models.ManyToManyField(
-        Organisation, verbose_name=_("signataires"), related_name="agreements"
+        Organisation,
+        through="AgreementParty",
+        verbose_name=_("signataires"),
+        related_name="agreements",
+    )
+    # The organisation that proposed the current version (empty for agreements recorded before
+    # acceptances existed).
+    proposed_by = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposée par"),
     )
     starts_on = models.DateField(_("début"))
     ends_on = models.DateField(_("fin"), null=True, blank=True)
@@ -43,7 +99,10 @@ class Agreement(models.Model):
         _("catégories partagées au titre de la convention"), default=list, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords(m2m_fields=[parties])
+    # Each party's answer has its own history (AgreementParty.history).
+    history = HistoricalRecords()
+
+    objects = AgreementQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("convention de partenariat")
@@ -66,3 +125,79 @@ class Agreement(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def is_accepted_by_every_party(self) -> bool:
+        """Reads `signatures` (prefetch them for a list)."""
+        return all(s.status == AgreementPartyStatus.ACCEPTED for s in self.signatures.all())
+
+    def is_in_force_on(self, day) -> bool:
+        """As `AgreementQuerySet.in_force_on`, for one agreement (reads `signatures`)."""
+        within = self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+        return within and self.is_accepted_by_every_party()
+
+
+class AgreementParty(models.Model):
+    """One party to an agreement and its own answer. Nothing binds an organisation that did not
+    accept: the proposing organisation's acceptance is recorded with the proposal; every other
+    party starts pending and answers for itself (or its administrator does)."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="signatures")
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,  # an agreement's parties must stay known
+        related_name="agreement_signatures",
+        verbose_name=_("organisation"),
+    )
+    status = models.CharField(
+        _("réponse"),
+        max_length=10,
+        choices=AgreementPartyStatus.choices,
+        default=AgreementPartyStatus.PENDING,
+    )
+    decided_at = models.DateTimeField(_("répondu le"), null=True, blank=True)
+    # Empty for the acceptances carried over from before (migration 0012) and the seeds.
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,  # who bound the organisation must stay known
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("répondu par"),
+    )
+    decline_reason = models.TextField(_("motif du refus"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("signataire d'une convention")
+        verbose_name_plural = _("signataires des conventions")
+        ordering = ["agreement_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "organisation"],
+                name="agreement_party_once",
+                violation_error_message=_(
+                    "Cette organisation est déjà signataire de la convention."
+                ),
+            ),
+            models.CheckConstraint(
+                name="agreement_party_answer_dated",
+                condition=Q(status=AgreementPartyStatus.PENDING, decided_at__isnull=True)
+                | (~Q(status=AgreementPartyStatus.PENDING) & Q(decided_at__isnull=False)),
+                violation_error_message=_(
+                    "Une réponse à la convention est datée ; une attente ne l'est pas."
+                ),
+            ),
+            models.CheckConstraint(
+                name="agreement_party_pending_unattributed",
+                condition=~Q(status=AgreementPartyStatus.PENDING) | Q(decided_by__isnull=True),
+                violation_error_message=_("Une convention en attente n'a pas encore de réponse."),
+            ),
+            models.CheckConstraint(
+                name="agreement_party_reason_only_when_declined",
+                condition=Q(status=AgreementPartyStatus.DECLINED) | Q(decline_reason=""),
+                violation_error_message=_("Seul un refus porte un motif."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} — {self.get_status_display()}"

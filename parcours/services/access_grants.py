@@ -3,10 +3,10 @@
 An organisation sees a category of a pathway when it has a **relationship** with the pathway
 (owner, référent's organisation, care-team member, sender or receiver of a referral that is open
 or closed less than PARCOURS_RELATIONSHIP_GRACE_DAYS ago) **and** a **basis** for that category
-(legal basis for its kind, the agreement it signed with the owner, or the person's consent). A
-receiver only ever gets the categories the sender chose to share. Health and justice come only
-from consent. The result is written as guardian direct-FK object permissions on the pathway,
-granted to the organisation's Group; break-glass grants go to the user.
+(legal basis for its kind, an agreement with the owner that every party accepted, or the
+person's consent). A receiver only ever gets the categories the sender chose to share. Health and
+justice come only from consent. The result is written as guardian direct-FK object permissions
+on the pathway, granted to the organisation's Group; break-glass grants go to the user.
 
 Every service that changes a relationship, a basis or a consent calls `access_recompute` in its
 own transaction, so a change is effective at the next request. Each basis is written with its
@@ -104,9 +104,12 @@ def consents_in_force_or_later(person: Person, *, now: dt.datetime) -> list[Cons
 
 
 def agreements_in_force_or_later(organisation_id: int, *, now: dt.datetime) -> list[Agreement]:
+    """Agreements of this organisation accepted by every party and not over: in force now or
+    starting later (their grant rows then start on their first day)."""
     today = timezone.localdate(now)
     return list(
-        Agreement.objects.filter(parties=organisation_id)
+        Agreement.objects.accepted_by_every_party()
+        .filter(parties=organisation_id)
         .exclude(ends_on__lt=today)
         .prefetch_related("parties")
     )
@@ -132,6 +135,8 @@ def bases_of(
         organisation_kind=organisation.kind, person=pathway.person
     ).items():
         bases[category].extend(Cover(code) for code in codes)
+    # Only agreements every party accepted reach here (`agreements_in_force_or_later`): one an
+    # organisation did not accept never opens its pathways, nor opens others' to it.
     for agreement in agreements:
         party_ids = {p.pk for p in agreement.parties.all()}
         if organisation.pk in party_ids and pathway.owner_organisation_id in party_ids:

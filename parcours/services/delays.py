@@ -22,11 +22,12 @@ class Delays:
 def agreement_covering(
     *, sender: Organisation, receiver: Organisation, on: dt.date
 ) -> Agreement | None:
-    """The most recent agreement signed by both organisations and in force on `on`."""
+    """The most recent agreement between both organisations in force on `on`: every party
+    accepted it (a delay binds the receiver only once it agreed to it)."""
     return (
-        Agreement.objects.filter(parties=sender, starts_on__lte=on)
+        Agreement.objects.in_force_on(on)
+        .filter(parties=sender)
         .filter(parties=receiver)
-        .exclude(ends_on__lt=on)
         .order_by("-starts_on", "-id")
         .first()
     )

@@ -11,3 +11,10 @@ def save_with_history(instance: models.Model, *, actor: Actor | None, reason: st
     instance._change_reason = reason  # type: ignore[attr-defined]
     instance.full_clean(validate_unique=False, validate_constraints=False)
     instance.save()
+
+
+def delete_with_history(instance: models.Model, *, actor: Actor | None, reason: str) -> None:
+    """Delete `instance` so its last history row ("-") names the acting user and the reason."""
+    instance._history_user = actor.user if actor else None  # type: ignore[attr-defined]
+    instance._change_reason = reason  # type: ignore[attr-defined]
+    instance.delete()

@@ -40,6 +40,7 @@ from parcours.models import AccessEvent, Objection, RightsRequest, Role
 from parcours.services.access_grants import access_recompute
 from parcours.transitions import ACTION_PARTY, Action, find_move
 
+from ..factories import AgreementFactory
 from .scenarios import CASES, HLT, IDN, PTH, SOC, Case, World, build_world
 
 API = "/api/v1/"
@@ -346,6 +347,21 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ("/api/v1/agreements/{pk}/", "PATCH"): directory(
         pk=lambda w: w.agreement.pk,
         payload=lambda w: {"name": "Convention renommée"},
+        expect=_manages_agreements(200),
+    ),
+    # Each party answers for itself: its managers and administrators, whatever the pathway.
+    ("/api/v1/agreements/{pk}/accept/", "POST"): Row(
+        expect=_manages_agreements(200),
+        prepare=lambda w: (
+            AgreementFactory(
+                parties=[w.acting_org, w.bystander], parties__pending=[w.acting_org]
+            ).pk
+        ),
+        record=False,
+    ),
+    ("/api/v1/agreements/{pk}/decline/", "POST"): directory(
+        pk=lambda w: w.agreement.pk,
+        payload=lambda w: {"reason": "Convention à revoir"},
         expect=_manages_agreements(200),
     ),
     # --- people's records: the category probes ---------------------------------------------------

@@ -8,7 +8,7 @@ resolver, must appear in ENDPOINTS below, and each row is checked for
 * detail routes of scoped records (persons, pathways, referrals, appointments, agreements,
   consents, objections, care-team members, break-glasses, access requests and the POST actions
   on them): a record of an unrelated organisation → 404 (never 403), and the record is left
-  untouched.
+  untouched (for agreements, every party's answer too).
 
 Adding an endpoint without adding its row here fails `test_every_endpoint_is_in_the_matrix`.
 """
@@ -28,6 +28,7 @@ from notifications.models import Alert
 from parcours.models import (
     AccessRequest,
     Agreement,
+    AgreementParty,
     Appointment,
     BreakGlass,
     CareTeamMember,
@@ -212,6 +213,11 @@ def _foreign_agreement(world):
 def _own_agreement(world, actor):
     agreement = AgreementFactory(parties=[world.home, world.siae])
     return actor, agreement.pk, None
+
+
+def _agreement_awaiting_home(world):
+    """Proposed by the SIAE: home has not answered yet."""
+    return AgreementFactory(parties=[world.home, world.siae], parties__pending=[world.home]).pk
 
 
 # The person's choices and access mechanics ---------------------------------------------------
@@ -473,7 +479,7 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         ),
         foreign=_foreign_appointment,
     ),
-    # Agreements: signatories see them; managers write them.
+    # Agreements: parties see them; their managers propose and change them.
     ("/api/v1/agreements/", "GET"): Row(own=_as_me),
     ("/api/v1/agreements/", "POST"): Row(
         own=lambda w: (
@@ -493,6 +499,14 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ),
     ("/api/v1/agreements/{pk}/", "PATCH"): Row(
         own=lambda w: (*_own_agreement(w, w.manager)[:2], {"name": "Convention révisée"}),
+        foreign=_foreign_agreement,
+    ),
+    # Each party answers for itself (its manager or administrator).
+    ("/api/v1/agreements/{pk}/accept/", "POST"): Row(
+        own=lambda w: (w.manager, _agreement_awaiting_home(w), None), foreign=_foreign_agreement
+    ),
+    ("/api/v1/agreements/{pk}/decline/", "POST"): Row(
+        own=lambda w: (*_own_agreement(w, w.manager)[:2], {"reason": "Projet abandonné"}),
         foreign=_foreign_agreement,
     ),
     # The person's consents and objections: recorded by those who see the person's identity.
@@ -731,13 +745,15 @@ def test_unknown_id_is_not_found(key, bad_id, world, client_for):
 ACCESS_MODELS = (Consent, Objection, CareTeamMember, BreakGlass, AccessRequest)
 
 
-def _snapshot(model, pk) -> tuple[dict, int, list[int]]:
-    """The record, the timeline size, and how many consents, objections, care-team members,
-    break-glasses and access requests exist (a refused call creates none)."""
+def _snapshot(model, pk) -> tuple[dict, int, list[int], list[tuple[int, str]]]:
+    """The record, the timeline size, how many consents, objections, care-team members,
+    break-glasses and access requests exist (a refused call creates none), and every answer of
+    an agreement's parties (a refused call changes none)."""
     return (
         model_to_dict(model.objects.get(pk=pk)),
         PathwayEvent.objects.count(),
         [m.objects.count() for m in ACCESS_MODELS],
+        list(AgreementParty.objects.order_by("pk").values_list("pk", "status")),
     )
 
 

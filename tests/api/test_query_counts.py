@@ -110,7 +110,8 @@ LISTS = [
     ("/api/v1/organisations/", _organisations, 4),  # actor, count, rows, services
     ("/api/v1/services/", _services, 3),  # actor, count, rows
     ("/api/v1/employment-areas/", _employment_areas, 3),  # actor, count, rows
-    ("/api/v1/agreements/", _agreements, 4),  # actor, count, rows, parties
+    # actor, count, rows, parties, each party's answer (with its organisation)
+    ("/api/v1/agreements/", _agreements, 5),
     ("/api/v1/me/", _memberships, 2),  # actor, memberships
     # actor, pathway, categories (events of visible categories only), events, journal
     (

@@ -17,7 +17,7 @@ from backend.celery import app
 from parcours import access
 from parcours.models import AccessEvent, PendingRecompute, Role
 from parcours.queueing import enqueue
-from parcours.services.agreement import agreement_create
+from parcours.services.agreement import agreement_accept, agreement_propose
 from tests.factories import CareTeamMemberFactory, OrganisationFactory, PathwayFactory
 from tests.processes import start_beat, start_worker, stop, wait_until
 
@@ -37,6 +37,7 @@ def test_agreement_with_the_broker_down_is_recomputed_by_the_periodic_run(
     pathway = PathwayFactory(owner_organisation=owner.organisation)
     CareTeamMemberFactory(pathway=pathway, organisation=plie)
     plie_counsellor = make_actor(organisation=plie)
+    plie_manager = make_actor(organisation=plie, role=Role.MANAGER)
     private_broker.stop()
 
     client = client_for(owner)
@@ -52,8 +53,14 @@ def test_agreement_with_the_broker_down_is_recomputed_by_the_periodic_run(
         },
         format="json",
     )
-
     assert response.status_code == 201
+    assert queueing_failures(caplog) == []  # proposed: it binds nobody yet, nothing to queue
+    # The PLIE accepts: now the agreement binds both, their pathways must be recomputed.
+    answering = client_for(plie_manager)
+    answering.raise_request_exception = False
+    accepted = answering.post(f"/api/v1/agreements/{response.json()['id']}/accept/")
+
+    assert accepted.status_code == 200
     (failure,) = queueing_failures(caplog)
     assert "parcours.tasks.access_recompute_pathways" in failure.getMessage()
     assert isinstance(failure.exc_info[1], OperationalError)
@@ -127,20 +134,21 @@ def test_a_refusal_by_celery_is_logged_never_raised(caplog):
 def test_queued_only_when_the_transaction_commits(make_actor, django_capture_on_commit_callbacks):
     """A rolled-back agreement queues nothing and leaves no mark."""
     owner = make_actor(role=Role.MANAGER)
-    partner = OrganisationFactory()
+    partner = make_actor(role=Role.MANAGER)
     with (
         django_capture_on_commit_callbacks() as callbacks,
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        agreement_create(
+        agreement = agreement_propose(
             actor=owner,
-            party_ids=[owner.organisation.pk, partner.pk],
+            party_ids=[owner.organisation.pk, partner.organisation.pk],
             name="Convention",
             level="local",
             starts_on=dt.date(2025, 1, 1),
             shared_categories=["identity"],
         )
+        agreement_accept(actor=partner, agreement_id=agreement.pk)  # it binds: a recompute
         raise RuntimeError("the caller's transaction fails")
     assert callbacks == []
     assert not PendingRecompute.objects.exists()

@@ -13,6 +13,8 @@ from stdnum import luhn
 
 from parcours.models import (
     Agreement,
+    AgreementParty,
+    AgreementPartyStatus,
     Appointment,
     Barrier,
     BarrierKind,
@@ -216,11 +218,21 @@ class Command(BaseCommand):
             agreement = Agreement.objects.create(
                 name=name,
                 level="local",
+                proposed_by=orgs[parties[0]],
                 starts_on=dt.date(2025, 1, 1),
                 review_on=dt.date(2027, 1, 1),
                 first_appointment_within_days=first_days,
             )
-            agreement.parties.set([orgs[key] for key in parties])
+            # Demo agreements are in force: every party has accepted them.
+            for key in parties:
+                signature = AgreementParty(
+                    agreement=agreement,
+                    organisation=orgs[key],
+                    status=AgreementPartyStatus.ACCEPTED,
+                    decided_at=timezone.now(),
+                )
+                signature._change_reason = "Données de démonstration : acceptée"
+                signature.save()
 
     def _people(self, orgs, users, fake, rng):
         owners = (

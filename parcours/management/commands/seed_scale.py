@@ -61,6 +61,8 @@ from parcours.fields import newest_fernet
 from parcours.models import (
     Agreement,
     AgreementLevel,
+    AgreementParty,
+    AgreementPartyStatus,
     EmploymentArea,
     Membership,
     Organisation,
@@ -633,6 +635,7 @@ class Command(BaseCommand):
             OrganisationKind.CAP_EMPLOI,
         }
         start = (self.now - dt.timedelta(days=900)).date()
+        signatures = []
         for dep, dep_orgs in by_dep.items():
             agreement = Agreement.objects.create(
                 name=f"Convention départementale pour l'emploi — {TERRITORY[dep][0]}",
@@ -640,8 +643,20 @@ class Command(BaseCommand):
                 starts_on=start,
                 review_on=start + dt.timedelta(days=1095),
             )
-            agreement.parties.set([o.id for o in dep_orgs if o.kind in public])
+            # In force: every party accepted it (one bulk insert, no history, like the volume).
+            signatures += [
+                AgreementParty(
+                    agreement_id=agreement.pk,
+                    organisation_id=o.id,
+                    status=AgreementPartyStatus.ACCEPTED,
+                    decided_at=self.now,
+                )
+                for o in dep_orgs
+                if o.kind in public
+            ]
             rows += 1
+        AgreementParty.objects.bulk_create(signatures, batch_size=2000)
+        rows += len(signatures)
         self.reference_rows = rows
         self.stdout.write(
             f"Reference data: {len(area_objs)} employment areas, {len(self.orgs)} organisations "
