@@ -35,6 +35,9 @@ def referrals_past_deadline(kind: str, *, now: dt.datetime) -> QuerySet[Referral
     rule = RULES[kind]
     return Referral.objects.filter(
         status__in=rule.statuses,
+        # Never an alert about a referral its recipients cannot see: an archived pathway is seen
+        # by its owner alone (an open referral's parties otherwise always keep it, ADR 0010).
+        pathway__archived_at__isnull=True,
         **{f"{rule.due_field}__lte": now},
     ).filter(~_not_yet_raised(kind))
 
@@ -46,6 +49,7 @@ def appointments_past_grace(*, now: dt.datetime) -> QuerySet[Appointment]:
         outcome=AppointmentOutcome.PENDING,
         outcome_due_at__lte=now,
         referral__status=ReferralStatus.APPOINTMENT_SET,
+        referral__pathway__archived_at__isnull=True,
     ).filter(~_not_yet_raised(AlertKind.NO_SHOW, "referral_id"))
 
 
@@ -121,6 +125,7 @@ def alerts_due_for_escalation(*, now: dt.datetime, delay: dt.timedelta) -> Query
             state__in=(AlertState.OPEN, AlertState.NOTIFIED),
             acknowledged_at__isnull=True,
             created_at__lte=now - delay,
+            referral__pathway__archived_at__isnull=True,  # seen by its owner alone
         )
         .filter(~Exists(escalated))
         .order_by("created_at", "pk")

@@ -9,7 +9,8 @@ request that opened it. The relay builds each e-mail from the break-glass row wh
 
 from django.utils import timezone
 
-from parcours.models import BreakGlass, Membership, Role
+from parcours.gate.rules import Action, roles_for
+from parcours.models import BreakGlass, Membership
 
 from ..models import OutboxKind, OutboxMessage
 
@@ -22,7 +23,7 @@ def break_glass_notices_create(*, break_glass: BreakGlass) -> int:
     dpos = (
         Membership.objects.filter(
             organisation_id=break_glass.organisation_id,
-            role=Role.DPO,
+            role__in=roles_for(Action.RECEIVE_BREAK_GLASS_NOTICE),  # the gate's table
             is_active=True,
             user__is_active=True,
         )

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
-from parcours.models import Appointment, Membership, Organisation, Referral, Role
+from parcours.gate.rules import Action, roles_for
+from parcours.models import Appointment, Membership, Organisation, Referral
 
 from ..models import Alert, AlertLevel, Audience, DeliveryMode, NotificationPreference
 
@@ -70,7 +71,7 @@ def recipients_for(alerts: Iterable[Alert]) -> dict[int, list[Recipient]]:
     if any(a.level == AlertLevel.ESCALATED for a in alerts):
         for membership in Membership.objects.filter(
             organisation_id__in=organisation_ids,
-            role=Role.MANAGER,
+            role__in=roles_for(Action.RECEIVE_ESCALATIONS),  # the gate's table
             is_active=True,
             user__is_active=True,
         ).select_related("user"):
