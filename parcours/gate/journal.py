@@ -235,25 +235,32 @@ def record_read(
 def record_list(
     actor: Actor, action: Action, *, object_type: str, items: Iterable[tuple[int, Seen]]
 ) -> list[AccessEvent]:
-    """One row per group of objects shown with the same categories, bases and purpose, in one
-    INSERT: each object is in exactly one row, which says what was shown of it."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
+    """One row per group of objects shown with the same categories and purpose, in one INSERT:
+    each object is in exactly one row, which says what was shown of *it*. The row's `basis` is
+    the union of the group's bases; when they differ from one object to the next (each person's
+    own consent, each referral's own `referral:<id>`), `detail["bases"]` gives each object's —
+    grouping by the exact bases would write one row per object."""
+    groups: dict[tuple, list[tuple[int, Seen]]] = defaultdict(list)
     for object_id, seen in items:
-        key = (seen.categories, seen.basis, seen.purpose)
-        groups[key].append(object_id)
-    rows = [
-        _row(
-            actor=actor,
-            operation=AccessOperation.LIST,
-            object_type=object_type,
-            object_ids=ids,
-            categories=categories,
-            basis=basis,
-            purpose=purpose,
-            detail=_action_detail(action),
+        groups[(seen.categories, seen.purpose)].append((object_id, seen))
+    rows = []
+    for (categories, purpose), members in groups.items():
+        bases = {object_id: " ".join(sorted(seen.basis)) for object_id, seen in members}
+        extra = (
+            {"bases": {str(k): v for k, v in bases.items()}} if len(set(bases.values())) > 1 else {}
         )
-        for (categories, basis, purpose), ids in groups.items()
-    ]
+        rows.append(
+            _row(
+                actor=actor,
+                operation=AccessOperation.LIST,
+                object_type=object_type,
+                object_ids=[object_id for object_id, _seen in members],
+                categories=categories,
+                basis={code for _id, seen in members for code in seen.basis},
+                purpose=purpose,
+                detail=_action_detail(action, extra),
+            )
+        )
     return AccessEvent.objects.bulk_create(rows) if rows else []
 
 

@@ -119,6 +119,16 @@ class AccessEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_operation_display()} {self.object_type} — {self.occurred_at:%d/%m/%Y}"
 
+    def basis_of(self, object_ids) -> str:
+        """The bases this row names for some of its objects: a list row whose objects were shown
+        under different bases keeps each one's in `detail["bases"]` (parcours/gate/journal.py);
+        otherwise the row's own `basis`."""
+        per_object = (self.detail or {}).get("bases")
+        if not per_object:
+            return self.basis
+        codes = {code for pk in object_ids for code in per_object.get(str(pk), "").split()}
+        return " ".join(sorted(codes))
+
 
 class JournalCheckpoint(models.Model):
     """A signed statement of the chain head (Ed25519), to be copied outside the system."""

@@ -59,6 +59,22 @@ class AccessReport:
         return dict(Counter(row.organisation for row in self.rows).most_common())
 
 
+def _records_of(person_id: int) -> dict[str, set[int]]:
+    """The person's records a list row may name, by object type."""
+    pathway_ids = set(Pathway.objects.filter(person_id=person_id).values_list("pk", flat=True))
+    referral_ids = set(
+        Referral.objects.filter(pathway_id__in=pathway_ids).values_list("pk", flat=True)
+    )
+    return {"person": {person_id}, "pathway": pathway_ids, "referral": referral_ids}
+
+
+def _basis(event: AccessEvent, records: dict[str, set[int]]) -> str:
+    """A list row's bases for this person's records alone (each record's own, ADR 0010)."""
+    if event.operation != AccessOperation.LIST:
+        return event.basis
+    return event.basis_of(records.get(event.object_type, set()) & set(event.object_ids))
+
+
 def _events_about(person_id: int, start: dt.datetime, end: dt.datetime):
     """Events naming the person, and list events that returned one of their records.
 
@@ -130,6 +146,7 @@ def person_access_report(
         raise ValueError(f"Version de rapport inconnue : {version!r}")
     report = AccessReport(person_id=person_id, start=start, end=end, version=version)
     events = _events_about(person_id, start, end)
+    records = _records_of(person_id)
     # Plain ANDs on top of the indexed OR: PostgreSQL checks them on the rows it found.
     if organisation_id is not None:
         events = events.filter(organisation_id=organisation_id)
@@ -153,7 +170,11 @@ def person_access_report(
                 record=record,
                 categories=category_labels(event.categories),
                 purpose=event.purpose,
-                basis=event.basis if version == "internal" else _basis_for_person(event.basis),
+                basis=(
+                    _basis(event, records)
+                    if version == "internal"
+                    else _basis_for_person(_basis(event, records))
+                ),
             )
         )
     return report

@@ -386,3 +386,37 @@ def test_8_no_alert_about_a_referral_its_recipients_cannot_see(make_actor):
     access_recompute(pathway_id=pathway.pk)
     alerts_scan(now=timezone.now())
     assert not Alert.objects.filter(referral=referral).exists()
+
+
+def test_5_one_list_row_keeps_each_records_own_bases(make_actor, client_for):
+    """Two people listed with the same categories under their own consents: one row (not one per
+    person), each person's bases kept, and each person's access report names only theirs."""
+    from parcours.selectors.access_reports import person_access_report
+
+    holder = make_actor(name="France Travail Lens")
+    plie = make_actor(kind="plie")
+    people = [PersonFactory(last_name=name) for name in ("Aubert", "Bernard")]
+    consents = {}
+    for person in people:
+        pathway = PathwayFactory(person=person, owner_organisation=holder.organisation)
+        CareTeamMemberFactory(pathway=pathway, organisation=plie.organisation)
+        consents[person.pk] = ConsentFactory(
+            person=person,
+            organisations=[plie.organisation],
+            categories=["identity", "pathway"],
+            collected_by_organisation=holder.organisation,
+        )
+    last = _last_id()
+    assert client_for(plie).get("/api/v1/persons/").status_code == 200
+    (row,) = _rows_after(last)
+    assert sorted(row.object_ids) == sorted(p.pk for p in people)
+    for person in people:
+        own = f"consent:{consents[person.pk].pk}"
+        assert row.detail["bases"][str(person.pk)] == own
+        report = person_access_report(
+            person_id=person.pk,
+            start=timezone.now() - dt.timedelta(hours=1),
+            end=timezone.now() + dt.timedelta(hours=1),
+        )
+        (listed,) = [r for r in report.rows if r.operation == "Liste"]
+        assert listed.basis == own

@@ -458,7 +458,16 @@ def test_a_consent_with_its_signed_form(world):
 
 
 def test_the_timeline_shows_events_and_consents(world):
+    from parcours.models import EventKind
+    from parcours.services.timeline import timeline_record
+
+    timeline_record(
+        pathway=world.pathway, kind=EventKind.REFERRAL_MOVED, actor=None, referral=world.outgoing
+    )
     page = client_of(world.me).get(reverse("web:person-detail", args=[world.person.pk]))
     timeline = page.content.decode().split('id="chronologie"')[1]
     assert "Accord de la personne donné" in timeline
     assert "Chantier Les Jardins" in timeline
+    # The referral's state in words, never its code.
+    assert f"Orientation {world.outgoing.reference} (envoyée)" in timeline
+    assert "(sent)" not in timeline

@@ -17,7 +17,7 @@ from parcours.errors import DomainError, DuplicatePerson
 from parcours.gate import Action, Relation
 from parcours.gate.journal import record_list_of, record_read_of
 from parcours.gate.relations import relations_to_person
-from parcours.models import Consent, Pathway, Person
+from parcours.models import Consent, Pathway, Person, ReferralStatus
 from parcours.services import break_glass as break_glass_services
 from parcours.services import consent as consent_services
 from parcours.services import person as person_services
@@ -338,7 +338,11 @@ def _with_consents(events, consents) -> list[TimelineEntry]:
             at=event.occurred_at,
             title=str(event.get_kind_display())
             + (f" {event.referral.reference}" if event.referral else "")
-            + (f" ({event.referral_status})" if event.referral_status else ""),
+            + (
+                f" ({ReferralStatus(event.referral_status).label.lower()})"
+                if event.referral_status
+                else ""
+            ),
             detail=", ".join(
                 part
                 for part in ((event.organisation.name if event.organisation else ""), event.text)
