@@ -8,7 +8,7 @@ object permissions granted to each organisation's Group (and, for break-glass, t
 `parcours.services.access_grants.access_recompute`. Reads filter with an EXISTS on those tables,
 the group id and permission ids passed as literal values (docs/performance.md), and honour each
 row's interval (`valid_from`, `valid_until`) so that a basis opens and ends on time. The actor's
-role narrows further (`gate.rules.ROLE_CATEGORIES`): managers see only the pathway category;
+role narrows further (`parcours.rules.ROLE_CATEGORIES`): managers see only the pathway category;
 DPOs and administrators see no record content. Role facts come from the gate's table: nothing
 here compares a role.
 """
@@ -24,8 +24,6 @@ from django.utils.translation import gettext as _
 from .actor import Actor
 from .categories import DataCategory, permission_codename
 from .errors import NotAllowed
-from .gate.rules import RULES, Action, roles_for
-from .gate.rules import role_categories as _role_categories
 from .models import (
     AccessEvent,
     AccessOperation,
@@ -51,6 +49,8 @@ from .models import (
     Role,
 )
 from .models.grant import permission_ids
+from .rules import RULES, Action, roles_for
+from .rules import role_categories as _role_categories
 
 
 def role_categories(actor: Actor) -> frozenset[str]:
@@ -248,7 +248,7 @@ def memberships_of(actor: Actor) -> QuerySet[Membership]:
 
 
 # Who may do what with a partnership agreement, by role in the acting organisation: read from
-# the gate's table (parcours/gate/rules.py) by the services, the API's available actions and the
+# the gate's table (parcours/rules.py) by the services, the API's available actions and the
 # tests. Whatever the role, a party answers for its own organisation only
 # (docs/domain.md#partnership-agreements).
 AGREEMENT_ROLES: dict[str, frozenset[str]] = {

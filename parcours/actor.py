@@ -12,7 +12,7 @@ from .models import Membership, Organisation
 class Actor:
     user: User
     organisation: Organisation
-    role: str  # what the role may do is the gate's table (parcours/gate/rules.py)
+    role: str  # what the role may do is the gate's table (parcours/rules.py)
 
 
 def actor_for(user: User, organisation_id: int | None = None) -> Actor:

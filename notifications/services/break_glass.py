@@ -9,8 +9,8 @@ request that opened it. The relay builds each e-mail from the break-glass row wh
 
 from django.utils import timezone
 
-from parcours.gate.rules import Action, roles_for
 from parcours.models import BreakGlass, Membership
+from parcours.rules import Action, roles_for
 
 from ..models import OutboxKind, OutboxMessage
 

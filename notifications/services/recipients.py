@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
-from parcours.gate.rules import Action, roles_for
 from parcours.models import Appointment, Membership, Organisation, Referral
+from parcours.rules import Action, roles_for
 
 from ..models import Alert, AlertLevel, Audience, DeliveryMode, NotificationPreference
 

@@ -14,9 +14,9 @@ A door validates its input, calls a service or the gate, and renders. It never c
 never writes a journal row, never decides a category.
 """
 
+from ..rules import RULES, Action, Relation
 from .context import Door, door
 from .decisions import Subject, actions_for, locate, may, refuse, require
-from .rules import RULES, Action, Relation
 
 __all__ = [
     "RULES",

@@ -17,8 +17,8 @@ from django.db.models import Model, QuerySet
 
 from ..actor import Actor
 from ..errors import NotAllowed
+from ..rules import RULES, Action, Relation
 from .journal import OBJECT_TYPES, record_refusal
-from .rules import RULES, Action, Relation
 
 M = TypeVar("M", bound=Model)
 

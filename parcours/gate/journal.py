@@ -35,8 +35,8 @@ from ..models import (
     Person,
     Referral,
 )
+from ..rules import Action, purpose_of
 from . import context
-from .rules import Action, purpose_of
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

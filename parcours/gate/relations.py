@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from ..actor import Actor
 from ..models import Agreement, Consent, Pathway, Referral
+from ..rules import Relation
 from ..selectors.relationships import relationships_of
-from .rules import Relation
 
 
 def relations_to_pathway(actor: Actor, pathway: Pathway) -> frozenset[Relation]:

@@ -10,8 +10,8 @@ from ..errors import Conflict, InvalidInput
 from ..fields import blind_index, normalise_identifier
 from ..gate import Action, Subject
 from ..gate.journal import record_event
-from ..gate.rules import Relation
 from ..models import AccessOperation, AccessRequest, AccessRequestStatus, Pathway, Person
+from ..rules import Relation
 from .care_team import care_team_join
 
 

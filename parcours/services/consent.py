@@ -39,7 +39,7 @@ def _person_for(actor: Actor, person_id: int, action: Action) -> Person:
 
 def _consent_for(actor: Actor, consent_id: int, action: Action) -> Consent:
     """A consent of a person the actor sees, locked, that the actor's organisation may change:
-    the one that collected it, or the one that holds the person's pathway (gate.rules)."""
+    the one that collected it, or the one that holds the person's pathway (parcours/rules.py)."""
     consent = gate.locate(
         actor,
         Consent.objects.select_for_update().filter(person__in=access.persons_visible_to(actor)),

@@ -26,6 +26,7 @@ from ..models import (
     Person,
     SupportModality,
 )
+from ..rules import roles_for
 from .access_grants import access_recompute
 from .archive import raise_if_archived
 from .history import save_with_history
@@ -101,7 +102,7 @@ def pathway_set_referent(*, actor: Actor, pathway_id: int, referent_id: int) -> 
     held = holding(actor, [pathway.pk])  # naming a référent elsewhere may move our grants
     membership = (
         Membership.objects.filter(
-            user_id=referent_id, is_active=True, role__in=gate.rules.roles_for(Action.BE_REFERENT)
+            user_id=referent_id, is_active=True, role__in=roles_for(Action.BE_REFERENT)
         )
         .order_by("id")
         .first()

@@ -136,7 +136,7 @@ def person_create(
     Raises DuplicatePerson (409) when the person already exists; InvalidInput/ValidationError on
     bad values. Side effects: history rows, a "pathway opened" timeline event.
     """
-    # Counsellors and social workers only (gate.rules): a manager sees no person record and
+    # Counsellors and social workers only (parcours/rules.py): a manager sees no person record and
     # cannot be the référent that opening the pathway makes of the creator.
     gate.require(actor, Action.PERSON_CREATE)
     unknown = set(details) - set(PERSON_EDITABLE_FIELDS)
@@ -174,7 +174,7 @@ def _categories_of(fields) -> set[str]:
 def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -> Person:
     """Rectify a person's data (history kept). Same duplicate rules as creation. The
     organisations that hold the person's pathway (owner, référent) rectify; partners who only
-    receive a referral or follow the person tell them (gate.rules)."""
+    receive a referral or follow the person tell them (parcours/rules.py)."""
     person = gate.locate(
         actor,
         access.persons_visible_to(actor).select_for_update(of=("self",)),

@@ -20,7 +20,6 @@ from ..gate import Action as GateAction
 from ..gate import Subject
 from ..gate.journal import holding, record_write
 from ..gate.relations import relations_to_pathway, relations_to_referral
-from ..gate.rules import move_action
 from ..models import (
     OPEN_REFERRAL_STATUSES,
     Appointment,
@@ -35,6 +34,7 @@ from ..models import (
     RefusalReason,
     Service,
 )
+from ..rules import move_action
 from ..signals import referral_moved
 from ..transitions import ACTION_LABELS, STAMPED_FIELD, Action, Party, find_move
 from .access_grants import access_recompute, basis_codes_for

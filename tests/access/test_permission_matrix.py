@@ -18,7 +18,7 @@ leak into the next row. For each request the test asserts:
   (journaled by the services, through the gate) with the categories written, refusals on the
   record refused, including the one named in a POST's body.
 
-Who may write is the gate's table (parcours/gate/rules.py); the expectations below restate it
+Who may write is the gate's table (parcours/rules.py); the expectations below restate it
 from the scenario's facts (holder of the pathway, follower, party, role), independently.
 """
 

@@ -16,8 +16,8 @@ from parcours.categories import DataCategory
 from parcours.errors import DomainError
 from parcours.gate import Action as GateAction
 from parcours.gate.journal import record_list_of, record_read_of
-from parcours.gate.rules import move_action
 from parcours.models import Organisation, Referral, ReferralStatus
+from parcours.rules import move_action
 from parcours.services import referral as referral_services
 from parcours.services.delays import delays_for
 from parcours.transitions import ACTION_LABELS, Action, actions_available

@@ -1,10 +1,12 @@
-"""Who may do what, as data: role × relation to the record × action × data category.
+"""The gate's table — who may do what, as data: role × relation to the record × action × data
+category (ADR 0010).
 
 This is the one table the services, the doors' buttons and the tests read (like
 `transitions.MOVES` for referral moves). A service asks `gate.require(actor, Action.X, …)`; a page
 asks `gate.actions_for(…)` which buttons to show; the tests enumerate `RULES` (every allowed
-combination succeeds, every other one is refused). Nothing outside `parcours/gate/` compares a
-role: a new rule is a new row here. ADR 0010, docs/access-control.md.
+combination succeeds, every other one is refused). Nothing outside this table and
+`parcours/gate/` compares a role: a new rule is a new row here. It sits below the gate and
+`parcours/access.py`, which both read it (docs/access-control.md).
 
 Reading a category is not decided here record by record: it needs a relationship *and* a basis,
 materialised as grant rows (`services/access_grants.py`) and read by `parcours.access`; the
@@ -17,10 +19,10 @@ from enum import StrEnum
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from ..categories import ALL_CATEGORIES, DataCategory
-from ..models.membership import Role
-from ..transitions import ACTION_PARTY, Party
-from ..transitions import Action as Move
+from .categories import ALL_CATEGORIES, DataCategory
+from .models.membership import Role
+from .transitions import ACTION_PARTY, Party
+from .transitions import Action as Move
 
 C, SW, M = Role.COUNSELLOR, Role.SOCIAL_WORKER, Role.MANAGER
 CASEWORKERS = frozenset({C, SW})
@@ -205,7 +207,7 @@ def move_action(move: Move) -> Action:
 
 
 def _move_rule(move: Move) -> Rule:
-    from ..transitions import ACTION_LABELS
+    from .transitions import ACTION_LABELS
 
     party = ACTION_PARTY[move]
     return Rule(
