@@ -16,7 +16,7 @@ never writes a journal row, never decides a category.
 
 from ..rules import RULES, Action, Relation
 from .context import Door, door
-from .decisions import Subject, actions_for, locate, may, refuse, require
+from .decisions import Subject, actions_for, locate, may, pathway_for, refuse, require
 
 __all__ = [
     "RULES",
@@ -28,6 +28,7 @@ __all__ = [
     "door",
     "locate",
     "may",
+    "pathway_for",
     "refuse",
     "require",
 ]

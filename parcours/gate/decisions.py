@@ -15,10 +15,14 @@ from typing import Any, NoReturn, TypeVar
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 
+from ..access import pathways_visible_to
 from ..actor import Actor
+from ..categories import DataCategory
 from ..errors import NotAllowed
+from ..models import Pathway
 from ..rules import RULES, Action, Relation
 from .journal import OBJECT_TYPES, record_refusal
+from .relations import relations_to_pathway
 
 M = TypeVar("M", bound=Model)
 
@@ -49,21 +53,18 @@ def require(
     if may(actor, action, relations):
         return
     if subject is not None:
-        record_refusal(
-            actor,
-            action,
-            object_type=subject.object_type,
-            object_id=subject.object_id,
-            person_id=subject.person_id,
-            refusal="not_allowed",
-            relations=relations,
-        )
+        _journal_refusal(actor, action, subject, relations)
     raise NotAllowed(RULES[action].refusal_for(actor.role))
 
 
 def refuse(actor: Actor, action: Action, *, subject: Subject, message: str) -> NoReturn:
     """A refusal decided by a service from the record's data (e.g. a field of a category the
     organisation does not see): journaled like every other, then NotAllowed (403)."""
+    _journal_refusal(actor, action, subject, frozenset())
+    raise NotAllowed(message)
+
+
+def _journal_refusal(actor: Actor, action: Action, subject: Subject, relations) -> None:
     record_refusal(
         actor,
         action,
@@ -71,8 +72,35 @@ def refuse(actor: Actor, action: Action, *, subject: Subject, message: str) -> N
         object_id=subject.object_id,
         person_id=subject.person_id,
         refusal="not_allowed",
+        relations=relations,
     )
-    raise NotAllowed(message)
+
+
+def pathway_for(
+    actor: Actor,
+    pathway_id: object,
+    action: Action,
+    *,
+    category: str = DataCategory.PATHWAY,
+    subject: Subject | None = None,
+) -> Pathway:
+    """Lock a pathway the actor sees in `category` ("not found" otherwise) on which the table
+    lets the actor's role and relations do `action` (403 otherwise, journaled against `subject`,
+    by default the pathway). Archiving is the caller's to check: reactivation needs an archived
+    pathway, every other write refuses one."""
+    pathway = locate(
+        actor,
+        pathways_visible_to(actor, category).select_for_update(of=("self",)),
+        pathway_id,
+        action=action,
+    )
+    require(
+        actor,
+        action,
+        relations=relations_to_pathway(actor, pathway),
+        subject=subject or Subject("pathway", pathway.pk, pathway.person_id),
+    )
+    return pathway
 
 
 def actions_for(

@@ -9,13 +9,12 @@ by the retention job while a user was about to write is refused, not written.
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .. import access, gate
+from .. import gate
 from ..actor import Actor
 from ..categories import DataCategory
 from ..errors import Archived, Conflict, InvalidInput
-from ..gate import Action, Subject
+from ..gate import Action
 from ..gate.journal import holding, record_write
-from ..gate.relations import relations_to_pathway
 from ..models import EventKind, Pathway, Person
 from .access_grants import access_recompute
 from .history import save_with_history
@@ -58,18 +57,7 @@ def pathway_reactivate(*, actor: Actor, pathway_id: int, reason: str) -> Pathway
     "reactivated" timeline event — a contact, so the retention delays start again — and the
     grants recomputed (partners with a relationship and a basis see it again).
     """
-    pathway = gate.locate(
-        actor,
-        access.pathways_visible_to(actor, DataCategory.PATHWAY).select_for_update(of=("self",)),
-        pathway_id,
-        action=Action.PATHWAY_REACTIVATE,
-    )
-    gate.require(
-        actor,
-        Action.PATHWAY_REACTIVATE,
-        relations=relations_to_pathway(actor, pathway),
-        subject=Subject("pathway", pathway.pk, pathway.person_id),
-    )
+    pathway = gate.pathway_for(actor, pathway_id, Action.PATHWAY_REACTIVATE)
     held = holding(actor, [pathway.pk])
     if pathway.anonymised_at is not None:
         raise Conflict(_("Ce parcours est anonymisé : ses données ne peuvent pas revenir."))

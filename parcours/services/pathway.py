@@ -5,13 +5,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import access, gate
+from .. import gate
 from ..actor import Actor
 from ..categories import HEALTH_BARRIERS, DataCategory
 from ..errors import Conflict, InvalidInput
 from ..gate import Action, Subject
 from ..gate.journal import holding, record_write
-from ..gate.relations import relations_to_pathway
 from ..models import (
     OPEN_REFERRAL_STATUSES,
     Barrier,
@@ -43,18 +42,7 @@ def lock_for(
     """Lock a pathway the actor sees in `category` ("not found" otherwise), on which the gate's
     table lets the actor's role and relations do `action` (403 otherwise, journaled against
     `subject`, by default the pathway). An archived pathway is read-only (services/archive.py)."""
-    pathway = gate.locate(
-        actor,
-        access.pathways_visible_to(actor, category).select_for_update(of=("self",)),
-        pathway_id,
-        action=action,
-    )
-    gate.require(
-        actor,
-        action,
-        relations=relations_to_pathway(actor, pathway),
-        subject=subject or Subject("pathway", pathway.pk, pathway.person_id),
-    )
+    pathway = gate.pathway_for(actor, pathway_id, action, category=category, subject=subject)
     raise_if_archived(pathway)
     return pathway
 

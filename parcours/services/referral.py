@@ -19,7 +19,7 @@ from ..errors import DuplicateReferral, ForbiddenTransition, InvalidInput, NotAl
 from ..gate import Action as GateAction
 from ..gate import Subject
 from ..gate.journal import holding, record_write
-from ..gate.relations import relations_to_pathway, relations_to_referral
+from ..gate.relations import relations_to_referral
 from ..models import (
     OPEN_REFERRAL_STATUSES,
     Appointment,
@@ -174,18 +174,7 @@ def referral_create(
     # Scope first: a pathway the actor may not see is "not found" (404), whatever their role;
     # then the gate: the organisations that follow the pathway orient the person (a receiver
     # sending the person on would become a sender and see more than it was shared).
-    pathway = gate.locate(
-        actor,
-        access.pathways_visible_to(actor, DataCategory.PATHWAY).select_for_update(of=("self",)),
-        pathway_id,
-        action=GateAction.REFERRAL_CREATE,
-    )
-    gate.require(
-        actor,
-        GateAction.REFERRAL_CREATE,
-        relations=relations_to_pathway(actor, pathway),
-        subject=Subject("pathway", pathway.pk, pathway.person_id),
-    )
+    pathway = gate.pathway_for(actor, pathway_id, GateAction.REFERRAL_CREATE)
     raise_if_archived(pathway)
     if pathway.status != PathwayStatus.OPEN:
         raise InvalidInput(_("Ce parcours est clôturé : on ne peut plus orienter la personne."))
