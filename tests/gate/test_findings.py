@@ -420,3 +420,23 @@ def test_5_one_list_row_keeps_each_records_own_bases(make_actor, client_for):
         )
         (listed,) = [r for r in report.rows if r.operation == "Liste"]
         assert listed.basis == own
+
+
+def test_4_a_receiver_cannot_send_the_person_on(received, client_for):
+    """Orienting the person further belongs to those who follow her pathway: a receiver that did
+    would become a sender, whose view is not capped to what was shared with it."""
+    pathway = received["pathway"]
+    response = client_for(received["receiver"]).post(
+        "/api/v1/referrals/",
+        {
+            "pathway": pathway.pk,
+            "receiver_organisation": OrganisationFactory(kind="france_travail").pk,
+            "kind": "substitution",
+            "reason": "Inscription",
+        },
+        format="json",
+    )
+    assert response.status_code == 403
+    page = _page_client(received["receiver"]).get(reverse("web:referral-create", args=[pathway.pk]))
+    assert page.status_code == 403
+    assert "suivent le parcours" in page.content.decode()

@@ -16,6 +16,7 @@ from parcours.categories import DataCategory
 from parcours.errors import DomainError
 from parcours.gate import Action as GateAction
 from parcours.gate.journal import record_list_of, record_read_of
+from parcours.gate.relations import relations_to_pathway
 from parcours.models import Organisation, Referral, ReferralStatus
 from parcours.rules import move_action
 from parcours.services import referral as referral_services
@@ -66,6 +67,12 @@ def referral_create(request, pathway_pk: int):
         access.pathways_visible_to(actor, DataCategory.PATHWAY).select_related("person"),
         pathway_pk,
         action=GateAction.REFERRAL_CREATE,
+    )
+    gate.require(  # the 403 page at once, not a form the service would refuse on sending
+        actor,
+        GateAction.REFERRAL_CREATE,
+        relations=relations_to_pathway(actor, pathway),
+        subject=gate.Subject("pathway", pathway.pk, pathway.person_id),
     )
     filters, organisations = _directory(request)
     form = ReferralForm(
