@@ -13,9 +13,10 @@ from django.views.decorators.http import require_POST
 from notifications.selectors import alerts_visible_to
 from parcours import access, gate
 from parcours.categories import DataCategory
-from parcours.errors import DomainError
+from parcours.errors import DomainError, NotAllowed
 from parcours.gate import Action as GateAction
 from parcours.gate.journal import record_list_of, record_read_of
+from parcours.gate.relations import relations_to_pathway
 from parcours.gate.rules import move_action
 from parcours.models import Organisation, Referral, ReferralStatus
 from parcours.services import referral as referral_services
@@ -67,6 +68,12 @@ def referral_create(request, pathway_pk: int):
         pathway_pk,
         action=GateAction.REFERRAL_CREATE,
     )
+    gate.require(  # a partner that may not orient the person gets the 403 page, not a form
+        actor,
+        GateAction.REFERRAL_CREATE,
+        relations=relations_to_pathway(actor, pathway),
+        subject=gate.Subject("pathway", pathway.pk, pathway.person_id),
+    )
     filters, organisations = _directory(request)
     form = ReferralForm(
         request.POST or None,
@@ -88,6 +95,8 @@ def referral_create(request, pathway_pk: int):
                 context_note=data["context_note"],
                 shared_categories=data["shared_categories"],
             )
+        except NotAllowed:
+            raise  # the gate's refusal: the 403 page (member_required)
         except DomainError as error:
             apply_domain_error(form, error)
         else:
@@ -247,6 +256,8 @@ def referral_move(request, pk: int, action: str):
     data = form.cleaned_data if form is not None else {}
     try:
         referral_services.referral_move(actor=actor, referral_id=pk, action=move, **data)
+    except NotAllowed:
+        raise  # the gate's refusal (the wrong party): the 403 page (member_required)
     except DomainError as error:
         if form is not None:
             apply_domain_error(form, error)
