@@ -450,7 +450,22 @@ ALLOW: dict[str, list[Visit]] = {
         )
     ],
     "referral-create": [
-        Visit("me", "GET", PATHWAY, says="Orienter Léa Martin"),
+        Visit(
+            "me",
+            "GET",
+            PATHWAY,
+            says="Orienter Léa Martin",
+            journal=(  # the title names the person
+                read(
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    ("identity",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "pathway.read",
+                ),
+            ),
+        ),
         Visit(
             "me",
             "POST",
@@ -1086,3 +1101,17 @@ def test_a_user_without_membership_gets_the_403_page(name, world):
     assert NO_MEMBERSHIP in response.content.decode()
     assert rows == []
     assert state(world) == before
+
+
+def test_a_manager_orients_without_reading_the_persons_name(world):
+    """The referral form names the person only for those who see their identity (journaled);
+    a manager sees the pathway, not who it is."""
+    before = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    response = _client(world, "manager").get(
+        reverse("web:referral-create", args=[world.pathway.pk])
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Martin" not in page and "Léa" not in page
+    assert "identité non partagée avec votre organisation" in page
+    assert not AccessEvent.objects.filter(id__gt=before).exists()

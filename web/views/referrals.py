@@ -111,12 +111,29 @@ def referral_create(request, pathway_pk: int):
             delays = delays_for(
                 sender=actor.organisation, receiver=receiver, on=timezone.localdate()
             )
+    # The title names the person: their identity, shown (and journaled) only when the
+    # organisation and the role see it (a manager orients without reading the file).
+    grants = access.grants_for(actor, [pathway.pk])
+    held = grants.get(pathway.pk)
+    shows_identity = held is not None and DataCategory.IDENTITY in held.categories
+    if shows_identity and not request.htmx:  # the delays fragment names nobody
+        record_read_of(
+            actor,
+            GateAction.PATHWAY_READ,
+            object_type="pathway",
+            object_id=pathway.pk,
+            person_id=pathway.person_id,
+            pathway_ids=[pathway.pk],
+            shown={DataCategory.IDENTITY},
+            grants=grants,
+        )
     template = "web/referrals/_delays.html" if request.htmx else "web/referrals/form.html"
     return render(
         request,
         template,
         {
             "pathway": pathway,
+            "shows_identity": shows_identity,
             "form": form,
             "filters": filters,
             "receiver": receiver,
