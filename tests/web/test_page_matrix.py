@@ -40,6 +40,7 @@ from parcours.models import (
 from tests.factories import (
     MembershipFactory,
     OrganisationFactory,
+    PathwayFactory,
     UserFactory,
 )
 from web.forms import PersonForm
@@ -1101,6 +1102,36 @@ def test_a_user_without_membership_gets_the_403_page(name, world):
     assert NO_MEMBERSHIP in response.content.decode()
     assert rows == []
     assert state(world) == before
+
+
+def test_the_break_glass_opens_on_the_pathway_the_organisation_works_with(world):
+    """The person's newest pathway may be another organisation's: the exceptional access is
+    opened on the pathway the acting organisation holds, not refused as out of scope."""
+    now = timezone.now()
+    person = PathwayFactory(
+        owner_organisation=world.home,
+        opened_at=now - dt.timedelta(days=400),
+        status="closed",
+        closed_at=now - dt.timedelta(days=30),
+        outcome="job",
+    ).person
+    PathwayFactory(person=person, owner_organisation=world.elsewhere, opened_at=now)
+    client = _client(world, "me")
+    assert client.get(reverse("web:person-detail", args=[person.pk])).status_code == 200
+    response = client.post(reverse("web:break-glass", args=[person.pk]), BREAK_GLASS)
+    assert response.status_code == 302
+    grant = BreakGlass.objects.get(user=world.me)
+    assert grant.pathway.owner_organisation == world.home
+
+
+def test_visiting_the_break_glass_address_opens_nothing_and_says_nothing(world):
+    client = _client(world, "receiver")
+    response = client.get(reverse("web:break-glass", args=[world.person.pk]))
+    assert response.status_code == 302
+    assert response.url == reverse("web:person-detail", args=[world.person.pk])
+    page = client.get(response.url).content.decode()
+    assert "Accès exceptionnel refusé" not in page
+    assert not BreakGlass.objects.exists()
 
 
 def test_a_manager_orients_without_reading_the_persons_name(world):

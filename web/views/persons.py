@@ -315,9 +315,12 @@ def break_glass(request, pk: int):
     person = gate.locate(
         actor, access.persons_visible_to(actor), pk, action=Action.BREAK_GLASS_OPEN
     )
-    pathway = person.pathways.order_by("-opened_at").first()
+    if request.method != "POST":  # the form is on the person's page
+        return redirect("web:person-detail", pk=person.pk)
+    # The pathway the organisation works with (the person's newest may be another's).
+    pathway = next(iter(_visible_pathways(actor, person)), None)
     form = BreakGlassForm(request.POST)
-    if request.method == "POST" and form.is_valid() and pathway is not None:
+    if form.is_valid() and pathway is not None:
         try:
             break_glass_services.break_glass_open(
                 actor=actor,
