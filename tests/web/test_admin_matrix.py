@@ -42,7 +42,11 @@ from parcours.models import (
 )
 from tests.factories import AgreementFactory, MembershipFactory, OrganisationFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    # django-dsfr's settings form has URL fields built the Django 5 way (not ours to change).
+    pytest.mark.filterwarnings("ignore:The default scheme will be changed:DeprecationWarning"),
+]
 
 ALL = ("view", "add", "change", "delete")
 # What an organisation's administrator is given (docs/domain.md: organisations and their
