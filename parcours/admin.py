@@ -11,8 +11,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import FilteredSelectMultiple
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -49,6 +50,38 @@ class ScopedAdminMixin:
         return queryset.filter(**{f"{self.organisation_path}__in": administered}).distinct()
 
 
+class ScopedHistoryAdmin(SimpleHistoryAdmin):
+    """django-simple-history's views of an object's history and of a past version look the
+    object up without the admin's queryset, and save a past version ("revert") for anyone who
+    may merely view the model. Here both find the object within `get_queryset`, as the change
+    view does (else the admin's "does not exist" redirect), and only a user who may change the
+    object reverts it."""
+
+    def _in_scope(self, request, object_id) -> bool:
+        if self.get_object(request, object_id) is not None:
+            return True
+        # A deleted object's history: the superuser's alone (whose it was is no longer known).
+        try:
+            pk = self.opts.pk.to_python(unquote(object_id))
+        except ValidationError:  # not a key of this model
+            return False
+        return request.user.is_superuser and not self.model._default_manager.filter(pk=pk).exists()
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self._in_scope(request, object_id):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not self._in_scope(request, object_id):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method == "POST" and not self.has_change_permission(
+            request, self.get_object(request, object_id)
+        ):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
 @admin.register(EmploymentArea)
 class EmploymentAreaAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "departement"]
@@ -61,7 +94,7 @@ class ServiceInline(admin.TabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class OrganisationAdmin(ScopedAdminMixin, ScopedHistoryAdmin):
     list_display = ["name", "kind", "siae_kind", "departement", "employment_area"]
     list_filter = ["kind", "departement"]
     search_fields = ["name", "siret"]
@@ -80,13 +113,20 @@ class OrganisationAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class MembershipAdmin(ScopedAdminMixin, ScopedHistoryAdmin):
     organisation_path = "organisation"
 
     list_display = ["user", "organisation", "role", "is_active"]
     list_filter = ["role", "is_active", "organisation__kind"]
     search_fields = ["user__username", "user__last_name", "organisation__name"]
     autocomplete_fields = ["organisation"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organisation":
+            # The autocomplete only proposes the organisations administered, but the field
+            # would accept any: a member, an administrator even, of someone else's organisation.
+            kwargs["queryset"] = organisations_administered_by(request.user).order_by("name")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class AgreementAdminForm(forms.ModelForm):
@@ -238,7 +278,7 @@ class AgreementPartyInline(admin.TabularInline):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class AgreementAdmin(ScopedAdminMixin, ScopedHistoryAdmin):
     organisation_path = "parties"
     form = AgreementAdminForm
     inlines = [AgreementPartyInline]
@@ -296,7 +336,7 @@ class AgreementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(RetentionRule)
-class RetentionRuleAdmin(SimpleHistoryAdmin):
+class RetentionRuleAdmin(ScopedHistoryAdmin):
     """Retention durations (docs/retention.md): they bind every organisation, so only
     superusers change them; the history says who changed which duration, when."""
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from parcours import access, gate
 from parcours.api.filters import PersonFilter
 from parcours.categories import HEALTH_BARRIERS, PERSON_FIELDS, DataCategory
-from parcours.errors import DomainError, DuplicatePerson
+from parcours.errors import DomainError, DuplicatePerson, NotAllowed
 from parcours.gate import Action, Relation
 from parcours.gate.journal import record_list_of, record_read_of
 from parcours.gate.relations import relations_to_person
@@ -175,6 +175,8 @@ def _person_page(request, person: Person, *, consent_form=None, status: int = 20
 @member_required
 def person_create(request):
     actor = request.actor
+    # A role that may not create a person gets the 403 page, not a form that always fails.
+    gate.require(actor, Action.PERSON_CREATE)
     form = PersonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         details = {k: v for k, v in form.cleaned_data.items() if v not in ("", None)}
@@ -185,6 +187,8 @@ def person_create(request):
             if duplicate.existing_person_id:
                 url = reverse("web:person-detail", args=[duplicate.existing_person_id])
                 messages.info(request, f"Fiche existante : {request.build_absolute_uri(url)}")
+        except NotAllowed:
+            raise  # the gate's refusal: the 403 page (member_required)
         except DomainError as error:
             apply_domain_error(form, error)
         else:
@@ -219,6 +223,8 @@ def person_edit(request, pk: int):
         changes = {k: v for k, v in form.cleaned_data.items() if v != initial.get(k)}
         try:
             person_services.person_update(actor=actor, person_id=person.pk, changes=changes)
+        except NotAllowed:
+            raise  # the gate's refusal: the 403 page (member_required)
         except DomainError as error:
             apply_domain_error(form, error)
         else:
@@ -255,6 +261,8 @@ def consent_create(request, pk: int):
                 evidence_kind=form.cleaned_data["evidence_kind"],
                 evidence_file=form.cleaned_data.get("evidence_file"),
             )
+        except NotAllowed:
+            raise  # the gate's refusal: the 403 page (member_required)
         except DomainError as error:
             apply_domain_error(form, error)
         else:
@@ -270,6 +278,8 @@ def consent_revoke(request, pk: int, consent_pk: int):
     if request.method == "POST":
         try:  # the service finds the consent within the actor's scope (404 otherwise)
             consent_services.consent_revoke(actor=actor, consent_id=consent_pk)
+        except NotAllowed:
+            raise  # the gate's refusal: the 403 page (member_required)
         except DomainError as error:
             messages.error(request, error.message)
         else:
@@ -288,6 +298,8 @@ def consent_narrow(request, pk: int, consent_pk: int):
             consent_services.consent_narrow(
                 actor=actor, consent_id=consent_pk, categories=form.cleaned_data["categories"]
             )
+        except NotAllowed:
+            raise  # the gate's refusal: the 403 page (member_required)
         except DomainError as error:
             messages.error(request, error.message)
         else:
@@ -303,9 +315,12 @@ def break_glass(request, pk: int):
     person = gate.locate(
         actor, access.persons_visible_to(actor), pk, action=Action.BREAK_GLASS_OPEN
     )
-    pathway = person.pathways.order_by("-opened_at").first()
+    if request.method != "POST":  # the form is on the person's page
+        return redirect("web:person-detail", pk=person.pk)
+    # The pathway the organisation works with (the person's newest may be another's).
+    pathway = next(iter(_visible_pathways(actor, person)), None)
     form = BreakGlassForm(request.POST)
-    if request.method == "POST" and form.is_valid() and pathway is not None:
+    if form.is_valid() and pathway is not None:
         try:
             break_glass_services.break_glass_open(
                 actor=actor,
@@ -313,6 +328,8 @@ def break_glass(request, pk: int):
                 category=form.cleaned_data["category"],
                 reason=form.cleaned_data["reason"],
             )
+        except NotAllowed:
+            raise  # the gate's refusal: the 403 page (member_required)
         except DomainError as error:
             messages.error(request, error.message)
         else:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from notifications.selectors import alerts_visible_to
 from parcours import access, gate
 from parcours.categories import DataCategory
-from parcours.errors import DomainError
+from parcours.errors import DomainError, NotAllowed
 from parcours.gate import Action as GateAction
 from parcours.gate.journal import record_list_of, record_read_of
 from parcours.gate.relations import relations_to_pathway
@@ -68,7 +68,7 @@ def referral_create(request, pathway_pk: int):
         pathway_pk,
         action=GateAction.REFERRAL_CREATE,
     )
-    gate.require(  # the 403 page at once, not a form the service would refuse on sending
+    gate.require(  # a partner that may not orient the person gets the 403 page, not a form
         actor,
         GateAction.REFERRAL_CREATE,
         relations=relations_to_pathway(actor, pathway),
@@ -95,6 +95,8 @@ def referral_create(request, pathway_pk: int):
                 context_note=data["context_note"],
                 shared_categories=data["shared_categories"],
             )
+        except NotAllowed:
+            raise  # the gate's refusal: the 403 page (member_required)
         except DomainError as error:
             apply_domain_error(form, error)
         else:
@@ -109,12 +111,29 @@ def referral_create(request, pathway_pk: int):
             delays = delays_for(
                 sender=actor.organisation, receiver=receiver, on=timezone.localdate()
             )
+    # The title names the person: their identity, shown (and journaled) only when the
+    # organisation and the role see it (a manager orients without reading the file).
+    grants = access.grants_for(actor, [pathway.pk])
+    held = grants.get(pathway.pk)
+    shows_identity = held is not None and DataCategory.IDENTITY in held.categories
+    if shows_identity and not request.htmx:  # the delays fragment names nobody
+        record_read_of(
+            actor,
+            GateAction.PATHWAY_READ,
+            object_type="pathway",
+            object_id=pathway.pk,
+            person_id=pathway.person_id,
+            pathway_ids=[pathway.pk],
+            shown={DataCategory.IDENTITY},
+            grants=grants,
+        )
     template = "web/referrals/_delays.html" if request.htmx else "web/referrals/form.html"
     return render(
         request,
         template,
         {
             "pathway": pathway,
+            "shows_identity": shows_identity,
             "form": form,
             "filters": filters,
             "receiver": receiver,
@@ -254,6 +273,8 @@ def referral_move(request, pk: int, action: str):
     data = form.cleaned_data if form is not None else {}
     try:
         referral_services.referral_move(actor=actor, referral_id=pk, action=move, **data)
+    except NotAllowed:
+        raise  # the gate's refusal (the wrong party): the 403 page (member_required)
     except DomainError as error:
         if form is not None:
             apply_domain_error(form, error)

@@ -1,0 +1,1148 @@
+"""The permission matrix of the pages (issue 12): every URL of the `web` namespace, enumerated
+from the resolver (a page without its rows fails `test_every_page_has_an_allow_and_a_deny`), has
+
+* **allow** visits — an actor whose role and relation the gate's table allows, with the answer
+  the page gives (200, or 302 after a write), the change a write makes, and the exact journal
+  rows the visit leaves (operation, object, categories, basis, purpose, gate action), every one
+  of them through the page door;
+* **deny** visits — the gate's table refusing by role or relation on a record the actor sees (the
+  French 403 page, the refusal journaled), a record out of the actor's scope (404 "Page
+  introuvable", like a missing one, the probe journaled), a user without membership (the French
+  403 page, every member page), a wrong password; a page that writes leaves the data unchanged.
+
+test_pages.py and test_dpo_pages.py already sweep every page for the anonymous visitor (the
+login page), a member's GET, another organisation's record (404) and the DPO pages' role (403):
+those sweeps are not repeated here.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth.hashers import check_password
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from notifications.models import Alert, NotificationPreference
+from parcours.models import (
+    AccessEvent,
+    BreakGlass,
+    Consent,
+    Person,
+    Referral,
+    RightsRequest,
+    Role,
+)
+from parcours.rules import PURPOSES, Relation
+from tests.factories import (
+    MembershipFactory,
+    OrganisationFactory,
+    PathwayFactory,
+    UserFactory,
+)
+from web.forms import PersonForm
+
+from .test_dpo_pages import DpoWorld
+from .test_pages import PUBLIC
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "secret-pass-123"  # tests.factories.UserFactory
+OWNER = PURPOSES[Relation.OWNER]
+RECEIVER = PURPOSES[Relation.RECEIVER]
+NO_MEMBERSHIP = "aucune organisation"
+NOT_FOUND = "Page introuvable"
+# Pages of the account itself: any logged-in user, member of an organisation or not.
+ACCOUNT_PAGES = {"login", "logout", "password-change"}
+
+
+class World(DpoWorld):
+    """test_pages' world (France Travail holds Léa Martin's pathway, has sent a referral to the
+    SIAE and received one from it) with the SIAE's counsellor (the receiver, to whom Léa
+    consented to show her identity and pathway), France Travail's manager, a user without
+    membership, and a France Travail office to orient people to."""
+
+    def __init__(self):
+        super().__init__()
+        self.receiver = MembershipFactory(organisation=self.siae, role=Role.COUNSELLOR).user
+        self.manager = MembershipFactory(organisation=self.home, role=Role.MANAGER).user
+        self.nobody = UserFactory()
+        self.anonymous = None
+        self.target = OrganisationFactory(name="France Travail Arras")
+        self.incoming_consent = Consent.objects.get(person=self.incoming.pathway.person)
+        self.siae_consents = sorted(self.person.consents.values_list("pk", flat=True))
+
+    # The bases each organisation holds the records under (tests/access/scenarios.py explains
+    # them: legal:owner for the holder, legal:spe for France Travail, the referral for its two
+    # parties, the consents Léa gave the SIAE).
+    @property
+    def home_on_person(self) -> str:
+        return f"legal:owner legal:spe referral:{self.outgoing.pk}"
+
+    @property
+    def home_on_contact(self) -> str:
+        return "legal:owner legal:spe"
+
+    @property
+    def home_on_incoming(self) -> str:
+        return f"consent:{self.incoming_consent.pk} legal:spe referral:{self.incoming.pk}"
+
+    @property
+    def siae_on_person(self) -> str:
+        consents = " ".join(f"consent:{pk}" for pk in self.siae_consents)
+        return f"{consents} referral:{self.outgoing.pk}"
+
+
+@pytest.fixture
+def world():
+    return World()
+
+
+# --- what a visit expects -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One journal row: `object_id` of None means a record the visit created (the newest)."""
+
+    operation: str
+    object_type: str
+    object_id: Callable[["World"], int | None] | None
+    categories: tuple[str, ...]
+    basis: Callable[["World"], str]
+    purpose: str | None  # None: any non-empty purpose; "": none (a probe out of scope)
+    action: str | None
+    refusal: str | None = None
+    list_of: Callable[["World"], list[int]] | None = None
+
+
+def read(object_type, object_id, categories, basis, purpose, action) -> Row:
+    return Row("read", object_type, object_id, categories, basis, purpose, action)
+
+
+def write(object_type, object_id, categories, basis, purpose, action) -> Row:
+    return Row("write", object_type, object_id, categories, basis, purpose, action)
+
+
+def listed(object_type, ids, categories, basis, purpose, action) -> Row:
+    return Row("list", object_type, None, categories, basis, purpose, action, list_of=ids)
+
+
+def refused(object_type, object_id, action, *, purpose: str = "") -> Row:
+    """A refusal on an existing record: "not_allowed" by the table (with the purpose of the
+    relation the organisation has), "not_found" out of scope (no relation, no purpose)."""
+    return Row(
+        "denied",
+        object_type,
+        object_id,
+        (),
+        lambda w: "",
+        purpose,
+        action,
+        refusal="not_allowed" if purpose else "not_found",
+    )
+
+
+@dataclass(frozen=True)
+class Visit:
+    who: str  # an attribute of the world: a user, or "anonymous"
+    method: str
+    kwargs: Callable[["World"], dict] = lambda w: {}
+    data: Callable[["World"], dict] | None = None
+    status: int = 200
+    says: str | None = None  # in the page (a French message), or the start of the redirect
+    journal: tuple[Row, ...] = ()
+    done: Callable[["World"], bool] | None = None  # after an allowed write: it was made
+    name: str = ""
+
+    def __str__(self) -> str:
+        return self.name or f"{self.who}-{self.method}"
+
+
+def _person_form(w: World, **changes) -> dict[str, Any]:
+    data = {name: getattr(w.person, name) for name in PersonForm.base_fields}
+    return {**data, "birth_date": w.person.birth_date.isoformat(), **changes}
+
+
+def _soon() -> str:
+    return (timezone.localtime() + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+
+
+PERSON = lambda w: {"pk": w.person.pk}  # noqa: E731
+CONSENT = lambda w: {"pk": w.person.pk, "consent_pk": w.consent.pk}  # noqa: E731
+PATHWAY = lambda w: {"pathway_pk": w.pathway.pk}  # noqa: E731
+INCOMING = lambda w: {"pk": w.incoming.pk}  # noqa: E731
+FOREIGN_PERSON = lambda w: {"pk": w.foreign_pathway.person_id}  # noqa: E731
+NEW_CONSENT = {
+    "categories": ["contact"],
+    "purpose": "Coordination de l'accompagnement",
+    "evidence_kind": "oral",
+}
+BREAK_GLASS = {"category": "health", "reason": "Urgence : vérifier la RQTH avant la prise de poste"}
+
+
+def _referral_form(w: World) -> dict:
+    return {
+        "receiver_organisation": w.target.pk,
+        "kind": "substitution",
+        "reason": "Inscription comme demandeur d'emploi",
+    }
+
+
+def _report(object_type: str, object_id=lambda w: None, operation: str = "report") -> Row:
+    # The DPO's reports say what was reported on, never a category of the record.
+    return Row(operation, object_type, object_id, (), lambda w: "", None, None)
+
+
+# name → the allowed visits
+ALLOW: dict[str, list[Visit]] = {
+    "home": [
+        Visit(
+            "me",
+            "GET",
+            journal=(
+                listed(
+                    "referral",
+                    lambda w: [w.incoming.pk],
+                    ("identity", "pathway"),
+                    lambda w: w.home_on_incoming,
+                    RECEIVER,
+                    "referral.list",
+                ),
+                listed(
+                    "pathway",
+                    lambda w: [w.pathway.pk],
+                    ("identity", "pathway"),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "pathway.list",
+                ),
+            ),
+        )
+    ],
+    "login": [
+        Visit("anonymous", "GET"),
+        Visit(
+            "anonymous",
+            "POST",
+            data=lambda w: {"username": w.me.username, "password": PASSWORD},
+            status=302,
+            says="/",
+        ),
+    ],
+    "logout": [Visit("me", "POST", status=302, says="/connexion/")],
+    "password-change": [
+        Visit(
+            "me",
+            "POST",
+            data=lambda w: {
+                "old_password": PASSWORD,
+                "new_password1": "Un-nouveau-mot-de-passe-42",
+                "new_password2": "Un-nouveau-mot-de-passe-42",
+            },
+            status=302,
+            says="/",
+            done=lambda w: check_password(
+                "Un-nouveau-mot-de-passe-42", type(w.me).objects.get(pk=w.me.pk).password
+            ),
+        )
+    ],
+    "acting-organisation": [
+        Visit("me", "POST", data=lambda w: {"organisation": w.home.pk}, status=302, says="/")
+    ],
+    "person-search": [
+        Visit(
+            "me",
+            "POST",
+            data=lambda w: {"last_name": "Mart"},
+            says="Martin",
+            journal=(
+                listed(
+                    "person",
+                    lambda w: [w.person.pk],
+                    ("identity",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "person.list",
+                ),
+            ),
+        )
+    ],
+    "person-create": [
+        Visit(
+            "me",
+            "POST",
+            data=lambda w: {
+                "first_name": "Inès",
+                "last_name": "Durand",
+                "birth_date": "1991-02-03",
+            },
+            status=302,
+            says="/personnes/",
+            journal=(
+                write(
+                    "person",
+                    None,
+                    ("identity",),
+                    lambda w: "legal:owner legal:spe",
+                    OWNER,
+                    "person.create",
+                ),
+            ),
+            done=lambda w: Person.objects.filter(last_name="Durand").exists(),
+        )
+    ],
+    "person-detail": [
+        Visit(
+            "me",
+            "GET",
+            PERSON,
+            says="Martin",
+            journal=(
+                read(
+                    "person",
+                    lambda w: w.person.pk,
+                    ("contact", "identity", "pathway", "social"),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "person.read",
+                ),
+            ),
+        ),
+        Visit(
+            "receiver",
+            "GET",
+            PERSON,
+            says="Martin",
+            journal=(
+                read(
+                    "person",
+                    lambda w: w.person.pk,
+                    ("identity", "pathway"),
+                    lambda w: w.siae_on_person,
+                    RECEIVER,
+                    "person.read",
+                ),
+            ),
+        ),
+    ],
+    "person-edit": [
+        Visit(
+            "me",
+            "GET",
+            PERSON,
+            journal=(
+                read(
+                    "person",
+                    lambda w: w.person.pk,
+                    ("contact", "identity"),  # the fields of the form
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "person.read",
+                ),
+            ),
+        ),
+        Visit(
+            "me",
+            "POST",
+            PERSON,
+            data=lambda w: _person_form(w, city="Arras"),
+            status=302,
+            says="/personnes/",
+            journal=(
+                write(
+                    "person",
+                    lambda w: w.person.pk,
+                    ("contact",),
+                    lambda w: w.home_on_contact,
+                    OWNER,
+                    "person.rectify",
+                ),
+            ),
+            done=lambda w: Person.objects.get(pk=w.person.pk).city == "Arras",
+        ),
+    ],
+    "consent-create": [
+        Visit(
+            "me",
+            "POST",
+            PERSON,
+            data=lambda w: {**NEW_CONSENT, "organisations": [w.siae.pk]},
+            status=302,
+            journal=(
+                write("consent", None, (), lambda w: w.home_on_person, OWNER, "consent.record"),
+            ),
+            done=lambda w: w.person.consents.filter(categories=["contact"]).exists(),
+        ),
+        # A referral's receiver records the person's consent too (any relation).
+        Visit(
+            "receiver",
+            "POST",
+            PERSON,
+            data=lambda w: {**NEW_CONSENT, "organisations": [w.siae.pk]},
+            status=302,
+            journal=(
+                write("consent", None, (), lambda w: w.siae_on_person, RECEIVER, "consent.record"),
+            ),
+            done=lambda w: w.person.consents.filter(categories=["contact"]).exists(),
+        ),
+    ],
+    "consent-revoke": [
+        Visit(
+            "me",
+            "POST",
+            CONSENT,
+            status=302,
+            journal=(
+                write(
+                    "consent",
+                    lambda w: w.consent.pk,
+                    (),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "consent.revoke",
+                ),
+            ),
+            done=lambda w: Consent.objects.get(pk=w.consent.pk).revoked_at is not None,
+        )
+    ],
+    "consent-narrow": [
+        Visit(
+            "me",
+            "POST",
+            CONSENT,
+            data=lambda w: {"categories": ["identity"]},
+            status=302,
+            journal=(
+                write(
+                    "consent",
+                    lambda w: w.consent.pk,
+                    (),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "consent.narrow",
+                ),
+            ),
+            done=lambda w: Consent.objects.get(pk=w.consent.pk).categories == ["identity"],
+        )
+    ],
+    "break-glass": [
+        Visit(
+            "receiver",
+            "POST",
+            PERSON,
+            data=lambda w: BREAK_GLASS,
+            status=302,
+            journal=(
+                Row(
+                    "break_glass",
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    ("health",),
+                    lambda w: f"break_glass:{BreakGlass.objects.latest('pk').pk}",
+                    BREAK_GLASS["reason"],
+                    "break_glass.open",
+                ),
+            ),
+            done=lambda w: BreakGlass.objects.filter(user=w.receiver).exists(),
+        )
+    ],
+    "referral-create": [
+        Visit(
+            "me",
+            "GET",
+            PATHWAY,
+            says="Orienter Léa Martin",
+            journal=(  # the title names the person
+                read(
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    ("identity",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "pathway.read",
+                ),
+            ),
+        ),
+        Visit(
+            "me",
+            "POST",
+            PATHWAY,
+            data=_referral_form,
+            status=302,
+            says="/orientations/",
+            journal=(
+                write(
+                    "referral",
+                    None,
+                    ("pathway",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "referral.create",
+                ),
+            ),
+            done=lambda w: w.pathway.referrals.filter(receiver_organisation=w.target).exists(),
+        ),
+    ],
+    "inbox": [
+        Visit(
+            "me",
+            "GET",
+            journal=(
+                listed(
+                    "referral",
+                    lambda w: [w.incoming.pk],
+                    ("identity", "pathway"),
+                    lambda w: w.home_on_incoming,
+                    RECEIVER,
+                    "referral.list",
+                ),
+            ),
+        )
+    ],
+    "referral-detail": [
+        Visit(
+            "me",
+            "GET",
+            INCOMING,
+            journal=(
+                read(
+                    "referral",
+                    lambda w: w.incoming.pk,
+                    ("identity", "pathway"),
+                    lambda w: w.home_on_incoming,
+                    RECEIVER,
+                    "referral.read",
+                ),
+            ),
+        )
+    ],
+    "referral-move": [
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.incoming.pk, "action": "accept"},
+            status=302,
+            journal=(
+                write(
+                    "referral",
+                    lambda w: w.incoming.pk,
+                    ("pathway",),
+                    lambda w: w.home_on_incoming,
+                    RECEIVER,
+                    "referral.accept",
+                ),
+            ),
+            done=lambda w: Referral.objects.get(pk=w.incoming.pk).status == "accepted",
+        ),
+        Visit(
+            "receiver",
+            "POST",
+            lambda w: {"pk": w.outgoing.pk, "action": "refuse"},
+            data=lambda w: {"refusal_reason": "no_capacity"},
+            status=302,
+            journal=(
+                write(
+                    "referral",
+                    lambda w: w.outgoing.pk,
+                    ("pathway",),
+                    lambda w: w.siae_on_person,
+                    RECEIVER,
+                    "referral.refuse",
+                ),
+            ),
+            done=lambda w: Referral.objects.get(pk=w.outgoing.pk).status == "refused",
+        ),
+    ],
+    "alerts": [Visit("me", "GET")],
+    "alert-ack": [
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.alert.pk},
+            status=302,
+            done=lambda w: Alert.objects.get(pk=w.alert.pk).acknowledged_by_id == w.me.pk,
+        )
+    ],
+    "preferences": [
+        Visit(
+            "me",
+            "POST",
+            data=lambda w: {"mode": "digest"},
+            status=302,
+            done=lambda w: NotificationPreference.objects.get(user=w.me).mode == "digest",
+        )
+    ],
+    # The DPO's pages: each report is journaled as such (never a category of a record).
+    "dpo-home": [Visit("dpo", "GET")],
+    "dpo-person-report": [
+        Visit("dpo", "GET", PERSON, journal=(_report("person", lambda w: w.person.pk),))
+    ],
+    "dpo-subject-access-pack": [
+        Visit(
+            "dpo",
+            "POST",
+            PERSON,
+            journal=(
+                Row(
+                    "export",
+                    "person",
+                    lambda w: w.person.pk,
+                    ("contact", "health", "identity", "justice", "pathway", "social"),
+                    lambda w: "",
+                    None,
+                    None,
+                ),
+            ),
+        )
+    ],
+    "dpo-rights-request-create": [
+        Visit(
+            "dpo",
+            "POST",
+            PERSON,
+            data=lambda w: {
+                "kind": "objection",
+                "channel": "desk",
+                "received_on": timezone.localdate().isoformat(),
+            },
+            status=302,
+            says="/protection-des-donnees/demandes/",
+            journal=(_report("rights_request", None, operation="write"),),  # the new request
+            done=lambda w: RightsRequest.objects.filter(kind="objection").exists(),
+        )
+    ],
+    "dpo-users": [Visit("dpo", "GET")],
+    "dpo-user-report": [
+        Visit(
+            "dpo", "GET", lambda w: {"pk": w.me.pk}, journal=(_report("user", lambda w: w.me.pk),)
+        )
+    ],
+    "dpo-anomalies": [Visit("dpo", "GET", journal=(_report("anomalies"),))],
+    "dpo-integrity": [Visit("dpo", "GET", journal=(_report("journal"),))],
+    "dpo-integrity-verify": [
+        Visit(
+            "dpo",
+            "POST",
+            status=302,
+            says="/protection-des-donnees/journal/",
+            journal=(_report("journal"),),
+        )
+    ],
+    "dpo-register": [Visit("dpo", "GET", journal=(_report("register"),))],
+    "dpo-rights-requests": [Visit("dpo", "GET")],
+    "dpo-rights-request": [
+        Visit(
+            "dpo",
+            "POST",
+            lambda w: {"pk": w.request.pk},
+            data=lambda w: {
+                "action": "decider",
+                "decision-status": "refused",
+                "decision-decision": "Obligation légale de conservation",
+            },
+            status=302,
+            journal=(_report("rights_request", lambda w: w.request.pk, operation="write"),),
+            done=lambda w: RightsRequest.objects.get(pk=w.request.pk).status == "refused",
+        )
+    ],
+}
+
+ROLE = "Votre rôle ne permet pas"
+ONLY_HOLDERS = "Seule l&#x27;organisation qui porte le parcours"
+ONLY_COLLECTOR = "Seule l&#x27;organisation qui a recueilli cet accord"
+ONLY_FOLLOWERS = "Seules les organisations qui suivent le parcours"
+ONLY_RECEIVER = "Seul l&#x27;organisme destinataire"
+ONLY_SENDER = "Seul l&#x27;organisme prescripteur"
+
+# name → the refused visits (beyond the sweeps of test_pages.py and test_dpo_pages.py, and the
+# user without membership below)
+DENY: dict[str, list[Visit]] = {
+    "login": [
+        Visit(
+            "anonymous",
+            "POST",
+            data=lambda w: {"username": w.me.username, "password": "pas le bon"},
+            status=200,
+            says="mot de passe valides",
+        )
+    ],
+    "password-change": [
+        Visit(
+            "me",
+            "POST",
+            data=lambda w: {
+                "old_password": "pas le bon",
+                "new_password1": "Un-nouveau-mot-de-passe-42",
+                "new_password2": "Un-nouveau-mot-de-passe-42",
+            },
+            status=200,
+            says="ancien mot de passe est incorrect",
+        )
+    ],
+    "person-detail": [
+        Visit(
+            "me",
+            "GET",
+            FOREIGN_PERSON,
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("person", lambda w: w.foreign_pathway.person_id, "person.read"),),
+            name="out-of-scope",
+        ),
+        Visit(  # a manager steers activity: no person's file (identity) to read
+            "manager",
+            "GET",
+            PERSON,
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("person", lambda w: w.person.pk, "person.read"),),
+            name="manager",
+        ),
+    ],
+    "person-edit": [
+        Visit(
+            "receiver",
+            method,
+            PERSON,
+            data=(lambda w: _person_form(w, city="Arras")) if method == "POST" else None,
+            status=403,
+            says=ONLY_HOLDERS,
+            journal=(refused("person", lambda w: w.person.pk, "person.rectify", purpose=RECEIVER),),
+            name=f"receiver-{method}",
+        )
+        for method in ("GET", "POST")
+    ]
+    + [
+        Visit(
+            "me",
+            "POST",
+            FOREIGN_PERSON,
+            data=lambda w: _person_form(w, city="Arras"),
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("person", lambda w: w.foreign_pathway.person_id, "person.rectify"),),
+            name="out-of-scope",
+        )
+    ],
+    "person-create": [
+        Visit(
+            "manager",
+            method,
+            data=(
+                lambda w: {"first_name": "Inès", "last_name": "Durand", "birth_date": "1991-02-03"}
+            )
+            if method == "POST"
+            else None,
+            status=403,
+            says=ROLE,
+            name=f"manager-{method}",  # a creation names no record: no refusal row
+        )
+        for method in ("GET", "POST")
+    ],
+    "consent-create": [
+        Visit(  # a manager does not see the person (identity): not found, as in the API
+            "manager",
+            "POST",
+            PERSON,
+            data=lambda w: {**NEW_CONSENT, "organisations": [w.siae.pk]},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("person", lambda w: w.person.pk, "consent.record"),),
+            name="manager",
+        ),
+        Visit(
+            "me",
+            "POST",
+            FOREIGN_PERSON,
+            data=lambda w: {**NEW_CONSENT, "organisations": [w.siae.pk]},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("person", lambda w: w.foreign_pathway.person_id, "consent.record"),),
+            name="out-of-scope",
+        ),
+    ],
+    "consent-revoke": [
+        Visit(
+            "receiver",
+            "POST",
+            CONSENT,
+            status=403,
+            says=ONLY_COLLECTOR,
+            journal=(
+                refused("consent", lambda w: w.consent.pk, "consent.revoke", purpose=RECEIVER),
+            ),
+            name="not-its-collector",
+        ),
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.foreign_pathway.person_id, "consent_pk": w.foreign_consent.pk},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("consent", lambda w: w.foreign_consent.pk, "consent.revoke"),),
+            name="out-of-scope",
+        ),
+    ],
+    "consent-narrow": [
+        Visit(
+            "receiver",
+            "POST",
+            CONSENT,
+            data=lambda w: {"categories": ["identity"]},
+            status=403,
+            says=ONLY_COLLECTOR,
+            journal=(
+                refused("consent", lambda w: w.consent.pk, "consent.narrow", purpose=RECEIVER),
+            ),
+            name="not-its-collector",
+        ),
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.foreign_pathway.person_id, "consent_pk": w.foreign_consent.pk},
+            data=lambda w: {"categories": ["identity"]},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("consent", lambda w: w.foreign_consent.pk, "consent.narrow"),),
+            name="out-of-scope",
+        ),
+    ],
+    "break-glass": [
+        Visit(
+            "manager",
+            "POST",
+            PERSON,
+            data=lambda w: BREAK_GLASS,
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("person", lambda w: w.person.pk, "break_glass.open"),),
+            name="manager",
+        ),
+        Visit(
+            "me",
+            "POST",
+            FOREIGN_PERSON,
+            data=lambda w: BREAK_GLASS,
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("person", lambda w: w.foreign_pathway.person_id, "break_glass.open"),),
+            name="out-of-scope",
+        ),
+    ],
+    "referral-create": [
+        Visit(  # a receiver sending the person on would show more than was shared with it
+            "receiver",
+            method,
+            PATHWAY,
+            data=_referral_form if method == "POST" else None,
+            status=403,
+            says=ONLY_FOLLOWERS,
+            journal=(
+                refused("pathway", lambda w: w.pathway.pk, "referral.create", purpose=RECEIVER),
+            ),
+            name=f"receiver-{method}",
+        )
+        for method in ("GET", "POST")
+    ]
+    + [
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pathway_pk": w.foreign_pathway.pk},
+            data=_referral_form,
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("pathway", lambda w: w.foreign_pathway.pk, "referral.create"),),
+            name="out-of-scope",
+        )
+    ],
+    "referral-detail": [
+        Visit(
+            "me",
+            "GET",
+            lambda w: {"pk": w.foreign_referral.pk},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("referral", lambda w: w.foreign_referral.pk, "referral.read"),),
+            name="out-of-scope",
+        )
+    ],
+    "referral-move": [
+        Visit(  # the sender may not accept its own referral
+            "me",
+            "POST",
+            lambda w: {"pk": w.outgoing.pk, "action": "accept"},
+            status=403,
+            says=ONLY_RECEIVER,
+            journal=(
+                refused(
+                    "referral",
+                    lambda w: w.outgoing.pk,
+                    "referral.accept",
+                    purpose=PURPOSES[Relation.SENDER],
+                ),
+            ),
+            name="sender-accepts",
+        ),
+        Visit(  # nor the receiver withdraw it
+            "receiver",
+            "POST",
+            lambda w: {"pk": w.outgoing.pk, "action": "withdraw"},
+            data=lambda w: {"comment": ""},
+            status=403,
+            says=ONLY_SENDER,
+            journal=(
+                refused("referral", lambda w: w.outgoing.pk, "referral.withdraw", purpose=RECEIVER),
+            ),
+            name="receiver-withdraws",
+        ),
+        Visit(  # nor refuse a referral it sent (a move with a form)
+            "me",
+            "POST",
+            lambda w: {"pk": w.outgoing.pk, "action": "refuse"},
+            data=lambda w: {"refusal_reason": "no_capacity"},
+            status=403,
+            says=ONLY_RECEIVER,
+            journal=(
+                refused(
+                    "referral",
+                    lambda w: w.outgoing.pk,
+                    "referral.refuse",
+                    purpose=PURPOSES[Relation.SENDER],
+                ),
+            ),
+            name="sender-refuses",
+        ),
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.foreign_referral.pk, "action": "accept"},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("referral", lambda w: w.foreign_referral.pk, "referral.accept"),),
+            name="out-of-scope",
+        ),
+    ],
+}
+
+
+# --- running a visit -------------------------------------------------------------------------
+
+
+def _web_names() -> set[str]:
+    for entry in get_resolver().url_patterns:
+        if isinstance(entry, URLResolver) and entry.namespace == "web":
+            return {p.name for p in entry.url_patterns if isinstance(p, URLPattern)}
+    raise AssertionError("no `web` namespace in the resolver")
+
+
+def _client(world: World, who: str) -> Client:
+    client = Client()
+    user = getattr(world, who)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def state(world: World) -> dict:
+    """What a page may change: compared before and after a refused visit."""
+    return {
+        "persons": list(Person.objects.order_by("pk").values()),
+        "consents": list(
+            Consent.objects.order_by("pk").values("pk", "categories", "revoked_at", "ends_on")
+        ),
+        "consent organisations": list(
+            Consent.organisations.through.objects.order_by("pk").values_list(
+                "consent_id", "organisation_id"
+            )
+        ),
+        "referrals": list(Referral.objects.order_by("pk").values("pk", "status", "updated_at")),
+        "break-glasses": list(BreakGlass.objects.values_list("pk", flat=True)),
+        "alerts": list(Alert.objects.order_by("pk").values("pk", "acknowledged_by", "state")),
+        "rights requests": list(RightsRequest.objects.order_by("pk").values("pk", "status")),
+        "passwords": list(type(world.me).objects.order_by("pk").values_list("pk", "password")),
+    }
+
+
+def _visit(world: World, name: str, visit: Visit):
+    url = reverse(f"web:{name}", kwargs=visit.kwargs(world))
+    client = _client(world, visit.who)
+    data = visit.data(world) if visit.data else {}
+    before = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    response = client.post(url, data) if visit.method == "POST" else client.get(url)
+    rows = list(AccessEvent.objects.filter(id__gt=before).order_by("id"))
+    return response, rows
+
+
+def _check(world: World, visit: Visit, response, rows) -> list[str]:
+    failures = []
+    if response.status_code != visit.status:
+        failures.append(f"status {response.status_code}, expected {visit.status}")
+    if visit.says is not None:
+        if response.status_code == 302:
+            if not response.url.startswith(visit.says):
+                failures.append(f"redirected to {response.url}, expected {visit.says}…")
+        elif visit.says not in response.content.decode():
+            failures.append(f"{visit.says!r} not in the page")
+    html = "html" in response.get("Content-Type", "")
+    if response.status_code != 302 and html and b'lang="fr"' not in response.content:
+        failures.append("not a French page")
+    if [r.operation for r in rows] != [e.operation for e in visit.journal]:
+        failures.append(
+            f"journal {[(r.operation, r.object_type, r.object_id) for r in rows]}, "
+            f"expected {[(e.operation, e.object_type) for e in visit.journal]}"
+        )
+        return failures
+    for row, expected in zip(rows, visit.journal, strict=True):
+        failures += [f"{expected.operation} row: {f}" for f in _check_row(world, row, expected)]
+    return failures
+
+
+def _check_row(world: World, row: AccessEvent, expected: Row) -> list[str]:
+    failures = []
+    if row.detail.get("door") != "page":
+        failures.append(f"door {row.detail.get('door')!r}")
+    if row.object_type != expected.object_type:
+        failures.append(f"object type {row.object_type}")
+    if expected.list_of is not None:
+        if row.object_ids != expected.list_of(world) or row.object_id is not None:
+            failures.append(f"listed {row.object_ids}, expected {expected.list_of(world)}")
+    elif expected.object_id is not None:
+        if row.object_id != expected.object_id(world):
+            failures.append(f"object {row.object_id}, expected {expected.object_id(world)}")
+    elif row.object_id is None:  # a record the visit created
+        failures.append("no object")
+    if row.categories != sorted(expected.categories):
+        failures.append(f"categories {row.categories}, expected {sorted(expected.categories)}")
+    if row.basis != expected.basis(world):
+        failures.append(f"basis {row.basis!r}, expected {expected.basis(world)!r}")
+    if expected.purpose is None:
+        if not row.purpose:
+            failures.append("no purpose")
+    elif row.purpose != expected.purpose:
+        failures.append(f"purpose {row.purpose!r}, expected {expected.purpose!r}")
+    if row.detail.get("action") != expected.action:
+        failures.append(f"action {row.detail.get('action')!r}, expected {expected.action!r}")
+    if row.detail.get("refusal") != expected.refusal:
+        failures.append(f"refusal {row.detail.get('refusal')!r}, expected {expected.refusal!r}")
+    if expected.operation not in ("report", "export") and row.user_id is None:
+        failures.append("no user")
+    return failures
+
+
+def _cases(table: dict[str, list[Visit]]):
+    return [
+        pytest.param(name, visit, id=f"{name}:{visit}") for name, v in table.items() for visit in v
+    ]
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+
+def test_every_page_has_an_allow_and_a_deny():
+    """A new page without its rows fails here; so does a row for a page that is gone."""
+    from .test_dpo_pages import DPO_PAGES
+    from .test_pages import PAGES
+
+    names = _web_names()
+    assert set(ALLOW) == names
+    assert set(DENY) <= names
+    swept_anonymous = (set(PAGES) - PUBLIC) | set(DPO_PAGES)
+    swept_without_membership = names - ACCOUNT_PAGES
+    without_deny = names - set(DENY) - swept_anonymous - swept_without_membership
+    assert without_deny == set()
+    # Every record in a URL has its out-of-scope case (404), here or in test_pages' sweep.
+    with_record = {n for n in names if any(c in str(_pattern(n)) for c in ("<int:", "<str:"))}
+    out_of_scope = {n for n, (_m, _o, foreign, _d) in {**PAGES, **DPO_PAGES}.items() if foreign}
+    out_of_scope |= {n for n, visits in DENY.items() if any(v.status == 404 for v in visits)}
+    assert with_record - out_of_scope == set()
+
+
+def _pattern(name: str):
+    for entry in get_resolver().url_patterns:
+        if isinstance(entry, URLResolver) and entry.namespace == "web":
+            for p in entry.url_patterns:
+                if isinstance(p, URLPattern) and p.name == name:
+                    return p.pattern
+    raise KeyError(name)
+
+
+@pytest.mark.parametrize(("name", "visit"), _cases(ALLOW))
+def test_allowed(name, visit, world):
+    response, rows = _visit(world, name, visit)
+    failures = _check(world, visit, response, rows)
+    if visit.done is not None and not visit.done(world):
+        failures.append("the write was not made")
+    assert not failures, f"{name} ({visit}):\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize(("name", "visit"), _cases(DENY))
+def test_refused(name, visit, world):
+    before = state(world)
+    response, rows = _visit(world, name, visit)
+    failures = _check(world, visit, response, rows)
+    if state(world) != before:
+        failures.append("the refused visit changed the data")
+    assert not failures, f"{name} ({visit}):\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("name", sorted(set(ALLOW) - ACCOUNT_PAGES))
+def test_a_user_without_membership_gets_the_403_page(name, world):
+    """Every member page, with the allowed visit's URL and data (writes change nothing)."""
+    visit = ALLOW[name][-1]
+    before = state(world)
+    response, rows = _visit(
+        world, name, Visit("nobody", visit.method, visit.kwargs, visit.data, 403, NO_MEMBERSHIP)
+    )
+    assert response.status_code == 403
+    assert NO_MEMBERSHIP in response.content.decode()
+    assert rows == []
+    assert state(world) == before
+
+
+def test_the_break_glass_opens_on_the_pathway_the_organisation_works_with(world):
+    """The person's newest pathway may be another organisation's: the exceptional access is
+    opened on the pathway the acting organisation holds, not refused as out of scope."""
+    now = timezone.now()
+    person = PathwayFactory(
+        owner_organisation=world.home,
+        opened_at=now - dt.timedelta(days=400),
+        status="closed",
+        closed_at=now - dt.timedelta(days=30),
+        outcome="job",
+    ).person
+    PathwayFactory(person=person, owner_organisation=world.elsewhere, opened_at=now)
+    client = _client(world, "me")
+    assert client.get(reverse("web:person-detail", args=[person.pk])).status_code == 200
+    response = client.post(reverse("web:break-glass", args=[person.pk]), BREAK_GLASS)
+    assert response.status_code == 302
+    grant = BreakGlass.objects.get(user=world.me)
+    assert grant.pathway.owner_organisation == world.home
+
+
+def test_visiting_the_break_glass_address_opens_nothing_and_says_nothing(world):
+    client = _client(world, "receiver")
+    response = client.get(reverse("web:break-glass", args=[world.person.pk]))
+    assert response.status_code == 302
+    assert response.url == reverse("web:person-detail", args=[world.person.pk])
+    page = client.get(response.url).content.decode()
+    assert "Accès exceptionnel refusé" not in page
+    assert not BreakGlass.objects.exists()
+
+
+def test_a_manager_orients_without_reading_the_persons_name(world):
+    """The referral form names the person only for those who see their identity (journaled);
+    a manager sees the pathway, not who it is."""
+    before = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    response = _client(world, "manager").get(
+        reverse("web:referral-create", args=[world.pathway.pk])
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Martin" not in page and "Léa" not in page
+    assert "identité non partagée avec votre organisation" in page
+    assert not AccessEvent.objects.filter(id__gt=before).exists()
