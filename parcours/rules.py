@@ -308,7 +308,7 @@ RULES: dict[Action, Rule] = {
     ),
     Action.REFERRAL_CREATE: Rule(
         "Création d'une orientation",
-        CASEWORK_AND_MANAGERS,
+        CASEWORKERS,  # a referral names the person: a manager sees no identity
         FOLLOWERS,
         _(
             "Seules les organisations qui suivent le parcours (porteuse, référent, équipe de "

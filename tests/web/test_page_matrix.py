@@ -1134,15 +1134,16 @@ def test_visiting_the_break_glass_address_opens_nothing_and_says_nothing(world):
     assert not BreakGlass.objects.exists()
 
 
-def test_a_manager_orients_without_reading_the_persons_name(world):
-    """The referral form names the person only for those who see their identity (journaled);
-    a manager sees the pathway, not who it is."""
+def test_a_manager_may_not_orient_and_does_not_read_the_persons_name(world):
+    """A referral names the person: only case workers, who see identity, orient (the gate's
+    table); a manager gets the 403 page — without the person's name — and the refusal is
+    journaled."""
     before = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     response = _client(world, "manager").get(
         reverse("web:referral-create", args=[world.pathway.pk])
     )
     page = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 403
     assert "Martin" not in page and "Léa" not in page
-    assert "identité non partagée avec votre organisation" in page
-    assert not AccessEvent.objects.filter(id__gt=before).exists()
+    (refusal,) = AccessEvent.objects.filter(id__gt=before)
+    assert (refusal.operation, refusal.object_id) == ("denied", world.pathway.pk)
