@@ -1,5 +1,5 @@
 """`make run` without PostgreSQL and Redis falls back to SQLite (README, bin/run): every migration
-must apply there, and the JSON containment the pages use must work there too.
+must apply there, and the JSON containment and the list journal the pages use must work there.
 
 One subprocess with the local settings on an in-memory SQLite database: ~8 s of CPU, most of it
 applying the migrations (PostgreSQL-only SQL in a migration fails here first).
@@ -40,8 +40,27 @@ rows = {
 names = {pk: name for name, pk in rows.items()}
 
 
+# The gate's list journal has a branch of its own outside PostgreSQL (no unnest).
+from parcours.gate import Action
+from parcours.gate.journal import Seen, record_list
+
+written = record_list(
+    None,
+    Action.PATHWAY_LIST,
+    object_type="referral",
+    items=[
+        (7, Seen(categories=frozenset({"identity"}), basis=frozenset({"legal:owner"}))),
+        (9, Seen()),
+        (8, Seen(categories=frozenset({"identity"}), basis=frozenset({"legal:owner"}))),
+    ],
+)
+listed = sorted(
+    AccessEvent.objects.filter(object_type="referral").values_list("object_ids", "basis")
+)
+
+
 def found(**lookup):
-    matching = AccessEvent.objects.filter(**lookup).values_list("pk", flat=True)
+    matching = AccessEvent.objects.filter(pk__in=names, **lookup).values_list("pk", flat=True)
     return sorted(names[pk] for pk in matching)
 
 
@@ -54,6 +73,8 @@ print(json.dumps({
     "ids_none": found(object_ids__contains=[]),
     "identity": found(categories__contains=["identity"]),
     "not_shown": found(categories__contains=["health"]),
+    "written": written,
+    "listed": listed,
 }))
 """
 
@@ -87,3 +108,5 @@ def test_the_sqlite_fallback_migrates_and_answers_json_containment():
     assert answer["ids_none"] == ["a", "b", "c"]
     assert answer["identity"] == ["a"]
     assert answer["not_shown"] == []
+    assert answer["written"] == 2
+    assert answer["listed"] == [[[7, 8], "legal:owner"], [[9], ""]]

@@ -291,9 +291,8 @@ def _insert_list_rows(shared: AccessEvent, varying: list[tuple]) -> None:
     fields: list[Any] = [f for f in AccessEvent._meta.concrete_fields if not f.primary_key]
     if connection.vendor != "postgresql":  # the SQLite fallback of `make run`: no unnest
         values = {f.attname: getattr(shared, f.attname) for f in fields}
-        AccessEvent.objects.bulk_create(
-            [AccessEvent(**values, **dict(zip(_LIST_VARYING, row, strict=True))) for row in varying]
-        )
+        rows = [values | dict(zip(_LIST_VARYING, row, strict=True)) for row in varying]
+        AccessEvent.objects.bulk_create([AccessEvent(**row) for row in rows])
         return
     by_name = dict(zip(_LIST_VARYING, zip(*varying, strict=True), strict=True))
     select, shared_values, listed, listed_types, listed_values = [], [], [], [], []
