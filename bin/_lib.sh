@@ -33,7 +33,7 @@ ensure_python_env() {
 
 is_installed() { command -v "$1" >/dev/null 2>&1; }
 
-postgres_up() { pg_isready -q -h 127.0.0.1 -p 5432; }
+postgres_up() { is_installed pg_isready && pg_isready -q -h 127.0.0.1 -p 5432; }
 redis_up() { [[ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" == "PONG" ]]; }
 
 start_postgres() {

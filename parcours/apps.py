@@ -15,10 +15,14 @@ class ParcoursConfig(AppConfig):
         from . import checks, journal_tasks, retention_tasks, tasks  # noqa: F401
         from .gate.context import enter_task, leave_task
         from .journal_trigger import install_journal_trigger
+        from .sqlite_fallback import register as register_sqlite_lookups
 
         # Every Celery task runs behind the gate's task door.
         task_prerun.connect(enter_task, dispatch_uid="parcours_gate_enter_task", weak=False)
         task_postrun.connect(leave_task, dispatch_uid="parcours_gate_leave_task", weak=False)
+
+        # JSON containment on the SQLite fallback of `make run` (PostgreSQL's SQL unchanged).
+        register_sqlite_lookups()
 
         # The access journal's append-only trigger (docs/journal.md); after every migrate.
         post_migrate.connect(

@@ -280,8 +280,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- E-mail ------------------------------------------------------------------------------------
 # Either EMAIL_URL (smtp://user:password@host:587/?tls=True, smtp+ssl://…, consolemail://,
-# filemail:///path) or the classic EMAIL_HOST / EMAIL_PORT / EMAIL_HOST_USER /
-# EMAIL_HOST_PASSWORD / EMAIL_USE_TLS / EMAIL_USE_SSL; with neither, e-mails go to the console.
+# filemail:////absolute/path: four slashes, three make the path relative) or the classic
+# EMAIL_HOST / EMAIL_PORT / EMAIL_HOST_USER / EMAIL_HOST_PASSWORD / EMAIL_USE_TLS /
+# EMAIL_USE_SSL; with neither, e-mails go to the console.
 if env.str("EMAIL_URL", default="") or not env.str("EMAIL_HOST", default=""):
     EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 else:

@@ -34,6 +34,37 @@ def seed_default_rules(apps, schema_editor):
         )
 
 
+# Plain SQL on PostgreSQL (millions of rows). SQLite (the fallback of `make run`) has no
+# GREATEST, and its max(a, b, c) is NULL when one argument is: the small database is walked in
+# Python, with GREATEST's meaning (NULLs ignored).
+LAST_CONTACT_SQL = """
+    UPDATE parcours_pathway AS p
+    SET last_contact_at = GREATEST(
+        p.opened_at,
+        p.closed_at,
+        (SELECT max(e.occurred_at) FROM parcours_pathwayevent AS e
+         WHERE e.pathway_id = p.id AND e.actor_id IS NOT NULL)
+    )
+"""
+
+
+def backfill_last_contact(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(LAST_CONTACT_SQL)
+        return
+    Pathway = apps.get_model("parcours", "Pathway")
+    PathwayEvent = apps.get_model("parcours", "PathwayEvent")
+    for pathway in Pathway.objects.all():
+        latest = (
+            PathwayEvent.objects.filter(pathway_id=pathway.pk, actor__isnull=False)
+            .order_by("-occurred_at")
+            .values_list("occurred_at", flat=True)
+            .first()
+        )
+        moments = [m for m in (pathway.opened_at, pathway.closed_at, latest) if m is not None]
+        Pathway.objects.filter(pk=pathway.pk).update(last_contact_at=max(moments, default=None))
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -112,18 +143,7 @@ class Migration(migrations.Migration):
         ),
         # The last contact of existing pathways: opening, closing, and the latest timeline event
         # recorded by a professional (system moves such as expiries are not contacts).
-        migrations.RunSQL(
-            sql="""
-                UPDATE parcours_pathway AS p
-                SET last_contact_at = GREATEST(
-                    p.opened_at,
-                    p.closed_at,
-                    (SELECT max(e.occurred_at) FROM parcours_pathwayevent AS e
-                     WHERE e.pathway_id = p.id AND e.actor_id IS NOT NULL)
-                )
-            """,
-            reverse_sql=migrations.RunSQL.noop,
-        ),
+        migrations.RunPython(backfill_last_contact, migrations.RunPython.noop),
         migrations.AlterField(
             model_name='pathway',
             name='last_contact_at',

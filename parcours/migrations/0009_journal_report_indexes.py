@@ -11,8 +11,9 @@ INVALID index behind: drop the `journal_listed_*` indexes that exist and run `mi
 """
 
 import django.contrib.postgres.indexes
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
+
+from parcours.migration_operations import AddIndexConcurrentlyOnPostgres
 
 
 def _listed_index(object_type: str) -> django.contrib.postgres.indexes.GinIndex:
@@ -33,6 +34,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        AddIndexConcurrently(model_name="accessevent", index=_listed_index(object_type))
+        AddIndexConcurrentlyOnPostgres(model_name="accessevent", index=_listed_index(object_type))
         for object_type in ("person", "pathway", "referral")
     ]

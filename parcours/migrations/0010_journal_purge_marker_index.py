@@ -4,8 +4,9 @@ backwards when there is none. Tiny (one row per purge), built CONCURRENTLY like 
 is written by every request): `atomic = False`; an interrupted run leaves an INVALID index to
 drop before running `migrate` again (docs/operations.md, "Indexes built concurrently")."""
 
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
+
+from parcours.migration_operations import AddIndexConcurrentlyOnPostgres
 
 
 class Migration(migrations.Migration):
@@ -16,7 +17,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        AddIndexConcurrently(
+        AddIndexConcurrentlyOnPostgres(
             model_name="accessevent",
             index=models.Index(
                 condition=models.Q(("operation", "purge_marker")),

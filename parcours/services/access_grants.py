@@ -334,6 +334,21 @@ def access_recompute_request(*, organisation_ids: Iterable[int]) -> None:
     )
 
 
+def _try_recompute_lock() -> bool:
+    if connection.vendor != "postgresql":
+        return True  # SQLite (the local fallback of `make run`) serialises writers anyway
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [RECOMPUTE_LOCK_KEY])
+        return bool(cursor.fetchone()[0])
+
+
+def _release_recompute_lock() -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [RECOMPUTE_LOCK_KEY])
+
+
 def access_recompute_pending() -> int:
     """Recompute every pathway owned by a marked organisation, each in its own transaction,
     then clear the marks that were not renewed meanwhile (a renewed one is done again). Returns
@@ -342,10 +357,8 @@ def access_recompute_pending() -> int:
     Idempotent (recomputing twice gives the same grants). One runner at a time: a run that
     finds another at work returns 0 at once — the other re-reads the marks until none is left,
     and the periodic run takes any mark written as it finished."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [RECOMPUTE_LOCK_KEY])
-        if not cursor.fetchone()[0]:
-            return 0
+    if not _try_recompute_lock():
+        return 0
     count = 0
     try:
         for _round in range(RECOMPUTE_MAX_ROUNDS):
@@ -367,8 +380,7 @@ def access_recompute_pending() -> int:
                     organisation_id=organisation_id, requested_at=requested_at
                 ).delete()
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [RECOMPUTE_LOCK_KEY])
+        _release_recompute_lock()
     if count:
         logger.info("access_recompute_pending: %d parcours recalculé(s)", count)
     return count
