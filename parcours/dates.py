@@ -9,6 +9,12 @@ from django.utils import timezone
 # A report without dates covers the last 12 months (API, pages and commands alike).
 DEFAULT_REPORT_DAYS = 365
 PERIOD_REVERSED = "La date de début doit précéder la date de fin."
+# The days a report may name: nothing parcours records predates 2000, and a period may end up to
+# a year ahead (the end of a year being prepared); beyond, the date is a typing error — and the
+# calendar arithmetic behind a report (the day after, a baseline before) would overflow at
+# 9999-12-31 or 0001-01-01 (a 500 before these bounds).
+EARLIEST_REPORT_DAY = dt.date(2000, 1, 1)
+REPORT_DAYS_AHEAD = 366
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -31,13 +37,43 @@ class ReportPeriod:
     end: dt.datetime
 
 
+class PeriodError(ValueError):
+    """A report period that cannot be read: `field` is "first_day" or "last_day", the day the
+    French message is about (the API names them `from`/`to`, the pages `du`/`au`)."""
+
+    def __init__(self, message: str, *, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+def latest_report_day() -> dt.date:
+    return timezone.localdate() + dt.timedelta(days=REPORT_DAYS_AHEAD)
+
+
+def _check_report_day(day: dt.date | None, field: str) -> None:
+    if day is None:
+        return
+    if day < EARLIEST_REPORT_DAY:
+        raise PeriodError(
+            f"Choisissez une date à partir du {EARLIEST_REPORT_DAY:%d/%m/%Y}.", field=field
+        )
+    if day > latest_report_day():
+        raise PeriodError(
+            f"Choisissez une date au plus tard le {latest_report_day():%d/%m/%Y}.", field=field
+        )
+
+
 def report_period(first_day: dt.date | None, last_day: dt.date | None) -> ReportPeriod:
     """The period of a report; `last_day` defaults to today, `first_day` to DEFAULT_REPORT_DAYS
-    before it. ValueError(PERIOD_REVERSED) when the days are in the wrong order."""
+    before it (not before EARLIEST_REPORT_DAY). PeriodError (a ValueError) when a day given is
+    outside EARLIEST_REPORT_DAY..today + REPORT_DAYS_AHEAD, or PERIOD_REVERSED when the days are
+    in the wrong order."""
+    _check_report_day(first_day, "first_day")
+    _check_report_day(last_day, "last_day")
     last = last_day or timezone.localdate()
-    first = first_day or last - dt.timedelta(days=DEFAULT_REPORT_DAYS)
+    first = first_day or max(last - dt.timedelta(days=DEFAULT_REPORT_DAYS), EARLIEST_REPORT_DAY)
     if first > last:
-        raise ValueError(PERIOD_REVERSED)
+        raise PeriodError(PERIOD_REVERSED, field="first_day")
     return ReportPeriod(
         first_day=first,
         last_day=last,

@@ -7,6 +7,7 @@ reason, for every write a service makes on a historied model.
 import datetime as dt
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from parcours.actor import Actor
@@ -326,12 +327,14 @@ def test_every_referral_move_is_attributed(counsellor, pathway, receiver):
     appointment = referral_set_appointment(
         actor=receiver, referral_id=referral.pk, starts_at=timezone.now() + dt.timedelta(days=1)
     )
-    referral_record_no_show(actor=receiver, referral_id=referral.pk)
-    referral_set_appointment(
-        actor=receiver, referral_id=referral.pk, starts_at=timezone.now() + dt.timedelta(days=3)
-    )
-    referral_record_attendance(actor=receiver, referral_id=referral.pk)
-    referral_close(actor=receiver, referral_id=referral.pk, outcome="training")
+    with time_machine.travel(dt.timedelta(days=2)):  # the outcome once the appointment began
+        referral_record_no_show(actor=receiver, referral_id=referral.pk)
+        second = referral_set_appointment(
+            actor=receiver, referral_id=referral.pk, starts_at=timezone.now() + dt.timedelta(days=1)
+        )
+    with time_machine.travel(second.starts_at + dt.timedelta(hours=1)):
+        referral_record_attendance(actor=receiver, referral_id=referral.pk)
+        referral_close(actor=receiver, referral_id=referral.pk, outcome="training")
 
     rows = _reasons(referral)
     assert [status for status, _user, _reason in rows] == [

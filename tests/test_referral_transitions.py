@@ -125,7 +125,12 @@ def referral_in(status: str, parties: Parties, **extra: object) -> Referral:
         **extra,
     )
     if status == ReferralStatus.APPOINTMENT_SET:
-        AppointmentFactory(referral=referral, created_by=parties.receiver.user)
+        # Begun an hour ago: its outcome may be recorded (not before its start, issue 13).
+        AppointmentFactory(
+            referral=referral,
+            created_by=parties.receiver.user,
+            starts_at=timezone.now() - dt.timedelta(hours=1),
+        )
     assert referral.status == status
     return referral
 

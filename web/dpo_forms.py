@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from parcours.dates import report_period
+from parcours.dates import PeriodError, report_period
 from parcours.models import (
     RIGHTS_REQUEST_DECISIONS,
     AccessOperation,
@@ -27,10 +27,12 @@ class PeriodForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if "du" not in data or "au" not in data:
+            return data  # a day that is no date already has its error
         try:
             self.period = report_period(data.get("du"), data.get("au"))
-        except ValueError as error:
-            self.add_error("du", str(error))
+        except PeriodError as error:
+            self.add_error("au" if error.field == "last_day" else "du", str(error))
         else:
             data["du"], data["au"] = self.period.first_day, self.period.last_day
         return data
@@ -78,9 +80,10 @@ class AnomalyForm(PeriodForm):
         label=_("Volume : nombre minimal de personnes dans la journée"),
         required=False,
         min_value=1,
+        max_value=100000,  # the API's bounds (AnomalyQuerySerializer)
     )
     denials_per_day = forms.IntegerField(
-        label=_("Refus répétés : nombre par jour"), required=False, min_value=1
+        label=_("Refus répétés : nombre par jour"), required=False, min_value=1, max_value=10000
     )
 
 

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from ..dates import report_period
+from ..dates import PeriodError, report_period
 from ..exports.downloads import FORMATS
 from ..models import (
     RIGHTS_REQUEST_DECISIONS,
@@ -31,8 +31,9 @@ class PeriodSerializer(serializers.Serializer):
     def validate(self, attrs):
         try:
             period = report_period(attrs.get("start"), attrs.get("end"))
-        except ValueError as error:
-            raise serializers.ValidationError({"from": [str(error)]}) from None
+        except PeriodError as error:
+            field = "to" if error.field == "last_day" else "from"
+            raise serializers.ValidationError({field: [str(error)]}) from None
         attrs["start_at"], attrs["end_at"] = period.start, period.end
         return attrs
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -79,3 +80,11 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return f"Rendez-vous du {self.starts_at:%d/%m/%Y %H:%M}"
+
+    @property
+    def outcome_label(self) -> str:
+        """The outcome in words; a pending appointment whose time has come is no longer « À
+        venir »: the receiver has to say whether the person came."""
+        if self.outcome == AppointmentOutcome.PENDING and self.starts_at <= timezone.now():
+            return str(_("Venue à constater"))
+        return str(self.get_outcome_display())

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +17,7 @@ from ..gate import Action, Subject
 from ..gate.journal import record_refusal, record_write
 from ..gate.relations import relations_to_person
 from ..models import Pathway, Person
+from ..models.person import EARLIEST_BIRTH_DATE, age_on
 from .archive import raise_if_person_archived
 from .history import save_with_history
 from .last_contact import last_contact_stamp_person
@@ -39,6 +41,41 @@ PERSON_EDITABLE_FIELDS = (
     "court_supervision",
     "lives_in_qpv",
 )
+
+
+# The youngest person a pathway is opened for: apprenticeship and the Missions locales start at
+# 15-16 (docs/domain.md, "Birth date"); a younger birth date is a typing error (the year).
+MINIMUM_AGE = 15
+
+
+def _birth_date_errors(birth_date: object) -> list[str]:
+    """What is implausible about a birth date, in French (the 1900 floor is the model's field
+    validator and CHECK; the present moves, so the rest is checked here, for every door)."""
+    if not isinstance(birth_date, dt.date) or birth_date < EARLIEST_BIRTH_DATE:
+        return []  # the model's own validation says so
+    today = timezone.localdate()
+    if birth_date > today:
+        return [_("La date de naissance ne peut pas être dans le futur.")]
+    if age_on(birth_date, today) < MINIMUM_AGE:
+        return [
+            _("La personne doit avoir au moins %(age)s ans : vérifiez l'année de naissance.")
+            % {"age": MINIMUM_AGE}
+        ]
+    return []
+
+
+def _validate(person: Person) -> None:
+    """Every field's validation at once (model validators, then the birth date's plausibility):
+    one ValidationError naming each field that is wrong, so a form shows them all together."""
+    errors: dict[str, list[str]] = {}
+    try:
+        person.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        errors = error.message_dict
+    if "birth_date" not in errors and (birth := _birth_date_errors(person.birth_date)):
+        errors["birth_date"] = birth
+    if errors:
+        raise ValidationError(errors)
 
 
 def _stored_form(field: str, value: object) -> object:
@@ -149,7 +186,7 @@ def person_create(
         setattr(person, field, _stored_form(field, value))
     person.refresh_search_keys()
     person.created_by = actor.user  # type: ignore[assignment]
-    person.full_clean(validate_unique=False, validate_constraints=False)
+    _validate(person)
     _lock_identity(f"{person.name_key}|{person.birth_date.isoformat()}")
     _raise_if_duplicate(actor=actor, person=person)
     save_with_history(person, actor=actor, reason=_("Création de la personne"))
@@ -204,7 +241,7 @@ def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -
     for field, value in changes.items():
         setattr(person, field, _stored_form(field, value))
     person.refresh_search_keys()
-    person.full_clean(validate_unique=False, validate_constraints=False)
+    _validate(person)
     _lock_identity(f"{person.name_key}|{person.birth_date.isoformat()}")
     _raise_if_duplicate(actor=actor, person=person, exclude_id=person.pk)
     save_with_history(person, actor=actor, reason=_("Rectification des données de la personne"))

@@ -43,6 +43,9 @@ from .delays import add_working_days, delays_for
 from .history import save_with_history
 from .timeline import timeline_record
 
+# How far ahead an appointment may be set: beyond, the date is a typing error (the year).
+APPOINTMENT_MAX_AHEAD = dt.timedelta(days=365)
+
 PARTY_REFUSAL = {
     Party.SENDER: _("Seul l'organisme prescripteur peut « %(action)s » cette orientation."),
     Party.RECEIVER: _("Seul l'organisme destinataire peut « %(action)s » cette orientation."),
@@ -380,7 +383,13 @@ def referral_set_appointment(
     channel: str = "in_person",
     place: str = "",
 ) -> Appointment:
-    """Set (or reschedule, or re-invite to) the appointment. A pending one is cancelled."""
+    """Set (or reschedule, or re-invite to) the appointment. A pending one is cancelled.
+
+    An appointment is set ahead (from the current minute, up to APPOINTMENT_MAX_AHEAD): there is
+    no recording of a past one — a meeting that happened without being set is the timeline's
+    note, not a pending appointment shown « À venir » (docs/domain.md, "Appointments")."""
+    # First: the event's text below formats the date, which overflows at 9999-12-31 23:59 UTC.
+    _check_appointment_start(starts_at, timezone.now())
     created: list[Appointment] = []
 
     def book(referral: Referral, now: dt.datetime) -> None:
@@ -415,9 +424,30 @@ def referral_set_appointment(
     return created[0]
 
 
+def _check_appointment_start(starts_at: dt.datetime, now: dt.datetime) -> None:
+    """InvalidInput (field `starts_at`) unless the appointment starts from the current minute
+    (a form gives minutes: « now » typed is not the past) to APPOINTMENT_MAX_AHEAD ahead."""
+    if starts_at < now.replace(second=0, microsecond=0):
+        message = _("Un rendez-vous se fixe à venir : cette date est passée.")
+        raise InvalidInput(message, fields={"starts_at": [message]})
+    if starts_at > now + APPOINTMENT_MAX_AHEAD:
+        message = _("Un rendez-vous se fixe au plus un an à l'avance.")
+        raise InvalidInput(message, fields={"starts_at": [message]})
+
+
 def _record_outcome_on_pending(outcome: str, actor: Actor, reason: str):
     def record(referral: Referral, now: dt.datetime) -> None:
         pending = referral.appointments.filter(outcome=AppointmentOutcome.PENDING).first()
+        if pending is not None and pending.starts_at > now:
+            # Whether the person came is known once the appointment has begun; an absence
+            # recorded ahead would tell the partners (by e-mail) something that has not happened.
+            raise InvalidInput(
+                _(
+                    "Le rendez-vous n'a pas encore eu lieu (%(starts)s) : sa venue ou l'absence "
+                    "de la personne se constate à partir de son heure."
+                )
+                % {"starts": timezone.localtime(pending.starts_at).strftime("%d/%m/%Y à %H:%M")}
+            )
         if pending is not None:
             pending.outcome = outcome
             pending.outcome_recorded_at = now

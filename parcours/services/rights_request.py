@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from .. import access
 from ..actor import Actor
-from ..dates import add_months
+from ..dates import EARLIEST_REPORT_DAY, add_months
 from ..errors import Conflict, InvalidInput
 from ..gate.journal import journal_record
 from ..models import (
@@ -50,6 +50,11 @@ def rights_request_record(
     person = access.persons_reportable_by(actor).get(pk=person_id)
     if received_on > timezone.localdate():
         message = _("La date de réception ne peut pas être future.")
+        raise InvalidInput(message, fields={"received_on": [message]})
+    if received_on < EARLIEST_REPORT_DAY:  # a typing error (the year), not a late recording
+        message = _("La date de réception doit être postérieure au %(day)s.") % {
+            "day": f"{EARLIEST_REPORT_DAY:%d/%m/%Y}"
+        }
         raise InvalidInput(message, fields={"received_on": [message]})
     request = RightsRequest(
         person=person,

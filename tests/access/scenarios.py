@@ -382,7 +382,10 @@ def build_world(case: Case) -> World:
         with_consent=False,
         **status,
     )
-    appointment = AppointmentFactory(referral=referral)
+    # Begun an hour ago: the receiver may record whether the person came (issue 13).
+    appointment = AppointmentFactory(
+        referral=referral, starts_at=timezone.now() - dt.timedelta(hours=1)
+    )
     caring = case.relationship.startswith("care_team")
     member = CareTeamMemberFactory(
         pathway=pathway, organisation=acting_org if caring else OrganisationFactory(kind="ccas")

@@ -523,3 +523,139 @@ def test_a_list_of_persons_is_not_a_bulk_create(me_client):
     assert response.status_code == 400
     assert list(response.json()) == ["non_field_errors"]
     assert Person.objects.count() == 1
+
+
+# --- dates checked against what they mean (issue 13): 400 with a French field message ----------
+
+ENGLISH = ("This field", "Enter a valid", "valid choice", "Ensure this value", "Server Error")
+
+
+def _french_field_error(response, field: str) -> str:
+    assert response.status_code == 400, response.content
+    message = response.json()[field][0]
+    assert not any(english in message for english in ENGLISH), message
+    return message
+
+
+def _rows():
+    """What a refused request must leave as it was (the journal may record the refusal)."""
+    from notifications.models import Alert, OutboxMessage
+    from parcours.models import Appointment, RightsRequest
+
+    return tuple(
+        model.objects.count()
+        for model in (
+            Person,
+            Person.history.model,
+            Referral.history.model,
+            Appointment,
+            Alert,
+            OutboxMessage,
+            RightsRequest,
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("birth_date", "says"),
+    [
+        ("2031-12-31", "ne peut pas être dans le futur"),
+        ("9999-12-31", "ne peut pas être dans le futur"),
+        ("0001-01-01", "postérieure à 1900"),
+        ((dt.date.today() - dt.timedelta(days=365 * 10)).isoformat(), "au moins 15 ans"),
+    ],
+)
+def test_person_with_an_implausible_birth_date(me_client, birth_date, says):
+    before = _rows()
+    response = me_client.post("/api/v1/persons/", _person_payload(birth_date=birth_date))
+    assert says in _french_field_error(response, "birth_date")
+    assert _rows() == before
+
+
+def test_person_patch_to_a_future_birth_date(me_client, own_pathway):
+    before = _rows()
+    response = me_client.patch(
+        f"/api/v1/persons/{own_pathway.person_id}/", {"birth_date": "2031-12-31"}
+    )
+    assert "futur" in _french_field_error(response, "birth_date")
+    assert _rows() == before
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "says"),
+    [
+        ("2020-01-01T10:00:00+01:00", "cette date est passée"),
+        ("0001-01-01T00:00:00Z", "cette date est passée"),
+        ("9999-12-30T10:00:00+01:00", "au plus un an à l'avance"),
+        # Beyond the local calendar: DRF's own French message (the service would overflow).
+        ("9999-12-31T23:59:00Z", "hors de l'intervalle"),
+        ((timezone.now() + dt.timedelta(days=800)).isoformat(), "au plus un an à l'avance"),
+    ],
+)
+def test_set_appointment_in_the_past_or_years_ahead(me_client, incoming, starts_at, says):
+    referral = incoming(accepted=True)
+    before = _rows()
+    response = me_client.post(
+        f"/api/v1/referrals/{referral.pk}/set-appointment/", {"starts_at": starts_at}
+    )
+    assert says in _french_field_error(response, "starts_at")
+    referral.refresh_from_db()
+    assert referral.status == ReferralStatus.ACCEPTED
+    assert _rows() == before
+
+
+@pytest.mark.parametrize("move", ["record-no-show", "record-attendance"])
+def test_outcome_of_an_appointment_that_has_not_happened(me_client, incoming, move):
+    from ..factories import AppointmentFactory
+
+    referral = incoming(appointment_set=True)
+    AppointmentFactory(referral=referral, starts_at=timezone.now() + dt.timedelta(days=1))
+    before = _rows()
+    response = me_client.post(f"/api/v1/referrals/{referral.pk}/{move}/", {})
+    assert response.status_code == 400, response.content
+    assert "n'a pas encore eu lieu" in response.json()["detail"]
+    referral.refresh_from_db()
+    assert referral.status == ReferralStatus.APPOINTMENT_SET
+    assert _rows() == before
+
+
+DPO_PERIOD_ENDPOINTS = [
+    lambda w: (
+        f"/api/v1/dpo/persons/{PathwayFactory(owner_organisation=w.home).person_id}/access-report/"
+    ),
+    lambda w: f"/api/v1/dpo/users/{w.me.user.pk}/activity-report/",
+    lambda w: "/api/v1/dpo/anomalies/",
+    lambda w: "/api/v1/dpo/journal-integrity/",
+]
+
+
+@pytest.mark.parametrize(
+    "endpoint", DPO_PERIOD_ENDPOINTS, ids=["person", "user", "anomalies", "integrity"]
+)
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"from": "0001-01-01"}, "from"),
+        ({"to": "0001-01-01"}, "to"),
+        ({"to": "9999-12-31"}, "to"),
+        ({"from": "9999-12-31", "to": "9999-12-31"}, "from"),
+        ({"from": "0001-01-01", "export": "csv"}, "from"),
+        ({"to": "9999-12-31", "export": "pdf"}, "to"),
+        ({"from": "2023-02-30"}, "from"),
+    ],
+)
+def test_dpo_report_periods_out_of_bounds(world, client_for, endpoint, query, field):
+    """0001-01-01 and 9999-12-31 crashed every DPO report (the calendar overflowed)."""
+    response = client_for(world.dpo).get(endpoint(world), query)
+    _french_field_error(response, field)
+
+
+def test_rights_request_received_on_an_absurd_day(world, client_for):
+    person = PathwayFactory(owner_organisation=world.home).person
+    before = _rows()
+    response = client_for(world.dpo).post(
+        "/api/v1/dpo/rights-requests/",
+        {"person": person.pk, "kind": "access", "channel": "desk", "received_on": "0001-01-01"},
+    )
+    assert "postérieure au 01/01/2000" in _french_field_error(response, "received_on")
+    assert _rows() == before

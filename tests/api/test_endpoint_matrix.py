@@ -197,6 +197,11 @@ def _foreign_referral(**traits):
     return build
 
 
+def _past_appointment(referral):
+    """An appointment that has begun: whether the person came may be recorded (issue 13)."""
+    return AppointmentFactory(referral=referral, starts_at=timezone.now() - dt.timedelta(hours=1))
+
+
 def _foreign_appointment(world):
     referral = ReferralFactory(
         appointment_set=True,
@@ -452,7 +457,7 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ("/api/v1/referrals/{pk}/record-attendance/", "POST"): Row(
         own=lambda w: (
             w.me,
-            AppointmentFactory(referral=_incoming(w, appointment_set=True)).referral_id,
+            _past_appointment(_incoming(w, appointment_set=True)).referral_id,
             None,
         ),
         foreign=_foreign_referral(appointment_set=True),
@@ -460,7 +465,7 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ("/api/v1/referrals/{pk}/record-no-show/", "POST"): Row(
         own=lambda w: (
             w.me,
-            AppointmentFactory(referral=_incoming(w, appointment_set=True)).referral_id,
+            _past_appointment(_incoming(w, appointment_set=True)).referral_id,
             None,
         ),
         foreign=_foreign_referral(appointment_set=True),

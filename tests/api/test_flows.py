@@ -4,6 +4,7 @@ import datetime as dt
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import time_machine
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -215,17 +216,24 @@ def test_referral_lifecycle_between_prescriber_and_siae(world, client_for):
     assert dt.datetime.fromisoformat(appointments[0]["starts_at"]) == starts_at
     assert _ids(sender.get("/api/v1/appointments/")) == {appointments[0]["id"]}
 
-    _step(receiver, rid, "record-attendance", expect_status="attended", expect_actions=["close"])
-    assert Appointment.objects.get(referral_id=rid).outcome == "attended"
+    # Whether the person came is known once the appointment has begun (issue 13).
+    early = receiver.post(f"/api/v1/referrals/{rid}/record-attendance/", {})
+    assert early.status_code == 400, early.content
+    assert "n'a pas encore eu lieu" in early.json()["detail"]
+    with time_machine.travel(starts_at + dt.timedelta(minutes=30)):
+        _step(
+            receiver, rid, "record-attendance", expect_status="attended", expect_actions=["close"]
+        )
+        assert Appointment.objects.get(referral_id=rid).outcome == "attended"
 
-    closed = _step(
-        receiver,
-        rid,
-        "close",
-        {"outcome": "support_started", "comment": "Entrée en chantier lundi."},
-        expect_status="closed",
-        expect_actions=[],
-    )
+        closed = _step(
+            receiver,
+            rid,
+            "close",
+            {"outcome": "support_started", "comment": "Entrée en chantier lundi."},
+            expect_status="closed",
+            expect_actions=[],
+        )
     assert closed["closed_at"] is not None
 
     # The prescriber gets the outcome back (retour d'information) and has nothing left to do.
