@@ -2,10 +2,12 @@
 French errors (InvalidInput.fields, DuplicatePerson…) are put back on the form."""
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import DeliveryMode
 from parcours.categories import DataCategory
+from parcours.errors import DomainError
 from parcours.models import (
     AppointmentChannel,
     BarrierKind,
@@ -19,6 +21,12 @@ from parcours.models import (
     Service,
 )
 
+# The lengths of the API's serializers, so that a page refuses what the API refuses (in French)
+# instead of the database. Identifiers as a person types them: a NIR with its spaces
+# (1 85 05 62 041 123 45), a France Travail id with a stray one.
+NIR_TYPED = 21
+FRANCE_TRAVAIL_ID_TYPED = 15
+
 
 class PersonForm(forms.Form):
     first_name = forms.CharField(label=_("Prénom"), max_length=100)
@@ -26,22 +34,29 @@ class PersonForm(forms.Form):
     birth_date = forms.DateField(
         label=_("Date de naissance"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    nir = forms.CharField(label=_("NIR (numéro de sécurité sociale)"), required=False)
-    france_travail_id = forms.CharField(label=_("Identifiant France Travail"), required=False)
-    email = forms.EmailField(label=_("E-mail"), required=False)
+    # Identifiers as typed (spaces allowed: the service normalises them, the model checks them).
+    nir = forms.CharField(
+        label=_("NIR (numéro de sécurité sociale)"), required=False, max_length=NIR_TYPED
+    )
+    france_travail_id = forms.CharField(
+        label=_("Identifiant France Travail"), required=False, max_length=FRANCE_TRAVAIL_ID_TYPED
+    )
+    email = forms.EmailField(label=_("E-mail"), required=False, max_length=254)
     phone = forms.CharField(label=_("Téléphone"), required=False, max_length=20)
     city = forms.CharField(label=_("Commune"), required=False, max_length=100)
 
 
 class PersonSearchForm(forms.Form):
-    last_name = forms.CharField(label=_("Nom (début)"), required=False)
+    last_name = forms.CharField(label=_("Nom (début)"), required=False, max_length=100)
     birth_date = forms.DateField(
         label=_("Date de naissance"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    france_travail_id = forms.CharField(label=_("Identifiant France Travail"), required=False)
-    nir = forms.CharField(label=_("NIR (recherche exacte)"), required=False)
+    france_travail_id = forms.CharField(
+        label=_("Identifiant France Travail"), required=False, max_length=FRANCE_TRAVAIL_ID_TYPED
+    )
+    nir = forms.CharField(label=_("NIR (recherche exacte)"), required=False, max_length=NIR_TYPED)
 
 
 class ConsentForm(forms.Form):
@@ -78,7 +93,9 @@ class ConsentNarrowForm(forms.Form):
 
 class BreakGlassForm(forms.Form):
     category = forms.ChoiceField(label=_("Catégorie"), choices=DataCategory.choices)
-    reason = forms.CharField(label=_("Motif"), widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label=_("Motif"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
 
 
 class DirectoryFilterForm(forms.Form):
@@ -113,10 +130,15 @@ class ReferralForm(forms.Form):
         help_text=_("L'identité et le parcours sont toujours partagés."),
     )
     reason = forms.CharField(
-        label=_("Motif de l'orientation"), widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Motif de l'orientation"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
     )
     context_note = forms.CharField(
-        label=_("Éléments de contexte"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+        label=_("Éléments de contexte"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=10000,
     )
 
     def __init__(self, *args, organisations=None, **kwargs):
@@ -126,7 +148,8 @@ class ReferralForm(forms.Form):
         organisation_id = self.data.get("receiver_organisation") or self.initial.get(
             "receiver_organisation"
         )
-        if organisation_id:
+        if str(organisation_id or "").isascii() and str(organisation_id or "").isdigit():
+            # Only an id: a typed "abc" is the organisation field's error, not a query's crash.
             self.fields["receiver_service"].queryset = Service.objects.filter(
                 organisation_id=organisation_id, is_active=True
             )
@@ -135,7 +158,10 @@ class ReferralForm(forms.Form):
 class RefuseForm(forms.Form):
     refusal_reason = forms.ChoiceField(label=_("Motif de refus"), choices=RefusalReason.choices)
     comment = forms.CharField(
-        label=_("Commentaire"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Commentaire"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=5000,
     )
 
 
@@ -152,7 +178,10 @@ class AppointmentForm(forms.Form):
 class CloseForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Suite donnée"), choices=ReferralOutcome.choices)
     comment = forms.CharField(
-        label=_("Retour d'information"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Retour d'information"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=5000,
     )
 
 
@@ -173,12 +202,47 @@ class ActingOrganisationForm(forms.Form):
         ]
 
 
-def apply_domain_error(form: forms.Form, error) -> None:
-    """Put a service's French error on the form: per field where it names fields."""
-    placed = False
-    for field, messages in getattr(error, "fields", {}).items():
-        for message in messages:
-            form.add_error(field if field in form.fields else None, message)
-            placed = True
-    if not placed:
-        form.add_error(None, error.message)
+# What a service raises on bad input, to put back on the page's form: the domain's errors
+# (InvalidInput.fields, DuplicatePerson…, all French) and Django's ValidationError from model
+# validation in the services (full_clean: NIR, France Travail id, birth date…). A view catches
+# NotAllowed before these: the gate's refusal is the 403 page, not a form error.
+INPUT_ERRORS = (DomainError, ValidationError)
+
+
+def error_messages_by_field(error: Exception) -> dict[str | None, list[str]]:
+    """A service error's French messages by field name (None: the whole form)."""
+    if isinstance(error, ValidationError):
+        if hasattr(error, "error_dict"):
+            return {
+                (None if field == NON_FIELD_ERRORS else field): list(messages)
+                for field, messages in error.message_dict.items()
+            }
+        return {None: list(error.messages)}
+    fields: dict[str | None, list[str]] = {
+        field: list(messages) for field, messages in getattr(error, "fields", {}).items()
+    }
+    return fields or {None: [getattr(error, "message", str(error))]}
+
+
+def error_sentence(error: Exception) -> str:
+    """A service error in one French sentence, for a message above a page without a form."""
+    if isinstance(error, DomainError):
+        return error.message
+    return " ".join(m for messages in error_messages_by_field(error).values() for m in messages)
+
+
+def apply_domain_error(form: forms.Form, error: Exception) -> None:
+    """Put a service's French error on the form: on the field it names when the form shows
+    that field, else above the form (a domain error's own sentence then, which says what is
+    wrong without the field's context); the values typed stay in the bound form."""
+    above: list[str] = []
+    for field, messages in error_messages_by_field(error).items():
+        if field is not None and field in form.fields:
+            for message in messages:
+                form.add_error(field, message)
+        else:
+            above.extend(messages)
+    if above and isinstance(error, DomainError) and error.fields:
+        above = [error.message]
+    for message in dict.fromkeys(above):  # once each, in order
+        form.add_error(None, message)

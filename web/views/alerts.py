@@ -2,18 +2,20 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from notifications.models import AlertState
 from notifications.selectors import alerts_visible_to
 from notifications.services.alerts import alert_acknowledge
 from notifications.services.preferences import preference_of, preference_set
-from parcours.errors import DomainError
 
 from ..actor import member_required
-from ..forms import PreferenceForm
+from ..forms import INPUT_ERRORS, PreferenceForm, error_sentence
 
 
 @member_required
@@ -33,11 +35,17 @@ def alert_list(request):
 def alert_acknowledge_view(request, pk: int):
     try:
         alert_acknowledge(actor=request.actor, alert_id=pk, now=timezone.now())
-    except DomainError as error:
-        messages.error(request, error.message)
+    except INPUT_ERRORS as error:
+        messages.error(request, error_sentence(error))
     else:
         messages.success(request, "Alerte prise en compte : elle ne sera pas escaladée.")
-    return redirect(request.POST.get("next") or "web:alerts")
+    # Back where the button was (the home page or the list), never to another site.
+    back = request.POST.get("next", "")
+    if not back.startswith("/") or not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("web:alerts")
+    return HttpResponseRedirect(back)
 
 
 @member_required

@@ -12,7 +12,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from parcours import access
-from parcours.errors import DomainError
 from parcours.exports import downloads
 from parcours.models import RightsRequestStatus
 from parcours.selectors.anomalies import THRESHOLD_NAMES, AnomalyThresholds
@@ -30,7 +29,7 @@ from ..dpo_forms import (
     PersonReportForm,
     RightsRequestForm,
 )
-from ..forms import apply_domain_error
+from ..forms import INPUT_ERRORS, apply_domain_error
 
 FORBIDDEN = "Ces pages sont réservées au délégué à la protection des données (DPO)."
 
@@ -217,7 +216,7 @@ def dpo_rights_request_create(request, pk: int):
             created = rights_services.rights_request_record(
                 actor=request.actor, person_id=person.pk, **form.cleaned_data
             )
-        except DomainError as error:
+        except INPUT_ERRORS as error:
             apply_domain_error(form, error)
         else:
             messages.success(
@@ -255,7 +254,7 @@ def dpo_rights_request(request, pk: int):
                     )
                     messages.success(request, "Réponse enregistrée.")
                     return redirect("web:dpo-rights-request", pk=pk)
-        except DomainError as error:
+        except INPUT_ERRORS as error:
             apply_domain_error(
                 extension if "prolonger" in request.POST.get("action", "") else decision, error
             )

@@ -13,7 +13,7 @@ from django.urls import reverse
 from parcours import access, gate
 from parcours.api.filters import PersonFilter
 from parcours.categories import HEALTH_BARRIERS, PERSON_FIELDS, DataCategory
-from parcours.errors import DomainError, DuplicatePerson, NotAllowed
+from parcours.errors import DuplicatePerson, NotAllowed
 from parcours.gate import Action, Relation
 from parcours.gate.journal import record_list_of, record_read_of
 from parcours.gate.relations import relations_to_person
@@ -24,12 +24,14 @@ from parcours.services import person as person_services
 
 from ..actor import member_required
 from ..forms import (
+    INPUT_ERRORS,
     BreakGlassForm,
     ConsentForm,
     ConsentNarrowForm,
     PersonForm,
     PersonSearchForm,
     apply_domain_error,
+    error_sentence,
 )
 
 PAGE_SIZE = 20
@@ -88,8 +90,17 @@ def person_detail(request, pk: int):
     )
 
 
-def _person_page(request, person: Person, *, consent_form=None, status: int = 200):
-    """The person page; a consent form that failed is shown again with its errors."""
+def _person_page(
+    request,
+    person: Person,
+    *,
+    consent_form=None,
+    break_glass_form=None,
+    narrowing: dict | None = None,
+    status: int = 200,
+):
+    """The person page; a form of it that failed (consent, break-glass, narrowing a consent)
+    is shown again, open, with its errors and what was typed or ticked."""
     actor = request.actor
     pathways = _visible_pathways(actor, person)
     grants = access.grants_for(actor, [p.pk for p in pathways])
@@ -162,7 +173,9 @@ def _person_page(request, person: Person, *, consent_form=None, status: int = 20
             "consents": consents,
             "consent_form": consent_form or ConsentForm(),
             "consent_form_open": consent_form is not None,
-            "break_glass_form": BreakGlassForm(),
+            "break_glass_form": break_glass_form or BreakGlassForm(),
+            "break_glass_form_open": break_glass_form is not None,
+            "narrowing": narrowing or {},
             "consents_not_shown": access.consents_not_shown_count(actor, person.pk),
             "actions": gate.actions_for(actor, relations),
             "can_refer": pathway is not None
@@ -189,7 +202,7 @@ def person_create(request):
                 messages.info(request, f"Fiche existante : {request.build_absolute_uri(url)}")
         except NotAllowed:
             raise  # the gate's refusal: the 403 page (member_required)
-        except DomainError as error:
+        except INPUT_ERRORS as error:
             apply_domain_error(form, error)
         else:
             messages.success(request, "La personne a été créée et son parcours ouvert.")
@@ -225,7 +238,7 @@ def person_edit(request, pk: int):
             person_services.person_update(actor=actor, person_id=person.pk, changes=changes)
         except NotAllowed:
             raise  # the gate's refusal: the 403 page (member_required)
-        except DomainError as error:
+        except INPUT_ERRORS as error:
             apply_domain_error(form, error)
         else:
             messages.success(request, "Fiche mise à jour (l'historique est conservé).")
@@ -263,7 +276,7 @@ def consent_create(request, pk: int):
             )
         except NotAllowed:
             raise  # the gate's refusal: the 403 page (member_required)
-        except DomainError as error:
+        except INPUT_ERRORS as error:
             apply_domain_error(form, error)
         else:
             messages.success(request, "L'accord de la personne est enregistré.")
@@ -280,8 +293,8 @@ def consent_revoke(request, pk: int, consent_pk: int):
             consent_services.consent_revoke(actor=actor, consent_id=consent_pk)
         except NotAllowed:
             raise  # the gate's refusal: the 403 page (member_required)
-        except DomainError as error:
-            messages.error(request, error.message)
+        except INPUT_ERRORS as error:
+            messages.error(request, error_sentence(error))
         else:
             messages.success(request, "L'accord est retiré : les accès qu'il ouvrait sont fermés.")
     return redirect("web:person-detail", pk=pk)
@@ -290,9 +303,9 @@ def consent_revoke(request, pk: int, consent_pk: int):
 @member_required
 def consent_narrow(request, pk: int, consent_pk: int):
     actor = request.actor
-    form = ConsentNarrowForm(request.POST, auto_id=f"restreindre_{consent_pk}_%s")
     if request.method != "POST":
         return redirect("web:person-detail", pk=pk)
+    form = ConsentNarrowForm(request.POST, auto_id=f"restreindre_{consent_pk}_%s")
     if form.is_valid():
         try:  # the service finds the consent within the actor's scope (404 otherwise)
             consent_services.consent_narrow(
@@ -300,13 +313,19 @@ def consent_narrow(request, pk: int, consent_pk: int):
             )
         except NotAllowed:
             raise  # the gate's refusal: the 403 page (member_required)
-        except DomainError as error:
-            messages.error(request, error.message)
+        except INPUT_ERRORS as error:
+            apply_domain_error(form, error)
         else:
             messages.success(request, "L'accord est restreint : les accès retirés sont fermés.")
-    elif form.errors:
-        messages.error(request, "L'accord n'a pas été restreint : " + _errors(form))
-    return redirect("web:person-detail", pk=pk)
+            return redirect("web:person-detail", pk=pk)
+    # Shown again, open, with what was ticked and why it was not done.
+    person = gate.locate(actor, access.persons_visible_to(actor), pk, action=Action.PERSON_READ)
+    narrowing = {
+        "consent_pk": consent_pk,
+        "kept": request.POST.getlist("categories"),
+        "errors": [e for errors in form.errors.values() for e in errors],
+    }
+    return _person_page(request, person, narrowing=narrowing, status=400)
 
 
 @member_required
@@ -330,15 +349,17 @@ def break_glass(request, pk: int):
             )
         except NotAllowed:
             raise  # the gate's refusal: the 403 page (member_required)
-        except DomainError as error:
-            messages.error(request, error.message)
+        except INPUT_ERRORS as error:
+            apply_domain_error(form, error)
         else:
             messages.warning(
                 request, "Accès exceptionnel ouvert : il est journalisé et votre DPO est prévenu."
             )
-    elif form.errors:
-        messages.error(request, "Accès exceptionnel refusé : " + _errors(form))
-    return redirect("web:person-detail", pk=person.pk)
+            return redirect("web:person-detail", pk=person.pk)
+    if pathway is None:
+        form.add_error(None, "Aucun parcours de cette personne n'est suivi par votre organisation.")
+    # Shown again, open, with the reason typed and what is wrong.
+    return _person_page(request, person, break_glass_form=form, status=400)
 
 
 @dataclass(frozen=True)
@@ -374,10 +395,6 @@ def _with_consents(events, consents) -> list[TimelineEntry]:
         if consent.revoked_at:
             entries.append(TimelineEntry(consent.revoked_at, "Accord de la personne retiré", to))
     return sorted(entries, key=lambda entry: entry.at, reverse=True)
-
-
-def _errors(form) -> str:
-    return " ".join(str(e) for errors in form.errors.values() for e in errors)
 
 
 __all__ = ["Consent"]

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from notifications.selectors import alerts_visible_to
 from parcours import access, gate
 from parcours.categories import DataCategory
-from parcours.errors import DomainError, NotAllowed
+from parcours.errors import NotAllowed
 from parcours.gate import Action as GateAction
 from parcours.gate.journal import record_list_of, record_read_of
 from parcours.gate.relations import relations_to_pathway
@@ -25,15 +25,18 @@ from parcours.transitions import ACTION_LABELS, Action, actions_available
 
 from ..actor import member_required
 from ..forms import (
+    INPUT_ERRORS,
     AppointmentForm,
     CloseForm,
     DirectoryFilterForm,
     ReferralForm,
     RefuseForm,
     apply_domain_error,
+    error_sentence,
 )
 
 PAGE_SIZE = 25
+MAX_AGE_DAYS = 3660  # the inbox's age filter: ten years back at most
 # What a list row shows of a referral: the person's name and the referral itself.
 SHOWN_IN_LISTS = frozenset({DataCategory.IDENTITY, DataCategory.PATHWAY})
 
@@ -97,7 +100,7 @@ def referral_create(request, pathway_pk: int):
             )
         except NotAllowed:
             raise  # the gate's refusal: the 403 page (member_required)
-        except DomainError as error:
+        except INPUT_ERRORS as error:
             apply_domain_error(form, error)
         else:
             messages.success(request, f"Orientation {referral.reference} envoyée.")
@@ -105,7 +108,7 @@ def referral_create(request, pathway_pk: int):
     receiver = None
     delays = None
     receiver_id = form.data.get("receiver_organisation") or request.GET.get("receiver_organisation")
-    if receiver_id:
+    if receiver_id and str(receiver_id).isascii() and str(receiver_id).isdigit():
         receiver = Organisation.objects.filter(pk=receiver_id).first()
         if receiver is not None:
             delays = delays_for(
@@ -165,7 +168,9 @@ def inbox(request):
     if status in {value for value, _label in STATUS_FILTERS if value}:
         referrals = referrals.filter(status=status)
     older_than = request.GET.get("age", "")
-    if older_than.isdigit():
+    # Days, from the filter's few choices; anything else (a typed URL) is no filter, not a 500:
+    # "²" passes isdigit() but not int(), a huge number overflows the date arithmetic.
+    if older_than.isascii() and older_than.isdigit() and int(older_than) <= MAX_AGE_DAYS:
         referrals = referrals.filter(
             sent_at__lte=timezone.now() - dt.timedelta(days=int(older_than))
         )
@@ -275,11 +280,11 @@ def referral_move(request, pk: int, action: str):
         referral_services.referral_move(actor=actor, referral_id=pk, action=move, **data)
     except NotAllowed:
         raise  # the gate's refusal (the wrong party): the 403 page (member_required)
-    except DomainError as error:
+    except INPUT_ERRORS as error:
         if form is not None:
             apply_domain_error(form, error)
             return _referral_page(request, referral, {move.value: form}, status=400)
-        messages.error(request, error.message)
+        messages.error(request, error_sentence(error))
     else:
         messages.success(
             request, f"Orientation {referral.reference} : « {ACTION_LABELS[move]} » fait."

@@ -1,0 +1,745 @@
+"""Every form of the pages fed junk (issue 13): a user who may use the form posts empty values,
+oversized strings, NUL bytes, impossible dates, invalid NIRs and France Travail ids, unknown
+choices and unknown ids — one field at a time, the rest of a valid submission kept.
+
+Each answer must be:
+
+* never a 500;
+* the form shown again (200 or 400, as each page answers a failed form) with the values typed in
+  its text, date and number fields, and a French message on the field or above the form — never
+  a default English one of Django's ("This field is required"…); a move without a form (a
+  button) answers with its French message on the page it redirects to;
+* nothing written: the rows of every table of `parcours` and `notifications` (their history
+  tables included) are counted, and the newest `updated_at` of each compared, before and after.
+  The journal is not counted: a refused move journals its refusal and a page shown again
+  journals what it shows, as any page does (docs/journal.md).
+
+The pages come from the URL resolver: a page of the `web` namespace that is neither fuzzed here
+nor named in NO_FORM fails `test_every_page_is_fuzzed_or_has_no_form`.
+"""
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.hashers import check_password
+from django.db import connection
+from django.test import Client
+from django.urls import URLPattern, reverse
+from django.utils import timezone
+from django.utils.html import escape
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from parcours.models import AccessEvent, JournalCheckpoint, JournalVerification
+from tests.factories import AppointmentFactory, ConsentFactory, PathwayFactory, ReferralFactory
+
+from .test_page_matrix import PASSWORD, World
+
+pytestmark = pytest.mark.django_db
+
+LONG = "x" * 10_001  # beyond every text field's limit (the API's longest is 10 000)
+NUL = "Léa\x00Martin"
+BLANK = "   "
+UNKNOWN = "martien"
+IMPOSSIBLE_DATES = ("2023-02-30", "0001-01-01", "9999-12-31", "demain", NUL)
+BAD_NIRS = ("123", "190056211912345", "2" * 15, "1 85 05 62 041 123 4X", LONG)
+BAD_FRANCE_TRAVAIL_IDS = ("12", "ABCDEFGHIJK", "1234567-89", LONG)
+UNKNOWN_IDS = ("999999", "abc", "-1", "99999999999999999999999")
+# Django's default messages in English, and its bare error pages: none may reach a user.
+ENGLISH = re.compile(
+    r"This field is required|Enter a valid|Select a valid choice|Ensure this value|"
+    r"Null characters are not allowed|is not one of the available choices|"
+    r"Server Error|Traceback|Bad Request|CSRF verification failed|Not Found|Forbidden",
+)
+FIELD_ERROR = ('class="fr-error-text"', "fr-message--error", "fr-alert--error")
+# Journal rows are written on purpose by refused moves and pages shown again.
+JOURNAL = (AccessEvent, JournalCheckpoint, JournalVerification)
+
+
+def _local(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def _day(delta_days: int) -> str:
+    return (timezone.localdate() + dt.timedelta(days=delta_days)).isoformat()
+
+
+class FuzzWorld(World):
+    """The page matrix's world, with a referral in each state a move form acts on."""
+
+    def __init__(self):
+        super().__init__()
+
+        def received(**state):
+            return ReferralFactory(
+                pathway=PathwayFactory(owner_organisation=self.siae),
+                receiver_organisation=self.home,
+                **state,
+            )
+
+        self.accepted = received(accepted=True)
+        self.booked = received(appointment_set=True)
+        self.appointment = AppointmentFactory(
+            referral=self.booked, starts_at=timezone.now() + dt.timedelta(days=1)
+        )
+        self.attended = received(attended=True)
+        self.refused = ReferralFactory(
+            pathway=self.pathway,
+            sender_user=self.me,
+            receiver_organisation=self.elsewhere,
+            refused=True,
+        )
+        self.revoked = ConsentFactory(
+            person=self.person,
+            organisations=[self.siae],
+            collected_by=self.me,
+            collected_by_organisation=self.home,
+            revoked_at=timezone.now(),
+            revoked_by=self.me,
+        )
+
+
+@pytest.fixture
+def world():
+    return FuzzWorld()
+
+
+# --- what is written ------------------------------------------------------------------------------
+
+
+def _tables() -> list[tuple[str, bool]]:
+    tables = []
+    for app in ("parcours", "notifications"):
+        for model in apps.get_app_config(app).get_models(include_auto_created=True):
+            if model in JOURNAL:
+                continue
+            has_updated = any(f.attname == "updated_at" for f in model._meta.concrete_fields)
+            tables.append((model._meta.db_table, has_updated))
+    return tables
+
+
+def snapshot() -> tuple:
+    """Row counts of the domain and history tables, and their newest `updated_at`: one query."""
+    parts = []
+    for table, has_updated in _tables():
+        parts.append(f'(SELECT count(*) FROM "{table}")')  # noqa: S608 (model tables)
+        if has_updated:
+            parts.append(f'(SELECT max(updated_at) FROM "{table}")')  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts))
+        return cursor.fetchone()
+
+
+# --- the pages and their junk ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormPage:
+    """A form page: who may use it, a valid submission, and per field the values to refuse."""
+
+    name: str
+    who: str
+    kwargs: Callable[[World], dict]
+    valid: Callable[[World], dict]
+    junk: dict[str, tuple]
+    method: str = "POST"
+    # Fields whose typed value the page shows again (text, dates, numbers; not choices).
+    kept: tuple[str, ...] = ()
+    # Whole submissions that must be refused too (a rule across fields, a service's refusal).
+    refused: tuple[Callable[[World], dict], ...] = ()
+    # "form": the form shown again; "message": a button, its French message after a redirect.
+    expect: str = "form"
+    label: str = ""
+
+    def __str__(self) -> str:
+        return self.label or self.name
+
+
+def _person(w: World, **changes) -> dict:
+    return {
+        "first_name": w.person.first_name,
+        "last_name": w.person.last_name,
+        "birth_date": w.person.birth_date.isoformat(),
+        "nir": "",
+        "france_travail_id": "",
+        "email": w.person.email,
+        "phone": w.person.phone,
+        "city": w.person.city,
+        **changes,
+    }
+
+
+NAMES = ("", BLANK, LONG, NUL)
+BIRTH_DATES = (
+    "",
+    *IMPOSSIBLE_DATES,
+    "31/12/2031",  # the French format, a future day
+    "1899-12-31",
+    "TOMORROW",
+    "TEN_YEARS_OLD",
+)
+PERSON_JUNK = {
+    "first_name": NAMES,
+    "last_name": NAMES,
+    "birth_date": BIRTH_DATES,
+    "nir": (*BAD_NIRS, NUL),
+    "france_travail_id": BAD_FRANCE_TRAVAIL_IDS,
+    "email": ("pas-un-email", LONG, NUL),
+    "phone": (LONG, NUL),
+    "city": (LONG, NUL),
+}
+PERSON_TEXT = tuple(PERSON_JUNK)
+# Relative days, resolved when posted (the test's today).
+RELATIVE = {"TOMORROW": lambda: _day(1), "TEN_YEARS_OLD": lambda: _day(-3653)}
+
+
+def _move(action: str, referral: str):
+    return lambda w: {"pk": getattr(w, referral).pk, "action": action}
+
+
+PERIOD_JUNK = {
+    "du": (*IMPOSSIBLE_DATES, "31/12/2031"),
+    "au": (*IMPOSSIBLE_DATES, "31/12/2031"),
+}
+PERIOD = lambda w: {"du": "2026-01-01", "au": "2026-02-01"}  # noqa: E731
+
+PAGES: list[FormPage] = [
+    FormPage(
+        "person-create",
+        "me",
+        lambda w: {},
+        lambda w: {"first_name": "Inès", "last_name": "Durand", "birth_date": "1991-02-03"},
+        PERSON_JUNK,
+        kept=PERSON_TEXT,
+        # The same person again (the duplicate rule of the service).
+        refused=(lambda w: _person(w),),
+    ),
+    FormPage(
+        "person-edit",
+        "me",
+        lambda w: {"pk": w.person.pk},
+        _person,
+        PERSON_JUNK,
+        kept=PERSON_TEXT,
+    ),
+    FormPage(
+        "person-search",
+        "me",
+        lambda w: {},
+        lambda w: {"last_name": "Mart"},
+        {
+            "last_name": (LONG, NUL),
+            "birth_date": ("2023-02-30", "demain", NUL),
+            "nir": (LONG, NUL),
+            "france_travail_id": (LONG, NUL),
+        },
+        kept=("last_name", "birth_date", "nir", "france_travail_id"),
+    ),
+    FormPage(
+        "consent-create",
+        "me",
+        lambda w: {"pk": w.person.pk},
+        lambda w: {
+            "organisations": [w.siae.pk],
+            "categories": ["contact"],
+            "purpose": "Coordination",
+            "evidence_kind": "oral",
+        },
+        {
+            "organisations": ([], *([i] for i in UNKNOWN_IDS)),
+            "categories": ([], [UNKNOWN]),
+            "purpose": ("", BLANK, LONG, NUL),
+            "evidence_kind": ("", UNKNOWN),
+        },
+        kept=("purpose",),
+    ),
+    FormPage(
+        "consent-narrow",
+        "me",
+        lambda w: {"pk": w.person.pk, "consent_pk": w.consent.pk},
+        lambda w: {"categories": ["identity"]},
+        {"categories": ([], [UNKNOWN], ["health"], ["identity", "health"])},
+    ),
+    FormPage(
+        "consent-revoke",
+        "me",
+        lambda w: {"pk": w.person.pk, "consent_pk": w.revoked.pk},
+        lambda w: {},
+        {},
+        refused=(lambda w: {"junk": UNKNOWN},),
+        expect="message",
+        label="consent-revoke-already-revoked",
+    ),
+    FormPage(
+        "break-glass",
+        "receiver",
+        lambda w: {"pk": w.person.pk},
+        lambda w: {"category": "health", "reason": "Urgence : vérifier la RQTH"},
+        {"category": ("", UNKNOWN), "reason": ("", BLANK, LONG, NUL)},
+        kept=("reason",),
+    ),
+    FormPage(
+        "referral-create",
+        "me",
+        lambda w: {"pathway_pk": w.pathway.pk},
+        lambda w: {
+            "receiver_organisation": w.target.pk,
+            "kind": "substitution",
+            "reason": "Inscription comme demandeur d'emploi",
+            "context_note": "Déménage à Arras",
+        },
+        {
+            "receiver_organisation": ("", *UNKNOWN_IDS, "OWN"),
+            "receiver_service": UNKNOWN_IDS,
+            "kind": ("", UNKNOWN),
+            "shared_categories": ([UNKNOWN], ["health"]),
+            "reason": ("", BLANK, LONG, NUL),
+            "context_note": (LONG, NUL),
+        },
+        kept=("reason", "context_note"),
+    ),
+    FormPage(
+        "referral-move",
+        "me",
+        _move("refuse", "incoming"),
+        lambda w: {"refusal_reason": "no_capacity", "comment": "Pas de place"},
+        {"refusal_reason": ("", UNKNOWN), "comment": (LONG, NUL)},
+        kept=("comment",),
+        refused=(lambda w: {"refusal_reason": "other", "comment": BLANK},),
+        label="referral-move-refuse",
+    ),
+    FormPage(
+        "referral-move",
+        "me",
+        _move("set_appointment", "accepted"),
+        lambda w: {
+            "starts_at": _local(timezone.now() + dt.timedelta(days=3)),
+            "channel": "in_person",
+            "place": "3 rue Basly, Lens",
+        },
+        {
+            "starts_at": (
+                "",
+                "2020-01-01T10:00",
+                "0001-01-01T00:00",
+                "9999-12-31T23:59",
+                "2023-02-30T10:00",
+                "demain",
+                NUL,
+                "PAST_HOUR",
+                "IN_TWO_YEARS",
+            ),
+            "channel": ("", UNKNOWN),
+            "place": (LONG, NUL),
+        },
+        kept=("starts_at", "place"),
+        label="referral-move-set-appointment",
+    ),
+    FormPage(
+        "referral-move",
+        "me",
+        _move("close", "attended"),
+        lambda w: {"outcome": "job", "comment": "En CDD"},
+        {"outcome": ("", UNKNOWN), "comment": (LONG, NUL)},
+        kept=("comment",),
+        label="referral-move-close",
+    ),
+    # Buttons: the junk is the moment or the state, the answer a French message.
+    FormPage(
+        "referral-move",
+        "me",
+        _move("record_no_show", "booked"),
+        lambda w: {},
+        {},
+        refused=(lambda w: {}, lambda w: {"junk": UNKNOWN}),
+        expect="message",
+        label="referral-move-no-show-before-the-appointment",
+    ),
+    FormPage(
+        "referral-move",
+        "me",
+        _move("record_attendance", "booked"),
+        lambda w: {},
+        {},
+        refused=(lambda w: {},),
+        expect="message",
+        label="referral-move-attendance-before-the-appointment",
+    ),
+    FormPage(
+        "referral-move",
+        "me",
+        _move("withdraw", "refused"),
+        lambda w: {},
+        {},
+        refused=(lambda w: {},),
+        expect="message",
+        label="referral-move-withdraw-a-refused-referral",
+    ),
+    FormPage(
+        "referral-move",
+        "me",
+        _move("accept", "accepted"),
+        lambda w: {},
+        {},
+        refused=(lambda w: {},),
+        expect="message",
+        label="referral-move-accept-twice",
+    ),
+    FormPage(
+        "preferences",
+        "me",
+        lambda w: {},
+        lambda w: {"mode": "digest"},
+        {"mode": ("", UNKNOWN, LONG, NUL)},
+    ),
+    FormPage(
+        "acting-organisation",
+        "me",
+        lambda w: {},
+        lambda w: {"organisation": w.home.pk},
+        {"organisation": ("", *UNKNOWN_IDS, "SIAE")},
+    ),
+    FormPage(
+        "login",
+        "anonymous",
+        lambda w: {},
+        lambda w: {"username": w.me.username, "password": "pas le bon"},
+        {"username": ("", LONG, NUL), "password": ("", LONG, NUL)},
+        kept=("username",),
+        refused=(lambda w: {"username": w.me.username, "password": "pas le bon"},),
+    ),
+    FormPage(
+        "password-change",
+        "me",
+        lambda w: {},
+        lambda w: {
+            "old_password": PASSWORD,
+            "new_password1": "Un-nouveau-mot-de-passe-42",
+            "new_password2": "Un-nouveau-mot-de-passe-42",
+        },
+        {
+            "old_password": ("", "pas le bon", LONG, NUL),
+            "new_password1": ("", "court", NUL),
+            "new_password2": ("", "Un-autre-mot-de-passe-43"),
+        },
+    ),
+    # The DPO's pages.
+    FormPage(
+        "dpo-home",
+        "dpo",
+        lambda w: {},
+        lambda w: {"first_name": "Léa", "last_name": "Martin", "birth_date": "1990-05-17"},
+        {
+            "last_name": ("", LONG, NUL),
+            "first_name": (LONG, NUL),
+            "birth_date": ("2023-02-30", "demain", NUL),
+            "nir": (LONG, NUL),
+        },
+        kept=("last_name", "first_name", "birth_date", "nir"),
+    ),
+    FormPage(
+        "dpo-person-report",
+        "dpo",
+        lambda w: {"pk": w.person.pk},
+        PERIOD,
+        {
+            **PERIOD_JUNK,
+            "version": (UNKNOWN,),
+            "organisation": UNKNOWN_IDS,
+            "operation": (UNKNOWN,),
+        },
+        method="GET",
+        kept=("du", "au"),
+        refused=(
+            lambda w: {"du": "2026-02-01", "au": "2026-01-01"},
+            lambda w: {"du": "0001-01-01", "export": "csv"},
+            lambda w: {"au": "9999-12-31", "export": "pdf"},
+        ),
+    ),
+    FormPage(
+        "dpo-user-report",
+        "dpo",
+        lambda w: {"pk": w.me.pk},
+        PERIOD,
+        PERIOD_JUNK,
+        method="GET",
+        kept=("du", "au"),
+        refused=(lambda w: {"au": "0001-01-01"}, lambda w: {"du": "9999-12-31"}),
+    ),
+    FormPage(
+        "dpo-anomalies",
+        "dpo",
+        lambda w: {},
+        PERIOD,
+        {
+            **PERIOD_JUNK,
+            "volume_factor": ("abc", "1e309", "nan", "0", "101"),
+            "volume_min_people": ("abc", "0", "99999999999999999999"),
+            "denials_per_day": ("abc", "-1", "99999999999999999999"),
+        },
+        method="GET",
+        kept=("du", "au", "volume_factor", "volume_min_people", "denials_per_day"),
+    ),
+    FormPage(
+        "dpo-integrity",
+        "dpo",
+        lambda w: {},
+        PERIOD,
+        PERIOD_JUNK,
+        method="GET",
+        kept=("du", "au"),
+    ),
+    FormPage(
+        "dpo-rights-request-create",
+        "dpo",
+        lambda w: {"pk": w.person.pk},
+        lambda w: {
+            "kind": "objection",
+            "channel": "desk",
+            "received_on": timezone.localdate().isoformat(),
+            "details": "Demande reçue au guichet",
+        },
+        {
+            "kind": ("", UNKNOWN),
+            "channel": ("", UNKNOWN),
+            "received_on": ("", *IMPOSSIBLE_DATES, "31/12/2031", "TOMORROW"),
+            "details": (LONG, NUL),
+        },
+        kept=("received_on", "details"),
+    ),
+    FormPage(
+        "dpo-rights-request",
+        "dpo",
+        lambda w: {"pk": w.request.pk},
+        lambda w: {
+            "action": "decider",
+            "decision-status": "refused",
+            "decision-decision": "Obligation légale de conservation",
+        },
+        {
+            "decision-status": ("", UNKNOWN),
+            "decision-decision": ("", BLANK, LONG, NUL),
+        },
+        kept=("decision-decision",),
+        label="dpo-rights-request-decide",
+    ),
+    FormPage(
+        "dpo-rights-request",
+        "dpo",
+        lambda w: {"pk": w.request.pk},
+        lambda w: {"action": "prolonger", "prolonger-reason": "Demande complexe"},
+        {"prolonger-reason": ("", BLANK, LONG, NUL)},
+        kept=("prolonger-reason",),
+        label="dpo-rights-request-extend",
+    ),
+]
+
+# Pages without a form to fuzz: reads, and buttons whose only input is the URL (the matrix
+# tests check those). Their query strings are fuzzed by test_query_strings_never_crash.
+NO_FORM = {
+    "home",
+    "logout",
+    "person-detail",
+    "inbox",
+    "referral-detail",
+    "alerts",
+    "alert-ack",  # a button; its `next` is fuzzed below
+    "dpo-subject-access-pack",
+    "dpo-users",
+    "dpo-integrity-verify",
+    "dpo-register",
+    "dpo-rights-requests",
+}
+# Placeholders resolved against the world or the clock when posted.
+PLACEHOLDERS: dict[str, Callable[[World], object]] = {
+    "OWN": lambda w: w.home.pk,
+    "SIAE": lambda w: w.siae.pk,
+    "PAST_HOUR": lambda w: _local(timezone.now() - dt.timedelta(hours=1)),
+    "IN_TWO_YEARS": lambda w: _local(timezone.now() + dt.timedelta(days=730)),
+    **{name: (lambda w, f=f: f()) for name, f in RELATIVE.items()},
+}
+
+
+def _resolve(w: World, value):
+    if isinstance(value, str) and value in PLACEHOLDERS:
+        return PLACEHOLDERS[value](w)
+    return value
+
+
+def test_every_page_is_fuzzed_or_has_no_form():
+    from web import urls
+
+    names = {p.name for p in urls.urlpatterns if isinstance(p, URLPattern)}
+    fuzzed = {page.name for page in PAGES}
+    assert fuzzed | NO_FORM == names
+    assert not fuzzed & NO_FORM
+
+
+def _client(w: World, who: str) -> Client:
+    client = Client()
+    if who != "anonymous":
+        client.force_login(getattr(w, who))
+    return client
+
+
+def _send(client: Client, page: FormPage, url: str, data: dict):
+    if page.method == "GET":
+        return client.get(url, data)
+    return client.post(url, data)
+
+
+def _assert_refused(w, page: FormPage, client: Client, url: str, data: dict, before) -> None:
+    case = f"{page} { ({k: repr(v)[:40] for k, v in data.items()}) }"
+    response = _send(client, page, url, data)
+    assert response.status_code < 500, case
+    if page.expect == "message":
+        assert response.status_code == 302, case
+        response = client.get(response.url)
+        html = response.content.decode()
+        assert "fr-alert--error" in html, case
+    else:
+        expected = (200,) if page.method == "GET" else (200, 400)
+        assert response.status_code in expected, (case, response.status_code)
+        html = response.content.decode()
+        assert any(mark in html for mark in FIELD_ERROR), case
+        for name in page.kept:
+            typed = data.get(name)
+            if isinstance(typed, str) and typed:
+                assert escape(typed) in html, (case, name, "typed value lost")
+    assert not ENGLISH.search(html), (case, ENGLISH.search(html).group(0))
+    assert snapshot() == before, (case, "something was written")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=str)
+def test_junk_is_refused_in_french_keeping_what_was_typed(page, world):
+    client = _client(world, page.who)
+    url = reverse(f"web:{page.name}", kwargs=page.kwargs(world))
+    before = snapshot()
+    valid = page.valid(world)
+    for name, values in page.junk.items():
+        for value in values:
+            data = {**valid, name: _resolve(world, value)}
+            _assert_refused(world, page, client, url, data, before)
+    for submission in page.refused:
+        _assert_refused(world, page, client, url, submission(world), before)
+    if page.name == "password-change":
+        assert check_password(PASSWORD, type(world.me).objects.get(pk=world.me.pk).password)
+
+
+# A few hundred random strings where people type: the same promises for any text at all.
+TYPED = st.text(st.characters(exclude_categories=("Cs",)), max_size=300)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(first_name=TYPED, city=TYPED, nir=TYPED)
+def test_any_text_typed_in_a_refused_person_form_comes_back(world, first_name, city, nir):
+    """The birth date is in the future: the form is always refused, whatever the rest (the
+    service says so once the form's own fields are right)."""
+    client = _client(world, "me")
+    before = snapshot()
+    data = {
+        "first_name": first_name,
+        "last_name": "Durand",
+        "birth_date": "2031-12-31",
+        "city": city,
+        "nir": nir,
+    }
+    response = client.post(reverse("web:person-create"), data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert any(mark in html for mark in FIELD_ERROR)
+    for name in ("first_name", "city", "nir"):
+        if data[name]:
+            assert escape(data[name]) in html, name
+    assert not ENGLISH.search(html)
+    assert snapshot() == before
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(du=st.dates(), au=st.dates())
+def test_any_report_period_is_a_report_or_a_french_error(world, du, au):
+    """Any two days (0001-01-01 to 9999-12-31) on the DPO's reports: a report or a form error."""
+    client = _client(world, "dpo")
+    for name, kwargs in (
+        ("dpo-person-report", {"pk": world.person.pk}),
+        ("dpo-anomalies", {}),
+    ):
+        response = client.get(
+            reverse(f"web:{name}", kwargs=kwargs), {"du": du.isoformat(), "au": au.isoformat()}
+        )
+        assert response.status_code == 200, (name, du, au)
+        html = response.content.decode()
+        assert not ENGLISH.search(html)
+        assert du.isoformat() in html and au.isoformat() in html
+
+
+QUERIES = [
+    ("inbox", lambda w: {}, {"age": "99999999999999"}),
+    ("inbox", lambda w: {}, {"age": "²"}),
+    ("inbox", lambda w: {}, {"age": NUL, "statut": UNKNOWN, "page": "abc"}),
+    ("alerts", lambda w: {}, {"etat": UNKNOWN, "page": "-1"}),
+    ("referral-create", lambda w: {"pathway_pk": w.pathway.pk}, {"receiver_organisation": "abc"}),
+    (
+        "referral-create",
+        lambda w: {"pathway_pk": w.pathway.pk},
+        {"receiver_organisation": "99999999999999999999999"},
+    ),
+    (
+        "referral-create",
+        lambda w: {"pathway_pk": w.pathway.pk},
+        {"area": "abc", "kind": UNKNOWN, "barrier": NUL},
+    ),
+    ("dpo-users", lambda w: {}, {"page": "99999"}),
+    ("dpo-rights-requests", lambda w: {}, {"etat": NUL, "page": "abc"}),
+    ("dpo-register", lambda w: {}, {"export": UNKNOWN}),
+    ("dpo-person-report", lambda w: {"pk": w.person.pk}, {"export": UNKNOWN}),
+]
+
+
+def test_query_strings_never_crash(world):
+    """Filters, pages and exports typed into a URL: the page, never a 500."""
+    for name, kwargs, query in QUERIES:
+        who = "dpo" if name.startswith("dpo-") else "me"
+        response = _client(world, who).get(reverse(f"web:{name}", kwargs=kwargs(world)), query)
+        assert response.status_code == 200, (name, query, response.status_code)
+        assert not ENGLISH.search(response.content.decode()), (name, query)
+
+
+def test_acknowledging_an_alert_never_leaves_the_site(world):
+    client = _client(world, "me")
+    url = reverse("web:alert-ack", args=[world.alert.pk])
+    for next_url in ("https://ailleurs.example/", "//ailleurs.example", "javascript:alert(1)"):
+        response = client.post(url, {"next": next_url})
+        assert (response.status_code, response.url) == (302, reverse("web:alerts")), next_url
+    for junk in (NUL, LONG, "/\\ailleurs.example"):
+        response = client.post(url, {"next": junk})
+        assert response.status_code == 302, repr(junk)[:40]
+        assert response.url == reverse("web:alerts"), repr(junk)[:40]
+    response = client.post(url, {"next": reverse("web:home")})
+    assert response.url == reverse("web:home")
+
+
+def test_every_page_view_puts_model_errors_on_its_form():
+    """A page that catches only the domain's errors lets a model's ValidationError through
+    (a 500 on an invalid NIR before issue 13): the views catch web.forms.INPUT_ERRORS."""
+    views = Path(__file__).resolve().parents[2] / "web" / "views"
+    offenders = [
+        f"{path.name}:{number}"
+        for path in sorted(views.glob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"except \(?DomainError\b", line)
+    ]
+    assert not offenders
