@@ -10,3 +10,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("web.urls")),
 ]
+
+# French error pages on the DSFR (web/views/errors.py); 404 is Django's view with 404.html.
+handler403 = "web.views.errors.permission_denied"
+handler500 = "web.views.errors.server_error"
