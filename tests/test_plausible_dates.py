@@ -280,3 +280,30 @@ def test_a_pending_appointment_whose_time_has_come_is_no_longer_coming(clock, re
     assert "Venue à constater" in page and "À venir" not in page
     page = client.get(reverse("web:referral-detail", args=[coming.pk])).content.decode()
     assert "À venir" in page and "Venue à constater" not in page
+
+
+@pytest.mark.parametrize(
+    ("starts_on", "ends_on"), [(None, "9999-12-31"), ("9999-12-31", "9999-12-31")]
+)
+def test_a_consent_ending_on_the_calendars_last_day_never_ends(
+    make_actor, client_for, starts_on, ends_on
+):
+    """Its end of day overflowed the calendar: a 500 on the consent and on every recompute of
+    the person's pathways (the API accepts any day there: no rule bounds a consent's dates)."""
+    owner, receiver = make_actor(), make_actor(siae=True)
+    pathway = PathwayFactory(owner_organisation=owner.organisation)
+    ReferralFactory(
+        pathway=pathway, receiver_organisation=receiver.organisation, sent=True, with_consent=False
+    )
+    payload = {
+        "person": pathway.person_id,
+        "organisations": [receiver.organisation.pk],
+        "categories": ["contact"],
+        "purpose": "Coordination",
+        "evidence_kind": "oral",
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+    }
+    response = client_for(owner).post("/api/v1/consents/", payload, format="json")
+    assert response.status_code == 201, response.content
+    assert client_for(receiver).get(f"/api/v1/persons/{pathway.person_id}/").status_code == 200

@@ -81,7 +81,9 @@ def _start_of_day(day: dt.date) -> dt.datetime:
 
 
 def _end_of_day(day: dt.date | None) -> dt.datetime | None:
-    if day is None:
+    # The calendar's last day has no next one (OverflowError, a 500 on every recompute of the
+    # pathway, issue 13): a consent or agreement that ends then never ends.
+    if day is None or day == dt.date.max:
         return None
     return _start_of_day(day + dt.timedelta(days=1))
 
