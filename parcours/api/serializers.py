@@ -412,8 +412,19 @@ class RefuseSerializer(serializers.Serializer):
     comment = serializers.CharField(allow_blank=True, default="", max_length=5000)
 
 
+class LocalDateTimeField(serializers.DateTimeField):
+    """DRF's, with its French 'out of range' answer where a naive time has no local one: its
+    time-zone check overflows on 0001-01-01T00:00 (Paris is then year 0 in UTC), a 500."""
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
 class AppointmentWriteSerializer(serializers.Serializer):
-    starts_at = serializers.DateTimeField(label=_("date et heure"))
+    starts_at = LocalDateTimeField(label=_("date et heure"))
     channel = serializers.ChoiceField(
         choices=AppointmentChannel.choices, default=AppointmentChannel.IN_PERSON
     )

@@ -1,6 +1,7 @@
 """Bad input answers 400 with per-field French messages; nothing a client sends is a 500."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -538,22 +539,9 @@ def _french_field_error(response, field: str) -> str:
 
 
 def _rows():
-    """What a refused request must leave as it was (the journal may record the refusal)."""
-    from notifications.models import Alert, OutboxMessage
-    from parcours.models import Appointment, RightsRequest
+    from ..rows import snapshot
 
-    return tuple(
-        model.objects.count()
-        for model in (
-            Person,
-            Person.history.model,
-            Referral.history.model,
-            Appointment,
-            Alert,
-            OutboxMessage,
-            RightsRequest,
-        )
-    )
+    return snapshot()
 
 
 @pytest.mark.parametrize(
@@ -659,3 +647,109 @@ def test_rights_request_received_on_an_absurd_day(world, client_for):
     )
     assert "postérieure au 01/01/2000" in _french_field_error(response, "received_on")
     assert _rows() == before
+
+
+# --- the page forms' junk on their endpoints: 400, a French message per field, nothing written ---
+
+LONG = "x" * 10_001
+NUL = "Léa\x00Martin"
+IMPOSSIBLE_DATES = ["2023-02-30", "0001-01-01", "9999-12-31", "31/12/2031", "demain", NUL]
+UNKNOWN_IDS = [999999, "abc", -1, "99999999999999999999999"]
+
+
+def _api_forms(w, own_pathway, incoming):
+    """(url, valid payload, {field: junk values}) for the endpoints behind the page forms."""
+    person = {"first_name": "Inès", "last_name": "Durand", "birth_date": "1991-02-03"}
+    return [
+        (
+            "/api/v1/persons/",
+            person,
+            {
+                "first_name": ["", "   ", LONG, NUL],
+                "last_name": ["", LONG, NUL],
+                "birth_date": ["", *IMPOSSIBLE_DATES, "1899-12-31"],
+                "nir": ["123", "190056211912345", "2" * 15, LONG, NUL],
+                "france_travail_id": ["12", "ABCDEFGHIJK", "1234567-89", LONG],
+                "email": ["pas-un-email", LONG],
+                "phone": [LONG, NUL],
+                "city": [LONG, NUL],
+            },
+        ),
+        (
+            f"/api/v1/persons/{own_pathway.person_id}/",
+            {},
+            {"birth_date": IMPOSSIBLE_DATES, "nir": ["123", NUL], "last_name": ["", NUL]},
+        ),
+        (
+            "/api/v1/referrals/",
+            _referral_payload(own_pathway, w.siae.pk),
+            {
+                "receiver_organisation": ["", *UNKNOWN_IDS, w.home.pk],
+                "kind": ["", "martien"],
+                "reason": ["", "   ", LONG, NUL],
+                "context_note": [LONG, NUL],
+                "shared_categories": [["martien"], ["health"]],
+            },
+        ),
+        (
+            "/api/v1/consents/",
+            {
+                "person": own_pathway.person_id,
+                "organisations": [w.siae.pk],
+                "categories": ["contact"],
+                "purpose": "Coordination",
+                "evidence_kind": "oral",
+            },
+            {
+                "organisations": [[], *([i] for i in UNKNOWN_IDS)],
+                "categories": [[], ["martien"]],
+                "purpose": ["", LONG, NUL],
+                "evidence_kind": ["", "martien"],
+            },
+        ),
+        (
+            f"/api/v1/referrals/{incoming(sent=True).pk}/refuse/",
+            {"refusal_reason": "no_capacity"},
+            {"refusal_reason": ["", "martien"], "comment": [LONG, NUL]},
+        ),
+        (
+            f"/api/v1/referrals/{incoming(accepted=True).pk}/set-appointment/",
+            {"starts_at": (timezone.now() + dt.timedelta(days=3)).isoformat()},
+            {
+                "starts_at": ["", *IMPOSSIBLE_DATES, "2020-01-01T10:00"],
+                "channel": ["martien"],
+                "place": [LONG, NUL],
+            },
+        ),
+        (
+            f"/api/v1/referrals/{incoming(attended=True).pk}/close/",
+            {"outcome": "job"},
+            {"outcome": ["", "martien"], "comment": [LONG, NUL]},
+        ),
+    ]
+
+
+ENGLISH_DEFAULTS = re.compile(
+    r"This field|Enter a valid|valid choice|Ensure this|Null characters|not a valid|"
+    r"Invalid pk|Incorrect type|Expected a"
+)
+
+
+def test_the_page_forms_junk_on_the_api(world, me_client, own_pathway, incoming):
+    """What tests/web/test_form_fuzz.py posts to the pages, sent to the endpoints behind them
+    (PATCH for the person's record): each value refused with a French message on its field,
+    nothing written."""
+    forms = _api_forms(world, own_pathway, incoming)
+    before = _rows()
+    for url, valid, junk in forms:
+        send = me_client.patch if url.count("/") == 5 and "persons" in url else me_client.post
+        for field, values in junk.items():
+            for value in values:
+                response = send(url, {**valid, field: value}, format="json")
+                case = (url, field, repr(value)[:40])
+                assert response.status_code == 400, (case, response.content[:300])
+                body = response.json()
+                assert field in body or "detail" in body, (case, body)
+                said = " ".join(str(m) for m in body.get(field, [body.get("detail", "")]))
+                assert said and not ENGLISH_DEFAULTS.search(said), (case, said)
+                assert _rows() == before, (case, "something was written")

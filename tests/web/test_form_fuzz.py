@@ -25,9 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django.contrib.auth.hashers import check_password
-from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, reverse
 from django.utils import timezone
@@ -35,8 +33,8 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parcours.models import AccessEvent, JournalCheckpoint, JournalVerification
 from tests.factories import AppointmentFactory, ConsentFactory, PathwayFactory, ReferralFactory
+from tests.rows import snapshot
 
 from .test_page_matrix import PASSWORD, World
 
@@ -57,8 +55,6 @@ ENGLISH = re.compile(
     r"Server Error|Traceback|Bad Request|CSRF verification failed|Not Found|Forbidden",
 )
 FIELD_ERROR = ('class="fr-error-text"', "fr-message--error", "fr-alert--error")
-# Journal rows are written on purpose by refused moves and pages shown again.
-JOURNAL = (AccessEvent, JournalCheckpoint, JournalVerification)
 
 
 def _local(moment: dt.datetime) -> str:
@@ -107,32 +103,6 @@ class FuzzWorld(World):
 @pytest.fixture
 def world():
     return FuzzWorld()
-
-
-# --- what is written ------------------------------------------------------------------------------
-
-
-def _tables() -> list[tuple[str, bool]]:
-    tables = []
-    for app in ("parcours", "notifications"):
-        for model in apps.get_app_config(app).get_models(include_auto_created=True):
-            if model in JOURNAL:
-                continue
-            has_updated = any(f.attname == "updated_at" for f in model._meta.concrete_fields)
-            tables.append((model._meta.db_table, has_updated))
-    return tables
-
-
-def snapshot() -> tuple:
-    """Row counts of the domain and history tables, and their newest `updated_at`: one query."""
-    parts = []
-    for table, has_updated in _tables():
-        parts.append(f'(SELECT count(*) FROM "{table}")')  # noqa: S608 (model tables)
-        if has_updated:
-            parts.append(f'(SELECT max(updated_at) FROM "{table}")')  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts))
-        return cursor.fetchone()
 
 
 # --- the pages and their junk ---------------------------------------------------------------------
