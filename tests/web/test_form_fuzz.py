@@ -713,3 +713,12 @@ def test_every_page_view_puts_model_errors_on_its_form():
         if re.search(r"except \(?DomainError\b", line)
     ]
     assert not offenders
+
+
+def test_a_failed_narrowing_of_a_consent_out_of_scope_is_not_found(world):
+    """The form shown again names the consent: one the actor may not see is a 404, as the
+    service answers a valid form."""
+    url = reverse("web:consent-narrow", args=[world.person.pk, world.foreign_consent.pk])
+    response = _client(world, "me").post(url, {"categories": [UNKNOWN]})
+    assert response.status_code == 404
+    assert "Page introuvable" in response.content.decode()

@@ -318,8 +318,15 @@ def consent_narrow(request, pk: int, consent_pk: int):
         else:
             messages.success(request, "L'accord est restreint : les accès retirés sont fermés.")
             return redirect("web:person-detail", pk=pk)
-    # Shown again, open, with what was ticked and why it was not done.
+    # Shown again, open, with what was ticked and why it was not done (a consent out of the
+    # actor's scope is not found, as the service would say of a valid form).
     person = gate.locate(actor, access.persons_visible_to(actor), pk, action=Action.PERSON_READ)
+    gate.locate(
+        actor,
+        access.consents_visible_to(actor).filter(person=person),
+        consent_pk,
+        action=Action.CONSENT_NARROW,
+    )
     narrowing = {
         "consent_pk": consent_pk,
         "kept": request.POST.getlist("categories"),
