@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import account, alerts, dpo, home, persons, referrals
+from .views import account, alerts, dpo, home, information, persons, referrals
 
 app_name = "web"
 
@@ -12,6 +12,10 @@ urlpatterns = [
     path("deconnexion/", account.LogoutView.as_view(), name="logout"),
     path("mot-de-passe/", account.PasswordChangeView.as_view(), name="password-change"),
     path("organisation/", account.acting_organisation, name="acting-organisation"),
+    # The footer's mandatory pages, public.
+    path("accessibilite/", information.accessibility, name="accessibility"),
+    path("mentions-legales/", information.legal_notice, name="legal-notice"),
+    path("donnees-personnelles/", information.personal_data, name="personal-data"),
     path("personnes/", persons.person_search, name="person-search"),
     path("personnes/nouvelle/", persons.person_create, name="person-create"),
     path("personnes/<int:pk>/", persons.person_detail, name="person-detail"),

@@ -46,7 +46,7 @@ from tests.factories import (
 from web.forms import PersonForm
 
 from .test_dpo_pages import DpoWorld
-from .test_pages import PUBLIC
+from .test_pages import INFORMATION, PUBLIC
 
 pytestmark = pytest.mark.django_db
 
@@ -55,8 +55,9 @@ OWNER = PURPOSES[Relation.OWNER]
 RECEIVER = PURPOSES[Relation.RECEIVER]
 NO_MEMBERSHIP = "aucune organisation"
 NOT_FOUND = "Page introuvable"
-# Pages of the account itself: any logged-in user, member of an organisation or not.
-ACCOUNT_PAGES = {"login", "logout", "password-change"}
+# Pages of the account itself: any logged-in user, member of an organisation or not —
+# and the footer's public pages (nothing to deny: anyone reads them, member or not).
+ACCOUNT_PAGES = {"login", "logout", "password-change", *INFORMATION}
 
 
 class World(DpoWorld):
@@ -234,6 +235,15 @@ ALLOW: dict[str, list[Visit]] = {
         ),
     ],
     "logout": [Visit("me", "POST", status=302, says="/connexion/")],
+    "accessibility": [
+        Visit("anonymous", "GET", says="Accessibilité : non conforme"),
+        Visit("nobody", "GET", says="Aucun audit de conformité"),
+    ],
+    "legal-notice": [Visit("anonymous", "GET", says="Instance de démonstration")],
+    "personal-data": [
+        Visit("anonymous", "GET", says="Durées de conservation en vigueur"),
+        Visit("me", "GET", says="Données personnelles"),
+    ],
     "password-change": [
         Visit(
             "me",
@@ -1053,7 +1063,8 @@ def test_every_page_has_an_allow_and_a_deny():
     assert set(DENY) <= names
     swept_anonymous = (set(PAGES) - PUBLIC) | set(DPO_PAGES)
     swept_without_membership = names - ACCOUNT_PAGES
-    without_deny = names - set(DENY) - swept_anonymous - swept_without_membership
+    # The footer's public pages have nothing to deny (anyone reads them).
+    without_deny = names - set(DENY) - swept_anonymous - swept_without_membership - INFORMATION
     assert without_deny == set()
     # Every record in a URL has its out-of-scope case (404), here or in test_pages' sweep.
     with_record = {n for n in names if any(c in str(_pattern(n)) for c in ("<int:", "<str:"))}

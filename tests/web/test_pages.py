@@ -144,8 +144,13 @@ PAGES = {
         {},
     ),
     "preferences": ("GET", lambda w: {}, None, None),
+    "accessibility": ("GET", lambda w: {}, None, None),
+    "legal-notice": ("GET", lambda w: {}, None, None),
+    "personal-data": ("GET", lambda w: {}, None, None),
 }
-PUBLIC = {"login"}
+# The footer's mandatory pages are read by anyone, logged in or not.
+INFORMATION = {"accessibility", "legal-notice", "personal-data"}
+PUBLIC = {"login", *INFORMATION}
 
 
 def test_every_page_is_in_the_table():
