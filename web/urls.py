@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import account, alerts, dpo, home, information, persons, referrals
+from .views import account, alerts, dpo, home, information, pathways, persons, referrals
 
 app_name = "web"
 
@@ -33,6 +33,8 @@ urlpatterns = [
     ),
     path("personnes/<int:pk>/acces-exceptionnel/", persons.break_glass, name="break-glass"),
     path("parcours/<int:pathway_pk>/orienter/", referrals.referral_create, name="referral-create"),
+    # A note, a barrier, the modality, the référent, closing, reactivating (pathways.WRITES).
+    path("parcours/<int:pathway_pk>/<str:write>/", pathways.pathway_write, name="pathway-write"),
     path("orientations/recues/", referrals.inbox, name="inbox"),
     path("orientations/<int:pk>/", referrals.referral_detail, name="referral-detail"),
     path("orientations/<int:pk>/<str:action>/", referrals.referral_move, name="referral-move"),

@@ -31,6 +31,8 @@ from parcours.models import (
     AccessEvent,
     BreakGlass,
     Consent,
+    Pathway,
+    PathwayEvent,
     Person,
     Referral,
     RightsRequest,
@@ -398,6 +400,66 @@ ALLOW: dict[str, list[Visit]] = {
                 write("consent", None, (), lambda w: w.siae_on_person, RECEIVER, "consent.record"),
             ),
             done=lambda w: w.person.consents.filter(categories=["contact"]).exists(),
+        ),
+    ],
+    "pathway-write": [
+        Visit(
+            "me",
+            "GET",
+            lambda w: {"pathway_pk": w.pathway.pk, "write": "note"},
+            says="Ajouter une note",
+            journal=(
+                read(
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    ("identity",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "pathway.read",
+                ),
+            ),
+            name="note-form",
+        ),
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pathway_pk": w.pathway.pk, "write": "note"},
+            data=lambda w: {"kind": "note", "text": "Point d'étape fait au téléphone."},
+            status=302,
+            journal=(
+                write(
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    ("pathway",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "pathway.add_note",
+                ),
+            ),
+            done=lambda w: any(  # the text is encrypted: compared in Python
+                e.text == "Point d'étape fait au téléphone."
+                for e in w.pathway.events.filter(kind="note")
+            ),
+            name="note",
+        ),
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pathway_pk": w.pathway.pk, "write": "modalite"},
+            data=lambda w: {"modality": "renforce"},
+            status=302,
+            journal=(
+                write(
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    ("pathway",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "pathway.set_modality",
+                ),
+            ),
+            done=lambda w: Pathway.objects.get(pk=w.pathway.pk).modality == "renforce",
+            name="modality",
         ),
     ],
     "consent-revoke": [
@@ -775,6 +837,38 @@ DENY: dict[str, list[Visit]] = {
             name="out-of-scope",
         ),
     ],
+    "pathway-write": [
+        Visit(
+            "receiver",
+            "POST",
+            lambda w: {"pathway_pk": w.pathway.pk, "write": "cloture"},
+            data=lambda w: {"outcome": "job", "confirm": "on"},
+            status=403,
+            says="Seule l&#x27;organisation propriétaire peut clôturer le parcours.",
+            journal=(
+                refused("pathway", lambda w: w.pathway.pk, "pathway.close", purpose=RECEIVER),
+            ),
+            name="close-not-its-owner",
+        ),
+        Visit(
+            "me",
+            "GET",
+            lambda w: {"pathway_pk": w.foreign_pathway.pk, "write": "note"},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("pathway", lambda w: w.foreign_pathway.pk, "pathway.add_note"),),
+            name="out-of-scope",
+        ),
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pathway_pk": w.pathway.pk, "write": "cloture"},
+            data=lambda w: {"outcome": "job"},
+            status=400,
+            says="Ce champ est obligatoire.",
+            name="close-unconfirmed",
+        ),
+    ],
     "consent-revoke": [
         Visit(
             "receiver",
@@ -971,6 +1065,10 @@ def state(world: World) -> dict:
             )
         ),
         "referrals": list(Referral.objects.order_by("pk").values("pk", "status", "updated_at")),
+        "pathways": list(
+            Pathway.objects.order_by("pk").values("pk", "status", "modality", "referent_id")
+        ),
+        "pathway events": list(PathwayEvent.objects.values_list("pk", flat=True)),
         "break-glasses": list(BreakGlass.objects.values_list("pk", flat=True)),
         "alerts": list(Alert.objects.order_by("pk").values("pk", "acknowledged_by", "state")),
         "rights requests": list(RightsRequest.objects.order_by("pk").values("pk", "status")),

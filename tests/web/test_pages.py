@@ -123,6 +123,12 @@ PAGES = {
         lambda w: {"pathway_pk": w.foreign_pathway.pk},
         None,
     ),
+    "pathway-write": (
+        "GET",
+        lambda w: {"pathway_pk": w.pathway.pk, "write": "note"},
+        lambda w: {"pathway_pk": w.foreign_pathway.pk, "write": "note"},
+        None,
+    ),
     "inbox": ("GET", lambda w: {}, None, None),
     "referral-detail": (
         "GET",

@@ -17,7 +17,7 @@ from parcours.errors import DomainError, DuplicatePerson, NotAllowed
 from parcours.gate import Action, Relation
 from parcours.gate.journal import record_list_of, record_read_of
 from parcours.gate.relations import relations_to_person
-from parcours.models import Consent, Pathway, Person, ReferralStatus
+from parcours.models import Consent, Pathway, PathwayStatus, Person, ReferralStatus
 from parcours.services import break_glass as break_glass_services
 from parcours.services import consent as consent_services
 from parcours.services import person as person_services
@@ -31,6 +31,7 @@ from ..forms import (
     PersonSearchForm,
     apply_domain_error,
 )
+from .pathways import WRITES
 
 PAGE_SIZE = 20
 # Person fields the page does not list as such (the title shows the name; dates are technical).
@@ -165,11 +166,25 @@ def _person_page(request, person: Person, *, consent_form=None, status: int = 20
             "break_glass_form": BreakGlassForm(),
             "consents_not_shown": access.consents_not_shown_count(actor, person.pk),
             "actions": gate.actions_for(actor, relations),
+            "pathway_writes": _pathway_writes(pathway, gate.actions_for(actor, relations)),
             "can_refer": pathway is not None
             and Action.REFERRAL_CREATE in gate.actions_for(actor, relations),
         },
         status=status,
     )
+
+
+def _pathway_writes(pathway: Pathway | None, actions) -> list[tuple[str, str]]:
+    """(slug, title) of the pathway's writes the gate allows here and its state admits: an
+    archived record can only be reactivated, a closed one takes none of them."""
+    if pathway is None or (pathway.status != PathwayStatus.OPEN and not pathway.archived_at):
+        return []
+    return [
+        (slug, write.title)
+        for slug, write in WRITES.items()
+        if write.action in actions
+        and (write.action == Action.PATHWAY_REACTIVATE) == bool(pathway.archived_at)
+    ]
 
 
 @member_required
