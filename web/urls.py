@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from .views import account, alerts, dpo, home, information, pathways, persons, referrals
+from .views import (
+    access_requests,
+    account,
+    alerts,
+    dpo,
+    home,
+    information,
+    pathways,
+    persons,
+    referrals,
+)
 
 app_name = "web"
 
@@ -36,6 +46,17 @@ urlpatterns = [
     # A note, a barrier, the modality, the référent, closing, reactivating (pathways.WRITES).
     path("parcours/<int:pathway_pk>/<str:write>/", pathways.pathway_write, name="pathway-write"),
     path("orientations/recues/", referrals.inbox, name="inbox"),
+    path("demandes-d-acces/", access_requests.request_list, name="access-requests"),
+    path(
+        "demandes-d-acces/nouvelle/",
+        access_requests.request_create,
+        name="access-request-create",
+    ),
+    path(
+        "demandes-d-acces/<int:pk>/<str:decision>/",
+        access_requests.request_decide,
+        name="access-request-decide",
+    ),
     path("orientations/<int:pk>/", referrals.referral_detail, name="referral-detail"),
     path("orientations/<int:pk>/<str:action>/", referrals.referral_move, name="referral-move"),
     path("alertes/", alerts.alert_list, name="alerts"),

@@ -29,6 +29,7 @@ from django.utils import timezone
 from notifications.models import Alert, NotificationPreference
 from parcours.models import (
     AccessEvent,
+    AccessRequest,
     BreakGlass,
     Consent,
     Pathway,
@@ -401,6 +402,45 @@ ALLOW: dict[str, list[Visit]] = {
             ),
             done=lambda w: w.person.consents.filter(categories=["contact"]).exists(),
         ),
+    ],
+    "access-requests": [
+        Visit(
+            "me",
+            "GET",
+            says="Accompagnement vers l&#x27;apprentissage",
+            journal=(
+                listed(
+                    "pathway",
+                    lambda w: [w.pathway.pk],
+                    ("identity",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "pathway.list",
+                ),
+            ),
+        )
+    ],
+    "access-request-create": [Visit("me", "GET", says="Demander l'accès à un dossier")],
+    "access-request-decide": [
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.access_request.pk, "decision": "refuser"},
+            data=lambda w: {"comment": "Déjà suivie par la Mission locale de Lens"},
+            status=302,
+            journal=(
+                Row(
+                    "access_request",
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    (),
+                    lambda w: "",
+                    "Réponse à une demande d'accès",
+                    "access_request.decide",
+                ),
+            ),
+            done=lambda w: AccessRequest.objects.get(pk=w.access_request.pk).status == "refused",
+        )
     ],
     "pathway-write": [
         Visit(
@@ -837,6 +877,30 @@ DENY: dict[str, list[Visit]] = {
             name="out-of-scope",
         ),
     ],
+    "access-request-decide": [
+        Visit(
+            "stranger",
+            "POST",
+            lambda w: {"pk": w.access_request.pk, "decision": "accepter"},
+            status=403,
+            says="Votre rôle ne permet pas de répondre à une demande d&#x27;accès.",
+            # It sees its own request (404 is for others') but the table refuses: no relation
+            # to the record, hence no purpose.
+            journal=(
+                Row(
+                    "denied",
+                    "access_request",
+                    lambda w: w.access_request.pk,
+                    (),
+                    lambda w: "",
+                    "",
+                    "access_request.decide",
+                    refusal="not_allowed",
+                ),
+            ),
+            name="its-own-request",
+        ),
+    ],
     "pathway-write": [
         Visit(
             "receiver",
@@ -1072,6 +1136,7 @@ def state(world: World) -> dict:
         "break-glasses": list(BreakGlass.objects.values_list("pk", flat=True)),
         "alerts": list(Alert.objects.order_by("pk").values("pk", "acknowledged_by", "state")),
         "rights requests": list(RightsRequest.objects.order_by("pk").values("pk", "status")),
+        "access requests": list(AccessRequest.objects.order_by("pk").values("pk", "status")),
         "passwords": list(type(world.me).objects.order_by("pk").values_list("pk", "password")),
     }
 

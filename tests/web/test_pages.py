@@ -9,7 +9,7 @@ from django.urls import URLPattern, get_resolver, reverse
 from django.utils import timezone
 
 from notifications.models import Alert
-from parcours.models import AccessEvent, Person, Referral, ReferralStatus, Role
+from parcours.models import AccessEvent, AccessRequest, Person, Referral, ReferralStatus, Role
 from tests.factories import (
     ConsentFactory,
     MembershipFactory,
@@ -58,6 +58,19 @@ class World:
         )
         self.foreign_consent = ConsentFactory(
             person=self.foreign_pathway.person, organisations=[self.siae]
+        )
+        # The Mission locale asks to join Léa's record; someone asked to join another's.
+        self.access_request = AccessRequest.objects.create(
+            pathway=self.pathway,
+            requesting_organisation=self.elsewhere,
+            requested_by=self.stranger,
+            reason="Accompagnement vers l'apprentissage",
+        )
+        self.foreign_access_request = AccessRequest.objects.create(
+            pathway=self.foreign_pathway,
+            requesting_organisation=self.siae,
+            requested_by=self.stranger,
+            reason="Suivi en chantier",
         )
 
 
@@ -130,6 +143,14 @@ PAGES = {
         None,
     ),
     "inbox": ("GET", lambda w: {}, None, None),
+    "access-requests": ("GET", lambda w: {}, None, None),
+    "access-request-create": ("GET", lambda w: {}, None, None),
+    "access-request-decide": (
+        "POST",
+        lambda w: {"pk": w.access_request.pk, "decision": "refuser"},
+        lambda w: {"pk": w.foreign_access_request.pk, "decision": "refuser"},
+        {},
+    ),
     "referral-detail": (
         "GET",
         lambda w: {"pk": w.incoming.pk},

@@ -193,12 +193,14 @@ def person_create(request):
     # A role that may not create a person gets the 403 page, not a form that always fails.
     gate.require(actor, Action.PERSON_CREATE)
     form = PersonForm(request.POST or None)
+    ask_access = False  # followed elsewhere: the way in is an access request
     if request.method == "POST" and form.is_valid():
         details = {k: v for k, v in form.cleaned_data.items() if v not in ("", None)}
         try:
             person = person_services.person_create(actor=actor, **details)
         except DuplicatePerson as duplicate:
             form.add_error(None, duplicate.message)
+            ask_access = duplicate.access_request_possible
             if duplicate.existing_person_id:
                 url = reverse("web:person-detail", args=[duplicate.existing_person_id])
                 messages.info(request, f"Fiche existante : {request.build_absolute_uri(url)}")
@@ -209,7 +211,11 @@ def person_create(request):
         else:
             messages.success(request, "La personne a été créée et son parcours ouvert.")
             return redirect("web:person-detail", pk=person.pk)
-    return render(request, "web/persons/form.html", {"form": form, "creating": True})
+    return render(
+        request,
+        "web/persons/form.html",
+        {"form": form, "creating": True, "ask_access": ask_access},
+    )
 
 
 @member_required
