@@ -93,3 +93,12 @@ class ReactivateForm(PathwayForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Par exemple : la personne revient vers votre structure."),
     )
+
+
+class ObjectionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Ce que dit la personne (facultatif)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

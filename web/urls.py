@@ -9,6 +9,7 @@ from .views import (
     dpo,
     home,
     information,
+    objections,
     pathways,
     persons,
     referrals,
@@ -42,6 +43,12 @@ urlpatterns = [
         name="consent-narrow",
     ),
     path("personnes/<int:pk>/acces-exceptionnel/", persons.break_glass, name="break-glass"),
+    path("personnes/<int:pk>/opposition/", objections.objection_record, name="objection-record"),
+    path(
+        "personnes/<int:pk>/opposition/<int:objection_pk>/levee/",
+        objections.objection_withdraw,
+        name="objection-withdraw",
+    ),
     path("parcours/<int:pathway_pk>/orienter/", referrals.referral_create, name="referral-create"),
     # A note, a barrier, the modality, the référent, closing, reactivating (pathways.WRITES).
     path("parcours/<int:pathway_pk>/<str:write>/", pathways.pathway_write, name="pathway-write"),

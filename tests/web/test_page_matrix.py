@@ -32,6 +32,7 @@ from parcours.models import (
     AccessRequest,
     BreakGlass,
     Consent,
+    Objection,
     Pathway,
     PathwayEvent,
     Person,
@@ -402,6 +403,38 @@ ALLOW: dict[str, list[Visit]] = {
             ),
             done=lambda w: w.person.consents.filter(categories=["contact"]).exists(),
         ),
+    ],
+    "objection-record": [
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.person.pk},
+            data=lambda w: {"reason": "Ne souhaite plus de partage"},
+            status=302,
+            journal=(
+                write("objection", None, (), lambda w: w.home_on_person, OWNER, "objection.record"),
+            ),
+            done=lambda w: Objection.objects.filter(person=w.person).exists(),
+        )
+    ],
+    "objection-withdraw": [
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.person.pk, "objection_pk": w.objection().pk},
+            status=302,
+            journal=(
+                write(
+                    "objection",
+                    lambda w: w.objection().pk,
+                    (),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "objection.withdraw",
+                ),
+            ),
+            done=lambda w: Objection.objects.get(person=w.person).withdrawn_at is not None,
+        )
     ],
     "access-requests": [
         Visit(
@@ -877,6 +910,52 @@ DENY: dict[str, list[Visit]] = {
             name="out-of-scope",
         ),
     ],
+    "objection-record": [
+        Visit(  # a manager does not see the person's identity: not found, like a stranger
+            "manager",
+            "POST",
+            lambda w: {"pk": w.person.pk},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("person", lambda w: w.person.pk, "objection.record"),),
+            name="a-manager",
+        ),
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.foreign_pathway.person_id},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("person", lambda w: w.foreign_pathway.person_id, "objection.record"),),
+            name="out-of-scope",
+        ),
+    ],
+    "objection-withdraw": [
+        Visit(
+            "receiver",
+            "POST",
+            lambda w: {"pk": w.person.pk, "objection_pk": w.objection().pk},
+            status=403,
+            says="Seule l&#x27;organisation qui porte le parcours",
+            journal=(
+                refused(
+                    "objection", lambda w: w.objection().pk, "objection.withdraw", purpose=RECEIVER
+                ),
+            ),
+            name="not-its-lead",
+        ),
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.foreign_pathway.person_id, "objection_pk": w.foreign_objection().pk},
+            status=404,
+            says=NOT_FOUND,
+            journal=(
+                refused("objection", lambda w: w.foreign_objection().pk, "objection.withdraw"),
+            ),
+            name="out-of-scope",
+        ),
+    ],
     "access-request-decide": [
         Visit(
             "stranger",
@@ -1137,6 +1216,7 @@ def state(world: World) -> dict:
         "alerts": list(Alert.objects.order_by("pk").values("pk", "acknowledged_by", "state")),
         "rights requests": list(RightsRequest.objects.order_by("pk").values("pk", "status")),
         "access requests": list(AccessRequest.objects.order_by("pk").values("pk", "status")),
+        "objections": list(Objection.objects.order_by("pk").values("pk", "withdrawn_at")),
         "passwords": list(type(world.me).objects.order_by("pk").values_list("pk", "password")),
     }
 
@@ -1256,6 +1336,7 @@ def test_allowed(name, visit, world):
 
 @pytest.mark.parametrize(("name", "visit"), _cases(DENY))
 def test_refused(name, visit, world):
+    visit.kwargs(world)  # records a visit names on demand (an objection) exist before the snapshot
     before = state(world)
     response, rows = _visit(world, name, visit)
     failures = _check(world, visit, response, rows)
@@ -1268,6 +1349,7 @@ def test_refused(name, visit, world):
 def test_a_user_without_membership_gets_the_403_page(name, world):
     """Every member page, with the allowed visit's URL and data (writes change nothing)."""
     visit = ALLOW[name][-1]
+    visit.kwargs(world)  # as in test_refused
     before = state(world)
     response, rows = _visit(
         world, name, Visit("nobody", visit.method, visit.kwargs, visit.data, 403, NO_MEMBERSHIP)

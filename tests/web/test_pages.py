@@ -9,7 +9,15 @@ from django.urls import URLPattern, get_resolver, reverse
 from django.utils import timezone
 
 from notifications.models import Alert
-from parcours.models import AccessEvent, AccessRequest, Person, Referral, ReferralStatus, Role
+from parcours.models import (
+    AccessEvent,
+    AccessRequest,
+    Objection,
+    Person,
+    Referral,
+    ReferralStatus,
+    Role,
+)
 from tests.factories import (
     ConsentFactory,
     MembershipFactory,
@@ -73,6 +81,24 @@ class World:
             reason="Suivi en chantier",
         )
 
+    def objection(self):
+        """Léa's objection to sharing, made when a visit needs one (it closes consent-based
+        views)."""
+        if not hasattr(self, "_objection"):
+            self._objection = Objection.objects.create(
+                person=self.person, recorded_at=timezone.now(), recorded_by=self.me
+            )
+        return self._objection
+
+    def foreign_objection(self):
+        if not hasattr(self, "_foreign_objection"):
+            self._foreign_objection = Objection.objects.create(
+                person=self.foreign_pathway.person,
+                recorded_at=timezone.now(),
+                recorded_by=self.stranger,
+            )
+        return self._foreign_objection
+
 
 @pytest.fixture
 def world():
@@ -123,6 +149,18 @@ PAGES = {
         lambda w: {"pk": w.person.pk, "consent_pk": w.consent.pk},
         lambda w: {"pk": w.foreign_pathway.person_id, "consent_pk": w.foreign_consent.pk},
         {"categories": ["identity"]},
+    ),
+    "objection-record": (
+        "POST",
+        lambda w: {"pk": w.person.pk},
+        lambda w: {"pk": w.foreign_pathway.person_id},
+        {"reason": "Ne souhaite plus de partage"},
+    ),
+    "objection-withdraw": (
+        "POST",
+        lambda w: {"pk": w.person.pk, "objection_pk": w.objection().pk},
+        None,
+        {},
     ),
     "break-glass": (
         "POST",

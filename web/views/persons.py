@@ -31,6 +31,7 @@ from ..forms import (
     PersonSearchForm,
     apply_domain_error,
 )
+from ..pathway_forms import ObjectionForm
 from .pathways import WRITES
 
 PAGE_SIZE = 20
@@ -164,7 +165,11 @@ def _person_page(request, person: Person, *, consent_form=None, status: int = 20
             "consent_form": consent_form or ConsentForm(),
             "consent_form_open": consent_form is not None,
             "break_glass_form": BreakGlassForm(),
+            "objection_form": ObjectionForm(),
             "consents_not_shown": access.consents_not_shown_count(actor, person.pk),
+            "objection": access.objections_visible_to(actor)
+            .filter(person=person, withdrawn_at__isnull=True)
+            .first(),
             "actions": gate.actions_for(actor, relations),
             "pathway_writes": _pathway_writes(pathway, gate.actions_for(actor, relations)),
             "can_refer": pathway is not None
