@@ -247,6 +247,21 @@ def memberships_of(actor: Actor) -> QuerySet[Membership]:
     return Membership.objects.filter(user=actor.user, is_active=True).select_related("organisation")
 
 
+def referent_candidates(actor: Actor) -> QuerySet[User]:
+    """Whom the acting organisation may name référent from its own staff: its active members
+    whose role may be one (the gate's table). The service accepts any organisation's; the pages
+    offer one's own colleagues."""
+    return (
+        User.objects.filter(
+            memberships__organisation=actor.organisation,
+            memberships__is_active=True,
+            memberships__role__in=roles_for(Action.BE_REFERENT),
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "id")
+    )
+
+
 # Who may do what with a partnership agreement, by role in the acting organisation: read from
 # the gate's table (parcours/rules.py) by the services, the API's available actions and the
 # tests. Whatever the role, a party answers for its own organisation only

@@ -96,9 +96,11 @@ def test_duplicate_out_of_scope_is_announced_without_content(collision, counsell
     for secret in ("Éloïse", "Dupont", "Martin", "1998", "11/02", f"n°{existing.pk}"):
         assert secret not in error.message
     assert "suivie par une autre organisation : demandez-lui l'accès" in error.message
-    # The way in: an access request to the owner, with the same identifier and a reason.
+    # The way in: an access request to the owner, with the same identifier and a reason — said
+    # in words: the API's answer carries the endpoint (`access_request`), a page never a URL.
     assert error.access_request_possible is True
-    assert "(POST /api/v1/access-requests/ avec le même identifiant et un motif)" in error.message
+    assert "en indiquant le motif de votre demande" in error.message
+    assert "/api/" not in error.message
     assert Person.objects.count() == 1
 
 

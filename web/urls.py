@@ -2,7 +2,18 @@
 
 from django.urls import path
 
-from .views import account, alerts, dpo, home, persons, referrals
+from .views import (
+    access_requests,
+    account,
+    alerts,
+    dpo,
+    home,
+    information,
+    objections,
+    pathways,
+    persons,
+    referrals,
+)
 
 app_name = "web"
 
@@ -12,6 +23,10 @@ urlpatterns = [
     path("deconnexion/", account.LogoutView.as_view(), name="logout"),
     path("mot-de-passe/", account.PasswordChangeView.as_view(), name="password-change"),
     path("organisation/", account.acting_organisation, name="acting-organisation"),
+    # The footer's mandatory pages, public.
+    path("accessibilite/", information.accessibility, name="accessibility"),
+    path("mentions-legales/", information.legal_notice, name="legal-notice"),
+    path("donnees-personnelles/", information.personal_data, name="personal-data"),
     path("personnes/", persons.person_search, name="person-search"),
     path("personnes/nouvelle/", persons.person_create, name="person-create"),
     path("personnes/<int:pk>/", persons.person_detail, name="person-detail"),
@@ -28,8 +43,27 @@ urlpatterns = [
         name="consent-narrow",
     ),
     path("personnes/<int:pk>/acces-exceptionnel/", persons.break_glass, name="break-glass"),
+    path("personnes/<int:pk>/opposition/", objections.objection_record, name="objection-record"),
+    path(
+        "personnes/<int:pk>/opposition/<int:objection_pk>/levee/",
+        objections.objection_withdraw,
+        name="objection-withdraw",
+    ),
     path("parcours/<int:pathway_pk>/orienter/", referrals.referral_create, name="referral-create"),
+    # A note, a barrier, the modality, the référent, closing, reactivating (pathways.WRITES).
+    path("parcours/<int:pathway_pk>/<str:write>/", pathways.pathway_write, name="pathway-write"),
     path("orientations/recues/", referrals.inbox, name="inbox"),
+    path("demandes-d-acces/", access_requests.request_list, name="access-requests"),
+    path(
+        "demandes-d-acces/nouvelle/",
+        access_requests.request_create,
+        name="access-request-create",
+    ),
+    path(
+        "demandes-d-acces/<int:pk>/<str:decision>/",
+        access_requests.request_decide,
+        name="access-request-decide",
+    ),
     path("orientations/<int:pk>/", referrals.referral_detail, name="referral-detail"),
     path("orientations/<int:pk>/<str:action>/", referrals.referral_move, name="referral-move"),
     path("alertes/", alerts.alert_list, name="alerts"),

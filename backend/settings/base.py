@@ -327,6 +327,16 @@ PARCOURS_DEFAULT_NO_SHOW_GRACE_HOURS = env.int("PARCOURS_NO_SHOW_GRACE_HOURS", d
 # A referral nobody answered for this many calendar days is expired by the periodic task.
 PARCOURS_REFERRAL_EXPIRY_DAYS = env.int("PARCOURS_REFERRAL_EXPIRY_DAYS", default=30)
 PARCOURS_PUBLIC_URL = env.str("PARCOURS_PUBLIC_URL", default="http://127.0.0.1:8000")
+# Who runs this instance, for the footer's mandatory pages (mentions légales, données
+# personnelles): each deployment names itself (docs/operations.md). The defaults say plainly
+# that nobody has.
+PARCOURS_OPERATOR_NAME = env.str("PARCOURS_OPERATOR_NAME", default="Instance de démonstration")
+PARCOURS_OPERATOR_ADDRESS = env.str("PARCOURS_OPERATOR_ADDRESS", default="non renseignée")
+PARCOURS_PUBLICATION_DIRECTOR = env.str("PARCOURS_PUBLICATION_DIRECTOR", default="non renseigné")
+PARCOURS_HOST = env.str("PARCOURS_HOST", default="non renseigné")
+PARCOURS_DPO_CONTACT = env.str("PARCOURS_DPO_CONTACT", default="non renseigné")
+# RGAA conformity as last audited: "non" (no audit yet), "partiellement" or "totalement".
+PARCOURS_ACCESSIBILITY_STATUS = env.str("PARCOURS_ACCESSIBILITY_STATUS", default="non")
 
 # --- Access journal (docs/journal.md) ----------------------------------------------------------
 # Ed25519 private key (PEM) that signs the journal's checkpoints: the beat task

@@ -16,6 +16,8 @@ import zipfile
 from collections import Counter
 from typing import Any
 
+from django.utils import timezone
+
 from ..categories import DataCategory
 from ..models import BarrierKind, OrganisationKind
 from .pdf import PdfSection, render_report_pdf
@@ -49,7 +51,11 @@ def _when(value: str | None) -> str:
         return NOT_SET
     if len(value) == 10:
         return dt.date.fromisoformat(value).strftime("%d/%m/%Y")
-    return dt.datetime.fromisoformat(value).strftime("%d/%m/%Y %H:%M")
+    moment = dt.datetime.fromisoformat(value)
+    # Stored in UTC: shown at the time of Paris, as everywhere else.
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return moment.strftime("%d/%m/%Y %H:%M")
 
 
 def _text(value: Any) -> str:

@@ -17,6 +17,7 @@ from typing import TextIO
 from django.db.models import Q
 
 from ..categories import DataCategory
+from ..labels import UNKNOWN_BASIS, basis_label, record_label, record_name
 from ..models import AccessEvent, AccessOperation, Pathway, Referral
 
 VERSIONS = ("internal", "person")
@@ -158,9 +159,9 @@ def person_access_report(
         )
         user = staff_label(event, named=named)
         if version == "internal":
-            record = event.object_type + (f" n°{event.object_id}" if event.object_id else "")
+            record = record_label(event.object_type, event.object_id)
         else:
-            record = RECORD_LABELS.get(event.object_type, event.object_type)
+            record = RECORD_LABELS.get(event.object_type) or record_name(event.object_type)
         report.rows.append(
             AccessReportRow(
                 occurred_at=event.occurred_at,
@@ -171,7 +172,7 @@ def person_access_report(
                 categories=category_labels(event.categories),
                 purpose=event.purpose,
                 basis=(
-                    _basis(event, records)
+                    basis_label(_basis(event, records))
                     if version == "internal"
                     else _basis_for_person(_basis(event, records))
                 ),
@@ -189,9 +190,7 @@ def _basis_for_person(basis: str) -> str:
         "break_glass": "un accès d'urgence",
         "referral": "une orientation en cours",
     }
-    names = sorted(
-        {words.get(code.split(":", 1)[0], code.split(":", 1)[0]) for code in basis.split()}
-    )
+    names = sorted({words.get(code.split(":", 1)[0], UNKNOWN_BASIS) for code in basis.split()})
     return ", ".join(names)
 
 

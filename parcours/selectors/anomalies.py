@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import ExtractHour, TruncDate
 
+from ..labels import basis_label
 from ..models import (
     AccessEvent,
     AccessOperation,
@@ -33,7 +34,7 @@ from ..models import (
 )
 from ..working_days import is_working_day
 from .access_reports import category_labels, staff_label
-from .user_activity import record_label
+from .user_activity import event_record_label
 
 EVIDENCE_LIMIT = 200
 # Operations that open a person's data (a list shows many records at once: not a "read").
@@ -157,10 +158,10 @@ def _evidence(event: AccessEvent) -> EvidenceRow:
         organisation=event.organisation.name if event.organisation else "—",
         user=staff_label(event, named=True),
         operation=str(AccessOperation(event.operation).label),
-        record=record_label(event),
+        record=event_record_label(event),
         person=f"personne n°{event.person_id}" if event.person_id else "",
         categories=category_labels(event.categories),
-        basis=event.basis,
+        basis=basis_label(event.basis),
     )
 
 

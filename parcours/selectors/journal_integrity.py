@@ -4,6 +4,8 @@ whether the period a report covers is intact."""
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from ..models import AccessEvent, AccessOperation, JournalCheckpoint, JournalVerification
 
 
@@ -20,7 +22,8 @@ class IntegrityStatus:
 
 
 def _date(value: dt.datetime | None) -> str:
-    return f"{value:%d/%m/%Y %H:%M}" if value else "—"
+    # At the time of Paris (the database's values are UTC).
+    return f"{timezone.localtime(value):%d/%m/%Y %H:%M}" if value else "—"
 
 
 def journal_integrity_status(*, start: dt.datetime, end: dt.datetime) -> IntegrityStatus:

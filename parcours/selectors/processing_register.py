@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ..bases import legal_bases
 from ..categories import SENSITIVE_CATEGORIES, DataCategory, permission_codename
+from ..labels import RELATION_BASES
 from ..models import Organisation, PathwayGroupObjectPermission
 from ..models.grant import permission_ids
 from .retention import RetentionRuleInForce, retention_rules_in_force
@@ -27,8 +28,7 @@ SECURITY_MEASURES = (
     "Accès d'urgence motivé, limité dans le temps et signalé au DPO",
 )
 BASIS_KINDS: dict[str, str] = {
-    "legal:owner": "Mission de la structure qui détient le dossier",
-    "legal:referent": "Mission de la structure référente",
+    **{f"legal:{code}": label for code, label in RELATION_BASES.items()},
     "agreement": "Convention de partenariat (catégories partagées)",
     "consent": "Accord de la personne",
 }

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from django.contrib.auth.models import User
 
+from ..labels import basis_label, list_label, record_label
 from ..models import AccessEvent, AccessOperation
 from .access_reports import category_labels
 
@@ -43,11 +44,11 @@ class UserActivityReport:
         return dict(Counter(row.operation for row in self.rows).most_common())
 
 
-def record_label(event: AccessEvent) -> str:
-    """ "pathway n°12", or for a list "liste : 20 pathway" — ids only, never names."""
+def event_record_label(event: AccessEvent) -> str:
+    """« parcours n°12 », or for a list « liste : 20 parcours » — ids only, never names."""
     if event.operation == AccessOperation.LIST:
-        return f"liste : {len(event.object_ids or [])} {event.object_type}"
-    return event.object_type + (f" n°{event.object_id}" if event.object_id else "")
+        return list_label(event.object_type, len(event.object_ids or []))
+    return record_label(event.object_type, event.object_id)
 
 
 def user_activity_report(
@@ -80,11 +81,11 @@ def user_activity_report(
                 occurred_at=event.occurred_at,
                 organisation=event.organisation.name if event.organisation else "—",
                 operation=str(AccessOperation(event.operation).label),
-                record=record_label(event),
+                record=event_record_label(event),
                 person=f"personne n°{event.person_id}" if event.person_id else "",
                 categories=category_labels(event.categories),
                 purpose=event.purpose,
-                basis=event.basis,
+                basis=basis_label(event.basis),
                 client_ip=str(event.client_ip or ""),
             )
         )

@@ -149,8 +149,8 @@ def _raise_duplicate(actor: Actor, existing: Person, message: str) -> None:
     )
     raise DuplicatePerson(
         _(
-            "%(message)s, suivie par une autre organisation : demandez-lui l'accès "
-            "(POST /api/v1/access-requests/ avec le même identifiant et un motif)."
+            "%(message)s, suivie par une autre organisation : demandez-lui l'accès à son "
+            "dossier, en indiquant le motif de votre demande."
         )
         % {"message": message},
         existing_person_id=None,

@@ -132,7 +132,7 @@ def test_the_user_report_lists_what_one_user_did(history, client_for, period):
         ("Consultation", person),
         ("Accès d'urgence", person),
     ]
-    assert body["rows"][0]["record"] == "liste : 1 referral"
+    assert body["rows"][0]["record"] == "liste : 1 orientation"
     assert body["distinct_people"] == 1
     assert body["totals_by_operation"] == {"Liste": 1, "Consultation": 1, "Accès d'urgence": 1}
     event = AccessEvent.objects.filter(operation="report").latest("id")

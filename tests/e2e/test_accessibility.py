@@ -31,7 +31,7 @@ def test_every_page_passes_axe(live_server, new_page):
     page.get_by_role("button", name="Enregistrer").click()
     page.get_by_text("Ce champ est obligatoire.").first.wait_for()
     check_accessibility(page, "person-create (erreurs)")
-    assert visited == 12
+    assert visited == 18  # the footer's three public pages, a pathway write, access requests
 
 
 def test_narrow_screen_keeps_the_menu_reachable(live_server, new_page):
@@ -58,3 +58,30 @@ def test_every_dpo_page_passes_axe(live_server, new_page):
         check_accessibility(page, name)
         visited += 1
     assert visited == 10
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_long_organisation_name_leaves_the_marianne_block_intact(live_server, new_page, width):
+    """The header's organisation button keeps one line (ellipsis, the whole name in its title):
+    the « République française » block is not squeezed (without it, a 160-character name cut it
+    to « RÉPU FRAN » and ran off the screen), on a desktop and a phone."""
+    world = World()
+    world.home.name = (
+        "Conseil départemental du Pas-de-Calais — Direction de l'insertion et de l'emploi, "
+        "Maison départementale des solidarités de l'Artois, antenne de Lens-Liévin-Hénin"
+    )
+    world.home.save()
+    page = new_page(width=width, height=900)
+    log_in(page, live_server.url, world.me)
+    clipped = page.locator(".fr-header__logo .fr-logo").first.evaluate(
+        "e => e.scrollWidth > e.clientWidth + 1"
+    )
+    assert not clipped, "the Marianne block is cut"
+    if width >= 992:  # the tools are shown beside the brand on a desktop (a menu on a phone)
+        button = page.locator(".fr-header__tools-links a.fr-icon-building-line").first
+        box = button.bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= width, "the name runs off the screen"
+        assert box["height"] < 60, "the name wraps onto several lines"
+        assert world.home.name in (button.get_attribute("title") or "")
+    check_accessibility(page, f"en-tête, nom long ({width} px)")

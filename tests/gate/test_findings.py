@@ -419,7 +419,8 @@ def test_5_one_list_row_keeps_each_records_own_bases(make_actor, client_for):
             end=timezone.now() + dt.timedelta(hours=1),
         )
         (listed,) = [r for r in report.rows if r.operation == "Liste"]
-        assert listed.basis == own
+        # Only this person's own consent, named in words (parcours/labels.py).
+        assert listed.basis == f"accord de la personne n°{consents[person.pk].pk}"
 
 
 def test_4_a_receiver_cannot_send_the_person_on(received, client_for):

@@ -38,7 +38,8 @@ def test_the_internal_report_lists_every_access_with_staff_names(history):
         (siae.organisation.name, "Accès d'urgence"),
     ]
     assert report.rows[0].user == owner.user.get_full_name()
-    assert report.rows[0].basis.startswith("legal:")
+    # The bases in words (parcours/labels.py), the mission first: never the code "legal:owner".
+    assert report.rows[0].basis.startswith("Mission de la structure qui détient le dossier")
     assert report.rows[-1].purpose == "Adapter le poste dès le premier jour"
     assert report.rows[-1].categories == "Santé et handicap"
     assert report.totals_by_organisation == {

@@ -9,7 +9,15 @@ from django.urls import URLPattern, get_resolver, reverse
 from django.utils import timezone
 
 from notifications.models import Alert
-from parcours.models import AccessEvent, Person, Referral, ReferralStatus, Role
+from parcours.models import (
+    AccessEvent,
+    AccessRequest,
+    Objection,
+    Person,
+    Referral,
+    ReferralStatus,
+    Role,
+)
 from tests.factories import (
     ConsentFactory,
     MembershipFactory,
@@ -59,6 +67,37 @@ class World:
         self.foreign_consent = ConsentFactory(
             person=self.foreign_pathway.person, organisations=[self.siae]
         )
+        # The Mission locale asks to join Léa's record; someone asked to join another's.
+        self.access_request = AccessRequest.objects.create(
+            pathway=self.pathway,
+            requesting_organisation=self.elsewhere,
+            requested_by=self.stranger,
+            reason="Accompagnement vers l'apprentissage",
+        )
+        self.foreign_access_request = AccessRequest.objects.create(
+            pathway=self.foreign_pathway,
+            requesting_organisation=self.siae,
+            requested_by=self.stranger,
+            reason="Suivi en chantier",
+        )
+
+    def objection(self):
+        """Léa's objection to sharing, made when a visit needs one (it closes consent-based
+        views)."""
+        if not hasattr(self, "_objection"):
+            self._objection = Objection.objects.create(
+                person=self.person, recorded_at=timezone.now(), recorded_by=self.me
+            )
+        return self._objection
+
+    def foreign_objection(self):
+        if not hasattr(self, "_foreign_objection"):
+            self._foreign_objection = Objection.objects.create(
+                person=self.foreign_pathway.person,
+                recorded_at=timezone.now(),
+                recorded_by=self.stranger,
+            )
+        return self._foreign_objection
 
 
 @pytest.fixture
@@ -111,6 +150,18 @@ PAGES = {
         lambda w: {"pk": w.foreign_pathway.person_id, "consent_pk": w.foreign_consent.pk},
         {"categories": ["identity"]},
     ),
+    "objection-record": (
+        "POST",
+        lambda w: {"pk": w.person.pk},
+        lambda w: {"pk": w.foreign_pathway.person_id},
+        {"reason": "Ne souhaite plus de partage"},
+    ),
+    "objection-withdraw": (
+        "POST",
+        lambda w: {"pk": w.person.pk, "objection_pk": w.objection().pk},
+        None,
+        {},
+    ),
     "break-glass": (
         "POST",
         lambda w: {"pk": w.person.pk},
@@ -123,7 +174,21 @@ PAGES = {
         lambda w: {"pathway_pk": w.foreign_pathway.pk},
         None,
     ),
+    "pathway-write": (
+        "GET",
+        lambda w: {"pathway_pk": w.pathway.pk, "write": "note"},
+        lambda w: {"pathway_pk": w.foreign_pathway.pk, "write": "note"},
+        None,
+    ),
     "inbox": ("GET", lambda w: {}, None, None),
+    "access-requests": ("GET", lambda w: {}, None, None),
+    "access-request-create": ("GET", lambda w: {}, None, None),
+    "access-request-decide": (
+        "POST",
+        lambda w: {"pk": w.access_request.pk, "decision": "refuser"},
+        lambda w: {"pk": w.foreign_access_request.pk, "decision": "refuser"},
+        {},
+    ),
     "referral-detail": (
         "GET",
         lambda w: {"pk": w.incoming.pk},
@@ -144,8 +209,13 @@ PAGES = {
         {},
     ),
     "preferences": ("GET", lambda w: {}, None, None),
+    "accessibility": ("GET", lambda w: {}, None, None),
+    "legal-notice": ("GET", lambda w: {}, None, None),
+    "personal-data": ("GET", lambda w: {}, None, None),
 }
-PUBLIC = {"login"}
+# The footer's mandatory pages are read by anyone, logged in or not.
+INFORMATION = {"accessibility", "legal-notice", "personal-data"}
+PUBLIC = {"login", *INFORMATION}
 
 
 def test_every_page_is_in_the_table():

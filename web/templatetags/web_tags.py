@@ -4,6 +4,8 @@ from parcours import access
 from parcours.actor import Actor
 from parcours.categories import DataCategory
 
+from ..views import information
+
 register = template.Library()
 
 
@@ -29,3 +31,9 @@ def reads_dpo_reports(actor) -> bool:
     """The menu shows the DPO's pages to whom parcours.access gives them (no role list here)."""
     # Pages outside member_required (login, password) have no actor: the template passes "".
     return isinstance(actor, Actor) and access.can_read_dpo_reports(actor)
+
+
+@register.simple_tag
+def accessibility_status() -> str:
+    """The footer's « Accessibilité : … » (RGAA wording), from the deployment's settings."""
+    return information.accessibility_status()

@@ -10,7 +10,12 @@ from parcours.api.actor import SESSION_KEY
 from parcours.categories import DataCategory
 from parcours.gate import Action
 from parcours.gate.journal import record_list_of
-from parcours.models import AppointmentOutcome, PathwayStatus, ReferralStatus
+from parcours.models import (
+    AccessRequestStatus,
+    AppointmentOutcome,
+    PathwayStatus,
+    ReferralStatus,
+)
 
 from ..actor import member_required
 from .referrals import SHOWN_IN_LISTS
@@ -81,6 +86,13 @@ def home(request):
             "alerts": alerts,
             "caseload": caseload,
             "caseload_count": caseload_qs.count(),
+            # Requests to join the organisation's records, waiting for its answer.
+            "access_requests_pending": access.access_requests_visible_to(actor)
+            .filter(
+                pathway__owner_organisation=actor.organisation,
+                status=AccessRequestStatus.PENDING,
+            )
+            .count(),
             "visible": visible,
             "now": now,
         },

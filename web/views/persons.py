@@ -17,7 +17,7 @@ from parcours.errors import DuplicatePerson, NotAllowed
 from parcours.gate import Action, Relation
 from parcours.gate.journal import record_list_of, record_read_of
 from parcours.gate.relations import relations_to_person
-from parcours.models import Consent, Pathway, Person, ReferralStatus
+from parcours.models import Consent, Pathway, PathwayStatus, Person, ReferralStatus
 from parcours.services import break_glass as break_glass_services
 from parcours.services import consent as consent_services
 from parcours.services import person as person_services
@@ -33,6 +33,8 @@ from ..forms import (
     apply_domain_error,
     error_sentence,
 )
+from ..pathway_forms import ObjectionForm
+from .pathways import WRITES
 
 PAGE_SIZE = 20
 # Person fields the page does not list as such (the title shows the name; dates are technical).
@@ -176,13 +178,31 @@ def _person_page(
             "break_glass_form": break_glass_form or BreakGlassForm(),
             "break_glass_form_open": break_glass_form is not None,
             "narrowing": narrowing or {},
+            "objection_form": ObjectionForm(),
             "consents_not_shown": access.consents_not_shown_count(actor, person.pk),
+            "objection": access.objections_visible_to(actor)
+            .filter(person=person, withdrawn_at__isnull=True)
+            .first(),
             "actions": gate.actions_for(actor, relations),
+            "pathway_writes": _pathway_writes(pathway, gate.actions_for(actor, relations)),
             "can_refer": pathway is not None
             and Action.REFERRAL_CREATE in gate.actions_for(actor, relations),
         },
         status=status,
     )
+
+
+def _pathway_writes(pathway: Pathway | None, actions) -> list[tuple[str, str]]:
+    """(slug, title) of the pathway's writes the gate allows here and its state admits: an
+    archived record can only be reactivated, a closed one takes none of them."""
+    if pathway is None or (pathway.status != PathwayStatus.OPEN and not pathway.archived_at):
+        return []
+    return [
+        (slug, write.title)
+        for slug, write in WRITES.items()
+        if write.action in actions
+        and (write.action == Action.PATHWAY_REACTIVATE) == bool(pathway.archived_at)
+    ]
 
 
 @member_required
@@ -191,12 +211,14 @@ def person_create(request):
     # A role that may not create a person gets the 403 page, not a form that always fails.
     gate.require(actor, Action.PERSON_CREATE)
     form = PersonForm(request.POST or None)
+    ask_access = False  # followed elsewhere: the way in is an access request
     if request.method == "POST" and form.is_valid():
         details = {k: v for k, v in form.cleaned_data.items() if v not in ("", None)}
         try:
             person = person_services.person_create(actor=actor, **details)
         except DuplicatePerson as duplicate:
             form.add_error(None, duplicate.message)
+            ask_access = duplicate.access_request_possible
             if duplicate.existing_person_id:
                 url = reverse("web:person-detail", args=[duplicate.existing_person_id])
                 messages.info(request, f"Fiche existante : {request.build_absolute_uri(url)}")
@@ -207,7 +229,11 @@ def person_create(request):
         else:
             messages.success(request, "La personne a été créée et son parcours ouvert.")
             return redirect("web:person-detail", pk=person.pk)
-    return render(request, "web/persons/form.html", {"form": form, "creating": True})
+    return render(
+        request,
+        "web/persons/form.html",
+        {"form": form, "creating": True, "ask_access": ask_access},
+    )
 
 
 @member_required

@@ -1,0 +1,88 @@
+"""How the journal's codes read in front of people (issue 13: no English, no codes): the kind
+of record a row names ("pathway" → « parcours ») and the bases it was shown under
+("legal:spe consent:12" → « Mission de service public de l'emploi ; accord n°12 »).
+
+The journal keeps the codes (they are what the gate writes and what the indexes and the reports
+filter on); the DPO's pages, PDFs and CSVs, and the person's own report, show these labels.
+"""
+
+from .bases import legal_bases
+
+# object_type → (singular, plural), as the journal names records (parcours/gate/journal.py).
+RECORD_NAMES: dict[str, tuple[str, str]] = {
+    "person": ("personne", "personnes"),
+    "pathway": ("parcours", "parcours"),
+    "referral": ("orientation", "orientations"),
+    "appointment": ("rendez-vous", "rendez-vous"),
+    "consent": ("accord", "accords"),
+    "objection": ("opposition", "oppositions"),
+    "care_team_member": ("membre de l'équipe de suivi", "membres de l'équipe de suivi"),
+    "agreement": ("convention", "conventions"),
+    "break_glass": ("accès exceptionnel", "accès exceptionnels"),
+    "access_request": ("demande d'accès", "demandes d'accès"),
+    "rights_request": ("demande d'exercice de droits", "demandes d'exercice de droits"),
+    "user": ("utilisateur", "utilisateurs"),
+    "journal": ("journal des accès", "journaux des accès"),
+    "register": ("registre des traitements", "registres des traitements"),
+    "anomalies": ("rapport d'anomalies", "rapports d'anomalies"),
+    "retention": ("application des durées de conservation", "applications des durées"),
+}
+UNKNOWN_RECORD = ("élément", "éléments")
+
+# What an organisation's own relation to a record is called when it is the basis.
+RELATION_BASES = {
+    "owner": "Mission de la structure qui détient le dossier",
+    "referent": "Mission de la structure référente",
+}
+# basis kind → how one basis of that kind is named, with its number in the internal version.
+NUMBERED_BASES = {
+    "consent": "accord de la personne",
+    "agreement": "convention de partenariat",
+    "referral": "orientation en cours",
+    "break_glass": "accès exceptionnel",
+}
+UNKNOWN_BASIS = "base non reconnue"
+
+
+def record_name(object_type: str, *, plural: bool = False) -> str:
+    singular, many = RECORD_NAMES.get(object_type, UNKNOWN_RECORD)
+    return many if plural else singular
+
+
+def record_label(object_type: str, object_id: int | None = None) -> str:
+    """« parcours n°12 »: ids only, never names."""
+    name = record_name(object_type)
+    return f"{name} n°{object_id}" if object_id else name
+
+
+def list_label(object_type: str, count: int) -> str:
+    """« liste : 20 parcours »."""
+    return f"liste : {count} {record_name(object_type, plural=count > 1)}"
+
+
+def _legal_labels() -> dict[str, str]:
+    labels = dict(RELATION_BASES)
+    for basis in legal_bases():
+        labels.setdefault(basis.code, basis.label)
+    return labels
+
+
+def basis_label(basis: str, *, numbered: bool = True) -> str:
+    """The bases of a journal row in words, « ; » between them, each once. `numbered` keeps
+    which consent, agreement or referral (the DPO's internal reports); without it the person's
+    report names only the kind."""
+    legal = _legal_labels()
+    names: list[str] = []
+    for code in basis.split():
+        kind, _, reference = code.partition(":")
+        if kind == "legal":
+            name = legal.get(reference, "Mission prévue par la loi")
+        elif kind in NUMBERED_BASES:
+            name = NUMBERED_BASES[kind]
+            if numbered and reference:
+                name = f"{name} n°{reference}"
+        else:
+            name = UNKNOWN_BASIS
+        if name not in names:
+            names.append(name)
+    return " ; ".join(names)
