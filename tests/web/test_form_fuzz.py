@@ -33,7 +33,14 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import AppointmentFactory, ConsentFactory, PathwayFactory, ReferralFactory
+from parcours.models import AccessRequest
+from tests.factories import (
+    AppointmentFactory,
+    ConsentFactory,
+    PathwayFactory,
+    ReferralFactory,
+    valid_nir,
+)
 from tests.rows import snapshot
 
 from .test_page_matrix import PASSWORD, World
@@ -89,6 +96,19 @@ class FuzzWorld(World):
             sender_user=self.me,
             receiver_organisation=self.elsewhere,
             refused=True,
+        )
+        # A record held by `home` to ask access to by its NIR (the world's `access_request` is
+        # pending for `home` to answer), and a request `home` already answered.
+        self.person.nir = valid_nir(61)
+        self.person.save()
+        self.answered_request = AccessRequest.objects.create(
+            pathway=PathwayFactory(owner_organisation=self.home),
+            requesting_organisation=self.elsewhere,
+            requested_by=self.stranger,
+            reason="Déjà traitée",
+            status="refused",
+            decided_at=timezone.now(),
+            decided_by=self.me,
         )
         self.revoked = ConsentFactory(
             person=self.person,
@@ -360,6 +380,105 @@ PAGES: list[FormPage] = [
         expect="message",
         label="referral-move-accept-twice",
     ),
+    # The pathway's writes (web/views/pathways.py's WRITES).
+    FormPage(
+        "pathway-write",
+        "me",
+        lambda w: {"pathway_pk": w.pathway.pk, "write": "note"},
+        lambda w: {"kind": "note", "text": "Appel de la personne"},
+        {"kind": ("", UNKNOWN), "text": ("", BLANK, LONG, NUL)},
+        kept=("text",),
+        label="pathway-write-note",
+    ),
+    FormPage(
+        "pathway-write",
+        "me",
+        lambda w: {"pathway_pk": w.pathway.pk, "write": "frein"},
+        lambda w: {"kind": "mobility", "status": "identified", "detail": "Pas de permis"},
+        {"kind": ("", UNKNOWN), "status": ("", UNKNOWN), "detail": (LONG, NUL)},
+        kept=("detail",),
+        label="pathway-write-barrier",
+    ),
+    FormPage(
+        "pathway-write",
+        "me",
+        lambda w: {"pathway_pk": w.pathway.pk, "write": "modalite"},
+        lambda w: {"modality": "renforce"},
+        {"modality": ("", UNKNOWN, LONG, NUL)},
+        label="pathway-write-modality",
+    ),
+    FormPage(
+        "pathway-write",
+        "me",
+        lambda w: {"pathway_pk": w.pathway.pk, "write": "referent"},
+        lambda w: {"referent": w.me.pk},
+        {"referent": ("", *UNKNOWN_IDS, "STRANGER")},
+        label="pathway-write-referent",
+    ),
+    FormPage(
+        "pathway-write",
+        "me",
+        lambda w: {"pathway_pk": w.pathway.pk, "write": "cloture"},
+        lambda w: {"outcome": "job", "confirm": "on"},
+        {"outcome": ("", UNKNOWN), "confirm": ("",)},
+        # The outgoing referral is still open: the service refuses to close.
+        refused=(lambda w: {"outcome": "job", "confirm": "on"},),
+        label="pathway-write-close",
+    ),
+    FormPage(
+        "pathway-write",
+        "me",
+        lambda w: {"pathway_pk": w.pathway.pk, "write": "reactivation"},
+        lambda w: {"reason": "La personne revient"},
+        {"reason": ("", BLANK, LONG, NUL)},
+        kept=("reason",),
+        # Not archived: the service refuses.
+        refused=(lambda w: {"reason": "La personne revient"},),
+        label="pathway-write-reactivate",
+    ),
+    FormPage(
+        "objection-record",
+        "me",
+        lambda w: {"pk": w.person.pk},
+        lambda w: {"reason": "Ne souhaite plus de partage"},
+        {"reason": (LONG, NUL)},
+        kept=("reason",),
+    ),
+    FormPage(
+        "access-request-create",
+        "stranger",
+        lambda w: {},
+        lambda w: {"nir": w.person.nir, "reason": "La personne nous est adressée"},
+        {
+            "nir": (LONG, NUL),
+            "france_travail_id": (LONG, NUL),
+            "reason": ("", BLANK, LONG, NUL),
+        },
+        kept=("nir", "france_travail_id", "reason"),
+        refused=(
+            lambda w: {"nir": "", "france_travail_id": "", "reason": "Sans identifiant"},
+            lambda w: {"nir": valid_nir(63), "reason": "Personne inconnue"},
+        ),
+    ),
+    FormPage(
+        "access-request-decide",
+        "me",
+        lambda w: {"pk": w.access_request.pk, "decision": "refuser"},
+        lambda w: {"comment": "Pas de lien avec la personne"},
+        {"comment": (LONG, NUL)},
+        kept=("comment",),
+        label="access-request-decide",
+    ),
+    FormPage(
+        "access-request-decide",
+        "me",
+        lambda w: {"pk": w.answered_request.pk, "decision": "accepter"},
+        lambda w: {"comment": "Finalement oui"},
+        {},
+        # Answered already: no form left to answer it with, the error stands under it.
+        refused=(lambda w: {"comment": "Finalement oui"},),
+        label="access-request-decide-already-answered",
+    ),
     FormPage(
         "preferences",
         "me",
@@ -513,6 +632,11 @@ PAGES: list[FormPage] = [
 # tests check those). Their query strings are fuzzed by test_query_strings_never_crash.
 NO_FORM = {
     "home",
+    "accessibility",
+    "legal-notice",
+    "personal-data",
+    "access-requests",  # a list; its answers are access-request-decide's forms
+    "objection-withdraw",  # a button; out of scope or already withdrawn is a 404
     "logout",
     "person-detail",
     "inbox",
@@ -528,6 +652,7 @@ NO_FORM = {
 # Placeholders resolved against the world or the clock when posted.
 PLACEHOLDERS: dict[str, Callable[[World], object]] = {
     "OWN": lambda w: w.home.pk,
+    "STRANGER": lambda w: w.stranger.pk,
     "SIAE": lambda w: w.siae.pk,
     "PAST_HOUR": lambda w: _local(timezone.now() - dt.timedelta(hours=1)),
     "IN_TWO_YEARS": lambda w: _local(timezone.now() + dt.timedelta(days=730)),
@@ -722,3 +847,21 @@ def test_a_failed_narrowing_of_a_consent_out_of_scope_is_not_found(world):
     response = _client(world, "me").post(url, {"categories": [UNKNOWN]})
     assert response.status_code == 404
     assert "Page introuvable" in response.content.decode()
+
+
+def test_a_failed_answer_to_an_access_request_out_of_scope_is_not_found(world):
+    url = reverse("web:access-request-decide", args=[world.foreign_access_request.pk, "refuser"])
+    response = _client(world, "me").post(url, {"comment": LONG})
+    assert response.status_code == 404
+    assert "Page introuvable" in response.content.decode()
+
+
+def test_an_objection_recorded_twice_says_so_on_the_person_page(world):
+    url = reverse("web:objection-record", args=[world.person.pk])
+    client = _client(world, "me")
+    assert client.post(url, {"reason": "Première fois"}).status_code == 302
+    before = snapshot()
+    response = client.post(url, {"reason": "Deuxième fois"})
+    assert response.status_code == 400
+    assert "Une opposition est déjà enregistrée pour cette personne." in response.content.decode()
+    assert snapshot() == before

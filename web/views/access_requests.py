@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 
 from parcours import access, gate
 from parcours.categories import DataCategory
-from parcours.errors import DomainError, NotAllowed
+from parcours.errors import NotAllowed
 from parcours.gate import Action, Relation
 from parcours.gate.journal import record_list_of
 from parcours.models import AccessRequestStatus, Pathway
@@ -16,7 +16,7 @@ from parcours.services import access_request as access_request_services
 
 from ..access_request_forms import AccessDecisionForm, AccessRequestForm
 from ..actor import member_required
-from ..forms import apply_domain_error
+from ..forms import INPUT_ERRORS, apply_domain_error
 
 DECISIONS = {
     "accepter": (
@@ -31,6 +31,12 @@ NO_RECORD = "Aucun dossier ouvert ne correspond à cet identifiant."
 @member_required
 def request_list(request):
     """Requests made by the organisation and made to it; the holder answers the pending ones."""
+    return _list_page(request)
+
+
+def _list_page(request, *, answering: dict | None = None, status: int = 200):
+    """The list; an answer that failed is shown again under its request, with the comment typed
+    and the French reason (`answering`: pk, comment, errors)."""
     actor = request.actor
     requests = list(
         access.access_requests_visible_to(actor)
@@ -66,7 +72,9 @@ def request_list(request):
             "pending": AccessRequestStatus.PENDING,
             "form": AccessRequestForm(),
             "may_ask": gate.may(actor, Action.ACCESS_REQUEST_CREATE, set()),
+            "answering": answering or {},
         },
+        status=status,
     )
 
 
@@ -89,7 +97,7 @@ def request_create(request):
             raise  # the gate's refusal: the 403 page (member_required)
         except Pathway.DoesNotExist:
             form.add_error(None, NO_RECORD)
-        except DomainError as error:
+        except INPUT_ERRORS as error:
             apply_domain_error(form, error)
         else:
             messages.success(
@@ -112,15 +120,27 @@ def request_decide(request, pk: int, decision: str):
         return redirect("web:access-requests")
     service, done = DECISIONS[decision]
     form = AccessDecisionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect("web:access-requests")
-    try:  # the service finds the request within the actor's scope (404 otherwise)
-        service(actor=request.actor, request_id=pk, comment=form.cleaned_data["comment"])
-    except NotAllowed:
-        raise  # the gate's refusal: the 403 page (member_required)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, done)
-    return redirect("web:access-requests")
+    if form.is_valid():
+        try:  # the service finds the request within the actor's scope (404 otherwise)
+            service(actor=request.actor, request_id=pk, comment=form.cleaned_data["comment"])
+        except NotAllowed:
+            raise  # the gate's refusal: the 403 page (member_required)
+        except INPUT_ERRORS as error:
+            apply_domain_error(form, error)
+        else:
+            messages.success(request, done)
+            return redirect("web:access-requests")
+    # The list again, the comment typed kept under its request with what is wrong (a request
+    # out of the actor's scope is not found, as the service would say of a valid form).
+    gate.locate(
+        request.actor,
+        access.access_requests_visible_to(request.actor),
+        pk,
+        action=Action.ACCESS_REQUEST_DECIDE,
+    )
+    answering = {
+        "pk": pk,
+        "comment": request.POST.get("comment", ""),
+        "errors": [e for errors in form.errors.values() for e in errors],
+    }
+    return _list_page(request, answering=answering, status=400)

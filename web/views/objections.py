@@ -5,11 +5,15 @@ visibility closes at once. The same services and gate as /api/v1/objections/."""
 from django.contrib import messages
 from django.shortcuts import redirect
 
-from parcours.errors import DomainError, NotAllowed
+from parcours import access, gate
+from parcours.errors import NotAllowed
+from parcours.gate import Action
 from parcours.services import consent as consent_services
 
 from ..actor import member_required
+from ..forms import INPUT_ERRORS, apply_domain_error, error_sentence
 from ..pathway_forms import ObjectionForm
+from .persons import _person_page as person_page
 
 
 @member_required
@@ -17,28 +21,26 @@ def objection_record(request, pk: int):
     if request.method != "POST":  # the form is on the person's page
         return redirect("web:person-detail", pk=pk)
     form = ObjectionForm(request.POST)
-    if not form.is_valid():
-        messages.error(
-            request,
-            "L'opposition n'est pas enregistrée : "
-            + " ".join(e for errors in form.errors.values() for e in errors),
-        )
-        return redirect("web:person-detail", pk=pk)
-    try:  # the service finds the person within the actor's scope (404 otherwise)
-        consent_services.objection_record(
-            actor=request.actor, person_id=pk, reason=form.cleaned_data["reason"]
-        )
-    except NotAllowed:
-        raise  # the gate's refusal: the 403 page (member_required)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.warning(
-            request,
-            "L'opposition est enregistrée : les partages fondés sur l'accord de la personne "
-            "sont fermés.",
-        )
-    return redirect("web:person-detail", pk=pk)
+    if form.is_valid():
+        try:  # the service finds the person within the actor's scope (404 otherwise)
+            consent_services.objection_record(
+                actor=request.actor, person_id=pk, reason=form.cleaned_data["reason"]
+            )
+        except NotAllowed:
+            raise  # the gate's refusal: the 403 page (member_required)
+        except INPUT_ERRORS as error:
+            apply_domain_error(form, error)
+        else:
+            messages.warning(
+                request,
+                "L'opposition est enregistrée : les partages fondés sur l'accord de la personne "
+                "sont fermés.",
+            )
+            return redirect("web:person-detail", pk=pk)
+    # Shown again, open, with what the person said as typed and what is wrong.
+    actor = request.actor
+    person = gate.locate(actor, access.persons_visible_to(actor), pk, action=Action.PERSON_READ)
+    return person_page(request, person, objection_form=form, status=400)
 
 
 @member_required
@@ -48,8 +50,8 @@ def objection_withdraw(request, pk: int, objection_pk: int):
             consent_services.objection_withdraw(actor=request.actor, objection_id=objection_pk)
         except NotAllowed:
             raise
-        except DomainError as error:
-            messages.error(request, error.message)
+        except INPUT_ERRORS as error:
+            messages.error(request, error_sentence(error))
         else:
             messages.success(request, "L'opposition est levée.")
     return redirect("web:person-detail", pk=pk)

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from parcours import access, gate
 from parcours.actor import Actor
 from parcours.categories import DataCategory
-from parcours.errors import DomainError, NotAllowed
+from parcours.errors import NotAllowed
 from parcours.gate import Action
 from parcours.gate.journal import record_read_of
 from parcours.gate.relations import relations_to_pathway
@@ -22,7 +22,7 @@ from parcours.services import archive as archive_services
 from parcours.services import pathway as pathway_services
 
 from ..actor import member_required
-from ..forms import apply_domain_error
+from ..forms import INPUT_ERRORS, apply_domain_error
 from ..pathway_forms import (
     BarrierForm,
     CloseForm,
@@ -143,7 +143,7 @@ def pathway_write(request, pathway_pk: int, write: str):
             spec.call(actor, pathway.pk, form.cleaned_data)
         except NotAllowed:
             raise  # the gate's refusal: the 403 page (member_required)
-        except DomainError as error:
+        except INPUT_ERRORS as error:
             apply_domain_error(form, error)
         else:
             messages.success(request, spec.done)

@@ -99,10 +99,11 @@ def _person_page(
     consent_form=None,
     break_glass_form=None,
     narrowing: dict | None = None,
+    objection_form=None,
     status: int = 200,
 ):
-    """The person page; a form of it that failed (consent, break-glass, narrowing a consent)
-    is shown again, open, with its errors and what was typed or ticked."""
+    """The person page; a form of it that failed (consent, break-glass, narrowing a consent,
+    objection) is shown again, open, with its errors and what was typed or ticked."""
     actor = request.actor
     pathways = _visible_pathways(actor, person)
     grants = access.grants_for(actor, [p.pk for p in pathways])
@@ -178,7 +179,8 @@ def _person_page(
             "break_glass_form": break_glass_form or BreakGlassForm(),
             "break_glass_form_open": break_glass_form is not None,
             "narrowing": narrowing or {},
-            "objection_form": ObjectionForm(),
+            "objection_form": objection_form or ObjectionForm(),
+            "objection_form_open": objection_form is not None,
             "consents_not_shown": access.consents_not_shown_count(actor, person.pk),
             "objection": access.objections_visible_to(actor)
             .filter(person=person, withdrawn_at__isnull=True)
