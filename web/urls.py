@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import account, alerts, dpo, home, persons, referrals
+from .views import account, alerts, directory, dpo, home, persons, referrals
 
 app_name = "web"
 
@@ -33,6 +33,11 @@ urlpatterns = [
     path("orientations/<int:pk>/", referrals.referral_detail, name="referral-detail"),
     path("orientations/<int:pk>/<str:action>/", referrals.referral_move, name="referral-move"),
     path("alertes/", alerts.alert_list, name="alerts"),
+    # The partner directory: a page, and the fragments of the forms' pickers (htmx).
+    path("annuaire/", directory.organisation_picker, name="directory-organisations"),
+    path(
+        "annuaire/organismes/<int:pk>/", directory.organisation_sheet, name="directory-organisation"
+    ),
     path("alertes/<int:pk>/prise-en-compte/", alerts.alert_acknowledge_view, name="alert-ack"),
     path("preferences/", alerts.preferences, name="preferences"),
     # The DPO's pages.

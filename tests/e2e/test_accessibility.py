@@ -31,7 +31,7 @@ def test_every_page_passes_axe(live_server, new_page):
     page.get_by_role("button", name="Enregistrer").click()
     page.get_by_text("Ce champ est obligatoire.").first.wait_for()
     check_accessibility(page, "person-create (erreurs)")
-    assert visited == 12
+    assert visited == 14
 
 
 def test_narrow_screen_keeps_the_menu_reachable(live_server, new_page):
