@@ -45,6 +45,9 @@ class PersonSearchForm(forms.Form):
 
 
 class ConsentForm(forms.Form):
+    # Validated against the whole directory; rendered by the organisation picker
+    # (web/templates/web/directory/_picker.html: the organisations picked and a search), never
+    # as one checkbox per organisation.
     organisations = forms.ModelMultipleChoiceField(
         label=_("Organisations destinataires"),
         queryset=Organisation.objects.order_by("name"),
@@ -81,9 +84,24 @@ class BreakGlassForm(forms.Form):
     reason = forms.CharField(label=_("Motif"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class SearchInput(forms.TextInput):
+    input_type = "search"
+
+
 class DirectoryFilterForm(forms.Form):
+    """The pickers' search (prefix "annuaire": the referral form has a `kind` of its own)."""
+
+    q = forms.CharField(
+        label=_("Nom de l'organisme ou d'un de ses services"),
+        required=False,
+        max_length=100,
+        widget=SearchInput,
+    )
     area = forms.ModelChoiceField(
-        label=_("Bassin d'emploi"), queryset=EmploymentArea.objects.order_by("name"), required=False
+        label=_("Bassin d'emploi"),
+        queryset=EmploymentArea.objects.order_by("name"),
+        required=False,
+        empty_label=_("Tous"),
     )
     kind = forms.ChoiceField(
         label=_("Type d'organisme"),
@@ -98,8 +116,13 @@ class DirectoryFilterForm(forms.Form):
 
 
 class ReferralForm(forms.Form):
+    # Validated against the whole directory; rendered by the organisation picker, like
+    # ConsentForm.organisations, and the chosen organisation's services by its sheet
+    # (web/templates/web/directory/_sheet.html).
     receiver_organisation = forms.ModelChoiceField(
-        label=_("Organisme destinataire"), queryset=Organisation.objects.order_by("name")
+        label=_("Organisme destinataire"),
+        queryset=Organisation.objects.order_by("name"),
+        widget=forms.RadioSelect,
     )
     receiver_service = forms.ModelChoiceField(
         label=_("Service (facultatif)"), queryset=Service.objects.none(), required=False
@@ -119,14 +142,12 @@ class ReferralForm(forms.Form):
         label=_("Éléments de contexte"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
 
-    def __init__(self, *args, organisations=None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if organisations is not None:
-            self.fields["receiver_organisation"].queryset = organisations
         organisation_id = self.data.get("receiver_organisation") or self.initial.get(
             "receiver_organisation"
         )
-        if organisation_id:
+        if str(organisation_id or "").isdigit():  # anything else fails the field's own check
             self.fields["receiver_service"].queryset = Service.objects.filter(
                 organisation_id=organisation_id, is_active=True
             )
