@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
-from parcours.models import BarrierKind, Organisation
+from parcours.models import BarrierKind, EmploymentArea, Organisation
 from parcours.selectors import directory
 from parcours.services.delays import delays_for
 
@@ -46,6 +46,18 @@ class Picker:
     more: bool = False
     searched: bool = False
     errors: list = dc_field(default_factory=list)  # the form field's own errors
+
+    @property
+    def area_options(self) -> list[tuple[int, str, bool]]:
+        """The employment areas of the area filter: (id, label, selected), read as plain values
+        (a ModelChoiceField's own rendering builds and renders ~100 model instances)."""
+        chosen = str(self.filters["area"].value() or "")
+        return [
+            (pk, f"{name} ({departement})", str(pk) == chosen)
+            for pk, name, departement in EmploymentArea.objects.order_by("name").values_list(
+                "pk", "name", "departement"
+            )
+        ]
 
     @property
     def status(self) -> str:
