@@ -1,4 +1,5 @@
-"""Page response times on the demo data (issue 6: p95 < 200 ms), measured, never asserted.
+"""Page response times on the demo data (issue 6: p95 < 200 ms), measured, never asserted
+(bench/pages_bench.py measures the person page and the referral form at national scale).
 
 Run against a database filled by `manage.py seed_demo` (what `make run` uses), in-process with
 Django's test `Client` (no HTTP server, so this is the server-side time: views, queries,
@@ -6,7 +7,8 @@ templates):
 
     set -a; source ~/.config/parcours/local.env; set +a
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/parcours \\
-    DJANGO_SETTINGS_MODULE=backend.settings.local .venv/bin/python bench/pages_bench.py [--runs 50]
+    DJANGO_SETTINGS_MODULE=backend.settings.local \\
+    .venv/bin/python bench/demo_pages_bench.py [--runs 50]
 
 Each page is requested `--runs` times (after two warm-up requests) as the demo users who would
 use it; p50 / p95 / max in ms and the number of queries of the last request are printed.
