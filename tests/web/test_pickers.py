@@ -167,7 +167,11 @@ def test_bad_input_to_the_picker_is_answered_in_french(world, data, says):
 
 
 def test_the_directory_page_works_without_javascript(world):
-    page = client_of(world.me).get(PICKER, {"annuaire-q": "jardins"}).content.decode()
+    page = (
+        client_of(world.me)
+        .get(PICKER, {"annuaire-q": "jardins", "champ": "organisations"})
+        .content.decode()
+    )
     assert "<h1>Annuaire des partenaires</h1>" in page
     sheet = reverse("web:directory-organisation", args=[world.siae.pk])
     assert f'href="{sheet}"' in page

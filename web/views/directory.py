@@ -155,7 +155,8 @@ def organisation_picker(request):
     field, the picked ids come back under its name) or of the directory page; without htmx,
     the directory page."""
     field_name = request.GET.get("champ")
-    field_name = field_name if field_name in PICKED_FIELDS else None
+    # Inputs only inside a form's picker (htmx); the directory page lists links.
+    field_name = field_name if request.htmx and field_name in PICKED_FIELDS else None
     picker = build_picker(
         request.actor,
         field_name=field_name,
