@@ -1,7 +1,7 @@
 """Pages at national scale (issue 13): HTML size and server time of the person page and the
 referral form with 2,000 organisations in the directory, against a floor.
 
-Run against a database of its own filled by `manage.py seed_scale` (bench/README.md §8):
+Run against a database of its own filled by `manage.py seed_scale` (bench/README.md §9):
 
     DJANGO_SECRET_KEY=x DATABASE_URL=postgres://postgres@127.0.0.1:5432/parcours_pagesbench \\
     DJANGO_SETTINGS_MODULE=backend.settings.local .venv/bin/python bench/pages_bench.py
@@ -23,8 +23,10 @@ Two modes run interleaved, request by request, so that machine noise hits them a
   rolled back (the journal's INSERT and the session's UPDATE included, nothing kept): what the
   database alone costs. The ratio page / floor is what Django, the templates and Python add.
 
-It prints the HTML size (KB, and gzipped), p50 / p95 / max in ms for both modes, the ratio and
-the SQL queries per request, as a markdown table; it never asserts (timings are not tests).
+It prints the HTML size (KB, and gzipped), p50 / p95 / max in ms for both modes, the ratio, the
+CPU time of this process per request (Django's own work, which a busy machine inflates far
+less than wall time) and the SQL queries per request, as a markdown table, and the load average;
+it never asserts (timings are not tests).
 It refuses a database whose name lacks "bench": every page appends rows to the access journal.
 To measure an earlier version of the code, run this file from a copy of that version (the
 fragments it does not have are skipped).
@@ -84,6 +86,7 @@ class Page:
         self.sizes: list[int] = []
         self.gzipped: list[int] = []
         self.times: list[float] = []
+        self.cpu: list[float] = []
         self.floor: list[float] = []
 
     def call(self, client: Client, i: int):
@@ -143,6 +146,10 @@ def counsellor_and_pathways(rng: random.Random):
     return agency, membership.user, rng.sample(pathways, min(SAMPLES, len(pathways)))
 
 
+def _load() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def url_or_none(name: str, **kwargs) -> str | None:
     try:
         return reverse(name, kwargs=kwargs)
@@ -154,6 +161,7 @@ def main() -> None:
     name = connection.settings_dict["NAME"]
     if "bench" not in name:
         raise SystemExit(f"Refusing to run on {name!r}: bench databases only.")
+    load_before = _load()
     rng = random.Random(13)
     agency, user, pathways = counsellor_and_pathways(rng)
     client = Client()
@@ -216,17 +224,18 @@ def main() -> None:
             replay(database, page.sql[i % page.samples])
     for i in range(REQUESTS):
         for page in pages:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             page.call(client, i)
             page.times.append((time.perf_counter() - t0) * 1000)
+            page.cpu.append((time.process_time() - c0) * 1000)
             page.floor.append(replay(database, page.sql[i % page.samples]))
     database.close()
 
     print(
         "\n| page | HTML KB (gzip) | page p50 / p95 / max ms | floor p50 / p95 / max ms "
-        "| ratio p50 / p95 | queries |"
+        "| ratio p50 / p95 | CPU p50 / p95 ms | queries |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for page in pages:
         t, f = page.times, page.floor
         queries = sorted(len(s) for s in page.sql.values())
@@ -238,8 +247,10 @@ def main() -> None:
             f"| {statistics.median(f):.1f} / {pct(f, 0.95):.1f} / {max(f):.1f} "
             f"| {statistics.median(t) / statistics.median(f):.1f} "
             f"/ {pct(t, 0.95) / pct(f, 0.95):.1f} "
+            f"| {statistics.median(page.cpu):.1f} / {pct(page.cpu, 0.95):.1f} "
             f"| {queries[0]}–{queries[-1]} |"
         )
+    print(f"\nLoad average: {load_before} at the start, {_load()} at the end")
     print(
         "\nHTML KB: median over the samples (min–max: "
         + "; ".join(f"{p.label} {min(p.sizes) / 1024:.0f}–{max(p.sizes) / 1024:.0f}" for p in pages)
