@@ -1,23 +1,45 @@
-"""Page response times on the demo data (issue 6: p95 < 200 ms), measured, never asserted.
+"""Pages at national scale (issue 13): HTML size and server time of the person page and the
+referral form with 2,000 organisations in the directory, against a floor.
 
-Run against a database filled by `manage.py seed_demo` (what `make run` uses), in-process with
-Django's test `Client` (no HTTP server, so this is the server-side time: views, queries,
-templates):
+Run against a database of its own filled by `manage.py seed_scale` (bench/README.md §9):
 
-    set -a; source ~/.config/parcours/local.env; set +a
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/parcours \\
-    DJANGO_SETTINGS_MODULE=backend.settings.local .venv/bin/python bench/pages_bench.py [--runs 50]
+    DJANGO_SECRET_KEY=x DATABASE_URL=postgres://postgres@127.0.0.1:5432/parcours_pagesbench \\
+    DJANGO_SETTINGS_MODULE=backend.settings.local .venv/bin/python bench/pages_bench.py
 
-Each page is requested `--runs` times (after two warm-up requests) as the demo users who would
-use it; p50 / p95 / max in ms and the number of queries of the last request are printed.
-Every request appends to the access journal, as real use does: run it on a local database only.
+A counsellor of the France Travail agency that holds the most pathways logs in (force_login) and
+requests, through Django's test `Client` **in-process** (views, queries, templates; no HTTP
+server, no network), for `BENCH_SAMPLES` pathways it holds:
+
+- the person page (`GET /personnes/<id>/`), the referral form (`GET /parcours/<id>/orienter/`);
+- the htmx fragments the pages call when they exist in the code under test: the person search
+  as you type (POST, three letters of a name) and the organisation picker (two letters, as a
+  counsellor starts typing).
+
+Two modes run interleaved, request by request, so that machine noise hits them alike:
+
+- page: the request;
+- floor: the same SQL the request ran (captured once per URL with `CaptureQueriesContext`, with
+  its parameters bound), replayed through a plain psycopg connection in one transaction that is
+  rolled back (the journal's INSERT and the session's UPDATE included, nothing kept): what the
+  database alone costs. The ratio page / floor is what Django, the templates and Python add.
+
+It prints the HTML size (KB, and gzipped), p50 / p95 / max in ms for both modes, the ratio, the
+CPU time of this process per request (Django's own work, which a busy machine inflates far
+less than wall time) and the SQL queries per request, as a markdown table, and the load average;
+it never asserts (timings are not tests).
+It refuses a database whose name lacks "bench": every page appends rows to the access journal.
+To measure an earlier version of the code, run this file from a copy of that version (the
+fragments it does not have are skipped).
 """
 
-import argparse
+import gzip
 import os
+import random
+import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -27,65 +49,213 @@ import django
 
 django.setup()
 
+import psycopg  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.urls import NoReverseMatch, reverse  # noqa: E402
+from measures import pct  # noqa: E402
 
-from parcours.models import Pathway, Referral  # noqa: E402
+from parcours.models import (  # noqa: E402
+    Membership,
+    Organisation,
+    OrganisationKind,
+    Pathway,
+    Role,
+)
 
-PASSWORD = "demo-parcours-2026"  # noqa: S105  (the demo accounts, documented in the README)
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
+SAMPLES = int(os.environ.get("BENCH_SAMPLES", "20"))
+WARMUP = 20
+
+settings.DEBUG = False  # no query log kept per request
+settings.ALLOWED_HOSTS = ["testserver"]
+HTMX = {"HX-Request": "true"}
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+class Page:
+    """One page: how to request sample i, its captured SQL per sample, its timings."""
+
+    def __init__(self, label: str, request: Callable[[Client, int], object], samples: int):
+        self.label = label
+        self.request = request
+        self.samples = samples
+        self.sql: dict[int, list[str]] = {}
+        self.sizes: list[int] = []
+        self.gzipped: list[int] = []
+        self.times: list[float] = []
+        self.cpu: list[float] = []
+        self.floor: list[float] = []
+
+    def call(self, client: Client, i: int):
+        response = self.request(client, i % self.samples)
+        if response.status_code != 200:
+            raise SystemExit(f"{self.label} answered {response.status_code}")
+        return response
+
+    def capture(self, client: Client) -> None:
+        for i in range(self.samples):
+            with CaptureQueriesContext(connection) as captured:
+                response = self.call(client, i)
+            self.sql[i] = [q["sql"] for q in captured.captured_queries]
+            self.sizes.append(len(response.content))
+            self.gzipped.append(len(gzip.compress(response.content)))
+
+
+# Django iterates a form field's choices (`queryset.iterator()`) through a server-side cursor:
+# the capture holds its DECLARE, not the FETCHes. The floor runs the query and fetches its rows.
+SERVER_SIDE_CURSOR = re.compile(r'^DECLARE "[^"]+" NO SCROLL CURSOR WITH(OUT)? HOLD FOR ', re.I)
+
+
+def replay(database: psycopg.Connection, statements: list[str]) -> float:
+    """The statements one after the other, every row fetched, in a transaction rolled back."""
+    t0 = time.perf_counter()
+    with database.cursor() as cursor:
+        for statement in statements:
+            # Bound already (no placeholders left): sent as bytes, nothing is interpolated.
+            cursor.execute(SERVER_SIDE_CURSOR.sub("", statement).encode())
+            if cursor.description is not None:
+                cursor.fetchall()
+    elapsed = (time.perf_counter() - t0) * 1000
+    database.rollback()
+    return elapsed
+
+
+def counsellor_and_pathways(rng: random.Random):
+    agency = (
+        Organisation.objects.filter(kind=OrganisationKind.FRANCE_TRAVAIL)
+        .annotate(held=Count("owned_pathways"))
+        .order_by("-held", "id")
+        .first()
+    )
+    if agency is None or agency.held == 0:
+        raise SystemExit("No pathways: seed with `manage.py seed_scale` first.")
+    membership = (
+        Membership.objects.filter(organisation=agency, is_active=True, role=Role.COUNSELLOR)
+        .select_related("user")
+        .order_by("id")
+        .first()
+    )
+    pathways = list(
+        Pathway.objects.filter(owner_organisation=agency, status="open")
+        .select_related("person")
+        .order_by("id")
+    )
+    return agency, membership.user, rng.sample(pathways, min(SAMPLES, len(pathways)))
+
+
+def _load() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def url_or_none(name: str, **kwargs) -> str | None:
+    try:
+        return reverse(name, kwargs=kwargs)
+    except NoReverseMatch:
+        return None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=50)
-    args = parser.parse_args()
-    setup_test_environment()
-    if not Pathway.objects.exists():
-        sys.exit("Aucune donnée : lancez d'abord manage.py seed_demo.")
-    counsellor, siae = Client(), Client()
-    assert counsellor.login(username="ft.conseiller", password=PASSWORD)
-    assert siae.login(username="siae.conseiller", password=PASSWORD)
-    own = Pathway.objects.filter(
-        owner_organisation__memberships__user__username="ft.conseiller"
-    ).first()
-    received = Referral.objects.filter(
-        receiver_organisation__memberships__user__username="siae.conseiller"
-    ).first()
+    name = connection.settings_dict["NAME"]
+    if "bench" not in name:
+        raise SystemExit(f"Refusing to run on {name!r}: bench databases only.")
+    load_before = _load()
+    rng = random.Random(13)
+    agency, user, pathways = counsellor_and_pathways(rng)
+    client = Client()
+    client.force_login(user)
+    n = len(pathways)
+    prefixes = [p.person.last_name[:3] for p in pathways]
     pages = [
-        ("accueil (À traiter)", counsellor, "/"),
-        ("recherche de personnes", counsellor, "/personnes/", {"last_name": "m"}),
-        ("fiche personne", counsellor, f"/personnes/{own.person_id}/"),
-        ("formulaire d'orientation", counsellor, f"/parcours/{own.pk}/orienter/"),
-        ("orientations reçues", siae, "/orientations/recues/"),
-        ("orientation", siae, f"/orientations/{received.pk}/"),
-        ("alertes", counsellor, "/alertes/"),
+        Page(
+            "fiche personne",
+            lambda c, i: c.get(reverse("web:person-detail", args=[pathways[i].person_id])),
+            n,
+        ),
+        Page(
+            "formulaire d'orientation",
+            lambda c, i: c.get(reverse("web:referral-create", args=[pathways[i].pk])),
+            n,
+        ),
+        Page(
+            "recherche de personnes (htmx)",
+            lambda c, i: c.post(
+                reverse("web:person-search"), {"last_name": prefixes[i]}, headers=HTMX
+            ),
+            n,
+        ),
     ]
-    print(f"{'page':28} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
-    for label, client, url, *form in pages:
-
-        def fetch(client=client, url=url, form=form):
-            # The search is a POST (no names or NIR in URLs); the other pages are GETs.
-            return client.post(url, form[0]) if form else client.get(url)
-
-        for _ in range(2):
-            assert fetch().status_code == 200, url
-        timings = []
-        for _ in range(args.runs):
-            with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
-                response = fetch()
-                timings.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, url
-        print(
-            f"{label:28} {statistics.median(timings):8.1f} {pct(timings, 0.95):8.1f} "
-            f"{max(timings):8.1f} {len(queries):8d}"
+    picker = url_or_none("web:directory-organisations")
+    if picker is not None:
+        names = list(
+            Organisation.objects.order_by("?").values_list("name", flat=True)[:n]
+        )  # two letters of a word of the name, as a counsellor starts typing
+        typed = [rng.choice([w for w in nm.split() if len(w) > 3] or [nm])[:2] for nm in names]
+        pages.append(
+            Page(
+                "sélecteur d'organismes (htmx)",
+                lambda c, i: c.get(
+                    picker,
+                    {"annuaire-q": typed[i], "champ": "receiver_organisation"},
+                    headers=HTMX,
+                ),
+                n,
+            )
         )
+    organisations = Organisation.objects.count()
+    print(
+        f"# Pages at national scale — {Pathway.objects.count():,} pathways, {organisations:,} "
+        f"organisations; {user.username} of {agency.name} ({agency.held:,} pathways held); "
+        f"{n} samples, {REQUESTS} requests per page and mode, in-process Client"
+    )
+    database = psycopg.connect(
+        dbname=name,
+        user=connection.settings_dict["USER"],
+        password=connection.settings_dict["PASSWORD"] or None,
+        host=connection.settings_dict["HOST"] or None,
+        port=connection.settings_dict["PORT"] or None,
+    )
+    for page in pages:
+        page.capture(client)
+        for i in range(WARMUP):
+            page.call(client, i)
+            replay(database, page.sql[i % page.samples])
+    for i in range(REQUESTS):
+        for page in pages:
+            t0, c0 = time.perf_counter(), time.process_time()
+            page.call(client, i)
+            page.times.append((time.perf_counter() - t0) * 1000)
+            page.cpu.append((time.process_time() - c0) * 1000)
+            page.floor.append(replay(database, page.sql[i % page.samples]))
+    database.close()
+
+    print(
+        "\n| page | HTML KB (gzip) | page p50 / p95 / max ms | floor p50 / p95 / max ms "
+        "| ratio p50 / p95 | CPU p50 / p95 ms | queries |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for page in pages:
+        t, f = page.times, page.floor
+        queries = sorted(len(s) for s in page.sql.values())
+        print(
+            f"| {page.label} "
+            f"| {statistics.median(page.sizes) / 1024:.1f} "
+            f"({statistics.median(page.gzipped) / 1024:.1f}) "
+            f"| {statistics.median(t):.1f} / {pct(t, 0.95):.1f} / {max(t):.1f} "
+            f"| {statistics.median(f):.1f} / {pct(f, 0.95):.1f} / {max(f):.1f} "
+            f"| {statistics.median(t) / statistics.median(f):.1f} "
+            f"/ {pct(t, 0.95) / pct(f, 0.95):.1f} "
+            f"| {statistics.median(page.cpu):.1f} / {pct(page.cpu, 0.95):.1f} "
+            f"| {queries[0]}–{queries[-1]} |"
+        )
+    print(f"\nLoad average: {load_before} at the start, {_load()} at the end")
+    print(
+        "\nHTML KB: median over the samples (min–max: "
+        + "; ".join(f"{p.label} {min(p.sizes) / 1024:.0f}–{max(p.sizes) / 1024:.0f}" for p in pages)
+        + ")"
+    )
 
 
 if __name__ == "__main__":

@@ -60,6 +60,9 @@ class PersonSearchForm(forms.Form):
 
 
 class ConsentForm(forms.Form):
+    # Validated against the whole directory; rendered by the organisation picker
+    # (web/templates/web/directory/_picker.html: the organisations picked and a search), never
+    # as one checkbox per organisation.
     organisations = forms.ModelMultipleChoiceField(
         label=_("Organisations destinataires"),
         queryset=Organisation.objects.order_by("name"),
@@ -98,9 +101,24 @@ class BreakGlassForm(forms.Form):
     )
 
 
+class SearchInput(forms.TextInput):
+    input_type = "search"
+
+
 class DirectoryFilterForm(forms.Form):
+    """The pickers' search (prefix "annuaire": the referral form has a `kind` of its own)."""
+
+    q = forms.CharField(
+        label=_("Nom de l'organisme ou d'un de ses services"),
+        required=False,
+        max_length=100,
+        widget=SearchInput,
+    )
     area = forms.ModelChoiceField(
-        label=_("Bassin d'emploi"), queryset=EmploymentArea.objects.order_by("name"), required=False
+        label=_("Bassin d'emploi"),
+        queryset=EmploymentArea.objects.order_by("name"),
+        required=False,
+        empty_label=_("Tous"),
     )
     kind = forms.ChoiceField(
         label=_("Type d'organisme"),
@@ -115,8 +133,13 @@ class DirectoryFilterForm(forms.Form):
 
 
 class ReferralForm(forms.Form):
+    # Validated against the whole directory; rendered by the organisation picker, like
+    # ConsentForm.organisations, and the chosen organisation's services by its sheet
+    # (web/templates/web/directory/_sheet.html).
     receiver_organisation = forms.ModelChoiceField(
-        label=_("Organisme destinataire"), queryset=Organisation.objects.order_by("name")
+        label=_("Organisme destinataire"),
+        queryset=Organisation.objects.order_by("name"),
+        widget=forms.RadioSelect,
     )
     receiver_service = forms.ModelChoiceField(
         label=_("Service (facultatif)"), queryset=Service.objects.none(), required=False
@@ -141,10 +164,8 @@ class ReferralForm(forms.Form):
         max_length=10000,
     )
 
-    def __init__(self, *args, organisations=None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if organisations is not None:
-            self.fields["receiver_organisation"].queryset = organisations
         organisation_id = self.data.get("receiver_organisation") or self.initial.get(
             "receiver_organisation"
         )

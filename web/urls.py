@@ -6,6 +6,7 @@ from .views import (
     access_requests,
     account,
     alerts,
+    directory,
     dpo,
     home,
     information,
@@ -67,6 +68,11 @@ urlpatterns = [
     path("orientations/<int:pk>/", referrals.referral_detail, name="referral-detail"),
     path("orientations/<int:pk>/<str:action>/", referrals.referral_move, name="referral-move"),
     path("alertes/", alerts.alert_list, name="alerts"),
+    # The partner directory: a page, and the fragments of the forms' pickers (htmx).
+    path("annuaire/", directory.organisation_picker, name="directory-organisations"),
+    path(
+        "annuaire/organismes/<int:pk>/", directory.organisation_sheet, name="directory-organisation"
+    ),
     path("alertes/<int:pk>/prise-en-compte/", alerts.alert_acknowledge_view, name="alert-ack"),
     path("preferences/", alerts.preferences, name="preferences"),
     # The DPO's pages.

@@ -57,6 +57,8 @@ def test_referral_journey_in_a_real_browser(
     check_accessibility(page, "fiche personne")
 
     page.get_by_text("Enregistrer un accord de la personne").click()
+    page.get_by_label("Nom de l'organisme ou d'un de ses services").fill("jardins")
+    page.get_by_label("Les Jardins du Bassin").wait_for()  # htmx: the directory's picker
     tick(page, "Les Jardins du Bassin")
     tick(page, "Identité")
     tick(page, "Parcours, orientations et rendez-vous")
@@ -64,6 +66,9 @@ def test_referral_journey_in_a_real_browser(
     page.get_by_text("L'accord de la personne est enregistré").wait_for()
     # A second consent for the contact details (revoked in step 5).
     page.get_by_text("Enregistrer un accord de la personne").click()
+    # The referral-less pathway has no partner yet: search again.
+    page.get_by_label("Nom de l'organisme ou d'un de ses services").fill("jardins")
+    page.get_by_label("Les Jardins du Bassin").wait_for()
     tick(page, "Les Jardins du Bassin")
     tick(page, "Coordonnées")
     page.get_by_role("button", name="Enregistrer l'accord").click()
@@ -72,7 +77,8 @@ def test_referral_journey_in_a_real_browser(
 
     page.get_by_role("link", name="Orienter la personne").click()
     check_accessibility(page, "formulaire d'orientation")
-    page.get_by_label("Organisme destinataire").select_option(label="Les Jardins du Bassin")
+    page.get_by_label("Nom de l'organisme ou d'un de ses services").fill("jardins")
+    page.get_by_role("radio", name="Les Jardins du Bassin").check(force=True)
     page.get_by_text("Délais convenus avec Les Jardins du Bassin").wait_for()  # htmx
     page.get_by_label("Type d'orientation").select_option("substitution")
     tick(page, "Coordonnées")  # shared with the receiver, as the person agreed

@@ -721,6 +721,11 @@ ALLOW: dict[str, list[Visit]] = {
             done=lambda w: NotificationPreference.objects.get(user=w.me).mode == "digest",
         )
     ],
+    # The partner directory holds no personal data: nothing journaled.
+    "directory-organisations": [Visit("me", "GET", says="Annuaire des partenaires")],
+    "directory-organisation": [
+        Visit("me", "GET", lambda w: {"pk": w.siae.pk}, says="Chantier Les Jardins")
+    ],
     # The DPO's pages: each report is journaled as such (never a category of a record).
     "dpo-home": [Visit("dpo", "GET")],
     "dpo-person-report": [

@@ -212,6 +212,14 @@ PAGES = {
     "accessibility": ("GET", lambda w: {}, None, None),
     "legal-notice": ("GET", lambda w: {}, None, None),
     "personal-data": ("GET", lambda w: {}, None, None),
+    # The partner directory is shared: no organisation is out of scope, a missing one is 404.
+    "directory-organisations": ("GET", lambda w: {}, None, None),
+    "directory-organisation": (
+        "GET",
+        lambda w: {"pk": w.siae.pk},
+        lambda w: {"pk": w.elsewhere.pk + 1000},
+        None,
+    ),
 }
 # The footer's mandatory pages are read by anyone, logged in or not.
 INFORMATION = {"accessibility", "legal-notice", "personal-data"}
@@ -468,9 +476,9 @@ def test_referral_directory_filters_by_the_barrier_a_service_addresses(world):
     housing = OrganisationFactory(kind="ccas", name="CCAS logement")
     ServiceFactory(organisation=housing, name="Accès au logement", barriers_addressed=["housing"])
     url = reverse("web:referral-create", args=[world.pathway.pk])
-    page = client_of(world.me).get(url, {"barrier": "mobility"}).content.decode()
+    page = client_of(world.me).get(url, {"annuaire-barrier": "mobility"}).content.decode()
     assert "Chantier Les Jardins" in page and "CCAS logement" not in page
-    page = client_of(world.me).get(url, {"barrier": "housing"}).content.decode()
+    page = client_of(world.me).get(url, {"annuaire-barrier": "housing"}).content.decode()
     assert "CCAS logement" in page and "Chantier Les Jardins" not in page
 
 

@@ -34,6 +34,7 @@ from ..forms import (
     error_sentence,
 )
 from ..pathway_forms import ObjectionForm
+from .directory import build_picker, search_again
 from .pathways import WRITES
 
 PAGE_SIZE = 20
@@ -72,7 +73,9 @@ def person_search(request):
             for field, errors in filtered.errors.items():
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
-    return render(request, "web/persons/search.html", {"form": form, "page": page})
+    # As the user types (htmx), only the results: the same search, scope and journal.
+    template = "web/persons/_results.html" if request.htmx else "web/persons/search.html"
+    return render(request, template, {"form": form, "page": page, "oob": request.htmx})
 
 
 def _visible_pathways(actor, person: Person) -> list[Pathway]:
@@ -103,7 +106,8 @@ def _person_page(
     status: int = 200,
 ):
     """The person page; a form of it that failed (consent, break-glass, narrowing a consent,
-    objection) is shown again, open, with its errors and what was typed or ticked."""
+    objection) is shown again, open, with its errors and what was typed or ticked (or, after the
+    organisation picker's search without JavaScript, with what was typed)."""
     actor = request.actor
     pathways = _visible_pathways(actor, person)
     grants = access.grants_for(actor, [p.pk for p in pathways])
@@ -151,6 +155,21 @@ def _person_page(
             actor, Action.CONSENT_REVOKE, relations | ({Relation.COLLECTOR} if collected else set())
         )
     timeline = _with_consents(timeline, consents)
+    actions = gate.actions_for(actor, relations)
+    consent_form_open = consent_form is not None
+    consent_form = consent_form or ConsentForm()
+    consent_picker = None
+    if Action.CONSENT_RECORD in actions:
+        # The organisations the form holds, and before any search the pathway's partners.
+        consent_picker = build_picker(
+            actor,
+            field_name="organisations",
+            data=request.POST if request.method == "POST" else None,
+            picked=consent_form["organisations"].value(),
+            suggested=[r.receiver_organisation_id for r in referrals]
+            + [r.sender_organisation_id for r in referrals],
+            errors=consent_form.errors.get("organisations", ()),
+        )
     record_read_of(
         actor,
         Action.PERSON_READ,
@@ -174,8 +193,9 @@ def _person_page(
             "periods": periods,
             "referrals": referrals,
             "consents": consents,
-            "consent_form": consent_form or ConsentForm(),
-            "consent_form_open": consent_form is not None,
+            "consent_form": consent_form,
+            "consent_form_open": consent_form_open,
+            "consent_picker": consent_picker,
             "break_glass_form": break_glass_form or BreakGlassForm(),
             "break_glass_form_open": break_glass_form is not None,
             "narrowing": narrowing or {},
@@ -185,10 +205,9 @@ def _person_page(
             "objection": access.objections_visible_to(actor)
             .filter(person=person, withdrawn_at__isnull=True)
             .first(),
-            "actions": gate.actions_for(actor, relations),
-            "pathway_writes": _pathway_writes(pathway, gate.actions_for(actor, relations)),
-            "can_refer": pathway is not None
-            and Action.REFERRAL_CREATE in gate.actions_for(actor, relations),
+            "actions": actions,
+            "pathway_writes": _pathway_writes(pathway, actions),
+            "can_refer": pathway is not None and Action.REFERRAL_CREATE in actions,
         },
         status=status,
     )
@@ -290,6 +309,8 @@ def consent_create(request, pk: int):
     person = gate.locate(actor, access.persons_visible_to(actor), pk, action=Action.CONSENT_RECORD)
     if request.method != "POST":
         return redirect("web:person-detail", pk=person.pk)
+    if "rechercher" in request.POST:  # the organisation picker's search, without JavaScript
+        return _person_page(request, person, consent_form=search_again(ConsentForm, request.POST))
     form = ConsentForm(request.POST, request.FILES)
     if form.is_valid():
         try:

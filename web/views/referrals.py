@@ -17,10 +17,9 @@ from parcours.errors import NotAllowed
 from parcours.gate import Action as GateAction
 from parcours.gate.journal import record_list_of, record_read_of
 from parcours.gate.relations import relations_to_pathway
-from parcours.models import Organisation, Referral, ReferralStatus
+from parcours.models import Referral, ReferralStatus
 from parcours.rules import move_action
 from parcours.services import referral as referral_services
-from parcours.services.delays import delays_for
 from parcours.transitions import ACTION_LABELS, Action, actions_available
 
 from ..actor import member_required
@@ -28,38 +27,17 @@ from ..forms import (
     INPUT_ERRORS,
     AppointmentForm,
     CloseForm,
-    DirectoryFilterForm,
     ReferralForm,
     RefuseForm,
     apply_domain_error,
     error_sentence,
 )
+from .directory import build_picker, build_sheet, search_again
 
 PAGE_SIZE = 25
 MAX_AGE_DAYS = 3660  # the inbox's age filter: ten years back at most
 # What a list row shows of a referral: the person's name and the referral itself.
 SHOWN_IN_LISTS = frozenset({DataCategory.IDENTITY, DataCategory.PATHWAY})
-
-
-def _directory(request) -> tuple[DirectoryFilterForm, object]:
-    """The partner directory, filtered by employment area and kind (shared by every member)."""
-    filters = DirectoryFilterForm(request.GET or None, auto_id="filtre_%s")
-    organisations = access.organisations_visible_to(request.actor).exclude(
-        pk=request.actor.organisation.pk
-    )
-    if filters.is_valid():
-        if filters.cleaned_data.get("area"):
-            organisations = organisations.filter(employment_area=filters.cleaned_data["area"])
-        if filters.cleaned_data.get("kind"):
-            organisations = organisations.filter(kind=filters.cleaned_data["kind"])
-        if filters.cleaned_data.get("barrier"):
-            # The JSON list's text holds each code in quotes: a portable containment test
-            # (PostgreSQL, and the SQLite fallback that has no JSON `contains`).
-            organisations = organisations.filter(
-                services__is_active=True,
-                services__barriers_addressed__icontains=f'"{filters.cleaned_data["barrier"]}"',
-            ).distinct()
-    return filters, organisations.order_by("name")
 
 
 @member_required
@@ -77,13 +55,16 @@ def referral_create(request, pathway_pk: int):
         relations=relations_to_pathway(actor, pathway),
         subject=gate.Subject("pathway", pathway.pk, pathway.person_id),
     )
-    filters, organisations = _directory(request)
-    form = ReferralForm(
-        request.POST or None,
-        organisations=organisations if request.method == "GET" else None,
-        initial={"receiver_organisation": request.GET.get("receiver_organisation")},
-    )
-    if request.method == "POST" and form.is_valid():
+    # The picker's « Rechercher » without JavaScript posts the form back: shown again, unsaved.
+    searching = request.method == "POST" and "rechercher" in request.POST
+    if searching:
+        form = search_again(ReferralForm, request.POST)
+    else:
+        form = ReferralForm(
+            request.POST or None,
+            initial={"receiver_organisation": request.GET.get("receiver_organisation")},
+        )
+    if request.method == "POST" and not searching and form.is_valid():
         data = form.cleaned_data
         try:
             referral = referral_services.referral_create(
@@ -105,21 +86,30 @@ def referral_create(request, pathway_pk: int):
         else:
             messages.success(request, f"Orientation {referral.reference} envoyée.")
             return redirect("web:referral-detail", pk=referral.pk)
-    receiver = None
-    delays = None
-    receiver_id = form.data.get("receiver_organisation") or request.GET.get("receiver_organisation")
-    if receiver_id and str(receiver_id).isascii() and str(receiver_id).isdigit():
-        receiver = Organisation.objects.filter(pk=receiver_id).first()
-        if receiver is not None:
-            delays = delays_for(
-                sender=actor.organisation, receiver=receiver, on=timezone.localdate()
-            )
+    # The directory's picker (the organisation chosen and a search, never the whole directory),
+    # and the chosen organisation's sheet: its services to choose from, its delays.
+    picker = build_picker(
+        actor,
+        field_name="receiver_organisation",
+        data=request.POST if request.method == "POST" else request.GET,
+        picked=form["receiver_organisation"].value(),
+        errors=form.errors.get("receiver_organisation", ()),
+    )
+    sheet = None
+    if picker.picked:
+        sheet = build_sheet(
+            actor,
+            picker.picked[0],
+            field_name="receiver_service",
+            chosen=form["receiver_service"].value(),
+            errors=form.errors.get("receiver_service", ()),
+        )
     # The title names the person: their identity, shown (and journaled) only when the
     # organisation and the role see it (a manager orients without reading the file).
     grants = access.grants_for(actor, [pathway.pk])
     held = grants.get(pathway.pk)
     shows_identity = held is not None and DataCategory.IDENTITY in held.categories
-    if shows_identity and not request.htmx:  # the delays fragment names nobody
+    if shows_identity:
         record_read_of(
             actor,
             GateAction.PATHWAY_READ,
@@ -130,17 +120,15 @@ def referral_create(request, pathway_pk: int):
             shown={DataCategory.IDENTITY},
             grants=grants,
         )
-    template = "web/referrals/_delays.html" if request.htmx else "web/referrals/form.html"
     return render(
         request,
-        template,
+        "web/referrals/form.html",
         {
             "pathway": pathway,
             "shows_identity": shows_identity,
             "form": form,
-            "filters": filters,
-            "receiver": receiver,
-            "delays": delays,
+            "picker": picker,
+            "sheet": sheet,
         },
     )
 
