@@ -648,6 +648,9 @@ NO_FORM = {
     "dpo-integrity-verify",
     "dpo-register",
     "dpo-rights-requests",
+    # The directory's search is a GET form (no personal data): its query strings are below.
+    "directory-organisations",
+    "directory-organisation",
 }
 # Placeholders resolved against the world or the clock when posted.
 PLACEHOLDERS: dict[str, Callable[[World], object]] = {
@@ -796,6 +799,26 @@ QUERIES = [
         "referral-create",
         lambda w: {"pathway_pk": w.pathway.pk},
         {"area": "abc", "kind": UNKNOWN, "barrier": NUL},
+    ),
+    (
+        "directory-organisations",
+        lambda w: {},
+        {"annuaire-q": LONG, "annuaire-area": "abc", "annuaire-kind": UNKNOWN},
+    ),
+    (
+        "directory-organisations",
+        lambda w: {},
+        {"annuaire-q": NUL, "annuaire-barrier": NUL, "champ": UNKNOWN, UNKNOWN: "abc"},
+    ),
+    (
+        "directory-organisations",
+        lambda w: {},
+        {"champ": "organisations", "organisations": ["abc", "99999999999999999999"]},
+    ),
+    (
+        "directory-organisation",
+        lambda w: {"pk": w.siae.pk},
+        {"champ": "receiver_service", "receiver_service": "abc"},
     ),
     ("dpo-users", lambda w: {}, {"page": "99999"}),
     ("dpo-rights-requests", lambda w: {}, {"etat": NUL, "page": "abc"}),
