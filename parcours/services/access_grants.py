@@ -239,14 +239,24 @@ def basis_codes_for(
     organisation: Organisation, pathway: Pathway, *, now=None
 ) -> dict[str, set[str]]:
     """What bases in force this organisation would have on the pathway's person, relationship
-    or not (used to check what a sender may share with a receiver)."""
+    or not (used to check what a sender may share with a receiver). The holder of the file (the
+    pathway's owner or référent's organisation) holds it under its own mission, whoever sends
+    the person to it."""
     now = now or timezone.now()
+    holds = {
+        reason
+        for reason, holder in (
+            ("owner", pathway.owner_organisation_id),
+            ("referent", pathway.referent_organisation_id),
+        )
+        if holder == organisation.pk
+    }
     bases = bases_of(
         organisation,
         pathway=pathway,
         consents=consents_in_force_or_later(pathway.person, now=now),
         agreements=agreements_in_force_or_later(organisation.pk, now=now),
-        reasons=set(),
+        reasons=holds,
         now=now,
     )
     codes = {
