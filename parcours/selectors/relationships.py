@@ -78,7 +78,8 @@ def relationships_of(pathway: Pathway, *, now: dt.datetime) -> dict[int, Relatio
         else:
             until = getattr(referral, TERMINAL_STAMP[referral.status]) + grace
         add(referral.sender_organisation_id, until=until, reason="sender")
-        if referral.status != ReferralStatus.DRAFT:
+        # Received once sent: never a draft, nor a draft withdrawn without being sent.
+        if referral.sent_at is not None:
             shared = set(referral.shared_categories) | REFERRAL_MINIMUM
             add(referral.receiver_organisation_id, cap=shared, until=until, reason="receiver")
     return relations

@@ -76,3 +76,36 @@ def test_a_draft_makes_its_sender_a_party_in_the_rows_at_once(make_actor):
     held = grants_for(holder, [pathway.pk])[pathway.pk].relations
     assert held == {"owner", "referent", "sender"}
     assert held == set(relations_to_pathway(holder, pathway))
+
+
+def test_a_draft_withdrawn_without_being_sent_gives_its_receiver_nothing(make_actor, client_for):
+    """A CCAS drafts a referral to France Travail and abandons it: France Travail was never sent
+    anything and has no relationship with the pathway — it used to see the person for the grace
+    period under its public-service mission."""
+    holder = make_actor(kind="ccas", name="CCAS de Lens")
+    france_travail = make_actor(name="France Travail Lens")
+    pathway = PathwayFactory(owner_organisation=holder.organisation)
+    draft = referral_create(
+        actor=holder,
+        pathway_id=pathway.pk,
+        receiver_organisation_id=france_travail.organisation.pk,
+        kind="substitution",
+        reason="Inscription",
+        send=False,
+    )
+    url = f"/api/v1/pathways/{pathway.pk}/"
+    assert client_for(france_travail).get(url).status_code == 404
+    withdrawn = client_for(holder).post(f"/api/v1/referrals/{draft.pk}/withdraw/")
+    assert withdrawn.status_code == 200
+    assert client_for(france_travail).get(url).status_code == 404
+    assert grants_for(france_travail, [pathway.pk])[pathway.pk].bases == {}
+    # Sent, then withdrawn: France Travail received it and keeps it for the grace period.
+    sent = referral_create(
+        actor=holder,
+        pathway_id=pathway.pk,
+        receiver_organisation_id=france_travail.organisation.pk,
+        kind="substitution",
+        reason="Inscription",
+    )
+    client_for(holder).post(f"/api/v1/referrals/{sent.pk}/withdraw/")
+    assert client_for(france_travail).get(url).json()["categories"] == ["identity", "pathway"]

@@ -13,8 +13,9 @@ or a foreign key makes COPY fail, so a finished run proves the data is valid.
 The access rights the rules imply are generated too (unless --no-grants): the consents that
 referrals rely on (with their organisation rows) and the materialised group object permissions of
 every pathway, computed in memory exactly as `parcours.services.access_grants.effective_grants`
-would (owner, référent's organisation, senders and receivers of non-draft referrals that are open
-or ended less than PARCOURS_RELATIONSHIP_GRACE_DAYS ago × legal bases and consents), then COPYed.
+would (owner, référent's organisation, senders of referrals and receivers of referrals that were
+sent, open or ended less than PARCOURS_RELATIONSHIP_GRACE_DAYS ago × legal bases and consents),
+then COPYed.
 Calling `access_recompute` per pathway would take hours at a million pathways.
 
 What is deliberately NOT generated: the simple-history tables (historical*) — bulk data has no
@@ -1053,7 +1054,7 @@ class Command(BaseCommand):
 
         appointments: list[tuple] = []
         # Referrals that still make a relationship (open, or ended within the grace period), in
-        # pathway order: (pathway index, sender index, receiver index or -1 for a draft,
+        # pathway order: (pathway index, sender index, receiver index or -1 if never sent,
         # relationship end or 0.0 for none, sent (else created) timestamp, sender user id,
         # referral id).
         self.r_active: list[tuple] = []
@@ -1237,13 +1238,13 @@ class Command(BaseCommand):
                         # makes (stamps are stored to the microsecond).
                         or (ended + grace > now_ts - DAY and fromts(ended, utc) + grace_delta > now)
                     ):
-                        # A withdrawn draft has a receiver but was never sent: its consent is
-                        # dated from the draft.
+                        # A draft, or a draft withdrawn without being sent, has no receiver
+                        # yet (selectors/relationships.py).
                         active_refs.append(
                             (
                                 i,
                                 s,
-                                -1 if status == "draft" else r,
+                                -1 if sent is None else r,
                                 ended or 0.0,
                                 sent or created,
                                 sender_user,
@@ -1344,7 +1345,7 @@ class Command(BaseCommand):
         generates (no care team, objection, break-glass, nor agreement shared categories):
         - relationships, each reason with its own span (`selectors.relationships`): owner and
           référent's organisation (no end); sender of a referral that is open or ended less than
-          the grace period ago (no cap), and its receiver unless a draft (capped at what the
+          the grace period ago (no cap), and its receiver once it was sent (capped at what the
           referral shares: identity + pathway), both until the referral's end + grace;
         - bases: "legal:owner" / "legal:referent" for every non-sensitive category, the legal
           bases of the organisation's kind for this person (parcours.bases; one with an age
