@@ -961,10 +961,10 @@ def test_what_each_organisation_reads_is_what_the_gate_answers_and_the_journal_s
         run_state_machine_as_test(
             lambda: GateMachine(world, clock),
             settings=settings(
-                # A longer hunt: PARCOURS_STATEFUL_EXAMPLES=300 (and a random seed:
-                # PARCOURS_STATEFUL_RANDOM=1).
+                # A longer hunt: PARCOURS_STATEFUL_EXAMPLES=300 PARCOURS_STATEFUL_STEPS=25
+                # (and a random seed: PARCOURS_STATEFUL_RANDOM=1).
                 max_examples=int(os.environ.get("PARCOURS_STATEFUL_EXAMPLES", "20")),
-                stateful_step_count=12,
+                stateful_step_count=int(os.environ.get("PARCOURS_STATEFUL_STEPS", "12")),
                 deadline=None,
                 derandomize=not os.environ.get("PARCOURS_STATEFUL_RANDOM"),
                 database=None,
