@@ -6,11 +6,13 @@ This is data, read by `parcours.services.access_grants`. Deployments override it
 grant computation drops them even if a configuration lists them.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from .categories import SENSITIVE_CATEGORIES, DataCategory
+from .models.person import age_on
 
 IDN, CON, PTH, SOC = (
     DataCategory.IDENTITY,
@@ -68,19 +70,58 @@ def legal_bases() -> tuple[LegalBasis, ...]:
     return tuple(configured) if configured is not None else DEFAULT_LEGAL_BASES
 
 
-def person_meets(condition: str, person) -> bool:
+# Conditions the clock alone ends: the age on which the person stops meeting them. The others
+# (rSa, RQTH) change with the person's record, whose change recomputes access.
+AGE_LIMITS: dict[str, int] = {"under_26": 26}
+
+
+def person_meets(condition: str, person, on: dt.date) -> bool:
+    """Whether the person meets `condition` on the day `on`."""
     if not condition:
         return True
-    if condition == "under_26":
-        return person.under_26
+    if condition in AGE_LIMITS:
+        return age_on(person.birth_date, on) < AGE_LIMITS[condition]
     return bool(getattr(person, condition, False))
 
 
-def legal_categories(*, organisation_kind: str, person) -> dict[str, set[str]]:
-    """Category → basis codes that a legal basis gives this kind of organisation for `person`."""
-    covered: dict[str, set[str]] = {}
+def birthday(birth_date: dt.date, age: int) -> dt.date:
+    """The first day on which someone born on `birth_date` is `age` (1 March for a 29 February
+    birth in a common year, as `age_on` counts)."""
+    try:
+        return birth_date.replace(year=birth_date.year + age)
+    except ValueError:
+        return dt.date(birth_date.year + age, 3, 1)
+
+
+def condition_ends_on(condition: str, person) -> dt.date | None:
+    """The first day the person no longer meets `condition` by the clock alone (the 26th
+    birthday for "under_26"); None for a condition that does not end by itself."""
+    if condition in AGE_LIMITS:
+        return birthday(person.birth_date, AGE_LIMITS[condition])
+    return None
+
+
+def legal_covers(
+    *, organisation_kind: str, person, on: dt.date
+) -> dict[str, dict[str, dt.date | None]]:
+    """Category → basis code → the first day it no longer covers the person (None: no end of
+    its own), for the legal bases this kind of organisation has for `person` on the day `on`.
+    A basis with an age condition ends on the birthday (a Mission locale's `legal:spe` on the
+    26th): it is a grant row with that end, closed on time without any recompute."""
+    covered: dict[str, dict[str, dt.date | None]] = {}
     for basis in legal_bases():
-        if basis.organisation_kind == organisation_kind and person_meets(basis.condition, person):
-            for category in basis.categories - SENSITIVE_CATEGORIES:
-                covered.setdefault(category, set()).add(f"legal:{basis.code}")
+        if basis.organisation_kind != organisation_kind or not person_meets(
+            basis.condition, person, on
+        ):
+            continue
+        ends = condition_ends_on(basis.condition, person)
+        for category in basis.categories - SENSITIVE_CATEGORIES:
+            codes = covered.setdefault(category, {})
+            code = f"legal:{basis.code}"
+            # Two bases with one code (the same mission): the later end covers.
+            codes[code] = ends if code not in codes else _later(codes[code], ends)
     return covered
+
+
+def _later(a: dt.date | None, b: dt.date | None) -> dt.date | None:
+    return None if a is None or b is None else max(a, b)

@@ -125,7 +125,29 @@ def test_seed_scale_grants_are_what_the_access_rules_compute(seeded):
         .order_by("-n", "id")
         .values_list("id", flat=True)[:15]
     )
-    sample = sorted(set(busy) | set(random.Random(3).sample(range(1, PATHWAYS + 1), 15)))
+    # And the intervals the rules make: a legal basis that ends on a 26th birthday (a Mission
+    # locale), one organisation holding a category under reasons that end apart (its own
+    # pathway, and a referral it sent that closed within the grace period).
+    birthdays = set(
+        PathwayGroupObjectPermission.objects.filter(
+            basis__contains="legal:spe",
+            valid_until__isnull=False,
+            group__organisation__kind="mission_locale",
+        ).values_list("content_object_id", flat=True)
+    )
+    apart = set(
+        PathwayGroupObjectPermission.objects.values("group_id", "permission_id", "content_object")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values_list("content_object", flat=True)
+    )
+    assert birthdays and apart
+    sample = sorted(
+        set(busy)
+        | set(random.Random(3).sample(range(1, PATHWAYS + 1), 15))
+        | set(sorted(birthdays)[:10])
+        | set(sorted(apart)[:10])
+    )
     before = _grant_rows(sample)
     assert before
     for pathway_id in sample:

@@ -7,7 +7,8 @@ Each row is one **interval** during which some bases cover one category for one 
 that starts next month is a row from next month, so it opens on time without any job; one that
 ends is not read after its end. Bases with different intervals are different rows; reads ask
 "is there a row in force now" (`parcours.access`). `relations` names how the organisation stands
-to the pathway (owner, receiver…): the purpose journaled with each read (ADR 0010).
+to the pathway (owner, receiver…) for the bases of the row — the reasons whose spans carry it,
+`selectors/relationships.py` —: the purpose journaled with each read (ADR 0010).
 """
 
 from functools import cache

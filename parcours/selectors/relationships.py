@@ -1,4 +1,11 @@
-"""Who works with a pathway: the relationship half of access (parcours/access.py)."""
+"""Who works with a pathway: the relationship half of access (parcours/access.py).
+
+An organisation may stand to a pathway for several reasons at once — it holds it, it sent a
+referral that closed last week, it received another one that is open. Each reason keeps its own
+**span**: what it lets the organisation see (its cap) and until when. They are never merged: a
+closed referral's grace ends with that referral's cap, whatever another reason lets through for
+longer, and an open referral's narrow cap does not inherit the wider view of one that ended.
+"""
 
 import datetime as dt
 from dataclasses import dataclass, field
@@ -30,38 +37,49 @@ def earlier_end(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | N
     return min(a, b)
 
 
+@dataclass(frozen=True)
+class Span:
+    """One reason to see the pathway: the categories it can carry and until when."""
+
+    reason: str  # owner, referent, care_team, sender, receiver
+    cap: frozenset[str] | None = None  # None: every category the bases allow
+    until: dt.datetime | None = None  # None: no end
+
+    def allows(self, category: str) -> bool:
+        return self.cap is None or category in self.cap
+
+
 @dataclass
 class Relationship:
-    cap: set[str] | None = field(default_factory=set)  # None: every category the bases allow
-    until: dt.datetime | None = None
-    reasons: set[str] = field(default_factory=set)
+    spans: list[Span] = field(default_factory=list)
 
-    def widen(self, *, cap: set[str] | None, until: dt.datetime | None, reason: str) -> None:
-        self.cap = None if self.cap is None or cap is None else self.cap | cap
-        self.until = until if not self.reasons else later_end(self.until, until)
-        self.reasons.add(reason)
+    @property
+    def reasons(self) -> set[str]:
+        return {span.reason for span in self.spans}
 
 
 def relationships_of(pathway: Pathway, *, now: dt.datetime) -> dict[int, Relationship]:
-    """Organisation id → its relationship with the pathway (absent: none)."""
+    """Organisation id → its relationship with the pathway, reason by reason (absent: none)."""
     relations: dict[int, Relationship] = {}
 
-    def add(org_id: int | None, *, cap: set[str] | None, until=None, reason: str) -> None:
+    def add(org_id: int | None, *, cap=None, until=None, reason: str) -> None:
         if org_id is not None and (until is None or until > now):
-            relations.setdefault(org_id, Relationship()).widen(cap=cap, until=until, reason=reason)
+            span = Span(reason, None if cap is None else frozenset(cap), until)
+            relations.setdefault(org_id, Relationship()).spans.append(span)
 
-    add(pathway.owner_organisation_id, cap=None, reason="owner")
-    add(pathway.referent_organisation_id, cap=None, reason="referent")
+    add(pathway.owner_organisation_id, reason="owner")
+    add(pathway.referent_organisation_id, reason="referent")
     for member in CareTeamMember.objects.filter(pathway=pathway, ended_at__isnull=True):
-        add(member.organisation_id, cap=None, reason="care_team")
+        add(member.organisation_id, reason="care_team")
     grace = dt.timedelta(days=settings.PARCOURS_RELATIONSHIP_GRACE_DAYS)
     for referral in pathway.referrals.all():
         if referral.status in OPEN_REFERRAL_STATUSES:
             until = None
         else:
             until = getattr(referral, TERMINAL_STAMP[referral.status]) + grace
-        add(referral.sender_organisation_id, cap=None, until=until, reason="sender")
-        if referral.status != ReferralStatus.DRAFT:
+        add(referral.sender_organisation_id, until=until, reason="sender")
+        # Received once sent: never a draft, nor a draft withdrawn without being sent.
+        if referral.sent_at is not None:
             shared = set(referral.shared_categories) | REFERRAL_MINIMUM
             add(referral.receiver_organisation_id, cap=shared, until=until, reason="receiver")
     return relations

@@ -11,7 +11,10 @@ on the pathway, granted to the organisation's Group; break-glass grants go to th
 Every service that changes a relationship, a basis or a consent calls `access_recompute` in its
 own transaction, so a change is effective at the next request. Each basis is written with its
 interval (`models/grant.py`): a consent or an agreement that starts later is a row from its first
-day, so it opens on time without any job, and ends on its last day. The two parties of an open
+day, so it opens on time without any job, and ends on its last day; a legal basis with an age
+condition ends on the birthday. Each basis is clipped to each reason's span of the relationship
+that carries its category (the reasons are never merged: a closed referral's grace ends with its
+own cap), so a row's `relations` are the reasons it is held for. The two parties of an open
 referral keep identity and the pathway under `referral:<id>` until the referral ends (ADR 0010).
 
 Retention (docs/retention.md): an archived pathway is granted to its owner organisation only,
@@ -28,7 +31,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..bases import legal_categories
+from ..bases import legal_covers
 from ..categories import (
     ALL_CATEGORIES,
     REFERRAL_MINIMUM,
@@ -49,7 +52,7 @@ from ..models import (
     Person,
 )
 from ..models.grant import CHANGE_PERMISSION, permission_ids
-from ..selectors.relationships import earlier_end, relationships_of
+from ..selectors.relationships import Span, earlier_end, relationships_of
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +127,7 @@ def bases_of(
     consents: list[Consent],
     agreements: list[Agreement],
     reasons: set[str],
+    now: dt.datetime,
     referral_ids: set[int] = frozenset(),  # type: ignore[assignment]
 ) -> dict[str, list[Cover]]:
     """Category → the bases that cover it for this organisation, each with its interval."""
@@ -133,10 +137,12 @@ def bases_of(
         code = f"legal:{sorted(reasons & {'owner', 'referent'})[0]}"
         for category in ALL_CATEGORIES - SENSITIVE_CATEGORIES:
             bases[category].append(Cover(code))
-    for category, codes in legal_categories(
-        organisation_kind=organisation.kind, person=pathway.person
+    # A legal basis with an age condition ends on the birthday (a row with that end).
+    for category, codes in legal_covers(
+        organisation_kind=organisation.kind, person=pathway.person, on=timezone.localdate(now)
     ).items():
-        bases[category].extend(Cover(code) for code in codes)
+        for code, ends_on in codes.items():
+            bases[category].append(Cover(code, None, _start_of_day(ends_on) if ends_on else None))
     # Only agreements every party accepted reach here (`agreements_in_force_or_later`): one an
     # organisation did not accept never opens its pathways, nor opens others' to it.
     for agreement in agreements:
@@ -165,9 +171,30 @@ def bases_of(
 
 
 @dataclass(frozen=True)
+class Held:
+    """A basis covering a category within one reason's span (clipped to it): a share of a
+    grant row, whose `relations` are the reasons of the shares it holds."""
+
+    cover: Cover
+    reason: str
+
+
+@dataclass(frozen=True)
 class OrganisationGrants:
     relations: frozenset[str]
-    covers: dict[str, list[Cover]]  # category → covers, clipped to the relationship
+    covers: dict[str, list[Held]]  # category → each basis within each reason's span
+
+
+def _within(spans: list[Span], category: str, found: list[Cover], now: dt.datetime) -> list[Held]:
+    """The covers of a category within each span that carries it, each clipped to that span:
+    a closed referral's grace ends with its own cap, never stretched by another reason."""
+    return [
+        Held(kept, span.reason)
+        for span in spans
+        if span.allows(category)
+        for kept in (cover.clipped(span.until, now) for cover in found)
+        if kept is not None
+    ]
 
 
 def effective_grants(pathway: Pathway, *, now: dt.datetime) -> dict[int, OrganisationGrants]:
@@ -191,13 +218,12 @@ def effective_grants(pathway: Pathway, *, now: dt.datetime) -> dict[int, Organis
             consents=consents,
             agreements=agreements,
             reasons=relation.reasons,
+            now=now,
             referral_ids=open_referrals.get(org_id, set()),
         )
-        covers: dict[str, list[Cover]] = {}
+        covers: dict[str, list[Held]] = {}
         for category, found in bases.items():
-            if relation.cap is not None and category not in relation.cap:
-                continue
-            kept = [c for c in (cover.clipped(relation.until, now) for cover in found) if c]
+            kept = _within(relation.spans, category, found, now)
             if kept:
                 covers[category] = kept
         if covers:
@@ -215,14 +241,25 @@ def basis_codes_for(
     organisation: Organisation, pathway: Pathway, *, now=None
 ) -> dict[str, set[str]]:
     """What bases in force this organisation would have on the pathway's person, relationship
-    or not (used to check what a sender may share with a receiver)."""
+    or not (used to check what a sender may share with a receiver). The holder of the file (the
+    pathway's owner or référent's organisation) holds it under its own mission, whoever sends
+    the person to it."""
     now = now or timezone.now()
+    holds = {
+        reason
+        for reason, holder in (
+            ("owner", pathway.owner_organisation_id),
+            ("referent", pathway.referent_organisation_id),
+        )
+        if holder == organisation.pk
+    }
     bases = bases_of(
         organisation,
         pathway=pathway,
         consents=consents_in_force_or_later(pathway.person, now=now),
         agreements=agreements_in_force_or_later(organisation.pk, now=now),
-        reasons=set(),
+        reasons=holds,
+        now=now,
     )
     codes = {
         category: {c.code for c in in_force(covers, now)} for category, covers in bases.items()
@@ -233,11 +270,17 @@ def basis_codes_for(
 Key = tuple[int, int, dt.datetime | None, dt.datetime | None]  # holder, permission, from, until
 
 
-def _rows(covers: list[Cover]) -> dict[tuple[dt.datetime | None, dt.datetime | None], set[str]]:
-    """Covers grouped by interval: one grant row per interval, with every basis it holds."""
-    rows: dict[tuple[dt.datetime | None, dt.datetime | None], set[str]] = defaultdict(set)
-    for cover in covers:
-        rows[(cover.start, cover.end)].add(cover.code)
+Interval = tuple[dt.datetime | None, dt.datetime | None]
+
+
+def _rows(held: list[Held]) -> dict[Interval, tuple[set[str], set[str]]]:
+    """Covers grouped by interval: one grant row per interval, with every basis it holds and
+    the reasons (relations) it holds them for."""
+    rows: dict[Interval, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+    for share in held:
+        codes, reasons = rows[(share.cover.start, share.cover.end)]
+        codes.add(share.cover.code)
+        reasons.add(share.reason)
     return rows
 
 
@@ -254,10 +297,10 @@ def access_recompute(*, pathway_id: int) -> None:
     desired: dict[Key, tuple[str, str]] = {}
     for org_id, granted in grants.items():
         group_id = groups[org_id]
-        relations = " ".join(sorted(granted.relations))
-        for category, covers in granted.covers.items():
-            for (start, end), codes in _rows(covers).items():
+        for category, held in granted.covers.items():
+            for (start, end), (codes, reasons) in _rows(held).items():
                 basis = " ".join(sorted(codes))
+                relations = " ".join(sorted(reasons))
                 desired[(group_id, ids[permission_codename(category)], start, end)] = (
                     basis,
                     relations,

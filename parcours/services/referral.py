@@ -247,6 +247,8 @@ def referral_create(
     _journal(actor, GateAction.REFERRAL_CREATE, referral)
     if send:  # one user action, one journal row: the creation says it was sent at once
         return _send(actor=actor, referral_id=referral.pk, journal=False)
+    # A draft already makes its sender a party (selectors/relationships.py): its rows say so.
+    access_recompute(pathway_id=pathway.pk)
     return referral
 
 

@@ -13,8 +13,9 @@ or a foreign key makes COPY fail, so a finished run proves the data is valid.
 The access rights the rules imply are generated too (unless --no-grants): the consents that
 referrals rely on (with their organisation rows) and the materialised group object permissions of
 every pathway, computed in memory exactly as `parcours.services.access_grants.effective_grants`
-would (owner, référent's organisation, senders and receivers of non-draft referrals that are open
-or ended less than PARCOURS_RELATIONSHIP_GRACE_DAYS ago × legal bases and consents), then COPYed.
+would (owner, référent's organisation, senders of referrals and receivers of referrals that were
+sent, open or ended less than PARCOURS_RELATIONSHIP_GRACE_DAYS ago × legal bases and consents),
+then COPYed.
 Calling `access_recompute` per pathway would take hours at a million pathways.
 
 What is deliberately NOT generated: the simple-history tables (historical*) — bulk data has no
@@ -34,6 +35,7 @@ import itertools
 import math
 import random
 import time
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -49,7 +51,7 @@ from django.utils import timezone
 from stdnum import luhn
 from stdnum.fr import nir as nir_module
 
-from parcours.bases import legal_bases, legal_categories
+from parcours.bases import AGE_LIMITS, birthday, legal_bases, legal_covers
 from parcours.categories import (
     ALL_CATEGORIES,
     REFERRAL_MINIMUM,
@@ -747,6 +749,9 @@ class Command(BaseCommand):
         self.p_closed = closed = [0.0] * n  # 0.0 = open
         # Person conditions of the legal bases (CONDITION_BITS), for the grant pass.
         self.p_flags = flags = bytearray(n)
+        # The 26th birthday (a date ordinal) of those under 26: their age-conditioned legal
+        # bases end on it (parcours/bases.py).
+        self.p_birthday = birthdays = array("i", bytes(4 * n))
         today = timezone.localdate()
 
         names = [
@@ -838,9 +843,10 @@ class Command(BaseCommand):
                     referent,
                 )
             )
-            flags[i] = (
-                (1 if rsa else 0) | (2 if age_on(birth, today) < 26 else 0) | (4 if rqth else 0)
-            )
+            young = age_on(birth, today) < AGE_LIMITS["under_26"]
+            flags[i] = (1 if rsa else 0) | (2 if young else 0) | (4 if rqth else 0)
+            if young:
+                birthdays[i] = birthday(birth, AGE_LIMITS["under_26"]).toordinal()
             pathways.append(
                 (
                     pid,
@@ -1048,7 +1054,7 @@ class Command(BaseCommand):
 
         appointments: list[tuple] = []
         # Referrals that still make a relationship (open, or ended within the grace period), in
-        # pathway order: (pathway index, sender index, receiver index or -1 for a draft,
+        # pathway order: (pathway index, sender index, receiver index or -1 if never sent,
         # relationship end or 0.0 for none, sent (else created) timestamp, sender user id,
         # referral id).
         self.r_active: list[tuple] = []
@@ -1232,13 +1238,13 @@ class Command(BaseCommand):
                         # makes (stamps are stored to the microsecond).
                         or (ended + grace > now_ts - DAY and fromts(ended, utc) + grace_delta > now)
                     ):
-                        # A withdrawn draft has a receiver but was never sent: its consent is
-                        # dated from the draft.
+                        # A draft, or a draft withdrawn without being sent, has no receiver
+                        # yet (selectors/relationships.py).
                         active_refs.append(
                             (
                                 i,
                                 s,
-                                -1 if status == "draft" else r,
+                                -1 if sent is None else r,
                                 ended or 0.0,
                                 sent or created,
                                 sender_user,
@@ -1337,20 +1343,21 @@ class Command(BaseCommand):
 
         Mirrors `access_grants.effective_grants` + `access_recompute` on what this command
         generates (no care team, objection, break-glass, nor agreement shared categories):
-        - relationships: owner and référent's organisation (no end); sender of a referral that is
-          open or ended less than the grace period ago (no cap), and its receiver unless a draft
-          (capped at what the referral shares: identity + pathway); an organisation with several
-          keeps the latest end;
+        - relationships, each reason with its own span (`selectors.relationships`): owner and
+          référent's organisation (no end); sender of a referral that is open or ended less than
+          the grace period ago (no cap), and its receiver once it was sent (capped at what the
+          referral shares: identity + pathway), both until the referral's end + grace;
         - bases: "legal:owner" / "legal:referent" for every non-sensitive category, the legal
-          bases of the organisation's kind for this person (parcours.bases), and consents;
+          bases of the organisation's kind for this person (parcours.bases; one with an age
+          condition ends on the birthday), and consents;
         - a consent ("consent:<id>", identity + pathway, naming the receiver) is recorded for each
           such receiver whose own bases do not already cover identity and pathway (e.g. a France
           Travail agency receiving an rSa beneficiary relies on "legal:spe legal:rsa" instead);
         - the two parties of a sent, open referral hold "referral:<id>" on identity and pathway;
-        - one row per category (valid until the relationship's end: every basis generated here
-          starts in the past and has no end of its own, so one interval per category), plus
-          change_pathway with the pathway category's end and bases; `relations` names the
-          organisation's relationships.
+        - each basis of a category within each span that carries it, clipped to it; one row per
+          category and end (every basis generated here starts in the past; one with no end of
+          its own and a span with none make a row with no end), with the bases and reasons it
+          holds, plus change_pathway with the pathway category's rows.
         """
         orgs = self.orgs
         n = len(self.p_owner)
@@ -1366,14 +1373,34 @@ class Command(BaseCommand):
         unknown = {b.condition for b in legal_bases()} - set(CONDITION_BITS)
         if unknown:
             raise CommandError(f"seed_scale cannot generate legal-basis conditions {unknown}.")
-        # (organisation kind, person flags) -> category -> legal basis codes.
-        legal: dict[tuple[str, int], dict[str, set[str]]] = {}
+        # (organisation kind, person flags) -> category -> legal basis code -> whether it ends on
+        # the person's 26th birthday (the only condition with an end: CONDITION_BITS).
+        today = timezone.localdate(self.now)
+        legal: dict[tuple[str, int], dict[str, dict[str, bool]]] = {}
         for kind in {o.kind for o in orgs}:
             for bits in range(8):
                 person = SimpleNamespace(
-                    receives_rsa=bool(bits & 1), under_26=bool(bits & 2), rqth=bool(bits & 4)
+                    birth_date=today.replace(year=today.year - (20 if bits & 2 else 40), day=1),
+                    receives_rsa=bool(bits & 1),
+                    rqth=bool(bits & 4),
                 )
-                legal[(kind, bits)] = legal_categories(organisation_kind=kind, person=person)
+                legal[(kind, bits)] = {
+                    category: {code: ends is not None for code, ends in codes.items()}
+                    for category, codes in legal_covers(
+                        organisation_kind=kind, person=person, on=today
+                    ).items()
+                }
+        birthdays = self.p_birthday
+        start_of_day: dict[int, dt.datetime] = {}
+
+        def birthday_at(i: int) -> dt.datetime:
+            """The start of the 26th birthday of the person of pathway `i` (Paris time)."""
+            day = birthdays[i]
+            at = start_of_day.get(day)
+            if at is None:
+                at = timezone.make_aware(dt.datetime.combine(dt.date.fromordinal(day), dt.time()))
+                start_of_day[day] = at
+            return at
 
         refs = self.r_active
         p_owner, p_referent, p_flags = self.p_owner, self.p_referent_org, self.p_flags
@@ -1442,15 +1469,8 @@ class Command(BaseCommand):
         consent_orgs.clear()
 
         # Pass 2: the grants, pathway by pathway.
-        def add(relations: dict[int, list], org: int, cap, until, reason: str) -> None:
-            """Relationship.widen: caps add up (None: uncapped), the latest end wins."""
-            rel = relations.get(org)
-            if rel is None:
-                relations[org] = [cap, until, {reason}]
-                return
-            rel[0] = None if rel[0] is None or cap is None else rel[0] | cap
-            rel[1] = None if rel[1] is None or until is None else max(rel[1], until)
-            rel[2].add(reason)
+        def earlier(a, b):
+            return b if a is None else a if b is None else min(a, b)
 
         def grant_rows() -> Iterator[tuple]:
             number = 0
@@ -1458,18 +1478,18 @@ class Command(BaseCommand):
             n_refs = len(refs)
             for i in range(n):
                 pathway_id = i + 1
-                # org index -> [cap (None: uncapped), end (None: none), reasons]
-                relations: dict[int, list] = {}
-                add(relations, p_owner[i], None, None, "owner")
-                add(relations, p_referent[i], None, None, "referent")
+                # org index -> its spans [(reason, cap (None: uncapped), end (None: none))]
+                spans: dict[int, list[tuple]] = {}
+                spans.setdefault(p_owner[i], []).append(("owner", None, None))
+                spans.setdefault(p_referent[i], []).append(("referent", None, None))
                 consents: dict[int, int] = {}  # org index -> consent id
                 open_referrals: dict[int, list[int]] = {}  # org index -> open referral ids
                 while k < n_refs and refs[k][0] == i:
                     _, s, r, ended, _, _, rid = refs[k]
                     until = fromts(ended, utc) + grace if ended else None
-                    add(relations, s, None, until, "sender")
+                    spans.setdefault(s, []).append(("sender", None, until))
                     if r >= 0:
-                        add(relations, r, minimum, until, "receiver")
+                        spans.setdefault(r, []).append(("receiver", minimum, until))
                         if not ended:  # sent and open: both parties hold `referral:<id>`
                             open_referrals.setdefault(s, []).append(rid)
                             open_referrals.setdefault(r, []).append(rid)
@@ -1477,41 +1497,52 @@ class Command(BaseCommand):
                         consents[r] = consent_of[k]
                     k += 1
                 flags = p_flags[i]
-                for org, (cap, until, reasons) in relations.items():
-                    codes: dict[str, set[str]] = {}
+                for org, org_spans in spans.items():
+                    # category -> code -> end (None: none of its own)
+                    codes: dict[str, dict[str, dt.datetime | None]] = {}
+                    reasons = {reason for reason, _cap, _until in org_spans}
                     holds = reasons & {"owner", "referent"}
                     if holds:
                         code = f"legal:{sorted(holds)[0]}"
                         for category in held:
-                            codes.setdefault(category, set()).add(code)
+                            codes.setdefault(category, {})[code] = None
                     for category, legal_codes in legal[(orgs[org].kind, flags)].items():
-                        codes.setdefault(category, set()).update(legal_codes)
+                        for code, at_26 in legal_codes.items():
+                            codes.setdefault(category, {})[code] = birthday_at(i) if at_26 else None
                     if org in consents:
                         for category in SHARED_ON_REFERRAL:
-                            codes.setdefault(category, set()).add(f"consent:{consents[org]}")
+                            codes.setdefault(category, {})[f"consent:{consents[org]}"] = None
                     for rid in open_referrals.get(org, ()):
                         for category in minimum:
-                            codes.setdefault(category, set()).add(f"referral:{rid}")
+                            codes.setdefault(category, {})[f"referral:{rid}"] = None
                     group_id = orgs[org].group_id
-                    granted_for = " ".join(sorted(reasons))
                     for category, category_codes in codes.items():
-                        if cap is not None and category not in cap:
-                            continue
-                        basis = " ".join(sorted(category_codes))
-                        number += 1
+                        # end -> (bases, reasons): each basis within each span carrying it.
+                        rows: dict[dt.datetime | None, tuple[set[str], set[str]]] = {}
+                        for reason, cap, until in org_spans:
+                            if cap is not None and category not in cap:
+                                continue
+                            for code, ends in category_codes.items():
+                                end = earlier(ends, until)
+                                bases, why = rows.setdefault(end, (set(), set()))
+                                bases.add(code)
+                                why.add(reason)
                         perm = perm_of[category]
-                        yield (number, group_id, perm, pathway_id, until, basis, granted_for)
-                        if category == DataCategory.PATHWAY:
+                        for end, (bases, why) in rows.items():
+                            basis, granted_for = " ".join(sorted(bases)), " ".join(sorted(why))
                             number += 1
-                            yield (
-                                number,
-                                group_id,
-                                change_id,
-                                pathway_id,
-                                until,
-                                basis,
-                                granted_for,
-                            )
+                            yield (number, group_id, perm, pathway_id, end, basis, granted_for)
+                            if category == DataCategory.PATHWAY:
+                                number += 1
+                                yield (
+                                    number,
+                                    group_id,
+                                    change_id,
+                                    pathway_id,
+                                    end,
+                                    basis,
+                                    granted_for,
+                                )
 
         self._copy(
             "parcours_pathwaygroupobjectpermission",
