@@ -147,7 +147,8 @@ class ReferralForm(forms.Form):
         organisation_id = self.data.get("receiver_organisation") or self.initial.get(
             "receiver_organisation"
         )
-        if str(organisation_id or "").isdigit():  # anything else fails the field's own check
+        if str(organisation_id or "").isascii() and str(organisation_id or "").isdigit():
+            # Only an id: a typed "abc" is the organisation field's error, not a query's crash.
             self.fields["receiver_service"].queryset = Service.objects.filter(
                 organisation_id=organisation_id, is_active=True
             )
