@@ -153,7 +153,7 @@ def test_what_the_form_holds_stays_picked_whatever_the_search(world):
         ({"annuaire-area": "abc"}, "La recherche n&#x27;a pas pu être faite"),
         ({"annuaire-kind": "banque"}, "La recherche n&#x27;a pas pu être faite"),
         ({"annuaire-q": "x" * 101}, "La recherche n&#x27;a pas pu être faite"),
-        ({"annuaire-q": "jard", "organisations": ["abc", "-1", "9" * 30]}, "trouvé"),
+        ({"annuaire-q": "jard", "organisations": ["abc", "-1", "9" * 30, "²", "١٢"]}, "trouvé"),
         ({"annuaire-q": "jard", "champ": "<script>"}, "Chantier Les Jardins"),
     ],
 )
@@ -344,7 +344,7 @@ def test_the_referral_search_without_javascript_shows_the_picked_sheet(world):
     assert "Ce champ est obligatoire." not in page
 
 
-@pytest.mark.parametrize("value", ["abc", "", "0", "99999999999999999999"])
+@pytest.mark.parametrize("value", ["abc", "", "0", "99999999999999999999", "²", "١٢"])
 def test_a_referral_to_no_valid_organisation_is_a_french_error(world, value):
     response = client_of(world.me).post(
         _referral_url(world),

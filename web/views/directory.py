@@ -83,7 +83,7 @@ def picked_ids(values) -> list[int]:
     ids = []
     for value in values or ():
         text = str(value)
-        if text.isdigit() and len(text) < 10 and int(text) not in ids:
+        if text.isascii() and text.isdigit() and len(text) < 10 and int(text) not in ids:
             ids.append(int(text))
     return ids[:MAX_PICKED]
 
