@@ -76,6 +76,18 @@ class ConsentForm(forms.Form):
     purpose = forms.CharField(
         label=_("Finalité"), max_length=300, initial=_("Coordination de l'accompagnement")
     )
+    starts_on = forms.DateField(
+        label=_("Valable à partir du"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Vide : dès aujourd'hui. Un accord qui commence plus tard s'ouvre ce jour-là."),
+    )
+    ends_on = forms.DateField(
+        label=_("Jusqu'au"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Vide : sans date de fin (la personne peut le retirer à tout moment)."),
+    )
     evidence_kind = forms.ChoiceField(label=_("Preuve du recueil"), choices=EvidenceKind.choices)
     evidence_file = forms.FileField(
         label=_("Pièce justificative (formulaire signé…)"),

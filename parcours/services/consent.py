@@ -129,12 +129,20 @@ def consent_record(
         raise InvalidInput(
             _("La finalité est obligatoire."), fields={"purpose": [_("Précisez la finalité.")]}
         )
+    starts_on = starts_on or timezone.localdate()
+    if ends_on is not None and ends_on < starts_on:
+        # Checked here, as the API's serializer does: the database's constraint would answer
+        # an IntegrityError (a 500 on the pages) instead of a French field error.
+        raise InvalidInput(
+            _("Date de fin invalide."),
+            fields={"ends_on": [_("La fin de l'accord ne peut précéder son début.")]},
+        )
     consent = Consent(
         person=person,
         organisation_kinds=kinds,
         categories=categories,
         purpose=purpose.strip(),
-        starts_on=starts_on or timezone.localdate(),
+        starts_on=starts_on,
         ends_on=ends_on,
         collected_by=actor.user,
         collected_by_organisation=actor.organisation,

@@ -320,6 +320,8 @@ def consent_create(request, pk: int):
                 organisation_ids=[o.pk for o in form.cleaned_data["organisations"]],
                 categories=form.cleaned_data["categories"],
                 purpose=form.cleaned_data["purpose"],
+                starts_on=form.cleaned_data.get("starts_on"),
+                ends_on=form.cleaned_data.get("ends_on"),
                 evidence_kind=form.cleaned_data["evidence_kind"],
                 evidence_file=form.cleaned_data.get("evidence_file"),
             )
