@@ -346,6 +346,15 @@ def access_requests_visible_to(actor: Actor) -> QuerySet[AccessRequest]:
     )
 
 
+def access_requests_received_by(actor: Actor) -> QuerySet[AccessRequest]:
+    """Requests to join the records the actor's organisation holds (it answers them)."""
+    return access_requests_visible_to(actor).filter(pathway__owner_organisation=actor.organisation)
+
+
+def access_requests_made_by(actor: Actor) -> QuerySet[AccessRequest]:
+    return access_requests_visible_to(actor).filter(requesting_organisation=actor.organisation)
+
+
 def organisations_administered_by(user) -> QuerySet[Organisation]:
     """Organisations a user administers in the Django admin: all for a superuser; otherwise
     those where they hold an active administrator membership (the admin's scoping)."""

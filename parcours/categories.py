@@ -100,5 +100,13 @@ REFERRAL_FIELDS: dict[str, str] = {
 # Barrier kinds that are health data (GDPR art. 9).
 HEALTH_BARRIERS: frozenset[str] = frozenset({"health", "addiction"})
 
+
+def barrier_category(kind: str) -> str:
+    """The category a barrier of this kind belongs to: health for the health-related ones, the
+    barriers' own (social) for the others — read by the service that records it, the API's and
+    the pages' redaction, the form that offers the kinds and the subject-access pack."""
+    return DataCategory.HEALTH if kind in HEALTH_BARRIERS else PATHWAY_FIELDS["barriers"]
+
+
 # Timeline event kinds outside the pathway category.
 EVENT_KIND_CATEGORY: dict[str, str] = {"diagnostic": SOC, "barrier_recorded": SOC}

@@ -60,7 +60,9 @@ def list_label(object_type: str, count: int) -> str:
     return f"liste : {count} {record_name(object_type, plural=count > 1)}"
 
 
-def _legal_labels() -> dict[str, str]:
+def legal_basis_labels() -> dict[str, str]:
+    """Code after `legal:` → its label: the organisation's own relation, then the legal bases
+    in force (parcours/bases.py)."""
     labels = dict(RELATION_BASES)
     for basis in legal_bases():
         labels.setdefault(basis.code, basis.label)
@@ -71,7 +73,7 @@ def basis_label(basis: str, *, numbered: bool = True) -> str:
     """The bases of a journal row in words, « ; » between them, each once. `numbered` keeps
     which consent, agreement or referral (the DPO's internal reports); without it the person's
     report names only the kind."""
-    legal = _legal_labels()
+    legal = legal_basis_labels()
     names: list[str] = []
     for code in basis.split():
         kind, _, reference = code.partition(":")

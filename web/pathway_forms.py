@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from parcours import access
-from parcours.categories import HEALTH_BARRIERS
+from parcours.categories import barrier_category
 from parcours.models import (
     BarrierKind,
     BarrierStatus,
@@ -55,10 +55,10 @@ class BarrierForm(PathwayForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "health" not in self.categories:  # a health barrier is health data
-            self.fields["kind"].choices = [
-                (k, label) for k, label in BarrierKind.choices if k not in HEALTH_BARRIERS
-            ]
+        # Only the kinds whose category the organisation holds (a health barrier is health data).
+        self.fields["kind"].choices = [
+            (k, label) for k, label in BarrierKind.choices if barrier_category(k) in self.categories
+        ]
 
 
 class ModalityForm(PathwayForm):

@@ -14,6 +14,7 @@ from ..models import (
     Objection,
     OrganisationKind,
 )
+from ..services.consent import consent_dates_errors
 
 
 class ConsentSerializer(serializers.ModelSerializer):
@@ -61,10 +62,9 @@ class ConsentCreateSerializer(serializers.Serializer):
     evidence_file = serializers.FileField(required=False, allow_null=True, default=None)
 
     def validate(self, attrs):
-        if attrs["starts_on"] and attrs["ends_on"] and attrs["ends_on"] < attrs["starts_on"]:
-            raise serializers.ValidationError(
-                {"ends_on": [_("La fin de l'accord ne peut précéder son début.")]}
-            )
+        # The service's rule (consent_record says it too, for the pages).
+        if errors := consent_dates_errors(attrs["starts_on"], attrs["ends_on"]):
+            raise serializers.ValidationError(errors)
         return attrs
 
 

@@ -7,6 +7,7 @@ from ..fields import blind_index, normalise_identifier
 from ..models import (
     Agreement,
     Appointment,
+    BarrierKind,
     EmploymentArea,
     Organisation,
     Pathway,
@@ -15,6 +16,8 @@ from ..models import (
     Service,
 )
 from ..models.person import normalise_name
+from ..selectors import directory
+from ..selectors.directory import DirectoryQuery
 
 
 class EmploymentAreaFilter(filters.FilterSet):
@@ -25,6 +28,15 @@ class EmploymentAreaFilter(filters.FilterSet):
 
 class OrganisationFilter(filters.FilterSet):
     name = filters.CharFilter(field_name="name", lookup_expr="icontains", label=_("nom contient"))
+    # The pages' directory search (parcours/selectors/directory.py), the same rule.
+    q = filters.CharFilter(
+        method="filter_directory", max_length=100, label=_("nom de l'organisme ou d'un service")
+    )
+    barrier = filters.ChoiceFilter(
+        method="filter_directory",
+        choices=BarrierKind.choices,
+        label=_("frein traité par un de ses services"),
+    )
     area = filters.ModelChoiceFilter(
         field_name="employment_area",
         queryset=EmploymentArea.objects.all(),
@@ -34,6 +46,10 @@ class OrganisationFilter(filters.FilterSet):
     class Meta:
         model = Organisation
         fields = ["kind", "siae_kind", "departement", "area", "name"]
+
+    def filter_directory(self, queryset, name, value):
+        query = DirectoryQuery(text=value.strip()) if name == "q" else DirectoryQuery(barrier=value)
+        return directory.matching(queryset, query)
 
 
 class ServiceFilter(filters.FilterSet):

@@ -6,11 +6,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..categories import (
-    HEALTH_BARRIERS,
     PATHWAY_FIELDS,
     PERSON_FIELDS,
     REFERRAL_FIELDS,
     DataCategory,
+    barrier_category,
 )
 from ..models import (
     Agreement,
@@ -37,7 +37,7 @@ from ..models import (
     SupportModality,
 )
 from ..models.person import france_travail_id_validator, validate_nir
-from ..services.agreement import agreement_actions_available
+from ..services.agreement import agreement_actions_available, agreement_dates_errors
 from ..services.person import PERSON_EDITABLE_FIELDS
 from ..transitions import actions_available
 from .redaction import RedactedSerializerMixin
@@ -229,7 +229,9 @@ class PathwaySerializer(RedactedSerializerMixin, serializers.ModelSerializer):
 
     def redact_nested(self, data: dict, visible: frozenset[str]) -> dict:
         if "barriers" in data and "health" not in visible:
-            data["barriers"] = [b for b in data["barriers"] if b["kind"] not in HEALTH_BARRIERS]
+            data["barriers"] = [
+                b for b in data["barriers"] if barrier_category(b["kind"]) in visible
+            ]
         return data
 
 
@@ -505,10 +507,8 @@ class AgreementSerializer(serializers.ModelSerializer):
     def validate(self, attrs):
         starts_on = attrs.get("starts_on", getattr(self.instance, "starts_on", None))
         ends_on = attrs.get("ends_on", getattr(self.instance, "ends_on", None))
-        if starts_on and ends_on and ends_on < starts_on:
-            raise serializers.ValidationError(
-                {"ends_on": [_("La fin de la convention ne peut précéder son début.")]}
-            )
+        if errors := agreement_dates_errors(starts_on, ends_on):  # the service's rule
+            raise serializers.ValidationError(errors)
         return attrs
 
     def get_accepted_by_every_party(self, agreement: Agreement) -> bool:

@@ -81,16 +81,20 @@ def pathway_for(
     pathway_id: object,
     action: Action,
     *,
-    category: str = DataCategory.PATHWAY,
+    category: str | None = DataCategory.PATHWAY,
     subject: Subject | None = None,
+    lock: bool = True,
 ) -> Pathway:
     """Lock a pathway the actor sees in `category` ("not found" otherwise) on which the table
     lets the actor's role and relations do `action` (403 otherwise, journaled against `subject`,
     by default the pathway). Archiving is the caller's to check: reactivation needs an archived
-    pathway, every other write refuses one."""
+    pathway, every other write refuses one. `lock=False` for a page that shows the form of a
+    write (the same 404 and 403 before anything is typed; the service locks when it writes);
+    `category=None`: any category (the write's own is known once the form is filled)."""
+    scope = pathways_visible_to(actor, category)
     pathway = locate(
         actor,
-        pathways_visible_to(actor, category).select_for_update(of=("self",)),
+        scope.select_for_update(of=("self",)) if lock else scope.select_related("person"),
         pathway_id,
         action=action,
     )

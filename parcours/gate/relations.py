@@ -8,7 +8,7 @@ party the organisation is on that referral; a consent adds whether the organisat
 from django.utils import timezone
 
 from ..actor import Actor
-from ..models import Agreement, Consent, Pathway, Referral
+from ..models import AccessRequest, Agreement, Consent, Pathway, Referral
 from ..rules import Relation
 from ..selectors.relationships import relationships_of
 
@@ -48,4 +48,12 @@ def relations_to_consent(actor: Actor, consent: Consent) -> frozenset[Relation]:
 def relations_to_agreement(actor: Actor, agreement: Agreement) -> frozenset[Relation]:
     if agreement.parties.filter(pk=actor.organisation.pk).exists():
         return frozenset({Relation.PARTY})
+    return frozenset()
+
+
+def relations_to_access_request(actor: Actor, request: AccessRequest) -> frozenset[Relation]:
+    """The organisation that holds the file answers a request to join it; the one that asked
+    has no relation to answer with."""
+    if request.pathway.owner_organisation_id == actor.organisation.pk:
+        return frozenset({Relation.OWNER})
     return frozenset()

@@ -34,6 +34,14 @@ def organisations_matching(actor: Actor, query: DirectoryQuery) -> QuerySet[Orga
     """Every organisation of the directory the query describes, the acting one excepted (no one
     orients a person, or records a consent, towards their own organisation), by name."""
     organisations = access.organisations_visible_to(actor).exclude(pk=actor.organisation.pk)
+    return matching(organisations, query).order_by("name", "id")
+
+
+def matching(
+    organisations: QuerySet[Organisation], query: DirectoryQuery
+) -> QuerySet[Organisation]:
+    """`organisations` narrowed to what the query describes: the pages' pickers and the API's
+    `GET /api/v1/organisations/?q=…&barrier=…` search alike."""
     if query.text:
         organisations = organisations.filter(
             Q(name__icontains=query.text)
@@ -49,7 +57,7 @@ def organisations_matching(actor: Actor, query: DirectoryQuery) -> QuerySet[Orga
         organisations = organisations.filter(
             Exists(_active_services().filter(barriers_addressed__icontains=f'"{query.barrier}"'))
         )
-    return organisations.order_by("name", "id")
+    return organisations
 
 
 def picker_page(

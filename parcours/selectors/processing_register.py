@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from ..bases import legal_bases
 from ..categories import SENSITIVE_CATEGORIES, DataCategory, permission_codename
-from ..labels import RELATION_BASES
+from ..labels import legal_basis_labels
 from ..models import Organisation, PathwayGroupObjectPermission
 from ..models.grant import permission_ids
 from .retention import RetentionRuleInForce, retention_rules_in_force
@@ -28,7 +27,6 @@ SECURITY_MEASURES = (
     "Accès d'urgence motivé, limité dans le temps et signalé au DPO",
 )
 BASIS_KINDS: dict[str, str] = {
-    **{f"legal:{code}": label for code, label in RELATION_BASES.items()},
     "agreement": "Convention de partenariat (catégories partagées)",
     "consent": "Accord de la personne",
 }
@@ -62,10 +60,11 @@ class ProcessingRegister:
 
 
 def _basis_labels() -> dict[str, str]:
-    labels = dict(BASIS_KINDS)
-    for basis in legal_bases():
-        labels.setdefault(f"legal:{basis.code}", basis.label)
-    return labels
+    """Each kind of basis a grant row names, in words (legal ones from parcours/labels.py)."""
+    return {
+        **{f"legal:{code}": label for code, label in legal_basis_labels().items()},
+        **BASIS_KINDS,
+    }
 
 
 def processing_register(*, organisation: Organisation | None) -> ProcessingRegister:

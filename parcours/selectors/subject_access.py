@@ -24,11 +24,11 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from ..categories import (
-    HEALTH_BARRIERS,
     PATHWAY_FIELDS,
     PERSON_FIELDS,
     REFERRAL_FIELDS,
     DataCategory,
+    barrier_category,
 )
 from ..models import (
     AccessRequest,
@@ -126,10 +126,6 @@ def _categories(person: Person) -> list[dict]:
     ]
 
 
-def _barrier_category(kind: str) -> str:
-    return DataCategory.HEALTH if kind in HEALTH_BARRIERS else PATHWAY_FIELDS["barriers"]
-
-
 def _pathway(pathway: Pathway, number: int) -> dict:
     return {
         "number": number,
@@ -159,7 +155,7 @@ def _pathway(pathway: Pathway, number: int) -> dict:
             {
                 "kind": barrier.kind,
                 "kind_label": label(BarrierKind, barrier.kind),
-                "category": _barrier_category(barrier.kind),
+                "category": barrier_category(barrier.kind),
                 "status": barrier.status,
                 "status_label": label(BarrierStatus, barrier.status),
                 "detail": barrier.detail,

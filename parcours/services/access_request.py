@@ -10,8 +10,8 @@ from ..errors import Conflict, InvalidInput
 from ..fields import blind_index, normalise_identifier
 from ..gate import Action, Subject
 from ..gate.journal import record_event
+from ..gate.relations import relations_to_access_request
 from ..models import AccessOperation, AccessRequest, AccessRequestStatus, Pathway, Person
-from ..rules import Relation
 from .care_team import care_team_join
 
 
@@ -83,11 +83,10 @@ def _decide(actor: Actor, request_id: int, status: str, comment: str) -> AccessR
         request_id,
         action=Action.ACCESS_REQUEST_DECIDE,
     )
-    owner = request.pathway.owner_organisation_id == actor.organisation.pk
     gate.require(
         actor,
         Action.ACCESS_REQUEST_DECIDE,
-        relations={Relation.OWNER} if owner else set(),
+        relations=relations_to_access_request(actor, request),
         subject=Subject("access_request", request.pk, request.pathway.person_id),
     )
     if request.status != AccessRequestStatus.PENDING:

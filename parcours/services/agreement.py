@@ -97,12 +97,18 @@ def _check_parties(actor: Actor, party_ids: Iterable[int]) -> list[Organisation]
     return parties
 
 
+def agreement_dates_errors(starts_on: dt.date | None, ends_on: dt.date | None) -> dict:
+    """The one rule on an agreement's dates, read by `_check_terms` and the API's serializer."""
+    if starts_on and ends_on and ends_on < starts_on:
+        return {"ends_on": [_("La fin de la convention ne peut précéder son début.")]}
+    return {}
+
+
 def _check_terms(agreement: Agreement) -> None:
     """Field values and the model's constraints, as a 400 with French messages for every door
     (the API's serializer checks most of them first; the admin relies on this)."""
-    if agreement.ends_on and agreement.starts_on and agreement.ends_on < agreement.starts_on:
-        message = _("La fin de la convention ne peut précéder son début.")
-        raise InvalidInput(message, fields={"ends_on": [message]})
+    if errors := agreement_dates_errors(agreement.starts_on, agreement.ends_on):
+        raise InvalidInput(errors["ends_on"][0], fields=errors)
     for field in DAY_DELAY_FIELDS:
         value = getattr(agreement, field)
         if isinstance(value, int) and value < 1:

@@ -24,6 +24,15 @@ from .history import save_with_history
 from .last_contact import last_contact_stamp_person
 
 
+def consent_dates_errors(starts_on: dt.date | None, ends_on: dt.date | None) -> dict:
+    """The one rule on a consent's dates (the database's constraint says it too, as an
+    IntegrityError): an end before the start. Read by the services and the API's serializer,
+    so that both doors answer the same field error."""
+    if starts_on is not None and ends_on is not None and ends_on < starts_on:
+        return {"ends_on": [_("La fin de l'accord ne peut précéder son début.")]}
+    return {}
+
+
 def _person_for(actor: Actor, person_id: int, action: Action) -> Person:
     # Scope first: a person the actor may not see is "not found" (404), whatever their role;
     # then the gate's table for the role and the organisation's relations to the person.
@@ -130,13 +139,8 @@ def consent_record(
             _("La finalité est obligatoire."), fields={"purpose": [_("Précisez la finalité.")]}
         )
     starts_on = starts_on or timezone.localdate()
-    if ends_on is not None and ends_on < starts_on:
-        # Checked here, as the API's serializer does: the database's constraint would answer
-        # an IntegrityError (a 500 on the pages) instead of a French field error.
-        raise InvalidInput(
-            _("Date de fin invalide."),
-            fields={"ends_on": [_("La fin de l'accord ne peut précéder son début.")]},
-        )
+    if errors := consent_dates_errors(starts_on, ends_on):
+        raise InvalidInput(_("Date de fin invalide."), fields=errors)
     consent = Consent(
         person=person,
         organisation_kinds=kinds,
@@ -202,10 +206,8 @@ def consent_narrow(
     consent.categories = sorted(new_categories)
     consent.organisation_kinds = sorted(new_kinds)
     if ends_on is not None:
-        if ends_on < consent.starts_on:
-            raise InvalidInput(
-                _("Date de fin invalide."), fields={"ends_on": [_("Avant le début de l'accord.")]}
-            )
+        if errors := consent_dates_errors(consent.starts_on, ends_on):
+            raise InvalidInput(_("Date de fin invalide."), fields=errors)
         consent.ends_on = ends_on
     save_with_history(consent, actor=actor, reason=_("Restriction de l'accord"))
     consent.organisations.set(sorted(new_orgs))

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from .. import gate
 from ..actor import Actor
-from ..categories import HEALTH_BARRIERS, DataCategory
+from ..categories import DataCategory, barrier_category
 from ..errors import Conflict, InvalidInput
 from ..gate import Action, Subject
 from ..gate.journal import holding, record_write
@@ -151,7 +151,7 @@ def barrier_record(
 ) -> Barrier:
     """Record or update a peripheral barrier; its dated status changes are kept in history.
     Health-related barriers are health data (GDPR art. 9): they need the health category."""
-    category = DataCategory.HEALTH if kind in HEALTH_BARRIERS else DataCategory.SOCIAL
+    category = barrier_category(kind)
     pathway = lock_for(actor, pathway_id, Action.PATHWAY_RECORD_BARRIER, category)
     now = timezone.now()
     barrier = Barrier.objects.filter(pathway=pathway, kind=kind).first() or Barrier(

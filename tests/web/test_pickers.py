@@ -429,3 +429,26 @@ def test_the_search_as_you_type_posts_and_says_what_is_wrong(world):
     )
     assert "La recherche n'a pas pu être faite" in fragment
     assert "Saisissez une date valide." in fragment
+
+
+def test_a_search_whose_only_match_is_already_picked_says_so(db):
+    """After a consent form came back with an error, « Jardins » still typed and Les Jardins
+    ticked: the picker said « Aucun organisme ne correspond », which read as if it were not
+    found."""
+    from parcours.actor import Actor
+    from parcours.models import Role
+    from tests.factories import MembershipFactory, OrganisationFactory
+    from web.views.directory import build_picker
+
+    home = OrganisationFactory(name="France Travail Lens")
+    gardens = OrganisationFactory(siae=True, name="Les Jardins du Bassin")
+    user = MembershipFactory(organisation=home, role=Role.COUNSELLOR).user
+    actor = Actor(user=user, organisation=home, role=Role.COUNSELLOR)
+    picker = build_picker(
+        actor,
+        field_name="organisations",
+        data={"annuaire-q": "Jardins"},
+        picked=[str(gardens.pk)],
+    )
+    assert [o.pk for o in picker.picked] == [gardens.pk]
+    assert picker.status == "Aucun autre organisme ne correspond à cette recherche."

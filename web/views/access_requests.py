@@ -9,8 +9,9 @@ from django.shortcuts import redirect, render
 from parcours import access, gate
 from parcours.categories import DataCategory
 from parcours.errors import NotAllowed
-from parcours.gate import Action, Relation
+from parcours.gate import Action
 from parcours.gate.journal import record_list_of
+from parcours.gate.relations import relations_to_access_request
 from parcours.models import AccessRequestStatus, Pathway
 from parcours.services import access_request as access_request_services
 
@@ -38,13 +39,15 @@ def _list_page(request, *, answering: dict | None = None, status: int = 200):
     """The list; an answer that failed is shown again under its request, with the comment typed
     and the French reason (`answering`: pk, comment, errors)."""
     actor = request.actor
-    requests = list(
-        access.access_requests_visible_to(actor)
-        .select_related("pathway__person", "requesting_organisation", "requested_by")
+    related = ("pathway__person", "requesting_organisation", "requested_by")
+    received = list(
+        access.access_requests_received_by(actor)
+        .select_related(*related)
         .order_by("-created_at")[:100]
     )
-    received = [r for r in requests if r.pathway.owner_organisation_id == actor.organisation.pk]
-    made = [r for r in requests if r.requesting_organisation_id == actor.organisation.pk]
+    made = list(
+        access.access_requests_made_by(actor).select_related(*related).order_by("-created_at")[:100]
+    )
     # The holder sees who the request is about, when its organisation sees the identity.
     grants = access.grants_for(actor, [r.pathway_id for r in received])
     named = {
@@ -60,7 +63,11 @@ def _list_page(request, *, answering: dict | None = None, status: int = 200):
         shown={DataCategory.IDENTITY},
         grants=grants,
     )
-    may_answer = gate.may(actor, Action.ACCESS_REQUEST_DECIDE, {Relation.OWNER})
+    answerable = {
+        r.pk
+        for r in received
+        if gate.may(actor, Action.ACCESS_REQUEST_DECIDE, relations_to_access_request(actor, r))
+    }
     return render(
         request,
         "web/access_requests/list.html",
@@ -68,7 +75,7 @@ def _list_page(request, *, answering: dict | None = None, status: int = 200):
             "received": received,
             "made": made,
             "named": named,
-            "may_answer": may_answer,
+            "answerable": answerable,
             "pending": AccessRequestStatus.PENDING,
             "form": AccessRequestForm(),
             "may_ask": gate.may(actor, Action.ACCESS_REQUEST_CREATE, set()),

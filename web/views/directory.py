@@ -73,6 +73,8 @@ class Picker:
                 f"Plus de {directory.PICKER_LIMIT} organismes correspondent : les "
                 f"{directory.PICKER_LIMIT} premiers sont affichés, précisez la recherche."
             )
+        if not self.found and self.picked:  # what matches is already ticked above
+            return "Aucun autre organisme ne correspond à cette recherche."
         if not self.found:
             return "Aucun organisme ne correspond à cette recherche."
         return f"{len(self.found)} organisme(s) trouvé(s)."

@@ -87,11 +87,8 @@ def home(request):
             "caseload": caseload,
             "caseload_count": caseload_qs.count(),
             # Requests to join the organisation's records, waiting for its answer.
-            "access_requests_pending": access.access_requests_visible_to(actor)
-            .filter(
-                pathway__owner_organisation=actor.organisation,
-                status=AccessRequestStatus.PENDING,
-            )
+            "access_requests_pending": access.access_requests_received_by(actor)
+            .filter(status=AccessRequestStatus.PENDING)
             .count(),
             "visible": visible,
             "now": now,

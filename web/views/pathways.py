@@ -1,7 +1,7 @@
 """Writes on a pathway from the pages: a note, a barrier, the modality, the référent, closing,
 reactivating an archived record. One table says, for each, the gate's action, its form, the
 service it calls and what the user reads; one view serves them all, through the same services
-and gate as the API (parcours/api/pathways.py)."""
+and gate as the API (`PathwayViewSet` in parcours/api/views.py)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,16 +13,14 @@ from django.shortcuts import redirect, render
 
 from parcours import access, gate
 from parcours.actor import Actor
-from parcours.categories import DataCategory
 from parcours.errors import NotAllowed
 from parcours.gate import Action
-from parcours.gate.journal import record_read_of
-from parcours.gate.relations import relations_to_pathway
 from parcours.services import archive as archive_services
 from parcours.services import pathway as pathway_services
 
 from ..actor import member_required
 from ..forms import INPUT_ERRORS, apply_domain_error
+from ..identity import name_shown
 from ..pathway_forms import (
     BarrierForm,
     CloseForm,
@@ -122,18 +120,8 @@ def pathway_write(request, pathway_pk: int, write: str):
     if spec is None:
         raise Http404
     actor = request.actor
-    pathway = gate.locate(
-        actor,
-        access.pathways_visible_to(actor).select_related("person"),
-        pathway_pk,
-        action=spec.action,
-    )
-    gate.require(  # a partner the table refuses gets the 403 page, not a form that fails
-        actor,
-        spec.action,
-        relations=relations_to_pathway(actor, pathway),
-        subject=gate.Subject("pathway", pathway.pk, pathway.person_id),
-    )
+    # A partner the table refuses gets the 403 page, not a form that fails.
+    pathway = gate.pathway_for(actor, pathway_pk, spec.action, category=None, lock=False)
     grants = access.grants_for(actor, [pathway.pk])
     held = grants.get(pathway.pk)
     categories = frozenset(held.categories) if held is not None else frozenset()
@@ -148,19 +136,9 @@ def pathway_write(request, pathway_pk: int, write: str):
         else:
             messages.success(request, spec.done)
             return redirect("web:person-detail", pk=pathway.person_id)
-    # The title names the person when the organisation sees their identity (journaled).
-    shows_identity = DataCategory.IDENTITY in categories
-    if shows_identity and request.method != "POST":
-        record_read_of(
-            actor,
-            Action.PATHWAY_READ,
-            object_type="pathway",
-            object_id=pathway.pk,
-            person_id=pathway.person_id,
-            pathway_ids=[pathway.pk],
-            shown={DataCategory.IDENTITY},
-            grants=grants,
-        )
+    # The title names the person when the organisation sees their identity (journaled); a
+    # form shown again after a mistake does not name her (nothing read, nothing journaled).
+    shows_identity = name_shown(actor, pathway, grants=grants, journal=request.method != "POST")
     return render(
         request,
         "web/pathways/write.html",

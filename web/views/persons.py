@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from parcours import access, gate
 from parcours.api.filters import PersonFilter
-from parcours.categories import HEALTH_BARRIERS, PERSON_FIELDS, DataCategory
+from parcours.categories import PERSON_FIELDS, DataCategory, barrier_category
 from parcours.errors import DuplicatePerson, NotAllowed
 from parcours.gate import Action, Relation
 from parcours.gate.journal import record_list_of, record_read_of
@@ -130,11 +130,7 @@ def _person_page(
             .order_by("-occurred_at", "-id")[:100]
         )
         if DataCategory.SOCIAL in categories:
-            barriers = [
-                b
-                for b in pathway.barriers.all()
-                if b.kind not in HEALTH_BARRIERS or DataCategory.HEALTH in categories
-            ]
+            barriers = [b for b in pathway.barriers.all() if barrier_category(b.kind) in categories]
         if DataCategory.PATHWAY in categories:
             periods = list(pathway.modality_periods.order_by("-started_at"))
             referrals = list(

@@ -16,7 +16,6 @@ from parcours.categories import DataCategory
 from parcours.errors import NotAllowed
 from parcours.gate import Action as GateAction
 from parcours.gate.journal import record_list_of, record_read_of
-from parcours.gate.relations import relations_to_pathway
 from parcours.models import Referral, ReferralStatus
 from parcours.rules import move_action
 from parcours.services import referral as referral_services
@@ -32,6 +31,7 @@ from ..forms import (
     apply_domain_error,
     error_sentence,
 )
+from ..identity import name_shown
 from .directory import build_picker, build_sheet, search_again
 
 PAGE_SIZE = 25
@@ -43,18 +43,8 @@ SHOWN_IN_LISTS = frozenset({DataCategory.IDENTITY, DataCategory.PATHWAY})
 @member_required
 def referral_create(request, pathway_pk: int):
     actor = request.actor
-    pathway = gate.locate(
-        actor,
-        access.pathways_visible_to(actor, DataCategory.PATHWAY).select_related("person"),
-        pathway_pk,
-        action=GateAction.REFERRAL_CREATE,
-    )
-    gate.require(  # a partner that may not orient the person gets the 403 page, not a form
-        actor,
-        GateAction.REFERRAL_CREATE,
-        relations=relations_to_pathway(actor, pathway),
-        subject=gate.Subject("pathway", pathway.pk, pathway.person_id),
-    )
+    # A partner that may not orient the person gets the 403 page, not a form that fails.
+    pathway = gate.pathway_for(actor, pathway_pk, GateAction.REFERRAL_CREATE, lock=False)
     # The picker's « Rechercher » without JavaScript posts the form back: shown again, unsaved.
     searching = request.method == "POST" and "rechercher" in request.POST
     if searching:
@@ -104,22 +94,8 @@ def referral_create(request, pathway_pk: int):
             chosen=form["receiver_service"].value(),
             errors=form.errors.get("receiver_service", ()),
         )
-    # The title names the person: their identity, shown (and journaled) only when the
-    # organisation and the role see it (a manager orients without reading the file).
-    grants = access.grants_for(actor, [pathway.pk])
-    held = grants.get(pathway.pk)
-    shows_identity = held is not None and DataCategory.IDENTITY in held.categories
-    if shows_identity:
-        record_read_of(
-            actor,
-            GateAction.PATHWAY_READ,
-            object_type="pathway",
-            object_id=pathway.pk,
-            person_id=pathway.person_id,
-            pathway_ids=[pathway.pk],
-            shown={DataCategory.IDENTITY},
-            grants=grants,
-        )
+    # The title names the person only when the organisation sees their identity (journaled).
+    shows_identity = name_shown(actor, pathway)
     return render(
         request,
         "web/referrals/form.html",

@@ -1,0 +1,53 @@
+"""The partner directory's search in the API is the pages' (parcours/selectors/directory.py):
+by an organisation's name or one of its active services' names, and by a barrier a service
+addresses — so a partner's system finds what a counsellor finds in the pickers."""
+
+import pytest
+
+from tests.factories import OrganisationFactory, ServiceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def directory():
+    gardens = OrganisationFactory(siae=True, name="Les Jardins du Bassin")
+    ServiceFactory(
+        organisation=gardens, name="Chantier maraîchage", barriers_addressed=["mobility"]
+    )
+    ServiceFactory(
+        organisation=gardens,
+        name="Atelier fermé",
+        barriers_addressed=["housing"],
+        is_active=False,
+    )
+    return {"gardens": gardens, "other": OrganisationFactory(name="CCAS de Lens")}
+
+
+def _names(response) -> set[str]:
+    assert response.status_code == 200, response.content
+    return {o["name"] for o in response.json()["results"]}
+
+
+def test_by_a_service_name_or_the_organisation_s(counsellor, client_for, directory):
+    client = client_for(counsellor)
+    assert _names(client.get("/api/v1/organisations/", {"q": "maraîch"})) == {
+        "Les Jardins du Bassin"
+    }
+    assert _names(client.get("/api/v1/organisations/", {"q": "ccas"})) == {"CCAS de Lens"}
+    # An inactive service is not searched, as in the pickers.
+    assert _names(client.get("/api/v1/organisations/", {"q": "Atelier fermé"})) == set()
+
+
+def test_by_a_barrier_an_active_service_addresses(counsellor, client_for, directory):
+    client = client_for(counsellor)
+    assert _names(client.get("/api/v1/organisations/", {"barrier": "mobility"})) == {
+        "Les Jardins du Bassin"
+    }
+    assert _names(client.get("/api/v1/organisations/", {"barrier": "housing"})) == set()
+
+
+def test_an_unknown_barrier_is_a_french_400(counsellor, client_for, directory):
+    response = client_for(counsellor).get("/api/v1/organisations/", {"barrier": "teleportation"})
+    assert response.status_code == 400
+    assert "choix valide" in str(response.json()["barrier"])
