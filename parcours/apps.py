@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +14,7 @@ class ParcoursConfig(AppConfig):
 
         # Register the Celery tasks, and the system checks on them (parcours/checks.py).
         from . import checks, journal_tasks, retention_tasks, tasks  # noqa: F401
+        from .folding import register_sqlite_function
         from .gate.context import enter_task, leave_task
         from .journal_trigger import install_journal_trigger
         from .sqlite_fallback import register as register_sqlite_lookups
@@ -23,6 +25,10 @@ class ParcoursConfig(AppConfig):
 
         # JSON containment on the SQLite fallback of `make run` (PostgreSQL's SQL unchanged).
         register_sqlite_lookups()
+        # The directory's accent-insensitive search on SQLite too (parcours/folding.py).
+        connection_created.connect(
+            register_sqlite_function, dispatch_uid="parcours_sqlite_fold", weak=False
+        )
 
         # The access journal's append-only trigger (docs/journal.md); after every migrate.
         post_migrate.connect(

@@ -1,5 +1,6 @@
 """`make run` without PostgreSQL and Redis falls back to SQLite (README, bin/run): every migration
-must apply there, and the JSON containment and the list journal the pages use must work there.
+must apply there, and the JSON containment, the list journal and the directory's accent-insensitive
+search the pages use must work there.
 
 One subprocess with the local settings on an in-memory SQLite database: ~8 s of CPU, most of it
 applying the migrations (PostgreSQL-only SQL in a migration fails here first).
@@ -64,7 +65,27 @@ def found(**lookup):
     return sorted(names[pk] for pk in matching)
 
 
+# The directory's accent-insensitive search (parcours/folding.py) on SQLite too.
+from parcours.models import EmploymentArea, Organisation
+from parcours.folding import folded_contains
+
+area = EmploymentArea.objects.create(code="9401", name="Créteil", departement="94")
+from django.contrib.auth.models import Group
+
+for siret, name, kind in [
+    ("13000548100010", "École de la deuxième chance de Créteil", "association"),
+    ("13000548100028", "CCAS", "ccas"),
+]:
+    group = Group.objects.create(name=f"organisation:{siret}")
+    Organisation.objects.create(
+        siret=siret, name=name, kind=kind, employment_area=area, group=group
+    )
+folded = sorted(
+    Organisation.objects.filter(folded_contains("name", "CRETEIL")).values_list("name", flat=True)
+)
+
 print(json.dumps({
+    "folded": folded,
     "vendor": connection.vendor,
     "pending": [str(migration) for migration, _backwards in pending],
     "ids_2": found(object_ids__contains=[2]),
@@ -110,3 +131,5 @@ def test_the_sqlite_fallback_migrates_and_answers_json_containment():
     assert answer["not_shown"] == []
     assert answer["written"] == 2
     assert answer["listed"] == [[[7, 8], "legal:owner"], [[9], ""]]
+    # « CRETEIL » finds « Créteil », as on PostgreSQL.
+    assert answer["folded"] == ["École de la deuxième chance de Créteil"]

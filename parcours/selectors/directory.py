@@ -1,6 +1,7 @@
 """The partner directory as the pages' pickers search it: organisations matching a few typed
-letters (of their name or of one of their services' names), an employment area, a kind and a
-barrier one of their services addresses. The directory is shared by every member
+letters (of their name or of one of their services' names, accents and case aside —
+parcours/folding.py), an employment area, a kind and a barrier one of their services addresses.
+The directory is shared by every member
 (`access.organisations_visible_to`); it holds no personal data, so listing it is not journaled."""
 
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from .. import access
 from ..actor import Actor
+from ..folding import folded_contains
 from ..models import EmploymentArea, Organisation, Service
 
 # What a picker shows at most: enough to choose from, few enough for a page of a few KB.
@@ -44,8 +46,8 @@ def matching(
     `GET /api/v1/organisations/?q=…&barrier=…` search alike."""
     if query.text:
         organisations = organisations.filter(
-            Q(name__icontains=query.text)
-            | Exists(_active_services().filter(name__icontains=query.text))
+            Q(folded_contains("name", query.text))
+            | Exists(_active_services().filter(folded_contains("name", query.text)))
         )
     if query.area is not None:
         organisations = organisations.filter(employment_area=query.area)

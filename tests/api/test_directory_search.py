@@ -51,3 +51,24 @@ def test_an_unknown_barrier_is_a_french_400(counsellor, client_for, directory):
     response = client_for(counsellor).get("/api/v1/organisations/", {"barrier": "teleportation"})
     assert response.status_code == 400
     assert "choix valide" in str(response.json()["barrier"])
+
+
+@pytest.mark.parametrize(
+    "typed", ["maraichage", "MARAÎCHAGE", "jardins du bassin", "JARDÎNS", "Maraîch"]
+)
+def test_accents_and_case_do_not_matter(counsellor, client_for, directory, typed):
+    # A counsellor types « maraichage » on a keyboard without accents, or in capitals.
+    assert _names(client_for(counsellor).get("/api/v1/organisations/", {"q": typed})) == {
+        "Les Jardins du Bassin"
+    }
+
+
+def test_an_accented_name_is_found_without_its_accents(counsellor, client_for, directory):
+    OrganisationFactory(name="École de la deuxième chance de Créteil")
+    client = client_for(counsellor)
+    for typed in ("ecole", "creteil", "DEUXIEME", "Créteil"):
+        assert _names(client.get("/api/v1/organisations/", {"q": typed})) == {
+            "École de la deuxième chance de Créteil"
+        }
+    # A percent sign or an underscore is a letter typed, not a wildcard.
+    assert _names(client.get("/api/v1/organisations/", {"q": "%"})) == set()
