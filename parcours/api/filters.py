@@ -4,6 +4,7 @@ import django_filters as filters
 from django.utils.translation import gettext_lazy as _
 
 from ..fields import blind_index, normalise_identifier
+from ..folding import folded_contains
 from ..models import (
     Agreement,
     Appointment,
@@ -27,7 +28,7 @@ class EmploymentAreaFilter(filters.FilterSet):
 
 
 class OrganisationFilter(filters.FilterSet):
-    name = filters.CharFilter(field_name="name", lookup_expr="icontains", label=_("nom contient"))
+    name = filters.CharFilter(method="filter_name", max_length=200, label=_("nom contient"))
     # The pages' directory search (parcours/selectors/directory.py), the same rule.
     q = filters.CharFilter(
         method="filter_directory", max_length=100, label=_("nom de l'organisme ou d'un service")
@@ -46,6 +47,10 @@ class OrganisationFilter(filters.FilterSet):
     class Meta:
         model = Organisation
         fields = ["kind", "siae_kind", "departement", "area", "name"]
+
+    def filter_name(self, queryset, name, value):
+        # Accents and case aside, as everywhere the directory is searched.
+        return queryset.filter(folded_contains("name", value))
 
     def filter_directory(self, queryset, name, value):
         query = DirectoryQuery(text=value.strip()) if name == "q" else DirectoryQuery(barrier=value)

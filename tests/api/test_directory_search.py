@@ -72,3 +72,8 @@ def test_an_accented_name_is_found_without_its_accents(counsellor, client_for, d
         }
     # A percent sign or an underscore is a letter typed, not a wildcard.
     assert _names(client.get("/api/v1/organisations/", {"q": "%"})) == set()
+
+
+def test_the_name_filter_ignores_accents_too(counsellor, client_for, directory):
+    response = client_for(counsellor).get("/api/v1/organisations/", {"name": "JARDINS DU BASSIN"})
+    assert _names(response) == {"Les Jardins du Bassin"}
