@@ -102,3 +102,24 @@ def test_a_receiver_is_not_offered_the_holder_s_writes(live_server, new_page):
     )
     page.get_by_text("Seule l'organisation propriétaire peut clôturer le parcours.").wait_for()
     check_accessibility(page, "clôture refusée")
+
+
+def test_the_holder_reactivates_an_archived_record(live_server, new_page):
+    world = World()
+    Pathway.objects.filter(pk=world.pathway.pk).update(archived_at=timezone.now())
+    base = live_server.url
+    page = new_page()
+    log_in(page, base, world.me)
+    page.goto(base + reverse("web:person-detail", args=[world.person.pk]))
+    # Archived: read-only, its reactivation the only write offered.
+    assert page.get_by_role("link", name="Ajouter une note").count() == 0
+    page.get_by_role("link", name="Réactiver le dossier archivé").click()
+    page.get_by_role("button", name="Réactiver le dossier").click()
+    page.get_by_text("Ce champ est obligatoire.").first.wait_for()
+    check_accessibility(page, "réactivation (erreurs)")
+    page.get_by_label("Motif de la réactivation").fill("La personne revient vers l'agence.")
+    page.get_by_role("button", name="Réactiver le dossier").click()
+    page.get_by_text("Le dossier est réactivé").wait_for()
+    page.get_by_role("link", name="Ajouter une note").wait_for()
+    check_accessibility(page, "fiche réactivée")
+    assert Pathway.objects.get(pk=world.pathway.pk).archived_at is None
