@@ -1,8 +1,9 @@
 """The pathway's daily writes in a real browser (Debian chromium through Playwright), as the
 counsellor who holds the record: a note (first sent empty: the French error, then written), a
 barrier, the modality, a new référent, then closing with its confirmation — axe on every page
-and form state. And the denial: a referral's receiver is offered none of the holder's writes and
-meets the French 403 page on the direct address."""
+and form state; an archived record reactivated by its holder. And the denial: a referral's
+receiver is offered none of the holder's writes and meets the French 403 page on the direct
+address."""
 
 import pytest
 from django.urls import reverse
