@@ -23,6 +23,7 @@ from parcours.models import (
     Role,
 )
 from parcours.selectors.diagnostic import diagnostic_by_domain
+from parcours.selectors.subject_access import subject_access_data
 from parcours.services.diagnostic import diagnostic_write
 from parcours.services.erasure import pathway_anonymise, pathway_erase_category
 from tests.factories import (
@@ -205,3 +206,16 @@ def test_erasure_wipes_the_diagnostic_of_the_erased_category(counsellor, pathway
     assert not DiagnosticEntry.objects.filter(domain="health").exists()
     pathway_anonymise(pathway=Pathway.objects.get(pk=pathway.pk), now=timezone.now())
     assert set(DiagnosticEntry.objects.values_list("text", flat=True)) == {""}
+
+
+def test_the_subject_access_pack_holds_every_version(counsellor, pathway):
+    _write(counsellor, pathway, text="Hébergée chez sa sœur", level="blocking")
+    _write(counsellor, pathway, text="Logement social attribué", level="strength")
+    data = subject_access_data(person_id=pathway.person_id, now=timezone.now())
+    (held,) = data["pathways"]
+    assert [(v["domain_label"], v["level_label"], v["text"]) for v in held["diagnostic"]] == [
+        ("Logement", "Frein bloquant", "Hébergée chez sa sœur"),
+        ("Logement", "Point d'appui", "Logement social attribué"),
+    ]
+    social = next(c for c in data["categories"] if c["code"] == "social")
+    assert social["other_records"]["diagnostic_versions"] == 2
