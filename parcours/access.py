@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from .actor import Actor
 from .categories import DataCategory, permission_codename
+from .diagnostic_domains import domains_in
 from .errors import NotAllowed
 from .models import (
     AccessEvent,
@@ -35,6 +36,7 @@ from .models import (
     BreakGlass,
     CareTeamMember,
     Consent,
+    DiagnosticEntry,
     Membership,
     Objection,
     Organisation,
@@ -225,6 +227,16 @@ def events_visible_to(
     if categories is None:
         categories = categories_for(actor, [pathway_id])[pathway_id]
     return PathwayEvent.objects.filter(pathway_id=pathway_id, category__in=categories)
+
+
+def diagnostic_visible_to(
+    actor: Actor, pathway_id: int, categories: Iterable[str] | None = None
+) -> QuerySet[DiagnosticEntry]:
+    """Every version of the domains of one pathway's diagnostic whose category the actor may
+    see (pass the categories if already known from `categories_for` for this request)."""
+    if categories is None:
+        categories = categories_for(actor, [pathway_id])[pathway_id]
+    return DiagnosticEntry.objects.filter(pathway_id=pathway_id, domain__in=domains_in(categories))
 
 
 def agreements_visible_to(actor: Actor) -> QuerySet[Agreement]:

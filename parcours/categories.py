@@ -110,3 +110,28 @@ def barrier_category(kind: str) -> str:
 
 # Timeline event kinds outside the pathway category.
 EVENT_KIND_CATEGORY: dict[str, str] = {"diagnostic": SOC, "barrier_recorded": SOC}
+
+# The shared diagnostic (GET and POST /api/v1/pathways/<id>/diagnostic/). The envelope is the
+# pathway's; a domain and every field of its versions are of the domain's own category
+# (`diagnostic_domains.domain_category`): only the domains of the categories the actor sees
+# are listed (`access.diagnostic_visible_to`), so nothing is redacted field by field.
+BY_DOMAIN = "by_domain"
+DIAGNOSTIC_FIELDS: dict[str, str] = {
+    "id": PTH,
+    "categories": PTH,
+    "domains": BY_DOMAIN,
+}
+DIAGNOSTIC_DOMAIN_FIELDS: dict[str, str] = {
+    "domain": BY_DOMAIN,
+    "category": BY_DOMAIN,
+    "current": BY_DOMAIN,
+    "previous_versions": BY_DOMAIN,
+}
+DIAGNOSTIC_VERSION_FIELDS: dict[str, str] = {
+    "id": BY_DOMAIN,
+    "level": BY_DOMAIN,
+    "text": BY_DOMAIN,
+    "author": BY_DOMAIN,
+    "author_organisation": BY_DOMAIN,
+    "created_at": BY_DOMAIN,
+}

@@ -97,6 +97,7 @@ class Action(StrEnum):
     CARE_TEAM_LIST = "care_team.list"
     BREAK_GLASS_LIST = "break_glass.list"  # the organisation's own exceptional accesses
     ACCESS_REQUEST_LIST = "access_request.list"  # made by, or made to, the organisation
+    DIAGNOSTIC_READ = "diagnostic.read"  # the shared diagnostic: its domains in the categories seen
     # Writes on people's records.
     PERSON_CREATE = "person.create"
     PERSON_RECTIFY = "person.rectify"
@@ -126,6 +127,7 @@ class Action(StrEnum):
     BREAK_GLASS_OPEN = "break_glass.open"
     ACCESS_REQUEST_CREATE = "access_request.create"
     ACCESS_REQUEST_DECIDE = "access_request.decide"
+    DIAGNOSTIC_WRITE = "diagnostic.write"  # a new version of one domain of the diagnostic
     # The partnership and the organisation.
     AGREEMENT_PROPOSE = "agreement.propose"
     AGREEMENT_CHANGE = "agreement.change"
@@ -409,6 +411,27 @@ RULES: dict[Action, Rule] = {
         CASEWORK_AND_MANAGERS,
         frozenset({Relation.OWNER}),
         _("Votre rôle ne permet pas de répondre à une demande d'accès."),
+    ),
+    # The shared diagnostic (diagnostic socio-professionnel partagé): a read shows the domains of
+    # the categories the actor sees; a write needs the domain's category (given by the service,
+    # `diagnostic_domains.domain_category`: 404 without it). Co-written by the case workers of
+    # the organisations that work on the person's situation: the holders and the care team, and
+    # the receiver of a referral, which assesses the person for what it was asked (its view is
+    # already capped to what the sender shared). Not a sender that does not follow the pathway
+    # (it handed the person over and keeps a view only for the grace period), nor an exceptional
+    # access (to read in an emergency, not to write the file); not a manager, who sees no
+    # situation (only the pathway category) and steers activity rather than assess a person.
+    Action.DIAGNOSTIC_READ: _reads("Consultation du diagnostic partagé", None),
+    Action.DIAGNOSTIC_WRITE: Rule(
+        "Mise à jour du diagnostic partagé",
+        CASEWORKERS,
+        FOLLOWERS | {Relation.RECEIVER},
+        _(
+            "Seules les organisations qui suivent le parcours (porteuse, référent, équipe de "
+            "suivi) ou qui ont reçu une orientation de la personne rédigent son diagnostic."
+        ),
+        None,  # the domain's own category, checked by the service
+        _("Seuls les conseillers et travailleurs sociaux rédigent le diagnostic partagé."),
     ),
     Action.AGREEMENT_PROPOSE: Rule(
         "Proposition d'une convention",

@@ -21,6 +21,7 @@ from parcours.models import (
     AgreementParty,
     Barrier,
     BreakGlass,
+    DiagnosticEntry,
     ModalityPeriod,
     Objection,
     Organisation,
@@ -292,6 +293,28 @@ def case_barrier_resolved_without_date() -> Case:
             resolved_at=_ago(1),
         ),
     )
+
+
+def _diagnostic_entry():
+    pathway, author = PathwayFactory(), UserFactory()
+    return lambda **fields: DiagnosticEntry.objects.create(
+        pathway=pathway,
+        author=author,
+        author_organisation=pathway.owner_organisation,
+        text="Hébergée chez un tiers",
+        created_at=_ago(1),
+        **{"domain": "housing", "level": "", **fields},
+    )
+
+
+def case_diagnostic_entry_unknown_domain() -> Case:
+    write = _diagnostic_entry()
+    return Case(bad=lambda: write(domain="argent"), good=lambda: write(domain="budget"))
+
+
+def case_diagnostic_entry_unknown_level() -> Case:
+    write = _diagnostic_entry()
+    return Case(bad=lambda: write(level="grave"), good=lambda: write(level="blocking"))
 
 
 def case_barrier_unresolved_with_date() -> Case:
@@ -730,6 +753,8 @@ CONSTRAINT_CASES: list[tuple[str, Callable[[], Case]]] = [
     ("modality_period_ends_after_start", case_modality_period_ends_after_start),
     ("barrier_unique_kind_per_pathway", case_barrier_unique_kind),
     ("barrier_resolved_has_date", case_barrier_resolved_without_date),
+    ("diagnostic_entry_known_domain", case_diagnostic_entry_unknown_domain),
+    ("diagnostic_entry_known_level", case_diagnostic_entry_unknown_level),
     ("barrier_resolved_has_date", case_barrier_unresolved_with_date),
     ("referral_sender_is_not_receiver", case_referral_sender_is_not_receiver),
     ("referral_sent_has_sent_at", case_referral_sent_has_sent_at),

@@ -6,6 +6,7 @@ from .views import (
     access_requests,
     account,
     alerts,
+    diagnostic,
     directory,
     dpo,
     home,
@@ -51,6 +52,12 @@ urlpatterns = [
         name="objection-withdraw",
     ),
     path("parcours/<int:pathway_pk>/orienter/", referrals.referral_create, name="referral-create"),
+    # A new version of one domain of the shared diagnostic (slugs: diagnostic_domains.DOMAINS).
+    path(
+        "parcours/<int:pathway_pk>/diagnostic/<str:domain>/",
+        diagnostic.diagnostic_write,
+        name="diagnostic-write",
+    ),
     # A note, a barrier, the modality, the référent, closing, reactivating (pathways.WRITES).
     path("parcours/<int:pathway_pk>/<str:write>/", pathways.pathway_write, name="pathway-write"),
     path("orientations/recues/", referrals.inbox, name="inbox"),

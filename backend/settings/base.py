@@ -188,6 +188,7 @@ SPECTACULAR_SETTINGS = {
         # Consents, shared categories of a referral and break-glass all name data categories.
         "DataCategoryEnum": "parcours.categories.DataCategory",
         "AlertStateEnum": "notifications.models.alert.AlertState",
+        "DiagnosticLevelEnum": "parcours.diagnostic_domains.DiagnosticLevel",
         "DeliveryModeEnum": "notifications.models.preference.DeliveryMode",
         "RightsRequestKindEnum": "parcours.models.rights_request.RightsRequestKind",
         "AppointmentChannelEnum": "parcours.models.appointment.AppointmentChannel",

@@ -6,12 +6,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..categories import (
+    DIAGNOSTIC_DOMAIN_FIELDS,
+    DIAGNOSTIC_FIELDS,
+    DIAGNOSTIC_VERSION_FIELDS,
     PATHWAY_FIELDS,
     PERSON_FIELDS,
     REFERRAL_FIELDS,
     DataCategory,
     barrier_category,
 )
+from ..diagnostic_domains import TEXT_MAX_LENGTH, DiagnosticDomain, DiagnosticLevel
 from ..models import (
     Agreement,
     AgreementAction,
@@ -21,6 +25,7 @@ from ..models import (
     Barrier,
     BarrierKind,
     BarrierStatus,
+    DiagnosticEntry,
     EmploymentArea,
     Membership,
     ModalityPeriod,
@@ -288,6 +293,47 @@ class BarrierWriteSerializer(serializers.Serializer):
         choices=BarrierStatus.choices, default=BarrierStatus.IDENTIFIED, label=_("statut")
     )
     detail = serializers.CharField(allow_blank=True, default="", max_length=5000)
+
+
+class DiagnosticVersionSerializer(serializers.ModelSerializer):
+    author = UserRefSerializer(read_only=True)
+    author_organisation = OrganisationRefSerializer(read_only=True)
+
+    class Meta:
+        model = DiagnosticEntry
+        fields = list(DIAGNOSTIC_VERSION_FIELDS)
+
+
+class DiagnosticDomainSerializer(serializers.Serializer):
+    """One domain (`selectors.diagnostic.DomainDiagnostic`): its current version, or null when
+    nobody wrote it yet, and the previous ones, newest first."""
+
+    domain = serializers.ChoiceField(choices=DiagnosticDomain.choices)
+    category = serializers.ChoiceField(choices=DataCategory.choices)
+    current = DiagnosticVersionSerializer(allow_null=True)
+    previous_versions = DiagnosticVersionSerializer(many=True, source="previous")
+
+    class Meta:
+        fields = list(DIAGNOSTIC_DOMAIN_FIELDS)
+
+
+class DiagnosticSerializer(serializers.Serializer):
+    """A pathway's shared diagnostic: the domains of the categories the actor sees."""
+
+    id = serializers.IntegerField(help_text=_("Le parcours."))
+    categories = serializers.ListField(child=serializers.CharField())
+    domains = DiagnosticDomainSerializer(many=True)
+
+    class Meta:
+        fields = list(DIAGNOSTIC_FIELDS)
+
+
+class DiagnosticWriteSerializer(serializers.Serializer):
+    domain = serializers.ChoiceField(choices=DiagnosticDomain.choices, label=_("domaine"))
+    text = serializers.CharField(max_length=TEXT_MAX_LENGTH, label=_("situation"))
+    level = serializers.ChoiceField(
+        choices=DiagnosticLevel.choices, allow_blank=True, default="", label=_("appréciation")
+    )
 
 
 class PathwayCloseSerializer(serializers.Serializer):

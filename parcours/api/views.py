@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from .. import access, gate
 from ..categories import DataCategory
+from ..diagnostic_domains import DIAGNOSTIC_CATEGORIES
 from ..errors import NoMembership
 from ..gate import Action
 from ..models import (
@@ -26,7 +27,9 @@ from ..models import (
     Referral,
     Service,
 )
+from ..selectors.diagnostic import diagnostic_by_domain
 from ..services import agreement as agreement_services
+from ..services import diagnostic as diagnostic_services
 from ..services import pathway as pathway_services
 from ..services import person as person_services
 from ..services import referral as referral_services
@@ -275,6 +278,7 @@ class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
         "retrieve": Action.PATHWAY_READ,
         "list": Action.PATHWAY_LIST,
         "timeline": Action.TIMELINE_READ,
+        "diagnostic": Action.DIAGNOSTIC_READ,
     }
     filterset_class = filters.PathwayFilter
     pagination_class = RecentFirstCursorPagination
@@ -330,6 +334,42 @@ class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
         return Response(
             serializers.PathwayEventSerializer(event).data, status=status.HTTP_201_CREATED
         )
+
+    def _diagnostic(self, pathway: Pathway) -> dict:
+        categories = self.visible_categories.of([pathway.pk])
+        versions = access.diagnostic_visible_to(self.actor, pathway.pk, categories)
+        return serializers.DiagnosticSerializer(
+            {
+                "id": pathway.pk,
+                "categories": sorted(categories),
+                "domains": diagnostic_by_domain(
+                    versions.select_related("author", "author_organisation"), categories
+                ),
+            }
+        ).data
+
+    @extend_schema(methods=["GET"], responses=serializers.DiagnosticSerializer)
+    @extend_schema(
+        methods=["POST"],
+        request=serializers.DiagnosticWriteSerializer,
+        responses={201: serializers.DiagnosticSerializer},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def diagnostic(self, request, pk=None):
+        """The shared diagnostic: the domains of the categories the actor sees, each with its
+        current version and the previous ones. POST writes a new version of one domain (the
+        actor must see its category) and answers the diagnostic as it now stands."""
+        if request.method == "POST":
+            payload = serializers.DiagnosticWriteSerializer(data=request.data)
+            payload.is_valid(raise_exception=True)
+            diagnostic_services.diagnostic_write(
+                actor=self.actor, pathway_id=record_id(pk), **payload.validated_data
+            )
+            pathway = self.get_queryset().get(pk=record_id(pk))
+            return Response(self._diagnostic(pathway), status=status.HTTP_201_CREATED)
+        pathway = self.get_object()
+        self.journal_shown = DIAGNOSTIC_CATEGORIES  # what the read showed, for its journal row
+        return Response(self._diagnostic(pathway))
 
     modality = _pathway_action(
         pathway_services.pathway_set_modality, serializers.ModalityChangeSerializer, name="modality"

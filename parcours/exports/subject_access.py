@@ -115,6 +115,11 @@ def _category_sections(data: dict) -> list[PdfSection]:
             (other["diagnostic_summaries"], "synthèse de diagnostic", "synthèses de diagnostic"),
             (other["barriers"], "frein périphérique", "freins périphériques"),
             (
+                other["diagnostic_versions"],
+                "version du diagnostic partagé",
+                "versions du diagnostic partagé",
+            ),
+            (
                 other["referral_context_notes"],
                 "élément de contexte d'orientation",
                 "éléments de contexte d'orientation",
@@ -195,6 +200,29 @@ def _pathway_sections(data: dict) -> list[PdfSection]:
                     for b in pathway["barriers"]
                 ],
                 widths=[2, 2, 1.5, 1.5, 1.5, 4],
+                level=2,
+            )
+        )
+        sections.append(
+            PdfSection(
+                heading=f"Parcours n°{number} : diagnostic partagé",
+                paragraphs=[
+                    "Votre situation par domaine, telle que les organisations qui vous "
+                    "accompagnent l'ont écrite : chaque version est conservée."
+                ],
+                columns=["Domaine", "Catégorie", "Appréciation", "Écrit le", "Par", "Situation"],
+                rows=[
+                    [
+                        v["domain_label"],
+                        labels.get(v["category"], v["category"]),
+                        _text(v["level_label"]),
+                        _when(v["written_at"]),
+                        v["organisation"],
+                        _text(v["text"]),
+                    ]
+                    for v in pathway["diagnostic"]
+                ],
+                widths=[2, 2, 1.5, 1.5, 2, 4],
                 level=2,
             )
         )

@@ -13,6 +13,7 @@ from .appointment import Appointment, AppointmentChannel, AppointmentOutcome
 from .break_glass import BreakGlass
 from .care_team import CareTeamMember
 from .consent import Consent, EvidenceKind, Objection
+from .diagnostic import DiagnosticEntry
 from .event import EventKind, PathwayEvent
 from .grant import PathwayGroupObjectPermission, PathwayUserObjectPermission, PendingRecompute
 from .journal import AccessEvent, AccessOperation, JournalCheckpoint, JournalVerification
@@ -73,6 +74,7 @@ __all__ = [
     "BreakGlass",
     "CareTeamMember",
     "Consent",
+    "DiagnosticEntry",
     "EmploymentArea",
     "EventKind",
     "EvidenceKind",

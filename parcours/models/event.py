@@ -19,6 +19,7 @@ class EventKind(models.TextChoices):
     DIAGNOSTIC = "diagnostic", _("Diagnostic")
     REFERRAL_MOVED = "referral_moved", _("Orientation")
     REACTIVATED = "reactivated", _("Réactivation du dossier archivé")
+    DIAGNOSTIC_WRITTEN = "diagnostic_written", _("Diagnostic partagé mis à jour")
 
 
 class PathwayEvent(models.Model):

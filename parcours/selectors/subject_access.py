@@ -30,6 +30,7 @@ from ..categories import (
     DataCategory,
     barrier_category,
 )
+from ..diagnostic_domains import DiagnosticDomain, DiagnosticLevel, domain_category
 from ..models import (
     AccessRequest,
     AccessRequestStatus,
@@ -42,6 +43,7 @@ from ..models import (
     BreakGlass,
     CareTeamMember,
     Consent,
+    DiagnosticEntry,
     EventKind,
     EvidenceKind,
     ModalityPeriod,
@@ -163,6 +165,20 @@ def _pathway(pathway: Pathway, number: int) -> dict:
                 "resolved_at": iso(barrier.resolved_at),
             }
             for barrier in pathway.barriers.all()
+        ],
+        # The shared diagnostic: every version of every domain, oldest first (who wrote what).
+        "diagnostic": [
+            {
+                "domain": entry.domain,
+                "domain_label": label(DiagnosticDomain, entry.domain),
+                "category": domain_category(entry.domain),
+                "level": entry.level,
+                "level_label": label(DiagnosticLevel, entry.level),
+                "text": entry.text,
+                "organisation": entry.author_organisation.name,
+                "written_at": iso(entry.created_at),
+            }
+            for entry in pathway.diagnostic.all()
         ],
         "care_team": [
             {
@@ -422,6 +438,9 @@ def _other_records(
             if p["diagnostic_summary"] and PATHWAY_FIELDS["diagnostic_summary"] == code
         ),
         "barriers": sum(1 for p in pathways for b in p["barriers"] if b["category"] == code),
+        "diagnostic_versions": sum(
+            1 for p in pathways for v in p["diagnostic"] if v["category"] == code
+        ),
         "referral_context_notes": sum(
             1 for r in referrals if r["context_note"] and REFERRAL_FIELDS["context_note"] == code
         ),
@@ -438,6 +457,12 @@ def subject_access_data(*, person_id: int, now: dt.datetime) -> dict:
         .prefetch_related(
             Prefetch("modality_periods", ModalityPeriod.objects.order_by("started_at", "id")),
             Prefetch("barriers", Barrier.objects.order_by("identified_at", "kind")),
+            Prefetch(
+                "diagnostic",
+                DiagnosticEntry.objects.select_related("author_organisation").order_by(
+                    "created_at", "id"
+                ),
+            ),
             Prefetch(
                 "care_team",
                 CareTeamMember.objects.select_related("organisation").order_by("started_at"),

@@ -6,7 +6,8 @@ transaction. Nothing here checks delays: the selectors decided what is due.
 What anonymisation keeps (statistics): the person's birth year and département, and every row
 with its states and dates — pathways (status, modality, outcome, opening, closing, modality
 periods), referrals (kind, partners, status, every dated step), appointments (dates, channel,
-outcome), non-sensitive barriers (kind, status, dates), timeline entries (kind, date, referral
+outcome), non-sensitive barriers (kind, status, dates), the diagnostic's versions outside health
+and justice (domain, level, author, date), timeline entries (kind, date, referral
 state), consents (categories, partners, dates) — so counts and delays stay computable. What it
 wipes: identity, contact details, identifiers and their blind indexes, every free text, health
 and justice entries, consent evidence files, and the history of the wiped rows.
@@ -29,6 +30,7 @@ from django.apps import apps
 from django.db import models, transaction
 
 from ..categories import HEALTH_BARRIERS, PERSON_FIELDS, DataCategory
+from ..diagnostic_domains import domains_in
 from ..models import (
     AccessRequest,
     Appointment,
@@ -36,6 +38,7 @@ from ..models import (
     BreakGlass,
     CareTeamMember,
     Consent,
+    DiagnosticEntry,
     Objection,
     Pathway,
     PathwayEvent,
@@ -111,6 +114,12 @@ def _erase_social(pathway_id: int) -> None:
     PathwayEvent.objects.filter(pathway_id=pathway_id, category=DataCategory.SOCIAL).update(text="")
     Referral.objects.filter(pathway_id=pathway_id).update(context_note="")
     _history(Referral).objects.filter(pathway_id=pathway_id).update(context_note="")
+    # Every version of the diagnostic's social domains: the rows are their own history.
+    _diagnostic_of(pathway_id, DataCategory.SOCIAL).update(text="")
+
+
+def _diagnostic_of(pathway_id: int, category: str):
+    return DiagnosticEntry.objects.filter(pathway_id=pathway_id, domain__in=domains_in({category}))
 
 
 def _erase_health(pathway_id: int) -> None:
@@ -119,10 +128,12 @@ def _erase_health(pathway_id: int) -> None:
     Barrier.objects.filter(pathway_id=pathway_id, kind__in=HEALTH_BARRIERS).delete()
     _history(Barrier).objects.filter(pathway_id=pathway_id, kind__in=HEALTH_BARRIERS).delete()
     PathwayEvent.objects.filter(pathway_id=pathway_id, category=DataCategory.HEALTH).delete()
+    _diagnostic_of(pathway_id, DataCategory.HEALTH).delete()  # « santé : frein bloquant »
 
 
 def _erase_justice(pathway_id: int) -> None:
     PathwayEvent.objects.filter(pathway_id=pathway_id, category=DataCategory.JUSTICE).delete()
+    _diagnostic_of(pathway_id, DataCategory.JUSTICE).delete()
 
 
 # Pathway-side data of each early-erasable category (contact details live on the person only).
@@ -172,6 +183,7 @@ def pathway_anonymise(*, pathway: Pathway, now: dt.datetime) -> None:
     _erase_health(pathway_id)
     _erase_justice(pathway_id)
     PathwayEvent.objects.filter(pathway_id=pathway_id).update(text="")
+    DiagnosticEntry.objects.filter(pathway_id=pathway_id).update(text="")  # every version
     Barrier.objects.filter(pathway_id=pathway_id).update(detail="")
     Referral.objects.filter(pk__in=referral_ids).update(
         reason="", context_note="", refusal_comment="", outcome_comment=""

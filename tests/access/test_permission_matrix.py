@@ -41,7 +41,7 @@ from parcours.services.access_grants import access_recompute
 from parcours.transitions import ACTION_PARTY, Action, find_move
 
 from ..factories import AgreementFactory
-from .scenarios import CASES, HLT, IDN, PTH, SOC, Case, World, build_world
+from .scenarios import CASES, HLT, IDN, JUS, PTH, SOC, Case, World, build_world
 
 API = "/api/v1/"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -135,6 +135,14 @@ def _barriers(w: World) -> int:
     if not _visible(w, SOC):
         return 404
     return 200 if w.is_caseworker and w.follower else 403
+
+
+def _diagnostic_write(w: World) -> int:
+    """The housing domain is social data: not seen → 404; then case workers of the organisations
+    that follow the pathway or received its referral (parcours/rules.py)."""
+    if not _visible(w, SOC):
+        return 404
+    return 201 if w.is_caseworker and (w.follower or w.party == "receiver") else 403
 
 
 def _consent_change(w: World) -> int:
@@ -413,6 +421,19 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         payload=lambda w: {"referent": w.owner_counsellor.user.pk},
         journal="pathway",
         writes=_written(PTH),
+    ),
+    ("/api/v1/pathways/{pk}/diagnostic/", "GET"): Row(
+        lambda w: _ok_if(_visible(w)),
+        pk=lambda w: w.pathway.pk,
+        journal="pathway",
+        shows=frozenset({PTH, SOC, HLT, JUS}),  # the domains of the categories seen
+    ),
+    ("/api/v1/pathways/{pk}/diagnostic/", "POST"): Row(
+        _diagnostic_write,
+        pk=lambda w: w.pathway.pk,
+        payload=lambda w: {"domain": "housing", "text": "Hébergée chez un tiers"},
+        journal="pathway",
+        writes=_written(SOC),
     ),
     ("/api/v1/pathways/{pk}/barriers/", "POST"): Row(
         _barriers,

@@ -261,6 +261,11 @@ def test_close_referral_without_outcome(me_client, incoming):
         ("referent", {"referent": 999999}, "referent"),
         ("barriers", {"kind": "argent"}, "kind"),
         ("close", {"outcome": "disparu"}, "outcome"),
+        ("diagnostic", {"domain": "argent", "text": "x"}, "domain"),
+        ("diagnostic", {"domain": "housing", "text": "   "}, "text"),
+        ("diagnostic", {"domain": "housing", "text": "x" * 2001}, "text"),
+        ("diagnostic", {"domain": "housing", "text": "x", "level": "grave"}, "level"),
+        ("diagnostic", {"text": "x"}, "domain"),
     ],
 )
 def test_pathway_actions_with_bad_input(me_client, own_pathway, suffix, payload, field):

@@ -418,6 +418,16 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ("/api/v1/pathways/{pk}/close/", "POST"): Row(
         own=_pathway_action(lambda w: {"outcome": "job"}), foreign=_foreign_pathway
     ),
+    ("/api/v1/pathways/{pk}/diagnostic/", "GET"): Row(
+        own=_pathway_action(lambda w: None), foreign=_foreign_pathway
+    ),
+    ("/api/v1/pathways/{pk}/diagnostic/", "POST"): Row(
+        own=_pathway_action(
+            lambda w: {"domain": "housing", "text": "Hébergée chez un tiers", "level": "blocking"}
+        ),
+        ok=201,
+        foreign=_foreign_pathway,
+    ),
     # Referrals and their moves (allow case: home is the party the transitions table names).
     ("/api/v1/referrals/", "GET"): Row(own=_as_me),
     ("/api/v1/referrals/", "POST"): Row(

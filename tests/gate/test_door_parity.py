@@ -205,6 +205,37 @@ OPERATIONS: dict[str, Operation] = {
         statuses=(201, 302),
         operations=("break_glass",),
     ),
+    "writing a domain of the shared diagnostic": Operation(
+        actor=lambda w: w.me,
+        api=lambda w: Call(
+            "POST",
+            f"/api/v1/pathways/{w.pathway.pk}/diagnostic/",
+            {"domain": "housing", "text": "Hébergée chez sa sœur", "level": "blocking"},
+        ),
+        page=lambda w: Call(
+            "POST",
+            reverse("web:diagnostic-write", args=[w.pathway.pk, "logement"]),
+            {"text": "Hébergée chez sa sœur", "level": "blocking"},
+        ),
+        statuses=(201, 302),
+        operations=("write",),
+    ),
+    # Out of scope for this domain: Léa shared no social data with the SIAE.
+    "writing a diagnostic domain of a category not shared": Operation(
+        actor=lambda w: w.receiver,
+        api=lambda w: Call(
+            "POST",
+            f"/api/v1/pathways/{w.pathway.pk}/diagnostic/",
+            {"domain": "housing", "text": "Hébergée chez sa sœur"},
+        ),
+        page=lambda w: Call(
+            "POST",
+            reverse("web:diagnostic-write", args=[w.pathway.pk, "logement"]),
+            {"text": "Hébergée chez sa sœur"},
+        ),
+        statuses=(404, 404),
+        operations=("denied",),
+    ),
     # Refused by the gate's table, on records the actor sees.
     "rectifying a person, refused to a referral's receiver": Operation(
         actor=lambda w: w.receiver,

@@ -146,6 +146,7 @@ def test_the_json_holds_the_record_by_category(pack_history):
     assert social["other_records"] == {
         "diagnostic_summaries": 0,
         "barriers": 2,
+        "diagnostic_versions": 0,
         "referral_context_notes": 1,
         "timeline_events": 3,  # two barriers and the diagnostic note
     }

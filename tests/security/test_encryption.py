@@ -22,6 +22,7 @@ from parcours.management.commands.rotate_field_keys import Command, rotation_tar
 from parcours.models import Barrier, Pathway, PathwayEvent, Person, Referral
 from parcours.services.access_request import access_request_create
 from parcours.services.consent import consent_record
+from parcours.services.diagnostic import diagnostic_write
 from parcours.services.history import save_with_history
 from parcours.services.pathway import barrier_record, pathway_add_note
 from parcours.services.person import person_create, person_update
@@ -54,6 +55,7 @@ TEXTS = {
     "note": "Note marqueur : entretien du mardi",
     "diagnostic": "Diagnostic marqueur : suivi addictologie",
     "context_note": "Contexte marqueur : sortie de détention",
+    "diagnostic_entry": "Situation marqueur : hébergée chez sa sœur",
 }
 # Names stay in clear (search by name prefix, duplicate messages): every other value is secret.
 PLAINTEXTS = [
@@ -88,6 +90,13 @@ def record(counsellor, make_actor):
     pathway_add_note(actor=counsellor, pathway_id=pathway.pk, kind="note", text=TEXTS["note"])
     pathway_add_note(
         actor=counsellor, pathway_id=pathway.pk, kind="diagnostic", text=TEXTS["diagnostic"]
+    )
+    diagnostic_write(
+        actor=counsellor,
+        pathway_id=pathway.pk,
+        domain="housing",
+        text=TEXTS["diagnostic_entry"],
+        level="blocking",
     )
     receiver = make_actor(siae=True)
     consent_record(
@@ -156,6 +165,7 @@ def test_every_sensitive_field_is_encrypted():
         "parcours.Barrier": {"detail"},
         "parcours.PathwayEvent": {"text"},
         "parcours.Referral": {"context_note"},
+        "parcours.DiagnosticEntry": {"text"},
     }
     found = {t.label: set(t.fields) for t in rotation_targets()}
     for label, names in expected.items():

@@ -437,6 +437,15 @@ PAGES: list[FormPage] = [
         label="pathway-write-reactivate",
     ),
     FormPage(
+        "diagnostic-write",
+        "me",
+        lambda w: {"pathway_pk": w.pathway.pk, "domain": "logement"},
+        lambda w: {"text": "Hébergée chez sa sœur", "level": "to_work_on"},
+        {"text": ("", BLANK, "x" * 2001, LONG, NUL), "level": (UNKNOWN, LONG, NUL)},
+        kept=("text",),
+        label="diagnostic-write-housing",
+    ),
+    FormPage(
         "objection-record",
         "me",
         lambda w: {"pk": w.person.pk},

@@ -32,6 +32,7 @@ from parcours.models import (
     AccessRequest,
     BreakGlass,
     Consent,
+    DiagnosticEntry,
     Objection,
     Pathway,
     PathwayEvent,
@@ -179,6 +180,8 @@ def _soon() -> str:
 PERSON = lambda w: {"pk": w.person.pk}  # noqa: E731
 CONSENT = lambda w: {"pk": w.person.pk, "consent_pk": w.consent.pk}  # noqa: E731
 PATHWAY = lambda w: {"pathway_pk": w.pathway.pk}  # noqa: E731
+HOUSING = lambda w: {"pathway_pk": w.pathway.pk, "domain": "logement"}  # noqa: E731
+PROJECT = lambda w: {"pathway_pk": w.pathway.pk, "domain": "projet-professionnel"}  # noqa: E731
 INCOMING = lambda w: {"pk": w.incoming.pk}  # noqa: E731
 FOREIGN_PERSON = lambda w: {"pk": w.foreign_pathway.person_id}  # noqa: E731
 NEW_CONSENT = {
@@ -533,6 +536,78 @@ ALLOW: dict[str, list[Visit]] = {
             ),
             done=lambda w: Pathway.objects.get(pk=w.pathway.pk).modality == "renforce",
             name="modality",
+        ),
+    ],
+    "diagnostic-write": [
+        Visit(
+            "me",
+            "GET",
+            HOUSING,
+            says="Diagnostic partagé : Logement",
+            journal=(
+                read(
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    ("identity",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "pathway.read",
+                ),
+                read(
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    ("social",),
+                    lambda w: "legal:owner",
+                    OWNER,
+                    "diagnostic.read",
+                ),
+            ),
+            name="housing-form",
+        ),
+        Visit(
+            "me",
+            "POST",
+            HOUSING,
+            data=lambda w: {"text": "Hébergée chez sa sœur, cherche un T2.", "level": "blocking"},
+            status=302,
+            says="/personnes/",
+            journal=(
+                write(
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    ("social",),
+                    lambda w: "legal:owner",
+                    OWNER,
+                    "diagnostic.write",
+                ),
+            ),
+            done=lambda w: any(  # the text is encrypted: compared in Python
+                e.text == "Hébergée chez sa sœur, cherche un T2." and e.level == "blocking"
+                for e in DiagnosticEntry.objects.filter(pathway=w.pathway, domain="housing")
+            ),
+            name="housing",
+        ),
+        Visit(  # the receiver writes the domains of the categories Léa shared with it
+            "receiver",
+            "POST",
+            PROJECT,
+            data=lambda w: {"text": "Motivée par les espaces verts."},
+            status=302,
+            says="/personnes/",
+            journal=(
+                write(
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    ("pathway",),
+                    lambda w: w.siae_on_person,
+                    RECEIVER,
+                    "diagnostic.write",
+                ),
+            ),
+            done=lambda w: DiagnosticEntry.objects.filter(
+                pathway=w.pathway, domain="professional_project", author=w.receiver
+            ).exists(),
+            name="receiver-project",
         ),
     ],
     "consent-revoke": [
@@ -1017,6 +1092,55 @@ DENY: dict[str, list[Visit]] = {
             name="close-unconfirmed",
         ),
     ],
+    "diagnostic-write": [
+        Visit(  # Léa shared no social data with the SIAE: its housing is not found
+            "receiver",
+            "GET",
+            HOUSING,
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("pathway", lambda w: w.pathway.pk, "diagnostic.write"),),
+            name="receiver-without-the-category",
+        ),
+        Visit(
+            "manager",
+            "POST",
+            PROJECT,
+            data=lambda w: {"text": "Vise la logistique."},
+            status=403,
+            says="Seuls les conseillers et travailleurs sociaux rédigent le diagnostic partagé.",
+            journal=(
+                refused("pathway", lambda w: w.pathway.pk, "diagnostic.write", purpose=OWNER),
+            ),
+            name="manager",
+        ),
+        Visit(
+            "me",
+            "GET",
+            lambda w: {"pathway_pk": w.foreign_pathway.pk, "domain": "logement"},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("pathway", lambda w: w.foreign_pathway.pk, "diagnostic.write"),),
+            name="out-of-scope",
+        ),
+        Visit(
+            "me",
+            "GET",
+            lambda w: {"pathway_pk": w.pathway.pk, "domain": "argent"},
+            status=404,
+            says=NOT_FOUND,
+            name="unknown-domain",
+        ),
+        Visit(
+            "me",
+            "POST",
+            HOUSING,
+            data=lambda w: {"text": "   ", "level": "grave"},
+            status=400,
+            says="Ce champ est obligatoire.",
+            name="blank-text",
+        ),
+    ],
     "consent-revoke": [
         Visit(
             "receiver",
@@ -1222,6 +1346,7 @@ def state(world: World) -> dict:
         "rights requests": list(RightsRequest.objects.order_by("pk").values("pk", "status")),
         "access requests": list(AccessRequest.objects.order_by("pk").values("pk", "status")),
         "objections": list(Objection.objects.order_by("pk").values("pk", "withdrawn_at")),
+        "diagnostic versions": list(DiagnosticEntry.objects.values_list("pk", flat=True)),
         "passwords": list(type(world.me).objects.order_by("pk").values_list("pk", "password")),
     }
 

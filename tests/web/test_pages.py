@@ -180,6 +180,12 @@ PAGES = {
         lambda w: {"pathway_pk": w.foreign_pathway.pk, "write": "note"},
         None,
     ),
+    "diagnostic-write": (
+        "GET",
+        lambda w: {"pathway_pk": w.pathway.pk, "domain": "logement"},
+        lambda w: {"pathway_pk": w.foreign_pathway.pk, "domain": "logement"},
+        None,
+    ),
     "inbox": ("GET", lambda w: {}, None, None),
     "access-requests": ("GET", lambda w: {}, None, None),
     "access-request-create": ("GET", lambda w: {}, None, None),

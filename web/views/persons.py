@@ -18,6 +18,7 @@ from parcours.gate import Action, Relation
 from parcours.gate.journal import record_list_of, record_read_of
 from parcours.gate.relations import relations_to_person
 from parcours.models import Consent, Pathway, PathwayStatus, Person, ReferralStatus
+from parcours.selectors.diagnostic import diagnostic_by_domain
 from parcours.services import break_glass as break_glass_services
 from parcours.services import consent as consent_services
 from parcours.services import person as person_services
@@ -122,8 +123,16 @@ def _person_page(
         if category in categories and name in model_fields and name not in SHOWN_ELSEWHERE
     ]
     hidden = [c for c in DataCategory if c not in categories]
-    timeline, barriers, periods, referrals = [], [], [], []
+    timeline, barriers, periods, referrals, diagnostic = [], [], [], [], []
     if pathway is not None:
+        # The shared diagnostic: the domains of the categories seen (one query, versions with
+        # their authors); the person read below journals those categories.
+        diagnostic = diagnostic_by_domain(
+            access.diagnostic_visible_to(actor, pathway.pk, by_pathway[pathway.pk]).select_related(
+                "author", "author_organisation"
+            ),
+            by_pathway[pathway.pk],
+        )
         timeline = list(
             access.events_visible_to(actor, pathway.pk, by_pathway[pathway.pk])
             .select_related("actor", "organisation", "referral")
@@ -204,9 +213,16 @@ def _person_page(
             "actions": actions,
             "pathway_writes": _pathway_writes(pathway, actions),
             "can_refer": pathway is not None and Action.REFERRAL_CREATE in actions,
+            "diagnostic": diagnostic,
+            "can_write_diagnostic": _writable(pathway) and Action.DIAGNOSTIC_WRITE in actions,
         },
         status=status,
     )
+
+
+def _writable(pathway: Pathway | None) -> bool:
+    """An open pathway, not archived: the one whose record takes writes."""
+    return pathway is not None and pathway.status == PathwayStatus.OPEN and not pathway.archived_at
 
 
 def _pathway_writes(pathway: Pathway | None, actions) -> list[tuple[str, str]]:

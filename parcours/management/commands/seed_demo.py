@@ -11,6 +11,7 @@ from django.utils import timezone
 from faker import Faker
 from stdnum import luhn
 
+from parcours.diagnostic_domains import DiagnosticDomain, domain_category
 from parcours.models import (
     Agreement,
     AgreementParty,
@@ -20,6 +21,7 @@ from parcours.models import (
     BarrierKind,
     BarrierStatus,
     Consent,
+    DiagnosticEntry,
     EmploymentArea,
     EventKind,
     Membership,
@@ -94,6 +96,29 @@ BARRIERS_ADDRESSED = {
     "Parcours renforcé PLIE": ["mobility", "childcare", "language"],
     "Aide aux démarches administratives": ["access_to_rights", "digital", "debt"],
     "Diagnostic social": ["housing", "isolation", "illiteracy", "addiction"],
+}
+
+# Demo situations per domain of the shared diagnostic: successive versions (text, level).
+DIAGNOSTIC_SITUATIONS = {
+    "professional_project": [
+        ("Souhaite travailler dans la logistique, sans expérience du secteur.", "to_work_on"),
+        ("Projet validé après une immersion de deux semaines en entrepôt.", "strength"),
+    ],
+    "training": [
+        ("Niveau CAP non obtenu ; à l'aise à l'oral, difficultés à l'écrit.", "to_work_on"),
+    ],
+    "mobility": [
+        ("Pas de permis ni de véhicule ; bus limités en horaires décalés.", "blocking"),
+        ("Inscrite au code de la route avec l'aide au permis.", "to_work_on"),
+    ],
+    "housing": [
+        ("Hébergée chez un tiers, demande de logement social déposée.", "blocking"),
+        ("Logement social attribué à Lens, emménagement le mois prochain.", "strength"),
+    ],
+    "budget": [("Dettes de loyer, dossier de surendettement à constituer.", "to_work_on")],
+    "family": [("Deux enfants de 3 et 6 ans ; pas de solution de garde le matin.", "blocking")],
+    "access_to_rights": [("Droits à la complémentaire santé solidaire à ouvrir.", "to_work_on")],
+    "digital": [("Smartphone uniquement ; n'a pas d'adresse électronique active.", "to_work_on")],
 }
 
 USERS = [
@@ -294,8 +319,36 @@ class Command(BaseCommand):
                 actor=users[username],
                 organisation=orgs[org_key],
             )
+            if len(pathways) % 3 == 0:  # a third of the people have a shared diagnostic
+                self._diagnostic(pathway, users[username], opened, rng)
             pathways.append((pathway, username))
         return pathways
+
+    def _diagnostic(self, pathway, author, opened, rng):
+        """A few domains of the shared diagnostic, some rewritten since (a version each)."""
+        for domain in rng.sample(list(DIAGNOSTIC_SITUATIONS), k=rng.randrange(1, 4)):
+            versions = DIAGNOSTIC_SITUATIONS[domain]
+            written = opened + dt.timedelta(days=rng.randrange(1, 10))
+            for text, level in versions[: rng.randrange(1, len(versions) + 1)]:
+                DiagnosticEntry.objects.create(
+                    pathway=pathway,
+                    domain=domain,
+                    level=level,
+                    text=text,
+                    author=author,
+                    author_organisation=pathway.owner_organisation,
+                    created_at=written,
+                )
+                PathwayEvent.objects.create(
+                    pathway=pathway,
+                    kind=EventKind.DIAGNOSTIC_WRITTEN,
+                    occurred_at=written,
+                    actor=author,
+                    organisation=pathway.owner_organisation,
+                    text=str(DiagnosticDomain(domain).label),
+                    category=domain_category(domain),
+                )
+                written += dt.timedelta(days=rng.randrange(15, 60))
 
     def _referrals(self, orgs, users, pathways, rng):
         """Referrals with coherent timestamps. Each pathway gets at most one per receiver."""
