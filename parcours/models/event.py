@@ -19,6 +19,8 @@ class EventKind(models.TextChoices):
     DIAGNOSTIC = "diagnostic", _("Diagnostic")
     REFERRAL_MOVED = "referral_moved", _("Orientation")
     REACTIVATED = "reactivated", _("Réactivation du dossier archivé")
+    PLAN_OBJECTIVE = "plan_objective", _("Objectif du plan d'action")
+    PLAN_ACTION = "plan_action", _("Action du plan d'action")
 
 
 class PathwayEvent(models.Model):
