@@ -2,6 +2,7 @@
 overdue actions an organisation holds (« À traiter »). Scopes come from `parcours.access`."""
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -19,16 +20,24 @@ from ..models import (
 )
 
 
-def plan_of(actor: Actor, pathway_id: int) -> list[Objective]:
+def plan_of(
+    actor: Actor, pathway_id: int, categories: Iterable[str] | None = None
+) -> list[Objective]:
     """The pathway's objectives, oldest first, each with its actions (`.actions.all()`, by due
-    date, their holders joined): three queries whatever the plan's size. Empty unless the actor
-    sees the pathway category of this pathway."""
+    date, their holders joined): two queries whatever the plan's size. Empty unless the actor
+    sees the pathway category of this pathway (pass the categories if already known from
+    `access.categories_for` for this actor and request, as for `access.events_visible_to`)."""
+    if categories is None:
+        objectives = access.objectives_visible_to(actor).filter(pathway_id=pathway_id)
+    elif DataCategory.PATHWAY in categories:
+        objectives = Objective.objects.filter(pathway_id=pathway_id)
+    else:
+        return []
     actions = PlanAction.objects.select_related("owner_organisation").order_by("due_on", "id")
     return list(
-        access.objectives_visible_to(actor)
-        .filter(pathway_id=pathway_id)
-        .prefetch_related(Prefetch("actions", queryset=actions))
-        .order_by("created_at", "id")
+        objectives.prefetch_related(Prefetch("actions", queryset=actions)).order_by(
+            "created_at", "id"
+        )
     )
 
 
