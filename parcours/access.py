@@ -39,12 +39,14 @@ from .models import (
     DiagnosticEntry,
     Membership,
     Objection,
+    Objective,
     Organisation,
     Pathway,
     PathwayEvent,
     PathwayGroupObjectPermission,
     PathwayUserObjectPermission,
     Person,
+    PlanAction,
     Referral,
     ReferralStatus,
     RightsRequest,
@@ -339,6 +341,36 @@ def care_team_visible_to(actor: Actor) -> QuerySet[CareTeamMember]:
     return CareTeamMember.objects.filter(
         pathway__in=pathways_visible_to(actor, DataCategory.PATHWAY)
     )
+
+
+def objectives_visible_to(actor: Actor) -> QuerySet[Objective]:
+    """The action plan is pathway data: its objectives go with the pathway category."""
+    if DataCategory.PATHWAY not in role_categories(actor):
+        return Objective.objects.none()
+    return Objective.objects.filter(
+        _granted(actor, [DataCategory.PATHWAY], pathway_ref="pathway_id")
+    )
+
+
+def plan_actions_visible_to(actor: Actor) -> QuerySet[PlanAction]:
+    if DataCategory.PATHWAY not in role_categories(actor):
+        return PlanAction.objects.none()
+    return PlanAction.objects.filter(
+        _granted(actor, [DataCategory.PATHWAY], pathway_ref="pathway_id")
+    )
+
+
+def organisations_seeing(pathway_id: int, category: str) -> QuerySet[Organisation]:
+    """The organisations whose grants let them see `category` of this pathway now (not a user's
+    own break-glass): those an action of the plan may be given to — its holder must see it."""
+    permission_id = _permission_ids_for([category])[0]
+    granted = PathwayGroupObjectPermission.objects.filter(
+        _in_force(),
+        group_id=OuterRef("group_id"),
+        permission_id=permission_id,
+        content_object_id=pathway_id,
+    )
+    return Organisation.objects.filter(Exists(granted))
 
 
 def break_glasses_visible_to(actor: Actor) -> QuerySet[BreakGlass]:

@@ -97,6 +97,37 @@ REFERRAL_FIELDS: dict[str, str] = {
     "person": IDN,
 }  # every other referral field is in the pathway category
 
+# The action plan (objectives and their actions) is pathway data, field by field.
+PLAN_ACTION_FIELDS: dict[str, str] = dict.fromkeys(
+    (
+        "id",
+        "objective",
+        "pathway",
+        "label",
+        "owner_organisation",
+        "due_on",
+        "status",
+        "done_at",
+        "created_at",
+        "overdue",
+    ),
+    PTH,
+)
+OBJECTIVE_FIELDS: dict[str, str] = dict.fromkeys(
+    (
+        "id",
+        "pathway",
+        "title",
+        "status",
+        "created_at",
+        "created_by_organisation",
+        "closed_at",
+        "updated_at",
+        "actions",
+    ),
+    PTH,
+)
+
 # Barrier kinds that are health data (GDPR art. 9).
 HEALTH_BARRIERS: frozenset[str] = frozenset({"health", "addiction"})
 

@@ -26,6 +26,8 @@ RECORD_NAMES: dict[str, tuple[str, str]] = {
     "register": ("registre des traitements", "registres des traitements"),
     "anomalies": ("rapport d'anomalies", "rapports d'anomalies"),
     "retention": ("application des durées de conservation", "applications des durées"),
+    "objective": ("objectif du plan d'action", "objectifs du plan d'action"),
+    "plan_action": ("action du plan d'action", "actions du plan d'action"),
 }
 UNKNOWN_RECORD = ("élément", "éléments")
 

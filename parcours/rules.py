@@ -52,6 +52,7 @@ class Relation(StrEnum):
     COLLECTOR = "collector"  # collected this consent
     BREAK_GLASS = "break_glass"  # a member opened an exceptional access (a user's grant)
     PARTY = "party"  # signatory of this agreement
+    ACTION_OWNER = "action_owner"  # holds this action of the plan (it reports on it)
 
 
 LEADS = frozenset({Relation.OWNER, Relation.REFERENT})
@@ -142,6 +143,13 @@ class Action(StrEnum):
     BE_REFERENT = "pathway.be_referent"
     RECEIVE_ESCALATIONS = "notice.escalation"
     RECEIVE_BREAK_GLASS_NOTICE = "notice.break_glass"
+    # The pathway's action plan (objectives and their actions).
+    PLAN_READ = "plan.read"
+    PLAN_ACTION_LIST = "plan_action.list"  # « À traiter »: the organisation's overdue actions
+    PLAN_OBJECTIVE_ADD = "plan.objective_add"
+    PLAN_OBJECTIVE_SET_STATUS = "plan.objective_set_status"
+    PLAN_ACTION_ADD = "plan.action_add"
+    PLAN_ACTION_SET_STATUS = "plan.action_set_status"
 
 
 @dataclass(frozen=True)
@@ -185,6 +193,11 @@ def _reads(label: str, category: str | None = DataCategory.PATHWAY) -> Rule:
 
 
 _CONSENT_ROLES = _("Seuls les conseillers et travailleurs sociaux recueillent l'accord.")
+_PLAN_ROLES = _("Seuls les conseillers et travailleurs sociaux tiennent le plan d'action.")
+_PLAN_FOLLOWERS = _(
+    "Seules les organisations qui suivent le parcours (porteuse, référent, équipe de suivi) "
+    "construisent le plan d'action."
+)
 
 _MOVE_LABELS = {
     Move.SEND: "Envoi d'une orientation",
@@ -492,6 +505,45 @@ RULES: dict[Action, Rule] = {
     ),
     Action.RECEIVE_BREAK_GLASS_NOTICE: Rule(
         "Destinataire des avis d'accès exceptionnel", frozenset({Role.DPO}), None, ""
+    ),
+    # The action plan is built by those who follow the pathway, with the person; an organisation
+    # that holds one of its actions (a partner that received the person, say) reports on it.
+    Action.PLAN_READ: _reads("Consultation du plan d'action"),
+    Action.PLAN_ACTION_LIST: _reads("Liste d'actions du plan d'action"),
+    Action.PLAN_OBJECTIVE_ADD: Rule(
+        "Ajout d'un objectif au plan d'action",
+        CASEWORKERS,
+        FOLLOWERS,
+        _PLAN_FOLLOWERS,
+        DataCategory.PATHWAY,
+        _PLAN_ROLES,
+    ),
+    Action.PLAN_OBJECTIVE_SET_STATUS: Rule(
+        "Changement de statut d'un objectif",
+        CASEWORKERS,
+        FOLLOWERS,
+        _PLAN_FOLLOWERS,
+        DataCategory.PATHWAY,
+        _PLAN_ROLES,
+    ),
+    Action.PLAN_ACTION_ADD: Rule(
+        "Ajout d'une action au plan d'action",
+        CASEWORKERS,
+        FOLLOWERS,
+        _PLAN_FOLLOWERS,
+        DataCategory.PATHWAY,
+        _PLAN_ROLES,
+    ),
+    Action.PLAN_ACTION_SET_STATUS: Rule(
+        "Changement de statut d'une action",
+        CASEWORKERS,
+        FOLLOWERS | {Relation.ACTION_OWNER},
+        _(
+            "Seules les organisations qui suivent le parcours, ou celle qui porte cette action, "
+            "en changent le statut."
+        ),
+        DataCategory.PATHWAY,
+        _PLAN_ROLES,
     ),
 }
 

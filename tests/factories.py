@@ -19,9 +19,11 @@ from parcours.models import (
     Consent,
     EmploymentArea,
     Membership,
+    Objective,
     Organisation,
     Pathway,
     Person,
+    PlanAction,
     Referral,
     Role,
     Service,
@@ -269,3 +271,42 @@ class AgreementFactory(factory.django.DjangoModelFactory):
             AgreementParty.objects.create(
                 agreement=self, organisation=organisation, status=status, decided_at=now
             )
+
+
+class ObjectiveFactory(factory.django.DjangoModelFactory):
+    """An open objective of a pathway's action plan, added by its owner organisation."""
+
+    class Meta:
+        model = Objective
+
+    pathway = factory.SubFactory(PathwayFactory)
+    title = factory.Sequence(lambda n: f"Objectif {n}")
+    created_at = factory.LazyFunction(timezone.now)
+    created_by = factory.SubFactory(UserFactory)
+    created_by_organisation = factory.SelfAttribute("pathway.owner_organisation")
+
+    class Params:
+        achieved = factory.Trait(status="achieved", closed_at=factory.LazyFunction(timezone.now))
+
+
+class PlanActionFactory(factory.django.DjangoModelFactory):
+    """An action to do, due in ten days, held by the pathway's owner unless told otherwise;
+    `overdue=True`: due three days ago; `done=True`: done."""
+
+    class Meta:
+        model = PlanAction
+
+    objective = factory.SubFactory(ObjectiveFactory)
+    pathway = factory.SelfAttribute("objective.pathway")
+    label = factory.Sequence(lambda n: f"Action {n}")
+    owner_organisation = factory.SelfAttribute("pathway.owner_organisation")
+    due_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=10))
+    created_at = factory.LazyFunction(timezone.now)
+    created_by = factory.SelfAttribute("objective.created_by")
+    created_by_organisation = factory.SelfAttribute("objective.created_by_organisation")
+
+    class Params:
+        overdue = factory.Trait(
+            due_on=factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=3))
+        )
+        done = factory.Trait(status="done", done_at=factory.LazyFunction(timezone.now))

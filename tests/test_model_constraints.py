@@ -802,6 +802,47 @@ CONSTRAINT_CASES: list[tuple[str, Callable[[], Case]]] = [
 ]
 
 
+# --- The action plan ------------------------------------------------------------------------------
+
+
+def case_objective_achieved_without_date() -> Case:
+    from .factories import ObjectiveFactory
+
+    return Case(
+        bad=lambda: ObjectiveFactory(status="achieved"),
+        good=lambda: ObjectiveFactory(status="achieved", closed_at=_ago(1)),
+    )
+
+
+def case_objective_open_with_date() -> Case:
+    from .factories import ObjectiveFactory
+
+    return Case(bad=lambda: ObjectiveFactory(closed_at=_ago(1)), good=lambda: ObjectiveFactory())
+
+
+def case_plan_action_done_without_date() -> Case:
+    from .factories import PlanActionFactory
+
+    return Case(
+        bad=lambda: PlanActionFactory(status="done"),
+        good=lambda: PlanActionFactory(done=True),
+    )
+
+
+def case_plan_action_to_do_with_date() -> Case:
+    from .factories import PlanActionFactory
+
+    return Case(bad=lambda: PlanActionFactory(done_at=_ago(1)), good=lambda: PlanActionFactory())
+
+
+CONSTRAINT_CASES += [
+    ("objective_closed_has_date", case_objective_achieved_without_date),
+    ("objective_closed_has_date", case_objective_open_with_date),
+    ("plan_action_done_has_date", case_plan_action_done_without_date),
+    ("plan_action_done_has_date", case_plan_action_to_do_with_date),
+]
+
+
 def _all_constraint_names() -> set[str]:
     from django.apps import apps
 

@@ -29,3 +29,21 @@ def test_seed_demo_builds_a_realistic_area_once():
 
     assert Person.objects.count() == 200
     assert Referral.objects.count() == referrals
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_overdue_plan_actions_on_the_holders_home():
+    from django.contrib.auth import get_user_model
+
+    from parcours.actor import Actor
+    from parcours.selectors.action_plan import overdue_actions_for
+
+    call_command("seed_demo")
+    for username, key in (("siae.conseiller", "siae"), ("ft.conseiller", "ft")):
+        membership = Membership.objects.get(user__username=username)
+        actor = Actor(
+            user=get_user_model().objects.get(username=username),
+            organisation=membership.organisation,
+            role=membership.role,
+        )
+        assert overdue_actions_for(actor).exists(), key

@@ -5,6 +5,7 @@ from django.urls import path
 from .views import (
     access_requests,
     account,
+    action_plan,
     alerts,
     diagnostic,
     directory,
@@ -118,5 +119,22 @@ urlpatterns = [
         "protection-des-donnees/demandes/<int:pk>/",
         dpo.dpo_rights_request,
         name="dpo-rights-request",
+    ),
+    # The pathway's action plan (objectives, actions); shown on the person page.
+    path(
+        "parcours/<int:pathway_pk>/plan/objectif/",
+        action_plan.objective_add,
+        name="plan-objective-add",
+    ),
+    path("plan/objectifs/<int:pk>/action/", action_plan.plan_action_add, name="plan-action-add"),
+    path(
+        "plan/objectifs/<int:pk>/statut/",
+        action_plan.objective_set_status,
+        name="plan-objective-status",
+    ),
+    path(
+        "plan/actions/<int:pk>/statut/",
+        action_plan.plan_action_set_status,
+        name="plan-action-status",
     ),
 ]

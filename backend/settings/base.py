@@ -193,6 +193,8 @@ SPECTACULAR_SETTINGS = {
         "RightsRequestKindEnum": "parcours.models.rights_request.RightsRequestKind",
         "AppointmentChannelEnum": "parcours.models.appointment.AppointmentChannel",
         "RightsRequestChannelEnum": "parcours.models.rights_request.RightsRequestChannel",
+        "ObjectiveStatusEnum": "parcours.models.action_plan.ObjectiveStatus",
+        "PlanActionStatusEnum": "parcours.models.action_plan.PlanActionStatus",
     },
 }
 

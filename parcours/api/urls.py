@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from . import access_views, dpo_views, views
+from . import access_views, action_plan_views, dpo_views, views
 from .actor import HasMembership
 
 
@@ -30,6 +30,8 @@ router.register("objections", access_views.ObjectionViewSet, basename="objection
 router.register("care-team-members", access_views.CareTeamViewSet, basename="care-team-member")
 router.register("break-glasses", access_views.BreakGlassViewSet, basename="break-glass")
 router.register("access-requests", access_views.AccessRequestViewSet, basename="access-request")
+router.register("objectives", action_plan_views.ObjectiveViewSet, basename="objective")
+router.register("plan-actions", action_plan_views.PlanActionViewSet, basename="plan-action")
 router.register("dpo/users", dpo_views.ReportableUserViewSet, basename="dpo-user")
 router.register(
     "dpo/rights-requests", dpo_views.RightsRequestViewSet, basename="dpo-rights-request"

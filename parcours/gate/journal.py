@@ -33,8 +33,10 @@ from ..models import (
     CareTeamMember,
     Consent,
     Objection,
+    Objective,
     Pathway,
     Person,
+    PlanAction,
     Referral,
 )
 from ..rules import Action, purpose_of
@@ -59,6 +61,8 @@ OBJECT_TYPES: dict[type, str] = {
     CareTeamMember: "care_team_member",
     AccessRequest: "access_request",
     BreakGlass: "break_glass",
+    Objective: "objective",
+    PlanAction: "plan_action",
 }
 
 # object type → the person a record of that type is about
@@ -80,6 +84,12 @@ _PERSON_OF = {
         "pathway__person_id", flat=True
     ),
     "break_glass": lambda pk: BreakGlass.objects.filter(pk=pk).values_list(
+        "pathway__person_id", flat=True
+    ),
+    "objective": lambda pk: Objective.objects.filter(pk=pk).values_list(
+        "pathway__person_id", flat=True
+    ),
+    "plan_action": lambda pk: PlanAction.objects.filter(pk=pk).values_list(
         "pathway__person_id", flat=True
     ),
 }

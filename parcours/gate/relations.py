@@ -8,7 +8,7 @@ party the organisation is on that referral; a consent adds whether the organisat
 from django.utils import timezone
 
 from ..actor import Actor
-from ..models import AccessRequest, Agreement, Consent, Pathway, Referral
+from ..models import AccessRequest, Agreement, Consent, Pathway, PlanAction, Referral
 from ..rules import Relation
 from ..selectors.relationships import relationships_of
 
@@ -57,3 +57,18 @@ def relations_to_access_request(actor: Actor, request: AccessRequest) -> frozens
     if request.pathway.owner_organisation_id == actor.organisation.pk:
         return frozenset({Relation.OWNER})
     return frozenset()
+
+
+def relations_to_plan_action(
+    actor: Actor, plan_action: PlanAction, pathway_relations: frozenset[Relation] | None = None
+) -> frozenset[Relation]:
+    """The organisation's relations to the action's pathway (pass them when known, e.g. for a
+    whole plan), and whether it holds this action."""
+    relations = set(
+        relations_to_pathway(actor, plan_action.pathway)
+        if pathway_relations is None
+        else pathway_relations
+    )
+    if plan_action.owner_organisation_id == actor.organisation.pk:
+        relations.add(Relation.ACTION_OWNER)
+    return frozenset(relations)

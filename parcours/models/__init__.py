@@ -1,6 +1,15 @@
 """Domain models, one module per concept. Writes go through `parcours.services`."""
 
 from .access_request import AccessRequest, AccessRequestStatus
+from .action_plan import (
+    OBJECTIVE_MOVES,
+    OPEN_PLAN_ACTION_STATUSES,
+    PLAN_ACTION_MOVES,
+    Objective,
+    ObjectiveStatus,
+    PlanAction,
+    PlanActionStatus,
+)
 from .agreement import (
     AGREEMENT_PARTY_MOVES,
     Agreement,
@@ -53,7 +62,10 @@ __all__ = [
     "AGREEMENT_PARTY_MOVES",
     "CASEWORK_ROLES",
     "DPO_ROLES",
+    "OBJECTIVE_MOVES",
+    "OPEN_PLAN_ACTION_STATUSES",
     "OPEN_REFERRAL_STATUSES",
+    "PLAN_ACTION_MOVES",
     "RIGHTS_REQUEST_DECISIONS",
     "RIGHTS_REQUEST_MOVES",
     "AccessEvent",
@@ -83,6 +95,8 @@ __all__ = [
     "Membership",
     "ModalityPeriod",
     "Objection",
+    "Objective",
+    "ObjectiveStatus",
     "Organisation",
     "OrganisationKind",
     "Pathway",
@@ -93,6 +107,8 @@ __all__ = [
     "PathwayUserObjectPermission",
     "PendingRecompute",
     "Person",
+    "PlanAction",
+    "PlanActionStatus",
     "Referral",
     "ReferralKind",
     "ReferralOutcome",

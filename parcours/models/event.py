@@ -20,6 +20,8 @@ class EventKind(models.TextChoices):
     REFERRAL_MOVED = "referral_moved", _("Orientation")
     REACTIVATED = "reactivated", _("Réactivation du dossier archivé")
     DIAGNOSTIC_WRITTEN = "diagnostic_written", _("Diagnostic partagé mis à jour")
+    PLAN_OBJECTIVE = "plan_objective", _("Objectif du plan d'action")
+    PLAN_ACTION = "plan_action", _("Action du plan d'action")
 
 
 class PathwayEvent(models.Model):

@@ -32,6 +32,8 @@ RECORD_LABELS = {
     "consent": "accord",
     "objection": "opposition",
     "care_team_member": "équipe de suivi",
+    "objective": "plan d'action",
+    "plan_action": "plan d'action",
 }
 
 

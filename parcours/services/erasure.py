@@ -40,9 +40,11 @@ from ..models import (
     Consent,
     DiagnosticEntry,
     Objection,
+    Objective,
     Pathway,
     PathwayEvent,
     Person,
+    PlanAction,
     Referral,
 )
 from ..models.person import SEARCH_KEY_FIELDS
@@ -194,11 +196,15 @@ def pathway_anonymise(*, pathway: Pathway, now: dt.datetime) -> None:
     )
     AccessRequest.objects.filter(pathway_id=pathway_id).update(reason="", decision_comment="")
     BreakGlass.objects.filter(pathway_id=pathway_id).update(reason=WIPED_TEXT)
+    Objective.objects.filter(pathway_id=pathway_id).update(title=WIPED_TEXT)
+    PlanAction.objects.filter(pathway_id=pathway_id).update(label=WIPED_TEXT)
 
     _history(Appointment).objects.filter(referral_id__in=referral_ids).delete()
     _history(Referral).objects.filter(pathway_id=pathway_id).delete()
     _history(Barrier).objects.filter(pathway_id=pathway_id).delete()
     _history(CareTeamMember).objects.filter(pathway_id=pathway_id).delete()
+    _history(Objective).objects.filter(pathway_id=pathway_id).delete()
+    _history(PlanAction).objects.filter(pathway_id=pathway_id).delete()
     _history(Pathway).objects.filter(id=pathway_id).delete()
 
     archived_at = pathway.archived_at or now

@@ -40,7 +40,7 @@ from parcours.models import AccessEvent, Objection, RightsRequest, Role
 from parcours.services.access_grants import access_recompute
 from parcours.transitions import ACTION_PARTY, Action, find_move
 
-from ..factories import AgreementFactory
+from ..factories import AgreementFactory, ObjectiveFactory, PlanActionFactory
 from .scenarios import CASES, HLT, IDN, JUS, PTH, SOC, Case, World, build_world
 
 API = "/api/v1/"
@@ -655,6 +655,72 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         pk=_rights_request,
         payload=lambda w: {"status": "refused", "decision": "Obligation légale de conservation"},
         expect=_dpo(),
+    ),
+}
+
+
+# --- the action plan: built by the case workers who follow the pathway; read with the pathway
+# category. The action is held by the owner here (its holder's own right: tests/action_plan).
+
+
+def _plan_builder(ok: int):
+    def expect(w: World) -> int:
+        if not _visible(w, PTH):
+            return 404
+        return ok if w.is_caseworker and w.follower else 403
+
+    return expect
+
+
+def _objective(w: World) -> int:
+    return ObjectiveFactory(pathway=w.pathway).pk
+
+
+def _plan_action_payload(w: World) -> dict:
+    w.ids["plan_objective"] = _objective(w)
+    return {
+        "objective": w.ids["plan_objective"],
+        "label": "Atelier CV",
+        "owner_organisation": w.owner.pk,
+        "due_on": (timezone.localdate() + dt.timedelta(days=7)).isoformat(),
+    }
+
+
+ENDPOINTS |= {
+    ("/api/v1/objectives/", "GET"): Row(_always()),
+    ("/api/v1/objectives/", "POST"): Row(
+        _plan_builder(201),
+        payload=lambda w: {"pathway": w.pathway.pk, "title": "Trouver un logement"},
+        journal="objective",
+        writes=_written(PTH),
+        denied_on=lambda w: ("pathway", w.pathway.pk),
+    ),
+    ("/api/v1/objectives/{pk}/", "GET"): Row(
+        lambda w: _ok_if(_visible(w, PTH)),
+        prepare=_objective,
+        journal="objective",
+        shows=frozenset({PTH}),
+    ),
+    ("/api/v1/objectives/{pk}/status/", "POST"): Row(
+        _plan_builder(200),
+        prepare=_objective,
+        payload=lambda w: {"status": "achieved"},
+        journal="objective",
+        writes=_written(PTH),
+    ),
+    ("/api/v1/plan-actions/", "POST"): Row(
+        _plan_builder(201),
+        payload=_plan_action_payload,
+        journal="plan_action",
+        writes=_written(PTH),
+        denied_on=lambda w: ("objective", w.ids["plan_objective"]),
+    ),
+    ("/api/v1/plan-actions/{pk}/status/", "POST"): Row(
+        _plan_builder(200),
+        prepare=lambda w: PlanActionFactory(objective__pathway=w.pathway).pk,
+        payload=lambda w: {"status": "done"},
+        journal="plan_action",
+        writes=_written(PTH),
     ),
 }
 

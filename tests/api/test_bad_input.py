@@ -762,3 +762,66 @@ def test_the_page_forms_junk_on_the_api(world, me_client, own_pathway, incoming)
                 said = " ".join(str(m) for m in body.get(field, [body.get("detail", "")]))
                 assert said and not ENGLISH_DEFAULTS.search(said), (case, said)
                 assert _rows() == before, (case, "something was written")
+
+
+# --- the action plan: the pages' junk on its endpoints, and the rules the service checks ------
+
+
+def test_the_action_plan_junk_on_the_api(world, me_client, own_pathway):
+    from ..factories import ObjectiveFactory, PlanActionFactory
+
+    objective = ObjectiveFactory(pathway=own_pathway)
+    plan_action = PlanActionFactory(objective=objective)
+    soon = (timezone.localdate() + dt.timedelta(days=7)).isoformat()
+    forms = [
+        (
+            "/api/v1/objectives/",
+            {"pathway": own_pathway.pk, "title": "Trouver un logement"},
+            {"pathway": ["", "abc"], "title": ["", "   ", "y" * 201, NUL]},
+        ),
+        (
+            "/api/v1/plan-actions/",
+            {
+                "objective": objective.pk,
+                "label": "Atelier CV",
+                "owner_organisation": world.home.pk,
+                "due_on": soon,
+            },
+            {
+                "objective": ["", "abc"],
+                "label": ["", "   ", LONG, NUL],
+                # Not working on the pathway (the SIAE, here), or not an organisation at all.
+                "owner_organisation": ["", *UNKNOWN_IDS[:3], world.siae.pk],
+                "due_on": ["", *IMPOSSIBLE_DATES, "2001-01-01"],
+            },
+        ),
+        (
+            f"/api/v1/objectives/{objective.pk}/status/",
+            {"status": "achieved"},
+            {"status": ["", "x"]},
+        ),
+        (f"/api/v1/plan-actions/{plan_action.pk}/status/", {"status": "done"}, {"status": ["x"]}),
+    ]
+    before = _rows()
+    for url, valid, junk in forms:
+        for field, values in junk.items():
+            for value in values:
+                response = me_client.post(url, {**valid, field: value}, format="json")
+                case = (url, field, repr(value)[:40])
+                assert response.status_code == 400, (case, response.content[:300])
+                said = " ".join(str(m) for m in response.json().get(field, []))
+                assert said and not ENGLISH_DEFAULTS.search(said), (case, response.json())
+                assert _rows() == before, (case, "something was written")
+
+
+def test_a_plan_move_the_state_refuses_is_a_conflict(world, me_client, own_pathway):
+    from ..factories import PlanActionFactory
+
+    plan_action = PlanActionFactory(objective__pathway=own_pathway, done=True)
+    response = me_client.post(
+        f"/api/v1/plan-actions/{plan_action.pk}/status/", {"status": "abandoned"}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "L'action ne peut pas passer de l'état « Faite » à « Abandonnée »."
+    )

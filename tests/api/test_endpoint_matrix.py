@@ -34,9 +34,11 @@ from parcours.models import (
     CareTeamMember,
     Consent,
     Objection,
+    Objective,
     Pathway,
     PathwayEvent,
     Person,
+    PlanAction,
     Referral,
     ReferralStatus,
     RightsRequest,
@@ -49,6 +51,7 @@ from ..factories import (
     ConsentFactory,
     PathwayFactory,
     PersonFactory,
+    PlanActionFactory,
     ReferralFactory,
     ServiceFactory,
     UserFactory,
@@ -647,6 +650,51 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ),
 }
 
+# The action plan: objectives (with their actions) and actions of a pathway `home` holds; the
+# same on a pathway of an unrelated organisation.
+
+
+def _own_plan_action(world):
+    return PlanActionFactory(objective__pathway=_own_pathway(world))
+
+
+def _foreign_plan_action(world):
+    return PlanActionFactory(objective__pathway=PathwayFactory(owner_organisation=world.elsewhere))
+
+
+ENDPOINTS |= {
+    ("/api/v1/objectives/", "GET"): Row(own=_as_me),
+    ("/api/v1/objectives/", "POST"): Row(
+        own=lambda w: (w.me, None, {"pathway": _own_pathway(w).pk, "title": "Logement"}),
+        ok=201,
+    ),
+    ("/api/v1/objectives/{pk}/", "GET"): Row(
+        own=lambda w: (w.me, _own_plan_action(w).objective_id, None),
+        foreign=lambda w: (Objective, _foreign_plan_action(w).objective_id),
+    ),
+    ("/api/v1/objectives/{pk}/status/", "POST"): Row(
+        own=lambda w: (w.me, _own_plan_action(w).objective_id, {"status": "achieved"}),
+        foreign=lambda w: (Objective, _foreign_plan_action(w).objective_id),
+    ),
+    ("/api/v1/plan-actions/", "POST"): Row(
+        own=lambda w: (
+            w.me,
+            None,
+            {
+                "objective": _own_plan_action(w).objective_id,
+                "label": "Atelier CV",
+                "owner_organisation": w.home.pk,
+                "due_on": (timezone.localdate() + dt.timedelta(days=7)).isoformat(),
+            },
+        ),
+        ok=201,
+    ),
+    ("/api/v1/plan-actions/{pk}/status/", "POST"): Row(
+        own=lambda w: (w.me, _own_plan_action(w).pk, {"status": "done"}),
+        foreign=lambda w: (PlanAction, _foreign_plan_action(w).pk),
+    ),
+}
+
 DETAIL_ROWS = [key for key in ENDPOINTS if "{pk}" in key[0]]
 SCOPED_ROWS = [key for key, row in ENDPOINTS.items() if row.foreign is not None]
 
@@ -691,6 +739,8 @@ def test_every_scoped_category_has_its_not_found_rows():
         "break-glasses",
         "access-requests",
         "dpo",
+        "objectives",
+        "plan-actions",
     }
     for path, method in DETAIL_ROWS:
         if path.split("/")[3] in scoped_prefixes:

@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from parcours.actor import Actor
 from parcours.models import Appointment, Consent, Pathway, Person, Referral
+from parcours.services.action_plan import objective_add, plan_action_add
 from parcours.services.consent import consent_record
 from parcours.services.pathway import barrier_record, pathway_add_note
 from parcours.services.person import person_create
@@ -95,6 +96,16 @@ def record(make_actor, settings, tmp_path) -> Record:
             kind="addiction",
             status="in_progress",
             detail="Suivi en addictologie",
+        )
+        objective = objective_add(
+            actor=owner, pathway_id=pathway.pk, title="Trouver un logement à Lens"
+        )
+        plan_action_add(
+            actor=owner,
+            objective_id=objective.pk,
+            label="Visite du logement passerelle",
+            owner_organisation_id=owner.organisation.pk,
+            due_on=CREATED.date() + dt.timedelta(days=7),
         )
         referral = referral_create(
             actor=owner,

@@ -59,6 +59,10 @@ TABLES = [
     "parcours_historicalconsent",
     "parcours_historicalconsent_organisations",
     "parcours_modalityperiod",
+    "parcours_objective",
+    "parcours_historicalobjective",
+    "parcours_planaction",
+    "parcours_historicalplanaction",
     "parcours_pathwaygroupobjectpermission",
     "parcours_pathwayuserobjectpermission",
     "parcours_accessevent",
@@ -283,6 +287,8 @@ def test_anonymised_after_four_years_keeping_the_statistics(
         "parcours_historicalappointment",
         "parcours_historicalconsent",
         "parcours_historicalconsent_organisations",
+        "parcours_historicalobjective",
+        "parcours_historicalplanaction",
         "parcours_pathwaygroupobjectpermission",
     ):
         assert after[table] == [], table

@@ -43,7 +43,7 @@ from tests.factories import (
 )
 from tests.rows import snapshot
 
-from .test_page_matrix import PASSWORD, World
+from .test_page_matrix import PASSWORD, World, _plan
 
 pytestmark = pytest.mark.django_db
 
@@ -634,6 +634,49 @@ PAGES: list[FormPage] = [
         {"prolonger-reason": ("", BLANK, LONG, NUL)},
         kept=("prolonger-reason",),
         label="dpo-rights-request-extend",
+    ),
+    # The action plan (web/views/action_plan.py): the forms, and the status buttons.
+    FormPage(
+        "plan-objective-add",
+        "me",
+        lambda w: {"pathway_pk": w.pathway.pk},
+        lambda w: {"title": "Trouver un logement"},
+        {"title": ("", BLANK, LONG, NUL)},
+        kept=("title",),
+    ),
+    FormPage(
+        "plan-action-add",
+        "me",
+        lambda w: {"pk": _plan(w).objective_id},
+        lambda w: {"label": "Atelier CV", "owner_organisation": w.siae.pk, "due_on": _day(7)},
+        {
+            "label": ("", BLANK, LONG, NUL),
+            "owner_organisation": ("", *UNKNOWN_IDS),
+            "due_on": ("", *IMPOSSIBLE_DATES, "2001-01-01", "31/12/2031"),
+        },
+        kept=("label", "due_on"),
+        # An organisation of the directory that does not work on Léa's pathway.
+        refused=(
+            lambda w: {"label": "Atelier", "owner_organisation": w.target.pk, "due_on": _day(7)},
+        ),
+    ),
+    FormPage(
+        "plan-objective-status",
+        "me",
+        lambda w: {"pk": _plan(w).objective_id},
+        lambda w: {"status": "achieved"},
+        {"status": ("", UNKNOWN, LONG, NUL)},
+        refused=(lambda w: {"status": "open"},),  # it is open already
+        expect="message",
+    ),
+    FormPage(
+        "plan-action-status",
+        "me",
+        lambda w: {"pk": _plan(w).pk},
+        lambda w: {"status": "done"},
+        {"status": ("", UNKNOWN, LONG, NUL)},
+        refused=(lambda w: {"status": "todo"},),  # to do already
+        expect="message",
     ),
 ]
 

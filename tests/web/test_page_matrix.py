@@ -34,9 +34,11 @@ from parcours.models import (
     Consent,
     DiagnosticEntry,
     Objection,
+    Objective,
     Pathway,
     PathwayEvent,
     Person,
+    PlanAction,
     Referral,
     RightsRequest,
     Role,
@@ -46,6 +48,7 @@ from tests.factories import (
     MembershipFactory,
     OrganisationFactory,
     PathwayFactory,
+    PlanActionFactory,
     UserFactory,
 )
 from web.forms import PersonForm
@@ -1305,6 +1308,281 @@ DENY: dict[str, list[Visit]] = {
     ],
 }
 
+# --- the action plan: Léa's plan (France Travail follows her pathway), an action the SIAE holds;
+# the same on another organisation's person ---------------------------------------------------
+
+
+def _plan(w: World) -> PlanAction:
+    if not hasattr(w, "_plan_action"):
+        w._plan_action = PlanActionFactory(
+            objective__pathway=w.pathway, owner_organisation=w.siae, label="Visite du chantier"
+        )
+    return w._plan_action
+
+
+def _foreign_plan(w: World) -> PlanAction:
+    if not hasattr(w, "_foreign_plan_action"):
+        w._foreign_plan_action = PlanActionFactory(objective__pathway=w.foreign_pathway)
+    return w._foreign_plan_action
+
+
+OBJECTIVE = lambda w: {"pk": _plan(w).objective_id}  # noqa: E731
+PLAN_ACTION = lambda w: {"pk": _plan(w).pk}  # noqa: E731
+FOREIGN_OBJECTIVE = lambda w: {"pk": _foreign_plan(w).objective_id}  # noqa: E731
+FOREIGN_PLAN_ACTION = lambda w: {"pk": _foreign_plan(w).pk}  # noqa: E731
+PLAN_ROLE = "tiennent le plan d&#x27;action"
+
+
+def _plan_form(w: World, **changes) -> dict:
+    due = (timezone.localdate() + dt.timedelta(days=14)).isoformat()
+    return {"label": "Atelier CV", "owner_organisation": w.siae.pk, "due_on": due, **changes}
+
+
+READ_PATHWAY = read(
+    "pathway",
+    lambda w: w.pathway.pk,
+    ("identity",),
+    lambda w: w.home_on_person,
+    OWNER,
+    "pathway.read",
+)
+
+
+ALLOW |= {
+    "plan-objective-add": [
+        Visit("me", "GET", PATHWAY, says="Ajouter un objectif", journal=(READ_PATHWAY,)),
+        Visit(
+            "me",
+            "POST",
+            PATHWAY,
+            data=lambda w: {"title": "Trouver un logement"},
+            status=302,
+            says="/personnes/",
+            journal=(
+                write(
+                    "objective",
+                    None,
+                    ("pathway",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "plan.objective_add",
+                ),
+            ),
+            done=lambda w: [o.title for o in w.pathway.objectives.all()] == ["Trouver un logement"],
+            name="add",
+        ),
+    ],
+    "plan-action-add": [
+        Visit("me", "GET", OBJECTIVE, says="Chantier Les Jardins", journal=(READ_PATHWAY,)),
+        Visit(
+            "me",
+            "POST",
+            OBJECTIVE,
+            data=_plan_form,
+            status=302,
+            journal=(
+                write(
+                    "plan_action",
+                    None,
+                    ("pathway",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "plan.action_add",
+                ),
+            ),
+            done=lambda w: w.pathway.plan_actions.count() == 2,
+            name="add",
+        ),
+    ],
+    "plan-objective-status": [
+        Visit(
+            "me",
+            "POST",
+            OBJECTIVE,
+            data=lambda w: {"status": "achieved"},
+            status=302,
+            journal=(
+                write(
+                    "objective",
+                    lambda w: _plan(w).objective_id,
+                    ("pathway",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "plan.objective_set_status",
+                ),
+            ),
+            done=lambda w: Objective.objects.get(pk=_plan(w).objective_id).status == "achieved",
+        )
+    ],
+    "plan-action-status": [
+        Visit(  # the SIAE holds the action: it reports on it
+            "receiver",
+            "POST",
+            PLAN_ACTION,
+            data=lambda w: {"status": "done"},
+            status=302,
+            journal=(
+                write(
+                    "plan_action",
+                    lambda w: _plan(w).pk,
+                    ("pathway",),
+                    lambda w: w.siae_on_person,
+                    RECEIVER,
+                    "plan.action_set_status",
+                ),
+            ),
+            done=lambda w: PlanAction.objects.get(pk=_plan(w).pk).status == "done",
+            name="holder",
+        )
+    ],
+}
+DENY |= {
+    "plan-objective-add": [
+        Visit(
+            "receiver",
+            "GET",
+            PATHWAY,
+            status=403,
+            says=ONLY_FOLLOWERS,
+            journal=(
+                refused("pathway", lambda w: w.pathway.pk, "plan.objective_add", purpose=RECEIVER),
+            ),
+            name="receiver",
+        ),
+        Visit(
+            "manager",
+            "POST",
+            PATHWAY,
+            data=lambda w: {"title": "Trouver un logement"},
+            status=403,
+            says=PLAN_ROLE,
+            journal=(
+                refused("pathway", lambda w: w.pathway.pk, "plan.objective_add", purpose=OWNER),
+            ),
+            name="manager",
+        ),
+        Visit(
+            "me",
+            "GET",
+            lambda w: {"pathway_pk": w.foreign_pathway.pk},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("pathway", lambda w: w.foreign_pathway.pk, "plan.objective_add"),),
+            name="out-of-scope",
+        ),
+        Visit(
+            "me",
+            "POST",
+            PATHWAY,
+            data=lambda w: {"title": ""},
+            status=400,
+            says="Ce champ est obligatoire.",
+            name="empty",
+        ),
+    ],
+    "plan-action-add": [
+        Visit(
+            "receiver",
+            "GET",
+            OBJECTIVE,
+            status=403,
+            says=ONLY_FOLLOWERS,
+            journal=(
+                refused(
+                    "objective",
+                    lambda w: _plan(w).objective_id,
+                    "plan.action_add",
+                    purpose=RECEIVER,
+                ),
+            ),
+            name="receiver",
+        ),
+        Visit(
+            "me",
+            "GET",
+            FOREIGN_OBJECTIVE,
+            status=404,
+            says=NOT_FOUND,
+            journal=(
+                refused("objective", lambda w: _foreign_plan(w).objective_id, "plan.action_add"),
+            ),
+            name="out-of-scope",
+        ),
+        Visit(
+            "me",
+            "POST",
+            OBJECTIVE,
+            data=lambda w: _plan_form(w, due_on="2001-01-01"),
+            status=400,
+            says="L&#x27;échéance ne peut pas être passée",
+            name="past-due-date",
+        ),
+    ],
+    "plan-objective-status": [
+        Visit(
+            "receiver",
+            "POST",
+            OBJECTIVE,
+            data=lambda w: {"status": "achieved"},
+            status=403,
+            says=ONLY_FOLLOWERS,
+            journal=(
+                refused(
+                    "objective",
+                    lambda w: _plan(w).objective_id,
+                    "plan.objective_set_status",
+                    purpose=RECEIVER,
+                ),
+            ),
+            name="receiver",
+        ),
+        Visit(
+            "me",
+            "POST",
+            FOREIGN_OBJECTIVE,
+            data=lambda w: {"status": "achieved"},
+            status=404,
+            says=NOT_FOUND,
+            journal=(
+                refused(
+                    "objective",
+                    lambda w: _foreign_plan(w).objective_id,
+                    "plan.objective_set_status",
+                ),
+            ),
+            name="out-of-scope",
+        ),
+    ],
+    "plan-action-status": [
+        Visit(
+            "manager",
+            "POST",
+            PLAN_ACTION,
+            data=lambda w: {"status": "done"},
+            status=403,
+            says=PLAN_ROLE,
+            journal=(
+                refused(
+                    "plan_action", lambda w: _plan(w).pk, "plan.action_set_status", purpose=OWNER
+                ),
+            ),
+            name="manager",
+        ),
+        Visit(
+            "me",
+            "POST",
+            FOREIGN_PLAN_ACTION,
+            data=lambda w: {"status": "done"},
+            status=404,
+            says=NOT_FOUND,
+            journal=(
+                refused("plan_action", lambda w: _foreign_plan(w).pk, "plan.action_set_status"),
+            ),
+            name="out-of-scope",
+        ),
+    ],
+}
+
 
 # --- running a visit -------------------------------------------------------------------------
 
@@ -1347,6 +1625,8 @@ def state(world: World) -> dict:
         "access requests": list(AccessRequest.objects.order_by("pk").values("pk", "status")),
         "objections": list(Objection.objects.order_by("pk").values("pk", "withdrawn_at")),
         "diagnostic versions": list(DiagnosticEntry.objects.values_list("pk", flat=True)),
+        "objectives": list(Objective.objects.order_by("pk").values("pk", "status")),
+        "plan actions": list(PlanAction.objects.order_by("pk").values("pk", "status", "due_on")),
         "passwords": list(type(world.me).objects.order_by("pk").values_list("pk", "password")),
     }
 

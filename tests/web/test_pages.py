@@ -21,9 +21,11 @@ from parcours.models import (
 from tests.factories import (
     ConsentFactory,
     MembershipFactory,
+    ObjectiveFactory,
     OrganisationFactory,
     PathwayFactory,
     PersonFactory,
+    PlanActionFactory,
     ReferralFactory,
 )
 
@@ -225,6 +227,31 @@ PAGES = {
         lambda w: {"pk": w.siae.pk},
         lambda w: {"pk": w.elsewhere.pk + 1000},
         None,
+    ),
+    # The action plan: Léa's (France Travail holds it), another organisation's person's.
+    "plan-objective-add": (
+        "GET",
+        lambda w: {"pathway_pk": w.pathway.pk},
+        lambda w: {"pathway_pk": w.foreign_pathway.pk},
+        None,
+    ),
+    "plan-action-add": (
+        "GET",
+        lambda w: {"pk": ObjectiveFactory(pathway=w.pathway).pk},
+        lambda w: {"pk": ObjectiveFactory(pathway=w.foreign_pathway).pk},
+        None,
+    ),
+    "plan-objective-status": (
+        "POST",
+        lambda w: {"pk": ObjectiveFactory(pathway=w.pathway).pk},
+        lambda w: {"pk": ObjectiveFactory(pathway=w.foreign_pathway).pk},
+        {"status": "achieved"},
+    ),
+    "plan-action-status": (
+        "POST",
+        lambda w: {"pk": PlanActionFactory(objective__pathway=w.pathway).pk},
+        lambda w: {"pk": PlanActionFactory(objective__pathway=w.foreign_pathway).pk},
+        {"status": "done"},
     ),
 }
 # The footer's mandatory pages are read by anyone, logged in or not.

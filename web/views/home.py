@@ -16,6 +16,7 @@ from parcours.models import (
     PathwayStatus,
     ReferralStatus,
 )
+from parcours.selectors.action_plan import overdue_actions_for
 
 from ..actor import member_required
 from .referrals import SHOWN_IN_LISTS
@@ -57,7 +58,11 @@ def home(request):
         referent=actor.user, status=PathwayStatus.OPEN
     )
     caseload = list(caseload_qs.select_related("person").order_by("-opened_at", "-id")[:LIMIT])
+    # Actions of people's plans the organisation holds and let pass their due date.
+    overdue_qs = overdue_actions_for(actor)
+    overdue = list(overdue_qs[:LIMIT])
     pathway_ids = {r.pathway_id for r in to_answer + awaiting_outcome} | {p.pk for p in caseload}
+    pathway_ids |= {a.pathway_id for a in overdue}
     grants = access.grants_for(actor, pathway_ids)
     visible = {pid: held.categories for pid, held in grants.items()}
     # Each row shows a person's name and where their referral or pathway stands.
@@ -77,6 +82,14 @@ def home(request):
         shown=SHOWN_IN_LISTS,
         grants=grants,
     )
+    record_list_of(
+        actor,
+        Action.PLAN_ACTION_LIST,
+        object_type="plan_action",
+        items=[(a.pk, [a.pathway_id]) for a in overdue],
+        shown=SHOWN_IN_LISTS,
+        grants=grants,
+    )
     return render(
         request,
         "web/home.html",
@@ -90,6 +103,8 @@ def home(request):
             "access_requests_pending": access.access_requests_received_by(actor)
             .filter(status=AccessRequestStatus.PENDING)
             .count(),
+            "overdue": overdue,
+            "overdue_count": len(overdue) if len(overdue) < LIMIT else overdue_qs.count(),
             "visible": visible,
             "now": now,
         },

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from parcours import access, gate
 from parcours.api.filters import PersonFilter
@@ -16,13 +17,23 @@ from parcours.categories import PERSON_FIELDS, DataCategory, barrier_category
 from parcours.errors import DuplicatePerson, NotAllowed
 from parcours.gate import Action, Relation
 from parcours.gate.journal import record_list_of, record_read_of
-from parcours.gate.relations import relations_to_person
-from parcours.models import Consent, Pathway, PathwayStatus, Person, ReferralStatus
+from parcours.gate.relations import relations_to_person, relations_to_plan_action
+from parcours.models import (
+    OBJECTIVE_MOVES,
+    PLAN_ACTION_MOVES,
+    Consent,
+    Pathway,
+    PathwayStatus,
+    Person,
+    ReferralStatus,
+)
+from parcours.selectors.action_plan import is_overdue, plan_of
 from parcours.selectors.diagnostic import diagnostic_by_domain
 from parcours.services import break_glass as break_glass_services
 from parcours.services import consent as consent_services
 from parcours.services import person as person_services
 
+from ..action_plan_forms import OBJECTIVE_MOVE_LABELS, PLAN_ACTION_MOVE_LABELS
 from ..actor import member_required
 from ..forms import (
     INPUT_ERRORS,
@@ -215,6 +226,7 @@ def _person_page(
             "can_refer": pathway is not None and Action.REFERRAL_CREATE in actions,
             "diagnostic": diagnostic,
             "can_write_diagnostic": _writable(pathway) and Action.DIAGNOSTIC_WRITE in actions,
+            **_plan_context(actor, pathway, relations, actions, by_pathway),
         },
         status=status,
     )
@@ -223,6 +235,47 @@ def _person_page(
 def _writable(pathway: Pathway | None) -> bool:
     """An open pathway, not archived: the one whose record takes writes."""
     return pathway is not None and pathway.status == PathwayStatus.OPEN and not pathway.archived_at
+
+
+def _plan_context(actor, pathway: Pathway | None, relations, actions, by_pathway) -> dict:
+    """The action plan of the pathway shown (pathway category), each item with the moves its
+    buttons offer — what the gate's table allows this organisation — and overdue actions
+    marked. Writes only on an open pathway that is not archived."""
+    if pathway is None or DataCategory.PATHWAY not in by_pathway[pathway.pk]:
+        return {"plan": None}
+    objectives = plan_of(actor, pathway.pk, by_pathway[pathway.pk])
+    writable = _writable(pathway)
+    today = timezone.localdate()
+    for objective in objectives:
+        objective.moves = (
+            plan_moves(OBJECTIVE_MOVES[objective.status], OBJECTIVE_MOVE_LABELS)
+            if writable and Action.PLAN_OBJECTIVE_SET_STATUS in actions
+            else []
+        )
+        objective.can_add = (
+            writable and objective.status == "open" and Action.PLAN_ACTION_ADD in actions
+        )
+        for item in objective.actions.all():
+            item.overdue = is_overdue(item, today)
+            allowed = writable and gate.may(
+                actor,
+                Action.PLAN_ACTION_SET_STATUS,
+                relations_to_plan_action(actor, item, frozenset(relations)),
+            )
+            item.moves = (
+                plan_moves(PLAN_ACTION_MOVES[item.status], PLAN_ACTION_MOVE_LABELS)
+                if allowed
+                else []
+            )
+    return {
+        "plan": objectives,
+        "can_add_objective": writable and Action.PLAN_OBJECTIVE_ADD in actions,
+    }
+
+
+def plan_moves(moves, labels) -> list[tuple[str, str]]:
+    """(status, button label) of the moves, in the order of the labels."""
+    return [(status, str(label)) for status, label in labels.items() if status in moves]
 
 
 def _pathway_writes(pathway: Pathway | None, actions) -> list[tuple[str, str]]:

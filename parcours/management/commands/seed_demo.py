@@ -26,10 +26,13 @@ from parcours.models import (
     EventKind,
     Membership,
     ModalityPeriod,
+    Objective,
     Organisation,
     Pathway,
     PathwayEvent,
     Person,
+    PlanAction,
+    PlanActionStatus,
     Referral,
     ReferralKind,
     ReferralStatus,
@@ -38,6 +41,7 @@ from parcours.models import (
     SupportModality,
 )
 from parcours.models.person import normalise_name
+from parcours.models.referral import OPEN_REFERRAL_STATUSES
 from parcours.services.access_grants import access_recompute
 from parcours.services.organisation import organisation_create
 
@@ -173,6 +177,7 @@ class Command(BaseCommand):
             self._agreements(orgs)
             pathways = self._people(orgs, users, fake, rng)
             count = self._referrals(orgs, users, pathways, rng)
+            self._plans(orgs, users)
             for pathway, _username in pathways:
                 access_recompute(pathway_id=pathway.pk)
         self.stdout.write(
@@ -474,4 +479,64 @@ class Command(BaseCommand):
                 organisation=(sender if user == sender_user else receiver) if user else None,
                 referral=referral,
                 referral_status=moved_to,
+            )
+
+    def _plans(self, orgs, users):
+        """Action plans on a few of France Travail's pathways followed with the SIAE: one action
+        the SIAE holds is overdue (its « À traiter » shows it), one of France Travail's too."""
+        today = timezone.localdate()
+        now = timezone.now()
+        counsellor = users["ft.conseiller"]
+        pathways = (
+            Pathway.objects.filter(
+                owner_organisation=orgs["ft"],
+                referent=counsellor,
+                referrals__receiver_organisation=orgs["siae"],
+                referrals__status__in=OPEN_REFERRAL_STATUSES,
+            )
+            .distinct()
+            .order_by("pk")[:3]
+        )
+        for pathway in pathways:
+            job = Objective.objects.create(
+                pathway=pathway,
+                title="Accéder à un emploi durable",
+                created_at=now - dt.timedelta(days=30),
+                created_by=counsellor,
+                created_by_organisation=orgs["ft"],
+            )
+            mobility = Objective.objects.create(
+                pathway=pathway,
+                title="Lever le frein de la mobilité",
+                created_at=now - dt.timedelta(days=30),
+                created_by=counsellor,
+                created_by_organisation=orgs["ft"],
+            )
+            for objective, label, owner, due_in, status in (
+                (job, "Bilan des compétences acquises sur le chantier", "siae", -5, "todo"),
+                (job, "Point d'étape avec la conseillère", "ft", 10, "in_progress"),
+                (mobility, "Demande d'aide au permis B", "ft", -3, "todo"),
+                (mobility, "Inscription à l'atelier vélo", "siae", -20, "done"),
+            ):
+                PlanAction.objects.create(
+                    objective=objective,
+                    pathway=pathway,
+                    label=label,
+                    owner_organisation=orgs[owner],
+                    due_on=today + dt.timedelta(days=due_in),
+                    status=status,
+                    done_at=now - dt.timedelta(days=21)
+                    if status == PlanActionStatus.DONE
+                    else None,
+                    created_at=now - dt.timedelta(days=30),
+                    created_by=counsellor,
+                    created_by_organisation=orgs["ft"],
+                )
+            PathwayEvent.objects.create(
+                pathway=pathway,
+                kind=EventKind.PLAN_OBJECTIVE,
+                occurred_at=now - dt.timedelta(days=30),
+                actor=counsellor,
+                organisation=orgs["ft"],
+                text="Plan d'action construit avec la personne (démonstration).",
             )
