@@ -6,7 +6,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import DeliveryMode
-from parcours.categories import DataCategory
+from parcours.categories import PERSON_FIELDS, DataCategory
 from parcours.errors import DomainError
 from parcours.models import (
     AppointmentChannel,
@@ -29,6 +29,10 @@ FRANCE_TRAVAIL_ID_TYPED = 15
 
 
 class PersonForm(forms.Form):
+    """The person's record as the pages create and rectify it: every field the services edit
+    (PERSON_EDITABLE_FIELDS), shown in one fieldset per data category (`fieldsets`). The edit
+    page keeps only the fields the service lets the actor rectify."""
+
     first_name = forms.CharField(label=_("Prénom"), max_length=100)
     last_name = forms.CharField(label=_("Nom"), max_length=100)
     birth_date = forms.DateField(
@@ -41,9 +45,79 @@ class PersonForm(forms.Form):
     france_travail_id = forms.CharField(
         label=_("Identifiant France Travail"), required=False, max_length=FRANCE_TRAVAIL_ID_TYPED
     )
-    email = forms.EmailField(label=_("E-mail"), required=False, max_length=254)
-    phone = forms.CharField(label=_("Téléphone"), required=False, max_length=20)
+    email = forms.EmailField(
+        label=_("E-mail"),
+        required=False,
+        max_length=254,
+        help_text=_("Format attendu : nom@domaine.fr"),
+    )
+    phone = forms.CharField(
+        label=_("Téléphone"),
+        required=False,
+        max_length=20,
+        help_text=_("Par exemple 06 12 34 56 78, ou +33 6 12 34 56 78"),
+    )
+    address = forms.CharField(
+        label=_("Adresse"),
+        required=False,
+        max_length=300,
+        help_text=_("Numéro et voie, complément d'adresse"),
+    )
+    # Longer than 5: « 62 300 » is the service's French error (5 digits), not a length's.
+    postal_code = forms.CharField(
+        label=_("Code postal"), required=False, max_length=10, help_text=_("5 chiffres")
+    )
     city = forms.CharField(label=_("Commune"), required=False, max_length=100)
+    receives_rsa = forms.BooleanField(
+        label=_("Bénéficiaire du revenu de solidarité active (rSa)"), required=False
+    )
+    receives_ass = forms.BooleanField(
+        label=_("Bénéficiaire de l'allocation de solidarité spécifique (ASS)"), required=False
+    )
+    rights_ending = forms.BooleanField(
+        label=_("En fin de droits"),
+        required=False,
+        help_text=_("Ses droits à l'allocation chômage arrivent à leur terme."),
+    )
+    lives_in_qpv = forms.BooleanField(
+        label=_("Réside dans un quartier prioritaire de la politique de la ville (QPV)"),
+        required=False,
+    )
+    rqth = forms.BooleanField(
+        label=_("Reconnaissance de la qualité de travailleur handicapé (RQTH)"), required=False
+    )
+    court_supervision = forms.BooleanField(
+        label=_("Fait l'objet d'un suivi judiciaire"),
+        required=False,
+        help_text=_(
+            "Par exemple un suivi par le service pénitentiaire d'insertion et de probation."
+        ),
+    )
+
+    # What each category's fieldset says under its legend (the legend is the category's label).
+    CATEGORY_HINTS = {
+        DataCategory.PATHWAY: _("Situation administrative"),
+        DataCategory.SOCIAL: _("Situation sociale"),
+        DataCategory.HEALTH: _(
+            "Donnée sensible : les partenaires ne la voient qu'avec l'accord de la personne."
+        ),
+        DataCategory.JUSTICE: _(
+            "Donnée sensible : les partenaires ne la voient qu'avec l'accord de la personne."
+        ),
+    }
+
+    def fieldsets(self) -> list[tuple[str, str, str, list]]:
+        """(id, legend, hint, bound fields) per data category, in the categories' order, for
+        the fields the form holds (the edit page holds only those the actor may rectify)."""
+        groups = []
+        for category in DataCategory:
+            fields = [
+                self[name] for name in self.fields if PERSON_FIELDS.get(name) == category.value
+            ]
+            if fields:
+                hint = str(self.CATEGORY_HINTS.get(category, ""))
+                groups.append((f"fiche-{category.value}", str(category.label), hint, fields))
+        return groups
 
 
 class PersonSearchForm(forms.Form):

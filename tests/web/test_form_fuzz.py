@@ -159,6 +159,8 @@ def _person(w: World, **changes) -> dict:
         "france_travail_id": "",
         "email": w.person.email,
         "phone": w.person.phone,
+        "address": w.person.address,
+        "postal_code": w.person.postal_code,
         "city": w.person.city,
         **changes,
     }
@@ -180,7 +182,9 @@ PERSON_JUNK = {
     "nir": (*BAD_NIRS, NUL),
     "france_travail_id": BAD_FRANCE_TRAVAIL_IDS,
     "email": ("pas-un-email", LONG, NUL),
-    "phone": (LONG, NUL),
+    "phone": (LONG, NUL, "12", "06 12 34", "06 12 34 56 78 90", "abc", "+1", "06.12.34.56.7x"),
+    "address": (LONG, NUL),
+    "postal_code": ("123", "6230", "62 300", "ABCDE", "1234567890", LONG, NUL),
     "city": (LONG, NUL),
 }
 PERSON_TEXT = tuple(PERSON_JUNK)

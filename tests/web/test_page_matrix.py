@@ -168,7 +168,12 @@ class Visit:
 
 
 def _person_form(w: World, **changes) -> dict[str, Any]:
-    data = {name: getattr(w.person, name) for name in PersonForm.base_fields}
+    # As a browser posts it: an unticked box is not sent.
+    data = {
+        name: value
+        for name in PersonForm.base_fields
+        if (value := getattr(w.person, name)) is not False
+    }
     return {**data, "birth_date": w.person.birth_date.isoformat(), **changes}
 
 
@@ -352,7 +357,7 @@ ALLOW: dict[str, list[Visit]] = {
                 read(
                     "person",
                     lambda w: w.person.pk,
-                    ("contact", "identity"),  # the fields of the form
+                    ("contact", "identity", "pathway", "social"),  # the fields of the form
                     lambda w: w.home_on_person,
                     OWNER,
                     "person.read",
@@ -377,6 +382,32 @@ ALLOW: dict[str, list[Visit]] = {
                 ),
             ),
             done=lambda w: Person.objects.get(pk=w.person.pk).city == "Arras",
+        ),
+        Visit(  # the address and the flags of the categories it sees (issue 13)
+            "me",
+            "POST",
+            PERSON,
+            data=lambda w: _person_form(
+                w, postal_code="62300", rights_ending="on", lives_in_qpv="on"
+            ),
+            status=302,
+            says="/personnes/",
+            journal=(
+                write(
+                    "person",
+                    lambda w: w.person.pk,
+                    ("contact", "pathway", "social"),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "person.rectify",
+                ),
+            ),
+            done=lambda w: (
+                (p := Person.objects.get(pk=w.person.pk)).postal_code == "62300"
+                and p.rights_ending
+                and p.lives_in_qpv
+            ),
+            name="me-POST-flags",
         ),
     ],
     "consent-create": [
@@ -877,6 +908,30 @@ DENY: dict[str, list[Visit]] = {
             journal=(refused("person", lambda w: w.foreign_pathway.person_id, "person.rectify"),),
             name="out-of-scope",
         )
+    ]
+    + [
+        Visit(  # health and justice are not shared with it: a forged field is the service's 403
+            "me",
+            "POST",
+            PERSON,
+            data=lambda w, field=field: _person_form(w, city="Arras", **{field: "on"}),
+            status=403,
+            says="Ces données ne sont pas partagées avec votre organisation",
+            journal=(
+                Row(
+                    "denied",
+                    "person",
+                    lambda w: w.person.pk,
+                    (),
+                    lambda w: "",
+                    "",
+                    "person.rectify",
+                    refusal="not_allowed",
+                ),
+            ),
+            name=f"hidden-category-{field}",
+        )
+        for field in ("rqth", "court_supervision")
     ],
     "person-create": [
         Visit(
