@@ -20,6 +20,7 @@ from parcours.models import (
     RefusalReason,
     Service,
 )
+from parcours.services.consent import ConsentChoice
 
 # The lengths of the API's serializers, so that a page refuses what the API refuses (in French)
 # instead of the database. Identifiers as a person types them: a NIR with its spaces
@@ -133,6 +134,16 @@ class PersonSearchForm(forms.Form):
     nir = forms.CharField(label=_("NIR (recherche exacte)"), required=False, max_length=NIR_TYPED)
 
 
+# The consent form's boxes of the categories shared with one picked organisation only.
+SHARED_WITH = "partage_"
+
+
+def shared_with(data, organisation_id: int) -> list[str]:
+    """The categories ticked under a picked organisation's name (in a request's data)."""
+    getlist = getattr(data, "getlist", None)
+    return getlist(f"{SHARED_WITH}{organisation_id}") if getlist else []
+
+
 class ConsentForm(forms.Form):
     # Validated against the whole directory; rendered by the organisation picker
     # (web/templates/web/directory/_picker.html: the organisations picked and a search), never
@@ -142,10 +153,19 @@ class ConsentForm(forms.Form):
         queryset=Organisation.objects.order_by("name"),
         widget=forms.CheckboxSelectMultiple,
     )
+    # What the person agrees to share, per category: with every organisation picked (this
+    # field) and, beyond, with some of them only (each picked organisation's own boxes,
+    # `shared_with`, under its name in the picker). One consent per group of categories
+    # going to the same organisations (services.consent.consent_record_choices).
     categories = forms.MultipleChoiceField(
-        label=_("Catégories de données partagées"),
+        label=_("Catégories partagées avec tous les organismes cochés"),
         choices=DataCategory.choices,
         widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_(
+            "Une catégorie que la personne ne partage qu'avec certains organismes se coche sous "
+            "leur nom, dans la liste ci-dessus."
+        ),
     )
     purpose = forms.CharField(
         label=_("Finalité"), max_length=300, initial=_("Coordination de l'accompagnement")
@@ -168,6 +188,35 @@ class ConsentForm(forms.Form):
         required=False,
         help_text=_("PDF ou image ; facultatif pour un accord recueilli oralement."),
     )
+
+    def clean(self):
+        """The choices per category (ConsentChoice), from the categories for all and each
+        picked organisation's own: every category it is shared with, and with whom."""
+        cleaned = super().clean()
+        organisations = cleaned.get("organisations") or []
+        common = set(cleaned.get("categories") or [])
+        recipients: dict[str, list[int]] = {c: [] for c in DataCategory.values}
+        for organisation in organisations:
+            own = set(shared_with(self.data, organisation.pk))
+            if own - set(DataCategory.values):
+                self.add_error(
+                    "organisations", _("Choisissez des catégories de données parmi la liste.")
+                )
+                return cleaned
+            if not common | own:
+                self.add_error(
+                    "organisations",
+                    _("Choisissez au moins une catégorie partagée avec « %(name)s ».")
+                    % {"name": organisation.name},
+                )
+            for category in common | own:
+                recipients[category].append(organisation.pk)
+        cleaned["choices"] = [
+            ConsentChoice([category], organisation_ids=ids)
+            for category, ids in recipients.items()
+            if ids
+        ]
+        return cleaned
 
 
 class ConsentNarrowForm(forms.Form):

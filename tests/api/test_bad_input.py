@@ -713,6 +713,37 @@ def _api_forms(w, own_pathway, incoming):
             },
         ),
         (
+            "/api/v1/consents/choices/",
+            {
+                "person": own_pathway.person_id,
+                "choices": [
+                    {"category": "identity", "organisations": [w.siae.pk]},
+                    {"category": "social", "organisation_kinds": ["departement"]},
+                ],
+                "purpose": "Coordination",
+                "evidence_kind": "oral",
+            },
+            {
+                "choices": [
+                    [],
+                    [{"category": "martien", "organisations": [w.siae.pk]}],
+                    [{"category": "identity", "organisations": ["abc"]}],
+                    [{"category": "identity", "organisation_kinds": ["martien"]}],
+                    # Nothing shared, an unknown organisation, a category twice.
+                    [{"category": "identity"}],
+                    *([{"category": "identity", "organisations": [i]}] for i in UNKNOWN_IDS),
+                    [
+                        {"category": "identity", "organisations": [w.siae.pk]},
+                        {"category": "identity", "organisation_kinds": ["ccas"]},
+                    ],
+                    NUL,
+                ],
+                "purpose": ["", LONG, NUL],
+                "evidence_kind": ["", "martien"],
+                "ends_on": ["2000-01-01"],
+            },
+        ),
+        (
             f"/api/v1/referrals/{incoming(sent=True).pk}/refuse/",
             {"refusal_reason": "no_capacity"},
             {"refusal_reason": ["", "martien"], "comment": [LONG, NUL]},

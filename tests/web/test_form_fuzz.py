@@ -251,6 +251,28 @@ PAGES: list[FormPage] = [
             "evidence_kind": ("", UNKNOWN),
         },
         kept=("purpose",),
+        # The categories of one organisation only: unknown ones, or none at all for it.
+        refused=(
+            lambda w: {
+                "organisations": [w.siae.pk],
+                f"partage_{w.siae.pk}": [UNKNOWN],
+                "purpose": "Coordination",
+                "evidence_kind": "oral",
+            },
+            lambda w: {
+                "organisations": [w.siae.pk, w.target.pk],
+                f"partage_{w.siae.pk}": ["contact"],
+                "purpose": "Coordination",
+                "evidence_kind": "oral",
+            },
+            lambda w: {
+                "organisations": [w.siae.pk],
+                f"partage_{w.siae.pk}": ["contact"],
+                "purpose": "Coordination",
+                "evidence_kind": "oral",
+                "ends_on": "2000-01-01",
+            },
+        ),
     ),
     FormPage(
         "consent-narrow",

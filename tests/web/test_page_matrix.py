@@ -434,6 +434,35 @@ ALLOW: dict[str, list[Visit]] = {
             ),
             done=lambda w: w.person.consents.filter(categories=["contact"]).exists(),
         ),
+        # Per category (issue 13): contact with every organisation picked, social data with
+        # one of them only — two consents, two journal rows.
+        Visit(
+            "me",
+            "POST",
+            PERSON,
+            data=lambda w: {
+                **NEW_CONSENT,
+                "organisations": [w.siae.pk, w.target.pk],
+                f"partage_{w.target.pk}": ["social"],
+            },
+            status=302,
+            journal=(
+                write("consent", None, (), lambda w: w.home_on_person, OWNER, "consent.record"),
+                write("consent", None, (), lambda w: w.home_on_person, OWNER, "consent.record"),
+            ),
+            done=lambda w: (
+                sorted(
+                    (c.categories, sorted(o.pk for o in c.organisations.all()))
+                    for c in w.person.consents.filter(created_at__isnull=False).exclude(
+                        pk__in=w.siae_consents
+                    )
+                )
+                == sorted(
+                    [(["contact"], sorted([w.siae.pk, w.target.pk])), (["social"], [w.target.pk])]
+                )
+            ),
+            name="me-POST-per-category",
+        ),
     ],
     "objection-record": [
         Visit(

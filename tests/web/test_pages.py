@@ -510,7 +510,8 @@ def test_a_consent_form_with_errors_comes_back_open_with_what_was_ticked(world):
     )
     page = response.content.decode()
     assert response.status_code == 400
-    assert "Ce champ est obligatoire." in page  # no category ticked
+    # No category ticked, for all or for it: said on the organisations picked.
+    assert "Choisissez au moins une catégorie partagée avec « Chantier Les Jardins »." in page
     assert f'value="{world.siae.pk}" checked' in page
     assert '<details class="fr-mb-3w" open>' in page
 

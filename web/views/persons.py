@@ -322,11 +322,11 @@ def consent_create(request, pk: int):
     form = ConsentForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            consent_services.consent_record(
+            # One consent per group of categories going to the same organisations.
+            consent_services.consent_record_choices(
                 actor=actor,
                 person_id=person.pk,
-                organisation_ids=[o.pk for o in form.cleaned_data["organisations"]],
-                categories=form.cleaned_data["categories"],
+                choices=form.cleaned_data["choices"],
                 purpose=form.cleaned_data["purpose"],
                 starts_on=form.cleaned_data.get("starts_on"),
                 ends_on=form.cleaned_data.get("ends_on"),
