@@ -6,6 +6,7 @@ from .views import (
     access_requests,
     account,
     alerts,
+    care_team,
     directory,
     dpo,
     home,
@@ -53,6 +54,13 @@ urlpatterns = [
     path("parcours/<int:pathway_pk>/orienter/", referrals.referral_create, name="referral-create"),
     # A note, a barrier, the modality, the référent, closing, reactivating (pathways.WRITES).
     path("parcours/<int:pathway_pk>/<str:write>/", pathways.pathway_write, name="pathway-write"),
+    # The care team (équipe de suivi): add an organisation, remove one with a reason.
+    path(
+        "parcours/<int:pathway_pk>/equipe-de-suivi/ajouter/",
+        care_team.care_team_add,
+        name="care-team-add",
+    ),
+    path("equipe-de-suivi/<int:pk>/retrait/", care_team.care_team_end, name="care-team-end"),
     path("orientations/recues/", referrals.inbox, name="inbox"),
     path("demandes-d-acces/", access_requests.request_list, name="access-requests"),
     path(

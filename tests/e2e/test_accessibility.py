@@ -31,8 +31,8 @@ def test_every_page_passes_axe(live_server, new_page):
     page.get_by_role("button", name="Enregistrer").click()
     page.get_by_text("Ce champ est obligatoire.").first.wait_for()
     check_accessibility(page, "person-create (erreurs)")
-    assert visited == 20  # the footer's three public pages, a pathway write, access requests,
-    # the directory's two pages
+    assert visited == 22  # the footer's three public pages, a pathway write, access requests,
+    # the directory's two pages, the care team's two
 
 
 def test_narrow_screen_keeps_the_menu_reachable(live_server, new_page):

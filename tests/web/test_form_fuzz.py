@@ -462,6 +462,25 @@ PAGES: list[FormPage] = [
         refused=(lambda w: {"reason": "La personne revient"},),
         label="pathway-write-reactivate",
     ),
+    # The care team (issue 13).
+    FormPage(
+        "care-team-add",
+        "me",
+        # The team's member exists before the snapshot (the refused submission names it).
+        lambda w: w.care_team_member() and {"pathway_pk": w.pathway.pk},
+        lambda w: {"organisation": w.target.pk},
+        {"organisation": ("", *UNKNOWN_IDS, LONG, NUL)},
+        # Already in the team: the service's conflict, on the form.
+        refused=(lambda w: {"organisation": w.care_team_member().organisation_id},),
+    ),
+    FormPage(
+        "care-team-end",
+        "me",
+        lambda w: {"pk": w.care_team_member().pk},
+        lambda w: {"reason": "Accompagnement terminé"},
+        {"reason": ("", BLANK, LONG, NUL)},
+        kept=("reason",),
+    ),
     FormPage(
         "objection-record",
         "me",

@@ -31,6 +31,7 @@ from parcours.models import (
     AccessEvent,
     AccessRequest,
     BreakGlass,
+    CareTeamMember,
     Consent,
     Objection,
     Pathway,
@@ -186,6 +187,7 @@ CONSENT = lambda w: {"pk": w.person.pk, "consent_pk": w.consent.pk}  # noqa: E73
 PATHWAY = lambda w: {"pathway_pk": w.pathway.pk}  # noqa: E731
 INCOMING = lambda w: {"pk": w.incoming.pk}  # noqa: E731
 FOREIGN_PERSON = lambda w: {"pk": w.foreign_pathway.person_id}  # noqa: E731
+MEMBER = lambda w: {"pk": w.care_team_member().pk}  # noqa: E731
 NEW_CONSENT = {
     "categories": ["contact"],
     "purpose": "Coordination de l'accompagnement",
@@ -593,6 +595,87 @@ ALLOW: dict[str, list[Visit]] = {
             ),
             done=lambda w: Pathway.objects.get(pk=w.pathway.pk).modality == "renforce",
             name="modality",
+        ),
+    ],
+    # The care team (issue 13): the form names the person (journaled), the writes are the
+    # services' (no category of the record written; the pathway's bases justify them).
+    "care-team-add": [
+        Visit(
+            "me",
+            "GET",
+            PATHWAY,
+            says="Ajouter une organisation à l'équipe de suivi",
+            journal=(
+                read(
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    ("identity",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "pathway.read",
+                ),
+            ),
+        ),
+        Visit(
+            "me",
+            "POST",
+            PATHWAY,
+            data=lambda w: {"organisation": w.target.pk},
+            status=302,
+            says="/personnes/",
+            journal=(
+                write(
+                    "care_team_member",
+                    None,
+                    (),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "care_team.add",
+                ),
+            ),
+            done=lambda w: CareTeamMember.objects.filter(
+                pathway=w.pathway, organisation=w.target, ended_at__isnull=True
+            ).exists(),
+        ),
+    ],
+    "care-team-end": [
+        Visit(
+            "me",
+            "GET",
+            MEMBER,
+            says="Confirmez-vous le retrait ?",
+            journal=(
+                read(
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    ("identity",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "pathway.read",
+                ),
+            ),
+        ),
+        Visit(
+            "me",
+            "POST",
+            MEMBER,
+            data=lambda w: {"reason": "Accompagnement terminé"},
+            status=302,
+            says="/personnes/",
+            journal=(
+                write(
+                    "care_team_member",
+                    lambda w: w.care_team_member().pk,
+                    (),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "care_team.end",
+                ),
+            ),
+            done=lambda w: (
+                CareTeamMember.objects.get(pk=w.care_team_member().pk).end_reason
+                == "Accompagnement terminé"
+            ),
         ),
     ],
     "consent-revoke": [
@@ -1101,6 +1184,80 @@ DENY: dict[str, list[Visit]] = {
             name="close-unconfirmed",
         ),
     ],
+    "care-team-add": [
+        Visit(  # a referral's receiver does not manage the team: no button, the 403 page
+            "receiver",
+            method,
+            PATHWAY,
+            data=(lambda w: {"organisation": w.target.pk}) if method == "POST" else None,
+            status=403,
+            says=ONLY_HOLDERS,
+            journal=(
+                refused("pathway", lambda w: w.pathway.pk, "care_team.add", purpose=RECEIVER),
+            ),
+            name=f"receiver-{method}",
+        )
+        for method in ("GET", "POST")
+    ]
+    + [
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pathway_pk": w.foreign_pathway.pk},
+            data=lambda w: {"organisation": w.target.pk},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("pathway", lambda w: w.foreign_pathway.pk, "care_team.add"),),
+            name="out-of-scope",
+        ),
+    ],
+    "care-team-end": [
+        Visit(
+            "receiver",
+            method,
+            MEMBER,
+            data=(lambda w: {"reason": "Plus de suivi"}) if method == "POST" else None,
+            status=403,
+            says=ONLY_HOLDERS,
+            journal=(
+                refused(
+                    "care_team_member",
+                    lambda w: w.care_team_member().pk,
+                    "care_team.end",
+                    purpose=RECEIVER,
+                ),
+            ),
+            name=f"receiver-{method}",
+        )
+        for method in ("GET", "POST")
+    ]
+    + [
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.foreign_care_team_member().pk},
+            data=lambda w: {"reason": "Plus de suivi"},
+            status=404,
+            says=NOT_FOUND,
+            journal=(
+                refused(
+                    "care_team_member",
+                    lambda w: w.foreign_care_team_member().pk,
+                    "care_team.end",
+                ),
+            ),
+            name="out-of-scope",
+        ),
+        Visit(
+            "me",
+            "POST",
+            MEMBER,
+            data=lambda w: {"reason": "   "},
+            status=400,
+            says="Ce champ est obligatoire.",
+            name="without-reason",
+        ),
+    ],
     "consent-revoke": [
         Visit(
             "receiver",
@@ -1306,6 +1463,7 @@ def state(world: World) -> dict:
         "rights requests": list(RightsRequest.objects.order_by("pk").values("pk", "status")),
         "access requests": list(AccessRequest.objects.order_by("pk").values("pk", "status")),
         "objections": list(Objection.objects.order_by("pk").values("pk", "withdrawn_at")),
+        "care team": list(CareTeamMember.objects.order_by("pk").values("pk", "ended_at")),
         "passwords": list(type(world.me).objects.order_by("pk").values_list("pk", "password")),
     }
 

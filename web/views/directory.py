@@ -27,6 +27,7 @@ PREFIX = "annuaire"
 PICKED_FIELDS = {
     "organisations": (True, "Organisations destinataires", "accord-organismes"),
     "receiver_organisation": (False, "Organisme destinataire", "orientation-organisme"),
+    "organisation": (False, "Organisation à ajouter", "equipe-organisme"),  # the care team's
 }
 # The pickers whose organisations each take categories of their own (the consent form's).
 SHARES_PER_ORGANISATION = {"organisations"}
@@ -52,6 +53,11 @@ class Picker:
     # The consent form's: the categories that may be shared with one picked organisation only
     # (each organisation's `shared`, the ones ticked under its name).
     share_choices: list = dc_field(default_factory=list)
+
+    @property
+    def sheet(self) -> bool:
+        """The referral form's picker: the chosen organisation's sheet shows under it."""
+        return self.field == "receiver_organisation"
 
     @property
     def area_options(self) -> list[tuple[int, str, bool]]:

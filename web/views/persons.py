@@ -122,7 +122,7 @@ def _person_page(
         if category in categories and name in model_fields and name not in SHOWN_ELSEWHERE
     ]
     hidden = [c for c in DataCategory if c not in categories]
-    timeline, barriers, periods, referrals = [], [], [], []
+    timeline, barriers, periods, referrals, care_team = [], [], [], [], []
     if pathway is not None:
         timeline = list(
             access.events_visible_to(actor, pathway.pk, by_pathway[pathway.pk])
@@ -138,6 +138,12 @@ def _person_page(
                 .filter(pathway=pathway)
                 .select_related("receiver_organisation", "sender_organisation")
                 .order_by("-created_at")
+            )
+            care_team = list(
+                access.care_team_visible_to(actor)
+                .filter(pathway=pathway, ended_at__isnull=True)
+                .select_related("organisation")
+                .order_by("started_at", "pk")
             )
     consents = list(
         access.consents_visible_to(actor)
@@ -204,6 +210,7 @@ def _person_page(
             "actions": actions,
             "pathway_writes": _pathway_writes(pathway, actions),
             "can_refer": pathway is not None and Action.REFERRAL_CREATE in actions,
+            "care_team": care_team,
         },
         status=status,
     )
