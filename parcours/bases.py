@@ -75,6 +75,16 @@ def legal_bases() -> tuple[LegalBasis, ...]:
 AGE_LIMITS: dict[str, int] = {"under_26": 26}
 
 
+def condition_fields() -> frozenset[str]:
+    """The person's fields the legal bases' conditions read (the birth date for an age): a
+    rectification of one of them recomputes the person's access (services.person)."""
+    return frozenset(
+        "birth_date" if basis.condition in AGE_LIMITS else basis.condition
+        for basis in legal_bases()
+        if basis.condition
+    )
+
+
 def person_meets(condition: str, person, on: dt.date) -> bool:
     """Whether the person meets `condition` on the day `on`."""
     if not condition:

@@ -6,7 +6,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import DeliveryMode
-from parcours.categories import DataCategory
+from parcours.categories import PERSON_FIELDS, DataCategory
 from parcours.errors import DomainError
 from parcours.models import (
     AppointmentChannel,
@@ -20,6 +20,7 @@ from parcours.models import (
     RefusalReason,
     Service,
 )
+from parcours.services.consent import ConsentChoice
 
 # The lengths of the API's serializers, so that a page refuses what the API refuses (in French)
 # instead of the database. Identifiers as a person types them: a NIR with its spaces
@@ -29,6 +30,10 @@ FRANCE_TRAVAIL_ID_TYPED = 15
 
 
 class PersonForm(forms.Form):
+    """The person's record as the pages create and rectify it: every field the services edit
+    (PERSON_EDITABLE_FIELDS), shown in one fieldset per data category (`fieldsets`). The edit
+    page keeps only the fields the service lets the actor rectify."""
+
     first_name = forms.CharField(label=_("Prénom"), max_length=100)
     last_name = forms.CharField(label=_("Nom"), max_length=100)
     birth_date = forms.DateField(
@@ -41,9 +46,79 @@ class PersonForm(forms.Form):
     france_travail_id = forms.CharField(
         label=_("Identifiant France Travail"), required=False, max_length=FRANCE_TRAVAIL_ID_TYPED
     )
-    email = forms.EmailField(label=_("E-mail"), required=False, max_length=254)
-    phone = forms.CharField(label=_("Téléphone"), required=False, max_length=20)
+    email = forms.EmailField(
+        label=_("E-mail"),
+        required=False,
+        max_length=254,
+        help_text=_("Format attendu : nom@domaine.fr"),
+    )
+    phone = forms.CharField(
+        label=_("Téléphone"),
+        required=False,
+        max_length=20,
+        help_text=_("Par exemple 06 12 34 56 78, ou +33 6 12 34 56 78"),
+    )
+    address = forms.CharField(
+        label=_("Adresse"),
+        required=False,
+        max_length=300,
+        help_text=_("Numéro et voie, complément d'adresse"),
+    )
+    # Longer than 5: « 62 300 » is the service's French error (5 digits), not a length's.
+    postal_code = forms.CharField(
+        label=_("Code postal"), required=False, max_length=10, help_text=_("5 chiffres")
+    )
     city = forms.CharField(label=_("Commune"), required=False, max_length=100)
+    receives_rsa = forms.BooleanField(
+        label=_("Bénéficiaire du revenu de solidarité active (rSa)"), required=False
+    )
+    receives_ass = forms.BooleanField(
+        label=_("Bénéficiaire de l'allocation de solidarité spécifique (ASS)"), required=False
+    )
+    rights_ending = forms.BooleanField(
+        label=_("En fin de droits"),
+        required=False,
+        help_text=_("Ses droits à l'allocation chômage arrivent à leur terme."),
+    )
+    lives_in_qpv = forms.BooleanField(
+        label=_("Réside dans un quartier prioritaire de la politique de la ville (QPV)"),
+        required=False,
+    )
+    rqth = forms.BooleanField(
+        label=_("Reconnaissance de la qualité de travailleur handicapé (RQTH)"), required=False
+    )
+    court_supervision = forms.BooleanField(
+        label=_("Fait l'objet d'un suivi judiciaire"),
+        required=False,
+        help_text=_(
+            "Par exemple un suivi par le service pénitentiaire d'insertion et de probation."
+        ),
+    )
+
+    # What each category's fieldset says under its legend (the legend is the category's label).
+    CATEGORY_HINTS = {
+        DataCategory.PATHWAY: _("Situation administrative"),
+        DataCategory.SOCIAL: _("Situation sociale"),
+        DataCategory.HEALTH: _(
+            "Donnée sensible : les partenaires ne la voient qu'avec l'accord de la personne."
+        ),
+        DataCategory.JUSTICE: _(
+            "Donnée sensible : les partenaires ne la voient qu'avec l'accord de la personne."
+        ),
+    }
+
+    def fieldsets(self) -> list[tuple[str, str, str, list]]:
+        """(id, legend, hint, bound fields) per data category, in the categories' order, for
+        the fields the form holds (the edit page holds only those the actor may rectify)."""
+        groups = []
+        for category in DataCategory:
+            fields = [
+                self[name] for name in self.fields if PERSON_FIELDS.get(name) == category.value
+            ]
+            if fields:
+                hint = str(self.CATEGORY_HINTS.get(category, ""))
+                groups.append((f"fiche-{category.value}", str(category.label), hint, fields))
+        return groups
 
 
 class PersonSearchForm(forms.Form):
@@ -59,6 +134,16 @@ class PersonSearchForm(forms.Form):
     nir = forms.CharField(label=_("NIR (recherche exacte)"), required=False, max_length=NIR_TYPED)
 
 
+# The consent form's boxes of the categories shared with one picked organisation only.
+SHARED_WITH = "partage_"
+
+
+def shared_with(data, organisation_id: int) -> list[str]:
+    """The categories ticked under a picked organisation's name (in a request's data)."""
+    getlist = getattr(data, "getlist", None)
+    return getlist(f"{SHARED_WITH}{organisation_id}") if getlist else []
+
+
 class ConsentForm(forms.Form):
     # Validated against the whole directory; rendered by the organisation picker
     # (web/templates/web/directory/_picker.html: the organisations picked and a search), never
@@ -68,10 +153,19 @@ class ConsentForm(forms.Form):
         queryset=Organisation.objects.order_by("name"),
         widget=forms.CheckboxSelectMultiple,
     )
+    # What the person agrees to share, per category: with every organisation picked (this
+    # field) and, beyond, with some of them only (each picked organisation's own boxes,
+    # `shared_with`, under its name in the picker). One consent per group of categories
+    # going to the same organisations (services.consent.consent_record_choices).
     categories = forms.MultipleChoiceField(
-        label=_("Catégories de données partagées"),
+        label=_("Catégories partagées avec tous les organismes cochés"),
         choices=DataCategory.choices,
         widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_(
+            "Une catégorie que la personne ne partage qu'avec certains organismes se coche sous "
+            "leur nom, dans la liste ci-dessus."
+        ),
     )
     purpose = forms.CharField(
         label=_("Finalité"), max_length=300, initial=_("Coordination de l'accompagnement")
@@ -94,6 +188,35 @@ class ConsentForm(forms.Form):
         required=False,
         help_text=_("PDF ou image ; facultatif pour un accord recueilli oralement."),
     )
+
+    def clean(self):
+        """The choices per category (ConsentChoice), from the categories for all and each
+        picked organisation's own: every category it is shared with, and with whom."""
+        cleaned = super().clean()
+        organisations = cleaned.get("organisations") or []
+        common = set(cleaned.get("categories") or [])
+        recipients: dict[str, list[int]] = {c: [] for c in DataCategory.values}
+        for organisation in organisations:
+            own = set(shared_with(self.data, organisation.pk))
+            if own - set(DataCategory.values):
+                self.add_error(
+                    "organisations", _("Choisissez des catégories de données parmi la liste.")
+                )
+                return cleaned
+            if not common | own:
+                self.add_error(
+                    "organisations",
+                    _("Choisissez au moins une catégorie partagée avec « %(name)s ».")
+                    % {"name": organisation.name},
+                )
+            for category in common | own:
+                recipients[category].append(organisation.pk)
+        cleaned["choices"] = [
+            ConsentChoice([category], organisation_ids=ids)
+            for category, ids in recipients.items()
+            if ids
+        ]
+        return cleaned
 
 
 class ConsentNarrowForm(forms.Form):

@@ -7,6 +7,7 @@ from .views import (
     account,
     action_plan,
     alerts,
+    care_team,
     diagnostic,
     directory,
     dpo,
@@ -61,6 +62,13 @@ urlpatterns = [
     ),
     # A note, a barrier, the modality, the référent, closing, reactivating (pathways.WRITES).
     path("parcours/<int:pathway_pk>/<str:write>/", pathways.pathway_write, name="pathway-write"),
+    # The care team (équipe de suivi): add an organisation, remove one with a reason.
+    path(
+        "parcours/<int:pathway_pk>/equipe-de-suivi/ajouter/",
+        care_team.care_team_add,
+        name="care-team-add",
+    ),
+    path("equipe-de-suivi/<int:pk>/retrait/", care_team.care_team_end, name="care-team-end"),
     path("orientations/recues/", referrals.inbox, name="inbox"),
     path("demandes-d-acces/", access_requests.request_list, name="access-requests"),
     path(

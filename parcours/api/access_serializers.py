@@ -68,6 +68,39 @@ class ConsentCreateSerializer(serializers.Serializer):
         return attrs
 
 
+class ConsentChoiceSerializer(serializers.Serializer):
+    """One category and whom the person agrees to share it with (none: she does not agree)."""
+
+    category = serializers.ChoiceField(choices=DataCategory.choices, label=_("catégorie"))
+    organisations = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list, label=_("organisations")
+    )
+    organisation_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=OrganisationKind.choices),
+        required=False,
+        default=list,
+        label=_("types d'organisation"),
+    )
+
+
+class ConsentChoicesSerializer(serializers.Serializer):
+    """What the person agrees to share, per category, in one go: one consent is recorded per
+    group of categories going to the same recipients, all or none."""
+
+    person = serializers.IntegerField(label=_("personne"))
+    choices = ConsentChoiceSerializer(many=True, allow_empty=False, label=_("choix"))
+    purpose = serializers.CharField(max_length=300, label=_("finalité"))
+    starts_on = serializers.DateField(required=False, allow_null=True, default=None)
+    ends_on = serializers.DateField(required=False, allow_null=True, default=None)
+    evidence_kind = serializers.ChoiceField(choices=EvidenceKind.choices, label=_("preuve"))
+
+    def validate(self, attrs):
+        # The service's rule (consent_record says it too, for the pages).
+        if errors := consent_dates_errors(attrs["starts_on"], attrs["ends_on"]):
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
 class ConsentNarrowSerializer(serializers.Serializer):
     organisations = serializers.ListField(child=serializers.IntegerField(), required=False)
     organisation_kinds = serializers.ListField(

@@ -75,6 +75,40 @@ class ConsentViewSet(
         )
         return Response(s.ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=s.ConsentChoicesSerializer,
+        responses={201: s.ConsentSerializer(many=True)},
+        description=(
+            "Enregistre en une fois ce que la personne accepte de partager, catégorie par "
+            "catégorie, et avec qui : un accord par groupe de catégories allant aux mêmes "
+            "destinataires, tous ou aucun. Une catégorie sans destinataire n'est pas partagée."
+        ),
+    )
+    @action(detail=False, methods=["post"])
+    def choices(self, request):
+        payload = s.ConsentChoicesSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        consents = consent_services.consent_record_choices(
+            actor=self.actor,
+            person_id=data["person"],
+            choices=[
+                consent_services.ConsentChoice(
+                    [choice["category"]],
+                    organisation_ids=choice["organisations"],
+                    organisation_kinds=choice["organisation_kinds"],
+                )
+                for choice in data["choices"]
+            ],
+            purpose=data["purpose"],
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            evidence_kind=data["evidence_kind"],
+        )
+        return Response(
+            s.ConsentSerializer(consents, many=True).data, status=status.HTTP_201_CREATED
+        )
+
     @extend_schema(request=None, responses=s.ConsentSerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):

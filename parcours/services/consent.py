@@ -5,6 +5,7 @@ it is effective at the next request (docs/access-control.md).
 """
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
@@ -131,8 +132,109 @@ def consent_record(
     person = _person_for(actor, person_id, Action.CONSENT_RECORD)
     held = _held(actor, person)
     raise_if_person_archived(person)
+    return _consent_save(
+        actor,
+        person,
+        held,
+        ConsentChoice(categories, organisation_ids or [], organisation_kinds or []),
+        purpose=purpose,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        evidence_kind=evidence_kind,
+        evidence_file=evidence_file,
+    )
+
+
+@dataclass(frozen=True)
+class ConsentChoice:
+    """What the person agrees to share of some categories, and with whom: organisations named,
+    and/or every organisation of some kinds. No recipient: the person does not agree."""
+
+    categories: list[str]
+    organisation_ids: list[int] = field(default_factory=list)
+    organisation_kinds: list[str] = field(default_factory=list)
+
+
+def consent_groups(choices: list[ConsentChoice]) -> list[ConsentChoice]:
+    """The choices as consents to record: the categories that go to the same recipients
+    together, one consent each (in the categories' order); a category without recipient is
+    left out. Raises InvalidInput when a category is chosen twice or nothing is shared."""
+    recipients: dict[str, tuple[frozenset[int], frozenset[str]]] = {}
+    for choice in choices:
+        for category in choice.categories:
+            if category in recipients:
+                raise InvalidInput(
+                    _("Une catégorie ne peut être choisie qu'une fois."),
+                    fields={"choices": [_("Une catégorie ne peut être choisie qu'une fois.")]},
+                )
+            recipients[category] = (
+                frozenset(choice.organisation_ids),
+                frozenset(choice.organisation_kinds),
+            )
+    groups: dict[tuple[frozenset[int], frozenset[str]], list[str]] = {}
+    order = {c: i for i, c in enumerate(DataCategory.values)}
+    for category in sorted(recipients, key=lambda c: order.get(c, len(order))):
+        orgs, kinds = recipients[category]
+        if orgs or kinds:
+            groups.setdefault((orgs, kinds), []).append(category)
+    if not groups:
+        message = _("Choisissez au moins une catégorie et un destinataire.")
+        raise InvalidInput(message, fields={"choices": [message]})
+    return [
+        ConsentChoice(cats, sorted(orgs), sorted(kinds)) for (orgs, kinds), cats in groups.items()
+    ]
+
+
+@transaction.atomic
+def consent_record_choices(
+    *,
+    actor: Actor,
+    person_id: int,
+    choices: list[ConsentChoice],
+    purpose: str,
+    evidence_kind: str,
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+    evidence_file=None,
+) -> list[Consent]:
+    """Record, in one go, what the person agrees to share per category and with whom: one
+    consent per group of categories going to the same recipients (`consent_groups`), each as
+    `consent_record` records it, with the same purpose, dates and evidence. All or nothing: a
+    group refused (an unknown organisation…) leaves no consent of the others."""
+    person = _person_for(actor, person_id, Action.CONSENT_RECORD)
+    held = _held(actor, person)  # the journal says what the organisation held before them all
+    raise_if_person_archived(person)
+    return [
+        _consent_save(
+            actor,
+            person,
+            held,
+            group,
+            purpose=purpose,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            evidence_kind=evidence_kind,
+            evidence_file=evidence_file,
+        )
+        for group in consent_groups(choices)
+    ]
+
+
+def _consent_save(
+    actor: Actor,
+    person: Person,
+    held,
+    choice: ConsentChoice,
+    *,
+    purpose: str,
+    starts_on: dt.date | None,
+    ends_on: dt.date | None,
+    evidence_kind: str,
+    evidence_file,
+) -> Consent:
+    """Validate and save one consent (the caller found the person and checked the rules)."""
     organisations, kinds, categories = _validated_scope(
-        organisation_ids or [], organisation_kinds or [], categories
+        choice.organisation_ids, choice.organisation_kinds, choice.categories
     )
     if not purpose.strip():
         raise InvalidInput(

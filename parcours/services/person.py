@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+import re
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -10,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from .. import access, gate
 from ..actor import Actor
+from ..bases import condition_fields
 from ..categories import PERSON_FIELDS
 from ..errors import DuplicatePerson
 from ..fields import normalise_identifier
@@ -18,6 +20,7 @@ from ..gate.journal import record_refusal, record_write
 from ..gate.relations import relations_to_person
 from ..models import Pathway, Person
 from ..models.person import EARLIEST_BIRTH_DATE, age_on
+from .access_grants import access_recompute
 from .archive import raise_if_person_archived
 from .history import save_with_history
 from .last_contact import last_contact_stamp_person
@@ -64,6 +67,28 @@ def _birth_date_errors(birth_date: object) -> list[str]:
     return []
 
 
+# A telephone number as people type it: a French one (10 digits, 01 to 09) or an international
+# one (+ and 8 to 15 digits), with spaces, dots, dashes or brackets between the digits.
+PHONE_CHARACTERS = re.compile(r"^\+?[0-9 .()-]+$")
+
+
+def _phone_errors(phone: object) -> list[str]:
+    if not isinstance(phone, str) or not phone.strip():
+        return []
+    digits = re.sub(r"\D", "", phone)
+    international = phone.strip().startswith("+")
+    if not PHONE_CHARACTERS.match(phone.strip()) or not (
+        8 <= len(digits) <= 15 if international else len(digits) == 10 and digits[0] == "0"
+    ):
+        return [
+            _(
+                "Numéro de téléphone invalide : 10 chiffres (par exemple 06 12 34 56 78), ou "
+                "un numéro international commençant par +."
+            )
+        ]
+    return []
+
+
 def _validate(person: Person) -> None:
     """Every field's validation at once (model validators, then the birth date's plausibility):
     one ValidationError naming each field that is wrong, so a form shows them all together."""
@@ -74,6 +99,8 @@ def _validate(person: Person) -> None:
         errors = error.message_dict
     if "birth_date" not in errors and (birth := _birth_date_errors(person.birth_date)):
         errors["birth_date"] = birth
+    if "phone" not in errors and (phone := _phone_errors(person.phone)):
+        errors["phone"] = phone
     if errors:
         raise ValidationError(errors)
 
@@ -207,6 +234,13 @@ def _categories_of(fields) -> set[str]:
     return {PERSON_FIELDS[field] for field in fields}
 
 
+def person_fields_editable_by(actor: Actor, person_id: int) -> tuple[str, ...]:
+    """The fields the actor may rectify: those of the categories it sees of the person, in
+    PERSON_EDITABLE_FIELDS' order. `person_update` refuses any other; a page offers only these."""
+    visible = access.categories_of_person(actor, person_id)
+    return tuple(f for f in PERSON_EDITABLE_FIELDS if PERSON_FIELDS[f] in visible)
+
+
 @transaction.atomic
 def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -> Person:
     """Rectify a person's data (history kept). Same duplicate rules as creation. The
@@ -228,8 +262,8 @@ def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -
     unknown = set(changes) - set(PERSON_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown person fields: {sorted(unknown)}")
-    visible = access.categories_of_person(actor, person.pk)
-    hidden = sorted(f for f in changes if PERSON_FIELDS[f] not in visible)
+    editable = person_fields_editable_by(actor, person.pk)
+    hidden = sorted(f for f in changes if f not in editable)
     if hidden:
         gate.refuse(
             actor,
@@ -245,6 +279,9 @@ def person_update(*, actor: Actor, person_id: int, changes: dict[str, object]) -
     _lock_identity(f"{person.name_key}|{person.birth_date.isoformat()}")
     _raise_if_duplicate(actor=actor, person=person, exclude_id=person.pk)
     save_with_history(person, actor=actor, reason=_("Rectification des données de la personne"))
+    if set(changes) & condition_fields():  # rSa, RQTH, age: a legal basis may open or close
+        for pathway_id in person.pathways.values_list("pk", flat=True):
+            access_recompute(pathway_id=pathway_id)
     last_contact_stamp_person(person_id=person.pk, at=timezone.now())
     record_write(
         actor,

@@ -522,6 +522,20 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         because=frozenset({IDN}),
         denied_on=lambda w: ("person", w.person.pk),
     ),
+    # Per category: the same rule, one consent per group of categories (one journal row each).
+    ("/api/v1/consents/choices/", "POST"): Row(
+        lambda w: _ok_if(_sees_person_as_caseworker(w), 201),
+        payload=lambda w: {
+            "person": w.person.pk,
+            "choices": [{"category": IDN, "organisations": [w.bystander.pk]}],
+            "purpose": "Coordination",
+            "evidence_kind": "oral",
+        },
+        journal="consent",
+        writes=_written(),
+        because=frozenset({IDN}),
+        denied_on=lambda w: ("person", w.person.pk),
+    ),
     # The world's consent names the bystander and was collected by the owner: a partner reads
     # the consents that concern it (ADR 0010), so only the owner reads this one.
     ("/api/v1/consents/{pk}/", "GET"): Row(
@@ -790,6 +804,8 @@ def _check_journal(w: World, row: Row, method: str, pk, response, events) -> lis
         return []
     status = response.status_code
     data = response.data if isinstance(response.data, dict) else {}
+    if isinstance(response.data, list) and len(response.data) == 1:
+        data = response.data[0]  # the records a write made (consents/choices/: one here)
     if row.journal in ("break_glass", "access_request"):
         if status not in (200, 201):
             return []

@@ -680,7 +680,8 @@ def _api_forms(w, own_pathway, incoming):
                 "nir": ["123", "190056211912345", "2" * 15, LONG, NUL],
                 "france_travail_id": ["12", "ABCDEFGHIJK", "1234567-89", LONG],
                 "email": ["pas-un-email", LONG],
-                "phone": [LONG, NUL],
+                "phone": [LONG, NUL, "12", "abc", "06 12 34"],
+                "postal_code": ["6230", "ABCDE", "62 300", LONG],
                 "city": [LONG, NUL],
             },
         ),
@@ -714,6 +715,37 @@ def _api_forms(w, own_pathway, incoming):
                 "categories": [[], ["martien"]],
                 "purpose": ["", LONG, NUL],
                 "evidence_kind": ["", "martien"],
+            },
+        ),
+        (
+            "/api/v1/consents/choices/",
+            {
+                "person": own_pathway.person_id,
+                "choices": [
+                    {"category": "identity", "organisations": [w.siae.pk]},
+                    {"category": "social", "organisation_kinds": ["departement"]},
+                ],
+                "purpose": "Coordination",
+                "evidence_kind": "oral",
+            },
+            {
+                "choices": [
+                    [],
+                    [{"category": "martien", "organisations": [w.siae.pk]}],
+                    [{"category": "identity", "organisations": ["abc"]}],
+                    [{"category": "identity", "organisation_kinds": ["martien"]}],
+                    # Nothing shared, an unknown organisation, a category twice.
+                    [{"category": "identity"}],
+                    *([{"category": "identity", "organisations": [i]}] for i in UNKNOWN_IDS),
+                    [
+                        {"category": "identity", "organisations": [w.siae.pk]},
+                        {"category": "identity", "organisation_kinds": ["ccas"]},
+                    ],
+                    NUL,
+                ],
+                "purpose": ["", LONG, NUL],
+                "evidence_kind": ["", "martien"],
+                "ends_on": ["2000-01-01"],
             },
         ),
         (

@@ -543,6 +543,23 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         ),
         ok=201,
     ),
+    ("/api/v1/consents/choices/", "POST"): Row(
+        own=lambda w: (
+            w.me,
+            None,
+            {
+                "person": _own_pathway(w).person_id,
+                "choices": [
+                    {"category": "identity", "organisations": [w.siae.pk]},
+                    {"category": "pathway", "organisations": [w.siae.pk]},
+                    {"category": "social", "organisation_kinds": ["departement"]},
+                ],
+                "purpose": "Orientation vers un chantier d'insertion",
+                "evidence_kind": "oral",
+            },
+        ),
+        ok=201,
+    ),
     ("/api/v1/consents/{pk}/", "GET"): Row(
         own=lambda w: (w.me, _own_consent(w), None), foreign=_foreign_consent
     ),

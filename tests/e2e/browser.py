@@ -49,3 +49,10 @@ def tick(page, label: str) -> None:
 def shot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def tick_for_all(page, label: str) -> None:
+    """A category of the consent form shared with every organisation ticked (the same labels
+    stand under each organisation, for the categories shared with it only)."""
+    boxes = page.locator("form[action$='/accords/'] input[name=categories]")
+    boxes.and_(page.get_by_label(label, exact=True)).check(force=True)

@@ -31,8 +31,9 @@ def test_every_page_passes_axe(live_server, new_page):
     page.get_by_role("button", name="Enregistrer").click()
     page.get_by_text("Ce champ est obligatoire.").first.wait_for()
     check_accessibility(page, "person-create (erreurs)")
-    assert visited == 23  # the footer's three public pages, a pathway write, a diagnostic
-    # domain's form, access requests, the directory's two pages, the action plan's two forms
+    assert visited == 25  # the footer's three public pages, a pathway write, a diagnostic
+    # domain's form, access requests, the directory's two pages, the action plan's two forms,
+    # the care team's two
 
 
 def test_narrow_screen_keeps_the_menu_reachable(live_server, new_page):

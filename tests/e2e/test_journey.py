@@ -23,7 +23,7 @@ from parcours.models import Person, Referral, ReferralStatus, Role
 from tests.factories import MembershipFactory, OrganisationFactory, ServiceFactory, UserFactory
 from tests.processes import wait_until
 
-from .browser import check_accessibility, log_in, shot, tick
+from .browser import check_accessibility, log_in, shot, tick, tick_for_all
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -60,8 +60,8 @@ def test_referral_journey_in_a_real_browser(
     page.get_by_label("Nom de l'organisme ou d'un de ses services").fill("jardins")
     page.get_by_label("Les Jardins du Bassin").wait_for()  # htmx: the directory's picker
     tick(page, "Les Jardins du Bassin")
-    tick(page, "Identité")
-    tick(page, "Parcours, orientations et rendez-vous")
+    tick_for_all(page, "Identité")
+    tick_for_all(page, "Parcours, orientations et rendez-vous")
     page.get_by_role("button", name="Enregistrer l'accord").click()
     page.get_by_text("L'accord de la personne est enregistré").wait_for()
     # A second consent for the contact details (revoked in step 5).
@@ -70,7 +70,7 @@ def test_referral_journey_in_a_real_browser(
     page.get_by_label("Nom de l'organisme ou d'un de ses services").fill("jardins")
     page.get_by_label("Les Jardins du Bassin").wait_for()
     tick(page, "Les Jardins du Bassin")
-    tick(page, "Coordonnées")
+    tick_for_all(page, "Coordonnées")
     page.get_by_role("button", name="Enregistrer l'accord").click()
     page.get_by_text("L'accord de la personne est enregistré").wait_for()
     shot(page, "fiche-personne")

@@ -17,7 +17,7 @@ from tests.factories import (
     UserFactory,
 )
 
-from .browser import check_accessibility, log_in, shot, tick
+from .browser import check_accessibility, log_in, shot, tick, tick_for_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,14 +65,20 @@ def test_pick_organisations_by_search_for_a_consent_and_a_referral(live_server, 
     # The organisation already ticked stays ticked, above what the new search found.
     assert page.get_by_label("Les Jardins du Bassin").is_checked()
     tick(page, "CCAS de Lens")
-    tick(page, "Identité")
-    tick(page, "Parcours, orientations et rendez-vous")
+    tick_for_all(page, "Identité")
+    tick_for_all(page, "Parcours, orientations et rendez-vous")
+    # Social data with the CCAS only: its own boxes, shown under its name once ticked.
+    page.locator(f"input[name=partage_{ccas.pk}]").and_(
+        page.get_by_label("Diagnostic social et freins périphériques")
+    ).check(force=True)
     check_accessibility(page, "accord : deux organismes cochés")
     shot(page, "accord-recherche-organismes")
     page.get_by_role("button", name="Enregistrer l'accord").click()
     page.get_by_text("L'accord de la personne est enregistré").wait_for()
-    consent = Consent.objects.get(person=person)
-    assert set(consent.organisations.all()) == {jardins, ccas}
+    common, social = Consent.objects.filter(person=person).order_by("pk")
+    assert set(common.organisations.all()) == {jardins, ccas}
+    assert common.categories == ["identity", "pathway"]
+    assert (list(social.organisations.all()), social.categories) == ([ccas], ["social"])
 
     # 2. A referral: part of the name, picked with the keyboard, the service's sheet, sent.
     page.get_by_role("link", name="Orienter la personne").click()

@@ -96,8 +96,13 @@ class Operation:
 
 
 def _person_form(w: World, **changes) -> dict[str, Any]:
-    """What the person-edit form posts back: every field as shown, with `changes`."""
-    data = {name: getattr(w.person, name) for name in PersonForm.base_fields}
+    """What the person-edit form posts back: every field as shown (an unticked box is not
+    sent, as by a browser), with `changes`."""
+    data = {
+        name: value
+        for name in PersonForm.base_fields
+        if (value := getattr(w.person, name)) is not False
+    }
     data["birth_date"] = w.person.birth_date.isoformat()
     return {**data, **changes}
 

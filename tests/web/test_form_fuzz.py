@@ -159,6 +159,8 @@ def _person(w: World, **changes) -> dict:
         "france_travail_id": "",
         "email": w.person.email,
         "phone": w.person.phone,
+        "address": w.person.address,
+        "postal_code": w.person.postal_code,
         "city": w.person.city,
         **changes,
     }
@@ -180,7 +182,9 @@ PERSON_JUNK = {
     "nir": (*BAD_NIRS, NUL),
     "france_travail_id": BAD_FRANCE_TRAVAIL_IDS,
     "email": ("pas-un-email", LONG, NUL),
-    "phone": (LONG, NUL),
+    "phone": (LONG, NUL, "12", "06 12 34", "06 12 34 56 78 90", "abc", "+1", "06.12.34.56.7x"),
+    "address": (LONG, NUL),
+    "postal_code": ("123", "6230", "62 300", "ABCDE", "1234567890", LONG, NUL),
     "city": (LONG, NUL),
 }
 PERSON_TEXT = tuple(PERSON_JUNK)
@@ -247,6 +251,28 @@ PAGES: list[FormPage] = [
             "evidence_kind": ("", UNKNOWN),
         },
         kept=("purpose",),
+        # The categories of one organisation only: unknown ones, or none at all for it.
+        refused=(
+            lambda w: {
+                "organisations": [w.siae.pk],
+                f"partage_{w.siae.pk}": [UNKNOWN],
+                "purpose": "Coordination",
+                "evidence_kind": "oral",
+            },
+            lambda w: {
+                "organisations": [w.siae.pk, w.target.pk],
+                f"partage_{w.siae.pk}": ["contact"],
+                "purpose": "Coordination",
+                "evidence_kind": "oral",
+            },
+            lambda w: {
+                "organisations": [w.siae.pk],
+                f"partage_{w.siae.pk}": ["contact"],
+                "purpose": "Coordination",
+                "evidence_kind": "oral",
+                "ends_on": "2000-01-01",
+            },
+        ),
     ),
     FormPage(
         "consent-narrow",
@@ -435,6 +461,25 @@ PAGES: list[FormPage] = [
         # Not archived: the service refuses.
         refused=(lambda w: {"reason": "La personne revient"},),
         label="pathway-write-reactivate",
+    ),
+    # The care team (issue 13).
+    FormPage(
+        "care-team-add",
+        "me",
+        # The team's member exists before the snapshot (the refused submission names it).
+        lambda w: w.care_team_member() and {"pathway_pk": w.pathway.pk},
+        lambda w: {"organisation": w.target.pk},
+        {"organisation": ("", *UNKNOWN_IDS, LONG, NUL)},
+        # Already in the team: the service's conflict, on the form.
+        refused=(lambda w: {"organisation": w.care_team_member().organisation_id},),
+    ),
+    FormPage(
+        "care-team-end",
+        "me",
+        lambda w: {"pk": w.care_team_member().pk},
+        lambda w: {"reason": "Accompagnement terminé"},
+        {"reason": ("", BLANK, LONG, NUL)},
+        kept=("reason",),
     ),
     FormPage(
         "diagnostic-write",

@@ -31,6 +31,7 @@ from parcours.models import (
     AccessEvent,
     AccessRequest,
     BreakGlass,
+    CareTeamMember,
     Consent,
     DiagnosticEntry,
     Objection,
@@ -172,7 +173,12 @@ class Visit:
 
 
 def _person_form(w: World, **changes) -> dict[str, Any]:
-    data = {name: getattr(w.person, name) for name in PersonForm.base_fields}
+    # As a browser posts it: an unticked box is not sent.
+    data = {
+        name: value
+        for name in PersonForm.base_fields
+        if (value := getattr(w.person, name)) is not False
+    }
     return {**data, "birth_date": w.person.birth_date.isoformat(), **changes}
 
 
@@ -187,6 +193,7 @@ HOUSING = lambda w: {"pathway_pk": w.pathway.pk, "domain": "logement"}  # noqa: 
 PROJECT = lambda w: {"pathway_pk": w.pathway.pk, "domain": "projet-professionnel"}  # noqa: E731
 INCOMING = lambda w: {"pk": w.incoming.pk}  # noqa: E731
 FOREIGN_PERSON = lambda w: {"pk": w.foreign_pathway.person_id}  # noqa: E731
+MEMBER = lambda w: {"pk": w.care_team_member().pk}  # noqa: E731
 NEW_CONSENT = {
     "categories": ["contact"],
     "purpose": "Coordination de l'accompagnement",
@@ -358,7 +365,7 @@ ALLOW: dict[str, list[Visit]] = {
                 read(
                     "person",
                     lambda w: w.person.pk,
-                    ("contact", "identity"),  # the fields of the form
+                    ("contact", "identity", "pathway", "social"),  # the fields of the form
                     lambda w: w.home_on_person,
                     OWNER,
                     "person.read",
@@ -384,6 +391,32 @@ ALLOW: dict[str, list[Visit]] = {
             ),
             done=lambda w: Person.objects.get(pk=w.person.pk).city == "Arras",
         ),
+        Visit(  # the address and the flags of the categories it sees (issue 13)
+            "me",
+            "POST",
+            PERSON,
+            data=lambda w: _person_form(
+                w, postal_code="62300", rights_ending="on", lives_in_qpv="on"
+            ),
+            status=302,
+            says="/personnes/",
+            journal=(
+                write(
+                    "person",
+                    lambda w: w.person.pk,
+                    ("contact", "pathway", "social"),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "person.rectify",
+                ),
+            ),
+            done=lambda w: (
+                (p := Person.objects.get(pk=w.person.pk)).postal_code == "62300"
+                and p.rights_ending
+                and p.lives_in_qpv
+            ),
+            name="me-POST-flags",
+        ),
     ],
     "consent-create": [
         Visit(
@@ -408,6 +441,35 @@ ALLOW: dict[str, list[Visit]] = {
                 write("consent", None, (), lambda w: w.siae_on_person, RECEIVER, "consent.record"),
             ),
             done=lambda w: w.person.consents.filter(categories=["contact"]).exists(),
+        ),
+        # Per category (issue 13): contact with every organisation picked, social data with
+        # one of them only — two consents, two journal rows.
+        Visit(
+            "me",
+            "POST",
+            PERSON,
+            data=lambda w: {
+                **NEW_CONSENT,
+                "organisations": [w.siae.pk, w.target.pk],
+                f"partage_{w.target.pk}": ["social"],
+            },
+            status=302,
+            journal=(
+                write("consent", None, (), lambda w: w.home_on_person, OWNER, "consent.record"),
+                write("consent", None, (), lambda w: w.home_on_person, OWNER, "consent.record"),
+            ),
+            done=lambda w: (
+                sorted(
+                    (c.categories, sorted(o.pk for o in c.organisations.all()))
+                    for c in w.person.consents.filter(created_at__isnull=False).exclude(
+                        pk__in=w.siae_consents
+                    )
+                )
+                == sorted(
+                    [(["contact"], sorted([w.siae.pk, w.target.pk])), (["social"], [w.target.pk])]
+                )
+            ),
+            name="me-POST-per-category",
         ),
     ],
     "objection-record": [
@@ -611,6 +673,87 @@ ALLOW: dict[str, list[Visit]] = {
                 pathway=w.pathway, domain="professional_project", author=w.receiver
             ).exists(),
             name="receiver-project",
+        ),
+    ],
+    # The care team (issue 13): the form names the person (journaled), the writes are the
+    # services' (no category of the record written; the pathway's bases justify them).
+    "care-team-add": [
+        Visit(
+            "me",
+            "GET",
+            PATHWAY,
+            says="Ajouter une organisation à l'équipe de suivi",
+            journal=(
+                read(
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    ("identity",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "pathway.read",
+                ),
+            ),
+        ),
+        Visit(
+            "me",
+            "POST",
+            PATHWAY,
+            data=lambda w: {"organisation": w.target.pk},
+            status=302,
+            says="/personnes/",
+            journal=(
+                write(
+                    "care_team_member",
+                    None,
+                    (),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "care_team.add",
+                ),
+            ),
+            done=lambda w: CareTeamMember.objects.filter(
+                pathway=w.pathway, organisation=w.target, ended_at__isnull=True
+            ).exists(),
+        ),
+    ],
+    "care-team-end": [
+        Visit(
+            "me",
+            "GET",
+            MEMBER,
+            says="Confirmez-vous le retrait ?",
+            journal=(
+                read(
+                    "pathway",
+                    lambda w: w.pathway.pk,
+                    ("identity",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "pathway.read",
+                ),
+            ),
+        ),
+        Visit(
+            "me",
+            "POST",
+            MEMBER,
+            data=lambda w: {"reason": "Accompagnement terminé"},
+            status=302,
+            says="/personnes/",
+            journal=(
+                write(
+                    "care_team_member",
+                    lambda w: w.care_team_member().pk,
+                    (),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "care_team.end",
+                ),
+            ),
+            done=lambda w: (
+                CareTeamMember.objects.get(pk=w.care_team_member().pk).end_reason
+                == "Accompagnement terminé"
+            ),
         ),
     ],
     "consent-revoke": [
@@ -955,6 +1098,30 @@ DENY: dict[str, list[Visit]] = {
             journal=(refused("person", lambda w: w.foreign_pathway.person_id, "person.rectify"),),
             name="out-of-scope",
         )
+    ]
+    + [
+        Visit(  # health and justice are not shared with it: a forged field is the service's 403
+            "me",
+            "POST",
+            PERSON,
+            data=lambda w, field=field: _person_form(w, city="Arras", **{field: "on"}),
+            status=403,
+            says="Ces données ne sont pas partagées avec votre organisation",
+            journal=(
+                Row(
+                    "denied",
+                    "person",
+                    lambda w: w.person.pk,
+                    (),
+                    lambda w: "",
+                    "",
+                    "person.rectify",
+                    refusal="not_allowed",
+                ),
+            ),
+            name=f"hidden-category-{field}",
+        )
+        for field in ("rqth", "court_supervision")
     ],
     "person-create": [
         Visit(
@@ -1142,6 +1309,80 @@ DENY: dict[str, list[Visit]] = {
             status=400,
             says="Ce champ est obligatoire.",
             name="blank-text",
+        ),
+    ],
+    "care-team-add": [
+        Visit(  # a referral's receiver does not manage the team: no button, the 403 page
+            "receiver",
+            method,
+            PATHWAY,
+            data=(lambda w: {"organisation": w.target.pk}) if method == "POST" else None,
+            status=403,
+            says=ONLY_HOLDERS,
+            journal=(
+                refused("pathway", lambda w: w.pathway.pk, "care_team.add", purpose=RECEIVER),
+            ),
+            name=f"receiver-{method}",
+        )
+        for method in ("GET", "POST")
+    ]
+    + [
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pathway_pk": w.foreign_pathway.pk},
+            data=lambda w: {"organisation": w.target.pk},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("pathway", lambda w: w.foreign_pathway.pk, "care_team.add"),),
+            name="out-of-scope",
+        ),
+    ],
+    "care-team-end": [
+        Visit(
+            "receiver",
+            method,
+            MEMBER,
+            data=(lambda w: {"reason": "Plus de suivi"}) if method == "POST" else None,
+            status=403,
+            says=ONLY_HOLDERS,
+            journal=(
+                refused(
+                    "care_team_member",
+                    lambda w: w.care_team_member().pk,
+                    "care_team.end",
+                    purpose=RECEIVER,
+                ),
+            ),
+            name=f"receiver-{method}",
+        )
+        for method in ("GET", "POST")
+    ]
+    + [
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.foreign_care_team_member().pk},
+            data=lambda w: {"reason": "Plus de suivi"},
+            status=404,
+            says=NOT_FOUND,
+            journal=(
+                refused(
+                    "care_team_member",
+                    lambda w: w.foreign_care_team_member().pk,
+                    "care_team.end",
+                ),
+            ),
+            name="out-of-scope",
+        ),
+        Visit(
+            "me",
+            "POST",
+            MEMBER,
+            data=lambda w: {"reason": "   "},
+            status=400,
+            says="Ce champ est obligatoire.",
+            name="without-reason",
         ),
     ],
     "consent-revoke": [
@@ -1624,6 +1865,7 @@ def state(world: World) -> dict:
         "rights requests": list(RightsRequest.objects.order_by("pk").values("pk", "status")),
         "access requests": list(AccessRequest.objects.order_by("pk").values("pk", "status")),
         "objections": list(Objection.objects.order_by("pk").values("pk", "withdrawn_at")),
+        "care team": list(CareTeamMember.objects.order_by("pk").values("pk", "ended_at")),
         "diagnostic versions": list(DiagnosticEntry.objects.values_list("pk", flat=True)),
         "objectives": list(Objective.objects.order_by("pk").values("pk", "status")),
         "plan actions": list(PlanAction.objects.order_by("pk").values("pk", "status", "due_on")),

@@ -19,6 +19,7 @@ from parcours.models import (
     Role,
 )
 from tests.factories import (
+    CareTeamMemberFactory,
     ConsentFactory,
     MembershipFactory,
     ObjectiveFactory,
@@ -91,6 +92,22 @@ class World:
                 person=self.person, recorded_at=timezone.now(), recorded_by=self.me
             )
         return self._objection
+
+    def care_team_member(self):
+        """The Mission locale in Léa's care team, made when a visit needs one (it opens her
+        record to it)."""
+        if not hasattr(self, "_care_team_member"):
+            self._care_team_member = CareTeamMemberFactory(
+                pathway=self.pathway, organisation=self.elsewhere, added_by=self.me
+            )
+        return self._care_team_member
+
+    def foreign_care_team_member(self):
+        if not hasattr(self, "_foreign_care_team_member"):
+            self._foreign_care_team_member = CareTeamMemberFactory(
+                pathway=self.foreign_pathway, organisation=self.siae
+            )
+        return self._foreign_care_team_member
 
     def foreign_objection(self):
         if not hasattr(self, "_foreign_objection"):
@@ -186,6 +203,18 @@ PAGES = {
         "GET",
         lambda w: {"pathway_pk": w.pathway.pk, "domain": "logement"},
         lambda w: {"pathway_pk": w.foreign_pathway.pk, "domain": "logement"},
+        None,
+    ),
+    "care-team-add": (
+        "GET",
+        lambda w: {"pathway_pk": w.pathway.pk},
+        lambda w: {"pathway_pk": w.foreign_pathway.pk},
+        None,
+    ),
+    "care-team-end": (
+        "GET",
+        lambda w: {"pk": w.care_team_member().pk},
+        lambda w: {"pk": w.foreign_care_team_member().pk},
         None,
     ),
     "inbox": ("GET", lambda w: {}, None, None),
@@ -462,8 +491,8 @@ def test_expired_session_says_so(world, settings):
     ("name", "limit"),
     # The person page's budget is a fixed number whatever its rows: 30 for the record, its
     # referrals, consents and timeline, +1 for the shared diagnostic's versions, +1 for the action
-    # plan's objectives with their actions (issue 13).
-    [("home", 25), ("inbox", 20), ("alerts", 15), ("person-detail", 32), ("person-search", 20)],
+    # plan's objectives with their actions, +1 for the care team's list (issue 13).
+    [("home", 25), ("inbox", 20), ("alerts", 15), ("person-detail", 33), ("person-search", 20)],
 )
 def test_pages_render_with_a_bounded_number_of_queries(
     name, limit, world, django_assert_max_num_queries
@@ -547,7 +576,8 @@ def test_a_consent_form_with_errors_comes_back_open_with_what_was_ticked(world):
     )
     page = response.content.decode()
     assert response.status_code == 400
-    assert "Ce champ est obligatoire." in page  # no category ticked
+    # No category ticked, for all or for it: said on the organisations picked.
+    assert "Choisissez au moins une catégorie partagée avec « Chantier Les Jardins »." in page
     assert f'value="{world.siae.pk}" checked' in page
     assert '<details class="fr-mb-3w" open>' in page
 

@@ -14,19 +14,23 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
+from parcours.categories import DataCategory
 from parcours.models import BarrierKind, EmploymentArea, Organisation
 from parcours.selectors import directory
 from parcours.services.delays import delays_for
 
 from ..actor import member_required
-from ..forms import DirectoryFilterForm
+from ..forms import DirectoryFilterForm, shared_with
 
 PREFIX = "annuaire"
 # The form fields a picker stands for: name → (several may be picked, its label, the HTML id).
 PICKED_FIELDS = {
     "organisations": (True, "Organisations destinataires", "accord-organismes"),
     "receiver_organisation": (False, "Organisme destinataire", "orientation-organisme"),
+    "organisation": (False, "Organisation à ajouter", "equipe-organisme"),  # the care team's
 }
+# The pickers whose organisations each take categories of their own (the consent form's).
+SHARES_PER_ORGANISATION = {"organisations"}
 # A form never holds more picks than this (a consent names a few organisations).
 MAX_PICKED = 50
 
@@ -46,6 +50,14 @@ class Picker:
     more: bool = False
     searched: bool = False
     errors: list = dc_field(default_factory=list)  # the form field's own errors
+    # The consent form's: the categories that may be shared with one picked organisation only
+    # (each organisation's `shared`, the ones ticked under its name).
+    share_choices: list = dc_field(default_factory=list)
+
+    @property
+    def sheet(self) -> bool:
+        """The referral form's picker: the chosen organisation's sheet shows under it."""
+        return self.field == "receiver_organisation"
 
     @property
     def area_options(self) -> list[tuple[int, str, bool]]:
@@ -135,6 +147,10 @@ def build_picker(
         found = [known[i] for i in offered if i in known and i != actor.organisation.pk]
     shown = {o.pk for o in picker.picked}
     picker.found = [o for o in found if o.pk not in shown][: directory.PICKER_LIMIT]
+    if field_name in SHARES_PER_ORGANISATION:
+        picker.share_choices = DataCategory.choices
+        for organisation in picker.picked + picker.found:
+            organisation.shared = shared_with(data, organisation.pk)
     return picker
 
 

@@ -134,7 +134,7 @@ def _person_page(
         if category in categories and name in model_fields and name not in SHOWN_ELSEWHERE
     ]
     hidden = [c for c in DataCategory if c not in categories]
-    timeline, barriers, periods, referrals, diagnostic = [], [], [], [], []
+    timeline, barriers, periods, referrals, diagnostic, care_team = [], [], [], [], [], []
     if pathway is not None:
         # The shared diagnostic: the domains of the categories seen (one query, versions with
         # their authors); the person read below journals those categories.
@@ -158,6 +158,12 @@ def _person_page(
                 .filter(pathway=pathway)
                 .select_related("receiver_organisation", "sender_organisation")
                 .order_by("-created_at")
+            )
+            care_team = list(
+                access.care_team_visible_to(actor)
+                .filter(pathway=pathway, ended_at__isnull=True)
+                .select_related("organisation")
+                .order_by("started_at", "pk")
             )
     consents = list(
         access.consents_visible_to(actor)
@@ -227,6 +233,7 @@ def _person_page(
             "diagnostic": diagnostic,
             "can_write_diagnostic": _writable(pathway) and Action.DIAGNOSTIC_WRITE in actions,
             **_plan_context(actor, pathway, relations, actions, by_pathway),
+            "care_team": care_team,
         },
         status=status,
     )
@@ -299,7 +306,9 @@ def person_create(request):
     form = PersonForm(request.POST or None)
     ask_access = False  # followed elsewhere: the way in is an access request
     if request.method == "POST" and form.is_valid():
-        details = {k: v for k, v in form.cleaned_data.items() if v not in ("", None)}
+        # What was filled in or ticked (an unticked box is the model's default): the journal
+        # names the categories written.
+        details = {k: v for k, v in form.cleaned_data.items() if v not in ("", None, False)}
         try:
             person = person_services.person_create(actor=actor, **details)
         except DuplicatePerson as duplicate:
@@ -333,17 +342,27 @@ def person_edit(request, pk: int):
         relations=relations_to_person(actor, person.pk),
         subject=gate.Subject("person", person.pk, person.pk),
     )
-    categories = access.categories_of_person(actor, person.pk)
+    # The service says which fields this organisation may rectify (those of the categories it
+    # sees); the form holds only those.
     editable = [
         name
-        for name in PersonForm.base_fields
-        if name in person_services.PERSON_EDITABLE_FIELDS and PERSON_FIELDS[name] in categories
+        for name in person_services.person_fields_editable_by(actor, person.pk)
+        if name in PersonForm.base_fields
     ]
     initial = {name: getattr(person, name) for name in editable}
     form = PersonForm(request.POST or None, initial=initial)
     for name in list(form.fields):
         if name not in editable:
             del form.fields[name]
+    # A field of a category it does not see, posted all the same (a forged form): the
+    # service's refusal of it (journaled), the 403 page — nothing is written.
+    smuggled = {
+        name: request.POST[name]
+        for name in PersonForm.base_fields
+        if name in request.POST and name not in editable
+    }
+    if smuggled:
+        person_services.person_update(actor=actor, person_id=person.pk, changes=smuggled)
     if request.method == "POST" and form.is_valid():
         changes = {k: v for k, v in form.cleaned_data.items() if v != initial.get(k)}
         try:
@@ -379,11 +398,11 @@ def consent_create(request, pk: int):
     form = ConsentForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            consent_services.consent_record(
+            # One consent per group of categories going to the same organisations.
+            consent_services.consent_record_choices(
                 actor=actor,
                 person_id=person.pk,
-                organisation_ids=[o.pk for o in form.cleaned_data["organisations"]],
-                categories=form.cleaned_data["categories"],
+                choices=form.cleaned_data["choices"],
                 purpose=form.cleaned_data["purpose"],
                 starts_on=form.cleaned_data.get("starts_on"),
                 ends_on=form.cleaned_data.get("ends_on"),

@@ -1,0 +1,301 @@
+"""What the person agrees to share, category by category (issue 13): the consent form's
+categories for every organisation picked and each picked organisation's own; the service
+records one consent per group of categories going to the same recipients, all or nothing; the
+API offers the same (POST /api/v1/consents/choices/)."""
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from parcours.actor import actor_for
+from parcours.errors import InvalidInput
+from parcours.models import AccessEvent, Consent, Person, Role
+from parcours.services.consent import ConsentChoice, consent_groups, consent_record_choices
+from tests.factories import MembershipFactory, OrganisationFactory
+from tests.rows import snapshot
+
+from .test_page_matrix import World
+
+pytestmark = pytest.mark.django_db
+
+
+class ChoicesWorld(World):
+    def __init__(self):
+        super().__init__()
+        self.departement = OrganisationFactory(departement_council=True, name="Département 62")
+        self.cap_emploi = OrganisationFactory(kind="cap_emploi", name="Cap emploi Artois")
+
+
+@pytest.fixture
+def world():
+    return ChoicesWorld()
+
+
+def _new_consents(world):
+    return list(
+        Consent.objects.filter(person=world.person)
+        .exclude(pk__in=world.siae_consents)
+        .order_by("pk")
+    )
+
+
+def _recipients(consent) -> tuple[list[str], list[int]]:
+    return consent.categories, sorted(consent.organisations.values_list("pk", flat=True))
+
+
+# --- the service ---------------------------------------------------------------------------------
+
+
+def test_categories_going_to_the_same_recipients_make_one_consent():
+    groups = consent_groups(
+        [
+            ConsentChoice(["pathway"], [2, 1]),
+            ConsentChoice(["identity"], [1, 2]),
+            ConsentChoice(["social"], [3]),
+            ConsentChoice(["health"], [], ["cap_emploi"]),
+            ConsentChoice(["justice"]),  # no recipient: not shared
+        ]
+    )
+    assert groups == [
+        ConsentChoice(["identity", "pathway"], [1, 2]),
+        ConsentChoice(["social"], [3]),
+        ConsentChoice(["health"], [], ["cap_emploi"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    "choices",
+    [
+        [],
+        [ConsentChoice(["identity"])],
+        [ConsentChoice(["identity"], [1]), ConsentChoice(["identity"], [2])],
+    ],
+    ids=["nothing", "no-recipient", "a-category-twice"],
+)
+def test_choices_that_share_nothing_or_twice_are_refused(choices):
+    with pytest.raises(InvalidInput) as error:
+        consent_groups(choices)
+    assert "choices" in error.value.fields
+
+
+def test_one_consent_per_group_in_one_call(world):
+    actor = actor_for(world.me)
+    consents = consent_record_choices(
+        actor=actor,
+        person_id=world.person.pk,
+        choices=[
+            ConsentChoice(["identity", "pathway"], [world.siae.pk, world.departement.pk]),
+            ConsentChoice(["social"], [world.departement.pk]),
+            ConsentChoice(["health"], [world.cap_emploi.pk]),
+        ],
+        purpose="Coordination de l'accompagnement",
+        evidence_kind="oral",
+    )
+    assert [_recipients(c) for c in consents] == [
+        (["identity", "pathway"], sorted([world.siae.pk, world.departement.pk])),
+        (["social"], [world.departement.pk]),
+        (["health"], [world.cap_emploi.pk]),
+    ]
+    writes = AccessEvent.objects.filter(operation="write", object_type="consent")
+    assert sorted(writes.values_list("object_id", flat=True)) == [c.pk for c in consents]
+
+
+def test_a_bad_group_writes_nothing(world):
+    """The second group names an organisation that does not exist: the first group's consent,
+    already saved in the transaction, is undone with it."""
+    before = snapshot()
+    with pytest.raises(InvalidInput) as error:
+        consent_record_choices(
+            actor=actor_for(world.me),
+            person_id=world.person.pk,
+            choices=[
+                ConsentChoice(["identity"], [world.siae.pk]),
+                ConsentChoice(["social"], [999_999]),
+            ],
+            purpose="Coordination",
+            evidence_kind="oral",
+        )
+    assert error.value.fields == {"organisations": ["Organisation inconnue."]}
+    assert snapshot() == before
+    assert _new_consents(world) == []
+
+
+def test_a_manager_may_not_record_choices(world):
+    """A manager sees no person's identity: not found, as for the other consent writes."""
+    with pytest.raises(Person.DoesNotExist):
+        consent_record_choices(
+            actor=actor_for(world.manager),
+            person_id=world.person.pk,
+            choices=[ConsentChoice(["identity"], [world.siae.pk])],
+            purpose="Coordination",
+            evidence_kind="oral",
+        )
+    assert _new_consents(world) == []
+
+
+# --- the page ------------------------------------------------------------------------------------
+
+
+def _post(client, world, user, data):
+    client.force_login(user)
+    return client.post(
+        reverse("web:consent-create", args=[world.person.pk]),
+        {"purpose": "Coordination de l'accompagnement", "evidence_kind": "oral", **data},
+    )
+
+
+def test_the_page_records_one_consent_per_group_of_categories(client, world):
+    """Identity and pathway with every partner picked, social data with the département only,
+    health with Cap emploi only."""
+    picked = [world.siae.pk, world.departement.pk, world.cap_emploi.pk]
+    response = _post(
+        client,
+        world,
+        world.me,
+        {
+            "organisations": picked,
+            "categories": ["identity", "pathway"],
+            f"partage_{world.departement.pk}": ["social"],
+            f"partage_{world.cap_emploi.pk}": ["health"],
+        },
+    )
+    assert response.status_code == 302
+    assert [_recipients(c) for c in _new_consents(world)] == [
+        (["identity", "pathway"], sorted(picked)),
+        (["social"], [world.departement.pk]),
+        (["health"], [world.cap_emploi.pk]),
+    ]
+    page = client.get(response.url).content.decode()
+    assert "L&#x27;accord de la personne est enregistré." in page
+
+
+def test_the_picker_offers_each_organisations_own_categories(client, world):
+    client.force_login(world.me)
+    page = client.get(reverse("web:person-detail", args=[world.person.pk])).content.decode()
+    # The pathway's partner is suggested with its boxes (shown once it is ticked).
+    assert f'name="partage_{world.siae.pk}" value="health"' in page
+    assert f"En plus, avec {world.siae.name} seulement" in page
+
+
+def test_errors_are_french_and_keep_the_organisations_and_their_categories(client, world):
+    before = snapshot()
+    response = _post(
+        client,
+        world,
+        world.me,
+        {
+            "organisations": [world.siae.pk, world.departement.pk],
+            f"partage_{world.departement.pk}": ["social"],
+            "purpose": "",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Choisissez au moins une catégorie partagée avec « Chantier Les Jardins »." in page
+    assert "Ce champ est obligatoire." in page  # the purpose
+    assert f'value="{world.siae.pk}" checked' in page
+    assert f'value="{world.departement.pk}" checked' in page
+    assert f'name="partage_{world.departement.pk}" value="social" checked' in page
+    assert snapshot() == before
+
+
+def test_a_partner_records_choices_too_and_a_stranger_finds_nothing(client, world):
+    response = _post(
+        client,
+        world,
+        world.receiver,
+        {
+            "organisations": [world.siae.pk],
+            f"partage_{world.siae.pk}": ["contact"],
+        },
+    )
+    assert response.status_code == 302
+    assert [_recipients(c) for c in _new_consents(world)] == [(["contact"], [world.siae.pk])]
+    before = snapshot()
+    response = _post(
+        client,
+        world,
+        world.stranger,
+        {"organisations": [world.siae.pk], "categories": ["contact"]},
+    )
+    assert response.status_code == 404
+    assert snapshot() == before
+
+
+# --- the API -------------------------------------------------------------------------------------
+
+
+def _api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user=user)
+    return client
+
+
+def _payload(world, **changes):
+    return {
+        "person": world.person.pk,
+        "choices": [
+            {"category": "identity", "organisations": [world.siae.pk, world.departement.pk]},
+            {"category": "pathway", "organisations": [world.siae.pk, world.departement.pk]},
+            {"category": "social", "organisations": [world.departement.pk]},
+            {"category": "health", "organisation_kinds": ["cap_emploi"]},
+            {"category": "justice"},
+        ],
+        "purpose": "Coordination de l'accompagnement",
+        "evidence_kind": "signed_form",
+        **changes,
+    }
+
+
+def test_the_api_records_the_same_choices(world):
+    response = _api(world.me).post("/api/v1/consents/choices/", _payload(world), format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert [(c["categories"], c["organisation_kinds"]) for c in body] == [
+        (["identity", "pathway"], []),
+        (["social"], []),
+        (["health"], ["cap_emploi"]),
+    ]
+    assert len(_new_consents(world)) == 3
+
+
+def test_a_partner_records_choices_through_the_api(world):
+    response = _api(world.receiver).post(
+        "/api/v1/consents/choices/",
+        _payload(world, choices=[{"category": "contact", "organisations": [world.siae.pk]}]),
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert _new_consents(world)[0].collected_by_organisation == world.siae
+
+
+@pytest.mark.parametrize("who", ["stranger", "manager"])
+def test_who_does_not_see_the_person_gets_a_404_and_nothing_is_written(world, who):
+    before = snapshot()
+    response = _api(getattr(world, who)).post(
+        "/api/v1/consents/choices/", _payload(world), format="json"
+    )
+    assert response.status_code == 404
+    assert snapshot() == before
+
+
+def test_a_bad_group_through_the_api_is_a_400_and_writes_nothing(world):
+    before = snapshot()
+    payload = _payload(
+        world,
+        choices=[
+            {"category": "identity", "organisations": [world.siae.pk]},
+            {"category": "social", "organisations": [999_999]},
+        ],
+    )
+    response = _api(world.me).post("/api/v1/consents/choices/", payload, format="json")
+    assert response.status_code == 400
+    assert response.json()["organisations"] == ["Organisation inconnue."]
+    assert snapshot() == before
+
+
+def test_a_partner_without_relation_is_refused_even_with_a_member_of_a_role(world):
+    """A counsellor of an organisation with no relation to the person: not found."""
+    outsider = MembershipFactory(organisation=world.target, role=Role.COUNSELLOR).user
+    response = _api(outsider).post("/api/v1/consents/choices/", _payload(world), format="json")
+    assert response.status_code == 404
