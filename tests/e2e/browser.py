@@ -49,3 +49,16 @@ def tick(page, label: str) -> None:
 def shot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def modal_opened(page, modal_id: str) -> None:
+    """Wait until the DSFR modal has finished opening: it fades in, and axe measuring contrast
+    halfway through the fade would see grey text."""
+    page.wait_for_function(
+        """id => {
+            const modal = document.getElementById(id);
+            return modal && modal.classList.contains("fr-modal--opened")
+                && getComputedStyle(modal).opacity === "1";
+        }""",
+        arg=modal_id,
+    )

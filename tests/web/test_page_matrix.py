@@ -687,7 +687,7 @@ ALLOW: dict[str, list[Visit]] = {
             "receiver",
             "POST",
             lambda w: {"pk": w.outgoing.pk, "action": "refuse"},
-            data=lambda w: {"refusal_reason": "no_capacity"},
+            data=lambda w: {"refusal_reason": "no_capacity", "confirm": "1"},
             status=302,
             journal=(
                 write(
