@@ -12,7 +12,7 @@ from parcours.transitions import Action
 
 # The referral moves a page makes only once confirmed.
 CONFIRMED_MOVES: frozenset[Action] = frozenset(
-    {Action.WITHDRAW, Action.REFUSE, Action.RECORD_NO_SHOW, Action.CLOSE}
+    {Action.WITHDRAW, Action.REFUSE, Action.RECORD_NO_SHOW, Action.CLOSE, Action.CORRECT_ATTENDANCE}
 )
 
 
@@ -87,6 +87,18 @@ def referral_confirmation(action: Action, referral: Referral, *, named: bool) ->
             f"choisie ; l'organisme prescripteur, {sender}, recevra ce retour d'information. "
             "Elle ne pourra plus être modifiée.",
             "Confirmer la clôture",
+        )
+    if action == Action.CORRECT_ATTENDANCE:
+        to_attended = referral.status == ReferralStatus.NO_SHOW
+        was = (AppointmentOutcome.NO_SHOW,) if to_attended else (AppointmentOutcome.ATTENDED,)
+        fact = "L'absence" if to_attended else "La venue"
+        becomes = "en venue" if to_attended else "en absence"
+        return Confirmation(
+            "Corriger la venue ou l'absence ?",
+            f"{fact} {_of(person)}{_appointment_on(referral, was)} sera corrigée {becomes} ; "
+            f"les partenaires ({sender} et {receiver}) recevront un nouvel e-mail qui le dit. "
+            "Le motif reste dans l'historique de l'orientation.",
+            "Confirmer la correction",
         )
     raise KeyError(action)
 

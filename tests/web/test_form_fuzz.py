@@ -91,6 +91,11 @@ class FuzzWorld(World):
             referral=self.booked, starts_at=timezone.now() + dt.timedelta(days=1)
         )
         self.attended = received(attended=True)
+        self.absent = received(
+            no_show=True,
+            attendance_recorded_by=self.me,
+            attendance_correctable_until=timezone.now() + dt.timedelta(days=2),
+        )
         self.refused = ReferralFactory(
             pathway=self.pathway,
             sender_user=self.me,
@@ -338,6 +343,15 @@ PAGES: list[FormPage] = [
         {"outcome": ("", UNKNOWN), "comment": (LONG, NUL)},
         kept=("comment",),
         label="referral-move-close",
+    ),
+    FormPage(
+        "referral-move",
+        "me",
+        _move("correct_attendance", "absent"),
+        lambda w: {"reason": "La personne est venue", "confirm": "1"},
+        {"reason": ("", BLANK, LONG, NUL)},
+        kept=("reason",),
+        label="referral-move-correct-attendance",
     ),
     # Buttons: the junk is the moment or the state, the answer a French message.
     FormPage(

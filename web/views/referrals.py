@@ -21,7 +21,7 @@ from parcours.gate.relations import relations_to_referral
 from parcours.models import Referral, ReferralStatus
 from parcours.rules import move_action
 from parcours.services import referral as referral_services
-from parcours.transitions import ACTION_LABELS, Action, actions_available, find_move
+from parcours.transitions import ACTION_LABELS, Action, find_move
 
 from ..actor import member_required
 from ..confirmations import CONFIRMED_MOVES, referral_confirmation
@@ -29,6 +29,7 @@ from ..forms import (
     INPUT_ERRORS,
     AppointmentForm,
     CloseForm,
+    CorrectAttendanceForm,
     ReferralForm,
     RefuseForm,
     apply_domain_error,
@@ -176,7 +177,6 @@ def _referral_page(
     confirming: Action | None = None,
 ):
     actor = request.actor
-    party = referral_services.party_of(actor, referral)
     grants = access.grants_for(actor, [referral.pathway_id])
     categories = grants[referral.pathway_id].categories
     forms = forms or {}
@@ -190,7 +190,7 @@ def _referral_page(
             pathway_ids=[referral.pathway_id],
             grants=grants,
         )
-    available = actions_available(referral.status, party) if party else []
+    available = referral_services.moves_offered(actor, referral)
     named = DataCategory.IDENTITY in categories
     return render(
         request,
@@ -208,6 +208,7 @@ def _referral_page(
             "refuse_form": forms.get("refuse") or RefuseForm(),
             "appointment_form": forms.get("set_appointment") or AppointmentForm(),
             "close_form": forms.get("close") or CloseForm(),
+            "correct_form": forms.get("correct_attendance") or CorrectAttendanceForm(),
             "appointments": referral.appointments.order_by("-starts_at"),
             "alerts": alerts_visible_to(actor).filter(referral=referral).order_by("-created_at"),
         },
@@ -235,6 +236,7 @@ ACTION_FORMS = {
     Action.REFUSE: RefuseForm,
     Action.SET_APPOINTMENT: AppointmentForm,
     Action.CLOSE: CloseForm,
+    Action.CORRECT_ATTENDANCE: CorrectAttendanceForm,
 }
 
 
@@ -266,6 +268,14 @@ def referral_move(request, pk: int, action: str):
             relations=relations_to_referral(actor, referral),
             subject=Subject("referral", referral.pk, referral.pathway.person_id),
         )
+        if move == Action.CORRECT_ATTENDANCE:  # and only its author, within the delay
+            gate.require_author(
+                actor,
+                move_action(move),
+                author_id=referral.attendance_recorded_by_id,
+                until=referral.attendance_correctable_until,
+                subject=Subject("referral", referral.pk, referral.pathway.person_id),
+            )
         messages.warning(request, "Confirmez l'action : rien n'a encore été enregistré.")
         return _referral_page(
             request, referral, {move.value: form} if form else None, status=400, confirming=move
