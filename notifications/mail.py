@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parcours.categories import DataCategory
-from parcours.models import BreakGlass, Referral
+from parcours.models import BreakGlass, PathwayEvent, Referral, ReferralStatus
 
 from .models import Alert, AlertLevel, Audience, Delivery, OutboxKind, OutboxMessage
 from .models.alert import UNRESOLVED_STATES
@@ -144,11 +144,87 @@ def _break_glass_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
     )
 
 
+def _correction_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
+    """A recorded attendance or absence was corrected: what was recorded, what is true, who set
+    it right and when — never the reason typed (free text about the person)."""
+    if message.event_id is None:
+        return None  # the event went with its pathway (SET_NULL): nothing left to tell
+    event = PathwayEvent.objects.select_related(
+        "actor",
+        "organisation",
+        "referral__pathway__person",
+        "referral__sender_organisation",
+        "referral__receiver_organisation",
+        "referral__receiver_service",
+    ).get(pk=message.event_id)
+    referral = event.referral
+    if referral is None:
+        return None
+    to_attended = event.referral_status == ReferralStatus.ATTENDED
+    appointment = (
+        referral.appointments.filter(outcome=event.referral_status)
+        .order_by("-starts_at", "-id")
+        .first()
+    )
+    who = (event.actor.get_full_name() or event.actor.get_username()) if event.actor else ""
+    values = {
+        "person": person_label(referral),
+        "reference": referral.reference,
+        "sender": referral.sender_organisation.name,
+        "receiver": referral.receiver_organisation.name
+        + (f" ({referral.receiver_service.name})" if referral.receiver_service else ""),
+        "appointment": _day_and_time(appointment.starts_at) if appointment else "",
+        "who": who,
+        "organisation": event.organisation.name if event.organisation else "",
+        "corrected_at": _day_and_time(event.occurred_at),
+    }
+    at_appointment = (
+        _(" au rendez-vous du %(appointment)s") % values if values["appointment"] else ""
+    )
+    if to_attended:
+        fact = _(
+            "L'absence de %(person)s%(at)s, signalée pour l'orientation %(reference)s de "
+            "%(sender)s vers %(receiver)s, était une erreur : %(who)s (%(organisation)s) l'a "
+            "corrigée le %(corrected_at)s. La personne est bien venue."
+        )
+        consequence = _(
+            "Une alerte d'absence reçue pour cette orientation est sans objet ; celles qui "
+            "n'étaient pas encore parties ont été annulées."
+        )
+        subject = _("[parcours] %(reference)s : correction — la personne est bien venue")
+    else:
+        fact = _(
+            "La venue de %(person)s%(at)s, saisie pour l'orientation %(reference)s de "
+            "%(sender)s vers %(receiver)s, était une erreur : %(who)s (%(organisation)s) l'a "
+            "corrigée le %(corrected_at)s. La personne ne s'est pas présentée."
+        )
+        consequence = _(
+            "Vous pouvez reprendre contact avec la personne pour comprendre ce qui l'a empêchée "
+            "de venir ; la structure destinataire peut la réinviter à un nouveau rendez-vous."
+        )
+        subject = _("[parcours] %(reference)s : correction — la personne était absente")
+    context = {
+        **values,
+        "subject": subject % values,
+        "fact": fact % {**values, "at": at_appointment},
+        "consequence": consequence,
+        "link": referral_link(referral.pk),
+    }
+    return _email(
+        message,
+        subject=context["subject"],
+        template="notifications/email/correction",
+        context=context,
+    )
+
+
 def build_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
     """The e-mail for an outbox row, or None when there is nothing left to say: every alert it
     is about has been resolved meanwhile, or its break-glass is gone (nothing is sent then)."""
     if message.kind == OutboxKind.BREAK_GLASS:
         return _break_glass_email(message)
+    if message.kind == OutboxKind.CORRECTION:
+        return _correction_email(message)
     deliveries = _deliveries(message)
     if not deliveries:
         return None

@@ -5,9 +5,11 @@ from django.dispatch import receiver
 
 from parcours.queueing import enqueue_on_commit
 from parcours.signals import break_glass_opened, referral_moved
+from parcours.transitions import Action
 
 from .services.alerts import alerts_resolve_for_referral
 from .services.break_glass import break_glass_notices_create
+from .services.correction import correction_notices_create
 
 
 @receiver(referral_moved, dispatch_uid="notifications.resolve_alerts_on_move")
@@ -25,4 +27,20 @@ def tell_dpo_when_break_glass_opens(sender, *, break_glass, **kwargs) -> None:
         enqueue_on_commit(
             "notifications.outbox_relay",
             catch_up="the outbox-relay beat entry sends the break-glass notices",
+        )
+
+
+@receiver(referral_moved, dispatch_uid="notifications.tell_partners_of_correction")
+def tell_partners_when_attendance_is_corrected(
+    sender, *, referral, action, event=None, **kwargs
+) -> None:
+    """In the correction's own transaction (after its alerts resolved, the receiver above being
+    connected first): the partners' e-mails, then the relay woken once it commits (the periodic
+    relay sends them anyway)."""
+    if action != Action.CORRECT_ATTENDANCE or event is None:
+        return
+    if correction_notices_create(referral=referral, event=event):
+        enqueue_on_commit(
+            "notifications.outbox_relay",
+            catch_up="the outbox-relay beat entry sends the correction notices",
         )

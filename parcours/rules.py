@@ -118,6 +118,7 @@ class Action(StrEnum):
     REFERRAL_RECORD_NO_SHOW = "referral.record_no_show"
     REFERRAL_CLOSE = "referral.close"
     REFERRAL_EXPIRE = "referral.expire"  # the system's alone (a periodic task, no actor)
+    REFERRAL_CORRECT_ATTENDANCE = "referral.correct_attendance"  # its author's, within a delay
     CONSENT_RECORD = "consent.record"
     CONSENT_NARROW = "consent.narrow"
     CONSENT_REVOKE = "consent.revoke"
@@ -208,6 +209,7 @@ _MOVE_LABELS = {
     Move.RECORD_ATTENDANCE: "Venue constatée",
     Move.RECORD_NO_SHOW: "Absence constatée",
     Move.CLOSE: "Clôture d'une orientation",
+    Move.CORRECT_ATTENDANCE: "Correction d'une venue ou d'une absence",
 }
 _PARTY_REFUSAL = {
     Party.SENDER: _("Seul l'organisme prescripteur peut « %(action)s » cette orientation."),
@@ -555,3 +557,29 @@ def roles_for(action: Action) -> frozenset[str]:
 
 def role_categories(role: str) -> frozenset[str]:
     return ROLE_CATEGORIES.get(role, frozenset())
+
+
+@dataclass(frozen=True)
+class AuthorWindow:
+    """An action beyond role and relation: only the user who made the write it corrects may
+    take it, until a deadline stamped on the record when that write was made (the gate's
+    `require_author`; the refusals are journaled like every other)."""
+
+    not_author: str | Promise
+    too_late: str | Promise  # formatted with %(until)s, the deadline in words
+
+
+AUTHOR_WINDOWS: dict[Action, AuthorWindow] = {
+    # The deadline is the referral's `attendance_correctable_until`, stamped when the outcome
+    # is recorded: PARCOURS_ATTENDANCE_CORRECTION_WORKING_DAYS French working days later.
+    Action.REFERRAL_CORRECT_ATTENDANCE: AuthorWindow(
+        not_author=_(
+            "Seule la personne qui a saisi la venue ou l'absence peut la corriger ; demandez-lui "
+            "de le faire."
+        ),
+        too_late=_(
+            "Le délai de correction est dépassé (il courait jusqu'au %(until)s) : ajoutez une "
+            "note au parcours pour signaler l'erreur aux partenaires."
+        ),
+    ),
+}

@@ -8,7 +8,8 @@ atomically with the move).
 
 from django.dispatch import Signal
 
-# Arguments: referral (the saved Referral), action (transitions.Action), now (datetime).
+# Arguments: referral (the saved Referral), action (transitions.Action), now (datetime), event
+# (the PathwayEvent the move appended to the timeline).
 referral_moved = Signal()
 
 # Arguments: break_glass (the BreakGlass just opened). Its organisation's DPOs must be told.

@@ -30,6 +30,7 @@ class Action(StrEnum):
     RECORD_ATTENDANCE = "record_attendance"
     RECORD_NO_SHOW = "record_no_show"
     CLOSE = "close"
+    CORRECT_ATTENDANCE = "correct_attendance"
 
 
 ACTION_LABELS: dict[Action, Promise] = {
@@ -42,6 +43,7 @@ ACTION_LABELS: dict[Action, Promise] = {
     Action.RECORD_ATTENDANCE: _("constater la venue"),
     Action.RECORD_NO_SHOW: _("constater l'absence"),
     Action.CLOSE: _("clôturer"),
+    Action.CORRECT_ATTENDANCE: _("corriger la venue ou l'absence"),
 }
 
 # Which party may perform an action (the same for every source state of that action).
@@ -55,6 +57,8 @@ ACTION_PARTY: dict[Action, Party] = {
     Action.RECORD_ATTENDANCE: Party.RECEIVER,
     Action.RECORD_NO_SHOW: Party.RECEIVER,
     Action.CLOSE: Party.RECEIVER,
+    # Only the member who recorded the outcome, within a delay (rules.AUTHOR_WINDOWS).
+    Action.CORRECT_ATTENDANCE: Party.RECEIVER,
 }
 
 
@@ -90,6 +94,10 @@ MOVES: tuple[Move, ...] = (
     Move(Action.CLOSE, S.ACCEPTED, S.CLOSED),
     Move(Action.CLOSE, S.ATTENDED, S.CLOSED),
     Move(Action.CLOSE, S.NO_SHOW, S.CLOSED),
+    # A wrong attendance or absence, corrected by its author within a delay; the partners get
+    # a new e-mail (docs/architecture.md, "Correcting an attendance or an absence").
+    Move(Action.CORRECT_ATTENDANCE, S.NO_SHOW, S.ATTENDED),
+    Move(Action.CORRECT_ATTENDANCE, S.ATTENDED, S.NO_SHOW),
 )
 
 _BY_KEY: dict[tuple[Action, S], Move] = {(m.action, m.source): m for m in MOVES}

@@ -30,6 +30,7 @@ from parcours.services.consent import consent_record
 from parcours.services.referral import (
     referral_accept,
     referral_close,
+    referral_correct_attendance,
     referral_create,
     referral_expire,
     referral_record_attendance,
@@ -88,6 +89,9 @@ SERVICE_CALLS: dict[Action, Callable[[Actor | None, int], object]] = {
     Action.CLOSE: lambda actor, rid: referral_close(
         actor=actor, referral_id=rid, outcome="support_started", comment="Entrée en ACI"
     ),
+    Action.CORRECT_ATTENDANCE: lambda actor, rid: referral_correct_attendance(
+        actor=actor, referral_id=rid, reason="Erreur de saisie : inversé avec un autre dossier"
+    ),
 }
 
 
@@ -116,7 +120,11 @@ def parties(make_actor) -> Parties:
 def referral_in(status: str, parties: Parties, **extra: object) -> Referral:
     """A referral from `parties.sender` to `parties.receiver` in `status` (with a pending
     appointment when the state implies one)."""
-    traits = {} if status == ReferralStatus.DRAFT else {status: True}
+    traits: dict[str, object] = {} if status == ReferralStatus.DRAFT else {status: True}
+    if status in (ReferralStatus.ATTENDED, ReferralStatus.NO_SHOW):
+        # Recorded by the receiver's member a moment ago: they may still correct it.
+        traits["attendance_recorded_by"] = parties.receiver.user
+        traits["attendance_correctable_until"] = timezone.now() + dt.timedelta(days=2)
     referral = ReferralFactory(
         pathway=PathwayFactory(owner_organisation=parties.sender.organisation),
         sender_user=parties.sender.user,

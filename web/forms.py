@@ -341,6 +341,15 @@ class CloseForm(forms.Form):
     )
 
 
+class CorrectAttendanceForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Motif de la correction"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text=_("Ce qui s'est réellement passé ; gardé dans l'historique de l'orientation."),
+    )
+
+
 class PreferenceForm(forms.Form):
     mode = forms.ChoiceField(
         label=_("Réception des alertes"), choices=DeliveryMode.choices, widget=forms.RadioSelect

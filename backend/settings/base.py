@@ -329,6 +329,11 @@ PARCOURS_DEFAULT_FIRST_APPOINTMENT_DAYS = env.int("PARCOURS_FIRST_APPOINTMENT_DA
 PARCOURS_DEFAULT_NO_SHOW_GRACE_HOURS = env.int("PARCOURS_NO_SHOW_GRACE_HOURS", default=24)
 # A referral nobody answered for this many calendar days is expired by the periodic task.
 PARCOURS_REFERRAL_EXPIRY_DAYS = env.int("PARCOURS_REFERRAL_EXPIRY_DAYS", default=30)
+# A recorded attendance or absence may be corrected by its author until the end of the Nth French
+# working day after it was recorded (weekends and public holidays do not count).
+PARCOURS_ATTENDANCE_CORRECTION_WORKING_DAYS = env.int(
+    "PARCOURS_ATTENDANCE_CORRECTION_WORKING_DAYS", default=3
+)
 PARCOURS_PUBLIC_URL = env.str("PARCOURS_PUBLIC_URL", default="http://127.0.0.1:8000")
 # Who runs this instance, for the footer's mandatory pages (mentions légales, données
 # personnelles): each deployment names itself (docs/operations.md). The defaults say plainly

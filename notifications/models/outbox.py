@@ -22,6 +22,7 @@ class OutboxKind(models.TextChoices):
     ALERT = "alert", _("Alerte")
     DIGEST = "digest", _("Récapitulatif quotidien")
     BREAK_GLASS = "break_glass", _("Accès exceptionnel (au DPO)")
+    CORRECTION = "correction", _("Correction d'une venue ou d'une absence")
 
 
 class OutboxStatus(models.TextChoices):
@@ -51,6 +52,16 @@ class OutboxMessage(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("accès exceptionnel"),
+    )
+    # What a correction notice is about: the timeline event of the correction (its referral, the
+    # state it reached, who corrected and when); the e-mail is built from it when it is sent.
+    event = models.ForeignKey(
+        "parcours.PathwayEvent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("événement"),
     )
     status = models.CharField(
         _("état"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
@@ -97,6 +108,13 @@ class OutboxMessage(models.Model):
                 condition=Q(break_glass__isnull=False),
                 name="outbox_once_per_break_glass_address",
                 violation_error_message=_("Ce DPO est déjà prévenu de cet accès exceptionnel."),
+            ),
+            # One correction notice per address and correction, whatever runs twice.
+            models.UniqueConstraint(
+                fields=["event", "to_email"],
+                condition=Q(event__isnull=False),
+                name="outbox_once_per_event_address",
+                violation_error_message=_("Cette adresse est déjà prévenue de cette correction."),
             ),
         ]
 

@@ -149,3 +149,24 @@ def _with_preferences(result: dict[int, list[Recipient]]) -> dict[int, list[Reci
         ]
         for alert_id, recipients in result.items()
     }
+
+
+def correction_recipients(referral: Referral) -> list[Recipient]:
+    """Who is told that a recorded attendance or absence was corrected: those an absence alert
+    tells first (the sender's counsellor, or the référent, or the sending organisation's
+    address; the receiving organisation's address), always at once — a correction is one fact
+    to set right, not a daily digest line."""
+    people = {referral.sender_user_id}
+    if referral.pathway.referent_id:
+        people.add(referral.pathway.referent_id)
+    members = set(
+        Membership.objects.filter(user_id__in=people, is_active=True).values_list(
+            "user_id", "organisation_id"
+        )
+    )
+    return _one_per_address(
+        [
+            _sender_side(referral, members),
+            Recipient(referral.receiver_organisation.contact_email, Audience.RECEIVER),
+        ]
+    )

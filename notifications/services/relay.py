@@ -32,6 +32,12 @@ from ..models import Alert, AlertState, OutboxKind, OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
+# Why a row had nothing left to say when its turn came (an alert's: resolved meanwhile).
+CANCELLED_BECAUSE: dict[str, str] = {
+    OutboxKind.BREAK_GLASS: "Accès exceptionnel supprimé avant l'envoi",
+    OutboxKind.CORRECTION: "Correction supprimée avant l'envoi (parcours effacé)",
+}
+
 
 @dataclass
 class RelayReport:
@@ -171,10 +177,8 @@ def outbox_relay(
                     _mine(message.pk, token).update(
                         status=OutboxStatus.CANCELLED,
                         claim_token=None,
-                        last_error=(
-                            "Accès exceptionnel supprimé avant l'envoi"
-                            if message.kind == OutboxKind.BREAK_GLASS
-                            else "Alerte résolue avant l'envoi"
+                        last_error=CANCELLED_BECAUSE.get(
+                            message.kind, "Alerte résolue avant l'envoi"
                         ),
                     )
                     report.cancelled += 1

@@ -44,7 +44,6 @@ from ..models import (
 from ..models.person import france_travail_id_validator, validate_nir
 from ..services.agreement import agreement_actions_available, agreement_dates_errors
 from ..services.person import PERSON_EDITABLE_FIELDS
-from ..transitions import actions_available
 from .redaction import RedactedSerializerMixin
 
 
@@ -420,12 +419,12 @@ class ReferralSerializer(RedactedSerializerMixin, serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_available_actions(self, referral: Referral) -> list[str]:
-        """What the acting organisation may do next, read from the transitions table."""
-        from ..services.referral import party_of
+        """What the acting organisation may do next, read from the transitions table (a
+        correction: only for its author, within the delay)."""
+        from ..services.referral import moves_offered
 
         actor = self.context.get("actor")
-        party = party_of(actor, referral) if actor else None
-        return [str(a) for a in actions_available(referral.status, party)] if party else []
+        return [str(a) for a in moves_offered(actor, referral)] if actor else []
 
 
 class ReferralCreateSerializer(serializers.Serializer):
@@ -451,6 +450,14 @@ class ReferralCreateSerializer(serializers.Serializer):
 
 class CommentSerializer(serializers.Serializer):
     comment = serializers.CharField(allow_blank=True, default="", max_length=5000)
+
+
+class CorrectionSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=1000,
+        label=_("motif de la correction"),
+        help_text=_("Ce qui s'est réellement passé (la venue ou l'absence saisie était fausse)."),
+    )
 
 
 class RefuseSerializer(serializers.Serializer):

@@ -487,6 +487,11 @@ class ReferralViewSet(
     close = _referral_action(
         referral_services.referral_close, serializers.ReferralCloseSerializer, name="close"
     )
+    correct_attendance = _referral_action(
+        referral_services.referral_correct_attendance,
+        serializers.CorrectionSerializer,
+        name="correct_attendance",
+    )
 
 
 class AppointmentViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):

@@ -16,7 +16,17 @@ never writes a journal row, never decides a category.
 
 from ..rules import RULES, Action, Relation
 from .context import Door, door
-from .decisions import Subject, actions_for, locate, may, pathway_for, refuse, require
+from .decisions import (
+    Subject,
+    actions_for,
+    author_refusal,
+    locate,
+    may,
+    pathway_for,
+    refuse,
+    require,
+    require_author,
+)
 
 __all__ = [
     "RULES",
@@ -25,10 +35,12 @@ __all__ = [
     "Relation",
     "Subject",
     "actions_for",
+    "author_refusal",
     "door",
     "locate",
     "may",
     "pathway_for",
     "refuse",
     "require",
+    "require_author",
 ]

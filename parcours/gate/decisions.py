@@ -8,19 +8,21 @@ followed elsewhere), then the rule (→ `NotAllowed`, 403).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
+from django.utils import timezone
 
 from ..access import pathways_visible_to
 from ..actor import Actor
 from ..categories import DataCategory
 from ..errors import NotAllowed
 from ..models import Pathway
-from ..rules import RULES, Action, Relation
+from ..rules import AUTHOR_WINDOWS, RULES, Action, Relation
 from .journal import OBJECT_TYPES, record_refusal
 from .relations import relations_to_pathway
 
@@ -62,6 +64,35 @@ def refuse(actor: Actor, action: Action, *, subject: Subject, message: str) -> N
     organisation does not see): journaled like every other, then NotAllowed (403)."""
     _journal_refusal(actor, action, subject, frozenset())
     raise NotAllowed(message)
+
+
+def author_refusal(
+    actor: Actor, action: Action, *, author_id: int | None, until: dt.datetime | None
+) -> str | None:
+    """Why the actor may not take `action` as the author of the write it corrects (rules.
+    AUTHOR_WINDOWS), or None: another user than the author, or the deadline passed (or never
+    stamped: a write recorded before the window existed)."""
+    window = AUTHOR_WINDOWS[action]
+    if author_id is None or author_id != actor.user.pk:
+        return str(window.not_author)
+    if until is None or timezone.now() > until:
+        when = timezone.localtime(until).strftime("%d/%m/%Y à %H:%M") if until else "—"
+        return str(window.too_late) % {"until": when}
+    return None
+
+
+def require_author(
+    actor: Actor,
+    action: Action,
+    *,
+    author_id: int | None,
+    until: dt.datetime | None,
+    subject: Subject,
+) -> None:
+    """NotAllowed (403, journaled against `subject`) unless `author_refusal` finds nothing."""
+    message = author_refusal(actor, action, author_id=author_id, until=until)
+    if message is not None:
+        refuse(actor, action, subject=subject, message=message)
 
 
 def _journal_refusal(actor: Actor, action: Action, subject: Subject, relations) -> None:

@@ -123,6 +123,19 @@ class Referral(models.Model):
     expired_at = models.DateTimeField(_("expirée le"), null=True, blank=True)
     attended_at = models.DateTimeField(_("venue constatée le"), null=True, blank=True)
     no_show_at = models.DateTimeField(_("absence constatée le"), null=True, blank=True)
+    # Who recorded the attendance or the absence, and until when they may correct it (stamped
+    # when it is recorded; a correction keeps both: the delay runs from the first recording).
+    attendance_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("venue ou absence saisie par"),
+        on_delete=models.PROTECT,  # the record must outlive the user
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    attendance_correctable_until = models.DateTimeField(
+        _("venue ou absence corrigeable jusqu'au"), null=True, blank=True
+    )
     closed_at = models.DateTimeField(_("clôturée le"), null=True, blank=True)
     outcome = models.CharField(
         _("suite donnée"), max_length=20, choices=ReferralOutcome.choices, blank=True

@@ -8,6 +8,7 @@ actor and a reason, and appends a timeline event — all in one transaction.
 import datetime as dt
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,7 +37,14 @@ from ..models import (
 )
 from ..rules import move_action
 from ..signals import referral_moved
-from ..transitions import ACTION_LABELS, STAMPED_FIELD, Action, Party, find_move
+from ..transitions import (
+    ACTION_LABELS,
+    STAMPED_FIELD,
+    Action,
+    Party,
+    actions_available,
+    find_move,
+)
 from .access_grants import access_recompute, basis_codes_for
 from .archive import raise_if_archived
 from .delays import add_working_days, delays_for
@@ -115,14 +123,14 @@ def _move(
         setattr(referral, stamped, now)
     save_with_history(referral, actor=actor, reason=reason)
     access_recompute(pathway_id=referral.pathway_id)
-    timeline_record(
+    event = timeline_record(
         pathway=referral.pathway,
         kind=EventKind.REFERRAL_MOVED,
         actor=actor,
         referral=referral,
         text=text,
     )
-    referral_moved.send(sender=Referral, referral=referral, action=action, now=now)
+    referral_moved.send(sender=Referral, referral=referral, action=action, now=now, event=event)
     if actor is not None and journal:
         _journal(actor, move_action(action), referral, held)
     return referral
@@ -454,6 +462,11 @@ def _record_outcome_on_pending(outcome: str, actor: Actor, reason: str):
             pending.outcome = outcome
             pending.outcome_recorded_at = now
             save_with_history(pending, actor=actor, reason=reason)
+        # Its author may correct it for a few working days (referral_correct_attendance).
+        referral.attendance_recorded_by = actor.user
+        referral.attendance_correctable_until = add_working_days(
+            now, settings.PARCOURS_ATTENDANCE_CORRECTION_WORKING_DAYS
+        )
 
     return record
 
@@ -518,6 +531,95 @@ def referral_expire(*, referral_id: int) -> Referral:
     )
 
 
+# What a correction turns a recorded outcome into: (referral state, appointment outcome).
+CORRECTED_TO: dict[str, tuple[ReferralStatus, AppointmentOutcome]] = {
+    ReferralStatus.NO_SHOW: (ReferralStatus.ATTENDED, AppointmentOutcome.ATTENDED),
+    ReferralStatus.ATTENDED: (ReferralStatus.NO_SHOW, AppointmentOutcome.NO_SHOW),
+}
+CORRECTION_REASON_MAX = 1000
+
+
+def correction_refusal(actor: Actor, referral: Referral) -> str | None:
+    """Why the actor may not correct the referral's recorded outcome as its author (the gate's
+    AUTHOR_WINDOWS), or None: what the referral page reads to offer « Corriger »."""
+    return gate.author_refusal(
+        actor,
+        GateAction.REFERRAL_CORRECT_ATTENDANCE,
+        author_id=referral.attendance_recorded_by_id,
+        until=referral.attendance_correctable_until,
+    )
+
+
+def moves_offered(actor: Actor, referral: Referral) -> list[Action]:
+    """The moves the actor's party may make from the referral's state (the transitions table),
+    less a correction the actor may not make as its author: the buttons, in table order."""
+    party = party_of(actor, referral)
+    if party is None:
+        return []
+    return [
+        action
+        for action in actions_available(referral.status, party)
+        if action != Action.CORRECT_ATTENDANCE or correction_refusal(actor, referral) is None
+    ]
+
+
+@transaction.atomic
+def referral_correct_attendance(*, actor: Actor, referral_id: int, reason: str) -> Referral:
+    """Correct a wrong attendance or absence: the referral and its appointment take the other
+    outcome, with history and a timeline event carrying the reason.
+
+    Preconditions: the transitions table (from `no_show` or `attended`), the receiver's side
+    (rules.RULES), and its author within the delay (rules.AUTHOR_WINDOWS, refusals journaled);
+    a reason (InvalidInput otherwise). Side effects, in this transaction: the partners' e-mail
+    saying what was corrected (notifications, on `referral_moved` with this action: outbox
+    rows); to an attendance, the absence's alerts resolve and their unsent e-mails are
+    cancelled; to an absence, the scan treats it as a fresh no-show (its alert, unless the
+    referral already had one — ADR 0006). The delay runs from the first recording."""
+    reason = reason.strip()
+    if not reason:
+        message = _("Dites ce qui s'est réellement passé : le motif de la correction est requis.")
+        raise InvalidInput(message, fields={"reason": [message]})
+    if len(reason) > CORRECTION_REASON_MAX:
+        message = _("Le motif tient en %(max)s caractères au plus.") % {
+            "max": CORRECTION_REASON_MAX
+        }
+        raise InvalidInput(message, fields={"reason": [message]})
+
+    def correct(referral: Referral, now: dt.datetime) -> None:
+        gate.require_author(
+            actor,
+            GateAction.REFERRAL_CORRECT_ATTENDANCE,
+            author_id=referral.attendance_recorded_by_id,
+            until=referral.attendance_correctable_until,
+            subject=Subject("referral", referral.pk, referral.pathway.person_id),
+        )
+        target, outcome = CORRECTED_TO[referral.status]
+        was = CORRECTED_TO[target][1]
+        appointment = (
+            referral.appointments.filter(outcome=was).order_by("-starts_at", "-id").first()
+        )
+        if appointment is not None:
+            appointment.outcome = outcome
+            appointment.outcome_recorded_at = now
+            save_with_history(appointment, actor=actor, reason=_("Correction de l'issue saisie"))
+
+    # Locked first to name the two states in the event (locking again in `_move` is a no-op).
+    referral = _lock(actor, referral_id, Action.CORRECT_ATTENDANCE)
+    source = str(ReferralStatus(referral.status).label)
+    target_label = (
+        str(CORRECTED_TO[referral.status][0].label) if referral.status in CORRECTED_TO else ""
+    )
+    return _move(
+        referral_id=referral_id,
+        actor=actor,
+        action=Action.CORRECT_ATTENDANCE,
+        reason=_("Correction de la venue ou de l'absence saisie"),
+        prepare=correct,
+        text=_("Correction : « %(source)s » devient « %(target)s ». Motif : %(reason)s")
+        % {"source": source, "target": target_label, "reason": reason},
+    )
+
+
 # The service behind each move a party makes (EXPIRE is the system's alone), keyed by the
 # transitions table's actions: pages post an action name and call `referral_move`.
 PARTY_MOVE_SERVICES: dict[Action, Callable[..., object]] = {
@@ -529,6 +631,7 @@ PARTY_MOVE_SERVICES: dict[Action, Callable[..., object]] = {
     Action.RECORD_ATTENDANCE: referral_record_attendance,
     Action.RECORD_NO_SHOW: referral_record_no_show,
     Action.CLOSE: referral_close,
+    Action.CORRECT_ATTENDANCE: referral_correct_attendance,
 }
 
 

@@ -491,6 +491,9 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
             ("record_attendance", None),
             ("record_no_show", None),
             ("close", lambda w: {"outcome": "support_started"}),
+            # Never from the world's states (the table answers 409); its author rule:
+            # tests/notifications/test_attendance_correction.py.
+            ("correct_attendance", lambda w: {"reason": "Saisie inversée"}),
         ]
     },
     # --- alerts about a referral: its two parties, within what they may see ----------------------

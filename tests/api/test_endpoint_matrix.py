@@ -487,6 +487,19 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         own=_incoming_action({"outcome": "support_started"}, attended=True),
         foreign=_foreign_referral(attended=True),
     ),
+    ("/api/v1/referrals/{pk}/correct-attendance/", "POST"): Row(
+        own=lambda w: (
+            w.me,
+            _incoming(
+                w,
+                no_show=True,
+                attendance_recorded_by=w.me.user,
+                attendance_correctable_until=timezone.now() + dt.timedelta(days=2),
+            ).pk,
+            {"reason": "Erreur de saisie : la personne est venue"},
+        ),
+        foreign=_foreign_referral(no_show=True),
+    ),
     # Appointments (read-only; written through the referral moves).
     ("/api/v1/appointments/", "GET"): Row(own=_as_me),
     ("/api/v1/appointments/{pk}/", "GET"): Row(

@@ -221,8 +221,13 @@ def test_referral_lifecycle_between_prescriber_and_siae(world, client_for):
     assert early.status_code == 400, early.content
     assert "n'a pas encore eu lieu" in early.json()["detail"]
     with time_machine.travel(starts_at + dt.timedelta(minutes=30)):
+        # Its author may still correct it (issue 13), for a few working days.
         _step(
-            receiver, rid, "record-attendance", expect_status="attended", expect_actions=["close"]
+            receiver,
+            rid,
+            "record-attendance",
+            expect_status="attended",
+            expect_actions=["close", "correct_attendance"],
         )
         assert Appointment.objects.get(referral_id=rid).outcome == "attended"
 

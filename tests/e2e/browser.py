@@ -56,3 +56,16 @@ def tick_for_all(page, label: str) -> None:
     stand under each organisation, for the categories shared with it only)."""
     boxes = page.locator("form[action$='/accords/'] input[name=categories]")
     boxes.and_(page.get_by_label(label, exact=True)).check(force=True)
+
+
+def modal_opened(page, modal_id: str) -> None:
+    """Wait until the DSFR modal has finished opening: it fades in, and axe measuring contrast
+    halfway through the fade would see grey text."""
+    page.wait_for_function(
+        """id => {
+            const modal = document.getElementById(id);
+            return modal && modal.classList.contains("fr-modal--opened")
+                && getComputedStyle(modal).opacity === "1";
+        }""",
+        arg=modal_id,
+    )

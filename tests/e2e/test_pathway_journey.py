@@ -1,9 +1,9 @@
 """The pathway's daily writes in a real browser (Debian chromium through Playwright), as the
 counsellor who holds the record: a note (first sent empty: the French error, then written), a
-barrier, the modality, a new référent, then closing with its confirmation — axe on every page
-and form state; an archived record reactivated by its holder. And the denial: a referral's
-receiver is offered none of the holder's writes and meets the French 403 page on the direct
-address."""
+barrier, the modality, a new référent, then closing with its confirmation (a DSFR modal) — axe
+on every page and form state; an archived record reactivated by its holder. And the denial: a
+referral's receiver is offered none of the holder's writes and meets the French 403 page on the
+direct address."""
 
 import pytest
 from django.urls import reverse
@@ -13,7 +13,7 @@ from parcours.models import Barrier, Pathway, PathwayStatus, Role
 from tests.factories import MembershipFactory
 from tests.web.test_pages import World
 
-from .browser import check_accessibility, log_in, shot, tick
+from .browser import check_accessibility, log_in, modal_opened, shot, tick
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,23 +66,26 @@ def test_the_holder_updates_and_closes_the_pathway(live_server, new_page):
     page.get_by_text("Le référent est changé").wait_for()
     assert Pathway.objects.get(pk=world.pathway.pk).referent == colleague
 
-    # Closing: refused while a referral is open (the service's reason, in French), then the
-    # referral is withdrawn elsewhere and the closing needs its confirmation.
+    # Closing: the button opens the DSFR modal naming Léa and what follows (the box that
+    # confirms without JavaScript is hidden); confirmed, the service refuses while a referral is
+    # open (its reason, in French); the referral withdrawn elsewhere, the closing goes through.
     page.get_by_role("link", name="Clôturer le parcours").click()
     page.get_by_label("Motif de sortie").select_option(label="Emploi")
+    assert page.get_by_text("Je confirme la clôture").is_hidden()
     page.get_by_role("button", name="Clôturer le parcours").click()
-    page.get_by_text("Ce champ est obligatoire.").wait_for()  # the confirmation box
-    check_accessibility(page, "clôture (confirmation manquante)")
-    tick(page, "Je confirme la clôture : le parcours ne pourra plus être modifié.")
-    page.get_by_role("button", name="Clôturer le parcours").click()
+    modal = page.get_by_role("dialog", name="Clôturer le parcours ?")
+    modal.get_by_text("Le parcours de Léa Martin sera clôturé").wait_for()
+    modal_opened(page, "modale-cloture")
+    check_accessibility(page, "clôture (fenêtre de confirmation)")
+    modal.get_by_role("button", name="Confirmer la clôture du parcours").click()
     page.get_by_text("Clôturez ou retirez d'abord les orientations en cours").wait_for()
     check_accessibility(page, "clôture (orientation en cours)")
     world.outgoing.refresh_from_db()
     world.outgoing.status = "withdrawn"
     world.outgoing.withdrawn_at = timezone.now()
     world.outgoing.save()
-    tick(page, "Je confirme la clôture : le parcours ne pourra plus être modifié.")
     page.get_by_role("button", name="Clôturer le parcours").click()
+    modal.get_by_role("button", name="Confirmer la clôture du parcours").click()
     page.get_by_text("Le parcours est clôturé").wait_for()
     assert Pathway.objects.get(pk=world.pathway.pk).status == PathwayStatus.CLOSED
     check_accessibility(page, "fiche du parcours clôturé")

@@ -91,6 +91,11 @@ class FuzzWorld(World):
             referral=self.booked, starts_at=timezone.now() + dt.timedelta(days=1)
         )
         self.attended = received(attended=True)
+        self.absent = received(
+            no_show=True,
+            attendance_recorded_by=self.me,
+            attendance_correctable_until=timezone.now() + dt.timedelta(days=2),
+        )
         self.refused = ReferralFactory(
             pathway=self.pathway,
             sender_user=self.me,
@@ -323,10 +328,10 @@ PAGES: list[FormPage] = [
         "referral-move",
         "me",
         _move("refuse", "incoming"),
-        lambda w: {"refusal_reason": "no_capacity", "comment": "Pas de place"},
+        lambda w: {"refusal_reason": "no_capacity", "comment": "Pas de place", "confirm": "1"},
         {"refusal_reason": ("", UNKNOWN), "comment": (LONG, NUL)},
         kept=("comment",),
-        refused=(lambda w: {"refusal_reason": "other", "comment": BLANK},),
+        refused=(lambda w: {"refusal_reason": "other", "comment": BLANK, "confirm": "1"},),
         label="referral-move-refuse",
     ),
     FormPage(
@@ -360,10 +365,19 @@ PAGES: list[FormPage] = [
         "referral-move",
         "me",
         _move("close", "attended"),
-        lambda w: {"outcome": "job", "comment": "En CDD"},
+        lambda w: {"outcome": "job", "comment": "En CDD", "confirm": "1"},
         {"outcome": ("", UNKNOWN), "comment": (LONG, NUL)},
         kept=("comment",),
         label="referral-move-close",
+    ),
+    FormPage(
+        "referral-move",
+        "me",
+        _move("correct_attendance", "absent"),
+        lambda w: {"reason": "La personne est venue", "confirm": "1"},
+        {"reason": ("", BLANK, LONG, NUL)},
+        kept=("reason",),
+        label="referral-move-correct-attendance",
     ),
     # Buttons: the junk is the moment or the state, the answer a French message.
     FormPage(
@@ -372,7 +386,7 @@ PAGES: list[FormPage] = [
         _move("record_no_show", "booked"),
         lambda w: {},
         {},
-        refused=(lambda w: {}, lambda w: {"junk": UNKNOWN}),
+        refused=(lambda w: {"confirm": "1"}, lambda w: {"junk": UNKNOWN, "confirm": "1"}),
         expect="message",
         label="referral-move-no-show-before-the-appointment",
     ),

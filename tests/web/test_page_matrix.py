@@ -50,6 +50,7 @@ from tests.factories import (
     OrganisationFactory,
     PathwayFactory,
     PlanActionFactory,
+    ReferralFactory,
     UserFactory,
 )
 from web.forms import PersonForm
@@ -99,6 +100,24 @@ class World(DpoWorld):
     @property
     def home_on_incoming(self) -> str:
         return f"consent:{self.incoming_consent.pk} legal:spe referral:{self.incoming.pk}"
+
+    def absence(self) -> Referral:
+        """An absence `me` recorded an hour ago on a referral the SIAE sent to France Travail
+        (made when a visit needs it): `me` may still correct it."""
+        if not hasattr(self, "_absence"):
+            self._absence = ReferralFactory(
+                pathway=PathwayFactory(owner_organisation=self.siae),
+                receiver_organisation=self.home,
+                no_show=True,
+                attendance_recorded_by=self.me,
+                attendance_correctable_until=timezone.now() + dt.timedelta(days=2),
+            )
+        return self._absence
+
+    @property
+    def home_on_absence(self) -> str:
+        consent = Consent.objects.get(person=self.absence().pathway.person)
+        return f"consent:{consent.pk} legal:spe referral:{self.absence().pk}"
 
     @property
     def siae_on_person(self) -> str:
@@ -908,7 +927,7 @@ ALLOW: dict[str, list[Visit]] = {
             "receiver",
             "POST",
             lambda w: {"pk": w.outgoing.pk, "action": "refuse"},
-            data=lambda w: {"refusal_reason": "no_capacity"},
+            data=lambda w: {"refusal_reason": "no_capacity", "confirm": "1"},
             status=302,
             journal=(
                 write(
@@ -921,6 +940,25 @@ ALLOW: dict[str, list[Visit]] = {
                 ),
             ),
             done=lambda w: Referral.objects.get(pk=w.outgoing.pk).status == "refused",
+        ),
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.absence().pk, "action": "correct_attendance"},
+            data=lambda w: {"reason": "La personne est venue, saisie inversée", "confirm": "1"},
+            status=302,
+            journal=(
+                write(
+                    "referral",
+                    lambda w: w.absence().pk,
+                    ("pathway",),
+                    lambda w: w.home_on_absence,
+                    RECEIVER,
+                    "referral.correct_attendance",
+                ),
+            ),
+            done=lambda w: Referral.objects.get(pk=w.absence().pk).status == "attended",
+            name="author-corrects-an-absence",
         ),
     ],
     "alerts": [Visit("me", "GET")],
@@ -1545,6 +1583,27 @@ DENY: dict[str, list[Visit]] = {
             says=NOT_FOUND,
             journal=(refused("referral", lambda w: w.foreign_referral.pk, "referral.accept"),),
             name="out-of-scope",
+        ),
+        Visit(  # a colleague of the absence's author may not correct it (confirmed or not)
+            "manager",
+            "POST",
+            lambda w: {"pk": w.absence().pk, "action": "correct_attendance"},
+            data=lambda w: {"reason": "Saisie inversée", "confirm": "1"},
+            status=403,
+            says="Seule la personne qui a saisi la venue ou l&#x27;absence peut la corriger",
+            journal=(
+                Row(
+                    "denied",
+                    "referral",
+                    lambda w: w.absence().pk,
+                    (),
+                    lambda w: "",
+                    "",
+                    "referral.correct_attendance",
+                    refusal="not_allowed",
+                ),
+            ),
+            name="not-the-author-corrects",
         ),
     ],
 }

@@ -386,7 +386,8 @@ def test_revoking_consent_ends_its_bases_on_the_next_load(world):
     assert read.basis == f"referral:{world.outgoing.pk}"
     # …and once the referral is withdrawn, no basis is left: the record is gone for it.
     client_of(world.me).post(
-        reverse("web:referral-move", args=[world.outgoing.pk, "withdraw"]), {"comment": ""}
+        reverse("web:referral-move", args=[world.outgoing.pk, "withdraw"]),
+        {"comment": "", "confirm": "1"},
     )
     assert Referral.objects.get(pk=world.outgoing.pk).status == ReferralStatus.WITHDRAWN
     assert client_of(siae_user).get(url).status_code == 404

@@ -15,10 +15,12 @@ from parcours import access, gate
 from parcours.actor import Actor
 from parcours.errors import NotAllowed
 from parcours.gate import Action
+from parcours.models import Pathway
 from parcours.services import archive as archive_services
 from parcours.services import pathway as pathway_services
 
 from ..actor import member_required
+from ..confirmations import Confirmation, pathway_close_confirmation
 from ..forms import INPUT_ERRORS, apply_domain_error
 from ..identity import name_shown
 from ..pathway_forms import (
@@ -41,6 +43,8 @@ class PathwayWrite:
     done: str
     call: Callable[[Actor, int, dict[str, Any]], object]
     destructive: bool = False
+    # What the confirmation modal says (the person named when the page may name her).
+    confirmation: Callable[[Pathway, bool], Confirmation] | None = None
 
 
 WRITES: dict[str, PathwayWrite] = {
@@ -98,6 +102,7 @@ WRITES: dict[str, PathwayWrite] = {
             actor=actor, pathway_id=pk, outcome=data["outcome"]
         ),
         destructive=True,
+        confirmation=lambda pathway, named: pathway_close_confirmation(pathway, named=named),
     ),
     "reactivation": PathwayWrite(
         Action.PATHWAY_REACTIVATE,
@@ -142,6 +147,14 @@ def pathway_write(request, pathway_pk: int, write: str):
     return render(
         request,
         "web/pathways/write.html",
-        {"spec": spec, "form": form, "pathway": pathway, "shows_identity": shows_identity},
+        {
+            "spec": spec,
+            "form": form,
+            "pathway": pathway,
+            "shows_identity": shows_identity,
+            "confirmation": spec.confirmation(pathway, shows_identity)
+            if spec.confirmation
+            else None,
+        },
         status=400 if form.errors else 200,
     )

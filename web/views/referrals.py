@@ -15,17 +15,21 @@ from parcours import access, gate
 from parcours.categories import DataCategory
 from parcours.errors import NotAllowed
 from parcours.gate import Action as GateAction
+from parcours.gate import Subject
 from parcours.gate.journal import record_list_of, record_read_of
+from parcours.gate.relations import relations_to_referral
 from parcours.models import Referral, ReferralStatus
 from parcours.rules import move_action
 from parcours.services import referral as referral_services
-from parcours.transitions import ACTION_LABELS, Action, actions_available
+from parcours.transitions import ACTION_LABELS, Action, find_move
 
 from ..actor import member_required
+from ..confirmations import CONFIRMED_MOVES, referral_confirmation
 from ..forms import (
     INPUT_ERRORS,
     AppointmentForm,
     CloseForm,
+    CorrectAttendanceForm,
     ReferralForm,
     RefuseForm,
     apply_domain_error,
@@ -165,9 +169,14 @@ def inbox(request):
     )
 
 
-def _referral_page(request, referral: Referral, forms: dict | None = None, status: int = 200):
+def _referral_page(
+    request,
+    referral: Referral,
+    forms: dict | None = None,
+    status: int = 200,
+    confirming: Action | None = None,
+):
     actor = request.actor
-    party = referral_services.party_of(actor, referral)
     grants = access.grants_for(actor, [referral.pathway_id])
     categories = grants[referral.pathway_id].categories
     forms = forms or {}
@@ -181,19 +190,25 @@ def _referral_page(request, referral: Referral, forms: dict | None = None, statu
             pathway_ids=[referral.pathway_id],
             grants=grants,
         )
+    available = referral_services.moves_offered(actor, referral)
+    named = DataCategory.IDENTITY in categories
     return render(
         request,
         "web/referrals/detail.html",
         {
             "referral": referral,
             "categories": categories,
-            "actions": [
-                (action.value, ACTION_LABELS[action])
-                for action in (actions_available(referral.status, party) if party else [])
-            ],
+            "actions": [(action.value, ACTION_LABELS[action]) for action in available],
+            "confirmations": {
+                action.value: referral_confirmation(action, referral, named=named)
+                for action in available
+                if action in CONFIRMED_MOVES
+            },
+            "confirming": confirming.value if confirming else "",
             "refuse_form": forms.get("refuse") or RefuseForm(),
             "appointment_form": forms.get("set_appointment") or AppointmentForm(),
             "close_form": forms.get("close") or CloseForm(),
+            "correct_form": forms.get("correct_attendance") or CorrectAttendanceForm(),
             "appointments": referral.appointments.order_by("-starts_at"),
             "alerts": alerts_visible_to(actor).filter(referral=referral).order_by("-created_at"),
         },
@@ -221,6 +236,7 @@ ACTION_FORMS = {
     Action.REFUSE: RefuseForm,
     Action.SET_APPOINTMENT: AppointmentForm,
     Action.CLOSE: CloseForm,
+    Action.CORRECT_ATTENDANCE: CorrectAttendanceForm,
 }
 
 
@@ -239,6 +255,31 @@ def referral_move(request, pk: int, action: str):
     form = ACTION_FORMS[move](request.POST) if move in ACTION_FORMS else None
     if form is not None and not form.is_valid():
         return _referral_page(request, referral, {move.value: form}, status=400)
+    if (
+        move in CONFIRMED_MOVES
+        and request.POST.get("confirm") != "1"
+        and find_move(move, referral.status) is not None  # else the service says why not
+    ):
+        # Not confirmed (no JavaScript, or a hand-made request): a party the table refuses is
+        # refused now (403), the others get the form again with what the move will do.
+        gate.require(
+            actor,
+            move_action(move),
+            relations=relations_to_referral(actor, referral),
+            subject=Subject("referral", referral.pk, referral.pathway.person_id),
+        )
+        if move == Action.CORRECT_ATTENDANCE:  # and only its author, within the delay
+            gate.require_author(
+                actor,
+                move_action(move),
+                author_id=referral.attendance_recorded_by_id,
+                until=referral.attendance_correctable_until,
+                subject=Subject("referral", referral.pk, referral.pathway.person_id),
+            )
+        messages.warning(request, "Confirmez l'action : rien n'a encore été enregistré.")
+        return _referral_page(
+            request, referral, {move.value: form} if form else None, status=400, confirming=move
+        )
     data = form.cleaned_data if form is not None else {}
     try:
         referral_services.referral_move(actor=actor, referral_id=pk, action=move, **data)
