@@ -27,11 +27,17 @@ It prints the HTML size (KB, and gzipped), p50 / p95 / max in ms for both modes,
 CPU time of this process per request (Django's own work, which a busy machine inflates far
 less than wall time) and the SQL queries per request, as a markdown table, and the load average;
 it never asserts (timings are not tests).
-It refuses a database whose name lacks "bench": every page appends rows to the access journal.
+Before measuring, each sampled pathway's record is filled as the pages fill it (through the
+services, once: skipped when already there) — three domains of the shared diagnostic with two
+versions each, an action plan of two objectives with three actions, two organisations of the care
+team — so that the person page carries every section of issue 13, not only what `seed_scale`
+writes. It refuses a database whose name lacks "bench": every page appends rows to the access
+journal.
 To measure an earlier version of the code, run this file from a copy of that version (the
 fragments it does not have are skipped).
 """
 
+import datetime
 import gzip
 import os
 import random
@@ -146,6 +152,54 @@ def counsellor_and_pathways(rng: random.Random):
     return agency, membership.user, rng.sample(pathways, min(SAMPLES, len(pathways)))
 
 
+def fill_records(user, agency, pathways) -> None:
+    """The sections a counsellor fills on the person page (see the module's docstring)."""
+    from django.utils import timezone
+
+    from parcours.actor import actor_for
+    from parcours.gate import Door, door
+    from parcours.models import CareTeamMember, DiagnosticEntry
+    from parcours.services.action_plan import objective_add, plan_action_add
+    from parcours.services.care_team import care_team_add
+    from parcours.services.diagnostic import diagnostic_write
+
+    actor = actor_for(user, agency.pk)
+    partners = list(
+        Organisation.objects.exclude(pk=agency.pk).order_by("id").values_list("pk", flat=True)[:2]
+    )
+    due = timezone.localdate() + datetime.timedelta(days=30)
+    with door(Door.COMMAND):
+        for pathway in pathways:
+            if DiagnosticEntry.objects.filter(pathway=pathway).exists():
+                continue
+            for domain in ("professional_project", "training", "mobility"):
+                for version in (1, 2):
+                    diagnostic_write(
+                        actor=actor,
+                        pathway_id=pathway.pk,
+                        domain=domain,
+                        text=f"Situation (version {version}) : " + "éléments de contexte " * 12,
+                        level="to_work_on",
+                    )
+            for partner in partners:
+                if not CareTeamMember.objects.filter(
+                    pathway=pathway, organisation_id=partner, ended_at__isnull=True
+                ).exists():
+                    care_team_add(actor=actor, pathway_id=pathway.pk, organisation_id=partner)
+            for n in (1, 2):
+                objective = objective_add(
+                    actor=actor, pathway_id=pathway.pk, title=f"Objectif {n} du projet"
+                )
+                for m in (1, 2, 3):
+                    plan_action_add(
+                        actor=actor,
+                        objective_id=objective.pk,
+                        label=f"Action {n}.{m} : démarche à engager",
+                        owner_organisation_id=agency.pk,
+                        due_on=due,
+                    )
+
+
 def _load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -164,6 +218,7 @@ def main() -> None:
     load_before = _load()
     rng = random.Random(13)
     agency, user, pathways = counsellor_and_pathways(rng)
+    fill_records(user, agency, pathways)
     client = Client()
     client.force_login(user)
     n = len(pathways)

@@ -5,11 +5,14 @@ A counsellor types « creteil » or « Créteil », « ecole » or « École »:
 locale de Créteil ». One table of letters (`_FOLDS`) folds the typed text in Python and the
 stored names in SQL — PostgreSQL's built-in `translate()` then `lower()` (no extension to
 install), a Python function registered on each SQLite connection — so both sides fold alike.
+The database folds a name once, when it is written (a generated column), not at each search.
 """
 
-from django.db.models import CharField, Func
+from django.db.models import CharField, F, Func
 from django.db.models.lookups import Contains
 
+# Migrations hold `Folded` (the generated `name_folded` columns): a change to these two strings
+# needs a migration that drops and re-adds those columns, or old rows keep the old folding.
 # Accented letters of French (and the neighbours a name may carry) → their base letter.
 _ACCENTED = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝŸ"
 _BASE = "aaaaaaceeeeiiiinooooouuuuyyAAAAAACEEEEIIIINOOOOOUUUUYY"
@@ -39,8 +42,10 @@ class Folded(Func):
 
 
 def folded_contains(field: str, text: str) -> Contains:
-    """A filter: the folded `field` contains the folded `text`."""
-    return Contains(Folded(field), fold(text))
+    """A filter: the folded `field` contains the folded `text`. A model that is searched this
+    way keeps its folded `<field>_folded` column (a GeneratedField of `Folded(field)`), read here:
+    folding every row's name at each keystroke cost 30 ms for 10,000 services."""
+    return Contains(F(f"{field}_folded"), fold(text))
 
 
 def register_sqlite_function(sender, connection, **kwargs) -> None:
