@@ -4,10 +4,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
-
-from ..folding import Folded
 from stdnum.fr import siret
 
+from ..folding import Folded
 from .territory import EmploymentArea, departement_code_validator
 
 
