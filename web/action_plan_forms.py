@@ -60,11 +60,3 @@ class PlanActionForm(forms.Form):
         )
         # The choices from the list already read: no second query to render them.
         field.choices = [("", field.empty_label), *((o.pk, o.name) for o in candidates)]
-
-
-class ObjectiveStatusForm(forms.Form):
-    status = forms.ChoiceField(label=_("Statut"), choices=ObjectiveStatus.choices)
-
-
-class PlanActionStatusForm(forms.Form):
-    status = forms.ChoiceField(label=_("Statut"), choices=PlanActionStatus.choices)

@@ -6,7 +6,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import DeliveryMode
-from parcours.categories import PERSON_FIELDS, DataCategory
+from parcours.categories import PERSON_FIELDS, SENSITIVE_CATEGORIES, DataCategory
 from parcours.errors import DomainError
 from parcours.models import (
     AppointmentChannel,
@@ -95,17 +95,15 @@ class PersonForm(forms.Form):
         ),
     )
 
-    # What each category's fieldset says under its legend (the legend is the category's label).
+    # What each category's fieldset says under its legend (the legend is the category's label);
+    # the sensitive ones (categories.SENSITIVE_CATEGORIES: consent only) say so.
     CATEGORY_HINTS = {
         DataCategory.PATHWAY: _("Situation administrative"),
         DataCategory.SOCIAL: _("Situation sociale"),
-        DataCategory.HEALTH: _(
-            "Donnée sensible : les partenaires ne la voient qu'avec l'accord de la personne."
-        ),
-        DataCategory.JUSTICE: _(
-            "Donnée sensible : les partenaires ne la voient qu'avec l'accord de la personne."
-        ),
     }
+    SENSITIVE_HINT = _(
+        "Donnée sensible : les partenaires ne la voient qu'avec l'accord de la personne."
+    )
 
     def fieldsets(self) -> list[tuple[str, str, str, list]]:
         """(id, legend, hint, bound fields) per data category, in the categories' order, for
@@ -116,7 +114,11 @@ class PersonForm(forms.Form):
                 self[name] for name in self.fields if PERSON_FIELDS.get(name) == category.value
             ]
             if fields:
-                hint = str(self.CATEGORY_HINTS.get(category, ""))
+                hint = str(
+                    self.SENSITIVE_HINT
+                    if category in SENSITIVE_CATEGORIES
+                    else self.CATEGORY_HINTS.get(category, "")
+                )
                 groups.append((f"fiche-{category.value}", str(category.label), hint, fields))
         return groups
 

@@ -29,12 +29,11 @@ from ..models import (
     Objective,
     ObjectiveStatus,
     Pathway,
-    PathwayStatus,
     PlanAction,
     PlanActionStatus,
 )
 from ..models.action_plan import OBJECTIVE_TITLE_MAX, PLAN_ACTION_LABEL_MAX
-from .archive import raise_if_archived
+from .archive import raise_unless_open
 from .history import save_with_history
 from .timeline import timeline_record
 
@@ -55,9 +54,7 @@ def _journal(actor: Actor, action: Action, object_type: str, pk: int, pathway: P
 
 
 def _raise_if_not_writable(pathway: Pathway) -> None:
-    raise_if_archived(pathway)
-    if pathway.status != PathwayStatus.OPEN:
-        raise Conflict(_("Ce parcours est clôturé : son plan d'action ne change plus."))
+    raise_unless_open(pathway, _("Ce parcours est clôturé : son plan d'action ne change plus."))
 
 
 def _text(value: str, *, field: str, limit: int) -> str:

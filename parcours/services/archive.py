@@ -15,7 +15,7 @@ from ..categories import DataCategory
 from ..errors import Archived, Conflict, InvalidInput
 from ..gate import Action
 from ..gate.journal import holding, record_write
-from ..models import EventKind, Pathway, Person
+from ..models import EventKind, Pathway, PathwayStatus, Person
 from .access_grants import access_recompute
 from .history import save_with_history
 from .timeline import timeline_record
@@ -25,6 +25,23 @@ def raise_if_archived(pathway: Pathway) -> None:
     """Refuse any change to an archived (or anonymised) pathway."""
     if pathway.archived_at is not None:
         raise Archived()
+
+
+def pathway_takes_writes(pathway: Pathway | None) -> bool:
+    """An open pathway, not archived: the record whose diagnostic, plan and pathway writes
+    change. The services refuse the others (`raise_unless_open`); the pages read this to offer
+    the buttons, so both say the same."""
+    return (
+        pathway is not None and pathway.status == PathwayStatus.OPEN and pathway.archived_at is None
+    )
+
+
+def raise_unless_open(pathway: Pathway, closed_message: str) -> None:
+    """Refuse a change to an archived pathway (409 `archived`) or a closed one (409, the
+    caller's French sentence)."""
+    raise_if_archived(pathway)
+    if pathway.status != PathwayStatus.OPEN:
+        raise Conflict(closed_message)
 
 
 def raise_if_person_archived(person: Person) -> None:

@@ -13,11 +13,11 @@ from ..diagnostic_domains import (
     DiagnosticLevel,
     domain_category,
 )
-from ..errors import Conflict, InvalidInput
+from ..errors import InvalidInput
 from ..gate import Action
 from ..gate.journal import record_write
-from ..models import DiagnosticEntry, EventKind, PathwayStatus
-from .archive import raise_if_archived
+from ..models import DiagnosticEntry, EventKind
+from .archive import raise_unless_open
 from .timeline import timeline_record
 
 
@@ -60,9 +60,7 @@ def diagnostic_write(
     text = _checked(domain, text, level)
     category = domain_category(domain)
     pathway = gate.pathway_for(actor, pathway_id, Action.DIAGNOSTIC_WRITE, category=category)
-    raise_if_archived(pathway)
-    if pathway.status != PathwayStatus.OPEN:
-        raise Conflict(_("Ce parcours est clôturé : son diagnostic ne change plus."))
+    raise_unless_open(pathway, _("Ce parcours est clôturé : son diagnostic ne change plus."))
     entry = DiagnosticEntry(
         pathway=pathway,
         domain=domain,

@@ -13,12 +13,7 @@ from parcours.gate import Action
 from parcours.selectors.action_plan import owner_candidates
 from parcours.services import action_plan as plan_services
 
-from ..action_plan_forms import (
-    ObjectiveForm,
-    ObjectiveStatusForm,
-    PlanActionForm,
-    PlanActionStatusForm,
-)
+from ..action_plan_forms import ObjectiveForm, PlanActionForm
 from ..actor import member_required
 from ..forms import INPUT_ERRORS, apply_domain_error, error_sentence
 from ..identity import name_shown
@@ -110,18 +105,15 @@ def plan_action_add(request, pk: int):
     return _form_page(request, ACTION_ADD, pathway, form, objective=objective)
 
 
-def _moved(request, form_class, service, pk: int, person_of, done: str):
-    """A status button of the person page: the service decides; a refusal is the 403 page, a
-    move the state does not allow is a message above the page."""
+def _moved(request, service, pk: int, person_of, done: str):
+    """A status button of the person page: the service checks the status posted (its French
+    error) and the move (the moves table), the gate who may; a refusal is the 403 page, a move
+    the state does not allow is a message above the page."""
     actor = request.actor
     if request.method != "POST":  # the buttons are on the person page
         return redirect("web:person-detail", pk=person_of(actor, pk))
-    form = form_class(request.POST)
     try:
-        if not form.is_valid():
-            # A status that is no choice: the service's own French field error.
-            service(actor=actor, pk=pk, status=form.data.get("status", ""))
-        item = service(actor=actor, pk=pk, status=form.cleaned_data["status"])
+        item = service(actor=actor, pk=pk, status=request.POST.get("status", ""))
     except NotAllowed:
         raise
     except INPUT_ERRORS as error:
@@ -150,7 +142,6 @@ def _person_of_action(actor, pk: int) -> int:
 def objective_set_status(request, pk: int):
     return _moved(
         request,
-        ObjectiveStatusForm,
         lambda *, actor, pk, status: plan_services.objective_set_status(
             actor=actor, objective_id=pk, status=status
         ),
@@ -164,7 +155,6 @@ def objective_set_status(request, pk: int):
 def plan_action_set_status(request, pk: int):
     return _moved(
         request,
-        PlanActionStatusForm,
         lambda *, actor, pk, status: plan_services.plan_action_set_status(
             actor=actor, plan_action_id=pk, status=status
         ),

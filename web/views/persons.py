@@ -32,6 +32,7 @@ from parcours.selectors.diagnostic import diagnostic_by_domain
 from parcours.services import break_glass as break_glass_services
 from parcours.services import consent as consent_services
 from parcours.services import person as person_services
+from parcours.services.archive import pathway_takes_writes
 
 from ..action_plan_forms import OBJECTIVE_MOVE_LABELS, PLAN_ACTION_MOVE_LABELS
 from ..actor import member_required
@@ -231,17 +232,13 @@ def _person_page(
             "pathway_writes": _pathway_writes(pathway, actions),
             "can_refer": pathway is not None and Action.REFERRAL_CREATE in actions,
             "diagnostic": diagnostic,
-            "can_write_diagnostic": _writable(pathway) and Action.DIAGNOSTIC_WRITE in actions,
+            "can_write_diagnostic": pathway_takes_writes(pathway)
+            and Action.DIAGNOSTIC_WRITE in actions,
             **_plan_context(actor, pathway, relations, actions, by_pathway),
             "care_team": care_team,
         },
         status=status,
     )
-
-
-def _writable(pathway: Pathway | None) -> bool:
-    """An open pathway, not archived: the one whose record takes writes."""
-    return pathway is not None and pathway.status == PathwayStatus.OPEN and not pathway.archived_at
 
 
 def _plan_context(actor, pathway: Pathway | None, relations, actions, by_pathway) -> dict:
@@ -251,7 +248,7 @@ def _plan_context(actor, pathway: Pathway | None, relations, actions, by_pathway
     if pathway is None or DataCategory.PATHWAY not in by_pathway[pathway.pk]:
         return {"plan": None}
     objectives = plan_of(actor, pathway.pk, by_pathway[pathway.pk])
-    writable = _writable(pathway)
+    writable = pathway_takes_writes(pathway)
     today = timezone.localdate()
     for objective in objectives:
         objective.moves = (
