@@ -53,6 +53,7 @@ from .models import (
     Role,
 )
 from .models.grant import permission_ids
+from .request_memo import remembered
 from .rules import RULES, Action, roles_for
 from .rules import role_categories as _role_categories
 
@@ -79,6 +80,23 @@ def _in_force() -> Q:
     )
 
 
+PERSONAL_GRANTS = "personal_grants"  # the request memo's name for them
+
+
+def personal_grants(actor: Actor) -> list[tuple[int, int]]:
+    """(pathway id, permission id) of the grants in force to the acting user themselves
+    (break-glass): read once per request, however many scopes a page builds."""
+
+    def read() -> list[tuple[int, int]]:
+        return list(
+            PathwayUserObjectPermission.objects.filter(
+                _in_force(), user_id=actor.user.pk
+            ).values_list("content_object_id", "permission_id")
+        )
+
+    return remembered((PERSONAL_GRANTS, actor.user.pk), read)
+
+
 def _granted(actor: Actor, categories: Iterable[str], pathway_ref: str = "pk") -> Q:
     """EXISTS a valid grant of one of `categories` to the actor's organisation or to the actor."""
     perm_ids = _permission_ids_for(categories)
@@ -94,11 +112,8 @@ def _granted(actor: Actor, categories: Iterable[str], pathway_ref: str = "pk") -
     # organisation's grant a lone EXISTS. `EXISTS(group) OR EXISTS(user)` cannot become a
     # semi-join: PostgreSQL then hashes every grant of the group (200 k rows for a large
     # organisation) or filters the whole recent-first index for a small one (docs/performance.md).
-    personal = list(
-        PathwayUserObjectPermission.objects.filter(
-            _in_force(), user_id=actor.user.pk, permission_id__in=perm_ids
-        ).values_list("content_object_id", flat=True)
-    )
+    wanted = set(perm_ids)
+    personal = sorted({pathway_id for pathway_id, perm in personal_grants(actor) if perm in wanted})
     if not personal:
         return Q(Exists(group_grant))
     return Q(Exists(group_grant)) | Q(**{f"{pathway_ref}__in": personal})

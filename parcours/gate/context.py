@@ -18,6 +18,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from ..request_memo import request_memo
+
 
 class Door(StrEnum):
     API = "api"
@@ -87,7 +89,8 @@ class DoorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest):
-        with door(door_for_path(request.path_info), request):
+        # The request memo lives for this request only (parcours/request_memo.py).
+        with door(door_for_path(request.path_info), request), request_memo():
             return self.get_response(request)
 
 

@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from ..access import PERSONAL_GRANTS
 from ..bases import legal_covers
 from ..categories import (
     ALL_CATEGORIES,
@@ -52,6 +53,7 @@ from ..models import (
     Person,
 )
 from ..models.grant import CHANGE_PERMISSION, permission_ids
+from ..request_memo import forget
 from ..selectors.relationships import Span, earlier_end, relationships_of
 
 logger = logging.getLogger(__name__)
@@ -317,6 +319,7 @@ def access_recompute(*, pathway_id: int) -> None:
         codes = {*user_desired.get(key, ("", ""))[0].split(), f"break_glass:{grant.pk}"}
         user_desired[key] = (" ".join(sorted(codes)), "break_glass")
     _apply(PathwayUserObjectPermission, "user_id", pathway, user_desired)
+    forget(PERSONAL_GRANTS)  # a page that opened a break-glass reads its new grants
 
 
 def _apply(model, holder: str, pathway: Pathway, desired: dict[Key, tuple[str, str]]) -> None:

@@ -171,7 +171,8 @@ def test_the_page_records_one_consent_per_group_of_categories(client, world):
 
 def test_the_picker_offers_each_organisations_own_categories(client, world):
     client.force_login(world.me)
-    page = client.get(reverse("web:person-detail", args=[world.person.pk])).content.decode()
+    form_url = reverse("web:consent-create", args=[world.person.pk])
+    page = client.get(form_url, headers={"HX-Request": "true"}).content.decode()
     # The pathway's partner is suggested with its boxes (shown once it is ticked).
     assert f'name="partage_{world.siae.pk}" value="health"' in page
     assert f"En plus, avec {world.siae.name} seulement" in page

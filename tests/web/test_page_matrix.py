@@ -438,6 +438,23 @@ ALLOW: dict[str, list[Visit]] = {
         ),
     ],
     "consent-create": [
+        Visit(  # without JavaScript, the form on its own page: the name and the partners shown
+            "me",
+            "GET",
+            PERSON,
+            says="Enregistrer un accord de",
+            journal=(
+                read(
+                    "person",
+                    lambda w: w.person.pk,
+                    ("identity", "pathway"),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "person.read",
+                ),
+            ),
+            name="me-GET",
+        ),
         Visit(
             "me",
             "POST",
@@ -1186,6 +1203,24 @@ DENY: dict[str, list[Visit]] = {
             says=NOT_FOUND,
             journal=(refused("person", lambda w: w.person.pk, "consent.record"),),
             name="manager",
+        ),
+        Visit(  # nor the form
+            "manager",
+            "GET",
+            PERSON,
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("person", lambda w: w.person.pk, "consent.record"),),
+            name="manager-GET",
+        ),
+        Visit(
+            "me",
+            "GET",
+            FOREIGN_PERSON,
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("person", lambda w: w.foreign_pathway.person_id, "consent.record"),),
+            name="out-of-scope-GET",
         ),
         Visit(
             "me",

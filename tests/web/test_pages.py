@@ -580,7 +580,7 @@ def test_a_consent_form_with_errors_comes_back_open_with_what_was_ticked(world):
     # No category ticked, for all or for it: said on the organisations picked.
     assert "Choisissez au moins une catégorie partagée avec « Chantier Les Jardins »." in page
     assert f'value="{world.siae.pk}" checked' in page
-    assert '<details class="fr-mb-3w" open>' in page
+    assert '<details class="fr-mb-3w" id="accord-nouveau" open>' in page
 
 
 def test_a_consent_with_its_signed_form(world):

@@ -227,10 +227,53 @@ def test_the_person_page_no_longer_embeds_the_directory(world):
     html = page.content.decode()
     assert page.status_code == 200
     assert "Association Solidarité" not in html  # no organisation of the directory as such
+    # The consent form is loaded when its section opens (htmx), or opened by a link without
+    # JavaScript: the page carries neither its picker nor its categories.
+    form_url = reverse("web:consent-create", args=[world.person.pk])
+    assert f'hx-get="{form_url}" hx-trigger="toggle once"' in html
+    assert f'<a class="fr-link" href="{form_url}">Ouvrir le formulaire d\'accord</a>' in html
+    assert 'name="organisations"' not in html
+
+
+def test_the_consent_form_suggests_the_pathway_partners_and_journals_them(world):
+    url = reverse("web:consent-create", args=[world.person.pk])
+    before = AccessEvent.objects.count()
+    fragment = client_of(world.me).get(url, headers=HTMX)
+    html = fragment.content.decode()
+    assert fragment.status_code == 200
+    assert "<html" not in html  # the fragment htmx puts into the section
+    assert "Association Solidarité" not in html
     # Before any search: the partners of the pathway's referrals (the SIAE), not ticked.
     assert f'type="checkbox" id="accord-organismes-{world.siae.pk}"' in html
     assert f'value="{world.siae.pk}" checked' not in html
     assert html.count('name="organisations"') == 1
+    assert "Léa" not in html  # the fragment does not name the person
+    read = AccessEvent.objects.order_by("-id").first()
+    assert AccessEvent.objects.count() == before + 1  # the partners suggested are the pathway's
+    assert (read.operation, read.object_type, read.object_id) == (
+        "read",
+        "person",
+        world.person.pk,
+    )
+    assert read.categories == ["pathway"]
+
+
+def test_the_consent_form_has_a_page_of_its_own_without_javascript(world):
+    page = client_of(world.me).get(reverse("web:consent-create", args=[world.person.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "<h1>Enregistrer un accord de Léa Martin</h1>" in html
+    assert f'type="checkbox" id="accord-organismes-{world.siae.pk}"' in html
+    read = AccessEvent.objects.order_by("-id").first()
+    assert sorted(read.categories) == ["identity", "pathway"]
+
+
+def test_the_consent_form_is_not_found_out_of_scope(world):
+    url = reverse("web:consent-create", args=[world.foreign_pathway.person_id])
+    for headers in ({}, HTMX):
+        response = client_of(world.me).get(url, headers=headers)
+        assert response.status_code == 404
+        assert 'name="organisations"' not in response.content.decode()
 
 
 def test_a_consent_naming_organisations_found_by_search_is_recorded(world):
@@ -265,7 +308,7 @@ def test_the_consent_search_without_javascript_keeps_what_was_typed(world):
     page = response.content.decode()
     assert response.status_code == 200
     assert Consent.objects.count() == before  # a search saves nothing
-    assert '<details class="fr-mb-3w" open>' in page
+    assert '<details class="fr-mb-3w" id="accord-nouveau" open>' in page
     assert f'value="{world.ccas.pk}"' in page  # found
     assert f'value="{world.crowd[0].pk}" checked' in page  # still picked
     assert 'value="Logement d&#x27;urgence"' in page  # what was typed

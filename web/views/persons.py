@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.vary import vary_on_headers
 
 from parcours import access, gate
 from parcours.api.filters import PersonFilter
@@ -179,20 +180,12 @@ def _person_page(
         )
     timeline = _with_consents(timeline, consents)
     actions = gate.actions_for(actor, relations)
-    consent_form_open = consent_form is not None
-    consent_form = consent_form or ConsentForm()
+    # The consent form (its organisation picker and every category) is a third of the page:
+    # it is built only when shown again (a failed post, a search without JavaScript); otherwise
+    # the page links to it and htmx loads it when its section opens (`consent_create`, GET).
     consent_picker = None
-    if Action.CONSENT_RECORD in actions:
-        # The organisations the form holds, and before any search the pathway's partners.
-        consent_picker = build_picker(
-            actor,
-            field_name="organisations",
-            data=request.POST if request.method == "POST" else None,
-            picked=consent_form["organisations"].value(),
-            suggested=[r.receiver_organisation_id for r in referrals]
-            + [r.sender_organisation_id for r in referrals],
-            errors=consent_form.errors.get("organisations", ()),
-        )
+    if consent_form is not None:
+        consent_picker = _consent_picker(request, consent_form, referrals)
     record_read_of(
         actor,
         Action.PERSON_READ,
@@ -217,7 +210,6 @@ def _person_page(
             "referrals": referrals,
             "consents": consents,
             "consent_form": consent_form,
-            "consent_form_open": consent_form_open,
             "consent_picker": consent_picker,
             "break_glass_form": break_glass_form or BreakGlassForm(),
             "break_glass_form_open": break_glass_form is not None,
@@ -384,12 +376,69 @@ def person_edit(request, pk: int):
     return render(request, "web/persons/form.html", {"form": form, "person": person})
 
 
+def _consent_picker(request, consent_form, referrals):
+    """The consent form's organisation picker: what the form holds, and before any search the
+    partners of the pathway's referrals."""
+    return build_picker(
+        request.actor,
+        field_name="organisations",
+        data=request.POST if request.method == "POST" else None,
+        picked=consent_form["organisations"].value(),
+        suggested=[r.receiver_organisation_id for r in referrals]
+        + [r.sender_organisation_id for r in referrals],
+        errors=consent_form.errors.get("organisations", ()),
+    )
+
+
+def _consent_form_page(request, person: Person):
+    """The empty consent form: the fragment htmx loads into the person page when its section
+    opens, or, without JavaScript (the section's link), a page of its own that names the person.
+    What it shows of the record (the name on its own page, the pathway's partners suggested by
+    the picker) is journaled as a read of the person, like the person page."""
+    actor = request.actor
+    gate.require(  # a partner that may not record one gets the 403 page, not a form that fails
+        actor,
+        Action.CONSENT_RECORD,
+        relations=relations_to_person(actor, person.pk),
+        subject=gate.Subject("person", person.pk, person.pk),
+    )
+    pathways = _visible_pathways(actor, person)
+    grants = access.grants_for(actor, [p.pk for p in pathways])
+    pathway = pathways[0] if pathways else None
+    referrals = []
+    if pathway is not None and DataCategory.PATHWAY in grants[pathway.pk].categories:
+        referrals = list(access.referrals_visible_to(actor).filter(pathway=pathway))
+    shown = ({DataCategory.PATHWAY} if referrals else set()) | (
+        set() if request.htmx else {DataCategory.IDENTITY}
+    )
+    if shown:
+        record_read_of(
+            actor,
+            Action.PERSON_READ,
+            object_type="person",
+            object_id=person.pk,
+            person_id=person.pk,
+            pathway_ids=list(grants),
+            shown=shown,
+            grants=grants,
+        )
+    form = ConsentForm()
+    template = "web/persons/_consent_form.html" if request.htmx else "web/persons/consent_form.html"
+    context = {
+        "person": person,
+        "consent_form": form,
+        "consent_picker": _consent_picker(request, form, referrals),
+    }
+    return render(request, template, context)
+
+
 @member_required
+@vary_on_headers("HX-Request")
 def consent_create(request, pk: int):
     actor = request.actor
     person = gate.locate(actor, access.persons_visible_to(actor), pk, action=Action.CONSENT_RECORD)
     if request.method != "POST":
-        return redirect("web:person-detail", pk=person.pk)
+        return _consent_form_page(request, person)
     if "rechercher" in request.POST:  # the organisation picker's search, without JavaScript
         return _person_page(request, person, consent_form=search_again(ConsentForm, request.POST))
     form = ConsentForm(request.POST, request.FILES)
