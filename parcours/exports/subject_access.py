@@ -104,8 +104,8 @@ def _category_sections(data: dict) -> list[PdfSection]:
             paragraphs=[
                 "Les données de votre dossier sont rangées en catégories ; chaque organisation "
                 "ne voit que les catégories que la loi, une convention ou votre accord lui "
-                "ouvrent. Les autres données de chaque catégorie (diagnostic, freins, notes du "
-                "journal de suivi) sont détaillées plus bas."
+                "ouvrent. Les autres données de chaque catégorie (diagnostic, freins, plan "
+                "d'action, notes du journal de suivi) sont détaillées plus bas."
             ],
         )
     ]
@@ -119,6 +119,8 @@ def _category_sections(data: dict) -> list[PdfSection]:
                 "version du diagnostic partagé",
                 "versions du diagnostic partagé",
             ),
+            (other["plan_objectives"], "objectif du plan d'action", "objectifs du plan d'action"),
+            (other["plan_actions"], "action du plan d'action", "actions du plan d'action"),
             (
                 other["referral_context_notes"],
                 "élément de contexte d'orientation",
@@ -226,6 +228,7 @@ def _pathway_sections(data: dict) -> list[PdfSection]:
                 level=2,
             )
         )
+        sections.extend(_plan_sections(pathway))
         sections.append(
             PdfSection(
                 heading=f"Parcours n°{number} : équipe de suivi",
@@ -241,6 +244,67 @@ def _pathway_sections(data: dict) -> list[PdfSection]:
                     for m in pathway["care_team"]
                 ],
                 widths=[3, 1.5, 1.5, 3],
+                level=2,
+            )
+        )
+    return sections
+
+
+def _plan_sections(pathway: dict) -> list[PdfSection]:
+    """The pathway's action plan: its objectives, then their actions (when there are some)."""
+    number, plan = pathway["number"], pathway["action_plan"]
+    sections = [
+        PdfSection(
+            heading=f"Parcours n°{number} : plan d'action",
+            paragraphs=[
+                "Les objectifs convenus avec vous et les actions prévues pour les atteindre : "
+                "l'organisation qui porte chaque action, son échéance et où elle en est."
+            ],
+            columns=["N°", "Objectif", "Statut", "Ajouté le", "Par", "Atteint ou abandonné le"],
+            rows=[
+                [
+                    str(o["number"]),
+                    _text(o["title"]),
+                    o["status_label"],
+                    _when(o["created_at"]),
+                    o["created_by_organisation"],
+                    _when(o["closed_at"]),
+                ]
+                for o in plan
+            ],
+            widths=[0.6, 4, 1.3, 1.7, 2.4, 1.8],
+            empty_text="Aucun objectif.",
+            level=2,
+        )
+    ]
+    if plan:
+        sections.append(
+            PdfSection(
+                heading=f"Parcours n°{number} : actions du plan d'action",
+                columns=[
+                    "Objectif n°",
+                    "Action",
+                    "Portée par",
+                    "Échéance",
+                    "Statut",
+                    "Faite le",
+                    "Ajoutée par",
+                ],
+                rows=[
+                    [
+                        str(o["number"]),
+                        _text(a["label"]),
+                        a["owner_organisation"],
+                        _when(a["due_on"]),
+                        a["status_label"],
+                        _when(a["done_at"]),
+                        a["created_by_organisation"],
+                    ]
+                    for o in plan
+                    for a in o["actions"]
+                ],
+                widths=[0.9, 3.4, 2.2, 1.4, 1.3, 1.6, 2.2],
+                empty_text="Aucune action.",
                 level=2,
             )
         )

@@ -10,7 +10,7 @@ Person-version rules: no staff name anywhere (who acted is the organisation), no
 but the record's reference ("P-0000042"), the referrals' references ("OR-0000012", already
 quoted to the person) and the pathways' and consents' order numbers.
 
-Bounded: about twenty queries whatever the number of pathways, referrals, events or consents
+Bounded: about 25 queries whatever the number of pathways, referrals, events or consents
 (prefetches and one query per history table); the person's access report adds its own three.
 Scoping (which DPO may produce the pack) is the caller's.
 """
@@ -26,6 +26,7 @@ from django.utils.text import capfirst
 from ..categories import (
     PATHWAY_FIELDS,
     PERSON_FIELDS,
+    PLAN_ACTION_FIELDS,
     REFERRAL_FIELDS,
     DataCategory,
     barrier_category,
@@ -48,11 +49,15 @@ from ..models import (
     EvidenceKind,
     ModalityPeriod,
     Objection,
+    Objective,
+    ObjectiveStatus,
     Pathway,
     PathwayEvent,
     PathwayOutcome,
     PathwayStatus,
     Person,
+    PlanAction,
+    PlanActionStatus,
     Referral,
     ReferralKind,
     ReferralOutcome,
@@ -180,6 +185,12 @@ def _pathway(pathway: Pathway, number: int) -> dict:
             }
             for entry in pathway.diagnostic.all()
         ],
+        # The action plan: its objectives, oldest first, each with its actions by due date —
+        # which organisation holds each, by when, where it stands (texts decrypted).
+        "action_plan": [
+            _objective(objective, number)
+            for number, objective in enumerate(pathway.objectives.all(), start=1)
+        ],
         "care_team": [
             {
                 "organisation": member.organisation.name,
@@ -188,6 +199,31 @@ def _pathway(pathway: Pathway, number: int) -> dict:
                 "end_reason": member.end_reason,
             }
             for member in pathway.care_team.all()
+        ],
+    }
+
+
+def _objective(objective: Objective, number: int) -> dict:
+    return {
+        "number": number,
+        "title": objective.title,
+        "status": objective.status,
+        "status_label": label(ObjectiveStatus, objective.status),
+        "created_at": iso(objective.created_at),
+        "created_by_organisation": objective.created_by_organisation.name,
+        "closed_at": iso(objective.closed_at),
+        "actions": [
+            {
+                "label": action.label,
+                "owner_organisation": action.owner_organisation.name,
+                "due_on": iso(action.due_on),
+                "status": action.status,
+                "status_label": label(PlanActionStatus, action.status),
+                "done_at": iso(action.done_at),
+                "created_at": iso(action.created_at),
+                "created_by_organisation": action.created_by_organisation.name,
+            }
+            for action in objective.actions.all()
         ],
     }
 
@@ -441,6 +477,15 @@ def _other_records(
         "diagnostic_versions": sum(
             1 for p in pathways for v in p["diagnostic"] if v["category"] == code
         ),
+        "plan_objectives": sum(
+            len(p["action_plan"]) for p in pathways if PLAN_ACTION_FIELDS["label"] == code
+        ),
+        "plan_actions": sum(
+            len(o["actions"])
+            for p in pathways
+            for o in p["action_plan"]
+            if PLAN_ACTION_FIELDS["label"] == code
+        ),
         "referral_context_notes": sum(
             1 for r in referrals if r["context_note"] and REFERRAL_FIELDS["context_note"] == code
         ),
@@ -462,6 +507,19 @@ def subject_access_data(*, person_id: int, now: dt.datetime) -> dict:
                 DiagnosticEntry.objects.select_related("author_organisation").order_by(
                     "created_at", "id"
                 ),
+            ),
+            Prefetch(
+                "objectives",
+                Objective.objects.select_related("created_by_organisation")
+                .prefetch_related(
+                    Prefetch(
+                        "actions",
+                        PlanAction.objects.select_related(
+                            "owner_organisation", "created_by_organisation"
+                        ).order_by("due_on", "id"),
+                    )
+                )
+                .order_by("created_at", "id"),
             ),
             Prefetch(
                 "care_team",
@@ -563,6 +621,8 @@ def subject_access_data(*, person_id: int, now: dt.datetime) -> dict:
         "pathways": len(data["pathways"]),
         "referrals": len(data["referrals"]),
         "appointments": sum(len(r["appointments"]) for r in data["referrals"]),
+        "plan_objectives": sum(len(p["action_plan"]) for p in data["pathways"]),
+        "plan_actions": sum(len(o["actions"]) for p in data["pathways"] for o in p["action_plan"]),
         "timeline_events": len(data["timeline"]),
         "consents": len(data["consents"]),
         "consent_changes": sum(len(c["history"]) for c in data["consents"]),

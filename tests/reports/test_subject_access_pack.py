@@ -147,6 +147,8 @@ def test_the_json_holds_the_record_by_category(pack_history):
         "diagnostic_summaries": 0,
         "barriers": 2,
         "diagnostic_versions": 0,
+        "plan_objectives": 0,
+        "plan_actions": 0,
         "referral_context_notes": 1,
         "timeline_events": 3,  # two barriers and the diagnostic note
     }
@@ -320,6 +322,8 @@ def test_the_json_holds_the_person_access_report_and_retention(pack_history):
         "pathways": 1,
         "referrals": 2,
         "appointments": 1,
+        "plan_objectives": 0,
+        "plan_actions": 0,
         "timeline_events": 12,
         "consents": 2,
         "consent_changes": 4,
