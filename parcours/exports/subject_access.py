@@ -361,11 +361,39 @@ def _referral_sections(data: dict) -> list[PdfSection]:
             heading="Orientations : historique des statuts",
             columns=["Référence", "Date", "Statut"],
             rows=[
-                [r["reference"], _when(move["at"]), move["status_label"]]
+                [
+                    r["reference"],
+                    _when(move["at"]),
+                    move["status_label"]
+                    + (" (correction de la saisie précédente)" if move.get("correction") else ""),
+                ]
                 for r in referrals
                 for move in r["status_history"]
             ],
             widths=[1, 1, 2],
+            level=2,
+        ),
+        PdfSection(
+            heading="Orientations : corrections de votre venue ou de votre absence",
+            paragraphs=[
+                "L'organisation qui a noté votre venue ou votre absence à un rendez-vous peut "
+                "corriger une erreur dans les jours qui suivent. Le motif qu'elle a donné figure "
+                "au journal de suivi, à la même date."
+            ],
+            columns=["Référence", "Corrigée le", "Par", "Saisie d'abord", "Après correction"],
+            rows=[
+                [
+                    r["reference"],
+                    _when(c["at"]),
+                    _text(c["organisation"]),
+                    c["previous_status_label"],
+                    c["corrected_status_label"],
+                ]
+                for r in referrals
+                for c in r["attendance_corrections"]
+            ],
+            widths=[1.5, 1.7, 3, 1.8, 1.8],
+            empty_text="Aucune correction.",
             level=2,
         ),
         PdfSection(

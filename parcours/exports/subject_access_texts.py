@@ -76,7 +76,9 @@ Ce dossier compressé contient trois fichiers :
                                 organisation qui porte chaque action, échéance, statut),
                                 équipe de suivi
     referrals                   vos orientations : organisations, motif, statut, dates,
-                                historique des statuts (status_history), rendez-vous
+                                historique des statuts (status_history), corrections de
+                                votre venue ou de votre absence (attendance_corrections),
+                                rendez-vous
     timeline                    le journal de suivi de vos parcours
     consents                    vos accords et leur historique (history : recueil, restriction,
                                 retrait, avec les catégories et organisations après chaque

@@ -183,6 +183,9 @@ def test_the_json_holds_the_pathway_referrals_and_timeline(pack_history):
         ("appointment_set", "2026-01-09T09:30:00+01:00"),
         ("attended", "2026-01-12T10:30:00+01:00"),
     ]
+    # Recorded once, never corrected.
+    assert not any(s["correction"] for s in to_siae["status_history"])
+    assert to_siae["attendance_corrections"] == []
     assert to_siae["appointments"] == [
         {
             "starts_at": "2026-01-12T10:00:00+01:00",
@@ -322,6 +325,7 @@ def test_the_json_holds_the_person_access_report_and_retention(pack_history):
         "pathways": 1,
         "referrals": 2,
         "appointments": 1,
+        "attendance_corrections": 0,
         "plan_objectives": 0,
         "plan_actions": 0,
         "timeline_events": 12,
