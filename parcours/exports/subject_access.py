@@ -19,7 +19,8 @@ from typing import Any
 from django.utils import timezone
 
 from ..categories import DataCategory
-from ..models import BarrierKind, OrganisationKind
+from ..labels import organisation_kind_recipients
+from ..models import BarrierKind
 from .pdf import PdfSection, render_report_pdf
 from .subject_access_texts import INTRO, LISEZMOI, RETENTION_NOTE, RIGHTS
 
@@ -75,16 +76,6 @@ def _field_text(value: Any) -> str:
 
 def _categories(codes: list[str], labels: dict[str, str]) -> str:
     return ", ".join(labels.get(code, code) for code in codes) or NOT_SET
-
-
-def _kinds(codes: list[str]) -> list[str]:
-    names = []
-    for code in codes:
-        try:
-            names.append(f"tout organisme de type « {OrganisationKind(code).label} »")
-        except ValueError:
-            names.append(code)
-    return names
 
 
 # --- PDF sections ------------------------------------------------------------------------------
@@ -450,7 +441,12 @@ def _consent_sections(data: dict) -> list[PdfSection]:
     labels = data["category_labels"]
 
     def recipients(item: dict) -> str:
-        return ", ".join(item["organisations"] + _kinds(item["organisation_kinds"])) or NOT_SET
+        return (
+            ", ".join(
+                item["organisations"] + organisation_kind_recipients(item["organisation_kinds"])
+            )
+            or NOT_SET
+        )
 
     return [
         PdfSection(

@@ -401,6 +401,28 @@ def test_the_pdf_of_the_pack_reads_back_in_french(pack_history):
         assert name not in text
 
 
+def test_a_consent_to_kinds_of_organisation_reads_in_french(db):
+    from parcours.exports.subject_access import subject_access_pdf
+    from tests.factories import ConsentFactory
+
+    pathway = PathwayFactory()
+    ConsentFactory(
+        person=pathway.person,
+        organisations=[OrganisationFactory(name="CCAS de Lens")],
+        organisation_kinds=["mission_locale", "plie"],
+    )
+    data = subject_access_data(person_id=pathway.person_id, now=timezone.now())
+    assert data["consents"][0]["organisation_kinds"] == ["mission_locale", "plie"]
+    text = _flat(
+        " ".join(p.extract_text() for p in PdfReader(io.BytesIO(subject_access_pdf(data))).pages)
+    )
+    assert (
+        "CCAS de Lens, tout organisme de type « Mission locale », tout organisme de type « PLIE »"
+        in text
+    )
+    assert "mission_locale" not in text
+
+
 def test_the_export_is_journaled_once(pack_history, make_actor):
     dpo = make_actor(organisation=pack_history["owner"].organisation, role=Role.DPO)
     before = AccessEvent.objects.count()
