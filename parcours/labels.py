@@ -7,6 +7,7 @@ filter on); the DPO's pages, PDFs and CSVs, and the person's own report, show th
 """
 
 from .bases import legal_bases
+from .models import OrganisationKind
 
 # object_type → (singular, plural), as the journal names records (parcours/gate/journal.py).
 RECORD_NAMES: dict[str, tuple[str, str]] = {
@@ -44,6 +45,7 @@ NUMBERED_BASES = {
     "break_glass": "accès exceptionnel",
 }
 UNKNOWN_BASIS = "base non reconnue"
+UNKNOWN_ORGANISATION_KIND = "type d'organisme non reconnu"
 
 
 def record_name(object_type: str, *, plural: bool = False) -> str:
@@ -90,3 +92,18 @@ def basis_label(basis: str, *, numbered: bool = True) -> str:
         if name not in names:
             names.append(name)
     return " ; ".join(names)
+
+
+def organisation_kind_recipients(codes) -> list[str]:
+    """A consent's kinds of organisation as its recipients read (["mission_locale"] →
+    « tout organisme de type « Mission locale » »): the person page and the subject-access
+    pack say it alike."""
+    names = []
+    for code in codes or ():
+        try:
+            name = str(OrganisationKind(code).label)
+        except ValueError:
+            names.append(UNKNOWN_ORGANISATION_KIND)
+        else:
+            names.append(f"tout organisme de type « {name} »")
+    return names

@@ -149,18 +149,34 @@ def shared_with(data, organisation_id: int) -> list[str]:
 class ConsentForm(forms.Form):
     # Validated against the whole directory; rendered by the organisation picker
     # (web/templates/web/directory/_picker.html: the organisations picked and a search), never
-    # as one checkbox per organisation.
+    # as one checkbox per organisation. Not required by itself: a consent may name kinds of
+    # organisation only (`clean` asks for one or the other).
     organisations = forms.ModelMultipleChoiceField(
         label=_("Organisations destinataires"),
         queryset=Organisation.objects.order_by("name"),
         widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
-    # What the person agrees to share, per category: with every organisation picked (this
-    # field) and, beyond, with some of them only (each picked organisation's own boxes,
-    # `shared_with`, under its name in the picker). One consent per group of categories
-    # going to the same organisations (services.consent.consent_record_choices).
+    # Kinds of organisation covered as a whole (the API's `organisation_kinds`): every
+    # organisation of a kind ticked sees, once it works with the person, the categories shared
+    # with all (below) — never a picked organisation's own categories, which the person chose
+    # for that organisation only.
+    organisation_kinds = forms.MultipleChoiceField(
+        label=_("Types d'organisation"),
+        choices=OrganisationKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_(
+            "Toute organisation de ces types qui accompagne la personne reçoit les catégories "
+            "partagées avec tous, ci-dessous."
+        ),
+    )
+    # What the person agrees to share, per category: with every organisation picked and every
+    # kind ticked (this field) and, beyond, with some of the organisations only (each picked
+    # organisation's own boxes, `shared_with`, under its name in the picker). One consent per
+    # group of categories going to the same recipients (services.consent.consent_record_choices).
     categories = forms.MultipleChoiceField(
-        label=_("Catégories partagées avec tous les organismes cochés"),
+        label=_("Catégories partagées avec tous les organismes et types cochés"),
         choices=DataCategory.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
@@ -193,10 +209,23 @@ class ConsentForm(forms.Form):
 
     def clean(self):
         """The choices per category (ConsentChoice), from the categories for all and each
-        picked organisation's own: every category it is shared with, and with whom."""
+        picked organisation's own: every category it is shared with, and with whom (the kinds
+        ticked get the categories for all)."""
         cleaned = super().clean()
         organisations = cleaned.get("organisations") or []
+        kinds = sorted(cleaned.get("organisation_kinds") or [])
         common = set(cleaned.get("categories") or [])
+        if not organisations and not kinds:
+            # An unknown organisation or kind already says what is wrong with the recipients.
+            if not self.has_error("organisations") and not self.has_error("organisation_kinds"):
+                message = _("Choisissez au moins une organisation ou un type d'organisation.")
+                self.add_error("organisations", message)
+                self.add_error("organisation_kinds", message)
+            return cleaned
+        if kinds and not common and not self.has_error("categories"):
+            self.add_error(
+                "categories", _("Cochez les catégories que reçoivent les types d'organisation.")
+            )
         recipients: dict[str, list[int]] = {c: [] for c in DataCategory.values}
         for organisation in organisations:
             own = set(shared_with(self.data, organisation.pk))
@@ -214,9 +243,13 @@ class ConsentForm(forms.Form):
             for category in common | own:
                 recipients[category].append(organisation.pk)
         cleaned["choices"] = [
-            ConsentChoice([category], organisation_ids=ids)
-            for category, ids in recipients.items()
-            if ids
+            ConsentChoice(
+                [category],
+                organisation_ids=recipients[category],
+                organisation_kinds=kinds if category in common else [],
+            )
+            for category in DataCategory.values
+            if recipients[category] or (kinds and category in common)
         ]
         return cleaned
 

@@ -19,7 +19,8 @@ from typing import Any
 from django.utils import timezone
 
 from ..categories import DataCategory
-from ..models import BarrierKind, OrganisationKind
+from ..labels import organisation_kind_recipients
+from ..models import BarrierKind
 from .pdf import PdfSection, render_report_pdf
 from .subject_access_texts import INTRO, LISEZMOI, RETENTION_NOTE, RIGHTS
 
@@ -77,16 +78,6 @@ def _categories(codes: list[str], labels: dict[str, str]) -> str:
     return ", ".join(labels.get(code, code) for code in codes) or NOT_SET
 
 
-def _kinds(codes: list[str]) -> list[str]:
-    names = []
-    for code in codes:
-        try:
-            names.append(f"tout organisme de type « {OrganisationKind(code).label} »")
-        except ValueError:
-            names.append(code)
-    return names
-
-
 # --- PDF sections ------------------------------------------------------------------------------
 
 
@@ -104,8 +95,8 @@ def _category_sections(data: dict) -> list[PdfSection]:
             paragraphs=[
                 "Les données de votre dossier sont rangées en catégories ; chaque organisation "
                 "ne voit que les catégories que la loi, une convention ou votre accord lui "
-                "ouvrent. Les autres données de chaque catégorie (diagnostic, freins, notes du "
-                "journal de suivi) sont détaillées plus bas."
+                "ouvrent. Les autres données de chaque catégorie (diagnostic, freins, plan "
+                "d'action, notes du journal de suivi) sont détaillées plus bas."
             ],
         )
     ]
@@ -119,6 +110,8 @@ def _category_sections(data: dict) -> list[PdfSection]:
                 "version du diagnostic partagé",
                 "versions du diagnostic partagé",
             ),
+            (other["plan_objectives"], "objectif du plan d'action", "objectifs du plan d'action"),
+            (other["plan_actions"], "action du plan d'action", "actions du plan d'action"),
             (
                 other["referral_context_notes"],
                 "élément de contexte d'orientation",
@@ -226,6 +219,7 @@ def _pathway_sections(data: dict) -> list[PdfSection]:
                 level=2,
             )
         )
+        sections.extend(_plan_sections(pathway))
         sections.append(
             PdfSection(
                 heading=f"Parcours n°{number} : équipe de suivi",
@@ -241,6 +235,67 @@ def _pathway_sections(data: dict) -> list[PdfSection]:
                     for m in pathway["care_team"]
                 ],
                 widths=[3, 1.5, 1.5, 3],
+                level=2,
+            )
+        )
+    return sections
+
+
+def _plan_sections(pathway: dict) -> list[PdfSection]:
+    """The pathway's action plan: its objectives, then their actions (when there are some)."""
+    number, plan = pathway["number"], pathway["action_plan"]
+    sections = [
+        PdfSection(
+            heading=f"Parcours n°{number} : plan d'action",
+            paragraphs=[
+                "Les objectifs convenus avec vous et les actions prévues pour les atteindre : "
+                "l'organisation qui porte chaque action, son échéance et où elle en est."
+            ],
+            columns=["N°", "Objectif", "Statut", "Ajouté le", "Par", "Atteint ou abandonné le"],
+            rows=[
+                [
+                    str(o["number"]),
+                    _text(o["title"]),
+                    o["status_label"],
+                    _when(o["created_at"]),
+                    o["created_by_organisation"],
+                    _when(o["closed_at"]),
+                ]
+                for o in plan
+            ],
+            widths=[0.6, 4, 1.3, 1.7, 2.4, 1.8],
+            empty_text="Aucun objectif.",
+            level=2,
+        )
+    ]
+    if plan:
+        sections.append(
+            PdfSection(
+                heading=f"Parcours n°{number} : actions du plan d'action",
+                columns=[
+                    "Objectif n°",
+                    "Action",
+                    "Portée par",
+                    "Échéance",
+                    "Statut",
+                    "Faite le",
+                    "Ajoutée par",
+                ],
+                rows=[
+                    [
+                        str(o["number"]),
+                        _text(a["label"]),
+                        a["owner_organisation"],
+                        _when(a["due_on"]),
+                        a["status_label"],
+                        _when(a["done_at"]),
+                        a["created_by_organisation"],
+                    ]
+                    for o in plan
+                    for a in o["actions"]
+                ],
+                widths=[0.9, 3.4, 2.2, 1.4, 1.3, 1.6, 2.2],
+                empty_text="Aucune action.",
                 level=2,
             )
         )
@@ -297,11 +352,39 @@ def _referral_sections(data: dict) -> list[PdfSection]:
             heading="Orientations : historique des statuts",
             columns=["Référence", "Date", "Statut"],
             rows=[
-                [r["reference"], _when(move["at"]), move["status_label"]]
+                [
+                    r["reference"],
+                    _when(move["at"]),
+                    move["status_label"]
+                    + (" (correction de la saisie précédente)" if move.get("correction") else ""),
+                ]
                 for r in referrals
                 for move in r["status_history"]
             ],
             widths=[1, 1, 2],
+            level=2,
+        ),
+        PdfSection(
+            heading="Orientations : corrections de votre venue ou de votre absence",
+            paragraphs=[
+                "L'organisation qui a noté votre venue ou votre absence à un rendez-vous peut "
+                "corriger une erreur dans les jours qui suivent. Le motif qu'elle a donné figure "
+                "au journal de suivi, à la même date."
+            ],
+            columns=["Référence", "Corrigée le", "Par", "Saisie d'abord", "Après correction"],
+            rows=[
+                [
+                    r["reference"],
+                    _when(c["at"]),
+                    _text(c["organisation"]),
+                    c["previous_status_label"],
+                    c["corrected_status_label"],
+                ]
+                for r in referrals
+                for c in r["attendance_corrections"]
+            ],
+            widths=[1.5, 1.7, 3, 1.8, 1.8],
+            empty_text="Aucune correction.",
             level=2,
         ),
         PdfSection(
@@ -358,7 +441,12 @@ def _consent_sections(data: dict) -> list[PdfSection]:
     labels = data["category_labels"]
 
     def recipients(item: dict) -> str:
-        return ", ".join(item["organisations"] + _kinds(item["organisation_kinds"])) or NOT_SET
+        return (
+            ", ".join(
+                item["organisations"] + organisation_kind_recipients(item["organisation_kinds"])
+            )
+            or NOT_SET
+        )
 
     return [
         PdfSection(

@@ -71,9 +71,14 @@ Ce dossier compressé contient trois fichiers :
     categories                  votre fiche, par catégorie : chaque donnée (name, label, value)
                                 et le nombre d'autres éléments de la catégorie (other_records)
     pathways                    vos parcours : statut, dates, organisations, modalités
-                                successives, synthèse du diagnostic, freins, équipe de suivi
+                                successives, synthèse du diagnostic, freins, diagnostic
+                                partagé, plan d'action (action_plan : objectifs et actions,
+                                organisation qui porte chaque action, échéance, statut),
+                                équipe de suivi
     referrals                   vos orientations : organisations, motif, statut, dates,
-                                historique des statuts (status_history), rendez-vous
+                                historique des statuts (status_history), corrections de
+                                votre venue ou de votre absence (attendance_corrections),
+                                rendez-vous
     timeline                    le journal de suivi de vos parcours
     consents                    vos accords et leur historique (history : recueil, restriction,
                                 retrait, avec les catégories et organisations après chaque

@@ -10,7 +10,7 @@ Person-version rules: no staff name anywhere (who acted is the organisation), no
 but the record's reference ("P-0000042"), the referrals' references ("OR-0000012", already
 quoted to the person) and the pathways' and consents' order numbers.
 
-Bounded: about twenty queries whatever the number of pathways, referrals, events or consents
+Bounded: about 25 queries whatever the number of pathways, referrals, events or consents
 (prefetches and one query per history table); the person's access report adds its own three.
 Scoping (which DPO may produce the pack) is the caller's.
 """
@@ -26,6 +26,7 @@ from django.utils.text import capfirst
 from ..categories import (
     PATHWAY_FIELDS,
     PERSON_FIELDS,
+    PLAN_ACTION_FIELDS,
     REFERRAL_FIELDS,
     DataCategory,
     barrier_category,
@@ -48,11 +49,15 @@ from ..models import (
     EvidenceKind,
     ModalityPeriod,
     Objection,
+    Objective,
+    ObjectiveStatus,
     Pathway,
     PathwayEvent,
     PathwayOutcome,
     PathwayStatus,
     Person,
+    PlanAction,
+    PlanActionStatus,
     Referral,
     ReferralKind,
     ReferralOutcome,
@@ -60,6 +65,8 @@ from ..models import (
     RefusalReason,
     SupportModality,
 )
+from ..transitions import Action as Move
+from ..transitions import find_move
 from .access_reports import person_access_report
 from .retention_dates import retention_dates_of
 
@@ -180,6 +187,12 @@ def _pathway(pathway: Pathway, number: int) -> dict:
             }
             for entry in pathway.diagnostic.all()
         ],
+        # The action plan: its objectives, oldest first, each with its actions by due date —
+        # which organisation holds each, by when, where it stands (texts decrypted).
+        "action_plan": [
+            _objective(objective, number)
+            for number, objective in enumerate(pathway.objectives.all(), start=1)
+        ],
         "care_team": [
             {
                 "organisation": member.organisation.name,
@@ -192,9 +205,50 @@ def _pathway(pathway: Pathway, number: int) -> dict:
     }
 
 
-def _referral_status_history(referral_ids: list[int]) -> dict[int, list[dict]]:
-    """Each referral's successive statuses, from its history rows (one query)."""
+def _objective(objective: Objective, number: int) -> dict:
+    return {
+        "number": number,
+        "title": objective.title,
+        "status": objective.status,
+        "status_label": label(ObjectiveStatus, objective.status),
+        "created_at": iso(objective.created_at),
+        "created_by_organisation": objective.created_by_organisation.name,
+        "closed_at": iso(objective.closed_at),
+        "actions": [
+            {
+                "label": action.label,
+                "owner_organisation": action.owner_organisation.name,
+                "due_on": iso(action.due_on),
+                "status": action.status,
+                "status_label": label(PlanActionStatus, action.status),
+                "done_at": iso(action.done_at),
+                "created_at": iso(action.created_at),
+                "created_by_organisation": action.created_by_organisation.name,
+            }
+            for action in objective.actions.all()
+        ],
+    }
+
+
+# A correction of an attendance or an absence, as its history row tells it: the referral's id,
+# the state recorded first, the state corrected to, and when.
+Correction = tuple[int, str, str, dt.datetime]
+
+
+def _is_correction(before: str, after: str) -> bool:
+    """Whether the referral went from `before` to `after` by a correction of the attendance or
+    the absence recorded (the transitions table: no other move joins these two states)."""
+    move = find_move(Move.CORRECT_ATTENDANCE, before)
+    return move is not None and move.target == after
+
+
+def _referral_status_history(
+    referral_ids: list[int],
+) -> tuple[dict[int, list[dict]], list[Correction]]:
+    """Each referral's successive statuses, from its history rows (one query), each saying
+    whether it corrected the one before; and those corrections."""
     history: dict[int, list[dict]] = defaultdict(list)
+    corrections: list[Correction] = []
     rows = (
         Referral.history.filter(id__in=referral_ids)
         .order_by("id", "history_date", "history_id")
@@ -203,13 +257,59 @@ def _referral_status_history(referral_ids: list[int]) -> dict[int, list[dict]]:
     for referral_id, status, at in rows:
         moves = history[referral_id]
         if not moves or moves[-1]["status"] != status:
+            corrected = bool(moves) and _is_correction(moves[-1]["status"], status)
+            if corrected:
+                corrections.append((referral_id, moves[-1]["status"], status, at))
             moves.append(
-                {"status": status, "status_label": label(ReferralStatus, status), "at": iso(at)}
+                {
+                    "status": status,
+                    "status_label": label(ReferralStatus, status),
+                    "at": iso(at),
+                    "correction": corrected,
+                }
             )
-    return history
+    return history, corrections
 
 
-def _referral(referral: Referral, pathway_number: int, status_history: list[dict]) -> dict:
+def _attendance_corrections(
+    corrections: list[Correction], events: list[PathwayEvent]
+) -> dict[int, list[dict]]:
+    """Each correction of an attendance or an absence, with the organisation that made it. A
+    history row names a user, never the organisation they acted for: the organisation is the
+    one of the timeline event the correction wrote in the same transaction (the referral's move
+    to the corrected state, within SAME_CHANGE_WITHIN of the history row)."""
+    moved: dict[int, list[PathwayEvent]] = defaultdict(list)
+    for each in events:
+        if each.referral_id is not None and each.kind == EventKind.REFERRAL_MOVED:
+            moved[each.referral_id].append(each)
+    found: dict[int, list[dict]] = defaultdict(list)
+    for referral_id, before, after, at in corrections:
+        candidates = [
+            e
+            for e in moved[referral_id]
+            if e.referral_status == after and abs(e.occurred_at - at) <= SAME_CHANGE_WITHIN
+        ]
+        event = min(candidates, key=lambda e: abs(e.occurred_at - at), default=None)
+        if event is not None:
+            moved[referral_id].remove(event)  # one event per correction
+        found[referral_id].append(
+            {
+                "at": iso(at),
+                "organisation": (
+                    event.organisation.name if event is not None and event.organisation else None
+                ),
+                "previous_status": before,
+                "previous_status_label": label(ReferralStatus, before),
+                "corrected_status": after,
+                "corrected_status_label": label(ReferralStatus, after),
+            }
+        )
+    return found
+
+
+def _referral(
+    referral: Referral, pathway_number: int, status_history: list[dict], corrections: list[dict]
+) -> dict:
     return {
         "reference": referral.reference,
         "pathway_number": pathway_number,
@@ -239,6 +339,9 @@ def _referral(referral: Referral, pathway_number: int, status_history: list[dict
         "outcome_label": label(ReferralOutcome, referral.outcome),
         "outcome_comment": referral.outcome_comment,
         "status_history": status_history,
+        # An attendance or an absence recorded, then corrected by its author (both dates above
+        # stay set: the last correction says which one stands).
+        "attendance_corrections": corrections,
         "appointments": [
             {
                 "starts_at": iso(appointment.starts_at),
@@ -441,6 +544,15 @@ def _other_records(
         "diagnostic_versions": sum(
             1 for p in pathways for v in p["diagnostic"] if v["category"] == code
         ),
+        "plan_objectives": sum(
+            len(p["action_plan"]) for p in pathways if PLAN_ACTION_FIELDS["label"] == code
+        ),
+        "plan_actions": sum(
+            len(o["actions"])
+            for p in pathways
+            for o in p["action_plan"]
+            if PLAN_ACTION_FIELDS["label"] == code
+        ),
         "referral_context_notes": sum(
             1 for r in referrals if r["context_note"] and REFERRAL_FIELDS["context_note"] == code
         ),
@@ -464,6 +576,19 @@ def subject_access_data(*, person_id: int, now: dt.datetime) -> dict:
                 ),
             ),
             Prefetch(
+                "objectives",
+                Objective.objects.select_related("created_by_organisation")
+                .prefetch_related(
+                    Prefetch(
+                        "actions",
+                        PlanAction.objects.select_related(
+                            "owner_organisation", "created_by_organisation"
+                        ).order_by("due_on", "id"),
+                    )
+                )
+                .order_by("created_at", "id"),
+            ),
+            Prefetch(
                 "care_team",
                 CareTeamMember.objects.select_related("organisation").order_by("started_at"),
             ),
@@ -478,12 +603,13 @@ def subject_access_data(*, person_id: int, now: dt.datetime) -> dict:
         .order_by("created_at", "id")
     )
     references = {r.pk: r.reference for r in referrals}
-    status_history = _referral_status_history(list(references))
-    events = (
+    status_history, corrections = _referral_status_history(list(references))
+    events = list(
         PathwayEvent.objects.filter(pathway__person_id=person_id)
         .select_related("organisation")
         .order_by("occurred_at", "id")
     )
+    attendance_corrections = _attendance_corrections(corrections, events)
     consents = list(
         Consent.objects.filter(person_id=person_id)
         .select_related("collected_by_organisation")
@@ -495,7 +621,13 @@ def subject_access_data(*, person_id: int, now: dt.datetime) -> dict:
 
     pathway_data = [_pathway(p, numbers[p.pk]) for p in pathways]
     referral_data = [
-        _referral(r, numbers[r.pathway_id], status_history.get(r.pk, [])) for r in referrals
+        _referral(
+            r,
+            numbers[r.pathway_id],
+            status_history.get(r.pk, []),
+            attendance_corrections.get(r.pk, []),
+        )
+        for r in referrals
     ]
     timeline = [_event(e, numbers[e.pathway_id], references) for e in events]
     categories = _categories(person)
@@ -563,6 +695,9 @@ def subject_access_data(*, person_id: int, now: dt.datetime) -> dict:
         "pathways": len(data["pathways"]),
         "referrals": len(data["referrals"]),
         "appointments": sum(len(r["appointments"]) for r in data["referrals"]),
+        "attendance_corrections": sum(len(r["attendance_corrections"]) for r in data["referrals"]),
+        "plan_objectives": sum(len(p["action_plan"]) for p in data["pathways"]),
+        "plan_actions": sum(len(o["actions"]) for p in data["pathways"] for o in p["action_plan"]),
         "timeline_events": len(data["timeline"]),
         "consents": len(data["consents"]),
         "consent_changes": sum(len(c["history"]) for c in data["consents"]),

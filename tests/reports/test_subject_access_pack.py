@@ -147,6 +147,8 @@ def test_the_json_holds_the_record_by_category(pack_history):
         "diagnostic_summaries": 0,
         "barriers": 2,
         "diagnostic_versions": 0,
+        "plan_objectives": 0,
+        "plan_actions": 0,
         "referral_context_notes": 1,
         "timeline_events": 3,  # two barriers and the diagnostic note
     }
@@ -181,6 +183,9 @@ def test_the_json_holds_the_pathway_referrals_and_timeline(pack_history):
         ("appointment_set", "2026-01-09T09:30:00+01:00"),
         ("attended", "2026-01-12T10:30:00+01:00"),
     ]
+    # Recorded once, never corrected.
+    assert not any(s["correction"] for s in to_siae["status_history"])
+    assert to_siae["attendance_corrections"] == []
     assert to_siae["appointments"] == [
         {
             "starts_at": "2026-01-12T10:00:00+01:00",
@@ -320,6 +325,9 @@ def test_the_json_holds_the_person_access_report_and_retention(pack_history):
         "pathways": 1,
         "referrals": 2,
         "appointments": 1,
+        "attendance_corrections": 0,
+        "plan_objectives": 0,
+        "plan_actions": 0,
         "timeline_events": 12,
         "consents": 2,
         "consent_changes": 4,
@@ -391,6 +399,28 @@ def test_the_pdf_of_the_pack_reads_back_in_french(pack_history):
         assert value in text, value
     for name in pack_history["staff_names"]:
         assert name not in text
+
+
+def test_a_consent_to_kinds_of_organisation_reads_in_french(db):
+    from parcours.exports.subject_access import subject_access_pdf
+    from tests.factories import ConsentFactory
+
+    pathway = PathwayFactory()
+    ConsentFactory(
+        person=pathway.person,
+        organisations=[OrganisationFactory(name="CCAS de Lens")],
+        organisation_kinds=["mission_locale", "plie"],
+    )
+    data = subject_access_data(person_id=pathway.person_id, now=timezone.now())
+    assert data["consents"][0]["organisation_kinds"] == ["mission_locale", "plie"]
+    text = _flat(
+        " ".join(p.extract_text() for p in PdfReader(io.BytesIO(subject_access_pdf(data))).pages)
+    )
+    assert (
+        "CCAS de Lens, tout organisme de type « Mission locale », tout organisme de type « PLIE »"
+        in text
+    )
+    assert "mission_locale" not in text
 
 
 def test_the_export_is_journaled_once(pack_history, make_actor):

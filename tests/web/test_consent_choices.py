@@ -223,6 +223,136 @@ def test_a_partner_records_choices_too_and_a_stranger_finds_nothing(client, worl
     assert snapshot() == before
 
 
+# --- kinds of organisation on the page -----------------------------------------------------------
+
+
+def _kinds_of(consent) -> tuple[list[str], list[int], list[str]]:
+    return (*_recipients(consent), consent.organisation_kinds)
+
+
+def _consent_list(page: str) -> str:
+    """The person page's list of consents (its section, before the form)."""
+    start = page.index("Accords de la personne</h2>")
+    return page[start : page.index("Enregistrer un accord de la personne", start)]
+
+
+def test_the_page_records_kinds_with_the_categories_for_all(client, world):
+    """The kinds ticked go with the categories shared with every recipient, as the API's
+    `organisation_kinds`; a category ticked under one organisation's name stays its own."""
+    response = _post(
+        client,
+        world,
+        world.me,
+        {
+            "organisations": [world.siae.pk],
+            "organisation_kinds": ["mission_locale", "cap_emploi"],
+            "categories": ["identity", "pathway"],
+            f"partage_{world.siae.pk}": ["social"],
+        },
+    )
+    assert response.status_code == 302
+    assert [_kinds_of(c) for c in _new_consents(world)] == [
+        (["identity", "pathway"], [world.siae.pk], ["cap_emploi", "mission_locale"]),
+        (["social"], [world.siae.pk], []),
+    ]
+    writes = AccessEvent.objects.filter(
+        operation="write", object_type="consent", detail__action="consent.record"
+    )
+    assert sorted(writes.values_list("object_id", flat=True)) == [
+        c.pk for c in _new_consents(world)
+    ]
+    listed = _consent_list(client.get(response.url).content.decode())
+    assert (
+        "Chantier Les Jardins, tout organisme de type « Cap emploi », tout organisme de type "
+        "« Mission locale » — Identité, Parcours" in listed
+    )
+    assert "mission_locale" not in listed and "cap_emploi" not in listed
+
+
+def test_a_consent_may_name_kinds_only(client, world):
+    response = _post(
+        client,
+        world,
+        world.me,
+        {"organisation_kinds": ["mission_locale"], "categories": ["contact"]},
+    )
+    assert response.status_code == 302
+    assert [_kinds_of(c) for c in _new_consents(world)] == [(["contact"], [], ["mission_locale"])]
+    page = client.get(response.url).content.decode()
+    listed = _consent_list(page)
+    assert "accompagnement — tout organisme de type « Mission locale » — Coordonnées" in listed
+    # The person's timeline says to whom too.
+    timeline = page[page.index('id="chronologie"') :]
+    assert "Accord de la personne donné : tout organisme de type « Mission locale »" in timeline
+
+
+def test_the_form_offers_the_kinds_by_their_french_names(client, world):
+    client.force_login(world.me)
+    page = client.get(reverse("web:person-detail", args=[world.person.pk])).content.decode()
+    assert "Types d&#x27;organisation" in page or "Types d'organisation" in page
+    for code, name in (("mission_locale", "Mission locale"), ("ccas", "CCAS / CIAS")):
+        assert f'name="organisation_kinds" value="{code}"' in page
+        assert f">{name}</label>" in page
+
+
+@pytest.mark.parametrize("who", ["manager", "stranger"])
+def test_who_may_not_record_a_consent_records_no_kind_either(client, world, who):
+    """A manager does not see the person's identity, a stranger not the person: not found,
+    nothing written."""
+    before = snapshot()
+    response = _post(
+        client,
+        world,
+        getattr(world, who),
+        {"organisation_kinds": ["mission_locale"], "categories": ["contact"]},
+    )
+    assert response.status_code == 404
+    assert snapshot() == before
+
+
+def test_without_organisation_nor_kind_the_form_comes_back_in_french(client, world):
+    before = snapshot()
+    response = _post(
+        client,
+        world,
+        world.me,
+        {"categories": ["contact", "social"], "purpose": "Insertion", "ends_on": "2031-12-31"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    # Under the picker and under the kinds: the rule is about both.
+    assert page.count("Choisissez au moins une organisation ou un type d&#x27;organisation.") == 2
+    assert 'id="fieldset-id_organisation_kinds"' in page
+    assert 'name="categories" value="contact" checked' in page
+    assert 'name="categories" value="social" checked' in page
+    assert 'value="Insertion"' in page and 'value="2031-12-31"' in page
+    assert snapshot() == before
+
+
+def test_kinds_without_categories_for_all_come_back_with_the_kinds_ticked(client, world):
+    """The kinds receive the categories for all: none ticked, nothing to share with them (the
+    categories ticked under an organisation's name are for that organisation only)."""
+    before = snapshot()
+    response = _post(
+        client,
+        world,
+        world.me,
+        {
+            "organisations": [world.siae.pk],
+            f"partage_{world.siae.pk}": ["contact"],
+            "organisation_kinds": ["mission_locale", "plie"],
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Cochez les catégories que reçoivent les types d&#x27;organisation." in page
+    assert 'name="organisation_kinds" value="mission_locale" checked' in page
+    assert 'name="organisation_kinds" value="plie" checked' in page
+    assert 'name="organisation_kinds" value="ccas" checked' not in page
+    assert f'name="partage_{world.siae.pk}" value="contact" checked' in page
+    assert snapshot() == before
+
+
 # --- the API -------------------------------------------------------------------------------------
 
 

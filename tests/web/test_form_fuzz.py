@@ -251,6 +251,7 @@ PAGES: list[FormPage] = [
         },
         {
             "organisations": ([], *([i] for i in UNKNOWN_IDS)),
+            "organisation_kinds": ([UNKNOWN], [LONG], [NUL], ["mission_locale", UNKNOWN]),
             "categories": ([], [UNKNOWN]),
             "purpose": ("", BLANK, LONG, NUL),
             "evidence_kind": ("", UNKNOWN),
@@ -276,6 +277,28 @@ PAGES: list[FormPage] = [
                 "purpose": "Coordination",
                 "evidence_kind": "oral",
                 "ends_on": "2000-01-01",
+            },
+            # Kinds of organisation receive the categories for all: none ticked.
+            lambda w: {
+                "organisation_kinds": ["mission_locale"],
+                "purpose": "Coordination",
+                "evidence_kind": "oral",
+            },
+            lambda w: {
+                "organisations": [w.siae.pk],
+                f"partage_{w.siae.pk}": ["contact"],
+                "organisation_kinds": ["cap_emploi"],
+                "purpose": "Coordination",
+                "evidence_kind": "oral",
+            },
+            # Kinds only, with a valid share, but dates the service refuses.
+            lambda w: {
+                "organisation_kinds": ["mission_locale"],
+                "categories": ["contact"],
+                "purpose": "Coordination",
+                "evidence_kind": "oral",
+                "starts_on": "2031-01-02",
+                "ends_on": "2031-01-01",
             },
         ),
     ),

@@ -3,6 +3,7 @@ from django import template
 from parcours import access
 from parcours.actor import Actor
 from parcours.categories import DataCategory
+from parcours.labels import organisation_kind_recipients
 
 from ..views import information
 
@@ -24,6 +25,16 @@ def category_labels(codes) -> str:
 @register.filter
 def category_label(code: str) -> str:
     return str(DataCategory(code).label)
+
+
+@register.filter
+def consent_recipients(consent) -> str:
+    """A consent's recipients in words: the organisations it names (prefetched), then its
+    kinds of organisation (« tout organisme de type « Mission locale » »), never their codes."""
+    return ", ".join(
+        [o.name for o in consent.organisations.all()]
+        + organisation_kind_recipients(consent.organisation_kinds)
+    )
 
 
 @register.filter

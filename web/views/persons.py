@@ -19,6 +19,7 @@ from parcours.errors import DuplicatePerson, NotAllowed
 from parcours.gate import Action, Relation
 from parcours.gate.journal import record_list_of, record_read_of
 from parcours.gate.relations import relations_to_person, relations_to_plan_action
+from parcours.labels import organisation_kind_recipients
 from parcours.models import (
     OBJECTIVE_MOVES,
     PLAN_ACTION_MOVES,
@@ -578,7 +579,10 @@ def _with_consents(events, consents) -> list[TimelineEntry]:
         for event in events
     ]
     for consent in consents:
-        to = ", ".join(o.name for o in consent.organisations.all())
+        to = ", ".join(
+            [o.name for o in consent.organisations.all()]
+            + organisation_kind_recipients(consent.organisation_kinds)
+        )
         entries.append(TimelineEntry(consent.created_at, "Accord de la personne donné", to))
         if consent.revoked_at:
             entries.append(TimelineEntry(consent.revoked_at, "Accord de la personne retiré", to))
