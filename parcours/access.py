@@ -220,7 +220,7 @@ def referrals_visible_to(actor: Actor) -> QuerySet[Referral]:
         return Referral.objects.none()
     return Referral.objects.filter(
         _granted(actor, [DataCategory.PATHWAY], pathway_ref="pathway_id")
-    ).filter(~Q(status=ReferralStatus.DRAFT) | Q(sender_organisation_id=actor.organisation.pk))
+    ).filter(_not_a_draft_of_others(actor))
 
 
 def referrals_concerning(actor: Actor) -> QuerySet[Referral]:
@@ -254,6 +254,33 @@ def diagnostic_visible_to(
     if categories is None:
         categories = categories_for(actor, [pathway_id])[pathway_id]
     return DiagnosticEntry.objects.filter(pathway_id=pathway_id, domain__in=domains_in(categories))
+
+
+def _not_a_draft_of_others(actor: Actor) -> Q:
+    return ~Q(status=ReferralStatus.DRAFT) | Q(sender_organisation_id=actor.organisation.pk)
+
+
+def pathway_referrals_visible_to(
+    actor: Actor, pathway_id: int, categories: Iterable[str] | None = None
+) -> QuerySet[Referral]:
+    """The referrals of one pathway, as `referrals_visible_to` (pass the categories if already
+    known for this pathway and request: no scope to build again)."""
+    if categories is None:
+        categories = categories_for(actor, [pathway_id])[pathway_id]
+    if DataCategory.PATHWAY not in categories:
+        return Referral.objects.none()
+    return Referral.objects.filter(_not_a_draft_of_others(actor), pathway_id=pathway_id)
+
+
+def pathway_care_team_visible_to(
+    actor: Actor, pathway_id: int, categories: Iterable[str] | None = None
+) -> QuerySet[CareTeamMember]:
+    """The care team of one pathway, as `care_team_visible_to` (pass the categories if known)."""
+    if categories is None:
+        categories = categories_for(actor, [pathway_id])[pathway_id]
+    if DataCategory.PATHWAY not in categories:
+        return CareTeamMember.objects.none()
+    return CareTeamMember.objects.filter(pathway_id=pathway_id)
 
 
 def agreements_visible_to(actor: Actor) -> QuerySet[Agreement]:
@@ -337,10 +364,33 @@ def consents_visible_to(actor: Actor) -> QuerySet[Consent]:
     return Consent.objects.filter(pk__in=concerning, person__in=persons_visible_to(actor))
 
 
-def consents_not_shown_count(actor: Actor, person_id: int) -> int:
-    """How many of the person's consents the actor may not read: it may know they exist."""
+def person_consents_visible_to(
+    actor: Actor, person_id: int, categories: Iterable[str]
+) -> QuerySet[Consent]:
+    """The person's consents, as `consents_visible_to`, given the categories the actor sees on
+    the person's pathways this request (`grants_for`): their identity among them, or none."""
+    if DataCategory.IDENTITY not in categories:
+        return Consent.objects.none()
+    concerning = Consent.objects.filter(consents_concerning(actor)).values("pk")
+    return Consent.objects.filter(pk__in=concerning, person_id=person_id)
+
+
+def person_objections_visible_to(
+    actor: Actor, person_id: int, categories: Iterable[str]
+) -> QuerySet[Objection]:
+    """The person's objections, as `objections_visible_to`, given the categories seen (above)."""
+    if DataCategory.IDENTITY not in categories:
+        return Objection.objects.none()
+    return Objection.objects.filter(person_id=person_id)
+
+
+def consents_not_shown_count(actor: Actor, person_id: int, shown: int | None = None) -> int:
+    """How many of the person's consents the actor may not read: it may know they exist.
+    `shown`: how many `person_consents_visible_to` gave it this request (then one plain count)."""
     if DataCategory.IDENTITY not in role_categories(actor):
         return 0
+    if shown is not None:
+        return Consent.objects.filter(person_id=person_id).count() - shown
     return (
         Consent.objects.filter(person_id=person_id)
         .exclude(pk__in=Consent.objects.filter(consents_concerning(actor)).values("pk"))

@@ -288,7 +288,8 @@ def test_a_consent_may_name_kinds_only(client, world):
 
 def test_the_form_offers_the_kinds_by_their_french_names(client, world):
     client.force_login(world.me)
-    page = client.get(reverse("web:person-detail", args=[world.person.pk])).content.decode()
+    form_url = reverse("web:consent-create", args=[world.person.pk])
+    page = client.get(form_url, headers={"HX-Request": "true"}).content.decode()
     assert "Types d&#x27;organisation" in page or "Types d'organisation" in page
     for code, name in (("mission_locale", "Mission locale"), ("ccas", "CCAS / CIAS")):
         assert f'name="organisation_kinds" value="{code}"' in page

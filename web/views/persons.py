@@ -156,21 +156,20 @@ def _person_page(
             barriers = [b for b in pathway.barriers.all() if barrier_category(b.kind) in categories]
         if DataCategory.PATHWAY in categories:
             periods = list(pathway.modality_periods.order_by("-started_at"))
+            # The pathway's categories are known: its scopes need not be built again.
             referrals = list(
-                access.referrals_visible_to(actor)
-                .filter(pathway=pathway)
+                access.pathway_referrals_visible_to(actor, pathway.pk, by_pathway[pathway.pk])
                 .select_related("receiver_organisation", "sender_organisation")
                 .order_by("-created_at")
             )
             care_team = list(
-                access.care_team_visible_to(actor)
-                .filter(pathway=pathway, ended_at__isnull=True)
+                access.pathway_care_team_visible_to(actor, pathway.pk, by_pathway[pathway.pk])
+                .filter(ended_at__isnull=True)
                 .select_related("organisation")
                 .order_by("started_at", "pk")
             )
     consents = list(
-        access.consents_visible_to(actor)
-        .filter(person=person)
+        access.person_consents_visible_to(actor, person.pk, categories)
         .prefetch_related("organisations")
         .order_by("-created_at")
     )
@@ -217,9 +216,9 @@ def _person_page(
             "narrowing": narrowing or {},
             "objection_form": objection_form or ObjectionForm(),
             "objection_form_open": objection_form is not None,
-            "consents_not_shown": access.consents_not_shown_count(actor, person.pk),
-            "objection": access.objections_visible_to(actor)
-            .filter(person=person, withdrawn_at__isnull=True)
+            "consents_not_shown": access.consents_not_shown_count(actor, person.pk, len(consents)),
+            "objection": access.person_objections_visible_to(actor, person.pk, categories)
+            .filter(withdrawn_at__isnull=True)
             .first(),
             "actions": actions,
             "pathway_writes": _pathway_writes(pathway, actions),
