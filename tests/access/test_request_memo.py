@@ -64,7 +64,7 @@ def test_outside_a_request_nothing_is_remembered(db):
 
 
 def test_each_request_reads_them_afresh(db):
-    pathway, actor = _member_of_the_care_team()
+    _pathway, actor = _member_of_the_care_team()
     for _ in range(2):
         with request_memo(), CaptureQueriesContext(connection) as captured:
             _scopes(actor)
