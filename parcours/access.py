@@ -358,10 +358,16 @@ def consents_concerning(actor: Actor) -> Q:
     )
 
 
+def _concerning_ids(actor: Actor) -> QuerySet:
+    # A subquery of ids: `consents_concerning` joins the organisations (one row per name).
+    return Consent.objects.filter(consents_concerning(actor)).values("pk")
+
+
 def consents_visible_to(actor: Actor) -> QuerySet[Consent]:
     """Consents that concern the actor's organisation, of people whose identity it sees."""
-    concerning = Consent.objects.filter(consents_concerning(actor)).values("pk")
-    return Consent.objects.filter(pk__in=concerning, person__in=persons_visible_to(actor))
+    return Consent.objects.filter(
+        pk__in=_concerning_ids(actor), person__in=persons_visible_to(actor)
+    )
 
 
 def person_consents_visible_to(
@@ -371,8 +377,7 @@ def person_consents_visible_to(
     the person's pathways this request (`grants_for`): their identity among them, or none."""
     if DataCategory.IDENTITY not in categories:
         return Consent.objects.none()
-    concerning = Consent.objects.filter(consents_concerning(actor)).values("pk")
-    return Consent.objects.filter(pk__in=concerning, person_id=person_id)
+    return Consent.objects.filter(pk__in=_concerning_ids(actor), person_id=person_id)
 
 
 def person_objections_visible_to(
@@ -392,9 +397,7 @@ def consents_not_shown_count(actor: Actor, person_id: int, shown: int | None = N
     if shown is not None:
         return Consent.objects.filter(person_id=person_id).count() - shown
     return (
-        Consent.objects.filter(person_id=person_id)
-        .exclude(pk__in=Consent.objects.filter(consents_concerning(actor)).values("pk"))
-        .count()
+        Consent.objects.filter(person_id=person_id).exclude(pk__in=_concerning_ids(actor)).count()
     )
 
 

@@ -405,9 +405,11 @@ def _consent_form_page(request, person: Person):
     pathways = _visible_pathways(actor, person)
     grants = access.grants_for(actor, [p.pk for p in pathways])
     pathway = pathways[0] if pathways else None
-    referrals = []
-    if pathway is not None and DataCategory.PATHWAY in grants[pathway.pk].categories:
-        referrals = list(access.referrals_visible_to(actor).filter(pathway=pathway))
+    referrals = (  # the same per-pathway scope as the person page's
+        list(access.pathway_referrals_visible_to(actor, pathway.pk, grants[pathway.pk].categories))
+        if pathway is not None
+        else []
+    )
     shown = ({DataCategory.PATHWAY} if referrals else set()) | (
         set() if request.htmx else {DataCategory.IDENTITY}
     )
