@@ -20,7 +20,7 @@ from parcours.models import (
     RefusalReason,
     Service,
 )
-from parcours.services.consent import ConsentChoice
+from parcours.services.consent import RECIPIENT_REQUIRED, ConsentChoice
 
 # The lengths of the API's serializers, so that a page refuses what the API refuses (in French)
 # instead of the database. Identifiers as a person types them: a NIR with its spaces
@@ -218,9 +218,8 @@ class ConsentForm(forms.Form):
         if not organisations and not kinds:
             # An unknown organisation or kind already says what is wrong with the recipients.
             if not self.has_error("organisations") and not self.has_error("organisation_kinds"):
-                message = _("Choisissez au moins une organisation ou un type d'organisation.")
-                self.add_error("organisations", message)
-                self.add_error("organisation_kinds", message)
+                self.add_error("organisations", RECIPIENT_REQUIRED)
+                self.add_error("organisation_kinds", RECIPIENT_REQUIRED)
             return cleaned
         if kinds and not common and not self.has_error("categories"):
             self.add_error(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import access, gate
 from ..actor import Actor
@@ -96,6 +97,11 @@ def _recompute_person(person: Person) -> None:
         access_recompute(pathway_id=pathway_id)
 
 
+# A consent names who receives the data: the form says it before posting, the service for
+# every door; one message for both.
+RECIPIENT_REQUIRED = gettext_lazy("Choisissez au moins une organisation ou un type d'organisation.")
+
+
 def _validated_scope(
     organisation_ids: list[int], organisation_kinds: list[str], categories: list[str]
 ) -> tuple[list[Organisation], list[str], list[str]]:
@@ -106,7 +112,7 @@ def _validated_scope(
     if set(organisation_kinds) - set(OrganisationKind.values):
         errors["organisation_kinds"] = [_("Type d'organisation inconnu.")]
     if not organisations and not organisation_kinds and "organisations" not in errors:
-        errors["organisations"] = [_("Choisissez au moins une organisation ou un type.")]
+        errors["organisations"] = [str(RECIPIENT_REQUIRED)]
     if not categories or set(categories) - ALL_CATEGORIES:
         errors["categories"] = [_("Choisissez des catégories de données parmi la liste.")]
     if errors:

@@ -312,6 +312,24 @@ def test_agreement_patch_ending_before_its_existing_start(manager_client, world)
     assert agreement.ends_on is None
 
 
+def test_consent_without_any_recipient_says_so_in_the_words_of_the_page(me_client, own_pathway):
+    response = me_client.post(
+        "/api/v1/consents/",
+        {
+            "person": own_pathway.person_id,
+            "organisations": [],
+            "categories": ["contact"],
+            "purpose": "Coordination",
+            "evidence_kind": "oral",
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["organisations"] == [
+        "Choisissez au moins une organisation ou un type d'organisation."
+    ]
+    assert not own_pathway.person.consents.exists()
+
+
 def test_agreement_with_a_single_party(manager_client, world):
     response = manager_client.post(
         "/api/v1/agreements/", _agreement_payload(world, parties=[world.home.pk])
