@@ -31,6 +31,13 @@ ensure_python_env() {
   export PATH="$VENV/bin:$PATH"
 }
 
+# Where the fallback mode's e-mails go: files in <root>/var/mail. filemail:// + an absolute
+# path, i.e. four slashes: django-environ reads what follows "filemail:///" as a path relative
+# to the working directory (tests/test_settings.py sends one from elsewhere).
+fallback_email_url() {  # $1: the checkout's absolute path
+  printf 'filemail:///%s/var/mail' "$1"
+}
+
 is_installed() { command -v "$1" >/dev/null 2>&1; }
 
 postgres_up() { is_installed pg_isready && pg_isready -q -h 127.0.0.1 -p 5432; }

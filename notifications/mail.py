@@ -4,7 +4,9 @@ They carry the minimum: the person's first name and initial, the referral's refe
 partners' names, dates and a link to the record — never a NIR, an address, a social, health or
 justice detail, nor any free text typed about the person. A break-glass notice to a DPO says who
 opened which category, for which organisation, when, until when and why, with a link to the
-DPO's pages — nothing about the person or the record.
+DPO's pages — nothing about the person or the record. An answer to the sender (issue 14,
+notifications/answers.py) and a reminder to the receiver do not even name the person: the
+reference, the organisations, what happened or what is due and when, and the link.
 """
 
 from dataclasses import dataclass
@@ -16,11 +18,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parcours.categories import DataCategory
-from parcours.models import BreakGlass, PathwayEvent, Referral, ReferralStatus
+from parcours.models import (
+    BreakGlass,
+    EscalationAudience,
+    PathwayEvent,
+    Referral,
+    ReferralMessage,
+    ReferralStatus,
+)
 
-from .models import Alert, AlertLevel, Audience, Delivery, OutboxKind, OutboxMessage
+from .models import Alert, Audience, Delivery, OutboxKind, OutboxMessage, Reminder
 from .models.alert import UNRESOLVED_STATES
-from .rules import RULES
+from .rules import REMINDER_RULES, RULES
 
 
 def referral_link(referral_id: int) -> str:
@@ -72,7 +81,12 @@ def alert_line(alert: Alert, audience: str) -> AlertLine:
     }
     receiving_side = audience in (Audience.RECEIVER, Audience.RECEIVER_MANAGER)
     escalation = ""
-    if alert.level == AlertLevel.ESCALATED:
+    if alert.is_escalation and alert.audience == EscalationAudience.COUNSELLORS:
+        escalation = _(
+            "Relance : cette situation vous a été signalée et reste sans évolution ni prise en "
+            "compte depuis."
+        )
+    elif alert.is_escalation:
         escalation = _(
             "Cette situation, signalée aux conseillers, est restée sans évolution depuis : "
             "elle vous est transmise en tant que responsable de structure."
@@ -218,29 +232,135 @@ def _correction_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
     )
 
 
+def _referral_message_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
+    """A message was posted on a referral: which referral, between whom, which organisation
+    wrote and when, and the link — never the message's text, the author's or the person's name
+    (the reader logs in to read it, and the reading is journaled)."""
+    if message.referral_message_id is None:
+        return None  # the message went with its record (SET_NULL): nothing left to tell
+    posted = ReferralMessage.objects.select_related(
+        "author_organisation",
+        "referral__sender_organisation",
+        "referral__receiver_organisation",
+        "referral__receiver_service",
+    ).get(pk=message.referral_message_id)
+    referral = posted.referral
+    values = {
+        "reference": referral.reference,
+        "sender": referral.sender_organisation.name,
+        "receiver": referral.receiver_organisation.name
+        + (f" ({referral.receiver_service.name})" if referral.receiver_service else ""),
+        "author": posted.author_organisation.name,
+        "posted_at": _day_and_time(posted.created_at),
+    }
+    context = {
+        **values,
+        "subject": _("[parcours] %(reference)s : nouveau message de %(author)s") % values,
+        "fact": _(
+            "%(author)s vous a écrit le %(posted_at)s au sujet de l'orientation %(reference)s "
+            "de %(sender)s vers %(receiver)s."
+        )
+        % values,
+        "link": referral_link(referral.pk) + "#messages",
+    }
+    return _email(
+        message,
+        subject=context["subject"],
+        template="notifications/email/referral_message",
+        context=context,
+    )
+
+
+def _reminder_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
+    """A deadline of the receiver's comes: which referral, which deadline, what to do — no
+    person named. None when the referral moved on since the scan wrote it (nothing to remind)."""
+    if message.reminder_id is None:
+        return None
+    reminder = Reminder.objects.select_related(
+        "referral__sender_organisation",
+        "referral__receiver_organisation",
+        "referral__receiver_service",
+    ).get(pk=message.reminder_id)
+    referral = reminder.referral
+    rule = REMINDER_RULES[reminder.deadline]
+    if referral.status not in rule.statuses:
+        return None
+    values = {
+        "reference": referral.reference,
+        "sender": referral.sender_organisation.name,
+        "receiver": referral.receiver_organisation.name
+        + (f" ({referral.receiver_service.name})" if referral.receiver_service else ""),
+        "sent_on": _day(referral.sent_at),
+        "accepted_on": _day(referral.accepted_at),
+        "due_on": _day(reminder.due_at),
+        "due_at": _day_and_time(reminder.due_at),
+    }
+    context = {
+        **values,
+        "subject": _("[parcours] %(reference)s : rappel — %(what)s")
+        % {"reference": referral.reference, "what": str(rule.subject) % values},
+        "fact": str(rule.fact) % values,
+        "ask": str(rule.ask),
+        "link": referral_link(referral.pk),
+    }
+    return _email(
+        message,
+        subject=context["subject"],
+        template="notifications/email/reminder",
+        context=context,
+    )
+
+
 def build_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
     """The e-mail for an outbox row, or None when there is nothing left to say: every alert it
-    is about has been resolved meanwhile, or its break-glass is gone (nothing is sent then)."""
+    is about has been resolved meanwhile (and a digest carries no answer either), or its
+    break-glass, correction or answer is gone, or a reminder's referral moved on (nothing is
+    sent then)."""
     if message.kind == OutboxKind.BREAK_GLASS:
         return _break_glass_email(message)
     if message.kind == OutboxKind.CORRECTION:
         return _correction_email(message)
+    if message.kind == OutboxKind.REMINDER:
+        return _reminder_email(message)
+    if message.kind == OutboxKind.REFERRAL_MESSAGE:
+        return _referral_message_email(message)
+    # Answers to the sender (issue 14): their wording lives with them (it imports this module).
+    from .answers import answer_email, answer_lines
+
+    if message.kind == OutboxKind.ANSWER:
+        return answer_email(message)
     deliveries = _deliveries(message)
-    if not deliveries:
+    answers = answer_lines(message) if message.kind == OutboxKind.DIGEST else []
+    if not deliveries and not answers:
         return None
     lines = [alert_line(d.alert, d.audience) for d in deliveries]
     if message.kind == OutboxKind.DIGEST:
-        subject = _("[parcours] Récapitulatif : %(count)s alerte(s) sur vos orientations") % {
-            "count": len(lines)
-        }
+        if not answers:
+            subject = _("[parcours] Récapitulatif : %(count)s alerte(s) sur vos orientations") % {
+                "count": len(lines)
+            }
+        elif not lines:
+            subject = _("[parcours] Récapitulatif : %(count)s réponse(s) à vos orientations") % {
+                "count": len(answers)
+            }
+        else:
+            subject = _(
+                "[parcours] Récapitulatif : %(alerts)s alerte(s) et %(answers)s réponse(s) sur "
+                "vos orientations"
+            ) % {"alerts": len(lines), "answers": len(answers)}
         template = "notifications/email/digest"
     else:
-        escalated = deliveries[0].alert.level == AlertLevel.ESCALATED
-        subject = ("[parcours] " + (_("Escalade — ") if escalated else "")) + lines[0].title
+        first = deliveries[0].alert
+        prefix = ""
+        if first.is_escalation:
+            counsellors = first.audience == EscalationAudience.COUNSELLORS
+            prefix = _("Relance — ") if counsellors else _("Escalade — ")
+        subject = "[parcours] " + prefix + lines[0].title
         template = "notifications/email/alert"
     context = {
         "lines": lines,
-        "line": lines[0],
+        "line": lines[0] if lines else None,
+        "answers": answers,
         "public_url": settings.PARCOURS_PUBLIC_URL,
         "preferences_url": settings.PARCOURS_PUBLIC_URL.rstrip("/") + "/preferences/",
     }

@@ -4,18 +4,28 @@ inside the domain's transaction, so what a receiver writes commits or rolls back
 from django.dispatch import receiver
 
 from parcours.queueing import enqueue_on_commit
-from parcours.signals import break_glass_opened, referral_moved
+from parcours.signals import break_glass_opened, referral_message_posted, referral_moved
 from parcours.transitions import Action
 
 from .services.alerts import alerts_resolve_for_referral
+from .services.answers import answer_notices_create
 from .services.break_glass import break_glass_notices_create
 from .services.correction import correction_notices_create
+from .services.referral_message import message_notices_create
+from .services.reminders import reminders_schedule
 
 
 @receiver(referral_moved, dispatch_uid="notifications.resolve_alerts_on_move")
 def resolve_alerts_when_referral_moves(sender, *, referral, action, now, **kwargs) -> None:
     """In the move's own transaction: the referral moved on, its alerts stop."""
     alerts_resolve_for_referral(referral=referral, now=now)
+
+
+@receiver(referral_moved, dispatch_uid="notifications.schedule_reminders_on_move")
+def schedule_reminders_when_referral_moves(sender, *, referral, now, **kwargs) -> None:
+    """In the move's own transaction: the deadlines it stamped get their reminders to the
+    receiver (sent by the periodic scan when they fall due)."""
+    reminders_schedule(referral=referral, now=now)
 
 
 @receiver(break_glass_opened, dispatch_uid="notifications.tell_dpo_of_break_glass")
@@ -43,4 +53,31 @@ def tell_partners_when_attendance_is_corrected(
         enqueue_on_commit(
             "notifications.outbox_relay",
             catch_up="the outbox-relay beat entry sends the correction notices",
+        )
+
+
+@receiver(referral_message_posted, dispatch_uid="notifications.tell_other_party_of_message")
+def tell_other_party_of_a_message(sender, *, message, referral, **kwargs) -> None:
+    """In the post's own transaction: the other party's e-mails, then the relay woken once it
+    commits (the periodic relay sends them anyway)."""
+    if message_notices_create(message=message, referral=referral):
+        enqueue_on_commit(
+            "notifications.outbox_relay",
+            catch_up="the outbox-relay beat entry sends the message notices",
+        )
+
+
+@receiver(referral_moved, dispatch_uid="notifications.tell_sender_of_answer")
+def tell_sender_when_receiver_answers(
+    sender, *, referral, action, now, event=None, source=None, **kwargs
+) -> None:
+    """In the receiver's move's own transaction (issue 14): the sending side's « À traiter »
+    items and the e-mails of those who want them at once, then the relay woken once it commits
+    (the periodic relay sends them anyway). Moves that are no answer write nothing."""
+    if event is None:
+        return
+    if answer_notices_create(referral=referral, event=event, action=action, source=source, now=now):
+        enqueue_on_commit(
+            "notifications.outbox_relay",
+            catch_up="the outbox-relay beat entry sends the answers to the sender",
         )

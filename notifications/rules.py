@@ -1,12 +1,13 @@
-"""The alert kinds, as data: which referrals each watches, which deadline it reads, when it
-holds, and what the e-mail says. The scan, the resolution, the tests and the templates all read
-this one table.
+"""The alert kinds and the reminders, as data: which referrals each watches, which deadline it
+reads, when it holds, and what the e-mail says. The scan, the resolution, the tests and the
+templates all read these tables.
 
 A rule *holds* while the referral is still waiting for what the alert is about; as soon as it
 moves on (answered, booked, attended, refused, withdrawn, closed…) the rule stops holding and
 the alert resolves itself.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.utils.functional import Promise
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from parcours.models import AppointmentOutcome, Referral
 from parcours.models import ReferralStatus as S
 
-from .models import Alert, AlertKind
+from .models import Alert, AlertKind, ReminderDeadline
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,68 @@ RULES: dict[str, AlertRule] = {
         ask_receiver=_(
             "Merci d'indiquer où en est la personne (venue, absence, nouveau rendez-vous) ou de "
             "clôturer l'orientation."
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ReminderRule:
+    """A deadline of the receiver's, reminded to its counsellors before it passes (delays:
+    `Agreement.reminder_hours_before`, else PARCOURS_DEFAULT_REMINDER_HOURS)."""
+
+    deadline: ReminderDeadline
+    # Referral field holding the deadline (stamped by the referral's services).
+    due_field: str
+    # Referral states in which the deadline still asks something of the receiver.
+    statuses: tuple[str, ...]
+    # E-mail wording (to the receiving organisation's counsellors; never the person's name).
+    subject: Promise
+    fact: Promise
+    ask: Promise
+
+    def holds_for(self, status: str, due_at: dt.datetime | None, now: dt.datetime) -> bool:
+        """Still worth a reminder at `now`: the referral waits for it and it has not passed."""
+        return status in self.statuses and due_at is not None and now < due_at
+
+
+REMINDER_RULES: dict[str, ReminderRule] = {
+    ReminderDeadline.ACKNOWLEDGE: ReminderRule(
+        deadline=ReminderDeadline.ACKNOWLEDGE,
+        due_field="acknowledge_due_at",
+        statuses=(S.SENT,),
+        subject=_("réponse attendue avant le %(due_on)s"),
+        fact=_(
+            "L'orientation %(reference)s, envoyée le %(sent_on)s par %(sender)s à "
+            "%(receiver)s, attend votre réponse avant le %(due_at)s."
+        ),
+        ask=_("Merci d'accepter ou de refuser cette orientation (avec un motif) d'ici là."),
+    ),
+    ReminderDeadline.APPOINTMENT: ReminderRule(
+        deadline=ReminderDeadline.APPOINTMENT,
+        due_field="appointment_due_at",
+        statuses=(S.ACCEPTED,),
+        subject=_("rendez-vous à fixer avant le %(due_on)s"),
+        fact=_(
+            "L'orientation %(reference)s de %(sender)s vers %(receiver)s, acceptée le "
+            "%(accepted_on)s, attend un premier rendez-vous fixé avant le %(due_at)s."
+        ),
+        ask=_("Merci de fixer un rendez-vous avec la personne d'ici là."),
+    ),
+    ReminderDeadline.FIRST_APPOINTMENT: ReminderRule(
+        deadline=ReminderDeadline.FIRST_APPOINTMENT,
+        due_field="first_appointment_due_at",
+        # Not while an appointment is set: the receiver did its part (the never-arrived alert
+        # says if that appointment comes too late); after an absence, a new one is wanted.
+        statuses=(S.ACCEPTED, S.NO_SHOW),
+        subject=_("premier rendez-vous attendu avant le %(due_on)s"),
+        fact=_(
+            "La personne orientée par %(sender)s vers %(receiver)s (orientation "
+            "%(reference)s) est attendue à un premier rendez-vous avant le %(due_at)s."
+        ),
+        ask=_(
+            "Merci de fixer (ou de fixer à nouveau) un rendez-vous d'ici là, ou d'indiquer où "
+            "en est la personne."
         ),
     ),
 }

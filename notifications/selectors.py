@@ -5,14 +5,16 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 
 from parcours import access
 from parcours.actor import Actor
 from parcours.models import Appointment, AppointmentOutcome, Referral, ReferralStatus
+from parcours.request_memo import remembered
 
-from .models import Alert, AlertKind, AlertLevel, AlertState
+from .models import Alert, AlertKind, AlertLevel, AlertState, AnswerNotice
 from .rules import RULES
 
 
@@ -26,6 +28,20 @@ class DueReferral:
 def _not_yet_raised(kind: str, referral_ref: str = "pk") -> Exists:
     return Exists(
         Alert.objects.filter(referral_id=OuterRef(referral_ref), kind=kind, level=AlertLevel.FIRST)
+    )
+
+
+def _no_show_not_yet_raised(referral_ref: str, appointment_ref: str) -> Exists:
+    """A no-show alert exists for this very appointment (each absence is alerted once; a second
+    one after a re-invitation is another appointment). Without an appointment (0), one per
+    referral, as the partial unique constraint `alert_once_per_referral_kind_level` says."""
+    return Exists(
+        Alert.objects.alias(missed=Coalesce("appointment_id", Value(0))).filter(
+            referral_id=OuterRef(referral_ref),
+            kind=AlertKind.NO_SHOW,
+            level=AlertLevel.FIRST,
+            missed=OuterRef(appointment_ref),
+        )
     )
 
 
@@ -50,7 +66,7 @@ def appointments_past_grace(*, now: dt.datetime) -> QuerySet[Appointment]:
         outcome_due_at__lte=now,
         referral__status=ReferralStatus.APPOINTMENT_SET,
         referral__pathway__archived_at__isnull=True,
-    ).filter(~_not_yet_raised(AlertKind.NO_SHOW, "referral_id"))
+    ).filter(~_no_show_not_yet_raised("referral_id", "pk"))
 
 
 PAGE = 500
@@ -84,10 +100,8 @@ def referrals_due(kind: str, *, now: dt.datetime) -> Iterator[DueReferral]:
     """Every referral that must get a level-1 alert of `kind` now, oldest deadline first, read in
     keyset pages (the caller may insert alerts between two pages)."""
     if kind == AlertKind.NO_SHOW:
-        # Two sources: a no-show recorded by the receiver, or an outcome never recorded.
-        recorded = Referral.objects.filter(
-            status=ReferralStatus.NO_SHOW, no_show_at__lte=now
-        ).filter(~_not_yet_raised(kind))
+        # Two sources: a no-show recorded by the receiver, or an outcome never recorded. Each
+        # is keyed on the appointment missed: a re-invitation missed again is a new alert.
         last_missed = (
             Appointment.objects.filter(
                 referral_id=OuterRef("pk"), outcome=AppointmentOutcome.NO_SHOW
@@ -95,8 +109,14 @@ def referrals_due(kind: str, *, now: dt.datetime) -> Iterator[DueReferral]:
             .order_by("-starts_at", "-id")
             .values("pk")[:1]
         )
+        recorded = (
+            Referral.objects.filter(status=ReferralStatus.NO_SHOW, no_show_at__lte=now)
+            .annotate(missed=Subquery(last_missed))
+            .annotate(missed_key=Coalesce("missed", Value(0)))
+            .filter(~_no_show_not_yet_raised("pk", "missed_key"))
+        )
         for referral_id, due_at, appointment_id in _keyset_pages(
-            recorded.annotate(missed=last_missed), "no_show_at", ("pk", "no_show_at", "missed")
+            recorded, "no_show_at", ("pk", "no_show_at", "missed")
         ):
             yield DueReferral(referral_id, due_at or now, appointment_id)
         for appointment_id, due_at, referral_id in _keyset_pages(
@@ -113,25 +133,52 @@ def referrals_due(kind: str, *, now: dt.datetime) -> Iterator[DueReferral]:
         yield DueReferral(referral_id, due_at)
 
 
-def alerts_due_for_escalation(*, now: dt.datetime, delay: dt.timedelta) -> QuerySet[Alert]:
-    """Level-1 alerts raised more than `delay` ago, still unresolved and unacknowledged, with
-    no level-2 alert yet (the rule is re-checked on each before escalating)."""
-    escalated = Alert.objects.filter(
-        referral_id=OuterRef("referral_id"), kind=OuterRef("kind"), level=AlertLevel.ESCALATED
-    )
-    return (
-        Alert.objects.filter(
-            level=AlertLevel.FIRST,
-            state__in=(AlertState.OPEN, AlertState.NOTIFIED),
-            acknowledged_at__isnull=True,
-            created_at__lte=now - delay,
-            referral__pathway__archived_at__isnull=True,  # seen by its owner alone
-        )
-        .filter(~Exists(escalated))
-        .order_by("created_at", "pk")
-    )
+def alerts_due_for_escalation(*, now: dt.datetime) -> QuerySet[Alert]:
+    """Level-1 alerts whose next rung fell due, still unresolved and unacknowledged (the rule
+    and the ladder are read again on each before escalating). The filter repeats the partial
+    index `alert_awaiting_rung_idx`'s condition so the planner uses it."""
+    return Alert.objects.filter(
+        level=AlertLevel.FIRST,
+        state__in=(AlertState.OPEN, AlertState.NOTIFIED, AlertState.ESCALATED),
+        acknowledged_at__isnull=True,
+        next_rung_at__isnull=False,
+        next_rung_at__lte=now,
+        referral__pathway__archived_at__isnull=True,  # seen by its owner alone
+    ).order_by("next_rung_at", "pk")
 
 
 def alerts_visible_to(actor: Actor) -> QuerySet[Alert]:
     """Alerts about referrals the actor's organisation sent or received and may see."""
     return Alert.objects.filter(referral__in=access.referrals_concerning(actor))
+
+
+def answers_visible_to(actor: Actor) -> QuerySet[AnswerNotice]:
+    """The answers told to the acting user about referrals their acting organisation sent and
+    still sees (issue 14): a user of two organisations reads each one's answers while acting
+    for it, and an answer about a referral the organisation no longer sees (its grace period
+    over, the record archived) leaves with it."""
+    return AnswerNotice.objects.filter(
+        recipient_id=actor.user.pk,
+        referral__in=access.referrals_visible_to(actor).filter(
+            sender_organisation_id=actor.organisation.pk
+        ),
+    )
+
+
+def open_alerts_visible_to(actor: Actor) -> QuerySet[Alert]:
+    """The alerts still to deal with (not resolved) the actor may see: the home page's block,
+    the alerts page's default list and the header's badge count this one queryset."""
+    return alerts_visible_to(actor).exclude(state=AlertState.RESOLVED)
+
+
+# The request memo's name for the open alerts' count (forgotten when alerts resolve).
+OPEN_ALERTS_COUNT = "open_alerts_count"
+
+
+def open_alerts_count(actor: Actor) -> int:
+    """How many open alerts the actor may see, counted once per request: the header's badge
+    and the home's « Alertes » block say the same number for one COUNT."""
+    return remembered(
+        (OPEN_ALERTS_COUNT, actor.user.pk, actor.organisation.pk),
+        lambda: open_alerts_visible_to(actor).count(),
+    )

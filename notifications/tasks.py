@@ -15,6 +15,7 @@ from parcours.queueing import enqueue
 from .services.alerts import alerts_scan as run_alerts_scan
 from .services.digest import digests_compose
 from .services.relay import outbox_relay as run_outbox_relay
+from .services.reminders import reminders_send as run_reminders_send
 
 
 def _clock(now: str | None) -> dt.datetime:
@@ -31,6 +32,20 @@ def alerts_scan(now: str | None = None) -> dict:
             "notifications.outbox_relay",
             now=now,
             catch_up="the outbox-relay beat entry sends the alerts' e-mails",
+        )
+    return report.as_dict()
+
+
+@shared_task(name="notifications.reminders_send", soft_time_limit=240, time_limit=300)
+def reminders_send(now: str | None = None) -> dict:
+    """Write the reminders that fell due to the outbox (every PARCOURS_REMINDER_SCAN_SECONDS),
+    then wake the relay (the periodic relay would find them anyway)."""
+    report = run_reminders_send(now=_clock(now))
+    if report.messages:
+        enqueue(
+            "notifications.outbox_relay",
+            now=now,
+            catch_up="the outbox-relay beat entry sends the reminders",
         )
     return report.as_dict()
 

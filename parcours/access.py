@@ -26,6 +26,7 @@ from .categories import DataCategory, permission_codename
 from .diagnostic_domains import domains_in
 from .errors import NotAllowed
 from .models import (
+    ASSIGNABLE_STATUSES,
     AccessEvent,
     AccessOperation,
     AccessRequest,
@@ -44,10 +45,12 @@ from .models import (
     Pathway,
     PathwayEvent,
     PathwayGroupObjectPermission,
+    PathwayStatus,
     PathwayUserObjectPermission,
     Person,
     PlanAction,
     Referral,
+    ReferralMessage,
     ReferralStatus,
     RightsRequest,
     Role,
@@ -232,6 +235,20 @@ def referrals_concerning(actor: Actor) -> QuerySet[Referral]:
     )
 
 
+def referral_messages_visible_to(actor: Actor) -> QuerySet[ReferralMessage]:
+    """Messages of the referrals the actor's organisation sent or received and still sees (the
+    referral's basis), to the roles the gate's table lets read a thread: never a care-team
+    bystander, a manager, a DPO or an administrator."""
+    if not _may(actor, Action.REFERRAL_MESSAGE_READ):
+        return ReferralMessage.objects.none()
+    return ReferralMessage.objects.filter(referral__in=referrals_concerning(actor))
+
+
+def may_read_messages(actor: Actor) -> bool:
+    """The role half of reading a thread (the gate's table; the party half is per referral)."""
+    return _may(actor, Action.REFERRAL_MESSAGE_READ)
+
+
 def appointments_visible_to(actor: Actor) -> QuerySet[Appointment]:
     return Appointment.objects.filter(referral__in=referrals_visible_to(actor))
 
@@ -315,6 +332,44 @@ def referent_candidates(actor: Actor) -> QuerySet[User]:
         )
         .distinct()
         .order_by("last_name", "first_name", "id")
+    )
+
+
+def assignee_candidates(actor: Actor) -> QuerySet[User]:
+    """To whom the acting organisation may hand a referral it received (« Confier à »): its
+    active members whose role may be in charge of one (the gate's table)."""
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__organisation=actor.organisation,
+            memberships__is_active=True,
+            memberships__role__in=roles_for(Action.BE_REFERRAL_ASSIGNEE),
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "id")
+    )
+
+
+def caseload_of(actor: Actor) -> QuerySet[Pathway]:
+    """The acting user's caseload (« mes dossiers »): the open pathways they follow — as
+    référent, or as the counsellor in charge of a referral their organisation received and
+    still handles (`ASSIGNABLE_STATUSES`, services/referral_assignment.py) — among those whose
+    pathway category the actor sees. One query whatever its size: the ids come from a UNION of
+    two index ranges (the référent's foreign key, the partial index
+    `referral_assigned_open_idx`), a few rows the grant's EXISTS then checks — an OR of the two
+    conditions would read every pathway instead."""
+    as_referent = Pathway.objects.filter(referent_id=actor.user.pk).order_by().values("pk")
+    in_charge = (
+        Referral.objects.filter(
+            assigned_user_id=actor.user.pk,
+            receiver_organisation_id=actor.organisation.pk,
+            status__in=ASSIGNABLE_STATUSES,
+        )
+        .order_by()
+        .values("pathway_id")
+    )
+    return pathways_visible_to(actor, DataCategory.PATHWAY).filter(
+        pk__in=as_referent.union(in_charge), status=PathwayStatus.OPEN
     )
 
 

@@ -28,11 +28,13 @@ from .models import (
     AgreementParty,
     AgreementPartyStatus,
     EmploymentArea,
+    EscalationAudience,
     Membership,
     Organisation,
     RetentionRule,
     Service,
 )
+from .models.agreement import MAX_ESCALATION_HOURS, MAX_ESCALATION_RUNGS
 from .services import agreement as agreement_services
 from .services.organisation import organisation_create
 
@@ -129,6 +131,30 @@ class MembershipAdmin(ScopedAdminMixin, ScopedHistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+def _rung_hours(n: int) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=_("Échelon %(n)s : après (heures depuis l'alerte)") % {"n": n},
+        required=False,
+        min_value=1,
+        max_value=MAX_ESCALATION_HOURS,
+    )
+
+
+def _rung_audience(n: int) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=_("Échelon %(n)s : destinataires") % {"n": n},
+        required=False,
+        choices=[("", "—"), *EscalationAudience.choices],
+    )
+
+
+# The ladder's rungs as fixed slots of the form (MAX_ESCALATION_RUNGS of them): the form saves
+# through the services during its validation, before any inline formset would be validated.
+RUNG_SLOTS = tuple(
+    (f"rung_{n}_after_hours", f"rung_{n}_audience") for n in range(1, MAX_ESCALATION_RUNGS + 1)
+)
+
+
 class AgreementAdminForm(forms.ModelForm):
     """Every save goes through the agreement services, as the API does: proposing, changing and
     accepting on behalf of a party the user administers. The admin runs the whole view in one
@@ -169,6 +195,11 @@ class AgreementAdminForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Jamais santé ni justice : elles exigent l'accord de la personne."),
     )
+    rung_1_after_hours, rung_1_audience = _rung_hours(1), _rung_audience(1)
+    rung_2_after_hours, rung_2_audience = _rung_hours(2), _rung_audience(2)
+    rung_3_after_hours, rung_3_audience = _rung_hours(3), _rung_audience(3)
+    rung_4_after_hours, rung_4_audience = _rung_hours(4), _rung_audience(4)
+    rung_5_after_hours, rung_5_audience = _rung_hours(5), _rung_audience(5)
 
     user: Any = None  # set by AgreementAdmin.get_form: the admin user acting
 
@@ -184,11 +215,20 @@ class AgreementAdminForm(forms.ModelForm):
             "appointment_set_within_days",
             "first_appointment_within_days",
             "no_show_grace_hours",
+            "reminder_hours_before",
             "shared_categories",
+            "receiver_may_transfer",
         ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            ladder = agreement_services.agreement_ladder(self.instance)
+            for (hours_field, audience_field), (hours, audience) in zip(
+                RUNG_SLOTS, ladder, strict=False
+            ):
+                self.fields[hours_field].initial = hours
+                self.fields[audience_field].initial = audience
         administered = access.organisations_administered_by(self.user).order_by("name")
         if self.instance.pk is None:
             self.fields["acting_for"].queryset = administered
@@ -207,6 +247,11 @@ class AgreementAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        for hours_field, audience_field in RUNG_SLOTS:
+            hours, audience = cleaned.get(hours_field), cleaned.get(audience_field)
+            if (hours is None) != (not audience) and hours_field not in self.errors:
+                missing = audience_field if hours is not None else hours_field
+                self.add_error(missing, gettext("Un échelon a un délai et des destinataires."))
         if self.errors:
             return cleaned
         try:
@@ -222,15 +267,22 @@ class AgreementAdminForm(forms.ModelForm):
         actor = access.admin_actor_for(self.user, cleaned["acting_for"])
         terms = {f: cleaned[f] for f in self.Meta.fields if f in cleaned}
         party_ids = [o.pk for o in cleaned["signatories"]]
+        ladder = [
+            (cleaned[hours_field], cleaned[audience_field])
+            for hours_field, audience_field in RUNG_SLOTS
+            if cleaned.get(hours_field) is not None
+        ]
+        ladder_changed = any(f in self.changed_data for slot in RUNG_SLOTS for f in slot)
         if self.instance.pk is None:
             agreement = agreement_services.agreement_propose(
-                actor=actor, party_ids=party_ids, **terms
+                actor=actor, party_ids=party_ids, escalation_ladder=ladder, **terms
             )
         else:
             agreement = agreement_services.agreement_update(
                 actor=actor,
                 agreement_id=self.instance.pk,
                 party_ids=party_ids if "signatories" in self.changed_data else None,
+                escalation_ladder=ladder if ladder_changed else None,
                 **{f: v for f, v in terms.items() if f in self.changed_data},
             )
         answers = dict(agreement.signatures.values_list("organisation_id", "status"))
@@ -302,8 +354,23 @@ class AgreementAdmin(ScopedAdminMixin, ScopedHistoryAdmin):
                         "appointment_set_within_days",
                         "first_appointment_within_days",
                         "no_show_grace_hours",
+                        "reminder_hours_before",
                         "shared_categories",
+                        "receiver_may_transfer",
                     ]
+                },
+            ),
+            (
+                _("Échelle d'escalade"),
+                {
+                    "fields": [list(slot) for slot in RUNG_SLOTS],
+                    "description": _(
+                        "Les relances d'une alerte restée sans suite ni prise en compte : "
+                        "chaque échelon dit après combien d'heures depuis l'alerte et à qui. "
+                        "Sans échelon, l'échelle par défaut s'applique (les responsables des "
+                        "deux structures, 72 heures après l'alerte). La changer est une "
+                        "nouvelle version, que chaque signataire accepte à nouveau."
+                    ),
                 },
             ),
         ]

@@ -97,6 +97,12 @@ REFERRAL_FIELDS: dict[str, str] = {
     "person": IDN,
 }  # every other referral field is in the pathway category
 
+# A message between a referral's parties is pathway data, like the referral it is about: read by
+# the case workers of its two parties within the referral's basis (rules.REFERRAL_MESSAGE_READ).
+REFERRAL_MESSAGE_FIELDS: dict[str, str] = dict.fromkeys(
+    ("id", "referral", "author", "author_organisation", "text", "created_at"), PTH
+)
+
 # The action plan (objectives and their actions) is pathway data, field by field.
 PLAN_ACTION_FIELDS: dict[str, str] = dict.fromkeys(
     (

@@ -119,6 +119,13 @@ class Action(StrEnum):
     REFERRAL_CLOSE = "referral.close"
     REFERRAL_EXPIRE = "referral.expire"  # the system's alone (a periodic task, no actor)
     REFERRAL_CORRECT_ATTENDANCE = "referral.correct_attendance"  # its author's, within a delay
+    REFERRAL_PROPOSE_TRANSFER = "referral.propose_transfer"
+    REFERRAL_CONFIRM_TRANSFER = "referral.confirm_transfer"
+    REFERRAL_DECLINE_TRANSFER = "referral.decline_transfer"
+    # The receiver's proposal confirmed at once: only within an agreement that allows it (the
+    # service finds it, `Agreement.objects.allowing_transfer`).
+    REFERRAL_TRANSFER_UNDER_AGREEMENT = "referral.transfer_under_agreement"
+    REFERRAL_ASSIGN = "referral.assign"  # the receiver's team: who handles a received referral
     CONSENT_RECORD = "consent.record"
     CONSENT_NARROW = "consent.narrow"
     CONSENT_REVOKE = "consent.revoke"
@@ -142,8 +149,11 @@ class Action(StrEnum):
     RIGHTS_REQUEST_HANDLE = "rights_request.handle"
     # Who may be named (the référent of a pathway) and who is told (recipients of e-mails).
     BE_REFERENT = "pathway.be_referent"
+    BE_REFERRAL_ASSIGNEE = "referral.be_assignee"  # whom a received referral is assigned to
     RECEIVE_ESCALATIONS = "notice.escalation"
     RECEIVE_BREAK_GLASS_NOTICE = "notice.break_glass"
+    RECEIVE_REMINDERS = "notice.reminder"  # the receiver's deadlines, before they pass
+    RECEIVE_ANSWERS = "notice.answer"  # the receiver's answers to a referral, on the sending side
     # The pathway's action plan (objectives and their actions).
     PLAN_READ = "plan.read"
     PLAN_ACTION_LIST = "plan_action.list"  # « À traiter »: the organisation's overdue actions
@@ -151,6 +161,9 @@ class Action(StrEnum):
     PLAN_OBJECTIVE_SET_STATUS = "plan.objective_set_status"
     PLAN_ACTION_ADD = "plan.action_add"
     PLAN_ACTION_SET_STATUS = "plan.action_set_status"
+    # Messages on a referral, between its two parties (issue 14).
+    REFERRAL_MESSAGE_READ = "referral_message.read"
+    REFERRAL_MESSAGE_POST = "referral_message.post"
 
 
 @dataclass(frozen=True)
@@ -195,6 +208,14 @@ def _reads(label: str, category: str | None = DataCategory.PATHWAY) -> Rule:
 
 _CONSENT_ROLES = _("Seuls les conseillers et travailleurs sociaux recueillent l'accord.")
 _PLAN_ROLES = _("Seuls les conseillers et travailleurs sociaux tiennent le plan d'action.")
+_MESSAGE_PARTIES = _(
+    "Seuls l'organisme prescripteur et l'organisme destinataire de cette orientation échangent "
+    "des messages à son sujet."
+)
+_MESSAGE_ROLES = _(
+    "Seuls les conseillers et travailleurs sociaux lisent et écrivent les messages d'une "
+    "orientation."
+)
 _PLAN_FOLLOWERS = _(
     "Seules les organisations qui suivent le parcours (porteuse, référent, équipe de suivi) "
     "construisent le plan d'action."
@@ -210,7 +231,21 @@ _MOVE_LABELS = {
     Move.RECORD_NO_SHOW: "Absence constatée",
     Move.CLOSE: "Clôture d'une orientation",
     Move.CORRECT_ATTENDANCE: "Correction d'une venue ou d'une absence",
+    Move.PROPOSE_TRANSFER: "Proposition de réorientation",
+    Move.CONFIRM_TRANSFER: "Confirmation d'une réorientation",
+    Move.DECLINE_TRANSFER: "Refus d'une réorientation",
+    Move.TRANSFER_UNDER_AGREEMENT: "Réorientation dans le cadre d'une convention",
 }
+# The moves that send the person to a new organisation (a new referral naming them) are the case
+# workers', as creating a referral is (REFERRAL_CREATE): a manager sees no identity. Every other
+# move is also a manager's.
+_MOVE_ROLES: dict[Move, frozenset[str]] = {
+    Move.CONFIRM_TRANSFER: CASEWORKERS,
+    Move.TRANSFER_UNDER_AGREEMENT: CASEWORKERS,
+}
+_SENDING_ROLES = _(
+    "Seuls les conseillers et travailleurs sociaux orientent une personne vers un partenaire."
+)
 _PARTY_REFUSAL = {
     Party.SENDER: _("Seul l'organisme prescripteur peut « %(action)s » cette orientation."),
     Party.RECEIVER: _("Seul l'organisme destinataire peut « %(action)s » cette orientation."),
@@ -229,10 +264,11 @@ def _move_rule(move: Move) -> Rule:
     party = ACTION_PARTY[move]
     return Rule(
         label=_MOVE_LABELS[move],
-        roles=CASEWORK_AND_MANAGERS,
+        roles=_MOVE_ROLES.get(move, CASEWORK_AND_MANAGERS),
         relations=frozenset({_PARTY_RELATION[party]}),
         refusal=str(_PARTY_REFUSAL[party] % {"action": ACTION_LABELS[move]}),
         category=DataCategory.PATHWAY,
+        role_refusal=_SENDING_ROLES if move in _MOVE_ROLES else "",
     )
 
 
@@ -341,6 +377,21 @@ RULES: dict[Action, Rule] = {
         _("« expirer » est réservé au traitement automatique."),
         DataCategory.PATHWAY,
         _("« expirer » est réservé au traitement automatique."),
+    ),
+    # The receiving team: a received referral is assigned to one of the receiver's counsellors
+    # (services/referral_assignment.py). Its case workers take one on themselves or hand it to
+    # a colleague; its manager dispatches the team's work. Never the sender: who handles the
+    # person at the receiver is the receiver's to decide.
+    Action.REFERRAL_ASSIGN: Rule(
+        "Attribution d'une orientation reçue",
+        CASEWORK_AND_MANAGERS,
+        frozenset({Relation.RECEIVER}),
+        _("Seul l'organisme destinataire confie cette orientation à l'un de ses conseillers."),
+        DataCategory.PATHWAY,
+        _(
+            "Seuls les conseillers, travailleurs sociaux et responsables de structure "
+            "attribuent une orientation reçue."
+        ),
     ),
     Action.CONSENT_RECORD: Rule(
         "Recueil de l'accord de la personne",
@@ -502,11 +553,28 @@ RULES: dict[Action, Rule] = {
         None,
         _("Le référent doit être un conseiller ou un travailleur social actif."),
     ),
+    # The assignee of a received referral follows the person (caseload, care team): a case
+    # worker of the receiving organisation, never a manager (who sees no identity) nor a DPO.
+    Action.BE_REFERRAL_ASSIGNEE: Rule(
+        "Conseiller en charge d'une orientation reçue",
+        CASEWORKERS,
+        None,
+        _("Une orientation se confie à un conseiller ou à un travailleur social."),
+    ),
     Action.RECEIVE_ESCALATIONS: Rule(
-        "Destinataire des relances (niveau 2)", frozenset({M}), None, ""
+        "Destinataire des escalades aux responsables", frozenset({M}), None, ""
     ),
     Action.RECEIVE_BREAK_GLASS_NOTICE: Rule(
         "Destinataire des avis d'accès exceptionnel", frozenset({Role.DPO}), None, ""
+    ),
+    # The receiving organisation's case workers, who answer, book and receive the person.
+    Action.RECEIVE_REMINDERS: Rule("Destinataire des rappels d'échéance", CASEWORKERS, None, ""),
+    # The sending counsellor hears of the receiver's answers; when they left the organisation
+    # (or it no longer employs them as a case worker), the pathway's référent there, failing
+    # that the organisation's case workers (notifications/services/recipients.py). A manager
+    # steers activity and reads no person's name: not a recipient.
+    Action.RECEIVE_ANSWERS: Rule(
+        "Destinataire des réponses aux orientations envoyées", CASEWORKERS, None, ""
     ),
     # The action plan is built by those who follow the pathway, with the person; an organisation
     # that holds one of its actions (a partner that received the person, say) reports on it.
@@ -546,6 +614,28 @@ RULES: dict[Action, Rule] = {
         ),
         DataCategory.PATHWAY,
         _PLAN_ROLES,
+    ),
+    # Messages on a referral: a thread between the counsellors of its two parties (the sender and
+    # the receiver of this very referral, `gate.relations.relations_to_referral`), covered by the
+    # referral's basis (the pathway category: 404 without it). Not a care-team bystander, which
+    # sees the referral but is no party to the exchange; not a manager, who sees only the pathway
+    # category and steers activity — a message is free text about the person, like a note
+    # between colleagues, whose content no category vouches for.
+    Action.REFERRAL_MESSAGE_READ: Rule(
+        "Lecture des messages d'une orientation",
+        CASEWORKERS,
+        frozenset({Relation.SENDER, Relation.RECEIVER}),
+        _MESSAGE_PARTIES,
+        DataCategory.PATHWAY,
+        _MESSAGE_ROLES,
+    ),
+    Action.REFERRAL_MESSAGE_POST: Rule(
+        "Envoi d'un message sur une orientation",
+        CASEWORKERS,
+        frozenset({Relation.SENDER, Relation.RECEIVER}),
+        _MESSAGE_PARTIES,
+        DataCategory.PATHWAY,
+        _MESSAGE_ROLES,
     ),
 }
 

@@ -9,8 +9,14 @@ atomically with the move).
 from django.dispatch import Signal
 
 # Arguments: referral (the saved Referral), action (transitions.Action), now (datetime), event
-# (the PathwayEvent the move appended to the timeline).
+# (the PathwayEvent the move appended to the timeline), source (the state the referral left:
+# an appointment set after an acceptance, a rescheduling and a re-invitation after an absence
+# are the same action, and the sender is told each differently).
 referral_moved = Signal()
 
 # Arguments: break_glass (the BreakGlass just opened). Its organisation's DPOs must be told.
 break_glass_opened = Signal()
+
+# Arguments: message (the ReferralMessage just saved), referral (its Referral). Sent inside the
+# post's transaction: the other party's e-mails are written in it (exactly once per address).
+referral_message_posted = Signal()

@@ -31,6 +31,12 @@ class Action(StrEnum):
     RECORD_NO_SHOW = "record_no_show"
     CLOSE = "close"
     CORRECT_ATTENDANCE = "correct_attendance"
+    # Réorientation (issue 14): the receiver proposes another partner, the sender confirms or
+    # declines; within an agreement that allows it, the receiver transfers at once.
+    PROPOSE_TRANSFER = "propose_transfer"
+    CONFIRM_TRANSFER = "confirm_transfer"
+    DECLINE_TRANSFER = "decline_transfer"
+    TRANSFER_UNDER_AGREEMENT = "transfer_under_agreement"
 
 
 ACTION_LABELS: dict[Action, Promise] = {
@@ -44,6 +50,10 @@ ACTION_LABELS: dict[Action, Promise] = {
     Action.RECORD_NO_SHOW: _("constater l'absence"),
     Action.CLOSE: _("clôturer"),
     Action.CORRECT_ATTENDANCE: _("corriger la venue ou l'absence"),
+    Action.PROPOSE_TRANSFER: _("proposer une réorientation"),
+    Action.CONFIRM_TRANSFER: _("confirmer la réorientation"),
+    Action.DECLINE_TRANSFER: _("refuser la réorientation"),
+    Action.TRANSFER_UNDER_AGREEMENT: _("réorienter dans le cadre d'une convention"),
 }
 
 # Which party may perform an action (the same for every source state of that action).
@@ -59,6 +69,12 @@ ACTION_PARTY: dict[Action, Party] = {
     Action.CLOSE: Party.RECEIVER,
     # Only the member who recorded the outcome, within a delay (rules.AUTHOR_WINDOWS).
     Action.CORRECT_ATTENDANCE: Party.RECEIVER,
+    Action.PROPOSE_TRANSFER: Party.RECEIVER,
+    Action.CONFIRM_TRANSFER: Party.SENDER,
+    Action.DECLINE_TRANSFER: Party.SENDER,
+    # Only with an agreement in force between the receiver and the partner that allows it
+    # (`Agreement.receiver_may_transfer`, checked by the service): the proposal confirmed at once.
+    Action.TRANSFER_UNDER_AGREEMENT: Party.RECEIVER,
 }
 
 
@@ -98,6 +114,19 @@ MOVES: tuple[Move, ...] = (
     # a new e-mail (docs/architecture.md, "Correcting an attendance or an absence").
     Move(Action.CORRECT_ATTENDANCE, S.NO_SHOW, S.ATTENDED),
     Move(Action.CORRECT_ATTENDANCE, S.ATTENDED, S.NO_SHOW),
+    # Réorientation, instead of refusing (or, once accepted, before any appointment): the
+    # receiver names another partner; the sender answers.
+    Move(Action.PROPOSE_TRANSFER, S.SENT, S.TRANSFER_PROPOSED),
+    Move(Action.PROPOSE_TRANSFER, S.ACCEPTED, S.TRANSFER_PROPOSED),
+    # Confirmed: this referral ends, a new one goes from the sender to the partner, sent at once.
+    Move(Action.CONFIRM_TRANSFER, S.TRANSFER_PROPOSED, S.TRANSFERRED),
+    # Declined: the referral goes back to the receiver, who must answer it (accept, refuse or
+    # propose another partner) — `sent` again, whether it was sent or accepted before: one move
+    # has one target, and the sender's « no » restarts the answer's clock (docs/domain.md).
+    Move(Action.DECLINE_TRANSFER, S.TRANSFER_PROPOSED, S.SENT),
+    Move(Action.WITHDRAW, S.TRANSFER_PROPOSED, S.WITHDRAWN),
+    Move(Action.TRANSFER_UNDER_AGREEMENT, S.SENT, S.TRANSFERRED),
+    Move(Action.TRANSFER_UNDER_AGREEMENT, S.ACCEPTED, S.TRANSFERRED),
 )
 
 _BY_KEY: dict[tuple[Action, S], Move] = {(m.action, m.source): m for m in MOVES}
@@ -112,6 +141,8 @@ STAMPED_FIELD: dict[S, str] = {
     S.ATTENDED: "attended_at",
     S.NO_SHOW: "no_show_at",
     S.CLOSED: "closed_at",
+    S.TRANSFER_PROPOSED: "transfer_proposed_at",
+    S.TRANSFERRED: "transferred_at",
 }
 
 

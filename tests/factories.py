@@ -18,13 +18,16 @@ from parcours.models import (
     CareTeamMember,
     Consent,
     EmploymentArea,
+    EscalationRung,
     Membership,
     Objective,
     Organisation,
     Pathway,
+    PathwayEvent,
     Person,
     PlanAction,
     Referral,
+    ReferralMessage,
     Role,
     Service,
 )
@@ -174,6 +177,27 @@ class ReferralFactory(factory.django.DjangoModelFactory):
         closed = factory.Trait(
             attended=True, status="closed", closed_at=_ago(2), outcome="support_started"
         )
+        # The receiver proposed another partner (an SIAE of its own); the sender has to answer.
+        transfer_proposed = factory.Trait(
+            sent=True,
+            status="transfer_proposed",
+            transfer_proposed_at=_ago(10),
+            transfer_organisation=factory.SubFactory(OrganisationFactory, siae=True),
+            transfer_reason="Un chantier plus proche du domicile",
+        )
+        # Confirmed: the referral that follows goes from the same sender to the partner.
+        transferred = factory.Trait(
+            transfer_proposed=True,
+            status="transferred",
+            transferred_at=_ago(9),
+            transferred_to=factory.SubFactory(
+                "tests.factories.ReferralFactory",
+                pathway=factory.SelfAttribute("..pathway"),
+                sender_user=factory.SelfAttribute("..sender_user"),
+                receiver_organisation=factory.SelfAttribute("..transfer_organisation"),
+                sent=True,
+            ),
+        )
 
     @factory.post_generation
     def with_consent(self, create, extracted, **kwargs):
@@ -272,6 +296,16 @@ class AgreementFactory(factory.django.DjangoModelFactory):
                 agreement=self, organisation=organisation, status=status, decided_at=now
             )
 
+    @factory.post_generation
+    def ladder(self, create, extracted, **kwargs):
+        """`ladder=[(24, "counsellors"), (72, "managers")]`: its escalation rungs, in order."""
+        if not (create and extracted):
+            return
+        for order, (hours, audience) in enumerate(extracted, start=1):
+            EscalationRung.objects.create(
+                agreement=self, order=order, after_hours=hours, audience=audience
+            )
+
 
 class ObjectiveFactory(factory.django.DjangoModelFactory):
     """An open objective of a pathway's action plan, added by its owner organisation."""
@@ -287,6 +321,30 @@ class ObjectiveFactory(factory.django.DjangoModelFactory):
 
     class Params:
         achieved = factory.Trait(status="achieved", closed_at=factory.LazyFunction(timezone.now))
+
+
+class AnswerNoticeFactory(factory.django.DjangoModelFactory):
+    """A receiver's answer told to the sender (issue 14), with the timeline event of its move
+    (an acceptance by default); the services write them on each move (notifications)."""
+
+    class Meta:
+        model = "notifications.AnswerNotice"
+
+    referral = factory.SubFactory(ReferralFactory, accepted=True)
+    event = factory.LazyAttribute(
+        lambda o: PathwayEvent.objects.create(
+            pathway=o.referral.pathway,
+            kind="referral_moved",
+            occurred_at=timezone.now(),
+            referral=o.referral,
+            referral_status=o.referral.status,
+            organisation=o.referral.receiver_organisation,
+        )
+    )
+    answer = "accepted"
+    recipient = factory.SelfAttribute("referral.sender_user")
+    email = factory.LazyAttribute(lambda o: o.recipient.email if o.recipient else "")
+    created_at = factory.LazyFunction(timezone.now)
 
 
 class PlanActionFactory(factory.django.DjangoModelFactory):
@@ -310,3 +368,23 @@ class PlanActionFactory(factory.django.DjangoModelFactory):
             due_on=factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=3))
         )
         done = factory.Trait(status="done", done_at=factory.LazyFunction(timezone.now))
+
+
+class ReferralMessageFactory(factory.django.DjangoModelFactory):
+    """A message of a referral's thread, written by its sender unless told otherwise
+    (`from_receiver=True`: by a member of the receiving organisation)."""
+
+    class Meta:
+        model = ReferralMessage
+
+    referral = factory.SubFactory(ReferralFactory, sent=True)
+    author = factory.SelfAttribute("referral.sender_user")
+    author_organisation = factory.SelfAttribute("referral.sender_organisation")
+    text = factory.Sequence(lambda n: f"Message {n}")
+    created_at = factory.LazyFunction(timezone.now)
+
+    class Params:
+        from_receiver = factory.Trait(
+            author=factory.SubFactory(UserFactory),
+            author_organisation=factory.SelfAttribute("referral.receiver_organisation"),
+        )

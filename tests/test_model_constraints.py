@@ -438,6 +438,68 @@ def case_referral_one_open_per_receiver_other_receiver() -> Case:
     )
 
 
+def case_referral_transfer_proposed_without_partner() -> Case:
+    return Case(
+        bad=lambda: ReferralFactory(transfer_proposed=True, transfer_organisation=None),
+        good=lambda: ReferralFactory(transfer_proposed=True),
+    )
+
+
+def case_referral_transfer_proposed_without_reason() -> Case:
+    return Case(
+        bad=lambda: ReferralFactory(transfer_proposed=True, transfer_reason=""),
+        good=lambda: ReferralFactory(transfer_proposed=True, transfer_reason="Plus proche"),
+    )
+
+
+def case_referral_transferred_without_successor() -> Case:
+    return Case(
+        bad=lambda: ReferralFactory(transferred=True, transferred_to=None),
+        good=lambda: ReferralFactory(transferred=True),
+    )
+
+
+def case_referral_transferred_without_date() -> Case:
+    return Case(
+        bad=lambda: ReferralFactory(transferred=True, transferred_at=None),
+        good=lambda: ReferralFactory(transferred=True),
+    )
+
+
+def case_referral_transfer_to_its_receiver() -> Case:
+    receiver = OrganisationFactory(siae=True)
+    return Case(
+        bad=lambda: ReferralFactory(
+            transfer_proposed=True,
+            receiver_organisation=receiver,
+            transfer_organisation=receiver,
+        ),
+        good=lambda: ReferralFactory(transfer_proposed=True, receiver_organisation=receiver),
+    )
+
+
+def case_referral_transfer_to_its_sender() -> Case:
+    pathway = PathwayFactory()
+    return Case(
+        bad=lambda: ReferralFactory(
+            transfer_proposed=True,
+            pathway=pathway,
+            transfer_organisation=pathway.owner_organisation,
+        ),
+        good=lambda: ReferralFactory(transfer_proposed=True, pathway=pathway),
+    )
+
+
+def case_referral_transferred_to_itself() -> Case:
+    def itself():
+        referral = ReferralFactory(transferred=True)
+        referral.transferred_to = referral
+        referral.save()
+        return referral
+
+    return Case(bad=itself, good=lambda: ReferralFactory(transferred=True))
+
+
 def case_referral_one_open_per_service() -> Case:
     service = ServiceFactory(organisation=OrganisationFactory(siae=True))
     first = ReferralFactory(
@@ -774,6 +836,19 @@ CONSTRAINT_CASES: list[tuple[str, Callable[[], Case]]] = [
     ("referral_one_open_per_receiver", case_referral_one_open_per_receiver),
     ("referral_one_open_per_receiver", case_referral_one_open_per_receiver_other_receiver),
     ("referral_one_open_per_service", case_referral_one_open_per_service),
+    (
+        "referral_transfer_proposed_has_partner_and_reason",
+        case_referral_transfer_proposed_without_partner,
+    ),
+    (
+        "referral_transfer_proposed_has_partner_and_reason",
+        case_referral_transfer_proposed_without_reason,
+    ),
+    ("referral_transferred_has_date_and_successor", case_referral_transferred_without_successor),
+    ("referral_transferred_has_date_and_successor", case_referral_transferred_without_date),
+    ("referral_transfer_to_another_partner", case_referral_transfer_to_its_receiver),
+    ("referral_transfer_to_another_partner", case_referral_transfer_to_its_sender),
+    ("referral_not_transferred_to_itself", case_referral_transferred_to_itself),
     ("appointment_outcome_has_date", case_appointment_outcome_without_date),
     ("appointment_outcome_has_date", case_appointment_pending_with_date),
     ("appointment_one_pending_per_referral", case_appointment_one_pending_per_referral),
@@ -840,6 +915,98 @@ CONSTRAINT_CASES += [
     ("objective_closed_has_date", case_objective_open_with_date),
     ("plan_action_done_has_date", case_plan_action_done_without_date),
     ("plan_action_done_has_date", case_plan_action_to_do_with_date),
+]
+
+
+# --- Messages on a referral: one read mark per organisation and referral --------------------
+
+
+def _read_mark(referral, organisation, last_read: int = 0):
+    from parcours.models import ReferralMessageRead
+
+    return ReferralMessageRead.objects.create(
+        referral=referral,
+        organisation=organisation,
+        last_read_message_id=last_read,
+        read_at=timezone.now(),
+    )
+
+
+def case_referral_message_read_twice() -> Case:
+    referral = ReferralFactory(sent=True)
+    _read_mark(referral, referral.receiver_organisation)
+    return Case(
+        bad=lambda: _read_mark(referral, referral.receiver_organisation),
+        good=lambda: _read_mark(referral, referral.sender_organisation),
+    )
+
+
+def case_referral_message_read_negative() -> Case:
+    referral = ReferralFactory(sent=True)
+    return Case(
+        bad=lambda: _read_mark(referral, referral.receiver_organisation, last_read=-1),
+        good=lambda: _read_mark(referral, referral.receiver_organisation, last_read=0),
+    )
+
+
+CONSTRAINT_CASES += [
+    ("referral_message_read_once_per_organisation", case_referral_message_read_twice),
+    ("referral_message_read_positive", case_referral_message_read_negative),
+]
+
+
+# --- The escalation ladder and the reminders (issue 14) -----------------------------------------
+
+
+def _rung(agreement=None, **fields):
+    from parcours.models import EscalationRung
+
+    values = {"order": 1, "after_hours": 24, "audience": "managers", **fields}
+    return EscalationRung.objects.create(agreement=agreement or AgreementFactory(), **values)
+
+
+def case_agreement_reminder_beyond_a_month() -> Case:
+    return Case(
+        bad=lambda: AgreementFactory(reminder_hours_before=721),
+        good=lambda: AgreementFactory(reminder_hours_before=720),
+    )
+
+
+def case_escalation_rung_once_per_order() -> Case:
+    first = _rung()
+    return Case(
+        bad=lambda: _rung(first.agreement, order=1, after_hours=48),
+        good=lambda: _rung(first.agreement, order=2, after_hours=48),
+    )
+
+
+def case_escalation_rung_once_per_delay() -> Case:
+    first = _rung()
+    return Case(
+        bad=lambda: _rung(first.agreement, order=2, after_hours=24),
+        good=lambda: _rung(first.agreement, order=2, after_hours=25),
+    )
+
+
+def case_escalation_rung_order_from_one_to_five() -> Case:
+    return Case(bad=lambda: _rung(order=6), good=lambda: _rung(order=5))
+
+
+def case_escalation_rung_delay_from_one_hour() -> Case:
+    return Case(bad=lambda: _rung(after_hours=0), good=lambda: _rung(after_hours=1))
+
+
+def case_escalation_rung_delay_within_a_month() -> Case:
+    return Case(bad=lambda: _rung(after_hours=721), good=lambda: _rung(after_hours=720))
+
+
+CONSTRAINT_CASES += [
+    ("agreement_reminder_within_a_month", case_agreement_reminder_beyond_a_month),
+    ("escalation_rung_once_per_order", case_escalation_rung_once_per_order),
+    ("escalation_rung_once_per_delay", case_escalation_rung_once_per_delay),
+    ("escalation_rung_bounds", case_escalation_rung_order_from_one_to_five),
+    ("escalation_rung_bounds", case_escalation_rung_delay_from_one_hour),
+    ("escalation_rung_bounds", case_escalation_rung_delay_within_a_month),
 ]
 
 

@@ -30,14 +30,18 @@ from parcours.services.consent import consent_record
 from parcours.services.referral import (
     referral_accept,
     referral_close,
+    referral_confirm_transfer,
     referral_correct_attendance,
     referral_create,
+    referral_decline_transfer,
     referral_expire,
+    referral_propose_transfer,
     referral_record_attendance,
     referral_record_no_show,
     referral_refuse,
     referral_send,
     referral_set_appointment,
+    referral_transfer,
     referral_withdraw,
 )
 from parcours.transitions import (
@@ -56,6 +60,7 @@ from .factories import (
     AgreementFactory,
     AppointmentFactory,
     ConsentFactory,
+    OrganisationFactory,
     PathwayFactory,
     ReferralFactory,
 )
@@ -65,6 +70,29 @@ PARIS = ZoneInfo("Europe/Paris")
 
 def _in_two_days() -> dt.datetime:
     return timezone.now() + dt.timedelta(days=2)
+
+
+def _partner(referral_id: int, *, agreement: bool):
+    """Another partner for a transfer: an SIAE the person consented to (identity and pathway,
+    what every referral carries) and, with `agreement`, bound to the receiver by an agreement in
+    force that lets the receiver transfer at once."""
+    referral = Referral.objects.select_related("pathway").get(pk=referral_id)
+    partner = OrganisationFactory(siae=True)
+    ConsentFactory(person=referral.pathway.person, organisations=[partner])
+    if agreement:
+        AgreementFactory(
+            parties=[referral.receiver_organisation, partner], receiver_may_transfer=True
+        )
+    return partner
+
+
+def _propose(actor, rid, *, agreement: bool = False):
+    return referral_propose_transfer(
+        actor=actor,
+        referral_id=rid,
+        receiver_organisation_id=_partner(rid, agreement=agreement).pk,
+        reason="Un chantier d'insertion plus proche du domicile",
+    )
 
 
 # Action -> how a party performs it through the public services. `actor` is None only for the
@@ -91,6 +119,19 @@ SERVICE_CALLS: dict[Action, Callable[[Actor | None, int], object]] = {
     ),
     Action.CORRECT_ATTENDANCE: lambda actor, rid: referral_correct_attendance(
         actor=actor, referral_id=rid, reason="Erreur de saisie : inversé avec un autre dossier"
+    ),
+    Action.PROPOSE_TRANSFER: _propose,
+    Action.CONFIRM_TRANSFER: lambda actor, rid: referral_confirm_transfer(
+        actor=actor, referral_id=rid
+    ),
+    Action.DECLINE_TRANSFER: lambda actor, rid: referral_decline_transfer(
+        actor=actor, referral_id=rid, comment="La personne préfère rester suivie ici"
+    ),
+    Action.TRANSFER_UNDER_AGREEMENT: lambda actor, rid: referral_transfer(
+        actor=actor,
+        referral_id=rid,
+        receiver_organisation_id=_partner(rid, agreement=True).pk,
+        reason="Un chantier d'insertion plus proche du domicile",
     ),
 }
 
@@ -139,6 +180,11 @@ def referral_in(status: str, parties: Parties, **extra: object) -> Referral:
             created_by=parties.receiver.user,
             starts_at=timezone.now() - dt.timedelta(hours=1),
         )
+    if status == ReferralStatus.TRANSFER_PROPOSED:
+        # The partner proposed may receive what the referral carries: the person consented.
+        ConsentFactory(
+            person=referral.pathway.person, organisations=[referral.transfer_organisation]
+        )
     assert referral.status == status
     return referral
 
@@ -172,10 +218,26 @@ def test_every_stamped_target_is_reachable():
 
 
 def test_actions_available_follow_the_table():
-    assert actions_available(ReferralStatus.SENT, Party.RECEIVER) == [Action.ACCEPT, Action.REFUSE]
+    assert actions_available(ReferralStatus.SENT, Party.RECEIVER) == [
+        Action.ACCEPT,
+        Action.REFUSE,
+        Action.PROPOSE_TRANSFER,
+        Action.TRANSFER_UNDER_AGREEMENT,
+    ]
     assert actions_available(ReferralStatus.SENT, Party.SENDER) == [Action.WITHDRAW]
     assert actions_available(ReferralStatus.SENT, Party.SYSTEM) == [Action.EXPIRE]
-    for status in (ReferralStatus.REFUSED, ReferralStatus.EXPIRED, ReferralStatus.CLOSED):
+    assert actions_available(ReferralStatus.TRANSFER_PROPOSED, Party.SENDER) == [
+        Action.CONFIRM_TRANSFER,
+        Action.DECLINE_TRANSFER,
+        Action.WITHDRAW,
+    ]
+    assert actions_available(ReferralStatus.TRANSFER_PROPOSED, Party.RECEIVER) == []
+    for status in (
+        ReferralStatus.REFUSED,
+        ReferralStatus.EXPIRED,
+        ReferralStatus.CLOSED,
+        ReferralStatus.TRANSFERRED,
+    ):
         for party in Party:
             assert actions_available(status, party) == []
 

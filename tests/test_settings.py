@@ -75,3 +75,47 @@ def test_smtp_is_configured_by_email_url_or_the_classic_variables(variables, exp
 
 def test_without_smtp_configuration_mail_goes_to_the_console():
     assert _email_settings()["backend"] == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_the_fallback_modes_mail_lands_in_var_mail_whatever_the_working_directory(tmp_path):
+    """`make run` without PostgreSQL or Redis writes e-mails as files under the checkout's
+    var/mail/ (README), built by bin/_lib.sh's fallback_email_url; sent from another working
+    directory, the file must still land there (three slashes made it relative to the cwd)."""
+    repository = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = tmp_path / "checkout"
+    elsewhere = tmp_path / "elsewhere"
+    (root / "var" / "mail").mkdir(parents=True)
+    elsewhere.mkdir()
+    url = subprocess.run(
+        ["bash", "-c", f'source "{repository}/bin/_lib.sh" && fallback_email_url "{root}"'],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    env = dict(os.environ) | {
+        "DJANGO_SETTINGS_MODULE": "backend.settings.local",
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "DATABASE_URL": "sqlite:///:memory:",
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "SEARCH_INDEX_KEY": Fernet.generate_key().decode(),
+        "EMAIL_URL": url,
+        "PYTHONPATH": repository,
+    }
+    env.pop("EMAIL_HOST", None)
+    code = (
+        "import django; django.setup(); from django.core.mail import send_mail; "
+        "send_mail('Essai', 'Corps', 'parcours@example.fr', ['conseiller@example.fr'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    (written,) = (root / "var" / "mail").iterdir()
+    assert "Subject: Essai" in written.read_text()
+    assert not list(elsewhere.rglob("*.log")) and not list(elsewhere.iterdir())

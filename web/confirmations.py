@@ -12,7 +12,15 @@ from parcours.transitions import Action
 
 # The referral moves a page makes only once confirmed.
 CONFIRMED_MOVES: frozenset[Action] = frozenset(
-    {Action.WITHDRAW, Action.REFUSE, Action.RECORD_NO_SHOW, Action.CLOSE, Action.CORRECT_ATTENDANCE}
+    {
+        Action.WITHDRAW,
+        Action.REFUSE,
+        Action.RECORD_NO_SHOW,
+        Action.CLOSE,
+        Action.CORRECT_ATTENDANCE,
+        Action.CONFIRM_TRANSFER,
+        Action.DECLINE_TRANSFER,
+    }
 )
 
 
@@ -99,6 +107,25 @@ def referral_confirmation(action: Action, referral: Referral, *, named: bool) ->
             f"les partenaires ({sender} et {receiver}) recevront un nouvel e-mail qui le dit. "
             "Le motif reste dans l'historique de l'orientation.",
             "Confirmer la correction",
+        )
+    if action in (Action.CONFIRM_TRANSFER, Action.DECLINE_TRANSFER):
+        partner = referral.transfer_organisation.name if referral.transfer_organisation else ""
+        if referral.transfer_service:
+            partner += f" ({referral.transfer_service.name})"
+        if action == Action.CONFIRM_TRANSFER:
+            return Confirmation(
+                "Confirmer la réorientation ?",
+                f"L'orientation {_of(person)} vers {receiver} prendra fin ; une nouvelle "
+                f"orientation, à votre nom, sera envoyée aussitôt à {partner} avec les mêmes "
+                "informations partagées, si l'accord de la personne le permet.",
+                "Confirmer la réorientation",
+            )
+        return Confirmation(
+            "Refuser la réorientation ?",
+            f"La réorientation {_of(person)} vers {partner} ne sera pas faite : l'orientation "
+            f"revient à {receiver}, qui devra y répondre à nouveau (accepter, refuser ou proposer "
+            "un autre partenaire).",
+            "Confirmer le refus de la réorientation",
         )
     raise KeyError(action)
 

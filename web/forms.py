@@ -6,9 +6,11 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import DeliveryMode
+from parcours import access
 from parcours.categories import PERSON_FIELDS, SENSITIVE_CATEGORIES, DataCategory
 from parcours.errors import DomainError
 from parcours.models import (
+    MESSAGE_MAX_LENGTH,
     AppointmentChannel,
     BarrierKind,
     EmploymentArea,
@@ -384,9 +386,60 @@ class CorrectAttendanceForm(forms.Form):
     )
 
 
+class AssignForm(forms.Form):
+    """« Confier à »: one of the receiving organisation's active case workers (the service
+    checks it again, with the referral's state)."""
+
+    user = forms.ModelChoiceField(
+        label=_("Confier à"),
+        queryset=None,
+        empty_label=_("Choisissez un conseiller"),
+        error_messages={
+            "required": _("Choisissez le conseiller à qui confier l'orientation."),
+            "invalid_choice": _(
+                "Choisissez un conseiller ou un travailleur social actif de votre organisation."
+            ),
+        },
+    )
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["user"]
+        field.queryset = access.assignee_candidates(actor)
+        field.label_from_instance = lambda user: user.get_full_name() or user.get_username()
+
+
+class ReferralMessageForm(forms.Form):
+    """A message on a referral's thread (the service checks the text again, as for the API)."""
+
+    text = forms.CharField(
+        label=_("Votre message"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=MESSAGE_MAX_LENGTH,
+        help_text=_(
+            "Lu par l'autre organisation de l'orientation, qui est prévenue par e-mail (sans le "
+            "texte). N'y écrivez ni information de santé ni information de justice ; "
+            "2 000 caractères au plus."
+        ),
+    )
+
+
 class PreferenceForm(forms.Form):
     mode = forms.ChoiceField(
         label=_("Réception des alertes"), choices=DeliveryMode.choices, widget=forms.RadioSelect
+    )
+    answers_mode = forms.ChoiceField(
+        label=_("Réception des réponses à vos orientations"),
+        help_text=_(
+            "Quand une structure accepte ou refuse une orientation que vous avez envoyée, fixe ou "
+            "déplace un rendez-vous, constate la venue ou l'absence de la personne, ou clôture "
+            "l'orientation. Chaque réponse figure aussi sur votre page « À traiter »."
+        ),
+        choices=[
+            (DeliveryMode.IMMEDIATE, _("Immédiatement, un e-mail par réponse")),
+            (DeliveryMode.DIGEST, _("Dans le récapitulatif quotidien")),
+        ],
+        widget=forms.RadioSelect,
     )
 
 

@@ -7,6 +7,7 @@ from .views import (
     account,
     action_plan,
     alerts,
+    answers,
     care_team,
     diagnostic,
     directory,
@@ -17,6 +18,8 @@ from .views import (
     pathways,
     persons,
     referrals,
+    sent_referrals,
+    worklists,
 )
 
 app_name = "web"
@@ -33,6 +36,9 @@ urlpatterns = [
     path("donnees-personnelles/", information.personal_data, name="personal-data"),
     path("personnes/", persons.person_search, name="person-search"),
     path("personnes/nouvelle/", persons.person_create, name="person-create"),
+    # « Voir tout » of « À traiter »'s blocks that no other page lists.
+    path("personnes/suivies/", worklists.caseload, name="caseload"),
+    path("plan/actions/en-retard/", worklists.overdue_actions, name="overdue-actions"),
     path("personnes/<int:pk>/", persons.person_detail, name="person-detail"),
     path("personnes/<int:pk>/modifier/", persons.person_edit, name="person-edit"),
     path("personnes/<int:pk>/accords/", persons.consent_create, name="consent-create"),
@@ -70,6 +76,7 @@ urlpatterns = [
     ),
     path("equipe-de-suivi/<int:pk>/retrait/", care_team.care_team_end, name="care-team-end"),
     path("orientations/recues/", referrals.inbox, name="inbox"),
+    path("orientations/envoyees/", sent_referrals.sent_referrals, name="sent-referrals"),
     path("demandes-d-acces/", access_requests.request_list, name="access-requests"),
     path(
         "demandes-d-acces/nouvelle/",
@@ -82,6 +89,20 @@ urlpatterns = [
         name="access-request-decide",
     ),
     path("orientations/<int:pk>/", referrals.referral_detail, name="referral-detail"),
+    # Before the moves' pattern, which would take « messages » for a move.
+    path(
+        "orientations/<int:pk>/messages/",
+        referrals.referral_message_post,
+        name="referral-message-post",
+    ),
+    # Before the moves' pattern, which would take « reorienter » for a move's name.
+    path(
+        "orientations/<int:pk>/reorienter/",
+        referrals.referral_transfer,
+        name="referral-transfer",
+    ),
+    # The receiving team: « Confier à » (before the moves' pattern, which would take it).
+    path("orientations/<int:pk>/confier/", referrals.referral_assign, name="referral-assign"),
     path("orientations/<int:pk>/<str:action>/", referrals.referral_move, name="referral-move"),
     path("alertes/", alerts.alert_list, name="alerts"),
     # The partner directory: a page, and the fragments of the forms' pickers (htmx).
@@ -91,6 +112,8 @@ urlpatterns = [
     ),
     path("alertes/<int:pk>/prise-en-compte/", alerts.alert_acknowledge_view, name="alert-ack"),
     path("preferences/", alerts.preferences, name="preferences"),
+    # The receivers' answers to the referrals the user sent, on the home page (issue 14).
+    path("reponses/<int:pk>/vue/", answers.answer_seen, name="answer-seen"),
     # The DPO's pages.
     path("protection-des-donnees/", dpo.dpo_home, name="dpo-home"),
     path(

@@ -190,6 +190,9 @@ SPECTACULAR_SETTINGS = {
         "AlertStateEnum": "notifications.models.alert.AlertState",
         "DiagnosticLevelEnum": "parcours.diagnostic_domains.DiagnosticLevel",
         "DeliveryModeEnum": "notifications.models.preference.DeliveryMode",
+        # Who an alert's e-mail went to (a delivery), and who a rung of a ladder tells.
+        "DeliveryAudienceEnum": "notifications.models.outbox.Audience",
+        "EscalationAudienceEnum": "parcours.models.agreement.EscalationAudience",
         "RightsRequestKindEnum": "parcours.models.rights_request.RightsRequestKind",
         "AppointmentChannelEnum": "parcours.models.appointment.AppointmentChannel",
         "RightsRequestChannelEnum": "parcours.models.rights_request.RightsRequestChannel",
@@ -218,6 +221,7 @@ CELERY_TIMEZONE = TIME_ZONE
 # journal sealer back (docs/operations.md); `make run` and the compose worker consume both.
 CELERY_TASK_ROUTES = {"notifications.outbox_relay": {"queue": "mail"}}
 PARCOURS_ALERT_SCAN_SECONDS = env.int("PARCOURS_ALERT_SCAN_SECONDS", default=300)
+PARCOURS_REMINDER_SCAN_SECONDS = env.int("PARCOURS_REMINDER_SCAN_SECONDS", default=300)
 OUTBOX_RELAY_SECONDS = env.int("OUTBOX_RELAY_SECONDS", default=30)
 PARCOURS_DIGEST_HOUR = env.int("PARCOURS_DIGEST_HOUR", default=8)
 # The retention job (docs/retention.md) runs once a day at this hour (local time), at night.
@@ -251,6 +255,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.alerts_scan",
         "schedule": PARCOURS_ALERT_SCAN_SECONDS,
         "options": {"expires": PARCOURS_ALERT_SCAN_SECONDS},
+    },
+    # Reminders to the receiver before its deadlines: written to the outbox when they fall due
+    # (scheduled by the moves that set the deadlines); same expiry as the alerts' scan.
+    "reminders-send": {
+        "task": "notifications.reminders_send",
+        "schedule": PARCOURS_REMINDER_SCAN_SECONDS,
+        "options": {"expires": PARCOURS_REMINDER_SCAN_SECONDS},
     },
     "outbox-relay": {
         "task": "notifications.outbox_relay",
@@ -327,6 +338,8 @@ PARCOURS_DEFAULT_ACKNOWLEDGE_WORKING_DAYS = env.int("PARCOURS_ACKNOWLEDGE_WORKIN
 PARCOURS_DEFAULT_APPOINTMENT_SET_DAYS = env.int("PARCOURS_APPOINTMENT_SET_DAYS", default=5)
 PARCOURS_DEFAULT_FIRST_APPOINTMENT_DAYS = env.int("PARCOURS_FIRST_APPOINTMENT_DAYS", default=15)
 PARCOURS_DEFAULT_NO_SHOW_GRACE_HOURS = env.int("PARCOURS_NO_SHOW_GRACE_HOURS", default=24)
+# How long before each of the receiver's deadlines its counsellors are reminded (0: never).
+PARCOURS_DEFAULT_REMINDER_HOURS = env.int("PARCOURS_REMINDER_HOURS", default=24)
 # A referral nobody answered for this many calendar days is expired by the periodic task.
 PARCOURS_REFERRAL_EXPIRY_DAYS = env.int("PARCOURS_REFERRAL_EXPIRY_DAYS", default=30)
 # A recorded attendance or absence may be corrected by its author until the end of the Nth French

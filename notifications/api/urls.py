@@ -5,6 +5,7 @@ from . import views
 
 router = SimpleRouter()
 router.register("alerts", views.AlertViewSet, basename="alert")
+router.register("answers", views.AnswerViewSet, basename="answer")
 
 urlpatterns = [
     path(

@@ -1,15 +1,20 @@
 """Alerts about referrals, their deliveries and the e-mail outbox."""
 
 from .alert import ALERT_STATE_MOVES, Alert, AlertKind, AlertLevel, AlertState
+from .answer import ANSWER_OF_MOVE, AnswerKind, AnswerNotice, answer_kind_of
 from .outbox import Audience, Delivery, OutboxKind, OutboxMessage, OutboxStatus
 from .preference import DeliveryMode, NotificationPreference
+from .reminder import Reminder, ReminderDeadline, ReminderState
 
 __all__ = [
     "ALERT_STATE_MOVES",
+    "ANSWER_OF_MOVE",
     "Alert",
     "AlertKind",
     "AlertLevel",
     "AlertState",
+    "AnswerKind",
+    "AnswerNotice",
     "Audience",
     "Delivery",
     "DeliveryMode",
@@ -17,4 +22,8 @@ __all__ = [
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
+    "Reminder",
+    "ReminderDeadline",
+    "ReminderState",
+    "answer_kind_of",
 ]

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from parcours.models import Appointment, Referral
+from parcours.models import Appointment, EscalationAudience, Referral
 
 
 class AlertKind(models.TextChoices):
@@ -14,8 +14,10 @@ class AlertKind(models.TextChoices):
 
 
 class AlertLevel(models.IntegerChoices):
+    """An alert's level: 1, the alert itself; 1 + n, its escalation to the n-th rung of the
+    ladder that governs it (an agreement's, else the default one: docs/domain.md)."""
+
     FIRST = 1, _("Alerte aux conseillers")
-    ESCALATED = 2, _("Escalade aux responsables")
 
 
 class AlertState(models.TextChoices):
@@ -26,8 +28,8 @@ class AlertState(models.TextChoices):
 
 
 # The alert lifecycle, as data: (from, to) pairs the services may apply. An alert is raised
-# open, becomes notified when its first e-mail leaves, escalated when its level-2 alert is raised
-# (level 1 only), and resolved as soon as the referral moves on.
+# open, becomes notified when its first e-mail leaves, escalated when its first rung is raised
+# (level 1 only; later rungs leave it escalated), and resolved as soon as the referral moves on.
 ALERT_STATE_MOVES: frozenset[tuple[str, str]] = frozenset(
     {
         (AlertState.OPEN, AlertState.NOTIFIED),
@@ -42,8 +44,10 @@ UNRESOLVED_STATES = (AlertState.OPEN, AlertState.NOTIFIED, AlertState.ESCALATED)
 
 
 class Alert(models.Model):
-    """A referral crossed one of its delays. At most one per referral, kind and level: the scan,
-    a second beat or a retry can never raise it twice (the unique constraint decides)."""
+    """A referral crossed one of its delays. At most one per referral, kind, level and missed
+    appointment (none but for a no-show): the scan, a second beat or a retry can never raise it
+    twice (the unique constraint decides), while each no-show — a second one after a
+    re-invitation included — is an alert of its own."""
 
     referral = models.ForeignKey(
         Referral,
@@ -52,7 +56,8 @@ class Alert(models.Model):
         related_name="alerts",
     )
     kind = models.CharField(_("type"), max_length=20, choices=AlertKind.choices)
-    level = models.PositiveSmallIntegerField(_("niveau"), choices=AlertLevel.choices)
+    # 1: the alert; 1 + n: its n-th rung of escalation (who it told: `audience`).
+    level = models.PositiveSmallIntegerField(_("niveau"))
     state = models.CharField(
         _("état"), max_length=12, choices=AlertState.choices, default=AlertState.OPEN
     )
@@ -62,6 +67,17 @@ class Alert(models.Model):
     appointment = models.ForeignKey(
         Appointment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # A rung's alert: the audience its rung named (empty for the level-1 alert).
+    audience = models.CharField(
+        _("destinataires de l'échelon"),
+        max_length=20,
+        choices=EscalationAudience.choices,
+        blank=True,
+    )
+    # The level-1 alert's place on its ladder: the last rung raised (0: none yet) and when the
+    # next one falls due (None: none left, or acknowledged). Read by the scan's partial index.
+    last_rung = models.PositiveSmallIntegerField(_("dernier échelon atteint"), default=0)
+    next_rung_at = models.DateTimeField(_("prochain échelon le"), null=True, blank=True)
     created_at = models.DateTimeField(_("levée le"))
     notified_at = models.DateTimeField(_("notifiée le"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escaladée le"), null=True, blank=True)
@@ -82,10 +98,21 @@ class Alert(models.Model):
         verbose_name_plural = _("alertes")
         ordering = ["-created_at", "-id"]
         constraints = [
+            # The key is (referral, kind, level, appointment): the kinds that name no appointment
+            # are one per referral, kind and level; a no-show is one per appointment missed. Two
+            # partial constraints rather than NULLS NOT DISTINCT, which SQLite (the fallback of
+            # `make run`) cannot build: the guarantee holds on both.
             models.UniqueConstraint(
                 fields=["referral", "kind", "level"],
+                condition=Q(appointment__isnull=True),
                 name="alert_once_per_referral_kind_level",
                 violation_error_message=_("Cette alerte existe déjà pour cette orientation."),
+            ),
+            models.UniqueConstraint(
+                fields=["referral", "kind", "level", "appointment"],
+                condition=Q(appointment__isnull=False),
+                name="alert_once_per_appointment",
+                violation_error_message=_("Cette alerte existe déjà pour ce rendez-vous."),
             ),
             models.CheckConstraint(
                 name="alert_resolved_has_date",
@@ -101,11 +128,16 @@ class Alert(models.Model):
             ),
         ]
         indexes = [
-            # The escalation pass reads level-1 alerts still unresolved and unacknowledged.
+            # The escalation pass reads level-1 alerts whose next rung is due.
             models.Index(
-                fields=["created_at"],
-                condition=Q(level=1, state__in=("open", "notified"), acknowledged_at__isnull=True),
-                name="alert_awaiting_escalation_idx",
+                fields=["next_rung_at"],
+                condition=Q(
+                    level=1,
+                    state__in=("open", "notified", "escalated"),
+                    acknowledged_at__isnull=True,
+                    next_rung_at__isnull=False,
+                ),
+                name="alert_awaiting_rung_idx",
             ),
             models.Index(
                 fields=["referral"],
@@ -116,3 +148,18 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} (niveau {self.level}) — orientation {self.referral_id}"
+
+    @property
+    def is_escalation(self) -> bool:
+        return self.level > AlertLevel.FIRST
+
+    @property
+    def level_label(self) -> str:
+        """The level in French: « Alerte », or the rung and whom it told."""
+        if not self.is_escalation:
+            return str(AlertLevel.FIRST.label)
+        audience = EscalationAudience(self.audience or EscalationAudience.MANAGERS).label
+        return _("Escalade, échelon %(rung)s : %(audience)s") % {
+            "rung": self.level - 1,
+            "audience": str(audience).lower(),
+        }

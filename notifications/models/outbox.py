@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .alert import Alert
 from .preference import DeliveryMode
+from .reminder import Reminder
 
 
 class Audience(models.TextChoices):
@@ -23,6 +24,9 @@ class OutboxKind(models.TextChoices):
     DIGEST = "digest", _("Récapitulatif quotidien")
     BREAK_GLASS = "break_glass", _("Accès exceptionnel (au DPO)")
     CORRECTION = "correction", _("Correction d'une venue ou d'une absence")
+    REMINDER = "reminder", _("Rappel d'échéance (au destinataire)")
+    ANSWER = "answer", _("Réponse à une orientation envoyée")
+    REFERRAL_MESSAGE = "referral_message", _("Nouveau message sur une orientation")
 
 
 class OutboxStatus(models.TextChoices):
@@ -53,8 +57,9 @@ class OutboxMessage(models.Model):
         related_name="+",
         verbose_name=_("accès exceptionnel"),
     )
-    # What a correction notice is about: the timeline event of the correction (its referral, the
-    # state it reached, who corrected and when); the e-mail is built from it when it is sent.
+    # What a correction notice or an answer to the sender is about: the timeline event of the
+    # move (its referral, the state it reached, who made it and when); the e-mail is built from
+    # it when it is sent.
     event = models.ForeignKey(
         "parcours.PathwayEvent",
         on_delete=models.SET_NULL,
@@ -62,6 +67,26 @@ class OutboxMessage(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("événement"),
+    )
+    # What a message notice is about: the message posted on a referral (never its text in the
+    # e-mail); SET_NULL like the others, an unsent notice without its message is cancelled.
+    referral_message = models.ForeignKey(
+        "parcours.ReferralMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("message sur une orientation"),
+    )
+    # What a reminder is about (its referral and deadline); the e-mail is built from it when it
+    # is sent, and not sent if the referral moved on meanwhile.
+    reminder = models.ForeignKey(
+        Reminder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("rappel"),
     )
     status = models.CharField(
         _("état"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
@@ -109,12 +134,27 @@ class OutboxMessage(models.Model):
                 name="outbox_once_per_break_glass_address",
                 violation_error_message=_("Ce DPO est déjà prévenu de cet accès exceptionnel."),
             ),
-            # One correction notice per address and correction, whatever runs twice.
+            # One e-mail per address and move (a correction, an answer to the sender), whatever
+            # runs twice.
             models.UniqueConstraint(
                 fields=["event", "to_email"],
                 condition=Q(event__isnull=False),
                 name="outbox_once_per_event_address",
-                violation_error_message=_("Cette adresse est déjà prévenue de cette correction."),
+                violation_error_message=_("Cette adresse est déjà prévenue de cet événement."),
+            ),
+            # One notice per address and message, whatever runs twice.
+            models.UniqueConstraint(
+                fields=["referral_message", "to_email"],
+                condition=Q(referral_message__isnull=False),
+                name="outbox_once_per_referral_message_address",
+                violation_error_message=_("Cette adresse est déjà prévenue de ce message."),
+            ),
+            # One reminder e-mail per address and reminder (a referral's deadline).
+            models.UniqueConstraint(
+                fields=["reminder", "to_email"],
+                condition=Q(reminder__isnull=False),
+                name="outbox_once_per_reminder_address",
+                violation_error_message=_("Cette adresse a déjà reçu ce rappel."),
             ),
         ]
 

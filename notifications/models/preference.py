@@ -9,13 +9,21 @@ class DeliveryMode(models.TextChoices):
 
 
 class NotificationPreference(models.Model):
-    """How a user wants their alert e-mails. No row means immediate."""
+    """How a user wants their e-mails: alerts (`mode`) and the answers to the referrals they
+    sent (`answers_mode`, issue 14) — two choices, because answers come far more often than
+    alerts. No row means immediate for both."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
     )
     mode = models.CharField(
         _("réception des alertes"),
+        max_length=10,
+        choices=DeliveryMode.choices,
+        default=DeliveryMode.IMMEDIATE,
+    )
+    answers_mode = models.CharField(
+        _("réception des réponses à vos orientations"),
         max_length=10,
         choices=DeliveryMode.choices,
         default=DeliveryMode.IMMEDIATE,
@@ -27,4 +35,7 @@ class NotificationPreference(models.Model):
         verbose_name_plural = _("préférences de notification")
 
     def __str__(self) -> str:
-        return f"{self.user} — {self.get_mode_display()}"
+        return (
+            f"{self.user} — alertes : {self.get_mode_display()} ; "
+            f"réponses : {self.get_answers_mode_display()}"
+        )

@@ -6,18 +6,27 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parcours.actor import Actor
 from parcours.errors import Conflict
 from parcours.models import Referral
+from parcours.request_memo import forget
+from parcours.services.delays import Ladder, ladders_for
 
 from ..models import ALERT_STATE_MOVES, Alert, AlertKind, AlertLevel, AlertState
 from ..models.alert import UNRESOLVED_STATES
 from ..rules import RULES
-from ..selectors import DueReferral, alerts_due_for_escalation, alerts_visible_to, referrals_due
+from ..selectors import (
+    OPEN_ALERTS_COUNT,
+    DueReferral,
+    alerts_due_for_escalation,
+    alerts_visible_to,
+    referrals_due,
+)
 from .outbox import deliveries_create, outbox_cancel_for
 
 logger = logging.getLogger(__name__)
@@ -53,23 +62,35 @@ def _check_move(source: str, target: str) -> None:
         )
 
 
-def _insert_alerts(
-    rows: list[DueReferral], *, kind: str, level: int, now: dt.datetime
-) -> list[Alert]:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING: the unique (referral, kind, level) decides;
-    a concurrent scan's rows are skipped, never duplicated, never an error."""
+@dataclass(frozen=True)
+class AlertRow:
+    """An alert to insert: level 1 (with when its first rung falls due) or a rung's."""
+
+    referral_id: int
+    kind: str
+    level: int
+    due_at: dt.datetime
+    appointment_id: int | None = None
+    audience: str = ""
+    next_rung_at: dt.datetime | None = None
+
+
+def _insert_alerts(rows: list[AlertRow], *, now: dt.datetime) -> list[Alert]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: the unique (referral, kind, level,
+    appointment) decides; a concurrent scan's rows are skipped, never duplicated, never an
+    error."""
     if not rows:
         return []
     table = Alert._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, '')"] * len(rows))
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, 0, %s, '')"] * len(rows))
     params: list = []
     for row in rows:
-        params += [row.referral_id, kind, level, AlertState.OPEN, row.due_at, row.appointment_id]
-        params.append(now)
+        params += [row.referral_id, row.kind, row.level, AlertState.OPEN, row.due_at]
+        params += [row.appointment_id, row.audience, row.next_rung_at, now]
     sql = (
         f"INSERT INTO {table} (referral_id, kind, level, state, due_at, appointment_id, "  # noqa: S608
-        f"created_at, resolution) VALUES {values} "
-        "ON CONFLICT (referral_id, kind, level) DO NOTHING RETURNING id"
+        f"audience, next_rung_at, last_rung, created_at, resolution) VALUES {values} "
+        "ON CONFLICT DO NOTHING RETURNING id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -77,24 +98,52 @@ def _insert_alerts(
     return list(Alert.objects.filter(pk__in=ids))
 
 
+def _ladders(referral_ids: set[int], now: dt.datetime) -> dict[int, Ladder]:
+    """Referral id → the escalation ladder that governs its alerts today."""
+    pairs = dict(
+        (pk, (sender, receiver))
+        for pk, sender, receiver in Referral.objects.filter(pk__in=referral_ids).values_list(
+            "pk", "sender_organisation_id", "receiver_organisation_id"
+        )
+    )
+    ladders = ladders_for(pairs=set(pairs.values()), on=timezone.localdate(now))
+    return {pk: ladders[pair] for pk, pair in pairs.items()}
+
+
 def alerts_raise(*, kind: str, due: list[DueReferral], now: dt.datetime) -> tuple[int, int]:
-    """Level-1 alerts for these referrals and their e-mails, in one transaction.
-    Returns (alerts raised, outbox messages written)."""
+    """Level-1 alerts for these referrals and their e-mails, in one transaction; each knows when
+    its first rung of escalation falls due. Returns (alerts raised, outbox messages written)."""
+    if not due:
+        return 0, 0
     with transaction.atomic():
-        alerts = _insert_alerts(due, kind=kind, level=AlertLevel.FIRST, now=now)
+        ladders = _ladders({row.referral_id for row in due}, now)
+        rows = [
+            AlertRow(
+                referral_id=row.referral_id,
+                kind=kind,
+                level=AlertLevel.FIRST,
+                due_at=row.due_at,
+                appointment_id=row.appointment_id,
+                next_rung_at=ladders[row.referral_id].next_at(raised_at=now, after_order=0),
+            )
+            for row in due
+        ]
+        alerts = _insert_alerts(rows, now=now)
         messages = deliveries_create(alerts=alerts, now=now)
     return len(alerts), messages
 
 
 def alerts_escalate(*, now: dt.datetime) -> tuple[int, int]:
-    """Level-2 alerts (to managers) for level-1 alerts left as they were for the escalation
-    delay. Returns (alerts escalated, outbox messages written)."""
-    delay = dt.timedelta(hours=settings.PARCOURS_ALERT_ESCALATION_HOURS)
+    """The rungs that fell due: for each level-1 alert left as it was (unresolved, nobody took
+    it into account), one alert per rung of its ladder whose delay passed — each (alert, rung)
+    once, whatever runs twice — to that rung's audience. The ladder is read now (the agreement
+    that governs the referral today, else the default one). Returns (rung alerts raised,
+    outbox messages written)."""
     escalated = messages = 0
     while True:
         with transaction.atomic():
             candidates = list(
-                alerts_due_for_escalation(now=now, delay=delay)
+                alerts_due_for_escalation(now=now)
                 .select_for_update(of=("self",), skip_locked=True)
                 .select_related("referral", "appointment")[:BATCH]
             )
@@ -104,20 +153,36 @@ def alerts_escalate(*, now: dt.datetime) -> tuple[int, int]:
             for alert in candidates:
                 if alert not in still:
                     _resolve(alert, now=now, why=_("L'orientation a évolué"))
-            for kind in AlertKind.values:
-                rows = [
-                    DueReferral(a.referral_id, a.created_at + delay, a.appointment_id)
-                    for a in still
-                    if a.kind == kind
-                ]
-                raised = _insert_alerts(rows, kind=kind, level=AlertLevel.ESCALATED, now=now)
-                messages += deliveries_create(alerts=raised, now=now)
-                escalated += len(raised)
+            ladders = _ladders({a.referral_id for a in still}, now)
+            rows: list[AlertRow] = []
             for alert in still:
-                _check_move(alert.state, AlertState.ESCALATED)
-                alert.state = AlertState.ESCALATED
-                alert.escalated_at = now
-            Alert.objects.bulk_update(still, ["state", "escalated_at"])
+                ladder = ladders[alert.referral_id]
+                due = ladder.due(raised_at=alert.created_at, after_order=alert.last_rung, now=now)
+                rows += [
+                    AlertRow(
+                        referral_id=alert.referral_id,
+                        kind=alert.kind,
+                        level=AlertLevel.FIRST + rung.order,
+                        due_at=alert.created_at + dt.timedelta(hours=rung.after_hours),
+                        appointment_id=alert.appointment_id,
+                        audience=rung.audience,
+                    )
+                    for rung in due
+                ]
+                if due:
+                    alert.last_rung = due[-1].order
+                    if alert.state != AlertState.ESCALATED:
+                        _check_move(alert.state, AlertState.ESCALATED)
+                        alert.state = AlertState.ESCALATED
+                        alert.escalated_at = now
+                # Past the rungs just raised; a ladder changed meanwhile is read as it is now.
+                alert.next_rung_at = ladder.next_at(
+                    raised_at=alert.created_at, after_order=alert.last_rung
+                )
+            raised = _insert_alerts(rows, now=now)
+            messages += deliveries_create(alerts=raised, now=now)
+            escalated += len(raised)
+            Alert.objects.bulk_update(still, ["state", "escalated_at", "last_rung", "next_rung_at"])
     return escalated, messages
 
 
@@ -145,6 +210,8 @@ def alerts_resolve_for_referral(*, referral: Referral, now: dt.datetime, why: st
                 why=why or _("Orientation passée à l'état « %s »") % referral.get_status_display(),
             )
             resolved += 1
+    if resolved:
+        forget(OPEN_ALERTS_COUNT)  # a page rendered after this move counts afresh
     return resolved
 
 
@@ -181,7 +248,7 @@ def _refresh_statistics() -> None:
 def alerts_scan(*, now: dt.datetime) -> ScanReport:
     """One pass: resolve what moved on, raise what is due, escalate what stayed unanswered.
     Safe to run twice at once, or again after a crash: the unique constraint on (referral,
-    kind, level) lets exactly one alert in."""
+    kind, level, appointment) lets exactly one alert in."""
     report = ScanReport()
     report.resolved = alerts_resolve_stale(now=now)
     for kind in AlertKind.values:
@@ -207,8 +274,9 @@ def alerts_scan(*, now: dt.datetime) -> ScanReport:
 
 @transaction.atomic
 def alert_acknowledge(*, actor: Actor, alert_id: int, now: dt.datetime) -> Alert:
-    """The actor has seen the alert and is on it: it will not be escalated to managers.
-    Out of scope → Alert.DoesNotExist (404). Acknowledging twice keeps the first stamp."""
+    """The actor has seen the alert and is on it: it climbs no further rung of its ladder
+    (acknowledging one of its rungs stops the ladder too). Out of scope → Alert.DoesNotExist
+    (404). Acknowledging twice keeps the first stamp."""
     alert = alerts_visible_to(actor).select_for_update(of=("self",)).get(pk=alert_id)
     if alert.state == AlertState.RESOLVED:
         raise Conflict(_("Cette alerte est déjà résolue : il n'y a plus rien à prendre en compte."))
@@ -216,4 +284,16 @@ def alert_acknowledge(*, actor: Actor, alert_id: int, now: dt.datetime) -> Alert
         alert.acknowledged_at = now
         alert.acknowledged_by = actor.user
         alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    # The chain's level-1 alert (this one, or the one this rung escalates) climbs no further.
+    same_appointment = (
+        Q(appointment_id=alert.appointment_id)
+        if alert.appointment_id is not None
+        else Q(appointment__isnull=True)
+    )
+    Alert.objects.filter(
+        same_appointment,
+        referral_id=alert.referral_id,
+        kind=alert.kind,
+        level=AlertLevel.FIRST,
+    ).exclude(next_rung_at=None).update(next_rung_at=None)
     return alert

@@ -1,10 +1,12 @@
-"""Who is told about an alert. Resolved for a whole batch of alerts in a handful of queries.
+"""Who is told about an alert or a reminder. Resolved for a whole batch in a handful of queries.
 
-Level 1: the sender counsellor (or, when they left the sending organisation, the pathway's
-référent; failing both, the sending organisation's contact address) and the receiving
-organisation's contact address, plus — for a no-show — the member who set the appointment, who
-is asked to record its outcome. Level 2: the managers of both organisations (an organisation
-without an active manager is reached at its contact address).
+Level 1, and a rung of escalation to the counsellors: the sender counsellor (or, when they left
+the sending organisation, the pathway's référent; failing both, the sending organisation's
+contact address) and the receiving organisation's contact address, plus — for a no-show — the
+member who set the appointment, who is asked to record its outcome. A rung to the managers: the
+managers of both organisations (an organisation without an active manager is reached at its
+contact address). A reminder: the receiving organisation's case workers (its contact address
+when it has none).
 """
 
 from collections import defaultdict
@@ -13,10 +15,10 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
-from parcours.models import Appointment, Membership, Organisation, Referral
+from parcours.models import Appointment, EscalationAudience, Membership, Organisation, Referral
 from parcours.rules import Action, roles_for
 
-from ..models import Alert, AlertLevel, Audience, DeliveryMode, NotificationPreference
+from ..models import Alert, Audience, DeliveryMode, NotificationPreference
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,12 @@ def _reachable(user: User | None, organisation_id: int | None, members: set) -> 
         and bool(user.email)
         and (user.pk, organisation_id) in members
     )
+
+
+def tells_managers(alert: Alert) -> bool:
+    """A rung to the managers (a level-2 alert from before the ladders has no audience: it was
+    the managers' escalation)."""
+    return alert.is_escalation and alert.audience != EscalationAudience.COUNSELLORS
 
 
 def recipients_for(alerts: Iterable[Alert]) -> dict[int, list[Recipient]]:
@@ -68,7 +76,7 @@ def recipients_for(alerts: Iterable[Alert]) -> dict[int, list[Recipient]]:
         r.receiver_organisation_id for r in referrals.values()
     }
     managers: dict[int, list[User]] = defaultdict(list)
-    if any(a.level == AlertLevel.ESCALATED for a in alerts):
+    if any(tells_managers(a) for a in alerts):
         for membership in Membership.objects.filter(
             organisation_id__in=organisation_ids,
             role__in=roles_for(Action.RECEIVE_ESCALATIONS),  # the gate's table
@@ -82,7 +90,7 @@ def recipients_for(alerts: Iterable[Alert]) -> dict[int, list[Recipient]]:
     for alert in alerts:
         referral = referrals[alert.referral_id]
         found: list[Recipient] = []
-        if alert.level == AlertLevel.FIRST:
+        if not tells_managers(alert):
             found.append(_sender_side(referral, members))
             found.append(Recipient(referral.receiver_organisation.contact_email, Audience.RECEIVER))
             creator = appointment_creators.get(alert.pk)
@@ -170,3 +178,126 @@ def correction_recipients(referral: Referral) -> list[Recipient]:
             Recipient(referral.receiver_organisation.contact_email, Audience.RECEIVER),
         ]
     )
+
+
+def reminder_recipients(referrals: Iterable[Referral]) -> dict[int, list[Recipient]]:
+    """Referral id → who is reminded of its receiver's deadline: the receiving organisation's
+    active case workers with an address (roles from the gate's table), else its contact address.
+    Always at once: a reminder is worth nothing in tomorrow's digest."""
+    referrals = list(referrals)
+    workers: dict[int, list[User]] = defaultdict(list)
+    for membership in (
+        Membership.objects.filter(
+            organisation_id__in={r.receiver_organisation_id for r in referrals},
+            role__in=roles_for(Action.RECEIVE_REMINDERS),  # the gate's table
+            is_active=True,
+            user__is_active=True,
+        )
+        .select_related("user")
+        .order_by("user_id")
+    ):
+        if membership.user.email:
+            workers[membership.organisation_id].append(membership.user)
+    result = {}
+    for referral in referrals:
+        found = [
+            Recipient(user.email, Audience.RECEIVER, user.pk)
+            for user in workers.get(referral.receiver_organisation_id, [])
+        ] or [Recipient(referral.receiver_organisation.contact_email, Audience.RECEIVER)]
+        result[referral.pk] = _one_per_address(found)
+    return result
+
+
+def answer_recipients(referral: Referral, *, actor_id: int | None = None) -> list[Recipient]:
+    """Who on the sending side hears of a receiver's answer (issue 14), each with their choice
+    for answers (at once or in the daily digest):
+
+    1. the counsellor who sent the referral, while the sending organisation employs them as a
+       case worker (the gate's RECEIVE_ANSWERS row) and their account is active;
+    2. failing that, the pathway's référent, when the sending organisation employs them so;
+    3. failing both, every active case worker of the sending organisation (someone there must
+       take the answer up: each of them sees it on their home until they mark it seen);
+    4. failing all, the sending organisation's contact address, by e-mail at once.
+
+    A user without an e-mail address still gets the home item (`email` is then blank). The
+    member who made the move is never told of it (a user of both organisations)."""
+    roles = roles_for(Action.RECEIVE_ANSWERS)  # the gate's table
+    organisation_id = referral.sender_organisation_id
+    named = [referral.sender_user_id]
+    if referral.pathway.referent_id and referral.pathway.referent_organisation_id == (
+        organisation_id
+    ):
+        named.append(referral.pathway.referent_id)
+    members = Membership.objects.filter(
+        organisation_id=organisation_id, role__in=roles, is_active=True, user__is_active=True
+    ).select_related("user")
+    found = {m.user_id: m.user for m in members.filter(user_id__in=named)}
+    chosen = next(([found[pk]] for pk in named if pk in found), None)
+    if chosen is None:
+        chosen = list({m.user_id: m.user for m in members.order_by("user_id")}.values())
+    if not chosen:
+        contact = referral.sender_organisation.contact_email
+        return [Recipient(contact, Audience.SENDER)] if contact else []
+    chosen = [user for user in chosen if user.pk != actor_id]
+    digest_users = set(
+        NotificationPreference.objects.filter(
+            user_id__in=[u.pk for u in chosen], answers_mode=DeliveryMode.DIGEST
+        ).values_list("user_id", flat=True)
+    )
+    return [
+        Recipient(
+            user.email.strip(),
+            Audience.SENDER,
+            user.pk,
+            DeliveryMode.DIGEST if user.pk in digest_users else DeliveryMode.IMMEDIATE,
+        )
+        for user in chosen
+    ]
+
+
+def message_recipients(referral: Referral, author_organisation_id: int) -> list[Recipient]:
+    """Who is told of a new message on a referral: the other party. The sending side as an alert
+    tells it (its counsellor, or the référent, or the sending organisation's address); the
+    receiving side at its contact address (a received referral is the team's) and the counsellor
+    it is assigned to; and on either side the members who already wrote in the thread (they
+    follow the exchange), when they may still read it (active, a role that reads messages: the
+    gate's table). Always at once: a message waits for an answer, not for tomorrow's digest."""
+    receiving = author_organisation_id == referral.sender_organisation_id
+    other = referral.receiver_organisation_id if receiving else referral.sender_organisation_id
+    writers = set(
+        referral.messages.filter(author_organisation_id=other).values_list("author_id", flat=True)
+    )
+    # The receiving counsellor the referral is assigned to follows it as if they had written.
+    followers = writers | (
+        {referral.assigned_user_id} if receiving and referral.assigned_user_id else set()
+    )
+    people = set(writers)
+    if not receiving:
+        people.add(referral.sender_user_id)
+        if referral.pathway.referent_id:
+            people.add(referral.pathway.referent_id)
+    members = set(
+        Membership.objects.filter(user_id__in=people, is_active=True).values_list(
+            "user_id", "organisation_id"
+        )
+    )
+    found = (
+        [Recipient(referral.receiver_organisation.contact_email, Audience.RECEIVER)]
+        if receiving
+        else [_sender_side(referral, members)]
+    )
+    audience = Audience.RECEIVER if receiving else Audience.SENDER
+    for user in (
+        User.objects.filter(
+            pk__in=followers,
+            is_active=True,
+            memberships__organisation_id=other,
+            memberships__is_active=True,
+            memberships__role__in=roles_for(Action.REFERRAL_MESSAGE_READ),  # the gate's table
+        )
+        .distinct()
+        .order_by("pk")
+    ):
+        if user.email:
+            found.append(Recipient(user.email, audience, user.pk))
+    return _one_per_address(found)

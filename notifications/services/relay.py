@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 CANCELLED_BECAUSE: dict[str, str] = {
     OutboxKind.BREAK_GLASS: "Accès exceptionnel supprimé avant l'envoi",
     OutboxKind.CORRECTION: "Correction supprimée avant l'envoi (parcours effacé)",
+    OutboxKind.REMINDER: "Rappel sans objet : l'orientation a avancé avant l'envoi",
+    OutboxKind.REFERRAL_MESSAGE: "Message supprimé avant l'envoi (parcours effacé)",
 }
 
 

@@ -1,6 +1,7 @@
 """Query filters for list endpoints. Invalid filter values answer 400 with field messages."""
 
 import django_filters as filters
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from ..fields import blind_index, normalise_identifier
@@ -17,8 +18,10 @@ from ..models import (
     Service,
 )
 from ..models.person import normalise_name
-from ..selectors import directory
+from ..selectors import directory, sent_referrals
 from ..selectors.directory import DirectoryQuery
+from ..selectors.sent_referrals import SENT_BY_LABELS, SENT_SINCE_DAYS, SentBy
+from .actor import request_actor
 
 
 class EmploymentAreaFilter(filters.FilterSet):
@@ -117,10 +120,56 @@ class ReferralFilter(filters.FilterSet):
     sent_before = filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
     created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    # The receiving team: the acting user's own (`me`), nobody's yet (`none`), or a user's id.
+    assigned_to = filters.CharFilter(
+        method="filter_assigned_to",
+        label=_("conseiller en charge"),
+        help_text=_("« me » (vous), « none » (personne) ou l'identifiant d'un utilisateur."),
+        validators=[
+            RegexValidator(
+                r"^(me|none|[1-9][0-9]{0,17})$",
+                message=_("Valeur attendue : « me », « none » ou l'identifiant d'un utilisateur."),
+            )
+        ],
+    )
+    # The sender's list (« Orientations envoyées », selectors/sent_referrals.py): the same
+    # scope, « à regarder » and ages as the page.
+    sent_by = filters.ChoiceFilter(
+        choices=[(by.value, SENT_BY_LABELS[by]) for by in SentBy],
+        method="filter_sent_by",
+        label=_("envoyées par moi (me) ou par mon organisation (organisation)"),
+    )
+    needs_attention = filters.ChoiceFilter(
+        choices=[("true", _("oui")), ("false", _("non"))],
+        method="filter_needs_attention",
+        label=_("à regarder : refusées, absences, expirées, clôturées avec leur suite"),
+    )
+    sent_since = filters.ChoiceFilter(
+        choices=[(str(days), f"{days} derniers jours") for days in SENT_SINCE_DAYS],
+        method="filter_sent_since",
+        label=_("envoyées depuis (jours)"),
+    )
 
     class Meta:
         model = Referral
         fields = ["status", "kind", "receiver", "sender", "area", "pathway"]
+
+    def filter_sent_by(self, queryset, name, value):
+        return queryset.filter(sent_referrals.sent_by(request_actor(self.request), SentBy(value)))
+
+    def filter_needs_attention(self, queryset, name, value):
+        attention = sent_referrals.needs_attention()
+        return queryset.filter(attention) if value == "true" else queryset.exclude(attention)
+
+    def filter_sent_since(self, queryset, name, value):
+        return queryset.filter(sent_referrals.sent_since(int(value)))
+
+    def filter_assigned_to(self, queryset, name, value):
+        if value == "none":
+            return queryset.filter(assigned_user__isnull=True)
+        if value == "me":
+            return queryset.filter(assigned_user_id=request_actor(self.request).user.pk)
+        return queryset.filter(assigned_user_id=int(value))
 
 
 class AppointmentFilter(filters.FilterSet):

@@ -21,3 +21,9 @@ class RecentFirstCursorPagination(pagination.CursorPagination):
 
 class TimelineCursorPagination(RecentFirstCursorPagination):
     ordering = ("-occurred_at", "-id")
+
+
+class MessageCursorPagination(RecentFirstCursorPagination):
+    """A referral's thread, newest first: the first page holds what is new."""
+
+    ordering = ("-created_at", "-id")

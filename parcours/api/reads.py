@@ -30,7 +30,7 @@ def journal_reads(view, request, response) -> None:
         grants.prime(pathway_ids)
         seen.append(
             (
-                obj.pk,
+                view.journal_id(obj),
                 person_id,
                 Seen.of(
                     grants.grants,

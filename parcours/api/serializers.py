@@ -17,6 +17,7 @@ from ..categories import (
 )
 from ..diagnostic_domains import TEXT_MAX_LENGTH, DiagnosticDomain, DiagnosticLevel
 from ..models import (
+    MESSAGE_MAX_LENGTH,
     Agreement,
     AgreementAction,
     AgreementParty,
@@ -27,6 +28,8 @@ from ..models import (
     BarrierStatus,
     DiagnosticEntry,
     EmploymentArea,
+    EscalationAudience,
+    EscalationRung,
     Membership,
     ModalityPeriod,
     Organisation,
@@ -36,11 +39,13 @@ from ..models import (
     Person,
     Referral,
     ReferralKind,
+    ReferralMessage,
     ReferralOutcome,
     RefusalReason,
     Service,
     SupportModality,
 )
+from ..models.agreement import MAX_ESCALATION_HOURS
 from ..models.person import france_travail_id_validator, validate_nir
 from ..services.agreement import agreement_actions_available, agreement_dates_errors
 from ..services.person import PERSON_EDITABLE_FIELDS
@@ -360,9 +365,26 @@ class ReferralSerializer(RedactedSerializerMixin, serializers.ModelSerializer):
     sender_organisation = OrganisationRefSerializer(read_only=True)
     sender_user = UserRefSerializer(read_only=True)
     receiver_organisation = OrganisationRefSerializer(read_only=True)
+    # The receiver's counsellor in charge (POST …/assign/), null while nobody is.
+    assigned_user = UserRefSerializer(read_only=True, allow_null=True)
     reference = serializers.CharField(read_only=True)
     person = serializers.SerializerMethodField()
     available_actions = serializers.SerializerMethodField()
+    transfer_organisation = OrganisationRefSerializer(
+        read_only=True,
+        label=_("partenaire proposé pour la réorientation"),
+        help_text=_("Le partenaire que l'organisme destinataire propose à sa place."),
+    )
+    transferred_from = serializers.SerializerMethodField(
+        help_text=_("L'orientation dont celle-ci est la suite (réorientation), sinon null.")
+    )
+    unread_messages = serializers.SerializerMethodField(
+        help_text=_(
+            "Messages de l'autre partie que votre organisation n'a pas encore lus ; null si vous "
+            "ne lisez pas les messages de cette orientation (ni prescripteur ni destinataire, "
+            "ou un rôle qui ne les lit pas)."
+        )
+    )
 
     class Meta:
         model = Referral
@@ -395,8 +417,17 @@ class ReferralSerializer(RedactedSerializerMixin, serializers.ModelSerializer):
             "closed_at",
             "outcome",
             "outcome_comment",
+            "transfer_organisation",
+            "transfer_service",
+            "transfer_reason",
+            "transfer_proposed_at",
+            "transferred_at",
+            "transferred_to",
+            "transferred_from",
+            "assigned_user",
             "updated_at",
             "available_actions",
+            "unread_messages",
             "categories",
         ]
 
@@ -417,6 +448,13 @@ class ReferralSerializer(RedactedSerializerMixin, serializers.ModelSerializer):
     def pathway_ids_of(self, referral: Referral) -> list[int]:
         return [referral.pathway_id]
 
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_transferred_from(self, referral: Referral) -> int | None:
+        try:
+            return referral.transferred_from.pk
+        except Referral.DoesNotExist:
+            return None
+
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_available_actions(self, referral: Referral) -> list[str]:
         """What the acting organisation may do next, read from the transitions table (a
@@ -425,6 +463,35 @@ class ReferralSerializer(RedactedSerializerMixin, serializers.ModelSerializer):
 
         actor = self.context.get("actor")
         return [str(a) for a in moves_offered(actor, referral)] if actor else []
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_unread_messages(self, referral: Referral) -> int | None:
+        # Annotated by the viewset's queryset (selectors.referral_messages.with_unread_messages):
+        # a list costs no query more; a referral read without it says nothing.
+        return getattr(referral, "unread_messages", None)
+
+
+class ReferralMessageSerializer(serializers.ModelSerializer):
+    """A message of a referral's thread (pathway category: categories.REFERRAL_MESSAGE_FIELDS)."""
+
+    author = UserRefSerializer(read_only=True)
+    author_organisation = OrganisationRefSerializer(read_only=True)
+
+    class Meta:
+        model = ReferralMessage
+        fields = ["id", "referral", "author", "author_organisation", "text", "created_at"]
+        read_only_fields = fields
+
+
+class ReferralMessageWriteSerializer(serializers.Serializer):
+    text = serializers.CharField(
+        label=_("message"),
+        max_length=MESSAGE_MAX_LENGTH,
+        help_text=_(
+            "Visible des deux organisations de l'orientation ; n'y écrivez ni information de "
+            "santé ni information de justice."
+        ),
+    )
 
 
 class ReferralCreateSerializer(serializers.Serializer):
@@ -457,6 +524,37 @@ class CorrectionSerializer(serializers.Serializer):
         max_length=1000,
         label=_("motif de la correction"),
         help_text=_("Ce qui s'est réellement passé (la venue ou l'absence saisie était fausse)."),
+    )
+
+
+class TransferProposalSerializer(serializers.Serializer):
+    receiver_organisation = serializers.IntegerField(
+        label=_("partenaire proposé"),
+        help_text=_("Un organisme de l'annuaire, autre que les deux de l'orientation."),
+    )
+    receiver_service = serializers.IntegerField(
+        label=_("service proposé"), required=False, allow_null=True
+    )
+    reason = serializers.CharField(
+        label=_("motif de la réorientation"),
+        max_length=2000,
+        help_text=_(
+            "Pourquoi ce partenaire conviendrait mieux. Si une convention en vigueur entre "
+            "votre organisation et ce partenaire le permet, la réorientation est faite aussitôt ; "
+            "sinon l'organisme prescripteur la confirme ou la refuse."
+        ),
+    )
+
+
+class AssignSerializer(serializers.Serializer):
+    # The service's keyword is `user_id`; its French errors name the field `user`.
+    user = serializers.IntegerField(
+        source="user_id",
+        min_value=1,
+        label=_("conseiller en charge"),
+        help_text=_(
+            "Identifiant d'un conseiller ou travailleur social actif de l'organisme destinataire."
+        ),
     )
 
 
@@ -501,6 +599,22 @@ class AgreementSignatureSerializer(serializers.ModelSerializer):
         fields = ["organisation", "status", "decided_at", "decline_reason"]
 
 
+class EscalationRungSerializer(serializers.ModelSerializer):
+    """One rung of the agreement's escalation ladder. Numbered by the service in the order of
+    the delays; written as `after_hours` and `audience`."""
+
+    after_hours = serializers.IntegerField(
+        min_value=1, max_value=MAX_ESCALATION_HOURS, label=_("après (heures depuis l'alerte)")
+    )
+    audience = serializers.ChoiceField(choices=EscalationAudience.choices, label=_("destinataires"))
+    audience_label = serializers.CharField(source="get_audience_display", read_only=True)
+
+    class Meta:
+        model = EscalationRung
+        fields = ["order", "after_hours", "audience", "audience_label"]
+        read_only_fields = ["order"]
+
+
 class AgreementSerializer(serializers.ModelSerializer):
     parties = serializers.PrimaryKeyRelatedField(
         many=True, queryset=Organisation.objects.all(), label=_("signataires")
@@ -527,6 +641,18 @@ class AgreementSerializer(serializers.ModelSerializer):
             "ses signataires (délais, catégories partagées)."
         )
     )
+    escalation_ladder = EscalationRungSerializer(
+        source="escalation_rungs",
+        many=True,
+        required=False,
+        label=_("échelle d'escalade"),
+        help_text=_(
+            "Les relances d'une alerte restée sans suite : chaque échelon dit après combien "
+            "d'heures depuis l'alerte et à qui (5 échelons au plus). Vide : l'échelle par "
+            "défaut (les responsables des deux structures, par défaut après 72 heures). La "
+            "changer est une nouvelle version."
+        ),
+    )
     available_actions = serializers.SerializerMethodField()
 
     class Meta:
@@ -543,7 +669,10 @@ class AgreementSerializer(serializers.ModelSerializer):
             "acknowledge_within_working_days",
             "first_appointment_within_days",
             "no_show_grace_hours",
+            "reminder_hours_before",
+            "escalation_ladder",
             "shared_categories",
+            "receiver_may_transfer",
             "created_at",
             "signatures",
             "accepted_by_every_party",
@@ -555,6 +684,7 @@ class AgreementSerializer(serializers.ModelSerializer):
             "acknowledge_within_working_days": {"min_value": 1, "max_value": 60},
             "first_appointment_within_days": {"min_value": 1, "max_value": 180},
             "no_show_grace_hours": {"max_value": 720},
+            "reminder_hours_before": {"max_value": 720},
         }
 
     def validate(self, attrs):

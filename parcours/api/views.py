@@ -16,11 +16,13 @@ from ..categories import DataCategory
 from ..diagnostic_domains import DIAGNOSTIC_CATEGORIES
 from ..errors import NoMembership
 from ..gate import Action
+from ..gate.relations import relations_to_referral
 from ..models import (
     Agreement,
     AgreementParty,
     Appointment,
     EmploymentArea,
+    EscalationRung,
     Organisation,
     Pathway,
     Person,
@@ -28,14 +30,21 @@ from ..models import (
     Service,
 )
 from ..selectors.diagnostic import diagnostic_by_domain
+from ..selectors.referral_messages import with_unread_messages
 from ..services import agreement as agreement_services
 from ..services import diagnostic as diagnostic_services
 from ..services import pathway as pathway_services
 from ..services import person as person_services
 from ..services import referral as referral_services
+from ..services import referral_assignment
+from ..services import referral_message as message_services
 from . import filters, serializers
 from .actor import SESSION_KEY, HasMembership, request_actor
-from .pagination import RecentFirstCursorPagination, TimelineCursorPagination
+from .pagination import (
+    MessageCursorPagination,
+    RecentFirstCursorPagination,
+    TimelineCursorPagination,
+)
 from .reads import journal_reads
 from .redaction import VisibleCategories
 
@@ -78,6 +87,11 @@ class ActorViewMixin(generics.GenericAPIView):
     def journal_subject(self, obj) -> tuple[int | None, list[int]]:
         """(person id, pathway ids) of a served object, for its journal row."""
         return None, []
+
+    def journal_id(self, obj) -> int:
+        """The id the journal row names (of `journal_object_type`): the object's own, unless
+        the viewset serves records about another one (an alert names its referral)."""
+        return obj.pk
 
     def get_object(self):
         action = self.gate_actions.get(self.action)
@@ -402,7 +416,11 @@ def _referral_action(service, payload_class=None, *, name: str):
         referral = self.get_queryset().filter(
             pk=record_id(pk)
         ).first() or Referral.objects.select_related(
-            "pathway__person", "sender_organisation", "sender_user", "receiver_organisation"
+            "pathway__person",
+            "sender_organisation",
+            "sender_user",
+            "receiver_organisation",
+            "assigned_user",
         ).get(pk=record_id(pk))
         return Response(
             serializers.ReferralSerializer(referral, context=self.get_serializer_context()).data
@@ -418,6 +436,17 @@ def _referral_action(service, payload_class=None, *, name: str):
     )(routed)
 
 
+def _propose_transfer(*, actor, referral_id, receiver_organisation, reason, receiver_service=None):
+    """The payload's names (those of a referral's creation) to the service's."""
+    return referral_services.referral_propose_transfer(
+        actor=actor,
+        referral_id=referral_id,
+        receiver_organisation_id=receiver_organisation,
+        receiver_service_id=receiver_service,
+        reason=reason,
+    )
+
+
 class ReferralViewSet(
     ActorViewMixin,
     mixins.ListModelMixin,
@@ -427,16 +456,27 @@ class ReferralViewSet(
 ):
     queryset = Referral.objects.none()  # for the schema; real scoping in get_queryset
     journal_object_type = "referral"
-    gate_actions = {"retrieve": Action.REFERRAL_READ, "list": Action.REFERRAL_LIST}
+    gate_actions = {
+        "retrieve": Action.REFERRAL_READ,
+        "list": Action.REFERRAL_LIST,
+        "messages": Action.REFERRAL_MESSAGE_READ,
+    }
     serializer_class = serializers.ReferralSerializer
     filterset_class = filters.ReferralFilter
     pagination_class = RecentFirstCursorPagination
     filter_backends = [DjangoFilterBackend]
 
     def get_queryset(self):
-        return access.referrals_visible_to(self.actor).select_related(
-            "pathway__person", "sender_organisation", "sender_user", "receiver_organisation"
+        referrals = access.referrals_visible_to(self.actor).select_related(
+            "pathway__person",
+            "sender_organisation",
+            "sender_user",
+            "receiver_organisation",
+            "transfer_organisation",
+            "transferred_from",
+            "assigned_user",
         )
+        return with_unread_messages(referrals, self.actor)
 
     def journal_subject(self, referral) -> tuple[int | None, list[int]]:
         return referral.pathway.person_id, [referral.pathway_id]
@@ -492,6 +532,73 @@ class ReferralViewSet(
         serializers.CorrectionSerializer,
         name="correct_attendance",
     )
+    # Réorientation: the receiver proposes (done at once within an agreement that allows it),
+    # the sender confirms or declines.
+    propose_transfer = _referral_action(
+        _propose_transfer,
+        serializers.TransferProposalSerializer,
+        name="propose_transfer",
+    )
+    confirm_transfer = _referral_action(
+        referral_services.referral_confirm_transfer, name="confirm_transfer"
+    )
+    decline_transfer = _referral_action(
+        referral_services.referral_decline_transfer,
+        serializers.CommentSerializer,
+        name="decline_transfer",
+    )
+    # The receiving team: hand the referral to one of the receiver's case workers.
+    assign = _referral_action(
+        referral_assignment.referral_assign, serializers.AssignSerializer, name="assign"
+    )
+
+    @extend_schema(
+        methods=["GET"],
+        responses=serializers.ReferralMessageSerializer(many=True),
+        operation_id="referrals_messages_list",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=serializers.ReferralMessageWriteSerializer,
+        responses={201: serializers.ReferralMessageSerializer},
+        operation_id="referrals_messages_create",
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    def messages(self, request, pk=None):
+        """The thread between the referral's sender and receiver, newest first (cursor pages).
+        Reading a page marks the thread read for the acting organisation up to the newest message
+        it shows. POST writes a message (the other party is told by e-mail, without its text)."""
+        if request.method == "POST":
+            payload = serializers.ReferralMessageWriteSerializer(data=request.data)
+            payload.is_valid(raise_exception=True)
+            message = message_services.referral_message_post(
+                actor=self.actor, referral_id=record_id(pk), **payload.validated_data
+            )
+            return Response(
+                serializers.ReferralMessageSerializer(message).data,
+                status=status.HTTP_201_CREATED,
+            )
+        referral = self.get_object()  # in scope, else 404 (the probe journaled by the gate)
+        gate.require(
+            self.actor,
+            Action.REFERRAL_MESSAGE_READ,
+            relations=relations_to_referral(self.actor, referral),
+            subject=gate.Subject("referral", referral.pk, referral.pathway.person_id),
+        )
+        self.journal_shown = frozenset({DataCategory.PATHWAY})  # the read's journal row
+        thread = (
+            access.referral_messages_visible_to(self.actor)
+            .filter(referral=referral)
+            .select_related("author", "author_organisation")
+        )
+        paginator = MessageCursorPagination()
+        page = paginator.paginate_queryset(thread, request, view=self)
+        if page:
+            message_services.referral_messages_mark_read(
+                actor=self.actor, referral_id=referral.pk, up_to_id=max(m.pk for m in page)
+            )
+        data = serializers.ReferralMessageSerializer(page, many=True).data
+        return paginator.get_paginated_response(data)
 
 
 class AppointmentViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
@@ -514,6 +621,13 @@ class AppointmentViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
 
     def journal_subject(self, appointment) -> tuple[int | None, list[int]]:
         return appointment.referral.pathway.person_id, [appointment.referral.pathway_id]
+
+
+def _ladder_terms(rungs: list[dict] | None) -> list[tuple[int, str]] | None:
+    """The serializer's rungs as the service takes them (None: the ladder was not sent)."""
+    if rungs is None:
+        return None
+    return [(rung["after_hours"], rung["audience"]) for rung in rungs]
 
 
 class AgreementViewSet(
@@ -544,6 +658,7 @@ class AgreementViewSet(
                         "organisation__name", "pk"
                     ),
                 ),
+                Prefetch("escalation_rungs", queryset=EscalationRung.objects.order_by("order")),
             )
             .order_by("-starts_on", "id")
         )
@@ -558,7 +673,10 @@ class AgreementViewSet(
         data = dict(payload.validated_data)
         parties = [p.pk for p in data.pop("parties")]
         agreement = agreement_services.agreement_propose(
-            actor=self.actor, party_ids=parties, **data
+            actor=self.actor,
+            party_ids=parties,
+            escalation_ladder=_ladder_terms(data.pop("escalation_rungs", None)),
+            **data,
         )
         response = self._answer(agreement.pk)
         response.status_code = status.HTTP_201_CREATED
@@ -574,6 +692,7 @@ class AgreementViewSet(
             actor=self.actor,
             agreement_id=agreement.pk,
             party_ids=[p.pk for p in parties] if parties is not None else None,
+            escalation_ladder=_ladder_terms(data.pop("escalation_rungs", None)),
             **data,
         )
         return self._answer(agreement.pk)

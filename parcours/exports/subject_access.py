@@ -78,6 +78,29 @@ def _categories(codes: list[str], labels: dict[str, str]) -> str:
     return ", ".join(labels.get(code, code) for code in codes) or NOT_SET
 
 
+def _transfer(referral: dict) -> str:
+    """A referral's réorientation in words: proposed, done (and to which referral), or the one
+    it follows."""
+    parts = []
+    partner = referral["transfer_organisation"]
+    if partner and referral["transfer_service"]:
+        partner = f"{partner} ({referral['transfer_service']})"
+    if referral["transferred_to"]:
+        parts.append(
+            f"Réorientée vers {partner} le {_when(referral['transferred_at'])} "
+            f"(suite : {referral['transferred_to']})"
+        )
+    elif partner:
+        parts.append(
+            f"Réorientation vers {partner} proposée le {_when(referral['transfer_proposed_at'])}"
+        )
+    if partner and referral["transfer_reason"]:
+        parts.append(f"motif : {referral['transfer_reason']}")
+    if referral["transferred_from"]:
+        parts.append(f"Suite de la réorientation de {referral['transferred_from']}")
+    return " — ".join(parts) or NOT_SET
+
+
 # --- PDF sections ------------------------------------------------------------------------------
 
 
@@ -332,7 +355,14 @@ def _referral_sections(data: dict) -> list[PdfSection]:
         ),
         PdfSection(
             heading="Orientations : données partagées, réponses et suites",
-            columns=["Référence", "Données partagées", "Contexte", "Refus", "Suite donnée"],
+            columns=[
+                "Référence",
+                "Données partagées",
+                "Contexte",
+                "Refus",
+                "Suite donnée",
+                "Réorientation",
+            ],
             rows=[
                 [
                     r["reference"],
@@ -342,10 +372,11 @@ def _referral_sections(data: dict) -> list[PdfSection]:
                     or NOT_SET,
                     " — ".join(x for x in (r["outcome_label"], r["outcome_comment"]) if x)
                     or NOT_SET,
+                    _transfer(r),
                 ]
                 for r in referrals
             ],
-            widths=[1.5, 2.5, 3, 2.5, 2.5],
+            widths=[1.4, 2.2, 2.6, 2.0, 1.9, 1.9],
             level=2,
         ),
         PdfSection(
@@ -402,6 +433,22 @@ def _referral_sections(data: dict) -> list[PdfSection]:
                 for a in r["appointments"]
             ],
             widths=[1.5, 1.5, 1.5, 3, 1.5],
+            level=2,
+        ),
+        PdfSection(
+            heading="Orientations : messages échangés entre les organisations",
+            paragraphs=[
+                "Les messages que l'organisation qui vous a orienté(e) et celle qui vous a "
+                "reçu(e) ont échangés à propos de chaque orientation."
+            ],
+            columns=["Référence", "Date", "Organisation", "Message"],
+            rows=[
+                [r["reference"], _when(m["at"]), _text(m["organisation"]), _text(m["text"])]
+                for r in referrals
+                for m in r["messages"]
+            ],
+            widths=[1.5, 1.5, 2.5, 5],
+            empty_text="Aucun message.",
             level=2,
         ),
     ]

@@ -78,7 +78,8 @@ Ce dossier compressé contient trois fichiers :
     referrals                   vos orientations : organisations, motif, statut, dates,
                                 historique des statuts (status_history), corrections de
                                 votre venue ou de votre absence (attendance_corrections),
-                                rendez-vous
+                                rendez-vous, messages échangés entre les organisations
+                                (messages)
     timeline                    le journal de suivi de vos parcours
     consents                    vos accords et leur historique (history : recueil, restriction,
                                 retrait, avec les catégories et organisations après chaque

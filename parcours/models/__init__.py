@@ -17,6 +17,8 @@ from .agreement import (
     AgreementLevel,
     AgreementParty,
     AgreementPartyStatus,
+    EscalationAudience,
+    EscalationRung,
 )
 from .appointment import Appointment, AppointmentChannel, AppointmentOutcome
 from .break_glass import BreakGlass
@@ -40,6 +42,7 @@ from .pathway import (
 )
 from .person import Person
 from .referral import (
+    ASSIGNABLE_STATUSES,
     OPEN_REFERRAL_STATUSES,
     Referral,
     ReferralKind,
@@ -47,6 +50,7 @@ from .referral import (
     ReferralStatus,
     RefusalReason,
 )
+from .referral_message import MESSAGE_MAX_LENGTH, ReferralMessage, ReferralMessageRead
 from .retention import RetentionRule
 from .rights_request import (
     RIGHTS_REQUEST_DECISIONS,
@@ -60,8 +64,10 @@ from .territory import EmploymentArea
 
 __all__ = [
     "AGREEMENT_PARTY_MOVES",
+    "ASSIGNABLE_STATUSES",
     "CASEWORK_ROLES",
     "DPO_ROLES",
+    "MESSAGE_MAX_LENGTH",
     "OBJECTIVE_MOVES",
     "OPEN_PLAN_ACTION_STATUSES",
     "OPEN_REFERRAL_STATUSES",
@@ -88,6 +94,8 @@ __all__ = [
     "Consent",
     "DiagnosticEntry",
     "EmploymentArea",
+    "EscalationAudience",
+    "EscalationRung",
     "EventKind",
     "EvidenceKind",
     "JournalCheckpoint",
@@ -111,6 +119,8 @@ __all__ = [
     "PlanActionStatus",
     "Referral",
     "ReferralKind",
+    "ReferralMessage",
+    "ReferralMessageRead",
     "ReferralOutcome",
     "ReferralStatus",
     "RefusalReason",

@@ -54,6 +54,15 @@ class AgreementQuerySet(models.QuerySet):
         """Accepted by every party and within its dates on `day`."""
         return self.accepted_by_every_party().filter(starts_on__lte=day).exclude(ends_on__lt=day)
 
+    def allowing_transfer(self, receiver_id: int, partner_id: int, day) -> "AgreementQuerySet":
+        """In force on `day`, with both organisations among its parties, and letting a receiving
+        party send the person on to another party at once (`receiver_may_transfer`)."""
+        return (
+            self.in_force_on(day)
+            .filter(receiver_may_transfer=True, parties=receiver_id)
+            .filter(parties=partner_id)
+        )
+
 
 class Agreement(models.Model):
     """Convention de partenariat: frames a partnership and sets the delays used by no-show
@@ -93,10 +102,25 @@ class Agreement(models.Model):
     no_show_grace_hours = models.PositiveSmallIntegerField(
         _("délai de grâce avant absence (heures)"), default=24
     )
+    # How long before each of the receiver's deadlines (answer, appointment to set, first
+    # appointment) its counsellors get a reminder; 0: no reminder (docs/domain.md, "Reminders").
+    reminder_hours_before = models.PositiveSmallIntegerField(
+        _("rappel au destinataire avant chaque échéance (heures, 0 : aucun rappel)"), default=24
+    )
     # Categories the parties may see of each other's shared pathways under this agreement's legal
     # basis (never health or justice, which need the person's consent).
     shared_categories = models.JSONField(
         _("catégories partagées au titre de la convention"), default=list, blank=True
+    )
+    # Réorientation within the partnership: a party that received a referral may send the person
+    # on to another party at once, without waiting for the sender's confirmation.
+    receiver_may_transfer = models.BooleanField(
+        _("réorientation directe entre signataires"),
+        default=False,
+        help_text=_(
+            "Un signataire qui reçoit une orientation peut réorienter la personne vers un autre "
+            "signataire sans attendre la confirmation du prescripteur."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     # Each party's answer has its own history (AgreementParty.history).
@@ -120,6 +144,11 @@ class Agreement(models.Model):
                 & Q(first_appointment_within_days__gte=1)
                 & Q(appointment_set_within_days__gte=1),
                 violation_error_message=_("Les délais d'une convention sont d'au moins un jour."),
+            ),
+            models.CheckConstraint(
+                name="agreement_reminder_within_a_month",
+                condition=Q(reminder_hours_before__lte=720),
+                violation_error_message=_("Un rappel se fait au plus 720 heures avant l'échéance."),
             ),
         ]
 
@@ -201,3 +230,66 @@ class AgreementParty(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} — {self.get_status_display()}"
+
+
+class EscalationAudience(models.TextChoices):
+    """Who a rung of an escalation ladder tells. The territorial coordinator will be a third
+    choice once that role exists (the managers-and-territory issue): it is not invented here."""
+
+    COUNSELLORS = "counsellors", _("Conseillers (prescripteur et structure destinataire)")
+    MANAGERS = "managers", _("Responsables des deux structures")
+
+
+# At most this many rungs per ladder; each rung's delay at most this many hours after the alert.
+MAX_ESCALATION_RUNGS = 5
+MAX_ESCALATION_HOURS = 720
+
+
+class EscalationRung(models.Model):
+    """One rung of an agreement's escalation ladder: an alert still unresolved and unacknowledged
+    `after_hours` after it was raised is told again, to `audience`. The rungs of a ladder are
+    numbered from 1 in the order of their delays (the service keeps them so); an agreement
+    without rungs follows the default ladder (docs/domain.md, "Escalation ladder")."""
+
+    agreement = models.ForeignKey(
+        Agreement,
+        on_delete=models.CASCADE,
+        related_name="escalation_rungs",
+        verbose_name=_("convention"),
+    )
+    order = models.PositiveSmallIntegerField(_("échelon"))
+    after_hours = models.PositiveSmallIntegerField(_("après (heures depuis l'alerte)"))
+    audience = models.CharField(
+        _("destinataires"), max_length=20, choices=EscalationAudience.choices
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("échelon d'escalade")
+        verbose_name_plural = _("échelons d'escalade")
+        ordering = ["agreement_id", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "order"],
+                name="escalation_rung_once_per_order",
+                violation_error_message=_("Cet échelon existe déjà pour cette convention."),
+            ),
+            models.UniqueConstraint(
+                fields=["agreement", "after_hours"],
+                name="escalation_rung_once_per_delay",
+                violation_error_message=_("Deux échelons de la convention ont le même délai."),
+            ),
+            models.CheckConstraint(
+                name="escalation_rung_bounds",
+                condition=Q(order__gte=1)
+                & Q(order__lte=MAX_ESCALATION_RUNGS)
+                & Q(after_hours__gte=1)
+                & Q(after_hours__lte=MAX_ESCALATION_HOURS),
+                violation_error_message=_(
+                    "Un échelon a un rang de 1 à 5 et un délai de 1 à 720 heures."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.get_audience_display()} après {self.after_hours} h"

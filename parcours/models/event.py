@@ -22,6 +22,7 @@ class EventKind(models.TextChoices):
     DIAGNOSTIC_WRITTEN = "diagnostic_written", _("Diagnostic partagé mis à jour")
     PLAN_OBJECTIVE = "plan_objective", _("Objectif du plan d'action")
     PLAN_ACTION = "plan_action", _("Action du plan d'action")
+    REFERRAL_ASSIGNED = "referral_assigned", _("Orientation confiée à un conseiller")
 
 
 class PathwayEvent(models.Model):

@@ -20,11 +20,29 @@ class ReferralStatus(models.TextChoices):
     ATTENDED = "attended", _("Personne venue")
     NO_SHOW = "no_show", _("Personne absente")
     CLOSED = "closed", _("Clôturée")
+    # Réorientation: the receiver proposes another partner, the sender confirms (or, within an
+    # agreement that allows it, the receiver's proposal is confirmed at once).
+    TRANSFER_PROPOSED = "transfer_proposed", _("Réorientation proposée")
+    TRANSFERRED = "transferred", _("Réorientée")
 
 
 # A referral in one of these states still occupies its receiver: a second one is a duplicate.
 OPEN_REFERRAL_STATUSES = (
     ReferralStatus.DRAFT,
+    ReferralStatus.SENT,
+    ReferralStatus.ACCEPTED,
+    ReferralStatus.APPOINTMENT_SET,
+    ReferralStatus.ATTENDED,
+    ReferralStatus.NO_SHOW,
+    # The receiver still holds it while the sender answers its proposal.
+    ReferralStatus.TRANSFER_PROPOSED,
+)
+
+
+# A referral its receiver handles: sent and not yet answered, or taken on and not finished (a
+# draft is the sender's alone). Only these are assigned to a counsellor of the receiver, and
+# only these count in that counsellor's caseload (« mes orientations »).
+ASSIGNABLE_STATUSES = (
     ReferralStatus.SENT,
     ReferralStatus.ACCEPTED,
     ReferralStatus.APPOINTMENT_SET,
@@ -141,6 +159,48 @@ class Referral(models.Model):
         _("suite donnée"), max_length=20, choices=ReferralOutcome.choices, blank=True
     )
     outcome_comment = models.TextField(_("retour d'information"), blank=True)
+    # Réorientation: the partner the receiver proposes instead (kept once transferred, cleared
+    # when the sender declines — the history keeps it), why, and the referral that followed.
+    transfer_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("partenaire proposé pour la réorientation"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    transfer_service = models.ForeignKey(
+        Service,
+        verbose_name=_("service proposé pour la réorientation"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    transfer_reason = models.TextField(_("motif de la réorientation"), blank=True)
+    transfer_proposed_at = models.DateTimeField(
+        _("réorientation proposée le"), null=True, blank=True
+    )
+    transferred_at = models.DateTimeField(_("réorientée le"), null=True, blank=True)
+    transferred_to = models.OneToOneField(
+        "self",
+        verbose_name=_("orientation qui lui fait suite"),
+        on_delete=models.PROTECT,  # the original must keep pointing where the person went
+        related_name="transferred_from",
+        null=True,
+        blank=True,
+    )
+    # The receiving organisation's counsellor who handles the referral (its team dispatches
+    # them: services/referral_assignment.py); set by the service to an active case worker of
+    # the receiver only. Kept with the referral's history.
+    assigned_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("conseiller en charge"),
+        on_delete=models.PROTECT,  # the record must outlive the user
+        related_name="referrals_assigned",
+        null=True,
+        blank=True,
+    )
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
@@ -172,6 +232,13 @@ class Referral(models.Model):
             ),
             models.Index(
                 fields=["no_show_at"], condition=Q(status="no_show"), name="referral_no_show_idx"
+            ),
+            # « Mes orientations » and the counsellor's caseload: the few open referrals
+            # assigned to one user (the receiver's inbox filters the rest by organisation).
+            models.Index(
+                fields=["assigned_user", "receiver_organisation"],
+                condition=Q(assigned_user__isnull=False, status__in=ASSIGNABLE_STATUSES),
+                name="referral_assigned_open_idx",
             ),
         ]
         constraints = [
@@ -225,6 +292,43 @@ class Referral(models.Model):
                 violation_error_message=_(
                     "Une orientation clôturée a une date et une suite donnée."
                 ),
+            ),
+            models.CheckConstraint(
+                name="referral_transfer_proposed_has_partner_and_reason",
+                condition=~Q(status__in=("transfer_proposed", "transferred"))
+                | (
+                    Q(transfer_proposed_at__isnull=False)
+                    & Q(transfer_organisation__isnull=False)
+                    & ~Q(transfer_reason="")
+                ),
+                violation_error_message=_(
+                    "Une réorientation proposée a une date, un partenaire et un motif."
+                ),
+            ),
+            models.CheckConstraint(
+                name="referral_transferred_has_date_and_successor",
+                condition=~Q(status="transferred")
+                | (Q(transferred_at__isnull=False) & Q(transferred_to__isnull=False)),
+                violation_error_message=_(
+                    "Une orientation réorientée a une date et l'orientation qui lui fait suite."
+                ),
+            ),
+            models.CheckConstraint(
+                name="referral_transfer_to_another_partner",
+                condition=Q(transfer_organisation__isnull=True)
+                | (
+                    ~Q(transfer_organisation=models.F("receiver_organisation"))
+                    & ~Q(transfer_organisation=models.F("sender_organisation"))
+                ),
+                violation_error_message=_(
+                    "Une réorientation va vers un autre partenaire que les deux organismes de "
+                    "l'orientation."
+                ),
+            ),
+            models.CheckConstraint(
+                name="referral_not_transferred_to_itself",
+                condition=Q(transferred_to__isnull=True) | ~Q(transferred_to=models.F("pk")),
+                violation_error_message=_("Une orientation ne se réoriente pas vers elle-même."),
             ),
             # Duplicate prescriptions break pathways: one open referral per receiver and service.
             models.UniqueConstraint(

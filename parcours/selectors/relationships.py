@@ -21,6 +21,9 @@ TERMINAL_STAMP: dict[str, str] = {
     ReferralStatus.WITHDRAWN: "withdrawn_at",
     ReferralStatus.EXPIRED: "expired_at",
     ReferralStatus.CLOSED: "closed_at",
+    # The receiver that passed the person on keeps the grace as for any ended referral; the
+    # referral that followed gives the sender and the new receiver their own spans.
+    ReferralStatus.TRANSFERRED: "transferred_at",
 }
 
 

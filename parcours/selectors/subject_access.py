@@ -28,6 +28,7 @@ from ..categories import (
     PERSON_FIELDS,
     PLAN_ACTION_FIELDS,
     REFERRAL_FIELDS,
+    REFERRAL_MESSAGE_FIELDS,
     DataCategory,
     barrier_category,
 )
@@ -60,6 +61,7 @@ from ..models import (
     PlanActionStatus,
     Referral,
     ReferralKind,
+    ReferralMessage,
     ReferralOutcome,
     ReferralStatus,
     RefusalReason,
@@ -307,6 +309,13 @@ def _attendance_corrections(
     return found
 
 
+def _transferred_from(referral: Referral) -> str | None:
+    try:
+        return referral.transferred_from.reference
+    except Referral.DoesNotExist:
+        return None
+
+
 def _referral(
     referral: Referral, pathway_number: int, status_history: list[dict], corrections: list[dict]
 ) -> dict:
@@ -338,6 +347,17 @@ def _referral(
         "outcome": referral.outcome,
         "outcome_label": label(ReferralOutcome, referral.outcome),
         "outcome_comment": referral.outcome_comment,
+        # Réorientation: the partner the receiver proposed instead, why, and the referral that
+        # followed (or the one this referral follows).
+        "transfer_organisation": (
+            referral.transfer_organisation.name if referral.transfer_organisation else None
+        ),
+        "transfer_service": referral.transfer_service.name if referral.transfer_service else None,
+        "transfer_reason": referral.transfer_reason,
+        "transfer_proposed_at": iso(referral.transfer_proposed_at),
+        "transferred_at": iso(referral.transferred_at),
+        "transferred_to": referral.transferred_to.reference if referral.transferred_to else None,
+        "transferred_from": _transferred_from(referral),
         "status_history": status_history,
         # An attendance or an absence recorded, then corrected by its author (both dates above
         # stay set: the last correction says which one stands).
@@ -353,6 +373,16 @@ def _referral(
                 "outcome_recorded_at": iso(appointment.outcome_recorded_at),
             }
             for appointment in referral.appointments.all()
+        ],
+        # The messages the two organisations exchanged about the referral (pathway category):
+        # the organisation that wrote, never the member (as everywhere in the pack).
+        "messages": [
+            {
+                "at": iso(message.created_at),
+                "organisation": message.author_organisation.name,
+                "text": message.text,
+            }
+            for message in referral.messages.all()
         ],
     }
 
@@ -556,6 +586,9 @@ def _other_records(
         "referral_context_notes": sum(
             1 for r in referrals if r["context_note"] and REFERRAL_FIELDS["context_note"] == code
         ),
+        "referral_messages": sum(
+            len(r["messages"]) for r in referrals if REFERRAL_MESSAGE_FIELDS["text"] == code
+        ),
         "timeline_events": sum(1 for e in timeline if e["category"] == code),
     }
 
@@ -598,8 +631,24 @@ def subject_access_data(*, person_id: int, now: dt.datetime) -> dict:
     numbers = {p.pk: n for n, p in enumerate(pathways, start=1)}
     referrals = list(
         Referral.objects.filter(pathway__person_id=person_id)
-        .select_related("sender_organisation", "receiver_organisation", "receiver_service")
-        .prefetch_related(Prefetch("appointments", Appointment.objects.order_by("starts_at", "id")))
+        .select_related(
+            "sender_organisation",
+            "receiver_organisation",
+            "receiver_service",
+            "transfer_organisation",
+            "transfer_service",
+            "transferred_to",
+            "transferred_from",
+        )
+        .prefetch_related(
+            Prefetch("appointments", Appointment.objects.order_by("starts_at", "id")),
+            Prefetch(
+                "messages",
+                ReferralMessage.objects.select_related("author_organisation").order_by(
+                    "created_at", "id"
+                ),
+            ),
+        )
         .order_by("created_at", "id")
     )
     references = {r.pk: r.reference for r in referrals}
@@ -696,6 +745,7 @@ def subject_access_data(*, person_id: int, now: dt.datetime) -> dict:
         "referrals": len(data["referrals"]),
         "appointments": sum(len(r["appointments"]) for r in data["referrals"]),
         "attendance_corrections": sum(len(r["attendance_corrections"]) for r in data["referrals"]),
+        "referral_messages": sum(len(r["messages"]) for r in data["referrals"]),
         "plan_objectives": sum(len(p["action_plan"]) for p in data["pathways"]),
         "plan_actions": sum(len(o["actions"]) for p in data["pathways"] for o in p["action_plan"]),
         "timeline_events": len(data["timeline"]),

@@ -30,9 +30,12 @@ from ..models import (
     AgreementAction,
     AgreementParty,
     AgreementPartyStatus,
+    EscalationAudience,
+    EscalationRung,
     Organisation,
     Role,
 )
+from ..models.agreement import MAX_ESCALATION_HOURS, MAX_ESCALATION_RUNGS
 from ..queueing import enqueue_on_commit
 from .access_grants import access_recompute_request
 from .history import delete_with_history, save_with_history
@@ -48,14 +51,17 @@ AGREEMENT_FIELDS = (
     "appointment_set_within_days",
     "first_appointment_within_days",
     "no_show_grace_hours",
+    "receiver_may_transfer",
+    "reminder_hours_before",
 )
-# The delays bind the receiving party (deadlines, alerts to its managers): changing any of them,
-# either way, is a new version.
+# The delays bind the receiving party (deadlines, reminders, alerts to its managers): changing
+# any of them, either way, is a new version. So is changing the escalation ladder.
 DELAY_FIELDS = (
     "acknowledge_within_working_days",
     "appointment_set_within_days",
     "first_appointment_within_days",
     "no_show_grace_hours",
+    "reminder_hours_before",
 )
 # At least one day each (constraint `agreement_delays_positive`); the grace may be zero.
 DAY_DELAY_FIELDS = (
@@ -78,6 +84,66 @@ def _check_shared_categories(categories: object) -> None:
                 "il faut l'accord de la personne."
             ),
             fields={"shared_categories": [_("Santé et justice exclues des conventions.")]},
+        )
+
+
+# A ladder as the doors give it and read it: (hours after the alert, audience), by rising delay.
+LadderTerms = list[tuple[int, str]]
+
+
+def agreement_ladder(agreement: Agreement) -> LadderTerms:
+    """The agreement's escalation ladder, rung by rung (empty: the default ladder applies)."""
+    return [(r.after_hours, r.audience) for r in agreement.escalation_rungs.order_by("order")]
+
+
+def _ladder_error(message: str) -> InvalidInput:
+    return InvalidInput(message, fields={"escalation_ladder": [message]})
+
+
+def _check_ladder(rungs: object) -> LadderTerms:
+    """The ladder as given (a list of `{"after_hours", "audience"}` or of pairs), checked and put
+    in the order of its delays: at most MAX_ESCALATION_RUNGS rungs, each 1 to
+    MAX_ESCALATION_HOURS hours after the alert, no two at the same delay, a known audience."""
+    if not isinstance(rungs, list | tuple):
+        raise _ladder_error(_("L'échelle d'escalade est une liste d'échelons."))
+    if len(rungs) > MAX_ESCALATION_RUNGS:
+        raise _ladder_error(
+            _("Une échelle d'escalade compte au plus %(count)s échelons.")
+            % {"count": MAX_ESCALATION_RUNGS}
+        )
+    terms: LadderTerms = []
+    for rung in rungs:
+        if isinstance(rung, dict):
+            hours, audience = rung.get("after_hours"), rung.get("audience")
+        elif isinstance(rung, list | tuple) and len(rung) == 2:
+            hours, audience = rung
+        else:
+            raise _ladder_error(_("Chaque échelon a un délai et des destinataires."))
+        if isinstance(hours, bool) or not isinstance(hours, int):
+            raise _ladder_error(_("Le délai d'un échelon est un nombre entier d'heures."))
+        if not 1 <= hours <= MAX_ESCALATION_HOURS:
+            raise _ladder_error(
+                _("Le délai d'un échelon va de 1 à %(max)s heures après l'alerte.")
+                % {"max": MAX_ESCALATION_HOURS}
+            )
+        if audience not in EscalationAudience.values:
+            raise _ladder_error(_("Destinataires d'un échelon inconnus."))
+        terms.append((hours, str(audience)))
+    terms.sort()
+    if len({hours for hours, _audience in terms}) != len(terms):
+        raise _ladder_error(_("Deux échelons ne peuvent avoir le même délai."))
+    return terms
+
+
+def _save_ladder(agreement: Agreement, terms: LadderTerms, actor: Actor, reason: str) -> None:
+    """Replace the agreement's rungs by `terms` (each change in the rungs' history)."""
+    for rung in agreement.escalation_rungs.order_by("order"):
+        delete_with_history(rung, actor=actor, reason=reason)
+    for order, (hours, audience) in enumerate(terms, start=1):
+        save_with_history(
+            EscalationRung(agreement=agreement, order=order, after_hours=hours, audience=audience),
+            actor=actor,
+            reason=reason,
         )
 
 
@@ -179,10 +245,16 @@ def _answer(
     save_with_history(signature, actor=actor, reason=reason)
 
 
-def _widens(agreement: Agreement, changes: dict[str, object], added_parties: set[int]) -> bool:
+def _widens(
+    agreement: Agreement,
+    changes: dict[str, object],
+    added_parties: set[int],
+    ladder_changed: bool = False,
+) -> bool:
     """Whether the change binds the parties further: another party, another category, an earlier
-    start, a later (or no) end, other delays. Those need every party's acceptance again."""
-    if added_parties:
+    start, a later (or no) end, other delays or another escalation ladder. Those need every
+    party's acceptance again."""
+    if added_parties or ladder_changed:
         return True
     categories = changes.get("shared_categories", agreement.shared_categories)
     if set(categories) - set(agreement.shared_categories):  # type: ignore[call-overload]
@@ -194,22 +266,32 @@ def _widens(agreement: Agreement, changes: dict[str, object], added_parties: set
         ends_on = changes["ends_on"]
         if ends_on is None or (isinstance(ends_on, dt.date) and ends_on > agreement.ends_on):
             return True
+    if changes.get("receiver_may_transfer") and not agreement.receiver_may_transfer:
+        return True  # a receiving party may now send people on to the others without asking
     return any(
         field in changes and changes[field] != getattr(agreement, field) for field in DELAY_FIELDS
     )
 
 
 @transaction.atomic
-def agreement_propose(*, actor: Actor, party_ids: list[int], **fields: object) -> Agreement:
+def agreement_propose(
+    *,
+    actor: Actor,
+    party_ids: list[int],
+    escalation_ladder: object = None,
+    **fields: object,
+) -> Agreement:
     """Propose an agreement between the actor's organisation and at least one other.
 
     Preconditions: the actor's role may propose (AGREEMENT_ROLES); the actor's organisation is a
-    party. Effects: the actor's organisation accepts it (attributed to the actor); every other
-    party is pending, so the agreement binds nobody yet and no access is recomputed.
+    party. `escalation_ladder`: its rungs (`_check_ladder`); none, the default ladder applies.
+    Effects: the actor's organisation accepts it (attributed to the actor); every other party is
+    pending, so the agreement binds nobody yet and no access is recomputed.
     """
     _require(access.can_propose_agreement(actor), AgreementAction.PROPOSE)
     parties = _check_parties(actor, party_ids)
     _check_shared_categories(fields.get("shared_categories", []))
+    ladder = _check_ladder(escalation_ladder or [])
     agreement = Agreement(
         **{k: v for k, v in fields.items() if k in AGREEMENT_FIELDS},
         proposed_by=actor.organisation,
@@ -220,6 +302,7 @@ def agreement_propose(*, actor: Actor, party_ids: list[int], **fields: object) -
         actor=actor,
         reason=_("Proposée par %(organisation)s") % {"organisation": actor.organisation.name},
     )
+    _save_ladder(agreement, ladder, actor, _("Échelle d'escalade de la convention proposée"))
     for organisation in sorted(parties, key=lambda o: o.pk != actor.organisation.pk):
         signature = AgreementParty(agreement=agreement, organisation=organisation)
         if organisation.pk == actor.organisation.pk:
@@ -292,7 +375,12 @@ def _answer_for_own_organisation(
 
 @transaction.atomic
 def agreement_update(
-    *, actor: Actor, agreement_id: int, party_ids: list[int] | None = None, **changes: object
+    *,
+    actor: Actor,
+    agreement_id: int,
+    party_ids: list[int] | None = None,
+    escalation_ladder: object = None,
+    **changes: object,
 ) -> Agreement:
     """Change an agreement the actor's organisation is a party to.
 
@@ -300,7 +388,8 @@ def agreement_update(
     may change agreements (403). Effects (docs/domain.md): a change that only narrows — fewer
     parties or categories, a later start, an earlier end — or renames takes effect at once, the
     answers given stand; a change that binds the parties further — another party or category, an
-    earlier start, a later or no end, other delays — is a new version: the actor's organisation
+    earlier start, a later or no end, other delays or another escalation ladder
+    (`escalation_ladder`, None: unchanged) — is a new version: the actor's organisation
     accepts it, every other party is pending again, and the agreement binds nobody until they
     all accept. The parties' pathways (before and after) are recomputed after commit when the
     agreement bound them before or binds them now.
@@ -314,7 +403,9 @@ def agreement_update(
     bound_before = _binds(signatures.values())
     before = set(signatures)
     after = before if party_ids is None else {o.pk for o in _check_parties(actor, party_ids)}
-    new_version = _widens(agreement, changes, after - before)
+    ladder = None if escalation_ladder is None else _check_ladder(escalation_ladder)
+    ladder_changed = ladder is not None and ladder != agreement_ladder(agreement)
+    new_version = _widens(agreement, changes, after - before, ladder_changed)
 
     changed = {f: v for f, v in changes.items() if getattr(agreement, f) != v}
     for field, value in changed.items():
@@ -331,6 +422,14 @@ def agreement_update(
                 if new_version
                 else _("Modifiée par %(organisation)s")
             )
+            % {"organisation": actor.organisation.name},
+        )
+    if ladder is not None and ladder_changed:
+        _save_ladder(
+            agreement,
+            ladder,
+            actor,
+            _("Échelle d'escalade modifiée par %(organisation)s")
             % {"organisation": actor.organisation.name},
         )
 

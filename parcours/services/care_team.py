@@ -32,9 +32,14 @@ def _journal(actor: Actor, action: Action, member: CareTeamMember, pathway: Path
 
 
 def care_team_join(
-    *, actor: Actor | None, pathway: Pathway, organisation: Organisation
+    *,
+    actor: Actor | None,
+    pathway: Pathway,
+    organisation: Organisation,
+    reason: str | None = None,
 ) -> CareTeamMember:
-    """Add `organisation` to the care team (caller holds the pathway lock and checked rights)."""
+    """Add `organisation` to the care team (caller holds the pathway lock and checked rights);
+    `reason`: why, in the member's history (an owner's addition by default)."""
     raise_if_archived(pathway)
     if CareTeamMember.objects.filter(
         pathway=pathway, organisation=organisation, ended_at__isnull=True
@@ -46,7 +51,7 @@ def care_team_join(
         started_at=timezone.now(),
         added_by=actor.user if actor else None,
     )
-    save_with_history(member, actor=actor, reason=_("Ajout à l'équipe de suivi"))
+    save_with_history(member, actor=actor, reason=reason or _("Ajout à l'équipe de suivi"))
     access_recompute(pathway_id=pathway.pk)
     return member
 

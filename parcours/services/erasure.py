@@ -9,8 +9,9 @@ periods), referrals (kind, partners, status, every dated step), appointments (da
 outcome), non-sensitive barriers (kind, status, dates), the diagnostic's versions outside health
 and justice (domain, level, author, date), timeline entries (kind, date, referral
 state), consents (categories, partners, dates) — so counts and delays stay computable. What it
-wipes: identity, contact details, identifiers and their blind indexes, every free text, health
-and justice entries, consent evidence files, and the history of the wiped rows.
+wipes: identity, contact details, identifiers and their blind indexes, every free text (the
+messages on the referrals included), health and justice entries, consent evidence files, and
+the history of the wiped rows.
 
 Why raw `.update()` and raw deletes of history rows here, against the house rule: the point is
 that the old values no longer exist anywhere. A `save()` would write one more history row per
@@ -46,6 +47,7 @@ from ..models import (
     Person,
     PlanAction,
     Referral,
+    ReferralMessage,
 )
 from ..models.person import SEARCH_KEY_FIELDS
 from .access_grants import access_recompute
@@ -190,7 +192,13 @@ def pathway_anonymise(*, pathway: Pathway, now: dt.datetime) -> None:
     Referral.objects.filter(pk__in=referral_ids).update(
         reason="", context_note="", refusal_comment="", outcome_comment=""
     )
+    # A proposed or confirmed réorientation keeps a reason (constraint): the text, not the row.
+    Referral.objects.filter(pk__in=referral_ids).exclude(transfer_reason="").update(
+        transfer_reason=WIPED_TEXT
+    )
     Appointment.objects.filter(referral_id__in=referral_ids).update(place="")
+    # The messages between the referrals' parties: append-only rows, their own history.
+    ReferralMessage.objects.filter(referral_id__in=referral_ids).update(text="")
     CareTeamMember.objects.filter(pathway_id=pathway_id).exclude(end_reason="").update(
         end_reason=WIPED_TEXT
     )

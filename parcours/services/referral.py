@@ -14,15 +14,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import access, gate
-from ..actor import Actor
+from ..actor import Actor, actor_for
 from ..categories import ALL_CATEGORIES, REFERRAL_MINIMUM, DataCategory
-from ..errors import DuplicateReferral, ForbiddenTransition, InvalidInput, NotAllowed
+from ..errors import (
+    DuplicateReferral,
+    ForbiddenTransition,
+    InvalidInput,
+    NoMembership,
+    NotAllowed,
+)
 from ..gate import Action as GateAction
 from ..gate import Subject
 from ..gate.journal import holding, record_write
 from ..gate.relations import relations_to_referral
 from ..models import (
     OPEN_REFERRAL_STATUSES,
+    Agreement,
     Appointment,
     AppointmentOutcome,
     EventKind,
@@ -41,6 +48,7 @@ from ..transitions import (
     ACTION_LABELS,
     STAMPED_FIELD,
     Action,
+    Move,
     Party,
     actions_available,
     find_move,
@@ -49,6 +57,7 @@ from .access_grants import access_recompute, basis_codes_for
 from .archive import raise_if_archived
 from .delays import add_working_days, delays_for
 from .history import save_with_history
+from .referral_assignment import assignee_on_accept, take_on
 from .timeline import timeline_record
 
 # How far ahead an appointment may be set: beyond, the date is a typing error (the year).
@@ -93,7 +102,7 @@ def _move(
     action: Action,
     reason: str,
     prepare: Callable[[Referral, dt.datetime], None] | None = None,
-    text: str = "",
+    text: str | Callable[[], str] = "",
     journal: bool = True,
 ) -> Referral:
     referral = _lock(actor, referral_id, action)
@@ -117,6 +126,19 @@ def _move(
     now = timezone.now()
     if prepare is not None:
         prepare(referral, now)
+    # A text may name what `prepare` checked (a partner): then it is read once prepared.
+    written = text() if callable(text) else text
+    _advance(referral, move=move, actor=actor, reason=reason, now=now, text=written)
+    if actor is not None and journal:
+        _journal(actor, move_action(action), referral, held)
+    return referral
+
+
+def _advance(
+    referral: Referral, *, move: Move, actor: Actor | None, reason: str, now: dt.datetime, text: str
+) -> None:
+    """The move made, once allowed: the state and its stamp, history, grants, the timeline's
+    event and the `referral_moved` signal (its receivers run in this transaction)."""
     referral.status = move.target
     stamped = STAMPED_FIELD.get(move.target)
     if stamped:
@@ -130,10 +152,14 @@ def _move(
         referral=referral,
         text=text,
     )
-    referral_moved.send(sender=Referral, referral=referral, action=action, now=now, event=event)
-    if actor is not None and journal:
-        _journal(actor, move_action(action), referral, held)
-    return referral
+    referral_moved.send(
+        sender=Referral,
+        referral=referral,
+        action=move.action,
+        now=now,
+        event=event,
+        source=move.source,
+    )
 
 
 def _journal(actor: Actor, action: GateAction, referral: Referral, held=None) -> None:
@@ -213,24 +239,7 @@ def referral_create(
     shared = _check_shared_categories(
         actor=actor, pathway=pathway, receiver=receiver, requested=shared_categories
     )
-    existing = pathway.referrals.filter(
-        receiver_organisation=receiver,
-        receiver_service=service,
-        status__in=OPEN_REFERRAL_STATUSES,
-    ).first()
-    if existing is not None:
-        raise DuplicateReferral(
-            _(
-                "Une orientation vers %(receiver)s est déjà en cours pour cette personne "
-                "(%(reference)s, %(status)s) : complétez-la plutôt que d'en créer une seconde."
-            )
-            % {
-                "receiver": receiver.name,
-                "reference": existing.reference,
-                "status": existing.get_status_display(),
-            },
-            existing_referral_id=existing.pk,
-        )
+    _raise_if_duplicate(pathway, receiver, service)
     referral = Referral(
         pathway=pathway,
         sender_organisation=actor.organisation,
@@ -258,6 +267,29 @@ def referral_create(
     # A draft already makes its sender a party (selectors/relationships.py): its rows say so.
     access_recompute(pathway_id=pathway.pk)
     return referral
+
+
+def _raise_if_duplicate(pathway: Pathway, receiver: Organisation, service: Service | None) -> None:
+    """DuplicateReferral (409) when the person already has an open referral to this receiver
+    and service (the database's unique constraints say the same, for a race)."""
+    existing = pathway.referrals.filter(
+        receiver_organisation=receiver,
+        receiver_service=service,
+        status__in=OPEN_REFERRAL_STATUSES,
+    ).first()
+    if existing is not None:
+        raise DuplicateReferral(
+            _(
+                "Une orientation vers %(receiver)s est déjà en cours pour cette personne "
+                "(%(reference)s, %(status)s) : complétez-la plutôt que d'en créer une seconde."
+            )
+            % {
+                "receiver": receiver.name,
+                "reference": existing.reference,
+                "status": existing.get_status_display(),
+            },
+            existing_referral_id=existing.pk,
+        )
 
 
 def _check_shared_categories(
@@ -334,7 +366,11 @@ def referral_withdraw(*, actor: Actor, referral_id: int, comment: str = "") -> R
 @transaction.atomic
 def referral_accept(*, actor: Actor, referral_id: int) -> Referral:
     """Accept: an appointment must now be set within the agreed days, and the person seen
-    within the agreed first-appointment delay (both watched by the no-show alerts)."""
+    within the agreed first-appointment delay (both watched by the no-show alerts).
+
+    The receiving team (services/referral_assignment.py): a case worker who accepts a referral
+    nobody is in charge of becomes its counsellor in charge; once someone is, the receiving
+    organisation joins the pathway's care team (grants recomputed in this transaction)."""
 
     def stamp_first_appointment_due(referral: Referral, now: dt.datetime) -> None:
         delays = delays_for(
@@ -344,14 +380,17 @@ def referral_accept(*, actor: Actor, referral_id: int) -> Referral:
         )
         referral.appointment_due_at = now + dt.timedelta(days=delays.appointment_set_days)
         referral.first_appointment_due_at = now + dt.timedelta(days=delays.first_appointment_days)
+        assignee_on_accept(actor, referral)
 
-    return _move(
+    referral = _move(
         referral_id=referral_id,
         actor=actor,
         action=Action.ACCEPT,
         reason=_("Acceptation de l'orientation"),
         prepare=stamp_first_appointment_due,
     )
+    take_on(actor, referral)
+    return referral
 
 
 @transaction.atomic
@@ -559,8 +598,15 @@ def moves_offered(actor: Actor, referral: Referral) -> list[Action]:
     return [
         action
         for action in actions_available(referral.status, party)
-        if action != Action.CORRECT_ATTENDANCE or correction_refusal(actor, referral) is None
+        if action not in NOT_OFFERED
+        and (action != Action.CORRECT_ATTENDANCE or correction_refusal(actor, referral) is None)
     ]
+
+
+# Moves the table holds that are no button of their own: a proposal of transfer becomes a
+# transfer at once when an agreement allows it (`referral_propose_transfer` decides, once the
+# partner is chosen), so the receiver is offered « proposer une réorientation » only.
+NOT_OFFERED = frozenset({Action.TRANSFER_UNDER_AGREEMENT})
 
 
 @transaction.atomic
@@ -573,8 +619,9 @@ def referral_correct_attendance(*, actor: Actor, referral_id: int, reason: str) 
     a reason (InvalidInput otherwise). Side effects, in this transaction: the partners' e-mail
     saying what was corrected (notifications, on `referral_moved` with this action: outbox
     rows); to an attendance, the absence's alerts resolve and their unsent e-mails are
-    cancelled; to an absence, the scan treats it as a fresh no-show (its alert, unless the
-    referral already had one — ADR 0006). The delay runs from the first recording."""
+    cancelled; to an absence, the scan treats it as a fresh no-show (its alert, unless that
+    appointment was already alerted as missed — ADR 0006, amended by issue 14). The delay runs
+    from the first recording."""
     reason = reason.strip()
     if not reason:
         message = _("Dites ce qui s'est réellement passé : le motif de la correction est requis.")
@@ -620,6 +667,421 @@ def referral_correct_attendance(*, actor: Actor, referral_id: int, reason: str) 
     )
 
 
+# --- Réorientation (transfer) --------------------------------------------------------------------
+#
+# The receiver proposes another partner instead of refusing (`referral_propose_transfer`); the
+# sender confirms (`referral_confirm_transfer`: this referral ends `transferred`, a new one goes
+# from the sender to the partner, sent at once) or declines (`referral_decline_transfer`: back to
+# the receiver, who must answer). Within an agreement in force between the receiver and the
+# partner that allows it (`Agreement.receiver_may_transfer`), the proposal is confirmed at once
+# (`referral_transfer`, the move `transfer_under_agreement`). docs/domain.md, "Réorientation".
+
+TRANSFER_REASON_MAX = 2000
+
+
+def _check_transfer_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        message = _("Dites pourquoi ce partenaire conviendrait mieux : le motif est requis.")
+        raise InvalidInput(message, fields={"reason": [message]})
+    if len(reason) > TRANSFER_REASON_MAX:
+        message = _("Le motif tient en %(max)s caractères au plus.") % {"max": TRANSFER_REASON_MAX}
+        raise InvalidInput(message, fields={"reason": [message]})
+    return reason
+
+
+def _as_id(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _transfer_partner(
+    actor: Actor, referral: Referral, organisation_id: object, service_id: object
+) -> tuple[Organisation, Service | None]:
+    """The partner a receiver proposes (and its service), from the directory: InvalidInput for
+    an unknown one, one of the referral's two organisations, or a service it does not offer
+    (or no longer: an inactive one)."""
+    key = _as_id(organisation_id)
+    partner = (
+        access.organisations_visible_to(actor).filter(pk=key).first() if key is not None else None
+    )
+    if partner is None:
+        raise InvalidInput(
+            _("Partenaire inconnu : choisissez-le dans l'annuaire."),
+            fields={"receiver_organisation": [_("Organisme inconnu.")]},
+        )
+    if partner.pk == referral.receiver_organisation_id:
+        message = _(
+            "Proposez un autre partenaire que l'organisme destinataire : pour garder la personne, "
+            "acceptez l'orientation."
+        )
+        raise InvalidInput(message, fields={"receiver_organisation": [message]})
+    if partner.pk == referral.sender_organisation_id:
+        message = _(
+            "%(sender)s est l'organisme prescripteur : pour lui rendre la personne, refusez "
+            "l'orientation avec un motif."
+        ) % {"sender": partner.name}
+        raise InvalidInput(message, fields={"receiver_organisation": [message]})
+    service = None
+    if service_id not in (None, ""):
+        key = _as_id(service_id)
+        service = (
+            Service.objects.filter(pk=key, organisation=partner, is_active=True).first()
+            if key is not None
+            else None
+        )
+        if service is None:
+            raise InvalidInput(
+                _("Ce service n'est pas proposé par le partenaire choisi."),
+                fields={"receiver_service": [_("Service inconnu ou inactif pour cet organisme.")]},
+            )
+    return partner, service
+
+
+def _partner_label(organisation: Organisation, service: Service | None) -> str:
+    return f"{organisation.name} ({service.name})" if service else organisation.name
+
+
+def _sender_actor(referral: Referral) -> Actor | None:
+    """The sending counsellor, acting for the sending organisation: the new referral of a
+    transfer made at once by the receiver is theirs (None if they left the organisation)."""
+    try:
+        return actor_for(referral.sender_user, referral.sender_organisation_id)
+    except NoMembership:
+        return None
+
+
+def _successor_check(
+    *, sender: Actor, referral: Referral, partner: Organisation, service: Service | None
+) -> set[str]:
+    """What `referral_create` checks, for the referral that follows a transfer: the same shared
+    categories, still within what the sender sees and covered for the partner by a basis (the
+    person's consent, a legal basis, an agreement), and no open referral there already."""
+    shared = _check_shared_categories(
+        actor=sender,
+        pathway=referral.pathway,
+        receiver=partner,
+        requested=list(referral.shared_categories),
+    )
+    _raise_if_duplicate(referral.pathway, partner, service)
+    return shared
+
+
+def _agreement_allowing_transfer(referral: Referral, partner: Organisation) -> Agreement | None:
+    return (
+        Agreement.objects.allowing_transfer(
+            referral.receiver_organisation_id, partner.pk, timezone.localdate()
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def _transfer(
+    *,
+    actor: Actor,
+    referral_id: int,
+    action: Action,
+    sender: Actor,
+    partner: Organisation | None = None,
+    service: Service | None = None,
+    reason: str = "",
+    agreement: Agreement | None = None,
+) -> Referral:
+    """The original moves to `transferred` and a new referral, from `sender` to the partner,
+    is created and sent — one transaction, one journal row per referral written.
+
+    `partner`, `service` and `reason` are the proposal's when the sender confirms it, the ones
+    given when the receiver transfers at once (`agreement` names the agreement that allows it)."""
+    referral = _lock(actor, referral_id, action)
+    held = holding(actor, [referral.pathway_id])
+    successor: list[Referral] = []
+
+    def open_successor(original: Referral, now: dt.datetime) -> None:
+        if action == Action.TRANSFER_UNDER_AGREEMENT:
+            assert partner is not None
+            target, target_service = partner, service
+            original.transfer_organisation = partner
+            original.transfer_service = service
+            original.transfer_reason = reason
+            original.transfer_proposed_at = now
+        else:  # the proposal stands: its partner and service, checked again
+            target, target_service = _transfer_partner(
+                actor,
+                original,
+                original.transfer_organisation_id,
+                original.transfer_service_id,
+            )
+        shared = _successor_check(
+            sender=sender, referral=original, partner=target, service=target_service
+        )
+        new = Referral(
+            pathway=original.pathway,
+            sender_organisation=original.sender_organisation,
+            sender_user=sender.user,
+            receiver_organisation=target,
+            receiver_service=target_service,
+            kind=original.kind,
+            reason=original.reason,
+            context_note=original.context_note,
+            shared_categories=sorted(shared),
+            created_at=now,
+        )
+        try:
+            with transaction.atomic():
+                save_with_history(
+                    new,
+                    actor=actor,
+                    reason=_("Création par la réorientation de %(reference)s")
+                    % {"reference": original.reference},
+                )
+        except IntegrityError as exc:  # a concurrent twin won the race
+            raise DuplicateReferral(
+                _("Une orientation vers %(receiver)s est déjà en cours pour cette personne.")
+                % {"receiver": target.name},
+                existing_referral_id=None,
+            ) from exc
+        original.transferred_to = new
+        successor.append(new)
+        written.append(
+            _("Réorientée vers %(partner)s.") % {"partner": _partner_label(target, target_service)}
+        )
+        if agreement is not None:
+            written.append(
+                _("Dans le cadre de la convention « %(agreement)s ».")
+                % {"agreement": agreement.name}
+            )
+
+    written: list[str] = []
+    referral = _move(
+        referral_id=referral_id,
+        actor=actor,
+        action=action,
+        reason=_("Réorientation vers un autre partenaire"),
+        prepare=open_successor,
+        text=lambda: " ".join(written),
+        journal=False,
+    )
+    new = successor[0]
+    # Sent at once, through the table's own move: its stamp, its answer's deadline, its event.
+    send = find_move(Action.SEND, new.status)
+    assert send is not None
+    now = timezone.now()
+    _stamp_acknowledge_due(new, now)
+    _advance(
+        new,
+        move=send,
+        actor=actor,
+        reason=_("Envoi de l'orientation issue d'une réorientation"),
+        now=now,
+        text=_("Suite de la réorientation de %(reference)s.") % {"reference": referral.reference},
+    )
+    _journal(actor, move_action(action), referral, held)
+    _journal(actor, move_action(action), new, held)
+    return referral
+
+
+@transaction.atomic
+def referral_propose_transfer(
+    *,
+    actor: Actor,
+    referral_id: int,
+    receiver_organisation_id: object,
+    reason: str,
+    receiver_service_id: object = None,
+) -> Referral:
+    """The receiver proposes another partner (an organisation of the directory, optionally one
+    of its services) with a reason, instead of refusing (or, accepted, before any appointment).
+
+    Preconditions: the transitions table (from `sent` or `accepted`), the receiver's side
+    (rules.RULES); a reason; a partner other than the two organisations of the referral, with
+    an active service if one is named, and no open referral of the person there already.
+
+    When an agreement in force between the receiver and the partner allows it, the actor may
+    send people on (a case worker) and `referral_create`'s checks pass for the sending
+    counsellor, the proposal is confirmed at once (`referral_transfer`); otherwise the referral
+    waits in `transfer_proposed` for the sender's answer (its alerts resolve: it moved on)."""
+    reason = _check_transfer_reason(reason)
+    referral = _lock(actor, referral_id, Action.PROPOSE_TRANSFER)
+    at_once = _transfer_at_once(actor, referral, receiver_organisation_id, receiver_service_id)
+    if at_once is not None:
+        partner, service, agreement, sender = at_once
+        return _transfer(
+            actor=actor,
+            referral_id=referral_id,
+            action=Action.TRANSFER_UNDER_AGREEMENT,
+            sender=sender,
+            partner=partner,
+            service=service,
+            reason=reason,
+            agreement=agreement,
+        )
+    proposal: list[str] = []
+
+    def stamp_proposal(original: Referral, now: dt.datetime) -> None:
+        partner, service = _transfer_partner(
+            actor, original, receiver_organisation_id, receiver_service_id
+        )
+        _raise_if_duplicate(original.pathway, partner, service)
+        original.transfer_organisation = partner
+        original.transfer_service = service
+        original.transfer_reason = reason
+        proposal.append(_partner_label(partner, service))
+
+    return _move(
+        referral_id=referral_id,
+        actor=actor,
+        action=Action.PROPOSE_TRANSFER,
+        reason=_("Proposition de réorientation"),
+        prepare=stamp_proposal,
+        text=lambda: (
+            _("Réorientation proposée vers %(partner)s. Motif : %(reason)s")
+            % {"partner": proposal[0], "reason": reason}
+        ),
+    )
+
+
+def _transfer_at_once(
+    actor: Actor, referral: Referral, organisation_id: object, service_id: object
+) -> tuple[Organisation, Service | None, Agreement, Actor] | None:
+    """The partner, its service, the agreement and the sending counsellor when the receiver's
+    proposal may be confirmed at once; None when it must wait for the sender (or be refused by
+    the proposal's own checks)."""
+    if find_move(Action.TRANSFER_UNDER_AGREEMENT, referral.status) is None:
+        return None
+    if not gate.may(
+        actor,
+        move_action(Action.TRANSFER_UNDER_AGREEMENT),
+        relations_to_referral(actor, referral),
+    ):
+        return None
+    try:
+        partner, service = _transfer_partner(actor, referral, organisation_id, service_id)
+    except InvalidInput:
+        return None
+    agreement = _agreement_allowing_transfer(referral, partner)
+    sender = _sender_actor(referral) if agreement is not None else None
+    if agreement is None or sender is None:
+        return None
+    try:
+        _successor_check(sender=sender, referral=referral, partner=partner, service=service)
+    except (InvalidInput, DuplicateReferral):
+        return None  # the sender will see why when it answers the proposal
+    return partner, service, agreement, sender
+
+
+@transaction.atomic
+def referral_transfer(
+    *,
+    actor: Actor,
+    referral_id: int,
+    receiver_organisation_id: object,
+    reason: str,
+    receiver_service_id: object = None,
+) -> Referral:
+    """The receiver transfers at once, within an agreement in force between it and the partner
+    that allows it (`receiver_may_transfer`): the move `transfer_under_agreement`, case workers
+    only. InvalidInput when no such agreement binds them, or when `referral_create`'s checks fail
+    for the sending counsellor (then propose instead: the sender confirms)."""
+    reason = _check_transfer_reason(reason)
+    referral = _lock(actor, referral_id, Action.TRANSFER_UNDER_AGREEMENT)
+    move = find_move(Action.TRANSFER_UNDER_AGREEMENT, referral.status)
+    if move is None:
+        raise ForbiddenTransition(
+            current_label=str(ReferralStatus(referral.status).label),
+            action_label=str(ACTION_LABELS[Action.TRANSFER_UNDER_AGREEMENT]),
+        )
+    gate.require(
+        actor,
+        move_action(Action.TRANSFER_UNDER_AGREEMENT),
+        relations=relations_to_referral(actor, referral),
+        subject=Subject("referral", referral.pk, referral.pathway.person_id),
+    )
+    partner, service = _transfer_partner(
+        actor, referral, receiver_organisation_id, receiver_service_id
+    )
+    agreement = _agreement_allowing_transfer(referral, partner)
+    if agreement is None:
+        message = _(
+            "Aucune convention en vigueur entre votre organisation et %(partner)s ne permet de "
+            "réorienter sans l'accord du prescripteur : proposez la réorientation."
+        ) % {"partner": partner.name}
+        raise InvalidInput(message, fields={"receiver_organisation": [message]})
+    sender = _sender_actor(referral)
+    if sender is None:
+        message = _(
+            "Le conseiller prescripteur n'est plus membre de son organisme : proposez la "
+            "réorientation, un autre membre la confirmera."
+        )
+        raise InvalidInput(message)
+    return _transfer(
+        actor=actor,
+        referral_id=referral_id,
+        action=Action.TRANSFER_UNDER_AGREEMENT,
+        sender=sender,
+        partner=partner,
+        service=service,
+        reason=reason,
+        agreement=agreement,
+    )
+
+
+@transaction.atomic
+def referral_confirm_transfer(*, actor: Actor, referral_id: int) -> Referral:
+    """The sender confirms the receiver's proposal: this referral ends `transferred`, pointing
+    to a new referral from the actor (its sending counsellor now) to the partner, with the same
+    pathway, kind, reason, context and shared categories — checked again as `referral_create`
+    checks them (what the actor sees, the partner's basis, no duplicate) — sent at once. The
+    partner's access follows from the grants' recompute; this referral's alerts resolve."""
+    return _transfer(
+        actor=actor, referral_id=referral_id, action=Action.CONFIRM_TRANSFER, sender=actor
+    )
+
+
+@transaction.atomic
+def referral_decline_transfer(*, actor: Actor, referral_id: int, comment: str = "") -> Referral:
+    """The sender declines the proposal: the referral goes back to the receiver (`sent`), who
+    must answer it — accept, refuse or propose another partner. Its answer's deadline and the
+    expiry delay run again from now; an acceptance given before the proposal is undone (the
+    history keeps it). The proposal is cleared from the referral (history and timeline keep
+    it)."""
+    comment = (comment or "").strip()
+    if len(comment) > TRANSFER_REASON_MAX:
+        message = _("Le commentaire tient en %(max)s caractères au plus.") % {
+            "max": TRANSFER_REASON_MAX
+        }
+        raise InvalidInput(message, fields={"comment": [message]})
+    referral = _lock(actor, referral_id, Action.DECLINE_TRANSFER)
+    proposed = referral.transfer_organisation
+    partner = _partner_label(proposed, referral.transfer_service) if proposed else "—"
+
+    def back_to_receiver(original: Referral, now: dt.datetime) -> None:
+        original.transfer_organisation = None
+        original.transfer_service = None
+        original.transfer_reason = ""
+        original.transfer_proposed_at = None
+        original.accepted_at = None
+        original.appointment_due_at = None
+        original.first_appointment_due_at = None
+        _stamp_acknowledge_due(original, now)
+
+    text = _("Réorientation vers %(partner)s refusée par le prescripteur.") % {"partner": partner}
+    if comment:
+        text += " " + comment
+    return _move(
+        referral_id=referral_id,
+        actor=actor,
+        action=Action.DECLINE_TRANSFER,
+        reason=_("Réorientation refusée par le prescripteur"),
+        prepare=back_to_receiver,
+        text=text,
+    )
+
+
 # The service behind each move a party makes (EXPIRE is the system's alone), keyed by the
 # transitions table's actions: pages post an action name and call `referral_move`.
 PARTY_MOVE_SERVICES: dict[Action, Callable[..., object]] = {
@@ -632,6 +1094,10 @@ PARTY_MOVE_SERVICES: dict[Action, Callable[..., object]] = {
     Action.RECORD_NO_SHOW: referral_record_no_show,
     Action.CLOSE: referral_close,
     Action.CORRECT_ATTENDANCE: referral_correct_attendance,
+    Action.PROPOSE_TRANSFER: referral_propose_transfer,
+    Action.CONFIRM_TRANSFER: referral_confirm_transfer,
+    Action.DECLINE_TRANSFER: referral_decline_transfer,
+    Action.TRANSFER_UNDER_AGREEMENT: referral_transfer,
 }
 
 

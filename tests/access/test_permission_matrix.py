@@ -40,7 +40,13 @@ from parcours.models import AccessEvent, Objection, RightsRequest, Role
 from parcours.services.access_grants import access_recompute
 from parcours.transitions import ACTION_PARTY, Action, find_move
 
-from ..factories import AgreementFactory, ObjectiveFactory, PlanActionFactory
+from ..factories import (
+    AgreementFactory,
+    AnswerNoticeFactory,
+    MembershipFactory,
+    ObjectiveFactory,
+    PlanActionFactory,
+)
 from .scenarios import CASES, HLT, IDN, JUS, PTH, SOC, Case, World, build_world
 
 API = "/api/v1/"
@@ -112,6 +118,14 @@ def _referral_action(action: Action) -> Callable[[World], int]:
     return expect
 
 
+def _referral_assign(w: World) -> int:
+    """Visible referral: its receiver's case workers and managers (the world's referral is
+    open, an appointment set); the sender, or another role, is refused."""
+    if not _visible(w, PTH):
+        return 404
+    return 200 if w.casework and w.party == "receiver" else 403
+
+
 def _person_patch(w: World) -> int:
     if not _visible(w, IDN):
         return 404
@@ -180,6 +194,19 @@ def _referral_create(w: World) -> int:
     if not (w.is_caseworker and w.follower):
         return 403  # a receiver sending the person on would see more than was shared with it
     return 201  # identity is always shared: the sender sees it (a case worker who follows)
+
+
+def _messages(ok: int):
+    """The referral's thread: within its basis (404 otherwise), then the case workers of its
+    sender or receiver (403 for a care-team bystander, a manager…). The world's referral is
+    never a draft to a party that sees it (a receiver does not see drafts)."""
+
+    def expect(w: World) -> int:
+        if not _visible(w, PTH):
+            return 404
+        return ok if w.is_caseworker and w.party is not None else 403
+
+    return expect
 
 
 def _sees_person_as_caseworker(w: World) -> bool:
@@ -286,6 +313,17 @@ def _alert_on_the_referral(w: World) -> int:
 
 def _alert_visible(w: World) -> int:
     return _ok_if(_visible(w, PTH) and w.party is not None)
+
+
+def _answer_to_the_user(w: World) -> int:
+    """The receiver's acceptance of the scenario's referral, told to the scenario's user (the
+    services tell the sending side only; built here for every user, so the deny cases run)."""
+    return AnswerNoticeFactory(referral=w.referral, recipient=w.user).pk
+
+
+def _answer_visible(w: World) -> int:
+    """Its recipient, acting for the organisation that sent the referral and still sees it."""
+    return _ok_if(_visible(w, PTH) and w.party == "sender")
 
 
 NEW_PERSON = {"first_name": "Léa", "last_name": "Martin", "birth_date": "2001-03-04"}
@@ -494,14 +532,53 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
             # Never from the world's states (the table answers 409); its author rule:
             # tests/notifications/test_attendance_correction.py.
             ("correct_attendance", lambda w: {"reason": "Saisie inversée"}),
+            # Réorientation: never from the world's states either (409 once visible); its
+            # rules: tests/test_referral_transfer.py.
+            (
+                "propose_transfer",
+                lambda w: {"receiver_organisation": w.bystander.pk, "reason": "Plus proche"},
+            ),
+            ("confirm_transfer", None),
+            ("decline_transfer", lambda w: {"comment": ""}),
         ]
     },
+    # The receiving team: the receiver's counsellors, social workers and managers hand the
+    # referral to one of its case workers (a colleague made for the request).
+    ("/api/v1/referrals/{pk}/assign/", "POST"): Row(
+        _referral_assign,
+        pk=lambda w: w.referral.pk,
+        payload=lambda w: {
+            "user": MembershipFactory(
+                organisation=w.referral.receiver_organisation, role=Role.COUNSELLOR
+            ).user_id
+        },
+        journal="referral",
+        writes=_written(PTH),
+    ),
+    # --- the thread between the referral's two parties: their case workers (rules.py) -----------
+    ("/api/v1/referrals/{pk}/messages/", "GET"): Row(
+        _messages(200),
+        pk=lambda w: w.referral.pk,
+        journal="referral",
+        shows=frozenset({PTH}),
+    ),
+    ("/api/v1/referrals/{pk}/messages/", "POST"): Row(
+        _messages(201),
+        pk=lambda w: w.referral.pk,
+        payload=lambda w: {"text": "La personne a-t-elle un moyen de transport ?"},
+        journal="referral",
+        writes=_written(PTH),
+    ),
     # --- alerts about a referral: its two parties, within what they may see ----------------------
     ("/api/v1/alerts/", "GET"): Row(_always()),
     ("/api/v1/alerts/{pk}/", "GET"): Row(_alert_visible, prepare=_alert_on_the_referral),
     ("/api/v1/alerts/{pk}/acknowledge/", "POST"): Row(
         _alert_visible, prepare=_alert_on_the_referral
     ),
+    # --- answers to a referral: the sending side's recipient only (issue 14) ---------------------
+    ("/api/v1/answers/", "GET"): Row(_always()),
+    ("/api/v1/answers/{pk}/", "GET"): Row(_answer_visible, prepare=_answer_to_the_user),
+    ("/api/v1/answers/{pk}/seen/", "POST"): Row(_answer_visible, prepare=_answer_to_the_user),
     ("/api/v1/appointments/", "GET"): Row(_always(), journal="appointment", shows=frozenset({PTH})),
     ("/api/v1/appointments/{pk}/", "GET"): Row(
         lambda w: _ok_if(_visible(w, PTH)),

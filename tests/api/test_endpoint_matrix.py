@@ -24,7 +24,7 @@ from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from notifications.models import Alert
+from notifications.models import Alert, AnswerNotice
 from parcours.models import (
     AccessRequest,
     Agreement,
@@ -40,15 +40,18 @@ from parcours.models import (
     Person,
     PlanAction,
     Referral,
+    ReferralMessage,
     ReferralStatus,
     RightsRequest,
 )
 
 from ..factories import (
     AgreementFactory,
+    AnswerNoticeFactory,
     AppointmentFactory,
     CareTeamMemberFactory,
     ConsentFactory,
+    OrganisationFactory,
     PathwayFactory,
     PersonFactory,
     PlanActionFactory,
@@ -149,6 +152,13 @@ def _outgoing(world, **traits):
     return ReferralFactory(pathway=_own_pathway(world), receiver_organisation=world.siae, **traits)
 
 
+def _proposed_for_transfer(world):
+    """Sent by home; the SIAE proposes another partner, whom the person consented to."""
+    referral = _outgoing(world, transfer_proposed=True)
+    _consent_of(referral.pathway, referral.transfer_organisation)
+    return referral
+
+
 def _pathway_action(payload: Callable):
     return lambda world: (world.me, _own_pathway(world).pk, payload(world))
 
@@ -172,7 +182,18 @@ def _own_alert(world):
     return world.me, _alert_about(_outgoing(world, sent=True)).pk, None
 
 
+def _own_answer(world):
+    """The receiver's acceptance of a referral `me` sent, told to `me` (issue 14)."""
+    referral = _outgoing(world, accepted=True, sender_user=world.me.user)
+    return world.me, AnswerNoticeFactory(referral=referral, recipient=world.me.user).pk, None
+
+
 # Builders of unrelated records (home is no party to them) -------------------------------------
+
+
+def _foreign_answer(world):
+    _model, referral_id = _foreign_referral(accepted=True)(world)
+    return AnswerNotice, AnswerNoticeFactory(referral=Referral.objects.get(pk=referral_id)).pk
 
 
 def _foreign_alert(world):
@@ -372,6 +393,9 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ("/api/v1/alerts/", "GET"): Row(own=_as_me),
     ("/api/v1/alerts/{pk}/", "GET"): Row(own=_own_alert, foreign=_foreign_alert),
     ("/api/v1/alerts/{pk}/acknowledge/", "POST"): Row(own=_own_alert, foreign=_foreign_alert),
+    ("/api/v1/answers/", "GET"): Row(own=_as_me),
+    ("/api/v1/answers/{pk}/", "GET"): Row(own=_own_answer, foreign=_foreign_answer),
+    ("/api/v1/answers/{pk}/seen/", "POST"): Row(own=_own_answer, foreign=_foreign_answer),
     ("/api/v1/me/acting-organisation/", "POST"): Row(
         own=lambda w: (w.me, None, {"organisation": w.home.pk})
     ),
@@ -499,6 +523,40 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
             {"reason": "Erreur de saisie : la personne est venue"},
         ),
         foreign=_foreign_referral(no_show=True),
+    ),
+    # Réorientation: the receiver proposes another partner, the sender confirms or declines.
+    ("/api/v1/referrals/{pk}/propose-transfer/", "POST"): Row(
+        own=lambda w: (
+            w.me,
+            _incoming(w, sent=True).pk,
+            {
+                "receiver_organisation": OrganisationFactory(siae=True).pk,
+                "reason": "Un chantier plus proche du domicile",
+            },
+        ),
+        foreign=_foreign_referral(sent=True),
+    ),
+    ("/api/v1/referrals/{pk}/confirm-transfer/", "POST"): Row(
+        own=lambda w: (w.me, _proposed_for_transfer(w).pk, None),
+        foreign=_foreign_referral(transfer_proposed=True),
+    ),
+    ("/api/v1/referrals/{pk}/decline-transfer/", "POST"): Row(
+        own=lambda w: (w.me, _proposed_for_transfer(w).pk, {"comment": ""}),
+        foreign=_foreign_referral(transfer_proposed=True),
+    ),
+    # The receiving team: home's manager hands a referral home received to its counsellor.
+    ("/api/v1/referrals/{pk}/assign/", "POST"): Row(
+        own=lambda w: (w.manager, _incoming(w, sent=True).pk, {"user": w.me.user.pk}),
+        foreign=_foreign_referral(sent=True),
+    ),
+    # The thread between a referral's two parties (home received this one).
+    ("/api/v1/referrals/{pk}/messages/", "GET"): Row(
+        own=_incoming_action(sent=True), foreign=_foreign_referral(sent=True)
+    ),
+    ("/api/v1/referrals/{pk}/messages/", "POST"): Row(
+        own=_incoming_action({"text": "La personne a-t-elle le permis ?"}, sent=True),
+        ok=201,
+        foreign=_foreign_referral(sent=True),
     ),
     # Appointments (read-only; written through the referral moves).
     ("/api/v1/appointments/", "GET"): Row(own=_as_me),
@@ -758,6 +816,7 @@ def test_every_scoped_category_has_its_not_found_rows():
     scoped_prefixes = {path.split("/")[3] for path, _method in SCOPED_ROWS}
     assert scoped_prefixes == {
         "alerts",
+        "answers",
         "persons",
         "pathways",
         "referrals",
@@ -820,6 +879,11 @@ def test_member_is_allowed(key, world, client_for):
         assert pk in (body.get("person_id"), body.get("user_id")), body  # the DPO's reports
     elif path.endswith("/dpo/anomalies/"):
         assert "findings" in body
+    elif path.endswith("/messages/"):
+        if method == "POST":  # the message written, on the referral acted on
+            assert (body["referral"], body["text"]) == (pk, payload["text"]), body
+        else:
+            assert "results" in body
     elif pk is not None and not path.endswith("/timeline/"):
         assert body["id"] == pk, body  # detail routes answer with the record acted on
     elif method == "GET" and path.endswith("s/"):
@@ -837,13 +901,13 @@ def test_unknown_id_is_not_found(key, bad_id, world, client_for):
     assert response.json() == {"detail": NOT_FOUND}
 
 
-ACCESS_MODELS = (Consent, Objection, CareTeamMember, BreakGlass, AccessRequest)
+ACCESS_MODELS = (Consent, Objection, CareTeamMember, BreakGlass, AccessRequest, ReferralMessage)
 
 
 def _snapshot(model, pk) -> tuple[dict, int, list[int], list[tuple[int, str]]]:
     """The record, the timeline size, how many consents, objections, care-team members,
-    break-glasses and access requests exist (a refused call creates none), and every answer of
-    an agreement's parties (a refused call changes none)."""
+    break-glasses, access requests and messages exist (a refused call creates none), and every
+    answer of an agreement's parties (a refused call changes none)."""
     return (
         model_to_dict(model.objects.get(pk=pk)),
         PathwayEvent.objects.count(),

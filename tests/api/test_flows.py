@@ -183,7 +183,7 @@ def test_referral_lifecycle_between_prescriber_and_siae(world, client_for):
     assert _ids(receiver.get("/api/v1/pathways/")) == {pathway_id}
     assert _ids(receiver.get("/api/v1/persons/")) == {person["id"]}
     seen = receiver.get(f"/api/v1/referrals/{rid}/").json()
-    assert seen["available_actions"] == ["accept", "refuse"]
+    assert seen["available_actions"] == ["accept", "refuse", "propose_transfer"]
     # …but only what was shared: the contact details are left out, not blanked.
     seen_person = receiver.get(f"/api/v1/persons/{person['id']}/").json()
     assert seen_person["categories"] == ["identity", "pathway"]
@@ -196,7 +196,7 @@ def test_referral_lifecycle_between_prescriber_and_siae(world, client_for):
         rid,
         "accept",
         expect_status="accepted",
-        expect_actions=["set_appointment", "close"],
+        expect_actions=["set_appointment", "close", "propose_transfer"],
     )
     assert sender.get(f"/api/v1/referrals/{rid}/").json()["available_actions"] == ["withdraw"]
 
@@ -445,7 +445,7 @@ def test_header_selects_among_memberships(world, two_hats):
     referral = client.get(
         f"/api/v1/referrals/{incoming.pk}/", HTTP_X_PARCOURS_ORGANISATION=str(world.siae.pk)
     ).json()
-    assert referral["available_actions"] == ["accept", "refuse"]
+    assert referral["available_actions"] == ["accept", "refuse", "propose_transfer"]
     assert (
         client.get(
             f"/api/v1/referrals/{incoming.pk}/", HTTP_X_PARCOURS_ORGANISATION=str(world.home.pk)

@@ -9,11 +9,13 @@ from parcours.services.pathway import pathway_add_note
 
 from ..factories import (
     AgreementFactory,
+    AnswerNoticeFactory,
     AppointmentFactory,
     MembershipFactory,
     OrganisationFactory,
     PathwayFactory,
     ReferralFactory,
+    ReferralMessageFactory,
     ServiceFactory,
 )
 
@@ -26,19 +28,27 @@ def _pathways(world, n):
 
 
 def _referrals(world, n):
+    """Half sent by home, half received; each with a message of the other party (the rows'
+    unread counts are annotated in the list's own query)."""
     for i in range(n):
         if i % 2:
-            ReferralFactory(
+            referral = ReferralFactory(
                 pathway=PathwayFactory(owner_organisation=world.home),
                 receiver_organisation=world.siae,
                 sent=True,
             )
+            ReferralMessageFactory(referral=referral, from_receiver=True)
         else:
-            ReferralFactory(
+            referral = ReferralFactory(
                 pathway=PathwayFactory(owner_organisation=world.elsewhere),
                 receiver_organisation=world.home,
                 accepted=True,
             )
+            ReferralMessageFactory(referral=referral)
+
+
+def _messages(world, n):
+    ReferralMessageFactory.create_batch(n, referral=world.thread)
 
 
 def _appointments(world, n):
@@ -70,7 +80,10 @@ def _employment_areas(world, n):
 
 def _agreements(world, n):
     for _ in range(n):
-        AgreementFactory(parties=[world.home, OrganisationFactory(), world.siae])
+        AgreementFactory(
+            parties=[world.home, OrganisationFactory(), world.siae],
+            ladder=[(24, "counsellors"), (72, "managers")],
+        )
 
 
 def _memberships(world, n):
@@ -78,6 +91,17 @@ def _memberships(world, n):
         MembershipFactory(
             user=world.me.user, organisation=OrganisationFactory(), role=Role.COUNSELLOR
         )
+
+
+def _answers(world, n):
+    for _ in range(n):
+        referral = ReferralFactory(
+            pathway=PathwayFactory(owner_organisation=world.home),
+            sender_user=world.me.user,
+            receiver_organisation=world.siae,
+            accepted=True,
+        )
+        AnswerNoticeFactory(referral=referral, recipient=world.me.user)
 
 
 def _timeline_events(world, n):
@@ -110,14 +134,26 @@ LISTS = [
     ("/api/v1/organisations/", _organisations, 4),  # actor, count, rows, services
     ("/api/v1/services/", _services, 3),  # actor, count, rows
     ("/api/v1/employment-areas/", _employment_areas, 3),  # actor, count, rows
-    # actor, count, rows, parties, each party's answer (with its organisation)
-    ("/api/v1/agreements/", _agreements, 5),
+    # actor, count, rows, parties, each party's answer (with its organisation), the rungs of
+    # each escalation ladder
+    ("/api/v1/agreements/", _agreements, 6),
     ("/api/v1/me/", _memberships, 2),  # actor, memberships
+    # actor, the scope's personal grants, count, rows (with referral, organisations, service,
+    # event, appointment, outbox): the answers name no person, nothing journaled (issue 14)
+    ("/api/v1/answers/", _answers, 3 + PERSONAL_GRANTS),
     # actor, pathway, categories (events of visible categories only), events, journal
     (
         "/api/v1/pathways/{timeline}/timeline/",
         _timeline_events,
         3 + PERSONAL_GRANTS + GRANTS + DETAIL_JOURNAL,
+    ),
+    # actor, referral, messages (with authors), marking read (the referral located again, the
+    # mark, the newest message, the mark created if missing and moved forward; its transaction
+    # is a savepoint inside the test's: two more statements), journal
+    (
+        "/api/v1/referrals/{thread}/messages/",
+        _messages,
+        3 + 5 + 2 + PERSONAL_GRANTS + GRANTS + DETAIL_JOURNAL,
     ),
 ]
 # Lists of people's records: every request writes exactly one journal row; the shared directory
@@ -128,6 +164,7 @@ JOURNALED = {
     "/api/v1/referrals/",
     "/api/v1/appointments/",
     "/api/v1/pathways/{timeline}/timeline/",
+    "/api/v1/referrals/{thread}/messages/",
 }
 
 
@@ -149,8 +186,13 @@ def test_list_query_count_does_not_grow_with_rows(
     url, build, budget, world, client_for, django_assert_max_num_queries
 ):
     world.timeline_pathway = PathwayFactory(owner_organisation=world.home)
+    world.thread = ReferralFactory(
+        pathway=PathwayFactory(owner_organisation=world.elsewhere),
+        receiver_organisation=world.home,
+        accepted=True,
+    )
     journaled = url in JOURNALED
-    url = url.format(timeline=world.timeline_pathway.pk)
+    url = url.format(timeline=world.timeline_pathway.pk, thread=world.thread.pk)
     client = client_for(world.me)
 
     build(world, 10)

@@ -2,7 +2,8 @@
 server on the real PostgreSQL, the real Celery worker and a real SMTP server:
 
 1. a France Travail counsellor creates a person, records consent and refers her to an SIAE;
-2. the SIAE counsellor accepts and sets an appointment;
+2. the SIAE counsellor accepts and sets an appointment; the France Travail counsellor hears
+   back (issue 14): each answer on her home and in one e-mail each, naming no one;
 3. time passes, the appointment is missed: the no-show e-mail reaches the SMTP server and the
    alert shows on the counsellor's home;
 4. a user of an unrelated organisation finds nothing and gets a 404 on the direct URL;
@@ -107,13 +108,29 @@ def test_referral_journey_in_a_real_browser(
     referral.refresh_from_db()
     assert referral.status == ReferralStatus.APPOINTMENT_SET
 
+    # 2b. The sender hears back: two answers, each e-mailed once, on her home until seen.
+    wait_until(lambda: len(mail_sink.to(counsellor.email)) == 2, what="the answers' e-mails")
+    answers = mail_sink.to(counsellor.email)
+    assert sorted(m.subject for m in answers) == [
+        f"[parcours] {referral.reference} : orientation acceptée — Les Jardins du Bassin",
+        f"[parcours] {referral.reference} : rendez-vous fixé — Les Jardins du Bassin",
+    ]
+    assert not [m for m in answers if "Léa" in m.text or "Martin" in m.text]
+    page.goto(f"{base}/")
+    page.get_by_text("Réponses à vos orientations (2)").wait_for()
+    page.get_by_role("cell", name="Léa Martin").first.wait_for()
+    check_accessibility(page, "accueil, réponses à vos orientations")
+    page.get_by_role("button", name="Marquer comme vu : orientation acceptée").click()
+    page.get_by_text("Réponse marquée comme vue").wait_for()
+    page.get_by_text("Réponses à vos orientations (1)").wait_for()
+
     # 3. Time passes (injected clock): the appointment plus its grace is behind us, nobody
     #    recorded the outcome. The worker's scan raises the no-show and its e-mails go out.
     after_grace = referral.appointments.get().outcome_due_at + dt.timedelta(minutes=5)
     report = alerts_scan.delay(now=after_grace.isoformat()).get(timeout=60)
     assert report["raised"][AlertKind.NO_SHOW] == 1
-    wait_until(lambda: mail_sink.to(counsellor.email), what="the no-show e-mail")
-    (mail,) = mail_sink.to(counsellor.email)
+    wait_until(lambda: len(mail_sink.to(counsellor.email)) == 3, what="the no-show e-mail")
+    (mail,) = [m for m in mail_sink.to(counsellor.email) if m not in answers]
     assert "personne absente au rendez-vous" in mail.subject
     assert "Léa M." in mail.text and "Martin" not in mail.text
     page.goto(f"{base}/")

@@ -32,8 +32,9 @@ And all of them equal an **oracle** computed here, in plain Python, from the ste
 the rules of docs/access-control.md (not from the code under test): an organisation sees a
 category of a pathway when one of its relationship's reasons, live now, carries the category
 (owner, référent, care team: every category; a referral's sender: every one; its receiver, once
-it was sent: what the sender shared and identity and pathway; an ended referral's parties until
-its end + the grace period) and a basis covers it now (holder of the file; the legal bases of its
+it was sent: what the sender shared and identity and pathway — until its counsellor accepts it,
+when the receiver joins the care team; an ended referral's parties until its end + the grace
+period) and a basis covers it now (holder of the file; the legal bases of its
 kind for this person today — public employment service, rSa, a Mission locale's for people under
 26; an agreement every party accepted, with the owner, within its dates; a consent naming it or
 its kind, within its dates, not revoked; an open referral's minimum for its two parties).
@@ -923,6 +924,12 @@ class GateMachine(RuleBasedStateMachine):
         r.status = target
         if target == "sent":
             r.sent_at = now
+        if target == "accepted":
+            # The receiving team (issue 14): its counsellor who accepts is in charge, and the
+            # receiver joins the care team unless it holds the file.
+            p = self.model.pathways[r.pathway]
+            if r.receiver != p.owner:
+                p.care_team = p.care_team | {r.receiver}
         if target in TERMINAL_AT:
             r.ended_at = now
 

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core import mail
 from django.utils import timezone
 
 from parcours.actor import Actor
@@ -135,3 +136,32 @@ def real_past(days: int) -> dt.datetime:
     return timezone.localtime().replace(hour=10, minute=0, second=0, microsecond=0) - dt.timedelta(
         days=days
     )
+
+
+def answers_relayed(expected: int) -> None:
+    """In this process: the sender heard of each of the receiver's moves at once (issue 14) —
+    `expected` answer e-mails, and only those, are sent; then they are put aside, so a test of
+    another e-mail reads its own."""
+    from notifications.models import OutboxKind, OutboxMessage
+    from notifications.services.relay import outbox_relay
+
+    before = set(OutboxMessage.objects.filter(status="sent").values_list("pk", flat=True))
+    assert outbox_relay().sent == expected
+    sent = OutboxMessage.objects.filter(status="sent").exclude(pk__in=before)
+    assert set(sent.values_list("kind", flat=True)) <= {OutboxKind.ANSWER}
+    mail.outbox.clear()
+
+
+def answers_delivered(sink) -> None:
+    """With a real worker: the relay woken by the receiver's moves (issue 14) has sent the
+    sender's answer e-mails; the sink then forgets them, so a test of alerts counts alerts."""
+    from notifications.models import OutboxKind, OutboxMessage
+    from tests.processes import wait_until
+
+    wait_until(
+        lambda: (
+            not OutboxMessage.objects.filter(kind=OutboxKind.ANSWER).exclude(status="sent").exists()
+        ),
+        what="the answers' e-mails to the sender",
+    )
+    sink.reset()

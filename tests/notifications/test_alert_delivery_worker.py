@@ -20,7 +20,7 @@ from notifications.models import (
 from notifications.tasks import alerts_scan, digests_send, outbox_relay
 from tests.processes import wait_until
 
-from .conftest import real_past
+from .conftest import answers_delivered, real_past
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -47,20 +47,24 @@ def recipients(messages) -> list[str]:
     return sorted(r for m in messages for r in m.rcpt_tos)
 
 
-def crossing(kind: str, journey):
+def crossing(kind: str, journey, sink):
     """A referral about to cross the delay of `kind`: (journey, deadline, extra recipients,
-    the sentence the sender reads)."""
+    the sentence the sender reads). The sender's e-mails about the receiver's moves (issue 14)
+    are delivered first and put aside."""
     j = journey(real_past(40))
     if kind == AlertKind.UNANSWERED:
         return j, j.referral.acknowledge_due_at, [], "n'a pas reçu de réponse"
     j.accept(j.sent_at + dt.timedelta(days=1))
     if kind == AlertKind.NO_APPOINTMENT:
+        answers_delivered(sink)
         return j, j.referral.appointment_due_at, [], "n'a pas de rendez-vous fixé"
     if kind == AlertKind.NO_SHOW:
         starts = j.sent_at + dt.timedelta(days=3)
         j.book(j.sent_at + dt.timedelta(days=2), starts_at=starts)
+        answers_delivered(sink)
         return j, starts + dt.timedelta(hours=24), [j.receiver_email], "ne s'est pas présenté(e)"
     j.book(j.sent_at + dt.timedelta(days=2), starts_at=j.sent_at + dt.timedelta(days=30))
+    answers_delivered(sink)
     return j, j.referral.first_appointment_due_at, [], "n'a été reçu(e) à aucun rendez-vous"
 
 
@@ -68,7 +72,7 @@ def crossing(kind: str, journey):
 def test_each_kind_yields_exactly_one_mail_per_recipient(
     kind, journey, celery_worker_process, mail_sink
 ):
-    j, deadline, extra, sentence = crossing(kind, journey)
+    j, deadline, extra, sentence = crossing(kind, journey, mail_sink)
 
     report = run(alerts_scan, deadline - MINUTE)
     assert report["raised"][kind] == 0
@@ -122,7 +126,10 @@ def test_escalation_then_resolution_stops_everything(
     report = run(alerts_scan, later + dt.timedelta(hours=2))
     assert report["escalated"] == 0 and report["raised"][AlertKind.UNANSWERED] == 0
     run(outbox_relay, later + dt.timedelta(hours=2))
-    assert mail_sink.messages() == []
+    # The one e-mail left is the acceptance, to the sender (issue 14).
+    (accepted,) = settle(mail_sink, 1, later + dt.timedelta(hours=2))
+    assert accepted.rcpt_tos == [j.sender_email]
+    assert accepted.subject.startswith(f"[parcours] {j.referral.reference} : orientation acceptée")
 
 
 def test_digest_mode_groups_the_days_alerts_in_one_mail(journey, celery_worker_process, mail_sink):

@@ -18,6 +18,7 @@ from notifications.models import (
     Delivery,
     DeliveryMode,
     NotificationPreference,
+    OutboxKind,
     OutboxMessage,
     OutboxStatus,
 )
@@ -204,9 +205,18 @@ def test_moving_on_resolves_the_alert_and_cancels_its_unsent_mail(journey):
     assert alert.state == AlertState.RESOLVED
     assert alert.resolved_at == raised_at + H
     assert "Acceptée" in alert.resolution
-    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"cancelled"}
-    assert outbox_relay(now=raised_at + 2 * H).sent == 0
-    assert mail.outbox == []
+    assert set(
+        OutboxMessage.objects.filter(kind=OutboxKind.ALERT).values_list("status", flat=True)
+    ) == {"cancelled"}
+    # Only the acceptance leaves, to the sender (issue 14): never the alert's e-mails.
+    assert outbox_relay(now=raised_at + 2 * H).sent == 1
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        (
+            [j.sender_email],
+            f"[parcours] {j.referral.reference} : orientation acceptée — "
+            f"{j.receiver.organisation.name}",
+        )
+    ]
     # Nothing escalates either, and the accepted referral starts its own clock afresh.
     report = alerts_scan(now=raised_at + 200 * H)
     assert report.escalated == 0

@@ -38,7 +38,8 @@ def test_both_parties_see_the_alert_with_its_deliveries(raised, client_for):
             raised.receiver_contact,
         }
         assert {d["status"] for d in alert["deliveries"]} == {"pending"}
-        assert "Martin" not in response.content.decode()
+        # Both see the person's identity on this pathway (who may not: test_alert_names.py).
+        assert alert["person_name"] == "Léa Martin"
 
 
 def test_an_unrelated_organisation_sees_nothing_and_gets_404(raised, make_actor, client_for):
@@ -99,11 +100,21 @@ def test_alert_list_query_count_is_bounded(journey, client_for, django_assert_ma
 def test_notification_preference_defaults_to_immediate_and_can_be_changed(make_actor, client_for):
     actor = make_actor()
     client = client_for(actor)
-    assert client.get("/api/v1/me/notification-preference/").json() == {"mode": "immediate"}
+    assert client.get("/api/v1/me/notification-preference/").json() == {
+        "mode": "immediate",
+        "answers_mode": "immediate",
+    }
     response = client.put("/api/v1/me/notification-preference/", {"mode": "digest"})
     assert response.status_code == 200
-    assert response.json() == {"mode": "digest"}
+    assert response.json() == {"mode": "digest", "answers_mode": "immediate"}
     assert NotificationPreference.objects.get(user=actor.user).mode == "digest"
+    # The answers to the referrals sent (issue 14): their own choice, the alerts' kept.
+    response = client.put(
+        "/api/v1/me/notification-preference/", {"mode": "digest", "answers_mode": "digest"}
+    )
+    assert response.json() == {"mode": "digest", "answers_mode": "digest"}
+    preference = NotificationPreference.objects.get(user=actor.user)
+    assert (preference.mode, preference.answers_mode) == ("digest", "digest")
 
 
 @pytest.mark.parametrize("payload", [{}, {"mode": "weekly"}, {"mode": ""}, {"mode": ["digest"]}])

@@ -33,7 +33,7 @@ from parcours.services.referral import (
 from parcours.transitions import Action
 from tests.factories import MembershipFactory
 
-from .conftest import paris
+from .conftest import answers_relayed, paris
 
 pytestmark = pytest.mark.django_db
 
@@ -46,13 +46,17 @@ DEADLINE = paris(2026, 1, 14, 23, 59, 59)
 def _recorded_no_show(journey):
     j = journey(paris(2026, 1, 5, 10)).accept(paris(2026, 1, 6, 9))
     j.book(paris(2026, 1, 7, 9), starts_at=paris(2026, 1, 9, 14))
-    return j.record_no_show(RECORDED)
+    j.record_no_show(RECORDED)
+    answers_relayed(3)  # acceptance, appointment, absence: told to the sender at once
+    return j
 
 
 def _recorded_attendance(journey):
     j = journey(paris(2026, 1, 5, 10)).accept(paris(2026, 1, 6, 9))
     j.book(paris(2026, 1, 7, 9), starts_at=paris(2026, 1, 9, 14))
-    return j.record_attendance(RECORDED)
+    j.record_attendance(RECORDED)
+    answers_relayed(3)  # acceptance, appointment, attendance: told to the sender at once
+    return j
 
 
 def _correct(j, at, actor=None, reason=REASON):

@@ -10,11 +10,24 @@ import datetime as dt
 import os
 
 import pytest
+from django.utils import timezone
 from kombu import Connection
 
-from notifications.models import Alert, Delivery, OutboxMessage, OutboxStatus
+from notifications.models import (
+    Alert,
+    Delivery,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    Reminder,
+    ReminderDeadline,
+    ReminderState,
+)
 from notifications.services.alerts import alerts_scan as scan_in_process
-from notifications.tasks import alerts_scan, outbox_relay
+from notifications.services.relay import outbox_relay as relay_in_process
+from notifications.services.reminders import reminders_send as reminders_in_process
+from notifications.tasks import alerts_scan, outbox_relay, reminders_send
+from parcours.models import Membership, Role
 from tests.processes import PrivateRedis, start_beat, start_worker, stop, wait_until
 
 from .conftest import real_past
@@ -266,3 +279,219 @@ def test_smtp_5xx_is_recorded_as_failed_visible_and_not_retried(
     assert by_address[j.receiver_contact]["status_label"] == "Échec définitif"
     assert "550" in by_address[j.receiver_contact]["last_error"]
     assert by_address[j.sender_email]["status"] == "sent"
+
+
+# --- reminders and rungs of escalation (issue 14) ------------------------------------------------
+#
+# The same faults, over the two new kinds of e-mail: a reminder to the receiver's counsellors
+# before a deadline (`notifications.reminders_send`) and a rung of an alert's escalation ladder
+# (`notifications.alerts_scan`). The check is the outbox's own: every row written is received
+# once, under its own Message-ID, and recorded as sent; and the rows are exactly the expected
+# ones (one per reminder and address, one per rung alert and address).
+
+
+def assert_every_row_mailed_once(sink: SmtpSink, expected: list[str]) -> None:
+    rows = list(OutboxMessage.objects.exclude(kind=OutboxKind.ANSWER))
+    assert sorted(r.to_email for r in rows) == sorted(expected)
+    assert {r.status for r in rows} == {OutboxStatus.SENT}
+    received = sorted(r for m in sink.messages() for r in m.rcpt_tos)
+    assert received == sorted(expected)
+    assert len({m.message_id for m in sink.messages()}) == len(rows)
+
+
+def reminder_due(journey, *, hours_ago: int = 12):
+    """A referral accepted a little over four days ago: an appointment is to be set within the
+    day (5 calendar days after acceptance), and the reminder of it (24 h before) fell due
+    `hours_ago` hours ago."""
+    accepted_at = timezone.now() - dt.timedelta(days=4, hours=hours_ago)
+    j = journey(accepted_at - dt.timedelta(hours=2))
+    j.accept(accepted_at)
+    # The sender hears of the acceptance before the faults: the acceptance's commit woke the
+    # session's shared worker, which may send it first; else this process's relay does.
+    relay_in_process()
+    wait_until(
+        lambda: (
+            not OutboxMessage.objects.filter(kind=OutboxKind.ANSWER)
+            .exclude(status=OutboxStatus.SENT)
+            .exists()
+        ),
+        what="the acceptance's answer sent",
+    )
+    reminder = Reminder.objects.get(referral=j.referral, deadline=ReminderDeadline.APPOINTMENT)
+    assert reminder.remind_at <= timezone.now() < reminder.due_at
+    return j
+
+
+def rung_due(journey):
+    """An alert raised 80 hours ago, neither acknowledged nor answered: the default ladder's
+    rung (the managers, after 72 h) is due. Its level-1 e-mails are in the outbox too."""
+    j = journey(real_past(40), with_managers=True)
+    scan_in_process(now=timezone.now() - dt.timedelta(hours=80))
+    return j
+
+
+def managers(j) -> list[str]:
+    return list(
+        Membership.objects.filter(
+            organisation__in=[j.sender.organisation, j.receiver.organisation], role=Role.MANAGER
+        ).values_list("user__email", flat=True)
+    )
+
+
+def test_worker_killed_while_sending_a_reminder_and_a_rung(journey, redis_server, sink, workers):
+    reminded, escalated = reminder_due(journey), rung_due(journey)
+    now = timezone.now()
+    assert reminders_in_process(now=now).messages == 1
+    assert scan_in_process(now=now).escalated == 1
+    expected = [reminded.receiver_email, escalated.sender_email, escalated.receiver_contact]
+    expected += managers(escalated)
+    assert OutboxMessage.objects.exclude(kind=OutboxKind.ANSWER).count() == len(expected) == 5
+
+    sink.stall()
+    first = workers("w1")
+    send(outbox_relay, redis_server, now=now.isoformat())
+    wait_until(sink.data_received.is_set, what="the relay to be inside SMTP DATA")
+    stop(first, kill=True)  # SIGKILL while sending
+    wait_until(lambda: sink.aborted, what="the server to see the client die")
+    sink.release()
+    assert sink.messages() == []
+
+    workers("w2")
+    send(outbox_relay, redis_server, now=(now + MINUTE).isoformat())  # still in use: left alone
+    send(outbox_relay, redis_server, now=(now + 11 * MINUTE).isoformat())  # taken back, sent
+    wait_until(lambda: len(sink.messages()) == 5, what="the five mails after recovery")
+    send(outbox_relay, redis_server, now=(now + 20 * MINUTE).isoformat())
+    wait_until(
+        lambda: not OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists(),
+        what="every row recorded as sent",
+    )
+    assert_every_row_mailed_once(sink, expected)
+    # A scan and a reminder pass again afterwards: nothing more.
+    assert reminders_in_process(now=now + 30 * MINUTE).messages == 0
+    assert scan_in_process(now=now + 30 * MINUTE).escalated == 0
+
+
+def test_redis_restarted_with_the_reminder_and_rung_scans_queued(
+    journey, redis_server, sink, workers
+):
+    reminded, escalated = reminder_due(journey), rung_due(journey)
+    now = timezone.now()
+    workers("w1")
+    sink.stall()
+    # The worker is busy sending the level-1 e-mails when both scans are queued…
+    send(outbox_relay, redis_server, now=(now - MINUTE).isoformat())
+    wait_until(sink.data_received.is_set, what="the relay to be mid-send")
+    send(reminders_send, redis_server, now=now.isoformat())
+    send(alerts_scan, redis_server, now=now.isoformat())
+    redis_server.stop()  # …and Redis dies with them
+    redis_server.start()
+    sink.release()
+    wait_until(lambda: len(sink.messages()) == 2, what="the in-flight relay to finish")
+    assert not Reminder.objects.filter(state=ReminderState.NOTIFIED).exists()
+    assert not Alert.objects.filter(level__gt=1).exists()
+
+    # The next beat ticks find everything in the database.
+    send(reminders_send, redis_server, now=now.isoformat())
+    send(alerts_scan, redis_server, now=now.isoformat())
+    wait_until(lambda: len(sink.messages()) == 5, what="the reminder's and the rung's mails")
+    send(outbox_relay, redis_server, now=(now + MINUTE).isoformat())
+    wait_until(
+        lambda: not OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists(),
+        what="every row recorded as sent",
+    )
+    expected = [reminded.receiver_email, escalated.sender_email, escalated.receiver_contact]
+    assert_every_row_mailed_once(sink, expected + managers(escalated))
+
+
+def test_two_beat_schedulers_remind_and_escalate_once(
+    journey, redis_server, sink, workers, tmp_path
+):
+    reminded = [reminder_due(journey, hours_ago=h) for h in (6, 8, 10)]
+    escalated = [rung_due(journey) for _ in range(3)]
+    expected = [j.receiver_email for j in reminded]
+    for j in escalated:
+        expected += [j.sender_email, j.receiver_contact, *managers(j)]
+    assert len(expected) == 15
+    workers("w1")
+    workers("w2")
+    beats = [
+        start_beat(
+            broker_url=redis_server.url,
+            log_path=tmp_path / f"beat{n}.log",
+            schedule=tmp_path / f"beat{n}-schedule",
+            PARCOURS_ALERT_SCAN_SECONDS="1",
+            PARCOURS_REMINDER_SCAN_SECONDS="1",
+            OUTBOX_RELAY_SECONDS="1",
+        )
+        for n in (1, 2)
+    ]
+
+    def ticks(n: int, task: str) -> int:
+        path = tmp_path / f"beat{n}.log"
+        return path.read_text().count(task) if path.exists() else 0
+
+    try:
+        wait_until(lambda: len(sink.messages()) >= 15, what="15 mails", timeout=90)
+        wait_until(
+            lambda: all(
+                ticks(n, task) >= 6
+                for n in (1, 2)
+                for task in ("notifications.alerts_scan", "notifications.reminders_send")
+            ),
+            what="more ticks of both scans",
+            timeout=60,
+        )
+    finally:
+        for beat in beats:
+            stop(beat)
+    send(outbox_relay, redis_server)
+    wait_until(
+        lambda: not OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists(),
+        what="every row recorded as sent",
+    )
+    assert_every_row_mailed_once(sink, expected)
+    assert Alert.objects.filter(level=2).count() == 3
+    assert Reminder.objects.filter(state=ReminderState.NOTIFIED).count() == 3
+
+
+def test_smtp_4xx_on_a_reminder_is_retried_then_delivered_once(
+    journey, celery_worker_process, mail_sink
+):
+    j = reminder_due(journey)
+    now = timezone.now()
+    mail_sink.answer_next(["451 4.3.0 Serveur surchargé, réessayez plus tard"] * 2)
+    assert run(reminders_send, now)["messages"] == 1
+    wait_until(lambda: mail_sink.attempts == 1, what="the first refusal")
+    run(outbox_relay, now)  # after the scan's relay: the row waits for its next attempt
+    row = OutboxMessage.objects.get(kind="reminder")
+    assert (row.status, row.attempts, row.smtp_code) == ("pending", 1, 451)
+    run(outbox_relay, now + MINUTE)  # refused again: the next wait is 120 s
+    run(outbox_relay, now + 3 * MINUTE)
+    run(outbox_relay, now + 60 * MINUTE)
+    assert run(reminders_send, now + 60 * MINUTE)["messages"] == 0
+    assert_every_row_mailed_once(mail_sink, [j.receiver_email])
+    assert OutboxMessage.objects.get(kind="reminder").attempts == 3
+
+
+def test_smtp_5xx_on_a_rung_is_failed_visible_and_not_retried(
+    journey, celery_worker_process, mail_sink, client_for
+):
+    j = rung_due(journey)
+    manager = managers(j)[0]
+    mail_sink.refuse(manager, "550 5.1.1 Adresse inconnue")
+    now = timezone.now()
+    assert run(alerts_scan, now)["escalated"] == 1
+    wait_until(lambda: len(mail_sink.messages()) == 3, what="every mail but the refused one")
+    for hours in (1, 5, 48):
+        run(outbox_relay, now + dt.timedelta(hours=hours))
+    failed = OutboxMessage.objects.get(to_email=manager)
+    assert (failed.status, failed.smtp_code, failed.attempts) == ("failed", 550, 1)
+    assert sorted(r for m in mail_sink.messages() for r in m.rcpt_tos) == sorted(
+        [j.sender_email, j.receiver_contact, *[m for m in managers(j) if m != manager]]
+    )
+    # Shown to the people concerned on the rung's alert, with the server's answer.
+    response = client_for(j.sender).get("/api/v1/alerts/?level=2")
+    (rung,) = response.json()["results"]
+    assert rung["audience"] == "managers"
+    by_address = {d["email"]: d for d in rung["deliveries"]}
+    assert by_address[manager]["status"] == "failed" and "550" in by_address[manager]["last_error"]

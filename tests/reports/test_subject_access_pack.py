@@ -150,6 +150,7 @@ def test_the_json_holds_the_record_by_category(pack_history):
         "plan_objectives": 0,
         "plan_actions": 0,
         "referral_context_notes": 1,
+        "referral_messages": 0,  # pathway data
         "timeline_events": 3,  # two barriers and the diagnostic note
     }
 
@@ -326,6 +327,7 @@ def test_the_json_holds_the_person_access_report_and_retention(pack_history):
         "referrals": 2,
         "appointments": 1,
         "attendance_corrections": 0,
+        "referral_messages": 0,
         "plan_objectives": 0,
         "plan_actions": 0,
         "timeline_events": 12,

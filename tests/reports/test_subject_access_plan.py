@@ -14,7 +14,6 @@ from pypdf import PdfReader
 from parcours.exports.subject_access import subject_access_json, subject_access_pdf
 from parcours.selectors.subject_access import subject_access_data
 from parcours.services import action_plan as plan_services
-from parcours.services import care_team as care_team_services
 from parcours.services import consent as consent_services
 from parcours.services import person as person_services
 from parcours.services import referral as referral_services
@@ -32,8 +31,9 @@ def paris(day: int, hour: int, minute: int = 0) -> dt.datetime:
 
 @pytest.fixture
 def history(make_actor):
-    """France Travail holds Léa's pathway, has oriented her to a SIAE and added it to her care
-    team (with her consent): the plan's two objectives, three actions, their moves."""
+    """France Travail holds Léa's pathway, has oriented her to a SIAE, whose counsellor's
+    acceptance put it in her care team (with her consent): the plan's two objectives, three
+    actions, their moves."""
     owner = make_actor(name=OWNER)
     siae = make_actor(siae=True, name=SIAE)
     with time_machine.travel(paris(2, 9), tick=False) as clock:
@@ -56,10 +56,10 @@ def history(make_actor):
             kind="substitution",
             reason="Accès à un chantier d'insertion",
         )
+        # The receiving team (issue 14): the counsellor who accepts is in charge of the
+        # referral, and the SIAE joins Léa's care team.
         referral_services.referral_accept(actor=siae, referral_id=referral.pk)
-        care_team_services.care_team_add(
-            actor=owner, pathway_id=pathway.pk, organisation_id=siae.organisation.pk
-        )
+        assert pathway.care_team.filter(organisation=siae.organisation).exists()
 
         clock.move_to(paris(3, 10))
         housing = plan_services.objective_add(

@@ -29,7 +29,14 @@ from django.utils import timezone
 from kombu import Connection
 
 from backend.celery import app
-from notifications.models import Alert, NotificationPreference, OutboxKind, OutboxMessage
+from notifications.models import (
+    Alert,
+    NotificationPreference,
+    OutboxKind,
+    OutboxMessage,
+    Reminder,
+    ReminderState,
+)
 from notifications.services.alerts import alerts_scan as scan_in_process
 from parcours import access
 from parcours.checks import (
@@ -113,6 +120,31 @@ def _digests_send(make_actor, sink) -> Case:
         ).exists()
 
     return Case({"now": timezone.now().isoformat()}, check)
+
+
+@case("notifications.reminders_send")
+def _reminders_send(make_actor, sink) -> Case:
+    referral = ReferralFactory(sent=True)
+    counsellor = MembershipFactory(
+        organisation=referral.receiver_organisation, role=Role.COUNSELLOR
+    )
+    now = timezone.now()
+    # Scheduled by the send (a move through the services); here written as it would be.
+    reminder = Reminder.objects.create(
+        referral=referral,
+        deadline="acknowledge",
+        due_at=now + dt.timedelta(hours=2),
+        remind_at=now - dt.timedelta(hours=1),
+        created_at=now - dt.timedelta(days=2),
+    )
+
+    def check(report: dict) -> None:
+        assert report == {"notified": 1, "cancelled": 0, "messages": 1}
+        reminder.refresh_from_db()
+        assert reminder.state == ReminderState.NOTIFIED
+        assert OutboxMessage.objects.get(reminder=reminder).to_email == counsellor.user.email
+
+    return Case({"now": now.isoformat()}, check)
 
 
 @case("notifications.outbox_relay")

@@ -252,3 +252,120 @@ def test_agreements_are_never_deleted_in_the_admin(superuser_client, orgs):
     )
     assert response.status_code == 403
     assert Agreement.objects.filter(pk=agreement.pk).exists()
+
+
+# --- the escalation ladder and the reminders (issue 14) -----------------------------------------
+
+
+def _ladder(agreement) -> list[tuple[int, str]]:
+    return list(agreement.escalation_rungs.order_by("order").values_list("after_hours", "audience"))
+
+
+def test_the_ladder_is_proposed_through_the_admin_in_the_order_of_its_delays(
+    superuser_client, orgs
+):
+    page = superuser_client.get(ADD).content.decode()
+    assert "Échelle d&#x27;escalade" in page
+    assert "Échelon 1 : après (heures depuis l&#x27;alerte)" in page
+    assert "Responsables des deux structures" in page  # the audiences, in French
+    assert "rappel au destinataire avant chaque échéance" in page.lower()
+    response = _post(
+        superuser_client,
+        ADD,
+        **_terms(reminder_hours_before=36),
+        acting_for=orgs["ml"].pk,
+        signatories=[orgs["ml"].pk, orgs["ccas"].pk],
+        rung_1_after_hours=96,
+        rung_1_audience="managers",
+        rung_2_after_hours=24,
+        rung_2_audience="counsellors",
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    agreement = Agreement.objects.get()
+    assert _ladder(agreement) == [(24, "counsellors"), (96, "managers")]
+    assert agreement.reminder_hours_before == 36
+    rung = agreement.escalation_rungs.get(order=1)
+    assert rung.history.first().history_user == superuser_client.user
+
+
+def test_the_admin_shows_the_ladder_and_a_change_is_a_new_version(superuser_client, orgs):
+    agreement = AgreementFactory(
+        parties=[orgs["ml"], orgs["ccas"]], ladder=[(24, "counsellors"), (72, "managers")]
+    )
+    url = f"/admin/parcours/agreement/{agreement.pk}/change/"
+    form = _Form()
+    form.feed(superuser_client.get(url).content.decode())
+    assert form.data["rung_1_after_hours"] == ["24"] and form.data["rung_1_audience"] == [
+        "counsellors"
+    ]
+    assert form.data["rung_2_after_hours"] == ["72"] and form.data["rung_3_after_hours"] == [""]
+
+    # Saved again untouched: the ladder and the answers stand.
+    assert _post(superuser_client, url, acting_for=orgs["ml"].pk).status_code == 302
+    assert _answers(agreement) == {"Mission locale de Lens": "accepted", "CCAS de Lens": "accepted"}
+
+    # A rung removed: a new version the CCAS accepts again.
+    response = _post(
+        superuser_client,
+        url,
+        acting_for=orgs["ml"].pk,
+        rung_1_after_hours="",
+        rung_1_audience="",
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert _ladder(agreement) == [(72, "managers")]
+    assert _answers(agreement) == {"Mission locale de Lens": "accepted", "CCAS de Lens": "pending"}
+
+
+@pytest.mark.parametrize(
+    ("slot", "message"),
+    [
+        ({"rung_1_after_hours": 24, "rung_1_audience": ""}, "Un échelon a un délai et des"),
+        ({"rung_1_after_hours": "", "rung_1_audience": "managers"}, "Un échelon a un délai et des"),
+        ({"rung_1_after_hours": 0, "rung_1_audience": "managers"}, "supérieure ou égale à"),
+        ({"rung_1_after_hours": "un jour", "rung_1_audience": "managers"}, "Saisissez un nombre"),
+        ({"rung_1_after_hours": 24, "rung_1_audience": "coordinator"}, "Sélectionnez un choix"),
+        (
+            {
+                "rung_1_after_hours": 24,
+                "rung_1_audience": "managers",
+                "rung_2_after_hours": 24,
+                "rung_2_audience": "counsellors",
+            },
+            "Deux échelons ne peuvent avoir le même délai.",
+        ),
+    ],
+)
+def test_a_malformed_rung_is_a_french_form_error_and_nothing_is_saved(
+    superuser_client, orgs, slot, message
+):
+    response = _post(
+        superuser_client,
+        ADD,
+        **_terms(),
+        acting_for=orgs["ml"].pk,
+        signatories=[orgs["ml"].pk, orgs["ccas"].pk],
+        **slot,
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode().replace("&#x27;", "'").replace("\xa0", " ")
+    assert not Agreement.objects.exists()
+
+
+def test_an_administrator_changes_the_ladder_of_their_organisations_agreements_only(
+    ml_admin_client, orgs
+):
+    theirs = AgreementFactory(parties=[orgs["ml"], orgs["ccas"]])
+    response = _post(
+        ml_admin_client,
+        f"/admin/parcours/agreement/{theirs.pk}/change/",
+        acting_for=orgs["ml"].pk,
+        rung_1_after_hours=48,
+        rung_1_audience="managers",
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert _ladder(theirs) == [(48, "managers")]
+    others = AgreementFactory(parties=[orgs["ccas"], orgs["siae"]], ladder=[(72, "managers")])
+    page = ml_admin_client.get(f"/admin/parcours/agreement/{others.pk}/change/")
+    assert page.status_code == 302  # out of scope: the admin's "does not exist" redirect
+    assert _ladder(others) == [(72, "managers")]

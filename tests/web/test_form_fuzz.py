@@ -115,6 +115,14 @@ class FuzzWorld(World):
             decided_at=timezone.now(),
             decided_by=self.me,
         )
+        # A referral `me` sent, which the SIAE proposes to pass on to an SIAE the person never
+        # consented to: confirming it is refused (no basis), declining it is a form.
+        self.proposed = ReferralFactory(
+            pathway=PathwayFactory(owner_organisation=self.home),
+            sender_user=self.me,
+            receiver_organisation=self.siae,
+            transfer_proposed=True,
+        )
         self.revoked = ConsentFactory(
             person=self.person,
             organisations=[self.siae],
@@ -402,6 +410,37 @@ PAGES: list[FormPage] = [
         kept=("reason",),
         label="referral-move-correct-attendance",
     ),
+    FormPage(
+        "referral-move",
+        "me",
+        _move("decline_transfer", "proposed"),
+        lambda w: {"comment": "La personne préfère rester", "confirm": "1"},
+        {"comment": (LONG, "x" * 2001, NUL)},
+        kept=("comment",),
+        label="referral-move-decline-transfer",
+    ),
+    FormPage(
+        "referral-transfer",
+        "me",
+        lambda w: {"pk": w.incoming.pk},
+        lambda w: {"receiver_organisation": w.target.pk, "reason": "Plus proche de chez elle"},
+        {
+            # Its own organisation (the receiver) and the sender are refused by the service.
+            "receiver_organisation": ("", *UNKNOWN_IDS, "OWN", "SIAE", LONG, NUL),
+            "receiver_service": (*UNKNOWN_IDS, LONG, NUL),
+            "reason": ("", BLANK, "x" * 2001, LONG, NUL),
+        },
+        kept=("reason",),
+    ),
+    FormPage(
+        "referral-message-post",
+        "me",
+        lambda w: {"pk": w.incoming.pk},
+        lambda w: {"text": "Bonjour, nous recevons Léa jeudi."},
+        {"text": ("", BLANK, LONG, NUL)},
+        kept=("text",),
+        label="referral-message-post",
+    ),
     # Buttons: the junk is the moment or the state, the answer a French message.
     FormPage(
         "referral-move",
@@ -436,12 +475,48 @@ PAGES: list[FormPage] = [
     FormPage(
         "referral-move",
         "me",
+        _move("confirm_transfer", "proposed"),
+        lambda w: {},
+        {},
+        # The partner has no basis to receive what the referral carries: the service says so.
+        refused=(lambda w: {"confirm": "1"},),
+        expect="message",
+        label="referral-move-confirm-a-transfer-without-consent",
+    ),
+    FormPage(
+        "referral-move",
+        "me",
         _move("accept", "accepted"),
         lambda w: {},
         {},
         refused=(lambda w: {},),
         expect="message",
         label="referral-move-accept-twice",
+    ),
+    # The receiving team: « Confier à », one of the organisation's active case workers.
+    FormPage(
+        "referral-assign",
+        "me",
+        lambda w: {"pk": w.incoming.pk},
+        lambda w: {"user": w.me.pk},
+        {"user": ("", *UNKNOWN_IDS, LONG, NUL, "STRANGER", "MANAGER")},
+    ),
+    FormPage(
+        "referral-assign",
+        "me",
+        # Closed two days ago: no longer the receiver's to hand out (the service's 409).
+        lambda w: {
+            "pk": ReferralFactory(
+                pathway=PathwayFactory(owner_organisation=w.siae),
+                receiver_organisation=w.home,
+                closed=True,
+            ).pk
+        },
+        lambda w: {},
+        {},
+        refused=(lambda w: {"user": w.me.pk},),
+        expect="message",
+        label="referral-assign-a-closed-referral",
     ),
     # The pathway's writes (web/views/pathways.py's WRITES).
     FormPage(
@@ -574,8 +649,8 @@ PAGES: list[FormPage] = [
         "preferences",
         "me",
         lambda w: {},
-        lambda w: {"mode": "digest"},
-        {"mode": ("", UNKNOWN, LONG, NUL)},
+        lambda w: {"mode": "digest", "answers_mode": "digest"},
+        {"mode": ("", UNKNOWN, LONG, NUL), "answers_mode": ("", UNKNOWN, LONG, NUL)},
     ),
     FormPage(
         "acting-organisation",
@@ -717,6 +792,27 @@ PAGES: list[FormPage] = [
         kept=("prolonger-reason",),
         label="dpo-rights-request-extend",
     ),
+    # « Orientations envoyées »'s filters (a GET form: choices and ids only, issue 14).
+    FormPage(
+        "sent-referrals",
+        "me",
+        lambda w: {},
+        lambda w: {
+            "par": "organisation",
+            "statut": "refused",
+            "destinataire": w.siae.pk,
+            "depuis": "30",
+            "a_regarder": "oui",
+        },
+        {
+            "par": (UNKNOWN, "me", LONG, NUL),
+            "statut": (UNKNOWN, "draft", LONG, NUL),
+            # France Travail never sent to itself: not a receiver to filter on.
+            "destinataire": (*UNKNOWN_IDS, "OWN", NUL),
+            "depuis": ("12", "0", "-7", "abc", "99999999999999999999", LONG, NUL),
+        },
+        method="GET",
+    ),
     # The action plan (web/views/action_plan.py): the forms, and the status buttons.
     FormPage(
         "plan-objective-add",
@@ -774,9 +870,12 @@ NO_FORM = {
     "logout",
     "person-detail",
     "inbox",
+    "caseload",  # lists behind « À traiter »'s « voir tout »: a page number only
+    "overdue-actions",
     "referral-detail",
     "alerts",
     "alert-ack",  # a button; its `next` is fuzzed below
+    "answer-seen",  # a button; out of the user's answers is a 404
     "dpo-subject-access-pack",
     "dpo-users",
     "dpo-integrity-verify",
@@ -790,6 +889,7 @@ NO_FORM = {
 PLACEHOLDERS: dict[str, Callable[[World], object]] = {
     "OWN": lambda w: w.home.pk,
     "STRANGER": lambda w: w.stranger.pk,
+    "MANAGER": lambda w: w.manager.pk,
     "SIAE": lambda w: w.siae.pk,
     "PAST_HOUR": lambda w: _local(timezone.now() - dt.timedelta(hours=1)),
     "IN_TWO_YEARS": lambda w: _local(timezone.now() + dt.timedelta(days=730)),
@@ -922,7 +1022,14 @@ QUERIES = [
     ("inbox", lambda w: {}, {"age": "99999999999999"}),
     ("inbox", lambda w: {}, {"age": "²"}),
     ("inbox", lambda w: {}, {"age": NUL, "statut": UNKNOWN, "page": "abc"}),
+    ("inbox", lambda w: {}, {"attribution": UNKNOWN, "page": "abc"}),
+    ("inbox", lambda w: {}, {"attribution": NUL, "statut": LONG}),
     ("alerts", lambda w: {}, {"etat": UNKNOWN, "page": "-1"}),
+    ("inbox", lambda w: {}, {"statut": "issue-a-saisir", "page": "99999999999999999999"}),
+    ("sent-referrals", lambda w: {}, {"page": "abc", UNKNOWN: NUL}),
+    ("sent-referrals", lambda w: {}, {"par": "organisation", "page": "-1"}),
+    ("caseload", lambda w: {}, {"page": "abc"}),
+    ("overdue-actions", lambda w: {}, {"page": "99999999999999999999"}),
     ("referral-create", lambda w: {"pathway_pk": w.pathway.pk}, {"receiver_organisation": "abc"}),
     (
         "referral-create",

@@ -26,7 +26,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from notifications.models import Alert, NotificationPreference
+from notifications.models import Alert, AnswerNotice, NotificationPreference
 from parcours.models import (
     AccessEvent,
     AccessRequest,
@@ -41,16 +41,19 @@ from parcours.models import (
     Person,
     PlanAction,
     Referral,
+    ReferralMessage,
     RightsRequest,
     Role,
 )
 from parcours.rules import PURPOSES, Relation
 from tests.factories import (
+    ConsentFactory,
     MembershipFactory,
     OrganisationFactory,
     PathwayFactory,
     PlanActionFactory,
     ReferralFactory,
+    ReferralMessageFactory,
     UserFactory,
 )
 from web.forms import PersonForm
@@ -113,6 +116,14 @@ class World(DpoWorld):
                 attendance_correctable_until=timezone.now() + dt.timedelta(days=2),
             )
         return self._absence
+
+    def thread(self) -> Referral:
+        """The referral the SIAE sent to France Travail, with a message of the SIAE on its
+        thread (made when a visit needs it)."""
+        if not hasattr(self, "_thread"):
+            ReferralMessageFactory(referral=self.incoming, text="La personne a-t-elle le permis ?")
+            self._thread = self.incoming
+        return self._thread
 
     @property
     def home_on_absence(self) -> str:
@@ -920,6 +931,54 @@ ALLOW: dict[str, list[Visit]] = {
                     "referral.read",
                 ),
             ),
+        ),
+        Visit(  # a party's case worker also reads the thread: a second row, its own action
+            "me",
+            "GET",
+            lambda w: {"pk": w.thread().pk},
+            says="La personne a-t-elle le permis ?",
+            journal=(
+                read(
+                    "referral",
+                    lambda w: w.incoming.pk,
+                    ("identity", "pathway"),
+                    lambda w: w.home_on_incoming,
+                    RECEIVER,
+                    "referral.read",
+                ),
+                read(
+                    "referral",
+                    lambda w: w.incoming.pk,
+                    ("pathway",),
+                    lambda w: w.home_on_incoming,
+                    RECEIVER,
+                    "referral_message.read",
+                ),
+            ),
+            name="with-a-thread",
+        ),
+    ],
+    "referral-message-post": [
+        Visit(
+            "me",
+            "POST",
+            INCOMING,
+            data=lambda w: {"text": "Bonjour, nous recevons Léa jeudi."},
+            status=302,
+            says="/orientations/",
+            journal=(
+                write(
+                    "referral",
+                    lambda w: w.incoming.pk,
+                    ("pathway",),
+                    lambda w: w.home_on_incoming,
+                    RECEIVER,
+                    "referral_message.post",
+                ),
+            ),
+            done=lambda w: ReferralMessage.objects.filter(
+                referral=w.incoming, author=w.me
+            ).exists(),
         )
     ],
     "referral-move": [
@@ -978,7 +1037,84 @@ ALLOW: dict[str, list[Visit]] = {
             name="author-corrects-an-absence",
         ),
     ],
-    "alerts": [Visit("me", "GET")],
+    # The receiving team: France Travail's manager hands the referral it received to `me`, and
+    # `me` takes one on itself (both receivers' case-work roles; a journal row each).
+    "referral-assign": [
+        Visit(
+            "manager",
+            "POST",
+            INCOMING,
+            data=lambda w: {"user": w.me.pk},
+            status=302,
+            says="/orientations/",
+            journal=(
+                write(
+                    "referral",
+                    lambda w: w.incoming.pk,
+                    ("pathway",),
+                    lambda w: w.home_on_incoming,
+                    RECEIVER,
+                    "referral.assign",
+                ),
+            ),
+            done=lambda w: Referral.objects.get(pk=w.incoming.pk).assigned_user_id == w.me.pk,
+            name="manager-dispatches",
+        ),
+        Visit(
+            "me",
+            "POST",
+            INCOMING,
+            data=lambda w: {"user": w.me.pk},
+            status=302,
+            journal=(
+                write(
+                    "referral",
+                    lambda w: w.incoming.pk,
+                    ("pathway",),
+                    lambda w: w.home_on_incoming,
+                    RECEIVER,
+                    "referral.assign",
+                ),
+            ),
+            done=lambda w: Referral.objects.get(pk=w.incoming.pk).assigned_user_id == w.me.pk,
+            name="counsellor-takes-it",
+        ),
+    ],
+    # The alerts name the person where the reader sees the identity (issue 14), journaled as the
+    # referrals listed; a manager sees the pathway only: the alert, unnamed.
+    "alerts": [
+        Visit(
+            "me",
+            "GET",
+            says="Léa Martin",
+            journal=(
+                listed(
+                    "referral",
+                    lambda w: [w.outgoing.pk],
+                    ("identity", "pathway"),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "referral.list",
+                ),
+            ),
+        ),
+        Visit(
+            "manager",
+            "GET",
+            says="Personne (identité non partagée)",
+            journal=(
+                listed(
+                    "referral",
+                    lambda w: [w.outgoing.pk],
+                    ("pathway",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "referral.list",
+                ),
+            ),
+            name="manager-unnamed",
+        ),
+    ],
     "alert-ack": [
         Visit(
             "me",
@@ -992,9 +1128,23 @@ ALLOW: dict[str, list[Visit]] = {
         Visit(
             "me",
             "POST",
-            data=lambda w: {"mode": "digest"},
+            data=lambda w: {"mode": "digest", "answers_mode": "digest"},
             status=302,
-            done=lambda w: NotificationPreference.objects.get(user=w.me).mode == "digest",
+            done=lambda w: NotificationPreference.objects.filter(
+                user=w.me, mode="digest", answers_mode="digest"
+            ).exists(),
+        )
+    ],
+    # An answer told to `me` about a referral it sent (issue 14): nothing about a person is
+    # read or written by marking it seen (the home's list journals what it shows).
+    "answer-seen": [
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.answer().pk},
+            status=302,
+            says="/#reponses",
+            done=lambda w: AnswerNotice.objects.get(pk=w.answer().pk).seen_at is not None,
         )
     ],
     # The partner directory holds no personal data: nothing journaled.
@@ -1564,6 +1714,34 @@ DENY: dict[str, list[Visit]] = {
             name="out-of-scope",
         )
     ],
+    "referral-message-post": [
+        Visit(  # a manager of a party steers, it does not write about the person
+            "manager",
+            "POST",
+            INCOMING,
+            data=lambda w: {"text": "Un message"},
+            status=403,
+            says="Seuls les conseillers et travailleurs sociaux lisent et écrivent",
+            journal=(
+                refused(
+                    "referral", lambda w: w.incoming.pk, "referral_message.post", purpose=RECEIVER
+                ),
+            ),
+            name="manager",
+        ),
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.foreign_referral.pk},
+            data=lambda w: {"text": "Un message"},
+            status=404,
+            says=NOT_FOUND,
+            journal=(
+                refused("referral", lambda w: w.foreign_referral.pk, "referral_message.post"),
+            ),
+            name="out-of-scope",
+        ),
+    ],
     "referral-move": [
         Visit(  # the sender may not accept its own referral
             "me",
@@ -1639,6 +1817,44 @@ DENY: dict[str, list[Visit]] = {
                 ),
             ),
             name="not-the-author-corrects",
+        ),
+    ],
+    "referral-assign": [
+        Visit(  # the sender does not decide who handles the person at the receiver
+            "receiver",
+            "POST",
+            INCOMING,
+            data=lambda w: {"user": w.me.pk},
+            status=403,
+            says="Seul l&#x27;organisme destinataire confie cette orientation",
+            journal=(
+                refused(
+                    "referral",
+                    lambda w: w.incoming.pk,
+                    "referral.assign",
+                    purpose=PURPOSES[Relation.SENDER],
+                ),
+            ),
+            name="sender-assigns",
+        ),
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.foreign_referral.pk},
+            data=lambda w: {"user": w.me.pk},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("referral", lambda w: w.foreign_referral.pk, "referral.assign"),),
+            name="out-of-scope",
+        ),
+        Visit(  # a manager is no case worker: the form refuses them, nothing is written
+            "me",
+            "POST",
+            INCOMING,
+            data=lambda w: {"user": w.manager.pk},
+            status=400,
+            says="Choisissez un conseiller ou un travailleur social actif de votre organisation.",
+            name="to-a-manager",
         ),
     ],
 }
@@ -1772,6 +1988,37 @@ ALLOW |= {
     ],
 }
 DENY |= {
+    # Only the recipient, acting for the organisation that sent the referral: anyone else's
+    # answer is a missing one (404), left unseen.
+    "answer-seen": [
+        Visit(
+            "receiver",
+            "POST",
+            lambda w: {"pk": w.answer().pk},
+            status=404,
+            says=NOT_FOUND,
+            name="the-receiving-side",
+        ),
+        Visit(
+            "manager",
+            "POST",
+            lambda w: {"pk": w.answer().pk},
+            status=404,
+            says=NOT_FOUND,
+            name="a-colleague-of-the-recipient",
+        ),
+        Visit(
+            "me",
+            "POST",
+            lambda w: {"pk": w.foreign_answer().pk},
+            status=404,
+            says=NOT_FOUND,
+            name="out-of-scope",
+        ),
+    ],
+    # A DPO reads who did what, never the records: no alert of its organisation's referrals, and
+    # nothing journaled as shown (issue 14: the alerts now name people).
+    "alerts": [Visit("dpo", "GET", says="Aucune alerte.", name="dpo-sees-none")],
     "plan-objective-add": [
         Visit(
             "receiver",
@@ -1919,6 +2166,297 @@ DENY |= {
 }
 
 
+# --- réorientation: the receiver proposes another partner on its own page; the sender confirms or
+# declines with the referral page's buttons ------------------------------------------------------
+
+
+def _proposed(w: World) -> Referral:
+    """A referral France Travail (`me`) sent the SIAE about another person, which the SIAE
+    proposes to pass on to France Travail Arras (the person consented to it receiving what a
+    referral carries); made when a visit needs it."""
+    if not hasattr(w, "_proposed"):
+        w._proposed = ReferralFactory(
+            pathway=PathwayFactory(owner_organisation=w.home),
+            sender_user=w.me,
+            receiver_organisation=w.siae,
+            transfer_proposed=True,
+            transfer_organisation=w.target,
+        )
+        ConsentFactory(person=w._proposed.pathway.person, organisations=[w.target])
+    return w._proposed
+
+
+def _home_on_proposed(w: World) -> str:
+    return f"legal:owner legal:spe referral:{_proposed(w).pk}"
+
+
+PROPOSED = lambda w: {"pk": _proposed(w).pk, "action": "confirm_transfer"}  # noqa: E731
+TRANSFER_REASON = "Un conseiller dédié aux demandeurs d'emploi de son secteur"
+
+
+def _transfer_form(w: World) -> dict:
+    return {"receiver_organisation": w.target.pk, "reason": TRANSFER_REASON}
+
+
+ALLOW |= {
+    "referral-transfer": [
+        Visit(
+            "me",
+            "GET",
+            INCOMING,
+            says="Proposer une réorientation",
+            journal=(  # the page names the person
+                read(
+                    "pathway",
+                    lambda w: w.incoming.pathway_id,
+                    ("identity",),
+                    lambda w: w.home_on_incoming,
+                    RECEIVER,
+                    "pathway.read",
+                ),
+            ),
+        ),
+        Visit(
+            "me",
+            "POST",
+            INCOMING,
+            data=_transfer_form,
+            status=302,
+            says="/orientations/",
+            journal=(
+                write(
+                    "referral",
+                    lambda w: w.incoming.pk,
+                    ("pathway",),
+                    lambda w: w.home_on_incoming,
+                    RECEIVER,
+                    "referral.propose_transfer",
+                ),
+            ),
+            done=lambda w: Referral.objects.filter(
+                pk=w.incoming.pk, status="transfer_proposed", transfer_organisation=w.target
+            ).exists(),
+            name="propose",
+        ),
+    ],
+    "referral-move": ALLOW["referral-move"]
+    + [
+        Visit(
+            "me",
+            "POST",
+            PROPOSED,
+            data=lambda w: {"confirm": "1"},
+            status=302,
+            journal=(
+                write(
+                    "referral",
+                    lambda w: _proposed(w).pk,
+                    ("pathway",),
+                    _home_on_proposed,
+                    OWNER,
+                    "referral.confirm_transfer",
+                ),
+                write(
+                    "referral",
+                    None,
+                    ("pathway",),
+                    _home_on_proposed,
+                    OWNER,
+                    "referral.confirm_transfer",
+                ),
+            ),
+            done=lambda w: (
+                Referral.objects.get(pk=_proposed(w).pk).transferred_to.receiver_organisation
+                == w.target
+            ),
+            name="sender-confirms-transfer",
+        ),
+    ],
+}
+DENY |= {
+    "referral-transfer": [
+        Visit(  # the sender may not propose to pass on the referral it sent
+            "me",
+            method,
+            lambda w: {"pk": w.outgoing.pk},
+            data=_transfer_form if method == "POST" else None,
+            status=403,
+            says=ONLY_RECEIVER,
+            journal=(
+                refused(
+                    "referral",
+                    lambda w: w.outgoing.pk,
+                    "referral.propose_transfer",
+                    purpose=PURPOSES[Relation.SENDER],
+                ),
+            ),
+            name=f"sender-{method}",
+        )
+        for method in ("GET", "POST")
+    ]
+    + [
+        Visit(
+            "me",
+            "GET",
+            lambda w: {"pk": w.foreign_referral.pk},
+            status=404,
+            says=NOT_FOUND,
+            journal=(
+                refused("referral", lambda w: w.foreign_referral.pk, "referral.propose_transfer"),
+            ),
+            name="out-of-scope",
+        ),
+        Visit(
+            "me",
+            "POST",
+            INCOMING,
+            data=lambda w: {"receiver_organisation": w.siae.pk, "reason": TRANSFER_REASON},
+            says="Chantier Les Jardins est l&#x27;organisme prescripteur",
+            name="its-own-sender",
+        ),
+        Visit(
+            "me",
+            "POST",
+            INCOMING,
+            data=lambda w: {"receiver_organisation": w.home.pk, "reason": TRANSFER_REASON},
+            says="Proposez un autre partenaire que l&#x27;organisme destinataire",
+            name="itself",
+        ),
+        Visit(
+            "me",
+            "POST",
+            INCOMING,
+            data=lambda w: {"receiver_organisation": w.target.pk, "reason": ""},
+            says="Ce champ est obligatoire.",
+            name="no-reason",
+        ),
+    ],
+    "referral-move": DENY["referral-move"]
+    + [
+        Visit(  # the receiver may not confirm its own proposal
+            "receiver",
+            "POST",
+            PROPOSED,
+            data=lambda w: {"confirm": "1"},
+            status=403,
+            says=ONLY_SENDER,
+            journal=(
+                refused(
+                    "referral",
+                    lambda w: _proposed(w).pk,
+                    "referral.confirm_transfer",
+                    purpose=RECEIVER,
+                ),
+            ),
+            name="receiver-confirms-transfer",
+        ),
+        Visit(  # nor a manager of the sender, who sees no identity
+            "manager",
+            "POST",
+            PROPOSED,
+            data=lambda w: {"confirm": "1"},
+            status=403,
+            says="Seuls les conseillers et travailleurs sociaux orientent",
+            journal=(
+                refused(
+                    "referral",
+                    lambda w: _proposed(w).pk,
+                    "referral.confirm_transfer",
+                    purpose=PURPOSES[Relation.SENDER],
+                ),
+            ),
+            name="manager-confirms-transfer",
+        ),
+    ],
+}
+
+
+# « Orientations envoyées » and the full lists behind « À traiter »'s « voir tout » (issue 14).
+def _overdue(w: World) -> PlanAction:
+    """An action of Léa's plan France Travail holds, three days overdue (made on demand)."""
+    if not hasattr(w, "_overdue_action"):
+        w._overdue_action = PlanActionFactory(
+            objective__pathway=w.pathway,
+            owner_organisation=w.home,
+            label="Relancer l'employeur",
+            overdue=True,
+        )
+    return w._overdue_action
+
+
+WITH_OVERDUE = lambda w: (_overdue(w), {})[1]  # noqa: E731  (no URL kwargs: the row exists)
+NO_SENT = "Aucune orientation envoyée par vous ne correspond à ces filtres."
+
+ALLOW |= {
+    "sent-referrals": [
+        Visit(  # by me, the default: the referral France Travail's counsellor sent to the SIAE
+            "me",
+            "GET",
+            says="Chantier Les Jardins",
+            journal=(
+                listed(
+                    "referral",
+                    lambda w: [w.outgoing.pk],
+                    ("identity", "pathway"),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "referral.list",
+                ),
+            ),
+        ),
+        # A manager sends none: the list is empty (« par mon organisation » below, in
+        # tests/web/test_sent_referrals.py, shows the organisation's without names).
+        Visit("manager", "GET", says=NO_SENT, name="manager"),
+    ],
+    "caseload": [
+        Visit(
+            "me",
+            "GET",
+            says="Léa Martin",
+            journal=(
+                listed(
+                    "pathway",
+                    lambda w: [w.pathway.pk],
+                    ("identity", "pathway"),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "pathway.list",
+                ),
+            ),
+        )
+    ],
+    "overdue-actions": [
+        Visit(
+            "me",
+            "GET",
+            WITH_OVERDUE,
+            says="Relancer l&#x27;employeur",
+            journal=(
+                listed(
+                    "plan_action",
+                    lambda w: [_overdue(w).pk],
+                    ("identity", "pathway"),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "plan_action.list",
+                ),
+            ),
+        )
+    ],
+}
+DENY |= {
+    # Lists: another organisation's records are never listed (nor journaled).
+    "sent-referrals": [
+        Visit("receiver", "GET", says=NO_SENT, name="receiver"),  # received it, did not send
+        Visit("stranger", "GET", says=NO_SENT, name="stranger"),
+    ],
+    "caseload": [Visit("receiver", "GET", says="Vous n'êtes référent d'aucun parcours ouvert.")],
+    "overdue-actions": [
+        Visit("receiver", "GET", WITH_OVERDUE, says="Aucune action en retard.", name="receiver")
+    ],
+}
+
+
 # --- running a visit -------------------------------------------------------------------------
 
 
@@ -1956,11 +2494,13 @@ def state(world: World) -> dict:
         "pathway events": list(PathwayEvent.objects.values_list("pk", flat=True)),
         "break-glasses": list(BreakGlass.objects.values_list("pk", flat=True)),
         "alerts": list(Alert.objects.order_by("pk").values("pk", "acknowledged_by", "state")),
+        "answers": list(AnswerNotice.objects.order_by("pk").values("pk", "seen_at")),
         "rights requests": list(RightsRequest.objects.order_by("pk").values("pk", "status")),
         "access requests": list(AccessRequest.objects.order_by("pk").values("pk", "status")),
         "objections": list(Objection.objects.order_by("pk").values("pk", "withdrawn_at")),
         "care team": list(CareTeamMember.objects.order_by("pk").values("pk", "ended_at")),
         "diagnostic versions": list(DiagnosticEntry.objects.values_list("pk", flat=True)),
+        "referral messages": list(ReferralMessage.objects.values_list("pk", flat=True)),
         "objectives": list(Objective.objects.order_by("pk").values("pk", "status")),
         "plan actions": list(PlanAction.objects.order_by("pk").values("pk", "status", "due_on")),
         "passwords": list(type(world.me).objects.order_by("pk").values_list("pk", "password")),

@@ -1,9 +1,11 @@
 from django import template
 
+from notifications.selectors import open_alerts_count as count_open_alerts
 from parcours import access
 from parcours.actor import Actor
 from parcours.categories import DataCategory
 from parcours.labels import organisation_kind_recipients
+from parcours.selectors.sent_referrals import status_label
 
 from ..views import information
 
@@ -35,6 +37,28 @@ def consent_recipients(consent) -> str:
         [o.name for o in consent.organisations.all()]
         + organisation_kind_recipients(consent.organisation_kinds)
     )
+
+
+@register.filter
+def pluriel(count: int) -> str:
+    """French plural mark: 0 and 1 take the singular (« 0 orientation »), unlike `pluralize`."""
+    return "s" if count > 1 else ""
+
+
+@register.filter
+def referral_status_label(code: str) -> str:
+    """A referral's state code (from an annotation, not a model field) in French."""
+    return status_label(code)
+
+
+@register.filter
+def open_alerts_count(actor) -> int | None:
+    """The header's badge: the alerts still to deal with the acting user may see — one COUNT,
+    the alerts page's default list's total. None where no one acts (anonymous, or a page
+    outside member_required: the template passes "")."""
+    if not isinstance(actor, Actor):
+        return None
+    return count_open_alerts(actor)
 
 
 @register.filter

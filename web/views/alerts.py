@@ -9,25 +9,47 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from notifications.models import AlertState
-from notifications.selectors import alerts_visible_to
+from notifications.selectors import alerts_visible_to, open_alerts_visible_to
 from notifications.services.alerts import alert_acknowledge
 from notifications.services.preferences import preference_of, preference_set
+from parcours import access
+from parcours.gate import Action
+from parcours.gate.journal import record_list_of
 
 from ..actor import member_required
 from ..forms import INPUT_ERRORS, PreferenceForm, error_sentence
+from .referrals import SHOWN_IN_LISTS
 
 
 @member_required
 def alert_list(request):
-    alerts = alerts_visible_to(request.actor).select_related(
-        "referral__sender_organisation", "referral__receiver_organisation", "acknowledged_by"
-    )
+    """The alerts about the organisation's referrals, naming the person where the organisation
+    sees their identity on that pathway (« Personne (identité non partagée) » otherwise); the
+    page's referrals are journaled as a list read, as the inbox's."""
+    actor = request.actor
     show = request.GET.get("etat", "ouvertes")
-    if show == "ouvertes":
-        alerts = alerts.exclude(state=AlertState.RESOLVED)
+    # Open ones by default: the home's « Alertes » block and the header's badge count this list.
+    alerts = (
+        open_alerts_visible_to(actor) if show == "ouvertes" else alerts_visible_to(actor)
+    ).select_related(
+        "referral__pathway__person",
+        "referral__sender_organisation",
+        "referral__receiver_organisation",
+        "acknowledged_by",
+    )
     page = Paginator(alerts.order_by("-created_at", "-id"), 25).get_page(request.GET.get("page"))
-    return render(request, "web/alerts/list.html", {"page": page, "show": show})
+    referrals = {alert.referral_id: alert.referral.pathway_id for alert in page}
+    grants = access.grants_for(actor, set(referrals.values()))
+    visible = {pid: held.categories for pid, held in grants.items()}
+    record_list_of(
+        actor,
+        Action.REFERRAL_LIST,
+        object_type="referral",
+        items=[(referral_id, [pathway_id]) for referral_id, pathway_id in referrals.items()],
+        shown=SHOWN_IN_LISTS,
+        grants=grants,
+    )
+    return render(request, "web/alerts/list.html", {"page": page, "show": show, "visible": visible})
 
 
 @require_POST
@@ -51,9 +73,16 @@ def alert_acknowledge_view(request, pk: int):
 @member_required
 def preferences(request):
     current = preference_of(user=request.user)
-    form = PreferenceForm(request.POST or None, initial={"mode": current.mode})
+    form = PreferenceForm(
+        request.POST or None,
+        initial={"mode": current.mode, "answers_mode": current.answers_mode},
+    )
     if request.method == "POST" and form.is_valid():
-        preference_set(user=request.user, mode=form.cleaned_data["mode"])
+        preference_set(
+            user=request.user,
+            mode=form.cleaned_data["mode"],
+            answers_mode=form.cleaned_data["answers_mode"],
+        )
         messages.success(request, "Vos préférences de notification sont enregistrées.")
         return redirect("web:preferences")
     return render(request, "web/alerts/preferences.html", {"form": form})

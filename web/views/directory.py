@@ -17,7 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from parcours.categories import DataCategory
 from parcours.models import BarrierKind, EmploymentArea, Organisation
 from parcours.selectors import directory
-from parcours.services.delays import delays_for
+from parcours.services.delays import delays_for, ladders_for
 
 from ..actor import member_required
 from ..forms import DirectoryFilterForm, shared_with
@@ -110,13 +110,16 @@ def build_picker(
     picked=(),
     suggested=(),
     errors=(),
+    label: str | None = None,
 ) -> Picker:
     """The picker of a form field (`field_name`), or of the directory page (None).
 
     `data`: the request's values holding the search (prefixed "annuaire-"); `picked`: the ids
     the form holds; `suggested`: ids to offer before any search (e.g. the organisations the
-    pathway's referrals involve), read with the picked ones in one query."""
-    multiple, label, html_id = PICKED_FIELDS.get(field_name or "", (False, "", "annuaire"))
+    pathway's referrals involve), read with the picked ones in one query; `label`: the field's
+    name when a page words it otherwise (the partner proposed by a réorientation)."""
+    multiple, default_label, html_id = PICKED_FIELDS.get(field_name or "", (False, "", "annuaire"))
+    label = label or default_label
     filters = DirectoryFilterForm(data or None, prefix=PREFIX, auto_id=f"{html_id}-%s")
     picker = Picker(
         field=field_name if field_name in PICKED_FIELDS else None,
@@ -197,6 +200,7 @@ class Sheet:
     field: str | None = None  # "receiver_service": radios to choose a service in a form
     chosen: str = ""  # the service already chosen (its id)
     errors: list = dc_field(default_factory=list)
+    ladder: object = None  # the escalation ladder of an alert on a referral between the two
 
 
 def build_sheet(actor, organisation: Organisation, *, field_name=None, chosen="", errors=()):
@@ -205,14 +209,15 @@ def build_sheet(actor, organisation: Organisation, *, field_name=None, chosen=""
     organisation (the agreement in force, else its own, else the defaults)."""
     for service in organisation.active_services:  # codes in words, never the raw code
         service.barrier_labels = [str(BarrierKind(code).label) for code in _barrier_codes(service)]
+    today = timezone.localdate()
+    pair = (actor.organisation.pk, organisation.pk)
     return Sheet(
         organisation=organisation,
-        delays=delays_for(
-            sender=actor.organisation, receiver=organisation, on=timezone.localdate()
-        ),
+        delays=delays_for(sender=actor.organisation, receiver=organisation, on=today),
         field=field_name,
         chosen=str(chosen or ""),
         errors=list(errors),
+        ladder=ladders_for(pairs=[pair], on=today)[pair],
     )
 
 

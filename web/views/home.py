@@ -1,27 +1,42 @@
-"""« À traiter »: what is waiting for the user and their organisation, each one click away."""
+"""« À traiter »: what is waiting for the user and their organisation, each one click away.
 
+Each block shows the first rows of one work list (parcours/selectors/worklists.py, the alerts'
+in notifications.selectors) and its total — a COUNT over the same queryset, never the length of
+the cut list — with a « voir tout » link to the full, paginated list built from that queryset:
+a counter always equals the total of the list it opens."""
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from notifications.models import AlertState
-from notifications.selectors import alerts_visible_to
+from notifications.answers import ANSWER_LINE_RELATED, answer_line
+from notifications.selectors import answers_visible_to, open_alerts_count, open_alerts_visible_to
 from parcours import access
 from parcours.api.actor import SESSION_KEY
-from parcours.categories import DataCategory
 from parcours.gate import Action
 from parcours.gate.journal import record_list_of
-from parcours.models import (
-    AccessRequestStatus,
-    AppointmentOutcome,
-    PathwayStatus,
-    ReferralStatus,
-)
-from parcours.selectors.action_plan import overdue_actions_for
+from parcours.models import AccessRequestStatus
+from parcours.selectors import worklists
+from parcours.selectors.sent_referrals import with_latest_answer
 
 from ..actor import member_required
 from .referrals import SHOWN_IN_LISTS
 
 LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Block:
+    """The first rows of a work list and its total (`count` ≥ `len(rows)`)."""
+
+    rows: list
+    count: int
+
+
+def _block(queryset: QuerySet) -> Block:
+    return Block(rows=list(queryset[:LIMIT]), count=queryset.count())
 
 
 @member_required
@@ -33,36 +48,47 @@ def home(request):
     if access.can_read_dpo_reports(actor):
         return redirect("web:dpo-home")  # a DPO's work is the reports, never the records
     now = timezone.now()
-    received = access.referrals_visible_to(actor).filter(receiver_organisation=actor.organisation)
-    to_answer = list(
-        received.filter(status=ReferralStatus.SENT)
-        .select_related("pathway__person", "sender_organisation")
-        .order_by("acknowledge_due_at", "id")[:LIMIT]
+    to_answer = _block(
+        worklists.to_answer(actor).select_related("pathway__person", "sender_organisation")
     )
-    awaiting_outcome = list(
-        received.filter(
-            status=ReferralStatus.APPOINTMENT_SET,
-            appointments__outcome=AppointmentOutcome.PENDING,
-            appointments__starts_at__lt=now,
+    awaiting_outcome = _block(
+        worklists.awaiting_outcome(actor, now=now).select_related(
+            "pathway__person", "sender_organisation"
         )
-        .select_related("pathway__person", "sender_organisation")
-        .order_by("appointments__starts_at")[:LIMIT]
     )
-    alerts = list(
-        alerts_visible_to(actor)
-        .exclude(state=AlertState.RESOLVED)
-        .select_related("referral__receiver_organisation", "referral__sender_organisation")
-        .order_by("-created_at", "-id")[:LIMIT]
+    # Counted once for the block and the header's badge (the same list).
+    alerts = Block(
+        rows=list(
+            open_alerts_visible_to(actor)
+            .select_related("referral__receiver_organisation", "referral__sender_organisation")
+            .order_by("-created_at", "-id")[:LIMIT]
+        ),
+        count=open_alerts_count(actor),
     )
-    caseload_qs = access.pathways_visible_to(actor, DataCategory.PATHWAY).filter(
-        referent=actor.user, status=PathwayStatus.OPEN
-    )
-    caseload = list(caseload_qs.select_related("person").order_by("-opened_at", "-id")[:LIMIT])
+    caseload = _block(worklists.caseload(actor).select_related("person"))
     # Actions of people's plans the organisation holds and let pass their due date.
-    overdue_qs = overdue_actions_for(actor)
-    overdue = list(overdue_qs[:LIMIT])
-    pathway_ids = {r.pathway_id for r in to_answer + awaiting_outcome} | {p.pk for p in caseload}
-    pathway_ids |= {a.pathway_id for a in overdue}
+    overdue = _block(worklists.overdue_actions(actor))
+    # Referrals the user sent whose receiver's answer needs them (refused, no-show…).
+    sent = _block(
+        with_latest_answer(
+            worklists.sent_to_look_at(actor).select_related(
+                "pathway__person", "receiver_organisation"
+            )
+        )
+    )
+    # The receivers' answers to the referrals the user sent, not yet marked seen (issue 14).
+    answers = _block(
+        answers_visible_to(actor)
+        .filter(seen_at__isnull=True)
+        .select_related(*ANSWER_LINE_RELATED, "referral__pathway__person")
+        .order_by("-created_at", "-id")
+    )
+    # Every referral the page shows, in whichever block (one journal row for them all; each
+    # answer names the person when the organisation sees their identity).
+    answered = [n.referral for n in answers.rows]
+    referrals = list(dict.fromkeys(to_answer.rows + awaiting_outcome.rows + sent.rows + answered))
+    pathway_ids = {r.pathway_id for r in referrals} | {p.pk for p in caseload.rows}
+    pathway_ids |= {a.pathway_id for a in overdue.rows}
     grants = access.grants_for(actor, pathway_ids)
     visible = {pid: held.categories for pid, held in grants.items()}
     # Each row shows a person's name and where their referral or pathway stands.
@@ -70,7 +96,7 @@ def home(request):
         actor,
         Action.REFERRAL_LIST,
         object_type="referral",
-        items=[(r.pk, [r.pathway_id]) for r in dict.fromkeys(to_answer + awaiting_outcome)],
+        items=[(r.pk, [r.pathway_id]) for r in referrals],
         shown=SHOWN_IN_LISTS,
         grants=grants,
     )
@@ -78,7 +104,7 @@ def home(request):
         actor,
         Action.PATHWAY_LIST,
         object_type="pathway",
-        items=[(p.pk, [p.pk]) for p in caseload],
+        items=[(p.pk, [p.pk]) for p in caseload.rows],
         shown=SHOWN_IN_LISTS,
         grants=grants,
     )
@@ -86,7 +112,7 @@ def home(request):
         actor,
         Action.PLAN_ACTION_LIST,
         object_type="plan_action",
-        items=[(a.pk, [a.pathway_id]) for a in overdue],
+        items=[(a.pk, [a.pathway_id]) for a in overdue.rows],
         shown=SHOWN_IN_LISTS,
         grants=grants,
     )
@@ -98,14 +124,15 @@ def home(request):
             "awaiting_outcome": awaiting_outcome,
             "alerts": alerts,
             "caseload": caseload,
-            "caseload_count": caseload_qs.count(),
+            "overdue": overdue,
+            "sent": sent,
             # Requests to join the organisation's records, waiting for its answer.
             "access_requests_pending": access.access_requests_received_by(actor)
             .filter(status=AccessRequestStatus.PENDING)
             .count(),
-            "overdue": overdue,
-            "overdue_count": len(overdue) if len(overdue) < LIMIT else overdue_qs.count(),
             "visible": visible,
             "now": now,
+            "answers": [(notice, answer_line(notice)) for notice in answers.rows],
+            "answers_count": answers.count,
         },
     )

@@ -7,20 +7,25 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from notifications.selectors import alerts_visible_to
 from parcours import access, gate
 from parcours.categories import DataCategory
-from parcours.errors import NotAllowed
+from parcours.errors import Conflict, NotAllowed
 from parcours.gate import Action as GateAction
 from parcours.gate import Subject
 from parcours.gate.journal import record_list_of, record_read_of
 from parcours.gate.relations import relations_to_referral
-from parcours.models import Referral, ReferralStatus
+from parcours.models import ASSIGNABLE_STATUSES, Referral, ReferralStatus
 from parcours.rules import move_action
+from parcours.selectors import worklists
+from parcours.selectors.referral_messages import thread_of, with_unread_messages
 from parcours.services import referral as referral_services
+from parcours.services import referral_assignment
+from parcours.services import referral_message as message_services
 from parcours.transitions import ACTION_LABELS, Action, find_move
 
 from ..actor import member_required
@@ -28,14 +33,17 @@ from ..confirmations import CONFIRMED_MOVES, referral_confirmation
 from ..forms import (
     INPUT_ERRORS,
     AppointmentForm,
+    AssignForm,
     CloseForm,
     CorrectAttendanceForm,
     ReferralForm,
+    ReferralMessageForm,
     RefuseForm,
     apply_domain_error,
     error_sentence,
 )
 from ..identity import name_shown
+from ..transfer_forms import DeclineTransferForm, TransferForm
 from .directory import build_picker, build_sheet, search_again
 
 PAGE_SIZE = 25
@@ -113,28 +121,57 @@ def referral_create(request, pathway_pk: int):
     )
 
 
+# « À traiter »'s « Issue à saisir » block: a passed appointment without its outcome.
+AWAITING_OUTCOME = "issue-a-saisir"
 STATUS_FILTERS = [
     ("", "Toutes"),
     (ReferralStatus.SENT, "À répondre"),
     (ReferralStatus.ACCEPTED, "Acceptées, sans rendez-vous"),
     (ReferralStatus.APPOINTMENT_SET, "Rendez-vous fixé"),
+    (AWAITING_OUTCOME, "Rendez-vous passé, issue à saisir"),
     (ReferralStatus.NO_SHOW, "Personne absente"),
     (ReferralStatus.ATTENDED, "Personne venue"),
+    (ReferralStatus.TRANSFER_PROPOSED, "Réorientation proposée"),
+]
+
+
+# The receiving team (« attribution » in the URL, kept when paginating): the whole team's by
+# default, the acting user's own, or those nobody is in charge of yet.
+MINE, TEAM, UNASSIGNED = "mes-orientations", "equipe", "non-attribuees"
+ASSIGNMENT_FILTERS = [
+    (TEAM, "Toute l'équipe"),
+    (MINE, "Mes orientations"),
+    (UNASSIGNED, "Non attribuées"),
 ]
 
 
 @member_required
 def inbox(request):
-    """Referrals received by the organisation, by status and age (oldest waiting first)."""
+    """Referrals received by the organisation, by status, age and who is in charge of them
+    (oldest waiting first). The home's « À répondre » and « Issue à saisir » blocks link here,
+    filtered: the same querysets (parcours/selectors/worklists.py), so their counters are this
+    page's totals."""
     actor = request.actor
-    referrals = (
-        access.referrals_visible_to(actor)
-        .filter(receiver_organisation=actor.organisation)
-        .select_related("pathway__person", "sender_organisation", "receiver_service")
-    )
     status = request.GET.get("statut", "")
-    if status in {value for value, _label in STATUS_FILTERS if value}:
-        referrals = referrals.filter(status=status)
+    if status == AWAITING_OUTCOME:
+        referrals = worklists.awaiting_outcome(actor)
+    else:
+        referrals = worklists.received(actor)
+        if status in {value for value, _label in STATUS_FILTERS if value}:
+            referrals = referrals.filter(status=status)
+    referrals = with_unread_messages(
+        referrals.select_related(
+            "pathway__person", "sender_organisation", "receiver_service", "assigned_user"
+        ),
+        actor,
+    )
+    assignment = request.GET.get("attribution", TEAM)
+    if assignment == MINE:
+        referrals = referrals.filter(assigned_user=actor.user)
+    elif assignment == UNASSIGNED:
+        referrals = referrals.filter(assigned_user__isnull=True)
+    else:
+        assignment = TEAM  # anything else typed in the URL: the whole team, not an error
     older_than = request.GET.get("age", "")
     # Days, from the filter's few choices; anything else (a typed URL) is no filter, not a 500:
     # "²" passes isdigit() but not int(), a huge number overflows the date arithmetic.
@@ -164,6 +201,8 @@ def inbox(request):
             "status": status,
             "age": older_than,
             "status_filters": STATUS_FILTERS,
+            "assignment": assignment,
+            "assignment_filters": ASSIGNMENT_FILTERS,
             "visible": visible,
         },
     )
@@ -192,6 +231,14 @@ def _referral_page(
         )
     available = referral_services.moves_offered(actor, referral)
     named = DataCategory.IDENTITY in categories
+    # « Confier à »: the receiver's counsellors, social workers and managers (the gate's
+    # table), while the receiver still handles the referral.
+    assignable = (
+        referral.status in ASSIGNABLE_STATUSES
+        and not referral.pathway.archived_at
+        and gate.may(actor, GateAction.REFERRAL_ASSIGN, relations_to_referral(actor, referral))
+    )
+    thread = _thread(request, referral, grants)
     return render(
         request,
         "web/referrals/detail.html",
@@ -209,18 +256,88 @@ def _referral_page(
             "appointment_form": forms.get("set_appointment") or AppointmentForm(),
             "close_form": forms.get("close") or CloseForm(),
             "correct_form": forms.get("correct_attendance") or CorrectAttendanceForm(),
+            "decline_transfer_form": forms.get("decline_transfer") or DeclineTransferForm(),
+            "transferred_from": _transferred_from(referral),
+            # A form posted with errors is shown again, whatever the referral became meanwhile.
+            "assign_form": forms.get("assign") or (AssignForm(actor=actor) if assignable else None),
             "appointments": referral.appointments.order_by("-starts_at"),
             "alerts": alerts_visible_to(actor).filter(referral=referral).order_by("-created_at"),
+            **thread,
+            "message_form": forms.get("message") or ReferralMessageForm(),
         },
         status=status,
     )
+
+
+def _thread(request, referral: Referral, grants) -> dict:
+    """The « Messages » section: the thread, to the case workers of the referral's two parties
+    (the gate's table), and whether they may write. On a GET the messages shown are journaled
+    (a read of the thread; nothing to journal for an empty one) and marked read for the
+    organisation; a form shown again after a mistake is part of that post (nothing journaled,
+    nothing marked), as for the referral's moves."""
+    actor = request.actor
+    relations = relations_to_referral(actor, referral)
+    if not gate.may(actor, GateAction.REFERRAL_MESSAGE_READ, relations):
+        return {"thread": None}
+    thread = thread_of(actor, referral)
+    read_before = None
+    if request.method == "GET" and thread.messages:
+        read_before = message_services.referral_messages_mark_read(
+            actor=actor, referral_id=referral.pk, up_to_id=thread.newest_id
+        )
+        record_read_of(
+            actor,
+            GateAction.REFERRAL_MESSAGE_READ,
+            object_type="referral",
+            object_id=referral.pk,
+            person_id=referral.pathway.person_id,
+            pathway_ids=[referral.pathway_id],
+            shown={DataCategory.PATHWAY},
+            grants=grants,
+        )
+    other = (
+        referral.receiver_organisation
+        if referral.sender_organisation_id == actor.organisation.pk
+        else referral.sender_organisation
+    )
+    return {
+        "thread": thread,
+        # Messages of the other party the organisation had not read before this visit.
+        "new_messages": {
+            m.pk
+            for m in thread.messages
+            if read_before is not None
+            and m.pk > read_before
+            and m.author_organisation_id != actor.organisation.pk
+        },
+        "counterpart": other,
+        "may_post_message": gate.may(actor, GateAction.REFERRAL_MESSAGE_POST, relations)
+        and referral.status != ReferralStatus.DRAFT
+        and referral.pathway.archived_at is None,
+    }
+
+
+def _transferred_from(referral: Referral) -> Referral | None:
+    """The referral this one follows (a réorientation), else None."""
+    try:
+        return referral.transferred_from
+    except Referral.DoesNotExist:
+        return None
 
 
 def _visible_referral(request, pk: int, action: GateAction) -> Referral:
     return gate.locate(
         request.actor,
         access.referrals_visible_to(request.actor).select_related(
-            "pathway__person", "sender_organisation", "receiver_organisation", "receiver_service"
+            "pathway__person",
+            "sender_organisation",
+            "receiver_organisation",
+            "receiver_service",
+            "transfer_organisation",
+            "transfer_service",
+            "transferred_to__receiver_organisation",
+            "transferred_from__receiver_organisation",
+            "assigned_user",
         ),
         pk,
         action=action,
@@ -237,7 +354,12 @@ ACTION_FORMS = {
     Action.SET_APPOINTMENT: AppointmentForm,
     Action.CLOSE: CloseForm,
     Action.CORRECT_ATTENDANCE: CorrectAttendanceForm,
+    Action.DECLINE_TRANSFER: DeclineTransferForm,
 }
+# Moves made on a page of their own (the proposal of a transfer names a partner found with the
+# directory's picker: `referral_transfer`), or never from a page (a transfer under an agreement
+# is what a proposal becomes when the agreement allows it).
+OWN_PAGE_MOVES = frozenset({Action.PROPOSE_TRANSFER, Action.TRANSFER_UNDER_AGREEMENT})
 
 
 @require_POST
@@ -249,8 +371,8 @@ def referral_move(request, pk: int, action: str):
         move = Action(action)
     except ValueError:
         raise Http404 from None
-    if move not in referral_services.PARTY_MOVE_SERVICES:
-        raise Http404  # a system move (expiry) is no page's to make
+    if move not in referral_services.PARTY_MOVE_SERVICES or move in OWN_PAGE_MOVES:
+        raise Http404  # a system move (expiry) is no page's to make; a transfer has its own
     referral = _visible_referral(request, pk, move_action(move))
     form = ACTION_FORMS[move](request.POST) if move in ACTION_FORMS else None
     if form is not None and not form.is_valid():
@@ -295,3 +417,151 @@ def referral_move(request, pk: int, action: str):
             request, f"Orientation {referral.reference} : « {ACTION_LABELS[move]} » fait."
         )
     return redirect("web:referral-detail", pk=pk)
+
+
+@member_required
+def referral_transfer(request, pk: int):
+    """« Proposer une réorientation »: the receiver names another partner (the directory's
+    picker and the chosen organisation's services, as on the referral form) and why. Done at
+    once when an agreement in force between the receiver and the partner allows it; otherwise
+    the sender confirms or declines on the referral's page. The same service as the API's
+    `propose-transfer/`; out of scope 404, the wrong party 403 (journaled)."""
+    actor = request.actor
+    action = move_action(Action.PROPOSE_TRANSFER)
+    referral = _visible_referral(request, pk, action)
+    subject = Subject("referral", referral.pk, referral.pathway.person_id)
+    # A party the table refuses gets the 403 page before anything is typed.
+    gate.require(actor, action, relations=relations_to_referral(actor, referral), subject=subject)
+    if find_move(Action.PROPOSE_TRANSFER, referral.status) is None:
+        messages.error(
+            request,
+            f"Impossible de « {ACTION_LABELS[Action.PROPOSE_TRANSFER]} » : l'orientation est à "
+            f"l'état « {referral.get_status_display()} ».",
+        )
+        return redirect("web:referral-detail", pk=referral.pk)
+    searching = request.method == "POST" and "rechercher" in request.POST
+    if searching:  # the organisation picker's search, without JavaScript
+        form = search_again(TransferForm, request.POST)
+    else:
+        form = TransferForm(request.POST or None)
+    if request.method == "POST" and not searching and form.is_valid():
+        data = form.cleaned_data
+        try:
+            moved = referral_services.referral_propose_transfer(
+                actor=actor,
+                referral_id=referral.pk,
+                receiver_organisation_id=data["receiver_organisation"].pk,
+                receiver_service_id=data["receiver_service"].pk
+                if data["receiver_service"]
+                else None,
+                reason=data["reason"],
+            )
+        except NotAllowed:
+            raise  # the gate's refusal: the 403 page (member_required)
+        except INPUT_ERRORS as error:
+            apply_domain_error(form, error)
+        else:
+            partner = data["receiver_organisation"].name
+            if moved.status == ReferralStatus.TRANSFERRED:
+                messages.success(
+                    request,
+                    f"Orientation {referral.reference} réorientée vers {partner}, dans le cadre "
+                    "de votre convention : la nouvelle orientation lui est envoyée.",
+                )
+            else:
+                messages.success(
+                    request,
+                    f"Réorientation vers {partner} proposée à {referral.sender_organisation.name}"
+                    " : l'orientation reste chez vous jusqu'à sa réponse.",
+                )
+            return redirect("web:referral-detail", pk=referral.pk)
+    picker = build_picker(
+        actor,
+        field_name="receiver_organisation",
+        data=request.POST if request.method == "POST" else request.GET,
+        picked=form["receiver_organisation"].value(),
+        errors=form.errors.get("receiver_organisation", ()),
+        label="Partenaire proposé",
+    )
+    sheet = None
+    if picker.picked:
+        sheet = build_sheet(
+            actor,
+            picker.picked[0],
+            field_name="receiver_service",
+            chosen=form["receiver_service"].value(),
+            errors=form.errors.get("receiver_service", ()),
+        )
+    # The title names the person only when the organisation sees their identity (journaled).
+    shows_identity = name_shown(actor, referral.pathway, journal=request.method != "POST")
+    return render(
+        request,
+        "web/referrals/transfer.html",
+        {
+            "referral": referral,
+            "shows_identity": shows_identity,
+            "form": form,
+            "picker": picker,
+            "sheet": sheet,
+        },
+    )
+
+
+@require_POST
+@member_required
+def referral_assign(request, pk: int):
+    """« Confier à »: hand a received referral to one of the organisation's case workers
+    (services/referral_assignment.py, the API's `assign`)."""
+    actor = request.actor
+    referral = _visible_referral(request, pk, GateAction.REFERRAL_ASSIGN)
+    # A party the table refuses (the sender) gets the 403 page before its input is read.
+    gate.require(
+        actor,
+        GateAction.REFERRAL_ASSIGN,
+        relations=relations_to_referral(actor, referral),
+        subject=Subject("referral", referral.pk, referral.pathway.person_id),
+    )
+    form = AssignForm(request.POST, actor=actor)
+    if not form.is_valid():
+        return _referral_page(request, referral, {"assign": form}, status=400)
+    assignee = form.cleaned_data["user"]
+    try:
+        referral_assignment.referral_assign(actor=actor, referral_id=pk, user_id=assignee.pk)
+    except NotAllowed:
+        raise  # the gate's refusal: the 403 page (member_required)
+    except Conflict as error:  # no longer the receiver's to handle: no form to show it on
+        messages.error(request, error_sentence(error))
+    except INPUT_ERRORS as error:
+        apply_domain_error(form, error)
+        return _referral_page(request, referral, {"assign": form}, status=400)
+    else:
+        messages.success(
+            request,
+            f"Orientation {referral.reference} confiée à "
+            f"{referral_assignment.display_name(assignee)}.",
+        )
+    return redirect("web:referral-detail", pk=pk)
+
+
+@require_POST
+@member_required
+def referral_message_post(request, pk: int):
+    """A message on the referral's thread, through the same service as the API. A partner the
+    gate's table refuses gets the 403 page before its text is looked at; a text refused comes
+    back on the referral page with its French error (400), as typed."""
+    actor = request.actor
+    referral = message_services.referral_for_thread(actor, pk, GateAction.REFERRAL_MESSAGE_POST)
+    form = ReferralMessageForm(request.POST)
+    if form.is_valid():
+        try:
+            message_services.referral_message_post(
+                actor=actor, referral_id=referral.pk, text=form.cleaned_data["text"]
+            )
+        except NotAllowed:
+            raise  # the gate's refusal: the 403 page (member_required)
+        except INPUT_ERRORS as error:
+            apply_domain_error(form, error)
+        else:
+            messages.success(request, "Message envoyé : l'autre organisation en est prévenue.")
+            return redirect(reverse("web:referral-detail", args=[referral.pk]) + "#messages")
+    return _referral_page(request, referral, {"message": form}, status=400)

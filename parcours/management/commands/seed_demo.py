@@ -158,6 +158,10 @@ REFERRAL_MIX = [
     (ReferralStatus.ATTENDED, 12),
     (ReferralStatus.NO_SHOW, 10),
     (ReferralStatus.CLOSED, 15),
+    # Réorientation: proposals waiting for the sender, transfers confirmed (each followed by a
+    # referral sent to the partner).
+    (ReferralStatus.TRANSFER_PROPOSED, 4),
+    (ReferralStatus.TRANSFERRED, 3),
 ]
 
 
@@ -377,6 +381,8 @@ class Command(BaseCommand):
                 )
                 candidates = [k for k in receivers if k != sender_key]
                 receiver_key = candidates[count % len(candidates)]
+                # The partner a réorientation names: another receiver than these two.
+                partner_key = candidates[(count + 1) % len(candidates)]
                 # The first two of each active state are overdue (alerts have something to show).
                 age = rng.randrange(20, 40) if overdue_index < 2 else rng.randrange(1, 6)
                 self._referral(
@@ -388,12 +394,23 @@ class Command(BaseCommand):
                     receiver_user=users[receivers[receiver_key]],
                     sent_at=now - dt.timedelta(days=age),
                     rng=rng,
+                    partner=(orgs[partner_key], users[receivers[partner_key]]),
                 )
                 count += 1
         return count
 
     def _referral(
-        self, *, status, pathway, sender, sender_user, receiver, receiver_user, sent_at, rng
+        self,
+        *,
+        status,
+        pathway,
+        sender,
+        sender_user,
+        receiver,
+        receiver_user,
+        sent_at,
+        rng,
+        partner=None,
     ):
         service = receiver.services.first()
         referral = Referral(
@@ -440,6 +457,30 @@ class Command(BaseCommand):
             referral.outcome = rng.choice(["support_started", "job", "training"])
             referral.outcome_comment = "Accompagnement engagé, point d'étape dans un mois."
             moves.append((ReferralStatus.CLOSED, referral.closed_at, receiver_user))
+        if status in ("transfer_proposed", "transferred"):
+            assert partner is not None
+            referral.transfer_organisation = partner[0]
+            referral.transfer_reason = (
+                f"{partner[0].name} propose un accompagnement plus adapté et plus proche."
+            )
+            referral.transfer_proposed_at = sent_at + dt.timedelta(hours=20)
+            moves.append(
+                (ReferralStatus.TRANSFER_PROPOSED, referral.transfer_proposed_at, receiver_user)
+            )
+        if status == "transferred":
+            referral.transferred_at = referral.transfer_proposed_at + dt.timedelta(hours=6)
+            moves.append((ReferralStatus.TRANSFERRED, referral.transferred_at, sender_user))
+            # The referral that followed, from the same sender, sent when it was confirmed.
+            referral.transferred_to = self._referral(
+                status=ReferralStatus.SENT,
+                pathway=pathway,
+                sender=sender,
+                sender_user=sender_user,
+                receiver=partner[0],
+                receiver_user=partner[1],
+                sent_at=referral.transferred_at,
+                rng=rng,
+            )
         # The person agreed, when the referral was prepared, that the receiver sees what it needs.
         shared = (
             ["identity", "pathway", "social"] if rng.random() < 0.5 else ["identity", "pathway"]
@@ -480,6 +521,7 @@ class Command(BaseCommand):
                 referral=referral,
                 referral_status=moved_to,
             )
+        return referral
 
     def _plans(self, orgs, users):
         """Action plans on a few of France Travail's pathways followed with the SIAE: one action

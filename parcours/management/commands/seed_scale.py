@@ -286,6 +286,7 @@ DIAGNOSTICS = [
     "Isolement social, besoin d'un accompagnement global.",
     "Sortie de formation qualifiante, recherche active.",
 ]
+TRANSFER_REASON = "Un partenaire plus proche du domicile de la personne."
 OUTCOME_COMMENTS = ["", "Embauche en CDD de 6 mois.", "Entrée en formation qualifiante.", ""]
 REFUSAL_COMMENTS = {"other": "Personne déjà en emploi à temps partiel."}
 STREET_NAMES = ["rue de la République", "avenue Jean Jaurès", "rue Victor Hugo", "place du Marché"]
@@ -1021,6 +1022,10 @@ class Command(BaseCommand):
             ("withdrawn", 4),
             ("expired", 5),
             ("closed", 45),
+            # Réorientation: a proposal waiting for the sender, and transfers confirmed (each
+            # with the referral that followed, sent to the partner): open pathways only.
+            ("transfer_proposed", 1),
+            ("transferred", 1),
         ]
         names = [s for s, _ in statuses]
         status_cum = list(itertools.accumulate(w for _, w in statuses))
@@ -1117,6 +1122,7 @@ class Command(BaseCommand):
                 senders = [o]
                 for r in receivers:
                     rid += 1
+                    own = rid
                     # Some referrals are sent on by a partner already involved (e.g. a return).
                     s = senders[int(rnd() * len(senders))] if rnd() < 0.25 else o
                     senders.append(r)
@@ -1126,8 +1132,25 @@ class Command(BaseCommand):
                         if closed_ts
                         else names[bisect.bisect(status_cum, rnd() * status_cum[-1])]
                     )
+                    partner = -1
+                    if status in ("transfer_proposed", "transferred"):
+                        # Another partner than the two; a transfer's takes the person (one open
+                        # referral per receiver, as for the others).
+                        for _attempt in range(8):
+                            if rnd() < 0.85:
+                                p = members[bisect.bisect(cum, rnd() * cum[-1])]
+                            else:
+                                p = all_idx[bisect.bisect(all_cum, rnd() * all_cum[-1])]
+                            if p not in taken and p != s:
+                                partner = p
+                                break
+                        if partner < 0:
+                            status = "sent"
+                        elif status == "transferred":
+                            taken.add(partner)
                     created = sent = ack_due = accepted = fa_due = None
                     refused = withdrawn = expired = attended = no_show = closed = None
+                    proposed = transferred = None
                     refusal_reason = refusal_comment = outcome = outcome_comment = ""
                     fa_days = receiver.first_appointment_days * DAY
                     receiver_user = receiver.users[int(rnd() * len(receiver.users))]
@@ -1135,6 +1158,17 @@ class Command(BaseCommand):
                     if status == "draft":
                         created = lo + rnd() * (hi - lo)
                         last = created
+                    elif status in ("transfer_proposed", "transferred"):
+                        # Recent: proposed (and confirmed) within the last days, after sending.
+                        if status == "transferred":
+                            transferred = max(lo, now_ts - rnd() * 5 * DAY)
+                            proposed = max(lo, transferred - rnd() * 2 * DAY)
+                        else:
+                            proposed = max(lo, now_ts - rnd() * 5 * DAY)
+                        sent = max(lo, proposed - rnd() * 3 * DAY)
+                        created = max(lo, sent - rnd() * DAY)
+                        ack_due = sent + 7 * DAY
+                        last = transferred or proposed
                     elif status in ("sent", "accepted", "appointment_set"):
                         # Recent by construction: an answer or appointment is still within delay,
                         # except for the overdue few.
@@ -1231,7 +1265,7 @@ class Command(BaseCommand):
                         else None
                     )
                     sender_user = sender.users[int(rnd() * len(sender.users))]
-                    ended = refused or expired or withdrawn or closed
+                    ended = refused or expired or withdrawn or closed or transferred
                     if track and (
                         not ended
                         # Cheap float pre-filter, then the exact datetime test relationships_of
@@ -1248,11 +1282,47 @@ class Command(BaseCommand):
                                 ended or 0.0,
                                 sent or created,
                                 sender_user,
-                                rid,
+                                own,
                             )
                         )
+                    successor = None
+                    if status == "transferred":
+                        # The referral that followed: from the same sender to the partner, sent
+                        # when the transfer was confirmed. Written first (its id is the FK's).
+                        assert transferred is not None
+                        rid += 1
+                        successor = rid
+                        if track:
+                            active_refs.append((i, s, partner, 0.0, transferred, sender_user, rid))
+                        yield (
+                            rid,
+                            i + 1,
+                            sender.id,
+                            sender_user,
+                            orgs[partner].id,
+                            None,
+                            kinds[bisect.bisect(kind_cum, rnd() * 100)],
+                            REASONS[int(rnd() * len(REASONS))],
+                            pooled(CONTEXT_NOTES[int(rnd() * len(CONTEXT_NOTES))]),
+                            "sent",
+                            fromts(transferred, utc),
+                            fromts(transferred, utc),
+                            fromts(transferred + 7 * DAY, utc),
+                            *(None,) * 3,
+                            None,
+                            "",
+                            "",
+                            *(None,) * 5,
+                            "",
+                            "",
+                            fromts(transferred, utc),
+                            SHARED_JSON,
+                            *(None,) * 2,
+                            "",
+                            *(None,) * 3,
+                        )
                     yield (
-                        rid,
+                        own,
                         i + 1,
                         sender.id,
                         sender_user,
@@ -1280,6 +1350,12 @@ class Command(BaseCommand):
                         outcome_comment,
                         fromts(last, utc),
                         "[]" if status == "draft" else SHARED_JSON,
+                        orgs[partner].id if partner >= 0 else None,
+                        None,
+                        TRANSFER_REASON if partner >= 0 else "",
+                        fromts(proposed, utc) if proposed else None,
+                        fromts(transferred, utc) if transferred else None,
+                        successor,
                     )
 
         expected = round(n * per_pathway)
@@ -1314,6 +1390,12 @@ class Command(BaseCommand):
                 "outcome_comment",
                 "updated_at",
                 "shared_categories",
+                "transfer_organisation_id",
+                "transfer_service_id",
+                "transfer_reason",
+                "transfer_proposed_at",
+                "transferred_at",
+                "transferred_to_id",
             ],
             rows(),
             expected,

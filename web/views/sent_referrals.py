@@ -1,0 +1,52 @@
+"""« Orientations envoyées »: the referrals the user, or their organisation, sent — where each
+one stands and the receiver's latest answer — with the same scope and filters as the API's
+`GET /api/v1/referrals/?sent_by=…` (parcours/selectors/sent_referrals.py)."""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from parcours import access
+from parcours.gate import Action
+from parcours.gate.journal import record_list_of
+from parcours.models import Organisation
+from parcours.selectors.sent_referrals import SentBy, referrals_sent, sent_list
+
+from ..actor import member_required
+from ..sent_forms import SentFilterForm
+from .referrals import PAGE_SIZE, SHOWN_IN_LISTS
+
+
+@member_required
+def sent_referrals(request):
+    actor = request.actor
+    # The receivers to filter on: those the organisation sent to (never the whole directory).
+    receivers = Organisation.objects.filter(
+        pk__in=referrals_sent(actor, by=SentBy.ORGANISATION).values("receiver_organisation_id")
+    ).order_by("name", "id")
+    form = SentFilterForm(request.GET, receivers=receivers)
+    if not form.is_valid():
+        # A filter the form does not offer (a typed URL): said on the field, nothing listed.
+        return render(request, "web/referrals/sent.html", {"form": form, "page": None})
+    filters = form.filters()
+    page = Paginator(sent_list(actor, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    grants = access.grants_for(actor, {r.pathway_id for r in page})
+    # Each row shows the person's name and the referral: identity and pathway categories.
+    record_list_of(
+        actor,
+        Action.REFERRAL_LIST,
+        object_type="referral",
+        items=[(r.pk, [r.pathway_id]) for r in page],
+        shown=SHOWN_IN_LISTS,
+        grants=grants,
+    )
+    return render(
+        request,
+        "web/referrals/sent.html",
+        {
+            "form": form,
+            "filters": filters,
+            "page": page,
+            "visible": {pid: held.categories for pid, held in grants.items()},
+            "by_me": filters.by == SentBy.ME,
+        },
+    )
