@@ -146,3 +146,18 @@ class EncryptedBooleanField(EncryptedMixin, models.BooleanField):
 
 def encrypted_fields(model: type[models.Model]) -> list[models.Field]:
     return [f for f in model._meta.concrete_fields if getattr(f, "encrypted", False)]
+
+
+class EvidenceFileField(models.FileField):
+    """A consent's evidence file: the name of a file `parcours.evidence` stored (encrypted, under
+    a random name). A file assigned to the field directly would be written by the storage as
+    it came, in clear and under its own name: saving one is refused."""
+
+    def pre_save(self, model_instance: Any, add: bool) -> Any:
+        file = getattr(model_instance, self.attname)
+        if file and not file._committed:
+            raise ValueError(
+                "Une pièce justificative s'enregistre par parcours.evidence.keep (chiffrée), "
+                "jamais en l'affectant au champ."
+            )
+        return super().pre_save(model_instance, add)

@@ -92,6 +92,7 @@ class Action(StrEnum):
     APPOINTMENT_LIST = "appointment.list"
     CONSENT_READ = "consent.read"
     CONSENT_LIST = "consent.list"
+    CONSENT_EVIDENCE_READ = "consent.evidence_read"  # its evidence file (parcours/evidence.py)
     OBJECTION_READ = "objection.read"
     OBJECTION_LIST = "objection.list"
     CARE_TEAM_READ = "care_team.read"
@@ -284,6 +285,10 @@ RULES: dict[Action, Rule] = {
     Action.APPOINTMENT_LIST: _reads("Liste de rendez-vous"),
     Action.CONSENT_READ: _reads("Consultation d'un accord", DataCategory.IDENTITY),
     Action.CONSENT_LIST: _reads("Liste d'accords", DataCategory.IDENTITY),
+    # The consent's read rule: whoever reads the consent may download its evidence file.
+    Action.CONSENT_EVIDENCE_READ: _reads(
+        "Téléchargement de la pièce justificative d'un accord", DataCategory.IDENTITY
+    ),
     Action.OBJECTION_READ: _reads("Consultation d'une opposition", DataCategory.IDENTITY),
     Action.OBJECTION_LIST: _reads("Liste d'oppositions", DataCategory.IDENTITY),
     Action.CARE_TEAM_READ: _reads("Consultation de l'équipe de suivi"),

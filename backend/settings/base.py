@@ -142,6 +142,29 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 MEDIA_ROOT = BASE_DIR / "var" / "media"
+# Uploads: consent evidence files only (docs/security.md, "Consent evidence files"): PDF, JPEG or
+# PNG by their content, at most PARCOURS_EVIDENCE_MAX_BYTES, kept encrypted in MEDIA_ROOT under a
+# random name. No URL serves MEDIA_ROOT (MEDIA_URL stays empty): downloads go through the gate.
+PARCOURS_EVIDENCE_MAX_BYTES = env.int("PARCOURS_EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)
+if PARCOURS_EVIDENCE_MAX_BYTES < 1:
+    raise ImproperlyConfigured(
+        "PARCOURS_EVIDENCE_MAX_BYTES : la taille maximale d'une pièce justificative, en octets "
+        "(par défaut 10485760, soit 10 Mo)."
+    )
+# A file past that limit is cut as it arrives, then refused: neither memory nor the temporary
+# directory ever holds more than the limit and one 64 KiB chunk of it, whatever is sent.
+FILE_UPLOAD_HANDLERS = [
+    "parcours.evidence.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# An upload up to 2.5 MB stays in memory while the request lasts, a larger one goes to a
+# temporary file (deleted with the request); the other fields of a request, 2.5 MB at most.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# The stored files (tokens) and their folders: the application's own user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from ..fields import EvidenceFileField
 from .organisation import Organisation
 from .person import Person
 
@@ -40,7 +41,8 @@ class Consent(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="+"
     )
     evidence_kind = models.CharField(_("preuve"), max_length=20, choices=EvidenceKind.choices)
-    evidence_file = models.FileField(_("pièce justificative"), upload_to="consents/%Y/", blank=True)
+    # Encrypted, under a random name, read back through the gate only (parcours/evidence.py).
+    evidence_file = EvidenceFileField(_("pièce justificative"), upload_to="evidence/", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(_("retiré le"), null=True, blank=True)
     revoked_by = models.ForeignKey(

@@ -5,6 +5,8 @@ it is effective at the next request (docs/access-control.md).
 """
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -12,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .. import access, gate
+from .. import access, evidence, gate
 from ..actor import Actor
 from ..categories import ALL_CATEGORIES, DataCategory
 from ..errors import Conflict, InvalidInput
@@ -134,21 +136,36 @@ def consent_record(
     ends_on: dt.date | None = None,
     evidence_file=None,
 ) -> Consent:
-    """Record the person's consent, collected by the actor, for named organisations or kinds."""
+    """Record the person's consent, collected by the actor, for named organisations or kinds.
+    `evidence_file`: an uploaded file, checked and kept encrypted (parcours/evidence.py)."""
     person = _person_for(actor, person_id, Action.CONSENT_RECORD)
     held = _held(actor, person)
     raise_if_person_archived(person)
-    return _consent_save(
-        actor,
-        person,
-        held,
-        ConsentChoice(categories, organisation_ids or [], organisation_kinds or []),
-        purpose=purpose,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        evidence_kind=evidence_kind,
-        evidence_file=evidence_file,
-    )
+    with _kept(evidence_file) as evidence_name:
+        return _consent_save(
+            actor,
+            person,
+            held,
+            ConsentChoice(categories, organisation_ids or [], organisation_kinds or []),
+            purpose=purpose,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            evidence_kind=evidence_kind,
+            evidence_name=evidence_name,
+        )
+
+
+@contextmanager
+def _kept(evidence_file) -> Iterator[str]:
+    """The uploaded evidence file checked (InvalidInput on `evidence_file` before anything is
+    written), encrypted and stored under a random name, "" without one; the file is deleted
+    again if the consents naming it are not recorded (the storage is not transactional)."""
+    name = evidence.keep(evidence_file) if evidence_file is not None else ""
+    try:
+        yield name
+    except BaseException:
+        evidence.discard(name)
+        raise
 
 
 @dataclass(frozen=True)
@@ -210,20 +227,23 @@ def consent_record_choices(
     person = _person_for(actor, person_id, Action.CONSENT_RECORD)
     held = _held(actor, person)  # the journal says what the organisation held before them all
     raise_if_person_archived(person)
-    return [
-        _consent_save(
-            actor,
-            person,
-            held,
-            group,
-            purpose=purpose,
-            starts_on=starts_on,
-            ends_on=ends_on,
-            evidence_kind=evidence_kind,
-            evidence_file=evidence_file,
-        )
-        for group in consent_groups(choices)
-    ]
+    groups = consent_groups(choices)
+    # One encrypted file for the signed form, named by every consent it records.
+    with _kept(evidence_file) as evidence_name:
+        return [
+            _consent_save(
+                actor,
+                person,
+                held,
+                group,
+                purpose=purpose,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                evidence_kind=evidence_kind,
+                evidence_name=evidence_name,
+            )
+            for group in groups
+        ]
 
 
 def _consent_save(
@@ -236,9 +256,10 @@ def _consent_save(
     starts_on: dt.date | None,
     ends_on: dt.date | None,
     evidence_kind: str,
-    evidence_file,
+    evidence_name: str,
 ) -> Consent:
-    """Validate and save one consent (the caller found the person and checked the rules)."""
+    """Validate and save one consent (the caller found the person and checked the rules, and
+    kept the evidence file: `evidence_name`, "" without one)."""
     organisations, kinds, categories = _validated_scope(
         choice.organisation_ids, choice.organisation_kinds, choice.categories
     )
@@ -259,9 +280,8 @@ def _consent_save(
         collected_by=actor.user,
         collected_by_organisation=actor.organisation,
         evidence_kind=evidence_kind,
+        evidence_file=evidence_name,
     )
-    if evidence_file is not None:
-        consent.evidence_file = evidence_file
     save_with_history(consent, actor=actor, reason=_("Recueil de l'accord de la personne"))
     consent.organisations.set(organisations)
     # Collecting consent is an interview with the person: a contact.

@@ -15,6 +15,11 @@ Primary keys must be integers (every model here).
 
 Raw SQL on purpose: rotation is not a domain change, so it must not create history rows nor touch
 updated_at (which QuerySet.update/save would do or bypass inconsistently). Never prints a value.
+
+The consents' evidence files are encrypted under the same keys (parcours/evidence.py): each one
+not yet under the newest key is re-encrypted in place, after the tables (same name, the new token
+written to a temporary file then renamed over the old one: a crash leaves one or the other). A
+file still in clear (stored before encryption) is counted and left for `encrypt_evidence_files`.
 """
 
 import time
@@ -72,7 +77,19 @@ class Command(BaseCommand):
             counts = self._rotate(target, batch_size)
             for key in totals:
                 totals[key] += counts[key]
+        files = self._rotate_evidence()
         elapsed = time.perf_counter() - started
+        self.stdout.write(
+            f"Pièces justificatives : {files['rotated']} re-chiffrées, {files['current']} déjà "
+            f"sous la clé la plus récente, {files['missing']} absentes du stockage."
+        )
+        if files["plaintext"]:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{files['plaintext']} pièces justificatives encore en clair : lancez "
+                    "manage.py encrypt_evidence_files (docs/operations.md)."
+                )
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Rotation terminée : {totals['rotated']} valeurs re-chiffrées, "
@@ -80,6 +97,24 @@ class Command(BaseCommand):
                 f"{totals['rows']} lignes parcourues en {elapsed:.1f} s."
             )
         )
+
+    def _rotate_evidence(self) -> dict[str, int]:
+        """Every stored evidence file under the newest key (idempotent: one decrypt for a file
+        already under it)."""
+        from parcours import evidence
+
+        from .encrypt_evidence_files import stored_files
+
+        counts = {"rotated": 0, "current": 0, "plaintext": 0, "missing": 0}
+        files = stored_files()
+        for done, (name, consent_id) in enumerate(files, start=1):
+            try:
+                counts[evidence.rotate(name, consent_id=consent_id)] += 1
+            except FieldIntegrityError as error:
+                raise CommandError(str(error)) from None
+            if done % 100 == 0 or done == len(files):
+                self.stdout.write(f"Pièces justificatives : {done}/{len(files)}")
+        return counts
 
     @staticmethod
     def _write(cursor: Any, target: Target, updates: dict[str, list[tuple[str, Any, str]]]) -> None:
