@@ -6,7 +6,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import DeliveryMode
-from parcours import access
+from parcours import access, evidence
 from parcours.categories import PERSON_FIELDS, SENSITIVE_CATEGORIES, DataCategory
 from parcours.errors import DomainError
 from parcours.models import (
@@ -206,8 +206,25 @@ class ConsentForm(forms.Form):
     evidence_file = forms.FileField(
         label=_("Pièce justificative (formulaire signé…)"),
         required=False,
-        help_text=_("PDF ou image ; facultatif pour un accord recueilli oralement."),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"}
+        ),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = evidence.size_label(evidence.max_bytes())  # the setting's, read per form
+        self.fields["evidence_file"].help_text = _(
+            "PDF, JPEG ou PNG de %(limit)s au plus ; facultatif pour un accord recueilli oralement."
+        ) % {"limit": limit}
+
+    def clean_evidence_file(self):
+        """The one rule on evidence files (parcours/evidence.py): the type by the content, an
+        extension that agrees, the size."""
+        upload = self.cleaned_data.get("evidence_file")
+        if upload and (refused := evidence.errors(upload)):
+            raise ValidationError(refused)
+        return upload
 
     def clean(self):
         """The choices per category (ConsentChoice), from the categories for all and each

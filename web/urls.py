@@ -52,6 +52,12 @@ urlpatterns = [
         persons.consent_narrow,
         name="consent-narrow",
     ),
+    # The consent's evidence file, downloaded through the gate (never from the storage).
+    path(
+        "personnes/<int:pk>/accords/<int:consent_pk>/piece-justificative/",
+        persons.consent_evidence,
+        name="consent-evidence",
+    ),
     path("personnes/<int:pk>/acces-exceptionnel/", persons.break_glass, name="break-glass"),
     path("personnes/<int:pk>/opposition/", objections.objection_record, name="objection-record"),
     path(

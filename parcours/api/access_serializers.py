@@ -4,6 +4,7 @@ break-glass, access requests)."""
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from .. import evidence
 from ..categories import DataCategory
 from ..models import (
     AccessRequest,
@@ -18,6 +19,10 @@ from ..services.consent import consent_dates_errors
 
 
 class ConsentSerializer(serializers.ModelSerializer):
+    # Whether a file backs the consent; it is downloaded from /consents/{id}/evidence/ (the
+    # gate, the journal), never from a URL of the storage.
+    has_evidence_file = serializers.SerializerMethodField(label=_("pièce justificative jointe"))
+
     class Meta:
         model = Consent
         fields = [
@@ -32,11 +37,15 @@ class ConsentSerializer(serializers.ModelSerializer):
             "collected_by",
             "collected_by_organisation",
             "evidence_kind",
+            "has_evidence_file",
             "created_at",
             "revoked_at",
             "revoked_by",
         ]
         read_only_fields = fields
+
+    def get_has_evidence_file(self, consent: Consent) -> bool:
+        return bool(consent.evidence_file.name)
 
 
 class ConsentCreateSerializer(serializers.Serializer):
@@ -59,7 +68,22 @@ class ConsentCreateSerializer(serializers.Serializer):
     starts_on = serializers.DateField(required=False, allow_null=True, default=None)
     ends_on = serializers.DateField(required=False, allow_null=True, default=None)
     evidence_kind = serializers.ChoiceField(choices=EvidenceKind.choices, label=_("preuve"))
-    evidence_file = serializers.FileField(required=False, allow_null=True, default=None)
+    evidence_file = serializers.FileField(
+        required=False,
+        allow_null=True,
+        default=None,
+        label=_("pièce justificative"),
+        help_text=_(
+            "PDF, JPEG ou PNG (reconnu à son contenu, extension concordante), "
+            "PARCOURS_EVIDENCE_MAX_BYTES au plus (10 Mo par défaut) ; envoi en multipart/form-data."
+        ),
+    )
+
+    def validate_evidence_file(self, upload):
+        # The one rule on evidence files (parcours/evidence.py), as the page's form says it.
+        if upload is not None and (refused := evidence.errors(upload)):
+            raise serializers.ValidationError(refused)
+        return upload
 
     def validate(self, attrs):
         # The service's rule (consent_record says it too, for the pages).

@@ -1,12 +1,14 @@
 """Endpoints for the person's choices and access mechanics. Thin: validate, call, render."""
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import access
+from .. import evidence as evidence_files
 from ..categories import DataCategory
 from ..gate import Action
 from ..models import AccessRequest, BreakGlass, CareTeamMember, Consent, Objection, Pathway
@@ -108,6 +110,28 @@ class ConsentViewSet(
         return Response(
             s.ConsentSerializer(consents, many=True).data, status=status.HTTP_201_CREATED
         )
+
+    @extend_schema(
+        request=None,
+        responses={
+            **{(200, kind.content_type): OpenApiTypes.BINARY for kind in evidence_files.ACCEPTED},
+            # A file stored before the types were checked, none of those: bytes to save.
+            (200, evidence_files.UNKNOWN.content_type): OpenApiTypes.BINARY,
+            404: OpenApiResponse(
+                description="Accord introuvable, hors de votre périmètre, ou sans pièce jointe."
+            ),
+        },
+        description=(
+            "La pièce justificative de l'accord (formulaire signé…), déchiffrée, en pièce jointe "
+            "(Content-Disposition: attachment), avec le type reconnu à son contenu. Qui lit "
+            "l'accord la lit ; chaque téléchargement est journalisé."
+        ),
+    )
+    @action(detail=True, methods=["get"])
+    def evidence(self, request, pk=None):
+        # The gate, the journal and the headers are parcours.evidence's, as for the pages.
+        download = evidence_files.evidence_read(actor=self.actor, consent_id=record_id(pk))
+        return evidence_files.http_response(download)
 
     @extend_schema(request=None, responses=s.ConsentSerializer)
     @action(detail=True, methods=["post"])

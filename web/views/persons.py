@@ -10,9 +10,10 @@ from django.db.models import Prefetch
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from parcours import access, gate
+from parcours import access, evidence, gate
 from parcours.api.filters import PersonFilter
 from parcours.categories import PERSON_FIELDS, DataCategory, barrier_category
 from parcours.errors import DuplicatePerson, NotAllowed
@@ -466,6 +467,15 @@ def consent_create(request, pk: int):
             return redirect("web:person-detail", pk=person.pk)
     # Shown again, open, with its errors and what was ticked: nothing typed is lost.
     return _person_page(request, person, consent_form=form, status=400)
+
+
+@member_required
+@require_GET
+def consent_evidence(request, pk: int, consent_pk: int):
+    """The consent's evidence file, as an attachment: the gate, the journal and the headers are
+    parcours.evidence's, as for the API (a consent the actor may not read is not found)."""
+    download = evidence.evidence_read(actor=request.actor, consent_id=consent_pk, person_id=pk)
+    return evidence.http_response(download)
 
 
 @member_required
