@@ -20,6 +20,18 @@ from .factories import (
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _media_root(tmp_path_factory):
+    """The files the tests store (consent evidence) go to a temporary directory of the
+    session, never the checkout's var/media."""
+    from django.test import override_settings
+
+    override = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")))
+    override.enable()
+    yield
+    override.disable()
+
+
 @pytest.fixture
 def make_actor(db):
     """Build an Actor: a user with a membership (role) in an organisation."""

@@ -388,3 +388,42 @@ class ReferralMessageFactory(factory.django.DjangoModelFactory):
             author=factory.SubFactory(UserFactory),
             author_organisation=factory.SelfAttribute("referral.receiver_organisation"),
         )
+
+
+# --- Consent evidence files (parcours/evidence.py) ------------------------------------------------
+
+
+def real_pdf(text: str = "Accord de la personne signé") -> bytes:
+    """A real one-page PDF (reportlab), as a scanner or a word processor makes one."""
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    page = canvas.Canvas(out, invariant=1)  # the same bytes each time (no date, no random id)
+    page.drawString(72, 720, text)
+    page.save()
+    return out.getvalue()
+
+
+def real_image(kind: str = "PNG") -> bytes:
+    """A real small PNG or JPEG (Pillow), as a phone's photo of a signed form."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(out, format=kind)
+    return out.getvalue()
+
+
+def with_evidence(consent: Consent, content: bytes | None = None, name: str = "accord.pdf"):
+    """The consent with an evidence file kept as the consent services keep one (checked,
+    encrypted, under a random name)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from parcours import evidence
+
+    consent.evidence_file = evidence.keep(SimpleUploadedFile(name, content or real_pdf()))
+    consent.save(update_fields=["evidence_file"])
+    return consent

@@ -330,6 +330,53 @@ def test_consent_without_any_recipient_says_so_in_the_words_of_the_page(me_clien
     assert not own_pathway.person.consents.exists()
 
 
+EVIDENCE_JUNK = [
+    ("accord.html", b"<html><script>alert(1)</script></html>", "n'est ni un PDF"),
+    (
+        "accord.svg",
+        b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+        "n'est ni un PDF",
+    ),
+    ("accord.pdf", b"MZ\x90\x00\x03" + b"\x00" * 64, "n'est ni un PDF"),  # a program, renamed
+    ("accord.pdf", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "son contenu est une image PNG"),
+    ("accord.pdf", b"", "Le fichier soumis est vide."),
+]
+
+
+def test_consent_evidence_files_are_refused_on_their_field(me_client, own_pathway, settings):
+    """What the audit uploaded (issue 15), by content whatever the name or the type the client
+    says; and over the size limit. 400 on `evidence_file`, in French, nothing written."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.PARCOURS_EVIDENCE_MAX_BYTES = 100
+    payload = {
+        "person": own_pathway.person_id,
+        "organisations": [],
+        "organisation_kinds": ["siae"],
+        "categories": ["contact"],
+        "purpose": "Coordination",
+        "evidence_kind": "signed_form",
+    }
+    big = ("accord.pdf", b"%PDF-1.4\n" + b"0" * 200, "Ce fichier est trop volumineux")
+    for name, content, says in [*EVIDENCE_JUNK, big]:
+        file = SimpleUploadedFile(name, content, "application/pdf")
+        response = me_client.post(
+            "/api/v1/consents/", {**payload, "evidence_file": file}, format="multipart"
+        )
+        assert response.status_code == 400, (name, response.content)
+        assert list(response.json()) == ["evidence_file"], (name, response.json())
+        assert says in response.json()["evidence_file"][0], (name, response.json())
+    # Not a file at all (JSON): a French message too, never a 500.
+    for junk in ("accord.pdf", 12, ["x"], {"name": "accord.pdf"}):
+        response = me_client.post(
+            "/api/v1/consents/", {**payload, "evidence_file": junk}, format="json"
+        )
+        assert response.status_code == 400, (junk, response.content)
+        said = " ".join(response.json()["evidence_file"])
+        assert said and not ENGLISH_DEFAULTS.search(said), said
+    assert not own_pathway.person.consents.exists()
+
+
 def test_agreement_with_a_single_party(manager_client, world):
     response = manager_client.post(
         "/api/v1/agreements/", _agreement_payload(world, parties=[world.home.pk])

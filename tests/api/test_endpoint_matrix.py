@@ -58,7 +58,9 @@ from ..factories import (
     ReferralFactory,
     ServiceFactory,
     UserFactory,
+    real_pdf,
     valid_nir,
+    with_evidence,
 )
 
 API_PREFIX = "/api/v1/"
@@ -275,6 +277,11 @@ def _own_consent(world):
 
 def _foreign_consent(world):
     return Consent, _consent_of(PathwayFactory(owner_organisation=world.elsewhere), world.siae).pk
+
+
+def _with_evidence(consent_id: int) -> int:
+    """The consent with its signed form (a real PDF, kept encrypted)."""
+    return with_evidence(Consent.objects.get(pk=consent_id)).pk
 
 
 def _objection_on(pathway):
@@ -634,6 +641,11 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ("/api/v1/consents/{pk}/", "GET"): Row(
         own=lambda w: (w.me, _own_consent(w), None), foreign=_foreign_consent
     ),
+    # Its signed form: the consent's read rule (a stranger's consent is not found).
+    ("/api/v1/consents/{pk}/evidence/", "GET"): Row(
+        own=lambda w: (w.me, _with_evidence(_own_consent(w)), None),
+        foreign=lambda w: (Consent, _with_evidence(_foreign_consent(w)[1])),
+    ),
     ("/api/v1/consents/{pk}/revoke/", "POST"): Row(
         own=lambda w: (w.me, _own_consent(w), None), foreign=_foreign_consent
     ),
@@ -868,6 +880,13 @@ def test_member_is_allowed(key, world, client_for):
     assert response.status_code == row.ok, response.content
     if path.endswith("/subject-access-pack/"):
         assert response["Content-Type"] == "application/zip"
+        return
+    if path.endswith("/evidence/"):  # the file, decrypted, as an attachment
+        assert response["Content-Type"] == "application/pdf"
+        assert response["Content-Disposition"] == (
+            f'attachment; filename="accord-{pk}-piece-justificative.pdf"'
+        )
+        assert response.content == real_pdf()
         return
     body = response.json()
     if path.endswith("/notes/"):

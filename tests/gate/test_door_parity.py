@@ -32,6 +32,7 @@ from tests.factories import (
     PathwayFactory,
     PersonFactory,
     ReferralFactory,
+    with_evidence,
 )
 from web.forms import PersonForm
 
@@ -77,6 +78,14 @@ class World:
             with_consent=False,
         )
         self.foreign_person = PathwayFactory(owner_organisation=self.elsewhere).person
+        self.foreign_consent = ConsentFactory(person=self.foreign_person, organisations=[self.siae])
+
+
+def _evidence(consent) -> int:
+    """The consent, with its signed form kept (encrypted) before the doors are compared."""
+    if not consent.evidence_file:
+        with_evidence(consent)
+    return consent.pk
 
 
 @dataclass(frozen=True)
@@ -237,6 +246,40 @@ OPERATIONS: dict[str, Operation] = {
             "POST",
             reverse("web:diagnostic-write", args=[w.pathway.pk, "logement"]),
             {"text": "Hébergée chez sa sœur"},
+        ),
+        statuses=(404, 404),
+        operations=("denied",),
+    ),
+    # The consent's signed form (issue 15): the consent's read rule, a read of the identity.
+    "downloading a consent's evidence file": Operation(
+        actor=lambda w: w.me,
+        api=lambda w: Call("GET", f"/api/v1/consents/{_evidence(w.consent)}/evidence/"),
+        page=lambda w: Call(
+            "GET",
+            reverse("web:consent-evidence", args=[w.person.pk, _evidence(w.consent)]),
+        ),
+        statuses=(200, 200),
+        operations=("read",),
+    ),
+    "downloading a consent's evidence file (an organisation it names)": Operation(
+        actor=lambda w: w.receiver,
+        api=lambda w: Call("GET", f"/api/v1/consents/{_evidence(w.consent)}/evidence/"),
+        page=lambda w: Call(
+            "GET",
+            reverse("web:consent-evidence", args=[w.person.pk, _evidence(w.consent)]),
+        ),
+        statuses=(200, 200),
+        operations=("read",),
+    ),
+    "downloading the evidence file of a consent out of scope": Operation(
+        actor=lambda w: w.me,
+        api=lambda w: Call("GET", f"/api/v1/consents/{_evidence(w.foreign_consent)}/evidence/"),
+        page=lambda w: Call(
+            "GET",
+            reverse(
+                "web:consent-evidence",
+                args=[w.foreign_person.pk, _evidence(w.foreign_consent)],
+            ),
         ),
         statuses=(404, 404),
         operations=("denied",),

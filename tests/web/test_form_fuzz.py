@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.hashers import check_password
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, reverse
 from django.utils import timezone
@@ -55,6 +56,14 @@ IMPOSSIBLE_DATES = ("2023-02-30", "0001-01-01", "9999-12-31", "demain", NUL)
 BAD_NIRS = ("123", "190056211912345", "2" * 15, "1 85 05 62 041 123 4X", LONG)
 BAD_FRANCE_TRAVAIL_IDS = ("12", "ABCDEFGHIJK", "1234567-89", LONG)
 UNKNOWN_IDS = ("999999", "abc", "-1", "99999999999999999999999")
+# Uploads (a fresh file each time it is posted): name, content, the content type the client says.
+FILES = {
+    "HTML_FILE": ("accord.html", b"<html><script>alert(1)</script></html>", "application/pdf"),
+    "SVG_FILE": ("accord.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>', "image/svg+xml"),
+    "EXE_AS_PDF": ("accord.pdf", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64, "application/pdf"),
+    "PNG_AS_PDF": ("accord.pdf", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "application/pdf"),
+    "EMPTY_FILE": ("accord.pdf", b"", "application/pdf"),
+}
 # Django's default messages in English, and its bare error pages: none may reach a user.
 ENGLISH = re.compile(
     r"This field is required|Enter a valid|Select a valid choice|Ensure this value|"
@@ -263,6 +272,8 @@ PAGES: list[FormPage] = [
             "categories": ([], [UNKNOWN]),
             "purpose": ("", BLANK, LONG, NUL),
             "evidence_kind": ("", UNKNOWN),
+            # Files the audit uploaded, by their content whatever their name (issue 15).
+            "evidence_file": tuple(FILES),
         },
         kept=("purpose",),
         # The categories of one organisation only: unknown ones, or none at all for it.
@@ -867,6 +878,7 @@ NO_FORM = {
     "personal-data",
     "access-requests",  # a list; its answers are access-request-decide's forms
     "objection-withdraw",  # a button; out of scope or already withdrawn is a 404
+    "consent-evidence",  # a download (the consent's read rule; tests/security/test_evidence.py)
     "logout",
     "person-detail",
     "inbox",
@@ -887,6 +899,7 @@ NO_FORM = {
 }
 # Placeholders resolved against the world or the clock when posted.
 PLACEHOLDERS: dict[str, Callable[[World], object]] = {
+    **{name: (lambda w, f=f: SimpleUploadedFile(*f)) for name, f in FILES.items()},
     "OWN": lambda w: w.home.pk,
     "STRANGER": lambda w: w.stranger.pk,
     "MANAGER": lambda w: w.manager.pk,

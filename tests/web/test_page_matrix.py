@@ -59,7 +59,7 @@ from tests.factories import (
 from web.forms import PersonForm
 
 from .test_dpo_pages import DpoWorld
-from .test_pages import INFORMATION, PUBLIC
+from .test_pages import INFORMATION, PUBLIC, evidence_of
 
 pytestmark = pytest.mark.django_db
 
@@ -218,6 +218,10 @@ def _soon() -> str:
 
 PERSON = lambda w: {"pk": w.person.pk}  # noqa: E731
 CONSENT = lambda w: {"pk": w.person.pk, "consent_pk": w.consent.pk}  # noqa: E731
+
+# A consent with its signed form (kept, encrypted, when a visit needs it).
+EVIDENCE = lambda w: evidence_of(w, w.consent)  # noqa: E731
+FOREIGN_EVIDENCE = lambda w: evidence_of(w, w.foreign_consent)  # noqa: E731
 PATHWAY = lambda w: {"pathway_pk": w.pathway.pk}  # noqa: E731
 HOUSING = lambda w: {"pathway_pk": w.pathway.pk, "domain": "logement"}  # noqa: E731
 PROJECT = lambda w: {"pathway_pk": w.pathway.pk, "domain": "projet-professionnel"}  # noqa: E731
@@ -821,6 +825,41 @@ ALLOW: dict[str, list[Visit]] = {
             ),
             done=lambda w: Consent.objects.get(pk=w.consent.pk).revoked_at is not None,
         )
+    ],
+    # The consent's signed form: whoever reads the consent downloads it, journaled as a read
+    # of the identity it shows (France Travail collected it; the SIAE is a recipient of it).
+    "consent-evidence": [
+        Visit(
+            "me",
+            "GET",
+            EVIDENCE,
+            journal=(
+                read(
+                    "consent",
+                    lambda w: w.consent.pk,
+                    ("identity",),
+                    lambda w: w.home_on_person,
+                    OWNER,
+                    "consent.evidence_read",
+                ),
+            ),
+        ),
+        Visit(
+            "receiver",
+            "GET",
+            EVIDENCE,
+            journal=(
+                read(
+                    "consent",
+                    lambda w: w.consent.pk,
+                    ("identity",),
+                    lambda w: w.siae_on_person,
+                    RECEIVER,
+                    "consent.evidence_read",
+                ),
+            ),
+            name="receiver",
+        ),
     ],
     "consent-narrow": [
         Visit(
@@ -1629,6 +1668,36 @@ DENY: dict[str, list[Visit]] = {
             journal=(refused("consent", lambda w: w.foreign_consent.pk, "consent.revoke"),),
             name="out-of-scope",
         ),
+    ],
+    "consent-evidence": [
+        Visit(  # a manager does not see the person's identity: not found, like a stranger
+            "manager",
+            "GET",
+            EVIDENCE,
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("consent", lambda w: w.consent.pk, "consent.evidence_read"),),
+            name="manager",
+        ),
+        Visit(
+            "stranger",
+            "GET",
+            EVIDENCE,
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("consent", lambda w: w.consent.pk, "consent.evidence_read"),),
+            name="stranger",
+        ),
+        Visit(
+            "me",
+            "GET",
+            FOREIGN_EVIDENCE,
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("consent", lambda w: w.foreign_consent.pk, "consent.evidence_read"),),
+            name="out-of-scope",
+        ),
+        Visit("me", "GET", CONSENT, status=404, says=NOT_FOUND, name="without-file"),
     ],
     "consent-narrow": [
         Visit(

@@ -29,6 +29,7 @@ from tests.factories import (
     PersonFactory,
     PlanActionFactory,
     ReferralFactory,
+    with_evidence,
 )
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +145,14 @@ def client_of(user) -> Client:
     return client
 
 
+def evidence_of(w: World, consent) -> dict:
+    """The URL kwargs of a consent's evidence file, the file kept (encrypted) when a visit needs
+    it."""
+    if not consent.evidence_file:
+        with_evidence(consent)
+    return {"pk": consent.person_id, "consent_pk": consent.pk}
+
+
 # name → (method, own kwargs, foreign kwargs or None, POST data)
 PAGES = {
     "home": ("GET", lambda w: {}, None, None),
@@ -182,6 +191,12 @@ PAGES = {
         lambda w: {"pk": w.person.pk, "consent_pk": w.consent.pk},
         lambda w: {"pk": w.foreign_pathway.person_id, "consent_pk": w.foreign_consent.pk},
         {"categories": ["identity"]},
+    ),
+    "consent-evidence": (
+        "GET",
+        lambda w: evidence_of(w, w.consent),
+        lambda w: evidence_of(w, w.foreign_consent),
+        None,
     ),
     "objection-record": (
         "POST",
@@ -327,6 +342,8 @@ PAGES = {
 }
 # The footer's mandatory pages are read by anyone, logged in or not.
 INFORMATION = {"accessibility", "legal-notice", "personal-data"}
+# Files sent as attachments, not pages (tests/security/test_evidence.py checks what they send).
+DOWNLOADS = {"consent-evidence"}
 PUBLIC = {"login", *INFORMATION}
 
 
@@ -354,7 +371,9 @@ def test_anonymous_goes_to_the_login_page(name, world):
     assert response.url.startswith("/connexion/" if name == "logout" else "/connexion/?next=")
 
 
-@pytest.mark.parametrize("name", sorted(n for n, p in PAGES.items() if p[0] == "GET"))
+@pytest.mark.parametrize(
+    "name", sorted(n for n, p in PAGES.items() if p[0] == "GET" and n not in DOWNLOADS)
+)
 def test_member_sees_the_page(name, world):
     _method, own, _foreign, _data = PAGES[name]
     response = _call(client_of(world.me), name, own(world), "GET")
@@ -645,7 +664,22 @@ def test_a_consent_with_its_signed_form(world):
     assert response.status_code == 302
     consent = world.person.consents.latest("id")
     assert consent.categories == ["contact"]
-    assert consent.evidence_file.name.endswith(".pdf")
+    # Kept encrypted under a random name (tests/security/test_evidence.py), linked on the page.
+    assert consent.evidence_file.name.startswith("evidence/")
+    page = client_of(world.me).get(reverse("web:person-detail", args=[world.person.pk]))
+    url = reverse("web:consent-evidence", args=[world.person.pk, consent.pk])
+    assert f'href="{url}"' in page.content.decode()
+    assert client_of(world.me).get(url).content == b"%PDF-1.4 accord signe"
+
+
+def test_a_download_is_an_attachment_never_a_page(world):
+    response = client_of(world.me).get(
+        reverse("web:consent-evidence", kwargs=evidence_of(world, world.consent))
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment; ")
+    assert response["X-Content-Type-Options"] == "nosniff"
 
 
 def test_the_timeline_shows_events_and_consents(world):
