@@ -58,6 +58,13 @@ class ConsentViewSet(
             .order_by("-created_at", "-id")
         )
 
+    def perform_content_negotiation(self, request, force=False):
+        # The evidence file is sent whatever the client accepts (`Accept: application/pdf`
+        # included, which no renderer of the API names); a refusal is still JSON.
+        return super().perform_content_negotiation(
+            request, force=force or getattr(self, "action", None) == "evidence"
+        )
+
     @extend_schema(request=s.ConsentCreateSerializer, responses={201: s.ConsentSerializer})
     def create(self, request, *args, **kwargs):
         payload = s.ConsentCreateSerializer(data=request.data)

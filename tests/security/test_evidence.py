@@ -353,6 +353,18 @@ def test_an_accepted_file_is_encrypted_and_read_back_identical_through_the_api(
     assert "legal:owner" in row.basis.split()
 
 
+def test_a_client_that_accepts_only_the_file_type_gets_it(scene, client_for):
+    """A partner system asking for `Accept: application/pdf` gets the file, never a 406; a
+    refusal is still the API's JSON."""
+    consent = with_evidence(ConsentFactory(person=scene.person), PDF)
+    client = client_for(scene.owner)
+    response = client.get(_consent_url(consent), HTTP_ACCEPT="application/pdf")
+    assert (response.status_code, response.content) == (200, PDF)
+    missing = client.get("/api/v1/consents/999999/evidence/", HTTP_ACCEPT="application/pdf")
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "Non trouvé."}
+
+
 def test_the_partner_the_consent_concerns_downloads_it_too(scene, client_for):
     """The SIAE received a referral of Éloïse and her consent names it: it reads the consent."""
     ReferralFactory(
