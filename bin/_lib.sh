@@ -90,3 +90,24 @@ ensure_chromium() {
   warn "Installez chromium : sudo apt-get install chromium"
   return 1
 }
+
+# The local OpenID provider standing in for ProConnect (tools/oidc-provider: the certified
+# `oidc-provider` package on Node.js), used by the tests and offered by `make run`. Its locked
+# dependencies are installed once (`npm ci`), again only when package-lock.json changes.
+OIDC_PROVIDER_DIR="$ROOT/tools/oidc-provider"
+node_usable() {
+  is_installed node && is_installed npm &&
+    node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'
+}
+ensure_oidc_provider() {
+  if ! node_usable && [[ "$(id -u)" == 0 ]] && is_installed apt-get; then
+    say "Installation de Node.js et npm (paquets Debian) pour le fournisseur ProConnect local"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null || true
+  fi
+  node_usable || { warn "Node.js 20.19 ou plus récent (et npm) est requis pour le fournisseur ProConnect local."; return 1; }
+  local stamp="$OIDC_PROVIDER_DIR/node_modules/.package-lock.json"
+  if [[ ! -f "$stamp" || "$OIDC_PROVIDER_DIR/package-lock.json" -nt "$stamp" ]]; then
+    say "Installation du fournisseur d'identité local (oidc-provider, npm ci) dans tools/oidc-provider"
+    (cd "$OIDC_PROVIDER_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}

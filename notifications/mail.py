@@ -25,6 +25,8 @@ from parcours.models import (
     Referral,
     ReferralMessage,
     ReferralStatus,
+    SignInRefusal,
+    SignInRequest,
 )
 
 from .models import Alert, Audience, Delivery, OutboxKind, OutboxMessage, Reminder
@@ -311,6 +313,70 @@ def _reminder_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
     )
 
 
+def admin_link(path: str = "") -> str:
+    """Where a sign-in notice sends an administrator: the admin (after logging in)."""
+    return f"{settings.PARCOURS_PUBLIC_URL.rstrip('/')}/admin/{path}"
+
+
+def _sign_in_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
+    """An agent could not sign in with ProConnect: who (name, address, SIRET transmitted), for
+    which organisation, since when and how often, and what the administrator can do — nothing
+    about any person followed."""
+    if message.sign_in_request_id is None:
+        return None
+    request = SignInRequest.objects.select_related("organisation", "user").get(
+        pk=message.sign_in_request_id
+    )
+    values = {
+        "who": request.full_name,
+        "email": request.email,
+        "siret": request.siret,
+        "organisation": request.organisation.name if request.organisation else "",
+        "first_seen_at": _day_and_time(request.first_seen_at),
+        "attempts": request.attempts,
+    }
+    if request.reason == SignInRefusal.AWAITING_ACTIVATION:
+        subject = _("[parcours] %(who)s attend l'activation de son compte (%(organisation)s)")
+        fact = _(
+            "%(who)s (%(email)s) s'est identifié(e) avec ProConnect le %(first_seen_at)s pour "
+            "%(organisation)s (SIRET %(siret)s), mais son compte parcours n'est pas encore "
+            "activé : la connexion a été refusée."
+        )
+        ask = _(
+            "Si cette personne travaille bien dans votre structure, ouvrez son appartenance dans "
+            "l'administration, vérifiez son rôle (conseiller par défaut) et cochez « active ». "
+            "Sinon, laissez-la inactive : aucune donnée ne lui est accessible."
+        )
+        link = admin_link(
+            f"parcours/membership/?organisation__id__exact={request.organisation_id}"
+            "&is_active__exact=0"
+        )
+    else:
+        subject = _("[parcours] Connexion ProConnect d'une structure inconnue (SIRET %(siret)s)")
+        fact = _(
+            "%(who)s (%(email)s) s'est identifié(e) avec ProConnect le %(first_seen_at)s pour "
+            "l'établissement de SIRET %(siret)s, qu'aucune organisation de parcours ne porte : "
+            "la connexion a été refusée."
+        )
+        ask = _(
+            "Si cette structure doit utiliser parcours, créez son organisation avec ce SIRET "
+            "(ou corrigez le SIRET d'une organisation existante) ; à sa prochaine connexion, "
+            "la personne obtiendra un compte en attente d'activation par les administrateurs de "
+            "la structure."
+        )
+        link = admin_link("parcours/organisation/")
+    context = {
+        **values,
+        "subject": subject % values,
+        "fact": fact % values,
+        "ask": ask,
+        "link": link,
+    }
+    return _email(
+        message, subject=context["subject"], template="notifications/email/sign_in", context=context
+    )
+
+
 def build_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
     """The e-mail for an outbox row, or None when there is nothing left to say: every alert it
     is about has been resolved meanwhile (and a digest carries no answer either), or its
@@ -324,6 +390,8 @@ def build_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
         return _reminder_email(message)
     if message.kind == OutboxKind.REFERRAL_MESSAGE:
         return _referral_message_email(message)
+    if message.kind == OutboxKind.SIGN_IN_REQUEST:
+        return _sign_in_email(message)
     # Answers to the sender (issue 14): their wording lives with them (it imports this module).
     from .answers import answer_email, answer_lines
 

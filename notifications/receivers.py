@@ -4,7 +4,12 @@ inside the domain's transaction, so what a receiver writes commits or rolls back
 from django.dispatch import receiver
 
 from parcours.queueing import enqueue_on_commit
-from parcours.signals import break_glass_opened, referral_message_posted, referral_moved
+from parcours.signals import (
+    break_glass_opened,
+    referral_message_posted,
+    referral_moved,
+    sign_in_refused,
+)
 from parcours.transitions import Action
 
 from .services.alerts import alerts_resolve_for_referral
@@ -13,6 +18,7 @@ from .services.break_glass import break_glass_notices_create
 from .services.correction import correction_notices_create
 from .services.referral_message import message_notices_create
 from .services.reminders import reminders_schedule
+from .services.sign_in import sign_in_notices_create
 
 
 @receiver(referral_moved, dispatch_uid="notifications.resolve_alerts_on_move")
@@ -80,4 +86,16 @@ def tell_sender_when_receiver_answers(
         enqueue_on_commit(
             "notifications.outbox_relay",
             catch_up="the outbox-relay beat entry sends the answers to the sender",
+        )
+
+
+@receiver(sign_in_refused, dispatch_uid="notifications.tell_administrators_of_sign_in")
+def tell_administrators_of_a_refused_sign_in(sender, *, sign_in_request, **kwargs) -> None:
+    """In the sign-in's own transaction: the administrators' e-mails (once per address and
+    request, however often the agent tries), then the relay woken once it commits (the periodic
+    relay sends them anyway)."""
+    if sign_in_notices_create(sign_in_request=sign_in_request):
+        enqueue_on_commit(
+            "notifications.outbox_relay",
+            catch_up="the outbox-relay beat entry sends the sign-in notices",
         )

@@ -155,6 +155,8 @@ class Action(StrEnum):
     RECEIVE_BREAK_GLASS_NOTICE = "notice.break_glass"
     RECEIVE_REMINDERS = "notice.reminder"  # the receiver's deadlines, before they pass
     RECEIVE_ANSWERS = "notice.answer"  # the receiver's answers to a referral, on the sending side
+    # A ProConnect sign-in refused for an account awaiting activation in the organisation.
+    RECEIVE_SIGN_IN_NOTICE = "notice.sign_in"
     # The pathway's action plan (objectives and their actions).
     PLAN_READ = "plan.read"
     PLAN_ACTION_LIST = "plan_action.list"  # « À traiter »: the organisation's overdue actions
@@ -580,6 +582,12 @@ RULES: dict[Action, Rule] = {
     # steers activity and reads no person's name: not a recipient.
     Action.RECEIVE_ANSWERS: Rule(
         "Destinataire des réponses aux orientations envoyées", CASEWORKERS, None, ""
+    ),
+    # Who activates an agent's account (a membership, in the admin): the organisation's
+    # administrators. An unknown SIRET has no organisation: the platform's administrators
+    # (superusers) are told instead (notifications/services/sign_in.py).
+    Action.RECEIVE_SIGN_IN_NOTICE: Rule(
+        "Destinataire des demandes d'accès par ProConnect", frozenset({Role.ADMIN}), None, ""
     ),
     # The action plan is built by those who follow the pathway, with the person; an organisation
     # that holds one of its actions (a partner that received the person, say) reports on it.

@@ -20,3 +20,8 @@ break_glass_opened = Signal()
 # Arguments: message (the ReferralMessage just saved), referral (its Referral). Sent inside the
 # post's transaction: the other party's e-mails are written in it (exactly once per address).
 referral_message_posted = Signal()
+
+# Arguments: sign_in_request (the SignInRequest of a refused ProConnect sign-in, new or seen
+# again). Sent inside the sign-in's transaction: the administrators' e-mails are written in it,
+# exactly once per address and request.
+sign_in_refused = Signal()

@@ -17,6 +17,7 @@ from .views import (
     objections,
     pathways,
     persons,
+    proconnect,
     referrals,
     sent_referrals,
     worklists,
@@ -28,6 +29,10 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("connexion/", account.LoginView.as_view(), name="login"),
     path("deconnexion/", account.LogoutView.as_view(), name="logout"),
+    # ProConnect (off unless configured: 404): the button, the provider's two ways back.
+    path("connexion/proconnect/", proconnect.start, name="proconnect-start"),
+    path("connexion/proconnect/retour/", proconnect.callback, name="proconnect-callback"),
+    path("deconnexion/proconnect/retour/", proconnect.logged_out, name="proconnect-logged-out"),
     path("mot-de-passe/", account.PasswordChangeView.as_view(), name="password-change"),
     path("organisation/", account.acting_organisation, name="acting-organisation"),
     # The footer's mandatory pages, public.

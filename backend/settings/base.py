@@ -420,3 +420,34 @@ LOGGING = {
 # After a referral ends (refused, withdrawn, expired, closed) its parties keep their view this long.
 PARCOURS_RELATIONSHIP_GRACE_DAYS = env.int("PARCOURS_RELATIONSHIP_GRACE_DAYS", default=30)
 PARCOURS_BREAK_GLASS_HOURS = env.int("PARCOURS_BREAK_GLASS_HOURS", default=24)
+
+# --- ProConnect (docs/operations.md, « ProConnect ») ---------------------------------------------
+# Sign-in for public agents through ProConnect (OpenID Connect). Off unless a client id is set:
+# the login page then offers password login only. Issuer (discovery at
+# <issuer>/.well-known/openid-configuration): https://fca.integ01.dev-agentconnect.fr/api/v2 for
+# the integration environment, https://auth.agentconnect.gouv.fr/api/v2 in production. The
+# redirect URIs to register with ProConnect are <PARCOURS_PUBLIC_URL>/connexion/proconnect/retour/
+# and, after logout, <PARCOURS_PUBLIC_URL>/deconnexion/proconnect/retour/.
+PROCONNECT_CLIENT_ID = env.str("PROCONNECT_CLIENT_ID", default="")
+PROCONNECT_CLIENT_SECRET = env.str("PROCONNECT_CLIENT_SECRET", default="")
+PROCONNECT_ISSUER = env.str("PROCONNECT_ISSUER", default="")
+PROCONNECT_SCOPES = env.str(
+    "PROCONNECT_SCOPES", default="openid email given_name usual_name uid siret idp_id"
+)
+# The authentication level asked for (and required in the ID token's `acr`); empty: none.
+PROCONNECT_ACR_VALUES = env.str("PROCONNECT_ACR_VALUES", default="eidas1")
+PROCONNECT_USE_PKCE = env.bool("PROCONNECT_USE_PKCE", default=True)
+PROCONNECT_TIMEOUT_SECONDS = env.int("PROCONNECT_TIMEOUT_SECONDS", default=10)
+# The local provider of `make run` (tools/oidc-provider) sets this to say so on the login page.
+PROCONNECT_LOCAL_PROVIDER = env.bool("PROCONNECT_LOCAL_PROVIDER", default=False)
+if PROCONNECT_CLIENT_ID:
+    if not PROCONNECT_CLIENT_SECRET or not PROCONNECT_ISSUER:
+        raise ImproperlyConfigured(
+            "ProConnect est activé (PROCONNECT_CLIENT_ID) : PROCONNECT_CLIENT_SECRET et "
+            "PROCONNECT_ISSUER sont obligatoires (voir docs/operations.md, « ProConnect »)."
+        )
+    if not PROCONNECT_ISSUER.startswith(("https://", "http://127.0.0.1:", "http://localhost:")):
+        raise ImproperlyConfigured(
+            "PROCONNECT_ISSUER doit être une adresse https:// (http seulement sur cette machine, "
+            "pour le fournisseur local)."
+        )

@@ -27,6 +27,7 @@ class OutboxKind(models.TextChoices):
     REMINDER = "reminder", _("Rappel d'échéance (au destinataire)")
     ANSWER = "answer", _("Réponse à une orientation envoyée")
     REFERRAL_MESSAGE = "referral_message", _("Nouveau message sur une orientation")
+    SIGN_IN_REQUEST = "sign_in_request", _("Connexion ProConnect refusée (aux administrateurs)")
 
 
 class OutboxStatus(models.TextChoices):
@@ -88,6 +89,16 @@ class OutboxMessage(models.Model):
         related_name="messages",
         verbose_name=_("rappel"),
     )
+    # What a sign-in notice is about: a ProConnect sign-in refused (unknown SIRET, account
+    # awaiting activation); the e-mail is built from it when it is sent.
+    sign_in_request = models.ForeignKey(
+        "parcours.SignInRequest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("connexion ProConnect refusée"),
+    )
     status = models.CharField(
         _("état"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )
@@ -148,6 +159,16 @@ class OutboxMessage(models.Model):
                 condition=Q(referral_message__isnull=False),
                 name="outbox_once_per_referral_message_address",
                 violation_error_message=_("Cette adresse est déjà prévenue de ce message."),
+            ),
+            # One notice per administrator's address and refused sign-in, however often the
+            # agent tries again.
+            models.UniqueConstraint(
+                fields=["sign_in_request", "to_email"],
+                condition=Q(sign_in_request__isnull=False),
+                name="outbox_once_per_sign_in_request_address",
+                violation_error_message=_(
+                    "Cette adresse est déjà prévenue de cette connexion refusée."
+                ),
             ),
             # One reminder e-mail per address and reminder (a referral's deadline).
             models.UniqueConstraint(

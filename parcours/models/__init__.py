@@ -60,6 +60,7 @@ from .rights_request import (
     RightsRequestKind,
     RightsRequestStatus,
 )
+from .sign_in import ProConnectIdentity, SignInRefusal, SignInRequest
 from .territory import EmploymentArea
 
 __all__ = [
@@ -117,6 +118,7 @@ __all__ = [
     "Person",
     "PlanAction",
     "PlanActionStatus",
+    "ProConnectIdentity",
     "Referral",
     "ReferralKind",
     "ReferralMessage",
@@ -132,5 +134,7 @@ __all__ = [
     "Role",
     "Service",
     "SiaeKind",
+    "SignInRefusal",
+    "SignInRequest",
     "SupportModality",
 ]
