@@ -102,6 +102,9 @@ def _client():
             "scope": settings.PROCONNECT_SCOPES,
             "token_endpoint_auth_method": "client_secret_post",
             "default_timeout": settings.PROCONNECT_TIMEOUT_SECONDS,
+            # ProConnect's access tokens live 60 seconds: with Authlib's default margin (60 s)
+            # the token would count as expired before the userinfo call.
+            "leeway": 5,
         }
         if settings.PROCONNECT_USE_PKCE:
             client_kwargs["code_challenge_method"] = "S256"
@@ -167,16 +170,16 @@ def _id_token_claims_options(metadata: dict) -> dict:
 def complete(request: HttpRequest) -> Identity:
     """The callback's work: state, code, ID token, signed userinfo. Raises ProConnectError (with
     a French message) for anything not as expected; nothing is trusted before it is checked."""
+    client = _client()
+    state = request.GET.get("state", "")
+    # Checked first, before anything is asked of the provider: a callback this browser did not
+    # start (forged), or one already used (replayed), finds no state in the session.
+    if not state or not client.framework.get_state_data(request.session, state):
+        raise ProConnectError(REPLAYED, detail="state not in this session")
     if request.GET.get("error"):
-        # The agent cancelled at the provider, or the provider refused the request. The state
-        # still has to be ours (else it is a forged redirect, refused as such).
-        client = _client()
-        state = request.GET.get("state", "")
-        if not client.framework.get_state_data(request.session, state):
-            raise ProConnectError(REPLAYED, detail=f"error without a known state: {request.GET}")
+        # The agent cancelled at the provider, or the provider refused the request.
         client.framework.clear_state_data(request.session, state)
         raise ProConnectError(CANCELLED, detail=f"provider error {request.GET.get('error')}")
-    client = _client()
     try:
         metadata = client.load_server_metadata()
         token = client.authorize_access_token(

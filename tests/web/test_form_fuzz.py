@@ -880,6 +880,11 @@ NO_FORM = {
     "objection-withdraw",  # a button; out of scope or already withdrawn is a 404
     "consent-evidence",  # a download (the consent's read rule; tests/security/test_evidence.py)
     "logout",
+    # ProConnect: a button (its `next` is checked in test_proconnect.py) and the provider's two
+    # ways back, whose query strings are forged there (404 while ProConnect is not configured).
+    "proconnect-start",
+    "proconnect-callback",
+    "proconnect-logged-out",
     "person-detail",
     "inbox",
     "caseload",  # lists behind « À traiter »'s « voir tout »: a page number only

@@ -352,8 +352,11 @@ def test_every_page_is_in_the_table():
 
     from .test_dpo_pages import DPO_PAGES
 
+    from .test_proconnect import PROCONNECT_PAGES
+
     names = {p.name for p in urls.urlpatterns if isinstance(p, URLPattern)}
-    assert names == set(PAGES) | set(DPO_PAGES)
+    # ProConnect's pages need a running provider: tests/web/test_proconnect.py sweeps them.
+    assert names == set(PAGES) | set(DPO_PAGES) | PROCONNECT_PAGES
     assert any(getattr(p, "namespace", None) == "web" for p in get_resolver().url_patterns)
 
 

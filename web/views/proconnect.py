@@ -50,7 +50,8 @@ def start(request: HttpRequest) -> HttpResponse:
     """« S'identifier avec ProConnect »: off to the provider, where to land kept for later."""
     _require_enabled()
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    # A path of this site only (where the login form's `next` leads): never another host.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         request.session[NEXT_SESSION_KEY] = target
