@@ -39,6 +39,7 @@ class Agent:
     password: str = "mot-de-passe-fi"
     sub: str = field(default_factory=lambda: secrets.token_hex(16))
     uid: str = field(default_factory=lambda: secrets.token_hex(4))
+    idp_id: str = "fia-local"
 
     def as_account(self) -> dict:
         return {
@@ -51,7 +52,7 @@ class Agent:
                 "usual_name": self.usual_name,
                 "siret": self.siret,
                 "uid": self.uid,
-                "idp_id": "fia-local",
+                "idp_id": self.idp_id,
             },
         }
 
