@@ -365,15 +365,12 @@ def _sign_in_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
             "la structure."
         )
         link = admin_link("parcours/organisation/")
-    context = {
-        **values,
-        "subject": subject % values,
-        "fact": fact % values,
-        "ask": ask,
-        "link": link,
-    }
+    context = {**values, "subject": subject % values, "fact": fact % values, "ask": ask}
     return _email(
-        message, subject=context["subject"], template="notifications/email/sign_in", context=context
+        message,
+        subject=subject % values,
+        template="notifications/email/sign_in",
+        context={**context, "link": link},
     )
 
 

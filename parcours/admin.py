@@ -97,7 +97,7 @@ class ServiceInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(ScopedAdminMixin, ScopedHistoryAdmin):
-    list_display = ["name", "kind", "siae_kind", "departement", "employment_area"]
+    list_display = ["name", "siret", "kind", "siae_kind", "departement", "employment_area"]
     list_filter = ["kind", "departement"]
     search_fields = ["name", "siret"]
     inlines = [ServiceInline]

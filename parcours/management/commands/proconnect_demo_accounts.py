@@ -56,7 +56,7 @@ class Command(BaseCommand):
                 if user
                 else None
             )
-            if membership is None:
+            if user is None or membership is None:
                 raise CommandError(
                     f"Compte de démonstration {username} introuvable : lancez seed_demo d'abord."
                 )
