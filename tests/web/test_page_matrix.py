@@ -2655,7 +2655,6 @@ def test_every_page_has_an_allow_and_a_deny():
     """A new page without its rows fails here; so does a row for a page that is gone."""
     from .test_dpo_pages import DPO_PAGES
     from .test_pages import PAGES
-
     from .test_proconnect import PROCONNECT_PAGES
 
     # ProConnect's pages have their allow and deny rows against a real provider, in

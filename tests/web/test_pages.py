@@ -351,7 +351,6 @@ def test_every_page_is_in_the_table():
     from web import urls
 
     from .test_dpo_pages import DPO_PAGES
-
     from .test_proconnect import PROCONNECT_PAGES
 
     names = {p.name for p in urls.urlpatterns if isinstance(p, URLPattern)}
