@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('notifications', '0006_ladder'),
-        ('parcours', '0022_proconnect_sign_in'),
+        ('parcours', '0023_proconnect_sign_in'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

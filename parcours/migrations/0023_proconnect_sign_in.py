@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('parcours', '0021_ladder'),
+        ('parcours', '0022_consent_evidence_encrypted'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
