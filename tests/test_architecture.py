@@ -7,6 +7,8 @@
   inserts an `AccessEvent`; doors (API, pages, admin, tasks) only tell the gate what they showed
   (`record_read`, `record_list` and their `_of` forms); writes, refusals and events are
   journaled by the services through the gate.
+* CSV files are written by `parcours/exports/spreadsheet.py` alone, which neutralises every cell
+  against formula injection: nothing else calls `csv.writer` or `csv.DictWriter`.
 """
 
 import ast
@@ -139,6 +141,32 @@ def test_doors_only_tell_the_gate_what_they_showed(name):
     assert imported <= DOOR_JOURNAL_NAMES, f"{name} imports {sorted(imported)}"
 
 
+# The one CSV writer (its cells neutralised against formula injection).
+CSV_WRITER = ROOT / "parcours" / "exports" / "spreadsheet.py"
+
+
+def _csv_writers(tree: ast.AST) -> list[tuple[int, str]]:
+    return [
+        (node.lineno, ast.unparse(node)[:80])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute | ast.Name)
+        and ast.unparse(node.func) in {"csv.writer", "csv.DictWriter", "writer", "DictWriter"}
+    ]
+
+
+def test_only_the_spreadsheet_module_writes_csv():
+    violations = [
+        f"{name}:{line}: {text}"
+        for path, name in _sources()
+        if path != CSV_WRITER
+        for line, text in _csv_writers(ast.parse(path.read_text(), filename=name))
+    ]
+    assert violations == [], "CSV through parcours/exports/spreadsheet.py:\n" + "\n".join(
+        violations
+    )
+
+
 def test_the_checks_see_what_they_look_for():
     """The detectors themselves: a role comparison, a role filter, a journal write."""
     sample = ast.parse(
@@ -150,5 +178,6 @@ def test_the_checks_see_what_they_look_for():
     )
     assert len(_role_decisions(sample)) == 3
     assert len(_journal_writes(sample)) == 2
+    assert len(_csv_writers(ast.parse("csv.writer(s)\nw = csv.DictWriter(s, f)"))) == 2
     harmless = ast.parse("Actor(user=u, organisation=o, role=Role.ADMIN)\nrole in table[action]\n")
     assert _role_decisions(harmless) == []

@@ -8,7 +8,6 @@ person, GDPR art. 15 as read by the CJEU in C-579/21: dates, organisations and p
 names hidden by default).
 """
 
-import csv
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import TextIO
 from django.db.models import Q
 
 from ..categories import DataCategory
+from ..exports.spreadsheet import csv_writer
 from ..labels import UNKNOWN_BASIS, basis_label, record_label, record_name
 from ..models import AccessEvent, AccessOperation, Pathway, Referral
 
@@ -209,7 +209,7 @@ CSV_COLUMNS = [
 
 
 def write_csv(report: AccessReport, stream: TextIO) -> None:
-    writer = csv.writer(stream, delimiter=";")
+    writer = csv_writer(stream)
     writer.writerow(CSV_COLUMNS)
     for row in report.rows:
         writer.writerow(

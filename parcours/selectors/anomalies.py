@@ -11,7 +11,6 @@
 Thresholds come from settings (PARCOURS_ANOMALY_*) and may be overridden per report.
 """
 
-import csv
 import datetime as dt
 import statistics
 from collections import defaultdict
@@ -24,6 +23,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import ExtractHour, TruncDate
 
+from ..exports.spreadsheet import csv_writer
 from ..labels import basis_label
 from ..models import (
     AccessEvent,
@@ -433,7 +433,7 @@ CSV_COLUMNS = [
 
 def write_csv(findings: list[Anomaly], stream: TextIO) -> None:
     """One line per evidence row (a finding without evidence rows still has one line)."""
-    writer = csv.writer(stream, delimiter=";")
+    writer = csv_writer(stream)
     writer.writerow(CSV_COLUMNS)
     for finding in findings:
         head = [

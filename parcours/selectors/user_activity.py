@@ -3,7 +3,6 @@ journal row they caused, in order, with the records and people concerned, catego
 and basis — never the content of a record. Scoped by the caller to the organisations a DPO
 reports on (`parcours.access.organisations_reportable_by`)."""
 
-import csv
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
@@ -12,6 +11,7 @@ from typing import TextIO
 
 from django.contrib.auth.models import User
 
+from ..exports.spreadsheet import csv_writer
 from ..labels import basis_label, list_label, record_label
 from ..models import AccessEvent, AccessOperation
 from .access_reports import category_labels
@@ -107,7 +107,7 @@ CSV_COLUMNS = [
 
 
 def write_csv(report: UserActivityReport, stream: TextIO) -> None:
-    writer = csv.writer(stream, delimiter=";")
+    writer = csv_writer(stream)
     writer.writerow(CSV_COLUMNS)
     for row in report.rows:
         writer.writerow(
