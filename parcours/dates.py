@@ -80,3 +80,19 @@ def report_period(first_day: dt.date | None, last_day: dt.date | None) -> Report
         start=timezone.make_aware(dt.datetime.combine(first, dt.time.min)),
         end=timezone.make_aware(dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min)),
     )
+
+
+# PostgreSQL stores a UTC offset up to ±15:59:59 where Python reads one up to ±23:59: beyond, the
+# query or the write failed (a 500, issue 15). No time zone is further than ±14:00 from UTC.
+POSTGRESQL_MAX_UTC_OFFSET = dt.timedelta(hours=16)
+UTC_OFFSET_INVALID = (
+    "Décalage horaire invalide : il doit être compris entre -15:59 et +15:59 "
+    "(par exemple 2026-01-15T09:00:00+01:00)."
+)
+
+
+def has_storable_offset(moment: dt.datetime | None) -> bool:
+    """False for a date-time whose UTC offset PostgreSQL cannot store (the doors answer
+    UTC_OFFSET_INVALID on the field)."""
+    offset = moment.utcoffset() if moment is not None else None
+    return offset is None or abs(offset) < POSTGRESQL_MAX_UTC_OFFSET

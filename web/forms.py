@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from notifications.models import DeliveryMode
 from parcours import access, evidence
 from parcours.categories import PERSON_FIELDS, SENSITIVE_CATEGORIES, DataCategory
+from parcours.dates import UTC_OFFSET_INVALID, has_storable_offset
 from parcours.errors import DomainError
 from parcours.models import (
     MESSAGE_MAX_LENGTH,
@@ -382,6 +383,13 @@ class AppointmentForm(forms.Form):
     )
     channel = forms.ChoiceField(label=_("Modalité"), choices=AppointmentChannel.choices)
     place = forms.CharField(label=_("Lieu"), required=False, max_length=300)
+
+    def clean_starts_at(self):
+        # Django's field also reads ISO 8601 with an offset, one PostgreSQL may not store.
+        starts_at = self.cleaned_data["starts_at"]
+        if not has_storable_offset(starts_at):
+            raise ValidationError(UTC_OFFSET_INVALID, code="utc_offset")
+        return starts_at
 
 
 class CloseForm(forms.Form):

@@ -1,9 +1,12 @@
 """Query filters for list endpoints. Invalid filter values answer 400 with field messages."""
 
 import django_filters as filters
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 
+from ..dates import UTC_OFFSET_INVALID, has_storable_offset
 from ..fields import blind_index, normalise_identifier
 from ..folding import folded_contains
 from ..models import (
@@ -22,6 +25,23 @@ from ..selectors import directory, sent_referrals
 from ..selectors.directory import DirectoryQuery
 from ..selectors.sent_referrals import SENT_BY_LABELS, SENT_SINCE_DAYS, SentBy
 from .actor import request_actor
+
+
+class OffsetCheckedIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time whose UTC offset PostgreSQL can store, else a French field error."""
+
+    def to_python(self, value):
+        result = super().to_python(value)
+        if not has_storable_offset(result):
+            raise ValidationError(UTC_OFFSET_INVALID, code="utc_offset")
+        return result
+
+
+class DateTimeFilter(filters.IsoDateTimeFilter):
+    """The lists' date-time filter (ISO 8601, offset checked): tests/api/test_date_filters.py
+    fuzzes every date filter of every list."""
+
+    field_class = OffsetCheckedIsoDateTimeField
 
 
 class EmploymentAreaFilter(filters.FilterSet):
@@ -91,8 +111,8 @@ class PathwayFilter(filters.FilterSet):
         queryset=EmploymentArea.objects.all(),
         label=_("bassin d'emploi"),
     )
-    opened_after = filters.IsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
-    opened_before = filters.IsoDateTimeFilter(field_name="opened_at", lookup_expr="lt")
+    opened_after = DateTimeFilter(field_name="opened_at", lookup_expr="gte")
+    opened_before = DateTimeFilter(field_name="opened_at", lookup_expr="lt")
 
     class Meta:
         model = Pathway
@@ -116,10 +136,10 @@ class ReferralFilter(filters.FilterSet):
         queryset=EmploymentArea.objects.all(),
         label=_("bassin d'emploi du destinataire"),
     )
-    sent_after = filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
-    sent_before = filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    sent_after = DateTimeFilter(field_name="sent_at", lookup_expr="gte")
+    sent_before = DateTimeFilter(field_name="sent_at", lookup_expr="lt")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
     # The receiving team: the acting user's own (`me`), nobody's yet (`none`), or a user's id.
     assigned_to = filters.CharFilter(
         method="filter_assigned_to",
@@ -173,8 +193,8 @@ class ReferralFilter(filters.FilterSet):
 
 
 class AppointmentFilter(filters.FilterSet):
-    starts_after = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    starts_after = DateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = DateTimeFilter(field_name="starts_at", lookup_expr="lt")
 
     class Meta:
         model = Appointment

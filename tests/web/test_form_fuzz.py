@@ -396,6 +396,7 @@ PAGES: list[FormPage] = [
                 NUL,
                 "PAST_HOUR",
                 "IN_TWO_YEARS",
+                "SOON_BEYOND_OFFSET",
             ),
             "channel": ("", UNKNOWN),
             "place": (LONG, NUL),
@@ -911,6 +912,8 @@ PLACEHOLDERS: dict[str, Callable[[World], object]] = {
     "SIAE": lambda w: w.siae.pk,
     "PAST_HOUR": lambda w: _local(timezone.now() - dt.timedelta(hours=1)),
     "IN_TWO_YEARS": lambda w: _local(timezone.now() + dt.timedelta(days=730)),
+    # An offset Django's field reads and PostgreSQL cannot store (a 500 before issue 15).
+    "SOON_BEYOND_OFFSET": lambda w: _local(timezone.now() + dt.timedelta(days=3)) + "+16:00",
     **{name: (lambda w, f=f: f()) for name, f in RELATIVE.items()},
 }
 
