@@ -6,7 +6,6 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from notifications.selectors import alerts_visible_to, open_alerts_visible_to
@@ -18,6 +17,7 @@ from parcours.gate.journal import record_list_of
 
 from ..actor import member_required
 from ..forms import INPUT_ERRORS, PreferenceForm, error_sentence
+from ..redirects import same_site_path
 from .referrals import SHOWN_IN_LISTS
 
 
@@ -62,11 +62,7 @@ def alert_acknowledge_view(request, pk: int):
     else:
         messages.success(request, "Alerte prise en compte : elle ne sera pas escaladée.")
     # Back where the button was (the home page or the list), never to another site.
-    back = request.POST.get("next", "")
-    if not back.startswith("/") or not url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        back = reverse("web:alerts")
+    back = same_site_path(request.POST.get("next", ""), request, fallback=reverse("web:alerts"))
     return HttpResponseRedirect(back)
 
 
