@@ -62,7 +62,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: every request goes through one door of the gate (journal rows name it).
+    # First: the request's id, checked or generated (parcours/request_origin.py).
+    "parcours.request_origin.RequestOriginMiddleware",
+    # Then every request goes through one door of the gate (journal rows name it).
     "parcours.gate.context.DoorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from ..models import (
     PlanAction,
     Referral,
 )
+from ..request_origin import request_id_from
 from ..rules import Action, purpose_of
 from . import context
 
@@ -46,9 +46,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
     from ..access import PathwayGrants
-
-REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
-_REQUEST_ID_ATTRIBUTE = "_parcours_request_id"
 
 # The journal's names for the records people's data lives in.
 OBJECT_TYPES: dict[type, str] = {
@@ -152,13 +149,15 @@ class Seen:
 
 
 def request_id_for(request: HttpRequest) -> str:
-    """The request's id: the X-Request-ID header (set by the proxy), else a uuid4 kept on it."""
+    """The request's id, as `RequestOriginMiddleware` set it (parcours/request_origin.py: the
+    client's X-Request-ID when it is a plain token, else a uuid4); worked out and kept on the
+    request where no middleware ran (a request built by hand)."""
     http_request = getattr(request, "_request", request)  # a DRF Request wraps the HttpRequest
-    existing = getattr(http_request, _REQUEST_ID_ATTRIBUTE, None)
+    existing = getattr(http_request, "request_id", None)
     if existing:
         return str(existing)
-    value = str(http_request.META.get(REQUEST_ID_HEADER, "")).strip()[:64] or uuid.uuid4().hex
-    setattr(http_request, _REQUEST_ID_ATTRIBUTE, value)
+    value = request_id_from(http_request.META)
+    http_request.request_id = value  # type: ignore[attr-defined]
     return value
 
 
