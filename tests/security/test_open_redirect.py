@@ -64,8 +64,7 @@ def test_the_acknowledge_page_never_sends_the_user_elsewhere():
     url = reverse("web:alert-ack", args=[world.alert.pk])
     for target in OFF_SITE + ODD_PATHS:
         response = client.post(url, {"next": target})
-        assert (response.status_code, response["Location"]) == (302, reverse("web:alerts")), (
-            repr(target)[:40]
-        )
+        answer = (response.status_code, response["Location"])
+        assert answer == (302, reverse("web:alerts")), repr(target)[:40]
     response = client.post(url, {"next": reverse("web:home") + "#alertes"})
     assert response["Location"] == reverse("web:home") + "#alertes"
