@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from parcours.crypto_keys import parse_encryption_keys, parse_search_index_key
+from parcours.request_origin import parse_trusted_proxies
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -39,6 +40,9 @@ SEARCH_INDEX_KEY = parse_search_index_key(
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# The reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed: the journal
+# records the client's address behind them, the direct peer otherwise (docs/operations.md).
+PARCOURS_TRUSTED_PROXIES = parse_trusted_proxies(env.list("PARCOURS_TRUSTED_PROXIES", default=[]))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -62,7 +66,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: the request's id, checked or generated (parcours/request_origin.py).
+    # First: the request's id, checked or generated, and the client's address (behind the
+    # trusted proxies below) — parcours/request_origin.py.
     "parcours.request_origin.RequestOriginMiddleware",
     # Then every request goes through one door of the gate (journal rows name it).
     "parcours.gate.context.DoorMiddleware",

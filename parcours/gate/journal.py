@@ -11,7 +11,6 @@ the same operation through the API and a page gives the same row but for the doo
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -38,7 +37,7 @@ from ..models import (
     PlanAction,
     Referral,
 )
-from ..request_origin import request_id_from
+from ..request_origin import client_ip_from, request_id_from
 from ..rules import Action, purpose_of
 from . import context
 
@@ -162,14 +161,13 @@ def request_id_for(request: HttpRequest) -> str:
 
 
 def client_ip_for(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR (the proxy sets it from the client address); anything unparsable is None."""
-    value = request.META.get("REMOTE_ADDR")
-    if not value:
-        return None
-    try:
-        return str(ipaddress.ip_address(str(value).strip()))
-    except ValueError:
-        return None
+    """The client's address, as `RequestOriginMiddleware` set it (parcours/request_origin.py:
+    the direct peer, or behind a trusted proxy the address it forwarded); worked out where no
+    middleware ran. None when unreadable."""
+    http_request = getattr(request, "_request", request)
+    if hasattr(http_request, "client_ip"):
+        return http_request.client_ip
+    return client_ip_from(http_request.META)
 
 
 def _row(
