@@ -37,8 +37,9 @@ USER parcours
 
 # collectstatic loads the production settings, which insist on DJANGO_SECRET_KEY, DATABASE_URL,
 # FIELD_ENCRYPTION_KEYS and SEARCH_INDEX_KEY: build-only placeholders (no database is opened, nothing
-# is encrypted). They are not kept in the image.
-RUN DJANGO_SECRET_KEY=collectstatic-build-only \
+# is encrypted). They are not kept in the image. The secret key is drawn at random: production
+# refuses a weak one (docs/security.md).
+RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 \
     FIELD_ENCRYPTION_KEYS=Y29sbGVjdHN0YXRpYy1idWlsZC1vbmx5LWtleS0wMDE= \
     SEARCH_INDEX_KEY=Y29sbGVjdHN0YXRpYy1idWlsZC1vbmx5LWtleS0wMDI= \

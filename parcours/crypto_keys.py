@@ -60,3 +60,33 @@ def parse_search_index_key(raw: str, *, encryption_keys: list[str], secret_key: 
             "DJANGO_SECRET_KEY (séparation des clés). Voir docs/security.md."
         )
     return raw
+
+
+# Django's own bar (`check --deploy`, security.W009) and a little more: production refuses to
+# start below it rather than warn (issue 15).
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_DISTINCT_CHARACTERS = 10
+SECRET_KEY_INSECURE_PREFIX = "django-insecure"  # noqa: S105 (a prefix, not a key)
+# Placeholders seen in examples and documentation, whatever their length.
+SECRET_KEY_PLACEHOLDERS = ("changeme", "change-me", "change_me", "secret", "example", "build-only")
+SECRET_KEY_HINT = "générez-en une : python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"  # noqa: S105
+
+
+def check_secret_key_strength(value: str) -> None:
+    """DJANGO_SECRET_KEY in production: long, varied, not Django's generated development key nor
+    a placeholder; else ImproperlyConfigured, in French, never quoting the key."""
+    lowered = value.lower()
+    if lowered.startswith(SECRET_KEY_INSECURE_PREFIX):
+        reason = "c'est une clé de développement générée par Django (« django-insecure… »)"
+    elif any(word in lowered for word in SECRET_KEY_PLACEHOLDERS):
+        reason = "elle contient un mot d'exemple (« changeme », « secret »…)"
+    elif len(value) < SECRET_KEY_MIN_LENGTH:
+        reason = f"elle fait moins de {SECRET_KEY_MIN_LENGTH} caractères"
+    elif len(set(value)) < SECRET_KEY_MIN_DISTINCT_CHARACTERS:
+        reason = f"elle a moins de {SECRET_KEY_MIN_DISTINCT_CHARACTERS} caractères différents"
+    else:
+        return
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY est trop faible pour la production : {reason}. Refus de démarrer ; "
+        f"{SECRET_KEY_HINT} (voir docs/operations.md)."
+    )

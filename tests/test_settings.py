@@ -2,6 +2,7 @@
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 
@@ -119,3 +120,67 @@ def test_the_fallback_modes_mail_lands_in_var_mail_whatever_the_working_director
     (written,) = (root / "var" / "mail").iterdir()
     assert "Subject: Essai" in written.read_text()
     assert not list(elsewhere.rglob("*.log")) and not list(elsewhere.iterdir())
+
+
+# --- Production (issue 15) --------------------------------------------------------------------
+
+
+def _production(secret_key: str, *command: str, code: str | None = None):
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DJANGO_SECURE", "DJANGO_DEBUG", "PARCOURS_TRUSTED"))
+    } | {
+        "DJANGO_SETTINGS_MODULE": "backend.settings.production",
+        "DJANGO_SECRET_KEY": secret_key,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/parcours",
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "SEARCH_INDEX_KEY": Fernet.generate_key().decode(),
+    }
+    argv = [sys.executable, "-c", code] if code else [sys.executable, "manage.py", *command]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_check_deploy_passes_with_no_warning_in_production():
+    result = _production(secrets.token_urlsafe(50), "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+    assert "WARNINGS" not in result.stdout + result.stderr
+
+
+def test_production_answers_with_hsts_and_redirects_plain_http():
+    """A request through the proxy over HTTPS gets HSTS; one over plain HTTP is sent to HTTPS.
+    (An API answer: the pages need `collectstatic`'s manifest in production.)"""
+    code = (
+        "import django, json; django.setup(); from django.test import Client; "
+        "c = Client(HTTP_HOST='localhost'); "
+        "s = c.get('/api/v1/me/', secure=True); p = c.get('/api/v1/me/'); "
+        "print(json.dumps([s.status_code, s.get('Strict-Transport-Security'), "
+        "p.status_code, p.get('Location')]))"
+    )
+    result = _production(secrets.token_urlsafe(50), code=code)
+    assert result.returncode == 0, result.stderr
+    status, hsts, plain_status, location = json.loads(result.stdout.strip().splitlines()[-1])
+    assert status == 401  # anonymous
+    assert hsts == "max-age=31536000; includeSubDomains; preload"
+    assert (plain_status, location) == (301, "https://localhost/api/v1/me/")
+
+
+@pytest.mark.parametrize(
+    ("secret_key", "reason"),
+    [
+        ("changeme", "un mot d'exemple"),
+        ("changeme" * 8, "un mot d'exemple"),
+        ("django-insecure-" + secrets.token_urlsafe(50), "une clé de développement"),
+        (secrets.token_urlsafe(36), "moins de 50 caractères"),  # 48 characters
+        ("abcd" * 20, "moins de 10 caractères différents"),
+        ("test-only-secret-key-not-for-production", "un mot d'exemple"),
+    ],
+)
+def test_a_weak_secret_key_refuses_to_start_in_production(secret_key, reason):
+    result = _production(secret_key, "check")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY est trop faible pour la production" in result.stderr
+    assert reason in result.stderr
+    if len(secret_key) > 20:
+        assert secret_key not in result.stderr  # the message never quotes the key
