@@ -151,12 +151,13 @@ def request_id_for(request: HttpRequest) -> str:
     """The request's id, as `RequestOriginMiddleware` set it (parcours/request_origin.py: the
     client's X-Request-ID when it is a plain token, else a uuid4); worked out and kept on the
     request where no middleware ran (a request built by hand)."""
-    http_request = getattr(request, "_request", request)  # a DRF Request wraps the HttpRequest
+    # A DRF Request wraps the HttpRequest; the middleware's attributes are on the latter.
+    http_request: Any = getattr(request, "_request", request)
     existing = getattr(http_request, "request_id", None)
     if existing:
         return str(existing)
     value = request_id_from(http_request.META)
-    http_request.request_id = value  # type: ignore[attr-defined]
+    http_request.request_id = value
     return value
 
 
@@ -164,7 +165,7 @@ def client_ip_for(request: HttpRequest) -> str | None:
     """The client's address, as `RequestOriginMiddleware` set it (parcours/request_origin.py:
     the direct peer, or behind a trusted proxy the address it forwarded); worked out where no
     middleware ran. None when unreadable."""
-    http_request = getattr(request, "_request", request)
+    http_request: Any = getattr(request, "_request", request)
     if hasattr(http_request, "client_ip"):
         return http_request.client_ip
     return client_ip_from(http_request.META)
