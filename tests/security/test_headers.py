@@ -151,3 +151,24 @@ def test_swagger_ui_is_served_from_our_static_files():
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
     assert b"SwaggerUIBundle" in script.content
+
+
+def _form_action(response) -> str:
+    policy = response.headers["Content-Security-Policy"]
+    (directive,) = [d.strip() for d in policy.split(";") if d.strip().startswith("form-action")]
+    return directive
+
+
+@pytest.mark.django_db
+def test_forms_may_post_to_the_proconnect_provider_only_when_it_is_configured(settings):
+    """The sign-in and logout buttons post forms answered by a redirect to ProConnect, which
+    `form-action` governs (chromium blocks it otherwise: tests/e2e/test_proconnect_journey.py)."""
+    login = reverse("web:login")
+    settings.PROCONNECT_CLIENT_ID = ""
+    assert _form_action(Client().get(login)) == "form-action 'self'"
+    settings.PROCONNECT_CLIENT_ID = "parcours"
+    settings.PROCONNECT_CLIENT_SECRET = "secret"
+    settings.PROCONNECT_ISSUER = "https://fca.integ01.dev-agentconnect.fr/api/v2"
+    assert _form_action(Client().get(login)) == (
+        "form-action 'self' https://fca.integ01.dev-agentconnect.fr"
+    )
