@@ -30,6 +30,20 @@ class ParcoursConfig(AppConfig):
             register_sqlite_function, dispatch_uid="parcours_sqlite_fold", weak=False
         )
 
+        # Signing in (services/account_security.py): failed passwords are journaled after axes
+        # (an app listed before parcours) counted them; an authenticator app an administrator
+        # deletes is journaled on its owner's account.
+        from django.contrib.auth.signals import user_login_failed
+        from django.db.models.signals import post_delete
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from .services.account_security import device_removed_elsewhere, login_failed
+
+        user_login_failed.connect(login_failed, dispatch_uid="parcours_login_failed")
+        post_delete.connect(
+            device_removed_elsewhere, sender=TOTPDevice, dispatch_uid="parcours_totp_removed"
+        )
+
         # The access journal's append-only trigger (docs/journal.md); after every migrate.
         post_migrate.connect(
             install_journal_trigger, sender=self, dispatch_uid="parcours_journal_trigger"

@@ -23,6 +23,7 @@ RECORD_NAMES: dict[str, tuple[str, str]] = {
     "access_request": ("demande d'accès", "demandes d'accès"),
     "rights_request": ("demande d'exercice de droits", "demandes d'exercice de droits"),
     "user": ("utilisateur", "utilisateurs"),
+    "account": ("compte utilisateur", "comptes utilisateurs"),
     "journal": ("journal des accès", "journaux des accès"),
     "register": ("registre des traitements", "registres des traitements"),
     "anomalies": ("rapport d'anomalies", "rapports d'anomalies"),

@@ -29,6 +29,9 @@ CASEWORKERS = frozenset({C, SW})
 CASEWORK_AND_MANAGERS = frozenset({C, SW, M})
 DPOS = frozenset({Role.DPO, Role.NATIONAL_DPO})
 AGREEMENT_SIGNATORIES = frozenset({M, Role.ADMIN})
+# Members with these roles (and staff of the admin) must sign in with a second factor: they read
+# who did what across an organisation or administer its accounts (docs/security.md).
+SECOND_FACTOR_ROLES = DPOS | {Role.ADMIN}
 
 # What each role may see of a record it has a relationship and a basis for.
 ROLE_CATEGORIES: dict[str, frozenset[str]] = {

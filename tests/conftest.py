@@ -31,6 +31,26 @@ def _media_root(tmp_path_factory):
     yield
     override.disable()
 
+@pytest.fixture(autouse=True, scope="session")
+def _force_login_passes_the_second_factor():
+    """`Client.force_login(user)` signs the session in completely: past the password, as Django
+    does, and past the second factor for an account that has or must have one
+    (tests/second_factor.py). `second_factor=False` stops after the password."""
+    from django.test import Client
+
+    from .second_factor import verify_session
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None, *, second_factor: bool = True):
+        original(self, user, backend)
+        if second_factor:
+            verify_session(self, user)
+
+    Client.force_login = force_login
+    yield
+    Client.force_login = original
+
 
 @pytest.fixture
 def make_actor(db):

@@ -28,6 +28,23 @@ app_name = "web"
 urlpatterns = [
     path("", home.home, name="home"),
     path("connexion/", account.LoginView.as_view(), name="login"),
+    # The second factor: the code after the password, setting up an app, recovery codes.
+    path("connexion/verification/", account.second_factor, name="second-factor"),
+    path(
+        "compte/double-authentification/",
+        account.second_factor_setup,
+        name="second-factor-setup",
+    ),
+    path(
+        "compte/double-authentification/codes-de-secours/",
+        account.second_factor_recovery_codes,
+        name="second-factor-recovery-codes",
+    ),
+    path(
+        "compte/double-authentification/desactivation/",
+        account.second_factor_disable,
+        name="second-factor-disable",
+    ),
     path("deconnexion/", account.LogoutView.as_view(), name="logout"),
     # ProConnect (off unless configured: 404): the button, the provider's two ways back.
     path("connexion/proconnect/", proconnect.start, name="proconnect-start"),

@@ -46,7 +46,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 PARCOURS_TRUSTED_PROXIES = parse_trusted_proxies(env.list("PARCOURS_TRUSTED_PROXIES", default=[]))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, whose site asks staff for their second factor (parcours/admin_site.py).
+    "parcours.admin_site.ParcoursAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -63,6 +64,12 @@ INSTALLED_APPS = [
     "csp",
     "guardian",
     "simple_history",
+    # Sign-in hardening (docs/security.md, "Signing in"): lockout after repeated failures and
+    # the second factor (TOTP, recovery codes). Before parcours: its failure receiver runs first.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "parcours",
     "notifications",
     "web",
@@ -84,10 +91,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session passed its second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "web.middleware.SessionExpiryMessageMiddleware",
+    # An account that must type its code (or enrol) reaches nothing else until it has.
+    "web.middleware.SecondFactorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login attempt axes refused into the French lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # --- Response headers (docs/security.md, "Headers") --------------------------------------------
@@ -154,15 +167,44 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username + address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# CNIL, délibération n° 2022-100 (passwords alone: about 80 bits): 12 characters of the four
+# kinds, or 14 of three (a passphrase); plus Django's similarity, common and numeric checks.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "parcours.passwords.CnilPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Lockout (django-axes) and second factor (django-otp): docs/security.md -------------------
+# A username tried from one address is locked after this many failures (password or second
+# factor) for the cool-off; a success resets the count.
+AXES_FAILURE_LIMIT = env.int("PARCOURS_LOGIN_FAILURE_LIMIT", default=5)
+PARCOURS_LOGIN_COOLOFF_MINUTES = env.int("PARCOURS_LOGIN_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = "parcours.services.account_security.lockout_cool_off"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Trying again while locked neither extends the lockout (someone who knows a username could keep
+# its owner out for ever) nor counts as a new one.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The address the journal records (the same function: one place decides the client's address).
+AXES_CLIENT_IP_CALLABLE = "parcours.gate.journal.client_ip_for"
+AXES_LOCKOUT_CALLABLE = "web.views.account.locked_out"
+# The journal keeps every failure and lockout; axes keeps only the running counts (no log of
+# successful logins, no copy of what was posted).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_SENSITIVE_PARAMETERS = ["username", "password", "code", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
+# TOTP (RFC 6238, 30 s, 6 digits, one step of tolerance); the issuer the authenticator app shows.
+OTP_TOTP_ISSUER = env.str("PARCOURS_OTP_ISSUER", default="parcours")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+PARCOURS_RECOVERY_CODES = 10
 # A form posted without its valid token (expired session, old tab): a French page, not Django's.
 CSRF_FAILURE_VIEW = "web.views.errors.csrf_failure"
 LOGIN_URL = "web:login"
@@ -462,6 +504,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-axes logs every sign-in at INFO; the journal holds the failures and lockouts.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # --- Access ------------------------------------------------------------------------------------

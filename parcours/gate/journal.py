@@ -38,6 +38,8 @@ from ..models import (
     Referral,
 )
 from ..request_origin import client_ip_from, request_id_from
+
+from ..models.journal import SECURITY_OPERATIONS
 from ..rules import Action, purpose_of
 from . import context
 
@@ -444,6 +446,35 @@ def record_event(
         purpose=purpose,
         basis=basis,
         detail=_action_detail(action, detail) if action is not None else detail,
+    )
+
+
+SECURITY_PURPOSE = "Sécurité des comptes (connexion et double authentification)"
+
+
+def record_security_event(
+    operation: str,
+    *,
+    user: User | None,
+    request: HttpRequest | None,
+    detail: Mapping[str, Any] | None = None,
+) -> AccessEvent:
+    """A security event of an account (a failed sign-in, a lockout, a second factor enrolled,
+    refused, used or removed): the account's user (None for a username that names nobody, kept
+    in `detail`), no organisation (nobody acts for one before signing in), the request's address.
+    Callers write it outside any transaction that could roll it back (a refused code stays
+    refused in the journal)."""
+    if operation not in SECURITY_OPERATIONS:
+        raise ValueError(f"Événement de sécurité inconnu : {operation!r}")
+    return journal_record(
+        actor=None,
+        user=user,
+        operation=operation,
+        object_type="account",
+        object_id=user.pk if user is not None else None,
+        purpose=SECURITY_PURPOSE,
+        request=request,
+        detail=detail,
     )
 
 

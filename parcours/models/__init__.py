@@ -27,7 +27,13 @@ from .consent import Consent, EvidenceKind, Objection
 from .diagnostic import DiagnosticEntry
 from .event import EventKind, PathwayEvent
 from .grant import PathwayGroupObjectPermission, PathwayUserObjectPermission, PendingRecompute
-from .journal import AccessEvent, AccessOperation, JournalCheckpoint, JournalVerification
+from .journal import (
+    SECURITY_OPERATIONS,
+    AccessEvent,
+    AccessOperation,
+    JournalCheckpoint,
+    JournalVerification,
+)
 from .membership import CASEWORK_ROLES, DPO_ROLES, Membership, Role
 from .organisation import Organisation, OrganisationKind, Service, SiaeKind
 from .pathway import (
@@ -75,6 +81,7 @@ __all__ = [
     "PLAN_ACTION_MOVES",
     "RIGHTS_REQUEST_DECISIONS",
     "RIGHTS_REQUEST_MOVES",
+    "SECURITY_OPERATIONS",
     "AccessEvent",
     "AccessOperation",
     "AccessRequest",

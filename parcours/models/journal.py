@@ -26,6 +26,27 @@ class AccessOperation(models.TextChoices):
     ACCESS_REQUEST = "access_request", _("Demande d'accès")
     REPORT = "report", _("Rapport")
     PURGE_MARKER = "purge_marker", _("Purge du journal")
+    # Security events of an account (object_type "account"; no organisation: nobody acts for
+    # one before signing in). The DPO's anomaly report reads them (selectors/anomalies.py).
+    LOGIN_FAILED = "login_failed", _("Échec de connexion")
+    LOCKOUT = "lockout", _("Verrouillage du compte")
+    OTP_FAILED = "otp_failed", _("Code de vérification refusé")
+    OTP_RECOVERY = "otp_recovery", _("Code de secours utilisé")
+    OTP_ENROLLED = "otp_enrolled", _("Double authentification activée")
+    OTP_CODES = "otp_codes", _("Codes de secours renouvelés")
+    OTP_REMOVED = "otp_removed", _("Double authentification retirée")
+
+
+# The journal's security events (an account's, not a person's data).
+SECURITY_OPERATIONS = (
+    AccessOperation.LOGIN_FAILED,
+    AccessOperation.LOCKOUT,
+    AccessOperation.OTP_FAILED,
+    AccessOperation.OTP_RECOVERY,
+    AccessOperation.OTP_ENROLLED,
+    AccessOperation.OTP_CODES,
+    AccessOperation.OTP_REMOVED,
+)
 
 
 # The object types of list events the person's access report searches (and indexes).

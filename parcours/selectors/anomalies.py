@@ -6,7 +6,15 @@
 - off_hours: access outside working hours (Europe/Paris), at weekends or on public holidays;
 - denials: at least `denials_per_day` refused accesses by one user in a day;
 - break_glass: every exceptional access;
-- access_request_refused: every access request the owner organisation refused.
+- access_request_refused: every access request the owner organisation refused;
+- lockout: every account locked after repeated failed sign-ins (password or second-factor code),
+  with the failures that led to it;
+- sign_in_failures: at least `denials_per_day` failed sign-ins of one account in a day;
+- second_factor_removed: every second factor removed (by its owner or an administrator).
+
+The sign-in events belong to no organisation (nobody acts for one before signing in): an
+organisation's DPO sees those of its members' accounts; a name that matches no account is seen
+by a DPO whose reports cover every organisation.
 
 Thresholds come from settings (PARCOURS_ANOMALY_*) and may be overridden per report.
 """
@@ -20,7 +28,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import ExtractHour, TruncDate
 
 from ..exports.spreadsheet import csv_writer
@@ -53,7 +61,11 @@ ANOMALY_KINDS: dict[str, str] = {
     "denials": "Refus d'accès répétés",
     "break_glass": "Accès d'urgence",
     "access_request_refused": "Demande d'accès refusée",
+    "lockout": "Compte verrouillé après des échecs de connexion",
+    "sign_in_failures": "Échecs de connexion répétés",
+    "second_factor_removed": "Double authentification retirée",
 }
+SIGN_IN_FAILURES = (AccessOperation.LOGIN_FAILED, AccessOperation.OTP_FAILED)
 
 
 @dataclass(frozen=True)
@@ -394,6 +406,144 @@ def _refused_requests(
     return findings
 
 
+def _security_scoped(
+    start: dt.datetime, end: dt.datetime, organisation_ids: list[int] | None
+) -> QuerySet[AccessEvent]:
+    """The accounts' security events in the period, for the DPO's reach: their members'
+    accounts (every account, and names that match none, for every organisation)."""
+    events = AccessEvent.objects.filter(
+        occurred_at__gte=start, occurred_at__lt=end, organisation__isnull=True
+    )
+    if organisation_ids is not None:
+        events = events.filter(
+            Exists(
+                Membership.objects.filter(
+                    user_id=OuterRef("user_id"), organisation_id__in=organisation_ids
+                )
+            )
+        )
+    return events
+
+
+def _account_key(event: AccessEvent) -> tuple:
+    return (event.user_id, "" if event.user_id else str((event.detail or {}).get("username", "")))
+
+
+def _account_names(
+    events: Iterable[AccessEvent], organisation_ids: list[int] | None
+) -> dict[tuple, tuple[str, str]]:
+    """(user id, unknown name) → (who, their organisations), for the findings' headings."""
+    user_ids = {e.user_id for e in events if e.user_id}
+    memberships = Membership.objects.filter(user_id__in=user_ids).select_related("organisation")
+    if organisation_ids is not None:
+        memberships = memberships.filter(organisation_id__in=organisation_ids)
+    organisations: dict[int, list[str]] = defaultdict(list)
+    for membership in memberships.order_by("organisation__name"):
+        organisations[membership.user_id].append(membership.organisation.name)
+    names = {}
+    for event in events:
+        key = _account_key(event)
+        if key in names:
+            continue
+        if event.user_id:
+            names[key] = (_user_name(event), ", ".join(organisations[event.user_id]) or "—")
+        else:
+            names[key] = (f"identifiant inconnu « {key[1]} »", "—")
+    return names
+
+
+def _security_finding(
+    kind: str,
+    events: list[AccessEvent],
+    day: dt.date,
+    summary: str,
+    names: dict[tuple, tuple[str, str]],
+) -> Anomaly:
+    who, organisations = names[_account_key(events[-1])]
+    return Anomaly(
+        kind=kind,
+        user_id=events[-1].user_id,
+        user_name=who,
+        organisation=organisations,
+        day=day,
+        summary=summary,
+        evidence=[_evidence(e) for e in events[:EVIDENCE_LIMIT]],
+        evidence_total=len(events),
+    )
+
+
+def _sign_in(
+    start: dt.datetime,
+    end: dt.datetime,
+    organisation_ids: list[int] | None,
+    thresholds: AnomalyThresholds,
+) -> list[Anomaly]:
+    paris = _paris()
+    events = list(
+        _with_names(
+            _security_scoped(start, end, organisation_ids).filter(
+                operation__in=(
+                    *SIGN_IN_FAILURES,
+                    AccessOperation.LOCKOUT,
+                    AccessOperation.OTP_REMOVED,
+                )
+            )
+        ).order_by("occurred_at", "id")
+    )
+    names = _account_names(events, organisation_ids)
+    findings = []
+    # Each lockout, with the failures of the same account from the same address before it
+    # (back to the previous lockout): the ones that counted.
+    before: dict[tuple, list[AccessEvent]] = defaultdict(list)
+    for event in events:
+        key = (*_account_key(event), event.client_ip)
+        if event.operation in SIGN_IN_FAILURES:
+            before[key].append(event)
+        elif event.operation == AccessOperation.LOCKOUT:
+            failures = before.pop(key, [])
+            when = event.occurred_at.astimezone(paris)
+            minutes = (event.detail or {}).get("cool_off_minutes")
+            summary = (
+                f"Connexion bloquée le {when:%d/%m/%Y} à {when:%H:%M} après "
+                f"{(event.detail or {}).get('failures') or len(failures)} échecs depuis "
+                f"l'adresse {event.client_ip or 'inconnue'}"
+                + (f", pour {minutes} minutes" if minutes else "")
+            )
+            findings.append(
+                _security_finding("lockout", [*failures, event], when.date(), summary, names)
+            )
+    by_day: dict[tuple, list[AccessEvent]] = defaultdict(list)
+    for event in events:
+        if event.operation in SIGN_IN_FAILURES:
+            day = event.occurred_at.astimezone(paris).date()
+            by_day[(*_account_key(event), day)].append(event)
+    for (*_key, day), group in by_day.items():
+        if len(group) >= thresholds.denials_per_day:
+            codes = sum(1 for e in group if e.operation == AccessOperation.OTP_FAILED)
+            addresses = len({e.client_ip for e in group})
+            summary = (
+                f"{len(group)} échecs de connexion le {day:%d/%m/%Y}"
+                + (
+                    f" (dont {codes} code{'s' if codes > 1 else ''} de vérification)"
+                    if codes
+                    else ""
+                )
+                + f", depuis {addresses} adresse{'s' if addresses > 1 else ''}"
+            )
+            findings.append(_security_finding("sign_in_failures", group, day, summary, names))
+    for event in events:
+        if event.operation == AccessOperation.OTP_REMOVED:
+            when = event.occurred_at.astimezone(paris)
+            by = (event.detail or {}).get("by")
+            summary = f"Double authentification retirée le {when:%d/%m/%Y} à {when:%H:%M}" + (
+                " par un administrateur" if by == "administrator" else " par son titulaire"
+            )
+            findings.append(
+                _security_finding("second_factor_removed", [event], when.date(), summary, names)
+            )
+    return findings
+
+
 def anomalies_report(
     *,
     start: dt.datetime,
@@ -411,6 +561,7 @@ def anomalies_report(
         + _denials(start, end, scope, limits)
         + _break_glasses(start, end, scope)
         + _refused_requests(start, end, scope)
+        + _sign_in(start, end, scope, limits)
     )
     order = list(ANOMALY_KINDS)
     return sorted(findings, key=lambda a: (order.index(a.kind), a.day or dt.date.min, a.user_name))

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from django.contrib.auth.models import User
+from django.db.models import Q
 
 from ..exports.spreadsheet import csv_writer
 from ..labels import basis_label, list_label, record_label
-from ..models import AccessEvent, AccessOperation
+from ..models import SECURITY_OPERATIONS, AccessEvent, AccessOperation
 from .access_reports import category_labels
 
 
@@ -61,7 +62,12 @@ def user_activity_report(
     """The user's journal rows in [start, end), acting for `organisation_ids` (None: any)."""
     events = AccessEvent.objects.filter(user=user, occurred_at__gte=start, occurred_at__lt=end)
     if organisation_ids is not None:
-        events = events.filter(organisation_id__in=list(organisation_ids))
+        # The account's own security events (failed sign-ins, lockouts, second factor) belong
+        # to no organisation: the DPO who may report on the user sees them.
+        events = events.filter(
+            Q(organisation_id__in=list(organisation_ids))
+            | Q(organisation__isnull=True, operation__in=SECURITY_OPERATIONS)
+        )
     report = UserActivityReport(
         user_id=user.pk,
         user_name=user.get_full_name() or user.get_username(),

@@ -32,12 +32,24 @@ def check_accessibility(page, where: str) -> None:
 
 
 def log_in(page, base: str, user, landing: str = "/") -> None:
-    """Log in through the form; `landing` is where the user arrives (a DPO: their reports)."""
+    """Log in through the form; `landing` is where the user arrives (a DPO: their reports).
+
+    An account that must give a second factor (DPOs, administrators) is given an authenticator
+    app if it has none (tests/second_factor.py) and types the app's code on « Vérification en
+    deux étapes », as its owner would."""
+    from parcours.services.account_security import has_second_factor, second_factor_required
+    from tests.second_factor import enrol, next_code
+
+    device = enrol(user) if second_factor_required(user) or has_second_factor(user) else None
     page.goto(f"{base}/connexion/")
     check_accessibility(page, "connexion")
     page.get_by_label("Nom d’utilisateur").fill(user.username)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    if device is not None:
+        page.wait_for_url(f"{base}/connexion/verification/**")
+        page.get_by_label("Code de vérification").fill(next_code(device))
+        page.get_by_role("button", name="Vérifier").click()
     page.wait_for_url(f"{base}{landing}")
 
 

@@ -25,8 +25,11 @@ from django.contrib.auth.hashers import check_password
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from notifications.models import Alert, AnswerNotice, NotificationPreference
+from parcours.gate.journal import SECURITY_PURPOSE
 from parcours.models import (
     AccessEvent,
     AccessRequest,
@@ -46,6 +49,7 @@ from parcours.models import (
     Role,
 )
 from parcours.rules import PURPOSES, Relation
+from parcours.services.account_security import totp_pending
 from tests.factories import (
     ConsentFactory,
     MembershipFactory,
@@ -56,6 +60,7 @@ from tests.factories import (
     ReferralMessageFactory,
     UserFactory,
 )
+from tests.second_factor import enrol, next_code, totp_code
 from web.forms import PersonForm
 
 from .test_dpo_pages import DpoWorld
@@ -70,7 +75,19 @@ NO_MEMBERSHIP = "aucune organisation"
 NOT_FOUND = "Page introuvable"
 # Pages of the account itself: any logged-in user, member of an organisation or not —
 # and the footer's public pages (nothing to deny: anyone reads them, member or not).
-ACCOUNT_PAGES = {"login", "logout", "password-change", *INFORMATION}
+ACCOUNT_PAGES = {
+    "login",
+    "logout",
+    "password-change",
+    "second-factor",
+    "second-factor-setup",
+    "second-factor-recovery-codes",
+    "second-factor-disable",
+    *INFORMATION,
+}
+# Users whose session has passed the password only (every other one is signed in completely,
+# second factor included, by the tests' force_login: tests/second_factor.py).
+UNVERIFIED = {"pending_dpo", "new_dpo"}
 
 
 class World(DpoWorld):
@@ -87,6 +104,12 @@ class World(DpoWorld):
         self.anonymous = None
         self.target = OrganisationFactory(name="France Travail Arras")
         self.incoming_consent = Consent.objects.get(person=self.incoming.pathway.person)
+        # Two DPOs between their password and their second factor: one with an authenticator
+        # app (it types its code), one without (it must set one up).
+        self.pending_dpo = MembershipFactory(organisation=self.home, role=Role.DPO).user
+        self.pending_device = enrol(self.pending_dpo)
+        self.new_dpo = MembershipFactory(organisation=self.home, role=Role.DPO).user
+        enrol(self.dpo)  # the world's DPO has its app before any visit's snapshot
         self.siae_consents = sorted(self.person.consents.values_list("pk", flat=True))
 
     # The bases each organisation holds the records under (tests/access/scenarios.py explains
@@ -249,6 +272,28 @@ def _report(object_type: str, object_id=lambda w: None, operation: str = "report
     return Row(operation, object_type, object_id, (), lambda w: "", None, None)
 
 
+def security(operation: str, account: Callable[[World], int]) -> Row:
+    """A security event of an account (issue 15): no category, no basis, the account's own."""
+    return Row(operation, "account", account, (), lambda w: "", SECURITY_PURPOSE, None)
+
+
+def _with_app(user_of: Callable[[World], Any]) -> Callable[[World], dict]:
+    """URL kwargs (none) that first give the user an authenticator app: made before the
+    visit's client signs in, so that the session passes its second factor."""
+    return lambda w: (enrol(user_of(w)), {})[1]
+
+
+def _pending_code(w: World) -> dict:
+    """The code the app being set up shows (the page made the app when it showed its QR
+    code; the visit makes it here)."""
+    return {"code": totp_code(totp_pending(w.new_dpo).bin_key)}
+
+
+def _pending_wrong_code(w: World) -> dict:
+    totp_pending(w.new_dpo)
+    return {"code": "000000" if totp_code(totp_pending(w.new_dpo).bin_key) != "000000" else "1"}
+
+
 # name → the allowed visits
 ALLOW: dict[str, list[Visit]] = {
     "home": [
@@ -286,6 +331,60 @@ ALLOW: dict[str, list[Visit]] = {
         ),
     ],
     "logout": [Visit("me", "POST", status=302, says="/connexion/")],
+    # The second factor (issue 15). A DPO with an app types its code after the password.
+    "second-factor": [
+        Visit("pending_dpo", "GET", says="Vérification en deux étapes"),
+        Visit(
+            "pending_dpo",
+            "POST",
+            data=lambda w: {"code": next_code(w.pending_device)},
+            status=302,
+            says="/",
+            done=lambda w: TOTPDevice.objects.get(pk=w.pending_device.pk).last_t > -1,
+            name="good-code",
+        ),
+    ],
+    # Anyone may set an app up; a DPO without one must, and confirms it with its code.
+    "second-factor-setup": [
+        Visit("me", "GET", says="Activer la double authentification"),
+        Visit(
+            "new_dpo",
+            "POST",
+            data=_pending_code,
+            status=302,
+            says="/compte/double-authentification/codes-de-secours/",
+            journal=(security("otp_enrolled", lambda w: w.new_dpo.pk),),
+            done=lambda w: (
+                TOTPDevice.objects.filter(user=w.new_dpo, confirmed=True).exists()
+                and StaticToken.objects.filter(device__user=w.new_dpo).count() == 10
+            ),
+            name="confirmed",
+        ),
+        Visit("dpo", "GET", says="est <strong>activée</strong>", name="dpo-status"),
+    ],
+    "second-factor-recovery-codes": [
+        Visit(
+            "dpo",
+            "POST",
+            status=302,
+            says="/compte/double-authentification/codes-de-secours/",
+            journal=(security("otp_codes", lambda w: w.dpo.pk),),
+            done=lambda w: StaticToken.objects.filter(device__user=w.dpo).count() == 10,
+        ),
+    ],
+    # Someone for whom it is not mandatory removes their own app.
+    "second-factor-disable": [
+        Visit(
+            "me",
+            "POST",
+            _with_app(lambda w: w.me),
+            data=lambda w: {"confirm": "1"},
+            status=302,
+            says="/compte/double-authentification/",
+            journal=(security("otp_removed", lambda w: w.me.pk),),
+            done=lambda w: not TOTPDevice.objects.filter(user=w.me).exists(),
+        ),
+    ],
     "accessibility": [
         Visit("anonymous", "GET", says="Accessibilité : non conforme"),
         Visit("nobody", "GET", says="Aucun audit de conformité"),
@@ -1276,6 +1375,44 @@ ONLY_SENDER = "Seul l&#x27;organisme prescripteur"
 # name → the refused visits (beyond the sweeps of test_pages.py and test_dpo_pages.py, and the
 # user without membership below)
 DENY: dict[str, list[Visit]] = {
+    # A wrong code: refused in French, journaled, counted towards the lockout.
+    "second-factor": [
+        Visit(
+            "pending_dpo",
+            "POST",
+            data=lambda w: {"code": "12345678"},
+            status=200,
+            says="pas le bon",
+            journal=(security("otp_failed", lambda w: w.pending_dpo.pk),),
+        ),
+    ],
+    "second-factor-setup": [
+        # A wrong confirmation code: the app is not set up.
+        Visit(
+            "new_dpo",
+            "POST",
+            data=_pending_wrong_code,
+            status=200,
+            says="pas le bon",
+            journal=(security("otp_failed", lambda w: w.new_dpo.pk),),
+        ),
+        # The password alone does not open the page of an account that has an app.
+        Visit("pending_dpo", "GET", status=302, says="/connexion/verification/", name="pending"),
+    ],
+    "second-factor-recovery-codes": [
+        # No app: no recovery codes to make.
+        Visit("me", "POST", status=302, says="/compte/double-authentification/"),
+    ],
+    # A DPO may not remove the second factor its role requires.
+    "second-factor-disable": [
+        Visit(
+            "dpo",
+            "POST",
+            data=lambda w: {"confirm": "1"},
+            status=403,
+            says="obligatoire pour votre rôle",
+        ),
+    ],
     "login": [
         Visit(
             "anonymous",
@@ -1283,6 +1420,7 @@ DENY: dict[str, list[Visit]] = {
             data=lambda w: {"username": w.me.username, "password": "pas le bon"},
             status=200,
             says="mot de passe valides",
+            journal=(security("login_failed", lambda w: w.me.pk),),
         )
     ],
     "password-change": [
@@ -2540,7 +2678,7 @@ def _client(world: World, who: str) -> Client:
     client = Client()
     user = getattr(world, who)
     if user is not None:
-        client.force_login(user)
+        client.force_login(user, second_factor=who not in UNVERIFIED)
     return client
 
 
@@ -2573,6 +2711,10 @@ def state(world: World) -> dict:
         "objectives": list(Objective.objects.order_by("pk").values("pk", "status")),
         "plan actions": list(PlanAction.objects.order_by("pk").values("pk", "status", "due_on")),
         "passwords": list(type(world.me).objects.order_by("pk").values_list("pk", "password")),
+        "second factors": list(
+            TOTPDevice.objects.filter(confirmed=True).order_by("pk").values_list("pk", "user_id")
+        ),
+        "recovery codes": list(StaticToken.objects.order_by("pk").values_list("pk", flat=True)),
     }
 
 

@@ -14,6 +14,7 @@ from notifications.services.preferences import preference_of, preference_set
 from parcours import access
 from parcours.gate import Action
 from parcours.gate.journal import record_list_of
+from parcours.services.account_security import has_second_factor
 
 from ..actor import member_required
 from ..forms import INPUT_ERRORS, PreferenceForm, error_sentence
@@ -81,4 +82,8 @@ def preferences(request):
         )
         messages.success(request, "Vos préférences de notification sont enregistrées.")
         return redirect("web:preferences")
-    return render(request, "web/alerts/preferences.html", {"form": form})
+    return render(
+        request,
+        "web/alerts/preferences.html",
+        {"form": form, "second_factor": has_second_factor(request.user)},
+    )

@@ -4,11 +4,13 @@ integrity, the processing register, rights requests. Thin: forms, then parcours'
 
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from parcours import access
@@ -30,6 +32,7 @@ from ..dpo_forms import (
     RightsRequestForm,
 )
 from ..forms import INPUT_ERRORS, apply_domain_error
+from ..second_factor import STEP_SESSION_KEY
 
 FORBIDDEN = "Ces pages sont réservées au délégué à la protection des données (DPO)."
 
@@ -43,6 +46,12 @@ def dpo_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not access.can_read_dpo_reports(request.actor):  # type: ignore[attr-defined]
             return render(request, "web/forbidden.html", {"message": FORBIDDEN}, status=403)
+        if not request.user.is_verified():  # type: ignore[union-attr]
+            # The middleware asks once per session; a DPO role given since is asked here.
+            request.session.pop(STEP_SESSION_KEY, None)
+            return redirect(
+                f"{reverse('web:second-factor')}?{urlencode({'next': request.get_full_path()})}"
+            )
         return view(request, *args, **kwargs)
 
     return wrapper
