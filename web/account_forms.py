@@ -19,6 +19,15 @@ class LoginForm(AuthenticationForm):
         ),
     }
 
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if len(username) > self.fields["username"].max_length:
+            raise forms.ValidationError(
+                "Un nom d'utilisateur compte au plus %(max)s caractères.",
+                params={"max": self.fields["username"].max_length},
+            )
+        return username
+
     def get_invalid_login_error(self):
         from django.conf import settings
 

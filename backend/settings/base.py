@@ -188,6 +188,7 @@ AXES_FAILURE_LIMIT = env.int("PARCOURS_LOGIN_FAILURE_LIMIT", default=5)
 PARCOURS_LOGIN_COOLOFF_MINUTES = env.int("PARCOURS_LOGIN_COOLOFF_MINUTES", default=15)
 AXES_COOLOFF_TIME = "parcours.services.account_security.lockout_cool_off"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "parcours.services.account_security.axes_username"
 AXES_RESET_ON_SUCCESS = True
 # Trying again while locked neither extends the lockout (someone who knows a username could keep
 # its owner out for ever) nor counts as a new one.

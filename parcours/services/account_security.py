@@ -54,6 +54,21 @@ def lockout_cool_off(request: HttpRequest | None = None) -> dt.timedelta:
     return dt.timedelta(minutes=settings.PARCOURS_LOGIN_COOLOFF_MINUTES)
 
 
+# The longest username axes records (its column holds 255; our accounts' names, 150).
+USERNAME_KEPT = 150
+
+
+def axes_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """The username axes counts failures under (AXES_USERNAME_CALLABLE): the one typed, cut to
+    what an account's name may be — a 10 000-character name on the admin's login form must be
+    a failed sign-in, not a database error."""
+    if credentials:
+        username = credentials.get("username")
+    else:
+        username = getattr(request, "POST", {}).get("username")
+    return str(username)[:USERNAME_KEPT] if username is not None else None
+
+
 # --- who must ----------------------------------------------------------------------------------
 
 
@@ -128,7 +143,7 @@ def _journal_failure(
     already_locked = bool(getattr(request, "axes_locked_out", False)) and not newly_locked
     detail: dict[str, Any] = {"failures": failures, "while_locked": already_locked}
     if user is None:
-        detail["username"] = username[:150]  # a name that matches no account
+        detail["username"] = username[:USERNAME_KEPT]  # a name that matches no account
     record_security_event(operation, user=user, request=request, detail=detail)
     if newly_locked:
         lock_detail: dict[str, Any] = {
@@ -137,7 +152,7 @@ def _journal_failure(
             "after": operation,
         }
         if user is None:
-            lock_detail["username"] = username[:150]
+            lock_detail["username"] = username[:USERNAME_KEPT]
         record_security_event(
             AccessOperation.LOCKOUT, user=user, request=request, detail=lock_detail
         )
@@ -149,7 +164,7 @@ def login_failed(sender, credentials: dict, request: HttpRequest | None = None, 
     after axes (connected before us) counted it."""
     if request is None:
         return
-    username = str(credentials.get("username") or "")
+    username = str(credentials.get("username") or "")[:USERNAME_KEPT]
     _journal_failure(
         AccessOperation.LOGIN_FAILED,
         user=_account_named(username),
@@ -251,14 +266,19 @@ def second_factor_enrol(*, user: User, code: str, request: HttpRequest) -> Enrol
         )
         if device is None:
             raise InvalidCode("La configuration a expiré : rechargez la page et recommencez.")
-        verified = device.verify_token(_digits(code))
+        throttled = _throttled_until(device)
+        verified = throttled is None and device.verify_token(_digits(code))
         if verified:
             TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             codes = _new_recovery_codes(user)
     if not verified:
-        _refused(user=user, request=request, during="enrolment")
+        if _refused(user=user, request=request, during="enrolment"):
+            raise InvalidCode(_locked_message(), locked=True)
+        if throttled is not None:
+            when = timezone.localtime(throttled)
+            raise InvalidCode(CODE_THROTTLED.format(until=f"{when:%H:%M:%S}"))
         raise InvalidCode(WRONG_CODE)
     record_security_event(
         AccessOperation.OTP_ENROLLED,
