@@ -419,3 +419,16 @@ class RetentionRuleAdmin(ScopedHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         # A missing row means the default: deleting would silently change the duration.
         return False
+
+
+# django-axes keeps only its running counts (docs/security.md, "Lockout"): superusers unlock an
+# account by deleting its attempt. Its two logs are switched off, so not offered.
+def _unregister_axes_logs() -> None:
+    from axes.models import AccessFailureLog, AccessLog
+
+    for model in (AccessLog, AccessFailureLog):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+_unregister_axes_logs()

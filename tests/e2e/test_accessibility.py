@@ -31,10 +31,11 @@ def test_every_page_passes_axe(live_server, new_page):
     page.get_by_role("button", name="Enregistrer").click()
     page.get_by_text("Ce champ est obligatoire.").first.wait_for()
     check_accessibility(page, "person-create (erreurs)")
-    assert visited == 29  # the footer's three public pages, a pathway write, a diagnostic
+    assert visited == 32  # the footer's three public pages, a pathway write, a diagnostic
     # domain's form, access requests, the directory's two pages, the action plan's two forms,
     # the care team's two, the proposal of a réorientation, the sent referrals and « À
-    # traiter »'s two full lists
+    # traiter »'s two full lists, and the second factor's three (issue 15: the code page sends
+    # an agent without one on to « À traiter »)
 
 
 def test_narrow_screen_keeps_the_menu_reachable(live_server, new_page):

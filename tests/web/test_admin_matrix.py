@@ -20,11 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from dsfr.models import DsfrConfig
 from rest_framework.authtoken.models import Token
 
@@ -95,6 +98,19 @@ class World:
         self.foreign_token = Token.objects.create(user=self.outsider.user)
         self.dsfr, _ = DsfrConfig.objects.get_or_create(language="fr")
         now = timezone.now()
+        self.attempt = AccessAttempt.objects.create(
+            username=self.counsellor.username,
+            ip_address="203.0.113.7",
+            user_agent="navigateur",
+            get_data="",
+            post_data="",
+            http_accept="text/html",
+            path_info="/connexion/",
+            failures_since_start=2,
+            attempt_time=now,
+        )
+        self.totp = TOTPDevice.objects.create(user=self.counsellor, name="Application")
+        self.recovery = StaticDevice.objects.create(user=self.counsellor, name="Codes de secours")
         self.outbox = OutboxMessage.objects.create(
             kind=OutboxMessage._meta.get_field("kind").choices[0][0],
             to_email="conseiller@partenaire.test",
@@ -124,6 +140,8 @@ class ModelRow:
     # the outbox is written by the application only).
     no_add: bool = False
     no_delete: bool = False
+    # Other pages refused to everyone (the authenticator app's secret, hidden).
+    refused_pages: tuple[str, ...] = ()
 
 
 MODELS: dict[str, ModelRow] = {
@@ -144,6 +162,15 @@ MODELS: dict[str, ModelRow] = {
     "notifications.outboxmessage": ModelRow(
         SUPERUSER, lambda w: w.outbox.pk, no_add=True, no_delete=True
     ),
+    # Sign-in (issue 15): a locked-out username's count (deleted to unlock it), an account's
+    # authenticator app (deleted when a phone is lost) and its recovery codes.
+    "axes.accessattempt": ModelRow(SUPERUSER, lambda w: w.attempt.pk, no_add=True),
+    # The secret never shows again once set up (OTP_ADMIN_HIDE_SENSITIVE_DATA): no QR code,
+    # no configuration page.
+    "otp_totp.totpdevice": ModelRow(
+        SUPERUSER, lambda w: w.totp.pk, refused_pages=("config", "qrcode")
+    ),
+    "otp_static.staticdevice": ModelRow(SUPERUSER, lambda w: w.recovery.pk),
 }
 PEOPLES_RECORDS = {*OBJECT_TYPES, AccessEvent, RightsRequest}
 
@@ -177,7 +204,11 @@ def expected(world: World, who: str, model, kind: str, target: str) -> tuple[int
     if who in ("anonymous", "counsellor", "dpo"):
         return 302, LOGIN  # the admin is for staff: its own login page
     row = MODELS[_label(model)]
-    refused = (kind == "add" and row.no_add) or (kind == "delete" and row.no_delete)
+    refused = (
+        (kind == "add" and row.no_add)
+        or (kind == "delete" and row.no_delete)
+        or kind in row.refused_pages
+    )
     if who == "superuser":
         return (403, None) if refused else (200, None)
     # an organisation's administrator
