@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from parcours.dates import PeriodError, report_period
 from parcours.models import (
+    PERSON_OPERATION_CHOICES,
     RIGHTS_REQUEST_DECISIONS,
-    AccessOperation,
     Organisation,
     RightsRequestChannel,
     RightsRequestKind,
@@ -60,8 +60,7 @@ class PersonReportForm(PeriodForm):
     )
     operation = forms.ChoiceField(
         label=_("Opération"),
-        choices=[("", _("Toutes"))]
-        + [c for c in AccessOperation.choices if c[0] != AccessOperation.PURGE_MARKER],
+        choices=[("", _("Toutes")), *PERSON_OPERATION_CHOICES],
         required=False,
     )
 

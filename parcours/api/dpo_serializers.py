@@ -6,8 +6,8 @@ from rest_framework import serializers
 from ..dates import PeriodError, report_period
 from ..exports.downloads import FORMATS
 from ..models import (
+    PERSON_OPERATION_CHOICES,
     RIGHTS_REQUEST_DECISIONS,
-    AccessOperation,
     RightsRequest,
     RightsRequestChannel,
     RightsRequestKind,
@@ -45,7 +45,7 @@ class PersonReportQuerySerializer(PeriodSerializer):
     )
     organisation = serializers.IntegerField(required=False, min_value=1)
     operation = serializers.ChoiceField(
-        choices=[c for c in AccessOperation.choices if c[0] != AccessOperation.PURGE_MARKER],
+        choices=PERSON_OPERATION_CHOICES,
         required=False,
     )
 

@@ -28,6 +28,7 @@ from .diagnostic import DiagnosticEntry
 from .event import EventKind, PathwayEvent
 from .grant import PathwayGroupObjectPermission, PathwayUserObjectPermission, PendingRecompute
 from .journal import (
+    PERSON_OPERATION_CHOICES,
     SECURITY_OPERATIONS,
     AccessEvent,
     AccessOperation,
@@ -78,6 +79,7 @@ __all__ = [
     "OBJECTIVE_MOVES",
     "OPEN_PLAN_ACTION_STATUSES",
     "OPEN_REFERRAL_STATUSES",
+    "PERSON_OPERATION_CHOICES",
     "PLAN_ACTION_MOVES",
     "RIGHTS_REQUEST_DECISIONS",
     "RIGHTS_REQUEST_MOVES",

@@ -49,6 +49,14 @@ SECURITY_OPERATIONS = (
 )
 
 
+# The operations a person's record can be the object of (the filters of their access report):
+# neither the journal's own purge markers nor an account's security events.
+PERSON_OPERATION_CHOICES = [
+    choice
+    for choice in AccessOperation.choices
+    if choice[0] not in (AccessOperation.PURGE_MARKER, *SECURITY_OPERATIONS)
+]
+
 # The object types of list events the person's access report searches (and indexes).
 REPORTED_LIST_TYPES = ("person", "pathway", "referral")
 

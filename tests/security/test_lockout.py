@@ -209,3 +209,23 @@ def test_settings_name_the_limit_and_the_cool_off():
     assert settings.AXES_FAILURE_LIMIT == 5
     assert settings.PARCOURS_LOGIN_COOLOFF_MINUTES == 15
     assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+
+
+def test_the_user_activity_report_lists_the_accounts_security_events(agent):
+    from parcours.services.dpo_reports import dpo_user_report
+
+    organisation = agent.memberships.get().organisation
+    dpo = MembershipFactory(organisation=organisation, role=Role.DPO).user
+    for _ in range(5):
+        _try(Client(), agent, "pas le bon")
+    now = timezone.now()
+    report = dpo_user_report(
+        actor=Actor(user=dpo, organisation=organisation, role=Role.DPO),
+        user_id=agent.pk,
+        start=now - dt.timedelta(hours=1),
+        end=now + dt.timedelta(minutes=1),
+    )
+    assert [row.operation for row in report.rows] == ["Échec de connexion"] * 5 + [
+        "Verrouillage du compte"
+    ]
+    assert {row.client_ip for row in report.rows} == {"203.0.113.7"}
