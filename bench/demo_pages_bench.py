@@ -30,6 +30,7 @@ import django
 django.setup()
 
 from django.db import connection  # noqa: E402
+from django.http import HttpRequest  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
@@ -51,8 +52,9 @@ def main() -> None:
     if not Pathway.objects.exists():
         sys.exit("Aucune donnée : lancez d'abord manage.py seed_demo.")
     counsellor, siae = Client(), Client()
-    assert counsellor.login(username="ft.conseiller", password=PASSWORD)
-    assert siae.login(username="siae.conseiller", password=PASSWORD)
+    # django-axes checks every password against its lockout, which needs the request.
+    assert counsellor.login(request=HttpRequest(), username="ft.conseiller", password=PASSWORD)
+    assert siae.login(request=HttpRequest(), username="siae.conseiller", password=PASSWORD)
     own = Pathway.objects.filter(
         owner_organisation__memberships__user__username="ft.conseiller"
     ).first()
