@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('parcours', '0021_ladder'),
+        ('parcours', '0023_proconnect_sign_in'),
     ]
 
     operations = [
