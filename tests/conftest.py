@@ -31,6 +31,7 @@ def _media_root(tmp_path_factory):
     yield
     override.disable()
 
+
 @pytest.fixture(autouse=True, scope="session")
 def _force_login_passes_the_second_factor():
     """`Client.force_login(user)` signs the session in completely: past the password, as Django

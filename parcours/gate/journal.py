@@ -37,9 +37,8 @@ from ..models import (
     PlanAction,
     Referral,
 )
-from ..request_origin import client_ip_from, request_id_from
-
 from ..models.journal import SECURITY_OPERATIONS
+from ..request_origin import client_ip_from, request_id_from
 from ..rules import Action, purpose_of
 from . import context
 

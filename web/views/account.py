@@ -2,7 +2,6 @@
 choice of acting organisation. Thin: who must give a second factor, checking codes, the lockout
 and the journal are parcours.services.account_security's."""
 
-
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -24,7 +23,6 @@ from parcours.services import account_security as security
 from parcours.services.account_security import SecondFactorStep
 
 from .. import proconnect
-
 from ..account_forms import EnrolmentForm, LoginForm, SecondFactorForm
 from ..actor import member_required
 from ..confirmations import Confirmation
