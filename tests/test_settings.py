@@ -129,7 +129,10 @@ def _production(secret_key: str, *command: str, code: str | None = None):
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_SECURE", "DJANGO_DEBUG", "PARCOURS_TRUSTED"))
+        # (The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE, set in this process, is no production's.)
+        if not name.startswith(
+            ("DJANGO_SECURE", "DJANGO_DEBUG", "PARCOURS_TRUSTED", "DJANGO_ALLOW_ASYNC_UNSAFE")
+        )
     } | {
         "DJANGO_SETTINGS_MODULE": "backend.settings.production",
         "DJANGO_SECRET_KEY": secret_key,
