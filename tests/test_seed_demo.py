@@ -1,11 +1,13 @@
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from parcours.models import (
     Membership,
     Organisation,
     OrganisationKind,
     Pathway,
+    PathwayEvent,
     Person,
     Referral,
     ReferralStatus,
@@ -24,6 +26,13 @@ def test_seed_demo_builds_a_realistic_area_once():
     assert set(Referral.objects.values_list("status", flat=True)) == set(ReferralStatus.values)
     assert all(o.group_id for o in Organisation.objects.all())
     referrals = Referral.objects.count()
+    # Everything that happened, happened before today (the sent referrals' « dernière réponse »).
+    now = timezone.now()
+    assert not PathwayEvent.objects.filter(occurred_at__gt=now).exists()
+    for field in ("sent_at", "accepted_at", "refused_at", "withdrawn_at", "expired_at"):
+        assert not Referral.objects.filter(**{f"{field}__gt": now}).exists(), field
+    for field in ("attended_at", "no_show_at", "closed_at", "transferred_at"):
+        assert not Referral.objects.filter(**{f"{field}__gt": now}).exists(), field
 
     call_command("seed_demo")  # idempotent: a second run adds nothing
 

@@ -174,11 +174,16 @@ def test_production_answers_with_hsts_and_redirects_plain_http():
     [
         ("changeme", "un mot d'exemple"),
         ("changeme" * 8, "un mot d'exemple"),
-        ("django-insecure-" + secrets.token_urlsafe(50), "une clé de développement"),
-        (secrets.token_urlsafe(36), "moins de 50 caractères"),  # 48 characters
+        # Fixed values: pytest-xdist's workers must collect the same test ids.
+        (
+            "django-insecure-" + "k7Qx2mZp9LwR4tVb8NcJ3hYf6GdS1aE5uKoI0rTyWqXz",
+            "une clé de développement",
+        ),
+        ("Xq3vT8mK1pZ7wR5nB2cL9hJ4fD6gS0aYeUiOtPlMkNjHbV", "moins de 50 caractères"),  # 46
         ("abcd" * 20, "moins de 10 caractères différents"),
         ("test-only-secret-key-not-for-production", "un mot d'exemple"),
     ],
+    ids=["changeme", "changeme-repeated", "django-insecure", "short", "few-characters", "test"],
 )
 def test_a_weak_secret_key_refuses_to_start_in_production(secret_key, reason):
     result = _production(secret_key, "check")

@@ -163,6 +163,20 @@ REFERRAL_MIX = [
     (ReferralStatus.TRANSFER_PROPOSED, 4),
     (ReferralStatus.TRANSFERRED, 3),
 ]
+# How many days a referral in each state needs behind it: its moves (accepted a day after it was
+# sent, seen or missed five days later, closed the day after, expired after thirty) all happened
+# before today — never an answer dated in the future.
+DAYS_OF_HISTORY = {
+    ReferralStatus.ACCEPTED: 2,
+    ReferralStatus.REFUSED: 3,
+    ReferralStatus.WITHDRAWN: 2,
+    ReferralStatus.EXPIRED: 31,
+    ReferralStatus.ATTENDED: 8,
+    ReferralStatus.NO_SHOW: 8,
+    ReferralStatus.CLOSED: 9,
+    ReferralStatus.TRANSFER_PROPOSED: 2,
+    ReferralStatus.TRANSFERRED: 2,
+}
 
 
 class Command(BaseCommand):
@@ -339,6 +353,8 @@ class Command(BaseCommand):
             versions = DIAGNOSTIC_SITUATIONS[domain]
             written = opened + dt.timedelta(days=rng.randrange(1, 10))
             for text, level in versions[: rng.randrange(1, len(versions) + 1)]:
+                if written > timezone.now():
+                    break  # a version not written yet: the pathway is too young for it
                 DiagnosticEntry.objects.create(
                     pathway=pathway,
                     domain=domain,
@@ -385,6 +401,7 @@ class Command(BaseCommand):
                 partner_key = candidates[(count + 1) % len(candidates)]
                 # The first two of each active state are overdue (alerts have something to show).
                 age = rng.randrange(20, 40) if overdue_index < 2 else rng.randrange(1, 6)
+                age = max(age, DAYS_OF_HISTORY.get(status, 0) + rng.randrange(0, 5))
                 self._referral(
                     status=status,
                     pathway=pathway,
