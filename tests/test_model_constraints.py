@@ -1010,6 +1010,58 @@ CONSTRAINT_CASES += [
 ]
 
 
+# --- ProConnect's refused sign-ins (issue 15) --------------------------------------------------
+
+
+def _sign_in_request(**fields):
+    from parcours.models.sign_in import SignInRequest
+
+    now = timezone.now()
+    values = {
+        "reason": "unknown_organisation",
+        "siret": "13002526500013",
+        "sub": "agent-sub-1",
+        "email": "agent@exemple.gouv.fr",
+        "uid": "uid-1",
+        "first_seen_at": now,
+        "last_seen_at": now,
+        **fields,
+    }
+    return SignInRequest.objects.create(**values)
+
+
+def case_sign_in_request_once_per_agent_siret_reason() -> Case:
+    _sign_in_request()
+    return Case(
+        bad=lambda: _sign_in_request(),
+        good=lambda: _sign_in_request(siret="13002526500021"),
+    )
+
+
+def case_sign_in_request_organisation_matches_reason() -> Case:
+    organisation = OrganisationFactory()
+    user = MembershipFactory(organisation=organisation).user
+    return Case(
+        # Unknown organisation, yet one is named.
+        bad=lambda: _sign_in_request(organisation=organisation),
+        good=lambda: _sign_in_request(
+            reason="awaiting_activation", organisation=organisation, user=user
+        ),
+    )
+
+
+CONSTRAINT_CASES += [
+    (
+        "sign_in_request_once_per_agent_siret_reason",
+        case_sign_in_request_once_per_agent_siret_reason,
+    ),
+    (
+        "sign_in_request_organisation_matches_reason",
+        case_sign_in_request_organisation_matches_reason,
+    ),
+]
+
+
 def _all_constraint_names() -> set[str]:
     from django.apps import apps
 

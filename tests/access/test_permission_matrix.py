@@ -250,6 +250,14 @@ def _manages_agreements(ok: int):
     return lambda w: ok if w.role in (Role.MANAGER, Role.ADMIN) else 403
 
 
+def _consent_with_evidence(w) -> int:
+    """The world's consent with a signed form joined, kept as the consent services keep one."""
+    from tests.factories import with_evidence
+
+    with_evidence(w.consent)
+    return w.consent.pk
+
+
 def _always(status: int = 200):
     return lambda w: status
 
@@ -625,6 +633,15 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         shows=frozenset(),
         because=frozenset({IDN}),
     ),
+    # Its evidence file: whoever reads the consent (the same rule), journaled as a read of the
+    # identity category (issue 15, parcours/evidence.py).
+    ("/api/v1/consents/{pk}/evidence/", "GET"): Row(
+        lambda w: _ok_if(_visible(w, IDN) and w.acting_org.pk == w.owner.pk),
+        prepare=lambda w: _consent_with_evidence(w),
+        journal="consent",
+        shows=frozenset({IDN}),
+        because=frozenset({IDN}),
+    ),
     ("/api/v1/consents/{pk}/revoke/", "POST"): Row(
         _consent_change,
         pk=lambda w: w.consent.pk,
@@ -883,9 +900,11 @@ def _check_journal(w: World, row: Row, method: str, pk, response, events) -> lis
     if row.journal is None or w.actor is None:
         return []
     status = response.status_code
-    data = response.data if isinstance(response.data, dict) else {}
-    if isinstance(response.data, list) and len(response.data) == 1:
-        data = response.data[0]  # the records a write made (consents/choices/: one here)
+    # A file (the consent's evidence) is no DRF answer: it has no data, only its journal row.
+    answered = getattr(response, "data", None)
+    data = answered if isinstance(answered, dict) else {}
+    if isinstance(answered, list) and len(answered) == 1:
+        data = answered[0]  # the records a write made (consents/choices/: one here)
     if row.journal in ("break_glass", "access_request"):
         if status not in (200, 201):
             return []
