@@ -16,7 +16,9 @@ from django.utils.translation import gettext_lazy as _
 
 from parcours.models import ReferralOutcome, RefusalReason
 
-from .mail import _day_and_time, _email, referral_link
+from .mail_parts import day_and_time as _day_and_time
+from .mail_parts import email_of as _email
+from .mail_parts import referral_link
 from .models import AnswerKind, AnswerNotice, OutboxMessage
 
 

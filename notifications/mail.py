@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parcours.categories import DataCategory
@@ -29,22 +27,14 @@ from parcours.models import (
     SignInRequest,
 )
 
+from .answers import answer_email, answer_lines
+from .mail_parts import day as _day
+from .mail_parts import day_and_time as _day_and_time
+from .mail_parts import email_of as _email
+from .mail_parts import referral_link
 from .models import Alert, Audience, Delivery, OutboxKind, OutboxMessage, Reminder
 from .models.alert import UNRESOLVED_STATES
 from .rules import REMINDER_RULES, RULES
-
-
-def referral_link(referral_id: int) -> str:
-    """Where the e-mail sends the reader: the referral's page (after logging in)."""
-    return f"{settings.PARCOURS_PUBLIC_URL.rstrip('/')}/orientations/{referral_id}/"
-
-
-def _day(value) -> str:
-    return timezone.localtime(value).strftime("%d/%m/%Y") if value else ""
-
-
-def _day_and_time(value) -> str:
-    return timezone.localtime(value).strftime("%d/%m/%Y à %H:%M") if value else ""
 
 
 def person_label(referral: Referral) -> str:
@@ -120,24 +110,6 @@ def _deliveries(message: OutboxMessage) -> list[Delivery]:
 def dpo_pages_link() -> str:
     """Where a break-glass notice sends the DPO: their pages (reports, journal), after login."""
     return f"{settings.PARCOURS_PUBLIC_URL.rstrip('/')}/protection-des-donnees/"
-
-
-def _email(
-    message: OutboxMessage, *, subject: str, template: str, context: dict
-) -> EmailMultiAlternatives:
-    email = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[message.to_email],
-        headers={
-            "Message-ID": message.message_id,
-            "Auto-Submitted": "auto-generated",
-            "X-Parcours-Outbox": str(message.pk),
-        },
-    )
-    email.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
-    return email
 
 
 def _break_glass_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
@@ -389,9 +361,7 @@ def build_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
         return _referral_message_email(message)
     if message.kind == OutboxKind.SIGN_IN_REQUEST:
         return _sign_in_email(message)
-    # Answers to the sender (issue 14): their wording lives with them (it imports this module).
-    from .answers import answer_email, answer_lines
-
+    # Answers to the sender (issue 14): their wording lives with them (notifications/answers.py).
     if message.kind == OutboxKind.ANSWER:
         return answer_email(message)
     deliveries = _deliveries(message)

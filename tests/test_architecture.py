@@ -7,7 +7,7 @@
   inserts an `AccessEvent`; doors (API, pages, admin, tasks) only tell the gate what they showed
   (`record_read`, `record_list` and their `_of` forms); writes, refusals and events are
   journaled by the services through the gate.
-* CSV files are written by `parcours/exports/spreadsheet.py` alone, which neutralises every cell
+* CSV files are written by `parcours/spreadsheet.py` alone, which neutralises every cell
   against formula injection: nothing else calls `csv.writer` or `csv.DictWriter`.
 """
 
@@ -142,7 +142,7 @@ def test_doors_only_tell_the_gate_what_they_showed(name):
 
 
 # The one CSV writer (its cells neutralised against formula injection).
-CSV_WRITER = ROOT / "parcours" / "exports" / "spreadsheet.py"
+CSV_WRITER = ROOT / "parcours" / "spreadsheet.py"
 
 
 def _csv_writers(tree: ast.AST) -> list[tuple[int, str]]:
@@ -162,9 +162,7 @@ def test_only_the_spreadsheet_module_writes_csv():
         if path != CSV_WRITER
         for line, text in _csv_writers(ast.parse(path.read_text(), filename=name))
     ]
-    assert violations == [], "CSV through parcours/exports/spreadsheet.py:\n" + "\n".join(
-        violations
-    )
+    assert violations == [], "CSV through parcours/spreadsheet.py:\n" + "\n".join(violations)
 
 
 def test_the_checks_see_what_they_look_for():

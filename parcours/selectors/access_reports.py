@@ -16,9 +16,9 @@ from typing import TextIO
 from django.db.models import Q
 
 from ..categories import DataCategory
-from ..exports.spreadsheet import csv_writer
 from ..labels import UNKNOWN_BASIS, basis_label, record_label, record_name
 from ..models import AccessEvent, AccessOperation, Pathway, Referral
+from ..spreadsheet import csv_writer
 
 VERSIONS = ("internal", "person")
 PERSON_VERSION_STAFF = "un membre de l'organisation"

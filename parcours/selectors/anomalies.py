@@ -31,7 +31,6 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import ExtractHour, TruncDate
 
-from ..exports.spreadsheet import csv_writer
 from ..labels import basis_label
 from ..models import (
     AccessEvent,
@@ -40,6 +39,7 @@ from ..models import (
     AccessRequestStatus,
     Membership,
 )
+from ..spreadsheet import csv_writer
 from ..working_days import is_working_day
 from .access_reports import category_labels, staff_label
 from .user_activity import event_record_label

@@ -12,9 +12,9 @@ from typing import TextIO
 from django.contrib.auth.models import User
 from django.db.models import Q
 
-from ..exports.spreadsheet import csv_writer
 from ..labels import basis_label, list_label, record_label
 from ..models import SECURITY_OPERATIONS, AccessEvent, AccessOperation
+from ..spreadsheet import csv_writer
 from .access_reports import category_labels
 
 

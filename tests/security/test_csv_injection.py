@@ -1,6 +1,6 @@
 """CSV formula injection (issue 15): a case worker's free text typed as a spreadsheet formula
 reaches a DPO's CSV as text — every CSV export, through the API, the pages and the command,
-writes through parcours/exports/spreadsheet.py, which puts an apostrophe before a cell that
+writes through parcours/spreadsheet.py, which puts an apostrophe before a cell that
 starts with `=`, `+`, `-`, `@`, a tab or a carriage return (OWASP, "CSV Injection")."""
 
 import csv
@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from parcours.exports.spreadsheet import FORMULA_TRIGGERS, neutralise_cell
 from parcours.models import Role
+from parcours.spreadsheet import FORMULA_TRIGGERS, neutralise_cell
 
 from ..factories import ConsentFactory, PathwayFactory, PersonFactory, ReferralFactory
 
