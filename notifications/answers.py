@@ -14,6 +14,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from parcours.labels import organisation_with_service
 from parcours.models import ReferralOutcome, RefusalReason
 
 from .mail_parts import day_and_time as _day_and_time
@@ -126,7 +127,7 @@ def _partner(referral) -> str:
     organisation, service = referral.transfer_organisation, referral.transfer_service
     if organisation is None:  # declined since: the referral no longer names it
         return str(_("un autre partenaire"))
-    return organisation.name + (f" ({service.name})" if service else "")
+    return organisation_with_service(organisation, service)
 
 
 def answer_line(notice: AnswerNotice) -> AnswerLine:
@@ -134,7 +135,7 @@ def answer_line(notice: AnswerNotice) -> AnswerLine:
     and appointment: select them with the notice (`ANSWER_LINE_RELATED`)."""
     referral = notice.referral
     service = referral.receiver_service
-    receiver = referral.receiver_organisation.name + (f" ({service.name})" if service else "")
+    receiver = organisation_with_service(referral.receiver_organisation, service)
     appointment = notice.appointment
     values: dict[str, str] = {
         "receiver": receiver,

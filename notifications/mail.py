@@ -16,6 +16,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils.translation import gettext as _
 
 from parcours.categories import DataCategory
+from parcours.labels import organisation_with_service
 from parcours.models import (
     BreakGlass,
     EscalationAudience,
@@ -63,8 +64,9 @@ def alert_line(alert: Alert, audience: str) -> AlertLine:
         "reference": referral.reference,
         "person": person_label(referral),
         "sender": referral.sender_organisation.name,
-        "receiver": referral.receiver_organisation.name
-        + (f" ({referral.receiver_service.name})" if referral.receiver_service else ""),
+        "receiver": organisation_with_service(
+            referral.receiver_organisation, referral.receiver_service
+        ),
         "sent_on": _day(referral.sent_at),
         "accepted_on": _day(referral.accepted_at),
         "due_on": _day(alert.due_at),
@@ -159,8 +161,9 @@ def _correction_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
         "person": person_label(referral),
         "reference": referral.reference,
         "sender": referral.sender_organisation.name,
-        "receiver": referral.receiver_organisation.name
-        + (f" ({referral.receiver_service.name})" if referral.receiver_service else ""),
+        "receiver": organisation_with_service(
+            referral.receiver_organisation, referral.receiver_service
+        ),
         "appointment": _day_and_time(appointment.starts_at) if appointment else "",
         "who": who,
         "organisation": event.organisation.name if event.organisation else "",
@@ -222,8 +225,9 @@ def _referral_message_email(message: OutboxMessage) -> EmailMultiAlternatives | 
     values = {
         "reference": referral.reference,
         "sender": referral.sender_organisation.name,
-        "receiver": referral.receiver_organisation.name
-        + (f" ({referral.receiver_service.name})" if referral.receiver_service else ""),
+        "receiver": organisation_with_service(
+            referral.receiver_organisation, referral.receiver_service
+        ),
         "author": posted.author_organisation.name,
         "posted_at": _day_and_time(posted.created_at),
     }
@@ -262,8 +266,9 @@ def _reminder_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
     values = {
         "reference": referral.reference,
         "sender": referral.sender_organisation.name,
-        "receiver": referral.receiver_organisation.name
-        + (f" ({referral.receiver_service.name})" if referral.receiver_service else ""),
+        "receiver": organisation_with_service(
+            referral.receiver_organisation, referral.receiver_service
+        ),
         "sent_on": _day(referral.sent_at),
         "accepted_on": _day(referral.accepted_at),
         "due_on": _day(reminder.due_at),

@@ -108,3 +108,9 @@ def organisation_kind_recipients(codes) -> list[str]:
         else:
             names.append(f"tout organisme de type « {name} »")
     return names
+
+
+def organisation_with_service(organisation, service=None) -> str:
+    """« Chantier Les Jardins (Maraîchage) »: an organisation as a referral names it, its service
+    in brackets when there is one (pages, e-mails, timeline texts)."""
+    return f"{organisation.name} ({service.name})" if service else organisation.name

@@ -27,6 +27,7 @@ from ..gate import Action as GateAction
 from ..gate import Subject
 from ..gate.journal import holding, record_write
 from ..gate.relations import relations_to_referral
+from ..labels import organisation_with_service
 from ..models import (
     OPEN_REFERRAL_STATUSES,
     Agreement,
@@ -742,10 +743,6 @@ def _transfer_partner(
     return partner, service
 
 
-def _partner_label(organisation: Organisation, service: Service | None) -> str:
-    return f"{organisation.name} ({service.name})" if service else organisation.name
-
-
 def _sender_actor(referral: Referral) -> Actor | None:
     """The sending counsellor, acting for the sending organisation: the new referral of a
     transfer made at once by the receiver is theirs (None if they left the organisation)."""
@@ -848,7 +845,8 @@ def _transfer(
         original.transferred_to = new
         successor.append(new)
         written.append(
-            _("Réorientée vers %(partner)s.") % {"partner": _partner_label(target, target_service)}
+            _("Réorientée vers %(partner)s.")
+            % {"partner": organisation_with_service(target, target_service)}
         )
         if agreement is not None:
             written.append(
@@ -930,7 +928,7 @@ def referral_propose_transfer(
         original.transfer_organisation = partner
         original.transfer_service = service
         original.transfer_reason = reason
-        proposal.append(_partner_label(partner, service))
+        proposal.append(organisation_with_service(partner, service))
 
     return _move(
         referral_id=referral_id,
@@ -1057,7 +1055,7 @@ def referral_decline_transfer(*, actor: Actor, referral_id: int, comment: str = 
         raise InvalidInput(message, fields={"comment": [message]})
     referral = _lock(actor, referral_id, Action.DECLINE_TRANSFER)
     proposed = referral.transfer_organisation
-    partner = _partner_label(proposed, referral.transfer_service) if proposed else "—"
+    partner = organisation_with_service(proposed, referral.transfer_service) if proposed else "—"
 
     def back_to_receiver(original: Referral, now: dt.datetime) -> None:
         original.transfer_organisation = None
