@@ -1,4 +1,5 @@
-"""System checks on the project's Celery tasks (registered by ParcoursConfig.ready).
+"""System checks on the project's Celery tasks and on the settings the security rests on
+(registered by ParcoursConfig.ready).
 
 Celery checks a task's time limits only when something queues it: a hard limit below the
 global soft limit makes `apply_async` raise at run time, after the caller's transaction has
@@ -76,3 +77,22 @@ def check_celery_tasks(app_configs=None, **kwargs) -> list[CheckMessage]:
         for problem in beat_entry_errors(settings.CELERY_BEAT_SCHEDULE, current_app.tasks)
     ]
     return errors
+
+
+TOKEN_REVOCATION_HOOK = "parcours.passwords.RevokeApiTokensOnPasswordChange"  # noqa: S105
+
+
+@register()
+def token_revocation_hook_check(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """A changed password revokes the account's API tokens through this validator's hook:
+    settings without it would let tokens outlive their owner's password (issue 15)."""
+    names = [v.get("NAME") for v in settings.AUTH_PASSWORD_VALIDATORS]
+    if TOKEN_REVOCATION_HOOK in names:
+        return []
+    return [
+        Error(
+            f"AUTH_PASSWORD_VALIDATORS must include {TOKEN_REVOCATION_HOOK}: a password change "
+            "must revoke the account's API tokens.",
+            id="parcours.E103",
+        )
+    ]

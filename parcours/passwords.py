@@ -42,3 +42,23 @@ class CnilPasswordValidator:
 
     def get_help_text(self) -> str:
         return f"Votre mot de passe doit comporter {RULE}."
+
+
+class RevokeApiTokensOnPasswordChange:
+    """Not a rule: the hook Django offers every validator when a password was set and saved
+    (`password_validation.password_changed`). A changed password revokes the API tokens acting
+    as that account (services/api_token.py): a token must not outlive the secret of the person
+    whose account it speaks for. A rehash at sign-in (a stronger hasher) is no change."""
+
+    def validate(self, password: str, user=None) -> None:
+        return None
+
+    def password_changed(self, password: str, user=None) -> None:
+        if user is None or user.pk is None:
+            return
+        from .services.api_token import api_tokens_revoke_for_password_change
+
+        api_tokens_revoke_for_password_change(account=user)
+
+    def get_help_text(self) -> str:
+        return "Changer de mot de passe révoque les jetons d'accès API qui agissent en votre nom."

@@ -97,6 +97,16 @@ def client_ip_from(
     return str(client)
 
 
+def client_ip_for(request: Any) -> str | None:
+    """The client's address, as `RequestOriginMiddleware` set it (the direct peer, or behind a
+    trusted proxy the address it forwarded); worked out where no middleware ran. None when
+    unreadable. A DRF Request wraps the HttpRequest: the middleware's attribute is on the latter."""
+    http_request: Any = getattr(request, "_request", request)
+    if hasattr(http_request, "client_ip"):
+        return http_request.client_ip
+    return client_ip_from(http_request.META)
+
+
 class RequestOriginMiddleware:
     """Sets `request.request_id` and `request.client_ip` once, and answers the request id in
     the response's `X-Request-ID`."""

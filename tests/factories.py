@@ -14,6 +14,7 @@ from stdnum import luhn
 from parcours.models import (
     Agreement,
     AgreementParty,
+    ApiToken,
     Appointment,
     CareTeamMember,
     Consent,
@@ -427,3 +428,32 @@ def with_evidence(consent: Consent, content: bytes | None = None, name: str = "a
     consent.evidence_file = evidence.keep(SimpleUploadedFile(name, content or real_pdf()))
     consent.save(update_fields=["evidence_file"])
     return consent
+
+
+def api_token_for(
+    member,
+    *,
+    scopes=None,
+    days: int = 30,
+    requests_per_minute: int = 120,
+    system_name: str = "Logiciel partenaire",
+) -> tuple[ApiToken, str]:
+    """A partner system's token acting as `member`'s account (a Membership or an Actor) for its
+    organisation, and its secret (made like the service makes them: only the digest is stored)."""
+    from parcours import api_scopes
+    from parcours.services.api_token import _new_secret
+
+    secret, prefix, digest = _new_secret()
+    now = timezone.now()
+    token = ApiToken.objects.create(
+        organisation=member.organisation,
+        system_name=system_name,
+        account=member.user,
+        prefix=prefix,
+        digest=digest,
+        scopes=list(api_scopes.SCOPES if scopes is None else scopes),
+        requests_per_minute=requests_per_minute,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=days),
+    )
+    return token, secret

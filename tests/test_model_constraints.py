@@ -1062,6 +1062,57 @@ CONSTRAINT_CASES += [
 ]
 
 
+# --- partner systems' tokens (issue 15) ----------------------------------------------------------
+
+
+def _api_token(**fields):
+    from .factories import api_token_for
+
+    token, _secret = api_token_for(MembershipFactory())
+    for name, value in fields.items():
+        setattr(token, name, value)
+    token.save()
+    return token
+
+
+def case_api_token_revocation_with_reason() -> Case:
+    now = timezone.now()
+    return Case(
+        bad=lambda: _api_token(revoked_at=now),  # revoked, no reason
+        good=lambda: _api_token(revoked_at=now, revocation="administrator"),
+    )
+
+
+def case_api_token_revocation_reason_without_date() -> Case:
+    return Case(
+        bad=lambda: _api_token(revocation="administrator"),
+        good=lambda: _api_token(),
+    )
+
+
+def case_api_token_expires_after_creation() -> Case:
+    now = timezone.now()
+    return Case(
+        bad=lambda: _api_token(created_at=now, expires_at=now),
+        good=lambda: _api_token(created_at=now, expires_at=now + dt.timedelta(seconds=1)),
+    )
+
+
+def case_api_token_rate_positive() -> Case:
+    return Case(
+        bad=lambda: _api_token(requests_per_minute=0),
+        good=lambda: _api_token(requests_per_minute=1),
+    )
+
+
+CONSTRAINT_CASES += [
+    ("api_token_revocation_with_reason", case_api_token_revocation_with_reason),
+    ("api_token_revocation_with_reason", case_api_token_revocation_reason_without_date),
+    ("api_token_expires_after_creation", case_api_token_expires_after_creation),
+    ("api_token_rate_positive", case_api_token_rate_positive),
+]
+
+
 def _all_constraint_names() -> set[str]:
     from django.apps import apps
 

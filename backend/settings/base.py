@@ -57,7 +57,6 @@ INSTALLED_APPS = [
     "dsfr",
     "django_htmx",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files, never a CDN
@@ -179,6 +178,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "parcours.passwords.CnilPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: Django tells every validator when a password was changed (set_password then
+    # save: the pages, the admin, a reset, `changepassword`); this one revokes the account's
+    # API tokens (services/api_token.py). parcours.checks refuses settings without it.
+    {"NAME": "parcours.passwords.RevokeApiTokensOnPasswordChange"},
 ]
 
 # --- Lockout (django-axes) and second factor (django-otp): docs/security.md -------------------
@@ -194,7 +197,7 @@ AXES_RESET_ON_SUCCESS = True
 # its owner out for ever) nor counts as a new one.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # The address the journal records (the same function: one place decides the client's address).
-AXES_CLIENT_IP_CALLABLE = "parcours.gate.journal.client_ip_for"
+AXES_CLIENT_IP_CALLABLE = "parcours.request_origin.client_ip_for"
 AXES_LOCKOUT_CALLABLE = "web.views.account.locked_out"
 # The journal keeps every failure and lockout; axes keeps only the running counts (no log of
 # successful logins, no copy of what was posted).
@@ -206,6 +209,22 @@ AXES_VERBOSE = False
 OTP_TOTP_ISSUER = env.str("PARCOURS_OTP_ISSUER", default="parcours")
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 PARCOURS_RECOVERY_CODES = 10
+
+# --- Partner systems' API tokens (docs/security.md, « Jetons d'accès ») ------------------------
+PARCOURS_API_TOKEN_MAX_DAYS = env.int("PARCOURS_API_TOKEN_MAX_DAYS", default=365)
+PARCOURS_API_TOKEN_DEFAULT_DAYS = min(90, PARCOURS_API_TOKEN_MAX_DAYS)
+# A renewed token keeps working this long beside its successor (the system switches meanwhile).
+PARCOURS_API_TOKEN_RENEWAL_GRACE_HOURS = env.int(
+    "PARCOURS_API_TOKEN_RENEWAL_GRACE_HOURS", default=72
+)
+# Each token's own rate (the administrator may set another per token); then 429 + Retry-After.
+PARCOURS_API_TOKEN_REQUESTS_PER_MINUTE = env.int(
+    "PARCOURS_API_TOKEN_REQUESTS_PER_MINUTE", default=120
+)
+# Anonymous API requests, per client address (they only ever get 401 or the public schema).
+PARCOURS_API_ANONYMOUS_RATE = env.str("PARCOURS_API_ANONYMOUS_RATE", default="60/minute")
+# Refused tokens (unknown, expired, revoked), per client address.
+PARCOURS_API_REFUSED_TOKEN_RATE = env.str("PARCOURS_API_REFUSED_TOKEN_RATE", default="30/minute")
 # A form posted without its valid token (expired session, old tab): a French page, not Django's.
 CSRF_FAILURE_VIEW = "web.views.errors.csrf_failure"
 LOGIN_URL = "web:login"
@@ -255,10 +274,16 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes anonymous requests answer 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "parcours.api.token_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Per token (its own rate), per address for anonymous requests; browser sessions are not
+    # throttled here (their sign-in is: django-axes). Counted in Redis (the "throttle" cache).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "parcours.api.token_auth.ApiTokenThrottle",
+        "parcours.api.token_auth.AnonymousThrottle",
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "parcours.api.parsers.JSONParser",  # deep nesting → 400, not a RecursionError 500
         "rest_framework.parsers.FormParser",
@@ -320,6 +345,24 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
+
+# The API's rate counters live in Redis, shared by every web process (a per-process memory
+# would multiply a token's rate by the number of workers). `make run`'s fallback mode (no Redis,
+# in-process tasks) counts in memory instead.
+PARCOURS_THROTTLE_CACHE_URL = env.str("PARCOURS_THROTTLE_CACHE_URL", default=CELERY_BROKER_URL)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": (
+        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
+        if CELERY_TASK_ALWAYS_EAGER or not PARCOURS_THROTTLE_CACHE_URL.startswith("redis")
+        else {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": PARCOURS_THROTTLE_CACHE_URL,
+            "KEY_PREFIX": "parcours-throttle",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    ),
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -42,3 +42,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # one to test it). pytest-django's TRUNCATE between transactional tests needs nothing: the tests
 # connect as the postgres superuser, the one role the journal's trigger lets truncate.
 JOURNAL_PURGE_MIN_AGE_DAYS = 0
+
+# The API's rate counters: a key prefix of this process's own, so that a count left in Redis by
+# an earlier run (same token ids: the test database is new each run) never throttles this one;
+# anonymous requests and refused tokens are not throttled except where a test sets a rate
+# (tests/api/test_tokens.py).
+CACHES["throttle"]["KEY_PREFIX"] = f"parcours-throttle-test-{os.getpid()}-{_xdist}"  # noqa: F405
+PARCOURS_API_ANONYMOUS_RATE = "1000000/minute"
+PARCOURS_API_REFUSED_TOKEN_RATE = "1000000/minute"  # noqa: S105 (a rate)

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from parcours.api.views import ActorViewMixin, record_id
+from parcours.api_scopes import Family
 from parcours.categories import DataCategory
 from parcours.rules import Action
 
@@ -33,6 +34,8 @@ class AlertViewSet(
     resolved), with where each e-mail went and how it fared, naming the person when your
     organisation sees their identity on that pathway. Filter by `state`, `kind`, `level`,
     `referral`."""
+
+    token_family = Family.REFERRALS
 
     queryset = Alert.objects.none()
     serializer_class = AlertSerializer
@@ -88,6 +91,8 @@ class AnswerViewSet(
     to you while you act for the organisation that sent them; `seen=false` for those still « À
     traiter ». Filter by `seen`, `answer`, `referral`."""
 
+    token_family = Family.REFERRALS
+
     queryset = AnswerNotice.objects.none()
     serializer_class = AnswerNoticeSerializer
     filterset_class = AnswerFilter
@@ -112,6 +117,8 @@ class AnswerViewSet(
 class NotificationPreferenceView(APIView):
     """Your e-mails: `mode` for alerts, `answers_mode` for the answers to the referrals you
     sent — each `immediate` (one e-mail each) or `digest` (one a day)."""
+
+    token_family = None  # a person's own e-mail preference: not a system's
 
     permission_classes = ActorViewMixin.permission_classes
 

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from .. import access
 from .. import evidence as evidence_files
+from ..api_scopes import Family
 from ..categories import DataCategory
 from ..gate import Action
 from ..models import AccessRequest, BreakGlass, CareTeamMember, Consent, Objection, Pathway
@@ -43,6 +44,8 @@ class ConsentViewSet(
 ):
     """Accords of the person: record (POST), list by person, narrow, revoke. A partner reads
     the consents that concern it (access.consents_visible_to)."""
+
+    token_family = Family.ACCESS
 
     queryset = Consent.objects.none()
     journal_object_type = "consent"
@@ -172,6 +175,8 @@ class ObjectionViewSet(
 ):
     """The person's objection (droit d'opposition): ends every consent-based visibility."""
 
+    token_family = Family.ACCESS
+
     queryset = Objection.objects.none()
     journal_object_type = "objection"
     gate_actions = {"retrieve": Action.OBJECTION_READ, "list": Action.OBJECTION_LIST}
@@ -210,6 +215,8 @@ class CareTeamViewSet(
     ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Équipe de suivi: organisations explicitly following a pathway."""
+
+    token_family = Family.ACCESS
 
     queryset = CareTeamMember.objects.none()
     journal_object_type = "care_team_member"
@@ -257,6 +264,8 @@ class BreakGlassViewSet(
 ):
     """Accès exceptionnels: open one category of a pathway for a short period, with a reason."""
 
+    token_family = Family.ACCESS
+
     queryset = BreakGlass.objects.none()
     serializer_class = s.BreakGlassSerializer
     filterset_fields = ["pathway", "user"]
@@ -268,6 +277,8 @@ class BreakGlassViewSet(
 
 class PathwayBreakGlassView(ActorViewMixin):
     """POST /pathways/{id}/break-glass/: the opening (journaled as such by the service)."""
+
+    token_family = Family.ACCESS
 
     queryset = Pathway.objects.none()  # for the schema (the id is a pathway's); never read
     serializer_class = s.BreakGlassCreateSerializer
@@ -289,6 +300,8 @@ class AccessRequestViewSet(
     ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Demandes d'accès: made to the owner of a record found outside one's scope."""
+
+    token_family = Family.ACCESS
 
     queryset = AccessRequest.objects.none()
     serializer_class = s.AccessRequestSerializer

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import access
+from ..api_scopes import Family
 from ..categories import DataCategory
 from ..gate import Action
 from ..models import PlanAction
@@ -23,6 +24,8 @@ class ObjectiveViewSet(
     ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Objectifs du plan d'action, avec leurs actions (`?pathway=` : ceux d'un parcours)."""
+
+    token_family = Family.PATHWAYS
 
     queryset = Objective.objects.none()  # for the schema; real scoping in get_queryset
     journal_object_type = "objective"
@@ -73,6 +76,8 @@ class ObjectiveViewSet(
 class PlanActionViewSet(ActorViewMixin, viewsets.GenericViewSet):
     """Actions du plan d'action : ajout à un objectif, changement de statut (les organisations
     qui suivent le parcours, ou celle qui porte l'action). Lues avec leur objectif."""
+
+    token_family = Family.PATHWAYS
 
     queryset = PlanAction.objects.none()
     serializer_class = s.PlanActionSerializer

@@ -1,13 +1,17 @@
 """Resolving the acting organisation of an API request.
 
-Partner systems send `X-Parcours-Organisation: <id>`; browser sessions choose through
-`POST /api/v1/me/acting-organisation/`; otherwise the user's first membership is used.
+A partner system's token acts for its own organisation only (an `X-Parcours-Organisation`
+naming another answers 403); browser sessions choose through
+`POST /api/v1/me/acting-organisation/` or send the header; otherwise the user's first
+membership is used.
 """
 
+from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 
 from ..actor import Actor, actor_for
 from ..errors import NoMembership
+from .token_auth import request_token, token_scope_refusal
 
 HEADER = "HTTP_X_PARCOURS_ORGANISATION"
 SESSION_KEY = "acting_organisation_id"
@@ -15,6 +19,12 @@ SESSION_KEY = "acting_organisation_id"
 
 def requested_organisation_id(request) -> int | None:
     raw = request.META.get(HEADER)
+    token = request_token(request)
+    if token is not None:
+        # The token's organisation; a header naming another is refused (never the session's).
+        if raw not in (None, "") and raw != str(token.organisation_id):
+            return -1
+        return token.organisation_id
     if not raw and hasattr(request, "session"):
         raw = request.session.get(SESSION_KEY)
     try:
@@ -33,7 +43,8 @@ def request_actor(request) -> Actor:
 
 
 class HasMembership(BasePermission):
-    """Authenticated *and* acting for an organisation the user belongs to (else 403)."""
+    """Authenticated *and* acting for an organisation the user belongs to (else 403); with a
+    token, also within its scopes (parcours/api_scopes.py; else 403 naming the scope missing)."""
 
     message = NoMembership().message
 
@@ -44,4 +55,7 @@ class HasMembership(BasePermission):
             request_actor(request)
         except NoMembership:
             return False
+        refusal = token_scope_refusal(request, view)
+        if refusal is not None:
+            raise exceptions.PermissionDenied(refusal)
         return True

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import access
+from ..api_scopes import Family
 from ..exports import downloads
 from ..models import RightsRequest
 from ..selectors.anomalies import THRESHOLD_NAMES, AnomalyThresholds
@@ -45,6 +46,7 @@ PERIOD_PARAMETERS = [
 
 
 class DpoView(APIView):
+    token_family = Family.DPO
     permission_classes = DPO_PERMISSIONS
 
     @property
@@ -198,6 +200,8 @@ class PersonLookupView(DpoView):
 class ReportableUserViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Users whose activity the DPO may report on (members of their organisation)."""
 
+    token_family = Family.DPO
+
     permission_classes = DPO_PERMISSIONS
     serializer_class = s.ReportableUserSerializer
     queryset = RightsRequest.objects.none()  # for the schema; real scoping in get_queryset
@@ -223,6 +227,8 @@ class RightsRequestViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Rights requests received by the DPO's organisation: record, extend, decide."""
+
+    token_family = Family.DPO
 
     permission_classes = DPO_PERMISSIONS
     serializer_class = s.RightsRequestSerializer

@@ -2,12 +2,15 @@ from django.urls import path, re_path
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from . import access_views, action_plan_views, dpo_views, views
+from ..api_scopes import Family
+from . import access_views, action_plan_views, api_token_views, dpo_views, views
 from .actor import HasMembership
 
 
 class ParcoursAPIRootView(APIRootView):
     """The API index answers like every other endpoint: members only (403 otherwise)."""
+
+    token_family = Family.ACCOUNT
 
     permission_classes = [IsAuthenticated, HasMembership]
 
@@ -32,6 +35,7 @@ router.register("break-glasses", access_views.BreakGlassViewSet, basename="break
 router.register("access-requests", access_views.AccessRequestViewSet, basename="access-request")
 router.register("objectives", action_plan_views.ObjectiveViewSet, basename="objective")
 router.register("plan-actions", action_plan_views.PlanActionViewSet, basename="plan-action")
+router.register("api-tokens", api_token_views.ApiTokenViewSet, basename="api-token")
 router.register("dpo/users", dpo_views.ReportableUserViewSet, basename="dpo-user")
 router.register(
     "dpo/rights-requests", dpo_views.RightsRequestViewSet, basename="dpo-rights-request"

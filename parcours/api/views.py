@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import access, gate
+from ..api_scopes import Family
 from ..categories import DataCategory
 from ..diagnostic_domains import DIAGNOSTIC_CATEGORIES
 from ..errors import NoMembership
@@ -125,6 +126,7 @@ class ActorViewMixin(generics.GenericAPIView):
 
 
 class EmploymentAreaViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
+    token_family = Family.DIRECTORY
     serializer_class = serializers.EmploymentAreaSerializer
     filterset_class = filters.EmploymentAreaFilter
     ordering_fields = ["code", "name", "departement"]
@@ -133,6 +135,8 @@ class EmploymentAreaViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
 
 class OrganisationViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
     """Partner directory (shared by all members), with each organisation's services."""
+
+    token_family = Family.DIRECTORY
 
     queryset = Organisation.objects.none()  # for the schema; real scoping in get_queryset
 
@@ -150,6 +154,7 @@ class OrganisationViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class ServiceViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
+    token_family = Family.DIRECTORY
     queryset = Service.objects.none()  # for the schema; real scoping in get_queryset
     serializer_class = serializers.ServiceSerializer
     filterset_class = filters.ServiceFilter
@@ -163,6 +168,7 @@ class ServiceViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class MeView(APIView):
+    token_family = Family.ACCOUNT
     permission_classes = [IsAuthenticated, HasMembership]
 
     @extend_schema(responses=serializers.MeSerializer)
@@ -183,6 +189,9 @@ class MeView(APIView):
 
 class ActingOrganisationView(APIView):
     """Choose which of the user's organisations the browser session acts for."""
+
+    # Closed to tokens: a token acts for its own organisation, and must never set a session.
+    token_family = None
 
     permission_classes = [IsAuthenticated, HasMembership]
 
@@ -212,6 +221,7 @@ class PersonViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
+    token_family = Family.PERSONS
     queryset = Person.objects.none()  # for the schema; real scoping in get_queryset
     journal_object_type = "person"
     gate_actions = {
@@ -286,6 +296,7 @@ def _pathway_action(service, payload_class, *, name: str):
 
 
 class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
+    token_family = Family.PATHWAYS
     queryset = Pathway.objects.none()  # for the schema; real scoping in get_queryset
     journal_object_type = "pathway"
     gate_actions = {
@@ -454,6 +465,7 @@ class ReferralViewSet(
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
+    token_family = Family.REFERRALS
     queryset = Referral.objects.none()  # for the schema; real scoping in get_queryset
     journal_object_type = "referral"
     gate_actions = {
@@ -604,6 +616,8 @@ class ReferralViewSet(
 class AppointmentViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
     """Appointments are written through the referral actions (set-appointment, record-…)."""
 
+    token_family = Family.REFERRALS
+
     queryset = Appointment.objects.none()  # for the schema; real scoping in get_queryset
     journal_object_type = "appointment"
     gate_actions = {"retrieve": Action.APPOINTMENT_READ, "list": Action.APPOINTMENT_LIST}
@@ -640,6 +654,8 @@ class AgreementViewSet(
 ):
     """Partnership agreements: an organisation proposes (POST), each party accepts or declines
     for itself (accept/, decline/), a party changes it (PATCH)."""
+
+    token_family = Family.AGREEMENTS
 
     queryset = Agreement.objects.none()  # for the schema; real scoping in get_queryset
     serializer_class = serializers.AgreementSerializer

@@ -26,19 +26,21 @@ from ..models import (
     AccessEvent,
     AccessOperation,
     AccessRequest,
+    ApiToken,
     Appointment,
     BreakGlass,
     CareTeamMember,
     Consent,
     Objection,
     Objective,
+    Organisation,
     Pathway,
     Person,
     PlanAction,
     Referral,
 )
-from ..models.journal import SECURITY_OPERATIONS
-from ..request_origin import client_ip_from, request_id_from
+from ..models.journal import SECURITY_OPERATIONS, TOKEN_OPERATIONS
+from ..request_origin import client_ip_for, request_id_from
 from ..rules import Action, purpose_of
 from . import context
 
@@ -162,16 +164,6 @@ def request_id_for(request: HttpRequest) -> str:
     return value
 
 
-def client_ip_for(request: HttpRequest) -> str | None:
-    """The client's address, as `RequestOriginMiddleware` set it (parcours/request_origin.py:
-    the direct peer, or behind a trusted proxy the address it forwarded); worked out where no
-    middleware ran. None when unreadable."""
-    http_request: Any = getattr(request, "_request", request)
-    if hasattr(http_request, "client_ip"):
-        return http_request.client_ip
-    return client_ip_from(http_request.META)
-
-
 def _row(
     *,
     actor: Actor | None,
@@ -186,13 +178,14 @@ def _row(
     request: HttpRequest | None = None,
     detail: Mapping[str, Any] | None = None,
     user: User | None = None,
+    organisation: Organisation | None = None,
 ) -> AccessEvent:
     if operation not in AccessOperation.values:
         raise ValueError(f"Opération de journal inconnue : {operation!r}")
     request = request if request is not None else context.current_request()
     return AccessEvent(
         user=actor.user if actor else user,
-        organisation=actor.organisation if actor else None,
+        organisation=actor.organisation if actor else organisation,
         operation=operation,
         object_type=object_type,
         object_id=object_id,
@@ -203,8 +196,16 @@ def _row(
         basis=_basis(basis),
         request_id=request_id_for(request) if request is not None else "",
         client_ip=client_ip_for(request) if request is not None else None,
-        detail={"door": str(context.current_door()), **dict(detail or {})},
+        detail={"door": str(context.current_door()), **_token_used(request), **dict(detail or {})},
     )
+
+
+def _token_used(request: HttpRequest | None) -> dict[str, int]:
+    """The partner system's token a request came with (parcours/api/token_auth.py sets it):
+    the DPO reads which system acted, not only which account."""
+    http_request: Any = getattr(request, "_request", request)
+    token_id = getattr(http_request, "api_token_id", None)
+    return {"api_token": token_id} if token_id is not None else {}
 
 
 def _object_ids(object_ids: Iterable[int]) -> list[int]:
@@ -474,6 +475,38 @@ def record_security_event(
         purpose=SECURITY_PURPOSE,
         request=request,
         detail=detail,
+    )
+
+
+TOKEN_PURPOSE = "Sécurité des accès des systèmes partenaires (jetons d'accès API)"  # noqa: S105
+
+
+def record_token_event(
+    actor: Actor | None,
+    operation: str,
+    token: ApiToken,
+    *,
+    user: User | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> AccessEvent:
+    """A token made, renewed or revoked: by `actor` (an administrator), or by the system for
+    `user` (its account's password changed); always with the token's organisation."""
+    if operation not in TOKEN_OPERATIONS:
+        raise ValueError(f"Événement de jeton inconnu : {operation!r}")
+    return journal_record(
+        actor=actor,
+        user=user,
+        organisation=token.organisation,
+        operation=operation,
+        object_type="api_token",
+        object_id=token.pk,
+        purpose=TOKEN_PURPOSE,
+        detail={
+            "system": token.system_name,
+            "account": token.account_id,
+            "scopes": list(token.scopes),
+            **dict(detail or {}),
+        },
     )
 
 

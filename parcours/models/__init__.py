@@ -20,6 +20,7 @@ from .agreement import (
     EscalationAudience,
     EscalationRung,
 )
+from .api_token import ApiToken, ApiTokenRevocation, ApiTokenStatus
 from .appointment import Appointment, AppointmentChannel, AppointmentOutcome
 from .break_glass import BreakGlass
 from .care_team import CareTeamMember
@@ -30,6 +31,7 @@ from .grant import PathwayGroupObjectPermission, PathwayUserObjectPermission, Pe
 from .journal import (
     PERSON_OPERATION_CHOICES,
     SECURITY_OPERATIONS,
+    TOKEN_OPERATIONS,
     AccessEvent,
     AccessOperation,
     JournalCheckpoint,
@@ -84,6 +86,7 @@ __all__ = [
     "RIGHTS_REQUEST_DECISIONS",
     "RIGHTS_REQUEST_MOVES",
     "SECURITY_OPERATIONS",
+    "TOKEN_OPERATIONS",
     "AccessEvent",
     "AccessOperation",
     "AccessRequest",
@@ -93,6 +96,9 @@ __all__ = [
     "AgreementLevel",
     "AgreementParty",
     "AgreementPartyStatus",
+    "ApiToken",
+    "ApiTokenRevocation",
+    "ApiTokenStatus",
     "Appointment",
     "AppointmentChannel",
     "AppointmentOutcome",

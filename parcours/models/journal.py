@@ -35,6 +35,10 @@ class AccessOperation(models.TextChoices):
     OTP_ENROLLED = "otp_enrolled", _("Double authentification activée")
     OTP_CODES = "otp_codes", _("Codes de secours renouvelés")
     OTP_REMOVED = "otp_removed", _("Double authentification retirée")
+    # A partner system's API token (object_type "api_token"), with the token's organisation.
+    TOKEN_CREATED = "token_created", _("Jeton d'accès API créé")
+    TOKEN_RENEWED = "token_renewed", _("Jeton d'accès API renouvelé")
+    TOKEN_REVOKED = "token_revoked", _("Jeton d'accès API révoqué")
 
 
 # The journal's security events (an account's, not a person's data).
@@ -49,12 +53,20 @@ SECURITY_OPERATIONS = (
 )
 
 
+# The journal's events on partner systems' tokens (services/api_token.py).
+TOKEN_OPERATIONS = (
+    AccessOperation.TOKEN_CREATED,
+    AccessOperation.TOKEN_RENEWED,
+    AccessOperation.TOKEN_REVOKED,
+)
+
+
 # The operations a person's record can be the object of (the filters of their access report):
 # neither the journal's own purge markers nor an account's security events.
 PERSON_OPERATION_CHOICES = [
     choice
     for choice in AccessOperation.choices
-    if choice[0] not in (AccessOperation.PURGE_MARKER, *SECURITY_OPERATIONS)
+    if choice[0] not in (AccessOperation.PURGE_MARKER, *SECURITY_OPERATIONS, *TOKEN_OPERATIONS)
 ]
 
 # The object types of list events the person's access report searches (and indexes).

@@ -258,6 +258,19 @@ def _consent_with_evidence(w) -> int:
     return w.consent.pk
 
 
+def _administers(ok: int):
+    """The organisation's administrators only (tokens of partner systems, issue 15)."""
+    return lambda w: ok if w.role == Role.ADMIN else 403
+
+
+def _owner_token(w: World) -> int:
+    """A token of the acting organisation (its owner's counsellor when it has no actor)."""
+    from tests.factories import api_token_for
+
+    member = w.actor if w.actor is not None else w.owner_counsellor
+    return api_token_for(member)[0].pk
+
+
 def _always(status: int = 200):
     return lambda w: status
 
@@ -742,6 +755,23 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         pk=lambda w: w.owner_counsellor.user.pk, expect=_dpo_of_related()
     ),
     ("/api/v1/dpo/users/", "GET"): directory(expect=_dpo()),
+    # Partner systems' tokens: the acting organisation's administrators manage them.
+    ("/api/v1/api-tokens/", "GET"): directory(expect=_administers(200)),
+    ("/api/v1/api-tokens/", "POST"): directory(
+        payload=lambda w: {
+            "system_name": "Logiciel rSa",
+            "scopes": ["referrals:read"],
+            "role": "counsellor",
+        },
+        expect=_administers(201),
+    ),
+    ("/api/v1/api-tokens/{pk}/", "GET"): Row(_administers(200), prepare=_owner_token, record=False),
+    ("/api/v1/api-tokens/{pk}/renew/", "POST"): Row(
+        _administers(201), prepare=_owner_token, record=False
+    ),
+    ("/api/v1/api-tokens/{pk}/revoke/", "POST"): Row(
+        _administers(200), prepare=_owner_token, record=False
+    ),
     ("/api/v1/dpo/person-lookup/", "POST"): directory(
         payload=lambda w: {"nir": w.person.nir}, expect=_dpo()
     ),

@@ -25,10 +25,12 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from notifications.models import Alert, AnswerNotice
+from parcours.actor import Actor
 from parcours.models import (
     AccessRequest,
     Agreement,
     AgreementParty,
+    ApiToken,
     Appointment,
     BreakGlass,
     CareTeamMember,
@@ -43,6 +45,7 @@ from parcours.models import (
     ReferralMessage,
     ReferralStatus,
     RightsRequest,
+    Role,
 )
 
 from ..factories import (
@@ -51,6 +54,7 @@ from ..factories import (
     AppointmentFactory,
     CareTeamMemberFactory,
     ConsentFactory,
+    MembershipFactory,
     OrganisationFactory,
     PathwayFactory,
     PersonFactory,
@@ -58,6 +62,7 @@ from ..factories import (
     ReferralFactory,
     ServiceFactory,
     UserFactory,
+    api_token_for,
     real_pdf,
     valid_nir,
     with_evidence,
@@ -190,7 +195,21 @@ def _own_answer(world):
     return world.me, AnswerNoticeFactory(referral=referral, recipient=world.me.user).pk, None
 
 
+def _home_admin(world) -> Actor:
+    membership = MembershipFactory(organisation=world.home, role=Role.ADMIN)
+    return Actor(user=membership.user, organisation=world.home, role=Role.ADMIN)
+
+
+def _own_token(world):
+    """An administrator of home and one of home's partner-system tokens (issue 15)."""
+    return _home_admin(world), api_token_for(world.me)[0].pk, None
+
+
 # Builders of unrelated records (home is no party to them) -------------------------------------
+
+
+def _foreign_token(world):
+    return ApiToken, api_token_for(world.stranger)[0].pk
 
 
 def _foreign_answer(world):
@@ -711,6 +730,19 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         own=lambda w: (w.dpo, _own_pathway(w).person_id, None), foreign=_foreign_person
     ),
     ("/api/v1/dpo/users/", "GET"): Row(own=lambda w: (w.dpo, None, None)),
+    # Partner systems' tokens: home's administrators manage home's.
+    ("/api/v1/api-tokens/", "GET"): Row(own=lambda w: (_home_admin(w), None, None)),
+    ("/api/v1/api-tokens/", "POST"): Row(
+        own=lambda w: (
+            _home_admin(w),
+            None,
+            {"system_name": "Logiciel rSa", "scopes": ["referrals:read"], "role": "counsellor"},
+        ),
+        ok=201,
+    ),
+    ("/api/v1/api-tokens/{pk}/", "GET"): Row(own=_own_token, foreign=_foreign_token),
+    ("/api/v1/api-tokens/{pk}/renew/", "POST"): Row(own=_own_token, ok=201, foreign=_foreign_token),
+    ("/api/v1/api-tokens/{pk}/revoke/", "POST"): Row(own=_own_token, foreign=_foreign_token),
     ("/api/v1/dpo/users/{pk}/activity-report/", "GET"): Row(
         own=lambda w: (w.dpo, w.me.user.pk, None), foreign=_foreign_user
     ),
@@ -828,6 +860,7 @@ def test_every_scoped_category_has_its_not_found_rows():
     scoped_prefixes = {path.split("/")[3] for path, _method in SCOPED_ROWS}
     assert scoped_prefixes == {
         "alerts",
+        "api-tokens",
         "answers",
         "persons",
         "pathways",
@@ -898,6 +931,8 @@ def test_member_is_allowed(key, world, client_for):
         assert pk in (body.get("person_id"), body.get("user_id")), body  # the DPO's reports
     elif path.endswith("/dpo/anomalies/"):
         assert "findings" in body
+    elif path.endswith("/renew/"):  # the successor, naming the token renewed, and its secret
+        assert (body["replaces"], body["secret"][:4]) == (pk, "prc_"), body
     elif path.endswith("/messages/"):
         if method == "POST":  # the message written, on the referral acted on
             assert (body["referral"], body["text"]) == (pk, payload["text"]), body

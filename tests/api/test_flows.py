@@ -6,7 +6,6 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import time_machine
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from parcours.models import Appointment, Organisation, PathwayEvent, Person, Referral, Role
@@ -17,6 +16,7 @@ from ..factories import (
     OrganisationFactory,
     PathwayFactory,
     ReferralFactory,
+    api_token_for,
     valid_nir,
 )
 
@@ -603,11 +603,11 @@ def test_referral_filters(world, client_for):
 
 
 def test_token_authentication(world):
-    token = Token.objects.create(user=world.me.user)
+    _token, secret = api_token_for(world.me)
     PathwayFactory(owner_organisation=world.home)
     client = APIClient()
     client.credentials(
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        HTTP_AUTHORIZATION=f"Token {secret}",
         HTTP_X_PARCOURS_ORGANISATION=str(world.home.pk),
     )
 
@@ -622,7 +622,7 @@ def test_token_authentication(world):
 
 @pytest.mark.parametrize("header", ["Token nope", "Token ", "Bearer abc", "Token a b"])
 def test_bad_token_is_unauthorised(world, header):
-    Token.objects.create(user=world.me.user)
+    api_token_for(world.me)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=header)
     response = client.get("/api/v1/me/")

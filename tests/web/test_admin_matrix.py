@@ -29,7 +29,6 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from dsfr.models import DsfrConfig
-from rest_framework.authtoken.models import Token
 
 from notifications.models import OutboxMessage
 from parcours.gate.journal import OBJECT_TYPES
@@ -94,8 +93,6 @@ class World:
         self.rule, _ = RetentionRule.objects.update_or_create(
             category="pathway", defaults={"active_months": 24, "archived_months": 36}
         )
-        self.token = Token.objects.create(user=self.counsellor)
-        self.foreign_token = Token.objects.create(user=self.outsider.user)
         self.dsfr, _ = DsfrConfig.objects.get_or_create(language="fr")
         now = timezone.now()
         self.attempt = AccessAttempt.objects.create(
@@ -154,10 +151,6 @@ MODELS: dict[str, ModelRow] = {
     "parcours.retentionrule": ModelRow(READ_ONLY, lambda w: w.rule.pk, no_delete=True),
     "auth.user": ModelRow(SUPERUSER, lambda w: w.counsellor.pk, lambda w: w.outsider.user_id),
     "auth.group": ModelRow(SUPERUSER, lambda w: w.mine.group_id, lambda w: w.other.group_id),
-    # The token admin's URLs name the token's user.
-    "authtoken.tokenproxy": ModelRow(
-        SUPERUSER, lambda w: w.token.user_id, lambda w: w.foreign_token.user_id
-    ),
     "dsfr.dsfrconfig": ModelRow(SUPERUSER, lambda w: w.dsfr.pk),
     "notifications.outboxmessage": ModelRow(
         SUPERUSER, lambda w: w.outbox.pk, no_add=True, no_delete=True
@@ -273,7 +266,7 @@ def test_an_organisation_administrator_is_offered_what_they_may_use(world):
     index = _client(world, "org_admin").get(INDEX).content.decode()
     for model in ("organisation", "membership", "agreement", "employmentarea", "retentionrule"):
         assert f"/admin/parcours/{model}/" in index
-    for site_wide in ("/admin/auth/", "/admin/authtoken/", "/admin/dsfr/", "/admin/notifications/"):
+    for site_wide in ("/admin/auth/", "/admin/dsfr/", "/admin/notifications/"):
         assert site_wide not in index
 
 
