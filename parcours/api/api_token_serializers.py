@@ -17,7 +17,7 @@ class ApiTokenAccountSerializer(serializers.Serializer):
 
 class ApiTokenScopeSerializer(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
@@ -27,7 +27,9 @@ class ApiTokenSerializer(serializers.ModelSerializer):
     status_label = serializers.SerializerMethodField()
     revocation_label = serializers.CharField(source="get_revocation_display", read_only=True)
     created_by = serializers.SerializerMethodField()
-    replaces = serializers.PrimaryKeyRelatedField(read_only=True)
+    replaces: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
     replaced_by = serializers.SerializerMethodField()
 
     class Meta:
