@@ -555,6 +555,11 @@ def can_read_dpo_reports(actor: Actor) -> bool:
     return _may(actor, Action.DPO_REPORT)
 
 
+def administers_organisation(actor: Actor) -> bool:
+    """Its administrators manage the organisation's partner-system tokens (its pages' menu)."""
+    return _may(actor, Action.ADMINISTER_ORGANISATION)
+
+
 def reports_cover_every_organisation(actor: Actor) -> bool:
     return _may(actor, Action.DPO_REPORT_EVERY_ORGANISATION)
 

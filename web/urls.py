@@ -8,6 +8,7 @@ from .views import (
     action_plan,
     alerts,
     answers,
+    api_tokens,
     care_team,
     diagnostic,
     directory,
@@ -52,6 +53,17 @@ urlpatterns = [
     path("deconnexion/proconnect/retour/", proconnect.logged_out, name="proconnect-logged-out"),
     path("mot-de-passe/", account.PasswordChangeView.as_view(), name="password-change"),
     path("organisation/", account.acting_organisation, name="acting-organisation"),
+    path("organisation/acces-api/", api_tokens.api_tokens, name="api-tokens"),
+    path(
+        "organisation/acces-api/<int:pk>/renouveler/",
+        api_tokens.api_token_renew,
+        name="api-token-renew",
+    ),
+    path(
+        "organisation/acces-api/<int:pk>/revoquer/",
+        api_tokens.api_token_revoke,
+        name="api-token-revoke",
+    ),
     # The footer's mandatory pages, public.
     path("accessibilite/", information.accessibility, name="accessibility"),
     path("mentions-legales/", information.legal_notice, name="legal-notice"),

@@ -908,6 +908,40 @@ PAGES: list[FormPage] = [
         refused=(lambda w: {"status": "todo"},),  # to do already
         expect="message",
     ),
+    # Partner systems' tokens (issue 15): the organisation's administrator.
+    FormPage(
+        "api-tokens",
+        "admin",
+        lambda w: {},
+        lambda w: {
+            "system_name": "Logiciel rSa",
+            "member": "",
+            "role": "counsellor",
+            "scopes": ["referrals:read"],
+            "valid_days": "30",
+            "requests_per_minute": "120",
+        },
+        {
+            "system_name": ("", BLANK, LONG, NUL, "Logiciel\u202erSa", "SI\x07"),
+            "member": (*UNKNOWN_IDS, "STRANGER"),
+            "role": (UNKNOWN, "admin", "national_dpo", LONG),
+            "scopes": (UNKNOWN, "", "referrals:admin", LONG),
+            "valid_days": ("0", "366", "-1", "abc", LONG, NUL),
+            "requests_per_minute": ("0", "6001", "abc", LONG),
+        },
+        kept=("system_name", "valid_days", "requests_per_minute"),
+        # Neither a member nor the technical account's role.
+        refused=(
+            lambda w: {
+                "system_name": "Logiciel rSa",
+                "member": "",
+                "role": "",
+                "scopes": ["referrals:read"],
+                "valid_days": "30",
+                "requests_per_minute": "120",
+            },
+        ),
+    ),
 ]
 
 # Pages without a form to fuzz: reads, and buttons whose only input is the URL (the matrix
@@ -943,6 +977,10 @@ NO_FORM = {
     # The directory's search is a GET form (no personal data): its query strings are below.
     "directory-organisations",
     "directory-organisation",
+    # Buttons on « Accès API »: the token in the URL is all they take (the page matrix checks
+    # another organisation's is a 404).
+    "api-token-renew",
+    "api-token-revoke",
 }
 # Placeholders resolved against the world or the clock when posted.
 PLACEHOLDERS: dict[str, Callable[[World], object]] = {

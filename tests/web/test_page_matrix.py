@@ -29,14 +29,16 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from notifications.models import Alert, AnswerNotice, NotificationPreference
-from parcours.gate.journal import SECURITY_PURPOSE
+from parcours.gate.journal import SECURITY_PURPOSE, TOKEN_PURPOSE
 from parcours.models import (
     AccessEvent,
     AccessRequest,
+    ApiToken,
     BreakGlass,
     CareTeamMember,
     Consent,
     DiagnosticEntry,
+    Membership,
     Objection,
     Objective,
     Pathway,
@@ -59,6 +61,7 @@ from tests.factories import (
     ReferralFactory,
     ReferralMessageFactory,
     UserFactory,
+    api_token_for,
 )
 from tests.second_factor import enrol, next_code, totp_code
 from web.forms import PersonForm
@@ -110,6 +113,9 @@ class World(DpoWorld):
         self.pending_device = enrol(self.pending_dpo)
         self.new_dpo = MembershipFactory(organisation=self.home, role=Role.DPO).user
         enrol(self.dpo)  # the world's DPO has its app before any visit's snapshot
+        # France Travail's administrator (issue 15: the partner systems' tokens).
+        self.admin = MembershipFactory(organisation=self.home, role=Role.ADMIN).user
+        enrol(self.admin)
         self.siae_consents = sorted(self.person.consents.values_list("pk", flat=True))
 
     # The bases each organisation holds the records under (tests/access/scenarios.py explains
@@ -152,6 +158,18 @@ class World(DpoWorld):
     def home_on_absence(self) -> str:
         consent = Consent.objects.get(person=self.absence().pathway.person)
         return f"consent:{consent.pk} legal:spe referral:{self.absence().pk}"
+
+    def home_token(self) -> ApiToken:
+        """A token of France Travail's system, acting as `me` (made when a visit needs it)."""
+        if not hasattr(self, "_home_token"):
+            self._home_token = api_token_for(Membership.objects.get(user=self.me))[0]
+        return self._home_token
+
+    def foreign_token(self) -> ApiToken:
+        """Another organisation's token."""
+        if not hasattr(self, "_foreign_token"):
+            self._foreign_token = api_token_for(MembershipFactory())[0]
+        return self._foreign_token
 
     @property
     def siae_on_person(self) -> str:
@@ -270,6 +288,11 @@ def _referral_form(w: World) -> dict:
 def _report(object_type: str, object_id=lambda w: None, operation: str = "report") -> Row:
     # The DPO's reports say what was reported on, never a category of the record.
     return Row(operation, object_type, object_id, (), lambda w: "", None, None)
+
+
+def token_event(operation: str, token: Callable[[World], int] | None = None) -> Row:
+    """A partner system's token made, renewed or revoked (issue 15): no category, no basis."""
+    return Row(operation, "api_token", token, (), lambda w: "", TOKEN_PURPOSE, None)
 
 
 def security(operation: str, account: Callable[[World], int]) -> Row:
@@ -2664,6 +2687,91 @@ DENY |= {
 }
 
 
+# --- partner systems' tokens (issue 15) ---------------------------------------------------------
+
+HOME_TOKEN = lambda w: {"pk": w.home_token().pk}  # noqa: E731
+FOREIGN_TOKEN = lambda w: {"pk": w.foreign_token().pk}  # noqa: E731
+NEW_TOKEN = {
+    "system_name": "Logiciel rSa",
+    "member": "",
+    "role": "counsellor",
+    "scopes": ["referrals:read", "pathways:read"],
+    "valid_days": "30",
+    "requests_per_minute": "120",
+}
+ADMINISTRATORS_ONLY = "Seuls les administrateurs de l&#x27;organisation l&#x27;administrent."
+
+ALLOW |= {
+    "api-tokens": [
+        Visit("admin", "GET", says="Accès API des systèmes"),
+        Visit(
+            "admin",
+            "POST",
+            data=lambda w: NEW_TOKEN,
+            says="Copiez-le maintenant",
+            journal=(token_event("token_created"),),
+            done=lambda w: ApiToken.objects.filter(
+                system_name="Logiciel rSa", organisation=w.home
+            ).exists(),
+            name="create",
+        ),
+    ],
+    "api-token-renew": [
+        Visit(
+            "admin",
+            "POST",
+            HOME_TOKEN,
+            says="Copiez-le maintenant",
+            journal=(token_event("token_renewed"),),
+            done=lambda w: ApiToken.objects.filter(replaces=w.home_token()).exists(),
+        )
+    ],
+    "api-token-revoke": [
+        # Without the DSFR's JavaScript: the confirmation first, nothing revoked.
+        Visit("admin", "POST", HOME_TOKEN, says="Révoquer ce jeton", name="unconfirmed"),
+        Visit(
+            "admin",
+            "POST",
+            HOME_TOKEN,
+            data=lambda w: {"confirm": "1"},
+            status=302,
+            says="/organisation/acces-api/",
+            journal=(token_event("token_revoked", lambda w: w.home_token().pk),),
+            done=lambda w: ApiToken.objects.get(pk=w.home_token().pk).revoked_at is not None,
+        ),
+    ],
+}
+DENY |= {
+    "api-tokens": [
+        Visit("me", "GET", status=403, says=ADMINISTRATORS_ONLY),
+        Visit("me", "POST", data=lambda w: NEW_TOKEN, status=403, says=ADMINISTRATORS_ONLY),
+    ],
+    "api-token-renew": [
+        Visit("me", "POST", HOME_TOKEN, status=403, says=ADMINISTRATORS_ONLY),
+        Visit("admin", "POST", FOREIGN_TOKEN, status=404, says=NOT_FOUND, name="foreign"),
+    ],
+    "api-token-revoke": [
+        Visit(
+            "me",
+            "POST",
+            HOME_TOKEN,
+            data=lambda w: {"confirm": "1"},
+            status=403,
+            says=ADMINISTRATORS_ONLY,
+        ),
+        Visit(
+            "admin",
+            "POST",
+            FOREIGN_TOKEN,
+            data=lambda w: {"confirm": "1"},
+            status=404,
+            says=NOT_FOUND,
+            name="foreign",
+        ),
+    ],
+}
+
+
 # --- running a visit -------------------------------------------------------------------------
 
 
@@ -2715,6 +2823,9 @@ def state(world: World) -> dict:
             TOTPDevice.objects.filter(confirmed=True).order_by("pk").values_list("pk", "user_id")
         ),
         "recovery codes": list(StaticToken.objects.order_by("pk").values_list("pk", flat=True)),
+        "api tokens": list(
+            ApiToken.objects.order_by("pk").values("pk", "revoked_at", "expires_at")
+        ),
     }
 
 

@@ -68,6 +68,12 @@ def reads_dpo_reports(actor) -> bool:
     return isinstance(actor, Actor) and access.can_read_dpo_reports(actor)
 
 
+@register.filter
+def administers_organisation(actor) -> bool:
+    """The menu's « Accès API » for the organisation's administrators (parcours.access says)."""
+    return isinstance(actor, Actor) and access.administers_organisation(actor)
+
+
 @register.simple_tag
 def accessibility_status() -> str:
     """The footer's « Accessibilité : … » (RGAA wording), from the deployment's settings."""
