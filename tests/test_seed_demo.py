@@ -56,3 +56,22 @@ def test_the_demo_shows_overdue_plan_actions_on_the_holders_home():
             role=membership.role,
         )
         assert overdue_actions_for(actor).exists(), key
+
+
+@pytest.mark.django_db
+def test_the_demo_s_partner_system_token_reads_the_departement_s_referrals():
+    """The token `make run` prints (bin/run): the département's rSa software, within its scopes."""
+    from rest_framework.test import APIClient
+
+    from parcours.management.commands.seed_demo import DEMO_API_TOKEN
+
+    call_command("seed_demo")
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {DEMO_API_TOKEN}")
+    me = client.get("/api/v1/me/").json()
+    assert me["acting_organisation"]["name"].startswith("Département")
+    referrals = client.get("/api/v1/referrals/")
+    assert referrals.status_code == 200 and referrals.json()["results"]
+    assert client.get("/api/v1/consents/").status_code == 403  # not in its scopes
+    from pathlib import Path
+
+    assert DEMO_API_TOKEN in (Path(__file__).parents[1] / "bin" / "run").read_text()

@@ -172,7 +172,8 @@ def _token_of(actor: Actor, token_id) -> ApiToken:
 # --- writes -------------------------------------------------------------------------------------
 
 
-def _technical_account(organisation, system_name: str, role: str) -> User:
+def technical_account_create(organisation, system_name: str, role: str) -> User:
+    """The account a system acts as: no password, one membership with `role`."""
     users = get_user_model()
     base = slugify(system_name)[:40] or "systeme"
     username = f"{TECHNICAL_USERNAME}{organisation.pk}-{base}-{secrets.token_hex(3)}"
@@ -206,7 +207,7 @@ def _account_for(actor: Actor, *, member_id, role, system_name: str) -> User:
                 ]
             },
         )
-    return _technical_account(actor.organisation, system_name, role)
+    return technical_account_create(actor.organisation, system_name, role)
 
 
 def _int_or_none(value) -> int | None:
@@ -214,6 +215,23 @@ def _int_or_none(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def api_token_seed(*, organisation, system_name: str, role: str, scopes, secret: str) -> ApiToken:
+    """A token with a secret chosen in advance — the demo's alone (`seed_demo`), so that
+    `make run` can print one; never for a real deployment (its secret is public)."""
+    now = timezone.now()
+    return ApiToken.objects.create(
+        organisation=organisation,
+        system_name=system_name,
+        account=technical_account_create(organisation, system_name, role),
+        prefix=secret[:SHOWN_PREFIX_LENGTH],
+        digest=digest_of(secret),
+        scopes=_clean_scopes(scopes),
+        requests_per_minute=settings.PARCOURS_API_TOKEN_REQUESTS_PER_MINUTE,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=settings.PARCOURS_API_TOKEN_MAX_DAYS),
+    )
 
 
 def api_token_create(

@@ -43,6 +43,7 @@ from parcours.models import (
 from parcours.models.person import normalise_name
 from parcours.models.referral import OPEN_REFERRAL_STATUSES
 from parcours.services.access_grants import access_recompute
+from parcours.services.api_token import api_token_seed
 from parcours.services.organisation import organisation_create
 
 DEMO_PASSWORD = "demo-parcours-2026"  # documented in the README; local use only
@@ -179,6 +180,12 @@ DAYS_OF_HISTORY = {
 }
 
 
+# The demo's partner system: the département's rSa software (`make run` prints its token; the
+# secret is public, the demo's only).
+DEMO_API_TOKEN = "prc_demo-logiciel-rsa-usage-local-uniquement"
+DEMO_API_SCOPES = ["persons:read", "pathways:read", "referrals:read", "referrals:write"]
+
+
 class Command(BaseCommand):
     help = "Charge les données de démonstration (idempotent : ne fait rien si elles existent)."
 
@@ -196,6 +203,13 @@ class Command(BaseCommand):
             pathways = self._people(orgs, users, fake, rng)
             count = self._referrals(orgs, users, pathways, rng)
             self._plans(orgs, users)
+            api_token_seed(
+                organisation=orgs["cd"],
+                system_name="Logiciel rSa du Département",
+                role=Role.SOCIAL_WORKER,
+                scopes=DEMO_API_SCOPES,
+                secret=DEMO_API_TOKEN,
+            )
             for pathway, _username in pathways:
                 access_recompute(pathway_id=pathway.pk)
         self.stdout.write(
