@@ -30,7 +30,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
 from .. import api_scopes, gate
 from ..actor import Actor
@@ -175,8 +174,9 @@ def _token_of(actor: Actor, token_id) -> ApiToken:
 def technical_account_create(organisation, system_name: str, role: str) -> User:
     """The account a system acts as: no password, one membership with `role`."""
     users = get_user_model()
-    base = slugify(system_name)[:40] or "systeme"
-    username = f"{TECHNICAL_USERNAME}{organisation.pk}-{base}-{secrets.token_hex(3)}"
+    # The name is the system's (first_name); the username only has to be unique — and must not
+    # look like a code (an organisation kind in a slug) where pages show it.
+    username = f"{TECHNICAL_USERNAME}{organisation.pk}-{secrets.token_hex(4)}"
     user = users(username=username, first_name=system_name[:150], last_name="(système)")
     user.set_unusable_password()
     user.save()

@@ -355,12 +355,14 @@ PUBLIC = {"login", *INFORMATION}
 def test_every_page_is_in_the_table():
     from web import urls
 
+    from .test_api_token_pages import API_TOKEN_PAGES
     from .test_dpo_pages import DPO_PAGES
     from .test_proconnect import PROCONNECT_PAGES
 
     names = {p.name for p in urls.urlpatterns if isinstance(p, URLPattern)}
-    # ProConnect's pages need a running provider: tests/web/test_proconnect.py sweeps them.
-    assert names == set(PAGES) | set(DPO_PAGES) | PROCONNECT_PAGES
+    # ProConnect's pages need a running provider: tests/web/test_proconnect.py sweeps them; the
+    # administrators' « Accès API », tests/web/test_api_token_pages.py.
+    assert names == set(PAGES) | set(DPO_PAGES) | PROCONNECT_PAGES | API_TOKEN_PAGES
     assert any(getattr(p, "namespace", None) == "web" for p in get_resolver().url_patterns)
 
 
