@@ -458,3 +458,16 @@ def test_the_previous_version_s_tokens_carry_over_hashed_for_thirty_days(world):
     assert token.organisation == world.home
     assert token.expires_at - token.created_at == dt.timedelta(days=30)
     assert _client(legacy_key).get("/api/v1/me/").json()["id"] == world.me.user.pk
+
+
+def test_the_audit_s_300_requests_are_not_all_answered_at_the_default_rate(world):
+    """The audit sent 300 requests with one token and got 300 answers: now the default rate
+    (PARCOURS_API_TOKEN_REQUESTS_PER_MINUTE) holds."""
+    from django.conf import settings
+
+    rate = settings.PARCOURS_API_TOKEN_REQUESTS_PER_MINUTE
+    _token, secret = api_token_for(world.me, requests_per_minute=rate)
+    client = _client(secret)
+    statuses = [client.get("/api/v1/me/").status_code for _ in range(300)]
+    assert statuses[:rate] == [200] * rate
+    assert set(statuses[rate:]) == {429}
