@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from .errors import Archived, ForbiddenTransition
 from .models import Referral
+from .queueing import enqueue
 from .selectors.referrals import referrals_unanswered_too_long
 from .services.access_grants import (
     access_prune_expired,
@@ -46,10 +47,20 @@ def access_recompute_owned_by(organisation_ids: list[int] | None = None) -> int:
     """Recompute the pathways of the organisations marked for it (an agreement they sign
     changed; the marks are written in the agreement's transaction). Queued after the change
     commits, and run by beat (`access-recompute-pending`) to catch up with a lost message.
-    Idempotent: recomputing twice gives the same grants.
+    Idempotent: recomputing twice gives the same grants. Bounded in time
+    (PARCOURS_RECOMPUTE_BUDGET_SECONDS): a large organisation's pathways are done over several
+    runs, each queued behind the work that waited meanwhile.
 
     `organisation_ids` is for messages queued before the marks existed: they are marked first."""
     if organisation_ids:
         with transaction.atomic():
             access_recompute_request(organisation_ids=organisation_ids)
-    return access_recompute_pending()
+    run = access_recompute_pending()
+    if not run.finished:
+        # Stopped by its time budget: the rest goes to the back of the queue, behind whatever
+        # else waits there (the periodic run would find the marks anyway).
+        enqueue(
+            "parcours.tasks.access_recompute_pathways",
+            catch_up="the access-recompute-pending beat entry goes on with the marks",
+        )
+    return run.count

@@ -148,7 +148,7 @@ def _settle_shared_worker(process) -> None:
     from backend.celery import app
 
     with app.connection_for_write() as connection:
-        for queue in ("celery", "mail"):
+        for queue in ("celery", "mail", "prompt"):
             connection.default_channel.queue_purge(queue)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -59,15 +59,24 @@ def process_env(*, broker_url: str, email_url: str | None = None, **extra: str) 
     return env
 
 
+ALL_QUEUES = "celery,mail,prompt"  # backend/settings/base.py, CELERY_TASK_ROUTES
+
+
 def start_worker(
-    *, name: str, broker_url: str, log_path: Path, email_url: str | None = None, **extra: str
+    *,
+    name: str,
+    broker_url: str,
+    log_path: Path,
+    email_url: str | None = None,
+    queues: str = ALL_QUEUES,
+    **extra: str,
 ) -> subprocess.Popen:
     """A Celery worker (solo pool: the task runs in the process a test may SIGKILL) consuming
-    the default and the mail queues, answering pings before this returns."""
+    `queues` (all three by default), answering pings before this returns."""
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool", "solo",
-             "-Q", "celery,mail", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+             "-Q", queues, "--loglevel", "INFO", "--without-gossip", "--without-mingle",
              "-n", f"{name}@%h"],
             env=process_env(broker_url=broker_url, email_url=email_url, **extra),
             stdout=log, stderr=subprocess.STDOUT,

@@ -374,9 +374,25 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 5}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
-# E-mail goes through its own queue so that a slow SMTP server never holds the scan or the
-# journal sealer back (docs/operations.md); `make run` and the compose worker consume both.
-CELERY_TASK_ROUTES = {"notifications.outbox_relay": {"queue": "mail"}}
+# Three queues, so that work cannot starve other work (docs/operations.md, « Queues and workers »):
+# - `mail`: the relay alone — a slow or dead SMTP server fills this queue and no other;
+# - `prompt`: what has a delay to keep — the alert scan, the receivers' reminders, the daily
+#   digests and the journal's sealer — consumed, with `mail`, by a worker of its own;
+# - `celery` (the default): bulk work — access recomputes after an agreement changes, expiry,
+#   pruning, the journal's checkpoint and verification, retention — by another worker.
+# A flood of recomputes then waits behind itself, never in front of an alert e-mail.
+PROMPT_QUEUE = "prompt"
+# A run of the access recompute stops after this long and queues its continuation (behind the
+# other work of its queue): a worker is never held for a whole large organisation.
+PARCOURS_RECOMPUTE_BUDGET_SECONDS = env.int("PARCOURS_RECOMPUTE_BUDGET_SECONDS", default=30)
+MAIL_QUEUE = "mail"
+CELERY_TASK_ROUTES = {
+    "notifications.outbox_relay": {"queue": MAIL_QUEUE},
+    "notifications.alerts_scan": {"queue": PROMPT_QUEUE},
+    "notifications.reminders_send": {"queue": PROMPT_QUEUE},
+    "notifications.digests_send": {"queue": PROMPT_QUEUE},
+    "parcours.journal_seal_pending": {"queue": PROMPT_QUEUE},
+}
 PARCOURS_ALERT_SCAN_SECONDS = env.int("PARCOURS_ALERT_SCAN_SECONDS", default=300)
 PARCOURS_REMINDER_SCAN_SECONDS = env.int("PARCOURS_REMINDER_SCAN_SECONDS", default=300)
 OUTBOX_RELAY_SECONDS = env.int("OUTBOX_RELAY_SECONDS", default=30)
@@ -423,7 +439,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {
         "task": "notifications.outbox_relay",
         "schedule": OUTBOX_RELAY_SECONDS,
-        "options": {"expires": OUTBOX_RELAY_SECONDS, "queue": "mail"},
+        "options": {"expires": OUTBOX_RELAY_SECONDS, "queue": MAIL_QUEUE},
     },
     # Sign the journal's chain head (docs/journal.md, "Checkpoints"); skipped, with a log line,
     # when JOURNAL_SIGNING_KEY_FILE is not set. A run missed while the workers were down is not

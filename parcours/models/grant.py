@@ -92,6 +92,9 @@ class PendingRecompute(models.Model):
     )
     # Renewed by every new request: a mark renewed while a recompute runs survives it.
     requested_at = models.DateTimeField(_("demandé le"))
+    # How far a recompute stopped by its time budget got (the last pathway id done since
+    # `requested_at`); the next run goes on from there. A renewed mark starts again from 0.
+    done_up_to = models.BigIntegerField(_("recalculé jusqu'au parcours n°"), default=0)
 
     class Meta:
         verbose_name = _("recalcul des droits en attente")

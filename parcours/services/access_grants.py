@@ -23,10 +23,12 @@ read-only (no change permission, no break-glass); an anonymised one to nobody.
 
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -62,6 +64,9 @@ logger = logging.getLogger(__name__)
 RECOMPUTE_LOCK_KEY = int.from_bytes(b"precompu", "big") & 0x7FFF_FFFF_FFFF_FFFF
 # Passes over the marks per run: marks renewed faster than this are left to the next run.
 RECOMPUTE_MAX_ROUNDS = 5
+# How often a run records how far it got (pathways): a run stopped by its time budget, or
+# killed, loses at most this much work.
+RECOMPUTE_PROGRESS_EVERY = 200
 
 
 @dataclass(frozen=True)
@@ -369,16 +374,17 @@ def access_prune_expired(*, now: dt.datetime | None = None) -> int:
 def access_recompute_request(*, organisation_ids: Iterable[int]) -> None:
     """Mark these organisations' pathways for recompute, in the caller's transaction (the
     change that needs it): the mark commits with the change or not at all, and stays until a
-    recompute has run after it. Renewing a mark that exists moves its `requested_at`."""
+    recompute has run after it. Renewing a mark that exists moves its `requested_at` and starts
+    it over (what was recomputed before the change may be stale)."""
     now = timezone.now()
     PendingRecompute.objects.bulk_create(
         [
-            PendingRecompute(organisation_id=pk, requested_at=now)
+            PendingRecompute(organisation_id=pk, requested_at=now, done_up_to=0)
             for pk in sorted(set(organisation_ids))
         ],
         update_conflicts=True,
         unique_fields=["organisation"],
-        update_fields=["requested_at"],
+        update_fields=["requested_at", "done_up_to"],
     )
 
 
@@ -397,38 +403,88 @@ def _release_recompute_lock() -> None:
         cursor.execute("SELECT pg_advisory_unlock(%s)", [RECOMPUTE_LOCK_KEY])
 
 
-def access_recompute_pending() -> int:
+@dataclass(frozen=True)
+class RecomputeRun:
+    count: int  # pathways recomputed
+    finished: bool  # False: stopped by its time budget, marks left with their progress
+
+
+def access_recompute_pending(*, budget_seconds: float | None = None) -> RecomputeRun:
     """Recompute every pathway owned by a marked organisation, each in its own transaction,
-    then clear the marks that were not renewed meanwhile (a renewed one is done again). Returns
-    the number of pathways recomputed.
+    then clear the marks that were not renewed meanwhile (a renewed one is done again).
+
+    Bounded in time: past `budget_seconds` (default PARCOURS_RECOMPUTE_BUDGET_SECONDS) the run
+    records how far each mark got and stops, `finished=False`; the next run goes on from there
+    (the task queues it at the back of its queue, and the periodic run would find it anyway).
+    A worker is never held for the whole of a large organisation's pathways.
 
     Idempotent (recomputing twice gives the same grants). One runner at a time: a run that
-    finds another at work returns 0 at once — the other re-reads the marks until none is left,
+    finds another at work returns at once — the other re-reads the marks until none is left,
     and the periodic run takes any mark written as it finished."""
+    budget = (
+        settings.PARCOURS_RECOMPUTE_BUDGET_SECONDS if budget_seconds is None else budget_seconds
+    )
+    deadline = time.monotonic() + budget
     if not _try_recompute_lock():
-        return 0
+        return RecomputeRun(count=0, finished=True)
     count = 0
+    finished = True
     try:
         for _round in range(RECOMPUTE_MAX_ROUNDS):
-            marks = list(PendingRecompute.objects.values_list("organisation_id", "requested_at"))
+            marks = list(
+                PendingRecompute.objects.order_by("organisation_id").values_list(
+                    "organisation_id", "requested_at", "done_up_to"
+                )
+            )
             if not marks:
                 break
-            pathway_ids = (
-                Pathway.objects.filter(owner_organisation_id__in=[pk for pk, _at in marks])
-                .order_by("pk")
-                .values_list("pk", flat=True)
-                .iterator(chunk_size=2000)
-            )
-            for pathway_id in pathway_ids:
-                with transaction.atomic():
-                    access_recompute(pathway_id=pathway_id)
-                count += 1
-            for organisation_id, requested_at in marks:
-                PendingRecompute.objects.filter(
-                    organisation_id=organisation_id, requested_at=requested_at
-                ).delete()
+            for organisation_id, requested_at, done_up_to in marks:
+                done, completed = _recompute_mark(
+                    organisation_id, requested_at, done_up_to, deadline
+                )
+                count += done
+                if not completed:
+                    finished = False
+                    break
+            if not finished:
+                break
     finally:
         _release_recompute_lock()
     if count:
-        logger.info("access_recompute_pending: %d parcours recalculé(s)", count)
-    return count
+        logger.info(
+            "access_recompute_pending: %d parcours recalculé(s)%s",
+            count,
+            "" if finished else " (budget de temps atteint : la suite au prochain passage)",
+        )
+    return RecomputeRun(count=count, finished=finished)
+
+
+def _recompute_mark(
+    organisation_id: int, requested_at, done_up_to: int, deadline: float
+) -> tuple[int, bool]:
+    """One organisation's pathways after `done_up_to`, until done or the deadline: (count,
+    completed). Progress and completion are written only if the mark was not renewed meanwhile
+    (`requested_at` unchanged): a renewed mark starts again at the next pass."""
+    mark = PendingRecompute.objects.filter(
+        organisation_id=organisation_id, requested_at=requested_at
+    )
+    pathway_ids = (
+        Pathway.objects.filter(owner_organisation_id=organisation_id, pk__gt=done_up_to)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .iterator(chunk_size=2000)
+    )
+    count = 0
+    last = done_up_to
+    for pathway_id in pathway_ids:
+        if count and time.monotonic() > deadline:  # at least one per run: always progress
+            mark.update(done_up_to=last)
+            return count, False
+        with transaction.atomic():
+            access_recompute(pathway_id=pathway_id)
+        count += 1
+        last = pathway_id
+        if count % RECOMPUTE_PROGRESS_EVERY == 0:
+            mark.update(done_up_to=last)
+    mark.delete()
+    return count, True
