@@ -485,7 +485,8 @@ else:
         "EMAIL_USE_SSL": env.bool("EMAIL_USE_SSL", default=False),
     }
 vars().update(EMAIL_CONFIG)
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)  # never block a relay on a dead server
+# Each SMTP step's wait: never block a relay on a dead server (below the outbox lease, 30 s).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="parcours <ne-pas-repondre@parcours.local>"
 )
@@ -497,13 +498,19 @@ PARCOURS_MAIL_DOMAIN = env.str(
 # --- Alerts and the e-mail outbox (docs/operations.md) ------------------------------------------
 # Level-1 alerts nobody acknowledged, whose referral did not move, go to managers after this.
 PARCOURS_ALERT_ESCALATION_HOURS = env.int("PARCOURS_ALERT_ESCALATION_HOURS", default=72)
-OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=50)
+# Rows claimed at a time: one, so that a relay that dies holds one message, not fifty.
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=1)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# Past OUTBOX_MAX_ATTEMPTS transient failures a message keeps waiting (an SMTP outage longer
+# than the retry budget loses nothing) and is logged at ERROR; true: it fails for good instead.
+OUTBOX_GIVE_UP_AFTER_MAX_ATTEMPTS = env.bool("OUTBOX_GIVE_UP_AFTER_MAX_ATTEMPTS", default=False)
 OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
 OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
 OUTBOX_RELAY_BUDGET_SECONDS = env.int("OUTBOX_RELAY_BUDGET_SECONDS", default=100)
-# Longer than the relay task's hard time limit (150 s): a live relay's row is never taken back.
-OUTBOX_STUCK_AFTER_SECONDS = env.int("OUTBOX_STUCK_AFTER_SECONDS", default=600)
+# A claimed row's lease: renewed every OUTBOX_LEASE_RENEW_SECONDS while it is being sent (however
+# slow the server), so only a dead relay's row runs out — and is taken back by the next pass.
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=30)
+OUTBOX_LEASE_RENEW_SECONDS = env.int("OUTBOX_LEASE_RENEW_SECONDS", default=5)
 
 # --- Domain defaults ---------------------------------------------------------------------------
 # Delays used when no partnership agreement (Agreement) covers a sender/receiver pair.

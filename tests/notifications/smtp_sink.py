@@ -69,6 +69,8 @@ class _Handler:
             return scripted
         self.sink.data_received.set()
         try:
+            if self.sink.delay:
+                await asyncio.sleep(self.sink.delay)  # a slow server (issue 16: 3 s a message)
             while self.sink.stalled.is_set():
                 await asyncio.sleep(0.02)  # polling the test's release, not waiting for a delay
         except asyncio.CancelledError:
@@ -93,6 +95,7 @@ class SmtpSink:
         self.script: list[str] = []
         self.refusals: dict[str, str] = {}
         self.attempts = 0
+        self.delay = 0.0
         self.stalled = threading.Event()
         self.data_received = threading.Event()
         with socket.socket() as probe:
@@ -118,6 +121,7 @@ class SmtpSink:
             self.script.clear()
             self.refusals.clear()
             self.attempts = 0
+            self.delay = 0.0
         self.stalled.clear()
         self.data_received.clear()
 
@@ -127,6 +131,10 @@ class SmtpSink:
 
     def refuse(self, address: str, answer: str) -> None:
         self.refusals[address.lower()] = answer
+
+    def slow(self, seconds: float) -> None:
+        """Answer each DATA after `seconds` (a slow server)."""
+        self.delay = seconds
 
     def stall(self) -> None:
         self.data_received.clear()

@@ -117,10 +117,10 @@ def test_worker_killed_while_sending_an_answer(journey, private_broker, sink, wo
 
     workers("w2")
     now = timezone.now()
-    # Soon after, the row still looks in use by a live relay: left alone.
-    send(outbox_relay, private_broker, now=(now + MINUTE).isoformat())
-    # Past OUTBOX_STUCK_AFTER_SECONDS (10 min) it is taken back and sent, once.
-    send(outbox_relay, private_broker, now=(now + 11 * MINUTE).isoformat())
+    # Within its lease (OUTBOX_LEASE_SECONDS, 30 s) the row still looks in use: left alone.
+    send(outbox_relay, private_broker, now=(now + dt.timedelta(seconds=5)).isoformat())
+    # Its lease ran out, seconds after the crash: taken back and sent, once.
+    send(outbox_relay, private_broker, now=(now + dt.timedelta(seconds=45)).isoformat())
     wait_until(lambda: len(sink.messages()) == 1, what="the answer after recovery")
     send(outbox_relay, private_broker, now=(now + 20 * MINUTE).isoformat())
     wait_until(all_sent, what="every row recorded as sent")

@@ -36,6 +36,7 @@ from .smtp_sink import SmtpSink
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 MINUTE = dt.timedelta(minutes=1)
+SECOND = dt.timedelta(seconds=1)
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ def test_worker_killed_while_sending(journey, redis_server, sink, workers):
     send(outbox_relay, redis_server, now=due.isoformat())
     wait_until(sink.data_received.is_set, what="the relay to be inside SMTP DATA")
     in_flight = OutboxMessage.objects.filter(status=OutboxStatus.SENDING)
-    assert in_flight.count() == 2  # the batch was claimed
+    assert in_flight.count() == 1  # claimed one at a time: a relay that dies holds one
 
     stop(first, kill=True)  # SIGKILL while sending
     wait_until(lambda: sink.aborted, what="the server to see the client die")
@@ -112,11 +113,13 @@ def test_worker_killed_while_sending(journey, redis_server, sink, workers):
     aborted_id = sink.aborted[0]["Message-ID"]
 
     workers("w2")
-    # Soon after, the rows still look in use by a live relay: left alone.
-    send(outbox_relay, redis_server, now=(due + MINUTE).isoformat())
-    send(outbox_relay, redis_server, now=(due + 2 * MINUTE).isoformat())
-    # Past OUTBOX_STUCK_AFTER_SECONDS (10 min) they are taken back and sent, once.
-    send(outbox_relay, redis_server, now=(due + 11 * MINUTE).isoformat())
+    # Within its lease (OUTBOX_LEASE_SECONDS, 30 s) the row still looks in use by a live relay:
+    # left alone; the other message goes out.
+    send(outbox_relay, redis_server, now=(due + 10 * SECOND).isoformat())
+    wait_until(lambda: len(sink.messages()) == 1, what="the other mail")
+    assert in_flight.count() == 1
+    # Its lease ran out — seconds after the crash, not ten minutes: taken back and sent, once.
+    send(outbox_relay, redis_server, now=(due + 45 * SECOND).isoformat())
     wait_until(lambda: len(sink.messages()) == 2, what="the two mails after recovery")
     send(outbox_relay, redis_server, now=(due + 20 * MINUTE).isoformat())
     wait_until(
@@ -126,7 +129,7 @@ def test_worker_killed_while_sending(journey, redis_server, sink, workers):
     assert_exactly_one_mail_per_recipient(sink, [j])
     # The mail interrupted by the crash went out again under the same Message-ID.
     assert aborted_id in {m.message_id for m in sink.messages()}
-    assert sorted(OutboxMessage.objects.values_list("attempts", flat=True)) == [2, 2]
+    assert sorted(OutboxMessage.objects.values_list("attempts", flat=True)) == [1, 2]
 
 
 def test_redis_restarted_mid_run(journey, redis_server, sink, workers):
@@ -495,3 +498,103 @@ def test_smtp_5xx_on_a_rung_is_failed_visible_and_not_retried(
     assert rung["audience"] == "managers"
     by_address = {d["email"]: d for d in rung["deliveries"]}
     assert by_address[manager]["status"] == "failed" and "550" in by_address[manager]["last_error"]
+
+
+# --- issue 16: the relay recovers in seconds ------------------------------------------------------
+
+
+def _terminate_other_connections() -> int:
+    """Drop every other session on the test database (the worker's, its lease keeper's), as a
+    PostgreSQL restart or failover would."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_database_connection_dropped_during_smtp_loses_no_send(
+    journey, redis_server, sink, workers
+):
+    """The server said 250 while the relay's database connection was gone: the send is recorded
+    on a fresh connection — not sent again when the lease runs out (8 duplicate pairs before)."""
+    (j,), due = due_journeys(journey, 1)
+    scan_in_process(now=due)
+    sink.stall()
+    workers("w1")
+    send(outbox_relay, redis_server, now=due.isoformat())
+    wait_until(sink.data_received.is_set, what="the relay to be inside SMTP DATA")
+    assert _terminate_other_connections() >= 1
+    sink.release()  # 250: accepted
+    wait_until(lambda: sink.messages(), what="the first mail accepted")
+    first_id = sink.messages()[0].message_id
+    wait_until(
+        lambda: OutboxMessage.objects.filter(status=OutboxStatus.SENT).exists(),
+        what="the send recorded on a fresh connection",
+    )
+    # Later passes, past every lease: the other message goes, the first never again.
+    send(outbox_relay, redis_server, now=(due + MINUTE).isoformat())
+    send(outbox_relay, redis_server, now=(due + 20 * MINUTE).isoformat())
+    wait_until(
+        lambda: not OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists(),
+        what="every row recorded as sent",
+    )
+    assert_exactly_one_mail_per_recipient(sink, [j])
+    assert [m.message_id for m in sink.messages()].count(first_id) == 1
+    assert sorted(OutboxMessage.objects.values_list("attempts", flat=True)) == [1, 1]
+
+
+def test_a_slow_smtp_server_never_makes_a_pass_outlive_its_task(
+    journey, redis_server, sink, tmp_path
+):
+    """3 s per message (the audit's slow server): passes stop claiming at their budget, so none
+    is killed by its time limit with a message in flight — every e-mail once."""
+    journeys, due = due_journeys(journey, 4)  # 8 e-mails
+    scan_in_process(now=due)
+    sink.slow(3)
+    worker = start_worker(
+        name=f"slow-{os.getpid()}",
+        broker_url=redis_server.url,
+        log_path=tmp_path / "slow.log",
+        email_url=sink.url,
+        OUTBOX_RELAY_BUDGET_SECONDS="5",
+    )
+    try:
+        for _ in range(8):  # as beat would, pass after pass
+            send(outbox_relay, redis_server, now=due.isoformat())
+        wait_until(
+            lambda: not OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists(),
+            timeout=90,
+            what="every row recorded as sent",
+        )
+    finally:
+        stop(worker)
+    assert_exactly_one_mail_per_recipient(sink, journeys)
+    assert set(OutboxMessage.objects.values_list("attempts", flat=True)) == {1}
+    assert "SoftTimeLimitExceeded" not in (tmp_path / "slow.log").read_text()
+
+
+def test_an_smtp_outage_longer_than_the_retry_budget_keeps_the_mail_waiting(
+    journey, sink, caplog, settings
+):
+    """Past OUTBOX_MAX_ATTEMPTS transient failures the message waits (said at ERROR) instead of
+    failing for good; when the server is back, it goes. (This process relays, to the test's own
+    SMTP server.)"""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    (j,), due = due_journeys(journey, 1)
+    scan_in_process(now=due)
+    OutboxMessage.objects.update(attempts=settings.OUTBOX_MAX_ATTEMPTS)
+    sink.answer_next(["451 4.3.0 Try again later"] * 2)
+    relay_in_process(now=due)
+    waiting = OutboxMessage.objects.filter(status=OutboxStatus.PENDING)
+    assert waiting.count() == 2
+    assert all("toujours en attente" in m.last_error for m in waiting)
+    assert any(r.levelname == "ERROR" and "still waiting" in r.message for r in caplog.records)
+    relay_in_process(now=due + dt.timedelta(seconds=settings.OUTBOX_RETRY_MAX_SECONDS + 1))
+    assert_exactly_one_mail_per_recipient(sink, [j])

@@ -90,9 +90,9 @@ def test_a_worker_killed_while_sending_a_message_notice_sends_it_once(
     aborted_id = sink.aborted[0]["Message-ID"]
 
     workers("w2")
-    send(outbox_relay, redis_server, now=(now + dt.timedelta(minutes=1)).isoformat())
-    # Past OUTBOX_STUCK_AFTER_SECONDS the row is taken back and sent, once.
-    send(outbox_relay, redis_server, now=(now + dt.timedelta(minutes=11)).isoformat())
+    send(outbox_relay, redis_server, now=(now + dt.timedelta(seconds=5)).isoformat())
+    # Its lease (OUTBOX_LEASE_SECONDS, 30 s) ran out: taken back and sent, once.
+    send(outbox_relay, redis_server, now=(now + dt.timedelta(seconds=45)).isoformat())
     wait_until(lambda: len(sink.messages()) == 1, what="the notice after recovery")
     send(outbox_relay, redis_server, now=(now + dt.timedelta(minutes=20)).isoformat())
     wait_until(
