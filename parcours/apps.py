@@ -48,3 +48,7 @@ class ParcoursConfig(AppConfig):
         post_migrate.connect(
             install_journal_trigger, sender=self, dispatch_uid="parcours_journal_trigger"
         )
+        # The key canary (parcours/key_canary.py), written once its table exists.
+        from .key_canary import install_canary
+
+        post_migrate.connect(install_canary, sender=self, dispatch_uid="parcours_key_canary")

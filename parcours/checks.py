@@ -5,13 +5,16 @@ Celery checks a task's time limits only when something queues it: a hard limit b
 global soft limit makes `apply_async` raise at run time, after the caller's transaction has
 committed (finding 3 of issue 12). These checks make `manage.py check` — run by bin/test and
 before a deployment — refuse such a task instead, and a beat entry naming no registered task.
+
+`key_canary_check` (tag `database`) refuses keys that are not the database's own (issue 16).
 """
 
 from collections.abc import Iterable
 
 from celery import Celery, Task, current_app
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Tags, register
+from django.db import DEFAULT_DB_ALIAS
 
 # Celery's registry also holds its own tasks (celery.*); these are the project's.
 PROJECT_TASK_PREFIXES = ("parcours.", "notifications.")
@@ -95,4 +98,36 @@ def token_revocation_hook_check(app_configs=None, **kwargs) -> list[CheckMessage
             "must revoke the account's API tokens.",
             id="parcours.E103",
         )
+    ]
+
+
+KEY_CANARY_CHECK_IDS = {
+    "FIELD_ENCRYPTION_KEYS": "parcours.E104",
+    "SEARCH_INDEX_KEY": "parcours.E105",
+}
+
+
+@register(Tags.database)
+def key_canary_check(app_configs=None, databases=None, **kwargs) -> list[CheckMessage]:
+    """The field and search keys are this database's own (parcours/key_canary.py). Tagged
+    `database`: run by `manage.py check --database default` and `migrate`, which open the
+    database; a plain `check` (no database, e.g. while building the image) skips it."""
+    if not databases or DEFAULT_DB_ALIAS not in databases:
+        return []
+    from django.db import OperationalError
+
+    from .key_canary import canary_problems
+
+    try:
+        problems = canary_problems(DEFAULT_DB_ALIAS)
+    except OperationalError:
+        return [
+            Error(
+                "La base de données est injoignable : les témoins des clés (FIELD_ENCRYPTION_KEYS, "
+                "SEARCH_INDEX_KEY) ne peuvent pas être vérifiés.",
+                id="parcours.E106",
+            )
+        ]
+    return [
+        Error(problem.message, id=KEY_CANARY_CHECK_IDS[problem.variable]) for problem in problems
     ]

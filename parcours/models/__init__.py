@@ -37,6 +37,7 @@ from .journal import (
     JournalCheckpoint,
     JournalVerification,
 )
+from .key_canary import KeyCanary
 from .membership import CASEWORK_ROLES, DPO_ROLES, Membership, Role
 from .organisation import Organisation, OrganisationKind, Service, SiaeKind
 from .pathway import (
@@ -116,6 +117,7 @@ __all__ = [
     "EvidenceKind",
     "JournalCheckpoint",
     "JournalVerification",
+    "KeyCanary",
     "Membership",
     "ModalityPeriod",
     "Objection",
