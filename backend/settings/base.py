@@ -84,6 +84,10 @@ MIDDLEWARE = [
     # Content-Security-Policy with a nonce per response, Permissions-Policy (below).
     "csp.middleware.CSPMiddleware",
     "backend.security_headers.PermissionsPolicyMiddleware",
+    # /healthz and /readyz for load balancers (backend/health.py): inside the headers above,
+    # before sessions, host validation, sign-in and the second factor — no session, no journal
+    # row, no throttle, and an answer even when the database is down.
+    "backend.health.HealthCheckMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -127,6 +131,8 @@ PARCOURS_PERMISSIONS_POLICY = (
 )
 # Django's defaults, named here: no Referer to other sites, nosniff, X-Frame-Options: DENY.
 SECURE_REFERRER_POLICY = "same-origin"
+# A load balancer probes the servers directly over plain HTTP: no redirect to HTTPS for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
