@@ -2,6 +2,13 @@
 
 from django.utils.translation import gettext as _
 
+# The database did not answer (a lost connection, PostgreSQL restarting or failing over): the
+# API's 503 and the pages' 503 say the same (parcours/api/errors.py, web/views/errors.py).
+DATABASE_UNAVAILABLE = (
+    "Le service est momentanément indisponible (base de données injoignable) : rien n'a été "
+    "enregistré. Réessayez dans quelques instants."
+)
+
 
 class DomainError(Exception):
     """Base class: `message` is French, for users; never contains personal data beyond names."""

@@ -163,11 +163,20 @@ if not DATABASES:
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# A kept connection may have died since the last request (PostgreSQL restarted or failed over, an
+# idle session killed): each request's first query checks it and reconnects, instead of failing
+# once per web worker with a 500 (issue 16, finding 4). One cheap round trip per request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Short OLTP queries only: a parallel plan makes a small organisation's scoped list walk the whole
 # recent-first index (100 ms) instead of reading its few grants first (docs/performance.md).
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "options", "-c max_parallel_workers_per_gather=0"
+    )
+    # A database host that does not answer at all must not hold a request (or /readyz) for the
+    # system's TCP timeout (minutes): the request fails fast with a 503 instead.
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

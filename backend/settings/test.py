@@ -36,7 +36,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed on
 # EMAIL_URL=smtp://… pointing at the test's own SMTP server (tests/notifications/smtp_sink.py).
 if not os.environ.get("EMAIL_URL"):
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Connections closed after each request, except in a server a test starts to serve as
+# production does (persistent connections: tests/health/test_database_resilience.py).
+if "DATABASE_CONN_MAX_AGE" not in os.environ:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # The tests write journal rows dated by time-machine, which the database's clock does not see:
 # no minimum age in the test database's purge function (tests/journal/test_app_role.py installs
 # one to test it). pytest-django's TRUNCATE between transactional tests needs nothing: the tests

@@ -2,18 +2,27 @@
 
 Bad input is a 400 with per-field French messages; a record out of scope is a 404 exactly like
 a missing one; a forbidden move is a 409 naming the state and the move. Never a 500 for input.
+The database unreachable (a connection lost mid-request, PostgreSQL restarting) is a 503 the
+client may retry, in JSON like every other answer (issue 16).
 """
+
+import logging
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..errors import DomainError, DuplicatePerson, DuplicateReferral
+from ..errors import DATABASE_UNAVAILABLE, DomainError, DuplicatePerson, DuplicateReferral
+
+logger = logging.getLogger(__name__)
+
+# Seconds a client is told to wait before retrying after a 503.
+RETRY_AFTER_SECONDS = 5
 
 
 def exception_handler(exc, context):
@@ -47,4 +56,17 @@ def exception_handler(exc, context):
             },
             status=status.HTTP_409_CONFLICT,
         )
+    if isinstance(exc, OperationalError | InterfaceError):
+        # Logged like an unhandled error (the operator must see it), answered as a pause.
+        logger.error("database unavailable during an API request", exc_info=exc)
+        return database_unavailable_response()
     return drf_exception_handler(exc, context)
+
+
+def database_unavailable_response() -> Response:
+    response = Response(
+        {"detail": DATABASE_UNAVAILABLE, "code": "service_unavailable"},
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
