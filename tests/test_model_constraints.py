@@ -1113,6 +1113,22 @@ CONSTRAINT_CASES += [
 ]
 
 
+def case_key_canary_single_row() -> Case:
+    from parcours import key_canary
+    from parcours.models import KeyCanary
+
+    def canary(pk: int):
+        return KeyCanary.objects.create(
+            id=pk, sealed=key_canary.PLAINTEXT, search_digest=key_canary.search_digest()
+        )
+
+    KeyCanary.objects.all().delete()
+    return Case(bad=lambda: canary(2), good=lambda: canary(1))
+
+
+CONSTRAINT_CASES += [("key_canary_single_row", case_key_canary_single_row)]
+
+
 def _all_constraint_names() -> set[str]:
     from django.apps import apps
 
