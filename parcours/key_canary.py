@@ -31,12 +31,12 @@ SEARCH_KIND = "key-canary"
 SEARCH_VALUE = "parcours-search-index-canary"
 
 FIELD_KEYS_MESSAGE = (
-    "FIELD_ENCRYPTION_KEYS ne déchiffre pas les données de cette base : aucune des clés "
-    "listées n'est celle qui a chiffré le témoin des clés (clé remplacée au lieu d'être ajoutée "
-    "en tête, mauvais fichier d'environnement, base restaurée d'une autre instance). Démarrage "
-    "refusé : chaque lecture d'un dossier échouerait. Remettez la ou les clés d'origine dans "
-    "FIELD_ENCRYPTION_KEYS (une nouvelle clé s'ajoute en premier, les anciennes restent après "
-    "elle). Voir docs/operations.md, « Témoins des clés »."
+    "FIELD_ENCRYPTION_KEYS ne déchiffre pas les données de cette base (témoin des clés) : "
+    "aucune des clés listées n'est celle qui les a chiffrées (clé remplacée au lieu d'être "
+    "ajoutée en tête, mauvais fichier d'environnement, base restaurée d'une autre instance). "
+    "Démarrage refusé : chaque lecture d'un dossier échouerait. Remettez la ou les clés "
+    "d'origine dans FIELD_ENCRYPTION_KEYS (une nouvelle clé s'ajoute en premier, les anciennes "
+    "restent après elle). Voir docs/operations.md, « Témoins des clés »."
 )
 SEARCH_KEY_MESSAGE = (
     "SEARCH_INDEX_KEY n'est pas la clé qui a calculé les index de recherche de cette base "
