@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('parcours', '0025_api_tokens'),
+        ('parcours', '0026_recompute_progress'),
     ]
 
     operations = [
