@@ -84,6 +84,7 @@ def test_a_dump_restored_elsewhere_verifies_its_journal_and_decrypts_its_records
     assert _manage(url, "check", "--database", "default").returncode == 0
     verified = _manage(url, "journal_verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.startswith("Journal intègre : 3 lignes vérifiées"), verified.stdout
     matched = _manage(
         url, "journal_checkpoint", "--verify", str(checkpoint), "--public-key", f"{key}.pub"
     )
