@@ -35,7 +35,7 @@ class OutboxStatus(models.TextChoices):
     SENDING = "sending", _("En cours d'envoi")
     SENT = "sent", _("Envoyé")
     FAILED = "failed", _("Échec définitif")
-    CANCELLED = "cancelled", _("Annulé (alerte résolue)")
+    CANCELLED = "cancelled", _("Annulé")  # why: last_error (alert resolved, an operator…)
 
 
 class OutboxMessage(models.Model):
