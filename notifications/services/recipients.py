@@ -6,9 +6,12 @@ contact address) and the receiving organisation's contact address, plus — for 
 member who set the appointment, who is asked to record its outcome. A rung to the managers: the
 managers of both organisations (an organisation without an active manager is reached at its
 contact address). A reminder: the receiving organisation's case workers (its contact address
-when it has none).
+when it has none). An alert that would reach nobody (no reachable person, no contact address)
+goes to the administrators of both organisations, who can fix the addresses; failing them too,
+it is logged at ERROR — it stays visible on the pages' « Alertes » either way.
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +22,8 @@ from parcours.models import Appointment, EscalationAudience, Membership, Organis
 from parcours.rules import Action, roles_for
 
 from ..models import Alert, Audience, DeliveryMode, NotificationPreference
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,49 @@ def recipients_for(alerts: Iterable[Alert]) -> dict[int, list[Recipient]]:
                 referral.receiver_organisation, managers, Audience.RECEIVER_MANAGER
             )
         result[alert.pk] = _one_per_address(found)
+    unreached = [alert for alert in alerts if not result[alert.pk]]
+    if unreached:
+        _administrators_for(unreached, referrals, result)
     return _with_preferences(result)
+
+
+def _administrators_for(
+    alerts: list[Alert], referrals: dict[int, Referral], result: dict[int, list[Recipient]]
+) -> None:
+    """The organisations' administrators (roles from the gate's table) for alerts that would
+    reach nobody; an alert still without anyone is logged at ERROR."""
+    organisation_ids = {referrals[a.referral_id].sender_organisation_id for a in alerts} | {
+        referrals[a.referral_id].receiver_organisation_id for a in alerts
+    }
+    administrators: dict[int, list[User]] = defaultdict(list)
+    for membership in Membership.objects.filter(
+        organisation_id__in=organisation_ids,
+        role__in=roles_for(Action.ADMINISTER_ORGANISATION),  # the gate's table
+        is_active=True,
+        user__is_active=True,
+    ).select_related("user"):
+        if membership.user.email:
+            administrators[membership.organisation_id].append(membership.user)
+    for alert in alerts:
+        referral = referrals[alert.referral_id]
+        found = [
+            Recipient(user.email, audience, user.pk)
+            for organisation_id, audience in (
+                (referral.sender_organisation_id, Audience.SENDER),
+                (referral.receiver_organisation_id, Audience.RECEIVER),
+            )
+            for user in administrators.get(organisation_id, [])
+        ]
+        result[alert.pk] = _one_per_address(found)
+        if not result[alert.pk]:
+            logger.error(
+                "alert %s reaches nobody: no reachable member, contact address or administrator "
+                "in organisations %s and %s",
+                alert.pk,
+                referral.sender_organisation_id,
+                referral.receiver_organisation_id,
+                extra={"alert_id": alert.pk, "referral_id": referral.pk},
+            )
 
 
 def _sender_side(referral: Referral, members: set) -> Recipient:

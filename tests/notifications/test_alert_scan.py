@@ -306,6 +306,37 @@ def test_a_sender_who_left_is_replaced_by_the_referent_then_the_contact(journey)
     assert addresses(alert) == {other.sender.organisation.contact_email, other.receiver_contact}
 
 
+def test_an_alert_that_would_reach_nobody_goes_to_the_administrators(journey, caplog):
+    """Issue 16: 4 alerts reached no recipient and stayed open without anyone knowing. Now the
+    administrators of both organisations are told (they can fix the addresses); with none, the
+    alert is logged at ERROR."""
+    from parcours.models import Organisation
+
+    def unreachable(j):
+        Membership.objects.filter(user=j.sender.user).update(is_active=False)
+        Organisation.objects.filter(
+            pk__in=[j.sender.organisation.pk, j.receiver.organisation.pk]
+        ).update(contact_email="")
+
+    j = journey(paris(2026, 1, 5, 10))
+    unreachable(j)
+    admins = [
+        MembershipFactory(organisation=org, role=Role.ADMIN).user
+        for org in (j.sender.organisation, j.receiver.organisation)
+    ]
+    alerts_scan(now=j.referral.acknowledge_due_at + MINUTE)
+    (alert,) = alerts(j.referral)
+    assert addresses(alert) == {a.email for a in admins}
+
+    nobody = journey(paris(2026, 1, 5, 10))
+    unreachable(nobody)
+    with caplog.at_level("ERROR", logger="notifications.services.recipients"):
+        alerts_scan(now=nobody.referral.acknowledge_due_at + MINUTE)
+    (alert,) = alerts(nobody.referral)
+    assert addresses(alert) == set()
+    assert any(f"alert {alert.pk} reaches nobody" in r.message for r in caplog.records)
+
+
 # --- digest ---------------------------------------------------------------------------------
 
 
