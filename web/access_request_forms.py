@@ -4,8 +4,10 @@ in (by the person's NIR or France Travail id, never a name), and answering it.""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .form_base import Form
 
-class AccessRequestForm(forms.Form):
+
+class AccessRequestForm(Form):
     nir = forms.CharField(label=_("NIR de la personne"), required=False, max_length=30)
     france_travail_id = forms.CharField(
         label=_("Identifiant France Travail"), required=False, max_length=30
@@ -20,7 +22,7 @@ class AccessRequestForm(forms.Form):
     )
 
 
-class AccessDecisionForm(forms.Form):
+class AccessDecisionForm(Form):
     comment = forms.CharField(
         label=_("Commentaire (facultatif)"),
         required=False,

@@ -5,6 +5,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 # The longest thing a person may type: a recovery code (8 characters) or six digits, with spaces.
+from .form_base import Form
+
 CODE_TYPED = 20
 
 
@@ -42,7 +44,7 @@ class LoginForm(AuthenticationForm):
         )
 
 
-class SecondFactorForm(forms.Form):
+class SecondFactorForm(Form):
     code = forms.CharField(
         label="Code de vérification",
         max_length=CODE_TYPED,
@@ -54,7 +56,7 @@ class SecondFactorForm(forms.Form):
     )
 
 
-class EnrolmentForm(forms.Form):
+class EnrolmentForm(Form):
     code = forms.CharField(
         label="Code affiché par l'application",
         max_length=CODE_TYPED,

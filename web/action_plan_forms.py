@@ -12,6 +12,8 @@ from parcours.models.action_plan import (
 )
 
 # What each button says: the status an item is moved to, as a verb.
+from .form_base import Form
+
 PLAN_ACTION_MOVE_LABELS = {
     PlanActionStatus.TODO: _("Remettre à faire"),
     PlanActionStatus.IN_PROGRESS: _("Marquer en cours"),
@@ -25,7 +27,7 @@ OBJECTIVE_MOVE_LABELS = {
 }
 
 
-class ObjectiveForm(forms.Form):
+class ObjectiveForm(Form):
     title = forms.CharField(
         label=_("Objectif"),
         max_length=OBJECTIVE_TITLE_MAX,
@@ -33,7 +35,7 @@ class ObjectiveForm(forms.Form):
     )
 
 
-class PlanActionForm(forms.Form):
+class PlanActionForm(Form):
     label = forms.CharField(
         label=_("Action"),
         max_length=PLAN_ACTION_LABEL_MAX,

@@ -6,10 +6,12 @@ from django.conf import settings
 from parcours import api_scopes
 from parcours.services.api_token import MAX_RATE, SYSTEM_NAME_MAX, TECHNICAL_ROLES
 
+from .form_base import Form
+
 NEW_ACCOUNT = ""
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(Form):
     system_name = forms.CharField(
         label="Système",
         max_length=SYSTEM_NAME_MAX,

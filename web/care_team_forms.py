@@ -6,8 +6,10 @@ from django.utils.translation import gettext_lazy as _
 
 from parcours.models import Organisation
 
+from .form_base import Form
 
-class CareTeamAddForm(forms.Form):
+
+class CareTeamAddForm(Form):
     # Validated against the whole directory; rendered by the organisation picker (one to pick),
     # never as one radio per organisation of the directory.
     organisation = forms.ModelChoiceField(
@@ -17,7 +19,7 @@ class CareTeamAddForm(forms.Form):
     )
 
 
-class CareTeamEndForm(forms.Form):
+class CareTeamEndForm(Form):
     reason = forms.CharField(
         label=_("Motif du retrait"),
         max_length=300,

@@ -6,8 +6,10 @@ from django.utils.translation import gettext_lazy as _
 
 from parcours.diagnostic_domains import TEXT_MAX_LENGTH, DiagnosticLevel
 
+from .form_base import Form
 
-class DiagnosticForm(forms.Form):
+
+class DiagnosticForm(Form):
     text = forms.CharField(
         label=_("Situation de la personne"),
         max_length=TEXT_MAX_LENGTH,

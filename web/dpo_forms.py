@@ -16,10 +16,12 @@ from parcours.models import (
 )
 from parcours.selectors.dpo_lookup import LOOKUP_INCOMPLETE, lookup_is_complete
 
+from .form_base import Form
+
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class PeriodForm(forms.Form):
+class PeriodForm(Form):
     """Read from the query string (a period is no personal data); 12 months by default."""
 
     du = forms.DateField(label=_("Du"), required=False, widget=DATE)
@@ -86,7 +88,7 @@ class AnomalyForm(PeriodForm):
     )
 
 
-class PersonLookupForm(forms.Form):
+class PersonLookupForm(Form):
     """Exact identity or NIR, compared through blind indexes (POST: nothing in the URL)."""
 
     last_name = forms.CharField(label=_("Nom"), required=False, max_length=100)
@@ -101,7 +103,7 @@ class PersonLookupForm(forms.Form):
         return data
 
 
-class RightsRequestForm(forms.Form):
+class RightsRequestForm(Form):
     kind = forms.ChoiceField(label=_("Droit exercé"), choices=RightsRequestKind.choices)
     channel = forms.ChoiceField(label=_("Reçue par"), choices=RightsRequestChannel.choices)
     received_on = forms.DateField(label=_("Reçue le"), widget=DATE, initial=timezone.localdate)
@@ -110,11 +112,11 @@ class RightsRequestForm(forms.Form):
     )
 
 
-class ExtensionForm(forms.Form):
+class ExtensionForm(Form):
     reason = forms.CharField(label=_("Motif de la prolongation"), max_length=2000)
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(Form):
     status = forms.ChoiceField(
         label=_("Décision"), choices=RIGHTS_REQUEST_DECISIONS, widget=forms.RadioSelect
     )

@@ -28,11 +28,13 @@ from parcours.services.consent import RECIPIENT_REQUIRED, ConsentChoice
 # The lengths of the API's serializers, so that a page refuses what the API refuses (in French)
 # instead of the database. Identifiers as a person types them: a NIR with its spaces
 # (1 85 05 62 041 123 45), a France Travail id with a stray one.
+from .form_base import Form
+
 NIR_TYPED = 21
 FRANCE_TRAVAIL_ID_TYPED = 15
 
 
-class PersonForm(forms.Form):
+class PersonForm(Form):
     """The person's record as the pages create and rectify it: every field the services edit
     (PERSON_EDITABLE_FIELDS), shown in one fieldset per data category (`fieldsets`). The edit
     page keeps only the fields the service lets the actor rectify."""
@@ -126,7 +128,7 @@ class PersonForm(forms.Form):
         return groups
 
 
-class PersonSearchForm(forms.Form):
+class PersonSearchForm(Form):
     last_name = forms.CharField(label=_("Nom (début)"), required=False, max_length=100)
     birth_date = forms.DateField(
         label=_("Date de naissance"),
@@ -149,7 +151,7 @@ def shared_with(data, organisation_id: int) -> list[str]:
     return getlist(f"{SHARED_WITH}{organisation_id}") if getlist else []
 
 
-class ConsentForm(forms.Form):
+class ConsentForm(Form):
     # Validated against the whole directory; rendered by the organisation picker
     # (web/templates/web/directory/_picker.html: the organisations picked and a search), never
     # as one checkbox per organisation. Not required by itself: a consent may name kinds of
@@ -273,7 +275,7 @@ class ConsentForm(forms.Form):
         return cleaned
 
 
-class ConsentNarrowForm(forms.Form):
+class ConsentNarrowForm(Form):
     """Narrowing keeps fewer categories (a wider consent is a new one, with its evidence)."""
 
     categories = forms.MultipleChoiceField(
@@ -283,7 +285,7 @@ class ConsentNarrowForm(forms.Form):
     )
 
 
-class BreakGlassForm(forms.Form):
+class BreakGlassForm(Form):
     category = forms.ChoiceField(label=_("Catégorie"), choices=DataCategory.choices)
     reason = forms.CharField(
         label=_("Motif"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
@@ -294,7 +296,7 @@ class SearchInput(forms.TextInput):
     input_type = "search"
 
 
-class DirectoryFilterForm(forms.Form):
+class DirectoryFilterForm(Form):
     """The pickers' search (prefix "annuaire": the referral form has a `kind` of its own)."""
 
     q = forms.CharField(
@@ -321,7 +323,7 @@ class DirectoryFilterForm(forms.Form):
     )
 
 
-class ReferralForm(forms.Form):
+class ReferralForm(Form):
     # Validated against the whole directory; rendered by the organisation picker, like
     # ConsentForm.organisations, and the chosen organisation's services by its sheet
     # (web/templates/web/directory/_sheet.html).
@@ -365,7 +367,7 @@ class ReferralForm(forms.Form):
             )
 
 
-class RefuseForm(forms.Form):
+class RefuseForm(Form):
     refusal_reason = forms.ChoiceField(label=_("Motif de refus"), choices=RefusalReason.choices)
     comment = forms.CharField(
         label=_("Commentaire"),
@@ -375,7 +377,7 @@ class RefuseForm(forms.Form):
     )
 
 
-class AppointmentForm(forms.Form):
+class AppointmentForm(Form):
     starts_at = forms.DateTimeField(
         label=_("Date et heure du rendez-vous"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
@@ -392,7 +394,7 @@ class AppointmentForm(forms.Form):
         return starts_at
 
 
-class CloseForm(forms.Form):
+class CloseForm(Form):
     outcome = forms.ChoiceField(label=_("Suite donnée"), choices=ReferralOutcome.choices)
     comment = forms.CharField(
         label=_("Retour d'information"),
@@ -402,7 +404,7 @@ class CloseForm(forms.Form):
     )
 
 
-class CorrectAttendanceForm(forms.Form):
+class CorrectAttendanceForm(Form):
     reason = forms.CharField(
         label=_("Motif de la correction"),
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -411,7 +413,7 @@ class CorrectAttendanceForm(forms.Form):
     )
 
 
-class AssignForm(forms.Form):
+class AssignForm(Form):
     """« Confier à »: one of the receiving organisation's active case workers (the service
     checks it again, with the referral's state)."""
 
@@ -434,7 +436,7 @@ class AssignForm(forms.Form):
         field.label_from_instance = lambda user: user.get_full_name() or user.get_username()
 
 
-class ReferralMessageForm(forms.Form):
+class ReferralMessageForm(Form):
     """A message on a referral's thread (the service checks the text again, as for the API)."""
 
     text = forms.CharField(
@@ -449,7 +451,7 @@ class ReferralMessageForm(forms.Form):
     )
 
 
-class PreferenceForm(forms.Form):
+class PreferenceForm(Form):
     mode = forms.ChoiceField(
         label=_("Réception des alertes"), choices=DeliveryMode.choices, widget=forms.RadioSelect
     )
@@ -468,7 +470,7 @@ class PreferenceForm(forms.Form):
     )
 
 
-class ActingOrganisationForm(forms.Form):
+class ActingOrganisationForm(Form):
     organisation = forms.ChoiceField(label=_("Organisation pour laquelle vous agissez"))
 
     def __init__(self, *args, memberships=(), **kwargs):

@@ -14,12 +14,14 @@ from parcours.models import (
     SupportModality,
 )
 
+from .form_base import Form
+
 NOTE_KINDS = [
     (k, EventKind(k).label) for k in (EventKind.NOTE, EventKind.ACTION, EventKind.DIAGNOSTIC)
 ]
 
 
-class PathwayForm(forms.Form):
+class PathwayForm(Form):
     """Every pathway form is built with the pathway and the acting user's actor."""
 
     def __init__(self, *args, pathway=None, actor=None, categories=frozenset(), **kwargs):
@@ -95,7 +97,7 @@ class ReactivateForm(PathwayForm):
     )
 
 
-class ObjectionForm(forms.Form):
+class ObjectionForm(Form):
     reason = forms.CharField(
         label=_("Ce que dit la personne (facultatif)"),
         required=False,

@@ -16,10 +16,12 @@ from parcours.selectors.sent_referrals import (
 )
 
 # The query string's words for the API's `sent_by` values.
+from .form_base import Form
+
 BY_WORDS = {"moi": SentBy.ME, "organisation": SentBy.ORGANISATION}
 
 
-class SentFilterForm(forms.Form):
+class SentFilterForm(Form):
     par = forms.ChoiceField(
         label=_("Orientations envoyées"),
         choices=[(word, SENT_BY_LABELS[by]) for word, by in BY_WORDS.items()],

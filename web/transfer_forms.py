@@ -7,8 +7,10 @@ from django.utils.translation import gettext_lazy as _
 from parcours.models import Organisation, Service
 from parcours.services.referral import TRANSFER_REASON_MAX
 
+from .form_base import Form
 
-class TransferForm(forms.Form):
+
+class TransferForm(Form):
     # Validated against the whole directory; rendered by the organisation picker (one to pick)
     # and the chosen organisation's sheet (its services), as on the referral form.
     receiver_organisation = forms.ModelChoiceField(
@@ -40,7 +42,7 @@ class TransferForm(forms.Form):
             )
 
 
-class DeclineTransferForm(forms.Form):
+class DeclineTransferForm(Form):
     comment = forms.CharField(
         label=_("Commentaire (facultatif)"),
         required=False,

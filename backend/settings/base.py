@@ -300,9 +300,11 @@ REST_FRAMEWORK = {
         "parcours.api.token_auth.AnonymousThrottle",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "parcours.api.parsers.JSONParser",  # deep nesting → 400, not a RecursionError 500
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        # Deep nesting → 400, not a RecursionError 500; control characters and bidirectional
+        # overrides in any string → 400 (parcours/text.py).
+        "parcours.api.parsers.JSONParser",
+        "parcours.api.parsers.FormParser",
+        "parcours.api.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "parcours.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

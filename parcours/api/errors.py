@@ -8,7 +8,8 @@ client may retry, in JSON like every other answer (issue 16).
 
 import logging
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
@@ -25,7 +26,18 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 
 
+def body_too_large() -> dict:
+    megabytes = f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1_000_000:.1f}".replace(".", ",")
+    return {
+        "detail": f"Requête trop volumineuse : {megabytes} Mo au plus (hors pièces jointes).",
+        "code": "request_too_large",
+    }
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own answer is an HTML 400 page; an API client gets JSON, and the right status.
+        return Response(body_too_large(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, ObjectDoesNotExist | Http404):
         # One French answer whatever the model ("No Person matches…" would name it, in English).
         exc = exceptions.NotFound()

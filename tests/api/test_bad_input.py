@@ -925,3 +925,15 @@ def test_a_plan_move_the_state_refuses_is_a_conflict(world, me_client, own_pathw
     assert response.json()["detail"] == (
         "L'action ne peut pas passer de l'état « Faite » à « Abandonnée »."
     )
+
+
+def test_a_body_beyond_the_limit_is_a_json_413(make_actor, client_for):
+    """Issue 16, finding 7: a 3 MB body got Django's HTML 400 page."""
+    response = client_for(make_actor()).post(
+        "/api/v1/persons/", data="x" * 3_000_000, content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "Requête trop volumineuse : 2,6 Mo au plus (hors pièces jointes).",
+        "code": "request_too_large",
+    }
