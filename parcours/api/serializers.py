@@ -614,6 +614,18 @@ class EscalationRungSerializer(serializers.ModelSerializer):
         fields = ["order", "after_hours", "audience", "audience_label"]
         read_only_fields = ["order"]
 
+    def validate(self, attrs):
+        # A ladder sent replaces the whole ladder, so each rung is whole even in a PATCH (where
+        # DRF lets the fields of a partial update, nested ones too, be left out).
+        missing = {
+            name: [_("Ce champ est obligatoire.")]
+            for name in ("after_hours", "audience")
+            if name not in attrs
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
 
 class AgreementSerializer(serializers.ModelSerializer):
     parties = serializers.PrimaryKeyRelatedField(

@@ -152,6 +152,27 @@ def test_a_malformed_ladder_is_a_400_in_french(pair, ladder, message):
     assert not EscalationRung.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "rung", [{"after_hours": 24}, {"audience": "managers"}], ids=["no-audience", "no-delay"]
+)
+def test_a_rung_changed_without_its_delay_or_audience_is_a_400_in_french(pair, rung):
+    """A PATCH is partial, but the ladder it sends replaces the whole ladder: each rung must be
+    whole (schemathesis found `{"after_hours": 1}` answered 500, issue 15)."""
+    agreement = AgreementFactory(
+        parties=[pair.siae.organisation, pair.ml.organisation], ladder=[(72, "managers")]
+    )
+    response = pair.client(pair.ml).patch(
+        f"/api/v1/agreements/{agreement.pk}/", {"escalation_ladder": [rung]}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    missing = "audience" if "after_hours" in rung else "after_hours"
+    # DRF names a rung of a partial update by its index.
+    assert response.json() == {"escalation_ladder": {"0": {missing: ["Ce champ est obligatoire."]}}}
+    assert list(
+        EscalationRung.objects.filter(agreement=agreement).values_list("after_hours", flat=True)
+    ) == [72]
+
+
 def test_a_reminder_delay_beyond_a_month_is_refused(pair):
     response = pair.client(pair.siae).post(
         "/api/v1/agreements/", _proposal(pair, reminder_hours_before=721), format="json"
