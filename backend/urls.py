@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("web.urls")),
 ]
 
-# French error pages on the DSFR (web/views/errors.py); 404 is Django's view with 404.html.
+# French error pages on the DSFR (web/views/errors.py), JSON under /api/.
+handler404 = "web.views.errors.page_not_found"
 handler403 = "web.views.errors.permission_denied"
 handler500 = "web.views.errors.server_error"

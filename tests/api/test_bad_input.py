@@ -517,6 +517,24 @@ def test_invalid_timeline_cursor_is_not_found(me_client, own_pathway):
     assert response.json()["detail"] == "Curseur non valide"
 
 
+@pytest.mark.parametrize(
+    "url", ["/api/v1/persons/1.5/", "/api/v1/referrals/.exe/accept/", "/api/v1/nowhere/"]
+)
+def test_an_api_url_that_no_route_matches_is_the_json_404(me_client, url):
+    """The routers' ids exclude dots: `/persons/1.5/` matched no route and answered Django's
+    HTML page where the API answers JSON (schemathesis, issue 15)."""
+    response = me_client.get(url)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Non trouvé."}
+
+
+def test_a_page_that_does_not_exist_is_still_the_french_page(client):
+    response = client.get("/nulle-part/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
 # --- malformed bodies -----------------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
-"""The error pages in French on the DSFR: 500 (handler500), 403 (handler403 and CSRF failures).
-404 is Django's own view with web/templates/404.html. handler500 answers 503 instead when what
-broke is the database being unreachable, wherever it was raised (a view, a middleware, the
-session): a pause the user or the API client may retry, not a bug (issue 16)."""
+"""The error pages in French on the DSFR: 500 (handler500), 403 (handler403 and CSRF failures),
+404 (handler404: Django's own view with web/templates/404.html). Under /api/ they answer the
+API's JSON instead of a page. handler500 answers 503 instead when what broke is the database
+being unreachable, wherever it was raised (a view, a middleware, the session): a pause the
+user or the API client may retry, not a bug (issue 16)."""
 
 import logging
 import sys
@@ -10,6 +11,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.template import loader
 from django.template.response import TemplateResponse
+from django.views import defaults
 
 from parcours.errors import DATABASE_UNAVAILABLE
 
@@ -32,6 +34,7 @@ BARE_503 = (
     f"<h1>Service momentanément indisponible</h1><p>{DATABASE_UNAVAILABLE}</p>"
     '<p><a href="/">Retour à l\'accueil</a></p></main></body></html>'
 )
+NOT_FOUND = "Non trouvé."  # the API's own 404 (rest_framework.exceptions.NotFound, in French)
 CSRF_FAILED = (
     "Le formulaire a expiré (session terminée, ou page restée ouverte trop longtemps) : rien "
     "n'a été enregistré. Revenez à la page précédente — ce que vous avez saisi y est en général "
@@ -74,6 +77,14 @@ def _database_unavailable(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(body, status=503, content_type="text/html; charset=utf-8")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404. A URL under /api/ that no route matches (`/api/v1/persons/1.5/`: the
+    routers' ids exclude dots) answers the API's JSON 404, as its views do, not a page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": NOT_FOUND}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
