@@ -312,7 +312,8 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Adds the error answers (400/401/403/404/409) to every operation: parcours/api/schema.py.
+    "DEFAULT_SCHEMA_CLASS": "parcours.api.schema.ParcoursAutoSchema",
     "EXCEPTION_HANDLER": "parcours.api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -330,6 +331,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # An optional query parameter sent empty is ignored: documented (allowEmptyValue).
+        "parcours.api.schema.document_empty_query_values",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "OrganisationKindEnum": "parcours.models.organisation.OrganisationKind",
         "ReferralKindEnum": "parcours.models.referral.ReferralKind",

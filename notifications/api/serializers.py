@@ -3,6 +3,7 @@ from datetime import datetime
 from rest_framework import serializers
 
 from parcours.categories import DataCategory
+from parcours.models.agreement import EscalationAudience
 
 from ..answers import answer_line
 from ..models import Alert, AnswerNotice, Delivery, DeliveryMode, NotificationPreference
@@ -64,6 +65,11 @@ def person_named(alert: Alert, visible) -> str | None:
 
 
 class AlertSerializer(serializers.ModelSerializer):
+    # Empty for the level-1 alert (no rung): declared, as a read-only model field with choices
+    # would be documented without its blank value.
+    audience = serializers.ChoiceField(
+        choices=EscalationAudience.choices, allow_blank=True, read_only=True
+    )
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     level_label = serializers.CharField(read_only=True)
     audience_label = serializers.CharField(source="get_audience_display", read_only=True)

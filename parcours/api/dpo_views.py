@@ -2,7 +2,7 @@
 Thin: validate, call the service, render. Non-DPO roles get 403; a person or user outside the
 DPO's reach gets 404 like a missing one (parcours.access)."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -45,6 +45,16 @@ PERIOD_PARAMETERS = [
 ]
 
 
+def with_downloads(serializer, *formats: str) -> dict:
+    """The 200 answers of a report: its JSON, or with `export=` the file (CSV, PDF)."""
+    responses: dict = {(200, "application/json"): serializer}
+    for name in formats:
+        responses[(200, downloads.CONTENT_TYPES[name].split(";")[0])] = OpenApiResponse(
+            OpenApiTypes.BINARY, description="Le rapport en JSON, ou le fichier avec `export`."
+        )
+    return responses
+
+
 class DpoView(APIView):
     token_family = Family.DPO
     permission_classes = DPO_PERMISSIONS
@@ -63,7 +73,7 @@ class PersonAccessReportView(DpoView):
             OpenApiParameter("organisation", int, description="Seulement cette organisation"),
             OpenApiParameter("operation", str, description="Seulement cette opération"),
         ],
-        responses=s.PersonAccessReportSerializer,
+        responses=with_downloads(s.PersonAccessReportSerializer, *downloads.FORMATS),
     )
     def get(self, request, pk):
         query = s.PersonReportQuerySerializer(data=request.query_params)
@@ -99,7 +109,7 @@ class SubjectAccessPackView(DpoView):
 class UserActivityReportView(DpoView):
     @extend_schema(
         parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH), *PERIOD_PARAMETERS],
-        responses=s.UserActivityReportSerializer,
+        responses=with_downloads(s.UserActivityReportSerializer, *downloads.FORMATS),
     )
     def get(self, request, pk):
         query = s.PeriodSerializer(data=request.query_params)
@@ -119,7 +129,7 @@ class AnomaliesReportView(DpoView):
             *PERIOD_PARAMETERS,
             *(OpenApiParameter(name, float) for name in THRESHOLD_NAMES),
         ],
-        responses=s.AnomaliesReportSerializer,
+        responses=with_downloads(s.AnomaliesReportSerializer, *downloads.FORMATS),
     )
     def get(self, request):
         query = s.AnomalyQuerySerializer(data=request.query_params)
@@ -168,8 +178,10 @@ class JournalVerifyView(DpoView):
 
 class ProcessingRegisterView(DpoView):
     @extend_schema(
-        parameters=[OpenApiParameter("export", str, enum=["pdf"])],
-        responses=s.ProcessingRegisterSerializer,
+        parameters=[
+            OpenApiParameter("export", str, enum=["pdf"], description="Télécharger en PDF")
+        ],
+        responses=with_downloads(s.ProcessingRegisterSerializer, "pdf"),
     )
     def get(self, request):
         register = dpo_reports.dpo_processing_register(actor=self.actor)

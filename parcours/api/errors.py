@@ -14,7 +14,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -82,3 +83,45 @@ def database_unavailable_response() -> Response:
     )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+# --- The error shapes, for the OpenAPI document (parcours/api/schema.py) ----------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    """401, 403, 404, 405 and 409: one French sentence; the domain's refusals add a code and,
+    for a duplicate, the record that already exists."""
+
+    detail = serializers.CharField(help_text="Le message, en français.")
+    code = serializers.CharField(
+        required=False, help_text="Le code de l'erreur (par exemple `archived`, `conflict`)."
+    )
+    existing_person = serializers.IntegerField(
+        required=False, help_text="Doublon : la personne déjà enregistrée."
+    )
+    access_request = serializers.CharField(
+        required=False, help_text="Doublon suivi ailleurs : où demander l'accès."
+    )
+    existing_referral = serializers.IntegerField(
+        required=False, help_text="Doublon : l'orientation déjà ouverte."
+    )
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+)
+class MessagesField(serializers.CharField):
+    """A domain rule's sentence, or the messages of a field of that name (a barrier's
+    `detail`)."""
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    """400: the messages of each field named, as a list of French messages (nested for a
+    nested field); `non_field_errors` for the payload as a whole; a domain rule adds its
+    sentence and code."""
+
+    detail = MessagesField(required=False, help_text="Le message, en français.")
+    code = MessagesField(required=False, help_text="Le code de la règle refusée.")
+    non_field_errors = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Les messages sur l'ensemble."
+    )

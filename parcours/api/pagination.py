@@ -1,7 +1,25 @@
 from rest_framework import pagination
 
+# DRF reads `page_size` leniently: what is not a positive integer gives the default size, more
+# than the maximum gives the maximum (tests/api/test_bad_input.py). The document says so, and
+# so does not pretend that `?page_size=abc` is refused.
+PAGE_SIZE_DESCRIPTION = (
+    "Nombre de résultats par page : un entier de 1 à 200 (50 par défaut). "
+    "Une valeur qui n'est pas un entier positif donne 50 ; au-delà de 200, 200."
+)
 
-class PageNumberPagination(pagination.PageNumberPagination):
+
+class LenientPageSizeMixin:
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)  # type: ignore[misc]
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:  # type: ignore[attr-defined]
+                parameter["schema"] = {"type": "string"}
+                parameter["description"] = PAGE_SIZE_DESCRIPTION
+        return parameters
+
+
+class PageNumberPagination(LenientPageSizeMixin, pagination.PageNumberPagination):
     """Small lists (directory, agreements): numbered pages, `page_size` up to 200."""
 
     page_size = 50
@@ -9,7 +27,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     max_page_size = 200
 
 
-class RecentFirstCursorPagination(pagination.CursorPagination):
+class RecentFirstCursorPagination(LenientPageSizeMixin, pagination.CursorPagination):
     """Long lists (pathways, referrals, timeline): cursor pages stay fast at any depth, where
     OFFSET pages slow down with the page number (see docs/performance.md)."""
 

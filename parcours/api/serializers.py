@@ -197,8 +197,8 @@ class PathwaySerializer(RedactedSerializerMixin, serializers.ModelSerializer):
     categories = serializers.SerializerMethodField()
     person = serializers.SerializerMethodField()
     owner_organisation = OrganisationRefSerializer(read_only=True)
-    referent = UserRefSerializer(read_only=True)
-    referent_organisation = OrganisationRefSerializer(read_only=True)
+    referent = UserRefSerializer(read_only=True, allow_null=True)
+    referent_organisation = OrganisationRefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Pathway
@@ -258,8 +258,9 @@ class PathwayDetailSerializer(PathwaySerializer):
 
 
 class PathwayEventSerializer(serializers.ModelSerializer):
-    actor = UserRefSerializer(read_only=True)
-    organisation = OrganisationRefSerializer(read_only=True)
+    # Null for the system's own events (an expiry, the retention job).
+    actor = UserRefSerializer(read_only=True, allow_null=True)
+    organisation = OrganisationRefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = PathwayEvent
@@ -372,6 +373,7 @@ class ReferralSerializer(RedactedSerializerMixin, serializers.ModelSerializer):
     available_actions = serializers.SerializerMethodField()
     transfer_organisation = OrganisationRefSerializer(
         read_only=True,
+        allow_null=True,
         label=_("partenaire proposé pour la réorientation"),
         help_text=_("Le partenaire que l'organisme destinataire propose à sa place."),
     )

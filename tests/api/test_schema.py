@@ -124,3 +124,59 @@ def test_docs_page(world, client_for, anonymous_client):
         # The page's script is a file of its own (under the CSP): it names the schema.
         script = client.get("/api/docs/", {"script": ""})
         assert b"/api/schema/" in script.content
+
+
+# --- the error contract and the downloads (issue 15: checked live by test_schemathesis.py) -------
+
+
+def _responses(schema, path: str, method: str = "get") -> dict:
+    return schema["paths"][path][method]["responses"]
+
+
+def test_every_operation_documents_its_error_answers(schema):
+    """401/403 everywhere; 400 where input is read; 404 on details, pages and writes; 409 on
+    writes — in the API's two error shapes."""
+    listed = _responses(schema, "/api/v1/persons/")
+    assert {"200", "400", "401", "403", "404"} <= set(listed)
+    assert "409" not in listed
+    me = _responses(schema, "/api/v1/me/")
+    assert set(me) == {"200", "401", "403"}
+    move = _responses(schema, "/api/v1/referrals/{id}/accept/", "post")
+    assert {"200", "401", "403", "404", "409"} <= set(move)
+    bad = listed["400"]["content"]["application/json"]["schema"]
+    assert bad == {"$ref": "#/components/schemas/ValidationError"}
+    refused = move["409"]["content"]["application/json"]["schema"]
+    assert refused == {"$ref": "#/components/schemas/Error"}
+    assert move["401"]["headers"]["WWW-Authenticate"]["required"] is True
+    assert schema["components"]["schemas"]["Error"]["required"] == ["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "files"),
+    [
+        ("/api/v1/dpo/persons/{id}/access-report/", {"text/csv", "application/pdf"}),
+        ("/api/v1/dpo/users/{id}/activity-report/", {"text/csv", "application/pdf"}),
+        ("/api/v1/dpo/anomalies/", {"text/csv", "application/pdf"}),
+        ("/api/v1/dpo/processing-register/", {"application/pdf"}),
+    ],
+)
+def test_report_downloads_are_documented_with_their_media_types(schema, path, files):
+    content = _responses(schema, path)["200"]["content"]
+    assert set(content) == {"application/json", *files}
+    for media_type in files:
+        assert content[media_type]["schema"] == {"type": "string", "format": "binary"}
+
+
+def test_an_empty_optional_query_parameter_is_documented_as_ignored(schema):
+    parameters = schema["paths"]["/api/v1/referrals/"]["get"]["parameters"]
+    query = [p for p in parameters if p["in"] == "query"]
+    assert query and all(p.get("allowEmptyValue") is True for p in query)
+    page_size = next(p for p in query if p["name"] == "page_size")
+    assert page_size["schema"] == {"type": "string"}  # `abc` is read as the default size
+
+
+def test_a_redacted_record_requires_only_its_categories(schema):
+    """The fields of a category the organisation does not see are left out of the answer."""
+    components = schema["components"]["schemas"]
+    for name in ("Person", "Pathway", "PathwayDetail", "Referral"):
+        assert components[name]["required"] == ["categories"], name
