@@ -38,6 +38,12 @@ class PeriodSerializer(serializers.Serializer):
         return attrs
 
 
+class RegisterQuerySerializer(serializers.Serializer):
+    """`export=pdf` downloads the register instead of JSON (no CSV: it is a document)."""
+
+    export = serializers.ChoiceField(choices=["pdf"], required=False, label=_("export"))
+
+
 class PersonReportQuerySerializer(PeriodSerializer):
     version = serializers.ChoiceField(
         choices=[("internal", _("interne")), ("person", _("pour la personne"))],

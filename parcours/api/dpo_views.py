@@ -184,8 +184,10 @@ class ProcessingRegisterView(DpoView):
         responses=with_downloads(s.ProcessingRegisterSerializer, "pdf"),
     )
     def get(self, request):
+        query = s.RegisterQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         register = dpo_reports.dpo_processing_register(actor=self.actor)
-        if request.query_params.get("export") == "pdf":
+        if query.validated_data.get("export") == "pdf":
             return downloads.register_file(register).as_response()
         data = {
             **vars(register),

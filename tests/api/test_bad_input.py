@@ -733,6 +733,16 @@ def test_dpo_report_periods_out_of_bounds(world, client_for, endpoint, query, fi
     _french_field_error(response, field)
 
 
+def test_an_unknown_export_of_the_processing_register_is_a_400_in_french(world, client_for):
+    """`?export=AAA` answered the JSON register as if nothing were asked (schemathesis,
+    issue 15): the register is downloaded as PDF or read as JSON, nothing else."""
+    response = client_for(world.dpo).get("/api/v1/dpo/processing-register/", {"export": "AAA"})
+    assert "n'est pas un choix valide" in _french_field_error(response, "export")
+    empty = client_for(world.dpo).get("/api/v1/dpo/processing-register/", {"export": ""})
+    assert empty.status_code == 200  # an empty parameter is no parameter (allowEmptyValue)
+    assert empty["Content-Type"] == "application/json"
+
+
 def test_rights_request_received_on_an_absurd_day(world, client_for):
     person = PathwayFactory(owner_organisation=world.home).person
     before = _rows()
