@@ -1,12 +1,40 @@
 """Session expiry after inactivity, with a clear message.
 
 The session lives PARCOURS_SESSION_IDLE_MINUTES after the last request (SESSION_COOKIE_AGE,
-refreshed on every request). A browser that comes back with a session cookie whose session is
-gone was logged out by inactivity: we say so on the login page instead of a bare redirect.
+refreshed at most once a minute by SessionActivityMiddleware). A browser that comes back with a
+session cookie whose session is gone was logged out by inactivity: we say so on the login page
+instead of a bare redirect.
 """
+
+import time
 
 from django.conf import settings
 from django.contrib import messages
+
+ACTIVITY_KEY = "_activity_at"
+
+
+class SessionActivityMiddleware:
+    """Slides a signed-in session's idle timeout (SESSION_COOKIE_AGE) with its activity, saving
+    it at most once every PARCOURS_SESSION_ACTIVITY_STAMP_SECONDS: a request that finds the last
+    stamp older marks the session modified, so Django's SessionMiddleware (outside this one)
+    saves it and renews the cookie. Between stamps a request writes no session row (issue 17:
+    `SESSION_SAVE_EVERY_REQUEST` cost a BEGIN, an UPDATE and a COMMIT per view)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is None or session.is_empty():
+            return response  # nothing to keep alive (anonymous, a token)
+        now = int(time.time())
+        stamped = int(session.get(ACTIVITY_KEY, 0))
+        due = now - stamped >= settings.PARCOURS_SESSION_ACTIVITY_STAMP_SECONDS
+        if due or session.modified:  # a session saved anyway is stamped for free
+            session[ACTIVITY_KEY] = now
+        return response
 
 
 class SessionExpiryMessageMiddleware:

@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "backend.health.HealthCheckMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The idle timeout slides with activity, the session saved at most once a minute.
+    "web.middleware.SessionActivityMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -245,10 +247,13 @@ CSRF_FAILURE_VIEW = "web.views.errors.csrf_failure"
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
-# Pages: the session ends after this much inactivity (refreshed on every request).
+# Pages: the session ends after this much inactivity. Activity is stamped at most once a minute
+# (web.middleware.SessionActivityMiddleware), not by a session write on every request (issue 17:
+# two commits per view): the idle timeout is then 29 to 30 minutes after the last request.
 PARCOURS_SESSION_IDLE_MINUTES = env.int("PARCOURS_SESSION_IDLE_MINUTES", default=30)
 SESSION_COOKIE_AGE = PARCOURS_SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+PARCOURS_SESSION_ACTIVITY_STAMP_SECONDS = 60
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 LANGUAGE_CODE = "fr"
