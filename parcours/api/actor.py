@@ -37,7 +37,14 @@ def request_actor(request) -> Actor:
     cached = getattr(request, "_parcours_actor", None)
     if cached is not None:
         return cached
-    actor = actor_for(request.user, requested_organisation_id(request))
+    token = request_token(request)
+    organisation_id = requested_organisation_id(request)
+    role = getattr(token, "acting_role", None)
+    if token is not None and role is not None and organisation_id == token.organisation_id:
+        # Found with the token (services/api_token.py): its account's active membership there.
+        actor = Actor(user=token.account, organisation=token.organisation, role=role)
+    else:
+        actor = actor_for(request.user, organisation_id)
     request._parcours_actor = actor
     return actor
 

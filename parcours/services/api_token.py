@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from .. import api_scopes, gate
@@ -366,6 +367,17 @@ def api_token_authenticate(secret: str, *, client_ip: str | None = None) -> ApiT
         raise TokenRefused(UNKNOWN)
     token = (
         ApiToken.objects.select_related("account", "organisation")
+        # The account's role in the token's organisation, in the same query: the request's actor
+        # needs no other lookup (parcours.api.actor.request_actor; issue 17).
+        .annotate(
+            acting_role=Subquery(
+                Membership.objects.filter(
+                    user_id=OuterRef("account_id"),
+                    organisation_id=OuterRef("organisation_id"),
+                    is_active=True,
+                ).values("role")[:1]
+            )
+        )
         .filter(digest=digest_of(secret))
         .first()
     )

@@ -471,3 +471,21 @@ def test_the_audit_s_300_requests_are_not_all_answered_at_the_default_rate(world
     statuses = [client.get("/api/v1/me/").status_code for _ in range(300)]
     assert statuses[:rate] == [200] * rate
     assert set(statuses[rate:]) == {429}
+
+
+def test_a_token_s_actor_comes_with_the_token_in_one_query(world):
+    """Issue 17: the account's role in the token's organisation is read with the token, not by
+    a query of its own; a membership deactivated since is still refused."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _token, secret = api_token_for(world.me)
+    client = _client(secret)
+    client.get("/api/v1/referrals/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/referrals/").status_code == 200
+    assert not [q for q in queries if q["sql"].startswith('SELECT "parcours_membership"')]
+    Membership.objects.filter(user=world.me.user).update(is_active=False)
+    refused = client.get("/api/v1/referrals/")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == NoMembership().message
