@@ -45,3 +45,12 @@ class MessageCursorPagination(RecentFirstCursorPagination):
     """A referral's thread, newest first: the first page holds what is new."""
 
     ordering = ("-created_at", "-id")
+
+
+class NameOrderCursorPagination(RecentFirstCursorPagination):
+    """The persons list (issue 17): keyset pages in name order — no COUNT over everything the
+    organisation sees (it grew with the scope: 480 ms at 300,000 pathways) and no OFFSET.
+    `?ordering=` still chooses another order among the view's `ordering_fields`; names shared by
+    several people are told apart by the cursor's offset within the name."""
+
+    ordering = ("last_name", "first_name", "id")

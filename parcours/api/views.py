@@ -43,6 +43,7 @@ from . import filters, serializers
 from .actor import SESSION_KEY, HasMembership, request_actor
 from .pagination import (
     MessageCursorPagination,
+    NameOrderCursorPagination,
     RecentFirstCursorPagination,
     TimelineCursorPagination,
 )
@@ -232,6 +233,7 @@ class PersonViewSet(
     serializer_class = serializers.PersonSerializer
     filterset_class = filters.PersonFilter
     ordering_fields = ["last_name", "first_name", "birth_date", "updated_at"]
+    pagination_class = NameOrderCursorPagination
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):

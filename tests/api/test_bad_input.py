@@ -501,8 +501,8 @@ def test_harmless_garbage_in_query_is_ignored(me_client, url):
         "/api/v1/pathways/?cursor=garbage",
         "/api/v1/referrals/?cursor=bz1hYmM%3D",  # base64 of "o=abc": a non-numeric offset
         "/api/v1/referrals/?cursor=%C3%A9",
-        "/api/v1/persons/?page=abc",
-        "/api/v1/persons/?page=99",
+        "/api/v1/persons/?cursor=abc",
+        "/api/v1/persons/?cursor=bz1hYmM%3D",  # the persons' keyset pages too (issue 17)
     ],
 )
 def test_invalid_cursor_or_page_is_not_found(me_client, url):

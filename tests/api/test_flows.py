@@ -15,6 +15,7 @@ from ..factories import (
     MembershipFactory,
     OrganisationFactory,
     PathwayFactory,
+    PersonFactory,
     ReferralFactory,
     api_token_for,
     valid_nir,
@@ -628,3 +629,28 @@ def test_bad_token_is_unauthorised(world, header):
     response = client.get("/api/v1/me/")
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Token"
+
+
+def test_the_persons_list_pages_by_name_without_counting_the_scope(world, client_for):
+    """Issue 17: numbered pages counted everything the organisation sees on every request (480 ms
+    at 300,000 pathways); keyset pages in name order do not."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    names = ["Martin", "Bernard", "Martin", "Dubois", "Petit"]
+    for n, last_name in enumerate(names):
+        PathwayFactory(
+            owner_organisation=world.home,
+            person=PersonFactory(first_name=f"Prénom {n}", last_name=last_name),
+        )
+    client = client_for(world.me)
+    seen, url = [], "/api/v1/persons/?page_size=2"
+    with CaptureQueriesContext(connection) as queries:
+        while url:
+            body = client.get(url).json()
+            assert "count" not in body
+            seen += [(p["last_name"], p["first_name"]) for p in body["results"]]
+            url = body["next"]
+    assert seen == sorted(seen)
+    assert sorted(last for last, _first in seen) == sorted(names)
+    assert not [q for q in queries if "COUNT(" in q["sql"]]
