@@ -34,7 +34,7 @@ class RecentFirstCursorPagination(LenientPageSizeMixin, pagination.CursorPaginat
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
-    ordering = ("-updated_at", "-id")
+    ordering: tuple[str, ...] = ("-updated_at", "-id")
 
 
 class TimelineCursorPagination(RecentFirstCursorPagination):
