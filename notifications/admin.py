@@ -42,24 +42,21 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Renvoyer (échecs et annulés)", permissions=["operate"])
     def resend(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        count = outbox_resend(operator=request.user, message_ids=ids)
-        skipped = len(ids) - count
-        self.message_user(
-            request,
-            f"{count} e-mail(s) remis à envoyer"
-            + (f" ; {skipped} ignoré(s) (ni en échec ni annulés)." if skipped else "."),
-            messages.SUCCESS if count else messages.WARNING,
-        )
+        self._operate(request, queryset, outbox_resend, "remis à envoyer", "ni en échec ni annulés")
 
     @admin.action(description="Annuler (à envoyer et échecs)", permissions=["operate"])
     def cancel(self, request, queryset):
+        self._operate(
+            request, queryset, outbox_cancel, "annulé(s)", "déjà envoyés ou en cours d'envoi"
+        )
+
+    def _operate(self, request, queryset, operation, done: str, why_skipped: str) -> None:
         ids = list(queryset.values_list("pk", flat=True))
-        count = outbox_cancel(operator=request.user, message_ids=ids)
+        count = operation(operator=request.user, message_ids=ids)
         skipped = len(ids) - count
         self.message_user(
             request,
-            f"{count} e-mail(s) annulé(s)"
-            + (f" ; {skipped} ignoré(s) (déjà envoyés ou en cours d'envoi)." if skipped else "."),
+            f"{count} e-mail(s) {done}"
+            + (f" ; {skipped} ignoré(s) ({why_skipped})." if skipped else "."),
             messages.SUCCESS if count else messages.WARNING,
         )

@@ -43,6 +43,25 @@ def _reachable(user: User | None, organisation_id: int | None, members: set) -> 
     )
 
 
+def members_with_address(organisation_ids: Iterable[int], action: Action) -> dict[int, list[User]]:
+    """Organisation id → its active members with an e-mail address whose role the gate's table
+    gives `action` (who receives escalations, reminders, or administers), in user order."""
+    found: dict[int, list[User]] = defaultdict(list)
+    for membership in (
+        Membership.objects.filter(
+            organisation_id__in=set(organisation_ids),
+            role__in=roles_for(action),  # the gate's table
+            is_active=True,
+            user__is_active=True,
+        )
+        .select_related("user")
+        .order_by("user_id")
+    ):
+        if membership.user.email:
+            found[membership.organisation_id].append(membership.user)
+    return found
+
+
 def tells_managers(alert: Alert) -> bool:
     """A rung to the managers (a level-2 alert from before the ladders has no audience: it was
     the managers' escalation)."""
@@ -80,16 +99,11 @@ def recipients_for(alerts: Iterable[Alert]) -> dict[int, list[Recipient]]:
     organisation_ids = {r.sender_organisation_id for r in referrals.values()} | {
         r.receiver_organisation_id for r in referrals.values()
     }
-    managers: dict[int, list[User]] = defaultdict(list)
-    if any(tells_managers(a) for a in alerts):
-        for membership in Membership.objects.filter(
-            organisation_id__in=organisation_ids,
-            role__in=roles_for(Action.RECEIVE_ESCALATIONS),  # the gate's table
-            is_active=True,
-            user__is_active=True,
-        ).select_related("user"):
-            if membership.user.email:
-                managers[membership.organisation_id].append(membership.user)
+    managers: dict[int, list[User]] = (
+        members_with_address(organisation_ids, Action.RECEIVE_ESCALATIONS)
+        if any(tells_managers(a) for a in alerts)
+        else {}
+    )
 
     result: dict[int, list[Recipient]] = {}
     for alert in alerts:
@@ -123,15 +137,7 @@ def _administrators_for(
     organisation_ids = {referrals[a.referral_id].sender_organisation_id for a in alerts} | {
         referrals[a.referral_id].receiver_organisation_id for a in alerts
     }
-    administrators: dict[int, list[User]] = defaultdict(list)
-    for membership in Membership.objects.filter(
-        organisation_id__in=organisation_ids,
-        role__in=roles_for(Action.ADMINISTER_ORGANISATION),  # the gate's table
-        is_active=True,
-        user__is_active=True,
-    ).select_related("user"):
-        if membership.user.email:
-            administrators[membership.organisation_id].append(membership.user)
+    administrators = members_with_address(organisation_ids, Action.ADMINISTER_ORGANISATION)
     for alert in alerts:
         referral = referrals[alert.referral_id]
         found = [
@@ -232,19 +238,9 @@ def reminder_recipients(referrals: Iterable[Referral]) -> dict[int, list[Recipie
     active case workers with an address (roles from the gate's table), else its contact address.
     Always at once: a reminder is worth nothing in tomorrow's digest."""
     referrals = list(referrals)
-    workers: dict[int, list[User]] = defaultdict(list)
-    for membership in (
-        Membership.objects.filter(
-            organisation_id__in={r.receiver_organisation_id for r in referrals},
-            role__in=roles_for(Action.RECEIVE_REMINDERS),  # the gate's table
-            is_active=True,
-            user__is_active=True,
-        )
-        .select_related("user")
-        .order_by("user_id")
-    ):
-        if membership.user.email:
-            workers[membership.organisation_id].append(membership.user)
+    workers = members_with_address(
+        {r.receiver_organisation_id for r in referrals}, Action.RECEIVE_REMINDERS
+    )
     result = {}
     for referral in referrals:
         found = [

@@ -114,6 +114,8 @@ class ApiTokenCreateSerializer(serializers.Serializer):
         label="membre",
         help_text="Le compte d'un membre de l'organisation ; sinon un compte technique est créé.",
     )
+    # Whether a role is needed (no member chosen) is the service's rule (api_token_create),
+    # the same for the pages.
     role = serializers.ChoiceField(
         choices=[(r.value, r.label) for r in TECHNICAL_ROLES],
         required=False,
@@ -123,10 +125,3 @@ class ApiTokenCreateSerializer(serializers.Serializer):
     requests_per_minute = serializers.IntegerField(
         min_value=1, max_value=MAX_RATE, required=False, allow_null=True, label="débit"
     )
-
-    def validate(self, data):
-        if data.get("member") is None and not data.get("role"):
-            raise serializers.ValidationError(
-                {"role": ["Choisissez un membre, ou le rôle du compte technique à créer."]}
-            )
-        return data

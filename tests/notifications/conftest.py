@@ -165,3 +165,27 @@ def answers_delivered(sink) -> None:
         what="the answers' e-mails to the sender",
     )
     sink.reset()
+
+
+# --- A private broker and SMTP server (the fault and worker tests) -----------------------------
+
+
+@pytest.fixture
+def redis_server():
+    """A Redis server of the test's own, which the test may stop and restart."""
+    from tests.processes import PrivateRedis
+
+    server = PrivateRedis().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sink():
+    """An SMTP server of the test's own (released if a test left it stalled)."""
+    from .smtp_sink import SmtpSink
+
+    private = SmtpSink().start()
+    yield private
+    private.release()
+    private.stop()

@@ -26,20 +26,11 @@ from notifications.tasks import digests_send, outbox_relay
 from tests.processes import start_beat, start_worker, stop, wait_until
 
 from .conftest import real_past
-from .smtp_sink import SmtpSink
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 MINUTE = dt.timedelta(minutes=1)
 SENSITIVE = ("Léa", "Martin", "0612345678", "psychiatrique", "justice", "soins", "RQTH")
-
-
-@pytest.fixture
-def sink():
-    private = SmtpSink().start()
-    yield private
-    private.release()
-    private.stop()
 
 
 @pytest.fixture

@@ -40,21 +40,6 @@ SECOND = dt.timedelta(seconds=1)
 
 
 @pytest.fixture
-def redis_server():
-    server = PrivateRedis().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sink():
-    private = SmtpSink().start()
-    yield private
-    private.release()
-    private.stop()
-
-
-@pytest.fixture
 def workers(redis_server, sink, tmp_path):
     """Start workers on the private Redis; all are stopped at the end."""
     started = []

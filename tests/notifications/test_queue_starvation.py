@@ -19,26 +19,11 @@ from tests.factories import PathwayFactory
 from tests.processes import PrivateRedis, start_worker, stop, wait_until
 
 from .conftest import real_past
-from .smtp_sink import SmtpSink
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 FLOOD = 30  # recompute messages
 PATHWAYS = 2000  # of a flooded organisation: a run takes its whole time budget (30 s)
-
-
-@pytest.fixture
-def redis_server():
-    server = PrivateRedis().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sink():
-    private = SmtpSink().start()
-    yield private
-    private.stop()
 
 
 def _queued(redis_server: PrivateRedis, queue: str) -> int:

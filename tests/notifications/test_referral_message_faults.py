@@ -17,7 +17,7 @@ from parcours.services.referral_message import referral_message_post
 from tests.processes import start_beat, stop, wait_until
 
 from .conftest import real_past
-from .test_answers_worker import all_sent, run, send, sink, workers  # noqa: F401 (fixtures)
+from .test_answers_worker import all_sent, run, send, workers  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -49,7 +49,7 @@ def assert_each_message_mailed_once(received_by, journeys) -> None:
 def test_the_broker_down_at_the_posts_commit_loses_no_notice(
     journey,
     private_broker,
-    sink,  # noqa: F811
+    sink,
     workers,  # noqa: F811
     caplog,
 ):
@@ -71,7 +71,7 @@ def test_the_broker_down_at_the_posts_commit_loses_no_notice(
 def test_two_beats_and_two_workers_mail_each_notice_once(
     journey,
     private_broker,
-    sink,  # noqa: F811
+    sink,
     workers,  # noqa: F811
     tmp_path,
 ):

@@ -15,7 +15,7 @@ from parcours.services.referral_message import referral_message_post
 from tests.processes import stop, wait_until
 
 from .conftest import answers_delivered, real_past
-from .test_outbox_faults import redis_server, send, sink, workers  # noqa: F401 (fixtures)
+from .test_outbox_faults import send, workers  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -65,8 +65,8 @@ def test_an_exchange_sends_one_mail_per_message_and_recipient(
 
 def test_a_worker_killed_while_sending_a_message_notice_sends_it_once(
     journey,
-    redis_server,  # noqa: F811
-    sink,  # noqa: F811
+    redis_server,
+    sink,
     workers,  # noqa: F811
 ):
     # Still to be answered (nobody at the SIAE in charge yet): one notice, to its address.
