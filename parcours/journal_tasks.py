@@ -29,6 +29,18 @@ def journal_seal_pending() -> int:
     return total
 
 
+@shared_task(name="parcours.journal_partitions_ensure", time_limit=600, soft_time_limit=540)
+def journal_partitions_ensure_scheduled() -> int:
+    """Create the journal's monthly partitions to come (idempotent: an existing month is left as
+    it is). Returns how many were created."""
+    from .journal_partitions import journal_partitions_ensure
+
+    created = journal_partitions_ensure()
+    if created:
+        logger.info("journal_partitions_ensure : %d partition(s) mensuelle(s) créée(s)", created)
+    return created
+
+
 @shared_task(name="parcours.journal_verify_daily", time_limit=3600, soft_time_limit=3500)
 def journal_verify_daily(triggered_by: str = "tâche quotidienne") -> bool:
     """Walk the chain and keep the result for the DPO's integrity report (read-only: running it

@@ -34,6 +34,14 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
+from .journal_partitions import (
+    PARTITIONED_MARK,
+    PROTECT_FUNCTION,
+    functions_sql,
+    journal_partitions_ensure,
+    partition_journal_table,
+)
+
 logger = logging.getLogger(__name__)
 
 APPEND_ONLY_MESSAGE = "Le journal des accès est en ajout seul : modification interdite."
@@ -49,6 +57,9 @@ TRUNCATE_TRIGGER = "parcours_journal_guard_truncate"
 # Same key as services.journal.SEAL_LOCK_KEY ("pjournal" as a bigint): the purge holds the
 # sealer's lock, so no sealing runs while the chain's start moves.
 SEAL_LOCK_KEY = int.from_bytes(b"pjournal", "big")
+# How long the purge waits for the lock that detaching a month needs (every insert holds a weaker
+# one) before deleting that month's rows instead: journaling never queues behind a purge.
+PARTITION_DROP_LOCK_TIMEOUT = "3s"
 # canonical_timestamp() in SQL: ISO-8601 UTC with microseconds.
 _UTC_FORMAT = """'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"""
 
@@ -167,6 +178,12 @@ DECLARE
     checkpoint_seq bigint;
     checkpoint_hash text;
     deleted bigint;
+    part record;
+    blocked boolean;
+    in_partition bigint;
+    dropped integer := 0;
+    dropped_rows bigint := 0;
+    previous_lock_timeout text;
 BEGIN
     PERFORM pg_advisory_xact_lock({SEAL_LOCK_KEY});
     SELECT * INTO allowed FROM {plan}(p_before);
@@ -188,9 +205,38 @@ BEGIN
         RAISE EXCEPTION 'Purge refusée : la ligne de séquence % ne correspond plus au dernier '
             'point de contrôle signé.', checkpoint_seq USING ERRCODE = 'P0001';
     END IF;
+    -- Whole months first (journal_partitions.py): a partition that ends before the cut-off
+    -- and holds only rows of the prefix being purged is detached and dropped. A month a lock
+    -- keeps busy for more than a few seconds, or one holding a row sealed later than the
+    -- prefix, loses its rows by DELETE below instead.
+    previous_lock_timeout := current_setting('lock_timeout');
+    PERFORM set_config('lock_timeout', '{PARTITION_DROP_LOCK_TIMEOUT}', true);
+    FOR part IN
+        SELECT c.oid::regclass AS name, substring(pg_get_expr(c.relpartbound, c.oid)
+               FROM 'TO \\(''([^'']+)''\\)')::timestamptz AS ends
+        FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
+        WHERE i.inhparent = '{journal}'::regclass
+        ORDER BY 2
+    LOOP
+        CONTINUE WHEN part.ends IS NULL OR part.ends > allowed.cutoff;
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE chain_seq IS NULL '
+                       'OR chain_seq > $1)', part.name) INTO blocked USING p_last_seq;
+        CONTINUE WHEN blocked;
+        EXECUTE format('SELECT count(*) FROM %s', part.name) INTO in_partition;
+        BEGIN
+            EXECUTE format('ALTER TABLE {journal} DETACH PARTITION %s', part.name);
+            EXECUTE format('DROP TABLE %s', part.name);
+            dropped_rows := dropped_rows + in_partition;
+            dropped := dropped + 1;
+        EXCEPTION WHEN lock_not_available OR object_in_use THEN
+            NULL;  -- busy, or rows of this very transaction in it: deleted below
+        END;
+    END LOOP;
+    PERFORM set_config('lock_timeout', previous_lock_timeout, true);
     INSERT INTO {window} (xact) VALUES (pg_current_xact_id());
     DELETE FROM {journal} WHERE chain_seq <= p_last_seq;
     GET DIAGNOSTICS deleted = ROW_COUNT;
+    deleted := deleted + dropped_rows;
     DELETE FROM {window} WHERE xact = pg_current_xact_id();
     INSERT INTO {journal} (
         occurred_at, user_id, organisation_id, operation, object_type, object_id, object_ids,
@@ -204,7 +250,8 @@ BEGIN
             'purged_count', deleted,
             'first_purged_chain_seq', allowed.first_seq,
             'last_purged_chain_seq', p_last_seq,
-            'last_purged_row_hash', stored),
+            'last_purged_row_hash', stored,
+            'dropped_partitions', dropped),
         NULL, '', '');
     RETURN deleted;
 END;
@@ -248,6 +295,10 @@ def install_journal_trigger(*, using: str = "default", apps: Any = None, **kwarg
             )
             return
         quote = connection.ops.quote_name
+        # A test database is built from the models, not by migration 0028: partitioned here —
+        # only when the models are at 0028 or later (a `migrate` to an earlier state must not).
+        if any(c.name == PARTITIONED_MARK for c in model._meta.constraints):
+            partition_journal_table(cursor, table=table)
         for statement in trigger_sql(
             quote(table),
             schema=quote(schema),
@@ -255,3 +306,17 @@ def install_journal_trigger(*, using: str = "default", apps: Any = None, **kwarg
             min_age_days=settings.JOURNAL_PURGE_MIN_AGE_DAYS,
         ):
             cursor.execute(statement)
+        for statement in functions_sql(
+            table=table,
+            schema=quote(schema),
+            guard_function=FUNCTION_NAME,
+            truncate_trigger=TRUNCATE_TRIGGER,
+            window_table=PURGE_WINDOW_TABLE,
+        ):
+            cursor.execute(statement)
+        cursor.execute(
+            f"SELECT {quote(schema)}.{PROTECT_FUNCTION}(i.inhrelid::regclass) "
+            "FROM pg_inherits AS i WHERE i.inhparent = to_regclass(%s)",
+            [quote(table)],
+        )
+    journal_partitions_ensure(using=using)

@@ -477,6 +477,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.int("JOURNAL_CHECKPOINT_SECONDS", default=3600),
         "options": {"expires": env.int("JOURNAL_CHECKPOINT_SECONDS", default=3600)},
     },
+    # The access journal's monthly partitions to come (docs/journal.md, "Partitions"); daily,
+    # so a missed run or two never leaves a month without its table (the DEFAULT one catches it).
+    "journal-partitions-ensure": {
+        "task": "parcours.journal_partitions_ensure",
+        "schedule": crontab(minute=15, hour=2),
+        "options": {"expires": 12 * 3600},
+    },
     # Walk the journal's hash chain daily; the DPO's integrity report shows the last result.
     "journal-verify-daily": {
         "task": "parcours.journal_verify_daily",
@@ -576,6 +583,9 @@ JOURNAL_SIGNING_KEY_FILE = env.str("JOURNAL_SIGNING_KEY_FILE", default="")
 # caller asks (CNIL's lower bound for access logs: 6 months). Built into the database function
 # when `migrate` runs (by the owner role): change it there, not in the application's environment.
 JOURNAL_PURGE_MIN_AGE_DAYS = env.int("JOURNAL_PURGE_MIN_AGE_DAYS", default=180)
+# How many months ahead the journal's monthly partitions exist (created after every migrate and
+# daily by beat; docs/journal.md, "Partitions").
+JOURNAL_PARTITION_MONTHS_AHEAD = env.int("JOURNAL_PARTITION_MONTHS_AHEAD", default=3)
 # The application's database role (web, worker, beat), which `manage.py db_grant_app_role` grants
 # exactly what it needs; the owner role runs the migrations (docs/operations.md).
 PARCOURS_DB_APP_ROLE = env.str("PARCOURS_DB_APP_ROLE", default="parcours_app")

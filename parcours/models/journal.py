@@ -74,7 +74,11 @@ REPORTED_LIST_TYPES = ("person", "pathway", "referral")
 
 
 class AccessEvent(models.Model):
-    """One access to personal data. Append-only; the sealing fields are set once by the sealer."""
+    """One access to personal data. Append-only; the sealing fields are set once by the sealer.
+
+    On PostgreSQL the table is partitioned by month of `occurred_at` (journal_partitions.py):
+    its primary key there is `(id, occurred_at)`; `id` alone stays unique (one sequence) and is
+    what Django calls the primary key."""
 
     id = models.BigAutoField(primary_key=True)
     occurred_at = models.DateTimeField(_("date"), default=timezone.now)
@@ -110,13 +114,21 @@ class AccessEvent(models.Model):
     client_ip = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
     detail = models.JSONField(_("détail"), default=dict, blank=True)
     # Sealing (set once by services.journal.journal_seal; empty/NULL until then).
-    chain_seq = models.BigIntegerField(_("rang dans la chaîne"), null=True, blank=True, unique=True)
+    # Unique with `occurred_at` (the constraint below): the journal is partitioned by month and
+    # PostgreSQL wants the partition key in every unique constraint (journal_partitions.py).
+    # The one sealer, under its lock, numbers rows; `journal_verify` refuses a repeated rank.
+    chain_seq = models.BigIntegerField(_("rang dans la chaîne"), null=True, blank=True)
     prev_hash = models.CharField(_("empreinte précédente"), max_length=64, blank=True)
     row_hash = models.CharField(_("empreinte"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("accès journalisé")
         verbose_name_plural = _("journal des accès")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chain_seq", "occurred_at"], name="journal_chain_seq_unique"
+            ),
+        ]
         indexes = [
             models.Index(fields=["person_id", "occurred_at"], name="journal_person_idx"),
             models.Index(fields=["user", "occurred_at"], name="journal_user_idx"),

@@ -175,6 +175,7 @@ def test_the_services_run_as_the_app_role(as_app_role, counsellor):
         "first_purged_chain_seq": 1,
         "last_purged_chain_seq": 4,
         "last_purged_row_hash": marker.detail["last_purged_row_hash"],
+        "dropped_partitions": 0,
     }
     assert journal_seal() == 1  # the marker joins the chain like any row
     report = journal_verify()

@@ -112,4 +112,17 @@ def test_the_report_query_can_be_answered_from_the_report_indexes(subject):
         "journal_listed_pathways_idx",
         "journal_listed_referrals_idx",
     ):
-        assert index in plan, plan
+        # The journal is partitioned by month: each partition scans its own copy of the index.
+        copies = partition_indexes(index)
+        assert copies and any(copy in plan for copy in copies), (index, plan)
+
+
+def partition_indexes(index: str) -> list[str]:
+    """The partitions' own indexes made from one of the journal's (named by PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass(%s)",
+            [index],
+        )
+        return [row[0] for row in cursor.fetchall()]

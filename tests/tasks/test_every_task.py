@@ -24,7 +24,7 @@ from celery.backends.redis import RedisBackend
 from celery.states import READY_STATES, SUCCESS
 from django.conf import settings
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from kombu import Connection
 
@@ -47,7 +47,9 @@ from parcours.checks import (
     task_limits,
 )
 from parcours.gate.journal import journal_record
+from parcours.journal_partitions import month_start, next_month, partition_name
 from parcours.models import (
+    AccessEvent,
     AccessOperation,
     JournalCheckpoint,
     JournalVerification,
@@ -191,6 +193,32 @@ def _journal_checkpoint_scheduled(make_actor, sink) -> Case:
     def check(signed: int | None) -> None:
         head = JournalCheckpoint.objects.order_by("-chain_seq").first()
         assert signed is not None and head is not None and head.chain_seq == signed
+
+    return Case({}, check)
+
+
+@case("parcours.journal_partitions_ensure")
+def _journal_partitions_ensure(make_actor, sink) -> Case:
+    """The furthest month ahead is dropped here (empty: nothing is journaled in the future);
+    the task makes it again, with the guard's TRUNCATE trigger."""
+    table = AccessEvent._meta.db_table
+    furthest_month = month_start(timezone.now())
+    for _ in range(settings.JOURNAL_PARTITION_MONTHS_AHEAD):
+        furthest_month = next_month(furthest_month)
+    furthest = partition_name(table, furthest_month)
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{furthest}"')
+        cursor.execute(f'DROP TABLE "{furthest}"')
+
+    def check(created: int) -> None:
+        assert created == 1
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(%s) "
+                "AND tgname = 'parcours_journal_guard_truncate'",
+                [furthest],
+            )
+            assert cursor.fetchone()[0] == 1
 
     return Case({}, check)
 

@@ -13,6 +13,8 @@ What the role gets (docs/operations.md, "Database roles"):
 - the access journal: SELECT, INSERT, and UPDATE of its three sealing columns only;
 - the journal's checkpoints: SELECT, INSERT;
 - the purge function `parcours_journal_purge()`: EXECUTE (it runs as the owner, under its rules);
+- the journal's monthly partitions: nothing (the parent table is the way in); the function that
+  creates the months to come, `parcours_journal_partitions_ensure()`: EXECUTE (beat calls it);
 - the purge window table: nothing.
 It refuses a role that could act as the owner (a superuser, the owner itself, a member of it).
 """
@@ -24,6 +26,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
+from parcours.journal_partitions import ENSURE_FUNCTION, ENSURE_FUNCTION_ARGS
 from parcours.journal_trigger import PURGE_FUNCTION, PURGE_FUNCTION_ARGS, PURGE_WINDOW_TABLE
 from parcours.models import AccessEvent, JournalCheckpoint
 from parcours.services.journal import SEALING_FIELDS
@@ -134,6 +137,20 @@ class Command(BaseCommand):
             f"GRANT EXECUTE ON FUNCTION {schema}.{PURGE_FUNCTION}({PURGE_FUNCTION_ARGS}) "
             f"TO {grantee}",
         ]
+        # The journal's monthly partitions: nothing. The application reads and writes the
+        # journal through its parent table; ALL TABLES above included them.
+        cursor.execute(
+            "SELECT i.inhrelid::regclass::text FROM pg_inherits AS i "
+            "WHERE i.inhparent = to_regclass(%s)",
+            [journal],
+        )
+        statements += [
+            f"REVOKE ALL ON {partition} FROM {grantee}" for (partition,) in cursor.fetchall()
+        ]
+        statements.append(
+            f"GRANT EXECUTE ON FUNCTION {schema}.{ENSURE_FUNCTION}({ENSURE_FUNCTION_ARGS}) "
+            f"TO {grantee}"
+        )
         for statement in statements:
             cursor.execute(statement)
         cursor.execute("SELECT count(*) FROM pg_tables WHERE schemaname = %s", [schema_name])
@@ -151,7 +168,15 @@ class Command(BaseCommand):
             [role, journal] * 4 + [role],
         )
         delete, truncate, update_content, update_seal, create = cursor.fetchone()
-        if delete or truncate or update_content or not update_seal or create:
+        cursor.execute(
+            "SELECT count(*) FROM pg_inherits AS i WHERE i.inhparent = to_regclass(%s) AND ("
+            "has_table_privilege(%s, i.inhrelid, 'DELETE') "
+            "OR has_table_privilege(%s, i.inhrelid, 'TRUNCATE') "
+            "OR has_table_privilege(%s, i.inhrelid, 'UPDATE'))",
+            [journal, role, role, role],
+        )
+        partitions_open = cursor.fetchone()[0]
+        if delete or truncate or update_content or not update_seal or create or partitions_open:
             raise CommandError(
                 f"Le rôle {role} garde des droits interdits sur le journal (hérités d'un autre "
                 "rôle ?) : vérifiez ses appartenances (\\du dans psql)."
