@@ -80,6 +80,9 @@ MIDDLEWARE = [
     "parcours.request_origin.RequestOriginMiddleware",
     # Then every request goes through one door of the gate (journal rows name it).
     "parcours.gate.context.DoorMiddleware",
+    # With a read replica: a write sends the rest of the request's reads to the primary, and a
+    # POST/PUT/PATCH/DELETE pins its user there for a few seconds (parcours/db_routing.py).
+    "parcours.db_routing.ReplicaPinningMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy with a nonce per response, Permissions-Policy (below).
     "csp.middleware.CSPMiddleware",
@@ -163,22 +166,48 @@ if not DATABASES:
         "La variable d'environnement DATABASE_URL est obligatoire "
         "(ex. postgres://postgres@127.0.0.1:5432/parcours) ; `make run` la fixe pour vous."
     )
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-# A kept connection may have died since the last request (PostgreSQL restarted or failed over, an
-# idle session killed): each request's first query checks it and reconnects, instead of failing
-# once per web worker with a 500 (issue 16, finding 4). One cheap round trip per request.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Short OLTP queries only: a parallel plan makes a small organisation's scoped list walk the whole
-# recent-first index (100 ms) instead of reading its few grants first (docs/performance.md).
-if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "options", "-c max_parallel_workers_per_gather=0"
-    )
-    # A database host that does not answer at all must not hold a request (or /readyz) for the
-    # system's TCP timeout (minutes): the request fails fast with a 503 instead.
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+# The read replica (docs/operations.md, « Read replica »): optional. Present, the DPO's reports
+# and their files may read from it (parcours/db_routing.py); absent, the router does nothing.
+if env.str("DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    # The test runner never creates a database for it: it is the primary's, replayed.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+for _database in DATABASES.values():
+    _database["ATOMIC_REQUESTS"] = False
+    _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # A kept connection may have died since the last request (PostgreSQL restarted or failed
+    # over, an idle session killed): each request's first query checks it and reconnects,
+    # instead of failing once per web worker with a 500 (issue 16, finding 4). One cheap round
+    # trip per request.
+    _database["CONN_HEALTH_CHECKS"] = True
+    # Short OLTP queries only: a parallel plan makes a small organisation's scoped list walk the
+    # whole recent-first index (100 ms) instead of reading its few grants first
+    # (docs/performance.md).
+    if _database["ENGINE"].endswith("postgresql"):
+        _database.setdefault("OPTIONS", {}).setdefault(
+            "options", "-c max_parallel_workers_per_gather=0"
+        )
+        # A database host that does not answer at all must not hold a request (or /readyz)
+        # for the system's TCP timeout (minutes): the request fails fast with a 503 instead.
+        _database["OPTIONS"].setdefault(
+            "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+        )
+# Reads go to the primary but inside the replica-eligible blocks; there, to the replica unless
+# it lags more than MAX_LAG seconds (measured at most every CHECK seconds per process) or
+# does not answer, or the user wrote less than PIN seconds ago (then the primary, which has
+# their write). PIN covers the largest lag still served plus the age of its measure.
+DATABASE_ROUTERS = ["parcours.db_routing.ReplicaRouter"]
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=5.0)
+DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=2.0)
+DATABASE_REPLICA_PIN_SECONDS = env.float(
+    "DATABASE_REPLICA_PIN_SECONDS",
+    default=DATABASE_REPLICA_MAX_LAG_SECONDS + DATABASE_REPLICA_CHECK_SECONDS + 3,
+)
+if DATABASE_REPLICA_PIN_SECONDS < DATABASE_REPLICA_MAX_LAG_SECONDS + DATABASE_REPLICA_CHECK_SECONDS:
+    raise ImproperlyConfigured(
+        "DATABASE_REPLICA_PIN_SECONDS doit couvrir DATABASE_REPLICA_MAX_LAG_SECONDS + "
+        "DATABASE_REPLICA_CHECK_SECONDS : sinon un utilisateur pourrait lire la réplique avant "
+        "qu'elle n'ait reçu ce qu'il vient d'écrire (docs/operations.md, « Read replica »)."
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -375,21 +404,28 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 
 # The API's rate counters live in Redis, shared by every web process (a per-process memory
-# would multiply a token's rate by the number of workers). `make run`'s fallback mode (no Redis,
-# in-process tasks) counts in memory instead.
+# would multiply a token's rate by the number of workers), and so do the read replica's pins
+# (a user who wrote reads the primary for a few seconds, whichever web process answers: see
+# parcours/db_routing.py). `make run`'s fallback mode (no Redis, in-process tasks) keeps them in
+# memory instead.
 PARCOURS_THROTTLE_CACHE_URL = env.str("PARCOURS_THROTTLE_CACHE_URL", default=CELERY_BROKER_URL)
+
+
+def _shared_cache(prefix: str) -> dict:
+    if CELERY_TASK_ALWAYS_EAGER or not PARCOURS_THROTTLE_CACHE_URL.startswith("redis"):
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix}
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": PARCOURS_THROTTLE_CACHE_URL,
+        "KEY_PREFIX": prefix,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+
+
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "throttle": (
-        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
-        if CELERY_TASK_ALWAYS_EAGER or not PARCOURS_THROTTLE_CACHE_URL.startswith("redis")
-        else {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": PARCOURS_THROTTLE_CACHE_URL,
-            "KEY_PREFIX": "parcours-throttle",
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-        }
-    ),
+    "throttle": _shared_cache("parcours-throttle"),
+    "pins": _shared_cache("parcours-replica-pin"),
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

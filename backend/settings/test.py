@@ -39,7 +39,8 @@ if not os.environ.get("EMAIL_URL"):
 # Connections closed after each request, except in a server a test starts to serve as
 # production does (persistent connections: tests/health/test_database_resilience.py).
 if "DATABASE_CONN_MAX_AGE" not in os.environ:
-    DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+    for _database in DATABASES.values():  # noqa: F405
+        _database["CONN_MAX_AGE"] = 0
 # The tests write journal rows dated by time-machine, which the database's clock does not see:
 # no minimum age in the test database's purge function (tests/journal/test_app_role.py installs
 # one to test it). pytest-django's TRUNCATE between transactional tests needs nothing: the tests
@@ -53,3 +54,8 @@ JOURNAL_PURGE_MIN_AGE_DAYS = 0
 CACHES["throttle"]["KEY_PREFIX"] = f"parcours-throttle-test-{os.getpid()}-{_xdist}"  # noqa: F405
 PARCOURS_API_ANONYMOUS_RATE = "1000000/minute"
 PARCOURS_API_REFUSED_TOKEN_RATE = "1000000/minute"  # noqa: S105 (a rate)
+# The read replica's pins: a prefix of this run's own, as above; a server a test starts with
+# several workers (tests/replica/) names one for all of them in PARCOURS_TEST_PIN_PREFIX.
+CACHES["pins"]["KEY_PREFIX"] = os.environ.get(  # noqa: F405
+    "PARCOURS_TEST_PIN_PREFIX", f"parcours-pins-test-{os.getpid()}-{_xdist}"
+)

@@ -6,11 +6,13 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from ..actor import Actor
+from ..db_routing import replica_eligible
 from ..gate.journal import journal_record
 from ..models import AccessOperation
 from ..selectors.access_reports import AccessReport, person_access_report
 
 
+@replica_eligible
 @transaction.atomic
 def access_report_generate(
     *,

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..actor import Actor
+from ..db_routing import replica_eligible
 from ..exports.subject_access import subject_access_zip, zip_filename
 from ..gate.journal import journal_record
 from ..models import AccessOperation
@@ -25,6 +26,7 @@ class SubjectAccessPack:
     counts: dict[str, int]  # items per part of the pack (`subject_access_data`'s "counts")
 
 
+@replica_eligible
 @transaction.atomic
 def subject_access_pack_generate(
     *,
