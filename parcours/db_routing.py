@@ -261,11 +261,6 @@ def _close_quietly() -> None:
 _health = _Health()
 
 
-def replica_usable() -> bool:
-    """Whether the replica may serve reads now (measured at most every CHECK seconds)."""
-    return replica_configured() and _health.usable()
-
-
 def _forget_on_change(*, setting: str, **kwargs: Any) -> None:
     if setting.startswith("DATABASE_REPLICA_") or setting == "DATABASES":
         _health.forget()
