@@ -100,9 +100,11 @@ class ActorViewMixin(generics.GenericAPIView):
         if action is None:
             return super().get_object()
         lookup = self.lookup_url_kwarg or self.lookup_field
+        # The scope is the queryset's (get_queryset); the list's filters and ordering say
+        # nothing about one record, and building their form cost 7 % of a detail (issue 17).
         obj = gate.locate(
             self.actor,
-            self.filter_queryset(self.get_queryset()),
+            self.get_queryset(),
             self.kwargs.get(lookup),
             action=action,
         )
