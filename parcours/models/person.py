@@ -155,7 +155,13 @@ class Person(models.Model):
         verbose_name = _("personne")
         verbose_name_plural = _("personnes")
         ordering = ["last_name", "first_name"]
-        indexes = [models.Index(fields=["name_key", "birth_date"], name="person_identity_idx")]
+        indexes = [
+            models.Index(fields=["name_key", "birth_date"], name="person_identity_idx"),
+            # The persons list's order (api NameOrderCursorPagination, the pages' list): an
+            # organisation that sees many people walks it and stops at the page's end instead of
+            # sorting everyone it sees (1.4 s for 52,000 people at 1 M pathways, issue 17).
+            models.Index(fields=["last_name", "first_name", "id"], name="person_name_order_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["nir_index"],
