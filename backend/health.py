@@ -22,6 +22,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import Error as DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from backend.broker import is_rabbitmq
+
 logger = logging.getLogger(__name__)
 
 LIVENESS_PATHS = ("/healthz", "/healthz/")
@@ -36,7 +38,7 @@ NOT_USED = "non utilisé"
 # What each failed check means, for the operator reading the probe's answer.
 FAILURES = {
     "database": "la base de données ne répond pas",
-    "broker": "le courtier de tâches (Redis) ne répond pas",
+    "broker": "le courtier de tâches ({broker}) ne répond pas",
     "keys": "les clés ne sont pas celles de la base",
 }
 
@@ -53,12 +55,15 @@ def check_database() -> str:
 
 
 def check_broker() -> str:
-    """The Celery broker answers a PING. In-process tasks (`make run`'s fallback) use none."""
+    """The Celery broker answers: Redis a PING, RabbitMQ an AMQP connection (its handshake and
+    the virtual host opened). In-process tasks (`make run`'s fallback) use none."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return NOT_USED
     url = settings.CELERY_BROKER_URL
+    if is_rabbitmq(url):
+        return _check_rabbitmq(url)
     if urlsplit(url).scheme not in ("redis", "rediss"):
-        return NOT_USED  # parcours runs on Redis only; another transport is not probed
+        return NOT_USED  # parcours runs on Redis or RabbitMQ; another transport is not probed
     import redis
 
     client = redis.Redis.from_url(
@@ -72,6 +77,30 @@ def check_broker() -> str:
     finally:
         client.close()
     return OK
+
+
+def _check_rabbitmq(url: str) -> str:
+    from amqp.exceptions import AMQPError
+    from kombu import Connection
+    from kombu.exceptions import OperationalError
+
+    probe = Connection(
+        url,
+        connect_timeout=BROKER_TIMEOUT,
+        transport_options={"read_timeout": BROKER_TIMEOUT, "write_timeout": BROKER_TIMEOUT},
+    )
+    try:
+        probe.connect()
+    except (AMQPError, OperationalError, OSError):
+        logger.warning("readiness: the broker does not answer", exc_info=True)
+        return FAILED
+    finally:
+        probe.release()
+    return OK
+
+
+def broker_name(url: str) -> str:
+    return "RabbitMQ" if is_rabbitmq(url) else "Redis"
 
 
 def check_keys() -> tuple[str, list[str]]:
@@ -99,7 +128,8 @@ def readiness() -> tuple[int, dict]:
     failed = [name for name, state in checks.items() if state == FAILED]
     body: dict = {"status": "ok" if not failed else "indisponible", "checks": checks}
     if failed:
-        details = [FAILURES[name] for name in failed]
+        broker = broker_name(settings.CELERY_BROKER_URL)
+        details = [FAILURES[name].format(broker=broker) for name in failed]
         if wrong_keys:
             details[failed.index("keys")] += f" ({', '.join(wrong_keys)})"
         body["detail"] = "Pas prêt : " + " ; ".join(details) + "."

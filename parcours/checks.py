@@ -7,13 +7,15 @@ committed (finding 3 of issue 12). These checks make `manage.py check` — run b
 before a deployment — refuse such a task instead, and a beat entry naming no registered task.
 
 `key_canary_check` (tag `database`) refuses keys that are not the database's own (issue 16).
+`throttle_counters_check` (`--deploy`) warns when the API's rate counters would be kept per
+process (issue 17: a RabbitMQ broker leaves them no Redis to default to).
 """
 
 from collections.abc import Iterable
 
 from celery import Celery, Task, current_app
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DEFAULT_DB_ALIAS
 
 # Celery's registry also holds its own tasks (celery.*); these are the project's.
@@ -130,4 +132,20 @@ def key_canary_check(app_configs=None, databases=None, **kwargs) -> list[CheckMe
         ]
     return [
         Error(problem.message, id=KEY_CANARY_CHECK_IDS[problem.variable]) for problem in problems
+    ]
+
+
+@register(Tags.security, deploy=True)
+def throttle_counters_check(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """The API's rate counters must be shared by every web process: in memory, each process
+    counts on its own and a token's rate is multiplied by their number. They default to the
+    broker's URL, which is no Redis when the broker is RabbitMQ (docs/operations.md)."""
+    if settings.CACHES["throttle"]["BACKEND"].endswith("RedisCache"):
+        return []
+    return [
+        Warning(
+            "The API's rate counters are kept in each process's memory: set "
+            "PARCOURS_THROTTLE_CACHE_URL to a Redis (redis://…) shared by the web processes.",
+            id="parcours.W101",
+        )
     ]

@@ -1,6 +1,7 @@
 """Shared fixtures: real PostgreSQL (pytest-django), real Redis, a real Celery worker process."""
 
 import datetime as dt
+import itertools
 
 import pytest
 from django.utils import timezone
@@ -203,6 +204,32 @@ def private_broker():
         os.environ["CELERY_BROKER_URL"] = shared
         repoint()
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_node(tmp_path_factory):
+    """A RabbitMQ node of this test process's own (tests/processes.py, `PrivateRabbit`), started
+    the first time a test asks for it (several seconds) and killed at the end of the session."""
+    from .processes import PrivateRabbit
+
+    node = PrivateRabbit(tmp_path_factory.mktemp("rabbitmq")).start()
+    yield node
+    node.stop()
+
+
+_rabbitmq_vhosts = itertools.count(1)
+
+
+@pytest.fixture
+def rabbitmq(rabbitmq_node):
+    """A virtual host of this test's own on the session's RabbitMQ node (`.url` for workers and
+    publishers, `.queues()`; `.stop()`/`.start()` kill and restart the whole node). Left on the
+    node, which goes with its directory at the end of the session; the node is running again
+    after the test, whatever the test did to it."""
+    vhost = rabbitmq_node.vhost(f"test-{next(_rabbitmq_vhosts)}")
+    yield vhost
+    if rabbitmq_node.process is None:
+        rabbitmq_node.start()
 
 
 # --- A history across three organisations (the DPO's reports) ---------------------------------

@@ -1,9 +1,11 @@
-"""Real processes for tests: Celery workers and beats, a private Redis server.
+"""Real processes for tests: Celery workers and beats, a private Redis server, a private
+RabbitMQ node.
 
 Waiting here is always for a condition (a worker answering a ping, a row appearing), bounded
 by a deadline — never a sleep standing in for a business delay (those use an injected clock).
 """
 
+import json
 import os
 import shutil
 import signal
@@ -15,6 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.db import connection
+from kombu import Connection
+
+from backend.broker import is_rabbitmq
 
 
 def wait_until(condition: Callable[[], object], *, timeout: float = 60, what: str = "") -> object:
@@ -50,7 +55,9 @@ def process_env(*, broker_url: str, email_url: str | None = None, **extra: str) 
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": broker_url,
         "PARCOURS_TEST_BROKER_URL": broker_url,  # read by backend/settings/test.py
-        "CELERY_RESULT_BACKEND": broker_url,
+        # Results in the broker's Redis (the tests' `.get()`); none with RabbitMQ, as in
+        # production (backend/settings/base.py).
+        "CELERY_RESULT_BACKEND": "" if is_rabbitmq(broker_url) else broker_url,
         "PYTHONUNBUFFERED": "1",
         **extra,
     }
@@ -155,3 +162,131 @@ class PrivateRedis:
         if self.process is not None:
             stop(self.process, kill=True)  # like a crash: nothing is kept (no persistence)
             self.process = None
+
+
+# The Debian wrapper in /usr/sbin switches to the `rabbitmq` user and the system node's
+# directories; the node of a test runs the server script itself, as the test's user.
+RABBITMQ_SCRIPTS = Path("/usr/lib/rabbitmq/bin")
+
+
+class PrivateRabbit:
+    """A RabbitMQ node of the test's own (its ports, its directories under `root`, no plugin:
+    nothing it opens clashes with the system's node), which the test may kill and restart; its
+    data survives a restart, as a real node's does. Each test takes a virtual host of its own
+    (`vhost`), so that the tests sharing a node never see each other's queues."""
+
+    def __init__(self, root: Path) -> None:
+        server = RABBITMQ_SCRIPTS / "rabbitmq-server"
+        if not server.exists():
+            raise RuntimeError("rabbitmq-server est requis pour les tests sur RabbitMQ")
+        self.root = root
+        self.port = free_port()
+        self.dist_port = free_port()
+        self.node = f"parcours-test-{os.getpid()}-{self.port}@localhost"
+        self.process: subprocess.Popen | None = None
+        (root / "rabbitmq.conf").write_text(
+            f"listeners.tcp.1 = 127.0.0.1:{self.port}\nlog.console = false\n"
+        )
+        (root / "enabled_plugins").write_text("[].\n")  # no management listener
+        (root / "rabbitmq-env.conf").write_text("")  # not the system node's NODENAME
+
+    def env(self) -> dict:
+        return {
+            **os.environ,
+            "HOME": str(self.root),  # its Erlang cookie, shared with rabbitmqctl below
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(self.root / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.root / "log"),
+            "RABBITMQ_CONFIG_FILE": str(self.root / "rabbitmq.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.root / "advanced.config"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.root / "enabled_plugins"),
+            "RABBITMQ_CONF_ENV_FILE": str(self.root / "rabbitmq-env.conf"),
+        }
+
+    def url(self, vhost: str = "/") -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/{vhost.replace('/', '%2F')}"
+
+    def start(self) -> "PrivateRabbit":
+        with open(self.root / "server.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [RABBITMQ_SCRIPTS / "rabbitmq-server"],
+                env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: the script, the VM and its helpers
+            )  # fmt: skip
+
+        def answers() -> bool:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"RabbitMQ exited:\n{self.log()}")
+            try:
+                with Connection(self.url(), connect_timeout=1) as probe:
+                    probe.connect()
+                return True
+            except OSError:
+                return False
+
+        wait_until(answers, timeout=90, what="the private RabbitMQ node")
+        return self
+
+    def stop(self) -> None:
+        """Killed, like a crash (the quorum queues' log is on disk: what was confirmed stays)."""
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=20)
+            self.process = None
+
+    def log(self) -> str:
+        return (self.root / "server.log").read_text(errors="replace")[-3000:]
+
+    def ctl(self, *args: str) -> str:
+        result = subprocess.run(
+            [RABBITMQ_SCRIPTS / "rabbitmqctl", "-q", "-n", self.node, *args],
+            env=self.env(), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {result.stderr}{result.stdout}")
+        return result.stdout
+
+    def vhost(self, name: str) -> "RabbitVhost":
+        self.ctl("add_vhost", name)
+        self.ctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+        return RabbitVhost(self, name)
+
+
+class RabbitVhost:
+    """A test's virtual host on a private node: the broker a test's workers are given (`url`);
+    `stop`/`start` kill and restart the whole node."""
+
+    def __init__(self, node: PrivateRabbit, name: str) -> None:
+        self.node = node
+        self.name = name
+
+    @property
+    def url(self) -> str:
+        return self.node.url(self.name)
+
+    def stop(self) -> None:
+        self.node.stop()
+
+    def start(self) -> "RabbitVhost":
+        self.node.start()
+        return self
+
+    def queues(self) -> dict[str, dict]:
+        """The virtual host's queues by name: type, arguments, messages (ready and not)."""
+        listing = self.node.ctl(
+            "list_queues", "-p", self.name, "--formatter", "json",
+            "name", "type", "arguments", "messages_ready", "messages_unacknowledged",
+        )  # fmt: skip
+        queues = {queue["name"]: queue for queue in json.loads(listing)}
+        for queue in queues.values():  # [[name, type, value], …] as rabbitmqctl lists them
+            queue["arguments"] = {name: value for name, _type, value in queue["arguments"]}
+        return queues
+
+    def ready(self, queue: str) -> int:
+        """Messages waiting in `queue`, as the queue itself counts them (a passive declare;
+        rabbitmqctl's counts of a quorum queue lag by its statistics interval)."""
+        with Connection(self.url, connect_timeout=5) as connection:
+            return connection.default_channel.queue_declare(queue, passive=True).message_count

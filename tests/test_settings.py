@@ -125,7 +125,9 @@ def test_the_fallback_modes_mail_lands_in_var_mail_whatever_the_working_director
 # --- Production (issue 15) --------------------------------------------------------------------
 
 
-def _production(secret_key: str, *command: str, code: str | None = None):
+def _production(
+    secret_key: str, *command: str, code: str | None = None, variables: dict | None = None
+):
     env = {
         name: value
         for name, value in os.environ.items()
@@ -139,6 +141,7 @@ def _production(secret_key: str, *command: str, code: str | None = None):
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/parcours",
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "SEARCH_INDEX_KEY": Fernet.generate_key().decode(),
+        **(variables or {}),
     }
     argv = [sys.executable, "-c", code] if code else [sys.executable, "manage.py", *command]
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
@@ -192,3 +195,66 @@ def test_a_weak_secret_key_refuses_to_start_in_production(secret_key, reason):
     assert reason in result.stderr
     if len(secret_key) > 20:
         assert secret_key not in result.stderr  # the message never quotes the key
+
+
+# --- The broker: Redis by default, RabbitMQ quorum queues in production (issue 17) -------------
+
+RABBITMQ_URL = "amqp://parcours:secret@rabbitmq.example.fr:5672/parcours"
+# The Celery configuration the settings give, and the ids of `check --deploy`'s findings.
+CELERY_CONF = (
+    "import django, json; django.setup(); from backend.celery import app; c = app.conf; "
+    "from django.core.checks import run_checks; "
+    "print(json.dumps({'queues': {q.name: [q.exchange.name, q.exchange.type, q.routing_key, "
+    "q.queue_arguments] for q in app.amqp.queues.values()}, "
+    "'transport': c.broker_transport_options, 'result_backend': c.result_backend, "
+    "'backend': type(app.backend).__name__, 'default_queue_type': c.task_default_queue_type, "
+    "'missing_queue_type': c.task_create_missing_queue_type, "
+    "'delayed_queue_type': c.broker_native_delayed_delivery_queue_type, "
+    "'detect_quorum': c.worker_detect_quorum_queues, "
+    "'deploy_checks': [m.id for m in run_checks(include_deployment_checks=True)]}))"
+)
+
+
+def _celery_conf(**variables: str) -> dict:
+    result = _production(secrets.token_urlsafe(50), code=CELERY_CONF, variables=variables)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_on_rabbitmq_the_queues_are_quorum_queues_with_confirms_and_no_result_store():
+    conf = _celery_conf(CELERY_BROKER_URL=RABBITMQ_URL)
+    quorum = {"x-queue-type": "quorum", "x-delivery-limit": 5}
+    # One topic exchange (native delayed delivery needs one), a quorum queue per route.
+    assert conf["queues"] == {
+        name: ["parcours", "topic", name, quorum] for name in ("celery", "prompt", "mail")
+    }
+    assert conf["default_queue_type"] == conf["missing_queue_type"] == "quorum"
+    assert conf["delayed_queue_type"] == "quorum" and conf["detect_quorum"] is True
+    # Publisher confirms; none of Redis's options (a visibility timeout means nothing here).
+    assert conf["transport"] == {"confirm_publish": True}
+    # No code reads a result: none is kept, unless a store is named.
+    assert (conf["result_backend"], conf["backend"]) == (None, "DisabledBackend")
+    # The API's rate counters have no Redis to default to: `check --deploy` says so.
+    assert conf["deploy_checks"] == ["parcours.W101"]
+
+    named = _celery_conf(
+        CELERY_BROKER_URL=RABBITMQ_URL,
+        CELERY_RESULT_BACKEND="redis://127.0.0.1:6379/9",
+        PARCOURS_QUEUE_DELIVERY_LIMIT="3",
+        PARCOURS_THROTTLE_CACHE_URL="redis://127.0.0.1:6379/9",
+    )
+    assert (named["result_backend"], named["backend"]) == (
+        "redis://127.0.0.1:6379/9",
+        "RedisBackend",
+    )
+    assert named["queues"]["mail"][3] == {"x-queue-type": "quorum", "x-delivery-limit": 3}
+    assert named["deploy_checks"] == []
+
+
+def test_on_redis_nothing_changes():
+    conf = _celery_conf(CELERY_BROKER_URL="redis://127.0.0.1:6379/9")
+    assert conf["queues"] == {"celery": ["celery", "direct", "celery", None]}
+    assert conf["transport"] == {"visibility_timeout": 3600, "socket_connect_timeout": 5}
+    assert (conf["result_backend"], conf["backend"]) == ("redis://127.0.0.1:6379/9", "RedisBackend")
+    assert conf["default_queue_type"] == "classic"
+    assert conf["deploy_checks"] == []

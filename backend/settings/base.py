@@ -12,6 +12,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from backend import broker
 from parcours.crypto_keys import parse_encryption_keys, parse_search_index_key
 from parcours.request_origin import parse_trusted_proxies
 
@@ -397,9 +398,20 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Celery (Redis broker) ---------------------------------------------------------------------
+# --- Celery (Redis on developer machines and in tests, RabbitMQ in production) -----------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
+# amqp:// (or pyamqp://, amqps://): RabbitMQ, with quorum queues (below, and docs/operations.md
+# « RabbitMQ in production »).
+PARCOURS_BROKER_IS_RABBITMQ = broker.is_rabbitmq(CELERY_BROKER_URL)
+# No code reads a task's result: parcours.queueing fires and forgets, beat ignores them. The tests
+# wait on a few with `.get()`, on Redis, where results stay an hour in the broker's database.
+# With RabbitMQ none is kept unless CELERY_RESULT_BACKEND names a store (redis://…).
+CELERY_RESULT_BACKEND = (
+    env.str(
+        "CELERY_RESULT_BACKEND", default="" if PARCOURS_BROKER_IS_RABBITMQ else CELERY_BROKER_URL
+    )
+    or None
+)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 
@@ -457,6 +469,34 @@ CELERY_TASK_ROUTES = {
     "notifications.digests_send": {"queue": PROMPT_QUEUE},
     "parcours.journal_seal_pending": {"queue": PROMPT_QUEUE},
 }
+
+# RabbitMQ (production): the three queues are quorum queues — replicated, durable, a message the
+# broker confirmed survives its restart — declared alike by every worker and publisher.
+# - publisher confirms: `apply_async` returns once the broker has the message (written to the
+#   quorum's log), so parcours.queueing's "queued" means kept, and a refusal is an error it logs;
+# - a message delivered PARCOURS_QUEUE_DELIVERY_LIMIT times without an acknowledgement (a task
+#   that kills its worker each time: acks_late redelivers it) is dropped, not looped over;
+# - quorum queues have no global prefetch: Celery detects them and counts per consumer;
+# - countdown/ETA (none in the code today: delays are rows, ADR 0006) go through Celery's native
+#   delayed delivery, which needs the topic exchange of backend/broker.py; a worker waiting on
+#   an ETA in memory would hold a message quorum queues would not redeliver elsewhere.
+# Redis keeps its own options (visibility_timeout above), which mean nothing to RabbitMQ.
+PARCOURS_QUEUE_DELIVERY_LIMIT = env.int("PARCOURS_QUEUE_DELIVERY_LIMIT", default=5)
+if PARCOURS_BROKER_IS_RABBITMQ:
+    CELERY_TASK_DEFAULT_QUEUE = "celery"
+    CELERY_TASK_DEFAULT_EXCHANGE = broker.EXCHANGE
+    CELERY_TASK_DEFAULT_EXCHANGE_TYPE = "topic"
+    CELERY_TASK_DEFAULT_ROUTING_KEY = "celery"
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
+    CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = "quorum"
+    CELERY_TASK_QUEUES = broker.quorum_queues(
+        ("celery", PROMPT_QUEUE, MAIL_QUEUE), delivery_limit=PARCOURS_QUEUE_DELIVERY_LIMIT
+    )
+    CELERY_WORKER_DETECT_QUORUM_QUEUES = True
+    CELERY_BROKER_NATIVE_DELAYED_DELIVERY_QUEUE_TYPE = "quorum"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+    # A broker host that does not answer at all fails a connection after this (per attempt).
+    CELERY_BROKER_CONNECTION_TIMEOUT = 5
 PARCOURS_ALERT_SCAN_SECONDS = env.int("PARCOURS_ALERT_SCAN_SECONDS", default=300)
 PARCOURS_REMINDER_SCAN_SECONDS = env.int("PARCOURS_REMINDER_SCAN_SECONDS", default=300)
 OUTBOX_RELAY_SECONDS = env.int("OUTBOX_RELAY_SECONDS", default=30)

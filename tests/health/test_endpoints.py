@@ -9,7 +9,7 @@ from django.db import OperationalError
 from django.test import Client, override_settings
 
 from parcours.models import AccessEvent
-from tests.processes import PrivateRedis
+from tests.processes import PrivateRedis, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +115,21 @@ def test_readiness_names_a_wrong_search_key():
         response = Client().get("/readyz")
     assert response.status_code == 503
     assert response.json()["wrong_keys"] == ["SEARCH_INDEX_KEY"]
+
+
+def test_readiness_probes_a_rabbitmq_broker(rabbitmq):
+    """Production's broker (issue 17): an AMQP connection to the virtual host, within the
+    probe's time; a RabbitMQ that does not answer is named."""
+    with override_settings(CELERY_BROKER_URL=rabbitmq.url):
+        response = Client().get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["broker"] == "ok"
+
+    nobody = f"amqp://guest:guest@127.0.0.1:{free_port()}/{rabbitmq.name}"
+    with override_settings(CELERY_BROKER_URL=nobody):
+        response = Client().get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"] == {"database": "ok", "broker": "échec", "keys": "ok"}
+    assert body["detail"] == "Pas prêt : le courtier de tâches (RabbitMQ) ne répond pas."
+    assert "guest" not in response.content.decode()
