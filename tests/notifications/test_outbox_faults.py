@@ -101,7 +101,14 @@ def test_worker_killed_while_sending(journey, redis_server, sink, workers):
     # Within its lease (OUTBOX_LEASE_SECONDS, 30 s) the row still looks in use by a live relay:
     # left alone; the other message goes out.
     send(outbox_relay, redis_server, now=(due + 10 * SECOND).isoformat())
-    wait_until(lambda: len(sink.messages()) == 1, what="the other mail")
+    # (The server has the mail a moment before the relay records it: both are waited for.)
+    wait_until(
+        lambda: (
+            len(sink.messages()) == 1
+            and OutboxMessage.objects.filter(status=OutboxStatus.SENT).count() == 1
+        ),
+        what="the other mail, sent and recorded",
+    )
     assert in_flight.count() == 1
     # Its lease ran out — seconds after the crash, not ten minutes: taken back and sent, once.
     send(outbox_relay, redis_server, now=(due + 45 * SECOND).isoformat())

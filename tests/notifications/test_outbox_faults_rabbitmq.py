@@ -268,3 +268,25 @@ def test_smtp_4xx_is_retried_with_backoff_then_delivered(journey, rabbitmq, sink
     run(outbox_relay, rabbitmq, worker, due + 60 * MINUTE)
     assert_exactly_one_mail_per_recipient(sink, [j])
     assert sorted(rows.values_list("attempts", flat=True)) == [3, 3]
+
+
+def test_a_poison_message_is_dropped_after_the_delivery_limit(rabbitmq, settings):
+    """A task that kills its worker on every delivery is handed back each time (a prefork
+    worker rejects it with requeue when it loses the child: `reject_on_worker_lost`); the quorum
+    queue drops it once it was returned more than PARCOURS_QUEUE_DELIVERY_LIMIT times, instead of
+    feeding it to the workers forever. (Its rows stay in the database for the periodic runs.)"""
+    settings.PARCOURS_QUEUE_DELIVERY_LIMIT = 2  # the queue as `send` declares it
+    task_id = send(outbox_relay, rabbitmq)
+    deliveries = []
+    with Connection(rabbitmq.url) as connection:
+        mail = connection.SimpleQueue(quorum_queues(("mail",), delivery_limit=2)[0])
+        for _ in range(4):
+            try:
+                message = mail.get(block=True, timeout=2)  # a requeued one comes in ms
+            except mail.Empty:
+                break
+            deliveries.append(message.headers["id"])
+            message.reject(requeue=True)  # the worker died with it
+        mail.close()
+    assert deliveries == [task_id] * 3  # delivered, then returned twice; the third return drops it
+    assert rabbitmq.ready("mail") == 0
