@@ -249,12 +249,3 @@ def test_on_rabbitmq_the_queues_are_quorum_queues_with_confirms_and_no_result_st
     )
     assert named["queues"]["mail"][3] == {"x-queue-type": "quorum", "x-delivery-limit": 3}
     assert named["deploy_checks"] == []
-
-
-def test_on_redis_nothing_changes():
-    conf = _celery_conf(CELERY_BROKER_URL="redis://127.0.0.1:6379/9")
-    assert conf["queues"] == {"celery": ["celery", "direct", "celery", None]}
-    assert conf["transport"] == {"visibility_timeout": 3600, "socket_connect_timeout": 5}
-    assert (conf["result_backend"], conf["backend"]) == ("redis://127.0.0.1:6379/9", "RedisBackend")
-    assert conf["default_queue_type"] == "classic"
-    assert conf["deploy_checks"] == []

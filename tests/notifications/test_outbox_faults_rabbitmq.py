@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 MINUTE = dt.timedelta(minutes=1)
 SECOND = dt.timedelta(seconds=1)
-QUEUES = ("celery", settings.PROMPT_QUEUE, settings.MAIL_QUEUE)
+QUEUES = ("celery", "prompt", "mail")  # backend/settings/base.py, CELERY_TASK_ROUTES
 
 
 @pytest.fixture
