@@ -173,7 +173,9 @@ class PrivateRabbit:
     """A RabbitMQ node of the test's own (its ports, its directories under `root`, no plugin:
     nothing it opens clashes with the system's node), which the test may kill and restart; its
     data survives a restart, as a real node's does. Each test takes a virtual host of its own
-    (`vhost`), so that the tests sharing a node never see each other's queues."""
+    (`vhost`), so that the tests sharing a node never see each other's queues. Its name is
+    registered with the machine's epmd (port 4369, shared with the system's node; Erlang starts
+    one if none runs), its distribution on a free port of its own."""
 
     def __init__(self, root: Path) -> None:
         server = RABBITMQ_SCRIPTS / "rabbitmq-server"
