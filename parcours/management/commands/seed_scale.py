@@ -33,6 +33,7 @@ import bisect
 import datetime as dt
 import itertools
 import math
+import os
 import random
 import time
 from array import array
@@ -299,6 +300,28 @@ CONDITION_BITS = {"": 0, "receives_rsa": 1, "under_26": 2, "rqth": 4}
 EVIDENCE_KINDS = ["oral", "oral", "signed_form", "electronic"]
 
 
+class Columns:
+    """Rows of numbers kept as one typed array per column (a few bytes per value instead of a
+    tuple of Python objects): what the generator remembers between passes stays small at any
+    --pathways. Appends and yields tuples, like the list of tuples it replaces."""
+
+    def __init__(self, *typecodes: str) -> None:
+        self.columns = [array(code) for code in typecodes]
+
+    def append(self, row: Sequence) -> None:
+        for column, value in zip(self.columns, row, strict=True):
+            column.append(value)
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def __getitem__(self, k: int) -> tuple:
+        return tuple(column[k] for column in self.columns)
+
+    def __iter__(self) -> Iterator[tuple]:
+        return zip(*self.columns, strict=True)
+
+
 @dataclass
 class Org:
     id: int
@@ -397,7 +420,9 @@ class Command(BaseCommand):
         self.fernet = newest_fernet()
         self.token_pools: dict[str, list[str]] = {}
         self.drop_indexes = opts["drop_indexes"]
-        self.timings: list[tuple[str, int, float]] = []
+        # (step, rows, wall seconds, CPU seconds of this process): the CPU is the Python side of
+        # the step (building rows, COPY framing); the rest of the wall time is PostgreSQL's.
+        self.timings: list[tuple[str, int, float, float]] = []
         self.now = dt.datetime.now(tz=dt.UTC).replace(microsecond=0)
         self.now_ts = self.now.timestamp()
         self.with_grants = not opts["no_grants"]
@@ -413,11 +438,16 @@ class Command(BaseCommand):
             else:
                 self._refuse_if_not_empty()
 
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             with transaction.atomic():
                 self._reference_data(n_orgs, n_pathways)
             self.timings.append(
-                ("reference data (ORM)", self.reference_rows, time.perf_counter() - t0)
+                (
+                    "reference data (ORM)",
+                    self.reference_rows,
+                    time.perf_counter() - t0,
+                    time.process_time() - c0,
+                )
             )
             # Each table commits on its own: after a failure, re-run with --reset.
             self._load_pathways(n_pathways, with_timeline=not opts["no_timeline"])
@@ -432,10 +462,15 @@ class Command(BaseCommand):
 
         total = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS("\nseed_scale summary"))
-        for name, rows, seconds in self.timings:
-            rate = f"{rows / seconds:>10,.0f} rows/s" if rows and seconds else ""
-            self.stdout.write(f"  {name:<38} {rows:>12,} rows {seconds:>8.1f} s {rate}")
-        self.stdout.write(f"  {'total wall time':<38} {'':>17} {total:>8.1f} s")
+        for name, rows, seconds, cpu in self.timings:
+            rate = f"{rows / seconds:>10,.0f} rows/s" if rows and seconds else f"{'':>17}"
+            self.stdout.write(
+                f"  {name:<38} {rows:>12,} rows {seconds:>8.1f} s {rate} (Python CPU {cpu:.1f} s)"
+            )
+        self.stdout.write(
+            f"  {'total wall time':<38} {'':>17} {total:>8.1f} s; "
+            f"load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
             self.stdout.write(f"  database size: {cursor.fetchone()[0]}")
@@ -676,6 +711,7 @@ class Command(BaseCommand):
         statement checks its own rows and the queue of pending checks never holds millions of
         events."""
         progress = Progress(self.stdout.write, table, total)
+        cpu0 = time.process_time()
         sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         count = 0
         with transaction.atomic(), connection.cursor() as django_cursor:
@@ -706,7 +742,7 @@ class Command(BaseCommand):
                     f"  {table}: rebuilt {len(index_defs)} indexes in "
                     f"{time.perf_counter() - t0:.1f} s"
                 )
-        self.timings.append((table, count, progress.elapsed))
+        self.timings.append((table, count, progress.elapsed, time.process_time() - cpu0))
         self.stdout.write(
             f"  {table}: {count:,} rows in {progress.elapsed:.1f} s "
             f"(COPY {load_seconds:.1f} s, {count / max(load_seconds, 1e-9):,.0f} rows/s)"
@@ -730,6 +766,30 @@ class Command(BaseCommand):
             cursor.execute(f"DROP INDEX {name}")
         return [definition for _, definition in found]
 
+    def _insert_select(
+        self, table: str, statement: str, total: int, params: dict | None = None
+    ) -> None:
+        """Generate `table` inside PostgreSQL from rows already loaded: `statement` is an INSERT …
+        SELECT over ids %(lo)s..%(hi)s, run COPY_BATCH ids at a time in one transaction, with the
+        constraints checked per statement as in `_copy`."""
+        progress = Progress(self.stdout.write, table, total)
+        cpu0 = time.process_time()
+        count = 0
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            index_defs = self._drop_plain_indexes(cursor, table) if self.drop_indexes else []
+            for lo in range(1, total + 1, COPY_BATCH):
+                cursor.execute(statement, {**(params or {}), "lo": lo, "hi": lo + COPY_BATCH - 1})
+                count += cursor.rowcount
+                progress.tick(cursor.rowcount)
+            for index_def in index_defs:
+                cursor.execute(index_def)
+        self.timings.append((table, count, progress.elapsed, time.process_time() - cpu0))
+        self.stdout.write(
+            f"  {table}: {count:,} rows in {progress.elapsed:.1f} s "
+            f"(INSERT … SELECT, {count / max(progress.elapsed, 1e-9):,.0f} rows/s)"
+        )
+
     # -----------------------------------------------------------------------------------------
     def _load_pathways(self, n: int, *, with_timeline: bool) -> None:
         """Persons and pathways share ids 1..n (one pathway per person). Keeps compact per-pathway
@@ -744,10 +804,16 @@ class Command(BaseCommand):
         now_ts = self.now_ts
         utc = dt.UTC
         fromts = dt.datetime.fromtimestamp
-        self.p_owner = owner = [0] * n  # index into self.orgs
-        self.p_referent_org = referent_org = [0] * n
-        self.p_opened = opened = [0.0] * n
-        self.p_closed = closed = [0.0] * n  # 0.0 = open
+        # Compact per-pathway arrays (a few bytes each): nothing per row is kept as Python
+        # objects, so memory stays bounded whatever --pathways.
+        self.p_referent_org = referent_org = array("i", bytes(4 * n))
+        self.p_opened = opened = array("d", bytes(8 * n))
+        self.p_closed = closed = array("d", bytes(8 * n))  # 0.0 = open
+        referents = array("i", bytes(4 * n))  # the référent (a user id)
+        touched_at = array("d", bytes(8 * n))
+        modality_of = bytearray(n)  # index into `modalities`
+        diagnostic_of = bytearray(n)  # index into DIAGNOSTICS
+        outcome_of = bytearray(n)  # 1 + index into `outcomes`; 0 while open
         # Person conditions of the legal bases (CONDITION_BITS), for the grant pass.
         self.p_flags = flags = bytearray(n)
         # The 26th birthday (a date ordinal) of those under 26: their age-conditioned legal
@@ -767,57 +833,54 @@ class Command(BaseCommand):
         outcomes = ["job", "training", "other", "lost_contact"]
         outcome_cum = [45, 70, 85, 100]
 
-        # Pass 1 decides everything per pathway; persons and pathways are then streamed from it.
-        t0 = time.perf_counter()
+        # One pass decides everything per pathway while the persons stream into their COPY
+        # (one tuple alive at a time); the pathways are then streamed from the arrays.
         rnd = rng.random
         encrypt, pooled = self.encrypt, self.pooled
-        owner_idx = rng.choices(range(len(orgs)), cum_weights=owner_cum, k=n)
-        persons = []
-        pathways = []
-        for i in range(n):
-            pid = i + 1
-            o = owner_idx[i]
-            org = orgs[o]
-            first, last, key = names[int(rnd() * len(names))]
-            birth = dt.date.fromordinal(birth_lo + int(rnd() * (birth_hi - birth_lo)))
-            rsa = rnd() < 0.18
-            # Opened up to 4 years ago; last touched within the last 2 years.
-            open_ts = now_ts - rnd() * 4 * 365 * DAY
-            touched = now_ts - rnd() * min(now_ts - open_ts, 730 * DAY)
-            referent_o = o
-            if rsa and rnd() < 0.3 and org.departement in dep_social:
-                referent_o = rng.choice(dep_social[org.departement])
-            referent = rng.choice(orgs[referent_o].caseworkers)
-            close_ts = 0.0
-            status, outcome = "open", ""
-            if rnd() < 0.02:
-                # Closed within the last two years, like every other update.
-                close_from = max(open_ts, now_ts - 730 * DAY)
-                close_ts = close_from + rnd() * (now_ts - close_from)
-                touched = close_ts
-                status = "closed"
-                outcome = weighted(rng, outcomes, outcome_cum)
-            owner[i], referent_org[i], opened[i], closed[i] = o, referent_o, open_ts, close_ts
-            opened_at = fromts(open_ts, utc)
-            updated_at = fromts(touched, utc)
-            postal = self._postal_code(org.departement)
-            email = (
-                f"{normalise_ascii(first)}.{normalise_ascii(last)}{pid}@courriel.example"
-                if rnd() < 0.7
-                else ""
-            )
-            phone = f"06{pid % 100_000_000:08d}" if rnd() < 0.8 else ""
-            ft_id = f"{pid:07d}{'ABCDEFGHJK'[pid % 10]}" if rnd() < 0.85 else ""
-            nir = self._nir(pid, birth) if rnd() < 0.3 else ""
-            ass, rights_ending, rqth, court = (
-                rnd() < 0.04,
-                rnd() < 0.06,
-                rnd() < 0.08,
-                rnd() < 0.02,
-            )
-            _, nir_index, ft_index, identity_index = search_keys(first, last, birth, nir, ft_id)
-            persons.append(
-                (
+        # index into self.orgs
+        self.p_owner = owner = array("i", rng.choices(range(len(orgs)), cum_weights=owner_cum, k=n))
+
+        def person_rows() -> Iterator[tuple]:
+            for i in range(n):
+                pid = i + 1
+                o = owner[i]
+                org = orgs[o]
+                first, last, key = names[int(rnd() * len(names))]
+                birth = dt.date.fromordinal(birth_lo + int(rnd() * (birth_hi - birth_lo)))
+                rsa = rnd() < 0.18
+                # Opened up to 4 years ago; last touched within the last 2 years.
+                open_ts = now_ts - rnd() * 4 * 365 * DAY
+                touched = now_ts - rnd() * min(now_ts - open_ts, 730 * DAY)
+                referent_o = o
+                if rsa and rnd() < 0.3 and org.departement in dep_social:
+                    referent_o = rng.choice(dep_social[org.departement])
+                referent = rng.choice(orgs[referent_o].caseworkers)
+                close_ts = 0.0
+                if rnd() < 0.02:
+                    # Closed within the last two years, like every other update.
+                    close_from = max(open_ts, now_ts - 730 * DAY)
+                    close_ts = close_from + rnd() * (now_ts - close_from)
+                    touched = close_ts
+                    outcome_of[i] = 1 + bisect.bisect(outcome_cum, rnd() * outcome_cum[-1])
+                referent_org[i], opened[i], closed[i] = referent_o, open_ts, close_ts
+                referents[i], touched_at[i] = referent, touched
+                postal = self._postal_code(org.departement)
+                email = (
+                    f"{normalise_ascii(first)}.{normalise_ascii(last)}{pid}@courriel.example"
+                    if rnd() < 0.7
+                    else ""
+                )
+                phone = f"06{pid % 100_000_000:08d}" if rnd() < 0.8 else ""
+                ft_id = f"{pid:07d}{'ABCDEFGHJK'[pid % 10]}" if rnd() < 0.85 else ""
+                nir = self._nir(pid, birth) if rnd() < 0.3 else ""
+                ass, rights_ending, rqth, court = (
+                    rnd() < 0.04,
+                    rnd() < 0.06,
+                    rnd() < 0.08,
+                    rnd() < 0.02,
+                )
+                _, nir_index, ft_index, identity_index = search_keys(first, last, birth, nir, ft_id)
+                row = (
                     pid,
                     first,
                     last,
@@ -839,34 +902,39 @@ class Command(BaseCommand):
                     pooled("1" if rqth else "0"),
                     pooled("1" if court else "0"),
                     rnd() < 0.12,
-                    opened_at,
-                    updated_at,
+                    fromts(open_ts, utc),
+                    fromts(touched, utc),
                     referent,
                 )
-            )
-            young = age_on(birth, today) < AGE_LIMITS["under_26"]
-            flags[i] = (1 if rsa else 0) | (2 if young else 0) | (4 if rqth else 0)
-            if young:
-                birthdays[i] = birthday(birth, AGE_LIMITS["under_26"]).toordinal()
-            pathways.append(
-                (
+                young = age_on(birth, today) < AGE_LIMITS["under_26"]
+                flags[i] = (1 if rsa else 0) | (2 if young else 0) | (4 if rqth else 0)
+                if young:
+                    birthdays[i] = birthday(birth, AGE_LIMITS["under_26"]).toordinal()
+                modality_of[i] = bisect.bisect(modality_cum, rnd() * modality_cum[-1])
+                diagnostic_of[i] = int(rnd() * len(DIAGNOSTICS))
+                yield row
+
+        def pathway_rows() -> Iterator[tuple]:
+            for i in range(n):
+                pid = i + 1
+                close_ts = closed[i]
+                opened_at = fromts(opened[i], utc)
+                closed_at = fromts(close_ts, utc) if close_ts else None
+                yield (
                     pid,
                     pid,
-                    orgs[o].id,
-                    referent,
-                    orgs[referent_o].id,
-                    status,
-                    weighted(rng, modalities, modality_cum),
-                    pooled(DIAGNOSTICS[int(rnd() * len(DIAGNOSTICS))]),
-                    outcome,
+                    orgs[owner[i]].id,
+                    referents[i],
+                    orgs[referent_org[i]].id,
+                    "closed" if close_ts else "open",
+                    modalities[modality_of[i]],
+                    pooled(DIAGNOSTICS[diagnostic_of[i]]),
+                    outcomes[outcome_of[i] - 1] if outcome_of[i] else "",
                     opened_at,
-                    fromts(close_ts, utc) if close_ts else None,
-                    updated_at,
+                    closed_at,
+                    fromts(touched_at[i], utc),
+                    closed_at or opened_at,  # last_contact_at, the retention clock
                 )
-            )
-        self.stdout.write(
-            f"Generated {n:,} persons and pathways in {time.perf_counter() - t0:.1f} s"
-        )
 
         self._copy(
             "parcours_person",
@@ -896,10 +964,9 @@ class Command(BaseCommand):
                 "updated_at",
                 "created_by_id",
             ],
-            iter(persons),
+            person_rows(),
             n,
         )
-        del persons
         self._copy(
             "parcours_pathway",
             [
@@ -917,45 +984,34 @@ class Command(BaseCommand):
                 "updated_at",
                 "last_contact_at",  # the retention clock: the closing, else the opening
             ],
-            ((*p, p[10] or p[9]) for p in pathways),
+            pathway_rows(),
             n,
         )
         if with_timeline:
-            # What pathway_open writes: the current modality period and the timeline's first line.
-            self._copy(
+            # What pathway_open writes: the current modality period and the timeline's first
+            # line. Generated inside PostgreSQL from the pathways just loaded: no Python per row.
+            self._insert_select(
                 "parcours_modalityperiod",
-                ["id", "pathway_id", "modality", "started_at", "ended_at", "set_by_id"],
-                ((p[0], p[0], p[6], p[9], None, p[3]) for p in pathways),
+                "INSERT INTO parcours_modalityperiod "
+                "(id, pathway_id, modality, started_at, ended_at, set_by_id) "
+                "SELECT id, id, modality, opened_at, NULL, referent_id FROM parcours_pathway "
+                "WHERE id BETWEEN %(lo)s AND %(hi)s ORDER BY id",
                 n,
             )
-            self._copy(
+            self.pooled("")  # the pool of tokens of an empty text, drawn by id below
+            self._insert_select(
                 "parcours_pathwayevent",
-                [
-                    "id",
-                    "pathway_id",
-                    "kind",
-                    "occurred_at",
-                    "actor_id",
-                    "organisation_id",
-                    "referral_status",
-                    "text",
-                    "category",
-                ],
-                (
-                    (
-                        p[0],
-                        p[0],
-                        "pathway_opened",
-                        p[9],
-                        p[3],
-                        p[2],
-                        "",
-                        self.pooled(""),
-                        DataCategory.PATHWAY,
-                    )
-                    for p in pathways
-                ),
+                "INSERT INTO parcours_pathwayevent (id, pathway_id, kind, occurred_at, actor_id, "
+                "organisation_id, referral_status, text, category) "
+                "SELECT id, id, 'pathway_opened', opened_at, referent_id, owner_organisation_id, "
+                "'', (%(tokens)s::text[])[1 + id %% %(pool)s], %(category)s FROM parcours_pathway "
+                "WHERE id BETWEEN %(lo)s AND %(hi)s ORDER BY id",
                 n,
+                {
+                    "tokens": self.token_pools[""],
+                    "pool": TOKEN_POOL,
+                    "category": str(DataCategory.PATHWAY),
+                },
             )
 
     @staticmethod
@@ -1057,13 +1113,13 @@ class Command(BaseCommand):
         ]
         channels = ["in_person", "in_person", "in_person", "phone", "video"]
 
-        appointments: list[tuple] = []
+        appointments = Columns("i", "d", "b", "d", "d", "i")
         # Referrals that still make a relationship (open, or ended within the grace period), in
         # pathway order: (pathway index, sender index, receiver index or -1 if never sent,
         # relationship end or 0.0 for none, sent (else created) timestamp, sender user id,
         # referral id).
-        self.r_active: list[tuple] = []
-        active_refs = self.r_active
+        self.r_active = active_refs = Columns("i", "i", "i", "d", "d", "i", "i")
+        appointment_outcomes = ["pending", "attended", "no_show"]
         track = self.with_grants
         grace = settings.PARCOURS_RELATIONSHIP_GRACE_DAYS * DAY
         grace_delta = dt.timedelta(days=settings.PARCOURS_RELATIONSHIP_GRACE_DAYS)
@@ -1071,7 +1127,9 @@ class Command(BaseCommand):
 
         def appointment(rid, start, outcome, recorded, created, user):
             # Compact now (floats), expanded to datetimes only while streaming to COPY.
-            appointments.append((rid, start, outcome, recorded, created, user))
+            appointments.append(
+                (rid, start, appointment_outcomes.index(outcome), recorded or 0.0, created, user)
+            )
 
         def appointment_rows() -> Iterator[tuple]:
             for number, (rid, start, outcome, recorded, created, user) in enumerate(
@@ -1084,7 +1142,7 @@ class Command(BaseCommand):
                     fromts(start, utc),
                     channel,
                     "Dans les locaux de la structure" if channel == "in_person" else "",
-                    outcome,
+                    appointment_outcomes[outcome],
                     fromts(recorded, utc) if recorded else None,
                     fromts(created, utc),
                     fromts(recorded or created, utc),
@@ -1558,6 +1616,7 @@ class Command(BaseCommand):
             number = 0
             k = 0
             n_refs = len(refs)
+            ref_pathway = refs.columns[0]
             for i in range(n):
                 pathway_id = i + 1
                 # org index -> its spans [(reason, cap (None: uncapped), end (None: none))]
@@ -1566,7 +1625,7 @@ class Command(BaseCommand):
                 spans.setdefault(p_referent[i], []).append(("referent", None, None))
                 consents: dict[int, int] = {}  # org index -> consent id
                 open_referrals: dict[int, list[int]] = {}  # org index -> open referral ids
-                while k < n_refs and refs[k][0] == i:
+                while k < n_refs and ref_pathway[k] == i:
                     _, s, r, ended, _, _, rid = refs[k]
                     until = fromts(ended, utc) + grace if ended else None
                     spans.setdefault(s, []).append(("sender", None, until))
@@ -1645,7 +1704,7 @@ class Command(BaseCommand):
     # -----------------------------------------------------------------------------------------
     def _finish(self) -> None:
         """Move identity sequences past the explicit ids, then refresh planner statistics."""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with connection.cursor() as cursor:
             for table in (
                 "parcours_person",
@@ -1666,7 +1725,9 @@ class Command(BaseCommand):
                 )
             tables = ", ".join([*self._domain_tables(), "auth_user", "auth_group"])
             cursor.execute(f"ANALYZE {tables}")
-        self.timings.append(("sequences + ANALYZE", 0, time.perf_counter() - t0))
+        self.timings.append(
+            ("sequences + ANALYZE", 0, time.perf_counter() - t0, time.process_time() - c0)
+        )
 
 
 def normalise_ascii(value: str) -> str:
