@@ -46,21 +46,18 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-from measures import pct  # noqa: E402
+from measures import counsellor_of, pct, visible_counts  # noqa: E402
 
 from parcours import access  # noqa: E402
 from parcours.actor import actor_for  # noqa: E402
 from parcours.api import reads  # noqa: E402
 from parcours.models import (  # noqa: E402
     AccessEvent,
-    Membership,
     Organisation,
     Pathway,
     PathwayGroupObjectPermission,
     Person,
-    Role,
 )
-from parcours.models.grant import permission_ids  # noqa: E402
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
 WARMUP = 20
@@ -130,36 +127,6 @@ def timed_get(client: Client, url: str) -> tuple[float, object]:
     if response.status_code != 200:
         raise SystemExit(f"GET {url} answered {response.status_code}: {response.content[:300]!r}")
     return elapsed, response
-
-
-def visible_counts() -> list[tuple[int, int]]:
-    """(group id, pathways it may see) for every group with grants, largest first."""
-    view_pathway = permission_ids()["view_pathway_pathway"]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT group_id, count(*) FROM {PathwayGroupObjectPermission._meta.db_table} "
-            "WHERE permission_id = %s AND (valid_from IS NULL OR valid_from <= now()) "
-            "AND (valid_until IS NULL OR valid_until > now()) "
-            "GROUP BY group_id ORDER BY 2 DESC",
-            [view_pathway],
-        )
-        return cursor.fetchall()
-
-
-def counsellor_of(organisation: Organisation):
-    membership = (
-        Membership.objects.filter(
-            organisation=organisation,
-            is_active=True,
-            role__in=[Role.COUNSELLOR, Role.SOCIAL_WORKER],
-        )
-        .select_related("user")
-        .order_by("id")
-        .first()
-    )
-    if membership is None:
-        raise SystemExit(f"No counsellor in {organisation}")
-    return membership.user
 
 
 # --- The bench ---------------------------------------------------------------------------------

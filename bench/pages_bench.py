@@ -41,7 +41,6 @@ import datetime
 import gzip
 import os
 import random
-import re
 import statistics
 import sys
 import time
@@ -55,14 +54,13 @@ import django
 
 django.setup()
 
-import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import NoReverseMatch, reverse  # noqa: E402
-from measures import pct  # noqa: E402
+from measures import floor_connection, load_average, pct, replay  # noqa: E402
 
 from parcours.models import (  # noqa: E402
     Membership,
@@ -108,25 +106,6 @@ class Page:
             self.sql[i] = [q["sql"] for q in captured.captured_queries]
             self.sizes.append(len(response.content))
             self.gzipped.append(len(gzip.compress(response.content)))
-
-
-# Django iterates a form field's choices (`queryset.iterator()`) through a server-side cursor:
-# the capture holds its DECLARE, not the FETCHes. The floor runs the query and fetches its rows.
-SERVER_SIDE_CURSOR = re.compile(r'^DECLARE "[^"]+" NO SCROLL CURSOR WITH(OUT)? HOLD FOR ', re.I)
-
-
-def replay(database: psycopg.Connection, statements: list[str]) -> float:
-    """The statements one after the other, every row fetched, in a transaction rolled back."""
-    t0 = time.perf_counter()
-    with database.cursor() as cursor:
-        for statement in statements:
-            # Bound already (no placeholders left): sent as bytes, nothing is interpolated.
-            cursor.execute(SERVER_SIDE_CURSOR.sub("", statement).encode())
-            if cursor.description is not None:
-                cursor.fetchall()
-    elapsed = (time.perf_counter() - t0) * 1000
-    database.rollback()
-    return elapsed
 
 
 def counsellor_and_pathways(rng: random.Random):
@@ -200,10 +179,6 @@ def fill_records(user, agency, pathways) -> None:
                     )
 
 
-def _load() -> str:
-    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def url_or_none(name: str, **kwargs) -> str | None:
     try:
         return reverse(name, kwargs=kwargs)
@@ -215,7 +190,7 @@ def main() -> None:
     name = connection.settings_dict["NAME"]
     if "bench" not in name:
         raise SystemExit(f"Refusing to run on {name!r}: bench databases only.")
-    load_before = _load()
+    load_before = load_average()
     rng = random.Random(13)
     agency, user, pathways = counsellor_and_pathways(rng)
     fill_records(user, agency, pathways)
@@ -265,13 +240,7 @@ def main() -> None:
         f"organisations; {user.username} of {agency.name} ({agency.held:,} pathways held); "
         f"{n} samples, {REQUESTS} requests per page and mode, in-process Client"
     )
-    database = psycopg.connect(
-        dbname=name,
-        user=connection.settings_dict["USER"],
-        password=connection.settings_dict["PASSWORD"] or None,
-        host=connection.settings_dict["HOST"] or None,
-        port=connection.settings_dict["PORT"] or None,
-    )
+    database = floor_connection()
     for page in pages:
         page.capture(client)
         for i in range(WARMUP):
@@ -305,7 +274,7 @@ def main() -> None:
             f"| {statistics.median(page.cpu):.1f} / {pct(page.cpu, 0.95):.1f} "
             f"| {queries[0]}–{queries[-1]} |"
         )
-    print(f"\nLoad average: {load_before} at the start, {_load()} at the end")
+    print(f"\nLoad average: {load_before} at the start, {load_average()} at the end")
     print(
         "\nHTML KB: median over the samples (min–max: "
         + "; ".join(f"{p.label} {min(p.sizes) / 1024:.0f}–{max(p.sizes) / 1024:.0f}" for p in pages)
