@@ -10,6 +10,7 @@ import random
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count
 from stdnum.fr import siret
 
@@ -44,6 +45,23 @@ def test_seed_scale_builds_a_coherent_small_dataset(seeded):
     assert Pathway.objects.count() == PATHWAYS
     assert ModalityPeriod.objects.count() == PATHWAYS
     assert PathwayEvent.objects.filter(kind="pathway_opened").count() == PATHWAYS
+    # Both made inside PostgreSQL from the pathways: each pathway's own, as pathway_open writes.
+    for pathway in Pathway.objects.order_by("?")[:30]:
+        period = ModalityPeriod.objects.get(pathway=pathway)
+        assert (period.modality, period.started_at, period.ended_at, period.set_by_id) == (
+            pathway.modality,
+            pathway.opened_at,
+            None,
+            pathway.referent_id,
+        )
+        event = PathwayEvent.objects.get(pathway=pathway)
+        assert (event.occurred_at, event.actor_id, event.organisation_id, event.text) == (
+            pathway.opened_at,
+            pathway.referent_id,
+            pathway.owner_organisation_id,
+            "",
+        )
+        assert pathway.last_contact_at == (pathway.closed_at or pathway.opened_at)
 
     referrals = Referral.objects.count()
     assert 2.4 * PATHWAYS <= referrals <= 3.6 * PATHWAYS
@@ -70,6 +88,8 @@ def test_seed_scale_builds_a_coherent_small_dataset(seeded):
         assert person.name_key == (
             f"{normalise_name(person.last_name)}|{normalise_name(person.first_name)}"
         )
+        # Encrypted fields read back (tokens made per row, or drawn from a pool).
+        assert person.address and person.postal_code and person.rqth in (True, False)
 
     # Skewed sizes: the biggest owner holds far more pathways than the median one.
     sizes = sorted(
@@ -167,3 +187,31 @@ def test_seed_scale_no_grants(transactional_db):
     )
     assert not PathwayGroupObjectPermission.objects.exists()
     assert not Consent.objects.exists()
+
+
+def _foreign_keys() -> set[tuple[str, str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text LIKE 'parcours_%'"
+        )
+        return set(cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_scale_bulk_fk_checks_puts_every_foreign_key_back(transactional_db):
+    """--bulk-fk-checks drops a table's foreign keys for its load and adds them back validated:
+    the schema ends as it started, and the data is the same shape as with per-row checks."""
+    before = _foreign_keys()
+    call_command(
+        "seed_scale",
+        pathways=80,
+        organisations=20,
+        seed=5,
+        bulk_fk_checks=True,
+        stdout=io.StringIO(),
+    )
+    assert _foreign_keys() == before
+    assert Pathway.objects.count() == 80
+    assert ModalityPeriod.objects.count() == PathwayEvent.objects.count() == 80
+    assert Referral.objects.exists() and PathwayGroupObjectPermission.objects.exists()

@@ -395,6 +395,13 @@ class Command(BaseCommand):
             "indexes; may help on slow disks.",
         )
         parser.add_argument(
+            "--bulk-fk-checks",
+            action="store_true",
+            help="Check each loaded table's foreign keys once, after its rows, instead of row by "
+            "row: they are dropped and added back (validated) in the table's transaction, so a "
+            "finished run still proves every row valid.",
+        )
+        parser.add_argument(
             "--no-timeline",
             action="store_true",
             help="Skip the modality period and 'pathway_opened' event written for each pathway.",
@@ -420,6 +427,7 @@ class Command(BaseCommand):
         self.fernet = newest_fernet()
         self.token_pools: dict[str, list[str]] = {}
         self.drop_indexes = opts["drop_indexes"]
+        self.bulk_fk_checks = opts["bulk_fk_checks"]
         # (step, rows, wall seconds, CPU seconds of this process): the CPU is the Python side of
         # the step (building rows, COPY framing); the rest of the wall time is PostgreSQL's.
         self.timings: list[tuple[str, int, float, float]] = []
@@ -719,6 +727,7 @@ class Command(BaseCommand):
             cursor = pg.cursor()
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             index_defs = self._drop_plain_indexes(cursor, table) if self.drop_indexes else []
+            foreign_keys = self._drop_foreign_keys(cursor, table) if self.bulk_fk_checks else []
             exhausted = False
             while not exhausted:
                 written = 0
@@ -742,12 +751,40 @@ class Command(BaseCommand):
                     f"  {table}: rebuilt {len(index_defs)} indexes in "
                     f"{time.perf_counter() - t0:.1f} s"
                 )
+            self._add_foreign_keys(cursor, table, foreign_keys)
         self.timings.append((table, count, progress.elapsed, time.process_time() - cpu0))
         self.stdout.write(
             f"  {table}: {count:,} rows in {progress.elapsed:.1f} s "
             f"(COPY {load_seconds:.1f} s, {count / max(load_seconds, 1e-9):,.0f} rows/s)"
         )
         return count
+
+    @staticmethod
+    def _drop_foreign_keys(cursor, table: str) -> list[tuple[str, str]]:
+        """--bulk-fk-checks: the table's foreign keys (name, definition), dropped. Inside the
+        table's transaction, which holds the table's lock: nobody sees it without them."""
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+            [table],
+        )
+        found = cursor.fetchall()
+        for name, _ in found:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        return found
+
+    def _add_foreign_keys(self, cursor, table: str, foreign_keys: list[tuple[str, str]]) -> None:
+        """The foreign keys back, each validated over every row (one anti-join per key): a row
+        pointing nowhere fails the table's transaction, as its COPY would have."""
+        if not foreign_keys:
+            return
+        t0 = time.perf_counter()
+        for name, definition in foreign_keys:
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        self.stdout.write(
+            f"  {table}: {len(foreign_keys)} foreign keys checked in "
+            f"{time.perf_counter() - t0:.1f} s"
+        )
 
     @staticmethod
     def _drop_plain_indexes(cursor, table: str) -> list[str]:
@@ -778,12 +815,14 @@ class Command(BaseCommand):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             index_defs = self._drop_plain_indexes(cursor, table) if self.drop_indexes else []
+            foreign_keys = self._drop_foreign_keys(cursor, table) if self.bulk_fk_checks else []
             for lo in range(1, total + 1, COPY_BATCH):
                 cursor.execute(statement, {**(params or {}), "lo": lo, "hi": lo + COPY_BATCH - 1})
                 count += cursor.rowcount
                 progress.tick(cursor.rowcount)
             for index_def in index_defs:
                 cursor.execute(index_def)
+            self._add_foreign_keys(cursor, table, foreign_keys)
         self.timings.append((table, count, progress.elapsed, time.process_time() - cpu0))
         self.stdout.write(
             f"  {table}: {count:,} rows in {progress.elapsed:.1f} s "
