@@ -27,7 +27,8 @@ connection (gunicorn's sync workers close after each answer).
 
 It prints markdown tables (p50 / p95 / max, ratio, SQL per request, req/s) and the load average;
 it never asserts (timings are not tests). `--analyse WORD` prints, for the endpoints whose label
-contains WORD: each SQL statement with its replay time, and a profile of one in-process request.
+contains WORD: each SQL statement with its replay time, and a profile of one in-process request
+(`--analyse-only`: that alone, no server).
 It refuses a database whose name lacks "bench": every request journals, and it adds a token and
 a session per organisation (left in place, expiring in a day).
 """
@@ -74,7 +75,7 @@ from measures import (  # noqa: E402
     large_and_small,
     load_average,
     pct,
-    replay,
+    replay_each,
 )
 
 from parcours import access  # noqa: E402
@@ -350,14 +351,12 @@ def analyse(endpoints: list[Endpoint], word: str, captured: dict[str, list[str]]
         print(f"\n### {endpoint.organisation} — {endpoint.label}: `{url}`\n")
         print("| # | replay p50 ms | statement (first 160 characters) |")
         print("|---:|---:|---|")
-        for n, statement in enumerate(statements, start=1):
-            # Each statement alone, as far as it stands alone (later ones may need earlier ones'
-            # effects: then replayed after them).
-            alone = [replay(database, statements[:n]) for _ in range(15)]
-            before = [replay(database, statements[: n - 1]) for _ in range(15)] if n > 1 else [0.0]
-            took = max(0.0, statistics.median(alone) - statistics.median(before))
+        runs = [replay_each(database, statements) for _ in range(15)]
+        for n, statement in enumerate(statements):
+            took = statistics.median(run[n] for run in runs)
             text = " ".join(statement.split())[:160].replace("|", "\\|")
-            print(f"| {n} | {took:.2f} | `{text}` |")
+            print(f"| {n + 1} | {took:.2f} | `{text}` |")
+        print(f"| | **{statistics.median(sum(run) for run in runs):.1f}** | all |")
         profile = cProfile.Profile()
         in_process(endpoint, url)
         profile.enable()
@@ -365,8 +364,11 @@ def analyse(endpoints: list[Endpoint], word: str, captured: dict[str, list[str]]
             in_process(endpoint, url)
         profile.disable()
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(30)
-        print(f"\nProfile of 5 in-process requests (cumulative):\n\n```\n{out.getvalue()}```")
+        stats = pstats.Stats(profile, stream=out)
+        # The project's own functions by cumulative time, then everything by own time.
+        stats.sort_stats("cumulative").print_stats(r"/(parcours|web|notifications)/", 25)
+        stats.sort_stats("tottime").print_stats(15)
+        print(f"\nProfile of 5 in-process requests:\n\n```\n{out.getvalue()}```")
     database.close()
 
 
@@ -379,6 +381,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per side and org")
     parser.add_argument("--workers", type=int, default=5)
     parser.add_argument("--analyse", action="append", default=[], metavar="WORD")
+    parser.add_argument(
+        "--analyse-only", action="store_true", help="no server: only the --analyse part"
+    )
     args = parser.parse_args()
 
     name = connection.settings_dict["NAME"]
@@ -396,6 +401,10 @@ def main() -> None:
     for label, organisation, visible in large_and_small():
         endpoints += endpoints_for(label, organisation, visible, args.records, rng)
     captured = capture(endpoints)
+    if args.analyse_only:
+        for word in args.analyse:
+            analyse(endpoints, word, captured)
+        return
 
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as floor_sql:
         json.dump(captured, floor_sql)
