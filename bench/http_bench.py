@@ -70,6 +70,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from measures import (  # noqa: E402
+    SERVER_SIDE_CURSOR,
     counsellor_membership,
     floor_connection,
     large_and_small,
@@ -273,21 +274,22 @@ def sequential(port: int, endpoints: list[Endpoint], samples: int, warmup: int) 
 
 
 def concurrent(port: int, endpoints: list[Endpoint], side: str, clients: int, seconds: float):
-    """`clients` threads, each walking the mix of endpoints from its own offset, until the
-    deadline: (requests, errors, {endpoint label: [ms]})."""
+    """`clients` threads, each walking the mix of endpoints from its own offset (every endpoint
+    as often, its records in turn), until the deadline: (requests, errors, seconds,
+    {endpoint label: [ms]})."""
     times: dict[str, list[float]] = defaultdict(list)
     counts = {"done": 0, "errors": 0}
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
-    plan = [(e, k) for e in endpoints for k in range(len(e.urls))]
 
     def client(offset: int) -> None:
         mine: list[tuple[str, float]] = []
         errors = 0
         n = offset
         while time.perf_counter() < deadline:
-            endpoint, k = plan[n % len(plan)]
-            n += 7  # walk the plan in another order than the neighbours
+            endpoint = endpoints[n % len(endpoints)]
+            k = (n // len(endpoints)) % len(endpoint.urls)
+            n += 1
             url, headers = (
                 (endpoint.urls[k], endpoint.headers)
                 if side == "project"
@@ -308,7 +310,8 @@ def concurrent(port: int, endpoints: list[Endpoint], side: str, clients: int, se
             counts["done"] += len(mine)
             counts["errors"] += errors
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    # Offsets spread over endpoints and records: the clients do not move in step.
+    threads = [threading.Thread(target=client, args=(i * 7,)) for i in range(clients)]
     t0 = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -357,6 +360,20 @@ def analyse(endpoints: list[Endpoint], word: str, captured: dict[str, list[str]]
             text = " ".join(statement.split())[:160].replace("|", "\\|")
             print(f"| {n + 1} | {took:.2f} | `{text}` |")
         print(f"| | **{statistics.median(sum(run) for run in runs):.1f}** | all |")
+        medians = [statistics.median(run[n] for run in runs) for n in range(len(statements))]
+        slowest = max(range(len(statements)), key=medians.__getitem__)
+        # Its plan, after the statements before it (rolled back like the replays).
+        with database.cursor() as cursor:
+            for statement in statements[:slowest]:
+                cursor.execute(SERVER_SIDE_CURSOR.sub("", statement).encode())
+            cursor.execute(
+                b"EXPLAIN (ANALYZE, BUFFERS) "
+                + SERVER_SIDE_CURSOR.sub("", statements[slowest]).encode()
+            )
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        database.rollback()
+        print(f"\nEXPLAIN (ANALYZE, BUFFERS) of statement {slowest + 1}:\n\n```\n{plan}\n```")
+        print(f"\n```sql\n{statements[slowest]}\n```")
         profile = cProfile.Profile()
         in_process(endpoint, url)
         profile.enable()
@@ -374,7 +391,9 @@ def analyse(endpoints: list[Endpoint], word: str, captured: dict[str, list[str]]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--samples", type=int, default=200, help="sequential, per endpoint/side")
+    parser.add_argument(
+        "--samples", type=int, default=200, help="sequential, per endpoint and side (0: none)"
+    )
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--records", type=int, default=20, help="records per detail endpoint")
     parser.add_argument("--clients", type=int, default=50)
@@ -411,10 +430,11 @@ def main() -> None:
     port = free_port()
     server = start_server(port, args.workers, floor_sql.name)
     try:
-        sequential(port, endpoints, args.samples, args.warmup)
-        print(f"\n## Sequential, interleaved (load average at the start: {load_before})")
-        sequential_table(endpoints)
-        print(f"\nLoad average after the sequential part: {load_average()}")
+        if args.samples:
+            sequential(port, endpoints, args.samples, args.warmup)
+            print(f"\n## Sequential, interleaved (load average at the start: {load_before})")
+            sequential_table(endpoints)
+            print(f"\nLoad average after the sequential part: {load_average()}")
 
         print(f"\n## {args.clients} concurrent clients, the mix of every endpoint\n")
         print(
