@@ -17,9 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from parcours.labels import organisation_with_service
 from parcours.models import ReferralOutcome, RefusalReason
 
+from .mail_parts import Templates, referral_link
 from .mail_parts import day_and_time as _day_and_time
 from .mail_parts import email_of as _email
-from .mail_parts import referral_link
 from .models import AnswerKind, AnswerNotice, OutboxMessage
 
 
@@ -176,21 +176,19 @@ ANSWER_LINE_RELATED = (
 )
 
 
-def answer_lines(message: OutboxMessage) -> list[AnswerLine]:
+def answer_lines(notices: list[AnswerNotice]) -> list[AnswerLine]:
     """The answers an outbox row carries (its own for an immediate e-mail, several for a
-    digest), oldest first."""
-    return [
-        answer_line(notice)
-        for notice in message.answer_notices.select_related(*ANSWER_LINE_RELATED).order_by(
-            "created_at", "id"
-        )
-    ]
+    digest), from its notices read oldest first with `ANSWER_LINE_RELATED`
+    (`mail_facts.mail_facts_load`)."""
+    return [answer_line(notice) for notice in notices]
 
 
-def answer_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
+def answer_email(
+    message: OutboxMessage, notices: list[AnswerNotice], *, templates: Templates | None = None
+) -> EmailMultiAlternatives | None:
     """One answer, at once. None when its move is gone (the pathway erased: the event and the
     notice went with it), so nothing is sent."""
-    lines = answer_lines(message)
+    lines = answer_lines(notices)
     if message.event_id is None or not lines:
         return None
     line = lines[0]
@@ -203,4 +201,5 @@ def answer_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
         subject=f"[parcours] {line.title}",
         template="notifications/email/answer",
         context=context,
+        templates=templates,
     )

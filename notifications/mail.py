@@ -18,23 +18,19 @@ from django.utils.translation import gettext as _
 from parcours.categories import DataCategory
 from parcours.labels import organisation_with_service
 from parcours.models import (
-    BreakGlass,
     EscalationAudience,
-    PathwayEvent,
     Referral,
-    ReferralMessage,
     ReferralStatus,
     SignInRefusal,
-    SignInRequest,
 )
 
 from .answers import answer_email, answer_lines
+from .mail_facts import MailFacts, mail_facts_load
 from .mail_parts import day as _day
 from .mail_parts import day_and_time as _day_and_time
 from .mail_parts import email_of as _email
 from .mail_parts import referral_link
-from .models import Alert, Audience, Delivery, OutboxKind, OutboxMessage, Reminder
-from .models.alert import UNRESOLVED_STATES
+from .models import Alert, Audience, OutboxKind, OutboxMessage
 from .rules import REMINDER_RULES, RULES
 
 
@@ -95,29 +91,15 @@ def alert_line(alert: Alert, audience: str) -> AlertLine:
     )
 
 
-def _deliveries(message: OutboxMessage) -> list[Delivery]:
-    return list(
-        message.deliveries.filter(alert__state__in=UNRESOLVED_STATES)
-        .select_related(
-            "alert__referral__pathway__person",
-            "alert__referral__sender_organisation",
-            "alert__referral__receiver_organisation",
-            "alert__referral__receiver_service",
-            "alert__appointment",
-        )
-        .order_by("alert__created_at", "alert_id")
-    )
-
-
 def dpo_pages_link() -> str:
     """Where a break-glass notice sends the DPO: their pages (reports, journal), after login."""
     return f"{settings.PARCOURS_PUBLIC_URL.rstrip('/')}/protection-des-donnees/"
 
 
-def _break_glass_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
-    if message.break_glass_id is None:
+def _break_glass_email(message: OutboxMessage, facts: MailFacts) -> EmailMultiAlternatives | None:
+    grant = facts.break_glass.get(message.break_glass_id or 0)
+    if grant is None:
         return None  # the opening was deleted (SET_NULL): nothing left to tell
-    grant = BreakGlass.objects.select_related("user", "organisation").get(pk=message.break_glass_id)
     who = grant.user.get_full_name() or grant.user.get_username()
     context = {
         "who": who,
@@ -130,32 +112,25 @@ def _break_glass_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
     }
     subject = _("[parcours] Accès exceptionnel ouvert par %(who)s (%(organisation)s)") % context
     return _email(
-        message, subject=subject, template="notifications/email/break_glass", context=context
+        message,
+        subject=subject,
+        template="notifications/email/break_glass",
+        context=context,
+        templates=facts.templates,
     )
 
 
-def _correction_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
+def _correction_email(message: OutboxMessage, facts: MailFacts) -> EmailMultiAlternatives | None:
     """A recorded attendance or absence was corrected: what was recorded, what is true, who set
     it right and when — never the reason typed (free text about the person)."""
-    if message.event_id is None:
+    event = facts.events.get(message.event_id or 0)
+    if event is None:
         return None  # the event went with its pathway (SET_NULL): nothing left to tell
-    event = PathwayEvent.objects.select_related(
-        "actor",
-        "organisation",
-        "referral__pathway__person",
-        "referral__sender_organisation",
-        "referral__receiver_organisation",
-        "referral__receiver_service",
-    ).get(pk=message.event_id)
     referral = event.referral
     if referral is None:
         return None
     to_attended = event.referral_status == ReferralStatus.ATTENDED
-    appointment = (
-        referral.appointments.filter(outcome=event.referral_status)
-        .order_by("-starts_at", "-id")
-        .first()
-    )
+    appointment = facts.appointments.get((referral.pk, event.referral_status or ""))
     who = (event.actor.get_full_name() or event.actor.get_username()) if event.actor else ""
     values = {
         "person": person_label(referral),
@@ -206,21 +181,19 @@ def _correction_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
         subject=context["subject"],
         template="notifications/email/correction",
         context=context,
+        templates=facts.templates,
     )
 
 
-def _referral_message_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
+def _referral_message_email(
+    message: OutboxMessage, facts: MailFacts
+) -> EmailMultiAlternatives | None:
     """A message was posted on a referral: which referral, between whom, which organisation
     wrote and when, and the link — never the message's text, the author's or the person's name
     (the reader logs in to read it, and the reading is journaled)."""
-    if message.referral_message_id is None:
+    posted = facts.referral_messages.get(message.referral_message_id or 0)
+    if posted is None:
         return None  # the message went with its record (SET_NULL): nothing left to tell
-    posted = ReferralMessage.objects.select_related(
-        "author_organisation",
-        "referral__sender_organisation",
-        "referral__receiver_organisation",
-        "referral__receiver_service",
-    ).get(pk=message.referral_message_id)
     referral = posted.referral
     values = {
         "reference": referral.reference,
@@ -246,19 +219,16 @@ def _referral_message_email(message: OutboxMessage) -> EmailMultiAlternatives | 
         subject=context["subject"],
         template="notifications/email/referral_message",
         context=context,
+        templates=facts.templates,
     )
 
 
-def _reminder_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
+def _reminder_email(message: OutboxMessage, facts: MailFacts) -> EmailMultiAlternatives | None:
     """A deadline of the receiver's comes: which referral, which deadline, what to do — no
     person named. None when the referral moved on since the scan wrote it (nothing to remind)."""
-    if message.reminder_id is None:
+    reminder = facts.reminders.get(message.reminder_id or 0)
+    if reminder is None:
         return None
-    reminder = Reminder.objects.select_related(
-        "referral__sender_organisation",
-        "referral__receiver_organisation",
-        "referral__receiver_service",
-    ).get(pk=message.reminder_id)
     referral = reminder.referral
     rule = REMINDER_RULES[reminder.deadline]
     if referral.status not in rule.statuses:
@@ -287,6 +257,7 @@ def _reminder_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
         subject=context["subject"],
         template="notifications/email/reminder",
         context=context,
+        templates=facts.templates,
     )
 
 
@@ -295,15 +266,13 @@ def admin_link(path: str = "") -> str:
     return f"{settings.PARCOURS_PUBLIC_URL.rstrip('/')}/admin/{path}"
 
 
-def _sign_in_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
+def _sign_in_email(message: OutboxMessage, facts: MailFacts) -> EmailMultiAlternatives | None:
     """An agent could not sign in with ProConnect: who (name, address, SIRET transmitted), for
     which organisation, since when and how often, and what the administrator can do — nothing
     about any person followed."""
-    if message.sign_in_request_id is None:
+    request = facts.sign_in_requests.get(message.sign_in_request_id or 0)
+    if request is None:
         return None
-    request = SignInRequest.objects.select_related("organisation", "user").get(
-        pk=message.sign_in_request_id
-    )
     values = {
         "who": request.full_name,
         "email": request.email,
@@ -348,29 +317,36 @@ def _sign_in_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
         subject=subject % values,
         template="notifications/email/sign_in",
         context={**context, "link": link},
+        templates=facts.templates,
     )
 
 
-def build_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
+def build_email(
+    message: OutboxMessage, facts: MailFacts | None = None
+) -> EmailMultiAlternatives | None:
     """The e-mail for an outbox row, or None when there is nothing left to say: every alert it
     is about has been resolved meanwhile (and a digest carries no answer either), or its
     break-glass, correction or answer is gone, or a reminder's referral moved on (nothing is
-    sent then)."""
+    sent then). `facts`: what a batch's e-mails are built from, read once for the batch
+    (`mail_facts.mail_facts_load`); without them, this row's own are read."""
+    if facts is None:
+        facts = mail_facts_load([message])
     if message.kind == OutboxKind.BREAK_GLASS:
-        return _break_glass_email(message)
+        return _break_glass_email(message, facts)
     if message.kind == OutboxKind.CORRECTION:
-        return _correction_email(message)
+        return _correction_email(message, facts)
     if message.kind == OutboxKind.REMINDER:
-        return _reminder_email(message)
+        return _reminder_email(message, facts)
     if message.kind == OutboxKind.REFERRAL_MESSAGE:
-        return _referral_message_email(message)
+        return _referral_message_email(message, facts)
     if message.kind == OutboxKind.SIGN_IN_REQUEST:
-        return _sign_in_email(message)
+        return _sign_in_email(message, facts)
+    notices = facts.answers.get(message.pk, [])
     # Answers to the sender (issue 14): their wording lives with them (notifications/answers.py).
     if message.kind == OutboxKind.ANSWER:
-        return answer_email(message)
-    deliveries = _deliveries(message)
-    answers = answer_lines(message) if message.kind == OutboxKind.DIGEST else []
+        return answer_email(message, notices, templates=facts.templates)
+    deliveries = facts.deliveries.get(message.pk, [])
+    answers = answer_lines(notices) if message.kind == OutboxKind.DIGEST else []
     if not deliveries and not answers:
         return None
     lines = [alert_line(d.alert, d.audience) for d in deliveries]
@@ -404,4 +380,6 @@ def build_email(message: OutboxMessage) -> EmailMultiAlternatives | None:
         "public_url": settings.PARCOURS_PUBLIC_URL,
         "preferences_url": settings.PARCOURS_PUBLIC_URL.rstrip("/") + "/preferences/",
     }
-    return _email(message, subject=subject, template=template, context=context)
+    return _email(
+        message, subject=subject, template=template, context=context, templates=facts.templates
+    )
