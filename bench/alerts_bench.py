@@ -193,7 +193,7 @@ def load() -> str:
 
 
 def truncate_notifications() -> None:
-    sql(f"TRUNCATE {', '.join(NOTIFICATION_TABLES)} RESTART IDENTITY")
+    sql(f"TRUNCATE {', '.join(NOTIFICATION_TABLES)} RESTART IDENTITY CASCADE")  # answer notices
 
 
 def forget_notification_statistics() -> None:
@@ -628,7 +628,7 @@ def relay_run(
         for name, attribute in (
             ("claim", "outbox_claim"),
             ("build (query + render)", "build_email"),
-            ("record", "_record_sent"),
+            ("step (record + take)", "_step"),
         ):
             original = getattr(relay_service, attribute)
             stack.enter_context(

@@ -609,8 +609,10 @@ PARCOURS_MAIL_DOMAIN = env.str(
 # --- Alerts and the e-mail outbox (docs/operations.md) ------------------------------------------
 # Level-1 alerts nobody acknowledged, whose referral did not move, go to managers after this.
 PARCOURS_ALERT_ESCALATION_HOURS = env.int("PARCOURS_ALERT_ESCALATION_HOURS", default=72)
-# Rows claimed at a time: one, so that a relay that dies holds one message, not fifty.
-OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=1)
+# Rows a relay claims at a time (advisory locks of its database session: a relay that dies lets
+# go of them at once; it holds one message `sending`, the one in flight). Relays × batch must
+# stay well below PostgreSQL's lock table (max_locks_per_transaction × max_connections).
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 # Past OUTBOX_MAX_ATTEMPTS transient failures a message keeps waiting (an SMTP outage longer
 # than the retry budget loses nothing) and is logged at ERROR; true: it fails for good instead.
@@ -618,8 +620,9 @@ OUTBOX_GIVE_UP_AFTER_MAX_ATTEMPTS = env.bool("OUTBOX_GIVE_UP_AFTER_MAX_ATTEMPTS"
 OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
 OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
 OUTBOX_RELAY_BUDGET_SECONDS = env.int("OUTBOX_RELAY_BUDGET_SECONDS", default=100)
-# A claimed row's lease: renewed every OUTBOX_LEASE_RENEW_SECONDS while it is being sent (however
-# slow the server), so only a dead relay's row runs out — and is taken back by the next pass.
+# The lease of the row in flight: renewed every OUTBOX_LEASE_RENEW_SECONDS while it is being sent
+# (however slow the server), so only a dead relay's row runs out — and is taken back by the next
+# pass once its batch lock is free too.
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=30)
 OUTBOX_LEASE_RENEW_SECONDS = env.int("OUTBOX_LEASE_RENEW_SECONDS", default=5)
 

@@ -1,27 +1,42 @@
-"""The outbox relay: claim pending e-mails with FOR UPDATE SKIP LOCKED, hand them to SMTP with a
-deterministic Message-ID, record the result (docs/decisions/0006, « Amendment — issue 16 »).
+"""The outbox relay: claim pending e-mails a batch at a time, hand them to SMTP over one session
+with a deterministic Message-ID, record each result as soon as it is known
+(docs/decisions/0006, « Amendment — issue 16 » and « Amendment — issue 17 »).
 
-* Rows are claimed a few at a time (OUTBOX_BATCH_SIZE, default 1) under a **lease**: status
-  `sending`, a claim token, attempts + 1, `claimed_at`, committed before talking to SMTP. While a
-  message is being sent a keeper thread renews the lease every OUTBOX_LEASE_RENEW_SECONDS; a
-  row whose lease (OUTBOX_LEASE_SECONDS, 30 s) ran out — its relay was killed, or its database
-  connection died — is taken back by the next pass. Recovery takes seconds, not minutes.
+* A pass claims a **batch** of due rows (OUTBOX_BATCH_SIZE, 100) in one statement: a PostgreSQL
+  session advisory lock per row (`pg_try_advisory_lock`, skipping rows another relay holds).
+  The batch is held by the relay's database session, not by a time: a relay that dies — or whose
+  connection is dropped — lets go of the rows it had not started at once, and another relay takes
+  them. The locks are released when the batch ends.
+* Each row is then **taken** just before it is handed to SMTP, in the same statement that
+  records the previous row's 250: status `sending`, the batch's claim token, attempts + 1, the
+  start of its lease (`claimed_at`), and only if it is still `pending` — the one arbiter: a row is
+  sent by the relay whose take succeeded, by no other. At most one row per relay is `sending`.
+* While a batch is being sent a keeper thread (its own connection) renews the lease of the row in
+  flight every OUTBOX_LEASE_RENEW_SECONDS; a row whose lease (OUTBOX_LEASE_SECONDS, 30 s) ran out
+  **and** whose batch lock is free — its relay died, or lost its database session — goes back to
+  `pending` at the next pass. A live relay's row is never taken back, however slow the server.
 * Each message is one unit: any failure while building or sending it (SMTP, network, a bug, the
-  task's soft time limit) is recorded on that row alone and the pass goes on (or stops cleanly);
-  SMTP waits are bounded by EMAIL_TIMEOUT, well below the lease and the task's limits; the pass
-  stops claiming after OUTBOX_RELAY_BUDGET_SECONDS.
-* The send is recorded in its own short transaction, retried on a fresh database connection when
-  the one held across the SMTP exchange was dropped: a server's 250 is not lost to a database
-  hiccup (the duplicates of issue 16, finding 2).
+  task's soft time limit) is recorded on that row alone and the batch goes on over a new SMTP
+  session (or stops cleanly); SMTP waits are bounded by EMAIL_TIMEOUT, well below the lease and
+  the task's limits; the pass stops taking rows after OUTBOX_RELAY_BUDGET_SECONDS, even inside a
+  batch (the rows not taken are let go, untouched).
+* The e-mails of a batch are built from facts read once for the batch (`mail_facts`), with their
+  templates compiled once; each e-mail is rendered from its own context.
+* Every write is a short statement of its own, retried on a fresh database connection when the
+  one held across the SMTP exchange was dropped: a server's 250 is not lost to a database hiccup
+  (the duplicates of issue 16, finding 2).
 * 4xx answers, refused or dropped connections are transient: retried with exponential backoff
   (next_attempt_at); past OUTBOX_MAX_ATTEMPTS they keep waiting at the longest backoff and are
   logged at ERROR, unless OUTBOX_GIVE_UP_AFTER_MAX_ATTEMPTS is set (then failed). 5xx answers are
   permanent: recorded as failed, shown in the API and the admin, never retried.
-* Results are written only if the row still carries this pass's claim token.
+* Results are written only if the row still carries this batch's claim token.
 
 The one window left: SMTP accepted the message and the process died (or the database stayed
-unreachable through every retry) before recording it. The row is then sent again once its lease
-ran out, with the same Message-ID.
+unreachable through every retry) before recording it — one message, the one in flight. The row is
+then sent again once its lease ran out, with the same Message-ID.
+
+On the SQLite fallback of `make run` (one relay, in-process) there are no advisory locks: the
+batch is read as it is, and the take alone guards each row.
 """
 
 import datetime as dt
@@ -30,6 +45,7 @@ import smtplib
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -43,7 +59,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..mail import build_email
-from ..models import Alert, AlertState, OutboxKind, OutboxMessage, OutboxStatus
+from ..mail_facts import MailFacts, mail_facts_load
+from ..models import Alert, AlertState, Delivery, OutboxKind, OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +71,16 @@ CANCELLED_BECAUSE: dict[str, str] = {
     OutboxKind.REMINDER: "Rappel sans objet : l'orientation a avancé avant l'envoi",
     OutboxKind.REFERRAL_MESSAGE: "Message supprimé avant l'envoi (parcours effacé)",
 }
+
+# The advisory locks of the outbox rows held by a relay's batch: the two-int4 key space
+# (classid "outb", objid the row's id modulo 2^31), which never meets the single-bigint keys of
+# the journal's sealer, the recompute runner or the person service. Two ids 2^31 apart share a
+# key: one of them waits for the next batch, nothing more.
+BATCH_LOCK_SPACE = 0x6F757462
+_LOCK_KEY = "(id %% 2147483648)::integer"
+# How far past the batch size the claim looks for rows no other relay holds (rows held by other
+# relays come first in due order): up to this many relays claim side by side without missing.
+CLAIM_WINDOW = 10
 
 
 @dataclass
@@ -86,7 +113,8 @@ def _on_a_live_connection(write: Callable[[], T], what: str) -> T:
     """Run `write` (one short transaction); if the database connection was dropped (a restart,
     a failover, a terminated backend), close it and try again on a fresh one."""
     for attempt, wait in enumerate(DATABASE_TRIES):
-        time.sleep(wait)
+        if wait:
+            time.sleep(wait)  # (not sleep(0): on a busy machine it gives the CPU away)
         try:
             return write()
         except (OperationalError, InterfaceError):
@@ -97,32 +125,86 @@ def _on_a_live_connection(write: Callable[[], T], what: str) -> T:
     raise AssertionError("unreachable")
 
 
+def _locks() -> bool:
+    """Advisory locks exist (PostgreSQL), not on the SQLite fallback."""
+    return db_connection.vendor == "postgresql"
+
+
+OUTBOX = OutboxMessage._meta.db_table
+
+
 def outbox_recover_stuck(*, now: dt.datetime) -> int:
-    """Rows whose lease ran out (their relay died mid-send) go back to `pending`."""
+    """Rows whose lease ran out and whose batch lock is free (their relay died, or lost its
+    database session) go back to `pending`. The lock is tried for the statement only."""
     cutoff = now - dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
-    stuck = OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claimed_at__lt=cutoff)
-    recovered = stuck.update(
-        status=OutboxStatus.PENDING,
-        claim_token=None,
-        next_attempt_at=now,
-        last_error="Envoi interrompu (processus arrêté pendant l'envoi) : nouvel essai",
-    )
+    error = "Envoi interrompu (processus arrêté pendant l'envoi) : nouvel essai"
+    if _locks():
+        with db_connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {OUTBOX} SET status = 'pending', claim_token = NULL, "  # noqa: S608
+                "next_attempt_at = %s, last_error = %s "
+                "WHERE status = 'sending' AND claimed_at < %s "
+                f"AND pg_try_advisory_xact_lock(%s, {_LOCK_KEY})",
+                [now, error, cutoff, BATCH_LOCK_SPACE],
+            )
+            recovered = cursor.rowcount
+    else:
+        recovered = OutboxMessage.objects.filter(
+            status=OutboxStatus.SENDING, claimed_at__lt=cutoff
+        ).update(
+            status=OutboxStatus.PENDING, claim_token=None, next_attempt_at=now, last_error=error
+        )
     if recovered:
         logger.warning("outbox: %d row(s) whose lease ran out taken back", recovered)
     return recovered
 
 
-class _LeaseKeeper:
-    """Renews the lease of one claimed row while it is being sent, from a thread (with its own
-    database connection): a slow SMTP exchange never lets another relay take a live row back,
-    and a dead process stops renewing it."""
+def outbox_claim(*, now: dt.datetime, limit: int) -> list[int]:
+    """Up to `limit` due rows, oldest due first, that no other relay holds: each locked for this
+    session (`outbox_release` lets them go). One statement; the lock is tried only on the rows
+    of the window, in order, until `limit` are held."""
+    if not _locks():
+        return list(
+            OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM (SELECT id FROM {OUTBOX} "  # noqa: S608
+            "WHERE status = 'pending' AND next_attempt_at <= %s "
+            "ORDER BY next_attempt_at, id LIMIT %s) due "
+            f"WHERE pg_try_advisory_lock(%s, {_LOCK_KEY}) LIMIT %s",
+            [now, limit * CLAIM_WINDOW, BATCH_LOCK_SPACE, limit],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
-    def __init__(self, message_id: int, token: uuid.UUID, claimed_at: dt.datetime) -> None:
-        self.message_id, self.token = message_id, token
-        self.claimed_at = claimed_at  # the relay's clock (injected by tests), moved forward
+
+def outbox_release(ids: list[int]) -> None:
+    """Let go of a batch's rows (those not sent stay `pending`, untouched)."""
+    if ids and _locks():
+        with db_connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(pg_advisory_unlock(%s, {_LOCK_KEY})) "  # noqa: S608
+                "FROM unnest(%s::bigint[]) id",
+                [BATCH_LOCK_SPACE, ids],
+            )
+
+
+class _LeaseKeeper:
+    """Renews the lease of the batch's row in flight while the batch is being sent, from a
+    thread (with its own database connection): a slow SMTP exchange never lets another relay
+    take a live row back, and a dead process stops renewing it."""
+
+    def __init__(self, token: uuid.UUID, clock: dt.datetime) -> None:
+        self.token = token
+        self.clock = clock  # the relay's clock (injected by tests), moved forward
         self.started = time.monotonic()
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True, name="outbox-lease")
+
+    def now(self) -> dt.datetime:
+        return self.clock + dt.timedelta(seconds=time.monotonic() - self.started)
 
     def __enter__(self) -> "_LeaseKeeper":
         self.thread.start()
@@ -137,54 +219,89 @@ class _LeaseKeeper:
 
         try:
             while not self.done.wait(settings.OUTBOX_LEASE_RENEW_SECONDS):
-                renewed = self.claimed_at + dt.timedelta(seconds=time.monotonic() - self.started)
                 try:
-                    _mine(self.message_id, self.token).update(claimed_at=renewed)
+                    OutboxMessage.objects.filter(
+                        claim_token=self.token, status=OutboxStatus.SENDING
+                    ).update(claimed_at=self.now())
                 except (OperationalError, InterfaceError):
                     connection.close()  # tried again at the next beat of the keeper
         finally:
             connection.close()
 
 
-def outbox_claim(*, now: dt.datetime, limit: int) -> tuple[list[int], uuid.UUID]:
-    token = uuid.uuid4()
-    with transaction.atomic():
-        ids = list(
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id")
-            .values_list("pk", flat=True)[:limit]
-        )
-        if ids:
-            OutboxMessage.objects.filter(pk__in=ids).update(
-                status=OutboxStatus.SENDING,
-                claimed_at=now,
-                claim_token=token,
-                attempts=F("attempts") + 1,
-            )
-    return ids, token
-
-
 def _mine(message_id: int, token: uuid.UUID):
     return OutboxMessage.objects.filter(pk=message_id, claim_token=token, status="sending")
 
 
-def _record_sent(message: OutboxMessage, token: uuid.UUID, now: dt.datetime) -> bool:
-    def write() -> bool:
-        with transaction.atomic():
-            updated = _mine(message.pk, token).update(
+# Record one row's 250 (and notify its alerts) and take the next row, in one statement: one
+# round trip and one commit per e-mail. Either part may be absent (NULL id: no row). Table names
+# from the models, values as parameters.
+_STEP = f"""
+WITH sent AS (
+    UPDATE {OUTBOX} SET status = 'sent', sent_at = %(at)s, claim_token = NULL, last_error = '',
+        smtp_code = NULL
+    WHERE id = %(sent)s AND claim_token = %(token)s AND status = 'sending'
+    RETURNING id
+), notified AS (
+    UPDATE {Alert._meta.db_table} SET state = 'notified', notified_at = %(at)s
+    WHERE state = 'open' AND id IN (
+        SELECT delivery.alert_id FROM {Delivery._meta.db_table} delivery
+        JOIN sent ON delivery.outbox_id = sent.id
+    )
+), taken AS (
+    UPDATE {OUTBOX} SET status = 'sending', claim_token = %(token)s, claimed_at = %(claimed_at)s,
+        attempts = CASE WHEN status = 'pending' THEN attempts + 1 ELSE attempts END
+    WHERE id = %(take)s
+      AND (status = 'pending' OR (status = 'sending' AND claim_token = %(token)s))
+    RETURNING attempts
+)
+SELECT (SELECT count(*) FROM sent), (SELECT attempts FROM taken)
+"""  # noqa: S608
+
+
+def _step(
+    *,
+    sent: int | None,
+    take: int | None,
+    token: uuid.UUID,
+    at: dt.datetime,
+    claimed_at: dt.datetime,
+) -> tuple[bool, int | None]:
+    """(was `sent` recorded as sent — it still carried our token —, the attempts of `take` if
+    it was taken — still pending —, else None). Retrying it after a dropped connection is safe:
+    a row already taken by this batch is taken again without a second attempt counted."""
+    if _locks():
+        with db_connection.cursor() as cursor:
+            cursor.execute(
+                _STEP,
+                {"sent": sent, "take": take, "token": token, "at": at, "claimed_at": claimed_at},
+            )
+            recorded, attempts = cursor.fetchone()
+        return bool(recorded), attempts
+    with transaction.atomic():
+        recorded = sent is not None and bool(
+            _mine(sent, token).update(
                 status=OutboxStatus.SENT,
-                sent_at=now,
+                sent_at=at,
                 claim_token=None,
                 last_error="",
                 smtp_code=None,
             )
-            Alert.objects.filter(deliveries__outbox_id=message.pk, state=AlertState.OPEN).update(
-                state=AlertState.NOTIFIED, notified_at=now
+        )
+        if recorded:
+            Alert.objects.filter(deliveries__outbox_id=sent, state=AlertState.OPEN).update(
+                state=AlertState.NOTIFIED, notified_at=at
             )
-        return bool(updated)
-
-    return _on_a_live_connection(write, f"recording message {message.pk} as sent")
+        if take is None or not OutboxMessage.objects.filter(
+            pk=take, status=OutboxStatus.PENDING
+        ).update(
+            status=OutboxStatus.SENDING,
+            claim_token=token,
+            claimed_at=claimed_at,
+            attempts=F("attempts") + 1,
+        ):
+            return recorded, None
+        return recorded, OutboxMessage.objects.get(pk=take).attempts
 
 
 def smtp_error(exc: Exception) -> tuple[int | None, bool, str]:
@@ -258,60 +375,117 @@ def outbox_relay(
     report = RelayReport()
     started = time.monotonic()
     budget = settings.OUTBOX_RELAY_BUDGET_SECONDS if budget_seconds is None else budget_seconds
+
+    def in_budget() -> bool:
+        return time.monotonic() - started < budget
+
     report.recovered = _on_a_live_connection(
         lambda: outbox_recover_stuck(now=now or timezone.now()), "taking back expired leases"
     )
-    connection = None
+    smtp = None
     try:
-        while time.monotonic() - started < budget:
+        while in_budget():
             clock = now or timezone.now()
 
-            def claim(clock: dt.datetime = clock) -> tuple[list[int], uuid.UUID]:
+            def claim(clock: dt.datetime = clock) -> list[int]:
                 return outbox_claim(now=clock, limit=settings.OUTBOX_BATCH_SIZE)
 
-            ids, token = _on_a_live_connection(claim, "claiming messages")
+            ids = _on_a_live_connection(claim, "claiming messages")
             if not ids:
                 break
-            for message in OutboxMessage.objects.filter(pk__in=ids).order_by("id"):
-                connection = _send_one(message, token, clock, now, connection, report)
+            held_on = db_connection.connection
+            try:
+                smtp = _send_batch(ids, clock, now, in_budget, smtp, report)
+            finally:
+                # A connection dropped meanwhile took its locks with it; the new one holds none.
+                if db_connection.connection is held_on:
+                    _release(ids)
     finally:
-        _close(connection)
+        _close(smtp)
     return report
 
 
-def _send_one(message, token, claimed_at, now, connection, report: RelayReport):
-    """Build, send and record one claimed message; every failure stays on this row. Returns the
-    SMTP connection to reuse (None after an error: the next message opens a new one)."""
+def _release(ids: list[int]) -> None:
+    _on_a_live_connection(lambda: outbox_release(ids), "releasing the batch")
+
+
+def _send_batch(ids, clock, now, in_budget, smtp, report: RelayReport):
+    """Take, send and record the batch's rows one after the other over one SMTP session (a new
+    one after an error); returns the session to reuse."""
+    token = uuid.uuid4()
+    messages = list(
+        OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.PENDING).order_by(
+            "next_attempt_at", "id"
+        )
+    )
+    facts = mail_facts_load(messages)
+    queue = deque(messages)
+    accepted: OutboxMessage | None = None  # its 250 not recorded yet: recorded by the next step
+    with _LeaseKeeper(token, clock) as keeper:
+        while True:
+            take = queue.popleft() if queue and in_budget() else None
+            if accepted is None and take is None:
+                break
+
+            def step(sent=accepted, take=take) -> tuple[bool, int | None]:
+                at = now or timezone.now()
+                return _step(
+                    sent=sent.pk if sent else None,
+                    take=take.pk if take else None,
+                    token=token,
+                    at=at,
+                    claimed_at=keeper.now(),
+                )
+
+            recorded, attempts = _on_a_live_connection(step, "recording a send")
+            if accepted is not None:
+                if recorded:
+                    report.sent += 1
+                else:
+                    report.lost_claims += 1  # taken back meanwhile: it will be sent again
+                accepted = None
+            if take is None:
+                break
+            if attempts is None:
+                continue  # no longer pending: cancelled, or sent by another relay meanwhile
+            take.attempts = attempts
+            sent, smtp = _send_one(take, token, facts, now, smtp, report)
+            if sent:
+                accepted = take
+    return smtp
+
+
+def _send_one(message, token, facts: MailFacts, now, smtp, report: RelayReport):
+    """Build and send one taken message; every failure is recorded on this row. Returns (was it
+    accepted, the SMTP session to reuse — None after an error: the next message opens one)."""
     try:
-        email = build_email(message)
+        email = build_email(message, facts)
         if email is None:
-            _mine(message.pk, token).update(
-                status=OutboxStatus.CANCELLED,
-                claim_token=None,
-                last_error=CANCELLED_BECAUSE.get(message.kind, "Alerte résolue avant l'envoi"),
+            _on_a_live_connection(
+                lambda: _mine(message.pk, token).update(
+                    status=OutboxStatus.CANCELLED,
+                    claim_token=None,
+                    last_error=CANCELLED_BECAUSE.get(message.kind, "Alerte résolue avant l'envoi"),
+                ),
+                f"cancelling message {message.pk}",
             )
             report.cancelled += 1
-            return connection
-        with _LeaseKeeper(message.pk, token, claimed_at):
-            if connection is None:
-                # One SMTP session for the pass (reopened after an error), not one per message.
-                connection = get_connection(fail_silently=False)
-                connection.open()
-            email.connection = connection
-            email.send()
+            return False, smtp
+        if smtp is None:
+            # One SMTP session for the pass (reopened after an error), not one per message.
+            smtp = get_connection(fail_silently=False)
+            smtp.open()
+        email.connection = smtp
+        email.send()
     except Exception as exc:
         outcome = _record_failure(message, token, now or timezone.now(), exc)
         setattr(report, outcome, getattr(report, outcome) + 1)
         report.errors.append(str(exc))
-        _close(connection)
+        _close(smtp)
         if isinstance(exc, SoftTimeLimitExceeded):
             raise  # the task must end now; the row is recorded for the next pass
-        return None
-    if _record_sent(message, token, now or timezone.now()):
-        report.sent += 1
-    else:
-        report.lost_claims += 1  # taken back meanwhile: it will be sent again
-    return connection
+        return False, None
+    return True, smtp
 
 
 def _close(connection) -> None:

@@ -7,7 +7,12 @@ as a real mail server commits it — and can be scripted:
 * `refuse(address, "550 …")`: RCPT TO that address is refused with a permanent error;
 * `stall()`: DATA waits (without answering) until `release()`; `data_received` is set when a
   message reaches that point, so a test can kill the client mid-send. A client that dies while
-  stalled cancels the handler: nothing is recorded, as nothing was accepted.
+  stalled cancels the handler: nothing is recorded, as nothing was accepted;
+* `drop_data(3)`: the 3rd DATA command (counted from the start or the last `reset`) gets no
+  answer, the connection is closed instead (a server restarting, a network cut): nothing is
+  accepted.
+
+Each accepted message keeps the client's address (`peer`): one per SMTP session.
 """
 
 import asyncio
@@ -26,6 +31,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    peer: tuple = ()
 
     @property
     def message_id(self) -> str:
@@ -65,8 +71,12 @@ class _Handler:
         with self.sink.lock:
             self.sink.attempts += 1
             scripted = self.sink.script.pop(0) if self.sink.script else None
+            dropping = self.sink.attempts in self.sink.drops
         if scripted:
             return scripted
+        if dropping:
+            server.transport.close()  # no answer: the client sees the connection go
+            return "421 4.3.2 Connection dropped"
         self.sink.data_received.set()
         try:
             if self.sink.delay:
@@ -82,7 +92,7 @@ class _Handler:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.sink.lock:
             self.sink.received.append(
-                Received(envelope.mail_from, list(envelope.rcpt_tos), parsed)  # type: ignore[arg-type]
+                Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, session.peer)  # type: ignore[arg-type]
             )
         return "250 Message accepted for delivery"
 
@@ -95,6 +105,7 @@ class SmtpSink:
         self.script: list[str] = []
         self.refusals: dict[str, str] = {}
         self.attempts = 0
+        self.drops: set[int] = set()
         self.delay = 0.0
         self.stalled = threading.Event()
         self.data_received = threading.Event()
@@ -121,6 +132,7 @@ class SmtpSink:
             self.script.clear()
             self.refusals.clear()
             self.attempts = 0
+            self.drops.clear()
             self.delay = 0.0
         self.stalled.clear()
         self.data_received.clear()
@@ -131,6 +143,11 @@ class SmtpSink:
 
     def refuse(self, address: str, answer: str) -> None:
         self.refusals[address.lower()] = answer
+
+    def drop_data(self, *attempts: int) -> None:
+        """Close the connection instead of answering these DATA commands (1 = the first)."""
+        with self.lock:
+            self.drops.update(attempts)
 
     def slow(self, seconds: float) -> None:
         """Answer each DATA after `seconds` (a slow server)."""
