@@ -628,7 +628,7 @@ def relay_run(
         for name, attribute in (
             ("claim", "outbox_claim"),
             ("build (query + render)", "build_email"),
-            ("step (record + take)", "_step"),
+            ("step (record + take)", "outbox_record_and_take"),
         ):
             original = getattr(relay_service, attribute)
             stack.enter_context(

@@ -157,7 +157,7 @@ def relay_run(now: dt.datetime, mails: int, sink: Sink, batch: int, phases=None)
             for name, module, attribute in (
                 ("claim", relay_service, "outbox_claim"),
                 ("facts", relay_service, "mail_facts_load"),
-                ("step (record + take)", relay_service, "_step"),
+                ("step (record + take)", relay_service, "outbox_record_and_take"),
                 ("build + render", relay_service, "build_email"),
                 ("release", relay_service, "outbox_release"),
             ):

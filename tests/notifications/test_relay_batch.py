@@ -27,7 +27,7 @@ from notifications.models import (
 )
 from notifications.rules import RULES
 from notifications.services.alerts import alerts_scan as scan_in_process
-from notifications.services.relay import BATCH_LOCK_SPACE
+from notifications.services.outbox_claims import BATCH_LOCK_SPACE
 from notifications.services.relay import outbox_relay as relay_in_process
 from notifications.tasks import outbox_relay
 from tests.processes import database_url, start_worker, stop, wait_until
