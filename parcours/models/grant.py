@@ -30,7 +30,9 @@ CHANGE_PERMISSION = "change_pathway"
 class PathwayGroupObjectPermission(GroupObjectPermissionBase):
     """What an organisation (its Group) may see of one pathway, category by category."""
 
-    content_object = models.ForeignKey(Pathway, on_delete=models.CASCADE)
+    # db_index=False: `pathway_grant_object_idx` below is the same index, named; a second copy
+    # only made each of the ~10 M grant rows' inserts maintain one more (issue 17).
+    content_object = models.ForeignKey(Pathway, on_delete=models.CASCADE, db_index=False)
     valid_from = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateTimeField(null=True, blank=True)
     # The bases behind the grant, e.g. "legal:rsa consent:12": journaled with every read.
