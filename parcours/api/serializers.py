@@ -452,6 +452,8 @@ class ReferralSerializer(RedactedSerializerMixin, serializers.ModelSerializer):
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_transferred_from(self, referral: Referral) -> int | None:
+        if hasattr(referral, "transferred_from_pk"):  # the referral viewset's annotation
+            return referral.transferred_from_pk
         try:
             return referral.transferred_from.pk
         except Referral.DoesNotExist:
