@@ -97,10 +97,25 @@ CREATE OR REPLACE FUNCTION {protect}(p_partition regclass) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     grantee record;
+    child_index text;
+    wanted text;
 BEGIN
     EXECUTE format('DROP TRIGGER IF EXISTS {truncate_trigger} ON %s', p_partition);
     EXECUTE format('CREATE TRIGGER {truncate_trigger} BEFORE TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{guard_function}()', p_partition);
+    -- The partition's copy of the chain's unique constraint carries the parent's name, so
+    -- that a refusal names it as the model does (PostgreSQL would call it <partition>_..._key).
+    SELECT c.relname, '{PARTITIONED_MARK}_' || substring(p.relname FROM length('{bare}') + 2)
+        INTO child_index, wanted
+        FROM pg_inherits AS i
+        JOIN pg_class AS c ON c.oid = i.inhrelid
+        JOIN pg_index AS x ON x.indexrelid = c.oid
+        JOIN pg_class AS p ON p.oid = x.indrelid
+        WHERE i.inhparent = to_regclass('{schema}.{_quote(PARTITIONED_MARK)}')
+          AND x.indrelid = p_partition;
+    IF child_index IS NOT NULL AND child_index <> wanted THEN
+        EXECUTE format('ALTER INDEX {schema}.%I RENAME TO %I', child_index, wanted);
+    END IF;
     EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', p_partition);
     FOR grantee IN
         SELECT DISTINCT a.grantee::regrole::text AS name

@@ -1129,6 +1129,30 @@ def case_key_canary_single_row() -> Case:
 CONSTRAINT_CASES += [("key_canary_single_row", case_key_canary_single_row)]
 
 
+def case_journal_chain_seq_unique() -> Case:
+    """One rank per row of the chain (with its date: the journal is partitioned by month; the
+    partition's copy of the constraint carries the same name)."""
+    from parcours.models import AccessEvent
+
+    when = timezone.now()
+
+    def sealed(rank: int):
+        return AccessEvent.objects.create(
+            operation="read",
+            object_type="pathway",
+            occurred_at=when,
+            chain_seq=rank,
+            prev_hash="0" * 64,
+            row_hash="1" * 64,
+        )
+
+    sealed(1)
+    return Case(bad=lambda: sealed(1), good=lambda: sealed(2))
+
+
+CONSTRAINT_CASES += [("journal_chain_seq_unique", case_journal_chain_seq_unique)]
+
+
 def _all_constraint_names() -> set[str]:
     from django.apps import apps
 

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import override_settings
 
 from parcours.db_routing import LAG_SQL, REPLICA
+from parcours.models.grant import permission_ids
 from parcours.models import Role
 
 from .clusters import PrimaryAndReplica
@@ -31,9 +33,12 @@ from .clusters import PrimaryAndReplica
 
 @contextmanager
 def served_by(pair: PrimaryAndReplica) -> Iterator[None]:
-    """`default` on the private primary, `replica` on its replica, in this process."""
+    """`default` on the private primary, `replica` on its replica, in this process. The ids
+    this process remembers from a database (content types, the pathway permissions) are
+    forgotten on the way in and out: the private primary numbers them its own way."""
     for connection in connections.all(initialized_only=True):
         connection.close()
+    forget_database_ids()
     default = connections[DEFAULT_DB_ALIAS].settings_dict
     kept = {key: default[key] for key in ("NAME", "HOST", "PORT", "USER", "PASSWORD")}
     default.update(
@@ -52,6 +57,12 @@ def served_by(pair: PrimaryAndReplica) -> Iterator[None]:
             del connections[REPLICA]
         del connections.settings[REPLICA]
         default.update(kept)
+        forget_database_ids()
+
+
+def forget_database_ids() -> None:
+    ContentType.objects.clear_cache()
+    permission_ids.cache_clear()
 
 
 @pytest.fixture(scope="session")
