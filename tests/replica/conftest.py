@@ -25,8 +25,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import override_settings
 
 from parcours.db_routing import LAG_SQL, REPLICA
-from parcours.models.grant import permission_ids
 from parcours.models import Role
+from parcours.models.grant import permission_ids
 
 from .clusters import PrimaryAndReplica
 
