@@ -46,7 +46,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-from measures import counsellor_of, pct, visible_counts  # noqa: E402
+from measures import counsellor_of, large_and_small, pct  # noqa: E402
 
 from parcours import access  # noqa: E402
 from parcours.actor import actor_for  # noqa: E402
@@ -252,12 +252,7 @@ def main() -> None:
     if "bench" not in name:
         raise SystemExit(f"Refusing to run on {name!r}: bench databases only.")
     rng = random.Random(7)
-    counts = visible_counts()
-    if not counts:
-        raise SystemExit("No grants: seed with `manage.py seed_scale` (without --no-grants).")
-    by_group = {o.group_id: o for o in Organisation.objects.all()}
-    large_group, large_n = counts[0]
-    small_group, small_n = min(counts, key=lambda c: (abs(c[1] - SMALL_TARGET), c[0]))
+    organisations = large_and_small(SMALL_TARGET)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {PathwayGroupObjectPermission._meta.db_table}")
         grants = cursor.fetchone()[0]
@@ -266,8 +261,11 @@ def main() -> None:
         f"# Consent-scoped access bench — {Pathway.objects.count():,} pathways, "
         f"{grants:,} group grants, {REQUESTS} requests per endpoint and mode, in-process Client"
     )
-    rows = bench_org("large", by_group[large_group], large_n, rng)
-    rows += bench_org("small", by_group[small_group], small_n, rng)
+    rows = [
+        row
+        for label, organisation, visible in organisations
+        for row in bench_org(label, organisation, visible, rng)
+    ]
     table(rows)
     print(f"\nJournal rows written by this run: {AccessEvent.objects.count() - journal_before:,}")
 

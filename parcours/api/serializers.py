@@ -377,8 +377,12 @@ class ReferralSerializer(RedactedSerializerMixin, serializers.ModelSerializer):
         label=_("partenaire proposé pour la réorientation"),
         help_text=_("Le partenaire que l'organisme destinataire propose à sa place."),
     )
-    transferred_from = serializers.SerializerMethodField(
-        help_text=_("L'orientation dont celle-ci est la suite (réorientation), sinon null.")
+    # Annotated by the viewset's queryset (api/views.py, `served_referrals`).
+    transferred_from = serializers.IntegerField(
+        source="transferred_from_pk",
+        read_only=True,
+        allow_null=True,
+        help_text=_("L'orientation dont celle-ci est la suite (réorientation), sinon null."),
     )
     unread_messages = serializers.SerializerMethodField(
         help_text=_(
@@ -449,15 +453,6 @@ class ReferralSerializer(RedactedSerializerMixin, serializers.ModelSerializer):
 
     def pathway_ids_of(self, referral: Referral) -> list[int]:
         return [referral.pathway_id]
-
-    @extend_schema_field(serializers.IntegerField(allow_null=True))
-    def get_transferred_from(self, referral: Referral) -> int | None:
-        if hasattr(referral, "transferred_from_pk"):  # the referral viewset's annotation
-            return referral.transferred_from_pk
-        try:
-            return referral.transferred_from.pk
-        except Referral.DoesNotExist:
-            return None
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_available_actions(self, referral: Referral) -> list[str]:

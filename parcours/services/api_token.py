@@ -37,7 +37,7 @@ from ..actor import Actor
 from ..errors import InvalidInput
 from ..gate.journal import record_token_event
 from ..models import AccessOperation, ApiToken, Membership, Role
-from ..models.api_token import ApiTokenRevocation
+from ..models.api_token import ApiTokenRevocation, ApiTokenStatus
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -277,7 +277,9 @@ def api_token_renew(actor: Actor, *, token_id) -> IssuedToken:
     with transaction.atomic():
         old = _token_of(actor, token_id)
         now = timezone.now()
-        if not old.is_usable(now) or has_successor(old):
+        # Only an active token renews: not revoked, expired or already renewed (one rule, the
+        # model's status, shown by the pages and the API alike).
+        if old.status(now) != ApiTokenStatus.ACTIVE:
             raise InvalidInput(
                 "Ce jeton ne peut plus être renouvelé : il est expiré, révoqué ou déjà "
                 "renouvelé. Créez-en un nouveau."
@@ -303,11 +305,6 @@ def api_token_renew(actor: Actor, *, token_id) -> IssuedToken:
             old.save(update_fields=["expires_at"])
         record_token_event(actor, AccessOperation.TOKEN_RENEWED, token, detail={"replaces": old.pk})
     return IssuedToken(token=token, secret=secret)
-
-
-def has_successor(token: ApiToken) -> bool:
-    """Whether a successor was made for `token` (the reverse one-to-one raises when none)."""
-    return ApiToken.objects.filter(replaces=token).exists()
 
 
 def api_token_revoke(actor: Actor, *, token_id) -> ApiToken:
