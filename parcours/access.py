@@ -560,6 +560,18 @@ def administers_organisation(actor: Actor) -> bool:
     return _may(actor, Action.ADMINISTER_ORGANISATION)
 
 
+def can_read_statistics(actor: Actor) -> bool:
+    """The dashboard's statistics (the menu shows it to whom the gate's table gives it)."""
+    return _may(actor, Action.STATISTICS_READ)
+
+
+def statistics_organisations_for(actor: Actor) -> QuerySet[Organisation]:
+    """Organisations whose referral figures the actor reads: a manager, their own."""
+    if can_read_statistics(actor):
+        return Organisation.objects.filter(pk=actor.organisation.pk)
+    return Organisation.objects.none()
+
+
 def reports_cover_every_organisation(actor: Actor) -> bool:
     return _may(actor, Action.DPO_REPORT_EVERY_ORGANISATION)
 

@@ -11,6 +11,7 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
+from .queueing import enqueue
 from .services.retention import retention_apply
 
 # Pages are not started after this (the hard limit is the task's): a backlog is worked through
@@ -35,4 +36,11 @@ def retention_apply_task(
     report = retention_apply(
         now=clock(now), dry_run=dry_run, batch_size=batch_size, budget_seconds=BUDGET_SECONDS
     )
+    if not dry_run:
+        # The statistics after the anonymisation: they rest on the referrals' states and dates,
+        # which it keeps — the refresh proves the figures survive it (docs/retention.md).
+        enqueue(
+            "parcours.referral_figures_refresh",
+            catch_up="the nightly referral-figures-refresh beat entry recomputes them",
+        )
     return report.as_dict()

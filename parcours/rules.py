@@ -170,6 +170,8 @@ class Action(StrEnum):
     # Messages on a referral, between its two parties (issue 14).
     REFERRAL_MESSAGE_READ = "referral_message.read"
     REFERRAL_MESSAGE_POST = "referral_message.post"
+    # Statistics without people (issue 18): the organisation's referral figures, aggregates only.
+    STATISTICS_READ = "statistics.read"
 
 
 @dataclass(frozen=True)
@@ -652,6 +654,16 @@ RULES: dict[Action, Rule] = {
         _MESSAGE_PARTIES,
         DataCategory.PATHWAY,
         _MESSAGE_ROLES,
+    ),
+    # The dashboard: an organisation's referral figures, sent and received, by partner and month
+    # (selectors/referral_statistics.py). Aggregates only, small cells suppressed: no record,
+    # hence no relation. Managers steer their organisation's activity; a case worker follows
+    # people, not the organisation's figures (a later slice adds the territory's coordinator).
+    Action.STATISTICS_READ: Rule(
+        "Consultation des statistiques de l'organisation",
+        frozenset({M}),
+        None,
+        _("Le tableau de bord est réservé aux responsables de structure."),
     ),
 }
 

@@ -16,6 +16,7 @@ from .services.access_grants import (
     access_recompute_request,
 )
 from .services.referral import referral_expire
+from .services.referral_figures import referral_figures_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +65,10 @@ def access_recompute_owned_by(organisation_ids: list[int] | None = None) -> int:
             catch_up="the access-recompute-pending beat entry goes on with the marks",
         )
     return run.count
+
+
+@shared_task(name="parcours.referral_figures_refresh", time_limit=1800, soft_time_limit=1700)
+def referral_figures_refresh_task(full: bool = False) -> dict:
+    """Recompute the referral statistics of the months that may have moved (beat: nightly, and
+    queued after each retention run). Idempotent: a second run writes the same figures."""
+    return referral_figures_refresh(full=full).as_dict()

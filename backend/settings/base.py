@@ -576,6 +576,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=30, hour=PARCOURS_RETENTION_HOUR),
         "options": {"expires": 12 * 3600},
     },
+    # The managers' statistics (issue 18): the months that may have moved, recomputed nightly
+    # after the retention job (which also queues a run when it ends). Never per request.
+    "referral-figures-refresh": {
+        "task": "parcours.referral_figures_refresh",
+        "schedule": crontab(minute=45, hour=env.int("PARCOURS_STATISTICS_HOUR", default=4)),
+        "options": {"expires": 12 * 3600},
+    },
 }
 
 # --- E-mail ------------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ from .referral import (
     ReferralStatus,
     RefusalReason,
 )
+from .referral_figure import ReferralFigureRefresh, ReferralMonthlyFigure
 from .referral_message import MESSAGE_MAX_LENGTH, ReferralMessage, ReferralMessageRead
 from .retention import RetentionRule
 from .rights_request import (
@@ -137,9 +138,11 @@ __all__ = [
     "PlanActionStatus",
     "ProConnectIdentity",
     "Referral",
+    "ReferralFigureRefresh",
     "ReferralKind",
     "ReferralMessage",
     "ReferralMessageRead",
+    "ReferralMonthlyFigure",
     "ReferralOutcome",
     "ReferralStatus",
     "RefusalReason",

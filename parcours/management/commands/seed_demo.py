@@ -45,6 +45,7 @@ from parcours.models.referral import OPEN_REFERRAL_STATUSES
 from parcours.services.access_grants import access_recompute
 from parcours.services.api_token import api_token_seed
 from parcours.services.organisation import organisation_create
+from parcours.services.referral_figures import referral_figures_refresh
 
 DEMO_PASSWORD = "demo-parcours-2026"  # documented in the README; local use only
 AREA = {"code": "6210", "name": "Lens – Hénin", "departement": "62"}
@@ -212,6 +213,9 @@ class Command(BaseCommand):
             )
             for pathway, _username in pathways:
                 access_recompute(pathway_id=pathway.pk)
+        # The managers' dashboard reads figures the nightly task computes: computed once here,
+        # so `make run` shows a populated « Tableau de bord ».
+        referral_figures_refresh(full=True)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Démo chargée : {len(orgs)} organisations, {len(users)} comptes, "
