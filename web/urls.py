@@ -21,6 +21,7 @@ from .views import (
     proconnect,
     referrals,
     sent_referrals,
+    statistics,
     worklists,
 )
 
@@ -68,6 +69,8 @@ urlpatterns = [
     path("accessibilite/", information.accessibility, name="accessibility"),
     path("mentions-legales/", information.legal_notice, name="legal-notice"),
     path("donnees-personnelles/", information.personal_data, name="personal-data"),
+    # The managers' dashboard (issue 18): statistics without people.
+    path("tableau-de-bord/", statistics.statistics, name="statistics"),
     path("personnes/", persons.person_search, name="person-search"),
     path("personnes/nouvelle/", persons.person_create, name="person-create"),
     # « Voir tout » of « À traiter »'s blocks that no other page lists.

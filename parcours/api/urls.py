@@ -3,7 +3,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from ..api_scopes import Family
-from . import access_views, action_plan_views, api_token_views, dpo_views, views
+from . import access_views, action_plan_views, api_token_views, dpo_views, statistics_views, views
 from .actor import HasMembership
 
 
@@ -72,6 +72,12 @@ urlpatterns = [
         name="dpo-user-activity-report",
     ),
     path("dpo/person-lookup/", dpo_views.PersonLookupView.as_view(), name="dpo-person-lookup"),
+    # The managers' statistics (issue 18): aggregates only.
+    path(
+        "statistics/referrals/",
+        statistics_views.ReferralStatisticsView.as_view(),
+        name="statistics-referrals",
+    ),
     path("dpo/anomalies/", dpo_views.AnomaliesReportView.as_view(), name="dpo-anomalies"),
     path(
         "dpo/journal-integrity/",

@@ -9,10 +9,11 @@ from typing import Any, TextIO
 
 from django.http import HttpResponse
 
-from ..selectors import access_reports, anomalies, user_activity
+from ..selectors import access_reports, anomalies, referral_statistics, user_activity
 from ..selectors.access_reports import AccessReport
 from ..selectors.anomalies import Anomaly, AnomalyThresholds
 from ..selectors.processing_register import ProcessingRegister
+from ..selectors.referral_statistics import ReferralStatistics
 from ..selectors.user_activity import UserActivityReport
 from .access_report import access_report_pdf
 from .dpo_pdf import anomalies_pdf, register_pdf, user_report_pdf
@@ -81,3 +82,11 @@ def register_file(register: ProcessingRegister) -> Download:
 
 def pack_file(content: bytes, filename: str) -> Download:
     return Download(content, filename, CONTENT_TYPES["zip"])
+
+
+def statistics_file(figures: ReferralStatistics) -> Download:
+    """The dashboard's cells as CSV, exactly as shown (« < 5 » where the page says it); the page
+    and the API both serve it from here."""
+    filters = figures.filters
+    name = f"tableau-de-bord-{filters.first_month:%Y-%m}-{filters.last_month:%Y-%m}"
+    return _file(name, "csv", lambda: _csv(referral_statistics.write_csv, figures))

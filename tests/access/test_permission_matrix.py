@@ -296,6 +296,12 @@ def _dpo_of_related(ok: int = 200):
     return expect
 
 
+def _manager(ok: int = 200):
+    """The managers' statistics (issue 18): the manager role only, whatever the record (403 for
+    the others, before any filter is read)."""
+    return lambda w: ok if w.role == Role.MANAGER else 403
+
+
 def _rights_request(w: World) -> int:
     return RightsRequest.objects.create(
         person=w.person,
@@ -776,6 +782,7 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         payload=lambda w: {"nir": w.person.nir}, expect=_dpo()
     ),
     ("/api/v1/dpo/anomalies/", "GET"): directory(expect=_dpo()),
+    ("/api/v1/statistics/referrals/", "GET"): directory(expect=_manager()),
     ("/api/v1/dpo/journal-integrity/", "GET"): directory(expect=_dpo()),
     ("/api/v1/dpo/journal-integrity/verify/", "POST"): directory(expect=_dpo(202)),
     ("/api/v1/dpo/processing-register/", "GET"): directory(expect=_dpo()),

@@ -748,6 +748,8 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ),
     ("/api/v1/dpo/person-lookup/", "POST"): Row(own=lambda w: (w.dpo, None, _lookup_payload(w))),
     ("/api/v1/dpo/anomalies/", "GET"): Row(own=lambda w: (w.dpo, None, None)),
+    # The managers' statistics (issue 18): aggregates, no record, hence no foreign case.
+    ("/api/v1/statistics/referrals/", "GET"): Row(own=lambda w: (w.manager, None, None)),
     ("/api/v1/dpo/journal-integrity/", "GET"): Row(own=lambda w: (w.dpo, None, None)),
     ("/api/v1/dpo/journal-integrity/verify/", "POST"): Row(
         own=lambda w: (w.dpo, None, None), ok=202
@@ -931,6 +933,8 @@ def test_member_is_allowed(key, world, client_for):
         assert pk in (body.get("person_id"), body.get("user_id")), body  # the DPO's reports
     elif path.endswith("/dpo/anomalies/"):
         assert "findings" in body
+    elif path.endswith("/statistics/referrals/"):
+        assert body["organisation"] == actor.organisation.pk and body["indicators"], body
     elif path.endswith("/renew/"):  # the successor, naming the token renewed, and its secret
         assert (body["replaces"], body["secret"][:4]) == (pk, "prc_"), body
     elif path.endswith("/messages/"):

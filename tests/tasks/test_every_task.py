@@ -57,6 +57,7 @@ from parcours.models import (
     PathwayGroupObjectPermission,
     PendingRecompute,
     Referral,
+    ReferralMonthlyFigure,
     ReferralStatus,
     Role,
 )
@@ -241,6 +242,22 @@ def _retention_apply(make_actor, sink) -> Case:
         assert Pathway.objects.get(pk=stale.pk).archived_at is not None
 
     return Case({"now": timezone.now().isoformat()}, check)
+
+
+@case("parcours.referral_figures_refresh")
+def _referral_figures_refresh(make_actor, sink) -> Case:
+    referral = ReferralFactory(refused=True)  # sent 19 days ago: a month the run recomputes
+
+    def check(report: dict) -> None:
+        assert report["cells"] == 1 and not report["full"]
+        cell = ReferralMonthlyFigure.objects.get()
+        assert (cell.sender_organisation_id, cell.sent, cell.refused_no_capacity) == (
+            referral.sender_organisation_id,
+            1,
+            1,
+        )
+
+    return Case({}, check)
 
 
 @case("parcours.tasks.access_prune_expired")

@@ -865,6 +865,21 @@ PAGES: list[FormPage] = [
         },
         method="GET",
     ),
+    # The managers' dashboard (issue 18): a GET form of months, a direction and a partner.
+    FormPage(
+        "statistics",
+        "manager",
+        lambda w: {},
+        lambda w: {"du": "2026-01", "au": "2026-06", "sens": "recues", "partenaire": ""},
+        {
+            "du": ("2026-13", "abc", "1999-01", "0000-01", LONG, NUL),
+            "au": ("2999-01", "2025-12", "abc", LONG, NUL),
+            "sens": (UNKNOWN, LONG, NUL),
+            "partenaire": (*UNKNOWN_IDS, LONG, NUL),
+        },
+        method="GET",
+        kept=("du", "au"),
+    ),
     # The action plan (web/views/action_plan.py): the forms, and the status buttons.
     FormPage(
         "plan-objective-add",

@@ -2771,6 +2771,28 @@ DENY |= {
     ],
 }
 
+# The managers' dashboard (issue 18): figures without people, nothing journaled (no record is
+# read); a case worker is refused by the gate's table (statistics.read).
+MANAGERS_ONLY = "Le tableau de bord est réservé aux responsables de structure."
+ALLOW |= {
+    "statistics": [
+        Visit("manager", "GET", says="<h1>Tableau de bord</h1>"),
+        Visit(
+            "manager",
+            "GET",
+            data=lambda w: {"du": "2000-01"},
+            says="La période couvre au plus 36 mois.",
+            name="bad-filters",
+        ),
+    ],
+}
+DENY |= {
+    "statistics": [
+        Visit("me", "GET", status=403, says=MANAGERS_ONLY),
+        Visit("dpo", "GET", status=403, says=MANAGERS_ONLY, name="dpo"),
+    ],
+}
+
 
 # --- running a visit -------------------------------------------------------------------------
 

@@ -353,6 +353,7 @@ PUBLIC = {"login", *INFORMATION}
 
 
 def test_every_page_is_in_the_table():
+    from tests.statistics.test_doors import STATISTICS_PAGES
     from web import urls
 
     from .test_api_token_pages import API_TOKEN_PAGES
@@ -361,8 +362,11 @@ def test_every_page_is_in_the_table():
 
     names = {p.name for p in urls.urlpatterns if isinstance(p, URLPattern)}
     # ProConnect's pages need a running provider: tests/web/test_proconnect.py sweeps them; the
-    # administrators' « Accès API », tests/web/test_api_token_pages.py.
-    assert names == set(PAGES) | set(DPO_PAGES) | PROCONNECT_PAGES | API_TOKEN_PAGES
+    # administrators' « Accès API », tests/web/test_api_token_pages.py; the managers' dashboard,
+    # tests/statistics/test_doors.py.
+    assert names == (
+        set(PAGES) | set(DPO_PAGES) | PROCONNECT_PAGES | API_TOKEN_PAGES | STATISTICS_PAGES
+    )
     assert any(getattr(p, "namespace", None) == "web" for p in get_resolver().url_patterns)
 
 

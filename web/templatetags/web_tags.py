@@ -69,6 +69,12 @@ def reads_dpo_reports(actor) -> bool:
 
 
 @register.filter
+def reads_statistics(actor) -> bool:
+    """The menu's « Tableau de bord » for whom the gate's table gives the statistics."""
+    return isinstance(actor, Actor) and access.can_read_statistics(actor)
+
+
+@register.filter
 def administers_organisation(actor) -> bool:
     """The menu's « Accès API » for the organisation's administrators (parcours.access says)."""
     return isinstance(actor, Actor) and access.administers_organisation(actor)

@@ -1,0 +1,109 @@
+"""`/api/v1/statistics/referrals/`: the organisation's referral figures, for its manager — the
+dashboard's selector, gate and small-cell suppression (issue 18). Thin."""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..api_scopes import Family
+from ..exports import downloads
+from ..selectors import referral_statistics as stats
+from ..selectors.referral_statistics import FilterError, ReferralStatistics
+from ..selectors.small_cells import Cell
+from . import statistics_serializers as s
+from .actor import HasMembership, request_actor
+
+
+def _cell(cell: Cell, unit: str = "count") -> dict:
+    return {
+        "value": cell.value,
+        "suppressed": cell.suppressed,
+        "display": stats.display(cell, unit),
+    }
+
+
+def _answer(figures: ReferralStatistics) -> dict:
+    filters = figures.filters
+    return {
+        "organisation": figures.organisation.pk,
+        "direction": filters.direction,
+        "partner": filters.partner_id,
+        "first_month": f"{filters.first_month:%Y-%m}",
+        "last_month": f"{filters.last_month:%Y-%m}",
+        "refreshed_at": figures.refreshed_at,
+        "indicators": [
+            {
+                "code": f.indicator.code,
+                "label": f.indicator.label,
+                "unit": f.indicator.unit,
+                "definition": f.indicator.definition,
+                "total": _cell(f.total, f.indicator.unit),
+                "previous": _cell(f.previous, f.indicator.unit),
+                "trend": f.trend,
+                "months": [
+                    {"month": f"{m.month:%Y-%m}", **_cell(m.cell, f.indicator.unit)}
+                    for m in f.months
+                ],
+            }
+            for f in figures.indicators
+        ],
+        "refusal_reasons": [
+            {"code": r.code, "label": r.label, **_cell(r.cell)} for r in figures.refusal_reasons
+        ],
+        "outcomes": [{"code": o.code, "label": o.label, **_cell(o.cell)} for o in figures.outcomes],
+        "partners": [
+            {
+                "id": p.partner_id,
+                "name": p.name,
+                "cells": {
+                    c: _cell(cell) for c, cell in zip(figures.partner_columns, p.cells, strict=True)
+                },
+            }
+            for p in figures.partners
+        ],
+        "partner_totals": {
+            c: _cell(cell)
+            for c, cell in zip(figures.partner_columns, figures.partner_totals, strict=True)
+        },
+    }
+
+
+class ReferralStatisticsView(APIView):
+    """Statistics without people: aggregates only, counts of 1 to 4 suppressed."""
+
+    token_family = Family.REFERRALS
+    permission_classes = (IsAuthenticated, HasMembership)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "from", str, description="Premier mois, AAAA-MM (défaut : il y a 11 mois)"
+            ),
+            OpenApiParameter(
+                "to", str, description="Dernier mois inclus, AAAA-MM (défaut : ce mois-ci)"
+            ),
+            OpenApiParameter("direction", str, enum=list(stats.DIRECTIONS)),
+            OpenApiParameter("partner", int, description="Seulement ce partenaire"),
+            OpenApiParameter("export", str, enum=["csv"], description="Télécharger en CSV"),
+        ],
+        responses={
+            (200, "application/json"): s.StatisticsSerializer,
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="Les chiffres en CSV, avec `export=csv`."
+            ),
+        },
+    )
+    def get(self, request):
+        actor = request_actor(request)
+        stats.partners_for(actor, stats.SENT)  # the gate first: 403 before the filters
+        query = s.StatisticsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            figures = stats.referral_statistics_for(actor, query.validated_data["filters"])
+        except FilterError as error:
+            raise serializers.ValidationError({s.FIELDS[error.field]: [str(error)]}) from None
+        if query.validated_data.get("export") == "csv":
+            return downloads.statistics_file(figures).as_response()
+        return Response(s.StatisticsSerializer(_answer(figures)).data)

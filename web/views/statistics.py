@@ -1,0 +1,71 @@
+"""« Tableau de bord »: the organisation's referral figures for its manager (issue 18). Thin:
+the filters' form, then the selector (the gate's rule, the small-cell suppression), rendered
+as charts with their tables, or as the CSV of the same cells."""
+
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from parcours.exports import downloads
+from parcours.selectors import referral_statistics as stats
+from parcours.selectors.referral_statistics import FilterError
+
+from ..actor import member_required
+from ..charts import bar_chart
+from ..statistics_forms import StatisticsForm, direction_in_query, query_of
+
+
+@member_required
+def statistics(request: HttpRequest) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    # The gate first (403 page for a case worker), then the filters.
+    partners = stats.partners_for(actor, direction_in_query(request.GET.get("sens")))
+    form = StatisticsForm(request.GET or None, partners=partners)
+    figures = None
+    # A GET form's errors answer 200, like every filter form of the site: the page is the form.
+    if request.GET and not form.is_valid():
+        return _page(request, form, None)
+    filters = form.filters if request.GET else stats.statistics_filters()
+    try:
+        figures = stats.referral_statistics_for(actor, filters)
+    except FilterError as error:
+        form.add_filter_error(error)
+        return _page(request, form, None)
+    if request.GET.get("export") == "csv":
+        return downloads.statistics_file(figures).as_response()
+    return _page(request, form, figures)
+
+
+def _page(request, form, figures) -> HttpResponse:
+    context: dict = {"form": form, "figures": figures}
+    if figures is not None:
+        query = query_of(figures.filters)
+        context |= {
+            "direction_label": stats.DIRECTIONS[figures.filters.direction],
+            "period_label": (
+                f"{stats.month_label(figures.filters.first_month)} – "
+                f"{stats.month_label(figures.filters.last_month)}"
+            ),
+            "previous_label": (
+                f"{stats.month_label(figures.filters.previous.first_month)} – "
+                f"{stats.month_label(figures.filters.previous.last_month)}"
+            ),
+            "export_query": urlencode({**query, "export": "csv"}),
+            "indicators": [
+                {
+                    "figures": f,
+                    "total": stats.display(f.total, f.indicator.unit),
+                    "previous": stats.display(f.previous, f.indicator.unit),
+                    "trend": stats.trend_label(f),
+                    "chart": bar_chart(f),
+                }
+                for f in figures.indicators
+            ],
+            "reasons": [(r.label, stats.display(r.cell)) for r in figures.refusal_reasons],
+            "outcomes": [(o.label, stats.display(o.cell)) for o in figures.outcomes],
+            "partner_headers": [stats.PARTNER_COLUMN_LABELS[c] for c in figures.partner_columns],
+            "partners": [(p.name, [stats.display(c) for c in p.cells]) for p in figures.partners],
+            "partner_totals": [stats.display(c) for c in figures.partner_totals],
+        }
+    return render(request, "web/statistics/dashboard.html", context)
