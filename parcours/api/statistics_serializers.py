@@ -18,7 +18,7 @@ class MonthField(serializers.CharField):
         "month": _("Indiquez un mois au format AAAA-MM (par exemple 2026-03)."),
     }
 
-    def to_internal_value(self, data) -> dt.date:
+    def to_internal_value(self, data) -> dt.date:  # type: ignore[override]
         text = super().to_internal_value(data)
         match = MONTH.match(text)
         if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
@@ -69,7 +69,7 @@ class MonthCellSerializer(CellSerializer):
 
 class IndicatorSerializer(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     unit = serializers.ChoiceField(choices=["count", "rate", "days"])
     definition = serializers.CharField()
     total = CellSerializer()
@@ -80,7 +80,7 @@ class IndicatorSerializer(serializers.Serializer):
 
 class LabelledCellSerializer(CellSerializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
 
 
 class PartnerSerializer(serializers.Serializer):

@@ -337,15 +337,14 @@ def _partner_field(filters: StatisticsFilters) -> str:
 def partners_for(actor: Actor, direction: str) -> QuerySet[Organisation]:
     """The partners the organisation has figures with in `direction` (the filter's choices)."""
     gate.require(actor, Action.STATISTICS_READ)
-    organisations = access.statistics_organisations_for(actor)
-    if direction == SENT:
-        ids = ReferralMonthlyFigure.objects.filter(sender_organisation__in=organisations).values(
-            "receiver_organisation"
-        )
-    else:
-        ids = ReferralMonthlyFigure.objects.filter(receiver_organisation__in=organisations).values(
-            "sender_organisation"
-        )
+    own, partner = (
+        ("sender_organisation", "receiver_organisation")
+        if direction == SENT
+        else ("receiver_organisation", "sender_organisation")
+    )
+    ids = ReferralMonthlyFigure.objects.filter(
+        **{f"{own}__in": access.statistics_organisations_for(actor)}
+    ).values(partner)
     return Organisation.objects.filter(pk__in=ids).order_by("name", "pk")
 
 
@@ -402,12 +401,14 @@ def referral_statistics_for(actor: Actor, filters: StatisticsFilters) -> Referra
     period = _scope(actor, filters).filter(
         month__gte=filters.first_month, month__lte=filters.last_month
     )
-    rows = {
-        row.pop("month"): row
-        for row in period.values("month").order_by().annotate(**{c: Sum(c) for c in SUMMED})
-    }
-    by_month = [(month, rows.get(month, {})) for month in filters.months]
-    totals = {c: sum(sums.get(c) or 0 for _m, sums in by_month) for c in SUMMED}
+    rows: dict[dt.date, dict[str, int]] = {}
+    for row in period.values("month").order_by().annotate(**{c: Sum(c) for c in SUMMED}):
+        values: dict[str, Any] = dict(row)
+        rows[values.pop("month")] = {c: values.get(c) or 0 for c in SUMMED}
+    by_month: list[tuple[dt.date, dict[str, int]]] = [
+        (month, rows.get(month, {})) for month in filters.months
+    ]
+    totals = {c: sum(sums.get(c, 0) for _m, sums in by_month) for c in SUMMED}
     before = filters.previous
     previous = (
         _sums(
