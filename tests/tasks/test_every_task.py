@@ -249,13 +249,12 @@ def _referral_figures_refresh(make_actor, sink) -> Case:
     referral = ReferralFactory(refused=True)  # sent 19 days ago: a month the run recomputes
 
     def check(report: dict) -> None:
-        assert report["cells"] == 1 and not report["full"]
-        cell = ReferralMonthlyFigure.objects.get()
-        assert (cell.sender_organisation_id, cell.sent, cell.refused_no_capacity) == (
-            referral.sender_organisation_id,
-            1,
-            1,
+        # The other cases' referrals are counted too (one database for every case).
+        assert report["cells"] >= 1 and not report["full"]
+        cell = ReferralMonthlyFigure.objects.get(
+            sender_organisation_id=referral.sender_organisation_id
         )
+        assert (cell.sent, cell.refused, cell.refused_no_capacity) == (1, 1, 1)
 
     return Case({}, check)
 
