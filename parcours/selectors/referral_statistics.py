@@ -483,6 +483,12 @@ def month_label(month: dt.date) -> str:
     return f"{MONTH_NAMES[month.month - 1]} {month.year}"
 
 
+def period_label(filters: StatisticsFilters) -> str:
+    """« oct. 2026 », or « janv. 2026 – juin 2026 »."""
+    first, last = month_label(filters.first_month), month_label(filters.last_month)
+    return first if first == last else f"{first} – {last}"
+
+
 def _french_number(value: float, decimals: int) -> str:
     text = f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
     return text
@@ -518,9 +524,7 @@ def write_csv(statistics: ReferralStatistics, stream: TextIO) -> None:
     writer.writerow(["Organisation", statistics.organisation.name])
     writer.writerow(["Sens", DIRECTIONS[filters.direction]])
     writer.writerow(["Partenaire", statistics.partner_name or "Tous les partenaires"])
-    writer.writerow(
-        ["Période", f"{month_label(filters.first_month)} – {month_label(filters.last_month)}"]
-    )
+    writer.writerow(["Période", period_label(filters)])
     writer.writerow([])
     writer.writerow(
         ["Indicateur", "Période", "Période précédente", "Évolution"]

@@ -24,6 +24,7 @@ def test_the_manager_filters_the_dashboard_and_downloads_its_figures(live_server
 
     page.locator("#navigation").get_by_role("link", name="Tableau de bord").click()
     page.get_by_role("heading", name="Tableau de bord", level=1).wait_for()
+    shot(page, "tableau-de-bord-12-mois")
     check_accessibility(page, "tableau de bord")
 
     month = f"{world.month:%Y-%m}"

@@ -4,6 +4,7 @@ answered in French (never a 500), and their query counts."""
 
 import csv
 import io
+import re
 
 import pytest
 from django.test import Client
@@ -48,6 +49,9 @@ def test_the_manager_sees_the_dashboard_with_its_charts_and_tables(world):
     assert "Chantier Les Jardins" in page and "<td>80</td>" in page
     assert "81,2 %" in page  # the answer rate, 65 ÷ 80
     assert "<td>&lt; 5</td>" not in page  # nothing suppressed at these sizes
+    # SVG coordinates in numbers, never French decimals (« 101,6 » is two coordinates in SVG).
+    coordinates = re.findall(r'<(?:rect|text) x="([^"]*)" y="([^"]*)"', page)
+    assert coordinates and all(re.fullmatch(r"[\d.]+", v) for pair in coordinates for v in pair)
 
 
 def test_the_menu_shows_the_dashboard_to_managers_only(world):
@@ -263,3 +267,11 @@ def test_one_small_partner_hides_a_second_one(db, client_for):
         True
     ) == 1
     assert api["partner_totals"]["sent"]["value"] == 36
+
+
+def test_the_api_queries_do_not_grow_with_the_period(
+    world, client_for, django_assert_max_num_queries
+):
+    client = client_for(world.manager)
+    with django_assert_max_num_queries(12):
+        assert client.get(API, {"from": "2024-01", "to": f"{world.month:%Y-%m}"}).status_code == 200

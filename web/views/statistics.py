@@ -43,14 +43,8 @@ def _page(request, form, figures) -> HttpResponse:
         query = query_of(figures.filters)
         context |= {
             "direction_label": stats.DIRECTIONS[figures.filters.direction],
-            "period_label": (
-                f"{stats.month_label(figures.filters.first_month)} – "
-                f"{stats.month_label(figures.filters.last_month)}"
-            ),
-            "previous_label": (
-                f"{stats.month_label(figures.filters.previous.first_month)} – "
-                f"{stats.month_label(figures.filters.previous.last_month)}"
-            ),
+            "period_label": stats.period_label(figures.filters),
+            "previous_label": stats.period_label(figures.filters.previous),
             "export_query": urlencode({**query, "export": "csv"}),
             "indicators": [
                 {
