@@ -84,7 +84,41 @@ folded = sorted(
     Organisation.objects.filter(folded_contains("name", "CRETEIL")).values_list("name", flat=True)
 )
 
+# The managers' statistics: the refresh's GROUP BYs (month in Paris time, durations, the first
+# appointment's subquery) on SQLite too — `make run` computes them at the end of seed_demo.
+import datetime as dt
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from parcours.models import Appointment, Pathway, Person, Referral, ReferralMonthlyFigure
+from parcours.services.referral_figures import referral_figures_refresh
+
+sender, receiver = Organisation.objects.order_by("pk")
+user = User.objects.create(username="conseillere")
+sent_at = timezone.now() - dt.timedelta(days=3)
+person = Person.objects.create(first_name="Léa", last_name="Martin", birth_date=dt.date(1990, 1, 2))
+pathway = Pathway.objects.create(
+    person=person, owner_organisation=sender, referent_organisation=sender, opened_at=sent_at
+)
+referral = Referral.objects.create(
+    pathway=pathway, sender_organisation=sender, sender_user=user, receiver_organisation=receiver,
+    kind="substitution", reason="Chantier", status="accepted", created_at=sent_at,
+    sent_at=sent_at, accepted_at=sent_at + dt.timedelta(days=1),
+)
+Appointment.objects.create(
+    referral=referral, starts_at=sent_at + dt.timedelta(days=2), created_by=user,
+    outcome="attended", outcome_recorded_at=sent_at + dt.timedelta(days=2, hours=1),
+)
+referral_figures_refresh(full=True)
+figure = ReferralMonthlyFigure.objects.get()
+statistics = [
+    figure.sent, figure.answered, figure.answer_seconds, figure.with_appointment,
+    figure.appointment_seconds, figure.appointments_attended,
+]
+
 print(json.dumps({
+    "statistics": statistics,
     "folded": folded,
     "vendor": connection.vendor,
     "pending": [str(migration) for migration, _backwards in pending],
@@ -131,5 +165,7 @@ def test_the_sqlite_fallback_migrates_and_answers_json_containment():
     assert answer["not_shown"] == []
     assert answer["written"] == 2
     assert answer["listed"] == [[[7, 8], "legal:owner"], [[9], ""]]
+    # One referral answered after a day, its appointment two days after it was sent.
+    assert answer["statistics"] == [1, 1, 86400, 1, 2 * 86400, 1]
     # « CRETEIL » finds « Créteil », as on PostgreSQL.
     assert answer["folded"] == ["École de la deuxième chance de Créteil"]
