@@ -45,7 +45,6 @@ import smtplib
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -53,12 +52,13 @@ from typing import TypeVar
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpEmailBackend
 from django.db import InterfaceError, OperationalError
 from django.db import connection as db_connection
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from ..mail import build_email
-from ..mail_facts import MailFacts, mail_facts_load
+from ..mail_facts import mail_facts_load
 from ..models import OutboxKind, OutboxMessage, OutboxStatus
 from .outbox_claims import (
     claimed_by,
@@ -67,6 +67,7 @@ from .outbox_claims import (
     outbox_recover_stuck,
     outbox_release,
 )
+from .relay_builder import Builder, Prepared
 
 logger = logging.getLogger(__name__)
 
@@ -266,7 +267,8 @@ def _release(ids: list[int]) -> None:
 
 def _send_batch(ids, clock, now, in_budget, smtp, report: RelayReport):
     """Take, send and record the batch's rows one after the other over one SMTP session (a new
-    one after an error); returns the session to reuse."""
+    one after an error), their e-mails built ahead by a builder thread; returns the session to
+    reuse."""
     token = uuid.uuid4()
     messages = list(
         OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.PENDING).order_by(
@@ -274,11 +276,13 @@ def _send_batch(ids, clock, now, in_budget, smtp, report: RelayReport):
         )
     )
     facts = mail_facts_load(messages)
-    queue = deque(messages)
     accepted: OutboxMessage | None = None  # its 250 not recorded yet: recorded by the next step
-    with _LeaseKeeper(token, clock) as keeper:
+    with (
+        _LeaseKeeper(token, clock) as keeper,
+        Builder(messages, facts, flatten=_talks_smtp()) as builder,
+    ):
         while True:
-            take = queue.popleft() if queue and in_budget() else None
+            take = builder.next() if in_budget() else None
             if accepted is None and take is None:
                 break
 
@@ -302,20 +306,37 @@ def _send_batch(ids, clock, now, in_budget, smtp, report: RelayReport):
             if take is None:
                 break
             if attempts is None:
-                continue  # no longer pending: cancelled, or sent by another relay meanwhile
+                builder.skip(take)  # no longer pending: cancelled, or sent by another relay
+                continue
             take.attempts = attempts
-            sent, smtp = _send_one(take, token, facts, now, smtp, report)
+            sent, smtp = _send_one(take, token, builder, now, smtp, report)
             if sent:
                 accepted = take
     return smtp
 
 
-def _send_one(message, token, facts: MailFacts, now, smtp, report: RelayReport):
-    """Build and send one taken message; every failure is recorded on this row. Returns (was it
-    accepted, the SMTP session to reuse — None after an error: the next message opens one)."""
+def _talks_smtp() -> bool:
+    """Whether the relay hands SMTP the bytes built ahead itself: with Django's own SMTP backend
+    (the production one), whose `_send` it repeats; any other backend (the tests' locmem, the
+    console) is given the e-mail, as before."""
+    return import_string(settings.EMAIL_BACKEND) is SmtpEmailBackend
+
+
+class BuildFailed(Exception):
+    """Building an e-mail raised something that is not an Exception (it would have ended the
+    builder thread): recorded on the row like any failure."""
+
+
+def _send_one(message, token, builder: Builder, now, smtp, report: RelayReport):
+    """Send one taken message, built ahead; every failure is recorded on this row. Returns (was
+    it accepted, the SMTP session to reuse — None after an error: the next message opens one)."""
     try:
-        email = build_email(message, facts)
-        if email is None:
+        prepared = builder.prepared(message)
+        if prepared.error is not None:
+            if isinstance(prepared.error, Exception):
+                raise prepared.error
+            raise BuildFailed(repr(prepared.error)) from prepared.error
+        if prepared.email is None:
             _on_a_live_connection(
                 lambda: claimed_by(message.pk, token).update(
                     status=OutboxStatus.CANCELLED,
@@ -330,8 +351,7 @@ def _send_one(message, token, facts: MailFacts, now, smtp, report: RelayReport):
             # One SMTP session for the pass (reopened after an error), not one per message.
             smtp = get_connection(fail_silently=False)
             smtp.open()
-        email.connection = smtp
-        email.send()
+        hand_over(smtp, prepared)
     except Exception as exc:
         outcome = _record_failure(message, token, now or timezone.now(), exc)
         setattr(report, outcome, getattr(report, outcome) + 1)
@@ -341,6 +361,17 @@ def _send_one(message, token, facts: MailFacts, now, smtp, report: RelayReport):
             raise  # the task must end now; the row is recorded for the next pass
         return False, None
     return True, smtp
+
+
+def hand_over(smtp, prepared: Prepared) -> None:
+    """The one place an e-mail goes to SMTP: its bytes built ahead, over the session's smtplib
+    connection (MAIL, RCPT, DATA), or the e-mail given to a backend that is not SMTP's."""
+    if prepared.data:
+        smtp.connection.sendmail(prepared.envelope_from, list(prepared.recipients), prepared.data)
+    else:
+        assert prepared.email is not None
+        prepared.email.connection = smtp
+        prepared.email.send()
 
 
 def _close(connection) -> None:
