@@ -4,7 +4,7 @@ Runs on a small seeded database (bench/README.md §7b):
 
     DJANGO_SECRET_KEY=x DATABASE_URL=postgres://postgres@127.0.0.1:5432/parcours_bench_relay \\
     DJANGO_SETTINGS_MODULE=backend.settings.local .venv/bin/python bench/relay_bench.py \\
-        [--mails 2000] [--rounds 3] [--due-fraction 0.1] [--profile]
+        [--mails 2000] [--rounds 3] [--due-fraction 0.1] [--profile] [--relays 2 4]
 
 What it does (it prints numbers; it never asserts on a duration):
 
@@ -21,13 +21,16 @@ What it does (it prints numbers; it never asserts on a duration):
    * **relay, batch of 1** — the same with OUTBOX_BATCH_SIZE = 1 (a claim and a facts read per
      message, as before issue 17 the relay claimed one row at a time);
    * **smtplib** — the floor: the same messages built beforehand (outside the timing, by the
-     same code), sent with `smtplib.SMTP.sendmail` over one session: what SMTP alone costs.
+     same code), sent with `smtplib.SMTP.sendmail` over one session: what SMTP alone costs;
+   * with `--relays 2 4`: **N relays side by side**, this process's and N − 1 others (one process
+     each, started once), as N workers would run them (`--no-batch-of-one` skips the batch of 1).
    Each run checks that the sink received exactly `--mails` distinct Message-IDs and, for the
    relay, that every row ended `sent`.
 4. Prints mails/s per run, the medians, the ratio relay / smtplib per round, the latency of a
    one-row commit before and after (each send's record is one: the floor exactly-once sets), and
-   one relay run's phases (claim, facts, step = record + take, build, SMTP). `--profile`: a
-   cProfile of one relay pass (top 25 by cumulative time) first.
+   one relay run's phases (claim, facts, step = record + take, waiting for the builder, SMTP;
+   the builder thread's time beside them), and the bench process's CPU time per mail.
+   `--profile`: a cProfile of one relay pass (top 25 by cumulative time) first.
 
 It refuses a database whose name does not contain "bench": it rewrites outbox and alert rows.
 """
@@ -115,7 +118,7 @@ class Sink:
         self.process.join(timeout=10)
 
 
-# --- A second relay, in a process of its own (two workers relaying side by side) --------------
+# --- Other relays, each in a process of its own (workers relaying side by side) ---------------
 
 
 def _relay_process(port: int, pipe) -> None:
@@ -136,17 +139,17 @@ def _relay_process(port: int, pipe) -> None:
         pipe.send(report.as_dict())
 
 
-class SecondRelay:
+class OtherRelay:
     def __init__(self, port: int) -> None:
         self.pipe, child = multiprocessing.Pipe()
         self.process = multiprocessing.get_context("spawn").Process(
             target=_relay_process, args=(port, child), daemon=True
         )
 
-    def __enter__(self) -> "SecondRelay":
+    def __enter__(self) -> "OtherRelay":
         self.process.start()
         if self.pipe.recv() != "ready":
-            raise SystemExit("the second relay did not start")
+            raise SystemExit("another relay did not start")
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -223,28 +226,29 @@ def relay_run(now: dt.datetime, mails: int, sink: Sink, batch: int, phases=None)
     return mails / elapsed
 
 
-def two_relays_run(now: dt.datetime, mails: int, sink: Sink, second: SecondRelay) -> float:
-    """This process's relay and another process's, side by side over the same rows."""
+def relays_run(now: dt.datetime, mails: int, sink: Sink, others: list[OtherRelay]) -> float:
+    """This process's relay and the other processes', side by side over the same rows."""
     reset(now, mails)
     sink.take()
     t0 = time.perf_counter()
-    second.pipe.send(now.isoformat())
+    for other in others:
+        other.pipe.send(now.isoformat())
     mine = relay_service.outbox_relay(now=now, budget_seconds=600)
-    theirs = second.pipe.recv()
+    theirs = [other.pipe.recv() for other in others]
     elapsed = time.perf_counter() - t0
     received = sink.take()
     sent_rows = OutboxMessage.objects.filter(status=OutboxStatus.SENT).count()
-    sent = mine.sent + theirs["sent"]
-    if not (len(received) == len(set(received)) == sent == sent_rows == mails):
+    counts = [mine.sent] + [report["sent"] for report in theirs]
+    if not (len(received) == len(set(received)) == sum(counts) == sent_rows == mails):
         print(
-            f"!! two relays: {mine.as_dict()} + {theirs}, sink {len(received)} messages "
+            f"!! {len(counts)} relays: {mine.as_dict()} + {theirs}, sink {len(received)} messages "
             f"({len(set(received))} distinct), rows sent {sent_rows}, expected {mails}"
         )
-    shares.append(f"{mine.sent}+{theirs['sent']}")
+    shares.setdefault(len(counts), []).append("+".join(str(n) for n in counts))
     return mails / elapsed
 
 
-shares: list[str] = []  # how the two relays split each run's mails
+shares: dict[int, list[str]] = {}  # how the relays split each run's mails
 
 
 def prebuilt(now: dt.datetime, mails: int) -> list[tuple[str, list[str], bytes]]:
@@ -296,7 +300,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument(
-        "--two-relays", action="store_true", help="also two relays side by side (two processes)"
+        "--relays",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="also runs of N relays side by side, one process each (e.g. --relays 2 4)",
     )
     parser.add_argument("--no-batch-of-one", action="store_true", help="skip the batch-of-1 runs")
     args = parser.parse_args()
@@ -325,15 +333,15 @@ def main() -> None:
         if args.profile:
             profile(now, args.mails)
         built = prebuilt(now, args.mails)
-        second = stack.enter_context(SecondRelay(sink.port)) if args.two_relays else None
+        others = [stack.enter_context(OtherRelay(sink.port)) for _ in range(max(args.relays) - 1)]
         runs = {
             "relay": lambda: relay_run(now, args.mails, sink, settings.OUTBOX_BATCH_SIZE),
             "relay, batch of 1": lambda: relay_run(now, args.mails, sink, 1),
             "smtplib": lambda: smtplib_run(built, sink),
         }
-        if second is not None:
-            runs["two relays (two processes)"] = lambda: two_relays_run(
-                now, args.mails, sink, second
+        for count in sorted(set(args.relays) - {1}):
+            runs[f"{count} relays ({count} processes)"] = lambda count=count: relays_run(
+                now, args.mails, sink, others[: count - 1]
             )
         if args.no_batch_of_one:
             del runs["relay, batch of 1"]
@@ -355,8 +363,8 @@ def main() -> None:
             f"| {label} | {', '.join(f'{v:,.0f}' for v in values)} | "
             f"{statistics.median(values):,.0f} | {statistics.median(ratios):.2f} |"
         )
-    if shares:
-        print(f"\nTwo relays: mails sent by this process + the other, per run: {', '.join(shares)}")
+    for count, split in shares.items():
+        print(f"\n{count} relays: mails sent by each, per run: {', '.join(split)}")
     print(
         "\nCPU time of the bench process per mail (ms, median of runs): "
         + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in cpu_per_mail.items())
