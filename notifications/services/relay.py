@@ -21,7 +21,10 @@ with a deterministic Message-ID, record each result as soon as it is known
   the task's limits; the pass stops taking rows after OUTBOX_RELAY_BUDGET_SECONDS, even inside a
   batch (the rows not taken are let go, untouched).
 * The e-mails of a batch are built from facts read once for the batch (`mail_facts`), with their
-  templates compiled once; each e-mail is rendered from its own context.
+  templates compiled once; each e-mail is rendered from its own context — by a builder thread,
+  one or two e-mails ahead, down to the bytes SMTP is handed (`relay_builder`), while this thread
+  waits on SMTP and on the database. Only this thread takes, sends and records: bytes go to DATA
+  after their row's take committed, bytes built for a row not taken are dropped.
 * Every write is a short statement of its own, retried on a fresh database connection when the
   one held across the SMTP exchange was dropped: a server's 250 is not lost to a database hiccup
   (the duplicates of issue 16, finding 2).
