@@ -300,6 +300,31 @@ def pathway_care_team_visible_to(
     return CareTeamMember.objects.filter(pathway_id=pathway_id)
 
 
+# The two rules above, applied to rows a page already fetched for the gate's relations
+# (gate.relations.pathways_of_person): the same answer without reading them twice. The tests
+# hold each against its queryset (tests/test_access.py).
+
+
+def pathway_referrals_shown(
+    actor: Actor, referrals: Iterable[Referral], categories: Iterable[str]
+) -> list[Referral]:
+    """Of one pathway's referrals (every one, fetched), those `pathway_referrals_visible_to`
+    gives for these categories of that pathway, in the order given."""
+    if DataCategory.PATHWAY not in categories:
+        return []
+    mine = actor.organisation.pk
+    return [
+        r for r in referrals if r.status != ReferralStatus.DRAFT or r.sender_organisation_id == mine
+    ]
+
+
+def pathway_care_team_shown(
+    members: Iterable[CareTeamMember], categories: Iterable[str]
+) -> list[CareTeamMember]:
+    """Of one pathway's care team (fetched), what `pathway_care_team_visible_to` gives."""
+    return list(members) if DataCategory.PATHWAY in categories else []
+
+
 def agreements_visible_to(actor: Actor) -> QuerySet[Agreement]:
     """Members of a party see the agreement (whatever their role), pending parties included:
     they must read it to answer."""

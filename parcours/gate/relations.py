@@ -5,12 +5,23 @@ référent, care team, parties of a referral — open or recently ended); a refe
 party the organisation is on that referral; a consent adds whether the organisation collected it.
 """
 
+from collections.abc import Iterable
+
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from ..actor import Actor
-from ..models import AccessRequest, Agreement, Consent, Pathway, PlanAction, Referral
+from ..models import (
+    AccessRequest,
+    Agreement,
+    CareTeamMember,
+    Consent,
+    Pathway,
+    PlanAction,
+    Referral,
+)
 from ..rules import Relation
-from ..selectors.relationships import relationships_of
+from ..selectors.relationships import OPEN_CARE_TEAM, relationships_of
 
 
 def relations_to_pathway(actor: Actor, pathway: Pathway) -> frozenset[Relation]:
@@ -20,10 +31,43 @@ def relations_to_pathway(actor: Actor, pathway: Pathway) -> frozenset[Relation]:
     return frozenset(Relation(reason) for reason in relationship.reasons)
 
 
-def relations_to_person(actor: Actor, person_id: int) -> frozenset[Relation]:
-    """The union over the person's pathways (a person is followed through their pathways)."""
+def pathways_of_person(person_id: int) -> QuerySet[Pathway]:
+    """Every pathway of the person, newest first, with what their relationships are made of:
+    the referrals (their two organisations joined, newest first) and the open care team (its
+    organisation joined, in the order it was formed). Not a scope: a page that shows them keeps
+    only those `access.grants_for` gives categories of, and the referrals and members its
+    per-pathway rules let through (`access.pathway_referrals_shown`,
+    `access.pathway_care_team_shown`) — one fetch serving the relations and the page."""
+    return (
+        Pathway.objects.filter(person_id=person_id)
+        .prefetch_related(
+            Prefetch(
+                "referrals",
+                Referral.objects.select_related(
+                    "receiver_organisation", "sender_organisation"
+                ).order_by("-created_at"),
+            ),
+            Prefetch(
+                "care_team",
+                CareTeamMember.objects.filter(ended_at__isnull=True)
+                .select_related("organisation")
+                .order_by("started_at", "pk"),
+                to_attr=OPEN_CARE_TEAM,
+            ),
+        )
+        .order_by("-opened_at")
+    )
+
+
+def relations_to_person(
+    actor: Actor, person_id: int, *, pathways: Iterable[Pathway] | None = None
+) -> frozenset[Relation]:
+    """The union over the person's pathways (a person is followed through their pathways).
+    `pathways`: every one of them, already fetched by `pathways_of_person` (no query then)."""
     relations: set[Relation] = set()
-    for pathway in Pathway.objects.filter(person_id=person_id).prefetch_related("referrals"):
+    if pathways is None:
+        pathways = Pathway.objects.filter(person_id=person_id).prefetch_related("referrals")
+    for pathway in pathways:
         relations |= relations_to_pathway(actor, pathway)
     return frozenset(relations)
 

@@ -61,8 +61,14 @@ class Relationship:
         return {span.reason for span in self.spans}
 
 
+# The attribute a caller that already fetched the pathway's open care team (`Prefetch(...,
+# to_attr=OPEN_CARE_TEAM)`, e.g. gate.relations.pathways_of_person) leaves it under.
+OPEN_CARE_TEAM = "open_care_team"
+
+
 def relationships_of(pathway: Pathway, *, now: dt.datetime) -> dict[int, Relationship]:
-    """Organisation id → its relationship with the pathway, reason by reason (absent: none)."""
+    """Organisation id → its relationship with the pathway, reason by reason (absent: none).
+    Its referrals and open care team are read from the pathway's prefetches when it has them."""
     relations: dict[int, Relationship] = {}
 
     def add(org_id: int | None, *, cap=None, until=None, reason: str) -> None:
@@ -72,7 +78,10 @@ def relationships_of(pathway: Pathway, *, now: dt.datetime) -> dict[int, Relatio
 
     add(pathway.owner_organisation_id, reason="owner")
     add(pathway.referent_organisation_id, reason="referent")
-    for member in CareTeamMember.objects.filter(pathway=pathway, ended_at__isnull=True):
+    members = getattr(pathway, OPEN_CARE_TEAM, None)
+    if members is None:
+        members = CareTeamMember.objects.filter(pathway=pathway, ended_at__isnull=True)
+    for member in members:
         add(member.organisation_id, reason="care_team")
     grace = dt.timedelta(days=settings.PARCOURS_RELATIONSHIP_GRACE_DAYS)
     for referral in pathway.referrals.all():

@@ -19,7 +19,11 @@ from parcours.categories import PERSON_FIELDS, DataCategory, barrier_category
 from parcours.errors import DuplicatePerson, NotAllowed
 from parcours.gate import Action, Relation
 from parcours.gate.journal import record_list_of, record_read_of
-from parcours.gate.relations import relations_to_person, relations_to_plan_action
+from parcours.gate.relations import (
+    pathways_of_person,
+    relations_to_person,
+    relations_to_plan_action,
+)
 from parcours.labels import organisation_kind_recipients
 from parcours.models import (
     OBJECTIVE_MOVES,
@@ -32,6 +36,7 @@ from parcours.models import (
 )
 from parcours.selectors.action_plan import is_overdue, plan_of
 from parcours.selectors.diagnostic import diagnostic_by_domain
+from parcours.selectors.relationships import OPEN_CARE_TEAM
 from parcours.services import break_glass as break_glass_services
 from parcours.services import consent as consent_services
 from parcours.services import person as person_services
@@ -125,12 +130,21 @@ def _person_page(
     objection) is shown again, open, with its errors and what was typed or ticked (or, after the
     organisation picker's search without JavaScript, with what was typed)."""
     actor = request.actor
-    pathways = _visible_pathways(actor, person)
-    grants = access.grants_for(actor, [p.pk for p in pathways])
+    # Every pathway of the person once, with its referrals and care team: the gate's relations
+    # are made of them, and the page shows those the actor sees (issue 17: each was read twice).
+    every = list(
+        pathways_of_person(person.pk).select_related(
+            "referent", "owner_organisation", "referent_organisation"
+        )
+    )
+    held = access.grants_for(actor, [p.pk for p in every])
+    # Those it holds a category of: what `access.pathways_visible_to` answers, newest first.
+    pathways = [p for p in every if held[p.pk].categories]
+    grants = {p.pk: held[p.pk] for p in pathways}
     by_pathway = {pid: held.categories for pid, held in grants.items()}
     categories: set[str] = set().union(*by_pathway.values()) if by_pathway else set()
     pathway = pathways[0] if pathways else None
-    relations = relations_to_person(actor, person.pk)
+    relations = relations_to_person(actor, person.pk, pathways=every)
     model_fields = {f.name for f in Person._meta.get_fields()}
     fields = [
         (Person._meta.get_field(name).verbose_name, getattr(person, name))
@@ -157,17 +171,13 @@ def _person_page(
             barriers = [b for b in pathway.barriers.all() if barrier_category(b.kind) in categories]
         if DataCategory.PATHWAY in categories:
             periods = list(pathway.modality_periods.order_by("-started_at"))
-            # The pathway's categories are known: its scopes need not be built again.
-            referrals = list(
-                access.pathway_referrals_visible_to(actor, pathway.pk, by_pathway[pathway.pk])
-                .select_related("receiver_organisation", "sender_organisation")
-                .order_by("-created_at")
+            # Fetched with the pathway (newest first; the open team in the order it formed):
+            # the per-pathway rules of parcours.access say which of them the page shows.
+            referrals = access.pathway_referrals_shown(
+                actor, pathway.referrals.all(), by_pathway[pathway.pk]
             )
-            care_team = list(
-                access.pathway_care_team_visible_to(actor, pathway.pk, by_pathway[pathway.pk])
-                .filter(ended_at__isnull=True)
-                .select_related("organisation")
-                .order_by("started_at", "pk")
+            care_team = access.pathway_care_team_shown(
+                getattr(pathway, OPEN_CARE_TEAM), by_pathway[pathway.pk]
             )
     consents = list(
         access.person_consents_visible_to(actor, person.pk, categories)
