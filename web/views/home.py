@@ -22,6 +22,7 @@ from parcours.selectors import worklists
 from parcours.selectors.sent_referrals import with_latest_answer
 
 from ..actor import member_required
+from ..listing import naming_persons
 from .referrals import SHOWN_IN_LISTS
 
 LIMIT = 20
@@ -49,11 +50,11 @@ def home(request):
         return redirect("web:dpo-home")  # a DPO's work is the reports, never the records
     now = timezone.now()
     to_answer = _block(
-        worklists.to_answer(actor).select_related("pathway__person", "sender_organisation")
+        naming_persons(worklists.to_answer(actor), "pathway").select_related("sender_organisation")
     )
     awaiting_outcome = _block(
-        worklists.awaiting_outcome(actor, now=now).select_related(
-            "pathway__person", "sender_organisation"
+        naming_persons(worklists.awaiting_outcome(actor, now=now), "pathway").select_related(
+            "sender_organisation"
         )
     )
     # Counted once for the block and the header's badge (the same list).
@@ -65,7 +66,7 @@ def home(request):
         ),
         count=open_alerts_count(actor),
     )
-    caseload = _block(worklists.caseload(actor).select_related("person"))
+    caseload = _block(naming_persons(worklists.caseload(actor), ""))
     # Actions of people's plans the organisation holds and let pass their due date.
     overdue = _block(worklists.overdue_actions(actor))
     # Referrals the user sent whose receiver's answer needs them (refused, no-show…).

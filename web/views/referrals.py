@@ -43,6 +43,7 @@ from ..forms import (
     error_sentence,
 )
 from ..identity import name_shown
+from ..listing import naming_persons, sealed_fields
 from ..transfer_forms import DeclineTransferForm, TransferForm
 from .directory import build_picker, build_sheet, search_again
 
@@ -160,9 +161,9 @@ def inbox(request):
         if status in {value for value, _label in STATUS_FILTERS if value}:
             referrals = referrals.filter(status=status)
     referrals = with_unread_messages(
-        referrals.select_related(
-            "pathway__person", "sender_organisation", "receiver_service", "assigned_user"
-        ),
+        naming_persons(referrals, "pathway")
+        .select_related("sender_organisation", "receiver_service", "assigned_user")
+        .defer(*sealed_fields(Referral)),  # the context note is the referral's page's
         actor,
     )
     assignment = request.GET.get("attribution", TEAM)

@@ -12,6 +12,7 @@ from parcours.gate.journal import record_list_of
 from parcours.selectors import worklists
 
 from ..actor import member_required
+from ..listing import naming_persons
 from .referrals import PAGE_SIZE, SHOWN_IN_LISTS
 
 
@@ -19,7 +20,7 @@ from .referrals import PAGE_SIZE, SHOWN_IN_LISTS
 def caseload(request):
     """« Mes personnes suivies »: the open pathways of which the user is the référent."""
     actor = request.actor
-    page = Paginator(worklists.caseload(actor).select_related("person"), PAGE_SIZE).get_page(
+    page = Paginator(naming_persons(worklists.caseload(actor), ""), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     grants = access.grants_for(actor, {p.pk for p in page})
