@@ -1,0 +1,101 @@
+"""A query compiled once per process and run with new values (issue 17).
+
+The ORM builds and compiles a query anew on every call: for the token check every API request
+makes (one query: the token, its account, its organisation and the account's role there) that
+was 1.4 of its 2.2 ms of CPU, against 0.2 ms to run the SQL. `CompiledQuery` builds the
+queryset once with marker values, keeps its SQL, its parameters and what Django's
+`ModelIterable` needs to turn rows into model instances (the columns' converters, the
+`select_related` populators, the annotations), and then only substitutes the values and runs the
+SQL through Django's cursor (same database routing, same query log, same instances).
+
+Only for queries whose SQL never changes with the values: scalar parameters (`=`), no
+`__in` list of varying length, no time computed at build time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from django.db import connections, router
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
+
+M = TypeVar("M", bound=Model)
+
+
+class _Marker(str):
+    """A parameter value nobody sends: found again among the compiled parameters."""
+
+
+def _is(value: object, marker: _Marker) -> bool:
+    return isinstance(value, str) and value == marker
+
+
+class _Compiled:
+    def __init__(self, queryset: QuerySet, markers: dict[str, _Marker], alias: str):
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        self.sql = sql
+        self.params = list(params)
+        self.positions = {}
+        for name, marker in markers.items():
+            found = [i for i, value in enumerate(self.params) if _is(value, marker)]
+            if len(found) != 1:
+                raise ValueError(f"{name}: expected once among the parameters, found {len(found)}")
+            self.positions[name] = found[0]
+        select, klass_info = compiler.select, compiler.klass_info
+        self.select_fields = klass_info["select_fields"]
+        self.model = klass_info["model"]
+        start, end = self.select_fields[0], self.select_fields[-1] + 1
+        self.start, self.end = start, end
+        self.init_list = [f[0].target.attname for f in select[start:end]]
+        self.populators = get_related_populators(klass_info, select, alias)
+        self.annotations = dict(compiler.annotation_col_map)
+        self.converters = list(compiler.get_converters([s[0] for s in select]).items())
+        self.width = len(select)
+
+
+class CompiledQuery(Generic[M]):
+    """`build(**markers)` returns a queryset of `model`; `first(**values)` runs it with the
+    values and returns its first instance, or None."""
+
+    def __init__(self, model: type[M], build: Callable[..., QuerySet[M]], *names: str):
+        self._model = model
+        self._build = build
+        self._names = names
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _for(self, alias: str) -> _Compiled:
+        compiled = self._compiled.get(alias)
+        if compiled is None:
+            markers = {name: _Marker(f"\x00compiled-{name}\x00") for name in self._names}
+            compiled = _Compiled(self._build(**markers), markers, alias)
+            self._compiled[alias] = compiled
+        return compiled
+
+    def first(self, **values: Any) -> M | None:
+        alias = router.db_for_read(self._model)
+        compiled = self._for(alias)
+        params = list(compiled.params)
+        for name, position in compiled.positions.items():
+            params[position] = values[name]
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        row = list(row)
+        for position, (converters, expression) in compiled.converters:
+            value = row[position]
+            for converter in converters:
+                value = converter(value, expression, connection)
+            row[position] = value
+        fields = row[compiled.start : compiled.end]
+        obj: M = compiled.model.from_db(alias, compiled.init_list, fields)
+        for populator in compiled.populators:
+            populator.populate(row, obj)
+        for name, position in compiled.annotations.items():
+            setattr(obj, name, row[position])
+        return obj
