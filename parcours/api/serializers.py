@@ -54,15 +54,14 @@ from ..services.person import PERSON_EDITABLE_FIELDS
 from .redaction import RedactedSerializerMixin
 
 
+# A read serializer's fields built once per class, then copied for each instance.
+# `ModelSerializer.get_fields` inspects the model and builds every field anew for each serializer
+# instance (1.6 ms of CPU for a referral, 0.8 for a person, on every request; issue 17); what it
+# builds depends on the class alone (Meta, declared fields). Each instance still gets its own
+# copies (DRF's own `deepcopy`), bound to it as before. Not for write serializers, whose
+# validators may read the instance. No docstring: drf-spectacular would publish it as the
+# description of every component that inherits it.
 class FieldsBuiltOnce:
-    """A read serializer's fields built once per class, then copied for each instance.
-
-    `ModelSerializer.get_fields` inspects the model and builds every field anew for each
-    serializer instance (1.6 ms of CPU for a referral, 0.8 for a person, on every request;
-    issue 17); what it builds depends on the class alone (Meta, declared fields). Each
-    instance still gets its own copies (DRF's own `deepcopy`), bound to it as before. Not for
-    write serializers, whose validators may read the instance."""
-
     def get_fields(self):
         cls = type(self)
         built = cls.__dict__.get("_fields_built_once")
