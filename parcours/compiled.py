@@ -51,7 +51,8 @@ class _Compiled:
         start, end = self.select_fields[0], self.select_fields[-1] + 1
         self.start, self.end = start, end
         self.init_list = [f[0].target.attname for f in select[start:end]]
-        self.populators = get_related_populators(klass_info, select, alias)
+        # Django 5.2's signature; the stubs describe a later one (with `fetch_mode`).
+        self.populators = get_related_populators(klass_info, select, alias)  # type: ignore[call-arg]
         self.annotations = dict(compiler.annotation_col_map)
         self.converters = list(compiler.get_converters([s[0] for s in select]).items())
         self.width = len(select)

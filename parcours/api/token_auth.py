@@ -10,6 +10,7 @@ account may do with a record is still the gate's decision.
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -88,6 +89,8 @@ class _Throttle(SimpleRateThrottle):
     without Redis: memory), DRF's own."""
 
     cache = caches["throttle"]
+    num_requests: int | None  # SimpleRateThrottle's, from the rate (None without one)
+    duration: int | None
 
     def allow_request(self, request, view) -> bool:
         try:
@@ -99,16 +102,17 @@ class _Throttle(SimpleRateThrottle):
             return True
 
     def _allow_in_redis(self, request, view) -> bool:
-        if self.rate is None:
+        if self.rate is None or self.num_requests is None or self.duration is None:
             return True
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
         self.now = self.timer()
         # Its own name: a key of the pickled-list format (before) is not a sorted set.
-        key = self.cache.make_and_validate_key(f"{self.key}:window")
+        cache = cast(RedisCache, self.cache)
+        key = cache.make_and_validate_key(f"{self.key}:window")
         window = sliding_window.hit(
-            self.cache._cache.get_client(key, write=True),
+            cache._cache.get_client(key, write=True),
             key,
             now=self.now,
             duration=self.duration,
@@ -119,7 +123,7 @@ class _Throttle(SimpleRateThrottle):
 
     def wait(self) -> float | None:
         window = getattr(self, "_window", None)
-        if window is None:
+        if window is None or self.num_requests is None or self.duration is None:
             return super().wait()
         # SimpleRateThrottle.wait over the window the script saw (this request not counted).
         if window.count and window.oldest is not None:
