@@ -2,6 +2,7 @@
 
 import copy
 
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -61,7 +62,24 @@ from .redaction import RedactedSerializerMixin
 # copies (DRF's own `deepcopy`), bound to it as before. Not for write serializers, whose
 # validators may read the instance. No docstring: drf-spectacular would publish it as the
 # description of every component that inherits it.
+class ServedDateTimeField(serializers.DateTimeField):
+    """DRF's, asking the current time zone once per field instance (one serializer, one
+    request) rather than for every value: a page of 50 referrals has 15 dates a row."""
+
+    def default_timezone(self):
+        try:
+            return self._served_timezone
+        except AttributeError:
+            self._served_timezone = super().default_timezone()
+            return self._served_timezone
+
+
 class FieldsBuiltOnce:
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: ServedDateTimeField,
+    }
+
     def get_fields(self):
         cls = type(self)
         built = cls.__dict__.get("_fields_built_once")
