@@ -389,6 +389,39 @@ def analyse(endpoints: list[Endpoint], word: str, captured: dict[str, list[str]]
     database.close()
 
 
+def cpu(endpoints: list[Endpoint], words: list[str], requests: int) -> None:
+    """Each matching endpoint `requests` times in-process (its URLs in turn, after one warm-up
+    each): the wall time and this process's CPU time per request. On a shared, loaded machine
+    the CPU time is the steadier measure of what Python costs (the wall time waits for the
+    other processes and for PostgreSQL); the function calls per request (cProfile, 20 requests)
+    do not depend on the load at all."""
+    print(f"\n## In-process, {requests} requests per endpoint (load average {load_average()})\n")
+    print("| organisation | endpoint | wall p50 ms | CPU p50 / mean ms | calls / request |")
+    print("|---|---|---:|---:|---:|")
+    for endpoint in endpoints:
+        if not any(word.lower() in endpoint.label.lower() for word in words):
+            continue
+        for url in endpoint.urls:
+            in_process(endpoint, url)
+        walls, cpus = [], []
+        for n in range(requests):
+            url = endpoint.urls[n % len(endpoint.urls)]
+            wall, started = time.perf_counter(), time.process_time()
+            in_process(endpoint, url)
+            cpus.append((time.process_time() - started) * 1000)
+            walls.append((time.perf_counter() - wall) * 1000)
+        profile = cProfile.Profile()
+        for n in range(20):
+            profile.enable()
+            in_process(endpoint, endpoint.urls[n % len(endpoint.urls)])
+            profile.disable()
+        calls = pstats.Stats(profile).total_calls / 20
+        print(
+            f"| {endpoint.organisation} | {endpoint.label} | {statistics.median(walls):.1f} "
+            f"| {statistics.median(cpus):.1f} / {statistics.mean(cpus):.1f} | {calls:,.0f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -402,6 +435,14 @@ def main() -> None:
     parser.add_argument("--analyse", action="append", default=[], metavar="WORD")
     parser.add_argument(
         "--analyse-only", action="store_true", help="no server: only the --analyse part"
+    )
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --analyse-only: N in-process requests per endpoint the --analyse words match "
+        "(all API endpoints without any), wall and CPU time and function calls per request",
     )
     args = parser.parse_args()
 
@@ -421,6 +462,9 @@ def main() -> None:
         endpoints += endpoints_for(label, organisation, visible, args.records, rng)
     captured = capture(endpoints)
     if args.analyse_only:
+        if args.cpu:
+            cpu(endpoints, args.analyse or ["API"], args.cpu)
+            return
         for word in args.analyse:
             analyse(endpoints, word, captured)
         return
