@@ -15,8 +15,8 @@ On top of those privileges the trigger refuses, whoever asks and whatever the se
   into `parcours_journal_purge_window`, a table only the owner can write; the trigger asks
   `parcours_journal_purging()` whether such a row exists. The application role can neither
   write that table nor set anything that stands for it.
-- TRUNCATE: only by a superuser (pytest-django empties tables with TRUNCATE between transactional
-  tests, as the `postgres` superuser; a superuser can switch any trigger off anyway). The owner
+- TRUNCATE: only by a superuser (Django's `flush` empties tables with TRUNCATE; a superuser can
+  switch any trigger off anyway, as the test suite's flush does: tests/flush.py). The owner
   role of a deployment is not a superuser.
 The purge function enforces the purge rules itself (`parcours_journal_purge_plan`): a prefix of
 the sealed chain, never its head, rows older than the cut-off and than the minimum age

@@ -54,6 +54,16 @@ def _force_login_passes_the_second_factor():
     Client.force_login = original
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _flush_by_delete():
+    """Transactional tests end with a DELETE of every table instead of a TRUNCATE: the same
+    empty database, seconds sooner (tests/flush.py)."""
+    from .flush import flush_by_delete
+
+    with flush_by_delete():
+        yield
+
+
 @pytest.fixture
 def make_actor(db):
     """Build an Actor: a user with a membership (role) in an organisation."""

@@ -43,8 +43,9 @@ if "DATABASE_CONN_MAX_AGE" not in os.environ:
         _database["CONN_MAX_AGE"] = 0
 # The tests write journal rows dated by time-machine, which the database's clock does not see:
 # no minimum age in the test database's purge function (tests/journal/test_app_role.py installs
-# one to test it). pytest-django's TRUNCATE between transactional tests needs nothing: the tests
-# connect as the postgres superuser, the one role the journal's trigger lets truncate.
+# one to test it). Emptying the tables between transactional tests needs nothing either: the
+# tests connect as the postgres superuser, who may switch the journal's trigger off for the
+# flush's transaction (tests/flush.py) and is the one role it lets truncate.
 JOURNAL_PURGE_MIN_AGE_DAYS = 0
 
 # The API's rate counters: a key prefix of this process's own, so that a count left in Redis by

@@ -45,7 +45,7 @@ def bare_app_role(django_db_setup, django_db_blocker) -> str:
 @pytest.fixture(scope="session")
 def app_role(bare_app_role, django_db_blocker) -> str:
     """The role, granted by `manage.py db_grant_app_role` (committed: it outlives the tests'
-    transactions, and transactional tests' TRUNCATE does not touch privileges)."""
+    transactions, and the flush after a transactional test does not touch privileges)."""
     with django_db_blocker.unblock():
         call_command("db_grant_app_role", role=bare_app_role, stdout=io.StringIO())
     return bare_app_role
@@ -105,7 +105,7 @@ def app_login(app_role, transactional_db):
         return conn
 
     yield connect
-    for conn in opened:  # before pytest-django's TRUNCATE, which would wait for them
+    for conn in opened:  # before the flush after the test, which could wait for them
         conn.close()
 
 

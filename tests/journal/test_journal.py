@@ -272,7 +272,7 @@ def test_delete_is_refused(counsellor):
 
 @pytest.mark.django_db
 def test_truncate_is_left_to_superusers(counsellor):
-    """pytest-django empties the tables with TRUNCATE, as the postgres superuser: the trigger
+    """Django's `flush` empties the tables with TRUNCATE, as the postgres superuser: the trigger
     lets a superuser through (one can switch any trigger off anyway) and no one else, whatever
     their privileges or settings (test_app_role.py); `journal_verify` then reports the journal
     emptied if a checkpoint had been signed (test_truncation_after_a_checkpoint_is_reported)."""
