@@ -16,6 +16,7 @@ and refused writes leave the data unchanged. People's records are not in the adm
 Agreements are saved through their services in the admin (test_admin_agreements.py).
 """
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,6 +44,7 @@ from parcours.models import (
     Role,
 )
 from tests.factories import AgreementFactory, MembershipFactory, OrganisationFactory, UserFactory
+from tests.worlds import built_once
 
 pytestmark = [
     pytest.mark.django_db,
@@ -116,9 +118,16 @@ class World:
         )
 
 
+@pytest.fixture(scope="module")
+def world_template(django_db_setup, django_db_blocker):
+    """Built once for the module, each test on a copy (tests/worlds.py)."""
+    with built_once(django_db_blocker):
+        yield World()
+
+
 @pytest.fixture
-def world():
-    return World()
+def world(world_template, db):
+    return copy.deepcopy(world_template)
 
 
 # --- the models ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 404 for a person, user or request outside the DPO's reach; the reports' rows and the rights
 request flow through the pages."""
 
+import copy
 import datetime as dt
 
 import pytest
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from parcours.models import AccessEvent, RightsRequest, Role
 from tests.factories import MembershipFactory, PathwayFactory, PersonFactory
+from tests.worlds import built_once
 
 from .test_pages import World, client_of
 
@@ -42,9 +44,16 @@ class DpoWorld(World):
         )
 
 
+@pytest.fixture(scope="module")
+def world_template(django_db_setup, django_db_blocker):
+    """Built once for the module, each test on a copy (tests/worlds.py)."""
+    with built_once(django_db_blocker):
+        yield DpoWorld()
+
+
 @pytest.fixture
-def world():
-    return DpoWorld()
+def world(world_template, db):
+    return copy.deepcopy(world_template)
 
 
 # name → (method, own kwargs, foreign kwargs or None, POST data)

@@ -18,6 +18,7 @@ The pages come from the URL resolver: a page of the `web` namespace that is neit
 nor named in NO_FORM fails `test_every_page_is_fuzzed_or_has_no_form`.
 """
 
+import copy
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -44,6 +45,7 @@ from tests.factories import (
     valid_nir,
 )
 from tests.rows import snapshot
+from tests.worlds import built_once
 
 from .test_page_matrix import PASSWORD, UNVERIFIED, World, _plan
 
@@ -143,9 +145,16 @@ class FuzzWorld(World):
         )
 
 
+@pytest.fixture(scope="module")
+def world_template(django_db_setup, django_db_blocker):
+    """Built once for the module, each test on a copy (tests/worlds.py)."""
+    with built_once(django_db_blocker):
+        yield FuzzWorld()
+
+
 @pytest.fixture
-def world():
-    return FuzzWorld()
+def world(world_template, db):
+    return copy.deepcopy(world_template)
 
 
 # --- the pages and their junk ---------------------------------------------------------------------

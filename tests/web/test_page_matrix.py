@@ -15,6 +15,7 @@ login page), a member's GET, another organisation's record (404) and the DPO pag
 those sweeps are not repeated here.
 """
 
+import copy
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ from tests.factories import (
     api_token_for,
 )
 from tests.second_factor import enrol, next_code, totp_code
+from tests.worlds import built_once
 from web.forms import PersonForm
 
 from .test_dpo_pages import DpoWorld
@@ -177,9 +179,16 @@ class World(DpoWorld):
         return f"{consents} referral:{self.outgoing.pk}"
 
 
+@pytest.fixture(scope="module")
+def world_template(django_db_setup, django_db_blocker):
+    """Built once for the module, each test on a copy (tests/worlds.py)."""
+    with built_once(django_db_blocker):
+        yield World()
+
+
 @pytest.fixture
-def world():
-    return World()
+def world(world_template, db):
+    return copy.deepcopy(world_template)
 
 
 # --- what a visit expects -------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Every page: anonymous → login, member → 200, another organisation's record → 404 (like a
 missing one), forms → French errors without losing what was typed, bounded queries."""
 
+import copy
 import datetime as dt
 
 import pytest
@@ -31,6 +32,7 @@ from tests.factories import (
     ReferralFactory,
     with_evidence,
 )
+from tests.worlds import built_once
 
 pytestmark = pytest.mark.django_db
 
@@ -134,9 +136,16 @@ class World:
         return self._foreign_objection
 
 
+@pytest.fixture(scope="module")
+def world_template(django_db_setup, django_db_blocker):
+    """Built once for the module, each test on a copy (tests/worlds.py)."""
+    with built_once(django_db_blocker):
+        yield World()
+
+
 @pytest.fixture
-def world():
-    return World()
+def world(world_template, db):
+    return copy.deepcopy(world_template)
 
 
 def client_of(user) -> Client:
