@@ -54,6 +54,22 @@ def _force_login_passes_the_second_factor():
     Client.force_login = original
 
 
+def pytest_collection_modifyitems(items):
+    """In a module whose world is built once (`world_template`, tests/worlds.py), the tests that
+    do not use the world run before those that do: the world's rows exist from its first test
+    to the module's end, and a test that never asked for them must not find them. The order is
+    otherwise kept (a stable sort; modules stay where they were)."""
+    modules: dict = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], len(modules))
+    items.sort(
+        key=lambda item: (
+            modules[item.nodeid.split("::")[0]],
+            "world_template" in getattr(item, "fixturenames", ()),
+        )
+    )
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _flush_by_delete():
     """Transactional tests end with a DELETE of every table instead of a TRUNCATE: the same

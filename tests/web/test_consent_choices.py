@@ -3,6 +3,8 @@ categories for every organisation picked and each picked organisation's own; the
 records one consent per group of categories going to the same recipients, all or nothing; the
 API offers the same (POST /api/v1/consents/choices/)."""
 
+import copy
+
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -13,6 +15,7 @@ from parcours.models import AccessEvent, Consent, Person, Role
 from parcours.services.consent import ConsentChoice, consent_groups, consent_record_choices
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.rows import snapshot
+from tests.worlds import built_once
 
 from .test_page_matrix import World
 
@@ -26,9 +29,16 @@ class ChoicesWorld(World):
         self.cap_emploi = OrganisationFactory(kind="cap_emploi", name="Cap emploi Artois")
 
 
+@pytest.fixture(scope="module")
+def world_template(django_db_setup, django_db_blocker):
+    """Built once for the module, each test on a copy (tests/worlds.py)."""
+    with built_once(django_db_blocker):
+        yield ChoicesWorld()
+
+
 @pytest.fixture
-def world():
-    return ChoicesWorld()
+def world(world_template, db):
+    return copy.deepcopy(world_template)
 
 
 def _new_consents(world):
