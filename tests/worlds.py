@@ -22,8 +22,11 @@ way):
 
 `world_template` is module-scoped, so pytest sets it up before the test's `db` (fixtures of a
 wider scope first): the world's transaction is the outer one and the test's the savepoint.
-Its rows are dated when the module starts rather than when each test starts: a world whose
-meaning depends on its age (a deadline minutes away) keeps being built per test.
+Its rows are dated when the module starts rather than when each test starts, and their ids are
+the same in every test: a world whose meaning depends on its age (a deadline minutes away) or a
+test that depends on which ids exist (test_pickers.py posts "١٢", which Django reads as id 12)
+keeps a world per test. The module's tests that do not use the world run before the first one
+that does (tests/conftest.py, `pytest_collection_modifyitems`): they never see its rows.
 """
 
 from collections.abc import Iterator
