@@ -12,6 +12,7 @@ from ..exports import downloads
 from ..selectors import referral_statistics as stats
 from ..selectors.referral_statistics import FilterError, ReferralStatistics
 from ..selectors.small_cells import Cell
+from ..services.referral_statistics import referral_statistics_partners, referral_statistics_read
 from . import statistics_serializers as s
 from .actor import HasMembership, request_actor
 
@@ -97,11 +98,11 @@ class ReferralStatisticsView(APIView):
     )
     def get(self, request):
         actor = request_actor(request)
-        stats.partners_for(actor, stats.SENT)  # the gate first: 403 before the filters
+        referral_statistics_partners(actor=actor, direction=stats.SENT)  # 403 before the filters
         query = s.StatisticsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         try:
-            figures = stats.referral_statistics_for(actor, query.validated_data["filters"])
+            figures = referral_statistics_read(actor=actor, filters=query.validated_data["filters"])
         except FilterError as error:
             raise serializers.ValidationError({s.FIELDS[error.field]: [str(error)]}) from None
         if query.validated_data.get("export") == "csv":

@@ -1,7 +1,9 @@
 """The referral statistics of an organisation, for its manager (issue 18): read from the monthly
 figures (`ReferralMonthlyFigure`, refreshed by Celery — never computed here from the referrals),
-through the gate's table (`statistics.read`), small cells suppressed here (`small_cells`), so
-the page, its CSV and the API show exactly the same figures.
+within the organisations `access.statistics_organisations_for` gives the actor (none but a
+manager's own), small cells suppressed here (`small_cells`), so the page, its CSV and the API
+show exactly the same figures. The doors reach these reads through
+`parcours.services.referral_statistics`, which asks the gate first (`statistics.read`: 403).
 
 What each figure means is in docs/guide-responsables.md; the formulas are `INDICATORS` below.
 A referral counts in the month it was **sent** (Paris time): its answer, appointments and
@@ -15,10 +17,9 @@ from typing import Any, TextIO
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from .. import access, gate
+from .. import access
 from ..actor import Actor
 from ..dates import add_months
-from ..gate import Action
 from ..models import (
     Organisation,
     ReferralFigureRefresh,
@@ -336,7 +337,6 @@ def _partner_field(filters: StatisticsFilters) -> str:
 
 def partners_for(actor: Actor, direction: str) -> QuerySet[Organisation]:
     """The partners the organisation has figures with in `direction` (the filter's choices)."""
-    gate.require(actor, Action.STATISTICS_READ)
     own, partner = (
         ("sender_organisation", "receiver_organisation")
         if direction == SENT
@@ -387,11 +387,11 @@ def _labelled(columns: dict[str, Any], totals: dict[str, int]) -> list[LabelledC
 def referral_statistics_for(actor: Actor, filters: StatisticsFilters) -> ReferralStatistics:
     """The organisation's referral figures over the filters' period, small cells suppressed.
 
-    NotAllowed (403) unless the gate's table lets the actor's role read them; FilterError
+    Nothing but an empty scope for an actor the gate's table refuses (the service asks the
+    gate: parcours.services.referral_statistics); FilterError
     (field `partner`) for a partner the organisation has no figures with. Five queries,
     whatever the period: the partner's name, the months, the previous period, the partners, the
     last refresh."""
-    gate.require(actor, Action.STATISTICS_READ)
     partner_name = ""
     if filters.partner_id is not None:
         partner = partners_for(actor, filters.direction).filter(pk=filters.partner_id).first()

@@ -3,11 +3,16 @@ selector's indicators."""
 
 import pytest
 
+from parcours.errors import NotAllowed
 from parcours.models import ReferralMonthlyFigure, Role
 from parcours.selectors.referral_statistics import (
     RECEIVED,
     referral_statistics_for,
     statistics_filters,
+)
+from parcours.services.referral_statistics import (
+    referral_statistics_partners,
+    referral_statistics_read,
 )
 from tests.statistics.conftest import _actor
 
@@ -115,3 +120,24 @@ def test_the_receivers_dashboard_sees_the_same_referrals_from_the_other_side(wor
     # The sender sees nothing received.
     mine = referral_statistics_for(world.manager, _filters(world, direction=RECEIVED))
     assert mine.indicator("sent").total.value == 0
+
+
+def test_the_service_asks_the_gate_first_and_the_selector_shows_a_refused_role_nothing(world):
+    # The doors call the service: a counsellor is refused with the rule's French message.
+    with pytest.raises(NotAllowed) as refused:
+        referral_statistics_read(actor=world.counsellor, filters=_filters(world))
+    assert "responsable" in str(refused.value).lower()
+    with pytest.raises(NotAllowed):
+        referral_statistics_partners(actor=world.counsellor, direction=RECEIVED)
+    # The selector beneath it scopes by `access`: nothing for that role, whatever the caller.
+    assert (
+        referral_statistics_for(world.counsellor, _filters(world)).indicator("sent").total.value
+        == 0
+    )
+    # The manager reads through the service what the selector gives.
+    assert (
+        referral_statistics_read(actor=world.manager, filters=_filters(world))
+        .indicator("sent")
+        .total.value
+        == 80
+    )

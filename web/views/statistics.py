@@ -1,5 +1,6 @@
 """« Tableau de bord »: the organisation's referral figures for its manager (issue 18). Thin:
-the filters' form, then the selector (the gate's rule, the small-cell suppression), rendered
+the filters' form, then the service (the gate's rule) and its selector (the small-cell
+suppression), rendered
 as charts with their tables, or as the CSV of the same cells."""
 
 from urllib.parse import urlencode
@@ -10,6 +11,10 @@ from django.shortcuts import render
 from parcours.exports import downloads
 from parcours.selectors import referral_statistics as stats
 from parcours.selectors.referral_statistics import FilterError
+from parcours.services.referral_statistics import (
+    referral_statistics_partners,
+    referral_statistics_read,
+)
 
 from ..actor import member_required
 from ..charts import bar_chart
@@ -20,7 +25,9 @@ from ..statistics_forms import StatisticsForm, direction_in_query, query_of
 def statistics(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     # The gate first (403 page for a case worker), then the filters.
-    partners = stats.partners_for(actor, direction_in_query(request.GET.get("sens")))
+    partners = referral_statistics_partners(
+        actor=actor, direction=direction_in_query(request.GET.get("sens"))
+    )
     form = StatisticsForm(request.GET or None, partners=partners)
     figures = None
     # A GET form's errors answer 200, like every filter form of the site: the page is the form.
@@ -28,7 +35,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
         return _page(request, form, None)
     filters = form.filters if request.GET else stats.statistics_filters()
     try:
-        figures = stats.referral_statistics_for(actor, filters)
+        figures = referral_statistics_read(actor=actor, filters=filters)
     except FilterError as error:
         form.add_filter_error(error)
         return _page(request, form, None)
