@@ -1153,6 +1153,53 @@ def case_journal_chain_seq_unique() -> Case:
 CONSTRAINT_CASES += [("journal_chain_seq_unique", case_journal_chain_seq_unique)]
 
 
+# --- Statistics (issue 18) ----------------------------------------------------------------------
+
+
+def _figure(**fields):
+    from parcours.models import ReferralMonthlyFigure
+
+    return ReferralMonthlyFigure.objects.create(
+        **{"month": dt.date(2026, 3, 1), "refreshed_at": timezone.now(), **fields}
+    )
+
+
+def case_referral_figure_one_per_cell() -> Case:
+    """One cell per month, sender, receiver and service — a cell without a service included
+    (NULLS NOT DISTINCT: the refresh would otherwise write it twice)."""
+    sender, receiver = OrganisationFactory(), OrganisationFactory()
+    pair = {
+        "sender_organisation": sender,
+        "receiver_organisation": receiver,
+        "receiver_service": None,
+        "employment_area": receiver.employment_area,
+    }
+    _figure(**pair)
+    return Case(
+        bad=lambda: _figure(**pair),
+        good=lambda: _figure(**{**pair, "month": dt.date(2026, 4, 1)}),
+    )
+
+
+def case_referral_figure_month_first_day() -> Case:
+    sender, receiver = OrganisationFactory(), OrganisationFactory()
+    pair = {
+        "sender_organisation": sender,
+        "receiver_organisation": receiver,
+        "employment_area": receiver.employment_area,
+    }
+    return Case(
+        bad=lambda: _figure(**pair, month=dt.date(2026, 3, 15)),
+        good=lambda: _figure(**pair, month=dt.date(2026, 3, 1)),
+    )
+
+
+CONSTRAINT_CASES += [
+    ("referral_figure_one_per_cell", case_referral_figure_one_per_cell),
+    ("referral_figure_month_first_day", case_referral_figure_month_first_day),
+]
+
+
 def _all_constraint_names() -> set[str]:
     from django.apps import apps
 
