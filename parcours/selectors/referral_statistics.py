@@ -320,28 +320,28 @@ class ReferralStatistics:
 
 def _scope(actor: Actor, filters: StatisticsFilters) -> QuerySet[ReferralMonthlyFigure]:
     organisations = access.statistics_organisations_for(actor)
-    own, partner = (
-        ("sender_organisation", "receiver_organisation")
-        if filters.direction == SENT
-        else ("receiver_organisation", "sender_organisation")
-    )
+    own, partner = _sides(filters.direction)
     figures = ReferralMonthlyFigure.objects.filter(**{f"{own}__in": organisations})
     if filters.partner_id is not None:
         figures = figures.filter(**{f"{partner}_id": filters.partner_id})
     return figures
 
 
+def _sides(direction: str) -> tuple[str, str]:
+    """(the organisation's own field, its partner's) for `direction`: the sender's side of a
+    cell for what was sent, the receiver's for what was received."""
+    if direction == SENT:
+        return "sender_organisation", "receiver_organisation"
+    return "receiver_organisation", "sender_organisation"
+
+
 def _partner_field(filters: StatisticsFilters) -> str:
-    return "receiver_organisation" if filters.direction == SENT else "sender_organisation"
+    return _sides(filters.direction)[1]
 
 
 def partners_for(actor: Actor, direction: str) -> QuerySet[Organisation]:
     """The partners the organisation has figures with in `direction` (the filter's choices)."""
-    own, partner = (
-        ("sender_organisation", "receiver_organisation")
-        if direction == SENT
-        else ("receiver_organisation", "sender_organisation")
-    )
+    own, partner = _sides(direction)
     ids = ReferralMonthlyFigure.objects.filter(
         **{f"{own}__in": access.statistics_organisations_for(actor)}
     ).values(partner)

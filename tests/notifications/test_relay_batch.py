@@ -40,16 +40,6 @@ MINUTE = dt.timedelta(minutes=1)
 
 
 @pytest.fixture
-def smtp(sink, settings):
-    """This process's e-mail goes to the test's own SMTP server (the relay runs in process)."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    return sink
-
-
-@pytest.fixture
 def other_session():
     """A second database session, as another relay's: what it locks, it holds until closed."""
     session = psycopg.connect(database_url(), autocommit=True)
