@@ -146,6 +146,10 @@ class Action(StrEnum):
     AGREEMENT_CHANGE = "agreement.change"
     AGREEMENT_ACCEPT = "agreement.accept"  # for the acting organisation only
     AGREEMENT_DECLINE = "agreement.decline"
+    # The indicators annexed to an agreement (issue 18): chosen, with targets, by its signatories;
+    # their periodic report read by its parties' managers and administrators.
+    AGREEMENT_INDICATORS_SET = "agreement.indicators_set"
+    AGREEMENT_INDICATORS_READ = "agreement.indicators_read"
     ADMINISTER_ORGANISATION = "organisation.administer"
     # The DPO's work (who did what; never record content).
     DPO_REPORT = "dpo.report"
@@ -227,6 +231,14 @@ _MESSAGE_ROLES = _(
 _PLAN_FOLLOWERS = _(
     "Seules les organisations qui suivent le parcours (porteuse, référent, équipe de suivi) "
     "construisent le plan d'action."
+)
+
+_INDICATORS_SET = _(
+    "Seuls les responsables et administrateurs des signataires choisissent les indicateurs."
+)
+_INDICATORS_READ = _(
+    "Les indicateurs d'une convention sont réservés aux responsables et administrateurs des "
+    "signataires."
 )
 
 _MOVE_LABELS = {
@@ -534,6 +546,22 @@ RULES: dict[Action, Rule] = {
         AGREEMENT_SIGNATORIES,
         frozenset({Relation.PARTY}),
         _("Seuls les responsables de structure refusent une convention."),
+    ),
+    # Aggregates only (no person): no category. Annexing indicators binds no party further (it
+    # reports, it opens no access and sets no delay): a signatory changes them at once.
+    Action.AGREEMENT_INDICATORS_SET: Rule(
+        "Choix des indicateurs d'une convention",
+        AGREEMENT_SIGNATORIES,
+        frozenset({Relation.PARTY}),
+        _INDICATORS_SET,
+        role_refusal=_INDICATORS_SET,
+    ),
+    Action.AGREEMENT_INDICATORS_READ: Rule(
+        "Consultation des indicateurs d'une convention",
+        AGREEMENT_SIGNATORIES,
+        frozenset({Relation.PARTY}),
+        _INDICATORS_READ,
+        role_refusal=_INDICATORS_READ,
     ),
     Action.ADMINISTER_ORGANISATION: Rule(
         "Administration de l'organisation",

@@ -12,13 +12,17 @@ from .action_plan import (
 )
 from .agreement import (
     AGREEMENT_PARTY_MOVES,
+    MAX_ANNEXED_INDICATORS,
+    REPORTING_PERIOD_MONTHS,
     Agreement,
     AgreementAction,
+    AgreementIndicator,
     AgreementLevel,
     AgreementParty,
     AgreementPartyStatus,
     EscalationAudience,
     EscalationRung,
+    ReportingPeriod,
 )
 from .api_token import ApiToken, ApiTokenRevocation, ApiTokenStatus
 from .appointment import Appointment, AppointmentChannel, AppointmentOutcome
@@ -79,12 +83,14 @@ __all__ = [
     "ASSIGNABLE_STATUSES",
     "CASEWORK_ROLES",
     "DPO_ROLES",
+    "MAX_ANNEXED_INDICATORS",
     "MESSAGE_MAX_LENGTH",
     "OBJECTIVE_MOVES",
     "OPEN_PLAN_ACTION_STATUSES",
     "OPEN_REFERRAL_STATUSES",
     "PERSON_OPERATION_CHOICES",
     "PLAN_ACTION_MOVES",
+    "REPORTING_PERIOD_MONTHS",
     "RIGHTS_REQUEST_DECISIONS",
     "RIGHTS_REQUEST_MOVES",
     "SECURITY_OPERATIONS",
@@ -95,6 +101,7 @@ __all__ = [
     "AccessRequestStatus",
     "Agreement",
     "AgreementAction",
+    "AgreementIndicator",
     "AgreementLevel",
     "AgreementParty",
     "AgreementPartyStatus",
@@ -146,6 +153,7 @@ __all__ = [
     "ReferralOutcome",
     "ReferralStatus",
     "RefusalReason",
+    "ReportingPeriod",
     "RetentionRule",
     "RightsRequest",
     "RightsRequestChannel",

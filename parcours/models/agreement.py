@@ -293,3 +293,69 @@ class EscalationRung(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order}. {self.get_audience_display()} après {self.after_hours} h"
+
+
+class ReportingPeriod(models.TextChoices):
+    MONTHLY = "monthly", _("Mensuelle")
+    QUARTERLY = "quarterly", _("Trimestrielle")
+    YEARLY = "yearly", _("Annuelle")
+
+
+# The months in each reporting period (calendar months, quarters, years).
+REPORTING_PERIOD_MONTHS = {
+    ReportingPeriod.MONTHLY: 1,
+    ReportingPeriod.QUARTERLY: 3,
+    ReportingPeriod.YEARLY: 12,
+}
+MAX_ANNEXED_INDICATORS = 20
+
+
+class AgreementIndicator(models.Model):
+    """An indicator annexed to an agreement: one of the catalogue's (`parcours/indicators.py`,
+    checked by the service: the code is not a database choice so that the catalogue stays one
+    module), with its target and its reporting period. The target is in the unit shown to users:
+    per cent for a rate, days for a delay, referrals for a count."""
+
+    agreement = models.ForeignKey(
+        Agreement,
+        on_delete=models.CASCADE,
+        related_name="indicators",
+        verbose_name=_("convention"),
+    )
+    code = models.CharField(_("indicateur"), max_length=60)
+    target = models.DecimalField(_("cible"), max_digits=10, decimal_places=2)
+    period = models.CharField(
+        _("périodicité du rapport"),
+        max_length=10,
+        choices=ReportingPeriod.choices,
+        default=ReportingPeriod.QUARTERLY,
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("indicateur annexé à une convention")
+        verbose_name_plural = _("indicateurs annexés aux conventions")
+        ordering = ["agreement_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "code"],
+                name="agreement_indicator_once",
+                violation_error_message=_("Cet indicateur est déjà annexé à la convention."),
+            ),
+            models.CheckConstraint(
+                name="agreement_indicator_target_not_negative",
+                condition=Q(target__gte=0),
+                violation_error_message=_("La cible d'un indicateur ne peut être négative."),
+            ),
+            models.CheckConstraint(
+                name="agreement_indicator_period_known",
+                condition=Q(period__in=ReportingPeriod.values),
+                violation_error_message=_("Choisissez une périodicité de la liste."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        from ..indicators import BY_CODE  # the catalogue reads the models: imported when used
+
+        known = BY_CODE.get(self.code)
+        return f"{known.label if known else 'Indicateur'} ({self.get_period_display()})"

@@ -61,6 +61,9 @@ class ReferralMonthlyFigure(models.Model):
     # Answered: accepted, refused or a réorientation proposed by the receiver.
     answered = _count(_("orientations ayant reçu une réponse"))
     answer_seconds = models.PositiveBigIntegerField(_("délais de réponse cumulés (s)"), default=0)
+    # Answered by the deadline the agreement set when the referral was sent (`acknowledge_due_at`):
+    # the agreement indicators' "delays met" (parcours/indicators.py).
+    answered_on_time = _count(_("réponses dans le délai convenu"))
     accepted = _count(_("orientations acceptées"))
     refused = _count(_("orientations refusées"))
     refused_not_eligible = _count(_("refus : conditions d'accès"))
@@ -77,6 +80,8 @@ class ReferralMonthlyFigure(models.Model):
     appointment_seconds = models.PositiveBigIntegerField(
         _("délais jusqu'au premier rendez-vous cumulés (s)"), default=0
     )
+    # First appointments held by the deadline set at acceptance (`first_appointment_due_at`).
+    appointment_on_time = _count(_("premiers rendez-vous dans le délai convenu"))
     # Appointments (not referrals) whose outcome was recorded: the person came, or not.
     appointments_attended = _count(_("rendez-vous honorés"))
     appointments_no_show = _count(_("rendez-vous non honorés"))

@@ -139,6 +139,9 @@ def _referral_cells(referrals: QuerySet[Referral]) -> dict[tuple, dict[str, Any]
             sent=Count("pk"),
             answered=Count("pk", filter=answered),
             answer_time=Sum(_duration("answered_at", "sent_at"), filter=answered),
+            answered_on_time=Count(
+                "pk", filter=answered & Q(answered_at__lte=F("acknowledge_due_at"))
+            ),
             accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
             refused=Count("pk", filter=Q(status=ReferralStatus.REFUSED)),
             expired=Count("pk", filter=Q(status=ReferralStatus.EXPIRED)),
@@ -146,6 +149,12 @@ def _referral_cells(referrals: QuerySet[Referral]) -> dict[tuple, dict[str, Any]
             transferred=Count("pk", filter=Q(status=ReferralStatus.TRANSFERRED)),
             with_appointment=Count("pk", filter=booked),
             appointment_time=Sum(_duration("first_appointment_at", "sent_at"), filter=booked),
+            appointment_on_time=Count(
+                "pk",
+                filter=booked
+                & Q(accepted_at__isnull=False)
+                & Q(first_appointment_at__lte=F("first_appointment_due_at")),
+            ),
             closed=Count("pk", filter=Q(status=ReferralStatus.CLOSED)),
             **refusals,
             **outcomes,
