@@ -6,6 +6,7 @@ from .views import (
     access_requests,
     account,
     action_plan,
+    agreement_indicators,
     alerts,
     answers,
     api_tokens,
@@ -71,6 +72,17 @@ urlpatterns = [
     path("donnees-personnelles/", information.personal_data, name="personal-data"),
     # The managers' dashboard (issue 18): statistics without people.
     path("tableau-de-bord/", statistics.statistics, name="statistics"),
+    # An agreement's indicators and their periodic report (issue 18).
+    path(
+        "conventions/<int:pk>/indicateurs/",
+        agreement_indicators.agreement_indicators,
+        name="agreement-indicators",
+    ),
+    path(
+        "conventions/<int:pk>/indicateurs/modifier/",
+        agreement_indicators.agreement_indicators_edit,
+        name="agreement-indicators-edit",
+    ),
     path("personnes/", persons.person_search, name="person-search"),
     path("personnes/nouvelle/", persons.person_create, name="person-create"),
     # « Voir tout » of « À traiter »'s blocks that no other page lists.

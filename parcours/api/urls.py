@@ -3,7 +3,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from ..api_scopes import Family
-from . import access_views, action_plan_views, api_token_views, dpo_views, statistics_views, views
+from . import (
+    access_views,
+    action_plan_views,
+    agreement_indicator_views,
+    api_token_views,
+    dpo_views,
+    statistics_views,
+    views,
+)
 from .actor import HasMembership
 
 
@@ -77,6 +85,22 @@ urlpatterns = [
         "statistics/referrals/",
         statistics_views.ReferralStatisticsView.as_view(),
         name="statistics-referrals",
+    ),
+    # The agreement indicators (issue 18): the catalogue, those annexed, their report.
+    path(
+        "statistics/indicators/",
+        agreement_indicator_views.IndicatorCatalogueView.as_view(),
+        name="statistics-indicators",
+    ),
+    re_path(
+        r"^agreements/(?P<pk>[^/.]+)/indicators/$",
+        agreement_indicator_views.AgreementIndicatorsView.as_view(),
+        name="agreement-indicators",
+    ),
+    re_path(
+        r"^agreements/(?P<pk>[^/.]+)/indicators/report/$",
+        agreement_indicator_views.AgreementIndicatorReportView.as_view(),
+        name="agreement-indicators-report",
     ),
     path("dpo/anomalies/", dpo_views.AnomaliesReportView.as_view(), name="dpo-anomalies"),
     path(

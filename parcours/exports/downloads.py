@@ -9,13 +9,21 @@ from typing import Any, TextIO
 
 from django.http import HttpResponse
 
-from ..selectors import access_reports, anomalies, referral_statistics, user_activity
+from ..selectors import (
+    access_reports,
+    agreement_indicators,
+    anomalies,
+    referral_statistics,
+    user_activity,
+)
 from ..selectors.access_reports import AccessReport
+from ..selectors.agreement_indicators import AgreementReport
 from ..selectors.anomalies import Anomaly, AnomalyThresholds
 from ..selectors.processing_register import ProcessingRegister
 from ..selectors.referral_statistics import ReferralStatistics
 from ..selectors.user_activity import UserActivityReport
 from .access_report import access_report_pdf
+from .agreement_indicators import agreement_indicators_pdf
 from .dpo_pdf import anomalies_pdf, register_pdf, user_report_pdf
 
 FORMATS = ("csv", "pdf")
@@ -90,3 +98,12 @@ def statistics_file(figures: ReferralStatistics) -> Download:
     filters = figures.filters
     name = f"tableau-de-bord-{filters.first_month:%Y-%m}-{filters.last_month:%Y-%m}"
     return _file(name, "csv", lambda: _csv(referral_statistics.write_csv, figures))
+
+
+def agreement_indicators_file(report: AgreementReport, file_format: str) -> Download:
+    """An agreement's indicators report as CSV (the page's cells) or PDF; the page and the API
+    both serve it from here. Aggregates only: `no-store` all the same, like every report."""
+    name = f"indicateurs-convention-{report.agreement.pk}"
+    if file_format == "csv":
+        return _file(name, "csv", lambda: _csv(agreement_indicators.write_csv, report))
+    return _file(name, "pdf", lambda: agreement_indicators_pdf(report))

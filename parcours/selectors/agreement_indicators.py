@@ -16,7 +16,7 @@ are in docs/guide-responsables.md.
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, TextIO
 
 from django.db.models import Sum
@@ -75,8 +75,9 @@ def compute(indicator: CatalogueIndicator, sums: dict[str, int]) -> Value:
 
 
 def _tenths(number: float) -> Decimal:
-    # Half up, as people round (81.25 % reads 81.3 %).
-    return Decimal(repr(number)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    # Rounded as the dashboard rounds (`referral_statistics.display`): one figure reads the same
+    # on both pages (81.25 % is 81,2 % on each).
+    return Decimal(f"{number:.1f}")
 
 
 def on_target(indicator: CatalogueIndicator, value: Value, target: Decimal) -> bool | None:
@@ -163,8 +164,9 @@ class IndicatorReport:
 
     @property
     def latest(self) -> PeriodValue | None:
-        """The newest period with a shown value (the dashboard's deviation reads it)."""
-        return next((p for p in self.periods if p.value.shown), None)
+        """The newest completed period with a shown value (the dashboard's deviation reads it):
+        an ongoing period is still filling up, and would read as a miss every first day."""
+        return next((p for p in self.periods if p.value.shown and not p.period.ongoing), None)
 
 
 @dataclass(frozen=True)

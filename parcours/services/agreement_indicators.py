@@ -34,7 +34,7 @@ from ..models import (
     AgreementParty,
     ReportingPeriod,
 )
-from ..selectors.agreement_indicators import AgreementReport, agreement_report
+from ..selectors.agreement_indicators import AgreementReport, IndicatorReport, agreement_report
 from .history import delete_with_history, save_with_history
 
 # A target above this is a typing error (a rate is at most 100 %, no delay is a thousand days).
@@ -85,6 +85,12 @@ def agreement_indicators_read(*, actor: Actor, agreement_id: object) -> Agreemen
     return _find(actor, agreement_id, Action.AGREEMENT_INDICATORS_READ)
 
 
+def agreement_indicators_for_change(*, actor: Actor, agreement_id: object) -> Agreement:
+    """The agreement, for the form that changes its indicators: the same 404 and 403 before
+    anything is typed as `agreement_indicators_set` gives after."""
+    return _find(actor, agreement_id, Action.AGREEMENT_INDICATORS_SET)
+
+
 def agreement_indicators_report(
     *, actor: Actor, agreement_id: object, today_month: dt.date | None = None
 ) -> AgreementReport:
@@ -93,22 +99,32 @@ def agreement_indicators_report(
     return agreement_report(agreement, today_month=today_month)
 
 
-def agreement_indicators_off_target(*, actor: Actor) -> list[tuple[Agreement, list]]:
-    """For the dashboard: each agreement of the actor's organisation with the annexed
-    indicators whose newest shown value misses its target. [] when the role may not read them."""
-    result = []
+@dataclass(frozen=True)
+class AgreementOverview:
+    """One agreement on the dashboard: its annexed indicators and those off target."""
+
+    agreement: Agreement
+    annexed: int
+    off_target: list[IndicatorReport]
+
+
+def agreement_indicators_overview(*, actor: Actor) -> list[AgreementOverview]:
+    """For the dashboard (« Indicateurs de vos conventions »): each agreement of the actor's
+    organisation, with the annexed indicators whose newest shown value misses its target.
+    [] when the role may not read them. Two queries an agreement that annexes indicators (its
+    figures, the last refresh): an organisation is party to a handful."""
+    overview = []
     for agreement in agreements_with_indicators(actor=actor):
-        if not agreement.indicators.all():
-            continue
-        report = agreement_report(agreement)
-        missed = [
-            item
-            for item in report.indicators
-            if item.latest is not None and item.latest.on_target is False
-        ]
-        if missed:
-            result.append((agreement, missed))
-    return result
+        annexed = len(agreement.indicators.all())
+        missed: list[IndicatorReport] = []
+        if annexed:
+            missed = [
+                item
+                for item in agreement_report(agreement).indicators
+                if item.latest is not None and item.latest.on_target is False
+            ]
+        overview.append(AgreementOverview(agreement, annexed, missed))
+    return overview
 
 
 def _terms(raw: object) -> list[IndicatorTerms]:

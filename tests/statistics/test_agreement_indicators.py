@@ -26,7 +26,7 @@ from parcours.selectors.agreement_indicators import (
     report_rows,
 )
 from parcours.services.agreement_indicators import (
-    agreement_indicators_off_target,
+    agreement_indicators_overview,
     agreement_indicators_report,
     agreement_indicators_set,
 )
@@ -42,7 +42,7 @@ pytestmark = pytest.mark.django_db
 # Five copies: every count at least 5.
 EXPECTED = {
     "answered_on_time_rate": Decimal("50.0"),  # 40 ÷ 80
-    "answer_rate": Decimal("81.3"),  # 65 ÷ 80 = 81.25 %, rounded half up
+    "answer_rate": Decimal("81.2"),  # 65 ÷ 80 = 81.25 %, rounded as the dashboard (81,2 %)
     "answer_days": Decimal("2.2"),  # 145 days ÷ 65
     "appointment_days": Decimal("7.0"),  # 210 days ÷ 30
     "show_rate": Decimal("66.7"),  # 20 ÷ 30
@@ -114,7 +114,7 @@ def test_a_quarter_sums_its_months_and_an_empty_month_is_not_computable(world):
     report = agreement_indicators_report(actor=world.manager, agreement_id=agreement.pk)
     quarter_start = world.month.replace(month=(world.month.month - 1) // 3 * 3 + 1)
     values = _values(report, quarter_start)
-    assert values["answer_rate"].value == Decimal("81.3")
+    assert values["answer_rate"].value == Decimal("81.2")
     assert values["placed"].value == Decimal("10")
     monthly = _agreement(world, codes=["answer_rate"], period="monthly")
     monthly.name = "autre"
@@ -140,7 +140,7 @@ def test_small_cells_are_not_shown_and_a_rate_says_why(small_world):
     report = agreement_indicators_report(actor=small_world.manager, agreement_id=agreement.pk)
     values = _values(report, small_world.month)
     # One copy: 16 sent, 13 answered (shown), 8 on time, 2 jobs (small), 5 refused, 3 no capacity.
-    assert values["answer_rate"].value == Decimal("81.3")  # 13 ÷ 16
+    assert values["answer_rate"].value == Decimal("81.2")  # 13 ÷ 16
     assert values["answered_on_time_rate"].value == Decimal("50.0")  # 8 ÷ 16
     for code in ("placed", "positive_exit_rate", "show_rate", "refusal_no_capacity_rate"):
         assert values[code].suppressed and values[code].value is None, code
@@ -157,11 +157,12 @@ def test_deviation_and_direction(world):
     by_code = {item.annexed.code: item for item in report.indicators}
     rate = next(p for p in by_code["answer_rate"].periods if p.period.first_month == world.month)
     days = next(p for p in by_code["answer_days"].periods if p.period.first_month == world.month)
-    assert rate.on_target is False and rate.deviation(Decimal("90")) == Decimal("-8.7")
+    assert rate.on_target is False and rate.deviation(Decimal("90")) == Decimal("-8.8")
     assert days.on_target is False and days.deviation(Decimal("2")) == Decimal("0.2")
     # The dashboard's block: the newest shown period of each indicator.
-    [(found, missed)] = agreement_indicators_off_target(actor=world.manager)
-    assert found == agreement and {m.annexed.code for m in missed} == {"answer_rate", "answer_days"}
+    [overview] = agreement_indicators_overview(actor=world.manager)
+    assert (overview.agreement, overview.annexed) == (agreement, 2)
+    assert {m.annexed.code for m in overview.off_target} == {"answer_rate", "answer_days"}
 
 
 def test_periods_follow_the_calendar_and_stop_at_the_end():
@@ -191,7 +192,7 @@ def test_a_non_party_finds_nothing_and_a_counsellor_is_refused(world):
         agreement_indicators_report(actor=world.counsellor, agreement_id=agreement.pk)
     with pytest.raises(NotAllowed):
         agreement_indicators_set(actor=world.counsellor, agreement_id=agreement.pk, indicators=[])
-    assert agreement_indicators_off_target(actor=world.counsellor) == []
+    assert agreement_indicators_overview(actor=world.counsellor) == []
 
 
 def test_signatories_set_the_indicators_with_history(world):

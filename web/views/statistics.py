@@ -9,8 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from parcours.exports import downloads
+from parcours.selectors import agreement_indicators as agreement_stats
 from parcours.selectors import referral_statistics as stats
 from parcours.selectors.referral_statistics import FilterError
+from parcours.services.agreement_indicators import agreement_indicators_overview
 from parcours.services.referral_statistics import (
     referral_statistics_partners,
     referral_statistics_read,
@@ -44,8 +46,37 @@ def statistics(request: HttpRequest) -> HttpResponse:
     return _page(request, form, figures)
 
 
+def _agreements(actor) -> list[dict]:
+    """« Indicateurs de vos conventions »: each agreement with annexed indicators, those off
+    target with their newest shown value against the target."""
+    return [
+        {
+            "agreement": overview.agreement,
+            "annexed": overview.annexed,
+            "off_target": [
+                {
+                    "label": item.indicator.label,
+                    "period": item.latest.period.label if item.latest else "",
+                    "value": agreement_stats.display(item.latest.value, item.indicator.unit)
+                    if item.latest
+                    else "",
+                    "target": agreement_stats.display_number(
+                        item.annexed.target, item.indicator.unit
+                    ),
+                }
+                for item in overview.off_target
+            ],
+        }
+        for overview in agreement_indicators_overview(actor=actor)
+    ]
+
+
 def _page(request, form, figures) -> HttpResponse:
-    context: dict = {"form": form, "figures": figures}
+    context: dict = {
+        "form": form,
+        "figures": figures,
+        "agreements": _agreements(request.actor),
+    }
     if figures is not None:
         query = query_of(figures.filters)
         context |= {
