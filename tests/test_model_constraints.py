@@ -1010,6 +1010,39 @@ CONSTRAINT_CASES += [
 ]
 
 
+# --- the indicators annexed to an agreement (issue 18) -----------------------------------------
+
+
+def _annexed(agreement=None, **fields):
+    from parcours.models import AgreementIndicator
+
+    values = {"code": "show_rate", "target": 70, "period": "quarterly", **fields}
+    return AgreementIndicator.objects.create(agreement=agreement or AgreementFactory(), **values)
+
+
+def case_agreement_indicator_once() -> Case:
+    first = _annexed()
+    return Case(
+        bad=lambda: _annexed(first.agreement),
+        good=lambda: _annexed(first.agreement, code="placed"),
+    )
+
+
+def case_agreement_indicator_target_not_negative() -> Case:
+    return Case(bad=lambda: _annexed(target=-1), good=lambda: _annexed(target=0))
+
+
+def case_agreement_indicator_period_known() -> Case:
+    return Case(bad=lambda: _annexed(period="weekly"), good=lambda: _annexed(period="yearly"))
+
+
+CONSTRAINT_CASES += [
+    ("agreement_indicator_once", case_agreement_indicator_once),
+    ("agreement_indicator_target_not_negative", case_agreement_indicator_target_not_negative),
+    ("agreement_indicator_period_known", case_agreement_indicator_period_known),
+]
+
+
 # --- ProConnect's refused sign-ins (issue 15) --------------------------------------------------
 
 

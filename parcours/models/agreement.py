@@ -355,7 +355,6 @@ class AgreementIndicator(models.Model):
         ]
 
     def __str__(self) -> str:
-        from ..indicators import BY_CODE  # the catalogue reads the models: imported when used
-
-        known = BY_CODE.get(self.code)
-        return f"{known.label if known else 'Indicateur'} ({self.get_period_display()})"
+        # The catalogue's French name is the doors' to show (parcours/indicators.py sits above
+        # the models): here, no code.
+        return f"Indicateur annexé à « {self.agreement} » ({self.get_period_display()})"

@@ -750,6 +750,22 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ("/api/v1/dpo/anomalies/", "GET"): Row(own=lambda w: (w.dpo, None, None)),
     # The managers' statistics (issue 18): aggregates, no record, hence no foreign case.
     ("/api/v1/statistics/referrals/", "GET"): Row(own=lambda w: (w.manager, None, None)),
+    # The agreement indicators (issue 18): the catalogue for every member; an agreement's
+    # indicators and report for its parties' managers and administrators.
+    ("/api/v1/statistics/indicators/", "GET"): Row(own=_as_me),
+    ("/api/v1/agreements/{pk}/indicators/", "GET"): Row(
+        own=lambda w: _own_agreement(w, w.manager), foreign=_foreign_agreement
+    ),
+    ("/api/v1/agreements/{pk}/indicators/", "PUT"): Row(
+        own=lambda w: (
+            *_own_agreement(w, w.manager)[:2],
+            {"indicators": [{"code": "show_rate", "target": "70", "period": "quarterly"}]},
+        ),
+        foreign=_foreign_agreement,
+    ),
+    ("/api/v1/agreements/{pk}/indicators/report/", "GET"): Row(
+        own=lambda w: _own_agreement(w, w.manager), foreign=_foreign_agreement
+    ),
     ("/api/v1/dpo/journal-integrity/", "GET"): Row(own=lambda w: (w.dpo, None, None)),
     ("/api/v1/dpo/journal-integrity/verify/", "POST"): Row(
         own=lambda w: (w.dpo, None, None), ok=202
@@ -935,6 +951,12 @@ def test_member_is_allowed(key, world, client_for):
         assert "findings" in body
     elif path.endswith("/statistics/referrals/"):
         assert body["organisation"] == actor.organisation.pk and body["indicators"], body
+    elif path.endswith("/statistics/indicators/"):
+        assert {e["code"] for e in body} >= {"show_rate", "committees_held"}, body
+    elif path.endswith(("/indicators/", "/indicators/report/")):
+        assert body["agreement"] == pk, body  # the agreement acted on
+        if method == "PUT":
+            assert [i["code"] for i in body["indicators"]] == ["show_rate"], body
     elif path.endswith("/renew/"):  # the successor, naming the token renewed, and its secret
         assert (body["replaces"], body["secret"][:4]) == (pk, "prc_"), body
     elif path.endswith("/messages/"):

@@ -889,6 +889,22 @@ PAGES: list[FormPage] = [
         method="GET",
         kept=("du", "au"),
     ),
+    # The agreement indicators (issue 18): a row per catalogue indicator, its target a number.
+    FormPage(
+        "agreement-indicators-edit",
+        "manager",
+        lambda w: {"pk": w.agreement().pk},
+        lambda w: {
+            "annexe_show_rate": "on",
+            "cible_show_rate": "70",
+            "periode_show_rate": "yearly",
+        },
+        {
+            "cible_show_rate": ("", BLANK, "abc", "-1", "101", "1e400", "12,345", LONG, NUL),
+            "periode_show_rate": (UNKNOWN, LONG, NUL),
+        },
+        kept=("cible_show_rate",),
+    ),
     # The action plan (web/views/action_plan.py): the forms, and the status buttons.
     FormPage(
         "plan-objective-add",
@@ -1005,6 +1021,8 @@ NO_FORM = {
     # another organisation's is a 404).
     "api-token-renew",
     "api-token-revoke",
+    # The agreement indicators' report: its export links take csv or pdf, anything else the page.
+    "agreement-indicators",
 }
 # Placeholders resolved against the world or the clock when posted.
 PLACEHOLDERS: dict[str, Callable[[World], object]] = {

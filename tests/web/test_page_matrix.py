@@ -34,6 +34,7 @@ from parcours.gate.journal import SECURITY_PURPOSE, TOKEN_PURPOSE
 from parcours.models import (
     AccessEvent,
     AccessRequest,
+    AgreementIndicator,
     ApiToken,
     BreakGlass,
     CareTeamMember,
@@ -54,6 +55,7 @@ from parcours.models import (
 from parcours.rules import PURPOSES, Relation
 from parcours.services.account_security import totp_pending
 from tests.factories import (
+    AgreementFactory,
     ConsentFactory,
     MembershipFactory,
     OrganisationFactory,
@@ -155,6 +157,24 @@ class World(DpoWorld):
             ReferralMessageFactory(referral=self.incoming, text="La personne a-t-elle le permis ?")
             self._thread = self.incoming
         return self._thread
+
+    def agreement(self):
+        """An agreement between France Travail and the SIAE annexing one indicator (made when a
+        visit needs it)."""
+        if not hasattr(self, "_agreement"):
+            self._agreement = AgreementFactory(parties=[self.home, self.siae])
+            AgreementIndicator.objects.create(
+                agreement=self._agreement, code="placed", target=10, period="quarterly"
+            )
+        return self._agreement
+
+    def foreign_agreement(self):
+        """An agreement France Travail is no party to."""
+        if not hasattr(self, "_foreign_agreement"):
+            self._foreign_agreement = AgreementFactory(
+                parties=[self.siae, OrganisationFactory(name="Mission locale d'Arras")]
+            )
+        return self._foreign_agreement
 
     @property
     def home_on_absence(self) -> str:
@@ -2790,6 +2810,63 @@ DENY |= {
     "statistics": [
         Visit("me", "GET", status=403, says=MANAGERS_ONLY),
         Visit("dpo", "GET", status=403, says=MANAGERS_ONLY, name="dpo"),
+    ],
+}
+
+
+# The agreement indicators (issue 18): aggregates, nothing journaled; a case worker is refused by
+# the gate's table, a non-party's manager finds nothing (404).
+INDICATORS_READERS = "réservés aux responsables et administrateurs des signataires"
+INDICATORS_SIGNATORIES = "Seuls les responsables et administrateurs des signataires"
+AGREEMENT = lambda w: {"pk": w.agreement().pk}  # noqa: E731
+FOREIGN_AGREEMENT = lambda w: {"pk": w.foreign_agreement().pk}  # noqa: E731
+ANNEXED = {"annexe_show_rate": "on", "cible_show_rate": "70", "periode_show_rate": "yearly"}
+ALLOW |= {
+    "agreement-indicators": [
+        Visit("manager", "GET", AGREEMENT, says="<h1>Indicateurs de la convention</h1>"),
+        Visit("admin", "GET", AGREEMENT, says="Personnes en emploi ou en formation", name="admin"),
+    ],
+    "agreement-indicators-edit": [
+        Visit("manager", "GET", AGREEMENT, says="Choisir les indicateurs de la convention"),
+        Visit(
+            "manager",
+            "POST",
+            AGREEMENT,
+            data=lambda w: ANNEXED,
+            status=302,
+            says="/conventions/",
+            done=lambda w: (
+                list(w.agreement().indicators.values_list("code", flat=True)) == ["show_rate"]
+            ),
+        ),
+    ],
+}
+DENY |= {
+    "agreement-indicators": [
+        Visit("me", "GET", AGREEMENT, status=403, says=INDICATORS_READERS),
+        Visit("dpo", "GET", AGREEMENT, status=403, says=INDICATORS_READERS, name="dpo"),
+        Visit("manager", "GET", FOREIGN_AGREEMENT, status=404, says=NOT_FOUND, name="foreign"),
+    ],
+    "agreement-indicators-edit": [
+        Visit("me", "GET", AGREEMENT, status=403, says=INDICATORS_SIGNATORIES),
+        Visit(
+            "me",
+            "POST",
+            AGREEMENT,
+            data=lambda w: ANNEXED,
+            status=403,
+            says=INDICATORS_SIGNATORIES,
+            name="counsellor-post",
+        ),
+        Visit(
+            "manager",
+            "POST",
+            FOREIGN_AGREEMENT,
+            data=lambda w: ANNEXED,
+            status=404,
+            says=NOT_FOUND,
+            name="foreign",
+        ),
     ],
 }
 

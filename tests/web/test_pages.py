@@ -362,6 +362,7 @@ PUBLIC = {"login", *INFORMATION}
 
 
 def test_every_page_is_in_the_table():
+    from tests.statistics.test_agreement_indicator_doors import INDICATOR_PAGES
     from tests.statistics.test_doors import STATISTICS_PAGES
     from web import urls
 
@@ -374,7 +375,12 @@ def test_every_page_is_in_the_table():
     # administrators' « Accès API », tests/web/test_api_token_pages.py; the managers' dashboard,
     # tests/statistics/test_doors.py.
     assert names == (
-        set(PAGES) | set(DPO_PAGES) | PROCONNECT_PAGES | API_TOKEN_PAGES | STATISTICS_PAGES
+        set(PAGES)
+        | set(DPO_PAGES)
+        | PROCONNECT_PAGES
+        | API_TOKEN_PAGES
+        | STATISTICS_PAGES
+        | INDICATOR_PAGES
     )
     assert any(getattr(p, "namespace", None) == "web" for p in get_resolver().url_patterns)
 

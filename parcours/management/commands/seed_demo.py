@@ -14,6 +14,7 @@ from stdnum import luhn
 from parcours.diagnostic_domains import DiagnosticDomain, domain_category
 from parcours.models import (
     Agreement,
+    AgreementIndicator,
     AgreementParty,
     AgreementPartyStatus,
     Appointment,
@@ -187,6 +188,15 @@ DEMO_API_TOKEN = "prc_demo-logiciel-rsa-usage-local-uniquement"
 DEMO_API_SCOPES = ["persons:read", "pathways:read", "referrals:read", "referrals:write"]
 
 
+# The indicators every demo agreement annexes: (catalogue code, target, reporting period).
+DEMO_INDICATORS = (
+    ("answered_on_time_rate", 80, "quarterly"),
+    ("answer_days", 5, "monthly"),
+    ("show_rate", 75, "quarterly"),
+    ("positive_exit_rate", 30, "yearly"),
+)
+
+
 class Command(BaseCommand):
     help = "Charge les données de démonstration (idempotent : ne fait rien si elles existent)."
 
@@ -299,6 +309,13 @@ class Command(BaseCommand):
                 )
                 signature._change_reason = "Données de démonstration : acceptée"
                 signature.save()
+            # Annexed indicators (issue 18): the report and the dashboard's block show them.
+            for code, target, period in DEMO_INDICATORS:
+                indicator = AgreementIndicator(
+                    agreement=agreement, code=code, target=target, period=period
+                )
+                indicator._change_reason = "Données de démonstration : indicateur annexé"
+                indicator.save()
 
     def _people(self, orgs, users, fake, rng):
         owners = (
