@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .actor import Actor
-from .categories import DataCategory, permission_codename
+from .categories import ALL_CATEGORIES, DataCategory, permission_codename
 from .diagnostic_domains import domains_in
 from .errors import NotAllowed
 from .models import (
@@ -686,3 +686,17 @@ def rights_requests_visible_to(actor: Actor) -> QuerySet[RightsRequest]:
     if not can_read_dpo_reports(actor):
         return RightsRequest.objects.none()
     return RightsRequest.objects.filter(organisation_id=actor.organisation.pk)
+
+
+def organisation_categories(organisation: Organisation, pathway_id: int) -> frozenset[str]:
+    """The categories of this pathway the organisation itself sees now (its grant rows, not a
+    member's break-glass): what a message to its systems may carry (services/webhooks.py)."""
+    ids = permission_ids()
+    by_id = {ids[permission_codename(c)]: c for c in ALL_CATEGORIES}
+    rows = PathwayGroupObjectPermission.objects.filter(
+        _in_force(),
+        group_id=organisation.group_id,
+        content_object_id=pathway_id,
+        permission_id__in=list(by_id),
+    ).values_list("permission_id", flat=True)
+    return frozenset(by_id[pid] for pid in rows)

@@ -44,6 +44,13 @@ class ParcoursConfig(AppConfig):
             device_removed_elsewhere, sender=TOTPDevice, dispatch_uid="parcours_totp_removed"
         )
 
+        # Partner systems' webhooks: every referral move writes its deliveries in its own
+        # transaction (services/webhooks.py), like the e-mails of notifications.
+        from .signals import referral_moved
+        from .webhook_receivers import record_webhook_events
+
+        referral_moved.connect(record_webhook_events, dispatch_uid="parcours_webhook_events")
+
         # The access journal's append-only trigger (docs/journal.md); after every migrate.
         post_migrate.connect(
             install_journal_trigger, sender=self, dispatch_uid="parcours_journal_trigger"

@@ -151,6 +151,9 @@ class Action(StrEnum):
     AGREEMENT_INDICATORS_SET = "agreement.indicators_set"
     AGREEMENT_INDICATORS_READ = "agreement.indicators_read"
     ADMINISTER_ORGANISATION = "organisation.administer"
+    # Partner systems' webhooks (services/webhooks.py): subscriptions and their delivery log.
+    WEBHOOK_MANAGE = "webhook.manage"
+    WEBHOOK_REPLAY = "webhook.replay"
     # The DPO's work (who did what; never record content).
     DPO_REPORT = "dpo.report"
     DPO_REPORT_EVERY_ORGANISATION = "dpo.report_every_organisation"
@@ -568,6 +571,18 @@ RULES: dict[Action, Rule] = {
         frozenset({Role.ADMIN}),
         None,
         _("Seuls les administrateurs de l'organisation l'administrent."),
+    ),
+    Action.WEBHOOK_MANAGE: Rule(
+        "Abonnements webhook des systèmes partenaires",
+        frozenset({Role.ADMIN}),
+        None,
+        _("Seuls les administrateurs de l'organisation gèrent ses abonnements webhook."),
+    ),
+    Action.WEBHOOK_REPLAY: Rule(
+        "Renvoi d'un message webhook",
+        frozenset({Role.ADMIN}),
+        None,
+        _("Seuls les administrateurs de l'organisation renvoient un message webhook."),
     ),
     Action.DPO_REPORT: Rule(
         "Rapport du délégué à la protection des données",

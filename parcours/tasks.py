@@ -15,8 +15,10 @@ from .services.access_grants import (
     access_recompute_pending,
     access_recompute_request,
 )
+from .services.idempotency import idempotency_keys_purge
 from .services.referral import referral_expire
 from .services.referral_figures import referral_figures_refresh
+from .services.webhook_delivery import webhooks_deliver as webhooks_deliver_pass
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +74,20 @@ def referral_figures_refresh_task(full: bool = False) -> dict:
     """Recompute the referral statistics of the months that may have moved (beat: nightly, and
     queued after each retention run). Idempotent: a second run writes the same figures."""
     return referral_figures_refresh(full=full).as_dict()
+
+
+@shared_task(name="parcours.webhooks_deliver", soft_time_limit=130, time_limit=150)
+def webhooks_deliver(now: str | None = None) -> dict:
+    """Send the due webhook deliveries (queue `mail`, beat every WEBHOOK_RELAY_SECONDS and woken
+    by each move that wrote some). Re-running it never sends a delivery twice at once: rows are
+    claimed under SKIP LOCKED and recorded against their claim token."""
+    import datetime as dt
+
+    clock = dt.datetime.fromisoformat(now) if now else None
+    return webhooks_deliver_pass(now=clock).as_dict()
+
+
+@shared_task(name="parcours.idempotency_keys_purge", soft_time_limit=240, time_limit=300)
+def idempotency_keys_purge_task() -> int:
+    """Forget the Idempotency-Keys older than PARCOURS_IDEMPOTENCY_KEY_HOURS (hourly)."""
+    return idempotency_keys_purge()

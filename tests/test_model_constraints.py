@@ -7,6 +7,7 @@ of defence behind the services, so they are tested without them.
 """
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -1230,6 +1231,99 @@ def case_referral_figure_month_first_day() -> Case:
 CONSTRAINT_CASES += [
     ("referral_figure_one_per_cell", case_referral_figure_one_per_cell),
     ("referral_figure_month_first_day", case_referral_figure_month_first_day),
+]
+
+
+# --- partner systems' webhooks (issue 19) --------------------------------------------------------
+
+
+def _webhook_subscription(**fields):
+    from parcours.models import WebhookSubscription
+
+    values = {
+        "organisation": OrganisationFactory(),
+        "url": "https://partenaire.example.org/webhooks",
+        "description": "Logiciel rSa",
+        "events": ["referral.sent"],
+        "secret": "whsec_" + "A" * 44,
+        "secret_prefix": "whsec_AAAAAA",
+        **fields,
+    }
+    return WebhookSubscription.objects.create(**values)
+
+
+def _webhook_delivery(**fields):
+    from parcours.models import WebhookDelivery
+
+    values = {
+        "subscription": fields.pop("subscription", None) or _webhook_subscription(),
+        "event_type": "referral.sent",
+        "source_event_id": 1,
+        "message_id": f"msg_{uuid.uuid4().hex}",
+        "body": "{}",
+        **fields,
+    }
+    return WebhookDelivery.objects.create(**values)
+
+
+def case_webhook_previous_secret_with_end() -> Case:
+    return Case(
+        bad=lambda: _webhook_subscription(previous_secret="whsec_" + "B" * 44),
+        good=lambda: _webhook_subscription(
+            previous_secret="whsec_" + "B" * 44, previous_secret_until=timezone.now()
+        ),
+    )
+
+
+def case_webhook_previous_secret_end_without_secret() -> Case:
+    return Case(
+        bad=lambda: _webhook_subscription(previous_secret_until=timezone.now()),
+        good=lambda: _webhook_subscription(),
+    )
+
+
+def case_webhook_delivery_once_per_event() -> Case:
+    subscription = _webhook_subscription()
+    _webhook_delivery(subscription=subscription, source_event_id=7)
+    return Case(
+        bad=lambda: _webhook_delivery(subscription=subscription, source_event_id=7),
+        good=lambda: _webhook_delivery(subscription=subscription, source_event_id=8),
+    )
+
+
+def case_webhook_delivery_delivered_with_date() -> Case:
+    return Case(
+        bad=lambda: _webhook_delivery(status="delivered"),
+        good=lambda: _webhook_delivery(status="delivered", delivered_at=timezone.now()),
+    )
+
+
+def case_webhook_delivery_date_only_when_delivered() -> Case:
+    return Case(
+        bad=lambda: _webhook_delivery(status="pending", delivered_at=timezone.now()),
+        good=lambda: _webhook_delivery(status="pending"),
+    )
+
+
+def case_idempotency_key_once_per_caller() -> Case:
+    from parcours.models import IdempotencyKey
+
+    def key(scope: str):
+        return IdempotencyKey.objects.create(
+            scope=scope, key="k-1", fingerprint="0" * 64, status_code=201, response="{}"
+        )
+
+    key("org:1:user:1")
+    return Case(bad=lambda: key("org:1:user:1"), good=lambda: key("org:1:user:2"))
+
+
+CONSTRAINT_CASES += [
+    ("webhook_previous_secret_with_end", case_webhook_previous_secret_with_end),
+    ("webhook_previous_secret_with_end", case_webhook_previous_secret_end_without_secret),
+    ("webhook_delivery_once_per_event", case_webhook_delivery_once_per_event),
+    ("webhook_delivery_delivered_with_date", case_webhook_delivery_delivered_with_date),
+    ("webhook_delivery_delivered_with_date", case_webhook_delivery_date_only_when_delivered),
+    ("idempotency_key_once_per_caller", case_idempotency_key_once_per_caller),
 ]
 
 

@@ -268,6 +268,27 @@ PARCOURS_API_TOKEN_RENEWAL_GRACE_HOURS = env.int(
 PARCOURS_API_TOKEN_REQUESTS_PER_MINUTE = env.int(
     "PARCOURS_API_TOKEN_REQUESTS_PER_MINUTE", default=120
 )
+# --- Partner systems' webhooks (docs/guide-integration-partenaires.md) -------------------------
+# http:// endpoints are refused except on a loopback host when this is true (development and the
+# tests' receiver); production accepts https:// only, never to a loopback or private address.
+PARCOURS_WEBHOOK_ALLOW_HTTP_LOOPBACK = env.bool(
+    "PARCOURS_WEBHOOK_ALLOW_HTTP_LOOPBACK", default=DEBUG
+)
+# After a secret is rotated, the previous one signs beside it this long (two signatures).
+PARCOURS_WEBHOOK_ROTATION_OVERLAP_HOURS = env.int(
+    "PARCOURS_WEBHOOK_ROTATION_OVERLAP_HOURS", default=24
+)
+# One request waits this long for the partner's answer; a claimed delivery whose relay died is
+# taken back after the lease (longer than the timeout).
+PARCOURS_WEBHOOK_TIMEOUT_SECONDS = env.int("PARCOURS_WEBHOOK_TIMEOUT_SECONDS", default=10)
+PARCOURS_WEBHOOK_LEASE_SECONDS = env.int("PARCOURS_WEBHOOK_LEASE_SECONDS", default=60)
+# Retries: 30 s, 1 min, 2 min… doubling up to 6 h, then given up after this many attempts.
+PARCOURS_WEBHOOK_RETRY_BASE_SECONDS = env.int("PARCOURS_WEBHOOK_RETRY_BASE_SECONDS", default=30)
+PARCOURS_WEBHOOK_RETRY_MAX_SECONDS = env.int("PARCOURS_WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600)
+PARCOURS_WEBHOOK_MAX_ATTEMPTS = env.int("PARCOURS_WEBHOOK_MAX_ATTEMPTS", default=12)
+WEBHOOK_RELAY_SECONDS = env.int("WEBHOOK_RELAY_SECONDS", default=30)
+# An Idempotency-Key's answer is kept this long (then purged by a task).
+PARCOURS_IDEMPOTENCY_KEY_HOURS = env.int("PARCOURS_IDEMPOTENCY_KEY_HOURS", default=24)
 # Anonymous API requests, per client address (they only ever get 401 or the public schema).
 PARCOURS_API_ANONYMOUS_RATE = env.str("PARCOURS_API_ANONYMOUS_RATE", default="60/minute")
 # Refused tokens (unknown, expired, revoked), per client address.
@@ -464,6 +485,8 @@ PARCOURS_RECOMPUTE_BUDGET_SECONDS = env.int("PARCOURS_RECOMPUTE_BUDGET_SECONDS",
 MAIL_QUEUE = "mail"
 CELERY_TASK_ROUTES = {
     "notifications.outbox_relay": {"queue": MAIL_QUEUE},
+    # Like the e-mails: a slow or dead partner endpoint fills this queue and no other.
+    "parcours.webhooks_deliver": {"queue": MAIL_QUEUE},
     "notifications.alerts_scan": {"queue": PROMPT_QUEUE},
     "notifications.reminders_send": {"queue": PROMPT_QUEUE},
     "notifications.digests_send": {"queue": PROMPT_QUEUE},
@@ -544,6 +567,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.outbox_relay",
         "schedule": OUTBOX_RELAY_SECONDS,
         "options": {"expires": OUTBOX_RELAY_SECONDS, "queue": MAIL_QUEUE},
+    },
+    # Partner systems' webhooks: due deliveries (new, retried, replayed) and leases run out.
+    "webhooks-deliver": {
+        "task": "parcours.webhooks_deliver",
+        "schedule": WEBHOOK_RELAY_SECONDS,
+        "options": {"expires": WEBHOOK_RELAY_SECONDS, "queue": MAIL_QUEUE},
+    },
+    "idempotency-keys-purge": {
+        "task": "parcours.idempotency_keys_purge",
+        "schedule": crontab(minute=20),
+        "options": {"expires": 3600},
     },
     # Sign the journal's chain head (docs/journal.md, "Checkpoints"); skipped, with a log line,
     # when JOURNAL_SIGNING_KEY_FILE is not set. A run missed while the workers were down is not

@@ -60,3 +60,5 @@ PARCOURS_API_REFUSED_TOKEN_RATE = "1000000/minute"  # noqa: S105 (a rate)
 CACHES["pins"]["KEY_PREFIX"] = os.environ.get(  # noqa: F405
     "PARCOURS_TEST_PIN_PREFIX", f"parcours-pins-test-{os.getpid()}-{_xdist}"
 )
+# The tests' webhook receiver listens on loopback over plain HTTP (tests/webhooks/receiver.py).
+PARCOURS_WEBHOOK_ALLOW_HTTP_LOOPBACK = True

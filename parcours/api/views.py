@@ -41,6 +41,7 @@ from ..services import referral_assignment
 from ..services import referral_message as message_services
 from . import filters, serializers
 from .actor import SESSION_KEY, HasMembership, request_actor
+from .idempotency import IdempotentWritesMixin
 from .pagination import (
     MessageCursorPagination,
     NameOrderCursorPagination,
@@ -71,7 +72,7 @@ def encrypted_fields_of(model, prefix: str = "") -> list[str]:
     ]
 
 
-class ActorViewMixin(generics.GenericAPIView):
+class ActorViewMixin(IdempotentWritesMixin, generics.GenericAPIView):
     permission_classes = (IsAuthenticated, HasMembership)
     # Viewsets over people's records name their journal object type and the gate's action for
     # each DRF action that reads: a detail is found through the gate (a refusal is journaled

@@ -77,6 +77,13 @@ from .rights_request import (
 )
 from .sign_in import ProConnectIdentity, SignInRefusal, SignInRequest
 from .territory import EmploymentArea
+from .webhook import (
+    IdempotencyKey,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookSubscription,
+)
 
 __all__ = [
     "AGREEMENT_PARTY_MOVES",
@@ -123,6 +130,7 @@ __all__ = [
     "EscalationRung",
     "EventKind",
     "EvidenceKind",
+    "IdempotencyKey",
     "JournalCheckpoint",
     "JournalVerification",
     "KeyCanary",
@@ -165,4 +173,8 @@ __all__ = [
     "SignInRefusal",
     "SignInRequest",
     "SupportModality",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookSubscription",
 ]

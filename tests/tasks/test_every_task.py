@@ -314,6 +314,71 @@ def _referrals_expire_unanswered(make_actor, sink) -> Case:
     return Case({}, check)
 
 
+@case("parcours.webhooks_deliver")
+def _webhooks_deliver(make_actor, sink) -> Case:
+    from parcours.models import WebhookDelivery, WebhookDeliveryStatus
+    from parcours.services.webhook_payload import webhook_body
+    from parcours.services.webhooks import webhook_subscription_create
+    from tests.webhooks.receiver import Receiver
+
+    receiver = Receiver().start()
+    referral = ReferralFactory(accepted=True)
+    admin = make_actor(organisation=referral.receiver_organisation, role=Role.ADMIN)
+    issued = webhook_subscription_create(
+        admin, url=receiver.url, description="Logiciel", events=["referral.accepted"]
+    )
+    receiver.secrets.append(issued.secret)
+    # The row a move writes (services/webhooks.py), without the wake-up the move would queue.
+    body = webhook_body(
+        referral=referral,
+        organisation=referral.receiver_organisation,
+        event_type="referral.accepted",
+        now=timezone.now(),
+    )
+    assert body is not None
+    WebhookDelivery.objects.create(
+        subscription=issued.subscription,
+        event_type="referral.accepted",
+        source_event_id=1,
+        referral=referral,
+        message_id="msg_every_task",
+        body=body,
+    )
+
+    def check(report: dict) -> None:
+        receiver.stop()
+        assert report["delivered"] == 1
+        assert WebhookDelivery.objects.get().status == WebhookDeliveryStatus.DELIVERED
+        [got] = receiver.received
+        assert got.verified_with == [issued.secret] and got.fhir_error == ""
+
+    return Case({"now": timezone.now().isoformat()}, check)
+
+
+@case("parcours.idempotency_keys_purge")
+def _idempotency_keys_purge(make_actor, sink) -> Case:
+    from parcours.models import IdempotencyKey
+
+    def key(name: str, age: dt.timedelta):
+        return IdempotencyKey.objects.create(
+            scope="org:1:user:1",
+            key=name,
+            fingerprint="0" * 64,
+            status_code=201,
+            response="{}",
+            created_at=timezone.now() - age,
+        )
+
+    key("old", dt.timedelta(hours=25))
+    kept = key("recent", dt.timedelta(hours=1))
+
+    def check(purged: int) -> None:
+        assert purged == 1
+        assert list(IdempotencyKey.objects.values_list("pk", flat=True)) == [kept.pk]
+
+    return Case({}, check)
+
+
 def test_every_registered_task_has_a_case():
     registered = set(project_tasks())
     assert registered, "no task registered: the apps' ready() import the task modules"

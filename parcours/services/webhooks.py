@@ -1,0 +1,382 @@
+"""Partner systems' webhooks: the organisation's administrators subscribe their systems to
+referral events; every move of a referral the organisation is a party to writes one delivery
+per matching subscription in the move's own transaction (the outbox; the relay is
+services/webhook_delivery.py). docs/guide-integration-partenaires.md.
+
+- `webhook_subscription_create` checks the address, generates the signing secret (`whsec_` +
+  base64 of 32 random bytes, the Standard Webhooks form) and returns it once;
+- `webhook_subscription_rotate` makes a new secret and keeps the old one signing beside it for
+  PARCOURS_WEBHOOK_ROTATION_OVERLAP_HOURS (two signatures in `webhook-signature`);
+- `webhook_subscription_change` and `webhook_subscription_disable` change or stop it (a
+  disabled subscription gets no new delivery; its log stays);
+- `webhook_delivery_replay` sends a delivery again, same `webhook-id`, freshly signed;
+- `webhook_events_record` is called by the `referral_moved` receiver (parcours/apps.py).
+
+Who may: the gate's rows `webhook.manage` and `webhook.replay` (the organisation's
+administrators), asked here; doors only call these functions.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import ipaddress
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from .. import gate
+from ..actor import Actor
+from ..errors import InvalidInput
+from ..models import Referral
+from ..models.webhook import WebhookDelivery, WebhookDeliveryStatus, WebhookSubscription
+from ..queueing import enqueue_on_commit
+from ..transitions import Action as Move
+from .webhook_payload import webhook_body
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the Standard Webhooks prefix, not a secret)
+SHOWN_PREFIX_LENGTH = len(SECRET_PREFIX) + 6
+DESCRIPTION_MAX = 120
+URL_MAX = 500
+
+# The events a system may subscribe to: one per move of the referral state machine
+# (parcours/transitions.py), named by what happened. A transfer confirmed by the sender and one
+# confirmed at once under an agreement are the same fact for the partner.
+EVENT_OF_MOVE: dict[Move, str] = {
+    Move.SEND: "referral.sent",
+    Move.WITHDRAW: "referral.withdrawn",
+    Move.ACCEPT: "referral.accepted",
+    Move.REFUSE: "referral.refused",
+    Move.EXPIRE: "referral.expired",
+    Move.SET_APPOINTMENT: "referral.appointment_set",
+    Move.RECORD_ATTENDANCE: "referral.attended",
+    Move.RECORD_NO_SHOW: "referral.no_show",
+    Move.CLOSE: "referral.closed",
+    Move.CORRECT_ATTENDANCE: "referral.attendance_corrected",
+    Move.PROPOSE_TRANSFER: "referral.transfer_proposed",
+    Move.CONFIRM_TRANSFER: "referral.transferred",
+    Move.DECLINE_TRANSFER: "referral.transfer_declined",
+    Move.TRANSFER_UNDER_AGREEMENT: "referral.transferred",
+}
+EVENT_LABELS: dict[str, Promise] = {
+    "referral.sent": _("Orientation envoyée (reçue)"),
+    "referral.withdrawn": _("Orientation retirée"),
+    "referral.accepted": _("Orientation acceptée"),
+    "referral.refused": _("Orientation refusée"),
+    "referral.expired": _("Orientation expirée sans réponse"),
+    "referral.appointment_set": _("Rendez-vous fixé"),
+    "referral.attended": _("Venue constatée"),
+    "referral.no_show": _("Absence constatée"),
+    "referral.closed": _("Orientation clôturée (retour d'information)"),
+    "referral.attendance_corrected": _("Venue ou absence corrigée"),
+    "referral.transfer_proposed": _("Réorientation proposée"),
+    "referral.transferred": _("Orientation réorientée"),
+    "referral.transfer_declined": _("Réorientation refusée"),
+}
+EVENTS: tuple[str, ...] = tuple(EVENT_LABELS)
+
+
+def event_label(event_type: str) -> str:
+    return str(EVENT_LABELS.get(event_type, _("Événement")))
+
+
+@dataclass(frozen=True)
+class IssuedSecret:
+    """A subscription with its new secret: here, and shown once."""
+
+    subscription: WebhookSubscription
+    secret: str
+
+
+def _new_secret() -> tuple[str, str]:
+    secret = SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+    return secret, secret[:SHOWN_PREFIX_LENGTH]
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+URL_FIELD = "url"
+
+
+def _url_error(message: str) -> InvalidInput:
+    return InvalidInput("Adresse de réception invalide.", fields={URL_FIELD: [message]})
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def clean_url(value) -> str:
+    """An absolute https:// address of a public host (http:// to a loopback host only where
+    PARCOURS_WEBHOOK_ALLOW_HTTP_LOOPBACK: development and tests). No credentials in it, no
+    private or link-local address literal: parcours must not be made to call its own network."""
+    url = str(value or "").strip()
+    if not url:
+        raise _url_error("Indiquez l'adresse https:// où votre système reçoit les messages.")
+    if len(url) > URL_MAX or re.search(r"[\s\x00-\x1f\x7f]", url):
+        raise _url_error(f"{URL_MAX} caractères au plus, sans espace ni caractère de contrôle.")
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 (raises on a malformed port)
+    except ValueError:
+        raise _url_error("Adresse mal formée.") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise _url_error("L'adresse doit commencer par https:// suivi du nom du serveur.")
+    if parts.username or parts.password:
+        raise _url_error("L'adresse ne doit pas contenir d'identifiant ni de mot de passe.")
+    loopback = _is_loopback(host)
+    if loopback and settings.PARCOURS_WEBHOOK_ALLOW_HTTP_LOOPBACK:
+        return url
+    if parts.scheme != "https":
+        raise _url_error("Seules les adresses https:// sont acceptées.")
+    if loopback:
+        raise _url_error("Cette adresse désigne le serveur de parcours lui-même.")
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return url
+    if address.is_private or address.is_link_local or address.is_reserved:
+        raise _url_error("Cette adresse désigne un réseau privé : indiquez une adresse publique.")
+    return url
+
+
+def _clean_description(value) -> str:
+    text = " ".join(str(value or "").split())
+    if not text:
+        raise InvalidInput(
+            "Nommez le système qui recevra ces messages.",
+            fields={"description": ["Nommez le système (par exemple « Logiciel rSa »)."]},
+        )
+    if len(text) > DESCRIPTION_MAX or re.search(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]", text):
+        raise InvalidInput(
+            "Description invalide.",
+            fields={
+                "description": [
+                    f"{DESCRIPTION_MAX} caractères au plus, sans caractère de contrôle."
+                ]
+            },
+        )
+    return text
+
+
+def _clean_events(values) -> list[str]:
+    chosen = {str(v) for v in (values or [])}
+    unknown = sorted(chosen - set(EVENTS))
+    if unknown:
+        raise InvalidInput(
+            "Événement inconnu.",
+            fields={"events": [f"Événement inconnu : {', '.join(unknown)[:200]}."]},
+        )
+    if not chosen:
+        raise InvalidInput(
+            "Choisissez au moins un événement.",
+            fields={"events": ["Choisissez au moins un événement à recevoir."]},
+        )
+    return [e for e in EVENTS if e in chosen]
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+def webhook_subscriptions_of(actor: Actor) -> QuerySet[WebhookSubscription]:
+    """The acting organisation's subscriptions, for its administrators (403 for others; another
+    organisation's answer 404, like missing)."""
+    gate.require(actor, gate.Action.WEBHOOK_MANAGE)
+    return WebhookSubscription.objects.filter(organisation=actor.organisation).select_related(
+        "created_by"
+    )
+
+
+def webhook_deliveries_of(actor: Actor, *, subscription_id=None) -> QuerySet[WebhookDelivery]:
+    """The delivery log of the organisation's subscriptions (newest first)."""
+    gate.require(actor, gate.Action.WEBHOOK_MANAGE)
+    deliveries = WebhookDelivery.objects.filter(
+        subscription__organisation=actor.organisation
+    ).select_related("subscription")
+    if subscription_id is not None:
+        deliveries = deliveries.filter(subscription_id=_pk(subscription_id))
+    return deliveries.order_by("-created_at", "-id")
+
+
+def _pk(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _subscription_of(actor: Actor, subscription_id) -> WebhookSubscription:
+    subscription = (
+        webhook_subscriptions_of(actor)
+        .select_for_update(of=("self",))
+        .filter(pk=_pk(subscription_id))
+        .first()
+    )
+    if subscription is None:
+        raise WebhookSubscription.DoesNotExist()
+    return subscription
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+
+def webhook_subscription_create(
+    actor: Actor, *, url: str, description: str, events
+) -> IssuedSecret:
+    """A subscription of the actor's organisation; its secret is in the answer, once."""
+    gate.require(actor, gate.Action.WEBHOOK_MANAGE)
+    cleaned_url = clean_url(url)
+    cleaned_description = _clean_description(description)
+    chosen = _clean_events(events)
+    secret, prefix = _new_secret()
+    with transaction.atomic():
+        subscription = WebhookSubscription.objects.create(
+            organisation=actor.organisation,
+            url=cleaned_url,
+            description=cleaned_description,
+            events=chosen,
+            secret=secret,
+            secret_prefix=prefix,
+            created_by=actor.user,
+        )
+    return IssuedSecret(subscription=subscription, secret=secret)
+
+
+def webhook_subscription_change(
+    actor: Actor, *, subscription_id, url: str, description: str, events
+) -> WebhookSubscription:
+    gate.require(actor, gate.Action.WEBHOOK_MANAGE)
+    cleaned_url = clean_url(url)
+    cleaned_description = _clean_description(description)
+    chosen = _clean_events(events)
+    with transaction.atomic():
+        subscription = _subscription_of(actor, subscription_id)
+        subscription.url = cleaned_url
+        subscription.description = cleaned_description
+        subscription.events = chosen
+        subscription.save(update_fields=["url", "description", "events"])
+    return subscription
+
+
+def webhook_subscription_rotate(actor: Actor, *, subscription_id) -> IssuedSecret:
+    """A new secret; the current one keeps signing beside it during the overlap, so the
+    partner's system may switch at its own pace without a refused message."""
+    gate.require(actor, gate.Action.WEBHOOK_MANAGE)
+    with transaction.atomic():
+        subscription = _subscription_of(actor, subscription_id)
+        if not subscription.is_active:
+            raise InvalidInput("Cet abonnement est désactivé : créez-en un nouveau.")
+        secret, prefix = _new_secret()
+        overlap = dt.timedelta(hours=settings.PARCOURS_WEBHOOK_ROTATION_OVERLAP_HOURS)
+        subscription.previous_secret = subscription.secret
+        subscription.previous_secret_until = timezone.now() + overlap
+        subscription.secret = secret
+        subscription.secret_prefix = prefix
+        subscription.save(
+            update_fields=["previous_secret", "previous_secret_until", "secret", "secret_prefix"]
+        )
+    return IssuedSecret(subscription=subscription, secret=secret)
+
+
+def webhook_subscription_disable(actor: Actor, *, subscription_id) -> WebhookSubscription:
+    """No new delivery; those already written still leave (they were due when written)."""
+    gate.require(actor, gate.Action.WEBHOOK_MANAGE)
+    with transaction.atomic():
+        subscription = _subscription_of(actor, subscription_id)
+        if subscription.disabled_at is None:
+            subscription.disabled_at = timezone.now()
+            subscription.save(update_fields=["disabled_at"])
+    return subscription
+
+
+def webhook_delivery_replay(actor: Actor, *, delivery_id) -> WebhookDelivery:
+    """Send it again (same `webhook-id`, new timestamp and signature), at once."""
+    gate.require(actor, gate.Action.WEBHOOK_REPLAY)
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update()
+            .filter(subscription__organisation=actor.organisation, pk=_pk(delivery_id))
+            .select_related("subscription")
+            .first()
+        )
+        if delivery is None:
+            raise WebhookDelivery.DoesNotExist()
+        if delivery.status != WebhookDeliveryStatus.SENDING:
+            # A delivery being sent is left alone: its result is about to be recorded.
+            delivery.status = WebhookDeliveryStatus.PENDING
+            delivery.delivered_at = None
+            delivery.next_attempt_at = timezone.now()
+            delivery.save(update_fields=["status", "delivered_at", "next_attempt_at"])
+            enqueue_on_commit(
+                "parcours.webhooks_deliver",
+                catch_up="the webhooks-deliver beat entry sends the replayed delivery",
+            )
+    return delivery
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+def webhook_events_record(*, referral: Referral, action: Move, event_id: int, now) -> int:
+    """In the move's transaction: one delivery per active subscription of either party that
+    asked for this event, with what that party's grants allow. Idempotent per (subscription,
+    timeline event): a re-run inserts nothing. Returns how many were written."""
+    event_type = EVENT_OF_MOVE.get(action)
+    if event_type is None:
+        return 0
+    parties = {referral.sender_organisation_id, referral.receiver_organisation_id}
+    subscriptions = [
+        s
+        for s in WebhookSubscription.objects.filter(
+            organisation_id__in=parties, disabled_at__isnull=True
+        ).select_related("organisation")
+        if event_type in s.events
+    ]
+    if not subscriptions:
+        return 0
+    bodies: dict[int, str | None] = {}
+    rows = []
+    for subscription in subscriptions:
+        organisation = subscription.organisation
+        if organisation.pk not in bodies:
+            bodies[organisation.pk] = webhook_body(
+                referral=referral, organisation=organisation, event_type=event_type, now=now
+            )
+        body = bodies[organisation.pk]
+        if body is None:
+            continue
+        rows.append(
+            WebhookDelivery(
+                subscription=subscription,
+                event_type=event_type,
+                source_event_id=event_id,
+                referral=referral,
+                message_id=f"msg_{uuid.uuid4().hex}",
+                body=body,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    if not rows:
+        return 0
+    WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+    enqueue_on_commit(
+        "parcours.webhooks_deliver",
+        catch_up="the webhooks-deliver beat entry sends the new deliveries",
+    )
+    return len(rows)
