@@ -23,6 +23,7 @@ from .views import (
     referrals,
     sent_referrals,
     statistics,
+    webhooks,
     worklists,
 )
 
@@ -65,6 +66,27 @@ urlpatterns = [
         "organisation/acces-api/<int:pk>/revoquer/",
         api_tokens.api_token_revoke,
         name="api-token-revoke",
+    ),
+    path("organisation/webhooks/", webhooks.webhooks, name="webhooks"),
+    path(
+        "organisation/webhooks/<int:pk>/nouveau-secret/",
+        webhooks.webhook_rotate,
+        name="webhook-rotate",
+    ),
+    path(
+        "organisation/webhooks/<int:pk>/desactiver/",
+        webhooks.webhook_disable,
+        name="webhook-disable",
+    ),
+    path(
+        "organisation/webhooks/<int:pk>/envois/",
+        webhooks.webhook_deliveries,
+        name="webhook-deliveries",
+    ),
+    path(
+        "organisation/webhooks/envois/<int:pk>/renvoyer/",
+        webhooks.webhook_replay,
+        name="webhook-replay",
     ),
     # The footer's mandatory pages, public.
     path("accessibilite/", information.accessibility, name="accessibility"),

@@ -416,6 +416,7 @@ SPECTACULAR_SETTINGS = {
         "RightsRequestChannelEnum": "parcours.models.rights_request.RightsRequestChannel",
         "ObjectiveStatusEnum": "parcours.models.action_plan.ObjectiveStatus",
         "PlanActionStatusEnum": "parcours.models.action_plan.PlanActionStatus",
+        "WebhookDeliveryStatusEnum": "parcours.models.webhook.WebhookDeliveryStatus",
     },
 }
 

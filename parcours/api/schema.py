@@ -18,6 +18,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 
 from .errors import ErrorSerializer, ValidationErrorSerializer
+from .idempotency import IdempotentWritesMixin
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 JSON = ["application/json"]
@@ -28,6 +29,20 @@ DESCRIPTIONS = {
     "403": "Action non permise à ce membre, ou aucune adhésion active à l'organisation.",
     "404": "Non trouvé : absent, hors du périmètre de l'organisation, ou page inexistante.",
     "409": "L'état du dossier ne permet pas cette action (transition, archive, conflit).",
+    "422": "Cette clé d'idempotence a déjà servi pour une autre requête (Idempotency-Key).",
+}
+
+# Every write honours an Idempotency-Key (parcours/api/idempotency.py).
+IDEMPOTENCY_PARAMETER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Une clé unique par écriture (un UUID, par exemple), pour la rejouer sans "
+    "risque : une requête répétée avec la même clé et le même contenu, pendant 24 h, reçoit la "
+    "réponse de la première (en-tête Idempotent-Replayed: true) et n'est jamais appliquée deux "
+    "fois ; la même clé avec un autre contenu répond 422. Clés propres à chaque compte et "
+    "organisation.",
 }
 
 
@@ -53,6 +68,8 @@ class ParcoursAutoSchema(AutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
+        if self._idempotent():
+            operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_PARAMETER))
         responses = operation["responses"]
         for code in self._error_codes(operation):
             if code not in responses:
@@ -73,7 +90,12 @@ class ParcoursAutoSchema(AutoSchema):
             codes.append("404")
         if self.method in WRITE_METHODS:
             codes.append("409")
+        if self._idempotent():
+            codes.append("422")
         return codes
+
+    def _idempotent(self) -> bool:
+        return self.method in WRITE_METHODS and isinstance(self.view, IdempotentWritesMixin)
 
     def _error_response(self, code: str) -> dict:
         serializer = ValidationErrorSerializer if code == "400" else ErrorSerializer

@@ -11,6 +11,7 @@ from . import (
     dpo_views,
     statistics_views,
     views,
+    webhook_views,
 )
 from .actor import HasMembership
 
@@ -44,6 +45,14 @@ router.register("access-requests", access_views.AccessRequestViewSet, basename="
 router.register("objectives", action_plan_views.ObjectiveViewSet, basename="objective")
 router.register("plan-actions", action_plan_views.PlanActionViewSet, basename="plan-action")
 router.register("api-tokens", api_token_views.ApiTokenViewSet, basename="api-token")
+router.register(
+    "webhook-subscriptions",
+    webhook_views.WebhookSubscriptionViewSet,
+    basename="webhook-subscription",
+)
+router.register(
+    "webhook-deliveries", webhook_views.WebhookDeliveryViewSet, basename="webhook-delivery"
+)
 router.register("dpo/users", dpo_views.ReportableUserViewSet, basename="dpo-user")
 router.register(
     "dpo/rights-requests", dpo_views.RightsRequestViewSet, basename="dpo-rights-request"

@@ -205,7 +205,60 @@ def _own_token(world):
     return _home_admin(world), api_token_for(world.me)[0].pk, None
 
 
+def _subscription_of(organisation):
+    from parcours.models import WebhookSubscription
+
+    return WebhookSubscription.objects.create(
+        organisation=organisation,
+        url="https://partenaire.example.org/webhooks",
+        description="Logiciel rSa",
+        events=["referral.accepted"],
+        secret="whsec_" + "A" * 44,
+        secret_prefix="whsec_AAAAAA",
+    )
+
+
+def _delivery_of(organisation):
+    from parcours.models import WebhookDelivery
+
+    return WebhookDelivery.objects.create(
+        subscription=_subscription_of(organisation),
+        event_type="referral.accepted",
+        source_event_id=1,
+        message_id=f"msg_matrix_{organisation.pk}",
+        body="{}",
+    )
+
+
+def _own_subscription(world):
+    """An administrator of home and one of home's webhook subscriptions (issue 19)."""
+    return _home_admin(world), _subscription_of(world.home).pk, None
+
+
+def _own_delivery(world):
+    return _home_admin(world), _delivery_of(world.home).pk, None
+
+
+WEBHOOK_PAYLOAD = {
+    "url": "https://partenaire.example.org/webhooks",
+    "description": "Logiciel rSa",
+    "events": ["referral.sent", "referral.closed"],
+}
+
+
 # Builders of unrelated records (home is no party to them) -------------------------------------
+
+
+def _foreign_subscription(world):
+    from parcours.models import WebhookSubscription
+
+    return WebhookSubscription, _subscription_of(world.stranger.organisation).pk
+
+
+def _foreign_delivery(world):
+    from parcours.models import WebhookDelivery
+
+    return WebhookDelivery, _delivery_of(world.stranger.organisation).pk
 
 
 def _foreign_token(world):
@@ -743,6 +796,28 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ("/api/v1/api-tokens/{pk}/", "GET"): Row(own=_own_token, foreign=_foreign_token),
     ("/api/v1/api-tokens/{pk}/renew/", "POST"): Row(own=_own_token, ok=201, foreign=_foreign_token),
     ("/api/v1/api-tokens/{pk}/revoke/", "POST"): Row(own=_own_token, foreign=_foreign_token),
+    # Webhooks: home's administrators manage home's subscriptions and read their log.
+    ("/api/v1/webhook-subscriptions/", "GET"): Row(own=lambda w: (_home_admin(w), None, None)),
+    ("/api/v1/webhook-subscriptions/", "POST"): Row(
+        own=lambda w: (_home_admin(w), None, WEBHOOK_PAYLOAD), ok=201
+    ),
+    ("/api/v1/webhook-subscriptions/{pk}/", "GET"): Row(
+        own=_own_subscription, foreign=_foreign_subscription
+    ),
+    ("/api/v1/webhook-subscriptions/{pk}/", "PUT"): Row(
+        own=lambda w: (*_own_subscription(w)[:2], WEBHOOK_PAYLOAD), foreign=_foreign_subscription
+    ),
+    ("/api/v1/webhook-subscriptions/{pk}/rotate-secret/", "POST"): Row(
+        own=_own_subscription, ok=201, foreign=_foreign_subscription
+    ),
+    ("/api/v1/webhook-subscriptions/{pk}/disable/", "POST"): Row(
+        own=_own_subscription, foreign=_foreign_subscription
+    ),
+    ("/api/v1/webhook-deliveries/", "GET"): Row(own=lambda w: (_home_admin(w), None, None)),
+    ("/api/v1/webhook-deliveries/{pk}/", "GET"): Row(own=_own_delivery, foreign=_foreign_delivery),
+    ("/api/v1/webhook-deliveries/{pk}/replay/", "POST"): Row(
+        own=_own_delivery, foreign=_foreign_delivery
+    ),
     ("/api/v1/dpo/users/{pk}/activity-report/", "GET"): Row(
         own=lambda w: (w.dpo, w.me.user.pk, None), foreign=_foreign_user
     ),
@@ -879,6 +954,8 @@ def test_every_scoped_category_has_its_not_found_rows():
     assert scoped_prefixes == {
         "alerts",
         "api-tokens",
+        "webhook-subscriptions",
+        "webhook-deliveries",
         "answers",
         "persons",
         "pathways",

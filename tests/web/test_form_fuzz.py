@@ -982,6 +982,41 @@ PAGES: list[FormPage] = [
             },
         ),
     ),
+    # Partner systems' webhooks (issue 19): the organisation's administrator.
+    FormPage(
+        "webhooks",
+        "admin",
+        lambda w: {},
+        lambda w: {
+            "description": "Logiciel rSa",
+            "url": "https://partenaire.example.org/webhooks",
+            "events": ["referral.sent", "referral.closed"],
+        },
+        {
+            "description": ("", BLANK, LONG, NUL, "Logiciel\u202erSa", "SI\x07"),
+            "url": (
+                "",
+                BLANK,
+                LONG,
+                NUL,
+                "ftp://partenaire.example.org/",
+                "https://10.0.0.1/hooks",
+                "https://user:pw@partenaire.example.org/",
+                "https://partenaire.example.org:99999/",
+                "pas une adresse",
+            ),
+            "events": (UNKNOWN, "", "referral.deleted", LONG),
+        },
+        kept=("description", "url"),
+        # Plain http to a public host: https only (the service's rule, its French sentence).
+        refused=(
+            lambda w: {
+                "description": "Logiciel rSa",
+                "url": "http://partenaire.example.org/webhooks",
+                "events": ["referral.sent"],
+            },
+        ),
+    ),
 ]
 
 # Pages without a form to fuzz: reads, and buttons whose only input is the URL (the matrix
@@ -1023,6 +1058,12 @@ NO_FORM = {
     "api-token-revoke",
     # The agreement indicators' report: its export links take csv or pdf, anything else the page.
     "agreement-indicators",
+    # Buttons and the log of « Webhooks »: the subscription or delivery in the URL is all they
+    # take (the page matrix checks another organisation's is a 404).
+    "webhook-rotate",
+    "webhook-disable",
+    "webhook-deliveries",
+    "webhook-replay",
 }
 # Placeholders resolved against the world or the clock when posted.
 PLACEHOLDERS: dict[str, Callable[[World], object]] = {

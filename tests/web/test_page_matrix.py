@@ -2800,6 +2800,168 @@ DENY |= {
     ],
 }
 
+# Partner systems' webhooks (issue 19): France Travail's administrator manages its
+# subscriptions and reads their log; a counsellor is refused by the gate's table
+# (webhook.manage, webhook.replay); another organisation's records are 404 like missing.
+WEBHOOKS_ADMINISTRATORS_ONLY = (
+    "Seuls les administrateurs de l&#x27;organisation gèrent ses abonnements webhook."
+)
+REPLAY_ADMINISTRATORS_ONLY = (
+    "Seuls les administrateurs de l&#x27;organisation renvoient un message webhook."
+)
+NEW_WEBHOOK = {
+    "description": "Logiciel rSa",
+    "url": "https://partenaire.example.org/webhooks",
+    "events": ["referral.sent", "referral.closed"],
+}
+
+
+def _subscription(organisation):
+    from parcours.models import WebhookSubscription
+
+    return WebhookSubscription.objects.create(
+        organisation=organisation,
+        url="https://partenaire.example.org/webhooks",
+        description="Logiciel rSa",
+        events=["referral.accepted"],
+        secret="whsec_" + "A" * 44,
+        secret_prefix="whsec_AAAAAA",
+    )
+
+
+def _delivery(organisation):
+    from parcours.models import WebhookDelivery
+
+    return WebhookDelivery.objects.create(
+        subscription=_subscription(organisation),
+        event_type="referral.accepted",
+        source_event_id=1,
+        message_id=f"msg_pages_{organisation.pk}",
+        body="{}",
+    )
+
+
+def _webhook_of(w, foreign: bool = False):
+    attribute = "_foreign_webhook" if foreign else "_home_webhook"
+    if not hasattr(w, attribute):
+        setattr(w, attribute, _subscription(w.siae if foreign else w.home))
+    return getattr(w, attribute)
+
+
+def _delivery_of(w, foreign: bool = False):
+    attribute = "_foreign_delivery" if foreign else "_home_delivery"
+    if not hasattr(w, attribute):
+        setattr(w, attribute, _delivery(w.siae if foreign else w.home))
+    return getattr(w, attribute)
+
+
+HOME_WEBHOOK = lambda w: {"pk": _webhook_of(w).pk}  # noqa: E731
+FOREIGN_WEBHOOK = lambda w: {"pk": _webhook_of(w, foreign=True).pk}  # noqa: E731
+HOME_DELIVERY = lambda w: {"pk": _delivery_of(w).pk}  # noqa: E731
+FOREIGN_DELIVERY = lambda w: {"pk": _delivery_of(w, foreign=True).pk}  # noqa: E731
+
+
+def _webhook_row(w):
+    from parcours.models import WebhookSubscription
+
+    return WebhookSubscription.objects.get(pk=_webhook_of(w).pk)
+
+
+ALLOW |= {
+    "webhooks": [
+        Visit("admin", "GET", says="Webhooks des systèmes"),
+        Visit(
+            "admin",
+            "POST",
+            data=lambda w: NEW_WEBHOOK,
+            says="Copiez-le maintenant",
+            done=lambda w: w.home.webhook_subscriptions.filter(description="Logiciel rSa").exists(),
+            name="create",
+        ),
+    ],
+    "webhook-rotate": [
+        Visit(
+            "admin",
+            "POST",
+            HOME_WEBHOOK,
+            says="L'ancien secret signe encore les messages",
+            done=lambda w: _webhook_row(w).previous_secret_until is not None,
+        )
+    ],
+    "webhook-disable": [
+        # Without the DSFR's JavaScript: the confirmation first, nothing disabled.
+        Visit("admin", "POST", HOME_WEBHOOK, says="Désactiver cet abonnement", name="unconfirmed"),
+        Visit(
+            "admin",
+            "POST",
+            HOME_WEBHOOK,
+            data=lambda w: {"confirm": "1"},
+            status=302,
+            says="/organisation/webhooks/",
+            done=lambda w: _webhook_row(w).disabled_at is not None,
+        ),
+    ],
+    "webhook-deliveries": [
+        Visit(
+            "admin",
+            "GET",
+            lambda w: {"pk": _delivery_of(w).subscription_id},
+            says="Journal des envois",
+        )
+    ],
+    "webhook-replay": [
+        Visit(
+            "admin",
+            "POST",
+            HOME_DELIVERY,
+            status=302,
+            says="/organisation/webhooks/",
+            done=lambda w: (
+                _delivery_of(w).__class__.objects.get(pk=_delivery_of(w).pk).status == "pending"
+            ),
+        )
+    ],
+}
+DENY |= {
+    "webhooks": [
+        Visit("me", "GET", status=403, says=WEBHOOKS_ADMINISTRATORS_ONLY),
+        Visit(
+            "me", "POST", data=lambda w: NEW_WEBHOOK, status=403, says=WEBHOOKS_ADMINISTRATORS_ONLY
+        ),
+    ],
+    "webhook-rotate": [
+        Visit("me", "POST", HOME_WEBHOOK, status=403, says=WEBHOOKS_ADMINISTRATORS_ONLY),
+        Visit("admin", "POST", FOREIGN_WEBHOOK, status=404, says=NOT_FOUND, name="foreign"),
+    ],
+    "webhook-disable": [
+        Visit(
+            "me",
+            "POST",
+            HOME_WEBHOOK,
+            data=lambda w: {"confirm": "1"},
+            status=403,
+            says=WEBHOOKS_ADMINISTRATORS_ONLY,
+        ),
+        Visit(
+            "admin",
+            "POST",
+            FOREIGN_WEBHOOK,
+            data=lambda w: {"confirm": "1"},
+            status=404,
+            says=NOT_FOUND,
+            name="foreign",
+        ),
+    ],
+    "webhook-deliveries": [
+        Visit("me", "GET", HOME_WEBHOOK, status=403, says=WEBHOOKS_ADMINISTRATORS_ONLY),
+        Visit("admin", "GET", FOREIGN_WEBHOOK, status=404, says=NOT_FOUND, name="foreign"),
+    ],
+    "webhook-replay": [
+        Visit("me", "POST", HOME_DELIVERY, status=403, says=REPLAY_ADMINISTRATORS_ONLY),
+        Visit("admin", "POST", FOREIGN_DELIVERY, status=404, says=NOT_FOUND, name="foreign"),
+    ],
+}
+
 # The managers' dashboard (issue 18): figures without people, nothing journaled (no record is
 # read); a case worker is refused by the gate's table (statistics.read).
 MANAGERS_ONLY = "Le tableau de bord est réservé aux responsables de structure."

@@ -369,11 +369,12 @@ def test_every_page_is_in_the_table():
     from .test_api_token_pages import API_TOKEN_PAGES
     from .test_dpo_pages import DPO_PAGES
     from .test_proconnect import PROCONNECT_PAGES
+    from .test_webhook_pages import WEBHOOK_PAGES
 
     names = {p.name for p in urls.urlpatterns if isinstance(p, URLPattern)}
     # ProConnect's pages need a running provider: tests/web/test_proconnect.py sweeps them; the
-    # administrators' « Accès API », tests/web/test_api_token_pages.py; the managers' dashboard,
-    # tests/statistics/test_doors.py.
+    # administrators' « Accès API », tests/web/test_api_token_pages.py, and « Webhooks »,
+    # tests/web/test_webhook_pages.py; the managers' dashboard, tests/statistics/test_doors.py.
     assert names == (
         set(PAGES)
         | set(DPO_PAGES)
@@ -381,6 +382,7 @@ def test_every_page_is_in_the_table():
         | API_TOKEN_PAGES
         | STATISTICS_PAGES
         | INDICATOR_PAGES
+        | WEBHOOK_PAGES
     )
     assert any(getattr(p, "namespace", None) == "web" for p in get_resolver().url_patterns)
 

@@ -25,6 +25,7 @@ class Received:
     verified_with: list[str]  # the secrets whose signature matched
     fhir_error: str = ""
     payload: dict = field(default_factory=dict)
+    refusals: list[str] = field(default_factory=list)  # why a secret did not verify
 
     @property
     def message_id(self) -> str:
@@ -50,13 +51,13 @@ class Receiver:
                     receiver.holding = False
                     receiver.arrived.set()
                     receiver.hold.wait(60)  # the relay is killed meanwhile
-                verified = []
+                verified, refusals = [], []
                 for secret in receiver.secrets:
                     try:
                         Webhook(secret).verify(body, headers)
                         verified.append(secret)
-                    except WebhookVerificationError:
-                        pass
+                    except WebhookVerificationError as refusal:
+                        refusals.append(str(refusal))
                 fhir_error, payload = "", {}
                 try:
                     payload = json.loads(body)
@@ -66,7 +67,7 @@ class Receiver:
                 with receiver._lock:
                     status = receiver.script.pop(0) if receiver.script else 200
                     receiver.received.append(
-                        Received(headers, body, status, verified, fhir_error, payload)
+                        Received(headers, body, status, verified, fhir_error, payload, refusals)
                     )
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
