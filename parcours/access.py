@@ -688,9 +688,10 @@ def rights_requests_visible_to(actor: Actor) -> QuerySet[RightsRequest]:
     return RightsRequest.objects.filter(organisation_id=actor.organisation.pk)
 
 
-def organisation_categories(organisation: Organisation, pathway_id: int) -> frozenset[str]:
-    """The categories of this pathway the organisation itself sees now (its grant rows, not a
-    member's break-glass): what a message to its systems may carry (services/webhooks.py)."""
+def organisation_bases(organisation: Organisation, pathway_id: int) -> dict[str, frozenset[str]]:
+    """Category → basis codes of this pathway that the organisation itself sees now (its grant
+    rows, not a member's break-glass): what a message to its systems may carry
+    (services/webhooks.py), and why."""
     ids = permission_ids()
     by_id = {ids[permission_codename(c)]: c for c in ALL_CATEGORIES}
     rows = PathwayGroupObjectPermission.objects.filter(
@@ -698,5 +699,8 @@ def organisation_categories(organisation: Organisation, pathway_id: int) -> froz
         group_id=organisation.group_id,
         content_object_id=pathway_id,
         permission_id__in=list(by_id),
-    ).values_list("permission_id", flat=True)
-    return frozenset(by_id[pid] for pid in rows)
+    ).values_list("permission_id", "basis")
+    bases: dict[str, set[str]] = {}
+    for permission_id, basis in rows:
+        bases.setdefault(by_id[permission_id], set()).update(basis.split())
+    return {category: frozenset(codes) for category, codes in bases.items()}

@@ -82,7 +82,12 @@ class ParcoursAutoSchema(AutoSchema):
         codes = []
         if operation.get("security"):
             codes += ["401", "403"]
-        if "requestBody" in operation or any(p["in"] == "query" for p in parameters):
+        # Input: a body, query parameters, or the Idempotency-Key header (a malformed key is a 400).
+        if (
+            "requestBody" in operation
+            or any(p["in"] == "query" for p in parameters)
+            or self._idempotent()
+        ):
             codes.append("400")
         paginated = any(p["in"] == "query" and p["name"] in ("page", "cursor") for p in parameters)
         # A write also names records in its body (a pathway, an organisation): out of scope, 404.

@@ -481,6 +481,41 @@ def record_security_event(
 TOKEN_PURPOSE = "Sécurité des accès des systèmes partenaires (jetons d'accès API)"  # noqa: S105
 
 
+WEBHOOK_PURPOSE = "Information du système partenaire de l'organisation (webhook)"
+
+
+def record_webhook_export(
+    *,
+    organisation: Organisation,
+    referral_id: int,
+    person_id: int,
+    categories: Iterable[str],
+    basis: Iterable[str],
+    subscription_id: int,
+    message_id: str,
+    event_type: str,
+) -> AccessEvent:
+    """A webhook message written for `organisation`'s system (services/webhooks.py): the data
+    leaves parcours for that organisation, with the categories it carries and their bases — the
+    DPO and the person read it like any other export. No user: the system's own door."""
+    return journal_record(
+        actor=None,
+        organisation=organisation,
+        operation=AccessOperation.EXPORT,
+        object_type="referral",
+        object_id=referral_id,
+        person_id=person_id,
+        categories=categories,
+        basis=basis,
+        purpose=WEBHOOK_PURPOSE,
+        detail={
+            "webhook_subscription": subscription_id,
+            "webhook_id": message_id,
+            "event": event_type,
+        },
+    )
+
+
 def record_token_event(
     actor: Actor | None,
     operation: str,

@@ -4,7 +4,7 @@ contained `ServiceRequest`, and the person as a contained `Patient` (docs/guide-
 partenaires.md).
 
 What it carries is decided by the receiving organisation's own grants on the pathway, the same
-rows that decide what its members read (parcours.access.organisation_categories): the person's
+rows that decide what its members read (parcours.access.organisation_bases): the person's
 name and birth date only with `identity`; the referral's kind, reason, appointment, refusal
 reason and outcome only with `pathway`. No other free text (context note, comments) ever leaves
 by this door: they belong to categories the receiving system's role cannot be known to read.
@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 
 from .. import access
 from ..categories import DataCategory
 from ..models import Organisation, Referral, ReferralStatus
 
+# The only categories a message ever carries (what _task reads).
+CARRIED = frozenset({DataCategory.IDENTITY, DataCategory.PATHWAY})
 CODE_SYSTEM = "urn:parcours:fhir:CodeSystem"
 REFERRAL_IDENTIFIER = "urn:parcours:referral"
 PERSON_IDENTIFIER = "urn:parcours:person"
@@ -139,12 +142,23 @@ def _task(referral: Referral, categories: frozenset[str], *, now: dt.datetime) -
     return task
 
 
+@dataclass(frozen=True)
+class WebhookBody:
+    """The message for one organisation: its text, and what it carries under which bases (the
+    journal's export row)."""
+
+    text: str
+    categories: frozenset[str]
+    basis: frozenset[str]
+
+
 def webhook_body(
     *, referral: Referral, organisation: Organisation, event_type: str, now: dt.datetime
-) -> str | None:
+) -> WebhookBody | None:
     """The exact bytes (as text) sent to `organisation`'s systems, or None when it sees nothing
     of the pathway's referrals any more (no message then)."""
-    categories = access.organisation_categories(organisation, referral.pathway_id)
+    bases = access.organisation_bases(organisation, referral.pathway_id)
+    categories = frozenset(bases)
     if DataCategory.PATHWAY not in categories:
         return None
     envelope = {
@@ -152,4 +166,9 @@ def webhook_body(
         "timestamp": _iso(now),
         "data": _task(referral, categories, now=now),
     }
-    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+    shown = categories & CARRIED
+    return WebhookBody(
+        text=json.dumps(envelope, ensure_ascii=False, separators=(",", ":")),
+        categories=shown,
+        basis=frozenset(code for category in shown for code in bases[category]),
+    )

@@ -37,11 +37,12 @@ from django.utils.translation import gettext_lazy as _
 from .. import gate
 from ..actor import Actor
 from ..errors import InvalidInput
+from ..gate.journal import record_webhook_export
 from ..models import Referral
 from ..models.webhook import WebhookDelivery, WebhookDeliveryStatus, WebhookSubscription
 from ..queueing import enqueue_on_commit
 from ..transitions import Action as Move
-from .webhook_payload import webhook_body
+from .webhook_payload import WebhookBody, webhook_body
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the Standard Webhooks prefix, not a secret)
 SHOWN_PREFIX_LENGTH = len(SECRET_PREFIX) + 6
@@ -349,9 +350,18 @@ def webhook_events_record(*, referral: Referral, action: Move, event_id: int, no
     ]
     if not subscriptions:
         return 0
-    bodies: dict[int, str | None] = {}
-    rows = []
+    # A re-run for the same timeline event offers nothing new (the unique constraint would
+    # refuse it anyway): only the subscriptions without their delivery get one, and a journal row.
+    already = set(
+        WebhookDelivery.objects.filter(
+            source_event_id=event_id, subscription__in=subscriptions
+        ).values_list("subscription_id", flat=True)
+    )
+    bodies: dict[int, WebhookBody | None] = {}
+    rows: list[tuple[WebhookBody, WebhookDelivery]] = []
     for subscription in subscriptions:
+        if subscription.pk in already:
+            continue
         organisation = subscription.organisation
         if organisation.pk not in bodies:
             bodies[organisation.pk] = webhook_body(
@@ -360,21 +370,35 @@ def webhook_events_record(*, referral: Referral, action: Move, event_id: int, no
         body = bodies[organisation.pk]
         if body is None:
             continue
-        rows.append(
-            WebhookDelivery(
-                subscription=subscription,
-                event_type=event_type,
-                source_event_id=event_id,
-                referral=referral,
-                message_id=f"msg_{uuid.uuid4().hex}",
-                body=body,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        delivery = WebhookDelivery(
+            subscription=subscription,
+            event_type=event_type,
+            source_event_id=event_id,
+            referral=referral,
+            message_id=f"msg_{uuid.uuid4().hex}",
+            body=body.text,
+            next_attempt_at=now,
+            created_at=now,
         )
+        rows.append((body, delivery))
     if not rows:
         return 0
-    WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+    WebhookDelivery.objects.bulk_create(
+        [delivery for _body, delivery in rows], ignore_conflicts=True
+    )
+    # Each message is personal data leaving for an organisation: an export row of the journal,
+    # in this transaction (the DPO and the person read it like any other export).
+    for body, delivery in rows:
+        record_webhook_export(
+            organisation=delivery.subscription.organisation,
+            referral_id=referral.pk,
+            person_id=referral.pathway.person_id,
+            categories=body.categories,
+            basis=body.basis,
+            subscription_id=delivery.subscription_id,
+            message_id=delivery.message_id,
+            event_type=event_type,
+        )
     enqueue_on_commit(
         "parcours.webhooks_deliver",
         catch_up="the webhooks-deliver beat entry sends the new deliveries",

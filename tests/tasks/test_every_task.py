@@ -342,7 +342,7 @@ def _webhooks_deliver(make_actor, sink) -> Case:
         source_event_id=1,
         referral=referral,
         message_id="msg_every_task",
-        body=body,
+        body=body.text,
     )
 
     def check(report: dict) -> None:

@@ -77,6 +77,26 @@ def test_the_payload_carries_no_data_outside_the_receivers_categories(journey, r
     assert got.payload["data"]["statusReason"]["coding"][0]["code"] == "no_capacity"
 
 
+def test_each_message_is_journaled_as_an_export_to_the_receiving_organisation(
+    journey, receiver, subscribe
+):
+    from parcours.gate.journal import WEBHOOK_PURPOSE
+    from parcours.models import AccessEvent
+
+    j = journey(real_past(1))
+    subscribe(j.receiver.organisation, receiver)
+    j.accept(real_past(0))
+    delivery = WebhookDelivery.objects.get()
+    [row] = AccessEvent.objects.filter(operation="export", purpose=WEBHOOK_PURPOSE)
+    assert row.organisation_id == j.receiver.organisation.pk and row.user_id is None
+    assert (row.object_type, row.object_id) == ("referral", j.referral.pk)
+    assert row.person_id == j.referral.pathway.person_id
+    assert sorted(row.categories) == ["identity", "pathway"]
+    assert row.basis  # the receiving organisation's bases for what the message carries
+    assert row.detail["webhook_id"] == delivery.message_id
+    assert row.detail["event"] == "referral.accepted"
+
+
 def test_an_organisation_that_sees_nothing_of_the_pathway_gets_no_message(
     journey, receiver, subscribe, make_actor
 ):
@@ -107,8 +127,8 @@ def test_one_delivery_per_subscription_and_event_however_often_it_is_recorded(
     again = webhook_services.webhook_events_record(
         referral=j.referral, action=Move.ACCEPT, event_id=delivery.source_event_id, now=real_past(0)
     )
-    assert again == 1  # offered again…
-    assert WebhookDelivery.objects.count() == 1  # …and let in once
+    assert again == 0  # nothing new for a timeline event already delivered
+    assert WebhookDelivery.objects.count() == 1
 
 
 def test_only_the_events_subscribed_to_are_sent(journey, receiver, subscribe):
