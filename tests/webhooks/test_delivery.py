@@ -279,3 +279,20 @@ def test_the_stored_body_is_encrypted_at_rest(journey, receiver, subscribe):
     assert "Martin" not in raw and "Task" not in raw
     assert not raw_secret.startswith("whsec_")
     assert json.loads(WebhookDelivery.objects.get().body)["data"]["resourceType"] == "Task"
+
+
+def test_the_persons_access_report_shows_the_export_to_the_partner(
+    journey, receiver, subscribe, make_actor, client_for
+):
+    from parcours.models import Role
+
+    j = journey(real_past(1))
+    subscribe(j.receiver.organisation, receiver)
+    j.accept(real_past(0))
+    dpo = make_actor(organisation=j.sender.organisation, role=Role.DPO)
+    person_id = j.referral.pathway.person_id
+    response = client_for(dpo).get(f"/api/v1/dpo/persons/{person_id}/access-report/")
+    assert response.status_code == 200, response.content
+    assert (
+        "Information du système partenaire de l'organisation (webhook)" in response.content.decode()
+    )
