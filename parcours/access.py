@@ -21,7 +21,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .actor import Actor
+from .actor import Actor, membership_area_ids
 from .categories import ALL_CATEGORIES, DataCategory, permission_codename
 from .diagnostic_domains import domains_in
 from .errors import NotAllowed
@@ -590,8 +590,24 @@ def can_read_statistics(actor: Actor) -> bool:
     return _may(actor, Action.STATISTICS_READ)
 
 
+def can_read_territory(actor: Actor) -> bool:
+    """The coordinator's territory (overdue referrals of their areas; the menu shows it)."""
+    return _may(actor, Action.TERRITORY_READ)
+
+
+def coordinated_area_ids(actor: Actor) -> frozenset[int]:
+    """The employment areas the actor coordinates: their membership's, if the gate's table
+    gives their role the territory; empty otherwise (no query then)."""
+    if not can_read_territory(actor):
+        return frozenset()
+    return membership_area_ids(actor)
+
+
 def statistics_organisations_for(actor: Actor) -> QuerySet[Organisation]:
-    """Organisations whose referral figures the actor reads: a manager, their own."""
+    """Organisations whose referral figures the actor reads: a coordinator, every organisation
+    of the employment areas they cover (whichever their own); a manager, their own."""
+    if can_read_territory(actor):
+        return Organisation.objects.filter(employment_area_id__in=coordinated_area_ids(actor))
     if can_read_statistics(actor):
         return Organisation.objects.filter(pk=actor.organisation.pk)
     return Organisation.objects.none()

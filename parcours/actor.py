@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 
 from .errors import NoMembership
 from .models import Membership, Organisation
+from .request_memo import remembered
 
 
 @dataclass(frozen=True)
@@ -29,3 +30,20 @@ def actor_for(user: User, organisation_id: int | None = None) -> Actor:
     if membership is None:
         raise NoMembership()
     return Actor(user=user, organisation=membership.organisation, role=membership.role)
+
+
+def membership_area_ids(actor: Actor) -> frozenset[int]:
+    """The employment areas of the actor's membership (a coordinator's; empty for others):
+    one query, once per request (`request_memo`). Whether they count is the gate's table's
+    (`access.coordinated_area_ids`)."""
+
+    def query() -> frozenset[int]:
+        return frozenset(
+            Membership.employment_areas.through.objects.filter(
+                membership__user_id=actor.user.pk,
+                membership__organisation_id=actor.organisation.pk,
+                membership__is_active=True,
+            ).values_list("employmentarea_id", flat=True)
+        )
+
+    return remembered(("membership_areas", actor.user.pk, actor.organisation.pk), query)

@@ -114,9 +114,27 @@ class OrganisationAdmin(ScopedAdminMixin, ScopedHistoryAdmin):
         obj.pk, obj.group_id = created.pk, created.group_id
 
 
+class MembershipAdminForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["user", "organisation", "role", "is_active", "employment_areas"]
+
+    def clean(self):
+        cleaned = super().clean()
+        # The areas are saved after the row: checked here, against the role chosen.
+        candidate = Membership(role=cleaned.get("role") or "")
+        try:
+            candidate.check_employment_areas(cleaned.get("employment_areas"))
+        except ValidationError as error:
+            self.add_error(None, error)
+        return cleaned
+
+
 @admin.register(Membership)
 class MembershipAdmin(ScopedAdminMixin, ScopedHistoryAdmin):
     organisation_path = "organisation"
+    form = MembershipAdminForm
+    filter_horizontal = ["employment_areas"]
 
     list_display = ["user", "organisation", "role", "is_active"]
     list_filter = ["role", "is_active", "organisation__kind"]

@@ -25,6 +25,7 @@ from .transitions import ACTION_PARTY, Party
 from .transitions import Action as Move
 
 C, SW, M = Role.COUNSELLOR, Role.SOCIAL_WORKER, Role.MANAGER
+COORD = Role.COORDINATOR
 CASEWORKERS = frozenset({C, SW})
 CASEWORK_AND_MANAGERS = frozenset({C, SW, M})
 DPOS = frozenset({Role.DPO, Role.NATIONAL_DPO})
@@ -41,6 +42,9 @@ ROLE_CATEGORIES: dict[str, frozenset[str]] = {
     Role.DPO: frozenset(),  # DPOs read who did what (the journal), never content
     Role.NATIONAL_DPO: frozenset(),
     Role.ADMIN: frozenset(),
+    # The territorial coordinator steers the areas' partnership from aggregates: no record
+    # content, whatever their organisation holds (a basis of their own would need a case role).
+    COORD: frozenset(),
 }
 
 
@@ -179,6 +183,9 @@ class Action(StrEnum):
     REFERRAL_MESSAGE_POST = "referral_message.post"
     # Statistics without people (issue 18): the organisation's referral figures, aggregates only.
     STATISTICS_READ = "statistics.read"
+    # The territory of a coordinator (issue 18): the overdue referrals and the aggregates of the
+    # employment areas they cover, across partners; a pseudonymous reference, never a person.
+    TERRITORY_READ = "territory.read"
 
 
 @dataclass(frozen=True)
@@ -700,13 +707,26 @@ RULES: dict[Action, Rule] = {
     ),
     # The dashboard: an organisation's referral figures, sent and received, by partner and month
     # (selectors/referral_statistics.py). Aggregates only, small cells suppressed: no record,
-    # hence no relation. Managers steer their organisation's activity; a case worker follows
-    # people, not the organisation's figures (a later slice adds the territory's coordinator).
+    # hence no relation. Managers steer their organisation's activity; a territorial coordinator
+    # reads those of every partner of the employment areas they cover
+    # (`access.statistics_organisations_for`); a case worker follows people, not figures.
     Action.STATISTICS_READ: Rule(
-        "Consultation des statistiques de l'organisation",
-        frozenset({M}),
+        "Consultation des statistiques",
+        frozenset({M, COORD}),
         None,
-        _("Le tableau de bord est réservé aux responsables de structure."),
+        _(
+            "Le tableau de bord est réservé aux responsables de structure et aux coordinateurs "
+            "territoriaux."
+        ),
+    ),
+    # The coordinator's territory: the overdue referrals of their areas (who is late, towards
+    # whom, for how long) and the areas' aggregates. No record is opened: a referral appears by a
+    # pseudonymous reference, without the person (`access.coordinated_area_ids`).
+    Action.TERRITORY_READ: Rule(
+        "Consultation du suivi du territoire",
+        frozenset({COORD}),
+        None,
+        _("Le suivi du territoire est réservé aux coordinateurs territoriaux."),
     ),
 }
 

@@ -120,6 +120,9 @@ CASES: list[Case] = [
     Case("none/dpo", "none", "none", Role.DPO, {}),
     Case("none/national_dpo", "none", "none", Role.NATIONAL_DPO, {}),
     Case("owner+legal/admin", "owner", "legal", Role.ADMIN, {}),
+    # A territorial coordinator of the holding organisation: aggregates only, never the record
+    # (every person and pathway endpoint answers 404, as for a stranger).
+    Case("owner+legal/coordinator", "owner", "legal", Role.COORDINATOR, {}),
     Case(
         "owner+consent_health",
         "owner",

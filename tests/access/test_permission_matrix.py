@@ -297,9 +297,9 @@ def _dpo_of_related(ok: int = 200):
 
 
 def _manager(ok: int = 200):
-    """The managers' statistics (issue 18): the manager role only, whatever the record (403 for
-    the others, before any filter is read)."""
-    return lambda w: ok if w.role == Role.MANAGER else 403
+    """The statistics (issue 18): managers and territorial coordinators only, whatever the record
+    (403 for the others, before any filter is read)."""
+    return lambda w: ok if w.role in (Role.MANAGER, Role.COORDINATOR) else 403
 
 
 def _rights_request(w: World) -> int:

@@ -44,6 +44,7 @@ USERS = [
     "ml.conseiller",
     "siae.conseiller",
     "dpo.national",
+    "coord.territoire",
     "admin",
 ]
 DPO_ROLES = {Role.DPO, Role.NATIONAL_DPO}

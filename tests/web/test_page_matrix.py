@@ -2964,7 +2964,10 @@ DENY |= {
 
 # The managers' dashboard (issue 18): figures without people, nothing journaled (no record is
 # read); a case worker is refused by the gate's table (statistics.read).
-MANAGERS_ONLY = "Le tableau de bord est réservé aux responsables de structure."
+MANAGERS_ONLY = (
+    "Le tableau de bord est réservé aux responsables de structure et aux coordinateurs "
+    "territoriaux."
+)
 ALLOW |= {
     "statistics": [Visit("manager", "GET", says="<h1>Tableau de bord</h1>")],
 }

@@ -147,6 +147,9 @@ USERS = [
     ("admin", "Alice", "Admin", "ft", Role.ADMIN),
     # The platform operator's DPO (here hosted by the département's organisation).
     ("dpo.national", "Bernard", "Petit", "cd", Role.NATIONAL_DPO),
+    # The territorial coordinator of the Lens – Hénin area, for the département (which leads the
+    # area's partnership for the rSa): the partners' aggregates, never a person's record.
+    ("coord.territoire", "Aurélie", "Vasseur", "cd", Role.COORDINATOR),
 ]
 
 # How many referrals of each state the demo holds (every state present, a few overdue).
@@ -277,7 +280,10 @@ class Command(BaseCommand):
                 is_staff=role == Role.ADMIN,
                 is_superuser=role == Role.ADMIN,
             )
-            Membership.objects.create(user=user, organisation=orgs[org_key], role=role)
+            membership = Membership.objects.create(user=user, organisation=orgs[org_key], role=role)
+            if role == Role.COORDINATOR:
+                # The demo's organisations are all in one area: the coordinator covers it.
+                membership.employment_areas.set([orgs[org_key].employment_area_id])
             users[username] = user
         # One counsellor works for two structures: shows the choice of acting organisation.
         Membership.objects.create(
