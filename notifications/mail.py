@@ -6,7 +6,10 @@ justice detail, nor any free text typed about the person. A break-glass notice t
 opened which category, for which organisation, when, until when and why, with a link to the
 DPO's pages — nothing about the person or the record. An answer to the sender (issue 14,
 notifications/answers.py) and a reminder to the receiver do not even name the person: the
-reference, the organisations, what happened or what is due and when, and the link.
+reference, the organisations, what happened or what is due and when, and the link. An
+escalation to the territorial coordinator (a ladder's last rung) names no person either, and not
+even the referral's own reference: the pseudonymous one of their « Orientations en retard »
+page, where the link leads (the coordinator has no basis to open the record).
 """
 
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from parcours.models import (
     ReferralStatus,
     SignInRefusal,
 )
+from parcours.selectors.territory import reference_of
 
 from .answers import answer_email, answer_lines
 from .mail_facts import MailFacts, mail_facts_load
@@ -53,12 +57,22 @@ class AlertLine:
     link: str
 
 
+TERRITORY_PERSON = "la personne orientée"
+
+
+def territory_link() -> str:
+    """Where an escalation sends the coordinator: the overdue referrals of their areas."""
+    return f"{settings.PARCOURS_PUBLIC_URL.rstrip('/')}/territoire/orientations-en-retard/"
+
+
 def alert_line(alert: Alert, audience: str) -> AlertLine:
     rule = RULES[alert.kind]
     referral = alert.referral
+    territory = audience == Audience.COORDINATOR
+    reference = reference_of(referral.pk) if territory else referral.reference
     values = {
-        "reference": referral.reference,
-        "person": person_label(referral),
+        "reference": reference,
+        "person": TERRITORY_PERSON if territory else person_label(referral),
         "sender": referral.sender_organisation.name,
         "receiver": organisation_with_service(
             referral.receiver_organisation, referral.receiver_service
@@ -70,6 +84,23 @@ def alert_line(alert: Alert, audience: str) -> AlertLine:
         or _day(alert.due_at),
     }
     receiving_side = audience in (Audience.RECEIVER, Audience.RECEIVER_MANAGER)
+    if territory:
+        fact = str(rule.fact) % values
+        return AlertLine(
+            title=f"{reference} : {rule.subject}",
+            fact=fact[:1].upper() + fact[1:],
+            ask=_(
+                "Les deux structures n'ont pas pu régler la situation : vous pouvez prendre "
+                "contact avec elles pour lever le blocage."
+            ),
+            escalation=_(
+                "Cette situation, signalée aux deux structures, est restée sans évolution : elle "
+                "vous est transmise en tant que coordinateur territorial. La personne n'est pas "
+                "nommée."
+            ),
+            reference=reference,
+            link=territory_link(),
+        )
     escalation = ""
     if alert.is_escalation and alert.audience == EscalationAudience.COUNSELLORS:
         escalation = _(

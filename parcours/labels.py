@@ -30,6 +30,7 @@ RECORD_NAMES: dict[str, tuple[str, str]] = {
     "retention": ("application des durées de conservation", "applications des durées"),
     "objective": ("objectif du plan d'action", "objectifs du plan d'action"),
     "plan_action": ("action du plan d'action", "actions du plan d'action"),
+    "territory": ("suivi du territoire", "suivis du territoire"),
 }
 UNKNOWN_RECORD = ("élément", "éléments")
 

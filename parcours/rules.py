@@ -166,6 +166,8 @@ class Action(StrEnum):
     BE_REFERENT = "pathway.be_referent"
     BE_REFERRAL_ASSIGNEE = "referral.be_assignee"  # whom a received referral is assigned to
     RECEIVE_ESCALATIONS = "notice.escalation"
+    # An escalation's rung to the territory: the coordinators of the receiver's area.
+    RECEIVE_TERRITORY_ESCALATIONS = "notice.territory_escalation"
     RECEIVE_BREAK_GLASS_NOTICE = "notice.break_glass"
     RECEIVE_REMINDERS = "notice.reminder"  # the receiver's deadlines, before they pass
     RECEIVE_ANSWERS = "notice.answer"  # the receiver's answers to a referral, on the sending side
@@ -625,6 +627,11 @@ RULES: dict[Action, Rule] = {
     ),
     Action.RECEIVE_ESCALATIONS: Rule(
         "Destinataire des escalades aux responsables", frozenset({M}), None, ""
+    ),
+    # The last rung of a ladder (EscalationAudience.COORDINATORS): the coordinators who cover
+    # the receiving organisation's employment area, told without the person's name.
+    Action.RECEIVE_TERRITORY_ESCALATIONS: Rule(
+        "Destinataire des escalades au coordinateur territorial", frozenset({COORD}), None, ""
     ),
     Action.RECEIVE_BREAK_GLASS_NOTICE: Rule(
         "Destinataire des avis d'accès exceptionnel", frozenset({Role.DPO}), None, ""

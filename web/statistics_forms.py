@@ -21,7 +21,13 @@ MONTH = forms.TextInput(attrs={"type": "month"})
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 # The address says it in French; the selector's codes stay English.
 DIRECTIONS = {"envoyees": SENT, "recues": RECEIVED}
-FIELDS = {"first_month": "du", "last_month": "au", "direction": "sens", "partner": "partenaire"}
+FIELDS = {
+    "first_month": "du",
+    "last_month": "au",
+    "direction": "sens",
+    "partner": "partenaire",
+    "area": "bassin",
+}
 
 
 def _month(value: str) -> dt.date | None:
@@ -47,13 +53,29 @@ class StatisticsForm(Form):
         required=False,
     )
     partenaire = forms.ChoiceField(label=_("Partenaire"), required=False)
+    bassin = forms.ChoiceField(label=_("Bassin d'emploi"), required=False)
 
-    def __init__(self, data, *, partners, **kwargs):
+    def __init__(self, data, *, partners, areas=(), **kwargs):
         super().__init__(data, **kwargs)
+        areas = list(areas)
         self.fields["partenaire"].choices = [
-            ("", _("Tous les partenaires")),
+            ("", _("Tous les organismes") if areas else _("Tous les partenaires")),
             *((str(p.pk), p.name) for p in partners),
         ]
+        if areas:
+            # A coordinator: their areas to choose from; their partners are the areas'
+            # organisations (their own side of the figures).
+            self.fields["bassin"].choices = [
+                ("", _("Tous vos bassins")),
+                *((str(a.pk), str(a)) for a in areas),
+            ]
+            self.fields["sens"].choices = [
+                ("envoyees", _("Envoyées par les organismes du territoire")),
+                ("recues", _("Reçues par les organismes du territoire")),
+            ]
+            self.fields["partenaire"].label = _("Organisme du territoire")
+        else:
+            del self.fields["bassin"]
 
     def clean_du(self) -> dt.date | None:
         return _month(self.cleaned_data["du"])
@@ -66,12 +88,14 @@ class StatisticsForm(Form):
         if self.errors:
             return data
         partner = data.get("partenaire")
+        area = data.get("bassin")
         try:
             self.filters = statistics_filters(
                 first_month=data.get("du"),
                 last_month=data.get("au"),
                 direction=DIRECTIONS.get(data.get("sens") or "envoyees"),
                 partner_id=int(partner) if partner else None,
+                area_id=int(area) if area else None,
             )
         except FilterError as error:
             self.add_error(FIELDS[error.field], str(error))
@@ -96,4 +120,6 @@ def query_of(filters: StatisticsFilters) -> dict[str, str]:
     }
     if filters.partner_id is not None:
         query["partenaire"] = str(filters.partner_id)
+    if filters.area_id is not None:
+        query["bassin"] = str(filters.area_id)
     return query

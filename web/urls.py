@@ -23,6 +23,7 @@ from .views import (
     referrals,
     sent_referrals,
     statistics,
+    territory,
     webhooks,
     worklists,
 )
@@ -104,6 +105,10 @@ urlpatterns = [
         "conventions/<int:pk>/indicateurs/modifier/",
         agreement_indicators.agreement_indicators_edit,
         name="agreement-indicators-edit",
+    ),
+    # The territorial coordinator's overdue referrals: organisations and delays, no person.
+    path(
+        "territoire/orientations-en-retard/", territory.overdue_referrals, name="territory-overdue"
     ),
     path("personnes/", persons.person_search, name="person-search"),
     path("personnes/nouvelle/", persons.person_create, name="person-create"),

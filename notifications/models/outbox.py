@@ -17,6 +17,8 @@ class Audience(models.TextChoices):
     RECEIVER = "receiver", _("Structure destinataire")
     SENDER_MANAGER = "sender_manager", _("Responsable du prescripteur")
     RECEIVER_MANAGER = "receiver_manager", _("Responsable de la structure destinataire")
+    # The receiving organisation's area's coordinator (an escalation's last rung): no name.
+    COORDINATOR = "coordinator", _("Coordinateur territorial")
 
 
 class OutboxKind(models.TextChoices):

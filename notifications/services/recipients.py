@@ -5,7 +5,9 @@ the sending organisation, the pathway's référent; failing both, the sending or
 contact address) and the receiving organisation's contact address, plus — for a no-show — the
 member who set the appointment, who is asked to record its outcome. A rung to the managers: the
 managers of both organisations (an organisation without an active manager is reached at its
-contact address). A reminder: the receiving organisation's case workers (its contact address
+contact address). A rung to the coordinators (a ladder's last): the territorial coordinators
+covering the receiving organisation's employment area, told without the person's name. A
+reminder: the receiving organisation's case workers (its contact address
 when it has none). An alert that would reach nobody (no reachable person, no contact address)
 goes to the administrators of both organisations, who can fix the addresses; failing them too,
 it is logged at ERROR — it stays visible on the pages' « Alertes » either way.
@@ -65,7 +67,32 @@ def members_with_address(organisation_ids: Iterable[int], action: Action) -> dic
 def tells_managers(alert: Alert) -> bool:
     """A rung to the managers (a level-2 alert from before the ladders has no audience: it was
     the managers' escalation)."""
-    return alert.is_escalation and alert.audience != EscalationAudience.COUNSELLORS
+    return alert.is_escalation and alert.audience not in (
+        EscalationAudience.COUNSELLORS,
+        EscalationAudience.COORDINATORS,
+    )
+
+
+def tells_coordinators(alert: Alert) -> bool:
+    """A ladder's last rung to the territory: the coordinators of the receiver's area."""
+    return alert.is_escalation and alert.audience == EscalationAudience.COORDINATORS
+
+
+def coordinators_of_areas(area_ids: Iterable[int]) -> dict[int, list[User]]:
+    """Employment area id → the active coordinators covering it with an e-mail address (roles
+    from the gate's table), in user order."""
+    found: dict[int, list[User]] = defaultdict(list)
+    covering = Membership.employment_areas.through.objects.filter(
+        employmentarea_id__in=set(area_ids),
+        membership__role__in=roles_for(Action.RECEIVE_TERRITORY_ESCALATIONS),
+        membership__is_active=True,
+        membership__user__is_active=True,
+    ).select_related("membership__user")
+    for row in covering.order_by("membership__user_id"):
+        user = row.membership.user
+        if user.email:
+            found[row.employmentarea_id].append(user)
+    return found
 
 
 def recipients_for(alerts: Iterable[Alert]) -> dict[int, list[Recipient]]:
@@ -104,12 +131,28 @@ def recipients_for(alerts: Iterable[Alert]) -> dict[int, list[Recipient]]:
         if any(tells_managers(a) for a in alerts)
         else {}
     )
+    coordinators: dict[int, list[User]] = (
+        coordinators_of_areas(
+            referrals[a.referral_id].receiver_organisation.employment_area_id
+            for a in alerts
+            if tells_coordinators(a)
+        )
+        if any(tells_coordinators(a) for a in alerts)
+        else {}
+    )
 
     result: dict[int, list[Recipient]] = {}
     for alert in alerts:
         referral = referrals[alert.referral_id]
         found: list[Recipient] = []
-        if not tells_managers(alert):
+        if tells_coordinators(alert):
+            # Nobody covering the area: the administrators are told below (no one reached).
+            area = referral.receiver_organisation.employment_area_id
+            found += [
+                Recipient(user.email, Audience.COORDINATOR, user.pk)
+                for user in coordinators.get(area, [])
+            ]
+        elif not tells_managers(alert):
             found.append(_sender_side(referral, members))
             found.append(Recipient(referral.receiver_organisation.contact_email, Audience.RECEIVER))
             creator = appointment_creators.get(alert.pk)

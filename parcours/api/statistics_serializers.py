@@ -10,7 +10,13 @@ from rest_framework import serializers
 from ..selectors.referral_statistics import DIRECTIONS, FilterError, statistics_filters
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-FIELDS = {"first_month": "from", "last_month": "to", "direction": "direction", "partner": "partner"}
+FIELDS = {
+    "first_month": "from",
+    "last_month": "to",
+    "direction": "direction",
+    "partner": "partner",
+    "area": "area",
+}
 
 
 class MonthField(serializers.CharField):
@@ -31,10 +37,13 @@ class MonthField(serializers.CharField):
 
 class StatisticsQuerySerializer(serializers.Serializer):
     """`from`/`to`: months (AAAA-MM, both included; the last 12 months by default),
-    `direction`: sent (default) or received, `partner`: an organisation's id."""
+    `direction`: sent (default) or received, `partner`: an organisation's id (for a territorial
+    coordinator, one of their areas' organisations), `area`: one of a coordinator's employment
+    areas."""
 
     direction = serializers.ChoiceField(choices=list(DIRECTIONS), required=False)
     partner = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
+    area = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     export = serializers.ChoiceField(choices=["csv"], required=False)
 
     def get_fields(self):
@@ -51,6 +60,7 @@ class StatisticsQuerySerializer(serializers.Serializer):
                 last_month=attrs.get("last_month"),
                 direction=attrs.get("direction"),
                 partner_id=attrs.get("partner"),
+                area_id=attrs.get("area"),
             )
         except FilterError as error:
             raise serializers.ValidationError({FIELDS[error.field]: [str(error)]}) from None
@@ -91,8 +101,11 @@ class PartnerSerializer(serializers.Serializer):
 
 class StatisticsSerializer(serializers.Serializer):
     organisation = serializers.IntegerField()
+    # True for a territorial coordinator: `partners` lists the organisations of their areas.
+    territorial = serializers.BooleanField()
     direction = serializers.ChoiceField(choices=list(DIRECTIONS))
     partner = serializers.IntegerField(allow_null=True)
+    area = serializers.IntegerField(allow_null=True)
     first_month = serializers.CharField()
     last_month = serializers.CharField()
     refreshed_at = serializers.DateTimeField(allow_null=True)
@@ -101,3 +114,5 @@ class StatisticsSerializer(serializers.Serializer):
     outcomes = LabelledCellSerializer(many=True)
     partners = PartnerSerializer(many=True)
     partner_totals = serializers.DictField(child=CellSerializer())
+    areas = PartnerSerializer(many=True)  # a coordinator's, by employment area (else empty)
+    services = PartnerSerializer(many=True)  # by the service asked for (id 0: none named)

@@ -1,4 +1,5 @@
-"""`/api/v1/statistics/referrals/`: the organisation's referral figures, for its manager — the
+"""`/api/v1/statistics/referrals/`: the organisation's referral figures, for its manager (the
+territory's, for a territorial coordinator) — the
 dashboard's selector, gate and small-cell suppression (issue 18). Thin."""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
@@ -25,12 +26,27 @@ def _cell(cell: Cell, unit: str = "count") -> dict:
     }
 
 
+def _rows(figures: ReferralStatistics, rows) -> list[dict]:
+    return [
+        {
+            "id": p.partner_id,
+            "name": p.name,
+            "cells": {
+                c: _cell(cell) for c, cell in zip(figures.partner_columns, p.cells, strict=True)
+            },
+        }
+        for p in rows
+    ]
+
+
 def _answer(figures: ReferralStatistics) -> dict:
     filters = figures.filters
     return {
         "organisation": figures.organisation.pk,
+        "territorial": figures.territorial,
         "direction": filters.direction,
         "partner": filters.partner_id,
+        "area": filters.area_id,
         "first_month": f"{filters.first_month:%Y-%m}",
         "last_month": f"{filters.last_month:%Y-%m}",
         "refreshed_at": figures.refreshed_at,
@@ -54,20 +70,13 @@ def _answer(figures: ReferralStatistics) -> dict:
             {"code": r.code, "label": r.label, **_cell(r.cell)} for r in figures.refusal_reasons
         ],
         "outcomes": [{"code": o.code, "label": o.label, **_cell(o.cell)} for o in figures.outcomes],
-        "partners": [
-            {
-                "id": p.partner_id,
-                "name": p.name,
-                "cells": {
-                    c: _cell(cell) for c, cell in zip(figures.partner_columns, p.cells, strict=True)
-                },
-            }
-            for p in figures.partners
-        ],
+        "partners": _rows(figures, figures.partners),
         "partner_totals": {
             c: _cell(cell)
             for c, cell in zip(figures.partner_columns, figures.partner_totals, strict=True)
         },
+        "areas": _rows(figures, figures.areas),
+        "services": _rows(figures, figures.services),
     }
 
 
@@ -86,7 +95,14 @@ class ReferralStatisticsView(APIView):
                 "to", str, description="Dernier mois inclus, AAAA-MM (défaut : ce mois-ci)"
             ),
             OpenApiParameter("direction", str, enum=list(stats.DIRECTIONS)),
-            OpenApiParameter("partner", int, description="Seulement ce partenaire"),
+            OpenApiParameter(
+                "partner",
+                int,
+                description="Seulement ce partenaire (coordinateur : cet organisme du territoire)",
+            ),
+            OpenApiParameter(
+                "area", int, description="Coordinateur territorial : seulement ce bassin d'emploi"
+            ),
             OpenApiParameter("export", str, enum=["csv"], description="Télécharger en CSV"),
         ],
         responses={

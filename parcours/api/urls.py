@@ -10,6 +10,7 @@ from . import (
     api_token_views,
     dpo_views,
     statistics_views,
+    territory_views,
     views,
     webhook_views,
 )
@@ -110,6 +111,12 @@ urlpatterns = [
         r"^agreements/(?P<pk>[^/.]+)/indicators/report/$",
         agreement_indicator_views.AgreementIndicatorReportView.as_view(),
         name="agreement-indicators-report",
+    ),
+    # The territorial coordinator's overdue referrals (issue 18): no person.
+    path(
+        "territory/overdue-referrals/",
+        territory_views.OverdueReferralsView.as_view(),
+        name="territory-overdue-referrals",
     ),
     path("dpo/anomalies/", dpo_views.AnomaliesReportView.as_view(), name="dpo-anomalies"),
     path(

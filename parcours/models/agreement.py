@@ -233,11 +233,13 @@ class AgreementParty(models.Model):
 
 
 class EscalationAudience(models.TextChoices):
-    """Who a rung of an escalation ladder tells. The territorial coordinator will be a third
-    choice once that role exists (the managers-and-territory issue): it is not invented here."""
+    """Who a rung of an escalation ladder tells. The territorial coordinators are the last rung
+    a ladder may name: those who cover the receiving organisation's employment area (issue 18),
+    told without the person's name (notifications/mail.py)."""
 
     COUNSELLORS = "counsellors", _("Conseillers (prescripteur et structure destinataire)")
     MANAGERS = "managers", _("Responsables des deux structures")
+    COORDINATORS = "coordinators", _("Coordinateurs territoriaux du bassin du destinataire")
 
 
 # At most this many rungs per ladder; each rung's delay at most this many hours after the alert.

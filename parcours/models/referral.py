@@ -211,6 +211,11 @@ class Referral(models.Model):
         indexes = [
             models.Index(fields=["-updated_at", "-id"], name="referral_recent_idx"),
             models.Index(fields=["receiver_organisation", "status"], name="referral_receiver_idx"),
+            # The statistics' refresh reads the referrals sent in a few months (a range of
+            # `sent_at`): without it, every run read the whole table (docs/performance.md).
+            models.Index(
+                fields=["sent_at"], condition=Q(sent_at__isnull=False), name="referral_sent_at_idx"
+            ),
             models.Index(fields=["sender_organisation", "status"], name="referral_sender_idx"),
             # The no-show alert scan (notifications/scan.py) reads only referrals still waiting
             # for something: each partial index holds the few open rows of one wait, never the

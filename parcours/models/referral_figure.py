@@ -92,6 +92,10 @@ class ReferralMonthlyFigure(models.Model):
     outcome_support_completed = _count(_("suite : accompagnement terminé"))
     outcome_not_reached = _count(_("suite : personne non jointe"))
     outcome_other = _count(_("suite : autre"))
+    # The referrals' alerts (a delay crossed: notifications' level-1 alert rows), and those
+    # resolved since (the referral moved on), counted with the referral's month of sending.
+    alerts_raised = _count(_("alertes levées"))
+    alerts_resolved = _count(_("alertes résolues"))
     refreshed_at = models.DateTimeField(_("calculé le"))
 
     class Meta:

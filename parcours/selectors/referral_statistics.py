@@ -1,8 +1,14 @@
 """The referral statistics of an organisation, for its manager (issue 18): read from the monthly
 figures (`ReferralMonthlyFigure`, refreshed by Celery — never computed here from the referrals),
-within the organisations `access.statistics_organisations_for` gives the actor (none but a
-manager's own), small cells suppressed here (`small_cells`), so the page, its CSV and the API
-show exactly the same figures. The doors reach these reads through
+within the organisations `access.statistics_organisations_for` gives the actor (a manager's
+own; for a territorial coordinator, every organisation of the employment areas they cover),
+small cells suppressed here (`small_cells`), so the page, its CSV and the API show exactly the
+same figures.
+
+A coordinator's view is **territorial**: "its" side of a cell is any organisation of their
+areas, the partner filter chooses one of those organisations (not the other side), an area
+filter narrows to one area, and the figures are also grouped by organisation, by area and by
+service. The doors reach these reads through
 `parcours.services.referral_statistics`, which asks the gate first (`statistics.read`: 403).
 
 What each figure means is in docs/guide-responsables.md; the formulas are `INDICATORS` below.
@@ -11,7 +17,7 @@ outcome count with it, whenever they came.
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from django.db.models import QuerySet, Sum
@@ -21,6 +27,7 @@ from .. import access
 from ..actor import Actor
 from ..dates import add_months
 from ..models import (
+    EmploymentArea,
     Organisation,
     ReferralFigureRefresh,
     ReferralMonthlyFigure,
@@ -40,8 +47,8 @@ EARLIEST_MONTH = dt.date(2000, 1, 1)
 
 
 class FilterError(ValueError):
-    """A filter that cannot be read; `field` is first_month, last_month, partner or direction
-    (the page and the API name their inputs their own way)."""
+    """A filter that cannot be read; `field` is first_month, last_month, partner, area or
+    direction (the page and the API name their inputs their own way)."""
 
     def __init__(self, message: str, *, field: str):
         super().__init__(message)
@@ -54,6 +61,8 @@ class StatisticsFilters:
     last_month: dt.date
     direction: str = SENT
     partner_id: int | None = None
+    # A coordinator's: one of the employment areas they cover (None: all of them).
+    area_id: int | None = None
 
     @property
     def months(self) -> list[dt.date]:
@@ -69,6 +78,7 @@ class StatisticsFilters:
             add_months(self.first_month, -1),
             self.direction,
             self.partner_id,
+            self.area_id,
         )
 
 
@@ -86,6 +96,7 @@ def statistics_filters(
     last_month: dt.date | None = None,
     direction: str | None = None,
     partner_id: int | None = None,
+    area_id: int | None = None,
 ) -> StatisticsFilters:
     """The filters from the inputs (each optional: the last 12 months, sent referrals, every
     partner), or FilterError with a French message. Which partners exist is checked by
@@ -103,7 +114,7 @@ def statistics_filters(
     direction = direction or SENT
     if direction not in DIRECTIONS:
         raise FilterError("Choisissez les orientations envoyées ou reçues.", field="direction")
-    return StatisticsFilters(first, last, direction, partner_id)
+    return StatisticsFilters(first, last, direction, partner_id, area_id)
 
 
 # --- the indicators ------------------------------------------------------------------------------
@@ -201,6 +212,17 @@ INDICATORS: tuple[Indicator, ...] = (
         "Orientations clôturées sur un accès à l'emploi ou une entrée en formation.",
         numerator=tuple(f"outcome_{o}" for o in POSITIVE_OUTCOMES),
     ),
+    _count(
+        "alerts_raised",
+        "Alertes levées",
+        "Délais dépassés (réponse, rendez-vous, venue) sur les orientations du mois : une alerte "
+        "par délai dépassé.",
+    ),
+    _count(
+        "alerts_resolved",
+        "Alertes résolues",
+        "Alertes levées sur les orientations du mois et résolues depuis (l'orientation a avancé).",
+    ),
     Indicator(
         "positive_exit_rate",
         "Taux de sorties positives",
@@ -227,6 +249,8 @@ SUMMED = (
     "appointments_attended",
     "appointments_no_show",
     "closed",
+    "alerts_raised",
+    "alerts_resolved",
     *REFUSAL_COLUMNS,
     *OUTCOME_COLUMNS,
 )
@@ -313,17 +337,37 @@ class ReferralStatistics:
     partners: list[PartnerRow]
     partner_totals: list[Cell]
     refreshed_at: dt.datetime | None
+    # A coordinator's view: the organisations of their areas are "its" side (`partners` then
+    # lists them), the figures also by area; `areas_label` names the areas covered.
+    territorial: bool = False
+    area_name: str = ""
+    areas_label: str = ""
+    areas: list[PartnerRow] = field(default_factory=list)
+    # Both views: by the service asked for (the receiver's), same columns as the partners.
+    services: list[PartnerRow] = field(default_factory=list)
 
     def indicator(self, code: str) -> IndicatorFigures:
         return next(f for f in self.indicators if f.indicator.code == code)
 
 
-def _scope(actor: Actor, filters: StatisticsFilters) -> QuerySet[ReferralMonthlyFigure]:
+def _own_organisations(actor: Actor, filters: StatisticsFilters) -> QuerySet[Organisation]:
+    """The organisations whose side of the cells the actor reads, within the area chosen."""
     organisations = access.statistics_organisations_for(actor)
+    if filters.area_id is not None:
+        organisations = organisations.filter(employment_area_id=filters.area_id)
+    return organisations
+
+
+def _scope(actor: Actor, filters: StatisticsFilters) -> QuerySet[ReferralMonthlyFigure]:
     own, partner = _sides(filters.direction)
-    figures = ReferralMonthlyFigure.objects.filter(**{f"{own}__in": organisations})
+    figures = ReferralMonthlyFigure.objects.filter(
+        **{f"{own}__in": _own_organisations(actor, filters)}
+    )
     if filters.partner_id is not None:
-        figures = figures.filter(**{f"{partner}_id": filters.partner_id})
+        # A coordinator's partner is one of the organisations of their areas; a manager's, the
+        # organisation on the other side.
+        chosen = own if access.can_read_territory(actor) else partner
+        figures = figures.filter(**{f"{chosen}_id": filters.partner_id})
     return figures
 
 
@@ -335,17 +379,29 @@ def _sides(direction: str) -> tuple[str, str]:
     return "receiver_organisation", "sender_organisation"
 
 
-def _partner_field(filters: StatisticsFilters) -> str:
-    return _sides(filters.direction)[1]
+def _partner_field(actor: Actor, filters: StatisticsFilters) -> str:
+    """Whom the partners' table lists: the other side for a manager, the area's organisations
+    (their own side) for a coordinator."""
+    own, partner = _sides(filters.direction)
+    return own if access.can_read_territory(actor) else partner
 
 
 def partners_for(actor: Actor, direction: str) -> QuerySet[Organisation]:
-    """The partners the organisation has figures with in `direction` (the filter's choices)."""
+    """The partner filter's choices: the organisations the actor's organisation has figures
+    with in `direction`; for a coordinator, the organisations of their areas with figures."""
     own, partner = _sides(direction)
+    listed = own if access.can_read_territory(actor) else partner
     ids = ReferralMonthlyFigure.objects.filter(
         **{f"{own}__in": access.statistics_organisations_for(actor)}
-    ).values(partner)
+    ).values(listed)
     return Organisation.objects.filter(pk__in=ids).order_by("name", "pk")
+
+
+def areas_for(actor: Actor) -> QuerySet[EmploymentArea]:
+    """The area filter's choices: the employment areas the actor coordinates (none for others)."""
+    return EmploymentArea.objects.filter(pk__in=access.coordinated_area_ids(actor)).order_by(
+        "departement", "name", "pk"
+    )
 
 
 def _sums(figures: QuerySet[ReferralMonthlyFigure]) -> dict[str, int]:
@@ -384,14 +440,42 @@ def _labelled(columns: dict[str, Any], totals: dict[str, int]) -> list[LabelledC
     ]
 
 
+UNNAMED_SERVICE = "Service non précisé"
+
+
+def _grouped(
+    period: QuerySet[ReferralMonthlyFigure], key: str, name: str, unnamed: str = ""
+) -> list[PartnerRow]:
+    """The period's counts grouped by `key` (a partner, an area, a service), each column a
+    group of cells protected together (its total is shown)."""
+    rows = list(
+        period.values(key, name)
+        .order_by(name, key)
+        .annotate(**{c: Sum(c) for c in PARTNER_COLUMNS})
+    )
+    columns = [protect([row[c] or 0 for row in rows]) for c in PARTNER_COLUMNS]
+    return [
+        PartnerRow(row[key] or 0, row[name] or unnamed, [column[i] for column in columns])
+        for i, row in enumerate(rows)
+    ]
+
+
 def referral_statistics_for(actor: Actor, filters: StatisticsFilters) -> ReferralStatistics:
-    """The organisation's referral figures over the filters' period, small cells suppressed.
+    """The organisation's referral figures over the filters' period, small cells suppressed
+    (for a coordinator, those of the organisations of their areas).
 
     Nothing but an empty scope for an actor the gate's table refuses (the service asks the
-    gate: parcours.services.referral_statistics); FilterError
-    (field `partner`) for a partner the organisation has no figures with. Five queries,
-    whatever the period: the partner's name, the months, the previous period, the partners, the
-    last refresh."""
+    gate: parcours.services.referral_statistics); FilterError (field `partner`, `area`) for a
+    partner without figures or an area the actor does not cover. A handful of queries, whatever
+    the period: the partner's name, the months, the previous period, the groupings, the last
+    refresh."""
+    territorial = access.can_read_territory(actor)
+    area_name = ""
+    if filters.area_id is not None:
+        area = areas_for(actor).filter(pk=filters.area_id).first()
+        if area is None:
+            raise FilterError("Choisissez un bassin d'emploi de la liste.", field="area")
+        area_name = area.name
     partner_name = ""
     if filters.partner_id is not None:
         partner = partners_for(actor, filters.direction).filter(pk=filters.partner_id).first()
@@ -421,24 +505,17 @@ def referral_statistics_for(actor: Actor, filters: StatisticsFilters) -> Referra
     )
     indicators = [_indicator_figures(i, totals, previous, by_month) for i in INDICATORS]
 
-    partner_field = _partner_field(filters)
-    partner_rows = list(
-        period.values(f"{partner_field}_id", f"{partner_field}__name")
-        .order_by(f"{partner_field}__name", f"{partner_field}_id")
-        .annotate(**{c: Sum(c) for c in PARTNER_COLUMNS})
+    partner_field = _partner_field(actor, filters)
+    partners = _grouped(period, f"{partner_field}_id", f"{partner_field}__name")
+    # Each column's total over the period: the months' totals, already summed.
+    partner_totals = [protect_one(totals.get(c, 0)) for c in PARTNER_COLUMNS]
+    own = _sides(filters.direction)[0]
+    areas = (
+        _grouped(period, f"{own}__employment_area_id", f"{own}__employment_area__name")
+        if territorial
+        else []
     )
-    columns = [protect([row[c] or 0 for row in partner_rows]) for c in PARTNER_COLUMNS]
-    partners = [
-        PartnerRow(
-            row[f"{partner_field}_id"],
-            row[f"{partner_field}__name"],
-            [column[i] for column in columns],
-        )
-        for i, row in enumerate(partner_rows)
-    ]
-    partner_totals = [
-        protect_one(sum(row[c] or 0 for row in partner_rows)) for c in PARTNER_COLUMNS
-    ]
+    services = _grouped(period, "receiver_service_id", "receiver_service__name", UNNAMED_SERVICE)
     last_refresh = ReferralFigureRefresh.objects.order_by("-started_at").first()
     return ReferralStatistics(
         organisation=actor.organisation,
@@ -451,6 +528,11 @@ def referral_statistics_for(actor: Actor, filters: StatisticsFilters) -> Referra
         partners=partners,
         partner_totals=partner_totals,
         refreshed_at=last_refresh.finished_at if last_refresh else None,
+        territorial=territorial,
+        area_name=area_name,
+        areas_label=", ".join(a.name for a in areas_for(actor)) if territorial else "",
+        areas=areas,
+        services=services,
     )
 
 
@@ -521,7 +603,11 @@ def write_csv(statistics: ReferralStatistics, stream: TextIO) -> None:
     """The page's figures, cell for cell (« < 5 » where the page says it)."""
     writer = csv_writer(stream)
     filters = statistics.filters
-    writer.writerow(["Organisation", statistics.organisation.name])
+    if statistics.territorial:
+        writer.writerow(["Territoire", statistics.areas_label])
+        writer.writerow(["Bassin d'emploi", statistics.area_name or "Tous les bassins"])
+    else:
+        writer.writerow(["Organisation", statistics.organisation.name])
     writer.writerow(["Sens", DIRECTIONS[filters.direction]])
     writer.writerow(["Partenaire", statistics.partner_name or "Tous les partenaires"])
     writer.writerow(["Période", period_label(filters)])
@@ -547,8 +633,22 @@ def write_csv(statistics: ReferralStatistics, stream: TextIO) -> None:
     writer.writerow([])
     writer.writerow(["Suite donnée", "Orientations"])
     writer.writerows([[o.label, display(o.cell)] for o in statistics.outcomes])
-    writer.writerow([])
-    writer.writerow(["Partenaire", *(PARTNER_COLUMN_LABELS[c] for c in statistics.partner_columns)])
-    for row in statistics.partners:
-        writer.writerow([row.name, *(display(c) for c in row.cells)])
-    writer.writerow(["Total", *(display(c) for c in statistics.partner_totals)])
+    headers = [PARTNER_COLUMN_LABELS[c] for c in statistics.partner_columns]
+    totals = ["Total", *(display(c) for c in statistics.partner_totals)]
+    for title, rows in grouped_tables(statistics):
+        writer.writerow([])
+        writer.writerow([title, *headers])
+        writer.writerows([[row.name, *(display(c) for c in row.cells)] for row in rows])
+        writer.writerow(totals)
+
+
+def grouped_tables(statistics: ReferralStatistics) -> list[tuple[str, list[PartnerRow]]]:
+    """The tables of counts by partner (by organisation of the territory for a coordinator),
+    by area (a coordinator's) and by service, each with the period's totals."""
+    tables = [
+        ("Organisme du territoire" if statistics.territorial else "Partenaire", statistics.partners)
+    ]
+    if statistics.territorial:
+        tables.append(("Bassin d'emploi", statistics.areas))
+    tables.append(("Service demandé", statistics.services))
+    return tables

@@ -132,6 +132,11 @@ def _check_ladder(rungs: object) -> LadderTerms:
     terms.sort()
     if len({hours for hours, _audience in terms}) != len(terms):
         raise _ladder_error(_("Deux échelons ne peuvent avoir le même délai."))
+    # The territory is told when the partners could not settle it: the last rung only.
+    if any(audience == EscalationAudience.COORDINATORS for _hours, audience in terms[:-1]):
+        raise _ladder_error(
+            _("Les coordinateurs territoriaux ne peuvent être que le dernier échelon.")
+        )
     return terms
 
 

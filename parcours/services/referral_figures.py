@@ -7,6 +7,7 @@ Which months are recomputed (incremental):
   transaction that saved before that run began but committed after it is caught here), in
   every version the history keeps of them: a declined réorientation restamps `sent_at`, and the
   month the referral left must lose it;
+- the months of the referrals whose alerts (notifications) were raised or resolved since;
 - every month with `full=True` (`manage.py referral_figures_refresh --full`, the demo's seed).
 
 A month is rebuilt whole, in one transaction: its cells are deleted, then written again from the
@@ -190,10 +191,51 @@ def _appointment_cells(referrals: QuerySet[Referral]) -> dict[tuple, dict[str, i
     return {tuple(row.pop(k) for k in KEYS): row for row in rows}
 
 
+def _alert_model():
+    """The notifications' alert rows, reached through the referral's reverse relation `alerts`
+    (the notifications app sits above this one: named by the relation, never imported)."""
+    return Referral._meta.get_field("alerts").related_model
+
+
+# Alert rows: 1 is the alert itself (its rungs of escalation are other rows, not counted).
+FIRST_LEVEL = 1
+RESOLVED = "resolved"
+
+
+def _alert_cells(referrals: QuerySet[Referral]) -> dict[tuple, dict[str, int]]:
+    """Alerts raised (level 1: one per delay crossed) and resolved of each cell's referrals,
+    in one GROUP BY; they count with their referral, in the month it was sent."""
+    rows = (
+        _alert_model()
+        .objects.filter(referral__in=referrals.values("pk"), level=FIRST_LEVEL)
+        .annotate(
+            month=_month_of("referral__sent_at"),
+            sender_organisation_id=F("referral__sender_organisation_id"),
+            receiver_organisation_id=F("referral__receiver_organisation_id"),
+            receiver_service_id=F("referral__receiver_service_id"),
+        )
+        .values(*KEYS)
+        .order_by()
+        .annotate(
+            alerts_raised=Count("pk"),
+            alerts_resolved=Count("pk", filter=Q(state=RESOLVED)),
+        )
+    )
+    return {tuple(row.pop(k) for k in KEYS): row for row in rows}
+
+
 def _months_touched(since: dt.datetime) -> set[dt.date]:
-    """The months of the referrals changed since `since`, in every version kept of them."""
+    """The months of the referrals changed since `since`, in every version kept of them, and
+    of those whose alerts were raised or resolved since (an alert leaves the referral as is)."""
     changed = Referral.objects.filter(updated_at__gte=since, sent_at__isnull=False)
     months = set(changed.annotate(m=_month_of("sent_at")).values_list("m", flat=True).distinct())
+    alerted = Referral.objects.filter(
+        pk__in=_alert_model()
+        .objects.filter(Q(created_at__gte=since) | Q(resolved_at__gte=since))
+        .values("referral_id"),
+        sent_at__isnull=False,
+    )
+    months |= set(alerted.annotate(m=_month_of("sent_at")).values_list("m", flat=True).distinct())
     history = Referral.history.model  # type: ignore[attr-defined]
     versions = history.objects.filter(
         id__in=Referral.objects.filter(updated_at__gte=since).values("pk"), sent_at__isnull=False
@@ -239,6 +281,7 @@ def referral_figures_refresh(
         figures.filter(month__in=months).delete()
     counts = _referral_cells(referrals)
     appointments = _appointment_cells(referrals)
+    alerts = _alert_cells(referrals)
     refreshed_at = timezone.now()
     rows = [
         ReferralMonthlyFigure(
@@ -249,6 +292,7 @@ def referral_figures_refresh(
             refreshed_at=refreshed_at,
             **values,
             **appointments.get((month, sender, receiver, service), {}),
+            **alerts.get((month, sender, receiver, service), {}),
         )
         for (month, sender, receiver, service), values in counts.items()
     ]

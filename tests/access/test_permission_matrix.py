@@ -302,6 +302,11 @@ def _manager(ok: int = 200):
     return lambda w: ok if w.role in (Role.MANAGER, Role.COORDINATOR) else 403
 
 
+def _coordinator_only(ok: int = 200):
+    """The territory (issue 18): territorial coordinators only (403 for the others)."""
+    return lambda w: ok if w.role == Role.COORDINATOR else 403
+
+
 def _rights_request(w: World) -> int:
     return RightsRequest.objects.create(
         person=w.person,
@@ -783,6 +788,7 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ),
     ("/api/v1/dpo/anomalies/", "GET"): directory(expect=_dpo()),
     ("/api/v1/statistics/referrals/", "GET"): directory(expect=_manager()),
+    ("/api/v1/territory/overdue-referrals/", "GET"): directory(expect=_coordinator_only()),
     ("/api/v1/dpo/journal-integrity/", "GET"): directory(expect=_dpo()),
     ("/api/v1/dpo/journal-integrity/verify/", "POST"): directory(expect=_dpo(202)),
     ("/api/v1/dpo/processing-register/", "GET"): directory(expect=_dpo()),

@@ -138,6 +138,13 @@ def _soon() -> str:
 # Builders of the allow case --------------------------------------------------------------------
 
 
+def _coordinator(world):
+    """A territorial coordinator of `home`'s organisation covering home's and the SIAE's areas."""
+    membership = MembershipFactory(organisation=world.home, role=Role.COORDINATOR)
+    membership.employment_areas.set([world.home.employment_area, world.siae.employment_area])
+    return Actor(user=membership.user, organisation=world.home, role=Role.COORDINATOR), None, None
+
+
 def _as_me(world):
     return world.me, None, None
 
@@ -841,6 +848,8 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ("/api/v1/agreements/{pk}/indicators/report/", "GET"): Row(
         own=lambda w: _own_agreement(w, w.manager), foreign=_foreign_agreement
     ),
+    # The coordinator's overdue referrals (issue 18): no record named, hence no foreign case.
+    ("/api/v1/territory/overdue-referrals/", "GET"): Row(own=_coordinator),
     ("/api/v1/dpo/journal-integrity/", "GET"): Row(own=lambda w: (w.dpo, None, None)),
     ("/api/v1/dpo/journal-integrity/verify/", "POST"): Row(
         own=lambda w: (w.dpo, None, None), ok=202
@@ -1034,6 +1043,8 @@ def test_member_is_allowed(key, world, client_for):
         assert body["agreement"] == pk, body  # the agreement acted on
         if method == "PUT":
             assert [i["code"] for i in body["indicators"]] == ["show_rate"], body
+    elif path.endswith("/overdue-referrals/"):
+        assert {"total", "results", "by_receiver", "by_sender"} <= set(body), body
     elif path.endswith("/renew/"):  # the successor, naming the token renewed, and its secret
         assert (body["replaces"], body["secret"][:4]) == (pk, "prc_"), body
     elif path.endswith("/messages/"):

@@ -16,7 +16,11 @@ from tests.factories import (
     UserFactory,
 )
 
-COORDINATOR_ACTIONS = {Action.STATISTICS_READ, Action.TERRITORY_READ}
+COORDINATOR_ACTIONS = {
+    Action.STATISTICS_READ,
+    Action.TERRITORY_READ,
+    Action.RECEIVE_TERRITORY_ESCALATIONS,
+}
 
 
 def test_the_coordinator_is_neither_a_case_worker_nor_a_dpo_and_sees_no_category():

@@ -45,7 +45,7 @@ def test_the_manager_sees_the_dashboard_with_its_charts_and_tables(world):
     page = response.content.decode()
     assert "<h1>Tableau de bord</h1>" in page
     assert 'href="/tableau-de-bord/" aria-current="page">Tableau de bord</a>' in page
-    assert page.count('role="img"') == 16  # one chart per indicator
+    assert page.count('role="img"') == 18  # one chart per indicator
     assert "Chantier Les Jardins" in page and "<td>80</td>" in page
     assert "81,2 %" in page  # the answer rate, 65 ÷ 80
     assert "<td>&lt; 5</td>" not in page  # nothing suppressed at these sizes

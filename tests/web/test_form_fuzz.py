@@ -810,6 +810,28 @@ PAGES: list[FormPage] = [
         method="GET",
         kept=("du", "au"),
     ),
+    # The coordinator's dashboard and overdue list (issue 18): their area filter besides.
+    FormPage(
+        "statistics",
+        "coordinator",
+        lambda w: {},
+        lambda w: {"du": "2026-01", "au": "2026-06", "bassin": ""},
+        {
+            "bassin": (*UNKNOWN_IDS, LONG, NUL),
+            "partenaire": (*UNKNOWN_IDS, LONG, NUL),
+        },
+        method="GET",
+        kept=("du", "au"),
+        label="statistics (coordinator)",
+    ),
+    FormPage(
+        "territory-overdue",
+        "coordinator",
+        lambda w: {},
+        lambda w: {"bassin": ""},
+        {"bassin": (*UNKNOWN_IDS, "abc", LONG, NUL)},
+        method="GET",
+    ),
     FormPage(
         "dpo-rights-request-create",
         "dpo",

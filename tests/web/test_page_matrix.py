@@ -107,6 +107,10 @@ class World(DpoWorld):
         super().__init__()
         self.receiver = MembershipFactory(organisation=self.siae, role=Role.COUNSELLOR).user
         self.manager = MembershipFactory(organisation=self.home, role=Role.MANAGER).user
+        # A territorial coordinator (issue 18) covering France Travail's and the SIAE's areas.
+        coordination = MembershipFactory(organisation=self.home, role=Role.COORDINATOR)
+        coordination.employment_areas.set([self.home.employment_area, self.siae.employment_area])
+        self.coordinator = coordination.user
         self.nobody = UserFactory()
         self.anonymous = None
         self.target = OrganisationFactory(name="France Travail Arras")
@@ -2969,12 +2973,24 @@ MANAGERS_ONLY = (
     "territoriaux."
 )
 ALLOW |= {
-    "statistics": [Visit("manager", "GET", says="<h1>Tableau de bord</h1>")],
+    "statistics": [
+        Visit("manager", "GET", says="<h1>Tableau de bord</h1>"),
+        Visit("coordinator", "GET", says="votre territoire", name="coordinator"),
+    ],
+    # The coordinator's overdue referrals: organisations and delays, journaled, no person.
+    "territory-overdue": [
+        Visit("coordinator", "GET", says="<h1>Orientations en retard</h1>"),
+    ],
 }
+COORDINATORS_ONLY = "Le suivi du territoire est réservé aux coordinateurs territoriaux."
 DENY |= {
     "statistics": [
         Visit("me", "GET", status=403, says=MANAGERS_ONLY),
         Visit("dpo", "GET", status=403, says=MANAGERS_ONLY, name="dpo"),
+    ],
+    "territory-overdue": [
+        Visit("manager", "GET", status=403, says=COORDINATORS_ONLY),
+        Visit("me", "GET", status=403, says=COORDINATORS_ONLY, name="counsellor"),
     ],
 }
 

@@ -364,6 +364,7 @@ PUBLIC = {"login", *INFORMATION}
 def test_every_page_is_in_the_table():
     from tests.statistics.test_agreement_indicator_doors import INDICATOR_PAGES
     from tests.statistics.test_doors import STATISTICS_PAGES
+    from tests.statistics.test_territory import TERRITORY_PAGES
     from web import urls
 
     from .test_api_token_pages import API_TOKEN_PAGES
@@ -374,7 +375,8 @@ def test_every_page_is_in_the_table():
     names = {p.name for p in urls.urlpatterns if isinstance(p, URLPattern)}
     # ProConnect's pages need a running provider: tests/web/test_proconnect.py sweeps them; the
     # administrators' « Accès API », tests/web/test_api_token_pages.py, and « Webhooks »,
-    # tests/web/test_webhook_pages.py; the managers' dashboard, tests/statistics/test_doors.py.
+    # tests/web/test_webhook_pages.py; the managers' dashboard, tests/statistics/test_doors.py;
+    # the coordinator's overdue list, tests/statistics/test_territory.py.
     assert names == (
         set(PAGES)
         | set(DPO_PAGES)
@@ -383,6 +385,7 @@ def test_every_page_is_in_the_table():
         | STATISTICS_PAGES
         | INDICATOR_PAGES
         | WEBHOOK_PAGES
+        | TERRITORY_PAGES
     )
     assert any(getattr(p, "namespace", None) == "web" for p in get_resolver().url_patterns)
 

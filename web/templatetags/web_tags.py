@@ -75,6 +75,12 @@ def reads_statistics(actor) -> bool:
 
 
 @register.filter
+def reads_territory(actor) -> bool:
+    """The territorial coordinator's menu (their figures and overdue referrals, no record)."""
+    return isinstance(actor, Actor) and access.can_read_territory(actor)
+
+
+@register.filter
 def administers_organisation(actor) -> bool:
     """The menu's « Accès API » for the organisation's administrators (parcours.access says)."""
     return isinstance(actor, Actor) and access.administers_organisation(actor)

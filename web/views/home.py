@@ -48,6 +48,8 @@ def home(request):
         return redirect("web:acting-organisation")
     if access.can_read_dpo_reports(actor):
         return redirect("web:dpo-home")  # a DPO's work is the reports, never the records
+    if access.can_read_territory(actor):
+        return redirect("web:statistics")  # a coordinator's: the territory's figures
     now = timezone.now()
     to_answer = _block(
         naming_persons(worklists.to_answer(actor), "pathway").select_related("sender_organisation")

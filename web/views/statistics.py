@@ -1,4 +1,5 @@
-"""« Tableau de bord »: the organisation's referral figures for its manager (issue 18). Thin:
+"""« Tableau de bord »: the organisation's referral figures for its manager, the territory's
+(every organisation of their employment areas) for a territorial coordinator (issue 18). Thin:
 the filters' form, then the service (the gate's rule) and its selector (the small-cell
 suppression), rendered
 as charts with their tables, or as the CSV of the same cells."""
@@ -14,6 +15,7 @@ from parcours.selectors import referral_statistics as stats
 from parcours.selectors.referral_statistics import FilterError
 from parcours.services.agreement_indicators import agreement_indicators_overview
 from parcours.services.referral_statistics import (
+    referral_statistics_areas,
     referral_statistics_partners,
     referral_statistics_read,
 )
@@ -30,7 +32,8 @@ def statistics(request: HttpRequest) -> HttpResponse:
     partners = referral_statistics_partners(
         actor=actor, direction=direction_in_query(request.GET.get("sens"))
     )
-    form = StatisticsForm(request.GET or None, partners=partners)
+    areas = list(referral_statistics_areas(actor=actor))
+    form = StatisticsForm(request.GET or None, partners=partners, areas=areas)
     figures = None
     # A GET form's errors answer 200, like every filter form of the site: the page is the form.
     if request.GET and not form.is_valid():
@@ -76,6 +79,11 @@ def _page(request, form, figures) -> HttpResponse:
         "form": form,
         "figures": figures,
         "agreements": _agreements(request.actor),
+        # A coordinator's page: their areas (the form has the area filter).
+        "territorial": "bassin" in form.fields,
+        "areas_label": ", ".join(label for value, label in form.fields["bassin"].choices[1:])
+        if "bassin" in form.fields
+        else "",
     }
     if figures is not None:
         query = query_of(figures.filters)
@@ -97,7 +105,10 @@ def _page(request, form, figures) -> HttpResponse:
             "reasons": [(r.label, stats.display(r.cell)) for r in figures.refusal_reasons],
             "outcomes": [(o.label, stats.display(o.cell)) for o in figures.outcomes],
             "partner_headers": [stats.PARTNER_COLUMN_LABELS[c] for c in figures.partner_columns],
-            "partners": [(p.name, [stats.display(c) for c in p.cells]) for p in figures.partners],
+            "tables": [
+                (title, [(row.name, [stats.display(c) for c in row.cells]) for row in rows])
+                for title, rows in stats.grouped_tables(figures)
+            ],
             "partner_totals": [stats.display(c) for c in figures.partner_totals],
         }
     return render(request, "web/statistics/dashboard.html", context)
