@@ -2979,7 +2979,17 @@ ALLOW |= {
     ],
     # The coordinator's overdue referrals: organisations and delays, journaled, no person.
     "territory-overdue": [
-        Visit("coordinator", "GET", says="<h1>Orientations en retard</h1>"),
+        Visit(
+            "coordinator",
+            "GET",
+            says="<h1>Orientations en retard</h1>",
+            # The referrals listed, for the DPO: a report of the territory, its gate action.
+            journal=(
+                Row(
+                    "report", "territory", lambda w: None, (), lambda w: "", None, "territory.read"
+                ),
+            ),
+        ),
     ],
 }
 COORDINATORS_ONLY = "Le suivi du territoire est réservé aux coordinateurs territoriaux."
