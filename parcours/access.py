@@ -36,6 +36,8 @@ from .models import (
     Appointment,
     BreakGlass,
     CareTeamMember,
+    Committee,
+    CommitteeProposal,
     Consent,
     DiagnosticEntry,
     Membership,
@@ -611,6 +613,67 @@ def statistics_organisations_for(actor: Actor) -> QuerySet[Organisation]:
     if can_read_statistics(actor):
         return Organisation.objects.filter(pk=actor.organisation.pk)
     return Organisation.objects.none()
+
+
+# --- The case committee (CLCVP) -------------------------------------------------------------------
+# A committee's text is not the record: the coordinator of the area, the proposer and the invited
+# organisations read a proposal's text (its own basis, `services/committee.py`); the record of
+# the person stays behind the grants above, which a committee never widens.
+
+
+def can_list_committees(actor: Actor) -> bool:
+    """The menu's « Comités de parcours » (the gate's table: roles that take part)."""
+    return _may(actor, Action.COMMITTEE_LIST)
+
+
+def coordinates_committees(actor: Actor) -> bool:
+    """The acting membership may run committees (the coordinator role, the gate's table)."""
+    return _may(actor, Action.COMMITTEE_SCHEDULE)
+
+
+def committee_area_ids(actor: Actor) -> frozenset[int]:
+    """The employment areas whose committees the actor runs (none unless a coordinator)."""
+    if not coordinates_committees(actor):
+        return frozenset()
+    return coordinated_area_ids(actor)
+
+
+def _attended_by(actor: Actor, committee_ref: str = "pk") -> Exists:
+    return Exists(
+        Committee.attendees.through.objects.filter(
+            committee_id=OuterRef(committee_ref), organisation_id=actor.organisation.pk
+        )
+    )
+
+
+def committees_visible_to(actor: Actor) -> QuerySet[Committee]:
+    """The sessions the actor sees: those of the areas it coordinates, those its organisation is
+    invited to."""
+    if not _may(actor, Action.COMMITTEE_LIST):
+        return Committee.objects.none()
+    areas = committee_area_ids(actor)
+    return Committee.objects.filter(
+        Q(employment_area_id__in=sorted(areas)) | Q(_attended_by(actor))
+    )
+
+
+def committee_proposals_visible_to(actor: Actor) -> QuerySet[CommitteeProposal]:
+    """The proposals whose committee text the actor reads: those of the areas it coordinates,
+    its organisation's own, and those on the agenda of a session its organisation attends."""
+    if not _may(actor, Action.COMMITTEE_READ_ITEM):
+        return CommitteeProposal.objects.none()
+    areas = committee_area_ids(actor)
+    return CommitteeProposal.objects.filter(
+        Q(employment_area_id__in=sorted(areas))
+        | Q(proposer_organisation_id=actor.organisation.pk)
+        | Q(committee__isnull=False, pk__in=_proposals_on_attended_agendas(actor))
+    )
+
+
+def _proposals_on_attended_agendas(actor: Actor) -> QuerySet:
+    return CommitteeProposal.objects.filter(
+        committee__isnull=False, committee__attendees=actor.organisation.pk
+    ).values("pk")
 
 
 def reports_cover_every_organisation(actor: Actor) -> bool:

@@ -26,6 +26,7 @@ from .transitions import Action as Move
 
 C, SW, M = Role.COUNSELLOR, Role.SOCIAL_WORKER, Role.MANAGER
 COORD = Role.COORDINATOR
+COORDS = frozenset({COORD})
 CASEWORKERS = frozenset({C, SW})
 CASEWORK_AND_MANAGERS = frozenset({C, SW, M})
 DPOS = frozenset({Role.DPO, Role.NATIONAL_DPO})
@@ -60,6 +61,10 @@ class Relation(StrEnum):
     BREAK_GLASS = "break_glass"  # a member opened an exceptional access (a user's grant)
     PARTY = "party"  # signatory of this agreement
     ACTION_OWNER = "action_owner"  # holds this action of the plan (it reports on it)
+    # The case committee (CLCVP, parcours/models/committee.py).
+    AREA_COORDINATOR = "area_coordinator"  # coordinates the committee's employment area
+    ATTENDEE = "attendee"  # invited to the committee session
+    PROPOSER = "proposer"  # put this case forward to the committee
 
 
 LEADS = frozenset({Relation.OWNER, Relation.REFERENT})
@@ -76,6 +81,8 @@ PURPOSES: dict[Relation, str] = {
     Relation.SENDER: "Suivi d'une orientation envoyée",
     Relation.BREAK_GLASS: "Accès exceptionnel motivé",
 }
+# Every read of a case put to the committee, by whoever reads it (docs/access-control.md).
+COMMITTEE_PURPOSE = "Examen en comité de parcours"
 PURPOSE_ORDER: tuple[Relation, ...] = tuple(PURPOSES)
 
 
@@ -188,6 +195,12 @@ class Action(StrEnum):
     # The territory of a coordinator (issue 18): the overdue referrals and the aggregates of the
     # employment areas they cover, across partners; a pseudonymous reference, never a person.
     TERRITORY_READ = "territory.read"
+    # The case committee (CLCVP, issue 18): proposals, sessions, agenda, decisions.
+    COMMITTEE_PROPOSE = "committee.propose"
+    COMMITTEE_SCHEDULE = "committee.schedule"  # a session, its attendees, its agenda, a refusal
+    COMMITTEE_DECIDE = "committee.decide"
+    COMMITTEE_READ_ITEM = "committee.read_item"  # a proposal's text written for the committee
+    COMMITTEE_LIST = "committee.list"  # the sessions and proposals the actor may see
 
 
 @dataclass(frozen=True)
@@ -734,6 +747,52 @@ RULES: dict[Action, Rule] = {
         frozenset({COORD}),
         None,
         _("Le suivi du territoire est réservé aux coordinateurs territoriaux."),
+    ),
+    # The case committee (CLCVP). A partner that follows the pathway puts it forward, with the
+    # basis on which the committee may read the situation (the person's consent, or a legal
+    # basis it holds); the coordinator of the area runs the sessions: the agenda and the
+    # decision, whose follow-ups are created by the proposer's organisation through the plan and
+    # referral services (their own rules apply to it). The proposal's text is read by the
+    # coordinator, the proposer and the invited organisations — the record itself only by
+    # those with their own basis on the pathway (the usual grants).
+    Action.COMMITTEE_PROPOSE: Rule(
+        "Proposition d'un parcours au comité",
+        CASEWORKERS,
+        FOLLOWERS,
+        _(
+            "Seules les organisations qui suivent le parcours (porteuse, référent, équipe de "
+            "suivi) le proposent au comité de parcours."
+        ),
+        DataCategory.PATHWAY,
+        _("Seuls les conseillers et travailleurs sociaux proposent un parcours au comité."),
+    ),
+    Action.COMMITTEE_SCHEDULE: Rule(
+        "Organisation d'un comité de parcours",
+        COORDS,
+        frozenset({Relation.AREA_COORDINATOR}),
+        _("Seul le coordinateur territorial du bassin d'emploi organise ce comité."),
+        None,
+        _("Seuls les coordinateurs territoriaux organisent les comités de parcours."),
+    ),
+    Action.COMMITTEE_DECIDE: Rule(
+        "Décision du comité de parcours",
+        COORDS,
+        frozenset({Relation.AREA_COORDINATOR}),
+        _("Seul le coordinateur territorial du bassin d'emploi enregistre la décision."),
+        None,
+        _("Seuls les coordinateurs territoriaux enregistrent les décisions du comité."),
+    ),
+    Action.COMMITTEE_READ_ITEM: Rule(
+        "Consultation d'un dossier proposé au comité",
+        CASEWORK_AND_MANAGERS | COORDS,
+        frozenset({Relation.AREA_COORDINATOR, Relation.ATTENDEE, Relation.PROPOSER}),
+        _(
+            "Seuls le coordinateur, l'organisation qui propose et les organisations invitées au "
+            "comité lisent ce dossier."
+        ),
+    ),
+    Action.COMMITTEE_LIST: Rule(
+        "Liste des comités de parcours", CASEWORK_AND_MANAGERS | COORDS, None, ""
     ),
 }
 

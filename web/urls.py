@@ -11,6 +11,7 @@ from .views import (
     answers,
     api_tokens,
     care_team,
+    committees,
     diagnostic,
     directory,
     dpo,
@@ -142,6 +143,12 @@ urlpatterns = [
         name="objection-withdraw",
     ),
     path("parcours/<int:pathway_pk>/orienter/", referrals.referral_create, name="referral-create"),
+    # « Proposer au comité » (before the writes' pattern, which would take it for a write).
+    path(
+        "parcours/<int:pathway_pk>/proposer-au-comite/",
+        committees.proposal_create,
+        name="committee-propose",
+    ),
     # A new version of one domain of the shared diagnostic (slugs: diagnostic_domains.DOMAINS).
     path(
         "parcours/<int:pathway_pk>/diagnostic/<str:domain>/",
@@ -232,6 +239,27 @@ urlpatterns = [
         "protection-des-donnees/demandes/<int:pk>/",
         dpo.dpo_rights_request,
         name="dpo-rights-request",
+    ),
+    # The case committee (CLCVP): sessions, their agenda, proposals and decisions.
+    path("comites/", committees.committee_list, name="committees"),
+    path("comites/nouveau/", committees.committee_create, name="committee-create"),
+    path("comites/<int:pk>/", committees.committee_detail, name="committee-detail"),
+    path("comites/<int:pk>/annuler/", committees.committee_cancel, name="committee-cancel"),
+    path("comites/dossiers/<int:pk>/", committees.proposal_detail, name="committee-proposal"),
+    path(
+        "comites/dossiers/<int:pk>/deplacer/",
+        committees.proposal_move,
+        name="committee-proposal-move",
+    ),
+    path(
+        "comites/dossiers/<int:pk>/ne-pas-retenir/",
+        committees.proposal_decline,
+        name="committee-proposal-decline",
+    ),
+    path(
+        "comites/dossiers/<int:pk>/decision/",
+        committees.proposal_decide,
+        name="committee-proposal-decide",
     ),
     # The pathway's action plan (objectives, actions); shown on the person page.
     path(

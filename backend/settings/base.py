@@ -417,6 +417,10 @@ SPECTACULAR_SETTINGS = {
         "ObjectiveStatusEnum": "parcours.models.action_plan.ObjectiveStatus",
         "PlanActionStatusEnum": "parcours.models.action_plan.PlanActionStatus",
         "WebhookDeliveryStatusEnum": "parcours.models.webhook.WebhookDeliveryStatus",
+        # The case committee (CLCVP): a session's, a proposal's states and a decision's outcome.
+        "CommitteeStatusEnum": "parcours.models.committee.CommitteeStatus",
+        "ProposalStatusEnum": "parcours.models.committee.ProposalStatus",
+        "DecisionOutcomeEnum": "parcours.models.committee.DecisionOutcome",
     },
 }
 

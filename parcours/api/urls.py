@@ -8,6 +8,7 @@ from . import (
     action_plan_views,
     agreement_indicator_views,
     api_token_views,
+    committee_views,
     dpo_views,
     statistics_views,
     territory_views,
@@ -45,6 +46,10 @@ router.register("break-glasses", access_views.BreakGlassViewSet, basename="break
 router.register("access-requests", access_views.AccessRequestViewSet, basename="access-request")
 router.register("objectives", action_plan_views.ObjectiveViewSet, basename="objective")
 router.register("plan-actions", action_plan_views.PlanActionViewSet, basename="plan-action")
+router.register("committees", committee_views.CommitteeViewSet, basename="committee")
+router.register(
+    "committee-proposals", committee_views.CommitteeProposalViewSet, basename="committee-proposal"
+)
 router.register("api-tokens", api_token_views.ApiTokenViewSet, basename="api-token")
 router.register(
     "webhook-subscriptions",

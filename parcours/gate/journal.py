@@ -30,6 +30,8 @@ from ..models import (
     Appointment,
     BreakGlass,
     CareTeamMember,
+    Committee,
+    CommitteeProposal,
     Consent,
     Objection,
     Objective,
@@ -62,6 +64,8 @@ OBJECT_TYPES: dict[type, str] = {
     BreakGlass: "break_glass",
     Objective: "objective",
     PlanAction: "plan_action",
+    Committee: "committee",
+    CommitteeProposal: "committee_proposal",
 }
 
 # object type → the person a record of that type is about
@@ -89,6 +93,9 @@ _PERSON_OF = {
         "pathway__person_id", flat=True
     ),
     "plan_action": lambda pk: PlanAction.objects.filter(pk=pk).values_list(
+        "pathway__person_id", flat=True
+    ),
+    "committee_proposal": lambda pk: CommitteeProposal.objects.filter(pk=pk).values_list(
         "pathway__person_id", flat=True
     ),
 }

@@ -10,11 +10,14 @@ from collections.abc import Iterable
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from ..access import committee_area_ids
 from ..actor import Actor
 from ..models import (
     AccessRequest,
     Agreement,
     CareTeamMember,
+    Committee,
+    CommitteeProposal,
     Consent,
     Pathway,
     PlanAction,
@@ -115,4 +118,32 @@ def relations_to_plan_action(
     )
     if plan_action.owner_organisation_id == actor.organisation.pk:
         relations.add(Relation.ACTION_OWNER)
+    return frozenset(relations)
+
+
+def relations_to_committee(actor: Actor, committee: Committee) -> frozenset[Relation]:
+    """Whether the actor coordinates the session's area, whether its organisation is invited."""
+    relations = set()
+    if committee.employment_area_id in committee_area_ids(actor):
+        relations.add(Relation.AREA_COORDINATOR)
+    if committee.attendees.filter(pk=actor.organisation.pk).exists():
+        relations.add(Relation.ATTENDEE)
+    return frozenset(relations)
+
+
+def relations_to_proposal(actor: Actor, proposal: CommitteeProposal) -> frozenset[Relation]:
+    """The area's coordinator, the proposing organisation, an organisation invited to the
+    session the case is on the agenda of."""
+    relations = set()
+    if proposal.employment_area_id in committee_area_ids(actor):
+        relations.add(Relation.AREA_COORDINATOR)
+    if proposal.proposer_organisation_id == actor.organisation.pk:
+        relations.add(Relation.PROPOSER)
+    if (
+        proposal.committee_id is not None
+        and Committee.attendees.through.objects.filter(
+            committee_id=proposal.committee_id, organisation_id=actor.organisation.pk
+        ).exists()
+    ):
+        relations.add(Relation.ATTENDEE)
     return frozenset(relations)

@@ -28,6 +28,15 @@ from .api_token import ApiToken, ApiTokenRevocation, ApiTokenStatus
 from .appointment import Appointment, AppointmentChannel, AppointmentOutcome
 from .break_glass import BreakGlass
 from .care_team import CareTeamMember
+from .committee import (
+    Committee,
+    CommitteeFollowUp,
+    CommitteeProposal,
+    CommitteeStatus,
+    DecisionOutcome,
+    ProposalBasis,
+    ProposalStatus,
+)
 from .consent import Consent, EvidenceKind, Objection
 from .diagnostic import DiagnosticEntry
 from .event import EventKind, PathwayEvent
@@ -123,7 +132,12 @@ __all__ = [
     "BarrierStatus",
     "BreakGlass",
     "CareTeamMember",
+    "Committee",
+    "CommitteeFollowUp",
+    "CommitteeProposal",
+    "CommitteeStatus",
     "Consent",
+    "DecisionOutcome",
     "DiagnosticEntry",
     "EmploymentArea",
     "EscalationAudience",
@@ -152,6 +166,8 @@ __all__ = [
     "PlanAction",
     "PlanActionStatus",
     "ProConnectIdentity",
+    "ProposalBasis",
+    "ProposalStatus",
     "Referral",
     "ReferralFigureRefresh",
     "ReferralKind",

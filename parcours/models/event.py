@@ -23,6 +23,7 @@ class EventKind(models.TextChoices):
     PLAN_OBJECTIVE = "plan_objective", _("Objectif du plan d'action")
     PLAN_ACTION = "plan_action", _("Action du plan d'action")
     REFERRAL_ASSIGNED = "referral_assigned", _("Orientation confiée à un conseiller")
+    COMMITTEE = "committee", _("Comité de parcours")
 
 
 class PathwayEvent(models.Model):

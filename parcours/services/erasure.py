@@ -38,6 +38,7 @@ from ..models import (
     Barrier,
     BreakGlass,
     CareTeamMember,
+    CommitteeProposal,
     Consent,
     DiagnosticEntry,
     Objection,
@@ -206,6 +207,16 @@ def pathway_anonymise(*, pathway: Pathway, now: dt.datetime) -> None:
     BreakGlass.objects.filter(pathway_id=pathway_id).update(reason=WIPED_TEXT)
     Objective.objects.filter(pathway_id=pathway_id).update(title=WIPED_TEXT)
     PlanAction.objects.filter(pathway_id=pathway_id).update(label=WIPED_TEXT)
+    # What the committee read and decided (the rows, states and dates stay for its figures).
+    CommitteeProposal.objects.filter(pathway_id=pathway_id).update(
+        reason=WIPED_TEXT, question=WIPED_TEXT, summary=WIPED_TEXT
+    )
+    CommitteeProposal.objects.filter(pathway_id=pathway_id, status="declined").update(
+        declined_reason=WIPED_TEXT
+    )
+    CommitteeProposal.objects.filter(pathway_id=pathway_id, status="decided").update(
+        decision=WIPED_TEXT
+    )
 
     _history(Appointment).objects.filter(referral_id__in=referral_ids).delete()
     _history(Referral).objects.filter(pathway_id=pathway_id).delete()
@@ -213,6 +224,7 @@ def pathway_anonymise(*, pathway: Pathway, now: dt.datetime) -> None:
     _history(CareTeamMember).objects.filter(pathway_id=pathway_id).delete()
     _history(Objective).objects.filter(pathway_id=pathway_id).delete()
     _history(PlanAction).objects.filter(pathway_id=pathway_id).delete()
+    _history(CommitteeProposal).objects.filter(pathway_id=pathway_id).delete()
     _history(Pathway).objects.filter(id=pathway_id).delete()
 
     archived_at = pathway.archived_at or now

@@ -81,6 +81,12 @@ def reads_territory(actor) -> bool:
 
 
 @register.filter
+def lists_committees(actor) -> bool:
+    """The menu's « Comités de parcours » for the roles that take part in them."""
+    return isinstance(actor, Actor) and access.can_list_committees(actor)
+
+
+@register.filter
 def administers_organisation(actor) -> bool:
     """The menu's « Accès API » for the organisation's administrators (parcours.access says)."""
     return isinstance(actor, Actor) and access.administers_organisation(actor)

@@ -234,6 +234,8 @@ def _person_page(
             "actions": actions,
             "pathway_writes": _pathway_writes(pathway, actions),
             "can_refer": pathway is not None and Action.REFERRAL_CREATE in actions,
+            "can_propose_to_committee": pathway_takes_writes(pathway)
+            and Action.COMMITTEE_PROPOSE in actions,
             "diagnostic": diagnostic,
             "can_write_diagnostic": pathway_takes_writes(pathway)
             and Action.DIAGNOSTIC_WRITE in actions,
