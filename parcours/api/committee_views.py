@@ -12,7 +12,7 @@ from ..api_scopes import Family
 from ..models import Committee, CommitteeProposal
 from ..services import committee as services
 from . import committee_serializers as s
-from .pagination import RecentFirstCursorPagination
+from .pagination import MessageCursorPagination
 from .views import ActorViewMixin, record_id
 
 
@@ -35,7 +35,7 @@ class CommitteeViewSet(
 
     queryset = Committee.objects.none()  # for the schema; real scoping in get_queryset
     serializer_class = s.CommitteeSerializer
-    pagination_class = RecentFirstCursorPagination
+    pagination_class = MessageCursorPagination
     filterset_fields = ["employment_area", "status"]
 
     def get_queryset(self):
@@ -85,7 +85,7 @@ class CommitteeProposalViewSet(ActorViewMixin, mixins.ListModelMixin, viewsets.G
 
     queryset = CommitteeProposal.objects.none()
     serializer_class = s.AgendaItemSerializer
-    pagination_class = RecentFirstCursorPagination
+    pagination_class = MessageCursorPagination
     filterset_fields = ["status", "committee"]
 
     def get_queryset(self):

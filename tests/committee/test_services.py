@@ -88,9 +88,9 @@ def test_a_proposal_without_consent_or_legal_basis_is_refused_in_french(world):
     assert refused.value.fields["legal_basis"] == [
         "Votre organisation ne dispose pas de cette base légale pour ce parcours."
     ]
-    assert services.proposal_bases(
-        actor=world.siae_counsellor, pathway_id=siae_pathway.pk
-    ).legal == []
+    assert (
+        services.proposal_bases(actor=world.siae_counsellor, pathway_id=siae_pathway.pk).legal == []
+    )
     with pytest.raises(InvalidInput) as no_consent:
         world.propose(
             actor=world.siae_counsellor,
@@ -493,12 +493,12 @@ def test_attendees_read_the_text_and_only_their_own_bases_open_the_record(world)
         assert read.question == "Quel partenaire peut financer le permis ?"
     # The SIAE, invited, still has no basis on the person's record; the Mission locale has its
     # own (the person's consent): the usual scoped record.
-    assert not access.pathways_visible_to(world.siae_counsellor).filter(
-        pk=world.pathway.pk
-    ).exists()
-    assert access.pathways_visible_to(world.care_team_counsellor).filter(
-        pk=world.pathway.pk
-    ).exists()
+    assert (
+        not access.pathways_visible_to(world.siae_counsellor).filter(pk=world.pathway.pk).exists()
+    )
+    assert (
+        access.pathways_visible_to(world.care_team_counsellor).filter(pk=world.pathway.pk).exists()
+    )
     reads = AccessEvent.objects.filter(object_type="committee_proposal", operation="read")
     assert {r.organisation_id for r in reads} == {world.siae.pk, world.care_team.pk}
     assert {r.basis for r in reads} == {"legal:spe"}
