@@ -1327,6 +1327,125 @@ CONSTRAINT_CASES += [
 ]
 
 
+# --- The case committee (CLCVP) ------------------------------------------------------------------
+
+
+def _committee():
+    from parcours.models import Committee
+
+    organisation = OrganisationFactory()
+    return Committee.objects.create(
+        employment_area=organisation.employment_area,
+        meets_at=timezone.now() + dt.timedelta(days=7),
+        place="Maison de l'emploi",
+        created_by=UserFactory(),
+        created_by_organisation=organisation,
+        created_at=timezone.now(),
+    )
+
+
+def _proposal(pathway=None, **fields):
+    from parcours.models import CommitteeProposal
+
+    pathway = pathway or PathwayFactory()
+    values = dict(
+        employment_area=pathway.owner_organisation.employment_area,
+        pathway=pathway,
+        proposed_by=UserFactory(),
+        proposer_organisation=pathway.owner_organisation,
+        created_at=timezone.now(),
+        reason="Bloqué",
+        question="Qui peut aider ?",
+        summary="Résumé",
+        basis_kind="legal",
+        legal_basis="legal:spe",
+    )
+    values.update(fields)
+    return CommitteeProposal.objects.create(**values)
+
+
+def case_committee_proposal_without_basis() -> Case:
+    return Case(bad=lambda: _proposal(legal_basis=""), good=lambda: _proposal())
+
+
+def case_committee_proposal_consent_without_consent() -> Case:
+    pathway = PathwayFactory()
+    consent = ConsentFactory(person=pathway.person)
+    return Case(
+        bad=lambda: _proposal(pathway, basis_kind="consent", legal_basis=""),
+        good=lambda: _proposal(pathway, basis_kind="consent", legal_basis="", consent=consent),
+    )
+
+
+def case_committee_proposal_scheduled_without_committee() -> Case:
+    committee = _committee()
+    return Case(
+        bad=lambda: _proposal(status="scheduled", position=1),
+        good=lambda: _proposal(status="scheduled", committee=committee, position=1),
+    )
+
+
+def case_committee_proposal_pending_with_position() -> Case:
+    return Case(bad=lambda: _proposal(position=3), good=lambda: _proposal())
+
+
+def case_committee_proposal_decided_without_outcome() -> Case:
+    committee = _committee()
+    user = UserFactory()
+    decided = dict(status="decided", committee=committee, decided_at=_ago(0), decided_by=user)
+    return Case(
+        bad=lambda: _proposal(position=1, **decided),
+        good=lambda: _proposal(position=2, outcome="no_follow_up", **decided),
+    )
+
+
+def case_committee_proposal_one_per_position() -> Case:
+    committee = _committee()
+    _proposal(status="scheduled", committee=committee, position=1)
+    return Case(
+        bad=lambda: _proposal(status="scheduled", committee=committee, position=1),
+        good=lambda: _proposal(status="scheduled", committee=committee, position=2),
+    )
+
+
+def case_committee_proposal_one_open_per_pathway() -> Case:
+    pathway = PathwayFactory()
+    _proposal(pathway)
+    return Case(
+        bad=lambda: _proposal(pathway),
+        good=lambda: _proposal(pathway, status="declined", declined_reason="Hors champ"),
+    )
+
+
+def case_committee_follow_up_with_nothing() -> Case:
+    from parcours.models import CommitteeFollowUp
+
+    from .factories import PlanActionFactory
+
+    proposal = _proposal()
+    return Case(
+        bad=lambda: CommitteeFollowUp.objects.create(proposal=proposal),
+        good=lambda: CommitteeFollowUp.objects.create(
+            proposal=proposal, plan_action=PlanActionFactory(objective__pathway=proposal.pathway)
+        ),
+    )
+
+
+CONSTRAINT_CASES += [
+    ("committee_proposal_basis_recorded", case_committee_proposal_without_basis),
+    ("committee_proposal_basis_recorded", case_committee_proposal_consent_without_consent),
+    (
+        "committee_proposal_agenda_has_committee",
+        case_committee_proposal_scheduled_without_committee,
+    ),
+    ("committee_proposal_agenda_has_committee", case_committee_proposal_pending_with_position),
+    ("committee_proposal_decision_recorded", case_committee_proposal_decided_without_outcome),
+    ("committee_proposal_one_per_position", case_committee_proposal_one_per_position),
+    ("committee_proposal_one_open_per_pathway", case_committee_proposal_one_open_per_pathway),
+    ("committee_follow_up_one_item", case_committee_follow_up_with_nothing),
+]
+
+
 def _all_constraint_names() -> set[str]:
     from django.apps import apps
 

@@ -34,6 +34,8 @@ from parcours.models import (
     Appointment,
     BreakGlass,
     CareTeamMember,
+    Committee,
+    CommitteeProposal,
     Consent,
     Objection,
     Objective,
@@ -929,6 +931,159 @@ ENDPOINTS |= {
     ),
 }
 
+
+# The case committee (CLCVP): the coordinator of home's employment area runs the sessions; a
+# proposal of home's counsellor on its own pathway (France Travail holds `legal:spe` on it).
+
+
+def _coordinator_of(area) -> Actor:
+    council = OrganisationFactory(departement_council=True, employment_area=area)
+    membership = MembershipFactory(organisation=council, role=Role.COORDINATOR)
+    membership.employment_areas.set([area])
+    return Actor(user=membership.user, organisation=council, role=Role.COORDINATOR)
+
+
+def _proposal_by(actor: Actor):
+    from parcours.services.committee import committee_propose
+
+    return committee_propose(
+        actor=actor,
+        pathway_id=PathwayFactory(owner_organisation=actor.organisation).pk,
+        reason="Bloqué depuis six mois",
+        question="Qui peut financer le permis ?",
+        summary="Sans véhicule.",
+        basis_kind="legal",
+        legal_basis="legal:spe",
+    )
+
+
+def _session_of(coordinator: Actor):
+    from parcours.services.committee import committee_create
+
+    return committee_create(
+        actor=coordinator,
+        employment_area_id=coordinator.organisation.employment_area_id,
+        meets_at=timezone.now() + dt.timedelta(days=5),
+        place="Maison de l'emploi",
+        attendee_ids=[],
+    )
+
+
+def _committee_world(world, *, scheduled: bool = False):
+    """(the coordinator of home's area, a proposal of `me`, a planned session of the area)."""
+    from parcours.services.committee import committee_schedule
+
+    coordinator = _coordinator_of(world.home.employment_area)
+    proposal = _proposal_by(world.me)
+    committee = _session_of(coordinator)
+    if scheduled:
+        committee_schedule(actor=coordinator, proposal_id=proposal.pk, committee_id=committee.pk)
+    return coordinator, proposal, committee
+
+
+def _foreign_committee(world):
+    """A session of another employment area (the stranger's)."""
+    return Committee, _session_of(_coordinator_of(world.elsewhere.employment_area)).pk
+
+
+def _foreign_proposal(world):
+    """The stranger's proposal on its own pathway (a Mission locale: under a consent)."""
+    from parcours.services.committee import committee_propose
+
+    pathway = PathwayFactory(owner_organisation=world.elsewhere)
+    consent = ConsentFactory(
+        person=pathway.person,
+        organisations=[world.elsewhere],
+        collected_by_organisation=world.elsewhere,
+    )
+    proposal = committee_propose(
+        actor=world.stranger,
+        pathway_id=pathway.pk,
+        reason="Bloqué",
+        question="Qui ?",
+        summary="Résumé.",
+        basis_kind="consent",
+        consent_id=consent.pk,
+    )
+    return CommitteeProposal, proposal.pk
+
+
+def _as_coordinator(payload=None, **kwargs):
+    def build(world):
+        coordinator, proposal, committee = _committee_world(world, **kwargs)
+        data = payload(proposal, committee) if callable(payload) else payload
+        return coordinator, committee.pk, data
+
+    return build
+
+
+def _on_proposal(payload=None, **kwargs):
+    def build(world):
+        coordinator, proposal, committee = _committee_world(world, **kwargs)
+        data = payload(proposal, committee) if callable(payload) else payload
+        return coordinator, proposal.pk, data
+
+    return build
+
+
+ENDPOINTS |= {
+    ("/api/v1/committees/", "GET"): Row(own=lambda w: (_committee_world(w)[0], None, None)),
+    ("/api/v1/committees/", "POST"): Row(
+        own=lambda w: (
+            _coordinator_of(w.home.employment_area),
+            None,
+            {
+                "employment_area": w.home.employment_area_id,
+                "meets_at": _soon(),
+                "place": "Visio",
+                "attendees": [w.siae.pk],
+            },
+        ),
+        ok=201,
+    ),
+    ("/api/v1/committees/{pk}/", "GET"): Row(own=_as_coordinator(), foreign=_foreign_committee),
+    ("/api/v1/committees/{pk}/attendees/", "POST"): Row(
+        own=_as_coordinator(lambda p, c: {"attendees": []}), foreign=_foreign_committee
+    ),
+    ("/api/v1/committees/{pk}/cancel/", "POST"): Row(
+        own=_as_coordinator(), foreign=_foreign_committee
+    ),
+    ("/api/v1/committee-proposals/", "GET"): Row(own=_as_me),
+    ("/api/v1/committee-proposals/", "POST"): Row(
+        own=lambda w: (
+            w.me,
+            None,
+            {
+                "pathway": _own_pathway(w).pk,
+                "reason": "Bloqué",
+                "question": "Qui peut aider ?",
+                "summary": "Résumé.",
+                "basis_kind": "legal",
+                "legal_basis": "legal:spe",
+            },
+        ),
+        ok=201,
+    ),
+    ("/api/v1/committee-proposals/{pk}/", "GET"): Row(
+        own=lambda w: (w.me, _proposal_by(w.me).pk, None), foreign=_foreign_proposal
+    ),
+    ("/api/v1/committee-proposals/{pk}/schedule/", "POST"): Row(
+        own=_on_proposal(lambda p, c: {"committee": c.pk}), foreign=_foreign_proposal
+    ),
+    ("/api/v1/committee-proposals/{pk}/move/", "POST"): Row(
+        own=_on_proposal({"offset": 1}, scheduled=True), foreign=_foreign_proposal
+    ),
+    ("/api/v1/committee-proposals/{pk}/decline/", "POST"): Row(
+        own=_on_proposal({"reason": "Hors du champ du comité."}), foreign=_foreign_proposal
+    ),
+    ("/api/v1/committee-proposals/{pk}/decide/", "POST"): Row(
+        own=_on_proposal(
+            {"decision": "Le parcours continue.", "outcome": "no_follow_up"}, scheduled=True
+        ),
+        foreign=_foreign_proposal,
+    ),
+}
+
 DETAIL_ROWS = [key for key in ENDPOINTS if "{pk}" in key[0]]
 SCOPED_ROWS = [key for key, row in ENDPOINTS.items() if row.foreign is not None]
 
@@ -979,6 +1134,8 @@ def test_every_scoped_category_has_its_not_found_rows():
         "dpo",
         "objectives",
         "plan-actions",
+        "committees",
+        "committee-proposals",
     }
     for path, method in DETAIL_ROWS:
         if path.split("/")[3] in scoped_prefixes:
