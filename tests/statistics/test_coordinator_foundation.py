@@ -20,6 +20,12 @@ COORDINATOR_ACTIONS = {
     Action.STATISTICS_READ,
     Action.TERRITORY_READ,
     Action.RECEIVE_TERRITORY_ESCALATIONS,
+    # The case committee they run (CLCVP): its sessions, agenda and decisions, and the text
+    # written for it — never a record (tests/committee/).
+    Action.COMMITTEE_SCHEDULE,
+    Action.COMMITTEE_DECIDE,
+    Action.COMMITTEE_READ_ITEM,
+    Action.COMMITTEE_LIST,
 }
 
 
