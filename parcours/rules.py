@@ -81,8 +81,12 @@ PURPOSES: dict[Relation, str] = {
     Relation.SENDER: "Suivi d'une orientation envoyée",
     Relation.BREAK_GLASS: "Accès exceptionnel motivé",
 }
-# Every read of a case put to the committee, by whoever reads it (docs/access-control.md).
+# Every read of a case put to the committee, by whoever reads it (docs/access-control.md); the
+# refusals of the committee's actions journal it too (the relation the organisation had).
 COMMITTEE_PURPOSE = "Examen en comité de parcours"
+PURPOSES |= dict.fromkeys(
+    (Relation.AREA_COORDINATOR, Relation.PROPOSER, Relation.ATTENDEE), COMMITTEE_PURPOSE
+)
 PURPOSE_ORDER: tuple[Relation, ...] = tuple(PURPOSES)
 
 
@@ -792,7 +796,13 @@ RULES: dict[Action, Rule] = {
         ),
     ),
     Action.COMMITTEE_LIST: Rule(
-        "Liste des comités de parcours", CASEWORK_AND_MANAGERS | COORDS, None, ""
+        "Liste des comités de parcours",
+        CASEWORK_AND_MANAGERS | COORDS,
+        None,
+        _(
+            "Les comités de parcours réunissent les conseillers, les travailleurs sociaux, les "
+            "responsables de structure et les coordinateurs territoriaux."
+        ),
     ),
 }
 

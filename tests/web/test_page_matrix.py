@@ -38,6 +38,8 @@ from parcours.models import (
     ApiToken,
     BreakGlass,
     CareTeamMember,
+    Committee,
+    CommitteeProposal,
     Consent,
     DiagnosticEntry,
     Membership,
@@ -3062,6 +3064,395 @@ DENY |= {
 }
 
 
+# --- the case committee (CLCVP): the coordinator of France Travail's employment area runs a
+# session; `me` proposed Léa's pathway (France Travail's `legal:spe` is the basis); the SIAE is
+# invited. Made when a visit needs it (the world's other pages are untouched).
+
+
+def _committee_world(w: World, *, scheduled: bool = False) -> dict:
+    """The coordinator (`w.coordinator`), `me`'s proposal (`w.proposal`), the planned session
+    (`w.session`), the proposal on its agenda when `scheduled`; idempotent (a refused visit
+    calls its kwargs twice)."""
+    from parcours.actor import Actor
+    from parcours.services import committee as committee_services
+
+    if not hasattr(w, "session"):
+        council = OrganisationFactory(
+            departement_council=True, employment_area=w.home.employment_area
+        )
+        membership = MembershipFactory(organisation=council, role=Role.COORDINATOR)
+        membership.employment_areas.set([w.home.employment_area])
+        w.coordinator = membership.user
+        w.coordinator_actor = Actor(
+            user=membership.user, organisation=council, role=Role.COORDINATOR
+        )
+        me = Actor(user=w.me, organisation=w.home, role=Role.COUNSELLOR)
+        w.proposal = committee_services.committee_propose(
+            actor=me,
+            pathway_id=w.pathway.pk,
+            reason="Parcours à l'arrêt",
+            question="Qui peut proposer une immersion ?",
+            summary="Sans véhicule.",
+            basis_kind="legal",
+            legal_basis="legal:spe",
+        )
+        w.session = committee_services.committee_create(
+            actor=w.coordinator_actor,
+            employment_area_id=w.home.employment_area_id,
+            meets_at=timezone.now() + dt.timedelta(days=5),
+            place="Maison de l'emploi",
+            attendee_ids=[w.siae.pk],
+        )
+    if scheduled and w.proposal.committee_id is None:
+        committee_services.committee_schedule(
+            actor=w.coordinator_actor, proposal_id=w.proposal.pk, committee_id=w.session.pk
+        )
+        w.proposal.refresh_from_db()
+    return {}
+
+
+SESSION = lambda w: (_committee_world(w), {"pk": w.session.pk})[1]  # noqa: E731
+PROPOSAL = lambda w: (_committee_world(w), {"pk": w.proposal.pk})[1]  # noqa: E731
+ON_AGENDA = lambda w: (_committee_world(w, scheduled=True), {"pk": w.proposal.pk})[1]  # noqa: E731
+COMMITTEE = "Examen en comité de parcours"
+COORDINATORS_ONLY = "Seuls les coordinateurs territoriaux"
+
+
+def _committee_row(action: str, operation=write) -> Row:
+    return operation(
+        "committee_proposal",
+        lambda w: w.proposal.pk,
+        ("pathway",),
+        lambda w: "legal:spe",
+        COMMITTEE,
+        action,
+    )
+
+
+def _committee_refused(object_type: str, object_id, action: str, purpose: str = "") -> Row:
+    return refused(object_type, object_id, action, purpose=purpose)
+
+
+ALLOW |= {
+    "committees": [
+        Visit("coordinator", "GET", lambda w: _committee_world(w), says="Prévoir un comité"),
+        Visit("me", "GET", lambda w: _committee_world(w), says="CLCVP-", name="proposer"),
+    ],
+    "committee-create": [
+        Visit("coordinator", "GET", lambda w: _committee_world(w), says="Prévoir le comité"),
+        Visit(
+            "coordinator",
+            "POST",
+            lambda w: _committee_world(w),
+            data=lambda w: {
+                "employment_area": w.home.employment_area_id,
+                "meets_at": _soon(),
+                "place": "Visio",
+            },
+            status=302,
+            says="/comites/",
+            done=lambda w: w.home.employment_area.committees.count() == 2,
+            name="create",
+        ),
+    ],
+    "committee-detail": [
+        Visit("coordinator", "GET", SESSION, says="Inscrire à l'ordre du jour"),
+        Visit("receiver", "GET", SESSION, says="Ordre du jour", name="attendee"),
+        Visit(
+            "coordinator",
+            "POST",
+            SESSION,
+            data=lambda w: {"proposal": w.proposal.pk},
+            status=302,
+            says="/comites/",
+            journal=(_committee_row("committee.schedule"),),
+            done=lambda w: w.session.agenda.filter(pk=w.proposal.pk).exists(),
+            name="schedule",
+        ),
+    ],
+    "committee-cancel": [
+        Visit(
+            "coordinator",
+            "POST",
+            SESSION,
+            status=302,
+            says="/comites/",
+            done=lambda w: w.home.employment_area.committees.get().status == "cancelled",
+        )
+    ],
+    "committee-proposal": [
+        Visit(
+            "me",
+            "GET",
+            PROPOSAL,
+            says="Qui peut proposer une immersion ?",
+            journal=(_committee_row("committee.read_item", read),),
+        ),
+        Visit(
+            "coordinator",
+            "GET",
+            PROPOSAL,
+            says="Base légale : Mission de service public de l",
+            journal=(_committee_row("committee.read_item", read),),
+            name="coordinator",
+        ),
+    ],
+    "committee-proposal-move": [
+        Visit("coordinator", "POST", ON_AGENDA, data=lambda w: {"offset": "1"}, status=302)
+    ],
+    "committee-proposal-decline": [
+        Visit("coordinator", "GET", PROPOSAL, says="Ne pas retenir"),
+        Visit(
+            "coordinator",
+            "POST",
+            PROPOSAL,
+            data=lambda w: {"reason": "Relève de l'équipe pluridisciplinaire rSa."},
+            status=302,
+            says="/comites/",
+            journal=(_committee_row("committee.schedule"),),
+            done=lambda w: type(w.proposal).objects.get(pk=w.proposal.pk).status == "declined",
+            name="decline",
+        ),
+    ],
+    "committee-proposal-decide": [
+        Visit("coordinator", "GET", ON_AGENDA, says="Enregistrer la décision"),
+        Visit(
+            "coordinator",
+            "POST",
+            ON_AGENDA,
+            data=lambda w: {"decision": "Le parcours continue.", "outcome": "no_follow_up"},
+            status=302,
+            says="/comites/",
+            journal=(_committee_row("committee.decide"),),
+            done=lambda w: type(w.proposal).objects.get(pk=w.proposal.pk).status == "decided",
+            name="decide",
+        ),
+    ],
+    "committee-propose": [
+        Visit("me", "GET", PATHWAY, says="Proposer au comité", journal=(READ_PATHWAY,)),
+        Visit(
+            "me",
+            "POST",
+            PATHWAY,
+            data=lambda w: {
+                "reason": "Parcours à l'arrêt",
+                "question": "Qui peut aider ?",
+                "summary": "Résumé pour le comité.",
+                "basis": "legal:spe",
+            },
+            status=302,
+            says="/personnes/",
+            journal=(
+                write(
+                    "committee_proposal",
+                    None,
+                    ("pathway",),
+                    lambda w: "legal:spe",
+                    COMMITTEE,
+                    "committee.propose",
+                ),
+            ),
+            done=lambda w: w.pathway.committee_proposals.count() == 1,
+            name="propose",
+        ),
+    ],
+}
+DENY |= {
+    "committees": [
+        Visit("dpo", "GET", status=403, says="Les comités de parcours réunissent"),
+    ],
+    "committee-create": [
+        Visit("me", "GET", status=403, says=COORDINATORS_ONLY),
+        Visit(
+            "me",
+            "POST",
+            data=lambda w: {"employment_area": w.home.employment_area_id, "place": "x"},
+            status=403,
+            says=COORDINATORS_ONLY,
+            name="post",
+        ),
+    ],
+    "committee-detail": [
+        Visit(
+            "stranger",
+            "GET",
+            SESSION,
+            status=404,
+            says=NOT_FOUND,
+            journal=(_committee_refused("committee", lambda w: w.session.pk, "committee.list"),),
+        ),
+        Visit(
+            "receiver",
+            "POST",
+            SESSION,
+            data=lambda w: {"proposal": w.proposal.pk},
+            status=403,
+            says=COORDINATORS_ONLY,
+            name="attendee-post",
+        ),
+    ],
+    "committee-cancel": [
+        Visit(
+            "receiver",
+            "POST",
+            SESSION,
+            status=403,
+            says=COORDINATORS_ONLY,
+            journal=(
+                _committee_refused(
+                    "committee", lambda w: w.session.pk, "committee.schedule", COMMITTEE
+                ),
+            ),
+        ),
+        Visit(
+            "stranger",
+            "POST",
+            SESSION,
+            status=404,
+            says=NOT_FOUND,
+            journal=(
+                _committee_refused("committee", lambda w: w.session.pk, "committee.schedule"),
+            ),
+            name="stranger",
+        ),
+    ],
+    "committee-proposal": [
+        Visit(
+            "stranger",
+            "GET",
+            PROPOSAL,
+            status=404,
+            says=NOT_FOUND,
+            journal=(
+                _committee_refused(
+                    "committee_proposal", lambda w: w.proposal.pk, "committee.read_item"
+                ),
+            ),
+        ),
+    ],
+    "committee-proposal-move": [
+        Visit(
+            "me",
+            "POST",
+            ON_AGENDA,
+            data=lambda w: {"offset": "1"},
+            status=403,
+            says=COORDINATORS_ONLY,
+            journal=(
+                _committee_refused(
+                    "committee_proposal", lambda w: w.proposal.pk, "committee.schedule", COMMITTEE
+                ),
+            ),
+        ),
+        Visit(
+            "stranger",
+            "POST",
+            ON_AGENDA,
+            data=lambda w: {"offset": "1"},
+            status=404,
+            says=NOT_FOUND,
+            journal=(
+                _committee_refused(
+                    "committee_proposal", lambda w: w.proposal.pk, "committee.schedule"
+                ),
+            ),
+            name="stranger",
+        ),
+    ],
+    "committee-proposal-decline": [
+        Visit(
+            "me",
+            "GET",
+            PROPOSAL,
+            status=403,
+            says=COORDINATORS_ONLY,
+            journal=(
+                _committee_refused(
+                    "committee_proposal", lambda w: w.proposal.pk, "committee.schedule", COMMITTEE
+                ),
+            ),
+        ),
+        Visit(
+            "stranger",
+            "POST",
+            PROPOSAL,
+            data=lambda w: {"reason": "Non."},
+            status=404,
+            says=NOT_FOUND,
+            journal=(
+                _committee_refused(
+                    "committee_proposal", lambda w: w.proposal.pk, "committee.schedule"
+                ),
+            ),
+            name="stranger",
+        ),
+    ],
+    "committee-proposal-decide": [
+        Visit(
+            "me",
+            "GET",
+            ON_AGENDA,
+            status=403,
+            says=COORDINATORS_ONLY,
+            journal=(
+                _committee_refused(
+                    "committee_proposal", lambda w: w.proposal.pk, "committee.decide", COMMITTEE
+                ),
+            ),
+        ),
+        Visit(
+            "receiver",
+            "POST",
+            ON_AGENDA,
+            data=lambda w: {"decision": "Sans suite.", "outcome": "no_follow_up"},
+            status=403,
+            says=COORDINATORS_ONLY,
+            journal=(
+                _committee_refused(
+                    "committee_proposal", lambda w: w.proposal.pk, "committee.decide", COMMITTEE
+                ),
+            ),
+            name="attendee",
+        ),
+        Visit(
+            "stranger",
+            "GET",
+            ON_AGENDA,
+            status=404,
+            says=NOT_FOUND,
+            journal=(
+                _committee_refused(
+                    "committee_proposal", lambda w: w.proposal.pk, "committee.decide"
+                ),
+            ),
+            name="stranger",
+        ),
+    ],
+    "committee-propose": [
+        Visit(
+            "manager",
+            "GET",
+            PATHWAY,
+            status=403,
+            says="Seuls les conseillers et travailleurs sociaux proposent",
+            journal=(
+                refused("pathway", lambda w: w.pathway.pk, "committee.propose", purpose=OWNER),
+            ),
+        ),
+        Visit(
+            "stranger",
+            "POST",
+            PATHWAY,
+            data=lambda w: {"reason": "r", "question": "q", "summary": "s", "basis": "legal:spe"},
+            status=404,
+            says=NOT_FOUND,
+            journal=(refused("pathway", lambda w: w.pathway.pk, "committee.propose"),),
+            name="stranger",
+        ),
+    ],
+}
+
+
 # --- running a visit -------------------------------------------------------------------------
 
 
@@ -3106,6 +3497,10 @@ def state(world: World) -> dict:
         "care team": list(CareTeamMember.objects.order_by("pk").values("pk", "ended_at")),
         "diagnostic versions": list(DiagnosticEntry.objects.values_list("pk", flat=True)),
         "referral messages": list(ReferralMessage.objects.values_list("pk", flat=True)),
+        "committees": list(Committee.objects.order_by("pk").values("pk", "status")),
+        "committee proposals": list(
+            CommitteeProposal.objects.order_by("pk").values("pk", "status", "position")
+        ),
         "objectives": list(Objective.objects.order_by("pk").values("pk", "status")),
         "plan actions": list(PlanAction.objects.order_by("pk").values("pk", "status", "due_on")),
         "passwords": list(type(world.me).objects.order_by("pk").values_list("pk", "password")),

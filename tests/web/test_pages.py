@@ -362,6 +362,7 @@ PUBLIC = {"login", *INFORMATION}
 
 
 def test_every_page_is_in_the_table():
+    from tests.committee.test_pages import COMMITTEE_PAGES
     from tests.statistics.test_agreement_indicator_doors import INDICATOR_PAGES
     from tests.statistics.test_doors import STATISTICS_PAGES
     from tests.statistics.test_territory import TERRITORY_PAGES
@@ -386,6 +387,7 @@ def test_every_page_is_in_the_table():
         | INDICATOR_PAGES
         | WEBHOOK_PAGES
         | TERRITORY_PAGES
+        | COMMITTEE_PAGES
     )
     assert any(getattr(p, "namespace", None) == "web" for p in get_resolver().url_patterns)
 

@@ -21,6 +21,8 @@ from parcours.models import (
     Barrier,
     BarrierKind,
     BarrierStatus,
+    Committee,
+    CommitteeProposal,
     Consent,
     DiagnosticEntry,
     EmploymentArea,
@@ -34,6 +36,7 @@ from parcours.models import (
     Person,
     PlanAction,
     PlanActionStatus,
+    ProposalBasis,
     Referral,
     ReferralKind,
     ReferralStatus,
@@ -217,6 +220,7 @@ class Command(BaseCommand):
             pathways = self._people(orgs, users, fake, rng)
             count = self._referrals(orgs, users, pathways, rng)
             self._plans(orgs, users)
+            self._committee(orgs, users)
             api_token_seed(
                 organisation=orgs["cd"],
                 system_name="Logiciel rSa du Département",
@@ -639,4 +643,42 @@ class Command(BaseCommand):
                 actor=counsellor,
                 organisation=orgs["ft"],
                 text="Plan d'action construit avec la personne (démonstration).",
+            )
+
+    def _committee(self, orgs, users):
+        """The Lens – Hénin case committee (CLCVP): one session planned in ten days, run by the
+        territorial coordinator, the SIAE and the PLIE invited; France Travail's counsellor has
+        proposed one of her pathways (France Travail's public-service mission is the basis),
+        waiting for the coordinator to put it on the agenda."""
+        now = timezone.now()
+        counsellor = users["ft.conseiller"]
+        pathway = (
+            Pathway.objects.filter(owner_organisation=orgs["ft"], referent=counsellor)
+            .order_by("pk")
+            .first()
+        )
+        committee = Committee.objects.create(
+            employment_area_id=orgs["ft"].employment_area_id,
+            meets_at=(now + dt.timedelta(days=10)).replace(hour=9, minute=30, second=0),
+            place="Maison de l'emploi de Lens, salle du conseil",
+            created_by=users["coord.territoire"],
+            created_by_organisation=orgs["cd"],
+            created_at=now,
+        )
+        committee.attendees.set([orgs["siae"], orgs["plie"], orgs["ft"]])
+        if pathway is not None:
+            CommitteeProposal.objects.create(
+                employment_area_id=orgs["ft"].employment_area_id,
+                pathway=pathway,
+                proposed_by=counsellor,
+                proposer_organisation=orgs["ft"],
+                created_at=now - dt.timedelta(days=2),
+                reason="Parcours à l'arrêt depuis quatre mois : deux orientations sans suite.",
+                question="Quel partenaire peut proposer une mise en situation professionnelle ?",
+                summary=(
+                    "Personne motivée, sans moyen de transport ; a refusé deux formations "
+                    "éloignées de son domicile."
+                ),
+                basis_kind=ProposalBasis.LEGAL,
+                legal_basis="legal:spe",
             )
