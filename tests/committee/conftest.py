@@ -78,6 +78,11 @@ def member(organisation, role=Role.COUNSELLOR, areas=()) -> Actor:
 
 @pytest.fixture
 def world(db) -> CommitteeWorld:
+    return make_world()
+
+
+def make_world() -> CommitteeWorld:
+    """The world, for a test that manages its database itself (the browser journey)."""
     area = EmploymentAreaFactory()
     elsewhere = EmploymentAreaFactory()
     holder = OrganisationFactory(employment_area=area, name="France Travail Lens")
