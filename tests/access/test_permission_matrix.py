@@ -879,6 +879,147 @@ ENDPOINTS |= {
 }
 
 
+# --- the case committee (CLCVP, issue 18): sessions and proposals, answered by the gate's table
+# and the committee's own scope (tests/committee/ checks their journal rows and texts).
+
+
+def _coordinates(w: World, area_id: int) -> bool:
+    from parcours.access import committee_area_ids
+
+    return w.actor is not None and area_id in committee_area_ids(w.actor)
+
+
+def _session(w: World) -> int:
+    from parcours.models import Committee
+
+    return Committee.objects.create(
+        employment_area_id=w.owner.employment_area_id,
+        meets_at=timezone.now() + dt.timedelta(days=5),
+        place="Maison de l'emploi",
+        created_by=w.owner_counsellor.user,
+        created_by_organisation=w.owner,
+        created_at=timezone.now(),
+    ).pk
+
+
+def _pending_proposal(w: World, scheduled: bool = False) -> int:
+    from parcours.models import CommitteeProposal
+
+    committee_id = _session(w)
+    w.ids["committee"] = committee_id
+    return CommitteeProposal.objects.create(
+        employment_area_id=w.owner.employment_area_id,
+        pathway=w.pathway,
+        proposed_by=w.owner_counsellor.user,
+        proposer_organisation=w.owner,
+        created_at=timezone.now(),
+        reason="Bloqué",
+        question="Qui ?",
+        summary="Résumé.",
+        basis_kind="legal",
+        legal_basis="legal:spe",
+        status="scheduled" if scheduled else "proposed",
+        committee_id=committee_id if scheduled else None,
+        position=1 if scheduled else None,
+    ).pk
+
+
+def _session_expect(ok: int = 200):
+    """A session of the owner's area, nobody invited: its coordinator only (404 otherwise)."""
+    return lambda w: ok if _coordinates(w, w.owner.employment_area_id) else 404
+
+
+def _proposal_reader(w: World) -> bool:
+    proposer = w.actor is not None and w.acting_org.pk == w.owner.pk
+    return _coordinates(w, w.owner.employment_area_id) or (
+        # The proposing organisation's members whose role reads a committee's text.
+        proposer and w.role in (Role.COUNSELLOR, Role.SOCIAL_WORKER, Role.MANAGER, Role.COORDINATOR)
+    )
+
+
+def _proposal_expect(w: World) -> int:
+    return 200 if _proposal_reader(w) else 404
+
+
+def _proposal_move(w: World) -> int:
+    """The area's coordinator acts; the proposer reads but may not (403); others: 404."""
+    if not _proposal_reader(w):
+        return 404
+    return 200 if _coordinates(w, w.owner.employment_area_id) else 403
+
+
+def _propose(w: World) -> int:
+    if not _visible(w, PTH):
+        return 404
+    if not (w.is_caseworker and w.follower):
+        return 403
+    held = {code for codes in w.expected.values() for code in codes}
+    return 201 if "legal:spe" in held else 400
+
+
+ENDPOINTS |= {
+    ("/api/v1/committees/", "GET"): directory(),
+    ("/api/v1/committees/", "POST"): directory(
+        payload=lambda w: {
+            "employment_area": w.acting_org.employment_area_id,
+            "meets_at": (timezone.now() + dt.timedelta(days=5)).isoformat(),
+            "place": "Visio",
+        },
+        expect=lambda w: 201 if _coordinates(w, w.acting_org.employment_area_id) else 403,
+    ),
+    ("/api/v1/committees/{pk}/", "GET"): Row(_session_expect(), prepare=_session, record=False),
+    ("/api/v1/committees/{pk}/attendees/", "POST"): Row(
+        _session_expect(),
+        prepare=_session,
+        payload=lambda w: {"attendees": []},
+        record=False,
+    ),
+    ("/api/v1/committees/{pk}/cancel/", "POST"): Row(
+        _session_expect(), prepare=_session, record=False
+    ),
+    ("/api/v1/committee-proposals/", "GET"): directory(),
+    ("/api/v1/committee-proposals/", "POST"): Row(
+        _propose,
+        payload=lambda w: {
+            "pathway": w.pathway.pk,
+            "reason": "Bloqué",
+            "question": "Qui ?",
+            "summary": "Résumé.",
+            "basis_kind": "legal",
+            "legal_basis": "legal:spe",
+        },
+        record=False,
+    ),
+    ("/api/v1/committee-proposals/{pk}/", "GET"): Row(
+        _proposal_expect, prepare=_pending_proposal, record=False
+    ),
+    ("/api/v1/committee-proposals/{pk}/schedule/", "POST"): Row(
+        _proposal_move,
+        prepare=_pending_proposal,
+        payload=lambda w: {"committee": w.ids["committee"]},
+        record=False,
+    ),
+    ("/api/v1/committee-proposals/{pk}/move/", "POST"): Row(
+        _proposal_move,
+        prepare=lambda w: _pending_proposal(w, scheduled=True),
+        payload=lambda w: {"offset": 1},
+        record=False,
+    ),
+    ("/api/v1/committee-proposals/{pk}/decline/", "POST"): Row(
+        _proposal_move,
+        prepare=_pending_proposal,
+        payload=lambda w: {"reason": "Hors champ."},
+        record=False,
+    ),
+    ("/api/v1/committee-proposals/{pk}/decide/", "POST"): Row(
+        _proposal_move,
+        prepare=lambda w: _pending_proposal(w, scheduled=True),
+        payload=lambda w: {"decision": "Sans suite.", "outcome": "no_follow_up"},
+        record=False,
+    ),
+}
+
+
 def test_endpoints_table_covers_the_resolver():
     """A new endpoint (or method) not in ENDPOINTS fails here; so does a stale row."""
     resolved = resolved_endpoints()
