@@ -1,12 +1,12 @@
 """A relay batch's e-mails built ahead of their sending (docs/decisions/0006, « Amendment — issue
 17: the e-mail built while the previous one is in SMTP »).
 
-Rendering an e-mail and flattening it to MIME bytes is CPU work (~1 ms); SMTP's and the
-database's answers are waits. The relay's own thread (the one that takes, sends and records,
-in that order) therefore asks a builder thread for the next e-mails before it needs them: the
-builder renders e-mail k + 1 while the relay waits on e-mail k's SMTP exchange or on its record
-(both release the interpreter). The relay's critical path per e-mail is then its SMTP exchange
-and the statement that records it and takes the next row.
+Rendering an e-mail and writing its MIME bytes (notifications/mail_writer.py) is CPU work;
+SMTP's and the database's answers are waits. The relay's own thread (the one that takes, sends
+and records, in that order) therefore asks a builder thread for the next e-mails before it
+needs them: the builder renders e-mail k + 1 while the relay waits on e-mail k's SMTP exchange
+or on its record (both release the interpreter). The relay's critical path per e-mail is then
+its SMTP exchange and the statement that records it and takes the next row.
 
 Building is not sending: nothing here touches a row or a socket. A row's bytes go to SMTP only
 from the relay's thread, after its take committed (relay.py); an e-mail built for a row that is
@@ -29,12 +29,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.core.mail.message import sanitize_address
 from django.db import connection as db_connection
 from django.utils import timezone, translation
 
 from ..mail import build_email
 from ..mail_facts import MailFacts
+from ..mail_writer import envelope_address, smtp_bytes
 from ..models import OutboxMessage
 
 logger = logging.getLogger("notifications.services.relay")
@@ -73,14 +73,14 @@ def prepare(message: OutboxMessage, facts: MailFacts, *, flatten: bool) -> Prepa
         email = build_email(message, facts)
         if email is None or not flatten:
             return Prepared(email=email)
-        # As django.core.mail.backends.smtp.EmailBackend._send does, once, here.
+        # As django.core.mail.backends.smtp.EmailBackend._send does, once, here; the bytes
+        # written by the lean MIME writer (Django's own path for a shape it does not know).
         encoding = email.encoding or settings.DEFAULT_CHARSET
         return Prepared(
             email=email,
-            envelope_from=sanitize_address(email.from_email, encoding),
-            recipients=tuple(sanitize_address(a, encoding) for a in email.recipients()),
-            # Django's SafeMIME classes take `linesep` (the stubs say email's plain Message).
-            data=email.message().as_bytes(linesep="\r\n"),  # type: ignore[call-arg]
+            envelope_from=envelope_address(email.from_email, encoding),
+            recipients=tuple(envelope_address(a, encoding) for a in email.recipients()),
+            data=smtp_bytes(email),
         )
     except Exception as exc:  # a build's failure is its row's, recorded there
         return Prepared(email=None, error=exc)
