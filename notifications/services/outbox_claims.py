@@ -9,10 +9,11 @@ no advisory locks, the same writes through the ORM and a claim without locks.
 import datetime as dt
 import logging
 import uuid
+import weakref
 
 from django.conf import settings
+from django.db import ProgrammingError, transaction
 from django.db import connection as db_connection
-from django.db import transaction
 from django.db.models import F
 
 from ..models import Alert, AlertState, Delivery, OutboxMessage, OutboxStatus
@@ -127,6 +128,49 @@ SELECT (SELECT count(*) FROM sent), (SELECT attempts FROM taken)
 """  # noqa: S608
 
 
+# The statement is prepared once per database session (PREPARE … AS, then EXECUTE with the
+# values): PostgreSQL parses and plans the three-UPDATE CTE once instead of for every e-mail, and
+# the client sends a short EXECUTE. Server-side prepared statements belong to a session, like the
+# batch's advisory locks (ADR 0006: the relay needs a session, not a transaction pool).
+PREPARED_NAME = "parcours_outbox_record_and_take"
+PREPARE_RECORD_AND_TAKE = (
+    f"PREPARE {PREPARED_NAME} (bigint, bigint, uuid, timestamptz, timestamptz) AS "
+    + RECORD_AND_TAKE.replace("%(sent)s", "$1")
+    .replace("%(take)s", "$2")
+    .replace("%(token)s", "$3")
+    .replace("%(at)s", "$4")
+    .replace("%(claimed_at)s", "$5")
+)
+EXECUTE_RECORD_AND_TAKE = f"EXECUTE {PREPARED_NAME} (%s, %s, %s, %s, %s)"
+# The driver connections (sessions) the statement was prepared on; one that is closed goes.
+_prepared_on: "weakref.WeakSet[object]" = weakref.WeakSet()
+# SQLSTATE invalid_sql_statement_name: the session lost it (DEALLOCATE, DISCARD ALL).
+_NOT_PREPARED = "26000"
+
+
+def _execute_prepared(cursor, values: list) -> tuple:
+    session = db_connection.connection
+    if session not in _prepared_on:
+        cursor.execute(PREPARE_RECORD_AND_TAKE)
+        _prepared_on.add(session)
+    try:
+        if db_connection.in_atomic_block:
+            # Inside a transaction (not the relay's way: it runs in autocommit), a savepoint
+            # keeps a lost statement's error from aborting the caller's transaction.
+            with transaction.atomic():
+                cursor.execute(EXECUTE_RECORD_AND_TAKE, values)
+        else:
+            cursor.execute(EXECUTE_RECORD_AND_TAKE, values)
+    except ProgrammingError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != _NOT_PREPARED:
+            raise
+        # Nothing ran (an unknown statement name fails before anything is done): prepare it
+        # on this session again and run it once.
+        cursor.execute(PREPARE_RECORD_AND_TAKE)
+        cursor.execute(EXECUTE_RECORD_AND_TAKE, values)
+    return cursor.fetchone()
+
+
 def outbox_record_and_take(
     *,
     sent: int | None,
@@ -140,11 +184,7 @@ def outbox_record_and_take(
     a row already taken by this batch is taken again without a second attempt counted."""
     if _locks():
         with db_connection.cursor() as cursor:
-            cursor.execute(
-                RECORD_AND_TAKE,
-                {"sent": sent, "take": take, "token": token, "at": at, "claimed_at": claimed_at},
-            )
-            recorded, attempts = cursor.fetchone()
+            recorded, attempts = _execute_prepared(cursor, [sent, take, token, at, claimed_at])
         return bool(recorded), attempts
     with transaction.atomic():
         recorded = sent is not None and bool(
