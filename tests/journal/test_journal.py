@@ -23,7 +23,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.test import RequestFactory
 
-from parcours.gate.journal import journal_record
+from parcours.gate.journal import _row, journal_record
 from parcours.journal_trigger import APPEND_ONLY_MESSAGE
 from parcours.models import AccessEvent, AccessOperation, JournalCheckpoint
 from parcours.services.journal import (
@@ -187,6 +187,46 @@ def test_record_seal_verify(counsellor):
     journal_seal()
     assert journal_verify().checked == 4
     assert "1 lignes vérifiées" in run_verify("--from-seq", "4")
+
+
+@pytest.mark.django_db
+def test_one_insert_writes_the_row_model_save_would(counsellor):
+    """`journal_record` writes its row in one prepared INSERT, not through `Model.save`: every
+    column as save wrote it (JSON, address, time, nulls), the database's id on the instance."""
+    request = RequestFactory().get("/", HTTP_X_REQUEST_ID="req-2", REMOTE_ADDR="2001:db8::7")
+    fields = {
+        "actor": counsellor,
+        "operation": AccessOperation.READ,
+        "object_type": "pathway",
+        "object_id": 9,
+        "person_id": 4,
+        "categories": ["sante", "identite"],
+        "purpose": "Accompagnement « renforcé »",
+        "basis": ["legal:rsa", "consent:3"],
+        "request": request,
+        "detail": {"action": "pathway.view", "note": "é", "n": [1, 2]},
+    }
+    written = journal_record(**fields)
+    saved = _row(**fields)
+    saved.save(force_insert=True)
+    assert not written._state.adding and written._state.db == "default"
+    assert written.pk is not None and saved.pk == written.pk + 1
+    columns = [f.attname for f in AccessEvent._meta.concrete_fields if not f.primary_key]
+    one, other = (
+        AccessEvent.objects.filter(pk=pk).values(*columns).get() for pk in (written.pk, saved.pk)
+    )
+    assert one["occurred_at"] == written.occurred_at
+    assert {**one, "occurred_at": None} == {**other, "occurred_at": None}
+    assert one["client_ip"] == "2001:db8::7" and one["categories"] == ["identite", "sante"]
+    assert one["detail"] == {"door": "command", "action": "pathway.view", "note": "é", "n": [1, 2]}
+    assert one["object_ids"] == [] and one["chain_seq"] is None and one["row_hash"] == ""
+    with connection.cursor() as cursor:  # the same text in the database, not only equal JSON
+        cursor.execute(
+            f"SELECT a.detail::text = b.detail::text, a.categories::text = b.categories::text "
+            f"FROM {TABLE} a, {TABLE} b WHERE a.id = %s AND b.id = %s",
+            [written.pk, saved.pk],
+        )
+        assert cursor.fetchone() == (True, True)
 
 
 @pytest.mark.django_db
