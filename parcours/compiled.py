@@ -10,16 +10,20 @@ SQL through Django's cursor (same database routing, same query log, same instanc
 
 Only for queries whose SQL never changes with the values: string parameters compared with `=`
 (each marker must appear once among the compiled parameters, else ValueError), no `__in` list
-of varying length, no time computed at build time. Tested in tests/test_compiled.py.
+of varying length, no time computed at build time. Integers and datetimes may be parameters too
+when named in `types` (the scope queries' organisation group, record id and "now"); a name in
+`repeated` may appear more than once (the same "now" bounds both ends of a grant's interval),
+every occurrence then takes the value. Tested in tests/test_compiled.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Generic, TypeVar
 
 from django.db import connections, router
-from django.db.models import Model, QuerySet
+from django.db.models import Model, QuerySet, prefetch_related_objects
 from django.db.models.query import get_related_populators
 
 M = TypeVar("M", bound=Model)
@@ -29,22 +33,41 @@ class _Marker(str):
     """A parameter value nobody sends: found again among the compiled parameters."""
 
 
-def _is(value: object, marker: _Marker) -> bool:
-    return isinstance(value, str) and value == marker
+def _marker(name: str, kind: type, index: int) -> Any:
+    """A value of `kind` nobody sends. Integers stay within PostgreSQL's `integer` (Django turns
+    a comparison with a value out of the column's range into an empty or full result); no row
+    has a negative id, and no grant is valid in the year 1000."""
+    if kind is str:
+        return _Marker(f"\x00compiled-{name}\x00")
+    if kind is int:
+        return -2_000_000_000 + index
+    if kind is dt.datetime:
+        return dt.datetime(1000 + index, 1, 1, tzinfo=dt.UTC)
+    raise TypeError(f"{name}: a compiled query takes str, int or datetime values, not {kind}")
+
+
+def _is(value: object, marker: Any) -> bool:
+    return type(value) is type(marker) and value == marker
 
 
 class _Compiled:
-    def __init__(self, queryset: QuerySet, markers: dict[str, _Marker], alias: str):
+    def __init__(
+        self,
+        queryset: QuerySet,
+        markers: dict[str, Any],
+        alias: str,
+        repeated: Collection[str] = (),
+    ):
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         self.sql = sql
         self.params = list(params)
-        self.positions = {}
+        self.positions: dict[str, list[int]] = {}
         for name, marker in markers.items():
             found = [i for i, value in enumerate(self.params) if _is(value, marker)]
-            if len(found) != 1:
+            if not found or (len(found) > 1 and name not in repeated):
                 raise ValueError(f"{name}: expected once among the parameters, found {len(found)}")
-            self.positions[name] = found[0]
+            self.positions[name] = found
         select, klass_info = compiler.select, compiler.klass_info
         self.select_fields = klass_info["select_fields"]
         self.model = klass_info["model"]
@@ -62,17 +85,34 @@ class CompiledQuery(Generic[M]):
     """`build(**markers)` returns a queryset of `model`; `first(**values)` runs it with the
     values and returns its first instance, or None."""
 
-    def __init__(self, model: type[M], build: Callable[..., QuerySet[M]], *names: str):
+    def __init__(
+        self,
+        model: type[M],
+        build: Callable[..., QuerySet[M]],
+        *names: str,
+        types: Mapping[str, type] | None = None,
+        repeated: Collection[str] = (),
+    ):
         self._model = model
         self._build = build
         self._names = names
+        self._types = dict(types or {})
+        self._repeated = frozenset(repeated)
         self._compiled: dict[str, _Compiled] = {}
+        # What the built queryset prefetches, done after the row like the queryset does.
+        self.prefetch_lookups: tuple[Any, ...] = ()
 
     def _for(self, alias: str) -> _Compiled:
         compiled = self._compiled.get(alias)
         if compiled is None:
-            markers = {name: _Marker(f"\x00compiled-{name}\x00") for name in self._names}
-            compiled = _Compiled(self._build(**markers), markers, alias)
+            markers = {
+                name: _marker(name, self._types.get(name, str), index)
+                for index, name in enumerate(self._names)
+            }
+            queryset = self._build(**markers)
+            compiled = _Compiled(queryset, markers, alias, self._repeated)
+            lookups: Any = queryset._prefetch_related_lookups  # type: ignore[attr-defined]
+            self.prefetch_lookups = tuple(lookups)
             self._compiled[alias] = compiled
         return compiled
 
@@ -80,8 +120,9 @@ class CompiledQuery(Generic[M]):
         alias = router.db_for_read(self._model)
         compiled = self._for(alias)
         params = list(compiled.params)
-        for name, position in compiled.positions.items():
-            params[position] = values[name]
+        for name, positions in compiled.positions.items():
+            for position in positions:
+                params[position] = values[name]
         connection = connections[alias]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
@@ -100,4 +141,6 @@ class CompiledQuery(Generic[M]):
             populator.populate(row, obj)
         for name, position in compiled.annotations.items():
             setattr(obj, name, row[position])
+        if self.prefetch_lookups:
+            prefetch_related_objects([obj], *self.prefetch_lookups)
         return obj

@@ -1,12 +1,37 @@
 """A query compiled once (parcours/compiled.py) gives what the ORM gives, in one query."""
 
+import datetime as dt
+
 import pytest
+import time_machine
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import connection
 from django.db.models import OuterRef, Subquery
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from parcours import access, gate
+from parcours.actor import actor_for
+from parcours.api.views import _pathway_detail_scope, _person_scope
 from parcours.compiled import CompiledQuery
-from parcours.models import Membership, Organisation
+from parcours.models import (
+    AccessEvent,
+    AccessOperation,
+    Membership,
+    Organisation,
+    Pathway,
+    Person,
+)
+from parcours.request_memo import request_memo
+from parcours.rules import Action
+from parcours.services.break_glass import break_glass_open
 
-from .factories import MembershipFactory, OrganisationFactory
+from .factories import (
+    CareTeamMemberFactory,
+    MembershipFactory,
+    OrganisationFactory,
+    PathwayFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +83,117 @@ def test_a_value_the_sql_does_not_hold_once_is_refused():
     )
     with pytest.raises(ValueError, match="expected once"):
         twice.first(siret="x")
+
+
+# --- A scope's record by id, compiled once per role (access.ScopedRecord) ----------------------
+
+HIDDEN = "health"  # not opened to a care-team member by its relation alone
+
+
+def _both(record, actor, shape, pk):
+    """The compiled answer and the ORM's, with the SQL each ran (at one frozen instant, in a
+    request: the personal grants read once, before; compiled on the first call, before)."""
+    with time_machine.travel(timezone.now(), tick=False), request_memo():
+        record.find(actor, pk)
+        with CaptureQueriesContext(connection) as compiled_sql:
+            found = record.find(actor, pk)
+        with CaptureQueriesContext(connection) as orm_sql:
+            try:
+                orm = shape(actor).get(pk=pk)
+            except ObjectDoesNotExist:
+                orm = None
+    return found, orm, compiled_sql.captured_queries, orm_sql.captured_queries
+
+
+def test_a_scoped_record_runs_the_orm_s_sql_and_gives_its_instances():
+    membership = MembershipFactory(role="counsellor")
+    actor = actor_for(membership.user, membership.organisation_id)
+    mine = PathwayFactory(owner_organisation=membership.organisation)
+    other = PathwayFactory()
+    record = access.ScopedRecord(Pathway, _pathway_detail_scope)
+    for pk in (mine.pk, other.pk, mine.pk, 0):  # compiled on the first call, then reused
+        found, orm, compiled_sql, orm_sql = _both(record, actor, _pathway_detail_scope, pk)
+        # The same statements, word for word: the scope, then the two prefetches.
+        assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
+        if orm is None:
+            assert found is None and len(compiled_sql) == 1
+            continue
+        assert found.pk == orm.pk == mine.pk and len(compiled_sql) == 3
+        for field in Pathway._meta.concrete_fields:
+            if field.attname in orm.__dict__:  # deferred ones stay deferred in both
+                assert getattr(found, field.attname) == getattr(orm, field.attname), field.name
+        assert found.get_deferred_fields() == orm.get_deferred_fields()
+        assert found.person.get_deferred_fields() == orm.person.get_deferred_fields()
+        assert found.person.last_name == orm.person.last_name
+        with CaptureQueriesContext(connection) as later:  # select_related and prefetches came
+            assert list(found.modality_periods.all()) == list(orm.modality_periods.all())
+            assert list(found.barriers.all()) == list(orm.barriers.all())
+            assert found.owner_organisation == orm.owner_organisation
+        assert later.captured_queries == []
+
+
+def test_persons_by_id_compiled_with_their_pathways():
+    membership = MembershipFactory(role="counsellor")
+    actor = actor_for(membership.user, membership.organisation_id)
+    pathway = PathwayFactory(owner_organisation=membership.organisation)
+    record = access.ScopedRecord(Person, _person_scope)
+    found, orm, compiled_sql, orm_sql = _both(record, actor, _person_scope, pathway.person_id)
+    assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
+    assert found.pk == orm.pk and [p.pk for p in found.all_pathways] == [pathway.pk]
+    assert found.nir == orm.nir and found.last_name == orm.last_name  # decrypted alike
+
+
+def test_personal_grants_go_the_orm_s_way_through_the_gate():
+    """A break-glass adds its pathways to the scope's SQL: the compiled shape does not hold
+    them, so `locate_compiled` asks the ORM — and still refuses what is out of scope."""
+    pathway = PathwayFactory()
+    member = CareTeamMemberFactory(pathway=pathway)
+    actor = actor_for(MembershipFactory(organisation=member.organisation).user)
+    record = access.ScopedRecord(
+        Pathway, lambda actor, now=None: access.pathways_visible_to(actor, HIDDEN, now=now)
+    )
+    assert record.find(actor, pathway.pk) is None
+    with pytest.raises(Pathway.DoesNotExist):
+        gate.locate_compiled(
+            actor,
+            record,
+            lambda: access.pathways_visible_to(actor, HIDDEN),
+            pathway.pk,
+            action=Action.PATHWAY_READ,
+        )
+    assert AccessEvent.objects.filter(
+        operation=AccessOperation.DENIED, object_id=pathway.pk
+    ).exists()
+    break_glass_open(
+        actor=actor,
+        pathway_id=pathway.pk,
+        category=HIDDEN,
+        reason="Préparer l'entretien de la semaine prochaine",
+    )
+    with pytest.raises(access.NotCompiled):
+        record.find(actor, pathway.pk)
+    located = gate.locate_compiled(
+        actor,
+        record,
+        lambda: access.pathways_visible_to(actor, HIDDEN),
+        pathway.pk,
+        action=Action.PATHWAY_READ,
+    )
+    assert located.pk == pathway.pk
+
+
+def test_integers_and_datetimes_as_values():
+    organisation = OrganisationFactory()
+    later = CompiledQuery(
+        Organisation,
+        lambda pk, since: Organisation.objects.filter(pk=pk, created_at__lte=since),
+        "pk",
+        "since",
+        types={"pk": int, "since": dt.datetime},
+    )
+    assert later.first(pk=organisation.pk, since=timezone.now()).pk == organisation.pk
+    assert later.first(pk=organisation.pk, since=timezone.now() - dt.timedelta(days=1)) is None
+    with pytest.raises(TypeError, match="str, int or datetime"):
+        CompiledQuery(
+            Organisation, lambda pk: Organisation.objects.all(), "pk", types={"pk": float}
+        ).first(pk=1.0)

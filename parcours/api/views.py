@@ -1,6 +1,8 @@
 """API viewsets: thin. Querysets come from `parcours.access`; writes call services."""
 
-from django.db.models import OuterRef, Prefetch, Subquery
+import datetime as dt
+
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils.functional import cached_property
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
@@ -12,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import access, gate
+from ..actor import Actor
 from ..api_scopes import Family
 from ..categories import DataCategory
 from ..diagnostic_domains import DIAGNOSTIC_CATEGORIES
@@ -83,6 +86,8 @@ class ActorViewMixin(IdempotentWritesMixin, generics.GenericAPIView):
     # else those categories, `journal_because` naming the ones whose bases justify the access.
     journal_shown: frozenset[str] | None = None
     journal_because: frozenset[str] | None = None
+    # A detail's scope compiled once per role (`access.ScopedRecord`), where one is defined.
+    scoped_record: access.ScopedRecord | None = None
 
     @property
     def actor(self):
@@ -114,12 +119,22 @@ class ActorViewMixin(IdempotentWritesMixin, generics.GenericAPIView):
         lookup = self.lookup_url_kwarg or self.lookup_field
         # The scope is the queryset's (get_queryset); the list's filters and ordering say
         # nothing about one record, and building their form cost 7 % of a detail (issue 17).
-        obj = gate.locate(
-            self.actor,
-            self.get_queryset(),
-            self.kwargs.get(lookup),
-            action=action,
-        )
+        if self.action == "retrieve" and self.scoped_record is not None:
+            # The same queryset, compiled once per role (access.ScopedRecord).
+            obj = gate.locate_compiled(
+                self.actor,
+                self.scoped_record,
+                self.get_queryset,
+                self.kwargs.get(lookup),
+                action=action,
+            )
+        else:
+            obj = gate.locate(
+                self.actor,
+                self.get_queryset(),
+                self.kwargs.get(lookup),
+                action=action,
+            )
         self.check_object_permissions(self.request, obj)
         self.served = [obj]
         return obj
@@ -228,6 +243,17 @@ class ActingOrganisationView(APIView):
         return MeView().get(request)
 
 
+def _person_scope(actor: Actor, now: dt.datetime | None = None) -> QuerySet[Person]:
+    """The persons the API reads (each with its pathways, for the journal's row)."""
+    return access.persons_visible_to(actor, now=now).prefetch_related(
+        Prefetch(
+            "pathways",
+            queryset=Pathway.objects.only("pk", "person_id", "status"),
+            to_attr="all_pathways",
+        )
+    )
+
+
 class PersonViewSet(
     ActorViewMixin,
     mixins.ListModelMixin,
@@ -245,23 +271,14 @@ class PersonViewSet(
         "partial_update": Action.PERSON_RECTIFY,
     }
     serializer_class = serializers.PersonSerializer
+    scoped_record = access.ScopedRecord(Person, _person_scope)
     filterset_class = filters.PersonFilter
     ordering_fields = ["last_name", "first_name", "birth_date", "updated_at"]
     pagination_class = NameOrderCursorPagination
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return (
-            access.persons_visible_to(self.actor)
-            .prefetch_related(
-                Prefetch(
-                    "pathways",
-                    queryset=Pathway.objects.only("pk", "person_id", "status"),
-                    to_attr="all_pathways",
-                )
-            )
-            .order_by("last_name", "first_name", "id")
-        )
+        return _person_scope(self.actor).order_by("last_name", "first_name", "id")
 
     def journal_subject(self, person) -> tuple[int | None, list[int]]:
         return person.pk, [p.pk for p in person.all_pathways]
@@ -311,8 +328,20 @@ def _pathway_action(service, payload_class, *, name: str):
     )(routed)
 
 
+def _pathway_detail_scope(actor: Actor, now: dt.datetime | None = None) -> QuerySet[Pathway]:
+    """The pathways a detail reads one of: the ORM's path and the compiled one (below)."""
+    return (
+        access.pathways_visible_to(actor, now=now)
+        .select_related("person", "owner_organisation", "referent", "referent_organisation")
+        # Of the person, the serializers show the id and the name.
+        .defer(*encrypted_fields_of(Person, "person__"))
+        .prefetch_related("modality_periods", "barriers")
+    )
+
+
 class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
     token_family = Family.PATHWAYS
+    scoped_record = access.ScopedRecord(Pathway, _pathway_detail_scope)
     queryset = Pathway.objects.none()  # for the schema; real scoping in get_queryset
     journal_object_type = "pathway"
     gate_actions = {
@@ -327,15 +356,15 @@ class PathwayViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
     filter_backends = [DjangoFilterBackend]
 
     def get_queryset(self):
+        if self.action == "retrieve":
+            return _pathway_detail_scope(self.actor)
         queryset = (
             access.pathways_visible_to(self.actor)
             .select_related("person", "owner_organisation", "referent", "referent_organisation")
             # Of the person, the serializers show the id and the name.
             .defer(*encrypted_fields_of(Person, "person__"))
         )
-        if self.action == "retrieve":
-            queryset = queryset.prefetch_related("modality_periods", "barriers")
-        elif self.action == "list":
+        if self.action == "list":
             queryset = queryset.defer("diagnostic_summary")  # the detail's alone
         return queryset
 

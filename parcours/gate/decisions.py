@@ -9,7 +9,7 @@ followed elsewhere), then the rule (→ `NotAllowed`, 403).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
@@ -17,7 +17,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
-from ..access import pathways_visible_to
+from ..access import NotCompiled, ScopedRecord, pathways_visible_to
 from ..actor import Actor
 from ..categories import DataCategory
 from ..errors import NotAllowed
@@ -161,12 +161,40 @@ def locate(actor: Actor, queryset: QuerySet[M], pk: object, *, action: Action) -
 
     Out of scope raises the model's DoesNotExist exactly like a missing record; when the record
     exists, the refusal is journaled (the DPO sees probing, from the API or the pages)."""
+    return _located(actor, queryset.model, lambda key: queryset.get(pk=key), pk, action=action)
+
+
+def locate_compiled(
+    actor: Actor,
+    record: ScopedRecord[M],
+    scope: Callable[[], QuerySet[M]],
+    pk: object,
+    *,
+    action: Action,
+) -> M:
+    """`locate` through the scope's query compiled once (`access.ScopedRecord`): the same
+    record, the same refusal; `scope()` (the same queryset, built by the ORM) for the actors
+    whose scope has another shape (personal grants)."""
+
+    def get(key: int) -> M:
+        try:
+            found = record.find(actor, key)
+        except NotCompiled:
+            return scope().get(pk=key)
+        if found is None:
+            model: Any = record.model
+            raise model.DoesNotExist
+        return found
+
+    return _located(actor, record.model, get, pk, action=action)
+
+
+def _located(actor: Actor, model: Any, get: Callable[[int], M], pk: object, *, action: Action) -> M:
     key = _as_pk(pk)
-    model: Any = queryset.model
     if key is None:
         raise model.DoesNotExist
     try:
-        return queryset.get(pk=key)
+        return get(key)
     except ObjectDoesNotExist:
         if model._default_manager.filter(pk=key).exists():
             record_refusal(
