@@ -352,6 +352,54 @@ def _sign_in_email(message: OutboxMessage, facts: MailFacts) -> EmailMultiAltern
     )
 
 
+def person_link(person_id: int) -> str:
+    """Where a benefit-transition warning sends the reader: the person's page (after logging
+    in; the gate decides there what they see)."""
+    return f"{settings.PARCOURS_PUBLIC_URL.rstrip('/')}/personnes/{person_id}/"
+
+
+def _rights_end_email(message: OutboxMessage, facts: MailFacts) -> EmailMultiAlternatives | None:
+    """A followed person's unemployment rights end soon (issue 18): the date, what to consider,
+    the link — no name (the reader opens the record, where the gate decides what they see). None
+    when the pathway was closed or archived since the scan, or erased (nothing to warn about)."""
+    warning = facts.rights_end_warnings.get(message.rights_end_warning_id or 0)
+    if warning is None:
+        return None
+    pathway = warning.pathway
+    if pathway.status != "open" or pathway.archived_at is not None:
+        return None
+    values = {
+        "end_on": warning.rights_end_date.strftime("%d/%m/%Y"),
+        "owner": pathway.owner_organisation.name,
+        "pathway": pathway.pk,
+    }
+    subject = _("[parcours] Fin de droits le %(end_on)s pour une personne que vous suivez") % (
+        values
+    )
+    context = {
+        **values,
+        "subject": subject,
+        "fact": _(
+            "Les droits à l'allocation chômage d'une personne dont le parcours n°%(pathway)s "
+            "est porté par %(owner)s prennent fin le %(end_on)s. Sans autre ressource, elle "
+            "pourrait relever du revenu de solidarité active (rSa)."
+        )
+        % values,
+        "ask": _(
+            "Faites le point avec elle avant cette date : ses droits, une demande de rSa, et "
+            "si besoin une orientation vers le Conseil départemental."
+        ),
+        "link": person_link(pathway.person_id),
+    }
+    return _email(
+        message,
+        subject=subject,
+        template="notifications/email/rights_end",
+        context=context,
+        templates=facts.templates,
+    )
+
+
 def build_email(
     message: OutboxMessage, facts: MailFacts | None = None
 ) -> EmailMultiAlternatives | None:
@@ -372,6 +420,8 @@ def build_email(
         return _referral_message_email(message, facts)
     if message.kind == OutboxKind.SIGN_IN_REQUEST:
         return _sign_in_email(message, facts)
+    if message.kind == OutboxKind.RIGHTS_END:
+        return _rights_end_email(message, facts)
     notices = facts.answers.get(message.pk, [])
     # Answers to the sender (issue 14): their wording lives with them (notifications/answers.py).
     if message.kind == OutboxKind.ANSWER:

@@ -25,7 +25,14 @@ from parcours.models import (
 
 from .answers import ANSWER_LINE_RELATED
 from .mail_parts import Templates
-from .models import AnswerNotice, Delivery, OutboxKind, OutboxMessage, Reminder
+from .models import (
+    AnswerNotice,
+    Delivery,
+    OutboxKind,
+    OutboxMessage,
+    Reminder,
+    RightsEndWarning,
+)
 from .models.alert import UNRESOLVED_STATES
 
 # What `mail.alert_line` reads through a delivery, for select_related — and only those fields:
@@ -90,6 +97,7 @@ class MailFacts:
     referral_messages: dict[int, ReferralMessage] = field(default_factory=dict)
     reminders: dict[int, Reminder] = field(default_factory=dict)
     sign_in_requests: dict[int, SignInRequest] = field(default_factory=dict)
+    rights_end_warnings: dict[int, RightsEndWarning] = field(default_factory=dict)
     templates: Templates = field(default_factory=Templates)
 
 
@@ -153,4 +161,8 @@ def mail_facts_load(messages: Iterable[OutboxMessage]) -> MailFacts:
         facts.sign_in_requests = SignInRequest.objects.select_related(
             "organisation", "user"
         ).in_bulk(refused)
+    if warned := ids({OutboxKind.RIGHTS_END}, "rights_end_warning_id"):
+        facts.rights_end_warnings = RightsEndWarning.objects.select_related(
+            "pathway__owner_organisation"
+        ).in_bulk(warned)
     return facts

@@ -16,6 +16,7 @@ from .services.alerts import alerts_scan as run_alerts_scan
 from .services.digest import digests_compose
 from .services.relay import outbox_relay as run_outbox_relay
 from .services.reminders import reminders_send as run_reminders_send
+from .services.rights_end import rights_end_warnings_raise as run_rights_end_warnings_raise
 
 
 def _clock(now: str | None) -> dt.datetime:
@@ -68,3 +69,17 @@ def digests_send(now: str | None = None) -> int:
             catch_up="the outbox-relay beat entry sends the digests",
         )
     return written
+
+
+@shared_task(name="notifications.rights_end_warnings_raise", soft_time_limit=240, time_limit=300)
+def rights_end_warnings_raise(now: str | None = None) -> dict:
+    """Warn of the ends of unemployment rights coming (beat, once a day), then wake the relay
+    (the periodic relay would find the e-mails anyway)."""
+    report = run_rights_end_warnings_raise(now=_clock(now))
+    if report.messages:
+        enqueue(
+            "notifications.outbox_relay",
+            now=now,
+            catch_up="the outbox-relay beat entry sends the rights-end warnings",
+        )
+    return report.as_dict()

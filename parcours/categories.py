@@ -63,6 +63,7 @@ PERSON_FIELDS: dict[str, str] = {
     "receives_rsa": PTH,
     "receives_ass": PTH,
     "rights_ending": PTH,
+    "rights_end_date": PTH,
     "lives_in_qpv": SOC,
     "rqth": HLT,
     "court_supervision": JUS,

@@ -182,6 +182,8 @@ class Action(StrEnum):
     RECEIVE_BREAK_GLASS_NOTICE = "notice.break_glass"
     RECEIVE_REMINDERS = "notice.reminder"  # the receiver's deadlines, before they pass
     RECEIVE_ANSWERS = "notice.answer"  # the receiver's answers to a referral, on the sending side
+    # A person's unemployment rights end soon: they may fall to the rSa (issue 18).
+    RECEIVE_RIGHTS_END_WARNINGS = "notice.rights_end"
     # A ProConnect sign-in refused for an account awaiting activation in the organisation.
     RECEIVE_SIGN_IN_NOTICE = "notice.sign_in"
     # The pathway's action plan (objectives and their actions).
@@ -661,6 +663,12 @@ RULES: dict[Action, Rule] = {
     # steers activity and reads no person's name: not a recipient.
     Action.RECEIVE_ANSWERS: Rule(
         "Destinataire des réponses aux orientations envoyées", CASEWORKERS, None, ""
+    ),
+    # The référent hears that the person's rights end soon (failing a référent, the owning
+    # organisation's case workers), and so does a département following the person in its care
+    # team (its contact address first: one shared inbox, not every social worker).
+    Action.RECEIVE_RIGHTS_END_WARNINGS: Rule(
+        "Destinataire des alertes de fin de droits", CASEWORKERS, None, ""
     ),
     # Who activates an agent's account (a membership, in the admin): the organisation's
     # administrators. An unknown SIRET has no organisation: the platform's administrators

@@ -1446,6 +1446,19 @@ CONSTRAINT_CASES += [
 ]
 
 
+def case_person_rights_end_date_with_flag() -> Case:
+    end = dt.date(2027, 2, 1)
+    return Case(
+        bad=lambda: PersonFactory(rights_ending=False, rights_end_date=end),
+        good=lambda: PersonFactory(rights_ending=True, rights_end_date=end),
+    )
+
+
+CONSTRAINT_CASES += [
+    ("person_rights_end_date_with_flag", case_person_rights_end_date_with_flag),
+]
+
+
 def _all_constraint_names() -> set[str]:
     from django.apps import apps
 

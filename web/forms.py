@@ -85,6 +85,15 @@ class PersonForm(Form):
         required=False,
         help_text=_("Ses droits à l'allocation chômage arrivent à leur terme."),
     )
+    rights_end_date = forms.DateField(
+        label=_("Date de fin de droits (si elle est connue)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_(
+            "Quelques semaines avant, le référent et le Conseil départemental qui suit la "
+            "personne sont prévenus : elle pourrait relever du rSa."
+        ),
+    )
     lives_in_qpv = forms.BooleanField(
         label=_("Réside dans un quartier prioritaire de la politique de la ville (QPV)"),
         required=False,

@@ -529,6 +529,9 @@ PARCOURS_ALERT_SCAN_SECONDS = env.int("PARCOURS_ALERT_SCAN_SECONDS", default=300
 PARCOURS_REMINDER_SCAN_SECONDS = env.int("PARCOURS_REMINDER_SCAN_SECONDS", default=300)
 OUTBOX_RELAY_SECONDS = env.int("OUTBOX_RELAY_SECONDS", default=30)
 PARCOURS_DIGEST_HOUR = env.int("PARCOURS_DIGEST_HOUR", default=8)
+# The benefit-transition warning (issue 18): how many days before a recorded end of
+# unemployment rights the référent and a département following the person are told.
+PARCOURS_RIGHTS_END_WARNING_DAYS = env.int("PARCOURS_RIGHTS_END_WARNING_DAYS", default=60)
 # The retention job (docs/retention.md) runs once a day at this hour (local time), at night.
 PARCOURS_RETENTION_HOUR = env.int("PARCOURS_RETENTION_HOUR", default=3)
 CELERY_BEAT_SCHEDULE = {
@@ -603,6 +606,13 @@ CELERY_BEAT_SCHEDULE = {
     "journal-verify-daily": {
         "task": "parcours.journal_verify_daily",
         "schedule": crontab(minute=30, hour=env.int("JOURNAL_VERIFY_HOUR", default=3)),
+    },
+    # Ends of unemployment rights coming (issue 18): once a day, before the digests; a run
+    # missed is done by the next (the window still holds the same ends).
+    "rights-end-warnings": {
+        "task": "notifications.rights_end_warnings_raise",
+        "schedule": crontab(minute=30, hour=max(PARCOURS_DIGEST_HOUR - 1, 0)),
+        "options": {"expires": 12 * 3600},
     },
     "alerts-digest": {
         "task": "notifications.digests_send",

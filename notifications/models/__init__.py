@@ -5,6 +5,7 @@ from .answer import ANSWER_OF_MOVE, AnswerKind, AnswerNotice, answer_kind_of
 from .outbox import Audience, Delivery, OutboxKind, OutboxMessage, OutboxStatus
 from .preference import DeliveryMode, NotificationPreference
 from .reminder import Reminder, ReminderDeadline, ReminderState
+from .rights_end import RightsEndWarning
 
 __all__ = [
     "ALERT_STATE_MOVES",
@@ -25,5 +26,6 @@ __all__ = [
     "Reminder",
     "ReminderDeadline",
     "ReminderState",
+    "RightsEndWarning",
     "answer_kind_of",
 ]

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from .alert import Alert
 from .preference import DeliveryMode
 from .reminder import Reminder
+from .rights_end import RightsEndWarning
 
 
 class Audience(models.TextChoices):
@@ -30,6 +31,7 @@ class OutboxKind(models.TextChoices):
     ANSWER = "answer", _("Réponse à une orientation envoyée")
     REFERRAL_MESSAGE = "referral_message", _("Nouveau message sur une orientation")
     SIGN_IN_REQUEST = "sign_in_request", _("Connexion ProConnect refusée (aux administrateurs)")
+    RIGHTS_END = "rights_end", _("Fin de droits à venir (au référent)")
 
 
 class OutboxStatus(models.TextChoices):
@@ -100,6 +102,16 @@ class OutboxMessage(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("connexion ProConnect refusée"),
+    )
+    # What a benefit-transition warning is about (a pathway, an announced end of rights); the
+    # e-mail is built from it when it is sent. SET_NULL: a pathway erased meanwhile cancels it.
+    rights_end_warning = models.ForeignKey(
+        RightsEndWarning,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("alerte de fin de droits"),
     )
     status = models.CharField(
         _("état"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
@@ -178,6 +190,15 @@ class OutboxMessage(models.Model):
                 condition=Q(reminder__isnull=False),
                 name="outbox_once_per_reminder_address",
                 violation_error_message=_("Cette adresse a déjà reçu ce rappel."),
+            ),
+            # One benefit-transition e-mail per address and warning.
+            models.UniqueConstraint(
+                fields=["rights_end_warning", "to_email"],
+                condition=Q(rights_end_warning__isnull=False),
+                name="outbox_once_per_rights_end_address",
+                violation_error_message=_(
+                    "Cette adresse est déjà prévenue de cette fin de droits."
+                ),
             ),
         ]
 

@@ -116,6 +116,10 @@ class Person(models.Model):
     receives_rsa = models.BooleanField(_("bénéficiaire du rSa"), default=False)
     receives_ass = models.BooleanField(_("bénéficiaire de l'ASS"), default=False)
     rights_ending = models.BooleanField(_("fin de droits"), default=False)
+    # When the unemployment benefit ends, if known: the benefit-transition warning tells the
+    # référent (and a département partner following the person) some weeks before, when the
+    # person may fall to the rSa (notifications/services/rights_end.py).
+    rights_end_date = models.DateField(_("date de fin de droits"), null=True, blank=True)
     rqth = EncryptedBooleanField(_("RQTH (travailleur handicapé)"), default=False)
     court_supervision = EncryptedBooleanField(_("suivi judiciaire"), default=False)
     lives_in_qpv = models.BooleanField(_("réside en QPV"), default=False)
@@ -157,12 +161,26 @@ class Person(models.Model):
         ordering = ["last_name", "first_name"]
         indexes = [
             models.Index(fields=["name_key", "birth_date"], name="person_identity_idx"),
+            # The daily benefit-transition scan reads the few dated ends, never every person.
+            models.Index(
+                fields=["rights_end_date"],
+                condition=models.Q(rights_end_date__isnull=False),
+                name="person_rights_end_idx",
+            ),
             # The persons list's order (api NameOrderCursorPagination, the pages' list): an
             # organisation that sees many people walks it and stops at the page's end instead of
             # sorting everyone it sees (1.4 s for 52,000 people at 1 M pathways, issue 17).
             models.Index(fields=["last_name", "first_name", "id"], name="person_name_order_idx"),
         ]
         constraints = [
+            # A dated end of rights is an end of rights (services/person.py says so in French).
+            models.CheckConstraint(
+                name="person_rights_end_date_with_flag",
+                condition=models.Q(rights_end_date__isnull=True) | models.Q(rights_ending=True),
+                violation_error_message=_(
+                    "Une date de fin de droits va avec la case « En fin de droits »."
+                ),
+            ),
             models.UniqueConstraint(
                 fields=["nir_index"],
                 condition=~models.Q(nir_index=""),

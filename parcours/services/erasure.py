@@ -66,9 +66,13 @@ PERSON_CATEGORY_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 def _blank(model: type[models.Model], field_name: str) -> object:
-    """The wiped value of a field: false for a flag, empty text otherwise (encrypted fields
-    store the token of an empty string: a new ciphertext, nothing of the old one)."""
-    return False if isinstance(model._meta.get_field(field_name), models.BooleanField) else ""
+    """The wiped value of a field: false for a flag, nothing for an optional date, empty text
+    otherwise (encrypted fields store the token of an empty string: a new ciphertext, nothing
+    of the old one)."""
+    field = model._meta.get_field(field_name)
+    if isinstance(field, models.BooleanField):
+        return False
+    return None if isinstance(field, models.DateField) and field.null else ""
 
 
 def _history(model: type[models.Model]):

@@ -40,6 +40,7 @@ PERSON_EDITABLE_FIELDS = (
     "receives_rsa",
     "receives_ass",
     "rights_ending",
+    "rights_end_date",
     "rqth",
     "court_supervision",
     "lives_in_qpv",
@@ -89,6 +90,34 @@ def _phone_errors(phone: object) -> list[str]:
     return []
 
 
+# A benefit's end a counsellor may record: one that ended up to a year ago (recorded late) or ends
+# within three years (the longest unemployment entitlement); beyond, the year is a typing error.
+RIGHTS_END_DAYS_BEFORE = 366
+RIGHTS_END_DAYS_AHEAD = 3 * 366
+
+
+def _rights_end_errors(person: Person) -> list[str]:
+    end = person.rights_end_date
+    if not isinstance(end, dt.date):
+        return []
+    if not person.rights_ending:
+        return [
+            _(
+                "Une date de fin de droits va avec la case « En fin de droits » : cochez-la, "
+                "ou effacez la date."
+            )
+        ]
+    today = timezone.localdate()
+    earliest = today - dt.timedelta(days=RIGHTS_END_DAYS_BEFORE)
+    latest = today + dt.timedelta(days=RIGHTS_END_DAYS_AHEAD)
+    if not earliest <= end <= latest:
+        return [
+            _("La date de fin de droits doit être comprise entre le %(from)s et le %(to)s.")
+            % {"from": earliest.strftime("%d/%m/%Y"), "to": latest.strftime("%d/%m/%Y")}
+        ]
+    return []
+
+
 def _validate(person: Person) -> None:
     """Every field's validation at once (model validators, then the birth date's plausibility):
     one ValidationError naming each field that is wrong, so a form shows them all together."""
@@ -101,6 +130,8 @@ def _validate(person: Person) -> None:
         errors["birth_date"] = birth
     if "phone" not in errors and (phone := _phone_errors(person.phone)):
         errors["phone"] = phone
+    if "rights_end_date" not in errors and (end := _rights_end_errors(person)):
+        errors["rights_end_date"] = end
     if errors:
         raise ValidationError(errors)
 

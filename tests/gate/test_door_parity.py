@@ -106,9 +106,9 @@ class Operation:
 
 def _person_form(w: World, **changes) -> dict[str, Any]:
     """What the person-edit form posts back: every field as shown (an unticked box is not
-    sent, as by a browser), with `changes`."""
+    sent, an empty date is sent empty, as by a browser), with `changes`."""
     data = {
-        name: value
+        name: "" if value is None else value
         for name in PersonForm.base_fields
         if (value := getattr(w.person, name)) is not False
     }

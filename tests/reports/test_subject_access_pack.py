@@ -133,7 +133,12 @@ def test_the_json_holds_the_record_by_category(pack_history):
             "postal_code": "62800",
             "city": "Lens",  # the rectification through the API on the 16th
         },
-        "pathway": {"receives_rsa": True, "receives_ass": False, "rights_ending": False},
+        "pathway": {
+            "receives_rsa": True,
+            "receives_ass": False,
+            "rights_ending": False,
+            "rights_end_date": None,
+        },
         "social": {"lives_in_qpv": False},
         "health": {"rqth": True},
         "justice": {"court_supervision": False},

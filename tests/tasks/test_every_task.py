@@ -150,6 +150,24 @@ def _reminders_send(make_actor, sink) -> Case:
     return Case({"now": now.isoformat()}, check)
 
 
+@case("notifications.rights_end_warnings_raise")
+def _rights_end_warnings_raise(make_actor, sink) -> Case:
+    referent = MembershipFactory(role=Role.COUNSELLOR)
+    pathway = PathwayFactory(owner_organisation=referent.organisation, referent=referent.user)
+    person = pathway.person
+    person.rights_ending = True
+    person.rights_end_date = timezone.localdate() + dt.timedelta(days=20)
+    person.save(update_fields=["rights_ending", "rights_end_date"])
+
+    def check(report: dict) -> None:
+        assert report == {"warnings": 1, "messages": 1}
+        message = OutboxMessage.objects.get(kind=OutboxKind.RIGHTS_END)
+        assert message.to_email == referent.user.email
+        assert message.rights_end_warning.pathway_id == pathway.pk
+
+    return Case({"now": timezone.now().isoformat()}, check)
+
+
 @case("notifications.outbox_relay")
 def _outbox_relay(make_actor, sink) -> Case:
     referral = ReferralFactory(sent=True)

@@ -3,15 +3,17 @@ the creation and rectification forms, grouped by data category; the edit page of
 fields of the categories the organisation sees (the service's list) and a forged field of another
 is the service's refusal; French errors with the values kept; the values on the person page."""
 
+import datetime as dt
 import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from parcours import access
 from parcours.actor import actor_for
-from parcours.models import AccessEvent, Person
-from tests.factories import ConsentFactory
+from parcours.models import AccessEvent, Person, Role
+from tests.factories import ConsentFactory, MembershipFactory
 from tests.rows import snapshot
 
 from .test_page_matrix import World
@@ -173,3 +175,71 @@ def test_a_partner_without_the_lead_relation_gets_no_edit_link(client, world):
         .content.decode()
     )
     assert reverse("web:person-edit", args=[world.person.pk]) not in page
+
+
+# --- The end of unemployment rights (issue 18: the benefit-transition warning) ---------------
+
+
+def test_a_dated_end_of_rights_is_recorded_and_the_person_page_warns(client, world, settings):
+    settings.PARCOURS_RIGHTS_END_WARNING_DAYS = 60
+    end = timezone.localdate() + dt.timedelta(days=30)
+    url = reverse("web:person-edit", args=[world.person.pk])
+    assert "rights_end_date" in _inputs(_client(client, world.me).get(url).content.decode())
+    response = client.post(
+        url, {**_form(world), "rights_ending": "on", "rights_end_date": end.isoformat()}
+    )
+    assert response.status_code == 302
+    person = Person.objects.get(pk=world.person.pk)
+    assert (person.rights_ending, person.rights_end_date) == (True, end)
+    page = client.get(reverse("web:person-detail", args=[world.person.pk])).content.decode()
+    assert 'id="fin-de-droits"' in page
+    assert f"Fin des droits à l'allocation chômage le {end:%d/%m/%Y}" in page
+    # Further than the warning's window, or already on the rSa: the page says nothing yet.
+    Person.objects.filter(pk=person.pk).update(rights_end_date=end + dt.timedelta(days=45))
+    assert 'id="fin-de-droits"' not in client.get(response.url).content.decode()
+    Person.objects.filter(pk=person.pk).update(rights_end_date=end, receives_rsa=True)
+    assert 'id="fin-de-droits"' not in client.get(response.url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ({"rights_end_date": "2027-01-15"}, "Une date de fin de droits va avec la case"),
+        ({"rights_ending": "on", "rights_end_date": "2031-01-15"}, "doit être comprise entre"),
+        ({"rights_ending": "on", "rights_end_date": "2020-01-15"}, "doit être comprise entre"),
+        ({"rights_ending": "on", "rights_end_date": "15/13/2027"}, "Saisissez une date valide."),
+    ],
+)
+def test_a_wrong_end_of_rights_is_a_french_error_and_keeps_what_was_typed(
+    client, world, typed, message
+):
+    before = snapshot()
+    response = _client(client, world.me).post(
+        reverse("web:person-edit", args=[world.person.pk]),
+        {**_form(world), "address": "12 rue de la Gare", **typed},
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert message in page
+    assert 'id="erreur-id_rights_end_date"' in page
+    assert "12 rue de la Gare" in page and typed["rights_end_date"] in page
+    assert snapshot() == before
+
+
+def test_the_api_records_the_end_of_rights_with_the_same_rules(client, world):
+    url = f"/api/v1/persons/{world.person.pk}/"
+    _client(client, world.me)
+    end = (timezone.localdate() + dt.timedelta(days=20)).isoformat()
+    refused = client.patch(url, {"rights_end_date": end}, content_type="application/json")
+    assert refused.status_code == 400
+    assert "Une date de fin de droits va avec la case" in str(refused.json()["rights_end_date"])
+    accepted = client.patch(
+        url, {"rights_ending": True, "rights_end_date": end}, content_type="application/json"
+    )
+    assert accepted.status_code == 200, accepted.content
+    assert accepted.json()["rights_end_date"] == end
+    # An organisation that does not follow Léa: 404, as for any record out of scope.
+    stranger = MembershipFactory(role=Role.COUNSELLOR).user
+    _client(client, stranger)
+    answer = client.patch(url, {"rights_end_date": end}, content_type="application/json")
+    assert answer.status_code == 404

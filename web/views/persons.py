@@ -37,6 +37,7 @@ from parcours.models import (
 from parcours.selectors.action_plan import is_overdue, plan_of
 from parcours.selectors.diagnostic import diagnostic_by_domain
 from parcours.selectors.relationships import OPEN_CARE_TEAM
+from parcours.selectors.rights_end import rights_end_coming
 from parcours.services import break_glass as break_glass_services
 from parcours.services import consent as consent_services
 from parcours.services import person as person_services
@@ -213,6 +214,10 @@ def _person_page(
             "person": person,
             "pathway": pathway,
             "fields": fields,
+            # The benefit-transition notice: what the référent's e-mail said, on the record.
+            "rights_end_coming": rights_end_coming(person, timezone.localdate())
+            if DataCategory.PATHWAY in categories and pathway is not None
+            else None,
             "categories": sorted(categories),
             "hidden": hidden,
             "timeline": timeline,

@@ -359,6 +359,14 @@ class Command(BaseCommand):
                 lives_in_qpv=rng.random() < 0.3,
                 created_by=users[username],
             )
+            if person.rights_ending:
+                # A known end for those in « fin de droits », some inside the warning's window
+                # (issue 18) — taken from the birth date, so the demo's other draws stay as
+                # they were.
+                person.rights_end_date = now.date() + dt.timedelta(
+                    days=10 + birth.toordinal() % 150
+                )
+                person.save(update_fields=["rights_end_date"])
             opened = now - dt.timedelta(days=rng.randrange(30, 400))
             modality = rng.choice(SupportModality.values)
             pathway = Pathway.objects.create(
