@@ -7,10 +7,12 @@ member who set the appointment, who is asked to record its outcome. A rung to th
 managers of both organisations (an organisation without an active manager is reached at its
 contact address). A rung to the coordinators (a ladder's last): the territorial coordinators
 covering the receiving organisation's employment area, told without the person's name. A
-reminder: the receiving organisation's case workers (its contact address
-when it has none). An alert that would reach nobody (no reachable person, no contact address)
-goes to the administrators of both organisations, who can fix the addresses; failing them too,
-it is logged at ERROR — it stays visible on the pages' « Alertes » either way.
+reminder: the receiving organisation's case workers (its contact address when it has none). A
+benefit-transition warning: the pathway's référent (failing them, the owning organisation's case
+workers) and a département in its care team. An alert that would reach nobody (no reachable
+person, no contact address) goes to the administrators of both organisations, who can fix the
+addresses; failing them too, it is logged at ERROR — it stays visible on the pages' « Alertes »
+either way.
 """
 
 import logging
@@ -20,7 +22,16 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
-from parcours.models import Appointment, EscalationAudience, Membership, Organisation, Referral
+from parcours.models import (
+    Appointment,
+    CareTeamMember,
+    EscalationAudience,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    Pathway,
+    Referral,
+)
 from parcours.rules import Action, roles_for
 
 from ..models import Alert, Audience, DeliveryMode, NotificationPreference
@@ -387,3 +398,53 @@ def message_recipients(referral: Referral, author_organisation_id: int) -> list[
         if user.email:
             found.append(Recipient(user.email, audience, user.pk))
     return _one_per_address(found)
+
+
+def rights_end_recipients(pathway_ids: list[int]) -> dict[int, list[Recipient]]:
+    """Pathway id → who is told, one per address: the référent, while an active case worker of
+    the référent's organisation (the gate's table); failing them, the owning organisation's case
+    workers, failing those its contact address; and every Conseil départemental in the pathway's
+    active care team (other than those), at its contact address, failing that its case
+    workers."""
+    pathways = list(
+        Pathway.objects.filter(pk__in=pathway_ids).select_related("referent", "owner_organisation")
+    )
+    departements: dict[int, list] = defaultdict(list)
+    for member in CareTeamMember.objects.filter(
+        pathway_id__in=pathway_ids,
+        ended_at__isnull=True,
+        organisation__kind=OrganisationKind.DEPARTEMENT,
+    ).select_related("organisation"):
+        departements[member.pathway_id].append(member.organisation)
+    organisation_ids = {p.owner_organisation_id for p in pathways}
+    organisation_ids |= {p.referent_organisation_id for p in pathways if p.referent_organisation_id}
+    organisation_ids |= {o.pk for orgs in departements.values() for o in orgs}
+    workers = members_with_address(organisation_ids, Action.RECEIVE_RIGHTS_END_WARNINGS)
+    result: dict[int, list[Recipient]] = {}
+    for pathway in pathways:
+        found: list[Recipient] = []
+        referent_org = pathway.referent_organisation_id
+        if pathway.referent_id and any(
+            user.pk == pathway.referent_id for user in workers.get(referent_org or 0, [])
+        ):
+            assert pathway.referent is not None
+            found.append(Recipient(pathway.referent.email, Audience.SENDER, pathway.referent_id))
+        else:
+            owner = pathway.owner_organisation
+            found += [
+                Recipient(user.email, Audience.SENDER, user.pk)
+                for user in workers.get(owner.pk, [])
+            ] or ([Recipient(owner.contact_email, Audience.SENDER)] if owner.contact_email else [])
+        for organisation in departements.get(pathway.pk, []):
+            if organisation.pk in (pathway.owner_organisation_id, referent_org):
+                continue  # already told as the pathway's holder
+            found += (
+                [Recipient(organisation.contact_email, Audience.RECEIVER)]
+                if organisation.contact_email
+                else [
+                    Recipient(user.email, Audience.RECEIVER, user.pk)
+                    for user in workers.get(organisation.pk, [])
+                ]
+            )
+        result[pathway.pk] = _one_per_address(found)
+    return result

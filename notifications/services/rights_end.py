@@ -12,18 +12,16 @@ what to consider (notifications/mail.py)."""
 
 import datetime as dt
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from parcours.models import CareTeamMember, OrganisationKind, Pathway, PathwayStatus, Person
-from parcours.rules import Action
+from parcours.models import Pathway, PathwayStatus, Person
 from parcours.selectors.rights_end import rights_end_window
 
-from ..models import Audience, OutboxKind, OutboxMessage, RightsEndWarning
-from .recipients import Recipient, members_with_address
+from ..models import OutboxKind, OutboxMessage, RightsEndWarning
+from .recipients import rights_end_recipients
 
 logger = logging.getLogger(__name__)
 
@@ -57,63 +55,6 @@ def _insert_warnings(*, now: dt.datetime) -> list[tuple[int, int]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [now, first, last, PathwayStatus.OPEN])
         return [(row[0], row[1]) for row in cursor.fetchall()]
-
-
-def rights_end_recipients(pathway_ids: list[int]) -> dict[int, list[Recipient]]:
-    """Pathway id → who is told, one per address: the référent, while an active case worker of
-    the référent's organisation (the gate's table); failing them, the owning organisation's case
-    workers, failing those its contact address; and every Conseil départemental in the pathway's
-    active care team (other than those), at its contact address, failing that its case
-    workers."""
-    pathways = list(
-        Pathway.objects.filter(pk__in=pathway_ids).select_related("referent", "owner_organisation")
-    )
-    departements: dict[int, list] = defaultdict(list)
-    for member in CareTeamMember.objects.filter(
-        pathway_id__in=pathway_ids,
-        ended_at__isnull=True,
-        organisation__kind=OrganisationKind.DEPARTEMENT,
-    ).select_related("organisation"):
-        departements[member.pathway_id].append(member.organisation)
-    organisation_ids = {p.owner_organisation_id for p in pathways}
-    organisation_ids |= {p.referent_organisation_id for p in pathways if p.referent_organisation_id}
-    organisation_ids |= {o.pk for orgs in departements.values() for o in orgs}
-    workers = members_with_address(organisation_ids, Action.RECEIVE_RIGHTS_END_WARNINGS)
-    result: dict[int, list[Recipient]] = {}
-    for pathway in pathways:
-        found: list[Recipient] = []
-        referent_org = pathway.referent_organisation_id
-        if pathway.referent_id and any(
-            user.pk == pathway.referent_id for user in workers.get(referent_org or 0, [])
-        ):
-            assert pathway.referent is not None
-            found.append(Recipient(pathway.referent.email, Audience.SENDER, pathway.referent_id))
-        else:
-            owner = pathway.owner_organisation
-            found += [
-                Recipient(user.email, Audience.SENDER, user.pk)
-                for user in workers.get(owner.pk, [])
-            ] or ([Recipient(owner.contact_email, Audience.SENDER)] if owner.contact_email else [])
-        for organisation in departements.get(pathway.pk, []):
-            if organisation.pk in (pathway.owner_organisation_id, referent_org):
-                continue  # already told as the pathway's holder
-            found += (
-                [Recipient(organisation.contact_email, Audience.RECEIVER)]
-                if organisation.contact_email
-                else [
-                    Recipient(user.email, Audience.RECEIVER, user.pk)
-                    for user in workers.get(organisation.pk, [])
-                ]
-            )
-        seen: set[str] = set()
-        unique = []
-        for recipient in found:
-            key = recipient.email.strip().lower()
-            if key and key not in seen:
-                seen.add(key)
-                unique.append(recipient)
-        result[pathway.pk] = unique
-    return result
 
 
 def rights_end_warnings_raise(*, now: dt.datetime) -> RightsEndReport:
