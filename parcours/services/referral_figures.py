@@ -8,7 +8,10 @@ Which months are recomputed (incremental):
   every version the history keeps of them: a declined réorientation restamps `sent_at`, and the
   month the referral left must lose it;
 - the months of the referrals whose alerts (notifications) were raised or resolved since;
-- every month with `full=True` (`manage.py referral_figures_refresh --full`, the demo's seed).
+- every month with `full=True` (`manage.py referral_figures_refresh --full`, the demo's seed),
+  and on the first run with no full run on record: the first ever, and the first after a
+  migration that adds columns to the figures (it forgets the previous runs, so that months no
+  incremental run would revisit get their new columns without an operator's command).
 
 A month is rebuilt whole, in one transaction: its cells are deleted, then written again from the
 referrals sent in it. Anonymisation keeps the referrals' partners, states and dates and writes
@@ -266,6 +269,7 @@ def referral_figures_refresh(
     started_at = timezone.now()
     now = now or started_at
     _lock()
+    full = full or not ReferralFigureRefresh.objects.filter(full=True).exists()
     report = RefreshReport(full=full)
     figures = ReferralMonthlyFigure.objects.all()
     months: set[dt.date] = set()

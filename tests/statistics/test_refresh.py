@@ -94,3 +94,28 @@ def test_the_figures_survive_anonymisation(world):
     assert _figures() == before
     referral_figures_refresh(full=True)
     assert _figures() == before
+
+
+def test_without_a_full_run_on_record_the_next_run_is_full(world):
+    """The first run ever, and the first after a migration that adds columns to the figures
+    (0038 forgets the runs): every month is recomputed, old ones included."""
+    cell = ReferralMonthlyFigure.objects.order_by("month").first()
+
+    def stale_old_month() -> ReferralMonthlyFigure:
+        return ReferralMonthlyFigure.objects.create(
+            **{f: getattr(cell, f) for f in ("sender_organisation", "receiver_organisation")},
+            employment_area_id=cell.employment_area_id,
+            month=month_ago(24),
+            sent=42,
+            refreshed_at=timezone.now(),
+        )
+
+    stale = stale_old_month()
+    ReferralFigureRefresh.objects.all().delete()
+    report = referral_figures_refresh(months_back=0)
+    assert report.full is True
+    assert not ReferralMonthlyFigure.objects.filter(pk=stale.pk).exists()
+    # Then incremental again: an old month nobody touched is left as it is.
+    stale = stale_old_month()
+    assert referral_figures_refresh(months_back=0).full is False
+    assert ReferralMonthlyFigure.objects.filter(pk=stale.pk, sent=42).exists()

@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("parcours", "0032_coordinator"),
+        ("parcours", "0033_territory"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

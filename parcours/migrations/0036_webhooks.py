@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('parcours', '0031_referral_figures'),
+        ('parcours', '0035_agreement_indicators'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('parcours', '0031_referral_figures'),
+        ('parcours', '0034_case_committee'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

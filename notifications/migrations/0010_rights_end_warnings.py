@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0008_outbox_cancelled_label'),
-        ('parcours', '0032_rights_end_date'),
+        ('notifications', '0009_coordinator_escalation'),
+        ('parcours', '0037_rights_end_date'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
