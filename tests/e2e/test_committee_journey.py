@@ -50,7 +50,8 @@ def test_a_counsellor_proposes_and_the_coordinator_decides(live_server, new_page
 
     # The coordinator: a session, its agenda, the decision.
     page = new_page()
-    log_in(page, base, world.coordinator.user)
+    # A coordinator's home is the territory's dashboard (web/views/home.py).
+    log_in(page, base, world.coordinator.user, landing=reverse("web:statistics"))
     page.locator("#navigation").get_by_role("link", name="Comités de parcours").click()
     page.get_by_role("heading", name="Comités de parcours", level=1).wait_for()
     check_accessibility(page, "comités de parcours")

@@ -8,6 +8,7 @@ import io
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Alert
@@ -66,8 +67,9 @@ def test_the_coordinator_sees_the_territory_s_partners_by_organisation_area_and_
     assert "France Travail Lens</th><td>80</td>" in page
     assert f"{world.home.employment_area.name}</th><td>80</td>" in page
     assert 'name="bassin"' in page
-    # Its menu: the dashboard and the overdue referrals, no record list.
+    # Its menu: the dashboard, the overdue referrals and the committees it runs, no record list.
     assert 'href="/territoire/orientations-en-retard/"' in page
+    assert f'href="{reverse("web:committees")}"' in page
     assert 'href="/personnes/"' not in page
 
 
