@@ -58,9 +58,14 @@ def tick(page, label: str) -> None:
     page.get_by_label(label, exact=True).check(force=True)
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, *, height: int | None = None) -> None:
+    """The whole page, or its top `height` pixels (a dashboard's charts run for metres: the
+    README shows its head)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    clip = {"x": 0, "y": 0, "width": page.viewport_size["width"], "height": height}
+    page.screenshot(
+        path=str(SCREENSHOTS / f"{name}.png"), full_page=True, clip=clip if height else None
+    )
 
 
 def tick_for_all(page, label: str) -> None:

@@ -29,7 +29,7 @@ def test_the_coordinator_reads_the_territory_and_its_overdue_referrals(live_serv
     # Their home is the dashboard of their territory.
     page.get_by_role("heading", name="Tableau de bord", level=1).wait_for()
     page.get_by_text("Les orientations des organismes de votre territoire").wait_for()
-    shot(page, "territoire-tableau-de-bord")
+    shot(page, "territoire-tableau-de-bord", height=1500)
     check_accessibility(page, "tableau de bord du territoire")
 
     month = f"{world.month:%Y-%m}"

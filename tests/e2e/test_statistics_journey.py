@@ -24,7 +24,7 @@ def test_the_manager_filters_the_dashboard_and_downloads_its_figures(live_server
 
     page.locator("#navigation").get_by_role("link", name="Tableau de bord").click()
     page.get_by_role("heading", name="Tableau de bord", level=1).wait_for()
-    shot(page, "tableau-de-bord-12-mois")
+    shot(page, "tableau-de-bord-12-mois", height=1500)
     check_accessibility(page, "tableau de bord")
 
     month = f"{world.month:%Y-%m}"
@@ -40,7 +40,7 @@ def test_the_manager_filters_the_dashboard_and_downloads_its_figures(live_server
     summary = page.get_by_role("table", name="Synthèse")
     row = summary.get_by_role("row").filter(has_text="Taux de réponse")
     row.get_by_text("81,2 %").wait_for()
-    shot(page, "tableau-de-bord")
+    shot(page, "tableau-de-bord", height=1500)
     check_accessibility(page, "tableau de bord filtré")
 
     with page.expect_download() as download:
