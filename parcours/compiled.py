@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import Model, QuerySet, prefetch_related_objects
 from django.db.models.query import get_related_populators
@@ -81,6 +82,10 @@ class _Compiled:
         self.width = len(select)
 
 
+# A query that can match no row (its compiler raised EmptyResultSet): `first` answers None.
+_NOTHING = cast(_Compiled, object())
+
+
 class CompiledQuery(Generic[M]):
     """`build(**markers)` returns a queryset of `model`; `first(**values)` runs it with the
     values and returns its first instance, or None."""
@@ -110,7 +115,12 @@ class CompiledQuery(Generic[M]):
                 for index, name in enumerate(self._names)
             }
             queryset = self._build(**markers)
-            compiled = _Compiled(queryset, markers, alias, self._repeated)
+            try:
+                compiled = _Compiled(queryset, markers, alias, self._repeated)
+            except EmptyResultSet:
+                # The scope matches nothing whatever the values (a role that sees no category
+                # the query reads: `.none()`): Django never sends such a query, nor do we.
+                compiled = _NOTHING
             lookups: Any = queryset._prefetch_related_lookups  # type: ignore[attr-defined]
             self.prefetch_lookups = tuple(lookups)
             self._compiled[alias] = compiled
@@ -119,6 +129,8 @@ class CompiledQuery(Generic[M]):
     def first(self, **values: Any) -> M | None:
         alias = router.db_for_read(self._model)
         compiled = self._for(alias)
+        if compiled is _NOTHING:
+            return None
         params = list(compiled.params)
         for name, positions in compiled.positions.items():
             for position in positions:

@@ -197,3 +197,14 @@ def test_integers_and_datetimes_as_values():
         CompiledQuery(
             Organisation, lambda pk: Organisation.objects.all(), "pk", types={"pk": float}
         ).first(pk=1.0)
+
+
+@pytest.mark.django_db
+def test_a_query_that_can_match_nothing_finds_nothing():
+    """A scope that is `.none()` for a role (a manager reads no identity: no person) raises
+    EmptyResultSet when compiled; the compiled query answers None, as the ORM would (found by
+    the permission matrix: a manager's person detail was a 500)."""
+    nothing = CompiledQuery(
+        Person, lambda pk: Person.objects.none().filter(pk=pk), "pk", types={"pk": int}
+    )
+    assert nothing.first(pk=1) is None
