@@ -271,6 +271,40 @@ def _owner_token(w: World) -> int:
     return api_token_for(member)[0].pk
 
 
+def _acting_subscription(w: World) -> int:
+    """A webhook subscription of the acting organisation (issue 19)."""
+    from parcours.models import WebhookSubscription
+
+    return WebhookSubscription.objects.create(
+        organisation=w.acting_org,
+        url="https://partenaire.example.org/webhooks",
+        description="Logiciel rSa",
+        events=["referral.accepted"],
+        secret="whsec_" + "A" * 44,
+        secret_prefix="whsec_AAAAAA",
+    ).pk
+
+
+def _acting_delivery(w: World) -> int:
+    """A webhook delivery of one of the acting organisation's subscriptions."""
+    from parcours.models import WebhookDelivery, WebhookSubscription
+
+    return WebhookDelivery.objects.create(
+        subscription=WebhookSubscription.objects.get(pk=_acting_subscription(w)),
+        event_type="referral.accepted",
+        source_event_id=1,
+        message_id=f"msg_permission_matrix_{w.acting_org.pk}",
+        body="{}",
+    ).pk
+
+
+WEBHOOK_PAYLOAD = {
+    "url": "https://partenaire.example.org/webhooks",
+    "description": "Logiciel rSa",
+    "events": ["referral.sent", "referral.closed"],
+}
+
+
 def _always(status: int = 200):
     return lambda w: status
 
@@ -788,6 +822,49 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
     ),
     ("/api/v1/dpo/anomalies/", "GET"): directory(expect=_dpo()),
     ("/api/v1/statistics/referrals/", "GET"): directory(expect=_manager()),
+    # The agreement indicators (issue 18): the catalogue for every member; an agreement's
+    # indicators and their report for the parties' managers and administrators.
+    ("/api/v1/statistics/indicators/", "GET"): directory(),
+    ("/api/v1/agreements/{pk}/indicators/", "GET"): directory(
+        pk=lambda w: w.agreement.pk, expect=_manages_agreements(200)
+    ),
+    ("/api/v1/agreements/{pk}/indicators/", "PUT"): directory(
+        pk=lambda w: w.agreement.pk,
+        payload=lambda w: {
+            "indicators": [{"code": "show_rate", "target": "70", "period": "quarterly"}]
+        },
+        expect=_manages_agreements(200),
+    ),
+    ("/api/v1/agreements/{pk}/indicators/report/", "GET"): directory(
+        pk=lambda w: w.agreement.pk, expect=_manages_agreements(200)
+    ),
+    # Partner systems' webhooks (issue 19): the acting organisation's administrators.
+    ("/api/v1/webhook-subscriptions/", "GET"): directory(expect=_administers(200)),
+    ("/api/v1/webhook-subscriptions/", "POST"): directory(
+        payload=lambda w: WEBHOOK_PAYLOAD, expect=_administers(201)
+    ),
+    ("/api/v1/webhook-subscriptions/{pk}/", "GET"): Row(
+        _administers(200), prepare=_acting_subscription, record=False
+    ),
+    ("/api/v1/webhook-subscriptions/{pk}/", "PUT"): Row(
+        _administers(200),
+        prepare=_acting_subscription,
+        payload=lambda w: WEBHOOK_PAYLOAD,
+        record=False,
+    ),
+    ("/api/v1/webhook-subscriptions/{pk}/rotate-secret/", "POST"): Row(
+        _administers(201), prepare=_acting_subscription, record=False
+    ),
+    ("/api/v1/webhook-subscriptions/{pk}/disable/", "POST"): Row(
+        _administers(200), prepare=_acting_subscription, record=False
+    ),
+    ("/api/v1/webhook-deliveries/", "GET"): directory(expect=_administers(200)),
+    ("/api/v1/webhook-deliveries/{pk}/", "GET"): Row(
+        _administers(200), prepare=_acting_delivery, record=False
+    ),
+    ("/api/v1/webhook-deliveries/{pk}/replay/", "POST"): Row(
+        _administers(200), prepare=_acting_delivery, record=False
+    ),
     ("/api/v1/territory/overdue-referrals/", "GET"): directory(expect=_coordinator_only()),
     ("/api/v1/dpo/journal-integrity/", "GET"): directory(expect=_dpo()),
     ("/api/v1/dpo/journal-integrity/verify/", "POST"): directory(expect=_dpo(202)),
