@@ -57,6 +57,7 @@ from parcours.models import (
     PathwayGroupObjectPermission,
     PendingRecompute,
     Referral,
+    ReferralFigureRefresh,
     ReferralMonthlyFigure,
     ReferralStatus,
     Role,
@@ -265,6 +266,9 @@ def _retention_apply(make_actor, sink) -> Case:
 @case("parcours.referral_figures_refresh")
 def _referral_figures_refresh(make_actor, sink) -> Case:
     referral = ReferralFactory(refused=True)  # sent 19 days ago: a month the run recomputes
+    # A full run on record: the nightly run is incremental (without one it would be full).
+    earlier = timezone.now() - dt.timedelta(days=1)
+    ReferralFigureRefresh.objects.create(started_at=earlier, finished_at=earlier, full=True)
 
     def check(report: dict) -> None:
         # The other cases' referrals are counted too (one database for every case).

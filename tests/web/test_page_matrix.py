@@ -279,9 +279,9 @@ class Visit:
 
 
 def _person_form(w: World, **changes) -> dict[str, Any]:
-    # As a browser posts it: an unticked box is not sent.
+    # As a browser posts it: an unticked box is not sent, an empty date is sent empty.
     data = {
-        name: value
+        name: "" if value is None else value
         for name in PersonForm.base_fields
         if (value := getattr(w.person, name)) is not False
     }
