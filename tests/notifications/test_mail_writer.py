@@ -100,7 +100,8 @@ def assert_well_formed(data: bytes) -> None:
     """CRLF line ends only, no line over 998 octets, headers in ASCII, lines of encoded-words
     short: ≤ 76 in the writer's own (Subject and the others), ≤ 78 in addresses, which are
     Django's `sanitize_address` (the `email` package folds its 76-character words after a
-    space)."""
+    space) — not counting the comma that separates one address from the next (found by
+    hypothesis: a 78-octet address and its comma make 79, within RFC 5322's 998)."""
     assert b"\n" not in data.replace(b"\r\n", b"")
     assert b"\r" not in data.replace(b"\r\n", b"")
     lines = data.split(b"\r\n")
@@ -112,17 +113,26 @@ def assert_well_formed(data: bytes) -> None:
         if not line.startswith((b" ", b"\t")):
             name = line.split(b":", 1)[0].lower()
         if b"=?utf-8?" in line:
-            assert len(line) <= (78 if name in (b"from", b"to") else 76), line
+            if name in (b"from", b"to"):
+                assert len(line.removesuffix(b",")) <= 78, line
+            else:
+                assert len(line) <= 76, line
 
 
 def assert_same(message: EmailMultiAlternatives) -> None:
     django, lean = both_ways(message)
     if lean is None:
-        # The one outbox-shaped case left to Django's path: a control character in an address
-        # (Django's generator or `sanitize_address` folds it away, or into a line break, as
-        # it sees fit).
+        # The outbox-shaped cases left to Django's path (its bytes, so nothing wrong is sent):
+        # a control character in an address (Django's generator or `sanitize_address` folds it
+        # away, or into a line break, as it sees fit), or a character beyond the Basic
+        # Multilingual Plane in a display name (found by hypothesis: Django folds the encoded
+        # name its own way).
         addresses = [message.from_email, *message.to]
-        assert any(unicodedata.category(c) == "Cc" and c != "\t" for a in addresses for c in a)
+        assert any(
+            (unicodedata.category(c) == "Cc" and c != "\t") or ord(c) > 0xFFFF
+            for a in addresses
+            for c in a
+        )
         return
     if isinstance(django, type) or isinstance(lean, type):
         assert lean == django, "both refuse, with the same error"
@@ -194,7 +204,14 @@ def recipients(draw) -> list[str]:
     return result
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: the suite's run is the same on every machine (a new edge hypothesis finds is
+# a change of its own, not a red CI on an unrelated commit).
+@settings(
+    max_examples=400,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     subject=st.one_of(header_text, long_header_text),
     body=body_text,
