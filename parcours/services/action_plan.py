@@ -33,6 +33,7 @@ from ..models import (
     PlanActionStatus,
 )
 from ..models.action_plan import OBJECTIVE_TITLE_MAX, PLAN_ACTION_LABEL_MAX
+from ..text import required_text
 from .archive import raise_unless_open
 from .history import save_with_history
 from .timeline import timeline_record
@@ -55,21 +56,6 @@ def _journal(actor: Actor, action: Action, object_type: str, pk: int, pathway: P
 
 def _raise_if_not_writable(pathway: Pathway) -> None:
     raise_unless_open(pathway, _("Ce parcours est clôturé : son plan d'action ne change plus."))
-
-
-def _text(value: str, *, field: str, limit: int) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise InvalidInput(
-            _("Ce champ est obligatoire."), fields={field: [_("Ce champ est obligatoire.")]}
-        )
-    if len(text) > limit:
-        message = _("%(limit)s caractères au plus (%(count)s saisis).") % {
-            "limit": limit,
-            "count": len(text),
-        }
-        raise InvalidInput(message, fields={field: [message]})
-    return text
 
 
 def due_date_problem(due_on: dt.date | None, *, today: dt.date | None = None) -> str:
@@ -110,7 +96,7 @@ def objective_add(*, actor: Actor, pathway_id: int, title: str) -> Objective:
     """Add an objective to the plan. The pathway's followers only; an open pathway."""
     pathway = gate.pathway_for(actor, pathway_id, Action.PLAN_OBJECTIVE_ADD)
     _raise_if_not_writable(pathway)
-    title = _text(title, field="title", limit=OBJECTIVE_TITLE_MAX)
+    title = required_text(title, field="title", limit=OBJECTIVE_TITLE_MAX)
     objective = Objective(
         pathway=pathway,
         title=title,
@@ -195,7 +181,7 @@ def plan_action_add(
     _raise_if_not_writable(pathway)
     errors: dict[str, list[str]] = {}
     try:
-        label = _text(label, field="label", limit=PLAN_ACTION_LABEL_MAX)
+        label = required_text(label, field="label", limit=PLAN_ACTION_LABEL_MAX)
     except InvalidInput as error:
         errors.update(error.fields)
     problem = due_date_problem(due_on)

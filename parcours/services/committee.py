@@ -52,6 +52,7 @@ from ..models import (
 )
 from ..models.committee import PLACE_MAX, PROPOSAL_TEXT_MAX
 from ..rules import COMMITTEE_PURPOSE
+from ..text import required_text
 from .action_plan import objective_add, plan_action_add
 from .archive import raise_if_archived
 from .history import save_with_history
@@ -63,28 +64,13 @@ SESSION_MAX_AHEAD = dt.timedelta(days=366)
 LEGAL_PREFIX = "legal:"
 
 
-def _required(value: str, *, field: str, limit: int = PROPOSAL_TEXT_MAX) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise InvalidInput(
-            _("Ce champ est obligatoire."), fields={field: [_("Ce champ est obligatoire.")]}
-        )
-    if len(text) > limit:
-        message = _("%(limit)s caractères au plus (%(count)s saisis).") % {
-            "limit": limit,
-            "count": len(text),
-        }
-        raise InvalidInput(message, fields={field: [message]})
-    return text
-
-
 def _texts(**fields: str) -> dict[str, str]:
     """Every required text checked at once: the form shows every problem together."""
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, str] = {}
     for field, value in fields.items():
         try:
-            cleaned[field] = _required(value, field=field)
+            cleaned[field] = required_text(value, field=field, limit=PROPOSAL_TEXT_MAX)
         except InvalidInput as error:
             errors.update(error.fields)
     if errors:
@@ -285,12 +271,15 @@ def _committee_for(actor: Actor, committee_id: object, action: Action) -> Commit
     return committee
 
 
-def _proposal_for(actor: Actor, proposal_id: object, action: Action) -> CommitteeProposal:
+def _proposal_for(
+    actor: Actor, proposal_id: object, action: Action, *, lock: bool = True
+) -> CommitteeProposal:
+    """The proposal the actor may take `action` on (404 out of scope, 403 journaled), locked
+    for a write unless `lock` is False."""
+    scope = access.committee_proposals_visible_to(actor).select_related("pathway")
     proposal = gate.locate(
         actor,
-        access.committee_proposals_visible_to(actor)
-        .select_related("pathway")
-        .select_for_update(of=("self",)),
+        scope.select_for_update(of=("self",)) if lock else scope,
         proposal_id,
         action=action,
     )
@@ -306,21 +295,9 @@ def _proposal_for(actor: Actor, proposal_id: object, action: Action) -> Committe
 def committee_proposal_for(
     *, actor: Actor, proposal_id: object, action: Action
 ) -> CommitteeProposal:
-    """A proposal the actor may take `action` on (404 out of scope, 403 journaled), not locked:
-    for a page showing the form of a write before anything is typed."""
-    proposal = gate.locate(
-        actor,
-        access.committee_proposals_visible_to(actor).select_related("pathway"),
-        proposal_id,
-        action=action,
-    )
-    gate.require(
-        actor,
-        action,
-        relations=relations_to_proposal(actor, proposal),
-        subject=Subject("committee_proposal", proposal.pk, proposal.pathway.person_id),
-    )
-    return proposal
+    """A proposal the actor may take `action` on, not locked: for a page showing the form of a
+    write before anything is typed."""
+    return _proposal_for(actor, proposal_id, action, lock=False)
 
 
 LIST_SIZE = 100
@@ -365,7 +342,7 @@ def _session_problems(meets_at: dt.datetime | None, place: str) -> dict[str, lis
     elif meets_at > now + SESSION_MAX_AHEAD:
         errors["meets_at"] = [_("Le comité se tient dans l'année qui vient.")]
     try:
-        _required(place, field="place", limit=PLACE_MAX)
+        required_text(place, field="place", limit=PLACE_MAX)
     except InvalidInput as error:
         errors.update(error.fields)
     return errors
@@ -496,7 +473,7 @@ def committee_move(*, actor: Actor, proposal_id: int, offset: int) -> CommitteeP
 def committee_decline(*, actor: Actor, proposal_id: int, reason: str) -> CommitteeProposal:
     """Decline a pending proposal, with a reason the proposer reads."""
     proposal = _proposal_for(actor, proposal_id, Action.COMMITTEE_SCHEDULE)
-    text = _required(reason, field="reason")
+    text = required_text(reason, field="reason", limit=PROPOSAL_TEXT_MAX)
     if proposal.status != ProposalStatus.PROPOSED:
         raise Conflict(
             _("Cette proposition est « %(state)s » : elle ne peut plus être écartée.")
@@ -629,7 +606,7 @@ def committee_decide(
         raise Conflict(_("Ce comité est annulé : il ne rend pas de décision."))
     errors: dict[str, list[str]] = {}
     try:
-        decision = _required(decision, field="decision")
+        decision = required_text(decision, field="decision", limit=PROPOSAL_TEXT_MAX)
     except InvalidInput as error:
         errors.update(error.fields)
     if outcome not in DecisionOutcome.values:
@@ -683,7 +660,7 @@ def committee_decide(
                     receiver_organisation_id=decided.receiver_organisation_id,
                     receiver_service_id=decided.receiver_service_id,
                     kind=decided.kind,
-                    reason=_required(decided.reason, field="reason"),
+                    reason=required_text(decided.reason, field="reason", limit=PROPOSAL_TEXT_MAX),
                 )
             except InvalidInput as error:
                 raise _prefixed(error, f"referrals.{index}") from None
