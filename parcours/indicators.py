@@ -15,8 +15,10 @@ A rate is a share between 0 and 1 (shown, and targeted, in per cent); a delay is
 count is a number of referrals (one person each). `direction` says which way is better: the
 deviation from target is read with it.
 
-« Comités tenus » (committees held) is in the catalogue but **not yet available**: parcours
-records no committee yet (the case-committee slice of issue 18); it cannot be annexed until then.
+« Comités tenus » (committees held) is in the catalogue but **not yet available**: the case
+committees (CLCVP) are recorded since they landed with this catalogue, but the indicator is not
+yet counted from their sessions (per employment area, not per agreement: which sessions count
+for an agreement is still to decide); it cannot be annexed until then.
 """
 
 from dataclasses import dataclass
