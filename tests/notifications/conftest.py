@@ -154,8 +154,14 @@ def answers_relayed(expected: int) -> None:
 
 def answers_delivered(sink) -> None:
     """With a real worker: the relay woken by the receiver's moves (issue 14) has sent the
-    sender's answer e-mails; the sink then forgets them, so a test of alerts counts alerts."""
+    sender's answer e-mails; the sink then forgets them, so a test of alerts counts alerts.
+
+    Each move queued its own wake-up and the first one sent every answer: the others may still
+    be queued, and one running after the test writes its alerts would send them early (seen on a
+    clean clone). A relay queued now behind them (same queue, solo worker: in order) and waited
+    for leaves the relay idle."""
     from notifications.models import OutboxKind, OutboxMessage
+    from notifications.tasks import outbox_relay
     from tests.processes import wait_until
 
     wait_until(
@@ -164,6 +170,7 @@ def answers_delivered(sink) -> None:
         ),
         what="the answers' e-mails to the sender",
     )
+    outbox_relay.delay().get(timeout=60)
     sink.reset()
 
 
