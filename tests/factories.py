@@ -31,6 +31,8 @@ from parcours.models import (
     ReferralMessage,
     Role,
     Service,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from parcours.models.person import normalise_name
 from parcours.services.access_grants import access_recompute
@@ -389,6 +391,34 @@ class ReferralMessageFactory(factory.django.DjangoModelFactory):
             author=factory.SubFactory(UserFactory),
             author_organisation=factory.SelfAttribute("referral.receiver_organisation"),
         )
+
+
+class WebhookSubscriptionFactory(factory.django.DjangoModelFactory):
+    """A partner system's subscription to referral events (issue 19), with a fixed secret: the
+    tests that sign with it use `webhook_subscription_create` for a real one."""
+
+    class Meta:
+        model = WebhookSubscription
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    url = "https://partenaire.example.org/webhooks"
+    description = "Logiciel rSa"
+    events = factory.LazyFunction(lambda: ["referral.accepted"])
+    secret = "whsec_" + "A" * 44
+    secret_prefix = "whsec_AAAAAA"
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    """One message of a subscription's delivery log."""
+
+    class Meta:
+        model = WebhookDelivery
+
+    subscription = factory.SubFactory(WebhookSubscriptionFactory)
+    event_type = "referral.accepted"
+    source_event_id = 1
+    message_id = factory.Sequence(lambda n: f"msg_factory_{n}")
+    body = "{}"
 
 
 # --- Consent evidence files (parcours/evidence.py) ------------------------------------------------

@@ -7,7 +7,6 @@ of defence behind the services, so they are tested without them.
 """
 
 import datetime as dt
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,6 +43,8 @@ from .factories import (
     ReferralFactory,
     ServiceFactory,
     UserFactory,
+    WebhookDeliveryFactory,
+    WebhookSubscriptionFactory,
     valid_nir,
     valid_siret,
 )
@@ -1238,32 +1239,11 @@ CONSTRAINT_CASES += [
 
 
 def _webhook_subscription(**fields):
-    from parcours.models import WebhookSubscription
-
-    values = {
-        "organisation": OrganisationFactory(),
-        "url": "https://partenaire.example.org/webhooks",
-        "description": "Logiciel rSa",
-        "events": ["referral.sent"],
-        "secret": "whsec_" + "A" * 44,
-        "secret_prefix": "whsec_AAAAAA",
-        **fields,
-    }
-    return WebhookSubscription.objects.create(**values)
+    return WebhookSubscriptionFactory(**fields)
 
 
 def _webhook_delivery(**fields):
-    from parcours.models import WebhookDelivery
-
-    values = {
-        "subscription": fields.pop("subscription", None) or _webhook_subscription(),
-        "event_type": "referral.sent",
-        "source_event_id": 1,
-        "message_id": f"msg_{uuid.uuid4().hex}",
-        "body": "{}",
-        **fields,
-    }
-    return WebhookDelivery.objects.create(**values)
+    return WebhookDeliveryFactory(**fields)
 
 
 def case_webhook_previous_secret_with_end() -> Case:

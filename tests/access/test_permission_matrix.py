@@ -46,6 +46,8 @@ from ..factories import (
     MembershipFactory,
     ObjectiveFactory,
     PlanActionFactory,
+    WebhookDeliveryFactory,
+    WebhookSubscriptionFactory,
 )
 from .scenarios import CASES, HLT, IDN, JUS, PTH, SOC, Case, World, build_world
 
@@ -273,28 +275,15 @@ def _owner_token(w: World) -> int:
 
 def _acting_subscription(w: World) -> int:
     """A webhook subscription of the acting organisation (issue 19)."""
-    from parcours.models import WebhookSubscription
-
-    return WebhookSubscription.objects.create(
-        organisation=w.acting_org,
-        url="https://partenaire.example.org/webhooks",
-        description="Logiciel rSa",
-        events=["referral.accepted"],
-        secret="whsec_" + "A" * 44,
-        secret_prefix="whsec_AAAAAA",
-    ).pk
+    return WebhookSubscriptionFactory(organisation=w.acting_org).pk
 
 
 def _acting_delivery(w: World) -> int:
     """A webhook delivery of one of the acting organisation's subscriptions."""
-    from parcours.models import WebhookDelivery, WebhookSubscription
+    from parcours.models import WebhookSubscription
 
-    return WebhookDelivery.objects.create(
-        subscription=WebhookSubscription.objects.get(pk=_acting_subscription(w)),
-        event_type="referral.accepted",
-        source_event_id=1,
-        message_id=f"msg_permission_matrix_{w.acting_org.pk}",
-        body="{}",
+    return WebhookDeliveryFactory(
+        subscription=WebhookSubscription.objects.get(pk=_acting_subscription(w))
     ).pk
 
 

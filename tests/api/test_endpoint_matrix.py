@@ -64,6 +64,8 @@ from ..factories import (
     ReferralFactory,
     ServiceFactory,
     UserFactory,
+    WebhookDeliveryFactory,
+    WebhookSubscriptionFactory,
     api_token_for,
     real_pdf,
     valid_nir,
@@ -215,28 +217,11 @@ def _own_token(world):
 
 
 def _subscription_of(organisation):
-    from parcours.models import WebhookSubscription
-
-    return WebhookSubscription.objects.create(
-        organisation=organisation,
-        url="https://partenaire.example.org/webhooks",
-        description="Logiciel rSa",
-        events=["referral.accepted"],
-        secret="whsec_" + "A" * 44,
-        secret_prefix="whsec_AAAAAA",
-    )
+    return WebhookSubscriptionFactory(organisation=organisation)
 
 
 def _delivery_of(organisation):
-    from parcours.models import WebhookDelivery
-
-    return WebhookDelivery.objects.create(
-        subscription=_subscription_of(organisation),
-        event_type="referral.accepted",
-        source_event_id=1,
-        message_id=f"msg_matrix_{organisation.pk}",
-        body="{}",
-    )
+    return WebhookDeliveryFactory(subscription__organisation=organisation)
 
 
 def _own_subscription(world):
