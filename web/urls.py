@@ -71,6 +71,11 @@ urlpatterns = [
     ),
     path("organisation/webhooks/", webhooks.webhooks, name="webhooks"),
     path(
+        "organisation/webhooks/<int:pk>/modifier/",
+        webhooks.webhook_change,
+        name="webhook-change",
+    ),
+    path(
         "organisation/webhooks/<int:pk>/nouveau-secret/",
         webhooks.webhook_rotate,
         name="webhook-rotate",

@@ -42,6 +42,7 @@ from tests.factories import (
     ConsentFactory,
     PathwayFactory,
     ReferralFactory,
+    WebhookSubscriptionFactory,
     valid_nir,
 )
 from tests.rows import snapshot
@@ -1018,6 +1019,41 @@ PAGES: list[FormPage] = [
         "webhooks",
         "admin",
         lambda w: {},
+        lambda w: {
+            "description": "Logiciel rSa",
+            "url": "https://partenaire.example.org/webhooks",
+            "events": ["referral.sent", "referral.closed"],
+        },
+        {
+            "description": ("", BLANK, LONG, NUL, "Logiciel\u202erSa", "SI\x07"),
+            "url": (
+                "",
+                BLANK,
+                LONG,
+                NUL,
+                "ftp://partenaire.example.org/",
+                "https://10.0.0.1/hooks",
+                "https://user:pw@partenaire.example.org/",
+                "https://partenaire.example.org:99999/",
+                "pas une adresse",
+            ),
+            "events": (UNKNOWN, "", "referral.deleted", LONG),
+        },
+        kept=("description", "url"),
+        # Plain http to a public host: https only (the service's rule, its French sentence).
+        refused=(
+            lambda w: {
+                "description": "Logiciel rSa",
+                "url": "http://partenaire.example.org/webhooks",
+                "events": ["referral.sent"],
+            },
+        ),
+    ),
+    # The same form, changing one of the organisation's subscriptions.
+    FormPage(
+        "webhook-change",
+        "admin",
+        lambda w: {"pk": WebhookSubscriptionFactory(organisation=w.home).pk},
         lambda w: {
             "description": "Logiciel rSa",
             "url": "https://partenaire.example.org/webhooks",

@@ -66,6 +66,8 @@ from tests.factories import (
     ReferralFactory,
     ReferralMessageFactory,
     UserFactory,
+    WebhookDeliveryFactory,
+    WebhookSubscriptionFactory,
     api_token_for,
 )
 from tests.second_factor import enrol, next_code, totp_code
@@ -2823,28 +2825,11 @@ NEW_WEBHOOK = {
 
 
 def _subscription(organisation):
-    from parcours.models import WebhookSubscription
-
-    return WebhookSubscription.objects.create(
-        organisation=organisation,
-        url="https://partenaire.example.org/webhooks",
-        description="Logiciel rSa",
-        events=["referral.accepted"],
-        secret="whsec_" + "A" * 44,
-        secret_prefix="whsec_AAAAAA",
-    )
+    return WebhookSubscriptionFactory(organisation=organisation)
 
 
 def _delivery(organisation):
-    from parcours.models import WebhookDelivery
-
-    return WebhookDelivery.objects.create(
-        subscription=_subscription(organisation),
-        event_type="referral.accepted",
-        source_event_id=1,
-        message_id=f"msg_pages_{organisation.pk}",
-        body="{}",
-    )
+    return WebhookDeliveryFactory(subscription__organisation=organisation)
 
 
 def _webhook_of(w, foreign: bool = False):
@@ -2883,6 +2868,19 @@ ALLOW |= {
             says="Copiez-le maintenant",
             done=lambda w: w.home.webhook_subscriptions.filter(description="Logiciel rSa").exists(),
             name="create",
+        ),
+    ],
+    "webhook-change": [
+        Visit("admin", "GET", HOME_WEBHOOK, says="Modifier l'abonnement"),
+        Visit(
+            "admin",
+            "POST",
+            HOME_WEBHOOK,
+            data=lambda w: {**NEW_WEBHOOK, "description": "Logiciel rSa v2"},
+            status=302,
+            says="/organisation/webhooks/",
+            done=lambda w: _webhook_row(w).description == "Logiciel rSa v2",
+            name="change",
         ),
     ],
     "webhook-rotate": [
@@ -2933,6 +2931,27 @@ DENY |= {
         Visit("me", "GET", status=403, says=WEBHOOKS_ADMINISTRATORS_ONLY),
         Visit(
             "me", "POST", data=lambda w: NEW_WEBHOOK, status=403, says=WEBHOOKS_ADMINISTRATORS_ONLY
+        ),
+    ],
+    "webhook-change": [
+        Visit("me", "GET", HOME_WEBHOOK, status=403, says=WEBHOOKS_ADMINISTRATORS_ONLY),
+        Visit(
+            "me",
+            "POST",
+            HOME_WEBHOOK,
+            data=lambda w: NEW_WEBHOOK,
+            status=403,
+            says=WEBHOOKS_ADMINISTRATORS_ONLY,
+        ),
+        Visit("admin", "GET", FOREIGN_WEBHOOK, status=404, says=NOT_FOUND, name="foreign"),
+        Visit(
+            "admin",
+            "POST",
+            FOREIGN_WEBHOOK,
+            data=lambda w: NEW_WEBHOOK,
+            status=404,
+            says=NOT_FOUND,
+            name="foreign-post",
         ),
     ],
     "webhook-rotate": [

@@ -5,10 +5,11 @@ delivery log shows each attempt and replays a message."""
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from parcours.models import Role, WebhookDelivery, WebhookSubscription
 from parcours.services.webhook_delivery import webhooks_deliver
-from tests.factories import MembershipFactory, OrganisationFactory
+from tests.factories import MembershipFactory, OrganisationFactory, WebhookSubscriptionFactory
 
 from ..notifications.conftest import real_past
 from ..webhooks.conftest import journey, receiver, subscribe  # noqa: F401 (fixtures)
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.django_db
 # Swept here rather than in test_pages' table (whose visitor is a counsellor).
 WEBHOOK_PAGES = {
     "webhooks",
+    "webhook-change",
     "webhook-rotate",
     "webhook-disable",
     "webhook-deliveries",
@@ -114,3 +116,48 @@ def test_the_navigation_shows_webhooks_to_administrators_only(admin):
     assert (
         'href="/organisation/webhooks/"' not in _client(counsellor.user).get("/").content.decode()
     )
+
+
+def test_a_change_with_wrong_input_shows_the_form_again_with_its_values(admin):
+    subscription = WebhookSubscriptionFactory(organisation=admin.organisation)
+    client = _client(admin.user)
+    url = reverse("web:webhook-change", args=[subscription.pk])
+
+    shown = client.get(url).content.decode()
+    assert 'value="https://partenaire.example.org/webhooks"' in shown
+    assert 'value="referral.accepted" checked' in shown
+
+    answer = client.post(
+        url,
+        {"description": "Logiciel rSa v2", "url": "http://10.0.0.7/hooks", "events": []},
+    )
+    html = answer.content.decode()
+    assert answer.status_code == 400
+    assert 'value="Logiciel rSa v2"' in html  # kept
+    assert 'value="http://10.0.0.7/hooks"' in html
+    assert "Ce champ est obligatoire." in html  # no event chosen
+    subscription.refresh_from_db()
+    assert subscription.description == "Logiciel rSa"  # nothing changed
+
+    answer = client.post(url, {**NEW_WEBHOOK, "url": "http://partenaire.example.org/hooks"})
+    assert answer.status_code == 400
+    assert "https" in answer.content.decode()
+    subscription.refresh_from_db()
+    assert subscription.url == "https://partenaire.example.org/webhooks"
+
+
+def test_a_change_keeps_the_secret_and_is_offered_on_active_subscriptions_only(admin):
+    subscription = WebhookSubscriptionFactory(organisation=admin.organisation)
+    client = _client(admin.user)
+    change = reverse("web:webhook-change", args=[subscription.pk])
+    assert change in client.get(reverse("web:webhooks")).content.decode()
+
+    answer = client.post(change, {**NEW_WEBHOOK, "url": "https://rsa.example.org/parcours"})
+    assert answer.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.url == "https://rsa.example.org/parcours"
+    assert subscription.events == ["referral.sent", "referral.accepted"]
+    assert subscription.secret == "whsec_" + "A" * 44
+
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(disabled_at=timezone.now())
+    assert change not in client.get(reverse("web:webhooks")).content.decode()

@@ -68,6 +68,49 @@ def webhooks(request):
 
 
 @never_cache
+@member_required
+def webhook_change(request, pk: int):
+    """The system's name, address and events of a subscription (its secret stays: a rotation is
+    its own button). Bad input: the form again, values kept, a French message per field."""
+    subscription = webhook_services.webhook_subscriptions_of(request.actor).get(pk=pk)  # 404
+    if request.method != "POST":
+        form = WebhookSubscriptionForm(
+            initial={
+                "description": subscription.description,
+                "url": subscription.url,
+                "events": subscription.events,
+            }
+        )
+        return _change_page(request, subscription, form)
+    form = WebhookSubscriptionForm(request.POST)
+    if not form.is_valid():
+        return _change_page(request, subscription, form, status=400)
+    data = form.cleaned_data
+    try:
+        changed = webhook_services.webhook_subscription_change(
+            request.actor,
+            subscription_id=pk,
+            url=data["url"],
+            description=data["description"],
+            events=data["events"],
+        )
+    except (InvalidInput, ValidationError) as error:
+        apply_domain_error(form, error)
+        return _change_page(request, subscription, form, status=400)
+    messages.success(request, f"Abonnement « {changed.description} » modifié.")
+    return redirect("web:webhooks")
+
+
+def _change_page(request, subscription, form, *, status=200):
+    return render(
+        request,
+        "web/webhooks/change.html",
+        {"subscription": subscription, "form": form},
+        status=status,
+    )
+
+
+@never_cache
 @require_POST
 @member_required
 def webhook_rotate(request, pk: int):
