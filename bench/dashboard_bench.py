@@ -1,6 +1,7 @@
 """The dashboard over real HTTP, against a floor (issue 18): « Tableau de bord » and the
-statistics API for a manager and for a territorial coordinator, and the coordinator's overdue
-referrals (page and API).
+statistics API for a manager and for a territorial coordinator, the coordinator's overdue
+referrals (page and API), and the report of an agreement's indicators (page, CSV, API) for a
+manager of one of its parties.
 
 Run against a database filled by `manage.py seed_scale`, its figures computed
 (`manage.py referral_figures_refresh --full`), see docs/performance.md:
@@ -15,8 +16,8 @@ manager of the organisation that sent the most referrals; the coordinator covers
 area whose organisations received the most (a membership is added to the département's
 organisation of that area, or to that organisation itself, if the database has none).
 It prints markdown and never asserts (timings are not tests). It refuses a database whose name
-lacks "bench" (it adds a token, sessions and, if needed, that membership; every overdue list is
-journaled).
+lacks "bench" (it adds a token, sessions and, if needed, that membership; it annexes every
+available catalogue indicator to the manager's first agreement; every overdue list is journaled).
 """
 
 import argparse
@@ -30,7 +31,10 @@ from django.db.models import Count, Sum
 from http_bench import Endpoint, capture, credentials, free_port, sequential, start_server
 from measures import load_average
 
+from parcours.indicators import AVAILABLE_CODES
 from parcours.models import (
+    Agreement,
+    AgreementIndicator,
     Membership,
     Organisation,
     OrganisationKind,
@@ -85,6 +89,19 @@ def _coordinator_membership() -> Membership:
     return membership
 
 
+def _annexed_agreement(membership: Membership) -> Agreement:
+    """The manager's organisation's first agreement, every available indicator annexed (the
+    report's worst case: each indicator is its own computation over the period)."""
+    agreement = Agreement.objects.filter(parties=membership.organisation).order_by("pk").first()
+    if agreement is None:
+        raise SystemExit(f"{membership.organisation.name} is party to no agreement.")
+    for code in AVAILABLE_CODES:
+        AgreementIndicator.objects.get_or_create(
+            agreement=agreement, code=code, defaults={"target": 1, "period": "quarterly"}
+        )
+    return agreement
+
+
 def endpoints_for(label: str, membership: Membership, pages: list[tuple[str, str]]):
     api, browser = credentials(membership)
     return [
@@ -128,7 +145,29 @@ def main() -> None:
             ("page Tableau de bord, reçues", "/tableau-de-bord/?sens=recues"),
             ("API statistics", "/api/v1/statistics/referrals/"),
         ],
-    ) + endpoints_for(
+    )
+    agreement = _annexed_agreement(manager)
+    print(
+        f"- agreement: « {agreement.name} », {agreement.parties.count()} parties, "
+        f"{len(AVAILABLE_CODES)} indicators annexed"
+    )
+    endpoints += endpoints_for(
+        "manager",
+        manager,
+        [
+            ("page Indicateurs de la convention", f"/conventions/{agreement.pk}/indicateurs/"),
+            (
+                "CSV Indicateurs de la convention",
+                f"/conventions/{agreement.pk}/indicateurs/?export=csv",
+            ),
+            (
+                "PDF Indicateurs de la convention",
+                f"/conventions/{agreement.pk}/indicateurs/?export=pdf",
+            ),
+            ("API indicators report", f"/api/v1/agreements/{agreement.pk}/indicators/report/"),
+        ],
+    )
+    endpoints += endpoints_for(
         "coordinator",
         coordinator,
         [
