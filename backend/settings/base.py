@@ -185,8 +185,11 @@ for _database in DATABASES.values():
     # whole recent-first index (100 ms) instead of reading its few grants first
     # (docs/performance.md).
     if _database["ENGINE"].endswith("postgresql"):
+        # Nor JIT: it compiles a plan whose estimated cost passes 100,000 (the dashboards'
+        # sums, the area's overdue referrals at 1 M pathways: 10-20 ms of compilation for
+        # queries that run in tens of milliseconds), each time, in every request.
         _database.setdefault("OPTIONS", {}).setdefault(
-            "options", "-c max_parallel_workers_per_gather=0"
+            "options", "-c max_parallel_workers_per_gather=0 -c jit=off"
         )
         # A database host that does not answer at all must not hold a request (or /readyz)
         # for the system's TCP timeout (minutes): the request fails fast with a 503 instead.
