@@ -19,7 +19,7 @@ The partial indexes on those deadlines (models/referral.py) serve each of the th
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import F
 from django.utils import timezone
 
 from .. import access
@@ -82,13 +82,12 @@ class OverdueReferrals:
     referral_ids: list[int]  # for the journal only (the doors never show them)
 
 
-# The only columns read: organisations, service, area, state and dates.
+# The only columns read: organisations, service, area, state and the deadline it is late on
+# (`due_at`, the kind's own: one date to read per row, not three).
 _COLUMNS = (
     "pk",
     "status",
-    "acknowledge_due_at",
-    "appointment_due_at",
-    "no_show_at",
+    "due_at",
     "sender_organisation__name",
     "receiver_organisation__name",
     "receiver_service__name",
@@ -96,11 +95,23 @@ _COLUMNS = (
 )
 
 
-def _overdue(now: dt.datetime) -> Q:
-    condition = Q(pk__in=[])
-    for status, due in _WAITS.values():
-        condition |= Q(status=status, **{f"{due}__lt": now})
-    return condition
+def _overdue_in(areas: set[int], now: dt.datetime):
+    """One query per kind, UNION ALL: each reads the receivers' referrals in one state through
+    the (receiver, status) index. The single query's OR of the three states made PostgreSQL read
+    every referral of the area's receivers (94,728 for the bench's busiest area at 1 M pathways:
+    418 ms, against 63 ms this way, for 7,185 overdue)."""
+    kinds = [
+        Referral.objects.filter(
+            receiver_organisation__employment_area_id__in=areas,
+            status=status,
+            **{f"{due}__lt": now},
+        )
+        .order_by()
+        .annotate(due_at=F(due))
+        .values(*_COLUMNS)
+        for status, due in _WAITS.values()
+    ]
+    return kinds[0].union(*kinds[1:], all=True)
 
 
 def _lateness(found: list[tuple], field: str, now: dt.datetime) -> list[OrganisationLateness]:
@@ -139,13 +150,10 @@ def overdue_referrals_for(
     areas = access.coordinated_area_ids(actor)
     if area_id is not None:
         areas = areas & {area_id}
-    late = Referral.objects.filter(
-        _overdue(now), receiver_organisation__employment_area_id__in=areas
-    )
     found = []
-    for values in late.values(*_COLUMNS):
+    for values in _overdue_in(areas, now) if areas else ():
         kind = _KIND_OF_STATUS[values["status"]]
-        found.append((values[_WAITS[kind][1]], values["pk"], values, kind))
+        found.append((values["due_at"], values["pk"], values, kind))
     found.sort(key=lambda item: (item[0], item[1]))
     shown = found[:MAX_ROWS]
     return OverdueReferrals(
