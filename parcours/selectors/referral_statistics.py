@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
 from .. import access
@@ -390,10 +390,13 @@ def partners_for(actor: Actor, direction: str) -> QuerySet[Organisation]:
     """The partner filter's choices: the organisations the actor's organisation has figures
     with in `direction`; for a coordinator, the organisations of their areas with figures."""
     own, partner = _sides(direction)
-    listed = own if access.can_read_territory(actor) else partner
-    ids = ReferralMonthlyFigure.objects.filter(
-        **{f"{own}__in": access.statistics_organisations_for(actor)}
-    ).values(listed)
+    organisations = access.statistics_organisations_for(actor)
+    if access.can_read_territory(actor):
+        # The area's organisations that have a cell: one index probe each, where the IN of
+        # every cell of the area's organisations read them all (266 ms at 1 M pathways).
+        has_cells = ReferralMonthlyFigure.objects.filter(**{own: OuterRef("pk")})
+        return organisations.filter(Exists(has_cells)).order_by("name", "pk")
+    ids = ReferralMonthlyFigure.objects.filter(**{f"{own}__in": organisations}).values(partner)
     return Organisation.objects.filter(pk__in=ids).order_by("name", "pk")
 
 

@@ -275,3 +275,63 @@ def test_the_api_queries_do_not_grow_with_the_period(
     client = client_for(world.manager)
     with django_assert_max_num_queries(12):
         assert client.get(API, {"from": "2024-01", "to": f"{world.month:%Y-%m}"}).status_code == 200
+
+
+@pytest.mark.parametrize("direction", ["sent", "received"])
+@pytest.mark.parametrize("sizes", ["world", "small_world"])
+def test_the_api_writes_its_tables_as_the_serializer_would(sizes, direction, request):
+    """The tables by partner, area and service are written without the serializer (thousands
+    of rows for a national organisation): the same JSON, value types included (a count is a
+    float as `CellSerializer` writes it), suppressed cells and all."""
+    from rest_framework.renderers import JSONRenderer
+
+    from parcours.api import statistics_serializers
+    from parcours.api.statistics_views import _answer, served
+    from parcours.selectors.referral_statistics import statistics_filters
+    from parcours.services.referral_statistics import referral_statistics_read
+
+    world = request.getfixturevalue(sizes)
+    # The received side's figures are the SIAE's (the home organisation only sends).
+    manager = world.manager if direction == "sent" else _actor(world.siae, Role.MANAGER)
+    figures = referral_statistics_read(
+        actor=manager, filters=statistics_filters(direction=direction)
+    )
+    assert figures.partners and figures.services
+    by_serializer = statistics_serializers.StatisticsSerializer(_answer(figures)).data
+    assert JSONRenderer().render(served(figures)) == JSONRenderer().render(by_serializer)
+
+
+def test_the_page_shows_the_largest_partners_and_the_csv_has_them_all(world, monkeypatch):
+    """A national organisation's hundreds of partners: the page's table keeps the largest
+    volumes and says where the others are; the CSV keeps every one."""
+    from tests.factories import OrganisationFactory
+    from web.views import statistics as statistics_view
+
+    monkeypatch.setattr(statistics_view, "TABLE_ROWS", 1)
+    other = OrganisationFactory(name="Association Petit Volume")
+    ReferralMonthlyFigure.objects.bulk_create(
+        [
+            ReferralMonthlyFigure(
+                **{
+                    **{
+                        f.attname: getattr(cell, f.attname)
+                        for f in ReferralMonthlyFigure._meta.concrete_fields
+                        if not f.primary_key
+                    },
+                    "receiver_organisation_id": other.pk,
+                    "sent": 5,
+                }
+            )
+            for cell in ReferralMonthlyFigure.objects.filter(
+                sender_organisation=world.home, month=world.month
+            )[:1]
+        ]
+    )
+    client = _page_client(world.manager)
+    page = client.get(PAGE, _period(world)).content.decode()
+    partners_table = page.split("<h2>Par partenaire</h2>", 1)[1].split("</table>", 1)[0]
+    assert "Chantier Les Jardins" in partners_table  # 80 referrals: the largest
+    assert "Association Petit Volume" not in partners_table
+    assert "la dernière figure dans le" in page
+    csv_rows = _csv_rows(client.get(PAGE, {**_period(world), "export": "csv"}))
+    assert any("Association Petit Volume" in cell for row in csv_rows for cell in row)
