@@ -95,7 +95,7 @@ _COLUMNS = (
 )
 
 
-def _overdue_in(areas: set[int], now: dt.datetime):
+def _overdue_in(areas: frozenset[int], now: dt.datetime):
     """One query per kind, UNION ALL: each reads the receivers' referrals in one state through
     the (receiver, status) index. The single query's OR of the three states made PostgreSQL read
     every referral of the area's receivers (94,728 for the bench's busiest area at 1 M pathways:
