@@ -29,9 +29,10 @@ from ..statistics_forms import StatisticsForm, direction_in_query, query_of
 def statistics(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     # The gate first (403 page for a case worker), then the filters.
+    # Ids and names only: a national organisation's choices are thousands of partners.
     partners = referral_statistics_partners(
         actor=actor, direction=direction_in_query(request.GET.get("sens"))
-    )
+    ).only("pk", "name")
     areas = list(referral_statistics_areas(actor=actor))
     form = StatisticsForm(request.GET or None, partners=partners, areas=areas)
     figures = None
