@@ -26,6 +26,7 @@ from parcours.models import (
     ReferralStatus,
     SignInRefusal,
 )
+from parcours.models.person_space import CODE_VALID_MINUTES
 from parcours.selectors.territory import reference_of
 
 from .answers import answer_email, answer_lines
@@ -400,6 +401,28 @@ def _rights_end_email(message: OutboxMessage, facts: MailFacts) -> EmailMultiAlt
     )
 
 
+def _person_code_email(message: OutboxMessage, facts: MailFacts) -> EmailMultiAlternatives | None:
+    """The one-time code a person asked for to open their space (issue 19). None once the code
+    is used, locked, replaced or expired: its `mail_code` is emptied then, nothing is sent."""
+    code = facts.person_codes.get(message.person_sign_in_code_id or 0)
+    if code is None or not code.mail_code:
+        return None
+    subject = _("Votre code pour ouvrir votre espace parcours")
+    context = {
+        "subject": subject,
+        "code": code.mail_code,
+        "minutes": CODE_VALID_MINUTES,
+        "link": f"{settings.PARCOURS_PUBLIC_URL.rstrip('/')}/mon-parcours/connexion/code/",
+    }
+    return _email(
+        message,
+        subject=subject,
+        template="notifications/email/person_code",
+        context=context,
+        templates=facts.templates,
+    )
+
+
 def build_email(
     message: OutboxMessage, facts: MailFacts | None = None
 ) -> EmailMultiAlternatives | None:
@@ -422,6 +445,8 @@ def build_email(
         return _sign_in_email(message, facts)
     if message.kind == OutboxKind.RIGHTS_END:
         return _rights_end_email(message, facts)
+    if message.kind == OutboxKind.PERSON_CODE:
+        return _person_code_email(message, facts)
     notices = facts.answers.get(message.pk, [])
     # Answers to the sender (issue 14): their wording lives with them (notifications/answers.py).
     if message.kind == OutboxKind.ANSWER:

@@ -19,6 +19,7 @@ from parcours.models import (
     Appointment,
     BreakGlass,
     PathwayEvent,
+    PersonSignInCode,
     ReferralMessage,
     SignInRequest,
 )
@@ -98,6 +99,7 @@ class MailFacts:
     reminders: dict[int, Reminder] = field(default_factory=dict)
     sign_in_requests: dict[int, SignInRequest] = field(default_factory=dict)
     rights_end_warnings: dict[int, RightsEndWarning] = field(default_factory=dict)
+    person_codes: dict[int, PersonSignInCode] = field(default_factory=dict)
     templates: Templates = field(default_factory=Templates)
 
 
@@ -165,4 +167,6 @@ def mail_facts_load(messages: Iterable[OutboxMessage]) -> MailFacts:
         facts.rights_end_warnings = RightsEndWarning.objects.select_related(
             "pathway__owner_organisation"
         ).in_bulk(warned)
+    if codes := ids({OutboxKind.PERSON_CODE}, "person_sign_in_code_id"):
+        facts.person_codes = PersonSignInCode.objects.in_bulk(codes)
     return facts

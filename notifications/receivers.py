@@ -6,6 +6,7 @@ from django.dispatch import receiver
 from parcours.queueing import enqueue_on_commit
 from parcours.signals import (
     break_glass_opened,
+    person_code_issued,
     referral_message_posted,
     referral_moved,
     sign_in_refused,
@@ -16,6 +17,7 @@ from .services.alerts import alerts_resolve_for_referral
 from .services.answers import answer_notices_create
 from .services.break_glass import break_glass_notices_create
 from .services.correction import correction_notices_create
+from .services.person_code import person_code_notice_create
 from .services.referral_message import message_notices_create
 from .services.reminders import reminders_schedule
 from .services.sign_in import sign_in_notices_create
@@ -99,3 +101,14 @@ def tell_administrators_of_a_refused_sign_in(sender, *, sign_in_request, **kwarg
             "notifications.outbox_relay",
             catch_up="the outbox-relay beat entry sends the sign-in notices",
         )
+
+
+@receiver(person_code_issued, dispatch_uid="notifications.send_person_code")
+def send_a_person_their_code(sender, *, code, **kwargs) -> None:
+    """In the code's own transaction: one outbox row to the person's address, then the relay
+    woken once it commits (the periodic relay sends it anyway, while the code is valid)."""
+    person_code_notice_create(code=code)
+    enqueue_on_commit(
+        "notifications.outbox_relay",
+        catch_up="the outbox-relay beat entry sends the person's code",
+    )

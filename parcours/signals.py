@@ -25,3 +25,7 @@ referral_message_posted = Signal()
 # again). Sent inside the sign-in's transaction: the administrators' e-mails are written in it,
 # exactly once per address and request.
 sign_in_refused = Signal()
+
+# Arguments: code (the PersonSignInCode just issued, issue 19). Sent inside the request's
+# transaction: the person's e-mail is written in it (one outbox row per code).
+person_code_issued = Signal()

@@ -1450,6 +1450,53 @@ def _all_constraint_names() -> set[str]:
     }
 
 
+# --- The person's space (issue 19): a withdrawal by the person, the one-time codes -------------
+
+
+def case_consent_withdrawn_by_person_with_a_user() -> Case:
+    return Case(
+        bad=lambda: ConsentFactory(
+            revoked_at=timezone.now(), revoked_by=UserFactory(), revoked_by_person=True
+        ),
+        good=lambda: ConsentFactory(
+            revoked_at=timezone.now(), revoked_by=None, revoked_by_person=True
+        ),
+    )
+
+
+def _code(**fields):
+    from parcours.models import PersonSignInCode
+
+    now = timezone.now()
+    values = dict(
+        person=PersonFactory(),
+        code_hash="0" * 64,
+        salt="s",
+        created_at=now,
+        expires_at=now + dt.timedelta(minutes=10),
+    )
+    return PersonSignInCode.objects.create(**(values | fields))
+
+
+def case_person_code_expires_before_creation() -> Case:
+    now = timezone.now()
+    return Case(
+        bad=lambda: _code(created_at=now, expires_at=now),
+        good=lambda: _code(created_at=now, expires_at=now + dt.timedelta(minutes=10)),
+    )
+
+
+def case_person_code_too_many_attempts() -> Case:
+    return Case(bad=lambda: _code(attempts=6), good=lambda: _code(attempts=5))
+
+
+CONSTRAINT_CASES += [
+    ("consent_revocation_is_attributed", case_consent_withdrawn_by_person_with_a_user),
+    ("person_code_expires_after_creation", case_person_code_expires_before_creation),
+    ("person_code_attempts_bounded", case_person_code_too_many_attempts),
+]
+
+
 def test_every_named_constraint_has_a_case():
     """A constraint added to a model without a case here fails this test."""
     assert _all_constraint_names() == {name for name, _case in CONSTRAINT_CASES}

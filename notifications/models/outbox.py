@@ -32,6 +32,7 @@ class OutboxKind(models.TextChoices):
     REFERRAL_MESSAGE = "referral_message", _("Nouveau message sur une orientation")
     SIGN_IN_REQUEST = "sign_in_request", _("Connexion ProConnect refusée (aux administrateurs)")
     RIGHTS_END = "rights_end", _("Fin de droits à venir (au référent)")
+    PERSON_CODE = "person_code", _("Code de connexion à l'espace personnel (à la personne)")
 
 
 class OutboxStatus(models.TextChoices):
@@ -112,6 +113,16 @@ class OutboxMessage(models.Model):
         blank=True,
         related_name="messages",
         verbose_name=_("alerte de fin de droits"),
+    )
+    # The one-time code a person asked for to open their space (issue 19): the e-mail is built
+    # from it when sent (its code is gone once used, locked or expired: nothing is sent then).
+    person_sign_in_code = models.ForeignKey(
+        "parcours.PersonSignInCode",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("code de connexion de la personne"),
     )
     status = models.CharField(
         _("état"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING

@@ -27,6 +27,11 @@ class Door(StrEnum):
     ADMIN = "admin"
     TASK = "task"
     COMMAND = "command"
+    # The person's own space (/mon-parcours/, issue 19): the person, not a staff member.
+    PERSON_SPACE = "person_space"
+
+
+PERSON_SPACE_PREFIX = "/mon-parcours/"
 
 
 @dataclass
@@ -79,6 +84,8 @@ def door_for_path(path: str) -> Door:
         return Door.API
     if path.startswith("/admin/"):
         return Door.ADMIN
+    if path.startswith(PERSON_SPACE_PREFIX):
+        return Door.PERSON_SPACE
     return Door.PAGE
 
 

@@ -64,6 +64,7 @@ from .pathway import (
     SupportModality,
 )
 from .person import Person
+from .person_space import PersonSignInCode
 from .referral import (
     ASSIGNABLE_STATUSES,
     OPEN_REFERRAL_STATUSES,
@@ -163,6 +164,7 @@ __all__ = [
     "PathwayUserObjectPermission",
     "PendingRecompute",
     "Person",
+    "PersonSignInCode",
     "PlanAction",
     "PlanActionStatus",
     "ProConnectIdentity",

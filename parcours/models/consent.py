@@ -48,6 +48,8 @@ class Consent(models.Model):
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # Withdrawn by the person themself, from their own space (issue 19): no staff user.
+    revoked_by_person = models.BooleanField(_("retiré par la personne"), default=False)
     history = HistoricalRecords(m2m_fields=[organisations])
 
     class Meta:
@@ -63,8 +65,11 @@ class Consent(models.Model):
             ),
             models.CheckConstraint(
                 name="consent_revocation_is_attributed",
-                condition=Q(revoked_at__isnull=True, revoked_by__isnull=True)
-                | Q(revoked_at__isnull=False, revoked_by__isnull=False),
+                condition=Q(
+                    revoked_at__isnull=True, revoked_by__isnull=True, revoked_by_person=False
+                )
+                | Q(revoked_at__isnull=False, revoked_by__isnull=False, revoked_by_person=False)
+                | Q(revoked_at__isnull=False, revoked_by__isnull=True, revoked_by_person=True),
                 violation_error_message=_("Un retrait d'accord est daté et attribué."),
             ),
         ]
