@@ -25,6 +25,10 @@ from .processes import free_port, stop, wait_until
 PROVIDER_DIR = Path(__file__).resolve().parents[1] / "tools" / "oidc-provider"
 CALLBACK_PATH = "/connexion/proconnect/retour/"
 LOGGED_OUT_PATH = "/deconnexion/proconnect/retour/"
+# The same provider standing in for FranceConnect (OIDC_FLAVOUR=franceconnect): the persons'
+# sign-in to their own space (issue 19), with FranceConnect's pivot identity.
+FRANCECONNECT_CALLBACK_PATH = "/mon-parcours/connexion/franceconnect/retour/"
+FRANCECONNECT_LOGGED_OUT_PATH = "/mon-parcours/deconnexion/franceconnect/retour/"
 
 
 @dataclass
@@ -57,13 +61,48 @@ class Agent:
         }
 
 
-class LocalOidcProvider:
-    """`oidc-provider` on a free port of 127.0.0.1, with one client (parcours at `base_url`)."""
+@dataclass
+class Citizen:
+    """A FranceConnect account at the provider: its pivot identity (as FranceConnect releases
+    it: all first names, the birth name, the birth date, the INSEE code of the birthplace)."""
 
-    def __init__(self, *, base_url: str, agents: list[Agent]) -> None:
+    login: str
+    given_name: str
+    family_name: str
+    birthdate: str
+    email: str = ""
+    preferred_username: str = ""
+    gender: str = "female"
+    birthplace: str = "62498"
+    birthcountry: str = "99100"
+    password: str = "mot-de-passe-fc"
+    sub: str = field(default_factory=lambda: secrets.token_hex(32))
+
+    def as_account(self) -> dict:
+        claims = {
+            "given_name": self.given_name,
+            "family_name": self.family_name,
+            "birthdate": self.birthdate,
+            "gender": self.gender,
+            "birthplace": self.birthplace,
+            "birthcountry": self.birthcountry,
+            "email": self.email,
+            "preferred_username": self.preferred_username,
+        }
+        return {"login": self.login, "password": self.password, "sub": self.sub, "claims": claims}
+
+
+class LocalOidcProvider:
+    """`oidc-provider` on a free port of 127.0.0.1, with one client (parcours at `base_url`):
+    ProConnect's by default, FranceConnect's with `flavour="franceconnect"`."""
+
+    def __init__(
+        self, *, base_url: str, agents: list[Agent] | list[Citizen], flavour: str = "proconnect"
+    ) -> None:
         self.port = free_port()
         self.base_url = base_url.rstrip("/")
         self.agents = agents
+        self.flavour = flavour
         self.client_id = "parcours-test"
         self.client_secret = secrets.token_urlsafe(24)
         self.process: subprocess.Popen | None = None
@@ -75,6 +114,13 @@ class LocalOidcProvider:
 
     def settings(self) -> dict:
         """The parcours settings that point at this provider."""
+        if self.flavour == "franceconnect":
+            return {
+                "FRANCECONNECT_CLIENT_ID": self.client_id,
+                "FRANCECONNECT_CLIENT_SECRET": self.client_secret,
+                "FRANCECONNECT_ISSUER": self.issuer,
+                "PARCOURS_PUBLIC_URL": self.base_url,
+            }
         return {
             "PROCONNECT_CLIENT_ID": self.client_id,
             "PROCONNECT_CLIENT_SECRET": self.client_secret,
@@ -89,6 +135,11 @@ class LocalOidcProvider:
                 "Le fournisseur ProConnect local n'est pas installé : lancez bin/test (ou, dans "
                 "tools/oidc-provider, `npm ci`) avec Node.js 20.19 ou plus récent."
             )
+        callback, logged_out = (
+            (FRANCECONNECT_CALLBACK_PATH, FRANCECONNECT_LOGGED_OUT_PATH)
+            if self.flavour == "franceconnect"
+            else (CALLBACK_PATH, LOGGED_OUT_PATH)
+        )
         accounts = self._dir / "accounts.json"
         accounts.write_text(json.dumps([agent.as_account() for agent in self.agents]))
         self.log_path = self._dir / "provider.log"
@@ -97,8 +148,9 @@ class LocalOidcProvider:
             "OIDC_PORT": str(self.port),
             "OIDC_CLIENT_ID": self.client_id,
             "OIDC_CLIENT_SECRET": self.client_secret,
-            "OIDC_REDIRECT_URIS": self.base_url + CALLBACK_PATH,
-            "OIDC_POST_LOGOUT_REDIRECT_URIS": self.base_url + LOGGED_OUT_PATH,
+            "OIDC_REDIRECT_URIS": self.base_url + callback,
+            "OIDC_POST_LOGOUT_REDIRECT_URIS": self.base_url + logged_out,
+            "OIDC_FLAVOUR": self.flavour,
             "OIDC_ACCOUNTS_FILE": str(accounts),
             "NODE_ENV": "test",
         }
@@ -172,7 +224,7 @@ class ProviderBrowser:
     def shows_login_form(self) -> bool:
         return 'name="password"' in self.page
 
-    def sign_in(self, agent: Agent, *, password: str | None = None) -> str | None:
+    def sign_in(self, agent: Agent | Citizen, *, password: str | None = None) -> str | None:
         """Fill the provider's login form; the URL back to parcours (or None: a page again)."""
         action = FORM.search(self.page)
         assert action and self.shows_login_form, self.page[:500]

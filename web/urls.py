@@ -68,6 +68,21 @@ urlpatterns = [
         name="person-space-consent-withdraw",
     ),
     path(
+        "mon-parcours/connexion/franceconnect/",
+        person_space.franceconnect_start,
+        name="person-space-franceconnect-start",
+    ),
+    path(
+        "mon-parcours/connexion/franceconnect/retour/",
+        person_space.franceconnect_callback,
+        name="person-space-franceconnect-callback",
+    ),
+    path(
+        "mon-parcours/deconnexion/franceconnect/retour/",
+        person_space.franceconnect_logged_out,
+        name="person-space-franceconnect-logged-out",
+    ),
+    path(
         "mon-parcours/accords/retire/",
         person_space.consent_withdrawn,
         name="person-space-consent-withdrawn",

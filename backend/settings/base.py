@@ -786,3 +786,32 @@ if PROCONNECT_CLIENT_ID:
             "PROCONNECT_ISSUER doit être une adresse https:// (http seulement sur cette machine, "
             "pour le fournisseur local)."
         )
+
+# --- FranceConnect (docs/security.md, « Espace personnel ») -------------------------------------
+# Sign-in for the persons followed to their own space (/mon-parcours/, issue 19), through the same
+# OpenID Connect client as ProConnect (web/oidc.py). Off unless a client id is set: the space then
+# offers the one-time code by e-mail only. The redirect URIs to register with FranceConnect are
+# <PARCOURS_PUBLIC_URL>/mon-parcours/connexion/franceconnect/retour/ and, after logout,
+# <PARCOURS_PUBLIC_URL>/mon-parcours/deconnexion/franceconnect/retour/.
+FRANCECONNECT_CLIENT_ID = env.str("FRANCECONNECT_CLIENT_ID", default="")
+FRANCECONNECT_CLIENT_SECRET = env.str("FRANCECONNECT_CLIENT_SECRET", default="")
+FRANCECONNECT_ISSUER = env.str("FRANCECONNECT_ISSUER", default="")
+# The pivot identity (matched against the person's record) and the address.
+FRANCECONNECT_SCOPES = env.str(
+    "FRANCECONNECT_SCOPES",
+    default="openid given_name family_name birthdate birthplace gender email preferred_username",
+)
+FRANCECONNECT_ACR_VALUES = env.str("FRANCECONNECT_ACR_VALUES", default="eidas1")
+FRANCECONNECT_USE_PKCE = env.bool("FRANCECONNECT_USE_PKCE", default=True)
+FRANCECONNECT_TIMEOUT_SECONDS = env.int("FRANCECONNECT_TIMEOUT_SECONDS", default=10)
+if FRANCECONNECT_CLIENT_ID:
+    if not FRANCECONNECT_CLIENT_SECRET or not FRANCECONNECT_ISSUER:
+        raise ImproperlyConfigured(
+            "FranceConnect est activé (FRANCECONNECT_CLIENT_ID) : FRANCECONNECT_CLIENT_SECRET et "
+            "FRANCECONNECT_ISSUER sont obligatoires (voir docs/security.md)."
+        )
+    if not FRANCECONNECT_ISSUER.startswith(("https://", "http://127.0.0.1:", "http://localhost:")):
+        raise ImproperlyConfigured(
+            "FRANCECONNECT_ISSUER doit être une adresse https:// (http seulement sur cette "
+            "machine, pour le fournisseur local)."
+        )

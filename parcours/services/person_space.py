@@ -18,9 +18,12 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from ..errors import Conflict
+from ..fields import blind_index
 from ..gate import person as person_gate
+from ..gate.journal import journal_record
 from ..gate.person import PersonPrincipal
 from ..models import AccessOperation, Consent, Person, PersonSignInCode
+from ..models.person import identity_key
 from ..models.person_space import CODE_LENGTH, CODE_MAX_ATTEMPTS, CODE_VALID_MINUTES
 from ..signals import person_code_issued
 from .consent import _recompute_person
@@ -185,3 +188,91 @@ def consent_withdraw_by_person(*, principal: PersonPrincipal, consent_id: object
         person_id=consent.person_id,
     )
     return consent
+
+
+# --- FranceConnect -----------------------------------------------------------------------------
+
+FRANCECONNECT = "franceconnect"
+
+
+@dataclass(frozen=True)
+class PivotIdentity:
+    """FranceConnect's pivot identity, as far as the record is matched on it: the first names
+    (all of them, space-separated), the birth name, the usage name if any, the birth date."""
+
+    given_name: str
+    family_name: str
+    birthdate: dt.date | None
+    preferred_username: str = ""
+
+    @classmethod
+    def from_claims(cls, claims: dict) -> "PivotIdentity":
+        try:
+            birthdate = dt.date.fromisoformat(str(claims.get("birthdate") or ""))
+        except ValueError:
+            birthdate = None  # FranceConnect leaves unknown parts as 00: no exact date
+        return cls(
+            given_name=str(claims.get("given_name") or ""),
+            family_name=str(claims.get("family_name") or ""),
+            birthdate=birthdate,
+            preferred_username=str(claims.get("preferred_username") or ""),
+        )
+
+    def identity_indexes(self) -> set[str]:
+        """The record's duplicate keys this identity may have been typed under: all first names
+        or the first one, the birth name or the usage name; names folded as the record folds
+        them (accents, case, hyphens), the birth date exact."""
+        if self.birthdate is None or not self.given_name.strip():
+            return set()
+        firsts = {self.given_name, self.given_name.split()[0]}
+        lasts = {name for name in (self.family_name, self.preferred_username) if name.strip()}
+        birth = self.birthdate.isoformat()
+        return {
+            blind_index("identity", f"{identity_key(first, last)}|{birth}")
+            for first in firsts
+            for last in lasts
+        }
+
+
+@dataclass(frozen=True)
+class PivotMatch:
+    principal: PersonPrincipal | None
+    matches: int
+
+
+@transaction.atomic
+def person_franceconnect_sign_in(*, claims: dict) -> PivotMatch:
+    """The person whose record matches FranceConnect's pivot identity: exactly one → signed in
+    (journaled against the record); none or several → nobody, journaled without any name (the
+    DPO sees that a FranceConnect sign-in found no record, or several)."""
+    identity = PivotIdentity.from_claims(claims)
+    keys = identity.identity_indexes()
+    found = (
+        sorted(set(Person.objects.filter(identity_index__in=keys).values_list("pk", flat=True)))
+        if keys
+        else []
+    )
+    if len(found) == 1:
+        principal = PersonPrincipal(person_id=found[0], method=FRANCECONNECT)
+        person_gate.record_person_event(
+            principal,
+            AccessOperation.READ,
+            action=person_gate.SIGN_IN,
+            object_type="person",
+            object_id=found[0],
+            person_id=found[0],
+        )
+        return PivotMatch(principal, 1)
+    journal_record(
+        actor=None,
+        operation=AccessOperation.DENIED,
+        object_type="person",
+        purpose=person_gate.PURPOSE,
+        detail={
+            "action": person_gate.SIGN_IN_UNMATCHED,
+            "principal": "person",
+            "method": FRANCECONNECT,
+            "matches": len(found),
+        },
+    )
+    return PivotMatch(None, len(found))

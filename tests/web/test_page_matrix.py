@@ -3610,6 +3610,7 @@ def _cases(table: dict[str, list[Visit]]):
 
 def test_every_page_has_an_allow_and_a_deny():
     """A new page without its rows fails here; so does a row for a page that is gone."""
+    from ..person_space.test_franceconnect import FRANCECONNECT_PAGES
     from ..person_space.test_pages import PERSON_SPACE_PAGES
     from .test_dpo_pages import DPO_PAGES
     from .test_pages import PAGES
@@ -3619,7 +3620,7 @@ def test_every_page_has_an_allow_and_a_deny():
     # tests/web/test_proconnect.py (this world has none): a known agent's sign-in, a refused one,
     # a replayed or forged callback, a logout return with a state not ours. The person's own
     # space has its rows in tests/person_space/test_pages.py (this world has no signed-in person).
-    names = _web_names() - PROCONNECT_PAGES - PERSON_SPACE_PAGES
+    names = _web_names() - PROCONNECT_PAGES - PERSON_SPACE_PAGES - FRANCECONNECT_PAGES
     assert set(ALLOW) == names
     assert set(DENY) <= names
     swept_anonymous = (set(PAGES) - PUBLIC) | set(DPO_PAGES)

@@ -12,6 +12,9 @@
 //   OIDC_REDIRECT_URIS         comma-separated, exact (as ProConnect registers them)
 //   OIDC_POST_LOGOUT_REDIRECT_URIS  comma-separated, exact
 //   OIDC_ACCOUNTS_FILE         JSON list of accounts: {login, password, sub, claims: {...}}
+//   OIDC_FLAVOUR               "proconnect" (default) or "franceconnect": FranceConnect's scopes
+//                              and claims (the pivot identity: given_name, family_name,
+//                              birthdate, birthplace, birthcountry, gender, email, preferred_name)
 // It prints "oidc-provider ready <issuer>" once it listens. Never for production: keys are made
 // at start and held in memory, accounts come from a file.
 
@@ -39,7 +42,7 @@ const byLogin = new Map(accounts.map((account) => [account.login, account]));
 const bySub = new Map(accounts.map((account) => [account.sub, account]));
 
 // ProConnect's scopes and the claims each one releases (docs: « données fournies »).
-const CLAIMS = {
+const PROCONNECT_CLAIMS = {
   openid: ["sub"],
   email: ["email"],
   given_name: ["given_name"],
@@ -48,6 +51,21 @@ const CLAIMS = {
   siret: ["siret"],
   idp_id: ["idp_id"],
 };
+// FranceConnect's: one scope per claim of the pivot identity (its « données fournies »).
+const FRANCECONNECT_CLAIMS = {
+  openid: ["sub"],
+  given_name: ["given_name"],
+  family_name: ["family_name"],
+  birthdate: ["birthdate"],
+  birthplace: ["birthplace"],
+  birthcountry: ["birthcountry"],
+  gender: ["gender"],
+  email: ["email"],
+  preferred_username: ["preferred_username"],
+};
+const flavour = process.env.OIDC_FLAVOUR || "proconnect";
+const CLAIMS = flavour === "franceconnect" ? FRANCECONNECT_CLAIMS : PROCONNECT_CLAIMS;
+const BRAND = flavour === "franceconnect" ? "FranceConnect local" : "ProConnect local";
 
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: "jwk" }), kid: randomBytes(8).toString("hex"), use: "sig", alg: "RS256" };
@@ -73,7 +91,7 @@ function page(title, body) {
 function loginPage(uid, { login = "", error = "" } = {}) {
   return page(
     "Connexion",
-    `<h1>Connexion (ProConnect local)</h1>
+    `<h1>Connexion (${BRAND})</h1>
 <p class="note">Fournisseur d'identité de démonstration, sur cette machine seulement.</p>
 ${error ? `<p class="error" role="alert">${escape(error)}</p>` : ""}
 <form method="post" action="/interaction/${escape(uid)}/login" autocomplete="off">

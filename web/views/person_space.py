@@ -28,8 +28,11 @@ from parcours.services.person_space import (
     consent_withdraw_by_person,
     person_code_request,
     person_code_verify,
+    person_franceconnect_sign_in,
 )
 
+from .. import franceconnect
+from ..oidc import OidcError, OidcUnavailable
 from ..person_space_forms import CodeForm, CodeRequestForm
 
 PERSON_KEY = "person_space_person"
@@ -118,7 +121,12 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/person_space/sign_in.html",
-        {**PAGE, "form": form, "minutes": CODE_VALID_MINUTES},
+        {
+            **PAGE,
+            "form": form,
+            "minutes": CODE_VALID_MINUTES,
+            "franceconnect": franceconnect.enabled(),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -199,6 +207,79 @@ def consent_withdrawn(request: HttpRequest, principal: PersonPrincipal) -> HttpR
 @never_cache
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
+    """Close the space; signed in with FranceConnect, end its session too (in the browser)."""
+    id_token = request.session.pop(franceconnect.ID_TOKEN_SESSION_KEY, "")
     _close(request)
     request.session.cycle_key()
+    if id_token and franceconnect.enabled():
+        try:
+            return franceconnect.logout_redirect(request, id_token)
+        except OidcError:
+            pass  # the space is closed all the same; the page says to close the browser
     return render(request, "web/person_space/signed_out.html", PAGE)
+
+
+# --- FranceConnect (off unless configured: 404) ------------------------------------------------
+
+
+def _require_franceconnect() -> None:
+    if not franceconnect.enabled():
+        raise Http404
+
+
+def _franceconnect_error(request: HttpRequest, error: OidcError) -> HttpResponse:
+    unavailable = isinstance(error, OidcUnavailable)
+    return render(
+        request,
+        "web/person_space/franceconnect_error.html",
+        {
+            **PAGE,
+            "title": "FranceConnect indisponible" if unavailable else "Connexion refusée",
+            "message": error.message,
+        },
+        status=503 if unavailable else 400,
+    )
+
+
+@never_cache
+@require_POST
+def franceconnect_start(request: HttpRequest) -> HttpResponse:
+    """« S'identifier avec FranceConnect »: off to the provider."""
+    _require_franceconnect()
+    try:
+        return franceconnect.authorize_redirect(request)
+    except OidcError as error:
+        return _franceconnect_error(request, error)
+
+
+@never_cache
+@require_http_methods(["GET"])
+def franceconnect_callback(request: HttpRequest) -> HttpResponse:
+    """The provider's way back: the pivot identity checked, then matched against the records —
+    exactly one opens the space; none or several, a French page saying what to do."""
+    _require_franceconnect()
+    try:
+        identity = franceconnect.complete(request)
+    except OidcError as error:
+        return _franceconnect_error(request, error)
+    match = person_franceconnect_sign_in(claims=identity.claims)
+    if match.principal is None:
+        request.session[franceconnect.ID_TOKEN_SESSION_KEY] = identity.id_token
+        return render(
+            request,
+            "web/person_space/not_found.html",
+            {**PAGE, "several": match.matches > 1},
+            status=404,
+        )
+    _open(request, match.principal)
+    request.session[franceconnect.ID_TOKEN_SESSION_KEY] = identity.id_token
+    return redirect("web:person-space")
+
+
+@never_cache
+@require_http_methods(["GET"])
+def franceconnect_logged_out(request: HttpRequest) -> HttpResponse:
+    """FranceConnect's way back after its logout."""
+    _require_franceconnect()
+    confirmed = franceconnect.confirm_logout(request)
+    return render(request, "web/person_space/signed_out.html", {**PAGE, "confirmed": confirmed})
