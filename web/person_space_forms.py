@@ -29,7 +29,7 @@ class CodeForm(Form):
     code = forms.RegexField(
         label="Le code reçu par e-mail",
         help_text="6 chiffres.",
-        regex=r"^\s*(\d\s*){6}$",
+        regex=r"^\s*([0-9]\s*){6}$",
         error_messages={
             "required": "Tapez le code reçu par e-mail.",
             "invalid": "Le code a 6 chiffres.",

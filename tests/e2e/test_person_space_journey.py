@@ -46,8 +46,8 @@ def test_the_person_sees_the_ccas_access_and_withdraws_the_consent_it_rested_on(
     person.get_by_text("Indiquez une adresse e-mail valide").first.wait_for()
     check_accessibility(person, "espace personnel : connexion (erreurs)")
     assert person.get_by_label("Votre adresse e-mail").input_value() == "ines.robert@"
-    shot(person, "espace-personne-connexion")
     person.get_by_label("Votre adresse e-mail").fill(EMAIL)
+    shot(person, "espace-personne-connexion")
     person.get_by_role("button", name="Recevoir un code").click()
     person.get_by_role("heading", name="Taper le code reçu par e-mail").wait_for()
     check_accessibility(person, "espace personnel : code")

@@ -405,3 +405,33 @@ def test_every_space_page_is_in_the_tables():
         if name.startswith("person-space") and "franceconnect" not in name
     }
     assert names == PERSON_SPACE_PAGES == set(ALLOWED) == set(DENIED)
+
+
+# --- The two forms, fuzzed: a French error, the form again, never a 500, nothing written ------
+
+LONG = "x" * 10_001
+NUL = "Inès\x00Robert"
+JUNK = ("", "   ", LONG, NUL, "ines.robert@exemple.fr\x00", "😀@exemple.fr", "2026-02-30", "-1")
+
+
+@pytest.mark.parametrize("email", JUNK)
+@pytest.mark.parametrize("birth", ["", "1994-02-30", NUL, LONG, "02/04/1994x"])
+def test_the_address_form_refuses_junk_in_french(world, email, birth):
+    response = Client().post(SIGN_IN, {"email": email, "birth_date": birth})
+    assert response.status_code == 400
+    assert "fr-message--error" in response.text or "fr-error-text" in response.text
+    assert not PersonSignInCode.objects.exists()
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "code", ["", "   ", LONG, NUL, "12345", "1234567", "abcdef", "１２３４５６"]
+)
+def test_the_code_form_refuses_junk_in_french(world, code):
+    client = Client()
+    ask_code(client)
+    response = client.post(CODE, {"code": code})
+    assert response.status_code == 400
+    assert "Le code a 6 chiffres." in response.text or "Tapez le code" in response.text
+    assert PersonSignInCode.objects.get().attempts == 0  # not even a try counted
+    assert client.get(SPACE).url == SIGN_IN

@@ -1250,6 +1250,19 @@ PAGES += [
     ),
 ]
 NO_FORM |= {"committees", "committee-cancel", "committee-proposal"}
+# The person's own space: its two forms (address and birth date, the code) are fuzzed in
+# tests/person_space/test_pages.py (its world has a person to sign in; this one has none).
+NO_FORM |= {
+    "person-space",
+    "person-space-sign-in",
+    "person-space-code",
+    "person-space-sign-out",
+    "person-space-consent-withdraw",
+    "person-space-consent-withdrawn",
+    "person-space-franceconnect-start",
+    "person-space-franceconnect-callback",
+    "person-space-franceconnect-logged-out",
+}
 
 
 def test_every_page_is_fuzzed_or_has_no_form():
