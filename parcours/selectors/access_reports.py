@@ -23,6 +23,8 @@ from ..spreadsheet import csv_writer
 VERSIONS = ("internal", "person")
 PERSON_VERSION_STAFF = "un membre de l'organisation"
 AUTOMATIC = "traitement automatique"
+# The person's own accesses from their space (issue 19): no user, no organisation.
+THE_PERSON = "la personne elle-même (espace personnel)"
 # The person version names the kind of record in words, without internal ids.
 RECORD_LABELS = {
     "person": "dossier de la personne",
@@ -125,6 +127,8 @@ def category_labels(codes) -> str:
 
 def staff_label(event: AccessEvent, *, named: bool) -> str:
     """Who acted, as a report shows it: the staff member's name, or a neutral label."""
+    if (event.detail or {}).get("principal") == "person":
+        return THE_PERSON
     if event.user is None:
         return AUTOMATIC
     if named:

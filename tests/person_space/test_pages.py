@@ -435,3 +435,41 @@ def test_the_code_form_refuses_junk_in_french(world, code):
     assert "Le code a 6 chiffres." in response.text or "Tapez le code" in response.text
     assert PersonSignInCode.objects.get().attempts == 0  # not even a try counted
     assert client.get(SPACE).url == SIGN_IN
+
+
+# --- The DPO's report names the person's own accesses; the space's queries are bounded --------
+
+
+def test_the_dpo_report_names_the_persons_own_accesses_as_theirs(world):
+    from parcours.selectors.access_reports import THE_PERSON, person_access_report
+
+    ccas_reads_the_record(world)
+    client = signed_in(world)
+    client.get(SPACE)
+    now = timezone.now()
+    report = person_access_report(
+        person_id=world.person.pk,
+        start=now - dt.timedelta(hours=1),
+        end=now + dt.timedelta(hours=1),
+        version="internal",
+    )
+    theirs = [row for row in report.rows if row.user == THE_PERSON]
+    assert len(theirs) == 2  # the sign-in and the space's page
+    assert {row.organisation for row in theirs} == {"—"}
+    assert any(row.organisation == "CCAS de Lens" for row in report.rows)
+
+
+def test_the_space_page_has_a_bounded_number_of_queries(world, django_assert_max_num_queries):
+    from tests.factories import AppointmentFactory, ReferralFactory
+
+    for _ in range(5):
+        referral = ReferralFactory(
+            appointment_set=True, pathway=world.pathway, sender_user=world.owner.user
+        )
+        AppointmentFactory(referral=referral)
+    for _ in range(25):
+        ccas_reads_the_record(world)
+    client = signed_in(world)
+    with django_assert_max_num_queries(16):  # 14 today, whatever the data
+        response = client.get(SPACE)
+    assert response.status_code == 200
