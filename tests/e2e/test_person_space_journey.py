@@ -11,14 +11,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from parcours.models import AccessEvent, Consent
+from tests.oidc_provider import Citizen, LocalOidcProvider
 from tests.person_space.world import BIRTH, EMAIL, build_world
 from tests.processes import wait_until
 
 from .browser import check_accessibility, log_in, shot
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.worker
 def test_the_person_sees_the_ccas_access_and_withdraws_the_consent_it_rested_on(
     live_server, new_page, celery_worker_process, mail_sink
 ):
@@ -97,3 +99,53 @@ def test_the_person_sees_the_ccas_access_and_withdraws_the_consent_it_rested_on(
     person.get_by_role("button", name="Fermer mon espace").click()
     person.get_by_role("heading", name="Votre espace est fermé").wait_for()
     check_accessibility(person, "espace personnel : fermé")
+
+
+def test_the_person_signs_in_with_franceconnect(live_server, new_page, settings):
+    """FranceConnect's button on the space's sign-in page, the local provider's login form
+    (FranceConnect's flavour): someone with no record meets « Nous ne trouvons pas votre
+    dossier »; the person whose record matches lands in the space; « Fermer mon espace » ends
+    the FranceConnect session too."""
+    world = build_world()
+    base = live_server.url
+    ines = Citizen(
+        login="ines", given_name="INES", family_name="ROBERT", birthdate=BIRTH.isoformat()
+    )
+    nobody = Citizen(
+        login="personne", given_name="Jean", family_name="Inconnu", birthdate="1980-01-01"
+    )
+    provider = LocalOidcProvider(
+        base_url=base, agents=[ines, nobody], flavour="franceconnect"
+    ).start()
+    try:
+        for name, value in provider.settings().items():
+            setattr(settings, name, value)
+        page = new_page()
+
+        def through_franceconnect(citizen: Citizen) -> None:
+            page.goto(base + reverse("web:person-space-sign-in"))
+            page.get_by_role("button", name="S’identifier avec FranceConnect").click()
+            page.get_by_role("heading", name="Connexion (FranceConnect local)").wait_for()
+            page.get_by_label("Identifiant").fill(citizen.login)
+            page.get_by_label("Mot de passe").fill(citizen.password)
+            page.get_by_role("button", name="Se connecter").click()
+
+        page.goto(base + reverse("web:person-space-sign-in"))
+        page.get_by_role("link", name="Qu’est-ce que FranceConnect ?").wait_for()
+        check_accessibility(page, "espace personnel : connexion avec FranceConnect")
+
+        through_franceconnect(nobody)
+        page.get_by_role("heading", name="Nous ne trouvons pas votre dossier").wait_for()
+        check_accessibility(page, "espace personnel : dossier introuvable")
+
+        # The provider's session is still the first person's: a new browser for Inès.
+        page = new_page()
+        through_franceconnect(ines)
+        page.wait_for_url(base + reverse("web:person-space"))
+        page.get_by_text(f"Bonjour {world.person.first_name} {world.person.last_name}").wait_for()
+        page.get_by_role("button", name="Fermer mon espace").click()
+        page.get_by_role("heading", name="Votre espace est fermé").wait_for()
+        assert page.url.startswith(base + "/mon-parcours/deconnexion/franceconnect/retour/")
+        check_accessibility(page, "espace personnel : fermé (FranceConnect)")
+    finally:
+        provider.stop()

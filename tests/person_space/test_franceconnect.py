@@ -107,7 +107,13 @@ def test_the_authorization_request_is_franceconnect_s(world, provider):
 
 
 def test_the_sign_in_page_offers_franceconnect_when_configured(world, provider, settings):
-    assert "S’identifier avec" in text(Client().get(reverse("web:person-space-sign-in")))
+    page = Client().get(reverse("web:person-space-sign-in"))
+    assert "S’identifier avec" in text(page)
+    # The button's form is answered by a redirect to the provider: allowed by the CSP.
+    form_action = next(
+        d for d in page.headers["Content-Security-Policy"].split(";") if "form-action" in d
+    )
+    assert provider.issuer in form_action
     settings.FRANCECONNECT_CLIENT_ID = ""
     assert "FranceConnect" not in text(Client().get(reverse("web:person-space-sign-in")))
     assert Client().post(START).status_code == 404  # off: the pages are not found
