@@ -16,6 +16,10 @@ from .person import Person
 CODE_LENGTH = 6
 CODE_VALID_MINUTES = 10
 CODE_MAX_ATTEMPTS = 5
+# At most this many codes sent to one person in CODE_WINDOW_MINUTES: past it, nothing is sent
+# (and the page answers the same), so nobody can flood a person's inbox.
+CODES_PER_WINDOW = 3
+CODE_WINDOW_MINUTES = 15
 
 
 class PersonSignInCode(models.Model):

@@ -24,7 +24,13 @@ from ..gate.journal import journal_record
 from ..gate.person import PersonPrincipal
 from ..models import AccessOperation, Consent, Person, PersonSignInCode
 from ..models.person import identity_key
-from ..models.person_space import CODE_LENGTH, CODE_MAX_ATTEMPTS, CODE_VALID_MINUTES
+from ..models.person_space import (
+    CODE_LENGTH,
+    CODE_MAX_ATTEMPTS,
+    CODE_VALID_MINUTES,
+    CODE_WINDOW_MINUTES,
+    CODES_PER_WINDOW,
+)
 from ..signals import person_code_issued
 from .consent import _recompute_person
 from .history import save_with_history
@@ -62,12 +68,20 @@ def person_code_request(
 ) -> int | None:
     """Send a code to the person with this address and birth date: the code's id, or None when
     nobody (or several people) match — the caller answers the same either way (no one learns
-    whether an address is known). A new code replaces the person's codes not used yet. The
+    whether an address is known). A new code replaces the person's codes not used yet; past
+    CODES_PER_WINDOW codes in CODE_WINDOW_MINUTES, none is sent (None, the same answer). The
     e-mail is an outbox row written in this transaction (`person_code_issued`), the relay woken
     once it commits."""
     now = now or timezone.now()
     person = person_matching_email(email=email, birth_date=birth_date)
     if person is None:
+        return None
+    # Locked: two requests at once count each other.
+    Person.objects.select_for_update().filter(pk=person.pk).first()
+    recent = PersonSignInCode.objects.filter(
+        person=person, created_at__gt=now - dt.timedelta(minutes=CODE_WINDOW_MINUTES)
+    ).count()
+    if recent >= CODES_PER_WINDOW:
         return None
     for old in PersonSignInCode.objects.select_for_update().filter(
         person=person, used_at__isnull=True, locked_at__isnull=True

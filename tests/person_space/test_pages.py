@@ -473,3 +473,16 @@ def test_the_space_page_has_a_bounded_number_of_queries(world, django_assert_max
     with django_assert_max_num_queries(16):  # 14 today, whatever the data
         response = client.get(SPACE)
     assert response.status_code == 200
+
+
+def test_no_more_than_three_codes_in_a_quarter_of_an_hour(world):
+    client = Client()
+    for _ in range(5):
+        assert ask_code(client).url == CODE  # the same answer each time
+    assert PersonSignInCode.objects.count() == 3
+    assert OutboxMessage.objects.filter(kind=OutboxKind.PERSON_CODE).count() == 3
+    # The fourth request sent nothing: the code page answers as for an unknown address.
+    assert client.session["person_space_code"] == 0
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=16)):
+        ask_code(client)
+        assert PersonSignInCode.objects.count() == 4
