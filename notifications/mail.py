@@ -423,6 +423,51 @@ def _person_code_email(message: OutboxMessage, facts: MailFacts) -> EmailMultiAl
     )
 
 
+def _receiver_link_email(message: OutboxMessage, facts: MailFacts) -> EmailMultiAlternatives | None:
+    """The link of a receiver without an account (issue 19), to its organisation's contact
+    address: who sends whom (the referral's reference, the sender), until when, the link and
+    the invitation to ask for an account — no name of the person (the page shows what the
+    receiver's bases allow). None when the link was revoked or expired, or its token is gone."""
+    from parcours.models import ReceiverLinkState
+    from parcours.services.receiver_link import link_url
+
+    link = facts.receiver_links.get(message.receiver_link_id or 0)
+    if link is None or link.state() != ReceiverLinkState.ACTIVE or not link.mail_token:
+        return None
+    referral = link.referral
+    values = {
+        "reference": referral.reference,
+        "sender": referral.sender_organisation.name,
+        "receiver": link.organisation.name,
+        "until": _day(link.expires_at),
+    }
+    subject = _("[parcours] Orientation %(reference)s : une personne vous est adressée") % values
+    context = {
+        **values,
+        "subject": subject,
+        "fact": _(
+            "%(sender)s vous adresse une personne (orientation %(reference)s). Votre structure "
+            "n'ayant pas encore de compte parcours, ce lien personnel vous permet d'y répondre : "
+            "accepter ou refuser, fixer le rendez-vous, indiquer la suite donnée."
+        )
+        % values,
+        "ask": _(
+            "Ce lien ne sert que pour cette orientation, jusqu'au %(until)s au plus tard ; ne le "
+            "transférez pas. Pour suivre vos orientations au quotidien, demandez un compte "
+            "parcours depuis la page du lien."
+        )
+        % values,
+        "link": link_url(link.mail_token, referral.pk),  # decrypted by its field
+    }
+    return _email(
+        message,
+        subject=subject,
+        template="notifications/email/receiver_link",
+        context=context,
+        templates=facts.templates,
+    )
+
+
 def build_email(
     message: OutboxMessage, facts: MailFacts | None = None
 ) -> EmailMultiAlternatives | None:
@@ -447,6 +492,8 @@ def build_email(
         return _rights_end_email(message, facts)
     if message.kind == OutboxKind.PERSON_CODE:
         return _person_code_email(message, facts)
+    if message.kind == OutboxKind.RECEIVER_LINK:
+        return _receiver_link_email(message, facts)
     notices = facts.answers.get(message.pk, [])
     # Answers to the sender (issue 14): their wording lives with them (notifications/answers.py).
     if message.kind == OutboxKind.ANSWER:

@@ -20,6 +20,7 @@ from parcours.models import (
     BreakGlass,
     PathwayEvent,
     PersonSignInCode,
+    ReceiverLink,
     ReferralMessage,
     SignInRequest,
 )
@@ -100,6 +101,7 @@ class MailFacts:
     sign_in_requests: dict[int, SignInRequest] = field(default_factory=dict)
     rights_end_warnings: dict[int, RightsEndWarning] = field(default_factory=dict)
     person_codes: dict[int, PersonSignInCode] = field(default_factory=dict)
+    receiver_links: dict[int, ReceiverLink] = field(default_factory=dict)
     templates: Templates = field(default_factory=Templates)
 
 
@@ -169,4 +171,8 @@ def mail_facts_load(messages: Iterable[OutboxMessage]) -> MailFacts:
         ).in_bulk(warned)
     if codes := ids({OutboxKind.PERSON_CODE}, "person_sign_in_code_id"):
         facts.person_codes = PersonSignInCode.objects.in_bulk(codes)
+    if linked := ids({OutboxKind.RECEIVER_LINK}, "receiver_link_id"):
+        facts.receiver_links = ReceiverLink.objects.select_related(
+            "referral__sender_organisation", "referral__receiver_organisation", "organisation"
+        ).in_bulk(linked)
     return facts

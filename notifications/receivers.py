@@ -7,6 +7,7 @@ from parcours.queueing import enqueue_on_commit
 from parcours.signals import (
     break_glass_opened,
     person_code_issued,
+    receiver_link_issued,
     referral_message_posted,
     referral_moved,
     sign_in_refused,
@@ -18,6 +19,7 @@ from .services.answers import answer_notices_create
 from .services.break_glass import break_glass_notices_create
 from .services.correction import correction_notices_create
 from .services.person_code import person_code_notice_create
+from .services.receiver_link import receiver_link_notice_create
 from .services.referral_message import message_notices_create
 from .services.reminders import reminders_schedule
 from .services.sign_in import sign_in_notices_create
@@ -112,3 +114,14 @@ def send_a_person_their_code(sender, *, code, **kwargs) -> None:
         "notifications.outbox_relay",
         catch_up="the outbox-relay beat entry sends the person's code",
     )
+
+
+@receiver(receiver_link_issued, dispatch_uid="notifications.send_receiver_link")
+def send_receiver_link(sender, *, link, now, **kwargs) -> None:
+    """In the transaction that made the link (a send, a new link): the e-mail to the receiver's
+    contact address, then the relay woken once it commits (the periodic relay sends it anyway)."""
+    if receiver_link_notice_create(link=link, now=now):
+        enqueue_on_commit(
+            "notifications.outbox_relay",
+            catch_up="the outbox-relay beat entry sends the receiver's link",
+        )

@@ -158,7 +158,7 @@ def answers_visible_to(actor: Actor) -> QuerySet[AnswerNotice]:
     for it, and an answer about a referral the organisation no longer sees (its grace period
     over, the record archived) leaves with it."""
     return AnswerNotice.objects.filter(
-        recipient_id=actor.user.pk,
+        recipient_id=actor.account.pk,
         referral__in=access.referrals_visible_to(actor).filter(
             sender_organisation_id=actor.organisation.pk
         ),
@@ -179,6 +179,6 @@ def open_alerts_count(actor: Actor) -> int:
     """How many open alerts the actor may see, counted once per request: the header's badge
     and the home's « Alertes » block say the same number for one COUNT."""
     return remembered(
-        (OPEN_ALERTS_COUNT, actor.user.pk, actor.organisation.pk),
+        (OPEN_ALERTS_COUNT, actor.user_id, actor.organisation.pk),
         lambda: open_alerts_visible_to(actor).count(),
     )

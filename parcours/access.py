@@ -100,10 +100,12 @@ def personal_grants(actor: Actor) -> list[tuple[int, int]]:
     def read() -> list[tuple[int, int]]:
         return list(
             PathwayUserObjectPermission.objects.filter(
-                _in_force(), user_id=actor.user.pk
+                _in_force(), user_id=actor.account.pk
             ).values_list("content_object_id", "permission_id")
         )
 
+    if actor.user is None:  # a receiver's link: no account, no personal grant
+        return []
     return remembered((PERSONAL_GRANTS, actor.user.pk), read)
 
 
@@ -118,6 +120,20 @@ def _granted(
     perm_ids = _permission_ids_for(categories)
     if not perm_ids:
         return Q(pk__in=[])
+    if actor.link is not None:
+        # A receiver's link sees its referral's pathway, under the organisation's grants (the
+        # bases the receiver holds), and no other: every scope below narrows through here.
+        return Q(
+            Exists(
+                PathwayGroupObjectPermission.objects.filter(
+                    _in_force(now),
+                    group_id=actor.organisation.group_id,
+                    permission_id__in=perm_ids,
+                    content_object_id=OuterRef(pathway_ref),
+                )
+            ),
+            **{pathway_ref: actor.link.pathway_id},
+        )
     group_grant = PathwayGroupObjectPermission.objects.filter(
         _in_force(now),
         group_id=actor.organisation.group_id,
@@ -196,7 +212,7 @@ class ScopedRecord(Generic[M]):
     def find(self, actor: Actor, pk: int) -> M | None:
         """The record, or None when it is not in the scope (or missing). Raises NotCompiled
         when the actor holds personal grants or sees nothing: the caller asks the ORM."""
-        if personal_grants(actor) or not role_categories(actor):
+        if actor.link is not None or personal_grants(actor) or not role_categories(actor):
             raise NotCompiled
         return self._compiled(actor).first(
             group=actor.organisation.group_id, now=timezone.now(), pk=pk
@@ -257,7 +273,7 @@ def _grant_rows(actor: Actor, perm_ids: list[int], ids: list[int]) -> list[tuple
             {
                 "now": timezone.now(),
                 "group": actor.organisation.group_id,
-                "user": actor.user.pk,
+                "user": actor.account.pk,
                 "permissions": perm_ids,
                 "pathways": ids,
             },
@@ -278,7 +294,7 @@ def _grant_rows_orm(actor: Actor, perm_ids: list[int], ids: list[int]) -> list[t
         .union(
             PathwayUserObjectPermission.objects.filter(
                 _in_force(),
-                user_id=actor.user.pk,
+                user_id=actor.account.pk,
                 permission_id__in=perm_ids,
                 content_object_id__in=ids,
             ).values_list(*columns),
@@ -287,10 +303,43 @@ def _grant_rows_orm(actor: Actor, perm_ids: list[int], ids: list[int]) -> list[t
     )
 
 
+def _group_grants(
+    actor: Actor, ids: list[int], allowed: frozenset[str]
+) -> dict[int, PathwayGrants]:
+    """The organisation's grants alone (a receiver's link: no user, no personal grant)."""
+    if not allowed:
+        return dict.fromkeys(ids, NO_GRANTS)
+    by_id = {v: k for k, v in permission_ids().items()}
+    rows = PathwayGroupObjectPermission.objects.filter(
+        _in_force(),
+        group_id=actor.organisation.group_id,
+        permission_id__in=_permission_ids_for(allowed),
+        content_object_id__in=ids,
+    ).values_list("content_object_id", "permission_id", "basis", "relations")
+    bases: dict[int, dict[str, set[str]]] = {pid: {} for pid in ids}
+    relations: dict[int, set[str]] = {pid: set() for pid in ids}
+    for pathway_id, permission_id, basis, granted_for in rows:
+        category = by_id[permission_id].removeprefix("view_pathway_")
+        bases[pathway_id].setdefault(category, set()).update(basis.split())
+        relations[pathway_id].update(granted_for.split())
+    return {
+        pid: PathwayGrants(
+            bases={c: frozenset(codes) for c, codes in bases[pid].items()},
+            relations=frozenset(relations[pid]),
+        )
+        for pid in ids
+    }
+
+
 def grants_for(actor: Actor, pathway_ids: Iterable[int]) -> dict[int, PathwayGrants]:
     """Pathway id → the actor's grants in force now (one query for a whole page)."""
     allowed = role_categories(actor)
     ids = list(set(pathway_ids))
+    if actor.link is not None:  # its referral's pathway only (the others: no grant)
+        found = {pid: NO_GRANTS for pid in ids if pid != actor.link.pathway_id}
+        if actor.link.pathway_id not in ids:
+            return found
+        return found | _group_grants(actor, [actor.link.pathway_id], allowed)
     if not allowed or not ids:
         return dict.fromkeys(ids, NO_GRANTS)
     by_id = {v: k for k, v in permission_ids().items()}
@@ -342,9 +391,12 @@ def referrals_visible_to(actor: Actor) -> QuerySet[Referral]:
     """Referrals of pathways whose pathway category the actor sees; drafts only to their sender."""
     if DataCategory.PATHWAY not in role_categories(actor):
         return Referral.objects.none()
-    return Referral.objects.filter(
+    referrals = Referral.objects.filter(
         _granted(actor, [DataCategory.PATHWAY], pathway_ref="pathway_id")
     ).filter(_not_a_draft_of_others(actor))
+    if actor.link is not None:  # its one referral, not the pathway's others
+        return referrals.filter(pk=actor.link.referral_id)
+    return referrals
 
 
 def referrals_concerning(actor: Actor) -> QuerySet[Referral]:
@@ -504,10 +556,10 @@ def caseload_of(actor: Actor) -> QuerySet[Pathway]:
     two index ranges (the référent's foreign key, the partial index
     `referral_assigned_open_idx`), a few rows the grant's EXISTS then checks — an OR of the two
     conditions would read every pathway instead."""
-    as_referent = Pathway.objects.filter(referent_id=actor.user.pk).order_by().values("pk")
+    as_referent = Pathway.objects.filter(referent_id=actor.user_id).order_by().values("pk")
     in_charge = (
         Referral.objects.filter(
-            assigned_user_id=actor.user.pk,
+            assigned_user_id=actor.user_id,
             receiver_organisation_id=actor.organisation.pk,
             status__in=ASSIGNABLE_STATUSES,
         )

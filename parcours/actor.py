@@ -10,10 +10,33 @@ from .request_memo import remembered
 
 
 @dataclass(frozen=True)
+class LinkScope:
+    """What a receiver's link is for: one referral (and so one pathway), nothing else."""
+
+    link_id: int
+    referral_id: int
+    pathway_id: int
+
+
+@dataclass(frozen=True)
 class Actor:
-    user: User
+    # None only for a receiver's link (`link`): the organisation acts without an account.
+    user: User | None
     organisation: Organisation
     role: str  # what the role may do is the gate's table (parcours/rules.py)
+    link: LinkScope | None = None
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.pk if self.user is not None else None
+
+    @property
+    def account(self) -> User:
+        """The acting user, for a write that names one (a link never gets there: its role
+        allows only the receiver's answers, rules.LINK)."""
+        if self.user is None:
+            raise NoMembership()
+        return self.user
 
 
 def actor_for(user: User, organisation_id: int | None = None) -> Actor:
@@ -40,10 +63,12 @@ def membership_area_ids(actor: Actor) -> frozenset[int]:
     def query() -> frozenset[int]:
         return frozenset(
             Membership.employment_areas.through.objects.filter(
-                membership__user_id=actor.user.pk,
+                membership__user_id=actor.account.pk,
                 membership__organisation_id=actor.organisation.pk,
                 membership__is_active=True,
             ).values_list("employmentarea_id", flat=True)
         )
 
+    if actor.user is None:  # a receiver's link coordinates nothing
+        return frozenset()
     return remembered(("membership_areas", actor.user.pk, actor.organisation.pk), query)

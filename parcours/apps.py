@@ -50,6 +50,10 @@ class ParcoursConfig(AppConfig):
         from .webhook_receivers import record_webhook_events
 
         referral_moved.connect(record_webhook_events, dispatch_uid="parcours_webhook_events")
+        # A referral sent to an organisation without an account: its link (issue 19).
+        from .link_receivers import issue_link_on_send
+
+        referral_moved.connect(issue_link_on_send, dispatch_uid="parcours_receiver_link_on_send")
 
         # The access journal's append-only trigger (docs/journal.md); after every migrate.
         post_migrate.connect(

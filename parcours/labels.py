@@ -50,6 +50,11 @@ UNKNOWN_BASIS = "base non reconnue"
 UNKNOWN_ORGANISATION_KIND = "type d'organisme non reconnu"
 
 
+def receiver_link_label(organisation_name: str) -> str:
+    """Who acted through a receiver's link (issue 19): no user, its organisation."""
+    return f"Lien d'accès sans compte ({organisation_name})"
+
+
 def record_name(object_type: str, *, plural: bool = False) -> str:
     singular, many = RECORD_NAMES.get(object_type, UNKNOWN_RECORD)
     return many if plural else singular

@@ -34,6 +34,10 @@ AGREEMENT_SIGNATORIES = frozenset({M, Role.ADMIN})
 # Members with these roles (and staff of the admin) must sign in with a second factor: they read
 # who did what across an organisation or administer its accounts (docs/security.md).
 SECOND_FACTOR_ROLES = DPOS | {Role.ADMIN}
+# A receiver's link (models/receiver_link.py): the receiving organisation acting without an
+# account, on one referral. Never a membership's role; only the rows below that name it.
+LINK = "receiver_link"
+LINKS = frozenset({LINK})
 
 # What each role may see of a record it has a relationship and a basis for.
 ROLE_CATEGORIES: dict[str, frozenset[str]] = {
@@ -46,6 +50,9 @@ ROLE_CATEGORIES: dict[str, frozenset[str]] = {
     # The territorial coordinator steers the areas' partnership from aggregates: no record
     # content, whatever their organisation holds (a basis of their own would need a case role).
     COORD: frozenset(),
+    # What the receiver's bases give it of its one referral's pathway (the organisation's
+    # grants, narrowed to that pathway by parcours/access.py): what was shared with the receiver.
+    LINK: ALL_CATEGORIES,
 }
 
 
@@ -145,6 +152,10 @@ class Action(StrEnum):
     # service finds it, `Agreement.objects.allowing_transfer`).
     REFERRAL_TRANSFER_UNDER_AGREEMENT = "referral.transfer_under_agreement"
     REFERRAL_ASSIGN = "referral.assign"  # the receiver's team: who handles a received referral
+    # The link of a receiver without an account (issue 19): its sender revokes it or issues a
+    # new one (the former revoked).
+    RECEIVER_LINK_REVOKE = "receiver_link.revoke"
+    RECEIVER_LINK_ISSUE = "receiver_link.issue"
     CONSENT_RECORD = "consent.record"
     CONSENT_NARROW = "consent.narrow"
     CONSENT_REVOKE = "consent.revoke"
@@ -239,10 +250,14 @@ class Rule:
         return str(self.refusal)
 
 
-def _reads(label: str, category: str | None = DataCategory.PATHWAY) -> Rule:
+def _reads(label: str, category: str | None = DataCategory.PATHWAY, *, link: bool = False) -> Rule:
+    """A read: open to the roles that see some category; to a receiver's link only when `link`
+    (its referral and that referral's appointments, nothing else of the pathway)."""
     return Rule(
         label=label,
-        roles=frozenset(r for r, categories in ROLE_CATEGORIES.items() if categories),
+        roles=frozenset(
+            r for r, categories in ROLE_CATEGORIES.items() if categories and (link or r != LINK)
+        ),
         relations=None,
         refusal="",
         category=category,
@@ -294,6 +309,19 @@ _MOVE_ROLES: dict[Move, frozenset[str]] = {
     Move.CONFIRM_TRANSFER: CASEWORKERS,
     Move.TRANSFER_UNDER_AGREEMENT: CASEWORKERS,
 }
+# The receiver's answers a link may give (issue 19): accept, refuse, set the appointment, record
+# the outcome and close — not a réorientation (it names a partner), nor a correction (its
+# author's, a user).
+LINK_MOVES = frozenset(
+    {
+        Move.ACCEPT,
+        Move.REFUSE,
+        Move.SET_APPOINTMENT,
+        Move.RECORD_ATTENDANCE,
+        Move.RECORD_NO_SHOW,
+        Move.CLOSE,
+    }
+)
 _SENDING_ROLES = _(
     "Seuls les conseillers et travailleurs sociaux orientent une personne vers un partenaire."
 )
@@ -315,7 +343,8 @@ def _move_rule(move: Move) -> Rule:
     party = ACTION_PARTY[move]
     return Rule(
         label=_MOVE_LABELS[move],
-        roles=_MOVE_ROLES.get(move, CASEWORK_AND_MANAGERS),
+        roles=_MOVE_ROLES.get(move, CASEWORK_AND_MANAGERS)
+        | (LINKS if move in LINK_MOVES else frozenset()),
         relations=frozenset({_PARTY_RELATION[party]}),
         refusal=str(_PARTY_REFUSAL[party] % {"action": ACTION_LABELS[move]}),
         category=DataCategory.PATHWAY,
@@ -329,9 +358,9 @@ RULES: dict[Action, Rule] = {
     Action.PATHWAY_READ: _reads("Consultation d'un parcours", None),
     Action.PATHWAY_LIST: _reads("Liste de parcours", None),
     Action.TIMELINE_READ: _reads("Consultation de l'historique d'un parcours", None),
-    Action.REFERRAL_READ: _reads("Consultation d'une orientation"),
+    Action.REFERRAL_READ: _reads("Consultation d'une orientation", link=True),
     Action.REFERRAL_LIST: _reads("Liste d'orientations"),
-    Action.APPOINTMENT_READ: _reads("Consultation d'un rendez-vous"),
+    Action.APPOINTMENT_READ: _reads("Consultation d'un rendez-vous", link=True),
     Action.APPOINTMENT_LIST: _reads("Liste de rendez-vous"),
     Action.CONSENT_READ: _reads("Consultation d'un accord", DataCategory.IDENTITY),
     Action.CONSENT_LIST: _reads("Liste d'accords", DataCategory.IDENTITY),
@@ -447,6 +476,23 @@ RULES: dict[Action, Rule] = {
             "Seuls les conseillers, travailleurs sociaux et responsables de structure "
             "attribuent une orientation reçue."
         ),
+    ),
+    # The link of a receiver without an account: the sending organisation, which chose to send
+    # the person there, revokes it or issues a new one (the case workers and the manager, as
+    # withdrawing the referral). The receiver's own answers through it are the move rows (LINK).
+    Action.RECEIVER_LINK_REVOKE: Rule(
+        "Révocation du lien d'accès sans compte",
+        CASEWORK_AND_MANAGERS,
+        frozenset({Relation.SENDER}),
+        _("Seul l'organisme prescripteur révoque le lien d'accès de cette orientation."),
+        DataCategory.PATHWAY,
+    ),
+    Action.RECEIVER_LINK_ISSUE: Rule(
+        "Envoi d'un nouveau lien d'accès sans compte",
+        CASEWORK_AND_MANAGERS,
+        frozenset({Relation.SENDER}),
+        _("Seul l'organisme prescripteur envoie un nouveau lien d'accès pour cette orientation."),
+        DataCategory.PATHWAY,
     ),
     Action.CONSENT_RECORD: Rule(
         "Recueil de l'accord de la personne",

@@ -29,3 +29,7 @@ sign_in_refused = Signal()
 # Arguments: code (the PersonSignInCode just issued, issue 19). Sent inside the request's
 # transaction: the person's e-mail is written in it (one outbox row per code).
 person_code_issued = Signal()
+# Arguments: link (the ReceiverLink just made, its token still in `mail_token`), now. Sent inside
+# the transaction that made it (a send, or the sender's new link): the e-mail to the receiver's
+# contact address is written in it (notifications/receivers.py).
+receiver_link_issued = Signal()

@@ -22,6 +22,7 @@ from .views import (
     person_space,
     persons,
     proconnect,
+    receiver_link,
     referrals,
     sent_referrals,
     statistics,
@@ -127,6 +128,13 @@ urlpatterns = [
         name="webhook-replay",
     ),
     # The footer's mandatory pages, public.
+    # The link of a receiver without an account (issue 19): no sign-in, the link is the actor.
+    path("lien/<int:referral_pk>/<str:token>/", receiver_link.receiver_link, name="receiver-link"),
+    path(
+        "lien/<int:referral_pk>/<str:token>/<str:action>/",
+        receiver_link.receiver_link_move,
+        name="receiver-link-move",
+    ),
     path("accessibilite/", information.accessibility, name="accessibility"),
     path("mentions-legales/", information.legal_notice, name="legal-notice"),
     path("donnees-personnelles/", information.personal_data, name="personal-data"),
@@ -228,6 +236,12 @@ urlpatterns = [
     ),
     # The receiving team: « Confier à » (before the moves' pattern, which would take it).
     path("orientations/<int:pk>/confier/", referrals.referral_assign, name="referral-assign"),
+    # The sender's side of a receiver's link (issue 19): revoke it, send a new one.
+    path(
+        "orientations/<int:pk>/lien-destinataire/<str:what>/",
+        receiver_link.referral_receiver_link,
+        name="referral-receiver-link",
+    ),
     path("orientations/<int:pk>/<str:action>/", referrals.referral_move, name="referral-move"),
     path("alertes/", alerts.alert_list, name="alerts"),
     # The partner directory: a page, and the fragments of the forms' pickers (htmx).

@@ -33,6 +33,7 @@ class OutboxKind(models.TextChoices):
     SIGN_IN_REQUEST = "sign_in_request", _("Connexion ProConnect refusée (aux administrateurs)")
     RIGHTS_END = "rights_end", _("Fin de droits à venir (au référent)")
     PERSON_CODE = "person_code", _("Code de connexion à l'espace personnel (à la personne)")
+    RECEIVER_LINK = "receiver_link", _("Lien d'accès sans compte (au destinataire)")
 
 
 class OutboxStatus(models.TextChoices):
@@ -124,6 +125,17 @@ class OutboxMessage(models.Model):
         related_name="+",
         verbose_name=_("code de connexion de la personne"),
     )
+    # What a receiver's link e-mail carries (issue 19): the link made for a referral sent to an
+    # organisation without an account; the e-mail is built from it (its token, kept encrypted)
+    # when it is sent, and not sent if the link was revoked or expired meanwhile.
+    receiver_link = models.ForeignKey(
+        "parcours.ReceiverLink",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("lien d'accès sans compte"),
+    )
     status = models.CharField(
         _("état"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )
@@ -201,6 +213,13 @@ class OutboxMessage(models.Model):
                 condition=Q(reminder__isnull=False),
                 name="outbox_once_per_reminder_address",
                 violation_error_message=_("Cette adresse a déjà reçu ce rappel."),
+            ),
+            # One e-mail per receiver's link (to its organisation's contact address).
+            models.UniqueConstraint(
+                fields=["receiver_link", "to_email"],
+                condition=Q(receiver_link__isnull=False),
+                name="outbox_once_per_receiver_link_address",
+                violation_error_message=_("Cette adresse a déjà reçu ce lien d'accès."),
             ),
             # One benefit-transition e-mail per address and warning.
             models.UniqueConstraint(

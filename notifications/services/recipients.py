@@ -117,11 +117,14 @@ def recipients_for(alerts: Iterable[Alert]) -> dict[int, list[Recipient]]:
         )
     }
     # The alerts are already loaded: only their appointments' creators are fetched.
-    creators = {
+    creators: dict[int, User] = {
         appointment.pk: appointment.created_by
         for appointment in Appointment.objects.filter(
-            pk__in={a.appointment_id for a in alerts if a.appointment_id}
+            # Set through a receiver's link: nobody to tell by name (its organisation has none).
+            pk__in={a.appointment_id for a in alerts if a.appointment_id},
+            created_by__isnull=False,
         ).select_related("created_by")
+        if appointment.created_by is not None
     }
     appointment_creators: dict[int, User] = {
         a.pk: creators[a.appointment_id] for a in alerts if a.appointment_id in creators

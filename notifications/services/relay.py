@@ -80,6 +80,7 @@ CANCELLED_BECAUSE: dict[str, str] = {
     OutboxKind.CORRECTION: "Correction supprimée avant l'envoi (parcours effacé)",
     OutboxKind.REMINDER: "Rappel sans objet : l'orientation a avancé avant l'envoi",
     OutboxKind.REFERRAL_MESSAGE: "Message supprimé avant l'envoi (parcours effacé)",
+    OutboxKind.RECEIVER_LINK: "Lien d'accès révoqué ou expiré avant l'envoi",
 }
 
 

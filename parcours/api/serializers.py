@@ -40,6 +40,7 @@ from ..models import (
     PathwayEvent,
     PathwayOutcome,
     Person,
+    ReceiverLinkState,
     Referral,
     ReferralKind,
     ReferralMessage,
@@ -761,3 +762,42 @@ class AgreementDeclineSerializer(serializers.Serializer):
     reason = serializers.CharField(
         allow_blank=True, default="", max_length=2000, label=_("motif du refus")
     )
+
+
+class ReceiverLinkSerializer(serializers.Serializer):
+    """The state of a referral's link for a receiver without an account (issue 19): never its
+    token (only its hash is kept, and the e-mail carried it once). `state` is `none` when the
+    referral never had one (its receiver has an account)."""
+
+    state = serializers.ChoiceField(
+        choices=[("none", _("Aucun lien")), *ReceiverLinkState.choices], label=_("état")
+    )
+    state_label = serializers.CharField(label=_("état (libellé)"))
+    receiver_organisation = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField(allow_null=True, label=_("créé le"))
+    expires_at = serializers.DateTimeField(allow_null=True, label=_("expire le"))
+    revoked_at = serializers.DateTimeField(allow_null=True, label=_("révoqué le"))
+    last_used_at = serializers.DateTimeField(allow_null=True, label=_("dernière utilisation"))
+
+    @staticmethod
+    def of(link) -> dict:
+        if link is None:
+            return {
+                "state": "none",
+                "state_label": str(_("Aucun lien")),
+                "receiver_organisation": None,
+                "created_at": None,
+                "expires_at": None,
+                "revoked_at": None,
+                "last_used_at": None,
+            }
+        state = link.state()
+        return {
+            "state": state,
+            "state_label": str(ReceiverLinkState(state).label),
+            "receiver_organisation": link.organisation_id,
+            "created_at": link.created_at,
+            "expires_at": link.expires_at,
+            "revoked_at": link.revoked_at,
+            "last_used_at": link.last_used_at,
+        }

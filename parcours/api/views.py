@@ -39,6 +39,7 @@ from ..services import agreement as agreement_services
 from ..services import diagnostic as diagnostic_services
 from ..services import pathway as pathway_services
 from ..services import person as person_services
+from ..services import receiver_link as link_services
 from ..services import referral as referral_services
 from ..services import referral_assignment
 from ..services import referral_message as message_services
@@ -543,6 +544,7 @@ class ReferralViewSet(
         "retrieve": Action.REFERRAL_READ,
         "list": Action.REFERRAL_LIST,
         "messages": Action.REFERRAL_MESSAGE_READ,
+        "receiver_link": Action.REFERRAL_READ,
     }
     serializer_class = serializers.ReferralSerializer
     filterset_class = filters.ReferralFilter
@@ -627,6 +629,41 @@ class ReferralViewSet(
     assign = _referral_action(
         referral_assignment.referral_assign, serializers.AssignSerializer, name="assign"
     )
+
+    # The link of a receiver without an account (issue 19): its state (never the token), and
+    # the sender's revocation or new link (the gate's RECEIVER_LINK_* rows).
+    @extend_schema(
+        responses=serializers.ReceiverLinkSerializer, operation_id="referrals_receiver_link"
+    )
+    @action(detail=True, methods=["get"], url_path="receiver-link", filter_backends=[])
+    def receiver_link(self, request, pk=None):
+        """The state of the referral's link for a receiver without an account."""
+        referral = self.get_object()  # in scope, else 404 (the probe journaled by the gate)
+        self.journal_shown = frozenset({DataCategory.PATHWAY})
+        link = link_services.current_link(referral)
+        return Response(serializers.ReceiverLinkSerializer.of(link))
+
+    @extend_schema(
+        request=None,
+        responses=serializers.ReceiverLinkSerializer,
+        operation_id="referrals_receiver_link_revoke",
+    )
+    @action(detail=True, methods=["post"], url_path="receiver-link/revoke")
+    def receiver_link_revoke(self, request, pk=None):
+        """The sender revokes the link: it opens nothing from now on (409 if none in force)."""
+        referral = link_services.receiver_link_revoke(actor=self.actor, referral_id=record_id(pk))
+        return Response(serializers.ReceiverLinkSerializer.of(link_services.current_link(referral)))
+
+    @extend_schema(
+        request=None,
+        responses={201: serializers.ReceiverLinkSerializer},
+        operation_id="referrals_receiver_link_issue",
+    )
+    @action(detail=True, methods=["post"], url_path="receiver-link/issue")
+    def receiver_link_issue(self, request, pk=None):
+        """The sender sends a new link to the receiver's contact address (the former revoked)."""
+        link = link_services.receiver_link_issue(actor=self.actor, referral_id=record_id(pk))
+        return Response(serializers.ReceiverLinkSerializer.of(link), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         methods=["GET"],

@@ -73,7 +73,7 @@ def author_refusal(
     AUTHOR_WINDOWS), or None: another user than the author, or the deadline passed (or never
     stamped: a write recorded before the window existed)."""
     window = AUTHOR_WINDOWS[action]
-    if author_id is None or author_id != actor.user.pk:
+    if author_id is None or author_id != actor.user_id:
         return str(window.not_author)
     if until is None or timezone.now() > until:
         when = timezone.localtime(until).strftime("%d/%m/%Y à %H:%M") if until else "—"

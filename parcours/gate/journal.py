@@ -207,8 +207,21 @@ def _row(
         basis=_basis(basis),
         request_id=request_id_for(request) if request is not None else "",
         client_ip=client_ip_for(request) if request is not None else None,
-        detail={"door": str(context.current_door()), **_token_used(request), **dict(detail or {})},
+        detail={
+            "door": str(context.current_door()),
+            **_token_used(request),
+            **_link_used(actor),
+            **dict(detail or {}),
+        },
     )
+
+
+def _link_used(actor: Actor | None) -> dict[str, int]:
+    """A receiver's link acting (no user, its organisation): the DPO reads which link did it
+    (parcours/labels.py names it « Lien d'accès sans compte »)."""
+    if actor is None or actor.link is None:
+        return {}
+    return {"receiver_link": actor.link.link_id}
 
 
 def _token_used(request: HttpRequest | None) -> dict[str, int]:

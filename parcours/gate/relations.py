@@ -28,6 +28,10 @@ from ..selectors.relationships import OPEN_CARE_TEAM, relationships_of
 
 
 def relations_to_pathway(actor: Actor, pathway: Pathway) -> frozenset[Relation]:
+    if actor.link is not None:
+        # A receiver's link stands to its referral only (`relations_to_referral`): no rule on
+        # the pathway itself is its to take.
+        return frozenset()
     relationship = relationships_of(pathway, now=timezone.now()).get(actor.organisation.pk)
     if relationship is None:
         return frozenset()
@@ -76,7 +80,10 @@ def relations_to_person(
 
 
 def relations_to_referral(actor: Actor, referral: Referral) -> frozenset[Relation]:
-    """The party the organisation is on this very referral (not on the pathway's others)."""
+    """The party the organisation is on this very referral (not on the pathway's others); a
+    receiver's link is the receiver of its own referral and of no other."""
+    if actor.link is not None and actor.link.referral_id != referral.pk:
+        return frozenset()
     relations = set()
     if referral.sender_organisation_id == actor.organisation.pk:
         relations.add(Relation.SENDER)

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('parcours', '0038_figures_recomputed_in_full'),
+        ('parcours', '0039_receiver_link'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -65,6 +65,7 @@ from .pathway import (
 )
 from .person import Person
 from .person_space import PersonSignInCode
+from .receiver_link import ReceiverLink, ReceiverLinkState
 from .referral import (
     ASSIGNABLE_STATUSES,
     OPEN_REFERRAL_STATUSES,
@@ -170,6 +171,8 @@ __all__ = [
     "ProConnectIdentity",
     "ProposalBasis",
     "ProposalStatus",
+    "ReceiverLink",
+    "ReceiverLinkState",
     "Referral",
     "ReferralFigureRefresh",
     "ReferralKind",

@@ -42,8 +42,9 @@ class Appointment(models.Model):
     outcome_recorded_at = models.DateTimeField(_("issue saisie le"), null=True, blank=True)
     # Start + the agreed grace: past it with no outcome recorded, the person counts as absent.
     outcome_due_at = models.DateTimeField(_("issue attendue avant le"), null=True, blank=True)
+    # NULL: set through a receiver's link, without an account (models/receiver_link.py).
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -16,7 +16,7 @@ from typing import TextIO
 from django.db.models import Q
 
 from ..categories import DataCategory
-from ..labels import UNKNOWN_BASIS, basis_label, record_label, record_name
+from ..labels import UNKNOWN_BASIS, basis_label, receiver_link_label, record_label, record_name
 from ..models import AccessEvent, AccessOperation, Pathway, Referral
 from ..spreadsheet import csv_writer
 
@@ -130,6 +130,8 @@ def staff_label(event: AccessEvent, *, named: bool) -> str:
     if (event.detail or {}).get("principal") == "person":
         return THE_PERSON
     if event.user is None:
+        if (event.detail or {}).get("receiver_link") and event.organisation is not None:
+            return receiver_link_label(event.organisation.name)
         return AUTOMATIC
     if named:
         return event.user.get_full_name() or event.user.get_username()

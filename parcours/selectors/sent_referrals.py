@@ -59,7 +59,7 @@ def sent_by(actor: Actor, by: SentBy) -> Q:
     the organisation they act for (a user of two organisations sees each one's apart)."""
     condition = Q(sender_organisation_id=actor.organisation.pk, sent_at__isnull=False)
     if by == SentBy.ME:
-        condition &= Q(sender_user_id=actor.user.pk)
+        condition &= Q(sender_user_id=actor.account.pk)
     return condition
 
 

@@ -53,7 +53,7 @@ def access_request_create(
     created = AccessRequest.objects.create(
         pathway=pathway,
         requesting_organisation=actor.organisation,
-        requested_by=actor.user,
+        requested_by=actor.account,
         reason=reason.strip(),
     )
     _journal(actor, Action.ACCESS_REQUEST_CREATE, created, purpose=created.reason)

@@ -73,7 +73,7 @@ def break_glass_open(*, actor: Actor, pathway_id: int, category: str, reason: st
     now = timezone.now()
     grant = BreakGlass.objects.create(
         pathway=pathway,
-        user=actor.user,
+        user=actor.account,
         organisation=actor.organisation,
         category=category,
         reason=reason.strip(),

@@ -168,7 +168,7 @@ def dpo_journal_verification_request(*, actor: Actor, request: HttpRequest | Non
         purpose="Vérification du journal demandée",
         request=request,
     )
-    who = actor.user.get_full_name() or actor.user.get_username()
+    who = actor.account.get_full_name() or actor.account.get_username()
     enqueue_on_commit(
         "parcours.journal_verify_daily",
         triggered_by=f"demandée par {who}",

@@ -454,7 +454,7 @@ def journal_purge(
                 before,
                 boundary,
                 report.last_hash,
-                actor.user.pk if actor else None,
+                actor.user_id if actor else None,
                 actor.organisation.pk if actor else None,
                 purpose,
             ],

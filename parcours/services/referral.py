@@ -458,7 +458,7 @@ def referral_set_appointment(
             outcome_due_at=starts_at + dt.timedelta(hours=delays.no_show_grace_hours),
             channel=channel,
             place=place.strip(),
-            created_by=actor.user,
+            created_by=actor.user,  # None through a receiver's link
         )
         save_with_history(appointment, actor=actor, reason=_("Rendez-vous fixé"))
         created.append(appointment)

@@ -24,6 +24,7 @@ from the scenario's facts (holder of the pathway, follower, party, role), indepe
 
 import datetime as dt
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,7 +37,14 @@ from django.utils import timezone
 from notifications.models import Alert
 from parcours.access import categories_for
 from parcours.categories import PATHWAY_FIELDS, PERSON_FIELDS
-from parcours.models import AccessEvent, Objection, RightsRequest, Role
+from parcours.models import (
+    OPEN_REFERRAL_STATUSES,
+    AccessEvent,
+    Objection,
+    ReceiverLink,
+    RightsRequest,
+    Role,
+)
 from parcours.services.access_grants import access_recompute
 from parcours.transitions import ACTION_PARTY, Action, find_move
 
@@ -209,6 +217,36 @@ def _messages(ok: int):
         return ok if w.is_caseworker and w.party is not None else 403
 
     return expect
+
+
+def _receiver_link_move(ok: int):
+    """A referral's link (issue 19): within the referral's basis (404 otherwise), its sender's
+    case workers and managers (403 otherwise); a new link only for a referral sent and open
+    (409 otherwise; the world's receivers other than the actor's organisation have nobody)."""
+
+    def expect(w: World) -> int:
+        if not _visible(w, PTH):
+            return 404
+        if not (w.casework and w.party == "sender"):
+            return 403
+        if ok == 201 and (
+            w.referral.status == "draft" or w.referral.status not in OPEN_REFERRAL_STATUSES
+        ):
+            return 409
+        return ok
+
+    return expect
+
+
+def _receiver_link_in_force(w: World) -> int:
+    """A link in force on the world's referral (its revocation's record)."""
+    ReceiverLink.objects.create(
+        referral=w.referral,
+        organisation_id=w.referral.receiver_organisation_id,
+        token_hash=secrets.token_hex(32),
+        expires_at=timezone.now() + dt.timedelta(days=30),
+    )
+    return w.referral.pk
 
 
 def _sees_person_as_caseworker(w: World) -> bool:
@@ -621,6 +659,26 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         _messages(201),
         pk=lambda w: w.referral.pk,
         payload=lambda w: {"text": "La personne a-t-elle un moyen de transport ?"},
+        journal="referral",
+        writes=_written(PTH),
+    ),
+    # --- the link of a receiver without an account (issue 19): its state to whoever sees the
+    # referral; its revocation and a new one to the sender's case workers and managers -----------
+    ("/api/v1/referrals/{pk}/receiver-link/", "GET"): Row(
+        lambda w: _ok_if(_visible(w, PTH)),
+        pk=lambda w: w.referral.pk,
+        journal="referral",
+        shows=frozenset({PTH}),
+    ),
+    ("/api/v1/referrals/{pk}/receiver-link/revoke/", "POST"): Row(
+        _receiver_link_move(200),
+        prepare=_receiver_link_in_force,
+        journal="referral",
+        writes=_written(PTH),
+    ),
+    ("/api/v1/referrals/{pk}/receiver-link/issue/", "POST"): Row(
+        _receiver_link_move(201),
+        pk=lambda w: w.referral.pk,
         journal="referral",
         writes=_written(PTH),
     ),

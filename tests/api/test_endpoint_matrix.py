@@ -15,6 +15,7 @@ Adding an endpoint without adding its row here fails `test_every_endpoint_is_in_
 
 import datetime as dt
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from django.utils import timezone
 
 from notifications.models import Alert, AnswerNotice
 from parcours.actor import Actor
+from parcours.api import serializers
 from parcours.models import (
     AccessRequest,
     Agreement,
@@ -43,6 +45,7 @@ from parcours.models import (
     PathwayEvent,
     Person,
     PlanAction,
+    ReceiverLink,
     Referral,
     ReferralMessage,
     ReferralStatus,
@@ -187,6 +190,25 @@ def _incoming_action(payload: dict | None = None, **traits):
 
 def _outgoing_action(payload: dict | None = None, **traits):
     return lambda world: (world.me, _outgoing(world, **traits).pk, payload)
+
+
+def _to_ccas(world):
+    """Sent by home to a CCAS without accounts (issue 19: a receiver's link is for it)."""
+    return ReferralFactory(
+        pathway=_own_pathway(world), receiver_organisation=OrganisationFactory(), sent=True
+    )
+
+
+def _with_receiver_link(referral):
+    """`referral` (or its id) with a link in force."""
+    referral = referral if isinstance(referral, Referral) else Referral.objects.get(pk=referral)
+    ReceiverLink.objects.create(
+        referral=referral,
+        organisation_id=referral.receiver_organisation_id,
+        token_hash=secrets.token_hex(32),
+        expires_at=timezone.now() + dt.timedelta(days=30),
+    )
+    return referral
 
 
 def _alert_about(referral):
@@ -630,6 +652,18 @@ ENDPOINTS: dict[tuple[str, str], Row] = {
         own=_incoming_action({"text": "La personne a-t-elle le permis ?"}, sent=True),
         ok=201,
         foreign=_foreign_referral(sent=True),
+    ),
+    # The link of a receiver without an account (issue 19): its state, its sender's revocation
+    # and new link.
+    ("/api/v1/referrals/{pk}/receiver-link/", "GET"): Row(
+        own=_outgoing_action(sent=True), foreign=_foreign_referral(sent=True)
+    ),
+    ("/api/v1/referrals/{pk}/receiver-link/revoke/", "POST"): Row(
+        own=lambda w: (w.me, _with_receiver_link(_to_ccas(w)).pk, None),
+        foreign=lambda w: (Referral, _with_receiver_link(_foreign_referral(sent=True)(w)[1]).pk),
+    ),
+    ("/api/v1/referrals/{pk}/receiver-link/issue/", "POST"): Row(
+        own=lambda w: (w.me, _to_ccas(w).pk, None), ok=201, foreign=_foreign_referral(sent=True)
     ),
     # Appointments (read-only; written through the referral moves).
     ("/api/v1/appointments/", "GET"): Row(own=_as_me),
@@ -1194,6 +1228,9 @@ def test_member_is_allowed(key, world, client_for):
             assert (body["referral"], body["text"]) == (pk, payload["text"]), body
         else:
             assert "results" in body
+    elif "/receiver-link/" in path:  # the link's state, never its token
+        assert body["state"] in ("none", "active", "revoked"), body
+        assert set(body) == set(serializers.ReceiverLinkSerializer().fields), body
     elif pk is not None and not path.endswith("/timeline/"):
         assert body["id"] == pk, body  # detail routes answer with the record acted on
     elif method == "GET" and path.endswith("s/"):

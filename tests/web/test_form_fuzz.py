@@ -1265,6 +1265,63 @@ NO_FORM |= {
 }
 
 
+# The link of a receiver without an account (issue 19): its forms are the staff's, posted by
+# nobody signed in; its page (a GET) and the sender's revocation (a button) have none.
+def _link_move(action: str, *, accepted: bool = False):
+    def kwargs(w: World) -> dict:
+        from parcours.services.receiver_link import link_actor
+        from parcours.services.referral import referral_accept
+
+        link = w.ccas_link()
+        url = {**w.link_kwargs(), "action": action}  # the token, before any use blanks it
+        if accepted:
+            referral_accept(actor=link_actor(link), referral_id=link.referral_id)
+        return url
+
+    return kwargs
+
+
+PAGES += [
+    FormPage(
+        "receiver-link-move",
+        "anonymous",
+        _link_move("refuse"),
+        lambda w: {"refusal_reason": "no_capacity", "comment": "Pas de place"},
+        {"refusal_reason": ("", UNKNOWN), "comment": (LONG, NUL)},
+        kept=("comment",),
+        refused=(lambda w: {"refusal_reason": "other", "comment": BLANK},),
+        label="receiver-link-move-refuse",
+    ),
+    FormPage(
+        "receiver-link-move",
+        "anonymous",
+        _link_move("set_appointment", accepted=True),
+        lambda w: {
+            "starts_at": _local(timezone.now() + dt.timedelta(days=3)),
+            "channel": "in_person",
+            "place": "Mairie de Liévin",
+        },
+        {
+            "starts_at": ("", "2020-01-01T10:00", "9999-12-31T23:59", "demain", NUL, "PAST_HOUR"),
+            "channel": ("", UNKNOWN),
+            "place": (LONG, NUL),
+        },
+        kept=("starts_at", "place"),
+        label="receiver-link-move-set-appointment",
+    ),
+    FormPage(
+        "receiver-link-move",
+        "anonymous",
+        _link_move("close", accepted=True),
+        lambda w: {"outcome": "job", "comment": "En CDD"},
+        {"outcome": ("", UNKNOWN), "comment": (LONG, NUL)},
+        kept=("comment",),
+        label="receiver-link-move-close",
+    ),
+]
+NO_FORM |= {"receiver-link", "referral-receiver-link"}
+
+
 def test_every_page_is_fuzzed_or_has_no_form():
     from web import urls
 

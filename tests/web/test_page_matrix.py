@@ -30,6 +30,8 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from notifications.models import Alert, AnswerNotice, NotificationPreference
+from parcours.access import basis_for
+from parcours.actor import Actor
 from parcours.gate.journal import SECURITY_PURPOSE, TOKEN_PURPOSE
 from parcours.models import (
     AccessEvent,
@@ -49,13 +51,16 @@ from parcours.models import (
     PathwayEvent,
     Person,
     PlanAction,
+    ReceiverLink,
     Referral,
     ReferralMessage,
     RightsRequest,
     Role,
 )
 from parcours.rules import PURPOSES, Relation
+from parcours.services import referral as referral_services
 from parcours.services.account_security import totp_pending
+from parcours.services.receiver_link import link_actor
 from tests.factories import (
     AgreementFactory,
     ConsentFactory,
@@ -95,6 +100,9 @@ ACCOUNT_PAGES = {
     "second-factor-recovery-codes",
     "second-factor-disable",
     *INFORMATION,
+    # A receiver's link (issue 19): no account at all, the link is the actor.
+    "receiver-link",
+    "receiver-link-move",
 }
 # Users whose session has passed the password only (every other one is signed in completely,
 # second factor included, by the tests' force_login: tests/second_factor.py).
@@ -200,6 +208,43 @@ class World(DpoWorld):
         if not hasattr(self, "_foreign_token"):
             self._foreign_token = api_token_for(MembershipFactory())[0]
         return self._foreign_token
+
+    def ccas_link(self) -> ReceiverLink:
+        """France Travail's referral of Léa to a CCAS without accounts, and its link (issue 19;
+        made when a visit needs it)."""
+        if not hasattr(self, "_ccas_link"):
+            ccas = OrganisationFactory(name="CCAS de Liévin", contact_email="ccas@lievin.fr")
+            ConsentFactory(person=self.person, organisations=[ccas], categories=["pathway"])
+            referral = referral_services.referral_create(
+                actor=Actor(user=self.me, organisation=self.home, role=Role.COUNSELLOR),
+                pathway_id=self.pathway.pk,
+                receiver_organisation_id=ccas.pk,
+                kind="upstream",
+                reason="Logement",
+            )
+            self._ccas_link = ReceiverLink.objects.get(referral=referral)
+        return self._ccas_link
+
+    def link_kwargs(self, referral_pk: int | None = None, token: str | None = None) -> dict:
+        link = self.ccas_link()
+        return {
+            "referral_pk": referral_pk or link.referral_id,
+            "token": token or ReceiverLink.objects.get(pk=link.pk).mail_token,
+        }
+
+    def on_ccas_referral(self, actor: Actor, categories=("pathway",)) -> str:
+        """The bases `actor` holds the CCAS referral's pathway under."""
+        return basis_for(actor, self.pathway.pk, categories)
+
+    @property
+    def link_bases(self) -> str:
+        return self.on_ccas_referral(link_actor(self.ccas_link()), ("identity", "pathway"))
+
+    @property
+    def home_on_ccas_referral(self) -> str:
+        return self.on_ccas_referral(
+            Actor(user=self.me, organisation=self.home, role=Role.COUNSELLOR)
+        )
 
     @property
     def siae_on_person(self) -> str:
@@ -3472,6 +3517,181 @@ DENY |= {
 }
 
 
+# --- the link of a receiver without an account (issue 19): the CCAS answers through it, without
+# signing in; France Travail, its sender, revokes it or sends a new one ----------------------------
+LINK = lambda w: w.link_kwargs()  # noqa: E731
+LINK_ACCEPT = lambda w: {**w.link_kwargs(), "action": "accept"}  # noqa: E731
+CCAS_REFERRAL = lambda w: {"pk": w.ccas_link().referral_id, "what": "revoquer"}  # noqa: E731
+
+
+def _link_refused(reason: str, referral) -> Row:
+    return Row("denied", "referral", referral, (), lambda w: "", "", "referral.read", reason)
+
+
+ALLOW |= {
+    "receiver-link": [
+        Visit(
+            "anonymous",
+            "GET",
+            LINK,
+            says="demandez-en un",
+            journal=(
+                read(
+                    "referral",
+                    lambda w: w.ccas_link().referral_id,
+                    ("identity", "pathway"),
+                    lambda w: w.link_bases,
+                    RECEIVER,
+                    "referral.read",
+                ),
+            ),
+        ),
+        Visit(  # a signed-in user opening the link acts as the link, not as themselves
+            "me",
+            "GET",
+            LINK,
+            says="Page réservée à CCAS de Liévin",
+            journal=(
+                read(
+                    "referral",
+                    lambda w: w.ccas_link().referral_id,
+                    ("identity", "pathway"),
+                    lambda w: w.link_bases,
+                    RECEIVER,
+                    "referral.read",
+                ),
+            ),
+            name="signed-in",
+        ),
+    ],
+    "receiver-link-move": [
+        Visit(
+            "anonymous",
+            "POST",
+            LINK_ACCEPT,
+            status=302,
+            says="/lien/",
+            journal=(
+                write(
+                    "referral",
+                    lambda w: w.ccas_link().referral_id,
+                    ("pathway",),
+                    lambda w: w.on_ccas_referral(link_actor(w.ccas_link())),
+                    RECEIVER,
+                    "referral.accept",
+                ),
+            ),
+            done=lambda w: Referral.objects.get(pk=w.ccas_link().referral_id).status == "accepted",
+        ),
+    ],
+    "referral-receiver-link": [
+        Visit(
+            "me",
+            "POST",
+            CCAS_REFERRAL,
+            status=302,
+            says="/orientations/",
+            journal=(
+                write(
+                    "referral",
+                    lambda w: w.ccas_link().referral_id,
+                    ("pathway",),
+                    lambda w: w.home_on_ccas_referral,
+                    OWNER,
+                    "receiver_link.revoke",
+                ),
+            ),
+            done=lambda w: ReceiverLink.objects.get(pk=w.ccas_link().pk).revoked_at is not None,
+        ),
+    ],
+}
+DENY |= {
+    "receiver-link": [
+        Visit(
+            "anonymous",
+            "GET",
+            lambda w: w.link_kwargs(token=w.link_kwargs()["token"][:-2] + "zz"),
+            status=404,
+            says="Ce lien n&#x27;est pas valide",
+            name="forged",
+        ),
+        Visit(  # the link on another referral's URL: refused, journaled with the link
+            "anonymous",
+            "GET",
+            lambda w: w.link_kwargs(referral_pk=w.outgoing.pk),
+            status=404,
+            says="Ce lien ne sert que pour l&#x27;orientation",
+            journal=(_link_refused("receiver_link_other_referral", lambda w: w.outgoing.pk),),
+            name="other-referral",
+        ),
+    ],
+    "receiver-link-move": [
+        Visit(  # a move the link may not make: the gate's table, journaled
+            "anonymous",
+            "POST",
+            lambda w: {**w.link_kwargs(), "action": "withdraw"},
+            status=403,
+            says="Action impossible",
+            journal=(
+                Row(
+                    "denied",
+                    "referral",
+                    lambda w: w.ccas_link().referral_id,
+                    (),
+                    lambda w: "",
+                    RECEIVER,  # the receiver of this referral, refused the sender's move
+                    "referral.withdraw",
+                    "not_allowed",
+                ),
+            ),
+            name="withdraw",
+        ),
+        Visit(
+            "anonymous",
+            "POST",
+            lambda w: {**w.link_kwargs(referral_pk=w.outgoing.pk), "action": "accept"},
+            status=404,
+            journal=(_link_refused("receiver_link_other_referral", lambda w: w.outgoing.pk),),
+            name="other-referral",
+        ),
+    ],
+    "referral-receiver-link": [
+        Visit(  # the SIAE sees Léa's pathway (its own referral): not the sender of this one
+            "receiver",
+            "POST",
+            CCAS_REFERRAL,
+            status=403,
+            says="Seul l&#x27;organisme prescripteur révoque",
+            journal=(  # no relation to this referral: the refusal has no purpose
+                Row(
+                    "denied",
+                    "referral",
+                    lambda w: w.ccas_link().referral_id,
+                    (),
+                    lambda w: "",
+                    "",
+                    "receiver_link.revoke",
+                    "not_allowed",
+                ),
+            ),
+            name="receiver",
+        ),
+        Visit(
+            "stranger",
+            "POST",
+            CCAS_REFERRAL,
+            status=404,
+            says=NOT_FOUND,
+            journal=(
+                refused("referral", lambda w: w.ccas_link().referral_id, "receiver_link.revoke"),
+            ),
+            name="out-of-scope",
+        ),
+        Visit("anonymous", "POST", CCAS_REFERRAL, status=302, says="/connexion/"),
+    ],
+}
+
+
 # --- running a visit -------------------------------------------------------------------------
 
 
@@ -3594,7 +3814,12 @@ def _check_row(world: World, row: AccessEvent, expected: Row) -> list[str]:
         failures.append(f"action {row.detail.get('action')!r}, expected {expected.action!r}")
     if row.detail.get("refusal") != expected.refusal:
         failures.append(f"refusal {row.detail.get('refusal')!r}, expected {expected.refusal!r}")
-    if expected.operation not in ("report", "export") and row.user_id is None:
+    # A receiver's link acts without a user (issue 19): the row names the link instead.
+    if (
+        expected.operation not in ("report", "export")
+        and row.user_id is None
+        and not row.detail.get("receiver_link")
+    ):
         failures.append("no user")
     return failures
 

@@ -365,6 +365,7 @@ def test_every_page_is_in_the_table():
     from tests.committee.test_pages import COMMITTEE_PAGES
     from tests.person_space.test_franceconnect import FRANCECONNECT_PAGES
     from tests.person_space.test_pages import PERSON_SPACE_PAGES
+    from tests.receiver_link.test_pages import RECEIVER_LINK_PAGES
     from tests.statistics.test_agreement_indicator_doors import INDICATOR_PAGES
     from tests.statistics.test_doors import STATISTICS_PAGES
     from tests.statistics.test_territory import TERRITORY_PAGES
@@ -393,6 +394,7 @@ def test_every_page_is_in_the_table():
         # The person's own space: tests/person_space/ (FranceConnect's with the real provider).
         | PERSON_SPACE_PAGES
         | FRANCECONNECT_PAGES
+        | RECEIVER_LINK_PAGES
     )
     assert any(getattr(p, "namespace", None) == "web" for p in get_resolver().url_patterns)
 

@@ -45,6 +45,7 @@ from ..forms import (
 from ..identity import name_shown
 from ..listing import naming_persons, sealed_fields
 from ..transfer_forms import DeclineTransferForm, TransferForm
+from . import receiver_link as receiver_link_views
 from .directory import build_picker, build_sheet, search_again
 
 PAGE_SIZE = 25
@@ -265,6 +266,8 @@ def _referral_page(
             "alerts": alerts_visible_to(actor).filter(referral=referral).order_by("-created_at"),
             **thread,
             "message_form": forms.get("message") or ReferralMessageForm(),
+            # The link of a receiver without an account (issue 19): its sender's block.
+            "receiver_link": receiver_link_views.sender_block(actor, referral),
         },
         status=status,
     )
