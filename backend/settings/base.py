@@ -703,6 +703,9 @@ PARCOURS_ATTENDANCE_CORRECTION_WORKING_DAYS = env.int(
 # A receiver without an account answers a referral through a link e-mailed to its contact
 # address (issue 19): valid this many days (and never once the referral is over).
 PARCOURS_RECEIVER_LINK_DAYS = env.int("PARCOURS_RECEIVER_LINK_DAYS", default=30)
+# Refused link tokens (forged, another referral's) one address may try in ten minutes before the
+# link pages answer 429 (no enumeration).
+PARCOURS_RECEIVER_LINK_REFUSALS = env.int("PARCOURS_RECEIVER_LINK_REFUSALS", default=20)
 PARCOURS_PUBLIC_URL = env.str("PARCOURS_PUBLIC_URL", default="http://127.0.0.1:8000")
 # Who runs this instance, for the footer's mandatory pages (mentions légales, données
 # personnelles): each deployment names itself (docs/operations.md). The defaults say plainly

@@ -55,6 +55,8 @@ JOURNAL_PURGE_MIN_AGE_DAYS = 0
 CACHES["throttle"]["KEY_PREFIX"] = f"parcours-throttle-test-{os.getpid()}-{_xdist}"  # noqa: F405
 PARCOURS_API_ANONYMOUS_RATE = "1000000/minute"
 PARCOURS_API_REFUSED_TOKEN_RATE = "1000000/minute"  # noqa: S105 (a rate)
+# Likewise the receiver link's refusals (tests/receiver_link/test_pages.py sets its own).
+PARCOURS_RECEIVER_LINK_REFUSALS = 1_000_000
 # The read replica's pins: a prefix of this run's own, as above; a server a test starts with
 # several workers (tests/replica/) names one for all of them in PARCOURS_TEST_PIN_PREFIX.
 CACHES["pins"]["KEY_PREFIX"] = os.environ.get(  # noqa: F405

@@ -232,3 +232,19 @@ def test_a_manager_of_the_sender_may_revoke(world):
     assert not ReceiverLink.objects.filter(referral=referral, revoked_at__isnull=True).exists()
     unknown = reverse("web:referral-receiver-link", args=[referral.pk, "x"])
     assert client.post(unknown).status_code == 404
+
+
+def test_too_many_refused_tokens_from_one_address_are_throttled(world, client, settings):
+    settings.PARCOURS_RECEIVER_LINK_REFUSALS = REFUSALS_ALLOWED = 5
+    referral = world.send()
+    token = token_of(_link(referral))
+    address = {"REMOTE_ADDR": "203.0.113.77"}
+    for n in range(REFUSALS_ALLOWED):
+        guess = token_for(_link(referral).pk, f"devine-{n}")
+        assert client.get(_url(referral, guess), **address).status_code == 404
+    # Even the right token, from that address, waits for the window to end.
+    response = client.get(_url(referral, token), **address)
+    assert response.status_code == 429
+    assert "Trop de liens non valides" in _text(response)
+    # Another address is not concerned.
+    assert client.get(_url(referral, token), REMOTE_ADDR="198.51.100.4").status_code == 200

@@ -8,8 +8,11 @@ forged, altered, expired, revoked, used on another referral's URL, or a referral
 a French page (404 or 410), the refusal journaled when the link is known.
 """
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import caches
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +26,7 @@ from parcours.gate import Subject
 from parcours.gate.journal import record_read_of
 from parcours.gate.relations import relations_to_referral
 from parcours.models import Referral
+from parcours.request_origin import client_ip_for
 from parcours.rules import move_action
 from parcours.services import receiver_link as link_services
 from parcours.services import referral as referral_services
@@ -37,6 +41,14 @@ from ..forms import (
     apply_domain_error,
     error_sentence,
 )
+
+logger = logging.getLogger(__name__)
+
+# No enumeration: past PARCOURS_RECEIVER_LINK_REFUSALS refused tokens (forged, or another
+# referral's URL) from one address within the window, every link page answers 429 until the
+# window ends. Counted in the "throttle" cache (Redis); a cache that does not answer lets the
+# request through (logged).
+REFUSALS_WINDOW_SECONDS = 600
 
 FORMS = {
     Action.REFUSE: RefuseForm,
@@ -74,6 +86,56 @@ REFUSED_PAGES: dict[str, tuple[int, str, str]] = {
         "Cette orientation est terminée : ce lien ne sert plus. Merci pour votre réponse.",
     ),
 }
+
+
+def _refusals_key(request) -> str:
+    return f"receiver-link-refusals:{client_ip_for(request) or 'unknown'}"
+
+
+def _too_many_refusals(request) -> bool:
+    try:
+        refused = caches["throttle"].get(_refusals_key(request)) or 0
+        return refused >= settings.PARCOURS_RECEIVER_LINK_REFUSALS
+    except Exception:  # the rate protects the service, it must not stop it
+        logger.warning("receiver link throttle cache unavailable", exc_info=True)
+        return False
+
+
+def _count_refusal(request) -> None:
+    cache = caches["throttle"]
+    key = _refusals_key(request)
+    try:
+        cache.add(key, 0, REFUSALS_WINDOW_SECONDS)
+        cache.incr(key)
+    except Exception:
+        logger.warning("receiver link throttle cache unavailable", exc_info=True)
+
+
+def _throttled(request):
+    return render(
+        request,
+        "web/receiver_link/refused.html",
+        {
+            "title": "Trop de liens refusés",
+            "text": "Trop de liens non valides ont été essayés depuis votre connexion. "
+            "Réessayez dans quelques minutes avec le lien reçu par courriel.",
+            "signing_in": True,
+            **_invitation(),
+        },
+        status=429,
+    )
+
+
+def _open(request, token: str, referral_pk: int):
+    """The link, or the page that says why not (a refusal that could be a guess is counted)."""
+    if _too_many_refusals(request):
+        return None, _throttled(request)
+    try:
+        return link_services.receiver_link_open(token, referral_pk), None
+    except link_services.LinkRefused as refusal:
+        if refusal.reason in (link_services.INVALID, link_services.OTHER_REFERRAL):
+            _count_refusal(request)
+        return None, _refused(request, refusal)
 
 
 def _refused(request, refusal: link_services.LinkRefused):
@@ -161,10 +223,9 @@ def _page(request, opened, referral: Referral, forms: dict | None = None, status
 
 
 def receiver_link(request, referral_pk: int, token: str):
-    try:
-        opened = link_services.receiver_link_open(token, referral_pk)
-    except link_services.LinkRefused as refusal:
-        return _refused(request, refusal)
+    opened, refused = _open(request, token, referral_pk)
+    if opened is None:
+        return refused
     link_services.receiver_link_touch(opened.link)
     return _page(request, opened, _referral(opened))
 
@@ -175,10 +236,9 @@ def receiver_link_move(request, referral_pk: int, token: str, action: str):
         move = Action(action)
     except ValueError:
         raise Http404 from None
-    try:
-        opened = link_services.receiver_link_open(token, referral_pk)
-    except link_services.LinkRefused as refusal:
-        return _refused(request, refusal)
+    opened, refused = _open(request, token, referral_pk)
+    if opened is None:
+        return refused
     referral = _referral(opened)
     if move not in referral_services.PARTY_MOVE_SERVICES:
         raise Http404  # a system move (expiry) is no page's to make
