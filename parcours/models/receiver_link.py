@@ -41,8 +41,9 @@ class ReceiverLink(models.Model):
         verbose_name=_("organisme destinataire"),
     )
     token_hash = models.CharField(_("empreinte du secret (SHA-256)"), max_length=64, unique=True)
-    # The signed token, encrypted with the field keys (held outside the database), kept only
-    # until the relay has written the e-mail that carries it: the relay blanks it once sent.
+    # The signed token, encrypted with the field keys (held outside the database), kept only for
+    # the relay that writes the e-mail carrying it: blanked at the link's first use (the e-mail
+    # arrived) or its revocation.
     mail_token = EncryptedTextField(_("jeton à envoyer (chiffré)"), blank=True, default="")
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     created_by = models.ForeignKey(

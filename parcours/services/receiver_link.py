@@ -100,7 +100,8 @@ def _create(referral: Referral, *, created_by_id: int | None, now: dt.datetime) 
         created_by_id=created_by_id,
         expires_at=_expiry(now),
     )
-    # Kept encrypted for the relay that writes the e-mail; blanked when the link is revoked.
+    # Kept encrypted for the relay that writes the e-mail; blanked at its first use or when it
+    # is revoked (receiver_link_touch, _revoke_all).
     link.mail_token = token_for(link.pk, secret)
     link.save(update_fields=["mail_token"])
     receiver_link_issued.send(sender=ReceiverLink, link=link, now=now)
@@ -273,5 +274,9 @@ def receiver_link_open(token: str, referral_id: int) -> OpenedLink:
 
 
 def receiver_link_touch(link: ReceiverLink, now: dt.datetime | None = None) -> None:
-    """When the link was last used (no history: a link is no record of the person)."""
-    ReceiverLink.objects.filter(pk=link.pk).update(last_used_at=now or timezone.now())
+    """When the link was last used (no history: a link is no record of the person). Its first
+    use says the e-mail arrived: the encrypted copy of the token kept for it is blanked, only
+    the hash remains."""
+    ReceiverLink.objects.filter(pk=link.pk).update(
+        last_used_at=now or timezone.now(), mail_token=""
+    )

@@ -65,6 +65,8 @@ def test_the_page_opens_without_sign_in_and_shows_what_the_receiver_may(world, c
     assert read.detail["receiver_link"] == _link(referral).pk
     assert read.detail["action"] == "referral.read"
     assert _link(referral).last_used_at is not None
+    # The e-mail arrived: the encrypted copy of the token is gone, only its hash remains.
+    assert _link(referral).mail_token == ""
 
 
 def test_accept_then_appointment_then_outcome_through_the_page(world, client):
