@@ -109,7 +109,7 @@ def select_options(field) -> SafeString:
     return mark_safe(  # noqa: S308 (every value and label escaped here)
         "".join(
             f'<option value="{escape("" if value is None else value)}"'
-            f'{" selected" if current == str(value) else ""}>{escape(label)}</option>'
+            f"{' selected' if current == str(value) else ''}>{escape(label)}</option>"
             for value, label in field.field.choices
         )
     )
