@@ -954,3 +954,21 @@ def organisation_bases(organisation: Organisation, pathway_id: int) -> dict[str,
     for permission_id, basis in rows:
         bases.setdefault(by_id[permission_id], set()).update(basis.split())
     return {category: frozenset(codes) for category, codes in bases.items()}
+
+
+# --- The person in front of their own record (issue 19) ------------------------------------------
+# Not a staff actor: their record's id and how they proved it. What they may do is the gate's
+# (parcours/gate/person.py); what is theirs is scoped here, below the selectors that read it.
+
+
+@dataclass(frozen=True)
+class PersonPrincipal:
+    """The person signed in to their space: their record's id, and how they proved it."""
+
+    person_id: int
+    method: str  # "email_code" (a one-time code sent to their address)
+
+
+def consents_of(principal: PersonPrincipal) -> QuerySet[Consent]:
+    """The person's own consents: the only ones they see or withdraw."""
+    return Consent.objects.filter(person_id=principal.person_id)

@@ -14,12 +14,11 @@ organisations that consulted the record leaves them out (selectors/person_space.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
 
+from ..access import PersonPrincipal, consents_of
 from ..models import AccessOperation, Consent, Person
 from . import context
 from .journal import _insert_row, _row, journal_record
@@ -32,22 +31,9 @@ SIGN_IN_UNMATCHED = "person_space.sign_in_unmatched"
 PURPOSE = "Consultation par la personne de son propre dossier (espace personnel)"
 
 
-@dataclass(frozen=True)
-class PersonPrincipal:
-    """The person signed in to their space: their record's id, and how they proved it."""
-
-    person_id: int
-    method: str  # "email_code" (a one-time code sent to their address)
-
-
 def principal_person(principal: PersonPrincipal) -> Person:
     """The signed-in person's record (raises Person.DoesNotExist once erased)."""
     return Person.objects.get(pk=principal.person_id)
-
-
-def consents_of(principal: PersonPrincipal) -> QuerySet[Consent]:
-    """The person's own consents: the only ones they see or withdraw."""
-    return Consent.objects.filter(person_id=principal.person_id)
 
 
 def locate_consent(principal: PersonPrincipal, consent_id: object, *, lock: bool) -> Consent:

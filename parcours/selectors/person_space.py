@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from ..gate.person import PersonPrincipal, consents_of
+from ..access import PersonPrincipal, consents_of
 from ..labels import organisation_kind_recipients, organisation_with_service
 from ..models import AccessEvent, AccessOperation, Appointment, Consent, Pathway, Referral
 from .access_reports import _events_about, category_labels
