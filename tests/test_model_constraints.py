@@ -7,6 +7,7 @@ of defence behind the services, so they are tested without them.
 """
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -1494,6 +1495,53 @@ CONSTRAINT_CASES += [
     ("consent_revocation_is_attributed", case_consent_withdrawn_by_person_with_a_user),
     ("person_code_expires_after_creation", case_person_code_expires_before_creation),
     ("person_code_attempts_bounded", case_person_code_too_many_attempts),
+]
+
+
+def _receiver_link(**fields):
+    from parcours.models import ReceiverLink
+
+    now = timezone.now()
+    values = {
+        "referral": fields.pop("referral", None) or ReferralFactory(sent=True),
+        "token_hash": uuid.uuid4().hex + uuid.uuid4().hex,
+        "created_at": now,
+        "expires_at": now + dt.timedelta(days=30),
+    }
+    values["organisation"] = (
+        fields.pop("organisation", None) or values["referral"].receiver_organisation
+    )
+    return ReceiverLink.objects.create(**(values | fields))
+
+
+def case_receiver_link_expires_before_creation() -> Case:
+    now = timezone.now()
+    return Case(
+        bad=lambda: _receiver_link(created_at=now, expires_at=now),
+        good=lambda: _receiver_link(created_at=now, expires_at=now + dt.timedelta(days=1)),
+    )
+
+
+def case_receiver_link_revoked_without_date() -> Case:
+    return Case(
+        bad=lambda: _receiver_link(revoked_by=UserFactory()),
+        good=lambda: _receiver_link(revoked_by=UserFactory(), revoked_at=timezone.now()),
+    )
+
+
+def case_receiver_link_two_in_force() -> Case:
+    referral = ReferralFactory(sent=True)
+    _receiver_link(referral=referral)
+    return Case(
+        bad=lambda: _receiver_link(referral=referral),
+        good=lambda: _receiver_link(referral=referral, revoked_at=timezone.now()),
+    )
+
+
+CONSTRAINT_CASES += [
+    ("receiver_link_expires_after_creation", case_receiver_link_expires_before_creation),
+    ("receiver_link_revoked_has_date", case_receiver_link_revoked_without_date),
+    ("receiver_link_one_unrevoked_per_referral", case_receiver_link_two_in_force),
 ]
 
 

@@ -1616,6 +1616,7 @@ class Command(BaseCommand):
                     sent_at,
                     None,
                     None,
+                    False,
                 )
 
         self._copy(
@@ -1635,6 +1636,7 @@ class Command(BaseCommand):
                 "created_at",
                 "revoked_at",
                 "revoked_by_id",
+                "revoked_by_person",
             ],
             consent_rows(),
             len(refs),
