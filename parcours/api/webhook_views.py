@@ -29,7 +29,7 @@ class WebhookSubscriptionViewSet(
     queryset = WebhookSubscription.objects.none()  # the OpenAPI document's model
 
     def get_queryset(self):
-        return webhook_services.webhook_subscriptions_of(request_actor(self.request))
+        return webhook_services.webhook_subscriptions_of(actor=request_actor(self.request))
 
     def get_object(self):
         return self.get_queryset().get(pk=record_id(self.kwargs["pk"]))
@@ -45,7 +45,7 @@ class WebhookSubscriptionViewSet(
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         issued = webhook_services.webhook_subscription_create(
-            request_actor(request),
+            actor=request_actor(request),
             url=data["url"],
             description=data["description"],
             events=data["events"],
@@ -62,7 +62,7 @@ class WebhookSubscriptionViewSet(
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         subscription = webhook_services.webhook_subscription_change(
-            request_actor(request),
+            actor=request_actor(request),
             subscription_id=record_id(pk),
             url=data["url"],
             description=data["description"],
@@ -79,7 +79,7 @@ class WebhookSubscriptionViewSet(
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
         issued = webhook_services.webhook_subscription_rotate(
-            request_actor(request), subscription_id=record_id(pk)
+            actor=request_actor(request), subscription_id=record_id(pk)
         )
         return Response(_issued(issued), status=status.HTTP_201_CREATED)
 
@@ -87,7 +87,7 @@ class WebhookSubscriptionViewSet(
     @action(detail=True, methods=["post"])
     def disable(self, request, pk=None):
         subscription = webhook_services.webhook_subscription_disable(
-            request_actor(request), subscription_id=record_id(pk)
+            actor=request_actor(request), subscription_id=record_id(pk)
         )
         return Response(WebhookSubscriptionSerializer(subscription).data)
 
@@ -102,7 +102,7 @@ class WebhookDeliveryViewSet(
     def get_queryset(self):
         subscription = self.request.query_params.get("subscription") or None
         return webhook_services.webhook_deliveries_of(
-            request_actor(self.request), subscription_id=subscription
+            actor=request_actor(self.request), subscription_id=subscription
         )
 
     def get_serializer_class(self):
@@ -135,7 +135,7 @@ class WebhookDeliveryViewSet(
     @action(detail=True, methods=["post"])
     def replay(self, request, pk=None):
         delivery = webhook_services.webhook_delivery_replay(
-            request_actor(request), delivery_id=record_id(pk)
+            actor=request_actor(request), delivery_id=record_id(pk)
         )
         return Response(WebhookDeliverySerializer(delivery).data)
 

@@ -194,7 +194,7 @@ def _clean_events(values) -> list[str]:
 # --- reads --------------------------------------------------------------------------------------
 
 
-def webhook_subscriptions_of(actor: Actor) -> QuerySet[WebhookSubscription]:
+def webhook_subscriptions_of(*, actor: Actor) -> QuerySet[WebhookSubscription]:
     """The acting organisation's subscriptions, for its administrators (403 for others; another
     organisation's answer 404, like missing)."""
     gate.require(actor, gate.Action.WEBHOOK_MANAGE)
@@ -203,7 +203,7 @@ def webhook_subscriptions_of(actor: Actor) -> QuerySet[WebhookSubscription]:
     )
 
 
-def webhook_deliveries_of(actor: Actor, *, subscription_id=None) -> QuerySet[WebhookDelivery]:
+def webhook_deliveries_of(*, actor: Actor, subscription_id=None) -> QuerySet[WebhookDelivery]:
     """The delivery log of the organisation's subscriptions (newest first)."""
     gate.require(actor, gate.Action.WEBHOOK_MANAGE)
     deliveries = WebhookDelivery.objects.filter(
@@ -223,7 +223,7 @@ def _pk(value) -> int:
 
 def _subscription_of(actor: Actor, subscription_id) -> WebhookSubscription:
     subscription = (
-        webhook_subscriptions_of(actor)
+        webhook_subscriptions_of(actor=actor)
         .select_for_update(of=("self",))
         .filter(pk=_pk(subscription_id))
         .first()
@@ -237,7 +237,7 @@ def _subscription_of(actor: Actor, subscription_id) -> WebhookSubscription:
 
 
 def webhook_subscription_create(
-    actor: Actor, *, url: str, description: str, events
+    *, actor: Actor, url: str, description: str, events
 ) -> IssuedSecret:
     """A subscription of the actor's organisation; its secret is in the answer, once."""
     gate.require(actor, gate.Action.WEBHOOK_MANAGE)
@@ -259,7 +259,7 @@ def webhook_subscription_create(
 
 
 def webhook_subscription_change(
-    actor: Actor, *, subscription_id, url: str, description: str, events
+    *, actor: Actor, subscription_id, url: str, description: str, events
 ) -> WebhookSubscription:
     gate.require(actor, gate.Action.WEBHOOK_MANAGE)
     cleaned_url = clean_url(url)
@@ -274,7 +274,7 @@ def webhook_subscription_change(
     return subscription
 
 
-def webhook_subscription_rotate(actor: Actor, *, subscription_id) -> IssuedSecret:
+def webhook_subscription_rotate(*, actor: Actor, subscription_id) -> IssuedSecret:
     """A new secret; the current one keeps signing beside it during the overlap, so the
     partner's system may switch at its own pace without a refused message."""
     gate.require(actor, gate.Action.WEBHOOK_MANAGE)
@@ -294,7 +294,7 @@ def webhook_subscription_rotate(actor: Actor, *, subscription_id) -> IssuedSecre
     return IssuedSecret(subscription=subscription, secret=secret)
 
 
-def webhook_subscription_disable(actor: Actor, *, subscription_id) -> WebhookSubscription:
+def webhook_subscription_disable(*, actor: Actor, subscription_id) -> WebhookSubscription:
     """No new delivery; those already written still leave (they were due when written)."""
     gate.require(actor, gate.Action.WEBHOOK_MANAGE)
     with transaction.atomic():
@@ -305,7 +305,7 @@ def webhook_subscription_disable(actor: Actor, *, subscription_id) -> WebhookSub
     return subscription
 
 
-def webhook_delivery_replay(actor: Actor, *, delivery_id) -> WebhookDelivery:
+def webhook_delivery_replay(*, actor: Actor, delivery_id) -> WebhookDelivery:
     """Send it again (same `webhook-id`, new timestamp and signature), at once."""
     gate.require(actor, gate.Action.WEBHOOK_REPLAY)
     with transaction.atomic():

@@ -347,7 +347,7 @@ def _webhooks_deliver(make_actor, sink) -> Case:
     referral = ReferralFactory(accepted=True)
     admin = make_actor(organisation=referral.receiver_organisation, role=Role.ADMIN)
     issued = webhook_subscription_create(
-        admin, url=receiver.url, description="Logiciel", events=["referral.accepted"]
+        actor=admin, url=receiver.url, description="Logiciel", events=["referral.accepted"]
     )
     receiver.secrets.append(issued.secret)
     # The row a move writes (services/webhooks.py), without the wake-up the move would queue.

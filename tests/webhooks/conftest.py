@@ -21,7 +21,7 @@ def subscribe(make_actor):
     def build(organisation, receiver, events=None):
         admin = make_actor(organisation=organisation, role=Role.ADMIN)
         issued = webhook_services.webhook_subscription_create(
-            admin,
+            actor=admin,
             url=receiver.url,
             description="Logiciel du partenaire",
             events=events or list(webhook_services.EVENTS),

@@ -221,7 +221,7 @@ def test_a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends(
     admin, issued = subscribe(j.receiver.organisation, receiver)
     old = issued.secret
     rotated = webhook_services.webhook_subscription_rotate(
-        admin, subscription_id=issued.subscription.pk
+        actor=admin, subscription_id=issued.subscription.pk
     )
     assert rotated.secret != old and rotated.secret.startswith("whsec_")
     receiver.secrets = [old, rotated.secret]
@@ -235,7 +235,7 @@ def test_a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends(
     overlap = dt.timedelta(hours=settings.PARCOURS_WEBHOOK_ROTATION_OVERLAP_HOURS, minutes=1)
     with time_machine.travel(timezone.now() + overlap):
         delivery = WebhookDelivery.objects.get()
-        webhook_services.webhook_delivery_replay(admin, delivery_id=delivery.pk)
+        webhook_services.webhook_delivery_replay(actor=admin, delivery_id=delivery.pk)
         webhooks_deliver()
     after = receiver.received[-1]
     assert after.verified_with == [rotated.secret]
@@ -247,7 +247,7 @@ def test_a_replay_sends_the_same_message_again_freshly_signed(journey, receiver,
     j.accept(real_past(0))
     webhooks_deliver()
     delivery = WebhookDelivery.objects.get()
-    replayed = webhook_services.webhook_delivery_replay(admin, delivery_id=delivery.pk)
+    replayed = webhook_services.webhook_delivery_replay(actor=admin, delivery_id=delivery.pk)
     assert replayed.status == WebhookDeliveryStatus.PENDING
     assert webhooks_deliver().delivered == 1
     first, second = receiver.received
@@ -260,7 +260,9 @@ def test_a_replay_sends_the_same_message_again_freshly_signed(journey, receiver,
 def test_a_disabled_subscription_gets_no_new_delivery(journey, receiver, subscribe):
     j = journey(real_past(1))
     admin, issued = subscribe(j.receiver.organisation, receiver)
-    webhook_services.webhook_subscription_disable(admin, subscription_id=issued.subscription.pk)
+    webhook_services.webhook_subscription_disable(
+        actor=admin, subscription_id=issued.subscription.pk
+    )
     j.accept(real_past(0))
     assert not WebhookDelivery.objects.exists()
 

@@ -23,7 +23,7 @@ DELIVERIES_SHOWN = 100
 
 
 def _page(request, form, *, issued=None, confirming="", status=200):
-    subscriptions = list(webhook_services.webhook_subscriptions_of(request.actor)[:SHOWN])
+    subscriptions = list(webhook_services.webhook_subscriptions_of(actor=request.actor)[:SHOWN])
     for subscription in subscriptions:
         subscription.event_labels = [webhook_services.event_label(e) for e in subscription.events]
         subscription.disable_confirmation = Confirmation(
@@ -59,7 +59,10 @@ def webhooks(request):
     data = form.cleaned_data
     try:
         issued = webhook_services.webhook_subscription_create(
-            request.actor, url=data["url"], description=data["description"], events=data["events"]
+            actor=request.actor,
+            url=data["url"],
+            description=data["description"],
+            events=data["events"],
         )
     except (InvalidInput, ValidationError) as error:  # the gate's refusals: the 403 page
         apply_domain_error(form, error)
@@ -72,7 +75,7 @@ def webhooks(request):
 def webhook_change(request, pk: int):
     """The system's name, address and events of a subscription (its secret stays: a rotation is
     its own button). Bad input: the form again, values kept, a French message per field."""
-    subscription = webhook_services.webhook_subscriptions_of(request.actor).get(pk=pk)  # 404
+    subscription = webhook_services.webhook_subscriptions_of(actor=request.actor).get(pk=pk)  # 404
     if request.method != "POST":
         form = WebhookSubscriptionForm(
             initial={
@@ -88,7 +91,7 @@ def webhook_change(request, pk: int):
     data = form.cleaned_data
     try:
         changed = webhook_services.webhook_subscription_change(
-            request.actor,
+            actor=request.actor,
             subscription_id=pk,
             url=data["url"],
             description=data["description"],
@@ -115,7 +118,9 @@ def _change_page(request, subscription, form, *, status=200):
 @member_required
 def webhook_rotate(request, pk: int):
     try:
-        issued = webhook_services.webhook_subscription_rotate(request.actor, subscription_id=pk)
+        issued = webhook_services.webhook_subscription_rotate(
+            actor=request.actor, subscription_id=pk
+        )
     except (InvalidInput, ValidationError) as error:
         messages.error(request, error_sentence(error))
         return redirect("web:webhooks")
@@ -127,9 +132,13 @@ def webhook_rotate(request, pk: int):
 def webhook_disable(request, pk: int):
     if request.POST.get("confirm") != "1":
         # Without the DSFR's JavaScript: the list again, the confirmation under the button.
-        webhook_services.webhook_subscriptions_of(request.actor).get(pk=pk)  # 404 out of scope
+        webhook_services.webhook_subscriptions_of(actor=request.actor).get(
+            pk=pk
+        )  # 404 out of scope
         return _page(request, WebhookSubscriptionForm(), confirming=f"disable-{pk}")
-    subscription = webhook_services.webhook_subscription_disable(request.actor, subscription_id=pk)
+    subscription = webhook_services.webhook_subscription_disable(
+        actor=request.actor, subscription_id=pk
+    )
     messages.success(request, f"Abonnement « {subscription.description} » désactivé.")
     return redirect("web:webhooks")
 
@@ -137,11 +146,11 @@ def webhook_disable(request, pk: int):
 @require_GET
 @member_required
 def webhook_deliveries(request, pk: int):
-    subscription = webhook_services.webhook_subscriptions_of(request.actor).get(pk=pk)
+    subscription = webhook_services.webhook_subscriptions_of(actor=request.actor).get(pk=pk)
     deliveries = list(
-        webhook_services.webhook_deliveries_of(request.actor, subscription_id=pk).prefetch_related(
-            "attempt_log"
-        )[:DELIVERIES_SHOWN]
+        webhook_services.webhook_deliveries_of(
+            actor=request.actor, subscription_id=pk
+        ).prefetch_related("attempt_log")[:DELIVERIES_SHOWN]
     )
     for delivery in deliveries:
         delivery.event_label = webhook_services.event_label(delivery.event_type)
@@ -155,7 +164,7 @@ def webhook_deliveries(request, pk: int):
 @require_POST
 @member_required
 def webhook_replay(request, pk: int):
-    delivery = webhook_services.webhook_delivery_replay(request.actor, delivery_id=pk)
+    delivery = webhook_services.webhook_delivery_replay(actor=request.actor, delivery_id=pk)
     messages.success(
         request,
         f"Message {delivery.message_id} remis en file d'envoi : il part dans quelques secondes.",
