@@ -264,6 +264,8 @@ _GRANTS_SQL = _grants_sql()
 
 
 def _grant_rows(actor: Actor, perm_ids: list[int], ids: list[int]) -> list[tuple]:
+    """The grant rows in force of the actor's organisation and of the acting user; a receiver's
+    link has no user, so no personal grant (`user_id = NULL` matches no row)."""
     alias = router.db_for_read(PathwayGroupObjectPermission)
     if connections[alias].vendor != "postgresql":  # `make run`'s SQLite fallback: no arrays
         return _grant_rows_orm(actor, perm_ids, ids)
@@ -273,7 +275,7 @@ def _grant_rows(actor: Actor, perm_ids: list[int], ids: list[int]) -> list[tuple
             {
                 "now": timezone.now(),
                 "group": actor.organisation.group_id,
-                "user": actor.account.pk,
+                "user": actor.user_id,
                 "permissions": perm_ids,
                 "pathways": ids,
             },
@@ -283,6 +285,16 @@ def _grant_rows(actor: Actor, perm_ids: list[int], ids: list[int]) -> list[tuple
 
 def _grant_rows_orm(actor: Actor, perm_ids: list[int], ids: list[int]) -> list[tuple]:
     columns = ("content_object_id", "permission_id", "basis", "relations")
+    personal = (
+        PathwayUserObjectPermission.objects.filter(
+            _in_force(),
+            user_id=actor.user_id,
+            permission_id__in=perm_ids,
+            content_object_id__in=ids,
+        )
+        if actor.user_id is not None
+        else PathwayUserObjectPermission.objects.none()
+    )
     return list(
         PathwayGroupObjectPermission.objects.filter(
             _in_force(),
@@ -291,62 +303,23 @@ def _grant_rows_orm(actor: Actor, perm_ids: list[int], ids: list[int]) -> list[t
             content_object_id__in=ids,
         )
         .values_list(*columns)
-        .union(
-            PathwayUserObjectPermission.objects.filter(
-                _in_force(),
-                user_id=actor.account.pk,
-                permission_id__in=perm_ids,
-                content_object_id__in=ids,
-            ).values_list(*columns),
-            all=True,
-        )
+        .union(personal.values_list(*columns), all=True)
     )
 
 
-def _group_grants(
-    actor: Actor, ids: list[int], allowed: frozenset[str]
-) -> dict[int, PathwayGrants]:
-    """The organisation's grants alone (a receiver's link: no user, no personal grant)."""
-    if not allowed:
-        return dict.fromkeys(ids, NO_GRANTS)
-    by_id = {v: k for k, v in permission_ids().items()}
-    rows = PathwayGroupObjectPermission.objects.filter(
-        _in_force(),
-        group_id=actor.organisation.group_id,
-        permission_id__in=_permission_ids_for(allowed),
-        content_object_id__in=ids,
-    ).values_list("content_object_id", "permission_id", "basis", "relations")
-    bases: dict[int, dict[str, set[str]]] = {pid: {} for pid in ids}
-    relations: dict[int, set[str]] = {pid: set() for pid in ids}
-    for pathway_id, permission_id, basis, granted_for in rows:
-        category = by_id[permission_id].removeprefix("view_pathway_")
-        bases[pathway_id].setdefault(category, set()).update(basis.split())
-        relations[pathway_id].update(granted_for.split())
-    return {
-        pid: PathwayGrants(
-            bases={c: frozenset(codes) for c, codes in bases[pid].items()},
-            relations=frozenset(relations[pid]),
-        )
-        for pid in ids
-    }
-
-
 def grants_for(actor: Actor, pathway_ids: Iterable[int]) -> dict[int, PathwayGrants]:
-    """Pathway id → the actor's grants in force now (one query for a whole page)."""
+    """Pathway id → the actor's grants in force now (one query for a whole page). A receiver's
+    link holds grants on its referral's pathway only."""
     allowed = role_categories(actor)
     ids = list(set(pathway_ids))
-    if actor.link is not None:  # its referral's pathway only (the others: no grant)
-        found = {pid: NO_GRANTS for pid in ids if pid != actor.link.pathway_id}
-        if actor.link.pathway_id not in ids:
-            return found
-        return found | _group_grants(actor, [actor.link.pathway_id], allowed)
-    if not allowed or not ids:
+    granted = ids if actor.link is None else [p for p in ids if p == actor.link.pathway_id]
+    if not allowed or not granted:
         return dict.fromkeys(ids, NO_GRANTS)
     by_id = {v: k for k, v in permission_ids().items()}
     bases: dict[int, dict[str, set[str]]] = {pid: {} for pid in ids}
     relations: dict[int, set[str]] = {pid: set() for pid in ids}
     for pathway_id, permission_id, basis, granted_for in _grant_rows(
-        actor, _permission_ids_for(allowed), ids
+        actor, _permission_ids_for(allowed), granted
     ):
         category = by_id[permission_id].removeprefix("view_pathway_")
         bases[pathway_id].setdefault(category, set()).update(basis.split())
