@@ -591,15 +591,19 @@ def correction_refusal(actor: Actor, referral: Referral) -> str | None:
 
 
 def moves_offered(actor: Actor, referral: Referral) -> list[Action]:
-    """The moves the actor's party may make from the referral's state (the transitions table),
-    less a correction the actor may not make as its author: the buttons, in table order."""
+    """The moves the actor's party may make from the referral's state (the transitions table)
+    that the gate's table lets the actor's role make (a receiver's link: the receiver's answers
+    only), less a correction the actor may not make as its author: the buttons and the API's
+    `available_actions`, in table order — the same for every door."""
     party = party_of(actor, referral)
     if party is None:
         return []
+    relations = relations_to_referral(actor, referral)
     return [
         action
         for action in actions_available(referral.status, party)
         if action not in NOT_OFFERED
+        and gate.may(actor, move_action(action), relations)
         and (action != Action.CORRECT_ATTENDANCE or correction_refusal(actor, referral) is None)
     ]
 

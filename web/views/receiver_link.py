@@ -174,16 +174,6 @@ def _referral(opened: link_services.OpenedLink) -> Referral:
     )
 
 
-def _offered(opened: link_services.OpenedLink, referral: Referral) -> list[Action]:
-    """The receiver's moves from the referral's state that the gate's table lets the link make."""
-    relations = relations_to_referral(opened.actor, referral)
-    return [
-        action
-        for action in referral_services.moves_offered(opened.actor, referral)
-        if gate.may(opened.actor, move_action(action), relations)
-    ]
-
-
 def _page(request, opened, referral: Referral, forms: dict | None = None, status: int = 200):
     actor = opened.actor
     grants = access.grants_for(actor, [referral.pathway_id])
@@ -199,7 +189,7 @@ def _page(request, opened, referral: Referral, forms: dict | None = None, status
             grants=grants,
         )
     forms = forms or {}
-    offered = _offered(opened, referral)
+    offered = referral_services.moves_offered(actor, referral)
     token = request.resolver_match.kwargs["token"]
     return render(
         request,
