@@ -349,14 +349,23 @@ def consent_revoke(*, actor: Actor, consent_id: int) -> Consent:
     """Withdraw a consent at once: every grant it supported disappears in this transaction."""
     consent = _consent_for(actor, consent_id, Action.CONSENT_REVOKE)
     held = _held(actor, consent.person)
+    consent_withdrawal_save(consent, actor=actor)
+    _journal(actor, Action.CONSENT_REVOKE, "consent", consent, consent.person, held)
+    return consent
+
+
+def consent_withdrawal_save(consent: Consent, *, actor: Actor | None) -> None:
+    """The withdrawal itself, whoever records it (callers located the consent, locked, and
+    checked who may act): dated, attributed — to the case worker who recorded it, or to the
+    person from their space (`actor=None`) —, in the history, every grant it supported gone in
+    this transaction."""
     if consent.revoked_at is not None:
         raise Conflict(_("Cet accord est déjà retiré."))
     consent.revoked_at = timezone.now()
-    consent.revoked_by = actor.user
+    consent.revoked_by = actor.user if actor is not None else None
+    consent.revoked_by_person = actor is None
     save_with_history(consent, actor=actor, reason=_("Retrait de l'accord par la personne"))
     _recompute_person(consent.person)
-    _journal(actor, Action.CONSENT_REVOKE, "consent", consent, consent.person, held)
-    return consent
 
 
 @transaction.atomic

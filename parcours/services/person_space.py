@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from ..errors import Conflict
 from ..fields import blind_index
 from ..gate import person as person_gate
 from ..gate.journal import journal_record
@@ -32,8 +31,7 @@ from ..models.person_space import (
     CODES_PER_WINDOW,
 )
 from ..signals import person_code_issued
-from .consent import _recompute_person
-from .history import save_with_history
+from .consent import consent_withdrawal_save
 
 EMAIL_CODE = "email_code"
 _KEY_SALT = "parcours.person_space.code"
@@ -186,13 +184,7 @@ def consent_withdraw_by_person(*, principal: PersonPrincipal, consent_id: object
     with the person as the actor. Another person's consent, or one already withdrawn: not
     found (404)."""
     consent = person_gate.locate_consent(principal, consent_id, lock=True)
-    if consent.revoked_at is not None:  # pragma: no cover (the scope holds consents in force)
-        raise Conflict(_("Cet accord est déjà retiré."))
-    consent.revoked_at = timezone.now()
-    consent.revoked_by = None
-    consent.revoked_by_person = True
-    save_with_history(consent, actor=None, reason=_("Retrait de l'accord par la personne"))
-    _recompute_person(consent.person)
+    consent_withdrawal_save(consent, actor=None)
     person_gate.record_person_event(
         principal,
         AccessOperation.WRITE,
