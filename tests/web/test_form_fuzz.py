@@ -244,6 +244,46 @@ PERIOD_JUNK = {
 }
 PERIOD = lambda w: {"du": "2026-01-01", "au": "2026-02-01"}  # noqa: E731
 
+
+def _webhook_form(name: str, kwargs) -> "FormPage":
+    """« Webhooks »'s subscription form (issue 19), to create one or change one: the same
+    fields, the same wrong values."""
+    return FormPage(
+        name,
+        "admin",
+        kwargs,
+        lambda w: {
+            "description": "Logiciel rSa",
+            "url": "https://partenaire.example.org/webhooks",
+            "events": ["referral.sent", "referral.closed"],
+        },
+        {
+            "description": ("", BLANK, LONG, NUL, "Logiciel\u202erSa", "SI\x07"),
+            "url": (
+                "",
+                BLANK,
+                LONG,
+                NUL,
+                "ftp://partenaire.example.org/",
+                "https://10.0.0.1/hooks",
+                "https://user:pw@partenaire.example.org/",
+                "https://partenaire.example.org:99999/",
+                "pas une adresse",
+            ),
+            "events": (UNKNOWN, "", "referral.deleted", LONG),
+        },
+        kept=("description", "url"),
+        # Plain http to a public host: https only (the service's rule, its French sentence).
+        refused=(
+            lambda w: {
+                "description": "Logiciel rSa",
+                "url": "http://partenaire.example.org/webhooks",
+                "events": ["referral.sent"],
+            },
+        ),
+    )
+
+
 PAGES: list[FormPage] = [
     FormPage(
         "person-create",
@@ -1015,74 +1055,10 @@ PAGES: list[FormPage] = [
         ),
     ),
     # Partner systems' webhooks (issue 19): the organisation's administrator.
-    FormPage(
-        "webhooks",
-        "admin",
-        lambda w: {},
-        lambda w: {
-            "description": "Logiciel rSa",
-            "url": "https://partenaire.example.org/webhooks",
-            "events": ["referral.sent", "referral.closed"],
-        },
-        {
-            "description": ("", BLANK, LONG, NUL, "Logiciel\u202erSa", "SI\x07"),
-            "url": (
-                "",
-                BLANK,
-                LONG,
-                NUL,
-                "ftp://partenaire.example.org/",
-                "https://10.0.0.1/hooks",
-                "https://user:pw@partenaire.example.org/",
-                "https://partenaire.example.org:99999/",
-                "pas une adresse",
-            ),
-            "events": (UNKNOWN, "", "referral.deleted", LONG),
-        },
-        kept=("description", "url"),
-        # Plain http to a public host: https only (the service's rule, its French sentence).
-        refused=(
-            lambda w: {
-                "description": "Logiciel rSa",
-                "url": "http://partenaire.example.org/webhooks",
-                "events": ["referral.sent"],
-            },
-        ),
-    ),
-    # The same form, changing one of the organisation's subscriptions.
-    FormPage(
+    _webhook_form("webhooks", lambda w: {}),
+    _webhook_form(
         "webhook-change",
-        "admin",
         lambda w: {"pk": WebhookSubscriptionFactory(organisation=w.home).pk},
-        lambda w: {
-            "description": "Logiciel rSa",
-            "url": "https://partenaire.example.org/webhooks",
-            "events": ["referral.sent", "referral.closed"],
-        },
-        {
-            "description": ("", BLANK, LONG, NUL, "Logiciel\u202erSa", "SI\x07"),
-            "url": (
-                "",
-                BLANK,
-                LONG,
-                NUL,
-                "ftp://partenaire.example.org/",
-                "https://10.0.0.1/hooks",
-                "https://user:pw@partenaire.example.org/",
-                "https://partenaire.example.org:99999/",
-                "pas une adresse",
-            ),
-            "events": (UNKNOWN, "", "referral.deleted", LONG),
-        },
-        kept=("description", "url"),
-        # Plain http to a public host: https only (the service's rule, its French sentence).
-        refused=(
-            lambda w: {
-                "description": "Logiciel rSa",
-                "url": "http://partenaire.example.org/webhooks",
-                "events": ["referral.sent"],
-            },
-        ),
     ),
 ]
 
