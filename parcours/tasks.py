@@ -16,6 +16,7 @@ from .services.access_grants import (
     access_recompute_request,
 )
 from .services.idempotency import idempotency_keys_purge
+from .services.person_space import person_sign_in_codes_purge
 from .services.referral import referral_expire
 from .services.referral_figures import referral_figures_refresh
 from .services.webhook_delivery import webhooks_deliver as webhooks_deliver_pass
@@ -91,3 +92,9 @@ def webhooks_deliver(now: str | None = None) -> dict:
 def idempotency_keys_purge_task() -> int:
     """Forget the Idempotency-Keys older than PARCOURS_IDEMPOTENCY_KEY_HOURS (hourly)."""
     return idempotency_keys_purge()
+
+
+@shared_task(name="parcours.person_sign_in_codes_purge", soft_time_limit=240, time_limit=300)
+def person_sign_in_codes_purge_task() -> int:
+    """Delete the person's sign-in codes older than PARCOURS_PERSON_CODE_KEEP_HOURS (hourly)."""
+    return person_sign_in_codes_purge()

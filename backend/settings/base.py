@@ -590,6 +590,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=20),
         "options": {"expires": 3600},
     },
+    "person-sign-in-codes-purge": {
+        "task": "parcours.person_sign_in_codes_purge",
+        "schedule": crontab(minute=25),
+        "options": {"expires": 3600},
+    },
     # Sign the journal's chain head (docs/journal.md, "Checkpoints"); skipped, with a log line,
     # when JOURNAL_SIGNING_KEY_FILE is not set. A run missed while the workers were down is not
     # worth queuing behind the next one: it expires.
@@ -706,6 +711,11 @@ PARCOURS_RECEIVER_LINK_DAYS = env.int("PARCOURS_RECEIVER_LINK_DAYS", default=30)
 # Refused link tokens (forged, another referral's) one address may try in ten minutes before the
 # link pages answer 429 (no enumeration).
 PARCOURS_RECEIVER_LINK_REFUSALS = env.int("PARCOURS_RECEIVER_LINK_REFUSALS", default=20)
+# The person's space: codes asked for and wrong codes typed from one address in fifteen minutes
+# before its sign-in pages answer 429 (each person's own limits hold besides).
+PARCOURS_PERSON_SPACE_TRIES = env.int("PARCOURS_PERSON_SPACE_TRIES", default=30)
+# Sign-in codes are deleted this long after they were made (hourly; a code lives ten minutes).
+PARCOURS_PERSON_CODE_KEEP_HOURS = env.int("PARCOURS_PERSON_CODE_KEEP_HOURS", default=24)
 PARCOURS_PUBLIC_URL = env.str("PARCOURS_PUBLIC_URL", default="http://127.0.0.1:8000")
 # Who runs this instance, for the footer's mandatory pages (mentions légales, données
 # personnelles): each deployment names itself (docs/operations.md). The defaults say plainly

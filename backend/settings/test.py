@@ -57,6 +57,7 @@ PARCOURS_API_ANONYMOUS_RATE = "1000000/minute"
 PARCOURS_API_REFUSED_TOKEN_RATE = "1000000/minute"  # noqa: S105 (a rate)
 # Likewise the receiver link's refusals (tests/receiver_link/test_pages.py sets its own).
 PARCOURS_RECEIVER_LINK_REFUSALS = 1_000_000
+PARCOURS_PERSON_SPACE_TRIES = 1_000_000  # tests/person_space/ set their own
 # The read replica's pins: a prefix of this run's own, as above; a server a test starts with
 # several workers (tests/replica/) names one for all of them in PARCOURS_TEST_PIN_PREFIX.
 CACHES["pins"]["KEY_PREFIX"] = os.environ.get(  # noqa: F405

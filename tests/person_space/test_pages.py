@@ -486,3 +486,44 @@ def test_no_more_than_three_codes_in_a_quarter_of_an_hour(world):
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=16)):
         ask_code(client)
         assert PersonSignInCode.objects.count() == 4
+
+
+def test_too_many_tries_from_one_address_are_throttled(world, settings):
+    """Codes asked for and wrong codes typed count together per address; past the limit both
+    sign-in pages answer 429 in French and nothing is sent, while another address goes on."""
+    from django.core.cache import caches
+
+    settings.PARCOURS_PERSON_SPACE_TRIES = TRIES_ALLOWED = 4
+    address = "203.0.113.91"
+    caches["throttle"].delete(f"person-space-tries:{address}")
+    client = Client(REMOTE_ADDR=address)
+    ask_code(client)
+    ask_code(client)
+    code = last_code(world)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(TRIES_ALLOWED - 2):
+        assert client.post(CODE, {"code": wrong}).status_code == 400
+    codes_sent = PersonSignInCode.objects.count()
+    # Even the right code, from that address, waits for the window to end.
+    refused = client.post(CODE, {"code": code})
+    assert refused.status_code == 429 and "Trop d'essais depuis votre connexion" in refused.text
+    assert client.get(SPACE).url == SIGN_IN
+    assert ask_code(client).status_code == 429
+    assert PersonSignInCode.objects.count() == codes_sent
+    # Reading the sign-in page is not a try, and another address is not concerned.
+    assert client.get(SIGN_IN).status_code == 200
+    other = Client(REMOTE_ADDR="198.51.100.23")
+    caches["throttle"].delete("person-space-tries:198.51.100.23")
+    assert ask_code(other).url == CODE
+    assert other.post(CODE, {"code": last_code(world)}).url == SPACE
+
+
+def test_sign_in_codes_are_deleted_a_day_after_they_were_made(world):
+    from parcours.services.person_space import person_sign_in_codes_purge
+
+    ask_code(Client())
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=23)):
+        assert person_sign_in_codes_purge() == 0
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=25)):
+        assert person_sign_in_codes_purge() == 1
+    assert not PersonSignInCode.objects.exists()

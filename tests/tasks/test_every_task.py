@@ -401,6 +401,33 @@ def _idempotency_keys_purge(make_actor, sink) -> Case:
     return Case({}, check)
 
 
+@case("parcours.person_sign_in_codes_purge")
+def _person_sign_in_codes_purge(make_actor, sink) -> Case:
+    from parcours.models import PersonSignInCode
+    from tests.factories import PersonFactory
+
+    person = PersonFactory()
+
+    def code(age: dt.timedelta):
+        made = timezone.now() - age
+        return PersonSignInCode.objects.create(
+            person=person,
+            code_hash="0" * 64,
+            salt="0" * 32,
+            created_at=made,
+            expires_at=made + dt.timedelta(minutes=10),
+        )
+
+    code(dt.timedelta(hours=25))
+    kept = code(dt.timedelta(minutes=5))
+
+    def check(purged: int) -> None:
+        assert purged == 1
+        assert list(PersonSignInCode.objects.values_list("pk", flat=True)) == [kept.pk]
+
+    return Case({}, check)
+
+
 def test_every_registered_task_has_a_case():
     registered = set(project_tasks())
     assert registered, "no task registered: the apps' ready() import the task modules"

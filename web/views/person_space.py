@@ -32,6 +32,7 @@ from parcours.services.person_space import (
 )
 
 from .. import franceconnect
+from ..address_limits import PERSON_SPACE_TRIES
 from ..oidc import OidcError, OidcUnavailable
 from ..person_space_forms import CodeForm, CodeRequestForm
 
@@ -86,6 +87,17 @@ class _SignIn(Exception):
     pass
 
 
+def _too_many_tries(request: HttpRequest) -> HttpResponse:
+    """Past PARCOURS_PERSON_SPACE_TRIES codes asked for and wrong codes typed from this address
+    in fifteen minutes (web/address_limits.py): the sign-in waits, FranceConnect stays open."""
+    return render(
+        request,
+        "web/person_space/too_many_tries.html",
+        {**PAGE, "franceconnect": franceconnect.enabled()},
+        status=429,
+    )
+
+
 def _space_view(view):
     """A page of the space: the signed-in person, or off to the sign-in page."""
 
@@ -111,7 +123,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if principal_of(request) is not None:
         return redirect("web:person-space")
     form = CodeRequestForm(request.POST or None)
+    if request.method == "POST" and PERSON_SPACE_TRIES.exceeded(request):
+        return _too_many_tries(request)
     if request.method == "POST" and form.is_valid():
+        PERSON_SPACE_TRIES.count(request)
         code_id = person_code_request(
             email=form.cleaned_data["email"], birth_date=form.cleaned_data["birth_date"]
         )
@@ -140,6 +155,8 @@ def code(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     message = ""
     locked = False
+    if request.method == "POST" and PERSON_SPACE_TRIES.exceeded(request):
+        return _too_many_tries(request)
     if request.method == "POST" and form.is_valid():
         code_id = request.session[CODE_KEY] or None
         check = person_code_verify(code_id=code_id, code=form.cleaned_data["code"])
@@ -151,6 +168,7 @@ def code(request: HttpRequest) -> HttpResponse:
             tries = request.session.get(TRIES_KEY, 0) + 1
             request.session[TRIES_KEY] = tries
             check = code_refusal(CODE_MAX_ATTEMPTS - tries)
+        PERSON_SPACE_TRIES.count(request)
         message, locked = check.message, check.tries_left <= 0
         form = CodeForm()
     return render(

@@ -8,11 +8,8 @@ forged, altered, expired, revoked, used on another referral's URL, or a referral
 a French page (404 or 410), the refusal journaled when the link is known.
 """
 
-import logging
-
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import caches
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,13 +23,13 @@ from parcours.gate import Subject
 from parcours.gate.journal import record_read_of
 from parcours.gate.relations import relations_to_referral
 from parcours.models import Referral
-from parcours.request_origin import client_ip_for
 from parcours.rules import move_action
 from parcours.services import receiver_link as link_services
 from parcours.services import referral as referral_services
 from parcours.transitions import ACTION_LABELS, Action
 
 from ..actor import member_required
+from ..address_limits import RECEIVER_LINK_REFUSALS
 from ..forms import (
     INPUT_ERRORS,
     AppointmentForm,
@@ -41,14 +38,6 @@ from ..forms import (
     apply_domain_error,
     error_sentence,
 )
-
-logger = logging.getLogger(__name__)
-
-# No enumeration: past PARCOURS_RECEIVER_LINK_REFUSALS refused tokens (forged, or another
-# referral's URL) from one address within the window, every link page answers 429 until the
-# window ends. Counted in the "throttle" cache (Redis); a cache that does not answer lets the
-# request through (logged).
-REFUSALS_WINDOW_SECONDS = 600
 
 FORMS = {
     Action.REFUSE: RefuseForm,
@@ -88,29 +77,6 @@ REFUSED_PAGES: dict[str, tuple[int, str, str]] = {
 }
 
 
-def _refusals_key(request) -> str:
-    return f"receiver-link-refusals:{client_ip_for(request) or 'unknown'}"
-
-
-def _too_many_refusals(request) -> bool:
-    try:
-        refused = caches["throttle"].get(_refusals_key(request)) or 0
-        return refused >= settings.PARCOURS_RECEIVER_LINK_REFUSALS
-    except Exception:  # the rate protects the service, it must not stop it
-        logger.warning("receiver link throttle cache unavailable", exc_info=True)
-        return False
-
-
-def _count_refusal(request) -> None:
-    cache = caches["throttle"]
-    key = _refusals_key(request)
-    try:
-        cache.add(key, 0, REFUSALS_WINDOW_SECONDS)
-        cache.incr(key)
-    except Exception:
-        logger.warning("receiver link throttle cache unavailable", exc_info=True)
-
-
 def _throttled(request):
     return render(
         request,
@@ -127,14 +93,16 @@ def _throttled(request):
 
 
 def _open(request, token: str, referral_pk: int):
-    """The link, or the page that says why not (a refusal that could be a guess is counted)."""
-    if _too_many_refusals(request):
+    """The link, or the page that says why not. No enumeration: a refusal that could be a guess
+    (a forged token, another referral's URL) is counted against the address, and past
+    PARCOURS_RECEIVER_LINK_REFUSALS in ten minutes every link page answers 429."""
+    if RECEIVER_LINK_REFUSALS.exceeded(request):
         return None, _throttled(request)
     try:
         return link_services.receiver_link_open(token, referral_pk), None
     except link_services.LinkRefused as refusal:
         if refusal.reason in (link_services.INVALID, link_services.OTHER_REFERRAL):
-            _count_refusal(request)
+            RECEIVER_LINK_REFUSALS.count(request)
         return None, _refused(request, refusal)
 
 
