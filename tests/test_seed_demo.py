@@ -75,3 +75,27 @@ def test_the_demo_s_partner_system_token_reads_the_departement_s_referrals():
     from pathlib import Path
 
     assert DEMO_API_TOKEN in (Path(__file__).parents[1] / "bin" / "run").read_text()
+
+
+@pytest.mark.django_db
+def test_the_demo_s_ccas_without_accounts_answers_by_its_link(client):
+    """`make run` shows issue 19's link: France Travail's referral to the CCAS de Liévin (no
+    account) made a link, its e-mail is in the outbox, and the URL printed opens the referral."""
+    import io
+    import re
+    from urllib.parse import urlsplit
+
+    from notifications.models import OutboxKind, OutboxMessage
+    from parcours.models import ReceiverLink
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    ccas = Organisation.objects.get(name="CCAS de Liévin")
+    assert not Membership.objects.filter(organisation=ccas).exists()
+    link = ReceiverLink.objects.get(referral__receiver_organisation=ccas)
+    assert link.referral.status == ReferralStatus.SENT
+    mail = OutboxMessage.objects.get(kind=OutboxKind.RECEIVER_LINK, receiver_link=link)
+    assert mail.to_email == ccas.contact_email
+    url = re.search(r"Lien d'accès sans compte de démonstration .*: (\S+)", out.getvalue())[1]
+    page = client.get(urlsplit(url).path)
+    assert page.status_code == 200 and "CCAS de Liévin" in page.text

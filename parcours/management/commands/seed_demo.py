@@ -11,6 +11,7 @@ from django.utils import timezone
 from faker import Faker
 from stdnum import luhn
 
+from parcours.actor import Actor
 from parcours.diagnostic_domains import DiagnosticDomain, domain_category
 from parcours.models import (
     Agreement,
@@ -49,6 +50,8 @@ from parcours.models.referral import OPEN_REFERRAL_STATUSES
 from parcours.services.access_grants import access_recompute
 from parcours.services.api_token import api_token_seed
 from parcours.services.organisation import organisation_create
+from parcours.services.receiver_link import current_link, link_url
+from parcours.services.referral import referral_create
 from parcours.services.referral_figures import referral_figures_refresh
 
 DEMO_PASSWORD = "demo-parcours-2026"  # documented in the README; local use only
@@ -95,6 +98,8 @@ ORGANISATIONS = [
     ("plie", "plie", "", "PLIE de Lens-Liévin", [("Parcours renforcé PLIE", 15)]),
     ("ccas", "ccas", "", "CCAS de Lens", [("Aide aux démarches administratives", 7)]),
     ("asso", "association", "", "Association Solidarité Bassin", [("Diagnostic social", 7)]),
+    # A CCAS without any account (issue 19): what France Travail sends it reaches it by a link.
+    ("ccas_lievin", "ccas", "", "CCAS de Liévin", [("Aide alimentaire et énergie", 7)]),
 ]
 
 # The freins périphériques each demo service works on (the referral form filters on them).
@@ -230,15 +235,49 @@ class Command(BaseCommand):
             )
             for pathway, _username in pathways:
                 access_recompute(pathway_id=pathway.pk)
+            link = self._referral_by_link(orgs, users, pathways)
         # The managers' dashboard reads figures the nightly task computes: computed once here,
         # so `make run` shows a populated « Tableau de bord ».
         referral_figures_refresh(full=True)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Démo chargée : {len(orgs)} organisations, {len(users)} comptes, "
-                f"{len(pathways)} personnes, {count} orientations."
+                f"{len(pathways)} personnes, {count + 1} orientations."
             )
         )
+        self.stdout.write(
+            "Lien d'accès sans compte de démonstration (CCAS de Liévin, orientation envoyée par "
+            f"France Travail ; aussi dans l'e-mail de var/mail/) : {link}"
+        )
+
+    def _referral_by_link(self, orgs, users, pathways) -> str:
+        """France Travail orients one person to the CCAS without accounts, through the service
+        a counsellor's « Envoyer » calls: the link is made and its e-mail queued in the outbox
+        (the relay of `make run` writes it to var/mail/). Its URL, for the demo's user."""
+        sender = users["ft.conseiller"]
+        pathway = next(p for p, username in pathways if username == "ft.conseiller")
+        ccas = orgs["ccas_lievin"]
+        consent = Consent.objects.create(
+            person=pathway.person,
+            categories=["identity", "pathway"],
+            purpose=f"Orientation vers {ccas.name}",
+            starts_on=timezone.localdate(),
+            collected_by=sender,
+            collected_by_organisation=orgs["ft"],
+            evidence_kind="oral",
+        )
+        consent.organisations.set([ccas])
+        access_recompute(pathway_id=pathway.pk)
+        referral = referral_create(
+            actor=Actor(user=sender, organisation=orgs["ft"], role=Role.COUNSELLOR),
+            pathway_id=pathway.pk,
+            receiver_organisation_id=ccas.pk,
+            kind="upstream",
+            reason="Aide alimentaire et factures d'énergie en retard",
+        )
+        link = current_link(referral)
+        assert link is not None and link.mail_token  # a CCAS without accounts gets a link
+        return link_url(link.mail_token, referral.pk)
 
     def _organisations(self) -> dict[str, Organisation]:
         area, _ = EmploymentArea.objects.get_or_create(
