@@ -132,10 +132,14 @@ def paris(*args: int) -> dt.datetime:
 
 
 def real_past(days: int) -> dt.datetime:
-    """A moment `days` ago at 10:00 (worker tests: deadlines behind the real clock)."""
-    return timezone.localtime().replace(hour=10, minute=0, second=0, microsecond=0) - dt.timedelta(
-        days=days
-    )
+    """A moment `days` ago at 10:00 (worker tests: deadlines behind the real clock). Before
+    10:00 (Paris), "today at 10:00" is still ahead: every moment then counts from yesterday's
+    10:00, so `real_past(0)` is always behind the clock and the moments keep their order."""
+    now = timezone.localtime()
+    ten = now.replace(hour=10, minute=0, second=0, microsecond=0)
+    if ten > now:
+        ten -= dt.timedelta(days=1)
+    return ten - dt.timedelta(days=days)
 
 
 def answers_relayed(expected: int) -> None:
