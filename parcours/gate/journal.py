@@ -550,23 +550,33 @@ WEBHOOK_PURPOSE = "Information du système partenaire de l'organisation (webhook
 def record_webhook_export(
     *,
     organisation: Organisation,
-    referral_id: int,
     person_id: int,
     categories: Iterable[str],
     basis: Iterable[str],
     subscription_id: int,
     message_id: str,
     event_type: str,
+    referral_id: int | None = None,
+    pathway_id: int | None = None,
 ) -> AccessEvent:
     """A webhook message written for `organisation`'s system (services/webhooks.py): the data
     leaves parcours for that organisation, with the categories it carries and their bases — the
-    DPO and the person read it like any other export. No user: the system's own door."""
+    DPO and the person read it like any other export. No user: the system's own door.
+
+    The record is the referral of a referral event, else the pathway of a pathway event (the
+    reports name it « orientation n°… » or « parcours n°… »); one of them is given."""
+    if referral_id is not None:
+        object_type, object_id = "referral", referral_id
+    elif pathway_id is not None:
+        object_type, object_id = "pathway", pathway_id
+    else:
+        raise ValueError("A webhook export names its referral or its pathway.")
     return journal_record(
         actor=None,
         organisation=organisation,
         operation=AccessOperation.EXPORT,
-        object_type="referral",
-        object_id=referral_id,
+        object_type=object_type,
+        object_id=object_id,
         person_id=person_id,
         categories=categories,
         basis=basis,

@@ -360,7 +360,12 @@ class Referral(models.Model):
     @property
     def reference(self) -> str:
         """Short reference quoted in e-mails and phone calls."""
-        return f"OR-{self.pk:07d}"
+        return self.reference_of(self.pk)
+
+    @staticmethod
+    def reference_of(pk: int) -> str:
+        """The reference of the referral `pk`, without loading it (a log that holds its id)."""
+        return f"OR-{pk:07d}"
 
     @property
     def is_open(self) -> bool:

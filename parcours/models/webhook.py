@@ -1,8 +1,8 @@
 """Partner systems' webhooks (docs/guide-integration-partenaires.md): an organisation's
-administrators subscribe an HTTPS endpoint of their system to referral events; each event the
-organisation is a party to becomes one delivery row per subscription, written in the move's own
-transaction (the outbox), sent by a Celery relay with the Standard Webhooks signature, retried
-with backoff, and logged attempt by attempt.
+administrators subscribe an HTTPS endpoint of their system to referral and pathway events; each
+event of a referral the organisation is a party to, or of a pathway it sees, becomes one delivery
+row per subscription, written in the change's own transaction (the outbox), sent by a Celery
+relay with the Standard Webhooks signature, retried with backoff, and logged attempt by attempt.
 
 The signing secret must be read back to sign, so it is stored encrypted (parcours.fields), not
 hashed like an API token; it is shown once. During a rotation the previous secret still signs
@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..fields import EncryptedTextField
 from .organisation import Organisation
+from .pathway import Pathway
 from .referral import Referral
 
 
@@ -106,9 +107,20 @@ class WebhookDelivery(models.Model):
         related_name="+",
         verbose_name=_("orientation"),
     )
+    # The pathway of a pathway event (référent, modality, closing); a referral event names its
+    # referral instead. SET_NULL like the referral: the log outlives the record's deletion.
+    pathway = models.ForeignKey(
+        Pathway,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("parcours"),
+    )
     # `webhook-id`: the same on every attempt and replay, so the partner can ignore a repeat.
     message_id = models.CharField(_("identifiant du message"), max_length=40, unique=True)
-    # The exact bytes signed and sent (a FHIR Task): personal data, so encrypted at rest.
+    # The exact bytes signed and sent (a FHIR Task or EpisodeOfCare): personal data, so
+    # encrypted at rest.
     body = EncryptedTextField(_("contenu"))
     status = models.CharField(
         _("état"),
@@ -153,6 +165,15 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.subscription_id} ({self.message_id})"
+
+    @property
+    def about(self) -> str:
+        """The record the message is about, as the delivery log names it (no query: ids only)."""
+        if self.referral_id is not None:
+            return f"Orientation {Referral.reference_of(self.referral_id)}"
+        if self.pathway_id is not None:
+            return f"Parcours n°{self.pathway_id}"
+        return ""
 
 
 class WebhookAttempt(models.Model):
