@@ -656,7 +656,9 @@ def plan_actions_visible_to(actor: Actor) -> QuerySet[PlanAction]:
 
 def organisations_seeing(pathway_id: int, category: str) -> QuerySet[Organisation]:
     """The organisations whose grants let them see `category` of this pathway now (not a user's
-    own break-glass): those an action of the plan may be given to — its holder must see it."""
+    own break-glass; the rows `organisation_bases` reads): those an action of the plan may be
+    given to — its holder must see it —, and those whose systems hear of the pathway's changes
+    (services/webhooks.py)."""
     permission_id = _permission_ids_for([category])[0]
     granted = PathwayGroupObjectPermission.objects.filter(
         _in_force(),

@@ -44,12 +44,16 @@ class ParcoursConfig(AppConfig):
             device_removed_elsewhere, sender=TOTPDevice, dispatch_uid="parcours_totp_removed"
         )
 
-        # Partner systems' webhooks: every referral move writes its deliveries in its own
-        # transaction (services/webhooks.py), like the e-mails of notifications.
-        from .signals import referral_moved
-        from .webhook_receivers import record_webhook_events
+        # Partner systems' webhooks: every referral move and every change of a pathway's
+        # référent, modality or state writes its deliveries in its own transaction
+        # (services/webhooks.py), like the e-mails of notifications.
+        from .signals import pathway_changed, referral_moved
+        from .webhook_receivers import record_pathway_webhook_events, record_webhook_events
 
         referral_moved.connect(record_webhook_events, dispatch_uid="parcours_webhook_events")
+        pathway_changed.connect(
+            record_pathway_webhook_events, dispatch_uid="parcours_pathway_webhook_events"
+        )
         # A referral sent to an organisation without an account: its link (issue 19).
         from .link_receivers import issue_link_on_send
 

@@ -3,7 +3,7 @@ them (notifications depends on parcours, never the reverse).
 
 `referral_moved` is sent inside the transaction of every referral move, after the new state is
 saved: receivers run in that same transaction (the alerts of a referral that moved on resolve
-atomically with the move).
+atomically with the move). `pathway_changed` is its counterpart for the pathway itself.
 """
 
 from django.dispatch import Signal
@@ -13,6 +13,13 @@ from django.dispatch import Signal
 # an appointment set after an acceptance, a rescheduling and a re-invitation after an absence
 # are the same action, and the sender is told each differently).
 referral_moved = Signal()
+
+# Arguments: pathway (the saved Pathway), kind (models.EventKind: REFERENT_CHANGED,
+# MODALITY_CHANGED or PATHWAY_CLOSED), event (the PathwayEvent the change appended to the
+# timeline), now (datetime). Sent inside the change's transaction, after the event is recorded,
+# by services/pathway.py — only for a real change (a modality set to its current value sends
+# nothing): the partner systems' webhooks are written in it (parcours/webhook_receivers.py).
+pathway_changed = Signal()
 
 # Arguments: break_glass (the BreakGlass just opened). Its organisation's DPOs must be told.
 break_glass_opened = Signal()

@@ -1,4 +1,9 @@
-"""Writes on Pathway: opening, référent, modality (dated), barriers (dated), notes, closing."""
+"""Writes on Pathway: opening, référent, modality (dated), barriers (dated), notes, closing.
+
+A change of référent, of modality or a closing sends `signals.pathway_changed` inside its
+transaction, once its timeline event is recorded (the partners' webhooks are written then)."""
+
+import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -26,6 +31,7 @@ from ..models import (
     SupportModality,
 )
 from ..rules import roles_for
+from ..signals import pathway_changed
 from .access_grants import access_recompute
 from .archive import raise_if_archived
 from .history import save_with_history
@@ -57,6 +63,18 @@ def _journal(actor: Actor, action: Action, pathway: Pathway, *categories: str, h
         pathway_ids=[pathway.pk],
         categories=categories,
         held=held,
+    )
+
+
+def _changed(pathway: Pathway, event: PathwayEvent, *, now: dt.datetime | None = None) -> None:
+    """Tell the other parts (the partners' webhooks) in this transaction: they commit or roll
+    back with the change."""
+    pathway_changed.send(
+        sender=Pathway,
+        pathway=pathway,
+        kind=EventKind(event.kind),
+        event=event,
+        now=now or event.occurred_at,
     )
 
 
@@ -104,7 +122,7 @@ def pathway_set_referent(*, actor: Actor, pathway_id: int, referent_id: int) -> 
     pathway.referent_organisation = membership.organisation
     save_with_history(pathway, actor=actor, reason=_("Changement de référent"))
     access_recompute(pathway_id=pathway.pk)
-    timeline_record(
+    event = timeline_record(
         pathway=pathway,
         kind=EventKind.REFERENT_CHANGED,
         actor=actor,
@@ -114,6 +132,7 @@ def pathway_set_referent(*, actor: Actor, pathway_id: int, referent_id: int) -> 
             "org": membership.organisation.name,
         },
     )
+    _changed(pathway, event)
     _journal(actor, Action.PATHWAY_SET_REFERENT, pathway, DataCategory.PATHWAY, held=held)
     return pathway
 
@@ -135,12 +154,13 @@ def pathway_set_modality(*, actor: Actor, pathway_id: int, modality: str) -> Pat
     )
     pathway.modality = modality
     save_with_history(pathway, actor=actor, reason=_("Changement de modalité d'accompagnement"))
-    timeline_record(
+    event = timeline_record(
         pathway=pathway,
         kind=EventKind.MODALITY_CHANGED,
         actor=actor,
         text=str(SupportModality(modality).label),
     )
+    _changed(pathway, event, now=now)
     _journal(actor, Action.PATHWAY_SET_MODALITY, pathway, DataCategory.PATHWAY)
     return pathway
 
@@ -210,11 +230,12 @@ def pathway_close(*, actor: Actor, pathway_id: int, outcome: str) -> Pathway:
     pathway.closed_at = now
     save_with_history(pathway, actor=actor, reason=_("Clôture du parcours"))
     ModalityPeriod.objects.filter(pathway=pathway, ended_at__isnull=True).update(ended_at=now)
-    timeline_record(
+    event = timeline_record(
         pathway=pathway,
         kind=EventKind.PATHWAY_CLOSED,
         actor=actor,
         text=pathway.get_outcome_display(),
     )
+    _changed(pathway, event, now=now)
     _journal(actor, Action.PATHWAY_CLOSE, pathway, DataCategory.PATHWAY)
     return pathway

@@ -1,6 +1,7 @@
 """Partner systems' webhooks: the organisation's administrators subscribe their systems to
-referral events; every move of a referral the organisation is a party to writes one delivery
-per matching subscription in the move's own transaction (the outbox; the relay is
+referral and pathway events; every move of a referral the organisation is a party to, and every
+change of référent, of modality or closing of a pathway it sees, writes one delivery per matching
+subscription in the change's own transaction (the outbox; the relay is
 services/webhook_delivery.py). docs/guide-integration-partenaires.md.
 
 - `webhook_subscription_create` checks the address, generates the signing secret (`whsec_` +
@@ -10,7 +11,8 @@ services/webhook_delivery.py). docs/guide-integration-partenaires.md.
 - `webhook_subscription_change` and `webhook_subscription_disable` change or stop it (a
   disabled subscription gets no new delivery; its log stays);
 - `webhook_delivery_replay` sends a delivery again, same `webhook-id`, freshly signed;
-- `webhook_events_record` is called by the `referral_moved` receiver (parcours/apps.py).
+- `webhook_events_record` is called by the `referral_moved` receiver, and
+  `webhook_pathway_events_record` by the `pathway_changed` one (parcours/webhook_receivers.py).
 
 Who may: the gate's rows `webhook.manage` and `webhook.replay` (the organisation's
 administrators), asked here; doors only call these functions.
@@ -24,6 +26,7 @@ import ipaddress
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -34,15 +37,16 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from .. import gate
+from .. import access, gate
 from ..actor import Actor
+from ..categories import DataCategory
 from ..errors import InvalidInput
 from ..gate.journal import record_webhook_export
-from ..models import Referral
+from ..models import EventKind, Organisation, Pathway, Referral
 from ..models.webhook import WebhookDelivery, WebhookDeliveryStatus, WebhookSubscription
 from ..queueing import enqueue_on_commit
 from ..transitions import Action as Move
-from .webhook_payload import WebhookBody, webhook_body
+from .webhook_payload import WebhookBody, pathway_webhook_body, webhook_body
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the Standard Webhooks prefix, not a secret)
 SHOWN_PREFIX_LENGTH = len(SECRET_PREFIX) + 6
@@ -68,6 +72,14 @@ EVENT_OF_MOVE: dict[Move, str] = {
     Move.DECLINE_TRANSFER: "referral.transfer_declined",
     Move.TRANSFER_UNDER_AGREEMENT: "referral.transferred",
 }
+# The pathway's own events: the changes of its timeline a partner system acts on (who follows
+# the person, how closely, and the end of the support), sent by services/pathway.py through
+# `signals.pathway_changed`.
+EVENT_OF_PATHWAY_KIND: dict[EventKind, str] = {
+    EventKind.REFERENT_CHANGED: "pathway.referent_changed",
+    EventKind.MODALITY_CHANGED: "pathway.modality_changed",
+    EventKind.PATHWAY_CLOSED: "pathway.closed",
+}
 EVENT_LABELS: dict[str, Promise] = {
     "referral.sent": _("Orientation envoyée (reçue)"),
     "referral.withdrawn": _("Orientation retirée"),
@@ -82,8 +94,14 @@ EVENT_LABELS: dict[str, Promise] = {
     "referral.transfer_proposed": _("Réorientation proposée"),
     "referral.transferred": _("Orientation réorientée"),
     "referral.transfer_declined": _("Réorientation refusée"),
+    "pathway.referent_changed": _("Référent du parcours changé"),
+    "pathway.modality_changed": _("Modalité d'accompagnement changée"),
+    "pathway.closed": _("Parcours clôturé"),
 }
+# In the order the forms and lists show them: the referral's, then the pathway's.
 EVENTS: tuple[str, ...] = tuple(EVENT_LABELS)
+REFERRAL_EVENTS: tuple[str, ...] = tuple(e for e in EVENTS if e.startswith("referral."))
+PATHWAY_EVENTS: tuple[str, ...] = tuple(e for e in EVENTS if e.startswith("pathway."))
 
 
 def event_label(event_type: str) -> str:
@@ -348,6 +366,61 @@ def webhook_events_record(*, referral: Referral, action: Move, event_id: int, no
         ).select_related("organisation")
         if event_type in s.events
     ]
+    return _deliveries_write(
+        subscriptions,
+        event_type=event_type,
+        event_id=event_id,
+        now=now,
+        person_id=referral.pathway.person_id,
+        referral=referral,
+        body_for=lambda organisation: webhook_body(
+            referral=referral, organisation=organisation, event_type=event_type, now=now
+        ),
+    )
+
+
+def webhook_pathway_events_record(*, pathway: Pathway, kind: str, event_id: int, now) -> int:
+    """In the change's transaction (référent, modality, closing): one delivery per active
+    subscription that asked for this event, of every organisation that sees the pathway's
+    `pathway` category now — its own grant rows, the ones that decide what its members read,
+    found by one probe of the pathway's rows (`access.organisations_seeing`) — with what its
+    grants allow. Idempotent per (subscription, timeline event). Returns how many were written."""
+    event_type = EVENT_OF_PATHWAY_KIND.get(EventKind(kind))
+    if event_type is None:
+        return 0
+    subscriptions = list(
+        WebhookSubscription.objects.filter(
+            organisation__in=access.organisations_seeing(pathway.pk, DataCategory.PATHWAY),
+            disabled_at__isnull=True,
+            events__contains=[event_type],
+        ).select_related("organisation")
+    )
+    return _deliveries_write(
+        subscriptions,
+        event_type=event_type,
+        event_id=event_id,
+        now=now,
+        person_id=pathway.person_id,
+        pathway=pathway,
+        body_for=lambda organisation: pathway_webhook_body(
+            pathway=pathway, organisation=organisation, event_type=event_type, now=now
+        ),
+    )
+
+
+def _deliveries_write(
+    subscriptions: list[WebhookSubscription],
+    *,
+    event_type: str,
+    event_id: int,
+    now,
+    person_id: int,
+    body_for: Callable[[Organisation], WebhookBody | None],
+    referral: Referral | None = None,
+    pathway: Pathway | None = None,
+) -> int:
+    """The deliveries of one timeline event to these subscriptions, each organisation's body
+    built once, each message journaled as an export; the relay woken on commit."""
     if not subscriptions:
         return 0
     # A re-run for the same timeline event offers nothing new (the unique constraint would
@@ -364,9 +437,7 @@ def webhook_events_record(*, referral: Referral, action: Move, event_id: int, no
             continue
         organisation = subscription.organisation
         if organisation.pk not in bodies:
-            bodies[organisation.pk] = webhook_body(
-                referral=referral, organisation=organisation, event_type=event_type, now=now
-            )
+            bodies[organisation.pk] = body_for(organisation)
         body = bodies[organisation.pk]
         if body is None:
             continue
@@ -375,6 +446,7 @@ def webhook_events_record(*, referral: Referral, action: Move, event_id: int, no
             event_type=event_type,
             source_event_id=event_id,
             referral=referral,
+            pathway=pathway,
             message_id=f"msg_{uuid.uuid4().hex}",
             body=body.text,
             next_attempt_at=now,
@@ -391,8 +463,9 @@ def webhook_events_record(*, referral: Referral, action: Move, event_id: int, no
     for body, delivery in rows:
         record_webhook_export(
             organisation=delivery.subscription.organisation,
-            referral_id=referral.pk,
-            person_id=referral.pathway.person_id,
+            referral_id=referral.pk if referral is not None else None,
+            pathway_id=pathway.pk if pathway is not None else None,
+            person_id=person_id,
             categories=body.categories,
             basis=body.basis,
             subscription_id=delivery.subscription_id,

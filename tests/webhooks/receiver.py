@@ -1,7 +1,8 @@
 """A partner's system for the tests: a real HTTP server on loopback, in a thread, that checks
 every request's Standard Webhooks signature with the `standardwebhooks` package's verifier
-(against each secret it is given) and validates the FHIR `Task` in it with fhir.resources
-(R4B, whose Task, ServiceRequest and Patient are R4's), as a partner would.
+(against each secret it is given) and validates the FHIR resource in it with fhir.resources
+(R4B, whose Task, ServiceRequest, EpisodeOfCare and Patient are R4's), as a partner would: a
+`Task` for a referral event, an `EpisodeOfCare` for a pathway event.
 
 `script` holds the statuses to answer, in order (then 200); `hold` makes the next request wait
 until released (a relay killed while the partner had not answered yet)."""
@@ -13,8 +14,12 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from fhir.resources.R4B.episodeofcare import EpisodeOfCare
 from fhir.resources.R4B.task import Task
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+# The resource each event family carries in `data` (its `type`'s prefix).
+RESOURCE_OF_EVENT = {"referral": Task, "pathway": EpisodeOfCare}
 
 
 @dataclass
@@ -61,7 +66,8 @@ class Receiver:
                 fhir_error, payload = "", {}
                 try:
                     payload = json.loads(body)
-                    Task.model_validate(payload["data"])
+                    family = payload["type"].split(".", 1)[0]
+                    RESOURCE_OF_EVENT[family].model_validate(payload["data"])
                 except Exception as error:  # recorded: the test asserts there is none
                     fhir_error = f"{type(error).__name__}: {error}"[:2000]
                 with receiver._lock:

@@ -25,7 +25,10 @@ pytestmark = pytest.mark.django_db
 
 def test_every_move_of_the_state_machine_has_an_event_with_a_french_label():
     assert set(webhook_services.EVENT_OF_MOVE) == set(Move)
-    assert set(webhook_services.EVENT_OF_MOVE.values()) == set(webhook_services.EVENTS)
+    assert set(webhook_services.EVENT_OF_MOVE.values()) == set(webhook_services.REFERRAL_EVENTS)
+    # The pathway's own events follow (tests/webhooks/test_pathway_events.py).
+    referral_then_pathway = (*webhook_services.REFERRAL_EVENTS, *webhook_services.PATHWAY_EVENTS)
+    assert referral_then_pathway == webhook_services.EVENTS
     for event in webhook_services.EVENTS:
         assert webhook_services.event_label(event) != "Événement"
 
