@@ -2,9 +2,31 @@
 
 from django import forms
 
-from parcours.services.webhooks import DESCRIPTION_MAX, EVENTS, URL_MAX, event_label
+from parcours.services.webhooks import (
+    DESCRIPTION_MAX,
+    EVENTS,
+    PATHWAY_EVENTS,
+    REFERRAL_EVENTS,
+    URL_MAX,
+    event_label,
+)
 
 from .form_base import Form
+
+# How the page groups the events' boxes: what happens to a referral, then to a pathway.
+EVENT_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "Orientations",
+        "Ce qui arrive aux orientations que votre organisation a envoyées ou reçues.",
+        REFERRAL_EVENTS,
+    ),
+    (
+        "Parcours",
+        "Ce qui change dans les parcours que votre organisation peut voir : référent, modalité "
+        "d'accompagnement, clôture.",
+        PATHWAY_EVENTS,
+    ),
+)
 
 
 class WebhookSubscriptionForm(Form):
@@ -25,5 +47,12 @@ class WebhookSubscriptionForm(Form):
         label="Événements",
         choices=[(e, event_label(e)) for e in EVENTS],
         widget=forms.CheckboxSelectMultiple,
-        help_text="Ce qui arrive aux orientations dont votre organisation est partie.",
+        help_text="Ce qui arrive aux orientations dont votre organisation est partie et aux "
+        "parcours qu'elle peut voir.",
     )
+
+    def event_groups(self) -> list[tuple[str, str, list]]:
+        """The events' boxes by group (title, hint, boxes), for web/webhooks/_events.html: the
+        field's own boxes (their ids and checked state), shown under two headings."""
+        boxes = {box.data["value"]: box for box in self["events"]}
+        return [(title, hint, [boxes[e] for e in events]) for title, hint, events in EVENT_GROUPS]

@@ -60,7 +60,8 @@ class WebhookSubscriptionWriteSerializer(serializers.Serializer):
     )
     description = serializers.CharField(max_length=DESCRIPTION_MAX, label="description")
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(EVENTS)),
+        # The French label beside each code in the schema (the API's documentation).
+        child=serializers.ChoiceField(choices=[(e, event_label(e)) for e in EVENTS]),
         allow_empty=False,
         max_length=len(EVENTS),
         label="événements",
@@ -78,6 +79,12 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
     event_label = serializers.SerializerMethodField()
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     referral = serializers.PrimaryKeyRelatedField(read_only=True)  # type: ignore[var-annotated]
+    pathway = serializers.PrimaryKeyRelatedField(read_only=True)  # type: ignore[var-annotated]
+    reference = serializers.CharField(
+        read_only=True,
+        help_text="L'identifiant du dossier dans le message : la référence de l'orientation "
+        "(OR-…) d'un événement d'orientation, le numéro du parcours d'un événement de parcours.",
+    )
 
     class Meta:
         model = WebhookDelivery
@@ -88,6 +95,8 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
             "event_label",
             "message_id",
             "referral",
+            "pathway",
+            "reference",
             "status",
             "status_label",
             "attempts",

@@ -167,12 +167,22 @@ class WebhookDelivery(models.Model):
         return f"{self.event_type} → {self.subscription_id} ({self.message_id})"
 
     @property
-    def about(self) -> str:
-        """The record the message is about, as the delivery log names it (no query: ids only)."""
+    def reference(self) -> str:
+        """The record's identifier as the message carries it (no query: ids only): the
+        referral's reference, or the pathway's number; empty once the record is gone."""
         if self.referral_id is not None:
-            return f"Orientation {Referral.reference_of(self.referral_id)}"
+            return Referral.reference_of(self.referral_id)
         if self.pathway_id is not None:
-            return f"Parcours n°{self.pathway_id}"
+            return str(self.pathway_id)
+        return ""
+
+    @property
+    def about(self) -> str:
+        """The record the message is about, as the delivery log names it."""
+        if self.referral_id is not None:
+            return f"Orientation {self.reference}"
+        if self.pathway_id is not None:
+            return f"Parcours n°{self.reference}"
         return ""
 
 

@@ -255,7 +255,7 @@ def _webhook_form(name: str, kwargs) -> "FormPage":
         lambda w: {
             "description": "Logiciel rSa",
             "url": "https://partenaire.example.org/webhooks",
-            "events": ["referral.sent", "referral.closed"],
+            "events": ["referral.sent", "referral.closed", "pathway.closed"],
         },
         {
             "description": ("", BLANK, LONG, NUL, "Logiciel\u202erSa", "SI\x07"),
@@ -270,7 +270,7 @@ def _webhook_form(name: str, kwargs) -> "FormPage":
                 "https://partenaire.example.org:99999/",
                 "pas une adresse",
             ),
-            "events": (UNKNOWN, "", "referral.deleted", LONG),
+            "events": (UNKNOWN, "", "referral.deleted", "pathway.deleted", LONG),
         },
         kept=("description", "url"),
         # Plain http to a public host: https only (the service's rule, its French sentence).

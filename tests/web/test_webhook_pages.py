@@ -12,7 +12,12 @@ from parcours.services.webhook_delivery import webhooks_deliver
 from tests.factories import MembershipFactory, OrganisationFactory, WebhookSubscriptionFactory
 
 from ..notifications.conftest import real_past
-from ..webhooks.conftest import journey, receiver, subscribe  # noqa: F401 (fixtures)
+from ..webhooks.conftest import (  # noqa: F401 (fixtures)
+    journey,
+    pathway_world,
+    receiver,
+    subscribe,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +103,7 @@ def test_the_delivery_log_shows_each_attempt_and_replays(
     page = client.get(reverse("web:webhook-deliveries", kwargs={"pk": issued.subscription.pk}))
     html = page.content.decode()
     assert "Orientation acceptée" in html
+    assert f"Orientation {j.referral.reference}" in html
     assert "réponse 503" in html
     assert "En attente" in html
     delivery = WebhookDelivery.objects.get()
@@ -161,3 +167,63 @@ def test_a_change_keeps_the_secret_and_is_offered_on_active_subscriptions_only(a
 
     WebhookSubscription.objects.filter(pk=subscription.pk).update(disabled_at=timezone.now())
     assert change not in client.get(reverse("web:webhooks")).content.decode()
+
+
+def test_the_form_shows_the_referral_events_then_the_pathway_ones_and_accepts_them(admin):
+    client = _client(admin.user)
+    html = client.get(reverse("web:webhooks")).content.decode()
+    form = html[html.index('id="nouvel-abonnement"') :]
+    # Two groups, in this order, each box with its French label (the code only as a value).
+    order = [
+        "<legend",
+        ">Orientations<",
+        ">Orientation envoyée (reçue)</label>",
+        ">Réorientation refusée</label>",
+        ">Parcours<",
+        ">Référent du parcours changé</label>",
+        ">Modalité d&#x27;accompagnement changée</label>",
+        ">Parcours clôturé</label>",
+    ]
+    positions = [form.index(text) for text in order]
+    assert positions == sorted(positions)
+    assert ">pathway.closed<" not in form
+
+    created = client.post(
+        reverse("web:webhooks"),
+        {**NEW_WEBHOOK, "events": ["pathway.closed", "referral.sent", "pathway.modality_changed"]},
+    )
+    assert created.status_code == 200
+    subscription = WebhookSubscription.objects.get()
+    assert subscription.events == ["referral.sent", "pathway.modality_changed", "pathway.closed"]
+    assert "<li>Parcours clôturé</li>" in created.content.decode()
+
+    change = reverse("web:webhook-change", args=[subscription.pk])
+    shown = client.get(change).content.decode()
+    assert 'value="pathway.closed" checked' in shown
+    assert 'value="pathway.referent_changed" >' in shown  # not chosen
+    answer = client.post(change, {**NEW_WEBHOOK, "events": ["pathway.referent_changed"]})
+    assert answer.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.events == ["pathway.referent_changed"]
+
+
+def test_the_delivery_log_shows_a_pathway_delivery(
+    pathway_world,  # noqa: F811 (the fixture imported above)
+    receiver,  # noqa: F811
+    subscribe,  # noqa: F811
+):
+    from parcours.services import pathway as pathway_services
+
+    admin, issued = subscribe(pathway_world.partner, receiver, events=["pathway.closed"])
+    pathway_services.pathway_close(
+        actor=pathway_world.owner, pathway_id=pathway_world.pathway.pk, outcome="job"
+    )
+    webhooks_deliver()
+    html = (
+        _client(admin.user)
+        .get(reverse("web:webhook-deliveries", kwargs={"pk": issued.subscription.pk}))
+        .content.decode()
+    )
+    assert "Parcours clôturé" in html
+    assert f"Parcours n°{pathway_world.pathway.pk}" in html
+    assert "Reçu par le système partenaire" in html and "réponse 200" in html

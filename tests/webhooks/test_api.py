@@ -122,3 +122,76 @@ def test_the_delivery_log_and_replay(journey, receiver, subscribe, client_for, m
     counsellor = client_for(make_actor(organisation=j.receiver.organisation))
     refused = counsellor.post(f"/api/v1/webhook-deliveries/{row['id']}/replay/")
     assert refused.status_code == 403
+
+
+PATHWAY_EVENTS = ["pathway.referent_changed", "pathway.modality_changed", "pathway.closed"]
+
+
+def test_the_pathway_events_are_accepted_and_listed_after_the_referral_ones(make_actor, client_for):
+    client = client_for(make_actor(role=Role.ADMIN))
+    chosen = ["pathway.closed", "referral.sent", "pathway.referent_changed"]
+    created = client.post(BASE, {**PAYLOAD, "events": chosen}, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["events"] == [
+        {"code": "referral.sent", "label": "Orientation envoyée (reçue)"},
+        {"code": "pathway.referent_changed", "label": "Référent du parcours changé"},
+        {"code": "pathway.closed", "label": "Parcours clôturé"},
+    ]
+    changed = client.put(
+        f"{BASE}{created.json()['id']}/", {**PAYLOAD, "events": PATHWAY_EVENTS}, format="json"
+    )
+    assert changed.status_code == 200, changed.content
+    assert [e["label"] for e in changed.json()["events"]] == [
+        "Référent du parcours changé",
+        "Modalité d'accompagnement changée",
+        "Parcours clôturé",
+    ]
+    # The schema lists every event a subscription may name, the pathway's included.
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    components = schema["components"]["schemas"]
+    events = components["WebhookSubscriptionWriteRequest"]["properties"]["events"]["items"]
+    listed = components[events["$ref"].rsplit("/", 1)[1]]
+    assert listed["enum"][-3:] == PATHWAY_EVENTS
+    assert "`pathway.closed` - Parcours clôturé" in listed["description"]
+
+
+def test_an_unknown_pathway_event_is_a_400_in_french(make_actor, client_for):
+    client = client_for(make_actor(role=Role.ADMIN))
+    response = client.post(BASE, {**PAYLOAD, "events": ["pathway.deleted"]}, format="json")
+    assert response.status_code == 400
+    [message] = response.json()["events"]["0"]
+    assert message == "«\xa0pathway.deleted\xa0» n'est pas un choix valide."
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_the_delivery_log_shows_a_pathway_delivery(pathway_world, receiver, subscribe, client_for):
+    from parcours.services import pathway as pathway_services
+
+    admin, issued = subscribe(pathway_world.partner, receiver, events=PATHWAY_EVENTS)
+    pathway_services.pathway_close(
+        actor=pathway_world.owner, pathway_id=pathway_world.pathway.pk, outcome="job"
+    )
+    webhooks_deliver()
+    client = client_for(admin)
+    [row] = client.get(
+        "/api/v1/webhook-deliveries/", {"subscription": issued.subscription.pk}
+    ).json()["results"]
+    assert (row["event_type"], row["event_label"], row["status"]) == (
+        "pathway.closed",
+        "Parcours clôturé",
+        "delivered",
+    )
+    assert (row["referral"], row["pathway"]) == (None, pathway_world.pathway.pk)
+    assert row["reference"] == str(pathway_world.pathway.pk)  # the message's identifier
+    detail = client.get(f"/api/v1/webhook-deliveries/{row['id']}/").json()
+    assert detail["pathway"] == pathway_world.pathway.pk
+    assert [a["status_code"] for a in detail["attempt_log"]] == [200]
+
+
+def test_a_referral_delivery_names_its_referral(journey, receiver, subscribe, client_for):
+    j = journey(real_past(1))
+    admin, _issued = subscribe(j.receiver.organisation, receiver)
+    j.accept(real_past(0))
+    [row] = client_for(admin).get("/api/v1/webhook-deliveries/").json()["results"]
+    assert (row["referral"], row["pathway"]) == (j.referral.pk, None)
+    assert row["reference"] == j.referral.reference

@@ -4,18 +4,13 @@ it, of every organisation whose own grant rows show the pathway's `pathway` cate
 signed to a real receiver on loopback that verifies the signature and validates the FHIR R4
 `EpisodeOfCare` (fhir.resources R4B, whose EpisodeOfCare and Patient are R4's)."""
 
-from dataclasses import dataclass
-
 import pytest
 from django.db import transaction
 
-from parcours.actor import Actor
 from parcours.gate.journal import WEBHOOK_PURPOSE
 from parcours.models import (
     AccessEvent,
     EventKind,
-    Organisation,
-    Pathway,
     PathwayEvent,
     Role,
     WebhookDelivery,
@@ -23,61 +18,19 @@ from parcours.models import (
 from parcours.services import pathway as pathway_services
 from parcours.services import webhooks as webhook_services
 from parcours.services.webhook_delivery import webhooks_deliver
-from tests.factories import (
-    CareTeamMemberFactory,
-    ConsentFactory,
-    OrganisationFactory,
-    PathwayFactory,
-    PersonFactory,
-    valid_nir,
-)
+from tests.factories import CareTeamMemberFactory, ConsentFactory, OrganisationFactory
+
+from .conftest import NOTE, PHONE, SUMMARY
 
 pytestmark = pytest.mark.django_db
 
 PATHWAY_EVENTS = ["pathway.referent_changed", "pathway.modality_changed", "pathway.closed"]
-# Free text of the record that must never leave by a webhook, and what is outside the
-# categories a message may carry (contact, social, health, justice).
-NOTE = "Entretien : suivi psychiatrique en cours, sous main de justice"
-SUMMARY = "Dettes importantes, hébergement chez un tiers"
-PHONE = "0612345678"
-
-
-@dataclass
-class World:
-    """France Travail holds Léa Martin's pathway (its counsellor is the référent); an SIAE is on
-    her care team with her consent to identity and pathway."""
-
-    owner: Actor
-    partner: Organisation
-    pathway: Pathway
-
-    def refresh(self) -> "World":
-        self.pathway.refresh_from_db()
-        return self
 
 
 @pytest.fixture
-def world(make_actor) -> World:
-    owner = make_actor(name="France Travail Arras")
-    partner = OrganisationFactory(siae=True, name="Chantier Les Jardins")
-    person = PersonFactory(
-        first_name="Léa",
-        last_name="Martin",
-        nir=valid_nir(4242),
-        phone=PHONE,
-        rqth=True,
-        court_supervision=True,
-    )
-    pathway = PathwayFactory(
-        person=person,
-        owner_organisation=owner.organisation,
-        referent=owner.user,
-        diagnostic_summary=SUMMARY,
-    )
-    CareTeamMemberFactory(pathway=pathway, organisation=partner)
-    ConsentFactory(person=person, organisations=[partner], categories=["identity", "pathway"])
-    pathway_services.pathway_add_note(actor=owner, pathway_id=pathway.pk, kind="note", text=NOTE)
-    return World(owner=owner, partner=partner, pathway=pathway)
+def world(pathway_world):
+    """Léa Martin's pathway at France Travail, an SIAE on her care team (conftest)."""
+    return pathway_world
 
 
 def _episode(got) -> dict:

@@ -1,6 +1,6 @@
 """« Webhooks des systèmes »: the organisation's administrators subscribe their systems to
-referral events, rotate or disable a subscription's secret, read the delivery log and replay a
-message — the services and gate of the API's /api/v1/webhook-subscriptions/ and
+referral and pathway events, rotate or disable a subscription's secret, read the delivery log
+and replay a message — the services and gate of the API's /api/v1/webhook-subscriptions/ and
 /api/v1/webhook-deliveries/."""
 
 from django.contrib import messages
