@@ -3,8 +3,10 @@ tests modelled on the alert e-mails' (tests/notifications/test_outbox_faults.py)
 killed while the partner had not answered, the broker down when the move queues its wake-up,
 the partner answering 500 then 200. Each ends with the same check: one delivery recorded for
 the event, one `webhook-id` seen by the partner, every request's signature verified by the
-`standardwebhooks` package and its FHIR Task valid. Tasks are queued (the move's own wake-up or
-beat's tick published on the broker), never called. Time is injected (`now`), never waited for.
+`standardwebhooks` package and its FHIR resource valid (a Task; an EpisodeOfCare for a
+pathway's closing, which wakes the relay like a move). Tasks are queued (the change's own
+wake-up or beat's tick published on the broker), never called. Time is injected (`now`), never
+waited for.
 """
 
 import datetime as dt
@@ -19,6 +21,7 @@ from kombu import Connection
 
 from backend.celery import app
 from parcours.models import WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
+from parcours.services.pathway import pathway_close
 from parcours.services.referral import referral_accept
 from parcours.tasks import webhooks_deliver
 from tests.processes import start_worker, stop, wait_until
@@ -97,6 +100,24 @@ def test_a_move_wakes_the_relay_through_the_broker_and_the_partner_gets_it_once(
     )
     assert_one_delivery_per_event(receiver, 1)
     assert receiver.received[0].payload["type"] == "referral.accepted"
+
+
+def test_a_pathway_closed_wakes_the_relay_and_the_partner_gets_it_once(
+    pathway_world, receiver, subscribe, celery_worker_process
+):
+    subscribe(pathway_world.partner, receiver, events=["pathway.closed"])
+    # On the real clock, like `accept`: its commit queues the relay on the shared broker.
+    pathway_close(actor=pathway_world.owner, pathway_id=pathway_world.pathway.pk, outcome="job")
+    wait_until(
+        lambda: WebhookDelivery.objects.filter(status=WebhookDeliveryStatus.DELIVERED).exists(),
+        what="the closing delivered by the worker",
+    )
+    assert_one_delivery_per_event(receiver, 1)
+    [got] = receiver.received
+    assert got.payload["type"] == "pathway.closed"
+    assert got.payload["data"]["resourceType"] == "EpisodeOfCare"
+    assert got.payload["data"]["status"] == "finished"
+    assert WebhookDelivery.objects.get().pathway_id == pathway_world.pathway.pk
 
 
 def test_a_relay_killed_while_the_partner_had_not_answered(
