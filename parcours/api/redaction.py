@@ -5,7 +5,7 @@ only what the actor's organisation may see, and a `categories` list says which t
 The categories come from `parcours.access.categories_for`, primed once per page.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -36,12 +36,34 @@ class VisibleCategories:
         return frozenset(result)
 
 
+# The category of a field its serializer's table does not name.
+DEFAULT_CATEGORY = "pathway"
+
+
+def redact(
+    data: dict,
+    visible: frozenset[str],
+    field_categories: Mapping[str, str],
+    default_category: str = DEFAULT_CATEGORY,
+) -> dict:
+    """The row without the fields whose category is not visible, with the visible categories
+    (sorted) as its `categories`: for the serializers and the lists written without them
+    (api/list_rows.py)."""
+    redacted = {
+        key: value
+        for key, value in data.items()
+        if field_categories.get(key, default_category) in visible
+    }
+    redacted["categories"] = sorted(visible)
+    return redacted
+
+
 class RedactedSerializerMixin:
     """Drop every field whose category is not visible; subclasses say which pathways an
     instance belongs to and map fields to categories."""
 
     field_categories: dict[str, str] = {}
-    default_category = "pathway"
+    default_category = DEFAULT_CATEGORY
 
     def pathway_ids_of(self, instance) -> list[int]:
         raise NotImplementedError
@@ -53,12 +75,7 @@ class RedactedSerializerMixin:
     def to_representation(self, instance):
         data = super().to_representation(instance)  # type: ignore[misc]
         visible = self.context["visible_categories"].of(self.pathway_ids_of(instance))  # type: ignore[attr-defined]
-        redacted = {
-            key: value
-            for key, value in data.items()
-            if self.field_categories.get(key, self.default_category) in visible
-        }
-        redacted["categories"] = sorted(visible)
+        redacted = redact(data, visible, self.field_categories, self.default_category)
         return self.redact_nested(redacted, visible)
 
     def redact_nested(self, data: dict, visible: frozenset[str]) -> dict:

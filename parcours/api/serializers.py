@@ -53,6 +53,7 @@ from ..models.agreement import MAX_ESCALATION_HOURS
 from ..models.person import france_travail_id_validator, validate_nir
 from ..services.agreement import agreement_actions_available, agreement_dates_errors
 from ..services.person import PERSON_EDITABLE_FIELDS
+from .list_rows import available_actions, open_pathway_of, person_pathway_ids, person_ref
 from .redaction import RedactedSerializerMixin
 
 
@@ -190,17 +191,11 @@ class PersonSerializer(FieldsBuiltOnce, RedactedSerializerMixin, serializers.Mod
         read_only_fields = ["created_at", "updated_at"]
 
     def pathway_ids_of(self, person: Person) -> list[int]:
-        prefetched = getattr(person, "all_pathways", None)
-        if prefetched is not None:
-            return [p.pk for p in prefetched]
-        return list(person.pathways.values_list("pk", flat=True))
+        return person_pathway_ids(person)
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_open_pathway(self, person: Person) -> int | None:
-        pathways = getattr(person, "all_pathways", None)
-        if pathways is None:
-            pathways = list(person.pathways.only("pk", "status"))
-        return next((p.pk for p in pathways if p.status == "open"), None)
+        return open_pathway_of(person)
 
 
 class PersonWriteSerializer(serializers.ModelSerializer):
@@ -268,8 +263,7 @@ class PathwaySerializer(FieldsBuiltOnce, RedactedSerializerMixin, serializers.Mo
         }
     )
     def get_person(self, pathway: Pathway) -> dict:
-        person = pathway.person
-        return {"id": person.pk, "first_name": person.first_name, "last_name": person.last_name}
+        return person_ref(pathway.person)
 
     def pathway_ids_of(self, pathway: Pathway) -> list[int]:
         return [pathway.pk]
@@ -486,8 +480,7 @@ class ReferralSerializer(FieldsBuiltOnce, RedactedSerializerMixin, serializers.M
         }
     )
     def get_person(self, referral: Referral) -> dict:
-        person = referral.pathway.person
-        return {"id": person.pk, "first_name": person.first_name, "last_name": person.last_name}
+        return person_ref(referral.pathway.person)
 
     def pathway_ids_of(self, referral: Referral) -> list[int]:
         return [referral.pathway_id]
@@ -496,10 +489,7 @@ class ReferralSerializer(FieldsBuiltOnce, RedactedSerializerMixin, serializers.M
     def get_available_actions(self, referral: Referral) -> list[str]:
         """What the acting organisation may do next, read from the transitions table (a
         correction: only for its author, within the delay)."""
-        from ..services.referral import moves_offered
-
-        actor = self.context.get("actor")
-        return [str(a) for a in moves_offered(actor, referral)] if actor else []
+        return available_actions(self.context.get("actor"), referral)
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_unread_messages(self, referral: Referral) -> int | None:
