@@ -117,8 +117,30 @@ statistics = [
     figure.appointment_seconds, figure.appointments_attended,
 ]
 
+# The dashboard reads them by the ORM there (no grouping sets), a manager's and a coordinator's.
+from parcours.actor import Actor
+from parcours.models import Membership
+from parcours.selectors.referral_statistics import referral_statistics_for, statistics_filters
+
+coordinator_user = User.objects.create(username="coordinatrice")
+Membership.objects.create(
+    user=coordinator_user, organisation=receiver, role="coordinator"
+).employment_areas.set([area])
+dashboards = []
+for actor in (
+    Actor(user=user, organisation=sender, role="manager"),
+    Actor(user=coordinator_user, organisation=receiver, role="coordinator"),
+):
+    read = referral_statistics_for(actor, statistics_filters())
+    sent = read.indicator("sent")
+    dashboards.append([
+        [sent.total.value, sent.total.suppressed],
+        [[row.name, row.cells[0].suppressed] for row in read.partners + read.areas + read.services],
+    ])
+
 print(json.dumps({
     "statistics": statistics,
+    "dashboards": dashboards,
     "folded": folded,
     "vendor": connection.vendor,
     "pending": [str(migration) for migration, _backwards in pending],
@@ -167,5 +189,18 @@ def test_the_sqlite_fallback_migrates_and_answers_json_containment():
     assert answer["listed"] == [[[7, 8], "legal:owner"], [[9], ""]]
     # One referral answered after a day, its appointment two days after it was sent.
     assert answer["statistics"] == [1, 1, 86400, 1, 2 * 86400, 1]
+    # Read back by the dashboard: one referral, « < 5 » everywhere; the manager's partner is the
+    # CCAS, the coordinator's organisations of Créteil both (only the École sent it).
+    assert answer["dashboards"] == [
+        [[None, True], [["CCAS", True], ["Service non précisé", True]]],
+        [
+            [None, True],
+            [
+                ["École de la deuxième chance de Créteil", True],
+                ["Créteil", True],
+                ["Service non précisé", True],
+            ],
+        ],
+    ]
     # « CRETEIL » finds « Créteil », as on PostgreSQL.
     assert answer["folded"] == ["École de la deuxième chance de Créteil"]

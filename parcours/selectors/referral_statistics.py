@@ -20,7 +20,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, router
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from .. import access
@@ -33,6 +35,7 @@ from ..models import (
     ReferralMonthlyFigure,
     ReferralOutcome,
     RefusalReason,
+    Service,
 )
 from ..spreadsheet import csv_writer
 from .small_cells import NOT_COMPUTABLE, SUPPRESSED_LABEL, Cell, protect, protect_one
@@ -446,21 +449,202 @@ def _labelled(columns: dict[str, Any], totals: dict[str, int]) -> list[LabelledC
 UNNAMED_SERVICE = "Service non précisé"
 
 
-def _grouped(
-    period: QuerySet[ReferralMonthlyFigure], key: str, name: str, unnamed: str = ""
-) -> list[PartnerRow]:
-    """The period's counts grouped by `key` (a partner, an area, a service), each column a
-    group of cells protected together (its total is shown)."""
-    rows = list(
+@dataclass(frozen=True)
+class _Group:
+    """One row of a table by partner, area or service, before suppression: its key (None for
+    referrals without a service), its name (None then too) and its `PARTNER_COLUMNS` counts."""
+
+    key: int | None
+    name: str | None
+    counts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _PeriodSums:
+    """What the dashboard reads from the cells, before any suppression: the sums of each month
+    with cells (of the period; the grouping-sets read also has the previous period's), the
+    previous period's sums, and the period's tables, each ordered by name then key."""
+
+    months: dict[dt.date, dict[str, int]]
+    previous: dict[str, int]
+    partners: list[_Group]
+    areas: list[_Group]
+    services: list[_Group]
+
+
+def _rows(groups: list[_Group], unnamed: str = "") -> list[PartnerRow]:
+    """A table's rows, each column a group of cells protected together (its total is shown)."""
+    columns = [protect([g.counts[i] for g in groups]) for i in range(len(PARTNER_COLUMNS))]
+    return [
+        PartnerRow(g.key or 0, g.name or unnamed, [column[i] for column in columns])
+        for i, g in enumerate(groups)
+    ]
+
+
+def _grouped(period: QuerySet[ReferralMonthlyFigure], key: str, name: str) -> list[_Group]:
+    """The period's counts grouped by `key` (a partner, an area, a service)."""
+    rows = (
         period.values(key, name)
         .order_by(name, key)
         .annotate(**{c: Sum(c) for c in PARTNER_COLUMNS})
     )
-    columns = [protect([row[c] or 0 for row in rows]) for c in PARTNER_COLUMNS]
     return [
-        PartnerRow(row[key] or 0, row[name] or unnamed, [column[i] for column in columns])
-        for i, row in enumerate(rows)
+        _Group(row[key], row[name], tuple(row[c] or 0 for c in PARTNER_COLUMNS)) for row in rows
     ]
+
+
+def _period_sums_by_orm(actor: Actor, filters: StatisticsFilters, territorial: bool) -> _PeriodSums:
+    """The sums read by the ORM, one query per grouping (the months, the previous period, each
+    table): the SQLite fallback of `make run`, and the reference the grouping sets are tested
+    against."""
+    period = _scope(actor, filters).filter(
+        month__gte=filters.first_month, month__lte=filters.last_month
+    )
+    months: dict[dt.date, dict[str, int]] = {}
+    for row in period.values("month").order_by().annotate(**{c: Sum(c) for c in SUMMED}):
+        values: dict[str, Any] = dict(row)
+        months[values.pop("month")] = {c: values.get(c) or 0 for c in SUMMED}
+    before = filters.previous
+    previous = (
+        _sums(
+            _scope(actor, before).filter(
+                month__gte=before.first_month, month__lte=before.last_month
+            )
+        )
+        if before.first_month >= EARLIEST_MONTH
+        else dict.fromkeys(SUMMED, 0)
+    )
+    partner_field = _partner_field(actor, filters)
+    own = _sides(filters.direction)[0]
+    return _PeriodSums(
+        months=months,
+        previous=previous,
+        partners=_grouped(period, f"{partner_field}_id", f"{partner_field}__name"),
+        areas=(
+            _grouped(period, f"{own}__employment_area_id", f"{own}__employment_area__name")
+            if territorial
+            else []
+        ),
+        services=_grouped(period, "receiver_service_id", "receiver_service__name"),
+    )
+
+
+# The tables of the grouping-sets read: their key in the cells read, the model naming them.
+_KEYED_TABLES = {
+    "partners": ("partner_key", Organisation),
+    "areas": ("area_key", EmploymentArea),
+    "services": ("service_key", Service),
+}
+
+
+def _period_sums_by_grouping_sets(
+    actor: Actor, filters: StatisticsFilters, territorial: bool, alias: str
+) -> _PeriodSums:
+    """The same sums as `_period_sums_by_orm`, the cells read once (PostgreSQL).
+
+    One statement: the scope's cells of the previous period and the period (the ORM's query,
+    compiled) are read by one index range into a materialized CTE; from it, the sums of every
+    column by month (the previous period's sums are its months') and, over the period alone,
+    the tables' columns by `GROUPING SETS` (partner, area for a coordinator, service), their
+    names joined to the few grouped rows and ordered there, as the ORM's `order_by(name, key)`
+    (same columns, same collation). Why not every grouping in one `GROUPING SETS`: each set
+    then sums all 31 columns of every row, where the tables need 5 (and none of the previous
+    period) — the aggregation, not the read, was the cost (docs/performance.md)."""
+    before = filters.previous
+    # A previous period that starts before EARLIEST_MONTH counts nothing (zeros), as the ORM's.
+    with_previous = before.first_month >= EARLIEST_MONTH
+    own = _sides(filters.direction)[0]
+    partner_field = _partner_field(actor, filters)
+    keys: dict[str, Any] = {
+        "cell_month": F("month"),
+        "in_period": ExpressionWrapper(
+            Q(month__gte=filters.first_month), output_field=BooleanField()
+        ),
+        "partner_key": F(f"{partner_field}_id"),
+        "service_key": F("receiver_service_id"),
+    }
+    tables = dict(_KEYED_TABLES)
+    if territorial:
+        keys["area_key"] = F(f"{own}__employment_area_id")
+    else:
+        del tables["areas"]
+    cells = (
+        _scope(actor, filters)
+        .filter(
+            month__gte=before.first_month if with_previous else filters.first_month,
+            month__lte=filters.last_month,
+        )
+        .order_by()
+        .values(*SUMMED, **keys)
+    )
+    sums = _PeriodSums(
+        months={}, previous=dict.fromkeys(SUMMED, 0), partners=[], areas=[], services=[]
+    )
+    try:
+        cells_sql, params = cells.query.get_compiler(using=alias).as_sql()
+    except EmptyResultSet:  # a scope of no organisation (`.none()`): nothing to read
+        return sums
+    quote = connections[alias].ops.quote_name
+    # The cells' columns keep their names in the CTE (the scope's SELECT lists them as such).
+    db_column = {
+        f.name: quote(f.column) for f in ReferralMonthlyFigure._meta.concrete_fields if f.column
+    }
+
+    def summed(columns: tuple[str, ...]) -> str:
+        return f"ARRAY[{', '.join(f'SUM({db_column[c]})::bigint' for c in columns)}]"
+
+    def each_table(template: str) -> str:
+        return " ".join(template.format(table=t, key=k) for t, (k, _m) in tables.items())
+
+    joins = " ".join(
+        f"LEFT JOIN {quote(model._meta.db_table)} AS {table} ON {table}.id = grouped.{key}"
+        for table, (key, model) in tables.items()
+    )
+    # Identifiers from the models and this module; every value is a parameter of the scope's.
+    sql = f"""
+        WITH cell AS MATERIALIZED ({cells_sql}),
+        months AS (SELECT cell_month, {summed(SUMMED)} AS sums FROM cell GROUP BY cell_month),
+        grouped AS (
+            SELECT CASE {each_table("WHEN GROUPING({key}) = 0 THEN '{table}'")} END AS grouping_set,
+                {", ".join(key for key, _m in tables.values())},
+                {summed(PARTNER_COLUMNS)} AS sums
+            FROM cell WHERE in_period
+            GROUP BY GROUPING SETS ({", ".join(f"({key})" for key, _m in tables.values())})
+        )
+        SELECT 'months' AS grouping_set, cell_month, NULL::integer AS key, NULL AS name, sums
+        FROM months
+        UNION ALL
+        SELECT grouping_set, NULL,
+            CASE grouping_set {each_table("WHEN '{table}' THEN grouped.{key}")} END,
+            CASE grouping_set {each_table("WHEN '{table}' THEN {table}.name")} END,
+            sums
+        FROM grouped {joins}
+        ORDER BY grouping_set, name, key
+    """  # noqa: S608
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for grouping_set, month, key, name, values in rows:
+        if grouping_set == "months":
+            sums.months[month] = dict(zip(SUMMED, values, strict=True))
+        else:
+            getattr(sums, grouping_set).append(_Group(key, name, tuple(values)))
+    if with_previous:
+        previous_months = [m for m in before.months if m in sums.months]
+        for c in SUMMED:
+            sums.previous[c] = sum(sums.months[m][c] for m in previous_months)
+    return sums
+
+
+def _period_sums(
+    actor: Actor, filters: StatisticsFilters, territorial: bool, *, grouping_sets: bool | None
+) -> _PeriodSums:
+    alias = router.db_for_read(ReferralMonthlyFigure)
+    if grouping_sets is None:
+        grouping_sets = connections[alias].vendor == "postgresql"
+    if grouping_sets:
+        return _period_sums_by_grouping_sets(actor, filters, territorial, alias)
+    return _period_sums_by_orm(actor, filters, territorial)
 
 
 def referral_statistics_for(actor: Actor, filters: StatisticsFilters) -> ReferralStatistics:
@@ -470,8 +654,16 @@ def referral_statistics_for(actor: Actor, filters: StatisticsFilters) -> Referra
     Nothing but an empty scope for an actor the gate's table refuses (the service asks the
     gate: parcours.services.referral_statistics); FilterError (field `partner`, `area`) for a
     partner without figures or an area the actor does not cover. A handful of queries, whatever
-    the period: the partner's name, the months, the previous period, the groupings, the last
-    refresh."""
+    the period: the partner's name, the cells (one read on PostgreSQL, grouped every way; on
+    SQLite the months, the previous period, the groupings), the last refresh."""
+    return _statistics_for(actor, filters, grouping_sets=None)
+
+
+def _statistics_for(
+    actor: Actor, filters: StatisticsFilters, *, grouping_sets: bool | None
+) -> ReferralStatistics:
+    """`referral_statistics_for`, its read of the cells chosen (None: by the database's
+    vendor); the tests compare the two reads."""
     territorial = access.can_read_territory(actor)
     area_name = ""
     if filters.area_id is not None:
@@ -485,40 +677,14 @@ def referral_statistics_for(actor: Actor, filters: StatisticsFilters) -> Referra
         if partner is None:
             raise FilterError("Choisissez un partenaire de la liste.", field="partner")
         partner_name = partner.name
-    period = _scope(actor, filters).filter(
-        month__gte=filters.first_month, month__lte=filters.last_month
-    )
-    rows: dict[dt.date, dict[str, int]] = {}
-    for row in period.values("month").order_by().annotate(**{c: Sum(c) for c in SUMMED}):
-        values: dict[str, Any] = dict(row)
-        rows[values.pop("month")] = {c: values.get(c) or 0 for c in SUMMED}
+    read = _period_sums(actor, filters, territorial, grouping_sets=grouping_sets)
     by_month: list[tuple[dt.date, dict[str, int]]] = [
-        (month, rows.get(month, {})) for month in filters.months
+        (month, read.months.get(month, {})) for month in filters.months
     ]
     totals = {c: sum(sums.get(c, 0) for _m, sums in by_month) for c in SUMMED}
-    before = filters.previous
-    previous = (
-        _sums(
-            _scope(actor, before).filter(
-                month__gte=before.first_month, month__lte=before.last_month
-            )
-        )
-        if before.first_month >= EARLIEST_MONTH
-        else dict.fromkeys(SUMMED, 0)
-    )
-    indicators = [_indicator_figures(i, totals, previous, by_month) for i in INDICATORS]
-
-    partner_field = _partner_field(actor, filters)
-    partners = _grouped(period, f"{partner_field}_id", f"{partner_field}__name")
+    indicators = [_indicator_figures(i, totals, read.previous, by_month) for i in INDICATORS]
     # Each column's total over the period: the months' totals, already summed.
     partner_totals = [protect_one(totals.get(c, 0)) for c in PARTNER_COLUMNS]
-    own = _sides(filters.direction)[0]
-    areas = (
-        _grouped(period, f"{own}__employment_area_id", f"{own}__employment_area__name")
-        if territorial
-        else []
-    )
-    services = _grouped(period, "receiver_service_id", "receiver_service__name", UNNAMED_SERVICE)
     last_refresh = ReferralFigureRefresh.objects.order_by("-started_at").first()
     return ReferralStatistics(
         organisation=actor.organisation,
@@ -528,14 +694,14 @@ def referral_statistics_for(actor: Actor, filters: StatisticsFilters) -> Referra
         refusal_reasons=_labelled(REFUSAL_COLUMNS, totals),
         outcomes=_labelled(OUTCOME_COLUMNS, totals),
         partner_columns=PARTNER_COLUMNS,
-        partners=partners,
+        partners=_rows(read.partners),
         partner_totals=partner_totals,
         refreshed_at=last_refresh.finished_at if last_refresh else None,
         territorial=territorial,
         area_name=area_name,
         areas_label=", ".join(a.name for a in areas_for(actor)) if territorial else "",
-        areas=areas,
-        services=services,
+        areas=_rows(read.areas),
+        services=_rows(read.services, UNNAMED_SERVICE),
     )
 
 
