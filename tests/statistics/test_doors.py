@@ -301,6 +301,29 @@ def test_the_api_writes_its_tables_as_the_serializer_would(sizes, direction, req
     assert JSONRenderer().render(served(figures)) == JSONRenderer().render(by_serializer)
 
 
+@pytest.mark.parametrize("direction", ["sent", "received"])
+def test_the_api_writes_a_coordinator_s_tables_as_the_serializer_would(world, direction):
+    """The same for a coordinator's answer, whose tables also hold the areas."""
+    from rest_framework.renderers import JSONRenderer
+
+    from parcours.api import statistics_serializers
+    from parcours.api.statistics_views import _answer, served
+    from parcours.selectors.referral_statistics import statistics_filters
+    from parcours.services.referral_statistics import referral_statistics_read
+    from tests.factories import OrganisationFactory
+
+    coordinator = _actor(OrganisationFactory(name="Département"), Role.COORDINATOR)
+    coordinator.user.memberships.get().employment_areas.set(
+        [world.home.employment_area, world.siae.employment_area]
+    )
+    figures = referral_statistics_read(
+        actor=coordinator, filters=statistics_filters(direction=direction)
+    )
+    assert figures.partners and figures.areas and figures.services
+    by_serializer = statistics_serializers.StatisticsSerializer(_answer(figures)).data
+    assert JSONRenderer().render(served(figures)) == JSONRenderer().render(by_serializer)
+
+
 def test_the_page_shows_the_largest_partners_and_the_csv_has_them_all(world, monkeypatch):
     """A national organisation's hundreds of partners: the page's table keeps the largest
     volumes and says where the others are; the CSV keeps every one."""
