@@ -548,7 +548,7 @@ def _period_sums_by_grouping_sets(
     the tables' columns by `GROUPING SETS` (partner, area for a coordinator, service), their
     names joined to the few grouped rows and ordered there, as the ORM's `order_by(name, key)`
     (same columns, same collation). Why not every grouping in one `GROUPING SETS`: each set
-    then sums all 31 columns of every row, where the tables need 5 (and none of the previous
+    then sums all 27 columns of every row, where the tables need 5 (and none of the previous
     period) — the aggregation, not the read, was the cost (docs/performance.md)."""
     before = filters.previous
     # A previous period that starts before EARLIEST_MONTH counts nothing (zeros), as the ORM's.
