@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from parcours.models import AccessEvent, Referral, ReferralStatus, Role
 from tests.factories import ConsentFactory, MembershipFactory
@@ -114,7 +115,9 @@ def test_propose_then_confirm_then_both_pages_say_where_the_person_went(world):
     new = original.transferred_to
 
     page = _text(sender.get(_detail(original)))
-    assert f"Réorientée vers Mission locale Arras le {original.transferred_at:%d/%m/%Y}" in page
+    # The page dates in Paris time: between 23:00 and midnight UTC that is already tomorrow.
+    transferred_on = timezone.localtime(original.transferred_at)
+    assert f"Réorientée vers Mission locale Arras le {transferred_on:%d/%m/%Y}" in page
     assert f'href="{_detail(new)}">l\'orientation {new.reference}</a>' in page
     assert ">Réorientée</p>" in page  # the state, in French
     follows = _text(sender.get(_detail(new)))
