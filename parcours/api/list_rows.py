@@ -24,6 +24,7 @@ from django.utils import timezone
 from ..actor import Actor
 from ..categories import PATHWAY_FIELDS, PERSON_FIELDS, REFERRAL_FIELDS
 from ..models.person import age_on
+from ..services.person import PERSON_EDITABLE_FIELDS
 from ..services.referral import moves_offered
 from .redaction import DEFAULT_CATEGORY, redact
 
@@ -258,23 +259,7 @@ def referral_rows(referrals: Iterable, context: Mapping) -> list[dict]:
 
 PERSON_KEYS = (
     "id",
-    "first_name",
-    "last_name",
-    "birth_date",
-    "email",
-    "phone",
-    "address",
-    "postal_code",
-    "city",
-    "france_travail_id",
-    "nir",
-    "receives_rsa",
-    "receives_ass",
-    "rights_ending",
-    "rights_end_date",
-    "rqth",
-    "court_supervision",
-    "lives_in_qpv",
+    *PERSON_EDITABLE_FIELDS,
     "under_26",
     "over_55",
     "open_pathway",

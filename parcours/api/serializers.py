@@ -53,7 +53,15 @@ from ..models.agreement import MAX_ESCALATION_HOURS
 from ..models.person import france_travail_id_validator, validate_nir
 from ..services.agreement import agreement_actions_available, agreement_dates_errors
 from ..services.person import PERSON_EDITABLE_FIELDS
-from .list_rows import available_actions, open_pathway_of, person_pathway_ids, person_ref
+from .list_rows import (
+    PATHWAY_KEYS,
+    PERSON_KEYS,
+    REFERRAL_KEYS,
+    available_actions,
+    open_pathway_of,
+    person_pathway_ids,
+    person_ref,
+)
 from .redaction import RedactedSerializerMixin
 
 
@@ -178,16 +186,8 @@ class PersonSerializer(FieldsBuiltOnce, RedactedSerializerMixin, serializers.Mod
 
     class Meta:
         model = Person
-        fields = [
-            "id",
-            *PERSON_EDITABLE_FIELDS,
-            "under_26",
-            "over_55",
-            "open_pathway",
-            "created_at",
-            "updated_at",
-            "categories",
-        ]
+        # The list's writer (list_rows.person_rows) writes these keys, in this order.
+        fields = list(PERSON_KEYS)
         read_only_fields = ["created_at", "updated_at"]
 
     def pathway_ids_of(self, person: Person) -> list[int]:
@@ -235,22 +235,7 @@ class PathwaySerializer(FieldsBuiltOnce, RedactedSerializerMixin, serializers.Mo
 
     class Meta:
         model = Pathway
-        fields = [
-            "id",
-            "person",
-            "status",
-            "owner_organisation",
-            "referent",
-            "referent_organisation",
-            "modality",
-            "outcome",
-            "opened_at",
-            "closed_at",
-            "last_contact_at",
-            "archived_at",
-            "updated_at",
-            "categories",
-        ]
+        fields = list(PATHWAY_KEYS)  # list_rows.pathway_rows writes these keys, in this order
 
     @extend_schema_field(
         {
@@ -426,48 +411,7 @@ class ReferralSerializer(FieldsBuiltOnce, RedactedSerializerMixin, serializers.M
 
     class Meta:
         model = Referral
-        fields = [
-            "id",
-            "reference",
-            "pathway",
-            "person",
-            "sender_organisation",
-            "sender_user",
-            "receiver_organisation",
-            "receiver_service",
-            "kind",
-            "reason",
-            "context_note",
-            "shared_categories",
-            "status",
-            "created_at",
-            "sent_at",
-            "acknowledge_due_at",
-            "accepted_at",
-            "first_appointment_due_at",
-            "refused_at",
-            "refusal_reason",
-            "refusal_comment",
-            "withdrawn_at",
-            "expired_at",
-            "attended_at",
-            "no_show_at",
-            "closed_at",
-            "outcome",
-            "outcome_comment",
-            "transfer_organisation",
-            "transfer_service",
-            "transfer_reason",
-            "transfer_proposed_at",
-            "transferred_at",
-            "transferred_to",
-            "transferred_from",
-            "assigned_user",
-            "updated_at",
-            "available_actions",
-            "unread_messages",
-            "categories",
-        ]
+        fields = list(REFERRAL_KEYS)  # list_rows.referral_rows writes these keys, in this order
 
     @extend_schema_field(
         {
