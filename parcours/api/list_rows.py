@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from ..actor import Actor
 from ..categories import PATHWAY_FIELDS, PERSON_FIELDS, REFERRAL_FIELDS
-from ..models.person import age_on
+from ..models import PathwayStatus
 from ..services.person import PERSON_EDITABLE_FIELDS
 from ..services.referral import moves_offered
 from .redaction import DEFAULT_CATEGORY, redact
@@ -49,7 +49,7 @@ def open_pathway_of(person) -> int | None:
     pathways = getattr(person, "all_pathways", None)
     if pathways is None:
         pathways = list(person.pathways.only("pk", "status"))
-    return next((p.pk for p in pathways if p.status == "open"), None)
+    return next((p.pk for p in pathways if p.status == PathwayStatus.OPEN), None)
 
 
 def available_actions(actor: Actor | None, referral) -> list[str]:
@@ -278,7 +278,6 @@ def person_rows(persons: Iterable, context: Mapping) -> list[dict]:
     today = timezone.localdate()
     rows = []
     for p in persons:
-        age = age_on(p.birth_date, today)
         row = {
             "id": p.pk,
             "first_name": p.first_name,
@@ -298,8 +297,8 @@ def person_rows(persons: Iterable, context: Mapping) -> list[dict]:
             "rqth": p.rqth,
             "court_supervision": p.court_supervision,
             "lives_in_qpv": p.lives_in_qpv,
-            "under_26": age < 26,
-            "over_55": age > 55,
+            "under_26": p.under_26_on(today),
+            "over_55": p.over_55_on(today),
             "open_pathway": open_pathway_of(p),
             "created_at": moment(p.created_at, zone),
             "updated_at": moment(p.updated_at, zone),

@@ -244,10 +244,18 @@ class Person(models.Model):
     def age(self, on: dt.date | None = None) -> int:
         return age_on(self.birth_date, on or timezone.localdate())
 
+    # The age brackets the public policies target (the Missions locales, senior measures): one
+    # rule for the record's page, its API and the API's list writer (api/list_rows.py).
+    def under_26_on(self, day: dt.date | None = None) -> bool:
+        return self.age(day) < 26
+
+    def over_55_on(self, day: dt.date | None = None) -> bool:
+        return self.age(day) > 55
+
     @property
     def under_26(self) -> bool:
-        return self.age() < 26
+        return self.under_26_on()
 
     @property
     def over_55(self) -> bool:
-        return self.age() > 55
+        return self.over_55_on()
