@@ -24,24 +24,17 @@ def journal_reads(view, request, response) -> None:
     ):
         return
     grants = view.visible_categories
-    seen: list[tuple[int, int | None, Seen]] = []
-    for obj in served:
-        person_id, pathway_ids = view.journal_subject(obj)
-        grants.prime(pathway_ids)
-        seen.append(
-            (
-                view.journal_id(obj),
-                person_id,
-                Seen.of(
-                    grants.grants,
-                    pathway_ids,
-                    shown=view.journal_shown,
-                    because=view.journal_because,
-                ),
-            )
-        )
+    subjects = [(view.journal_id(obj), view.journal_subject(obj)) for obj in served]
+    # A page's grants are primed already (paginate_queryset); a detail's are fetched here.
+    grants.prime(pid for _obj, (_person, pathway_ids) in subjects for pid in pathway_ids)
+    items = Seen.each(
+        grants.grants,
+        [(object_id, pathway_ids) for object_id, (_person, pathway_ids) in subjects],
+        shown=view.journal_shown,
+        because=view.journal_because,
+    )
     if view.kwargs.get(view.lookup_url_kwarg or view.lookup_field) is not None:
-        object_id, person_id, what = seen[0]
+        (object_id, what), (_obj, (person_id, _ids)) = items[0], subjects[0]
         record_read(
             actor,
             action,
@@ -51,9 +44,4 @@ def journal_reads(view, request, response) -> None:
             seen=what,
         )
     else:
-        record_list(
-            actor,
-            action,
-            object_type=view.journal_object_type,
-            items=[(object_id, what) for object_id, _person, what in seen],
-        )
+        record_list(actor, action, object_type=view.journal_object_type, items=items)

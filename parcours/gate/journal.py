@@ -12,7 +12,6 @@ the same operation through the API and a page gives the same row but for the doo
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -130,28 +129,63 @@ class Seen:
         """From the actor's grants on the record's pathways: `shown` limits the categories to
         what the door displayed (None: everything visible); `because` names the categories
         whose bases justify the access when no field of a category is shown (a consent)."""
-        visible: set[str] = set()
-        codes: dict[str, set[str]] = defaultdict(set)
-        relations: set[str] = set()
-        for pathway_id in pathway_ids:
-            held = grants.get(pathway_id)
-            if held is None:
-                continue
-            visible |= held.categories
-            relations |= held.relations
-            for category, found in held.bases.items():
-                codes[category] |= found
+        held = [g for pathway_id in pathway_ids if (g := grants.get(pathway_id)) is not None]
+        # category → its basis codes over the pathways; the visible categories are its keys.
+        codes: Mapping[str, frozenset[str] | set[str]]
+        if len(held) == 1:
+            # A list journals this for each of its rows (issue 17), most of one pathway: its
+            # grants as they are, no set built.
+            codes, relations = held[0].bases, held[0].relations
+        else:
+            merged: dict[str, set[str]] = {}
+            relations = frozenset().union(*(g.relations for g in held))
+            for grant in held:
+                for category, found in grant.bases.items():
+                    merged.setdefault(category, set()).update(found)
+            codes = merged
+        visible = codes.keys()
+        if shown is None and because is None:  # everything visible shown (the API's lists)
+            return cls(
+                categories=frozenset(visible),
+                basis=frozenset().union(*codes.values()),
+                relations=frozenset(relations),
+            )
         categories = visible if shown is None else visible & set(shown)
         over = categories if because is None else visible & set(because)
         return cls(
             categories=frozenset(categories),
-            basis=frozenset(code for c in over for code in codes[c]),
+            basis=frozenset().union(*(codes[c] for c in over)),
             relations=frozenset(relations),
         )
 
     @property
     def purpose(self) -> str:
         return purpose_of(self.relations)
+
+    @classmethod
+    def each(
+        cls,
+        grants: Mapping[int, PathwayGrants],
+        items: Iterable[tuple[int, Iterable[int]]],
+        *,
+        shown: Iterable[str] | None = None,
+        because: Iterable[str] | None = None,
+    ) -> list[tuple[int, Seen]]:
+        """(object id, `of` its pathways) for each object of a list, worked out once per
+        distinct pathways (a page of referrals often holds several of one pathway's)."""
+        if shown is not None:
+            shown = frozenset(shown)
+        if because is not None:
+            because = frozenset(because)
+        known: dict[tuple[int, ...], Seen] = {}
+        seen = []
+        for object_id, ids in items:
+            key = tuple(ids)
+            what = known.get(key)
+            if what is None:
+                what = known[key] = cls.of(grants, key, shown=shown, because=because)
+            seen.append((object_id, what))
+        return seen
 
 
 # --- Recording ---------------------------------------------------------------------------------
@@ -332,9 +366,20 @@ def record_list(
     own consent, each referral's own `referral:<id>`), `detail["bases"]` gives each object's —
     grouping by the exact bases would write one row per object (25–45 for a page of 50 on the
     1 M-pathway bench). Returns the number of rows written."""
-    groups: dict[tuple, list[tuple[int, Seen]]] = defaultdict(list)
+    # (categories, purpose) → the group's objects' bases by id, and every member's bases. Every
+    # API and page list runs this for each of its rows (issue 17): the purpose is worked out
+    # once per distinct relations.
+    groups: dict[tuple[frozenset[str], str], tuple[dict[int, frozenset[str]], list]] = {}
+    purposes: dict[frozenset[str], str] = {}
     for object_id, seen in items:
-        groups[(seen.categories, seen.purpose)].append((object_id, seen))
+        purpose = purposes.get(seen.relations)
+        if purpose is None:
+            purpose = purposes[seen.relations] = seen.purpose
+        group = groups.get((seen.categories, purpose))
+        if group is None:
+            group = groups[(seen.categories, purpose)] = ({}, [])
+        group[0][object_id] = seen.basis
+        group[1].append(seen.basis)
     if not groups:
         return 0
     # What every row of the list shares (who, when, the door, the request, the action): one row
@@ -346,16 +391,18 @@ def record_list(
         detail=_action_detail(action),
     )
     varying = []
-    for (categories, purpose), members in groups.items():
-        bases = {object_id: _basis(seen.basis) for object_id, seen in members}
+    for (categories, purpose), (by_id, every) in groups.items():
         detail = dict(shared.detail)
-        if len(set(bases.values())) > 1:
-            detail["bases"] = {str(object_id): codes for object_id, codes in bases.items()}
+        if len(set(by_id.values())) > 1:
+            # `_basis` of each object's, inline: a call per row (issue 17).
+            detail["bases"] = {
+                str(object_id): " ".join(sorted(codes)) for object_id, codes in by_id.items()
+            }
         varying.append(
             (
-                _object_ids(bases),
+                _object_ids(by_id),
                 _categories(categories),
-                _basis({code for _id, seen in members for code in seen.basis}),
+                _basis(frozenset().union(*every)),
                 purpose,
                 detail,
             )
@@ -364,45 +411,69 @@ def record_list(
     return len(varying)
 
 
+# Per database alias: the list's INSERT and the fields whose values each row shares, built
+# once per process (`_insert_list_rows`).
+_INSERT_LIST_SQL: dict[str, tuple[str, list[Any], tuple[str, ...]]] = {}
+
+
+def _insert_list_sql(db: Any) -> tuple[str, list[Any], tuple[str, ...]]:
+    """`INSERT … SELECT … FROM jsonb_to_recordset(…)`: the shared columns as parameters, the
+    varying ones from one JSON array of the rows. Identifiers and types from the model; every
+    value is a parameter."""
+    statement = _INSERT_LIST_SQL.get(db.alias)
+    if statement is not None:
+        return statement
+    fields: list[Any] = [f for f in AccessEvent._meta.concrete_fields if not f.primary_key]
+    select, shared, listed = [], [], []
+    for field in fields:
+        if field.name in _LIST_VARYING:
+            select.append(f"listed.{field.column}")
+            sql_type = "jsonb" if isinstance(field, JSONField) else field.db_type(db)
+            listed.append(f"{field.column} {sql_type}")
+            if isinstance(field, JSONField) and field.encoder is not None:
+                # The varying columns are one JSON text, written by `json.dumps` alone.
+                raise ValueError(f"{field.name}: a list row's JSON has no encoder of its own")
+        else:
+            cast = "::text::jsonb" if isinstance(field, JSONField) else f"::{field.db_type(db)}"
+            select.append(f"%s{cast}")
+            shared.append(field)
+    # The JSON rows' keys: the varying columns, in `_LIST_VARYING`'s order.
+    column_of = {f.name: f.column for f in fields}
+    columns = tuple(column_of[name] for name in _LIST_VARYING)
+    quote = db.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(AccessEvent._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(f.column) for f in fields)}) SELECT {', '.join(select)} "
+        f"FROM jsonb_to_recordset(%s::jsonb) AS listed({', '.join(listed)})"
+    )
+    return _INSERT_LIST_SQL.setdefault(db.alias, (sql, shared, columns))
+
+
 def _insert_list_rows(shared: AccessEvent, varying: list[tuple]) -> None:
-    """One `INSERT … SELECT … FROM unnest(…)`: the shared columns sent once, the varying ones
-    as arrays, JSON as text. Same rows, one statement, as `bulk_create` wrote them.
+    """One `INSERT … SELECT … FROM jsonb_to_recordset(…)`: the shared columns sent once, the
+    varying ones as one JSON array of the rows. Same rows, one statement, as `bulk_create`
+    wrote them.
 
     Why (docs/performance.md, "Consent-scoped access at 1 M pathways"): a page of 50 pathways is
     25–45 groups, each pathway's bases naming its own consent or referral. `bulk_create` of one
     model instance per group (psycopg adapting every JSON value of every row, the instances, the
     garbage collections they bring on, and its own BEGIN/COMMIT) made the small organisation's
     first page 64.7 ms at p50 against 52.8 ms without the list's journal; this, 58.4 ms (same
-    run, interleaved, 1 M pathways)."""
-    fields: list[Any] = [f for f in AccessEvent._meta.concrete_fields if not f.primary_key]
-    if connection.vendor != "postgresql":  # the SQLite fallback of `make run`: no unnest
+    run, interleaved, 1 M pathways). The rows as one JSON text, rather than one array per
+    column (`unnest`): psycopg quoted each `"` of a text array's JSON with a regular expression,
+    a third of a list's journaling for a page of 50 (issue 17)."""
+    if connection.vendor != "postgresql":  # the SQLite fallback of `make run`: no JSON records
+        fields: list[Any] = [f for f in AccessEvent._meta.concrete_fields if not f.primary_key]
         values = {f.attname: getattr(shared, f.attname) for f in fields}
         rows = [values | dict(zip(_LIST_VARYING, row, strict=True)) for row in varying]
         AccessEvent.objects.bulk_create([AccessEvent(**row) for row in rows])
         return
-    by_name = dict(zip(_LIST_VARYING, zip(*varying, strict=True), strict=True))
-    select, shared_values, listed, listed_types, listed_values = [], [], [], [], []
-    for field in fields:
-        is_json = isinstance(field, JSONField)
-        sql_type = "text" if is_json else field.db_type(connection)
-        cast = "::jsonb" if is_json else ""
-        if field.name in by_name:
-            select.append(f"listed.{field.column}{cast}")
-            listed.append(field.column)
-            listed_types.append(f"%s::{sql_type}[]")
-            listed_values.append([_prepared(field, v) for v in by_name[field.name]])
-        else:
-            select.append(f"%s::{sql_type}{cast}")
-            shared_values.append(_prepared(field, getattr(shared, field.attname)))
-    quote = connection.ops.quote_name
-    # Identifiers and types from the model; every value is a parameter.
-    sql = (
-        f"INSERT INTO {quote(AccessEvent._meta.db_table)} "  # noqa: S608
-        f"({', '.join(quote(f.column) for f in fields)}) SELECT {', '.join(select)} "
-        f"FROM unnest({', '.join(listed_types)}) AS listed({', '.join(listed)})"
-    )
+    sql, shared_fields, columns = _insert_list_sql(connection)
+    listed = json.dumps([dict(zip(columns, row, strict=True)) for row in varying])
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*shared_values, *listed_values])
+        cursor.execute(
+            sql, [*(_prepared(f, getattr(shared, f.attname)) for f in shared_fields), listed]
+        )
 
 
 def _prepared(field: Any, value: Any) -> Any:
@@ -671,8 +742,5 @@ def record_list_of(
         actor,
         action,
         object_type=object_type,
-        items=[
-            (object_id, Seen.of(held, ids, shown=shown, because=because))
-            for object_id, ids in listed
-        ],
+        items=Seen.each(held, listed, shown=shown, because=because),
     )
