@@ -131,28 +131,50 @@ class CompiledQuery(Generic[M]):
         compiled = self._for(alias)
         if compiled is _NOTHING:
             return None
+        with connections[alias].cursor() as cursor:
+            cursor.execute(compiled.sql, self._params(compiled, values))
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return self._instances(compiled, alias, [row])[0]
+
+    def all(self, **values: Any) -> list[M]:
+        """Every row, as the queryset's iteration gives them (a list's page, issue 17)."""
+        alias = router.db_for_read(self._model)
+        compiled = self._for(alias)
+        if compiled is _NOTHING:
+            return []
+        with connections[alias].cursor() as cursor:
+            cursor.execute(compiled.sql, self._params(compiled, values))
+            rows = cursor.fetchall()
+        return self._instances(compiled, alias, rows) if rows else []
+
+    def _params(self, compiled: _Compiled, values: Mapping[str, Any]) -> list[Any]:
         params = list(compiled.params)
         for name, positions in compiled.positions.items():
             for position in positions:
                 params[position] = values[name]
+        return params
+
+    def _instances(self, compiled: _Compiled, alias: str, rows: list) -> list[M]:
+        """The rows as `ModelIterable` makes them: converters, the model's instance, the
+        `select_related` populators, the annotations; then the queryset's prefetches."""
         connection = connections[alias]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        row = list(row)
-        for position, (converters, expression) in compiled.converters:
-            value = row[position]
-            for converter in converters:
-                value = converter(value, expression, connection)
-            row[position] = value
-        fields = row[compiled.start : compiled.end]
-        obj: M = compiled.model.from_db(alias, compiled.init_list, fields)
-        for populator in compiled.populators:
-            populator.populate(row, obj)
-        for name, position in compiled.annotations.items():
-            setattr(obj, name, row[position])
+        found: list[M] = []
+        for fetched in rows:
+            row = list(fetched)
+            for position, (converters, expression) in compiled.converters:
+                value = row[position]
+                for converter in converters:
+                    value = converter(value, expression, connection)
+                row[position] = value
+            fields = row[compiled.start : compiled.end]
+            obj: M = compiled.model.from_db(alias, compiled.init_list, fields)
+            for populator in compiled.populators:
+                populator.populate(row, obj)
+            for name, position in compiled.annotations.items():
+                setattr(obj, name, row[position])
+            found.append(obj)
         if self.prefetch_lookups:
-            prefetch_related_objects([obj], *self.prefetch_lookups)
-        return obj
+            prefetch_related_objects(found, *self.prefetch_lookups)
+        return found

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from parcours import access, gate
 from parcours.actor import actor_for
-from parcours.api.views import _pathway_detail_scope, _person_scope
+from parcours.api import views
+from parcours.api.views import _pathway_detail_scope, _pathway_list_scope, _person_scope
 from parcours.compiled import CompiledQuery
 from parcours.models import (
     AccessEvent,
@@ -208,3 +209,101 @@ def test_a_query_that_can_match_nothing_finds_nothing():
         Person, lambda pk: Person.objects.none().filter(pk=pk), "pk", types={"pk": int}
     )
     assert nothing.first(pk=1) is None
+
+
+# --- A list's page (access.ScopedPage, issue 17) ------------------------------------------------
+
+
+def _pages(client, url: str, headers: dict) -> list[tuple[str, bytes, list[str]]]:
+    """The list from `url` to its end by the next links, then back to its start by the
+    previous ones: each URL with the answer's bytes and the SQL it ran (values included)."""
+    seen = []
+
+    def get(link: str) -> dict:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(link, headers=headers)
+        assert response.status_code == 200, response.content
+        seen.append((link, response.content, [q["sql"] for q in captured.captured_queries]))
+        return response.json()
+
+    answer = get(url)
+    while answer["next"]:
+        answer = get(answer["next"])
+    while answer["previous"]:
+        answer = get(answer["previous"])
+    return seen
+
+
+def test_a_list_page_runs_the_orm_s_sql_and_answers_its_bytes(client_for, monkeypatch):
+    """The pathways list through the compiled page and through the ORM (the compiled path
+    switched off): on every page, forward and back, pages cut inside a run of equal
+    `updated_at` (the cursor's offset), the same statements word for word, the same bytes —
+    and a filter, a break-glass or an unusual page size still give the ORM's answer."""
+    membership = MembershipFactory(role="counsellor")
+    actor = actor_for(membership.user, membership.organisation_id)
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    for n in range(9):
+        # Three pathways share each moment: pages of 2 cut inside the runs.
+        with time_machine.travel(start + dt.timedelta(minutes=n // 3), tick=False):
+            PathwayFactory(owner_organisation=membership.organisation)
+    PathwayFactory()  # another's: out of the scope
+    client = client_for(actor)
+    headers = {"X-Request-ID": "list-compiled"}
+    urls = [
+        "/api/v1/pathways/",
+        "/api/v1/pathways/?page_size=2",
+        "/api/v1/pathways/?page_size=4",
+        "/api/v1/pathways/?status=open&page_size=2",  # a filter: the ORM's path in both
+    ]
+    compiled_pages = []
+    real_page = access.ScopedPage.page
+
+    def counted(self, *args):
+        compiled_pages.append(args[1:])
+        return real_page(self, *args)
+
+    monkeypatch.setattr(access.ScopedPage, "page", counted)
+    compiled_runs = []
+    for switched_off in (False, True):
+        if switched_off:
+            monkeypatch.setattr(views.RowsWrittenDirectly, "_page_compiled", lambda self: False)
+        with time_machine.travel(start + dt.timedelta(days=1), tick=False):
+            runs = [_pages(client, url, headers) for url in urls]
+        if not switched_off:
+            compiled_runs = runs
+    # Pages of 50, 2 (5 forward, 4 back), 4 (3 and 2), 2 again filtered.
+    assert [len(run) for run in runs] == [1, 9, 5, 9]
+    for compiled, orm in zip(compiled_runs, runs, strict=True):
+        assert compiled == orm
+    # Every page without a filter came through the compiled scope, and only those; forward and
+    # back, from the first page and past it, with an offset inside a run of equal times.
+    assert len(compiled_pages) == 1 + 9 + 5
+    assert {(lookup, low > 0) for _ordering, lookup, _position, low, _high in compiled_pages} == {
+        (None, False),
+        (None, True),  # back to the start, the cursor's offset without a position
+        ("updated_at__lt", False),
+        ("updated_at__lt", True),
+        ("updated_at__gt", False),
+        ("updated_at__gt", True),
+    }
+
+
+def test_a_list_page_compiles_only_the_shape_it_holds():
+    membership = MembershipFactory(role="counsellor")
+    actor = actor_for(membership.user, membership.organisation_id)
+    pathway = PathwayFactory()
+    CareTeamMemberFactory(pathway=pathway, organisation=membership.organisation)
+    page = access.ScopedPage(Pathway, _pathway_list_scope, dt.datetime)
+    assert page.compiles(actor)
+    found = page.page(actor, ("-updated_at", "-id"), None, None, 0, 51)
+    assert [p.pk for p in found] == [pathway.pk]
+    break_glass_open(
+        actor=actor,
+        pathway_id=pathway.pk,
+        category=HIDDEN,
+        reason="Préparer l'entretien de la semaine prochaine",
+    )
+    with request_memo():
+        assert not page.compiles(actor)
+        with pytest.raises(access.NotCompiled):
+            page.page(actor, ("-updated_at", "-id"), None, None, 0, 51)

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -162,14 +163,54 @@ class ActorViewMixin(IdempotentWritesMixin, generics.GenericAPIView):
 # details. No docstrings here: drf-spectacular would publish them as the operations' descriptions.
 class RowsWrittenDirectly(generics.GenericAPIView):
     write_rows: staticmethod
+    # The list's scope compiled once per role and page shape (`access.ScopedPage`), where one
+    # is defined: used for a page asked without filters.
+    scoped_page: access.ScopedPage | None = None
 
     def list(self, request, *args, **kwargs):
+        if self._page_compiled():
+            actor = request_actor(self.request)
+            page = self.paginate_queryset(CompiledScope(self.scoped_page, actor))
+            return self.get_paginated_response(self.write_rows(page, self.get_serializer_context()))
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         context = self.get_serializer_context()
         if page is None:  # these viewsets always paginate; kept as ListModelMixin answers
             return Response(self.write_rows(list(queryset), context))
         return self.get_paginated_response(self.write_rows(page, context))
+
+    def _page_compiled(self) -> bool:
+        """No filter, an ordering the paginator fixes, a cursor page, an actor whose scope
+        compiles: anything else goes the ORM's way."""
+        if self.scoped_page is None or not isinstance(self.paginator, CursorPagination):
+            return False
+        if self.filter_backends != [DjangoFilterBackend]:
+            return False
+        paging = {self.paginator.cursor_query_param, self.paginator.page_size_query_param}
+        if not set(self.request.query_params) <= paging:
+            return False
+        return self.scoped_page.compiles(request_actor(self.request))
+
+
+class CompiledScope:
+    """What DRF's `CursorPagination` asks of the queryset it pages — an ordering, the cursor's
+    position as a filter, a slice — answered by the list's compiled scope (`ScopedPage`)."""
+
+    def __init__(self, scoped, actor, ordering=(), lookup=None, position=None):
+        self.scoped, self.actor = scoped, actor
+        self.ordering, self.lookup, self.position = ordering, lookup, position
+
+    def order_by(self, *ordering):
+        return CompiledScope(self.scoped, self.actor, tuple(ordering))
+
+    def filter(self, **position):
+        ((lookup, value),) = position.items()
+        return CompiledScope(self.scoped, self.actor, self.ordering, lookup, value)
+
+    def __getitem__(self, index: slice):
+        return self.scoped.page(
+            self.actor, self.ordering, self.lookup, self.position, index.start, index.stop
+        )
 
 
 class EmploymentAreaViewSet(ActorViewMixin, viewsets.ReadOnlyModelViewSet):
@@ -358,10 +399,25 @@ def _pathway_detail_scope(actor: Actor, now: dt.datetime | None = None) -> Query
     )
 
 
+def _pathway_scope(actor: Actor, now: dt.datetime | None = None) -> QuerySet[Pathway]:
+    return (
+        access.pathways_visible_to(actor, now=now)
+        .select_related("person", "owner_organisation", "referent", "referent_organisation")
+        # Of the person, the serializers show the id and the name.
+        .defer(*encrypted_fields_of(Person, "person__"))
+    )
+
+
+def _pathway_list_scope(actor: Actor, now: dt.datetime | None = None) -> QuerySet[Pathway]:
+    """The pathways a list pages through: the ORM's path and the compiled one."""
+    return _pathway_scope(actor, now).defer("diagnostic_summary")  # the detail's alone
+
+
 class PathwayViewSet(RowsWrittenDirectly, ActorViewMixin, viewsets.ReadOnlyModelViewSet):
     token_family = Family.PATHWAYS
     write_rows = staticmethod(list_rows.pathway_rows)
     scoped_record = access.ScopedRecord(Pathway, _pathway_detail_scope)
+    scoped_page = access.ScopedPage(Pathway, _pathway_list_scope, dt.datetime)
     queryset = Pathway.objects.none()  # for the schema; real scoping in get_queryset
     journal_object_type = "pathway"
     gate_actions = {
@@ -378,15 +434,9 @@ class PathwayViewSet(RowsWrittenDirectly, ActorViewMixin, viewsets.ReadOnlyModel
     def get_queryset(self):
         if self.action == "retrieve":
             return _pathway_detail_scope(self.actor)
-        queryset = (
-            access.pathways_visible_to(self.actor)
-            .select_related("person", "owner_organisation", "referent", "referent_organisation")
-            # Of the person, the serializers show the id and the name.
-            .defer(*encrypted_fields_of(Person, "person__"))
-        )
         if self.action == "list":
-            queryset = queryset.defer("diagnostic_summary")  # the detail's alone
-        return queryset
+            return _pathway_list_scope(self.actor)
+        return _pathway_scope(self.actor)
 
     def get_serializer_class(self):
         if self.action == "retrieve":
