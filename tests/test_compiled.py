@@ -32,6 +32,7 @@ from .factories import (
     MembershipFactory,
     OrganisationFactory,
     PathwayFactory,
+    PersonFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -234,26 +235,50 @@ def _pages(client, url: str, headers: dict) -> list[tuple[str, bytes, list[str]]
     return seen
 
 
-def test_a_list_page_runs_the_orm_s_sql_and_answers_its_bytes(client_for, monkeypatch):
-    """The pathways list through the compiled page and through the ORM (the compiled path
-    switched off): on every page, forward and back, pages cut inside a run of equal
-    `updated_at` (the cursor's offset), the same statements word for word, the same bytes —
-    and a filter, a break-glass or an unusual page size still give the ORM's answer."""
-    membership = MembershipFactory(role="counsellor")
-    actor = actor_for(membership.user, membership.organisation_id)
-    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+def _pathways_in_runs(organisation, start: dt.datetime) -> str:
     for n in range(9):
         # Three pathways share each moment: pages of 2 cut inside the runs.
         with time_machine.travel(start + dt.timedelta(minutes=n // 3), tick=False):
-            PathwayFactory(owner_organisation=membership.organisation)
+            PathwayFactory(owner_organisation=organisation)
     PathwayFactory()  # another's: out of the scope
+    return "updated_at"
+
+
+def _persons_in_runs(organisation, start: dt.datetime) -> str:
+    for n in range(9):
+        # Three people share each name: pages of 2 cut inside the runs.
+        person = PersonFactory(last_name=f"Martin-{n // 3}", first_name="Léa")
+        PathwayFactory(owner_organisation=organisation, person=person)
+    PathwayFactory()  # another's: out of the scope
+    return "last_name"
+
+
+@pytest.mark.parametrize(
+    ("path", "make", "filtered"),
+    [
+        ("pathways", _pathways_in_runs, "status=open"),
+        ("persons", _persons_in_runs, "last_name=mar"),
+    ],
+)
+def test_a_list_page_runs_the_orm_s_sql_and_answers_its_bytes(
+    client_for, monkeypatch, path, make, filtered
+):
+    """A list through the compiled page and through the ORM (the compiled path switched off):
+    on every page, forward and back, pages cut inside runs of equal positions (the cursor's
+    offset), the same statements word for word, the same bytes — and a filter, an ordering
+    chosen or a break-glass still give the ORM's answer."""
+    membership = MembershipFactory(role="counsellor")
+    actor = actor_for(membership.user, membership.organisation_id)
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    position = make(membership.organisation, start)
     client = client_for(actor)
     headers = {"X-Request-ID": "list-compiled"}
     urls = [
-        "/api/v1/pathways/",
-        "/api/v1/pathways/?page_size=2",
-        "/api/v1/pathways/?page_size=4",
-        "/api/v1/pathways/?status=open&page_size=2",  # a filter: the ORM's path in both
+        f"/api/v1/{path}/",
+        f"/api/v1/{path}/?page_size=2",
+        f"/api/v1/{path}/?page_size=4",
+        f"/api/v1/{path}/?{filtered}&page_size=2",  # a filter: the ORM's path in both
+        f"/api/v1/{path}/?ordering=-updated_at&page_size=2",  # an ordering asked: the same
     ]
     compiled_pages = []
     real_page = access.ScopedPage.page
@@ -271,20 +296,20 @@ def test_a_list_page_runs_the_orm_s_sql_and_answers_its_bytes(client_for, monkey
             runs = [_pages(client, url, headers) for url in urls]
         if not switched_off:
             compiled_runs = runs
-    # Pages of 50, 2 (5 forward, 4 back), 4 (3 and 2), 2 again filtered.
-    assert [len(run) for run in runs] == [1, 9, 5, 9]
+    # Pages of 50, 2 (5 forward, 4 back), 4 (3 and 2), 2 again filtered, then ordered.
+    assert [len(run) for run in runs] == [1, 9, 5, 9, 9]
     for compiled, orm in zip(compiled_runs, runs, strict=True):
         assert compiled == orm
     # Every page without a filter came through the compiled scope, and only those; forward and
-    # back, from the first page and past it, with an offset inside a run of equal times.
+    # back, from the first page and past it, with an offset inside a run of equal positions.
     assert len(compiled_pages) == 1 + 9 + 5
     assert {(lookup, low > 0) for _ordering, lookup, _position, low, _high in compiled_pages} == {
         (None, False),
         (None, True),  # back to the start, the cursor's offset without a position
-        ("updated_at__lt", False),
-        ("updated_at__lt", True),
-        ("updated_at__gt", False),
-        ("updated_at__gt", True),
+        (f"{position}__lt" if path == "pathways" else f"{position}__gt", False),
+        (f"{position}__lt" if path == "pathways" else f"{position}__gt", True),
+        (f"{position}__gt" if path == "pathways" else f"{position}__lt", False),
+        (f"{position}__gt" if path == "pathways" else f"{position}__lt", True),
     }
 
 

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -184,7 +185,8 @@ class RowsWrittenDirectly(generics.GenericAPIView):
         compiles: anything else goes the ORM's way."""
         if self.scoped_page is None or not isinstance(self.paginator, CursorPagination):
             return False
-        if self.filter_backends != [DjangoFilterBackend]:
+        # With no parameter but the cursor's, no filter applies nor ordering chosen.
+        if not set(self.filter_backends) <= {DjangoFilterBackend, OrderingFilter}:
             return False
         paging = {self.paginator.cursor_query_param, self.paginator.page_size_query_param}
         if not set(self.request.query_params) <= paging:
@@ -332,6 +334,7 @@ class PersonViewSet(
     serializer_class = serializers.PersonSerializer
     write_rows = staticmethod(list_rows.person_rows)
     scoped_record = access.ScopedRecord(Person, _person_scope)
+    scoped_page = access.ScopedPage(Person, _person_scope, str)
     filterset_class = filters.PersonFilter
     ordering_fields = ["last_name", "first_name", "birth_date", "updated_at"]
     pagination_class = NameOrderCursorPagination
