@@ -344,6 +344,37 @@ def sequential_table(endpoints: list[Endpoint]) -> None:
         )
 
 
+def plan_times(database, statements: list[str]) -> list[tuple[float, float]]:
+    """Each statement's planning and execution time as PostgreSQL counts them (EXPLAIN ANALYZE's
+    summary, timing of the nodes off), in order, in one transaction rolled back. A wide SELECT
+    of many joins can spend longer being planned than run: the planner carries every selected
+    column through each join order it considers."""
+    found = []
+    try:
+        with database.cursor() as cursor:
+            for statement in statements:
+                text = SERVER_SIDE_CURSOR.sub("", statement)
+                if (
+                    not text.lstrip()
+                    .upper()
+                    .startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH"))
+                ):
+                    cursor.execute(text.encode())
+                    found.append((0.0, 0.0))
+                    continue
+                cursor.execute(b"EXPLAIN (ANALYZE, SUMMARY, TIMING OFF) " + text.encode())
+                lines = [row[0] for row in cursor.fetchall()]
+                times = {
+                    line.split(":")[0].strip(): float(line.split(":")[1].split()[0])
+                    for line in lines
+                    if line.startswith(("Planning Time", "Execution Time"))
+                }
+                found.append((times.get("Planning Time", 0.0), times.get("Execution Time", 0.0)))
+    finally:
+        database.rollback()
+    return found
+
+
 def analyse(endpoints: list[Endpoint], word: str, captured: dict[str, list[str]]) -> None:
     database = floor_connection()
     for endpoint in endpoints:
@@ -352,13 +383,17 @@ def analyse(endpoints: list[Endpoint], word: str, captured: dict[str, list[str]]
         key, url = endpoint.keys[0], endpoint.urls[0]
         statements = captured[key]
         print(f"\n### {endpoint.organisation} — {endpoint.label}: `{url}`\n")
-        print("| # | replay p50 ms | statement (first 160 characters) |")
-        print("|---:|---:|---|")
+        print(
+            "| # | replay p50 ms | planning / execution p50 ms | statement (first 160 characters) |"
+        )
+        print("|---:|---:|---:|---|")
         runs = [replay_each(database, statements) for _ in range(15)]
+        planned = [plan_times(database, statements) for _ in range(7)]
         for n, statement in enumerate(statements):
             took = statistics.median(run[n] for run in runs)
+            plan, execution = (statistics.median(run[n][i] for run in planned) for i in (0, 1))
             text = " ".join(statement.split())[:160].replace("|", "\\|")
-            print(f"| {n + 1} | {took:.2f} | `{text}` |")
+            print(f"| {n + 1} | {took:.2f} | {plan:.2f} / {execution:.2f} | `{text}` |")
         print(f"| | **{statistics.median(sum(run) for run in runs):.1f}** | all |")
         medians = [statistics.median(run[n] for run in runs) for n in range(len(statements))]
         slowest = max(range(len(statements)), key=medians.__getitem__)
