@@ -147,9 +147,9 @@ def alerts_due_for_escalation(*, now: dt.datetime) -> QuerySet[Alert]:
     ).order_by("next_rung_at", "pk")
 
 
-def alerts_visible_to(actor: Actor) -> QuerySet[Alert]:
+def alerts_visible_to(actor: Actor, *, now: dt.datetime | None = None) -> QuerySet[Alert]:
     """Alerts about referrals the actor's organisation sent or received and may see."""
-    return Alert.objects.filter(referral__in=access.referrals_concerning(actor))
+    return Alert.objects.filter(referral__in=access.referrals_concerning(actor, now=now))
 
 
 def answers_visible_to(actor: Actor) -> QuerySet[AnswerNotice]:
@@ -165,10 +165,14 @@ def answers_visible_to(actor: Actor) -> QuerySet[AnswerNotice]:
     )
 
 
-def open_alerts_visible_to(actor: Actor) -> QuerySet[Alert]:
+def open_alerts_visible_to(actor: Actor, now: dt.datetime | None = None) -> QuerySet[Alert]:
     """The alerts still to deal with (not resolved) the actor may see: the home page's block,
     the alerts page's default list and the header's badge count this one queryset."""
-    return alerts_visible_to(actor).exclude(state=AlertState.RESOLVED)
+    return alerts_visible_to(actor, now=now).exclude(state=AlertState.RESOLVED)
+
+
+# Their count, compiled once per role: the header's badge on every page (issue 17).
+OPEN_ALERTS = access.ScopedCount(Alert, open_alerts_visible_to)
 
 
 # The request memo's name for the open alerts' count (forgotten when alerts resolve).
@@ -178,7 +182,11 @@ OPEN_ALERTS_COUNT = "open_alerts_count"
 def open_alerts_count(actor: Actor) -> int:
     """How many open alerts the actor may see, counted once per request: the header's badge
     and the home's « Alertes » block say the same number for one COUNT."""
-    return remembered(
-        (OPEN_ALERTS_COUNT, actor.user_id, actor.organisation.pk),
-        lambda: open_alerts_visible_to(actor).count(),
-    )
+
+    def count() -> int:
+        try:
+            return OPEN_ALERTS.count(actor)
+        except access.NotCompiled:  # personal grants, a receiver's link: the ORM's count
+            return open_alerts_visible_to(actor).count()
+
+    return remembered((OPEN_ALERTS_COUNT, actor.user_id, actor.organisation.pk), count)

@@ -14,6 +14,10 @@ of varying length, no time computed at build time. Integers and datetimes may be
 when named in `types` (the scope queries' organisation group, record id and "now"); a name in
 `repeated` may appear more than once (the same "now" bounds both ends of a grant's interval),
 every occurrence then takes the value. Tested in tests/test_compiled.py.
+
+`first` gives the first instance, `all` every one (a page's list: its events, its barriers), and
+`count` the number `QuerySet.count()` gives — the COUNT statement Django's `count()` sends,
+captured from its own compiler once, never sent with the markers.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models import Model, QuerySet, prefetch_related_objects
+from django.db.models import Count, Model, QuerySet, prefetch_related_objects
 from django.db.models.query import get_related_populators
 
 M = TypeVar("M", bound=Model)
@@ -51,6 +55,73 @@ def _is(value: object, marker: Any) -> bool:
     return type(value) is type(marker) and value == marker
 
 
+def _positions(
+    params: list[Any], markers: dict[str, Any], repeated: Collection[str]
+) -> dict[str, list[int]]:
+    positions = {}
+    for name, marker in markers.items():
+        found = [i for i, value in enumerate(params) if _is(value, marker)]
+        if not found or (len(found) > 1 and name not in repeated):
+            raise ValueError(f"{name}: expected once among the parameters, found {len(found)}")
+        positions[name] = found
+    return positions
+
+
+def _with_values(compiled: _Compiled | _CompiledCount, values: Mapping[str, Any]) -> list[Any]:
+    params = list(compiled.params)
+    for name, positions in compiled.positions.items():
+        for position in positions:
+            params[position] = values[name]
+    return params
+
+
+class _Captured(Exception):
+    """The COUNT statement's SQL, caught before it is sent."""
+
+    def __init__(self, sql: str, params: Any):
+        super().__init__()
+        self.sql, self.params = sql, params
+
+
+def _count_sql(queryset: QuerySet, alias: str) -> tuple[str, list[Any]] | None:
+    """What `queryset.count()` sends, without sending it: Django's own path
+    (`Query.get_count`), its compiler's `execute_sql` answering with the SQL instead. None when
+    the query can match no row (Django then sends nothing and answers 0)."""
+    query = queryset.query.clone()
+    make_compiler = query.get_compiler
+
+    def get_compiler(using=None, connection=None, elide_empty=True):  # type: ignore[no-untyped-def]
+        compiler = make_compiler(using, connection, elide_empty)
+
+        def execute_sql(*args: Any, **kwargs: Any) -> Any:
+            sql, params = compiler.as_sql()  # EmptyResultSet: Django's execute_sql returns None
+            raise _Captured(sql, params)
+
+        compiler.execute_sql = execute_sql  # type: ignore[method-assign]
+        return compiler
+
+    # On this clone only (the queryset's query is untouched): a count without DISTINCT, slice
+    # or aggregate is compiled from the query itself (`get_aggregation`'s plain branch).
+    query.get_compiler = get_compiler  # type: ignore[method-assign]
+    try:
+        query.get_aggregation(alias, {"__count": Count("*")})
+    except _Captured as captured:
+        return captured.sql, list(captured.params)
+    except EmptyResultSet:
+        return None
+    raise ValueError("the count's SQL was not captured (DISTINCT, a slice or an aggregate?)")
+
+
+class _CompiledCount:
+    def __init__(
+        self, queryset: QuerySet, markers: dict[str, Any], alias: str, repeated: Collection[str]
+    ):
+        captured = _count_sql(queryset, alias)
+        self.empty = captured is None
+        self.sql, self.params = captured if captured is not None else ("", [])
+        self.positions = {} if self.empty else _positions(self.params, markers, repeated)
+
+
 class _Compiled:
     def __init__(
         self,
@@ -63,12 +134,7 @@ class _Compiled:
         sql, params = compiler.as_sql()
         self.sql = sql
         self.params = list(params)
-        self.positions: dict[str, list[int]] = {}
-        for name, marker in markers.items():
-            found = [i for i, value in enumerate(self.params) if _is(value, marker)]
-            if not found or (len(found) > 1 and name not in repeated):
-                raise ValueError(f"{name}: expected once among the parameters, found {len(found)}")
-            self.positions[name] = found
+        self.positions = _positions(self.params, markers, repeated)
         select, klass_info = compiler.select, compiler.klass_info
         self.select_fields = klass_info["select_fields"]
         self.model = klass_info["model"]
@@ -88,7 +154,8 @@ _NOTHING = cast(_Compiled, object())
 
 class CompiledQuery(Generic[M]):
     """`build(**markers)` returns a queryset of `model`; `first(**values)` runs it with the
-    values and returns its first instance, or None."""
+    values and returns its first instance, or None; `all(**values)` every instance, in the
+    query's order; `count(**values)` its `count()`."""
 
     def __init__(
         self,
@@ -104,16 +171,20 @@ class CompiledQuery(Generic[M]):
         self._types = dict(types or {})
         self._repeated = frozenset(repeated)
         self._compiled: dict[str, _Compiled] = {}
+        self._counts: dict[str, _CompiledCount] = {}
         # What the built queryset prefetches, done after the row like the queryset does.
         self.prefetch_lookups: tuple[Any, ...] = ()
+
+    def _markers(self) -> dict[str, Any]:
+        return {
+            name: _marker(name, self._types.get(name, str), index)
+            for index, name in enumerate(self._names)
+        }
 
     def _for(self, alias: str) -> _Compiled:
         compiled = self._compiled.get(alias)
         if compiled is None:
-            markers = {
-                name: _marker(name, self._types.get(name, str), index)
-                for index, name in enumerate(self._names)
-            }
+            markers = self._markers()
             queryset = self._build(**markers)
             try:
                 compiled = _Compiled(queryset, markers, alias, self._repeated)
@@ -127,54 +198,52 @@ class CompiledQuery(Generic[M]):
         return compiled
 
     def first(self, **values: Any) -> M | None:
-        alias = router.db_for_read(self._model)
-        compiled = self._for(alias)
-        if compiled is _NOTHING:
-            return None
-        with connections[alias].cursor() as cursor:
-            cursor.execute(compiled.sql, self._params(compiled, values))
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        return self._instances(compiled, alias, [row])[0]
+        found = self._run(values, one=True)
+        return found[0] if found else None
 
     def all(self, **values: Any) -> list[M]:
-        """Every row, as the queryset's iteration gives them (a list's page, issue 17)."""
+        return self._run(values, one=False)
+
+    def count(self, **values: Any) -> int:
+        alias = router.db_for_read(self._model)
+        compiled = self._counts.get(alias)
+        if compiled is None:
+            markers = self._markers()
+            compiled = _CompiledCount(self._build(**markers), markers, alias, self._repeated)
+            self._counts[alias] = compiled
+        if compiled.empty:
+            return 0
+        with connections[alias].cursor() as cursor:
+            cursor.execute(compiled.sql, _with_values(compiled, values))
+            row = cursor.fetchone()
+        return row[0] if row else 0
+
+    def _run(self, values: Mapping[str, Any], *, one: bool) -> list[M]:
         alias = router.db_for_read(self._model)
         compiled = self._for(alias)
         if compiled is _NOTHING:
             return []
-        with connections[alias].cursor() as cursor:
-            cursor.execute(compiled.sql, self._params(compiled, values))
-            rows = cursor.fetchall()
-        return self._instances(compiled, alias, rows) if rows else []
-
-    def _params(self, compiled: _Compiled, values: Mapping[str, Any]) -> list[Any]:
-        params = list(compiled.params)
-        for name, positions in compiled.positions.items():
-            for position in positions:
-                params[position] = values[name]
-        return params
-
-    def _instances(self, compiled: _Compiled, alias: str, rows: list) -> list[M]:
-        """The rows as `ModelIterable` makes them: converters, the model's instance, the
-        `select_related` populators, the annotations; then the queryset's prefetches."""
         connection = connections[alias]
-        found: list[M] = []
-        for fetched in rows:
-            row = list(fetched)
-            for position, (converters, expression) in compiled.converters:
-                value = row[position]
-                for converter in converters:
-                    value = converter(value, expression, connection)
-                row[position] = value
-            fields = row[compiled.start : compiled.end]
-            obj: M = compiled.model.from_db(alias, compiled.init_list, fields)
-            for populator in compiled.populators:
-                populator.populate(row, obj)
-            for name, position in compiled.annotations.items():
-                setattr(obj, name, row[position])
-            found.append(obj)
-        if self.prefetch_lookups:
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, _with_values(compiled, values))
+            fetched = cursor.fetchmany(1) if one else cursor.fetchall()
+        found = [self._instance(compiled, alias, connection, row) for row in fetched]
+        if found and self.prefetch_lookups:
             prefetch_related_objects(found, *self.prefetch_lookups)
         return found
+
+    def _instance(self, compiled: _Compiled, alias: str, connection: Any, fetched: Any) -> M:
+        """One row as Django's `ModelIterable` makes it an instance."""
+        row = list(fetched)
+        for position, (converters, expression) in compiled.converters:
+            value = row[position]
+            for converter in converters:
+                value = converter(value, expression, connection)
+            row[position] = value
+        fields = row[compiled.start : compiled.end]
+        obj: M = compiled.model.from_db(alias, compiled.init_list, fields)
+        for populator in compiled.populators:
+            populator.populate(row, obj)
+        for name, position in compiled.annotations.items():
+            setattr(obj, name, row[position])
+        return obj

@@ -332,3 +332,113 @@ def test_a_list_page_compiles_only_the_shape_it_holds():
         assert not page.compiles(actor)
         with pytest.raises(access.NotCompiled):
             page.page(actor, ("-updated_at", "-id"), None, None, 0, 51)
+
+
+def test_all_gives_the_orm_s_instances_in_its_order():
+    organisations = [OrganisationFactory() for _ in range(3)]
+    since = CompiledQuery(
+        Organisation,
+        lambda since: (
+            Organisation.objects.filter(created_at__lte=since)
+            .select_related("group")
+            .order_by("-pk")
+        ),
+        "since",
+        types={"since": dt.datetime},
+    )
+    now = timezone.now()
+    orm = list(Organisation.objects.filter(created_at__lte=now).order_by("-pk"))
+    found = since.all(since=now)
+    assert [o.pk for o in found] == [o.pk for o in orm]
+    assert {o.pk for o in organisations} <= {o.pk for o in found}
+    assert [o.group.name for o in found] == [o.group.name for o in orm]
+    assert since.all(since=now - dt.timedelta(days=3650)) == []
+
+
+def test_a_count_compiled_is_the_orm_s_count_statement():
+    organisation = OrganisationFactory()
+    OrganisationFactory()
+    named = CompiledQuery(
+        Organisation, lambda siret: Organisation.objects.filter(siret=siret), "siret"
+    )
+    assert named.count(siret="00000000000000") == 0  # compiled here, sent with the value
+    with CaptureQueriesContext(connection) as compiled_sql:
+        assert named.count(siret=organisation.siret) == 1
+    with CaptureQueriesContext(connection) as orm_sql:
+        assert Organisation.objects.filter(siret=organisation.siret).count() == 1
+    assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
+    nothing = CompiledQuery(
+        Person, lambda pk: Person.objects.none().filter(pk=pk), "pk", types={"pk": int}
+    )
+    with CaptureQueriesContext(connection) as none_sql:
+        assert nothing.count(pk=1) == 0
+    assert none_sql.captured_queries == []  # as the ORM: nothing sent
+
+
+def test_the_person_page_s_person_compiled_as_the_orm_s():
+    from web.views.persons import _person_scope
+
+    membership = MembershipFactory(role="counsellor")
+    actor = actor_for(membership.user, membership.organisation_id)
+    mine = PathwayFactory(owner_organisation=membership.organisation)
+    other = PathwayFactory()
+    record = access.ScopedRecord(Person, _person_scope)
+    for pk in (mine.person_id, other.person_id, mine.person_id, 0):
+        found, orm, compiled_sql, orm_sql = _both(record, actor, _person_scope, pk)
+        assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
+        if orm is None:
+            assert found is None
+            continue
+        assert found.pk == orm.pk == mine.person_id
+        assert found.nir == orm.nir and found.last_name == orm.last_name
+
+
+def test_the_open_alerts_count_compiled_as_the_orm_s():
+    """The header's badge: one COUNT per role compiled once, the ORM's statement word for word
+    for each organisation of that role (its group and id are values), the same number; the
+    drafts of others and resolved alerts left out alike; personal grants go the ORM's way."""
+    from notifications.models import Alert
+    from notifications.selectors import OPEN_ALERTS, open_alerts_count, open_alerts_visible_to
+    from parcours.models import ReferralStatus
+
+    from .factories import ReferralFactory
+
+    now = timezone.now()
+    first, second = MembershipFactory(role="counsellor"), MembershipFactory(role="counsellor")
+    alert = lambda referral, **more: Alert.objects.create(  # noqa: E731
+        referral=referral, kind="unanswered", level=1, due_at=now, created_at=now, **more
+    )
+    received = ReferralFactory(receiver_organisation=first.organisation, sent=True)
+    alert(received)
+    alert(
+        ReferralFactory(receiver_organisation=first.organisation, sent=True),
+        state="resolved",
+        resolved_at=now,
+    )
+    sent = ReferralFactory(pathway__owner_organisation=second.organisation, sent=True)
+    alert(sent)
+    draft = ReferralFactory(receiver_organisation=second.organisation)  # another's draft
+    assert draft.status == ReferralStatus.DRAFT
+    alert(draft)
+    alert(ReferralFactory(sent=True))  # neither party
+    for membership, expected in ((first, 1), (second, 1), (first, 1)):
+        actor = actor_for(membership.user, membership.organisation_id)
+        with time_machine.travel(timezone.now(), tick=False), request_memo():
+            OPEN_ALERTS.count(actor)
+            with CaptureQueriesContext(connection) as compiled_sql:
+                assert OPEN_ALERTS.count(actor) == expected
+            with CaptureQueriesContext(connection) as orm_sql:
+                assert open_alerts_visible_to(actor).count() == expected
+        assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
+    # A break-glass opens its pathway to the user alone: the ORM's shape, the same count.
+    bystander = MembershipFactory(role="counsellor")
+    actor = actor_for(bystander.user, bystander.organisation_id)
+    assert open_alerts_count(actor) == 0
+    CareTeamMemberFactory(pathway=received.pathway, organisation=bystander.organisation)
+    break_glass_open(
+        actor=actor, pathway_id=received.pathway_id, category=HIDDEN, reason="Urgence signalée"
+    )
+    with request_memo():
+        with pytest.raises(access.NotCompiled):
+            OPEN_ALERTS.count(actor)
+        assert open_alerts_count(actor) == open_alerts_visible_to(actor).count()

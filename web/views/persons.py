@@ -109,11 +109,22 @@ def _visible_pathways(actor, person: Person) -> list[Pathway]:
     )
 
 
+def _person_scope(actor, now: dt.datetime | None = None):
+    return access.persons_visible_to(actor, now=now)
+
+
+# The page's person by id, its scope compiled once per role (as the API's person detail).
+PERSON = access.ScopedRecord(Person, _person_scope)
+
+
 @member_required
 def person_detail(request, pk: int):
     actor = request.actor
     return _person_page(
-        request, gate.locate(actor, access.persons_visible_to(actor), pk, action=Action.PERSON_READ)
+        request,
+        gate.locate_compiled(
+            actor, PERSON, lambda: _person_scope(actor), pk, action=Action.PERSON_READ
+        ),
     )
 
 
