@@ -538,6 +538,12 @@ def events_visible_to(
     already known from `categories_for` for this actor and request)."""
     if categories is None:
         categories = categories_for(actor, [pathway_id])[pathway_id]
+    return pathway_events_in(pathway_id, categories)
+
+
+def pathway_events_in(pathway_id: int, categories: Iterable[str]) -> QuerySet[PathwayEvent]:
+    """`events_visible_to` once the actor's categories of the pathway are known: they alone
+    shape the query (the person page compiles it once per set of categories)."""
     return PathwayEvent.objects.filter(pathway_id=pathway_id, category__in=categories)
 
 
@@ -548,6 +554,11 @@ def diagnostic_visible_to(
     see (pass the categories if already known from `categories_for` for this request)."""
     if categories is None:
         categories = categories_for(actor, [pathway_id])[pathway_id]
+    return pathway_diagnostic_in(pathway_id, categories)
+
+
+def pathway_diagnostic_in(pathway_id: int, categories: Iterable[str]) -> QuerySet[DiagnosticEntry]:
+    """`diagnostic_visible_to` once the actor's categories of the pathway are known (above)."""
     return DiagnosticEntry.objects.filter(pathway_id=pathway_id, domain__in=domains_in(categories))
 
 
@@ -747,13 +758,22 @@ def person_objections_visible_to(
     return Objection.objects.filter(person_id=person_id)
 
 
+# Every consent of a person, counted by a statement compiled once (the person page, issue 17).
+_PERSON_CONSENTS = CompiledQuery(
+    Consent,
+    lambda person: Consent.objects.filter(person_id=person),
+    "person",
+    types={"person": int},
+)
+
+
 def consents_not_shown_count(actor: Actor, person_id: int, shown: int | None = None) -> int:
     """How many of the person's consents the actor may not read: it may know they exist.
     `shown`: how many `person_consents_visible_to` gave it this request (then one plain count)."""
     if DataCategory.IDENTITY not in role_categories(actor):
         return 0
     if shown is not None:
-        return Consent.objects.filter(person_id=person_id).count() - shown
+        return _PERSON_CONSENTS.count(person=person_id) - shown
     return (
         Consent.objects.filter(person_id=person_id).exclude(pk__in=_concerning_ids(actor)).count()
     )

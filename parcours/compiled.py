@@ -23,7 +23,7 @@ captured from its own compiler once, never sent with the markers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from typing import Any, Generic, TypeVar, cast
 
 from django.core.exceptions import EmptyResultSet
@@ -247,3 +247,22 @@ class CompiledQuery(Generic[M]):
         for name, position in compiled.annotations.items():
             setattr(obj, name, row[position])
         return obj
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+class CompiledQueries(Generic[K, M]):
+    """A `CompiledQuery` per shape: `make(key)` for queries whose SQL also depends on a value of
+    few cases, made and compiled once per case (the categories a page shows, which are an `IN`
+    list; the number of pathways a prefetch names)."""
+
+    def __init__(self, make: Callable[[K], CompiledQuery[M]]):
+        self._make = make
+        self._by_key: dict[K, CompiledQuery[M]] = {}
+
+    def __getitem__(self, key: K) -> CompiledQuery[M]:
+        compiled = self._by_key.get(key)
+        if compiled is None:
+            compiled = self._by_key[key] = self._make(key)
+        return compiled

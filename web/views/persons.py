@@ -20,7 +20,7 @@ from parcours.errors import DuplicatePerson, NotAllowed
 from parcours.gate import Action, Relation
 from parcours.gate.journal import record_list_of, record_read_of
 from parcours.gate.relations import (
-    pathways_of_person,
+    pathways_of_person_fetched,
     relations_to_person,
     relations_to_plan_action,
 )
@@ -34,6 +34,7 @@ from parcours.models import (
     Person,
     ReferralStatus,
 )
+from parcours.selectors import person_page as page_reads
 from parcours.selectors.action_plan import is_overdue, plan_of
 from parcours.selectors.diagnostic import diagnostic_by_domain
 from parcours.selectors.relationships import OPEN_CARE_TEAM
@@ -144,11 +145,7 @@ def _person_page(
     actor = request.actor
     # Every pathway of the person once, with its referrals and care team: the gate's relations
     # are made of them, and the page shows those the actor sees (issue 17: each was read twice).
-    every = list(
-        pathways_of_person(person.pk).select_related(
-            "referent", "owner_organisation", "referent_organisation"
-        )
-    )
+    every = pathways_of_person_fetched(person.pk)  # its statements compiled once (issue 17)
     held = access.grants_for(actor, [p.pk for p in every])
     # Those it holds a category of: what `access.pathways_visible_to` answers, newest first.
     pathways = [p for p in every if held[p.pk].categories]
@@ -168,21 +165,18 @@ def _person_page(
     if pathway is not None:
         # The shared diagnostic: the domains of the categories seen (one query, versions with
         # their authors); the person read below journals those categories.
+        # The pathway's reads, given its categories: statements compiled once
+        # (parcours.selectors.person_page, the querysets of parcours.access they stand for).
         diagnostic = diagnostic_by_domain(
-            access.diagnostic_visible_to(actor, pathway.pk, by_pathway[pathway.pk]).select_related(
-                "author", "author_organisation"
-            ),
-            by_pathway[pathway.pk],
+            page_reads.diagnostic_of(pathway.pk, by_pathway[pathway.pk]), by_pathway[pathway.pk]
         )
-        timeline = list(
-            access.events_visible_to(actor, pathway.pk, by_pathway[pathway.pk])
-            .select_related("actor", "organisation", "referral")
-            .order_by("-occurred_at", "-id")[:100]
-        )
+        timeline = page_reads.timeline_of(pathway.pk, by_pathway[pathway.pk])
         if DataCategory.SOCIAL in categories:
-            barriers = [b for b in pathway.barriers.all() if barrier_category(b.kind) in categories]
+            barriers = [
+                b for b in page_reads.barriers_of(pathway) if barrier_category(b.kind) in categories
+            ]
         if DataCategory.PATHWAY in categories:
-            periods = list(pathway.modality_periods.order_by("-started_at"))
+            periods = page_reads.periods_of(pathway)
             # Fetched with the pathway (newest first; the open team in the order it formed):
             # the per-pathway rules of parcours.access say which of them the page shows.
             referrals = access.pathway_referrals_shown(
@@ -191,11 +185,7 @@ def _person_page(
             care_team = access.pathway_care_team_shown(
                 getattr(pathway, OPEN_CARE_TEAM), by_pathway[pathway.pk]
             )
-    consents = list(
-        access.person_consents_visible_to(actor, person.pk, categories)
-        .prefetch_related("organisations")
-        .order_by("-created_at")
-    )
+    consents = page_reads.consents_of(actor, person.pk, categories)
     for consent in consents:  # revoke and narrow: its collector or the pathway's holders
         collected = consent.collected_by_organisation_id == actor.organisation.pk
         consent.changeable = gate.may(
@@ -244,9 +234,7 @@ def _person_page(
             "objection_form": objection_form or ObjectionForm(),
             "objection_form_open": objection_form is not None,
             "consents_not_shown": access.consents_not_shown_count(actor, person.pk, len(consents)),
-            "objection": access.person_objections_visible_to(actor, person.pk, categories)
-            .filter(withdrawn_at__isnull=True)
-            .first(),
+            "objection": page_reads.objection_of(person.pk, categories),
             "actions": actions,
             "pathway_writes": _pathway_writes(pathway, actions),
             "can_refer": pathway is not None and Action.REFERRAL_CREATE in actions,
