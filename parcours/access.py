@@ -98,15 +98,28 @@ def personal_grants(actor: Actor) -> list[tuple[int, int]]:
     (break-glass): read once per request, however many scopes a page builds."""
 
     def read() -> list[tuple[int, int]]:
-        return list(
-            PathwayUserObjectPermission.objects.filter(
-                _in_force(), user_id=actor.account.pk
-            ).values_list("content_object_id", "permission_id")
-        )
+        return _PERSONAL_GRANTS.rows(user=actor.account.pk, now=timezone.now())
 
     if actor.user is None:  # a receiver's link: no account, no personal grant
         return []
     return remembered((PERSONAL_GRANTS, actor.user.pk), read)
+
+
+def _personal_grants(user: int, now: dt.datetime) -> QuerySet:
+    return PathwayUserObjectPermission.objects.filter(_in_force(now), user_id=user).values_list(
+        "content_object_id", "permission_id"
+    )
+
+
+# Read on every request that reaches a scope: compiled once (issue 17).
+_PERSONAL_GRANTS = CompiledQuery(
+    PathwayUserObjectPermission,
+    _personal_grants,
+    "user",
+    "now",
+    types={"user": int, "now": dt.datetime},
+    repeated=("now",),
+)
 
 
 def _granted(

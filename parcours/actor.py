@@ -3,7 +3,9 @@
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.db.models import QuerySet
 
+from .compiled import CompiledQuery
 from .errors import NoMembership
 from .models import Membership, Organisation
 from .request_memo import remembered
@@ -39,17 +41,41 @@ class Actor:
         return self.user
 
 
-def actor_for(user: User, organisation_id: int | None = None) -> Actor:
-    """The actor for `user`, acting for `organisation_id` or, if none is chosen, their first one.
-
-    Raises NoMembership when the user has no active membership (there, or at all).
-    """
+def _memberships(user: User | int, organisation_id: int | None = None) -> QuerySet[Membership]:
     memberships = Membership.objects.filter(user=user, is_active=True).select_related(
         "organisation"
     )
     if organisation_id is not None:
         memberships = memberships.filter(organisation_id=organisation_id)
-    membership = memberships.order_by("id").first()
+    return memberships.order_by("id")
+
+
+# `_memberships(…).first()` compiled once (issue 17): every page asks it, and building and
+# compiling the query was most of its cost. `.first()` of an ordered queryset is its `[:1]`.
+_FIRST_MEMBERSHIP = CompiledQuery(
+    Membership, lambda user: _memberships(user)[:1], "user", types={"user": int}
+)
+_MEMBERSHIP_IN = CompiledQuery(
+    Membership,
+    lambda user, organisation: _memberships(user, organisation)[:1],
+    "user",
+    "organisation",
+    types={"user": int, "organisation": int},
+)
+_INTEGER = range(-(2**31), 2**31)  # ids beyond a column's range: the ORM's answer for them
+
+
+def actor_for(user: User, organisation_id: int | None = None) -> Actor:
+    """The actor for `user`, acting for `organisation_id` or, if none is chosen, their first one.
+
+    Raises NoMembership when the user has no active membership (there, or at all).
+    """
+    if organisation_id is None:
+        membership = _FIRST_MEMBERSHIP.first(user=user.pk)
+    elif organisation_id in _INTEGER:
+        membership = _MEMBERSHIP_IN.first(user=user.pk, organisation=organisation_id)
+    else:
+        membership = _memberships(user, organisation_id).first()
     if membership is None:
         raise NoMembership()
     return Actor(user=user, organisation=membership.organisation, role=membership.role)

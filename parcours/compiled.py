@@ -136,6 +136,10 @@ class _Compiled:
         self.params = list(params)
         self.positions = _positions(self.params, markers, repeated)
         select, klass_info = compiler.select, compiler.klass_info
+        self.converters = list(compiler.get_converters([s[0] for s in select]).items())
+        self.width = len(select)
+        if klass_info is None:  # `values_list()`: rows, not instances (`CompiledQuery.rows`)
+            return
         self.select_fields = klass_info["select_fields"]
         self.model = klass_info["model"]
         start, end = self.select_fields[0], self.select_fields[-1] + 1
@@ -144,8 +148,6 @@ class _Compiled:
         # Django 5.2's signature; the stubs describe a later one (with `fetch_mode`).
         self.populators = get_related_populators(klass_info, select, alias)  # type: ignore[call-arg]
         self.annotations = dict(compiler.annotation_col_map)
-        self.converters = list(compiler.get_converters([s[0] for s in select]).items())
-        self.width = len(select)
 
 
 # A query that can match no row (its compiler raised EmptyResultSet): `first` answers None.
@@ -218,6 +220,31 @@ class CompiledQuery(Generic[M]):
             row = cursor.fetchone()
         return row[0] if row else 0
 
+    def rows(self, **values: Any) -> list[tuple]:
+        """The rows of a `values_list()` queryset, as tuples (its columns converted as the
+        ORM converts them)."""
+        alias = router.db_for_read(self._model)
+        compiled = self._for(alias)
+        if compiled is _NOTHING:
+            return []
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, _with_values(compiled, values))
+            fetched = cursor.fetchall()
+        if not compiled.converters:
+            return [tuple(row) for row in fetched]
+        return [tuple(self._converted(compiled, connection, row)) for row in fetched]
+
+    @staticmethod
+    def _converted(compiled: _Compiled, connection: Any, fetched: Any) -> list[Any]:
+        row = list(fetched)
+        for position, (converters, expression) in compiled.converters:
+            value = row[position]
+            for converter in converters:
+                value = converter(value, expression, connection)
+            row[position] = value
+        return row
+
     def _run(self, values: Mapping[str, Any], *, one: bool) -> list[M]:
         alias = router.db_for_read(self._model)
         compiled = self._for(alias)
@@ -234,12 +261,7 @@ class CompiledQuery(Generic[M]):
 
     def _instance(self, compiled: _Compiled, alias: str, connection: Any, fetched: Any) -> M:
         """One row as Django's `ModelIterable` makes it an instance."""
-        row = list(fetched)
-        for position, (converters, expression) in compiled.converters:
-            value = row[position]
-            for converter in converters:
-                value = converter(value, expression, connection)
-            row[position] = value
+        row = self._converted(compiled, connection, fetched)
         fields = row[compiled.start : compiled.end]
         obj: M = compiled.model.from_db(alias, compiled.init_list, fields)
         for populator in compiled.populators:

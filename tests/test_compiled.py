@@ -442,3 +442,57 @@ def test_the_open_alerts_count_compiled_as_the_orm_s():
         with pytest.raises(access.NotCompiled):
             OPEN_ALERTS.count(actor)
         assert open_alerts_count(actor) == open_alerts_visible_to(actor).count()
+
+
+def test_the_actor_s_membership_compiled_as_the_orm_s():
+    """Every page finds its actor: the same statement as the ORM's `.first()`, for the first
+    membership and for one organisation, an inactive one refused, an id out of range too."""
+    from parcours.actor import _memberships
+    from parcours.errors import NoMembership
+
+    first = MembershipFactory(role="counsellor")
+    second = MembershipFactory(user=first.user, role="manager")
+    MembershipFactory(user=first.user, is_active=False)
+    for organisation in (None, second.organisation_id, first.organisation_id):
+        actor_for(first.user, organisation)  # compiled
+        with CaptureQueriesContext(connection) as compiled_sql:
+            actor = actor_for(first.user, organisation)
+        with CaptureQueriesContext(connection) as orm_sql:
+            orm = _memberships(first.user, organisation).first()
+        assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
+        assert (actor.organisation, actor.role) == (orm.organisation, orm.role)
+        with CaptureQueriesContext(connection) as later:
+            assert actor.organisation.name == orm.organisation.name  # joined
+        assert later.captured_queries == []
+    inactive = Membership.objects.get(user=first.user, is_active=False)
+    for refused in (inactive.organisation_id, -1, 2**40):
+        with pytest.raises(NoMembership):
+            actor_for(first.user, refused)
+    with pytest.raises(NoMembership):
+        actor_for(MembershipFactory(is_active=False).user)
+
+
+def test_the_personal_grants_compiled_as_the_orm_s():
+    """Read once per request by every scope: the ORM's statement, the same rows — none, then
+    a break-glass's."""
+    from parcours.access import _personal_grants, personal_grants
+
+    pathway = PathwayFactory()
+    member = CareTeamMemberFactory(pathway=pathway)
+    actor = actor_for(MembershipFactory(organisation=member.organisation).user)
+    for opened in (False, True):
+        if opened:
+            break_glass_open(
+                actor=actor,
+                pathway_id=pathway.pk,
+                category=HIDDEN,
+                reason="Préparer l'entretien de la semaine prochaine",
+            )
+        with time_machine.travel(timezone.now(), tick=False):
+            with CaptureQueriesContext(connection) as compiled_sql:
+                found = personal_grants(actor)
+            with CaptureQueriesContext(connection) as orm_sql:
+                orm = list(_personal_grants(actor.user.pk, timezone.now()))
+        assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
+        assert found == orm and len(found) == (1 if opened else 0)
+        assert all(type(row) is tuple for row in found)

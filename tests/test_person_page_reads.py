@@ -241,3 +241,32 @@ def test_the_person_s_consents_and_objection_are_the_orm_s():
     assert compiled_sql == orm_sql
     assert found is not None and found.pk == expected.pk and found.withdrawn_at is None
     assert person_page.objection_of(person, {DataCategory.PATHWAY}) is None
+
+
+def test_the_plan_compiled_is_the_orm_s():
+    from parcours.models import Objective
+    from parcours.selectors.action_plan import _with_actions, plan_of
+
+    from .factories import ObjectiveFactory, PlanActionFactory
+
+    pathway, actor = _a_full_record()
+    assert plan_of(actor, pathway.pk, SOME) == []  # none yet: compiled, nothing prefetched
+    objective = ObjectiveFactory(pathway=pathway)
+    PlanActionFactory(objective=objective, owner_organisation=pathway.owner_organisation)
+    PlanActionFactory(objective=objective, owner_organisation=pathway.owner_organisation)
+    ObjectiveFactory(pathway=pathway)
+    ObjectiveFactory()  # another pathway's
+    found, compiled_sql = _sql(lambda: plan_of(actor, pathway.pk, SOME))
+    expected, orm_sql = _sql(
+        lambda: list(_with_actions(Objective.objects.filter(pathway_id=pathway.pk)))
+    )
+    assert compiled_sql == orm_sql and len(found) == 2
+    _same_rows(found, expected)
+    with CaptureQueriesContext(connection) as later:
+        for mine, theirs in zip(found, expected, strict=True):
+            _same_rows(list(mine.actions.all()), list(theirs.actions.all()))
+            assert all(a.owner_organisation.name for a in mine.actions.all())
+    assert later.captured_queries == []
+    assert plan_of(actor, pathway.pk, {DataCategory.IDENTITY}) == []
+    # Without the categories: the actor's scope, the same plan.
+    assert [o.pk for o in plan_of(actor, pathway.pk)] == [o.pk for o in found]

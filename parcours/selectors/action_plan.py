@@ -10,6 +10,7 @@ from django.utils import timezone
 from .. import access
 from ..actor import Actor
 from ..categories import DataCategory
+from ..compiled import CompiledQuery
 from ..models import (
     OPEN_PLAN_ACTION_STATUSES,
     Objective,
@@ -28,17 +29,28 @@ def plan_of(
     sees the pathway category of this pathway (pass the categories if already known from
     `access.categories_for` for this actor and request, as for `access.events_visible_to`)."""
     if categories is None:
-        objectives = access.objectives_visible_to(actor).filter(pathway_id=pathway_id)
-    elif DataCategory.PATHWAY in categories:
-        objectives = Objective.objects.filter(pathway_id=pathway_id)
-    else:
-        return []
-    actions = PlanAction.objects.select_related("owner_organisation").order_by("due_on", "id")
-    return list(
-        objectives.prefetch_related(Prefetch("actions", queryset=actions)).order_by(
-            "created_at", "id"
+        return list(
+            _with_actions(access.objectives_visible_to(actor).filter(pathway_id=pathway_id))
         )
+    if DataCategory.PATHWAY not in categories:
+        return []
+    # The categories known (the person page): one statement compiled once (issue 17).
+    return _PLAN.all(pathway=pathway_id)
+
+
+def _with_actions(objectives: QuerySet[Objective]) -> QuerySet[Objective]:
+    actions = PlanAction.objects.select_related("owner_organisation").order_by("due_on", "id")
+    return objectives.prefetch_related(Prefetch("actions", queryset=actions)).order_by(
+        "created_at", "id"
     )
+
+
+_PLAN = CompiledQuery(
+    Objective,
+    lambda pathway: _with_actions(Objective.objects.filter(pathway_id=pathway)),
+    "pathway",
+    types={"pathway": int},
+)
 
 
 def owner_candidates(pathway: Pathway) -> list[Organisation]:
