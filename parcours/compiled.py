@@ -228,9 +228,7 @@ class CompiledQuery(Generic[M]):
         if compiled is _NOTHING:
             return []
         connection = connections[alias]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, _with_values(compiled, values))
-            fetched = cursor.fetchall()
+        fetched = _fetched(connection, compiled, values, one=False)
         if not compiled.converters:
             return [tuple(row) for row in fetched]
         return [tuple(self._converted(compiled, connection, row)) for row in fetched]
@@ -251,9 +249,7 @@ class CompiledQuery(Generic[M]):
         if compiled is _NOTHING:
             return []
         connection = connections[alias]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, _with_values(compiled, values))
-            fetched = cursor.fetchmany(1) if one else cursor.fetchall()
+        fetched = _fetched(connection, compiled, values, one=one)
         found = [self._instance(compiled, alias, connection, row) for row in fetched]
         if found and self.prefetch_lookups:
             prefetch_related_objects(found, *self.prefetch_lookups)
@@ -269,6 +265,13 @@ class CompiledQuery(Generic[M]):
         for name, position in compiled.annotations.items():
             setattr(obj, name, row[position])
         return obj
+
+
+def _fetched(connection: Any, compiled: _Compiled, values: Mapping[str, Any], *, one: bool) -> list:
+    """The compiled statement run with the values: its first row (`one`) or every row."""
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, _with_values(compiled, values))
+        return cursor.fetchmany(1) if one else cursor.fetchall()
 
 
 K = TypeVar("K", bound=Hashable)
