@@ -14,7 +14,7 @@ here compares a role.
 """
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -183,11 +183,12 @@ class ScopedRecord(Generic[M]):
 
     `shape(actor, now)` is the scope queryset a door reads the record from (the same function
     the door's ORM path calls, so one definition of the query); its SQL differs between actors
-    only by the organisation's group, the time and the id — and by the actor's personal grants
-    (break-glass), rare, for which `find` answers None and the caller keeps the ORM's path.
-    Building and compiling that query was ~3.5 ms of CPU of a 12 ms pathway detail; running
-    the compiled SQL with the values costs nothing but the database (docs/performance.md).
-    Same SQL, same instances, same prefetches (tests/test_compiled.py)."""
+    only by the organisation's group and id (a party of a referral), the time and the record's
+    id — and by the actor's personal grants (break-glass), rare, for which `find` raises
+    NotCompiled and the caller keeps the ORM's path. Building and compiling that query was
+    ~3.5 ms of CPU of a 12 ms pathway detail; running the compiled SQL with the values costs
+    nothing but the database (docs/performance.md). Same SQL, same instances, same prefetches
+    (tests/test_compiled.py)."""
 
     def __init__(self, model: type[M], shape: Callable[[Actor, dt.datetime | None], QuerySet[M]]):
         self.model = model
@@ -201,11 +202,10 @@ class ScopedRecord(Generic[M]):
         compiled = self._by_role.get(key)
         if compiled is None:
 
-            def build(group: int, now: dt.datetime, pk: int) -> QuerySet[M]:
-                # The actor with its organisation's group as the marker: the role decides the
-                # categories (so the permission ids), the group the rows.
-                organisation = Organisation(pk=actor.organisation.pk, group_id=group)
-                stand_in = Actor(user=actor.user, organisation=organisation, role=actor.role)
+            def build(group: int, organisation: int, now: dt.datetime, pk: int) -> QuerySet[M]:
+                # The actor with its organisation's group and id as markers: the role decides
+                # the categories (so the permission ids), the group and the id the rows.
+                stand_in = _stand_in(actor, group, organisation)
                 # As QuerySet.get builds it: no ordering, at most MAX_GET_RESULTS rows.
                 found = self._shape(stand_in, now).filter(pk=pk).order_by()
                 return found[:MAX_GET_RESULTS]
@@ -214,10 +214,12 @@ class ScopedRecord(Generic[M]):
                 self.model,
                 build,
                 "group",
+                "organisation",
                 "now",
                 "pk",
-                types={"group": int, "now": dt.datetime, "pk": int},
-                repeated=("now",),
+                types={"group": int, "organisation": int, "now": dt.datetime, "pk": int},
+                repeated=("organisation", "now"),
+                optional=("organisation",),
             )
             self._by_role[key] = compiled
         return compiled
@@ -228,8 +230,24 @@ class ScopedRecord(Generic[M]):
         if actor.link is not None or personal_grants(actor) or not role_categories(actor):
             raise NotCompiled
         return self._compiled(actor).first(
-            group=actor.organisation.group_id, now=timezone.now(), pk=pk
+            group=actor.organisation.group_id,
+            organisation=actor.organisation.pk,
+            now=timezone.now(),
+            pk=pk,
         )
+
+
+def _stand_in(actor: Actor, group: int, organisation: int) -> Actor:
+    """The actor as a compiled scope is built for: its organisation's group and id are the
+    markers (a scope that does not name the id leaves its marker out), never the values of the
+    actor the statement happened to be compiled for."""
+    return Actor(
+        user=actor.user, organisation=Organisation(pk=organisation, group_id=group), role=actor.role
+    )
+
+
+# A filter of a list's page applied to a queryset with a value (a django-filter `Filter.filter`).
+Narrowing = Callable[[QuerySet[M], Any], QuerySet[M]]
 
 
 class ScopedPage(Generic[M]):
@@ -238,12 +256,18 @@ class ScopedPage(Generic[M]):
     CPU, as it was of a detail's before `ScopedRecord`).
 
     `shape(actor, now)` is the list's queryset (the one the door's ORM path reads); the page is
-    `shape.order_by(*ordering)`, then, past the first page, `.filter(<lookup>=<position>)`,
-    then `[low:high]` — as DRF's `CursorPagination` builds it. Its SQL differs between actors
-    only by the group, the time and the cursor's position, once the role, the ordering, the
-    lookup and the slice are fixed: those make the key (at most `SHAPES` of them, a cursor's
-    offset being any number; past that, the ORM). Same SQL, same instances
-    (tests/test_compiled.py)."""
+    `shape`, narrowed by the `own_organisation` filters asked (below), `.order_by(*ordering)`,
+    then, past the first page, `.filter(<lookup>=<position>)`, then `[low:high]` — as DRF's
+    `CursorPagination` builds it. Its SQL differs between actors only by the group and id of
+    their organisation, the time and the cursor's position, once the role, the filters, the
+    ordering, the lookup and the slice are fixed: those make the key (at most `SHAPES` of them,
+    a cursor's offset being any number; past that, the ORM). Same SQL, same instances
+    (tests/test_compiled.py).
+
+    `own_organisation`: the list's filters (name → the filter's own `filter(queryset, value)`,
+    in the order the filter set applies them) that a page may be asked with when their value is
+    the actor's own organisation — a partner's referrals received or sent: the value is then
+    the organisation's id marker, as in the scope."""
 
     SHAPES = 64
 
@@ -252,10 +276,12 @@ class ScopedPage(Generic[M]):
         model: type[M],
         shape: Callable[[Actor, dt.datetime | None], QuerySet[M]],
         position: type,
+        own_organisation: Mapping[str, Narrowing] | None = None,
     ):
         self.model = model
         self._shape = shape
         self._position = position  # the type of the ordering's first field (the cursor's)
+        self.own_organisation: Mapping[str, Narrowing] = dict(own_organisation or {})
         self._by_shape: dict[tuple, CompiledQuery[M]] = {}
 
     def compiles(self, actor: Actor) -> bool:
@@ -264,13 +290,22 @@ class ScopedPage(Generic[M]):
         return actor.link is None and not personal_grants(actor) and bool(role_categories(actor))
 
     def _build(
-        self, actor: Actor, ordering: tuple[str, ...], lookup: str | None, low: int, high: int
+        self,
+        actor: Actor,
+        narrowed: tuple[str, ...],
+        ordering: tuple[str, ...],
+        lookup: str | None,
+        low: int,
+        high: int,
     ) -> Callable[..., QuerySet[M]]:
-        def build(group: int, now: dt.datetime, position: object = None) -> QuerySet[M]:
-            # The actor with its organisation's group as the marker (see ScopedRecord).
-            organisation = Organisation(pk=actor.organisation.pk, group_id=group)
-            stand_in = Actor(user=actor.user, organisation=organisation, role=actor.role)
-            page = self._shape(stand_in, now).order_by(*ordering)
+        def build(
+            group: int, organisation: int, now: dt.datetime, position: object = None
+        ) -> QuerySet[M]:
+            stand_in = _stand_in(actor, group, organisation)  # see ScopedRecord
+            page = self._shape(stand_in, now)
+            for name in narrowed:
+                page = self.own_organisation[name](page, stand_in.organisation)
+            page = page.order_by(*ordering)
             if lookup is not None:
                 page = page.filter(**{lookup: position})
             return page[low:high]
@@ -285,11 +320,17 @@ class ScopedPage(Generic[M]):
         position: object,
         low: int,
         high: int,
+        narrowed: Collection[str] = (),
     ) -> list[M]:
-        """The page's records, for an actor whose scope `compiles`."""
+        """The page's records, for an actor whose scope `compiles`, narrowed by those of the
+        `own_organisation` filters named (to the actor's organisation)."""
         if not self.compiles(actor):
             raise NotCompiled
-        values: dict[str, object] = {"group": actor.organisation.group_id, "now": timezone.now()}
+        values: dict[str, object] = {
+            "group": actor.organisation.group_id,
+            "organisation": actor.organisation.pk,
+            "now": timezone.now(),
+        }
         if lookup is not None:
             # The value as the lookup prepares it (a cursor's position is text).
             field: Any = self.model._meta.get_field(lookup.split("__")[0])
@@ -297,20 +338,35 @@ class ScopedPage(Generic[M]):
             values["position"] = field.get_db_prep_value(
                 field.get_prep_value(position), connections[alias], prepared=True
             )
+        filters = tuple(name for name in self.own_organisation if name in narrowed)
         # The permission ids are in the SQL (see ScopedRecord).
-        key = (actor.role, tuple(sorted(permission_ids().items())), ordering, lookup, low, high)
+        key = (
+            actor.role,
+            tuple(sorted(permission_ids().items())),
+            filters,
+            ordering,
+            lookup,
+            low,
+            high,
+        )
         compiled = self._by_shape.get(key)
         if compiled is None:
-            build = self._build(actor, ordering, lookup, low, high)
+            build = self._build(actor, filters, ordering, lookup, low, high)
             if len(self._by_shape) >= self.SHAPES:  # an unusual offset: the ORM, as before
                 return list(build(**values))
-            names = ("group", "now", "position") if lookup is not None else ("group", "now")
+            names = ["group", "organisation", "now"] + (["position"] if lookup else [])
             compiled = CompiledQuery(
                 self.model,
                 build,
                 *names,
-                types={"group": int, "now": dt.datetime, "position": self._position},
-                repeated=("now",),
+                types={
+                    "group": int,
+                    "organisation": int,
+                    "now": dt.datetime,
+                    "position": self._position,
+                },
+                repeated=("organisation", "now"),
+                optional=("organisation",),
             )
             self._by_shape[key] = compiled
         return compiled.all(**values)
@@ -339,12 +395,7 @@ class ScopedCount(Generic[M]):
         if compiled is None:
 
             def build(group: int, organisation: int, now: dt.datetime) -> QuerySet[M]:
-                stand_in = Actor(
-                    user=actor.user,
-                    organisation=Organisation(pk=organisation, group_id=group),
-                    role=actor.role,
-                )
-                return self._shape(stand_in, now)
+                return self._shape(_stand_in(actor, group, organisation), now)
 
             compiled = CompiledQuery(
                 self.model,

@@ -13,7 +13,9 @@ Only for queries whose SQL never changes with the values: string parameters comp
 of varying length, no time computed at build time. Integers and datetimes may be parameters too
 when named in `types` (the scope queries' organisation group, record id and "now"); a name in
 `repeated` may appear more than once (the same "now" bounds both ends of a grant's interval),
-every occurrence then takes the value. Tested in tests/test_compiled.py.
+every occurrence then takes the value; a name in `optional` may not appear at all (a scope that
+does not name the organisation's id: given as a marker all the same, so that no scope can hold
+the id of the actor it was first compiled for). Tested in tests/test_compiled.py.
 
 `first` gives the first instance, `all` every one (a page's list: its events, its barriers), and
 `count` the number `QuerySet.count()` gives — the COUNT statement Django's `count()` sends,
@@ -56,12 +58,15 @@ def _is(value: object, marker: Any) -> bool:
 
 
 def _positions(
-    params: list[Any], markers: dict[str, Any], repeated: Collection[str]
+    params: list[Any],
+    markers: dict[str, Any],
+    repeated: Collection[str],
+    optional: Collection[str] = (),
 ) -> dict[str, list[int]]:
     positions = {}
     for name, marker in markers.items():
         found = [i for i, value in enumerate(params) if _is(value, marker)]
-        if not found or (len(found) > 1 and name not in repeated):
+        if (not found and name not in optional) or (len(found) > 1 and name not in repeated):
             raise ValueError(f"{name}: expected once among the parameters, found {len(found)}")
         positions[name] = found
     return positions
@@ -114,12 +119,17 @@ def _count_sql(queryset: QuerySet, alias: str) -> tuple[str, list[Any]] | None:
 
 class _CompiledCount:
     def __init__(
-        self, queryset: QuerySet, markers: dict[str, Any], alias: str, repeated: Collection[str]
+        self,
+        queryset: QuerySet,
+        markers: dict[str, Any],
+        alias: str,
+        repeated: Collection[str],
+        optional: Collection[str] = (),
     ):
         captured = _count_sql(queryset, alias)
         self.empty = captured is None
         self.sql, self.params = captured if captured is not None else ("", [])
-        self.positions = {} if self.empty else _positions(self.params, markers, repeated)
+        self.positions = {} if self.empty else _positions(self.params, markers, repeated, optional)
 
 
 class _Compiled:
@@ -129,12 +139,13 @@ class _Compiled:
         markers: dict[str, Any],
         alias: str,
         repeated: Collection[str] = (),
+        optional: Collection[str] = (),
     ):
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         self.sql = sql
         self.params = list(params)
-        self.positions = _positions(self.params, markers, repeated)
+        self.positions = _positions(self.params, markers, repeated, optional)
         select, klass_info = compiler.select, compiler.klass_info
         self.converters = list(compiler.get_converters([s[0] for s in select]).items())
         self.width = len(select)
@@ -166,12 +177,14 @@ class CompiledQuery(Generic[M]):
         *names: str,
         types: Mapping[str, type] | None = None,
         repeated: Collection[str] = (),
+        optional: Collection[str] = (),
     ):
         self._model = model
         self._build = build
         self._names = names
         self._types = dict(types or {})
         self._repeated = frozenset(repeated)
+        self._optional = frozenset(optional)
         self._compiled: dict[str, _Compiled] = {}
         self._counts: dict[str, _CompiledCount] = {}
         # What the built queryset prefetches, done after the row like the queryset does.
@@ -189,7 +202,7 @@ class CompiledQuery(Generic[M]):
             markers = self._markers()
             queryset = self._build(**markers)
             try:
-                compiled = _Compiled(queryset, markers, alias, self._repeated)
+                compiled = _Compiled(queryset, markers, alias, self._repeated, self._optional)
             except EmptyResultSet:
                 # The scope matches nothing whatever the values (a role that sees no category
                 # the query reads: `.none()`): Django never sends such a query, nor do we.
@@ -211,7 +224,9 @@ class CompiledQuery(Generic[M]):
         compiled = self._counts.get(alias)
         if compiled is None:
             markers = self._markers()
-            compiled = _CompiledCount(self._build(**markers), markers, alias, self._repeated)
+            compiled = _CompiledCount(
+                self._build(**markers), markers, alias, self._repeated, self._optional
+            )
             self._counts[alias] = compiled
         if compiled.empty:
             return 0
