@@ -1,6 +1,7 @@
 """A query compiled once (parcours/compiled.py) gives what the ORM gives, in one query."""
 
 import datetime as dt
+import json
 
 import pytest
 import time_machine
@@ -283,15 +284,15 @@ def test_a_list_page_runs_the_orm_s_sql_and_answers_its_bytes(
     compiled_pages = []
     real_page = access.ScopedPage.page
 
-    def counted(self, *args):
+    def counted(self, *args, **kwargs):
         compiled_pages.append(args[1:])
-        return real_page(self, *args)
+        return real_page(self, *args, **kwargs)
 
     monkeypatch.setattr(access.ScopedPage, "page", counted)
     compiled_runs = []
     for switched_off in (False, True):
         if switched_off:
-            monkeypatch.setattr(views.RowsWrittenDirectly, "_page_compiled", lambda self: False)
+            monkeypatch.setattr(views.RowsWrittenDirectly, "_page_compiled", lambda self: None)
         with time_machine.travel(start + dt.timedelta(days=1), tick=False):
             runs = [_pages(client, url, headers) for url in urls]
         if not switched_off:
@@ -496,3 +497,177 @@ def test_the_personal_grants_compiled_as_the_orm_s():
         assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
         assert found == orm and len(found) == (1 if opened else 0)
         assert all(type(row) is tuple for row in found)
+
+
+# --- The API's referrals: a detail and the lists received and sent (issue 17) -------------------
+
+
+def _referrals_of(organisation, start: dt.datetime) -> dict:
+    """Referrals `organisation` received and sent (runs of equal `updated_at`: pages of 2 cut
+    inside them), each with a message of the other party it has not read; its own draft,
+    another's draft on a pathway it owns, one it is no party to, one it does not see."""
+    from .factories import ReferralFactory, ReferralMessageFactory
+
+    partner, third = OrganisationFactory(siae=True), OrganisationFactory()
+    made: dict = {"received": [], "sent": []}
+    for n in range(6):
+        with time_machine.travel(start + dt.timedelta(minutes=n // 3), tick=False):
+            received = ReferralFactory(
+                pathway=PathwayFactory(owner_organisation=third),
+                receiver_organisation=organisation,
+                accepted=True,
+            )
+            ReferralMessageFactory(referral=received)
+            sent = ReferralFactory(
+                pathway=PathwayFactory(owner_organisation=organisation),
+                receiver_organisation=partner,
+                sent=True,
+            )
+            ReferralMessageFactory(referral=sent, from_receiver=True)
+            made["received"].append(received)
+            made["sent"].append(sent)
+    with time_machine.travel(start + dt.timedelta(minutes=5), tick=False):
+        mine = PathwayFactory(owner_organisation=organisation)
+        made["transfer"] = ReferralFactory(
+            pathway=mine, receiver_organisation=partner, transfer_proposed=True
+        )
+        made["draft"] = ReferralFactory(pathway=PathwayFactory(owner_organisation=organisation))
+        # The partner's draft on a pathway the organisation sees: not shown to it.
+        made["others_draft"] = ReferralFactory(pathway=mine, sender_organisation=partner)
+        # Between the partner and a third party, on a pathway the organisation also sees.
+        made["bystander"] = ReferralFactory(
+            pathway=mine, sender_organisation=partner, receiver_organisation=third, sent=True
+        )
+        made["unseen"] = ReferralFactory(
+            pathway=PathwayFactory(owner_organisation=third),
+            receiver_organisation=partner,
+            sent=True,
+        )
+    return made
+
+
+def test_a_referral_s_detail_runs_the_orm_s_sql_and_answers_its_bytes(client_for, monkeypatch):
+    """`GET /api/v1/referrals/<id>/` through the compiled scope and through the ORM (the
+    compiled record switched off): for a referral received, sent, in transfer, one's own draft,
+    another's (404), one it is no party to, one it does not see (404, the probe journaled
+    alike), a missing id — the same statements word for word (the parties still fetched after
+    the row, the unread count, the journal) and the same bytes, for two organisations of one
+    role (compiled for the first, run with the second's values)."""
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    compiled_record = views.ReferralViewSet.scoped_record
+    found = []
+    real_find = access.ScopedRecord.find
+
+    def counted(self, actor, pk):
+        answer = real_find(self, actor, pk)
+        found.append((pk, answer is not None))
+        return answer
+
+    monkeypatch.setattr(access.ScopedRecord, "find", counted)
+    for _organisation in range(2):
+        membership = MembershipFactory(role="counsellor")
+        actor = actor_for(membership.user, membership.organisation_id)
+        made = _referrals_of(membership.organisation, start)
+        ids = [
+            made["received"][0].pk,
+            made["sent"][0].pk,
+            made["transfer"].pk,
+            made["draft"].pk,
+            made["others_draft"].pk,
+            made["bystander"].pk,
+            made["unseen"].pk,
+            0,
+        ]
+        client = client_for(actor)
+        headers = {"X-Request-ID": "referral-compiled"}
+        answers = {}
+        for record in (compiled_record, None):
+            monkeypatch.setattr(views.ReferralViewSet, "scoped_record", record)
+            runs = []
+            for pk in ids:
+                with (
+                    time_machine.travel(start + dt.timedelta(days=1), tick=False),
+                    CaptureQueriesContext(connection) as captured,
+                ):
+                    response = client.get(f"/api/v1/referrals/{pk}/", headers=headers)
+                sql = [q["sql"] for q in captured.captured_queries]
+                runs.append((response.status_code, response.content, sql))
+            answers[record is None] = runs
+        assert answers[False] == answers[True]
+        statuses = [status for status, _body, _sql in answers[False]]
+        assert statuses == [200, 200, 200, 200, 404, 200, 404, 404]
+        received, sent = (json.loads(body) for _status, body, _sql in answers[False][:2])
+        assert received["unread_messages"] == sent["unread_messages"] == 1
+        assert received["receiver_organisation"]["id"] == membership.organisation_id
+        assert sent["sender_organisation"]["id"] == membership.organisation_id
+    # Every id went the compiled way (0 too: a well-formed id no record has).
+    assert [seen for _pk, seen in found] == 2 * [True, True, True, True, False, True, False, False]
+
+
+def test_the_referral_lists_run_the_orm_s_sql_and_answer_its_bytes(client_for, monkeypatch):
+    """A partner's referrals received and sent (`?receiver=` / `?sender=` its own id), and the
+    list without a filter, through the compiled page and through the ORM: every page forward
+    and back (pages of 2 cut inside runs of equal `updated_at`), the same statements — but the
+    filter form's lookup of the organisation, the acting one, which the compiled page does not
+    need — and the same bytes. Another organisation's id, an id written another way or another
+    filter go the ORM's way in both."""
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    membership = MembershipFactory(role="counsellor")
+    actor = actor_for(membership.user, membership.organisation_id)
+    made = _referrals_of(membership.organisation, start)
+    own, partner = membership.organisation_id, made["sent"][0].receiver_organisation_id
+    client = client_for(actor)
+    headers = {"X-Request-ID": "referral-list-compiled"}
+    urls = [
+        f"/api/v1/referrals/?receiver={own}&page_size=2",
+        f"/api/v1/referrals/?sender={own}&page_size=2",
+        f"/api/v1/referrals/?sender={own}&receiver={own}",
+        "/api/v1/referrals/?page_size=4",
+        f"/api/v1/referrals/?receiver={partner}&page_size=2",  # the ORM's, in both
+        f"/api/v1/referrals/?receiver=0{own}&page_size=4",  # the same
+        f"/api/v1/referrals/?receiver={own}&status=accepted&page_size=4",  # the same
+    ]
+    compiled_pages = []
+    real_page = access.ScopedPage.page
+
+    def counted(self, *args, narrowed=()):
+        compiled_pages.append((args[2], args[4] > 0, narrowed))
+        return real_page(self, *args, narrowed=narrowed)
+
+    monkeypatch.setattr(access.ScopedPage, "page", counted)
+    runs = {}
+    for switched_off in (False, True):
+        if switched_off:
+            monkeypatch.setattr(views.RowsWrittenDirectly, "_page_compiled", lambda self: None)
+        with time_machine.travel(start + dt.timedelta(days=1), tick=False):
+            runs[switched_off] = [_pages(client, url, headers) for url in urls]
+    with CaptureQueriesContext(connection) as form:  # as the filter's form finds its value
+        Organisation.objects.get(pk=str(own))
+    (lookup,) = [q["sql"] for q in form.captured_queries]
+    for compiled, orm in zip(runs[False], runs[True], strict=True):
+        for (url, body, sql), (orm_url, orm_body, orm_sql) in zip(compiled, orm, strict=True):
+            assert (url, body) == (orm_url, orm_body)
+            if sql != orm_sql:  # the form's lookups of the acting organisation, alone
+                assert orm_sql.count(lookup) == url.count(f"={own}") > 0
+                assert sql == [q for q in orm_sql if q != lookup]
+
+    def listed(run) -> set[int]:
+        return {row["id"] for _url, body, _sql in run for row in json.loads(body)["results"]}
+
+    received, sent, both, everything = runs[False][:4]
+    assert listed(received) == {r.pk for r in made["received"]}
+    assert listed(sent) == {r.pk for r in made["sent"]} | {made["transfer"].pk, made["draft"].pk}
+    assert listed(both) == set()
+    assert listed(everything) == listed(received) | listed(sent) | {made["bystander"].pk}
+    # Pages of 2: 3 forward and 2 back, 4 and 3; one empty; by 4: 4 and 3; then the ORM's.
+    assert [len(run) for run in runs[False]] == [5, 7, 1, 7, 7, 3, 3]
+    # In the URL's order; the page applies them in the filter set's (the same SQL above).
+    narrowings = {narrowed for _lookup, _offset, narrowed in compiled_pages}
+    assert narrowings == {("receiver",), ("sender",), ("sender", "receiver"), ()}
+    assert len(compiled_pages) == 5 + 7 + 1 + 7
+    assert {(lookup is None, offset) for lookup, offset, _n in compiled_pages} == {
+        (True, False),
+        (True, True),
+        (False, False),
+        (False, True),
+    }

@@ -165,13 +165,16 @@ class ActorViewMixin(IdempotentWritesMixin, generics.GenericAPIView):
 class RowsWrittenDirectly(generics.GenericAPIView):
     write_rows: staticmethod
     # The list's scope compiled once per role and page shape (`access.ScopedPage`), where one
-    # is defined: used for a page asked without filters.
+    # is defined: used for a page asked without filters but those the compiled page holds (its
+    # `own_organisation` ones, valued with the actor's organisation).
     scoped_page: access.ScopedPage | None = None
 
     def list(self, request, *args, **kwargs):
-        if self._page_compiled():
+        narrowed = self._page_compiled()
+        if narrowed is not None:
             actor = request_actor(self.request)
-            page = self.paginate_queryset(CompiledScope(self.scoped_page, actor))
+            scope = CompiledScope(self.scoped_page, actor, narrowed=narrowed)
+            page = self.paginate_queryset(scope)
             return self.get_paginated_response(self.write_rows(page, self.get_serializer_context()))
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
@@ -180,38 +183,61 @@ class RowsWrittenDirectly(generics.GenericAPIView):
             return Response(self.write_rows(list(queryset), context))
         return self.get_paginated_response(self.write_rows(page, context))
 
-    def _page_compiled(self) -> bool:
-        """No filter, an ordering the paginator fixes, a cursor page, an actor whose scope
-        compiles: anything else goes the ORM's way."""
+    def _page_compiled(self) -> tuple[str, ...] | None:
+        """The filters the compiled page applies (none, or some of its `own_organisation`
+        ones, each asked once with the actor's organisation's id), when the rest of the request
+        is what it compiles: an ordering the paginator fixes, a cursor page, an actor whose
+        scope compiles. None: the ORM's way."""
         if self.scoped_page is None or not isinstance(self.paginator, CursorPagination):
-            return False
-        # With no parameter but the cursor's, no filter applies nor ordering chosen.
+            return None
+        # With no parameter but the cursor's and those filters, no other filter applies nor
+        # ordering is chosen.
         if not set(self.filter_backends) <= {DjangoFilterBackend, OrderingFilter}:
-            return False
+            return None
+        actor = request_actor(self.request)
         paging = {self.paginator.cursor_query_param, self.paginator.page_size_query_param}
-        if not set(self.request.query_params) <= paging:
-            return False
-        return self.scoped_page.compiles(request_actor(self.request))
+        narrowed = []
+        for name, values in self.request.query_params.lists():
+            if name in paging:
+                continue
+            # As the filter reads it otherwise: the organisation found by this id (a value
+            # written another way, or another organisation, is the ORM's to answer).
+            if name not in self.scoped_page.own_organisation or values != [
+                str(actor.organisation.pk)
+            ]:
+                return None
+            narrowed.append(name)
+        if not self.scoped_page.compiles(actor):
+            return None
+        return tuple(narrowed)
 
 
 class CompiledScope:
     """What DRF's `CursorPagination` asks of the queryset it pages — an ordering, the cursor's
     position as a filter, a slice — answered by the list's compiled scope (`ScopedPage`)."""
 
-    def __init__(self, scoped, actor, ordering=(), lookup=None, position=None):
-        self.scoped, self.actor = scoped, actor
+    def __init__(self, scoped, actor, ordering=(), lookup=None, position=None, narrowed=()):
+        self.scoped, self.actor, self.narrowed = scoped, actor, narrowed
         self.ordering, self.lookup, self.position = ordering, lookup, position
 
     def order_by(self, *ordering):
-        return CompiledScope(self.scoped, self.actor, tuple(ordering))
+        return CompiledScope(self.scoped, self.actor, tuple(ordering), narrowed=self.narrowed)
 
     def filter(self, **position):
         ((lookup, value),) = position.items()
-        return CompiledScope(self.scoped, self.actor, self.ordering, lookup, value)
+        return CompiledScope(
+            self.scoped, self.actor, self.ordering, lookup, value, narrowed=self.narrowed
+        )
 
     def __getitem__(self, index: slice):
         return self.scoped.page(
-            self.actor, self.ordering, self.lookup, self.position, index.start, index.stop
+            self.actor,
+            self.ordering,
+            self.lookup,
+            self.position,
+            index.start,
+            index.stop,
+            narrowed=self.narrowed,
         )
 
 
@@ -571,6 +597,20 @@ def served_referrals(referrals):
     )
 
 
+def _referral_scope(actor: Actor, now: dt.datetime | None = None) -> QuerySet[Referral]:
+    """The referrals the API serves (a list's, a detail's): the ORM's path and the compiled one
+    (`ReferralViewSet.scoped_record`, `scoped_page`)."""
+    return with_unread_messages(
+        served_referrals(access.referrals_visible_to(actor, now=now)), actor
+    )
+
+
+def _referral_filter(name: str) -> access.Narrowing:
+    """The list's filter `name` as the filter set applies it (one definition of it)."""
+    declared = filters.ReferralFilter.base_filters[name]
+    return lambda referrals, organisation: declared.filter(referrals, organisation)
+
+
 def _referral_action(service, payload_class=None, *, name: str):
     """Build a POST action that validates its payload, calls one referral service, and answers
     with the referral as the acting organisation now sees it."""
@@ -632,6 +672,19 @@ class ReferralViewSet(
     }
     serializer_class = serializers.ReferralSerializer
     write_rows = staticmethod(list_rows.referral_rows)
+    scoped_record = access.ScopedRecord(Referral, _referral_scope)
+    # A partner's referrals received and sent (`?receiver=<its id>`, `?sender=<its id>`).
+    scoped_page = access.ScopedPage(
+        Referral,
+        _referral_scope,
+        dt.datetime,
+        own_organisation={
+            # In the filter set's order: the order it applies them in.
+            name: _referral_filter(name)
+            for name in filters.ReferralFilter.base_filters
+            if name in ("receiver", "sender")
+        },
+    )
     filterset_class = filters.ReferralFilter
     pagination_class = RecentFirstCursorPagination
     filter_backends = [DjangoFilterBackend]
@@ -641,9 +694,7 @@ class ReferralViewSet(
             # The thread's referral is only located (in scope, its parties' ids, its person):
             # the answer is the messages, not the referral.
             return access.referrals_visible_to(self.actor).select_related("pathway")
-        return with_unread_messages(
-            served_referrals(access.referrals_visible_to(self.actor)), self.actor
-        )
+        return _referral_scope(self.actor)
 
     def journal_subject(self, referral) -> tuple[int | None, list[int]]:
         return referral.pathway.person_id, [referral.pathway_id]
