@@ -671,3 +671,92 @@ def test_the_referral_lists_run_the_orm_s_sql_and_answer_its_bytes(client_for, m
         (False, False),
         (False, True),
     }
+
+
+def test_the_referral_page_s_referral_compiled_as_the_orm_s(monkeypatch):
+    """The referral's page (`/orientations/<id>/`) and its moves read the referral through its
+    scope compiled once per role: the ORM's statements, its instance with its parties, a
+    transfer's both ends and their receivers prefetched; the page answers the same HTML (but
+    the forms' CSRF tokens, new on every answer) with the same statements; out of scope, 404."""
+    import re
+
+    from django.test import Client
+
+    from web.views import referrals as pages
+    from web.views.referrals import REFERRAL, _referral_page_scope
+
+    from .factories import ReferralFactory
+
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    membership = MembershipFactory(role="counsellor")
+    actor = actor_for(membership.user, membership.organisation_id)
+    made = _referrals_of(membership.organisation, start)
+    transfer = made["transfer"]
+    successor = ReferralFactory(
+        pathway=transfer.pathway, receiver_organisation=OrganisationFactory(), sent=True
+    )
+    transfer.transferred_to = successor
+    transfer.save(update_fields=["transferred_to"])
+    ids = [
+        made["received"][0].pk,
+        made["sent"][0].pk,
+        transfer.pk,
+        successor.pk,
+        made["draft"].pk,
+        made["others_draft"].pk,
+        made["unseen"].pk,
+        0,
+    ]
+    for pk in ids:
+        found, orm, compiled_sql, orm_sql = _both(REFERRAL, actor, _referral_page_scope, pk)
+        assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
+        assert (found is None) == (orm is None)
+        if orm is None:
+            continue
+        assert found.pk == orm.pk
+        for field in type(orm)._meta.concrete_fields:
+            assert getattr(found, field.attname) == getattr(orm, field.attname), field.name
+        with CaptureQueriesContext(connection) as later:  # all came with the row
+            assert found.sender_organisation == orm.sender_organisation
+            assert found.assigned_user == orm.assigned_user
+            assert found.pathway.person.last_name == orm.pathway.person.last_name
+            if orm.transferred_to_id:
+                assert found.transferred_to.receiver_organisation.name == (
+                    orm.transferred_to.receiver_organisation.name
+                )
+        assert later.captured_queries == []
+    assert REFERRAL.find(actor, successor.pk).transferred_from.pk == transfer.pk
+
+    client = Client()
+    client.force_login(membership.user)
+    # New on every answer: the forms' CSRF tokens, the scripts' nonce; the savepoints' and the
+    # server-side cursors' names (numbered by the connection).
+    token = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"|nonce="[^"]+"')
+    numbered = re.compile(r'"(s\d+_x|_django_curs_\d+_sync_)\d+"')
+
+    def answers() -> list:
+        runs = []
+        for pk in ids:
+            with (
+                time_machine.travel(start + dt.timedelta(days=1), tick=False),
+                CaptureQueriesContext(connection) as captured,
+            ):
+                response = client.get(f"/orientations/{pk}/", headers={"X-Request-ID": "page"})
+            body = token.sub(b"", response.content)
+            sql = [numbered.sub(r'"\1"', q["sql"]) for q in captured.captured_queries]
+            runs.append((response.status_code, body, sql))
+        return runs
+
+    compiled = answers()
+
+    def not_compiled(actor, pk):
+        raise access.NotCompiled
+
+    monkeypatch.setattr(pages.REFERRAL, "find", not_compiled)
+    orm_answers = answers()
+    # A page read marks the thread read: the second visit of each has nothing new, as would a
+    # second visit through the same path. Compare the ORM's visits with compiled ones after.
+    monkeypatch.undo()
+    again = answers()
+    assert [status for status, _body, _sql in compiled] == [200] * 5 + [404] * 3
+    assert again == orm_answers
