@@ -699,6 +699,13 @@ class ReferralViewSet(
     def journal_subject(self, referral) -> tuple[int | None, list[int]]:
         return referral.pathway.person_id, [referral.pathway_id]
 
+    def retrieve(self, request, *args, **kwargs):
+        # Written as the list writes its rows (`list_rows.referral_rows`, the serializer's data
+        # byte for byte: tests/api/test_list_rows.py): DRF's serializer building its fields
+        # and walking them for one row was the largest share of a detail's CPU (issue 17).
+        referral = self.get_object()
+        return Response(self.write_rows([referral], self.get_serializer_context())[0])
+
     @extend_schema(
         request=serializers.ReferralCreateSerializer,
         responses={201: serializers.ReferralSerializer},
