@@ -54,17 +54,43 @@ def _force_login_passes_the_second_factor():
     Client.force_login = original
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _live_server_answers_without_delay():
+    """The live server (pytest-django's `live_server`) sends a response's status line, its
+    headers and its body in separate writes; with Nagle's algorithm on, each write after the
+    first waits for the client's ACK, which the client delays up to 40 ms: the schemathesis
+    run (~2,500 requests per role) took 117 s instead of 75 s, idle half the time. Production's
+    server (gunicorn) writes an answer at once; this is the test server's own fix."""
+    from django.test.testcases import QuietWSGIRequestHandler
+
+    original = QuietWSGIRequestHandler.disable_nagle_algorithm
+    QuietWSGIRequestHandler.disable_nagle_algorithm = True  # TCP_NODELAY on each connection
+    yield
+    QuietWSGIRequestHandler.disable_nagle_algorithm = original
+
+
 def pytest_collection_modifyitems(items):
-    """In a module whose world is built once (`world_template`, tests/worlds.py), the tests that
-    do not use the world run before those that do: the world's rows exist from its first test
-    to the module's end, and a test that never asked for them must not find them. The order is
-    otherwise kept (a stable sort; modules stay where they were)."""
-    modules: dict = {}
+    """Modules longest first (tests/module_weights.py: the workers take whole modules in this
+    order, `bin/test` runs xdist with `--no-loadscope-reorder`), and in a module whose world is
+    built once (`world_template`, tests/worlds.py), the tests that do not use the world before
+    those that do: the world's rows exist from its first test to the module's end, and a test
+    that never asked for them must not find them. Otherwise the order is kept (a stable sort)."""
+    from .module_weights import weights
+
+    tests_in: dict[str, int] = {}
     for item in items:
-        modules.setdefault(item.nodeid.split("::")[0], len(modules))
+        module = item.nodeid.split("::")[0]
+        tests_in[module] = tests_in.get(module, 0) + 1
+    expected = weights(tests_in)
+    place = {module: index for index, module in enumerate(tests_in)}  # ties: as collected
+
+    def module_first(item):
+        module = item.nodeid.split("::")[0]
+        return (-expected[module], place[module])
+
     items.sort(
         key=lambda item: (
-            modules[item.nodeid.split("::")[0]],
+            module_first(item),
             "world_template" in getattr(item, "fixturenames", ()),
         )
     )

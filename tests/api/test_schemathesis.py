@@ -14,7 +14,7 @@ Hypothesis settings and database stay out of the suite's; and the command prints
 engineers reproduce from — the operation, the failed check, the response and a curl command.
 The run is bounded: a fixed number of examples per operation, a fixed seed (the same requests
 on every run, so a failure reproduces), one worker, a timeout per request and for the whole run
-— about 70 s per role on two cores. The coverage phase (every boundary value and every missing
+— about 75 s per role on two cores. The coverage phase (every boundary value and every missing
 or mistyped field: some 7,000 requests per role) runs with PARCOURS_SCHEMATHESIS_DEEP=1.
 
 Ids in paths are drawn among the world's records half of the time (tests/api/schemathesis_hooks.py),
@@ -67,7 +67,7 @@ MAX_EXAMPLES = 8  # per operation
 # mistyped field of every operation, about 7,000 requests per role (some 8 minutes each).
 DEEP = os.environ.get("PARCOURS_SCHEMATHESIS_DEEP") == "1"
 PHASES = "examples,coverage,fuzzing,stateful" if DEEP else "examples,fuzzing,stateful"
-RUN_TIMEOUT = 1200 if DEEP else 150  # seconds per role (about 70 s each on two cores)
+RUN_TIMEOUT = 1200 if DEEP else 150  # seconds per role (about 75 s each on two cores)
 # The checks: all of them but two, which judge how much of the input rules the document can
 # say, not the server's answers.
 EXCLUDED_CHECKS = {
