@@ -254,6 +254,28 @@ def _persons_in_runs(organisation, start: dt.datetime) -> str:
     return "last_name"
 
 
+def _compiled_then_orm(monkeypatch, client, urls, headers, *, at):
+    """Every URL's pages read twice at the instant `at`: through the compiled page, then with
+    it switched off (the ORM's path). Returns both runs and the compiled page's calls, each as
+    its positional arguments after the actor (ordering, lookup, position, low, high) and its
+    narrowing filters."""
+    calls: list[tuple[tuple, tuple]] = []
+    real_page = access.ScopedPage.page
+
+    def recorded(self, actor, *args, narrowed=()):
+        calls.append((args, narrowed))
+        return real_page(self, actor, *args, narrowed=narrowed)
+
+    monkeypatch.setattr(access.ScopedPage, "page", recorded)
+    runs = {}
+    for switched_off in (False, True):
+        if switched_off:
+            monkeypatch.setattr(views.RowsWrittenDirectly, "_page_compiled", lambda self: None)
+        with time_machine.travel(at, tick=False):
+            runs[switched_off] = [_pages(client, url, headers) for url in urls]
+    return runs[False], runs[True], calls
+
+
 @pytest.mark.parametrize(
     ("path", "make", "filtered"),
     [
@@ -281,22 +303,9 @@ def test_a_list_page_runs_the_orm_s_sql_and_answers_its_bytes(
         f"/api/v1/{path}/?{filtered}&page_size=2",  # a filter: the ORM's path in both
         f"/api/v1/{path}/?ordering=-updated_at&page_size=2",  # an ordering asked: the same
     ]
-    compiled_pages = []
-    real_page = access.ScopedPage.page
-
-    def counted(self, *args, **kwargs):
-        compiled_pages.append(args[1:])
-        return real_page(self, *args, **kwargs)
-
-    monkeypatch.setattr(access.ScopedPage, "page", counted)
-    compiled_runs = []
-    for switched_off in (False, True):
-        if switched_off:
-            monkeypatch.setattr(views.RowsWrittenDirectly, "_page_compiled", lambda self: None)
-        with time_machine.travel(start + dt.timedelta(days=1), tick=False):
-            runs = [_pages(client, url, headers) for url in urls]
-        if not switched_off:
-            compiled_runs = runs
+    compiled_runs, runs, compiled_pages = _compiled_then_orm(
+        monkeypatch, client, urls, headers, at=start + dt.timedelta(days=1)
+    )
     # Pages of 50, 2 (5 forward, 4 back), 4 (3 and 2), 2 again filtered, then ordered.
     assert [len(run) for run in runs] == [1, 9, 5, 9, 9]
     for compiled, orm in zip(compiled_runs, runs, strict=True):
@@ -304,7 +313,7 @@ def test_a_list_page_runs_the_orm_s_sql_and_answers_its_bytes(
     # Every page without a filter came through the compiled scope, and only those; forward and
     # back, from the first page and past it, with an offset inside a run of equal positions.
     assert len(compiled_pages) == 1 + 9 + 5
-    assert {(lookup, low > 0) for _ordering, lookup, _position, low, _high in compiled_pages} == {
+    assert {(lookup, low > 0) for (_o, lookup, _p, low, _h), _n in compiled_pages} == {
         (None, False),
         (None, True),  # back to the start, the cursor's offset without a position
         (f"{position}__lt" if path == "pathways" else f"{position}__gt", False),
@@ -627,20 +636,11 @@ def test_the_referral_lists_run_the_orm_s_sql_and_answer_its_bytes(client_for, m
         f"/api/v1/referrals/?receiver=0{own}&page_size=4",  # the same
         f"/api/v1/referrals/?receiver={own}&status=accepted&page_size=4",  # the same
     ]
-    compiled_pages = []
-    real_page = access.ScopedPage.page
-
-    def counted(self, *args, narrowed=()):
-        compiled_pages.append((args[2], args[4] > 0, narrowed))
-        return real_page(self, *args, narrowed=narrowed)
-
-    monkeypatch.setattr(access.ScopedPage, "page", counted)
-    runs = {}
-    for switched_off in (False, True):
-        if switched_off:
-            monkeypatch.setattr(views.RowsWrittenDirectly, "_page_compiled", lambda self: None)
-        with time_machine.travel(start + dt.timedelta(days=1), tick=False):
-            runs[switched_off] = [_pages(client, url, headers) for url in urls]
+    compiled_runs, orm_runs, calls = _compiled_then_orm(
+        monkeypatch, client, urls, headers, at=start + dt.timedelta(days=1)
+    )
+    runs = {False: compiled_runs, True: orm_runs}
+    compiled_pages = [(args[1], args[3] > 0, narrowed) for args, narrowed in calls]
     with CaptureQueriesContext(connection) as form:  # as the filter's form finds its value
         Organisation.objects.get(pk=str(own))
     (lookup,) = [q["sql"] for q in form.captured_queries]
