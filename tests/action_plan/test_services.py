@@ -2,6 +2,7 @@
 to the pathway × every write — allowed ones succeed (journaled, historied, on the timeline),
 others are refused (403, journaled) or not found (404, like a missing record)."""
 
+import copy
 import datetime as dt
 
 import pytest
@@ -29,9 +30,25 @@ from parcours.rules import RULES, Relation, role_categories
 from parcours.selectors.action_plan import overdue_actions_for, owner_candidates
 from parcours.services import action_plan as plan_services
 
+from tests.worlds import built_once
+
 from .conftest import ACTION_HOLDER, RELATIONS, build_plan_world, in_days
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def world_template(django_db_setup, django_db_blocker):
+    """The plan's world built once for the module (tests/worlds.py): ~170 cases of the table
+    each built it again (six organisations, two referrals sent and their grants)."""
+    with built_once(django_db_blocker):
+        yield build_plan_world()
+
+
+@pytest.fixture
+def plan_world(world_template, db):
+    """Each test's own copy of the world, its writes rolled back after it."""
+    return copy.deepcopy(world_template)
 
 WRITES = (
     Action.PLAN_OBJECTIVE_ADD,
@@ -89,8 +106,8 @@ CASES = [
 
 
 @pytest.mark.parametrize(("action", "org", "role"), CASES, ids=lambda v: str(v))
-def test_every_role_and_relation_gets_what_the_table_says(action, org, role):
-    w = build_plan_world()
+def test_every_role_and_relation_gets_what_the_table_says(plan_world, action, org, role):
+    w = plan_world
     actor = w.actor(org, role)
     expected = _expected(action, org, role)
     before = AccessEvent.objects.count()
