@@ -335,21 +335,31 @@ def _apply(model, holder: str, pathway: Pathway, desired: dict[Key, tuple[str, s
     stale = [row.pk for key, row in existing.items() if key not in desired]
     if stale:
         model.objects.filter(pk__in=stale).delete()
+    # One INSERT and one UPDATE for the pathway's rows, not a statement per row: guardian's
+    # `save` also read each row's permission and content type to check them (three statements
+    # a row), and the permissions here are the pathway's own (`permission_ids`).
+    created, changed = [], []
     for key, (basis, relations) in desired.items():
         row = existing.get(key)
         if row is None:
-            model.objects.create(
-                **{holder: key[0]},
-                permission_id=key[1],
-                content_object=pathway,
-                valid_from=key[2],
-                valid_until=key[3],
-                basis=basis,
-                relations=relations,
+            created.append(
+                model(
+                    **{holder: key[0]},
+                    permission_id=key[1],
+                    content_object=pathway,
+                    valid_from=key[2],
+                    valid_until=key[3],
+                    basis=basis,
+                    relations=relations,
+                )
             )
         elif row.basis != basis or row.relations != relations:
             row.basis, row.relations = basis, relations
-            row.save(update_fields=["basis", "relations"])
+            changed.append(row)
+    if created:
+        model.objects.bulk_create(created)
+    if changed:
+        model.objects.bulk_update(changed, ["basis", "relations"])
 
 
 def access_prune_expired(*, now: dt.datetime | None = None) -> int:
