@@ -29,7 +29,6 @@ from parcours.models import (
 from parcours.rules import RULES, Relation, role_categories
 from parcours.selectors.action_plan import overdue_actions_for, owner_candidates
 from parcours.services import action_plan as plan_services
-
 from tests.worlds import built_once
 
 from .conftest import ACTION_HOLDER, RELATIONS, build_plan_world, in_days
@@ -49,6 +48,7 @@ def world_template(django_db_setup, django_db_blocker):
 def plan_world(world_template, db):
     """Each test's own copy of the world, its writes rolled back after it."""
     return copy.deepcopy(world_template)
+
 
 WRITES = (
     Action.PLAN_OBJECTIVE_ADD,

@@ -26,21 +26,33 @@ class World:
     dpo: Actor  # the DPO of `home`
 
 
-@pytest.fixture
-def world(make_actor) -> World:
-    me = make_actor()
-    siae_counsellor = make_actor(siae=True)
-    stranger = make_actor(mission_locale=True)
+def build_world() -> World:
+    """The API tests' world; the `world` fixture builds one per test, and a module whose tests
+    may share one builds it once (tests/worlds.py; tests/api/test_endpoint_matrix.py)."""
+
+    def actor(organisation=None, role: str = Role.COUNSELLOR, **org_kwargs) -> Actor:
+        organisation = organisation or OrganisationFactory(**org_kwargs)
+        membership = MembershipFactory(organisation=organisation, role=role)
+        return Actor(user=membership.user, organisation=organisation, role=role)
+
+    me = actor()
+    siae_counsellor = actor(siae=True)
+    stranger = actor(mission_locale=True)
     return World(
         home=me.organisation,
         me=me,
-        manager=make_actor(organisation=me.organisation, role=Role.MANAGER),
+        manager=actor(organisation=me.organisation, role=Role.MANAGER),
         siae=siae_counsellor.organisation,
         siae_counsellor=siae_counsellor,
         elsewhere=stranger.organisation,
         stranger=stranger,
-        dpo=make_actor(organisation=me.organisation, role=Role.DPO),
+        dpo=actor(organisation=me.organisation, role=Role.DPO),
     )
+
+
+@pytest.fixture
+def world(db) -> World:
+    return build_world()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ resolver, must appear in ENDPOINTS below, and each row is checked for
 Adding an endpoint without adding its row here fails `test_every_endpoint_is_in_the_matrix`.
 """
 
+import copy
 import datetime as dt
 import re
 import secrets
@@ -52,6 +53,7 @@ from parcours.models import (
     RightsRequest,
     Role,
 )
+from tests.worlds import built_once
 
 from ..factories import (
     AgreementFactory,
@@ -74,10 +76,25 @@ from ..factories import (
     valid_nir,
     with_evidence,
 )
+from .conftest import build_world
 
 API_PREFIX = "/api/v1/"
 NOT_FOUND = "Non trouvé."  # the same French answer for missing and out of scope
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+@pytest.fixture(scope="module")
+def world_template(django_db_setup, django_db_blocker):
+    """The API's world (tests/api/conftest.py) built once for the module (tests/worlds.py): its
+    thousand tests each built it again, most of what a refused request's test cost."""
+    with built_once(django_db_blocker):
+        yield build_world()
+
+
+@pytest.fixture
+def world(world_template, db):
+    """Each test's own copy, its writes (the row's records, the request's) rolled back after it."""
+    return copy.deepcopy(world_template)
 
 
 # --- enumerating the resolver ---------------------------------------------------------------------
