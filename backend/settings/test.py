@@ -15,7 +15,7 @@ os.environ.setdefault("SEARCH_INDEX_KEY", TEST_SEARCH_INDEX_KEY)
 
 _xdist = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 # PARCOURS_TEST_REDIS_DB_BASE lets two checkouts run their suites at once on one Redis server
-# (each with its own databases); default 1, so databases 1 and 2 with the usual two workers.
+# (each with its own databases); default 1, so databases 1 to 3 with the usual three workers.
 _redis_base = int(os.environ.get("PARCOURS_TEST_REDIS_DB_BASE", "1"))
 _redis_db = _redis_base + int(_xdist.removeprefix("gw") or 0) % (16 - _redis_base)
 # Assigned, not defaulted: pytest-xdist's workers inherit the controller's environment, where
