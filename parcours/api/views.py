@@ -212,6 +212,16 @@ class RowsWrittenDirectly(generics.GenericAPIView):
         return tuple(narrowed)
 
 
+# A detail whose serializer is the list's: written by the list's row writer (the serializer's
+# data byte for byte: tests/api/test_list_rows.py). DRF's serializer building its fields and
+# walking them for one row was the largest share of a detail's CPU (issue 17). No docstring:
+# drf-spectacular would publish it as the operation's description.
+class DetailWrittenAsRow(RowsWrittenDirectly):
+    def retrieve(self, request, *args, **kwargs):
+        record = self.get_object()
+        return Response(self.write_rows([record], self.get_serializer_context())[0])
+
+
 class CompiledScope:
     """What DRF's `CursorPagination` asks of the queryset it pages — an ordering, the cursor's
     position as a filter, a slice — answered by the list's compiled scope (`ScopedPage`)."""
@@ -341,7 +351,7 @@ def _person_scope(actor: Actor, now: dt.datetime | None = None) -> QuerySet[Pers
 
 
 class PersonViewSet(
-    RowsWrittenDirectly,
+    DetailWrittenAsRow,
     ActorViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -654,7 +664,7 @@ def _propose_transfer(*, actor, referral_id, receiver_organisation, reason, rece
 
 
 class ReferralViewSet(
-    RowsWrittenDirectly,
+    DetailWrittenAsRow,
     ActorViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -698,13 +708,6 @@ class ReferralViewSet(
 
     def journal_subject(self, referral) -> tuple[int | None, list[int]]:
         return referral.pathway.person_id, [referral.pathway_id]
-
-    def retrieve(self, request, *args, **kwargs):
-        # Written as the list writes its rows (`list_rows.referral_rows`, the serializer's data
-        # byte for byte: tests/api/test_list_rows.py): DRF's serializer building its fields
-        # and walking them for one row was the largest share of a detail's CPU (issue 17).
-        referral = self.get_object()
-        return Response(self.write_rows([referral], self.get_serializer_context())[0])
 
     @extend_schema(
         request=serializers.ReferralCreateSerializer,

@@ -4,7 +4,7 @@ For each list endpoint (pathways; referrals, received, sent or unfiltered; perso
 plain writer gives are the serializer's `.data` for the same page and request context, compared
 as JSON text (so an integer written as a string, a date in another zone or a key in another
 order fails), and the endpoint answers the very bytes the serializer would have written; so does
-each listed referral's detail, written by the same writer. Two
+each listed referral's and person's detail, written by the same writer. Two
 worlds: one of every state (every referral status, closed and archived pathways, nulls and
 filled optional fields, unread messages, a transfer's both ends) seen by each role of the
 holding organisation, a partner that sees only some categories, the other side of the
@@ -80,8 +80,8 @@ def _assert_written_as_the_serializer(client, actor: Actor, path: str, query: st
     assert response.status_code == 200
     answer = response.json()
     assert response.content == JSONRenderer().render({**answer, "results": by_serializer})
-    if path == "referrals":
-        # A referral's detail is written by the same writer: the serializer's bytes for it.
+    if path in ("referrals", "persons"):
+        # Their details are written by the same writer: the serializer's bytes for each row.
         for row in by_serializer:
             detail = client.get(f"{API}{path}/{row['id']}/")
             assert detail.status_code == 200
