@@ -698,6 +698,20 @@ def memberships_of(actor: Actor) -> QuerySet[Membership]:
     return Membership.objects.filter(user=actor.user, is_active=True).select_related("organisation")
 
 
+def _memberships_of_user(user: int) -> QuerySet[Membership]:
+    """`memberships_of`'s queryset, for the account's id (the same statement)."""
+    return Membership.objects.filter(user=user, is_active=True).select_related("organisation")
+
+
+# `/api/v1/me/` reads them on each call, a partner's first request: compiled once (issue 17).
+_MEMBERSHIPS = CompiledQuery(Membership, _memberships_of_user, "user", types={"user": int})
+
+
+def memberships_listed(actor: Actor) -> list[Membership]:
+    """`memberships_of(actor)`, the same statement, its instances and their organisations."""
+    return _MEMBERSHIPS.all(user=actor.account.pk)
+
+
 def referent_candidates(actor: Actor) -> QuerySet[User]:
     """Whom the acting organisation may name référent from its own staff: its active members
     whose role may be one (the gate's table). The service accepts any organisation's; the pages

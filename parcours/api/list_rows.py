@@ -108,6 +108,24 @@ class Redaction:
         return redact(row, visible, self.field_categories)
 
 
+def me_row(actor: Actor, memberships: Iterable) -> dict:
+    """`MeSerializer`'s answer to `/api/v1/me/`: the account, its active memberships (each
+    with its organisation's reference) and the organisation and role it acts as."""
+    user = actor.account
+    return {
+        "id": user.pk,
+        "username": user.get_username(),
+        "full_name": user.get_full_name(),
+        "email": user.email,
+        "memberships": [
+            {"id": m.pk, "organisation": organisation_ref(m.organisation), "role": m.role}
+            for m in memberships
+        ],
+        "acting_organisation": organisation_ref(actor.organisation),
+        "acting_role": actor.role,
+    }
+
+
 # --- The three lists --------------------------------------------------------------------------
 
 
