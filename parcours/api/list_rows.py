@@ -22,7 +22,13 @@ from collections.abc import Iterable, Mapping
 from django.utils import timezone
 
 from ..actor import Actor
-from ..categories import PATHWAY_FIELDS, PERSON_FIELDS, REFERRAL_FIELDS
+from ..categories import (
+    PATHWAY_FIELDS,
+    PERSON_FIELDS,
+    REFERRAL_FIELDS,
+    DataCategory,
+    barrier_category,
+)
 from ..models import PathwayStatus
 from ..services.person import PERSON_EDITABLE_FIELDS
 from ..services.referral import moves_offered
@@ -148,30 +154,73 @@ PATHWAY_KEYS = (
 _pathway_redaction = Redaction(PATHWAY_FIELDS, PATHWAY_KEYS)
 
 
+def _pathway_row(p, zone: dt.tzinfo) -> dict:
+    return {
+        "id": p.pk,
+        "person": person_ref(p.person),
+        "status": p.status,
+        "owner_organisation": organisation_ref(p.owner_organisation),
+        "referent": user_ref(p.referent),
+        "referent_organisation": organisation_ref(p.referent_organisation),
+        "modality": p.modality,
+        "outcome": p.outcome,
+        "opened_at": moment(p.opened_at, zone),
+        "closed_at": moment(p.closed_at, zone),
+        "last_contact_at": moment(p.last_contact_at, zone),
+        "archived_at": moment(p.archived_at, zone),
+        "updated_at": moment(p.updated_at, zone),
+        "categories": [],
+    }
+
+
 def pathway_rows(pathways: Iterable, context: Mapping) -> list[dict]:
     """`PathwaySerializer(pathways, many=True, context=context).data`, written directly."""
     visible_of = context["visible_categories"].of
     zone = timezone.get_current_timezone()
-    rows = []
-    for p in pathways:
-        row = {
-            "id": p.pk,
-            "person": person_ref(p.person),
-            "status": p.status,
-            "owner_organisation": organisation_ref(p.owner_organisation),
-            "referent": user_ref(p.referent),
-            "referent_organisation": organisation_ref(p.referent_organisation),
-            "modality": p.modality,
-            "outcome": p.outcome,
-            "opened_at": moment(p.opened_at, zone),
-            "closed_at": moment(p.closed_at, zone),
-            "last_contact_at": moment(p.last_contact_at, zone),
-            "archived_at": moment(p.archived_at, zone),
-            "updated_at": moment(p.updated_at, zone),
-            "categories": [],
+    return [_pathway_redaction(_pathway_row(p, zone), visible_of([p.pk])) for p in pathways]
+
+
+PATHWAY_DETAIL_KEYS = (*PATHWAY_KEYS, "diagnostic_summary", "modality_periods", "barriers")
+_pathway_detail_redaction = Redaction(PATHWAY_FIELDS, PATHWAY_DETAIL_KEYS)
+
+
+def barriers_seen(barriers: list[dict], visible: frozenset[str]) -> list[dict]:
+    """The barriers a pathway's detail shows: health-related ones to those who see health."""
+    if DataCategory.HEALTH in visible:
+        return barriers
+    return [b for b in barriers if barrier_category(b["kind"]) in visible]
+
+
+def pathway_detail_row(pathway, context: Mapping) -> dict:
+    """`PathwayDetailSerializer(pathway, context=context).data`, written directly: the list's
+    row, then the diagnostic's summary, the modality's periods and the barriers (prefetched)."""
+    zone = timezone.get_current_timezone()
+    row = _pathway_row(pathway, zone)
+    row["diagnostic_summary"] = pathway.diagnostic_summary
+    row["modality_periods"] = [
+        {
+            "modality": m.modality,
+            "started_at": moment(m.started_at, zone),
+            "ended_at": moment(m.ended_at, zone),
         }
-        rows.append(_pathway_redaction(row, visible_of([p.pk])))
-    return rows
+        for m in pathway.modality_periods.all()
+    ]
+    row["barriers"] = [
+        {
+            "id": b.pk,
+            "kind": b.kind,
+            "status": b.status,
+            "detail": b.detail,
+            "identified_at": moment(b.identified_at, zone),
+            "resolved_at": moment(b.resolved_at, zone),
+        }
+        for b in pathway.barriers.all()
+    ]
+    visible = context["visible_categories"].of([pathway.pk])
+    row = _pathway_detail_redaction(row, visible)
+    if "barriers" in row:
+        row["barriers"] = barriers_seen(row["barriers"], visible)
+    return row
 
 
 REFERRAL_KEYS = (

@@ -16,7 +16,6 @@ from ..categories import (
     PERSON_FIELDS,
     REFERRAL_FIELDS,
     DataCategory,
-    barrier_category,
 )
 from ..diagnostic_domains import TEXT_MAX_LENGTH, DiagnosticDomain, DiagnosticLevel
 from ..models import (
@@ -58,6 +57,7 @@ from .list_rows import (
     PERSON_KEYS,
     REFERRAL_KEYS,
     available_actions,
+    barriers_seen,
     open_pathway_of,
     person_pathway_ids,
     person_ref,
@@ -254,10 +254,8 @@ class PathwaySerializer(FieldsBuiltOnce, RedactedSerializerMixin, serializers.Mo
         return [pathway.pk]
 
     def redact_nested(self, data: dict, visible: frozenset[str]) -> dict:
-        if "barriers" in data and "health" not in visible:
-            data["barriers"] = [
-                b for b in data["barriers"] if barrier_category(b["kind"]) in visible
-            ]
+        if "barriers" in data:
+            data["barriers"] = barriers_seen(data["barriers"], visible)
         return data
 
 

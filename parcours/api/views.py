@@ -477,13 +477,17 @@ class PathwayViewSet(RowsWrittenDirectly, ActorViewMixin, viewsets.ReadOnlyModel
     def journal_subject(self, pathway) -> tuple[int | None, list[int]]:
         return pathway.person_id, [pathway.pk]
 
+    def retrieve(self, request, *args, **kwargs):
+        # Written directly (`list_rows.pathway_detail_row`: PathwayDetailSerializer's bytes,
+        # tests/api/test_list_rows.py), as the list's rows are (issue 17).
+        pathway = self.get_object()
+        return Response(list_rows.pathway_detail_row(pathway, self.get_serializer_context()))
+
     def _detail(self, pathway_id: int) -> Response:
         pathway = (
             self.get_queryset().prefetch_related("modality_periods", "barriers").get(pk=pathway_id)
         )
-        return Response(
-            serializers.PathwayDetailSerializer(pathway, context=self.get_serializer_context()).data
-        )
+        return Response(list_rows.pathway_detail_row(pathway, self.get_serializer_context()))
 
     @extend_schema(responses=serializers.PathwayEventSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -22,8 +22,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIRequestFactory, force_authenticate
 
 from parcours.actor import Actor
-from parcours.api import views
-from parcours.models import ReferralStatus, Role
+from parcours.api import serializers, views
+from parcours.models import Barrier, ModalityPeriod, ReferralStatus, Role
 from parcours.services.access_grants import access_recompute
 from parcours.services.break_glass import break_glass_open
 
@@ -48,10 +48,10 @@ VIEWSETS = {
 }
 
 
-def _list_by_both_writers(actor: Actor, path: str, query: str) -> tuple[list, list]:
+def _list_by_both_writers(actor: Actor, path: str, query: str) -> tuple[list, list, list]:
     """The page of `path` as the viewset lists it for this actor — authenticated, permitted,
     filtered and paginated by DRF as for a real request — written by the plain writer and by
-    the serializer, with the same request context."""
+    the serializer, with the same request context; and the page's records."""
     request = APIRequestFactory().get(
         f"{API}{path}/{query}", HTTP_X_PARCOURS_ORGANISATION=str(actor.organisation.pk)
     )
@@ -65,7 +65,23 @@ def _list_by_both_writers(actor: Actor, path: str, query: str) -> tuple[list, li
     page = view.paginate_queryset(view.filter_queryset(view.get_queryset()))
     context = view.get_serializer_context()
     by_serializer = view.get_serializer_class()(page, many=True, context=context).data
-    return view.write_rows(page, context), by_serializer
+    return view.write_rows(page, context), by_serializer, page
+
+
+def _pathway_detail(actor: Actor, pk: int) -> dict:
+    """`PathwayDetailSerializer`'s data for the pathway, as the viewset's retrieve reads it
+    (the same scope and prefetches, the same request context)."""
+    request = APIRequestFactory().get(
+        f"{API}pathways/{pk}/", HTTP_X_PARCOURS_ORGANISATION=str(actor.organisation.pk)
+    )
+    force_authenticate(request, user=actor.user)
+    view = views.PathwayViewSet()
+    view.action_map = {"get": "retrieve"}
+    view.args, view.kwargs = (), {"pk": str(pk)}
+    view.request = view.initialize_request(request)
+    view.initial(view.request)
+    pathway = view.get_queryset().get(pk=pk)
+    return serializers.PathwayDetailSerializer(pathway, context=view.get_serializer_context()).data
 
 
 def _text(rows) -> str:
@@ -73,7 +89,7 @@ def _text(rows) -> str:
 
 
 def _assert_written_as_the_serializer(client, actor: Actor, path: str, query: str = "") -> list:
-    written, by_serializer = _list_by_both_writers(actor, path, query)
+    written, by_serializer, page = _list_by_both_writers(actor, path, query)
     assert _text(written) == _text(by_serializer)
     # The endpoint's answer: the bytes the serializer's rows would have made, cursors included.
     response = client.get(f"{API}{path}/{query}")
@@ -86,6 +102,12 @@ def _assert_written_as_the_serializer(client, actor: Actor, path: str, query: st
             detail = client.get(f"{API}{path}/{row['id']}/")
             assert detail.status_code == 200
             assert detail.content == JSONRenderer().render(row)
+    elif path == "pathways":
+        # A pathway's detail, by its own writer: the detail serializer's bytes.
+        for pathway in page:  # by the page's ids: a row without the pathway category has none
+            detail = client.get(f"{API}{path}/{pathway.pk}/")
+            assert detail.status_code == 200
+            assert detail.content == JSONRenderer().render(_pathway_detail(actor, pathway.pk))
     return answer["results"]
 
 
@@ -127,8 +149,36 @@ def every_state(db):
     )
     older = PersonFactory(birth_date=dt.date(1962, 11, 30), receives_ass=True)
     referred = PathwayFactory(
-        person=young, owner_organisation=home, referent=counsellor.user, modality="renforce"
+        person=young,
+        owner_organisation=home,
+        referent=counsellor.user,
+        modality="renforce",
+        diagnostic_summary="Mobilité réduite ; cherche un poste « en extérieur ».",
     )
+    # What its detail adds: the modality's periods (one ended) and barriers, health-related
+    # ones (health, addiction) shown only to those who see health.
+    ModalityPeriod.objects.create(
+        pathway=referred,
+        modality="accompagnement_global",
+        started_at=now - dt.timedelta(days=90),
+        ended_at=now - dt.timedelta(days=30, hours=3),
+    )
+    ModalityPeriod.objects.create(
+        pathway=referred, modality="renforce", started_at=now - dt.timedelta(days=30, hours=3)
+    )
+    for kind, status, resolved in [
+        ("housing", "identified", None),
+        ("health", "in_progress", None),
+        ("addiction", "resolved", now - dt.timedelta(days=3)),
+    ]:
+        Barrier.objects.create(
+            pathway=referred,
+            kind=kind,
+            status=status,
+            detail=f"Précisions sur « {kind} »",
+            identified_at=now - dt.timedelta(days=60),
+            resolved_at=resolved,
+        )
     PathwayFactory(
         person=older,
         owner_organisation=home,
