@@ -29,6 +29,12 @@ class ParcoursConfig(AppConfig):
         connection_created.connect(
             register_sqlite_function, dispatch_uid="parcours_sqlite_fold", weak=False
         )
+        # PostgreSQL's timestamps read by psycopg's C loader (parcours/db_datetimes.py).
+        from .db_datetimes import use_c_timestamptz_loader
+
+        connection_created.connect(
+            use_c_timestamptz_loader, dispatch_uid="parcours_c_timestamptz", weak=False
+        )
 
         # Signing in (services/account_security.py): failed passwords are journaled after axes
         # (an app listed before parcours) counted them; an authenticator app an administrator
