@@ -419,6 +419,73 @@ class ScopedCount(Generic[M]):
         )
 
 
+class ScopedRows(Generic[M]):
+    """The rows of an actor's scope that belong to one record (a referral's alerts, its
+    messages), and their count, the query compiled once per role (issue 17), as `ScopedRecord`
+    compiles a record's: `shape(actor, now, **ids)` is the queryset the door's ORM path reads
+    (one definition of the query), `ids` the records' ids it is narrowed to (integers, named in
+    `names`); its SQL differs between actors of one role only by the organisation's group and
+    id, the time and those ids. The referral's page built and compiled its alerts' and its
+    thread's querysets on every request. Personal grants (break-glass) change the SQL's shape:
+    `all` and `count` raise NotCompiled, and the caller asks the ORM (tests/test_compiled.py)."""
+
+    def __init__(
+        self,
+        model: type[M],
+        shape: Callable[..., QuerySet[M]],
+        *names: str,
+    ):
+        self.model = model
+        self._shape = shape
+        self._names = names
+        self._by_role: dict[tuple, CompiledQuery[M]] = {}
+
+    def _compiled(self, actor: Actor) -> CompiledQuery[M]:
+        key = (actor.role, tuple(sorted(permission_ids().items())))  # as ScopedRecord's
+        compiled = self._by_role.get(key)
+        if compiled is None:
+
+            def build(group: int, organisation: int, now: dt.datetime, **ids: int) -> QuerySet[M]:
+                return self._shape(_stand_in(actor, group, organisation), now, **ids)
+
+            compiled = CompiledQuery(
+                self.model,
+                build,
+                "group",
+                "organisation",
+                "now",
+                *self._names,
+                types={
+                    "group": int,
+                    "organisation": int,
+                    "now": dt.datetime,
+                    **dict.fromkeys(self._names, int),
+                },
+                repeated=("organisation", "now"),
+                optional=("organisation",),
+            )
+            self._by_role[key] = compiled
+        return compiled
+
+    def _values(self, actor: Actor, now: dt.datetime | None, ids: Mapping[str, int]) -> dict:
+        if actor.link is not None or personal_grants(actor) or not role_categories(actor):
+            raise NotCompiled
+        return {
+            "group": actor.organisation.group_id,
+            "organisation": actor.organisation.pk,
+            "now": timezone.now() if now is None else now,
+            **ids,
+        }
+
+    def all(self, actor: Actor, *, now: dt.datetime | None = None, **ids: int) -> list[M]:
+        """The rows, in the queryset's order (`now`: the time the scope is read at)."""
+        return self._compiled(actor).all(**self._values(actor, now, ids))
+
+    def count(self, actor: Actor, *, now: dt.datetime | None = None, **ids: int) -> int:
+        """What the queryset's `count()` gives."""
+        return self._compiled(actor).count(**self._values(actor, now, ids))
+
+
 @dataclass(frozen=True)
 class PathwayGrants:
     """What the actor may see of one pathway now: category → basis codes, and the relations
@@ -577,13 +644,15 @@ def referrals_concerning(actor: Actor, *, now: dt.datetime | None = None) -> Que
     )
 
 
-def referral_messages_visible_to(actor: Actor) -> QuerySet[ReferralMessage]:
+def referral_messages_visible_to(
+    actor: Actor, *, now: dt.datetime | None = None
+) -> QuerySet[ReferralMessage]:
     """Messages of the referrals the actor's organisation sent or received and still sees (the
     referral's basis), to the roles the gate's table lets read a thread: never a care-team
     bystander, a manager, a DPO or an administrator."""
     if not _may(actor, Action.REFERRAL_MESSAGE_READ):
         return ReferralMessage.objects.none()
-    return ReferralMessage.objects.filter(referral__in=referrals_concerning(actor))
+    return ReferralMessage.objects.filter(referral__in=referrals_concerning(actor, now=now))
 
 
 def may_read_messages(actor: Actor) -> bool:

@@ -26,11 +26,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Hashable, Mapping
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import Count, Model, QuerySet, prefetch_related_objects
+from django.db.models.constants import LOOKUP_SEP
+from django.db.models.fields.related_descriptors import (
+    ForwardManyToOneDescriptor,
+    ReverseOneToOneDescriptor,
+)
 from django.db.models.query import get_related_populators
 
 M = TypeVar("M", bound=Model)
@@ -189,6 +194,8 @@ class CompiledQuery(Generic[M]):
         self._counts: dict[str, _CompiledCount] = {}
         # What the built queryset prefetches, done after the row like the queryset does.
         self.prefetch_lookups: tuple[Any, ...] = ()
+        # Those lookups compiled for one row (False: lookups `CompiledPrefetch` does not take).
+        self._prefetch: CompiledPrefetch | Literal[False] | None = None
 
     def _markers(self) -> dict[str, Any]:
         return {
@@ -267,7 +274,12 @@ class CompiledQuery(Generic[M]):
         fetched = _fetched(connection, compiled, values, one=one)
         found = [self._instance(compiled, alias, connection, row) for row in fetched]
         if found and self.prefetch_lookups:
-            prefetch_related_objects(found, *self.prefetch_lookups)
+            if len(found) == 1 and self._prefetch is None:
+                self._prefetch = CompiledPrefetch.of(type(found[0]), self.prefetch_lookups)
+            if len(found) == 1 and self._prefetch:
+                self._prefetch.fetch(found[0])
+            else:
+                prefetch_related_objects(found, *self.prefetch_lookups)
         return found
 
     def _instance(self, compiled: _Compiled, alias: str, connection: Any, fetched: Any) -> M:
@@ -306,3 +318,116 @@ class CompiledQueries(Generic[K, M]):
         if compiled is None:
             compiled = self._by_key[key] = self._make(key)
         return compiled
+
+
+class _Unsent(QuerySet):
+    """A relation's prefetch queryset as its descriptor makes it, to be compiled: the descriptor
+    iterates it to cache the reverse side of a one-to-one, which must send nothing here."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(())
+
+
+class _Relation:
+    """One relation of one instance fetched as `prefetch_related_objects` fetches it (a forward
+    foreign key or one-to-one, a reverse one-to-one): the descriptor's own prefetch queryset,
+    made for a stand-in instance whose key is a marker and compiled once, then the row cached
+    where Django's `prefetch_one_level` caches it, the reverse side of a one-to-one too."""
+
+    def __init__(self, model: type[Model], name: str):
+        descriptor = getattr(model, name)
+        if isinstance(descriptor, ForwardManyToOneDescriptor):
+            field = descriptor.field
+            self.related_model = field.remote_field.model
+            self._key_attname = field.attname  # a null key: Django sends nothing, caches None
+            # The reverse side of a one-to-one, cached on the row (`remote_field.multiple`).
+            self._reverse = None if field.remote_field.multiple else field.remote_field
+            self._cache = field
+        else:
+            self.related_model = descriptor.related.related_model
+            self._key_attname = model._meta.pk.attname
+            self._reverse = descriptor.related.field
+            self._cache = descriptor.related
+
+        def build(key: int) -> QuerySet:
+            stand_in = model(**{self._key_attname: key})
+            manager = self.related_model._base_manager
+            unsent: QuerySet = _Unsent(
+                model=self.related_model, using=manager._db, hints=manager._hints
+            )
+            made = descriptor.get_prefetch_querysets([stand_in], [unsent])
+            self.cache_name, self._is_descriptor = made[4], made[5]
+            return made[0]
+
+        self._query = CompiledQuery(self.related_model, build, "key", types={"key": int})
+        self._query._for(router.db_for_read(self.related_model))  # its cache name, now
+
+    def fetch(self, instance: Model) -> Model | None:
+        if self._cache.is_cached(instance):  # joined (`select_related`): Django sends nothing
+            return self._cache.get_cached_value(instance)
+        key = getattr(instance, self._key_attname)
+        found = self._query.first(key=key) if key is not None else None
+        if found is not None and self._reverse is not None:
+            self._reverse.set_cached_value(found, instance)
+        if self._is_descriptor:
+            setattr(instance, self.cache_name, found)
+        else:
+            instance._state.fields_cache[self.cache_name] = found
+        return found
+
+
+class CompiledPrefetch:
+    """`prefetch_related_objects([instance], *lookups)` for one instance, each relation's
+    statement compiled once (issue 17: a referral's five parties and the two ends of a transfer
+    were looked up through querysets built and compiled on every request): the same statements
+    in the same order, the same instances cached in the same places (tests/test_compiled.py).
+    Lookups are strings of forward foreign keys, one-to-ones and reverse one-to-ones (`of`
+    answers False for others: the ORM's prefetch then)."""
+
+    _relations: dict[tuple[type[Model], str], _Relation] = {}
+
+    def __init__(self, lookups: tuple[tuple[str, ...], ...]):
+        self._lookups = lookups
+
+    @classmethod
+    def of(cls, model: type[Model], lookups: Collection[Any]) -> CompiledPrefetch | Literal[False]:
+        if not all(isinstance(lookup, str) for lookup in lookups):
+            return False  # a `Prefetch` with its own queryset
+        paths = tuple(tuple(lookup.split(LOOKUP_SEP)) for lookup in lookups)
+        for path in paths:
+            step: Any = model
+            for name in path:
+                relation = cls._relation(step, name)
+                if relation is None:
+                    return False
+                step = relation.related_model
+        return cls(paths)
+
+    @classmethod
+    def _relation(cls, model: type[Model], name: str) -> _Relation | None:
+        key = (model, name)
+        relation = cls._relations.get(key)
+        if relation is None:
+            descriptor = getattr(model, name, None)
+            if not isinstance(descriptor, ForwardManyToOneDescriptor | ReverseOneToOneDescriptor):
+                return None
+            relation = cls._relations[key] = _Relation(model, name)
+        return relation
+
+    def fetch(self, instance: Model) -> None:
+        done: dict[tuple[str, ...], list[Model]] = {}
+        for path in self._lookups:
+            instances, model = [instance], type(instance)
+            for depth in range(len(path)):
+                relation = self._relations[(model, path[depth])]  # made by `of`
+                prefix = path[: depth + 1]
+                if prefix not in done:
+                    for one in instances:  # as Django prepares a level's instances
+                        if not hasattr(one, "_prefetched_objects_cache"):
+                            one._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+                    done[prefix] = [
+                        found for one in instances if (found := relation.fetch(one)) is not None
+                    ]
+                instances, model = done[prefix], relation.related_model
+                if not instances:
+                    break

@@ -760,3 +760,144 @@ def test_the_referral_page_s_referral_compiled_as_the_orm_s(monkeypatch):
     again = answers()
     assert [status for status, _body, _sql in compiled] == [200] * 5 + [404] * 3
     assert again == orm_answers
+
+
+def test_the_referral_page_s_reads_compiled_as_the_orm_s(monkeypatch):
+    """The referral's page reads its alerts, its thread and the thread's count past the 100
+    shown (`access.ScopedRows`), its appointments, the receiver link's block of its sender and
+    the referral's parties and transfer (`CompiledPrefetch`) through statements compiled once:
+    with each of them switched off (the ORM's querysets of before), the same statements word
+    for word and the same HTML, for two organisations of one role (compiled for the first, run
+    with the second's values); out of scope, 404 in both."""
+    import re
+    import uuid
+
+    from django.test import Client
+
+    from notifications.models import Alert
+    from parcours.models import ReceiverLink, ReferralMessage
+    from parcours.selectors import referral_messages
+    from parcours.services import receiver_link as link_services
+    from web.views import referrals as pages
+
+    from .factories import AppointmentFactory, ReferralFactory
+
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    # New on every answer: the forms' CSRF tokens, the scripts' nonce; the savepoints' and the
+    # server-side cursors' names (numbered by the connection).
+    token = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"|nonce="[^"]+"')
+    numbered = re.compile(r'"(s\d+_x|_django_curs_\d+_sync_)\d+"')
+    compiled_reads: list[str] = []
+
+    def counted(method):  # type: ignore[no-untyped-def]
+        def run(self, actor, **values):  # type: ignore[no-untyped-def]
+            compiled_reads.append(self.model.__name__)
+            return method(self, actor, **values)
+
+        return run
+
+    monkeypatch.setattr(access.ScopedRows, "all", counted(access.ScopedRows.all))
+    monkeypatch.setattr(access.ScopedRows, "count", counted(access.ScopedRows.count))
+    for _organisation in range(2):
+        membership = MembershipFactory(role="counsellor")
+        made = _referrals_of(membership.organisation, start)
+        received, sent, transfer = made["received"][0], made["sent"][0], made["transfer"]
+        with time_machine.travel(start + dt.timedelta(hours=2), tick=False):
+            successor = ReferralFactory(
+                pathway=transfer.pathway, receiver_organisation=OrganisationFactory(), sent=True
+            )
+            transfer.transferred_to = successor
+            transfer.save(update_fields=["transferred_to"])
+            for referral in (received, sent):
+                for kind in ("unanswered", "no_show"):
+                    Alert.objects.create(
+                        referral=referral, kind=kind, level=1, due_at=start, created_at=start
+                    )
+                AppointmentFactory(
+                    referral=referral,
+                    starts_at=start + dt.timedelta(days=2),
+                    outcome="cancelled",
+                    outcome_recorded_at=start,
+                )
+                AppointmentFactory(referral=referral, starts_at=start + dt.timedelta(days=9))
+            # Past the 100 messages the page shows: the thread's count is read too.
+            ReferralMessage.objects.bulk_create(
+                ReferralMessage(
+                    referral=received,
+                    author=received.sender_user,
+                    author_organisation=received.sender_organisation,
+                    text=f"Message {n}",
+                    created_at=start,
+                )
+                for n in range(referral_messages.THREAD_SHOWN + 2)
+            )
+            for referral in (sent, made["draft"]):
+                ReceiverLink.objects.create(
+                    referral=referral,
+                    organisation=referral.receiver_organisation,
+                    token_hash=uuid.uuid4().hex + uuid.uuid4().hex,
+                    created_at=start,
+                    expires_at=start + dt.timedelta(days=30),
+                )
+        ids = [
+            received.pk,
+            sent.pk,
+            transfer.pk,
+            successor.pk,
+            made["draft"].pk,
+            made["others_draft"].pk,
+            made["unseen"].pk,
+            0,
+        ]
+        client = Client()
+        client.force_login(membership.user)
+
+        def answers(ids: list[int], client: Client) -> list:
+            runs = []
+            for pk in ids:
+                with (
+                    time_machine.travel(start + dt.timedelta(days=1), tick=False),
+                    CaptureQueriesContext(connection) as captured,
+                ):
+                    response = client.get(f"/orientations/{pk}/", headers={"X-Request-ID": "p"})
+                body = token.sub(b"", response.content)
+                sql = [numbered.sub(r'"\1"', q["sql"]) for q in captured.captured_queries]
+                runs.append((response.status_code, body, sql))
+            return runs
+
+        compiled_reads.clear()
+        compiled = answers(ids, client)
+        # The alerts and the thread of each page shown, the count of the long one's.
+        assert compiled_reads.count("Alert") == 5 and compiled_reads.count("ReferralMessage") == 6
+
+        def not_compiled(*args, **kwargs):  # type: ignore[no-untyped-def]
+            raise access.NotCompiled
+
+        class NewestLinkByTheOrm:
+            @staticmethod
+            def first(referral):  # type: ignore[no-untyped-def]
+                return (
+                    ReceiverLink.objects.filter(referral=referral)
+                    .order_by("-created_at", "-pk")
+                    .first()
+                )
+
+        with monkeypatch.context() as orm:
+            orm.setattr(pages.REFERRAL, "find", not_compiled)  # its prefetches the ORM's too
+            orm.setattr(access.ScopedRows, "all", not_compiled)
+            orm.setattr(access.ScopedRows, "count", not_compiled)
+            orm.setattr(
+                pages, "appointments_of", lambda r: list(r.appointments.order_by("-starts_at"))
+            )
+            orm.setattr(link_services, "_NEWEST_LINK", NewestLinkByTheOrm)
+            orm_answers = answers(ids, client)
+        # A page read marks the thread read: the second visit of each has nothing new, as would
+        # a second visit through the same path. Compare the ORM's visits with compiled ones after.
+        again = answers(ids, client)
+        assert [status for status, _body, _sql in compiled] == [200] * 5 + [404] * 3
+        assert again == orm_answers
+        received_page, sent_page, draft_page = compiled[0][1], compiled[1][1], compiled[4][1]
+        for page in (received_page, sent_page):
+            assert b"Alertes" in page and b"Rendez-vous" in page
+        assert b"3 message(s) plus ancien(s)" in received_page  # 1 + 102, 100 shown
+        assert b'id="lien-destinataire"' in sent_page and b'id="lien-destinataire"' in draft_page

@@ -2,6 +2,7 @@
 unread counts of a list of referrals. Scopes come from `parcours.access`; a door has checked the
 gate's rule (`referral_message.read`) on the referral before showing its thread."""
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import (
@@ -16,6 +17,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from .. import access
 from ..actor import Actor
@@ -68,9 +70,44 @@ class Thread:
         return self.messages[-1].pk if self.messages else None
 
 
+def _thread_scope(
+    actor: Actor, now: dt.datetime | None, referral: int | Referral
+) -> QuerySet[ReferralMessage]:
+    return access.referral_messages_visible_to(actor, now=now).filter(referral=referral)
+
+
+def _latest(scoped: QuerySet[ReferralMessage], limit: int) -> QuerySet[ReferralMessage]:
+    return scoped.select_related("author", "author_organisation").order_by("-id")[:limit]
+
+
+# The page's thread and its count, compiled once per role (issue 17): the referral's page built
+# and compiled both querysets on every request.
+_THREAD_LATEST = access.ScopedRows(
+    ReferralMessage,
+    lambda actor, now, referral: _latest(_thread_scope(actor, now, referral), THREAD_SHOWN),
+    "referral",
+)
+_THREAD = access.ScopedRows(ReferralMessage, _thread_scope, "referral")
+
+
 def thread_of(actor: Actor, referral: Referral, *, limit: int = THREAD_SHOWN) -> Thread:
-    """The referral's latest messages within the actor's scope (two queries)."""
-    scoped = access.referral_messages_visible_to(actor).filter(referral=referral)
-    latest = list(scoped.select_related("author", "author_organisation").order_by("-id")[:limit])
-    older = scoped.count() - len(latest) if len(latest) == limit else 0
+    """The referral's latest messages within the actor's scope (two queries, the second only
+    when the thread holds more than `limit`): compiled for the page's `limit`, by the ORM for
+    another or for an actor whose scope has another shape — the same statements."""
+    now = timezone.now()  # one time for both statements, as one queryset has
+    compiled = limit == THREAD_SHOWN
+    if compiled:
+        try:
+            latest = _THREAD_LATEST.all(actor, now=now, referral=referral.pk)
+        except access.NotCompiled:
+            compiled = False
+    if not compiled:
+        scoped = _thread_scope(actor, now, referral)
+        latest = list(_latest(scoped, limit))
+    if len(latest) < limit:
+        older = 0
+    elif compiled:
+        older = _THREAD.count(actor, now=now, referral=referral.pk) - len(latest)
+    else:
+        older = scoped.count() - len(latest)
     return Thread(messages=latest[::-1], older=older)

@@ -1,8 +1,10 @@
 import datetime as dt
 
 from django.conf import settings
+from django.db.models import QuerySet
 
-from ..models import Referral, ReferralStatus
+from ..compiled import CompiledQuery
+from ..models import Appointment, Referral, ReferralStatus
 
 
 def referrals_unanswered_too_long(*, now: dt.datetime) -> list[int]:
@@ -13,3 +15,21 @@ def referrals_unanswered_too_long(*, now: dt.datetime) -> list[int]:
         .order_by("sent_at")
         .values_list("pk", flat=True)
     )
+
+
+def appointments_shape(referral: int | Referral) -> QuerySet[Appointment]:
+    """A referral's appointments, the latest first, as its related manager reads them."""
+    return Appointment.objects.filter(referral=referral).order_by("-starts_at")
+
+
+# Compiled once (issue 17): the referral's page built and compiled it on every request.
+_APPOINTMENTS = CompiledQuery(Appointment, appointments_shape, "referral", types={"referral": int})
+
+
+def appointments_of(referral: Referral) -> list[Appointment]:
+    """`referral.appointments.order_by("-starts_at")`'s rows (the referral has been located
+    through its scope), each knowing its referral as the related manager's do."""
+    appointments = _APPOINTMENTS.all(referral=referral.pk)
+    for appointment in appointments:
+        Appointment.referral.field.set_cached_value(appointment, referral)
+    return appointments

@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import access, gate
 from ..actor import Actor, LinkScope
+from ..compiled import CompiledQuery
 from ..errors import Conflict
 from ..gate import Action, Subject
 from ..gate.journal import record_refusal, record_write
@@ -202,9 +204,18 @@ def receiver_link_issue(*, actor: Actor, referral_id: int) -> ReceiverLink:
     return link
 
 
+def _newest_link(referral: int | Referral) -> QuerySet[ReceiverLink]:
+    # As QuerySet.first() builds it.
+    return ReceiverLink.objects.filter(referral=referral).order_by("-created_at", "-pk")[:1]
+
+
+# Compiled once (issue 17): read by the sender's referral page on every request.
+_NEWEST_LINK = CompiledQuery(ReceiverLink, _newest_link, "referral", types={"referral": int})
+
+
 def current_link(referral: Referral) -> ReceiverLink | None:
     """The referral's newest link (in force, expired or revoked), for its state."""
-    return ReceiverLink.objects.filter(referral=referral).order_by("-created_at", "-pk").first()
+    return _NEWEST_LINK.first(referral=referral.pk)
 
 
 # --- Opening a link ------------------------------------------------------------------------

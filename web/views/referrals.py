@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from notifications.selectors import alerts_visible_to
+from notifications.selectors import referral_alerts
 from parcours import access, gate
 from parcours.categories import DataCategory
 from parcours.errors import Conflict, NotAllowed
@@ -23,6 +23,7 @@ from parcours.models import ASSIGNABLE_STATUSES, Referral, ReferralStatus
 from parcours.rules import move_action
 from parcours.selectors import worklists
 from parcours.selectors.referral_messages import thread_of, with_unread_messages
+from parcours.selectors.referrals import appointments_of
 from parcours.services import referral as referral_services
 from parcours.services import referral_assignment
 from parcours.services import referral_message as message_services
@@ -264,8 +265,8 @@ def _referral_page(
             "transferred_from": _transferred_from(referral),
             # A form posted with errors is shown again, whatever the referral became meanwhile.
             "assign_form": forms.get("assign") or (AssignForm(actor=actor) if assignable else None),
-            "appointments": referral.appointments.order_by("-starts_at"),
-            "alerts": alerts_visible_to(actor).filter(referral=referral).order_by("-created_at"),
+            "appointments": appointments_of(referral),
+            "alerts": referral_alerts(actor, referral),
             **thread,
             "message_form": forms.get("message") or ReferralMessageForm(),
             # The link of a receiver without an account (issue 19): its sender's block.
