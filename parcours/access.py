@@ -421,23 +421,28 @@ class ScopedCount(Generic[M]):
 
 class ScopedRows(Generic[M]):
     """The rows of an actor's scope that belong to one record (a referral's alerts, its
-    messages), and their count, the query compiled once per role (issue 17), as `ScopedRecord`
-    compiles a record's: `shape(actor, now, **ids)` is the queryset the door's ORM path reads
-    (one definition of the query), `ids` the records' ids it is narrowed to (integers, named in
-    `names`); its SQL differs between actors of one role only by the organisation's group and
-    id, the time and those ids. The referral's page built and compiled its alerts' and its
-    thread's querysets on every request. Personal grants (break-glass) change the SQL's shape:
-    `all` and `count` raise NotCompiled, and the caller asks the ORM (tests/test_compiled.py)."""
+    messages) or a list's filtered page, and their count, the query compiled once per role
+    (issue 17), as `ScopedRecord` compiles a record's: `shape(actor, now, **values)` is the
+    queryset the door's ORM path reads (one definition of the query), `values` what it is
+    narrowed by (named in `names`: integers — ids — unless `types` says otherwise); its SQL
+    differs between actors of one role only by the organisation's group and id, the time and
+    those values. The referral's page built and compiled its alerts' and its thread's querysets
+    on every request, the inbox its page's. Personal grants (break-glass) change the SQL's
+    shape: `all` and `count` raise NotCompiled, and the caller asks the ORM
+    (tests/test_compiled.py)."""
 
     def __init__(
         self,
         model: type[M],
         shape: Callable[..., QuerySet[M]],
         *names: str,
+        types: Mapping[str, type] | None = None,
     ):
         self.model = model
         self._shape = shape
         self._names = names
+        # Integers (ids) unless told otherwise (a datetime a list is filtered by).
+        self._types = {name: int for name in names} | dict(types or {})
         self._by_role: dict[tuple, CompiledQuery[M]] = {}
 
     def _compiled(self, actor: Actor) -> CompiledQuery[M]:
@@ -445,7 +450,7 @@ class ScopedRows(Generic[M]):
         compiled = self._by_role.get(key)
         if compiled is None:
 
-            def build(group: int, organisation: int, now: dt.datetime, **ids: int) -> QuerySet[M]:
+            def build(group: int, organisation: int, now: dt.datetime, **ids: Any) -> QuerySet[M]:
                 return self._shape(_stand_in(actor, group, organisation), now, **ids)
 
             compiled = CompiledQuery(
@@ -455,20 +460,19 @@ class ScopedRows(Generic[M]):
                 "organisation",
                 "now",
                 *self._names,
-                types={
-                    "group": int,
-                    "organisation": int,
-                    "now": dt.datetime,
-                    **dict.fromkeys(self._names, int),
-                },
+                types={"group": int, "organisation": int, "now": dt.datetime, **self._types},
                 repeated=("organisation", "now"),
                 optional=("organisation",),
             )
             self._by_role[key] = compiled
         return compiled
 
-    def _values(self, actor: Actor, now: dt.datetime | None, ids: Mapping[str, int]) -> dict:
-        if actor.link is not None or personal_grants(actor) or not role_categories(actor):
+    def compiles(self, actor: Actor) -> bool:
+        """Whether the actor's scope has the compiled shape (see ScopedPage.compiles)."""
+        return actor.link is None and not personal_grants(actor) and bool(role_categories(actor))
+
+    def _values(self, actor: Actor, now: dt.datetime | None, ids: Mapping[str, object]) -> dict:
+        if not self.compiles(actor):
             raise NotCompiled
         return {
             "group": actor.organisation.group_id,
@@ -477,11 +481,11 @@ class ScopedRows(Generic[M]):
             **ids,
         }
 
-    def all(self, actor: Actor, *, now: dt.datetime | None = None, **ids: int) -> list[M]:
+    def all(self, actor: Actor, *, now: dt.datetime | None = None, **ids: object) -> list[M]:
         """The rows, in the queryset's order (`now`: the time the scope is read at)."""
         return self._compiled(actor).all(**self._values(actor, now, ids))
 
-    def count(self, actor: Actor, *, now: dt.datetime | None = None, **ids: int) -> int:
+    def count(self, actor: Actor, *, now: dt.datetime | None = None, **ids: object) -> int:
         """What the queryset's `count()` gives."""
         return self._compiled(actor).count(**self._values(actor, now, ids))
 

@@ -25,7 +25,7 @@ captured from its own compiler once, never sent with the markers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Hashable, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar, cast
 
 from django.core.exceptions import EmptyResultSet
@@ -274,10 +274,10 @@ class CompiledQuery(Generic[M]):
         fetched = _fetched(connection, compiled, values, one=one)
         found = [self._instance(compiled, alias, connection, row) for row in fetched]
         if found and self.prefetch_lookups:
-            if len(found) == 1 and self._prefetch is None:
+            if self._prefetch is None:
                 self._prefetch = CompiledPrefetch.of(type(found[0]), self.prefetch_lookups)
-            if len(found) == 1 and self._prefetch:
-                self._prefetch.fetch(found[0])
+            if self._prefetch and len(found) <= CompiledPrefetch.MOST:
+                self._prefetch.fetch(found)
             else:
                 prefetch_related_objects(found, *self.prefetch_lookups)
         return found
@@ -329,10 +329,11 @@ class _Unsent(QuerySet):
 
 
 class _Relation:
-    """One relation of one instance fetched as `prefetch_related_objects` fetches it (a forward
-    foreign key or one-to-one, a reverse one-to-one): the descriptor's own prefetch queryset,
-    made for a stand-in instance whose key is a marker and compiled once, then the row cached
-    where Django's `prefetch_one_level` caches it, the reverse side of a one-to-one too."""
+    """One relation of a model's instances fetched as `prefetch_related_objects` fetches it (a
+    forward foreign key or one-to-one, a reverse one-to-one): the descriptor's own prefetch
+    queryset, made for stand-in instances whose keys are markers and compiled once per number
+    of distinct keys, then the rows cached where Django's `prefetch_one_level` caches them, the
+    reverse side of a one-to-one too."""
 
     def __init__(self, model: type[Model], name: str):
         descriptor = getattr(model, name)
@@ -340,49 +341,75 @@ class _Relation:
             field = descriptor.field
             self.related_model = field.remote_field.model
             self._key_attname = field.attname  # a null key: Django sends nothing, caches None
+            self._row_key = field.target_field.attname
             # The reverse side of a one-to-one, cached on the row (`remote_field.multiple`).
             self._reverse = None if field.remote_field.multiple else field.remote_field
             self._cache = field
         else:
             self.related_model = descriptor.related.related_model
             self._key_attname = model._meta.pk.attname
+            self._row_key = descriptor.related.field.attname
             self._reverse = descriptor.related.field
             self._cache = descriptor.related
 
-        def build(key: int) -> QuerySet:
-            stand_in = model(**{self._key_attname: key})
-            manager = self.related_model._base_manager
-            unsent: QuerySet = _Unsent(
-                model=self.related_model, using=manager._db, hints=manager._hints
+        def make(count: int) -> CompiledQuery:
+            names = [f"key{n}" for n in range(count)]
+
+            def build(**keys: int) -> QuerySet:
+                stand_ins = [model(**{self._key_attname: keys[name]}) for name in names]
+                manager = self.related_model._base_manager
+                unsent: QuerySet = _Unsent(
+                    model=self.related_model, using=manager._db, hints=manager._hints
+                )
+                made = descriptor.get_prefetch_querysets(stand_ins, [unsent])
+                self.cache_name, self._is_descriptor = made[4], made[5]
+                return made[0]
+
+            return CompiledQuery(self.related_model, build, *names, types=dict.fromkeys(names, int))
+
+        self._queries = CompiledQueries(make)
+        self._queries[1]._for(router.db_for_read(self.related_model))  # its cache name, now
+
+    def fetch(self, instances: Sequence[Model]) -> list[Model]:
+        """Fetch the relation of those instances that do not hold it yet (joined by
+        `select_related`, or fetched by an earlier lookup: Django sends nothing for them);
+        answers each instance's related row, but the missing ones, for the next level."""
+        todo = [one for one in instances if not self._cache.is_cached(one)]
+        if todo:
+            keys = [getattr(one, self._key_attname) for one in todo]
+            distinct = list(dict.fromkeys(key for key in keys if key is not None))
+            rows = (
+                self._queries[len(distinct)].all(**{f"key{n}": k for n, k in enumerate(distinct)})
+                if distinct
+                else []
             )
-            made = descriptor.get_prefetch_querysets([stand_in], [unsent])
-            self.cache_name, self._is_descriptor = made[4], made[5]
-            return made[0]
-
-        self._query = CompiledQuery(self.related_model, build, "key", types={"key": int})
-        self._query._for(router.db_for_read(self.related_model))  # its cache name, now
-
-    def fetch(self, instance: Model) -> Model | None:
-        if self._cache.is_cached(instance):  # joined (`select_related`): Django sends nothing
-            return self._cache.get_cached_value(instance)
-        key = getattr(instance, self._key_attname)
-        found = self._query.first(key=key) if key is not None else None
-        if found is not None and self._reverse is not None:
-            self._reverse.set_cached_value(found, instance)
-        if self._is_descriptor:
-            setattr(instance, self.cache_name, found)
-        else:
-            instance._state.fields_cache[self.cache_name] = found
-        return found
+            by_key: dict[Any, Model] = {}
+            for row in rows:
+                by_key.setdefault(getattr(row, self._row_key), row)
+            if self._reverse is not None:
+                owners = dict(zip(keys, todo, strict=True))
+                for row in rows:
+                    self._reverse.set_cached_value(row, owners[getattr(row, self._row_key)])
+            for key, one in zip(keys, todo, strict=True):
+                found = by_key.get(key)
+                if self._is_descriptor:
+                    setattr(one, self.cache_name, found)
+                else:
+                    one._state.fields_cache[self.cache_name] = found
+        related = (self._cache.get_cached_value(one) for one in instances)
+        return [row for row in related if row is not None]
 
 
 class CompiledPrefetch:
-    """`prefetch_related_objects([instance], *lookups)` for one instance, each relation's
-    statement compiled once (issue 17: a referral's five parties and the two ends of a transfer
-    were looked up through querysets built and compiled on every request): the same statements
-    in the same order, the same instances cached in the same places (tests/test_compiled.py).
-    Lookups are strings of forward foreign keys, one-to-ones and reverse one-to-ones (`of`
-    answers False for others: the ORM's prefetch then)."""
+    """`prefetch_related_objects(instances, *lookups)`, each relation's statement compiled once
+    per number of distinct keys (issue 17: a referral's five parties and the two ends of a
+    transfer, an inbox page's parties, were looked up through querysets built and compiled on
+    every request): the same statements in the same order, the same instances cached in the
+    same places (tests/test_compiled.py). Lookups are strings of forward foreign keys,
+    one-to-ones and reverse one-to-ones (`of` answers False for others), for at most `MOST`
+    instances: the ORM's prefetch else."""
+
+    MOST = 100  # compiled statements per relation, at most
 
     _relations: dict[tuple[type[Model], str], _Relation] = {}
 
@@ -414,20 +441,18 @@ class CompiledPrefetch:
             relation = cls._relations[key] = _Relation(model, name)
         return relation
 
-    def fetch(self, instance: Model) -> None:
-        done: dict[tuple[str, ...], list[Model]] = {}
+    def fetch(self, instances: Sequence[Model]) -> None:
+        done: dict[tuple[str, ...], Sequence[Model]] = {}
         for path in self._lookups:
-            instances, model = [instance], type(instance)
+            level, model = instances, type(instances[0])
             for depth in range(len(path)):
                 relation = self._relations[(model, path[depth])]  # made by `of`
                 prefix = path[: depth + 1]
                 if prefix not in done:
-                    for one in instances:  # as Django prepares a level's instances
+                    for one in level:  # as Django prepares a level's instances
                         if not hasattr(one, "_prefetched_objects_cache"):
                             one._prefetched_objects_cache = {}  # type: ignore[attr-defined]
-                    done[prefix] = [
-                        found for one in instances if (found := relation.fetch(one)) is not None
-                    ]
-                instances, model = done[prefix], relation.related_model
-                if not instances:
+                    done[prefix] = relation.fetch(level)
+                level, model = done[prefix], relation.related_model
+                if not level:
                     break

@@ -901,3 +901,114 @@ def test_the_referral_page_s_reads_compiled_as_the_orm_s(monkeypatch):
             assert b"Alertes" in page and b"Rendez-vous" in page
         assert b"3 message(s) plus ancien(s)" in received_page  # 1 + 102, 100 shown
         assert b'id="lien-destinataire"' in sent_page and b'id="lien-destinataire"' in draft_page
+
+
+def test_the_inbox_compiled_as_the_orm_s(monkeypatch):
+    """« Orientations reçues » reads its count and its page through statements compiled once per
+    role, filters and page (`access.ScopedRows`), their parties through `CompiledPrefetch`: for
+    each filter (state, « issue à saisir », the acting user's, the unassigned, an age, a URL
+    typed by hand) and page, the same statements word for word and the same HTML as through the
+    ORM's queryset (the compiled inbox switched off), for two organisations of one role; a
+    break-glass still goes the ORM's way."""
+    import re
+
+    from django.test import Client
+
+    from parcours.models import Referral
+    from web.views import referrals as pages
+
+    from .factories import AppointmentFactory, ReferralFactory
+
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    token = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"|nonce="[^"]+"')
+    monkeypatch.setattr(pages, "PAGE_SIZE", 4)  # pages cut inside the 10 received
+    compiled_reads: list[str] = []
+    real_all, real_count = access.ScopedRows.all, access.ScopedRows.count
+
+    def all_rows(self, actor, **values):  # type: ignore[no-untyped-def]
+        compiled_reads.append("page")
+        return real_all(self, actor, **values)
+
+    def count(self, actor, **values):  # type: ignore[no-untyped-def]
+        compiled_reads.append("count")
+        return real_count(self, actor, **values)
+
+    monkeypatch.setattr(access.ScopedRows, "all", all_rows)
+    monkeypatch.setattr(access.ScopedRows, "count", count)
+    urls = [
+        "/orientations/recues/",
+        "/orientations/recues/?page=2",
+        "/orientations/recues/?page=3",
+        "/orientations/recues/?page=99",
+        "/orientations/recues/?statut=sent",
+        "/orientations/recues/?statut=accepted&page=2",
+        "/orientations/recues/?statut=issue-a-saisir",
+        "/orientations/recues/?attribution=mes-orientations",
+        "/orientations/recues/?attribution=non-attribuees&age=0",
+        "/orientations/recues/?age=30",
+        "/orientations/recues/?statut=draft&attribution=x&age=%C2%B2",
+    ]
+    for _organisation in range(2):
+        membership = MembershipFactory(role="counsellor")
+        organisation = membership.organisation
+        made = _referrals_of(organisation, start)
+        with time_machine.travel(start - dt.timedelta(days=40), tick=False):
+            for assigned in (membership.user, None):
+                ReferralFactory(
+                    receiver_organisation=organisation, sent=True, assigned_user=assigned
+                )
+            waiting = ReferralFactory(receiver_organisation=organisation, appointment_set=True)
+            AppointmentFactory(referral=waiting, starts_at=start - dt.timedelta(days=2))
+        made["received"][1].assigned_user = membership.user
+        made["received"][1].save(update_fields=["assigned_user"])
+        client = Client()
+        client.force_login(membership.user)
+        client.get("/")  # the session's first request checks the second factor, once
+
+        def answers(client: Client) -> list:
+            runs = []
+            for url in urls:
+                with (
+                    time_machine.travel(start + dt.timedelta(days=1), tick=False),
+                    CaptureQueriesContext(connection) as captured,
+                ):
+                    response = client.get(url, headers={"X-Request-ID": "inbox"})
+                body = token.sub(b"", response.content)
+                sql = [q["sql"] for q in captured.captured_queries]
+                runs.append((url, response.status_code, body, sql))
+            return runs
+
+        compiled_reads.clear()
+        compiled = answers(client)
+        # Each URL counted, and its page read, compiled.
+        assert compiled_reads.count("count") == compiled_reads.count("page") == len(urls)
+        with monkeypatch.context() as orm:
+            orm.setattr(pages, "_INBOX", {})
+            orm.setattr(pages, "INBOX_SHAPES", 0)
+            compiled_reads.clear()
+            orm_answers = answers(client)
+            assert compiled_reads == []
+        assert compiled == orm_answers
+        assert {status for _url, status, _body, _sql in compiled} == {200}
+        totals = [re.search(rb"(\d+) orientation\(s\)", body)[1] for _u, _s, body, _q in compiled]
+        # 6 + 3 received; 2 sent (unanswered); 6 accepted; 1 whose appointment passed without
+        # an outcome; 2 the acting user's; 7 nobody's; 3 sent 30 days before or more.
+        assert totals == [b"9"] * 4 + [b"2", b"6", b"1", b"2", b"7", b"3", b"9"]
+        shown = [set(re.findall(rb"/orientations/(\d+)/", body)) for _u, _s, body, _q in compiled]
+        assert [len(ids) for ids in shown[:4]] == [4, 4, 1, 1] and shown[3] == shown[2]
+        assert set().union(*shown[:3]) == {
+            str(r.pk).encode() for r in Referral.objects.filter(receiver_organisation=organisation)
+        } - {str(made["transfer"].pk).encode()}
+    # A break-glass: the scope's SQL has another shape, the ORM's queryset.
+    pathway = PathwayFactory()
+    CareTeamMemberFactory(pathway=pathway, organisation=organisation)
+    break_glass_open(
+        actor=actor_for(membership.user, organisation.pk),
+        pathway_id=pathway.pk,
+        category=HIDDEN,
+        reason="Préparer l'entretien de la semaine prochaine",
+    )
+    compiled_reads.clear()
+    with time_machine.travel(start + dt.timedelta(days=1), tick=False):
+        assert client.get("/orientations/recues/").status_code == 200
+    assert compiled_reads == []

@@ -23,9 +23,11 @@ from .action_plan import overdue_actions_for
 from .sent_referrals import SentBy, needs_attention, referrals_sent
 
 
-def received(actor: Actor) -> QuerySet[Referral]:
+def received(actor: Actor, *, now: dt.datetime | None = None) -> QuerySet[Referral]:
     """Referrals the acting organisation received and sees (the inbox's scope)."""
-    return access.referrals_visible_to(actor).filter(receiver_organisation_id=actor.organisation.pk)
+    return access.referrals_visible_to(actor, now=now).filter(
+        receiver_organisation_id=actor.organisation.pk
+    )
 
 
 def to_answer(actor: Actor) -> QuerySet[Referral]:
@@ -42,7 +44,7 @@ def awaiting_outcome(actor: Actor, *, now: dt.datetime | None = None) -> QuerySe
         referral_id=OuterRef("pk"), outcome=AppointmentOutcome.PENDING, starts_at__lt=now
     )
     return (
-        received(actor)
+        received(actor, now=now)
         .filter(Exists(passed), status=ReferralStatus.APPOINTMENT_SET)
         .annotate(appointment_at=Subquery(passed.order_by("starts_at").values("starts_at")[:1]))
         .order_by("appointment_at", "id")

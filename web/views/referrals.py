@@ -148,19 +148,25 @@ ASSIGNMENT_FILTERS = [
 ]
 
 
-@member_required
-def inbox(request):
-    """Referrals received by the organisation, by status, age and who is in charge of them
-    (oldest waiting first). The home's « À répondre » and « Issue à saisir » blocks link here,
-    filtered: the same querysets (parcours/selectors/worklists.py), so their counters are this
-    page's totals."""
-    actor = request.actor
-    status = request.GET.get("statut", "")
+STATUS_VALUES = frozenset(value for value, _label in STATUS_FILTERS if value)
+
+
+def _inbox_referrals(
+    actor,
+    now: dt.datetime | None,
+    status: str,
+    assignment: str,
+    user: int | None = None,
+    sent_before: dt.datetime | None = None,
+):
+    """The inbox's rows by its filters, oldest waiting first: the ORM's path and the compiled
+    one (`_InboxRows`). `user`: the acting user's id (« Mes orientations »); `sent_before`: the
+    age filter's bound."""
     if status == AWAITING_OUTCOME:
-        referrals = worklists.awaiting_outcome(actor)
+        referrals = worklists.awaiting_outcome(actor, now=now)
     else:
-        referrals = worklists.received(actor)
-        if status in {value for value, _label in STATUS_FILTERS if value}:
+        referrals = worklists.received(actor, now=now)
+        if status in STATUS_VALUES:
             referrals = referrals.filter(status=status)
     referrals = with_unread_messages(
         naming_persons(referrals, "pathway")
@@ -170,23 +176,99 @@ def inbox(request):
         .defer(*sealed_fields(Referral)),  # the context note is the referral's page's
         actor,
     )
-    assignment = request.GET.get("attribution", TEAM)
     if assignment == MINE:
-        referrals = referrals.filter(assigned_user=actor.user)
+        referrals = referrals.filter(assigned_user=user)
     elif assignment == UNASSIGNED:
         referrals = referrals.filter(assigned_user__isnull=True)
-    else:
+    if sent_before is not None:
+        referrals = referrals.filter(sent_at__lte=sent_before)
+    return referrals.order_by("sent_at", "id")
+
+
+# The inbox's count and pages compiled once per role, filters and page (issue 17: building and
+# compiling them was a large share of the page's CPU); past this many shapes, the ORM.
+INBOX_SHAPES = 256
+_INBOX: dict[tuple, access.ScopedRows[Referral]] = {}
+
+
+def _inbox_rows(
+    status: str, assignment: str, aged: bool, window: tuple[int, int] | None
+) -> access.ScopedRows[Referral] | None:
+    key = (status, assignment, aged, window)
+    rows = _INBOX.get(key)
+    if rows is None:
+        if len(_INBOX) >= INBOX_SHAPES:
+            return None
+
+        def shape(actor, now, user=None, sent_before=None):
+            referrals = _inbox_referrals(actor, now, status, assignment, user, sent_before)
+            return referrals if window is None else referrals[window[0] : window[1]]
+
+        names = (["user"] if assignment == MINE else []) + (["sent_before"] if aged else [])
+        rows = _INBOX[key] = access.ScopedRows(
+            Referral, shape, *names, types={"sent_before": dt.datetime}
+        )
+    return rows
+
+
+class _InboxRows:
+    """The inbox's rows as `Paginator` reads them — their count, then a page's slice — through
+    statements compiled once (`_inbox_rows`); `orm()` builds the same queryset for a shape past
+    `INBOX_SHAPES`."""
+
+    ordered = True  # `order_by("sent_at", "id")`, as Paginator wants
+
+    def __init__(self, actor, now, filters: tuple[str, str, bool], values: dict, orm):
+        self._actor, self._now, self._filters, self._values = actor, now, filters, values
+        self._orm = orm
+
+    def count(self) -> int:
+        rows = _inbox_rows(*self._filters, None)
+        if rows is None:
+            return self._orm().count()
+        return rows.count(self._actor, now=self._now, **self._values)
+
+    def __getitem__(self, window: slice) -> list[Referral]:
+        rows = _inbox_rows(*self._filters, (window.start, window.stop))
+        if rows is None:
+            return list(self._orm()[window])
+        return rows.all(self._actor, now=self._now, **self._values)
+
+
+@member_required
+def inbox(request):
+    """Referrals received by the organisation, by status, age and who is in charge of them
+    (oldest waiting first). The home's « À répondre » and « Issue à saisir » blocks link here,
+    filtered: the same querysets (parcours/selectors/worklists.py), so their counters are this
+    page's totals."""
+    actor = request.actor
+    now = timezone.now()
+    status = request.GET.get("statut", "")
+    assignment = request.GET.get("attribution", TEAM)
+    if assignment not in {MINE, UNASSIGNED}:
         assignment = TEAM  # anything else typed in the URL: the whole team, not an error
     older_than = request.GET.get("age", "")
+    sent_before = None
     # Days, from the filter's few choices; anything else (a typed URL) is no filter, not a 500:
     # "²" passes isdigit() but not int(), a huge number overflows the date arithmetic.
     if older_than.isascii() and older_than.isdigit() and int(older_than) <= MAX_AGE_DAYS:
-        referrals = referrals.filter(
-            sent_at__lte=timezone.now() - dt.timedelta(days=int(older_than))
+        sent_before = now - dt.timedelta(days=int(older_than))
+    shown_status = status if status in STATUS_VALUES else ""
+    user = actor.user.pk if assignment == MINE else None
+
+    def orm():
+        return _inbox_referrals(actor, now, shown_status, assignment, user, sent_before)
+
+    filters = (shown_status, assignment, sent_before is not None)
+    counted = _inbox_rows(*filters, None)
+    if counted is not None and counted.compiles(actor):
+        values = {"user": user, "sent_before": sent_before}
+        referrals = _InboxRows(
+            actor, now, filters, {k: v for k, v in values.items() if v is not None}, orm
         )
-    page = Paginator(referrals.order_by("sent_at", "id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    else:  # personal grants (break-glass), or past the shapes compiled: the ORM's queryset
+        referrals = orm()
+    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
     grants = access.grants_for(actor, {r.pathway_id for r in page})
     visible = {pid: held.categories for pid, held in grants.items()}
     # Each row shows the person's name and the referral: identity and pathway categories.
