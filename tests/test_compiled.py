@@ -983,12 +983,15 @@ def test_the_inbox_compiled_as_the_orm_s(monkeypatch):
         # Each URL counted, and its page read, compiled.
         assert compiled_reads.count("count") == compiled_reads.count("page") == len(urls)
         with monkeypatch.context() as orm:
-            orm.setattr(pages, "_INBOX", {})
-            orm.setattr(pages, "INBOX_SHAPES", 0)
+            orm.setattr(access.ScopedRows, "compiles", lambda self, actor: False)
             compiled_reads.clear()
             orm_answers = answers(client)
             assert compiled_reads == []
         assert compiled == orm_answers
+        with monkeypatch.context() as few:  # the least recently used shapes forgotten
+            few.setattr(pages, "INBOX_SHAPES", 2)
+            few.setattr(pages, "_INBOX", {})
+            assert answers(client) == compiled and len(pages._INBOX) == 2
         assert {status for _url, status, _body, _sql in compiled} == {200}
         totals = [re.search(rb"(\d+) orientation\(s\)", body)[1] for _u, _s, body, _q in compiled]
         # 6 + 3 received; 2 sent (unanswered); 6 accepted; 1 whose appointment passed without

@@ -186,52 +186,46 @@ def _inbox_referrals(
 
 
 # The inbox's count and pages compiled once per role, filters and page (issue 17: building and
-# compiling them was a large share of the page's CPU); past this many shapes, the ORM.
-INBOX_SHAPES = 256
+# compiling them was a large share of the page's CPU). A last page's slice ends at the count
+# (Paginator's), so shapes are many: the most recently used are kept.
+INBOX_SHAPES = 512
 _INBOX: dict[tuple, access.ScopedRows[Referral]] = {}
 
 
 def _inbox_rows(
     status: str, assignment: str, aged: bool, window: tuple[int, int] | None
-) -> access.ScopedRows[Referral] | None:
+) -> access.ScopedRows[Referral]:
     key = (status, assignment, aged, window)
-    rows = _INBOX.get(key)
+    rows = _INBOX.pop(key, None)
     if rows is None:
-        if len(_INBOX) >= INBOX_SHAPES:
-            return None
 
         def shape(actor, now, user=None, sent_before=None):
             referrals = _inbox_referrals(actor, now, status, assignment, user, sent_before)
             return referrals if window is None else referrals[window[0] : window[1]]
 
         names = (["user"] if assignment == MINE else []) + (["sent_before"] if aged else [])
-        rows = _INBOX[key] = access.ScopedRows(
-            Referral, shape, *names, types={"sent_before": dt.datetime}
-        )
+        rows = access.ScopedRows(Referral, shape, *names, types={"sent_before": dt.datetime})
+    _INBOX[key] = rows  # the most recently used last
+    if len(_INBOX) > INBOX_SHAPES:
+        del _INBOX[next(iter(_INBOX))]
     return rows
 
 
 class _InboxRows:
     """The inbox's rows as `Paginator` reads them — their count, then a page's slice — through
-    statements compiled once (`_inbox_rows`); `orm()` builds the same queryset for a shape past
-    `INBOX_SHAPES`."""
+    statements compiled once (`_inbox_rows`), for an actor whose scope `compiles`."""
 
     ordered = True  # `order_by("sent_at", "id")`, as Paginator wants
 
-    def __init__(self, actor, now, filters: tuple[str, str, bool], values: dict, orm):
+    def __init__(self, actor, now, filters: tuple[str, str, bool], values: dict):
         self._actor, self._now, self._filters, self._values = actor, now, filters, values
-        self._orm = orm
 
     def count(self) -> int:
         rows = _inbox_rows(*self._filters, None)
-        if rows is None:
-            return self._orm().count()
         return rows.count(self._actor, now=self._now, **self._values)
 
     def __getitem__(self, window: slice) -> list[Referral]:
         rows = _inbox_rows(*self._filters, (window.start, window.stop))
-        if rows is None:
-            return list(self._orm()[window])
         return rows.all(self._actor, now=self._now, **self._values)
 
 
@@ -256,18 +250,13 @@ def inbox(request):
     shown_status = status if status in STATUS_VALUES else ""
     user = actor.user.pk if assignment == MINE else None
 
-    def orm():
-        return _inbox_referrals(actor, now, shown_status, assignment, user, sent_before)
-
     filters = (shown_status, assignment, sent_before is not None)
-    counted = _inbox_rows(*filters, None)
-    if counted is not None and counted.compiles(actor):
+    if _inbox_rows(*filters, None).compiles(actor):
         values = {"user": user, "sent_before": sent_before}
-        referrals = _InboxRows(
-            actor, now, filters, {k: v for k, v in values.items() if v is not None}, orm
-        )
-    else:  # personal grants (break-glass), or past the shapes compiled: the ORM's queryset
-        referrals = orm()
+        given = {name: value for name, value in values.items() if value is not None}
+        referrals = _InboxRows(actor, now, filters, given)
+    else:  # personal grants (break-glass): the ORM's queryset
+        referrals = _inbox_referrals(actor, now, shown_status, assignment, user, sent_before)
     page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
     grants = access.grants_for(actor, {r.pathway_id for r in page})
     visible = {pid: held.categories for pid, held in grants.items()}
