@@ -178,6 +178,36 @@ def pathways_visible_to(
 M = TypeVar("M", bound=Model)
 
 
+def _compiled_scope(
+    model: type[M],
+    build: Callable[..., QuerySet[M]],
+    *names: str,
+    types: Mapping[str, type] | None = None,
+    optional: Collection[str] = ("organisation",),
+) -> CompiledQuery[M]:
+    """A query of an actor's scope compiled once (`CompiledQuery`), `build` taking the
+    organisation's group and id and the time as values — the time bounding a grant's interval
+    at both ends, the id in several places or, when `optional`, in none — then `names`
+    (integers unless `types` says otherwise)."""
+    return CompiledQuery(
+        model,
+        build,
+        "group",
+        "organisation",
+        "now",
+        *names,
+        types={
+            "group": int,
+            "organisation": int,
+            "now": dt.datetime,
+            **dict.fromkeys(names, int),
+            **(types or {}),
+        },
+        repeated=("organisation", "now"),
+        optional=optional,
+    )
+
+
 class ScopedRecord(Generic[M]):
     """One record of an actor's scope by id, its query compiled once per role (issue 17).
 
@@ -210,17 +240,7 @@ class ScopedRecord(Generic[M]):
                 found = self._shape(stand_in, now).filter(pk=pk).order_by()
                 return found[:MAX_GET_RESULTS]
 
-            compiled = CompiledQuery(
-                self.model,
-                build,
-                "group",
-                "organisation",
-                "now",
-                "pk",
-                types={"group": int, "organisation": int, "now": dt.datetime, "pk": int},
-                repeated=("organisation", "now"),
-                optional=("organisation",),
-            )
+            compiled = _compiled_scope(self.model, build, "pk")
             self._by_role[key] = compiled
         return compiled
 
@@ -354,19 +374,9 @@ class ScopedPage(Generic[M]):
             build = self._build(actor, filters, ordering, lookup, low, high)
             if len(self._by_shape) >= self.SHAPES:  # an unusual offset: the ORM, as before
                 return list(build(**values))
-            names = ["group", "organisation", "now"] + (["position"] if lookup else [])
-            compiled = CompiledQuery(
-                self.model,
-                build,
-                *names,
-                types={
-                    "group": int,
-                    "organisation": int,
-                    "now": dt.datetime,
-                    "position": self._position,
-                },
-                repeated=("organisation", "now"),
-                optional=("organisation",),
+            names = ["position"] if lookup else []
+            compiled = _compiled_scope(
+                self.model, build, *names, types={"position": self._position}
             )
             self._by_shape[key] = compiled
         return compiled.all(**values)
@@ -397,15 +407,7 @@ class ScopedCount(Generic[M]):
             def build(group: int, organisation: int, now: dt.datetime) -> QuerySet[M]:
                 return self._shape(_stand_in(actor, group, organisation), now)
 
-            compiled = CompiledQuery(
-                self.model,
-                build,
-                "group",
-                "organisation",
-                "now",
-                types={"group": int, "organisation": int, "now": dt.datetime},
-                repeated=("organisation", "now"),
-            )
+            compiled = _compiled_scope(self.model, build, optional=())
             self._by_role[key] = compiled
         return compiled
 
@@ -453,17 +455,7 @@ class ScopedRows(Generic[M]):
             def build(group: int, organisation: int, now: dt.datetime, **ids: Any) -> QuerySet[M]:
                 return self._shape(_stand_in(actor, group, organisation), now, **ids)
 
-            compiled = CompiledQuery(
-                self.model,
-                build,
-                "group",
-                "organisation",
-                "now",
-                *self._names,
-                types={"group": int, "organisation": int, "now": dt.datetime, **self._types},
-                repeated=("organisation", "now"),
-                optional=("organisation",),
-            )
+            compiled = _compiled_scope(self.model, build, *self._names, types=self._types)
             self._by_role[key] = compiled
         return compiled
 

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import re
 
 import pytest
 import time_machine
@@ -37,6 +38,28 @@ from .factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+# New on every answer: the forms' CSRF tokens, the scripts' nonce; the savepoints' and the
+# server-side cursors' names (numbered by the connection).
+_FRESH = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"|nonce="[^"]+"')
+_NUMBERED = re.compile(r'"(s\d+_x|_django_curs_\d+_sync_)\d+"')
+
+
+def _page_runs(client, urls: list[str], *, at: dt.datetime, request_id: str) -> list[tuple]:
+    """Each page's answer at the instant `at`: its status, its HTML without what is new on every
+    answer, and its statements with the connection's numbered names made plain."""
+    runs = []
+    for url in urls:
+        with (
+            time_machine.travel(at, tick=False),
+            CaptureQueriesContext(connection) as captured,
+        ):
+            response = client.get(url, headers={"X-Request-ID": request_id})
+        body = _FRESH.sub(b"", response.content)
+        sql = [_NUMBERED.sub(r'"\1"', q["sql"]) for q in captured.captured_queries]
+        runs.append((response.status_code, body, sql))
+    return runs
 
 
 def _by_siret(siret: str):
@@ -678,7 +701,6 @@ def test_the_referral_page_s_referral_compiled_as_the_orm_s(monkeypatch):
     scope compiled once per role: the ORM's statements, its instance with its parties, a
     transfer's both ends and their receivers prefetched; the page answers the same HTML (but
     the forms' CSRF tokens, new on every answer) with the same statements; out of scope, 404."""
-    import re
 
     from django.test import Client
 
@@ -729,23 +751,10 @@ def test_the_referral_page_s_referral_compiled_as_the_orm_s(monkeypatch):
 
     client = Client()
     client.force_login(membership.user)
-    # New on every answer: the forms' CSRF tokens, the scripts' nonce; the savepoints' and the
-    # server-side cursors' names (numbered by the connection).
-    token = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"|nonce="[^"]+"')
-    numbered = re.compile(r'"(s\d+_x|_django_curs_\d+_sync_)\d+"')
 
     def answers() -> list:
-        runs = []
-        for pk in ids:
-            with (
-                time_machine.travel(start + dt.timedelta(days=1), tick=False),
-                CaptureQueriesContext(connection) as captured,
-            ):
-                response = client.get(f"/orientations/{pk}/", headers={"X-Request-ID": "page"})
-            body = token.sub(b"", response.content)
-            sql = [numbered.sub(r'"\1"', q["sql"]) for q in captured.captured_queries]
-            runs.append((response.status_code, body, sql))
-        return runs
+        urls = [f"/orientations/{pk}/" for pk in ids]
+        return _page_runs(client, urls, at=start + dt.timedelta(days=1), request_id="page")
 
     compiled = answers()
 
@@ -769,7 +778,6 @@ def test_the_referral_page_s_reads_compiled_as_the_orm_s(monkeypatch):
     with each of them switched off (the ORM's querysets of before), the same statements word
     for word and the same HTML, for two organisations of one role (compiled for the first, run
     with the second's values); out of scope, 404 in both."""
-    import re
     import uuid
 
     from django.test import Client
@@ -783,10 +791,6 @@ def test_the_referral_page_s_reads_compiled_as_the_orm_s(monkeypatch):
     from .factories import AppointmentFactory, ReferralFactory
 
     start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
-    # New on every answer: the forms' CSRF tokens, the scripts' nonce; the savepoints' and the
-    # server-side cursors' names (numbered by the connection).
-    token = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"|nonce="[^"]+"')
-    numbered = re.compile(r'"(s\d+_x|_django_curs_\d+_sync_)\d+"')
     compiled_reads: list[str] = []
 
     def counted(method):  # type: ignore[no-untyped-def]
@@ -853,17 +857,8 @@ def test_the_referral_page_s_reads_compiled_as_the_orm_s(monkeypatch):
         client.force_login(membership.user)
 
         def answers(ids: list[int], client: Client) -> list:
-            runs = []
-            for pk in ids:
-                with (
-                    time_machine.travel(start + dt.timedelta(days=1), tick=False),
-                    CaptureQueriesContext(connection) as captured,
-                ):
-                    response = client.get(f"/orientations/{pk}/", headers={"X-Request-ID": "p"})
-                body = token.sub(b"", response.content)
-                sql = [numbered.sub(r'"\1"', q["sql"]) for q in captured.captured_queries]
-                runs.append((response.status_code, body, sql))
-            return runs
+            urls = [f"/orientations/{pk}/" for pk in ids]
+            return _page_runs(client, urls, at=start + dt.timedelta(days=1), request_id="p")
 
         compiled_reads.clear()
         compiled = answers(ids, client)
@@ -910,7 +905,6 @@ def test_the_inbox_compiled_as_the_orm_s(monkeypatch):
     typed by hand) and page, the same statements word for word and the same HTML as through the
     ORM's queryset (the compiled inbox switched off), for two organisations of one role; a
     break-glass still goes the ORM's way."""
-    import re
 
     from django.test import Client
 
@@ -920,7 +914,6 @@ def test_the_inbox_compiled_as_the_orm_s(monkeypatch):
     from .factories import AppointmentFactory, ReferralFactory
 
     start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
-    token = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"|nonce="[^"]+"')
     monkeypatch.setattr(pages, "PAGE_SIZE", 4)  # pages cut inside the 10 received
     compiled_reads: list[str] = []
     real_all, real_count = access.ScopedRows.all, access.ScopedRows.count
@@ -966,17 +959,9 @@ def test_the_inbox_compiled_as_the_orm_s(monkeypatch):
         client.get("/")  # the session's first request checks the second factor, once
 
         def answers(client: Client) -> list:
-            runs = []
-            for url in urls:
-                with (
-                    time_machine.travel(start + dt.timedelta(days=1), tick=False),
-                    CaptureQueriesContext(connection) as captured,
-                ):
-                    response = client.get(url, headers={"X-Request-ID": "inbox"})
-                body = token.sub(b"", response.content)
-                sql = [q["sql"] for q in captured.captured_queries]
-                runs.append((url, response.status_code, body, sql))
-            return runs
+            at = start + dt.timedelta(days=1)
+            runs = _page_runs(client, urls, at=at, request_id="inbox")
+            return [(url, *run) for url, run in zip(urls, runs, strict=True)]
 
         compiled_reads.clear()
         compiled = answers(client)
