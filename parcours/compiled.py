@@ -34,6 +34,8 @@ from django.db.models import Count, Model, QuerySet, prefetch_related_objects
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.fields.related_descriptors import (
     ForwardManyToOneDescriptor,
+    ManyToManyDescriptor,
+    ReverseManyToOneDescriptor,
     ReverseOneToOneDescriptor,
 )
 from django.db.models.query import get_related_populators
@@ -400,18 +402,77 @@ class _Relation:
         return [row for row in related if row is not None]
 
 
+class _ReverseMany:
+    """A reverse foreign key of a model's instances (a pathway's modality periods, its barriers)
+    fetched as `prefetch_related_objects` fetches it: the related manager's own prefetch
+    queryset, made for stand-in instances whose keys are markers and compiled once per number
+    of distinct keys; each instance's rows cached where Django's `prefetch_one_level` caches
+    them (the manager's queryset, filled, in `_prefetched_objects_cache`), each row knowing its
+    instance."""
+
+    def __init__(self, model: type[Model], name: str):
+        descriptor = getattr(model, name)
+        self._name = name
+        self._field = descriptor.field  # the foreign key, on the related model
+        self.related_model = self._field.model
+        self.cache_name = self._field.remote_field.cache_name
+
+        def make(count: int) -> CompiledQuery:
+            names = [f"key{n}" for n in range(count)]
+
+            def build(**keys: int) -> QuerySet:
+                stand_ins = [model(pk=keys[name]) for name in names]
+                manager = getattr(stand_ins[0], name)
+                # The default manager's queryset, as the related manager starts from, unsent.
+                start = manager.model._default_manager.get_queryset()
+                unsent: QuerySet = _Unsent(
+                    model=manager.model, query=start.query.chain(), using=start._db, hints={}
+                )
+                return manager.get_prefetch_querysets(stand_ins, [unsent])[0]
+
+            return CompiledQuery(self.related_model, build, *names, types=dict.fromkeys(names, int))
+
+        self._queries = CompiledQueries(make)
+
+    def fetch(self, instances: Sequence[Model]) -> list[Model]:
+        """Fetch the rows of those instances that do not hold them yet; answers every row of
+        every instance, for the next level."""
+        todo = [one for one in instances if self.cache_name not in one._prefetched_objects_cache]  # type: ignore[attr-defined]
+        if todo:
+            keys = [self._field.get_foreign_related_value(one) for one in todo]
+            distinct = list(dict.fromkeys(key[0] for key in keys if None not in key))
+            rows = (
+                self._queries[len(distinct)].all(**{f"key{n}": k for n, k in enumerate(distinct)})
+                if distinct
+                else []
+            )
+            by_key: dict[Any, list[Model]] = {}
+            for row in rows:
+                by_key.setdefault(self._field.get_local_related_value(row), []).append(row)
+            for key, one in zip(keys, todo, strict=True):
+                found = by_key.get(key, [])
+                for row in found:
+                    if not self._field.is_cached(row):
+                        self._field.set_cached_value(row, one)
+                held = getattr(one, self._name).get_queryset()
+                held._result_cache = found
+                held._prefetch_done = True
+                one._prefetched_objects_cache[self.cache_name] = held  # type: ignore[attr-defined]
+        return [row for one in instances for row in one._prefetched_objects_cache[self.cache_name]]  # type: ignore[attr-defined]
+
+
 class CompiledPrefetch:
     """`prefetch_related_objects(instances, *lookups)`, each relation's statement compiled once
     per number of distinct keys (issue 17: a referral's five parties and the two ends of a
     transfer, an inbox page's parties, were looked up through querysets built and compiled on
     every request): the same statements in the same order, the same instances cached in the
     same places (tests/test_compiled.py). Lookups are strings of forward foreign keys,
-    one-to-ones and reverse one-to-ones (`of` answers False for others), for at most `MOST`
-    instances: the ORM's prefetch else."""
+    one-to-ones, reverse one-to-ones and reverse foreign keys (`of` answers False for others:
+    many-to-many, a `Prefetch`), for at most `MOST` instances: the ORM's prefetch else."""
 
     MOST = 100  # compiled statements per relation, at most
 
-    _relations: dict[tuple[type[Model], str], _Relation] = {}
+    _relations: dict[tuple[type[Model], str], _Relation | _ReverseMany] = {}
 
     def __init__(self, lookups: tuple[tuple[str, ...], ...]):
         self._lookups = lookups
@@ -431,14 +492,19 @@ class CompiledPrefetch:
         return cls(paths)
 
     @classmethod
-    def _relation(cls, model: type[Model], name: str) -> _Relation | None:
+    def _relation(cls, model: type[Model], name: str) -> _Relation | _ReverseMany | None:
         key = (model, name)
         relation = cls._relations.get(key)
         if relation is None:
             descriptor = getattr(model, name, None)
-            if not isinstance(descriptor, ForwardManyToOneDescriptor | ReverseOneToOneDescriptor):
+            if isinstance(descriptor, ForwardManyToOneDescriptor | ReverseOneToOneDescriptor):
+                relation = cls._relations[key] = _Relation(model, name)
+            elif isinstance(descriptor, ReverseManyToOneDescriptor) and not isinstance(
+                descriptor, ManyToManyDescriptor
+            ):
+                relation = cls._relations[key] = _ReverseMany(model, name)
+            else:
                 return None
-            relation = cls._relations[key] = _Relation(model, name)
         return relation
 
     def fetch(self, instances: Sequence[Model]) -> None:

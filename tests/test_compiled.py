@@ -158,6 +158,59 @@ def test_a_scoped_record_runs_the_orm_s_sql_and_gives_its_instances():
         assert later.captured_queries == []
 
 
+def test_reverse_foreign_keys_prefetched_compiled_as_the_orm_prefetches_them(monkeypatch):
+    """A compiled query's reverse foreign-key prefetches (a pathway's modality periods and
+    barriers) run through `CompiledPrefetch`, never Django's `prefetch_related_objects`: the
+    ORM's statements word for word, each pathway's rows in the ORM's order (none for one without
+    any), cached where the ORM caches them, each row knowing its pathway."""
+    import parcours.compiled as compiled_module
+    from parcours.models import Barrier, ModalityPeriod
+
+    now = timezone.now()
+    pathways = [PathwayFactory() for _ in range(3)]
+    for n, pathway in enumerate(pathways[:2]):
+        for days in (80, 40 + n):  # ended periods (one current period at most per pathway)
+            ModalityPeriod.objects.create(
+                pathway=pathway,
+                modality="renforce",
+                started_at=now - dt.timedelta(days=days),
+                ended_at=now - dt.timedelta(days=days - 20),
+            )
+        for kind in ("mobility", "housing"):
+            Barrier.objects.create(pathway=pathway, kind=kind, identified_at=now)
+    ids = {f"pathway{n}": p.pk for n, p in enumerate(pathways)}
+
+    def build(**values):
+        return (
+            Pathway.objects.filter(pk__in=[values[f"pathway{n}"] for n in range(3)])
+            .order_by("pk")
+            .prefetch_related("modality_periods", "barriers")
+        )
+
+    query = CompiledQuery(Pathway, build, *ids, types=dict.fromkeys(ids, int))
+    query.prefetch_lookups = tuple(build(**ids)._prefetch_related_lookups)
+
+    def no_orm_prefetch(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the ORM's prefetch")
+
+    query.all(**ids)  # compiled on the first call
+    with monkeypatch.context() as patched:
+        patched.setattr(compiled_module, "prefetch_related_objects", no_orm_prefetch)
+        with CaptureQueriesContext(connection) as compiled_sql:
+            found = query.all(**ids)
+    with CaptureQueriesContext(connection) as orm_sql:
+        orm = list(build(**ids))
+    assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
+    assert len(compiled_sql) == 3
+    with CaptureQueriesContext(connection) as later:
+        for one, theirs in zip(found, orm, strict=True):
+            assert list(one.modality_periods.all()) == list(theirs.modality_periods.all())
+            assert list(one.barriers.all()) == list(theirs.barriers.all())
+            assert all(period.pathway is one for period in one.modality_periods.all())
+        assert [len(one.barriers.all()) for one in found] == [2, 2, 0]
+    assert later.captured_queries == []
+
+
 def test_persons_by_id_compiled_with_their_pathways():
     membership = MembershipFactory(role="counsellor")
     actor = actor_for(membership.user, membership.organisation_id)
