@@ -166,10 +166,7 @@ REFERRAL_ALERTS = access.ScopedRows(Alert, referral_alerts_visible_to, "referral
 def referral_alerts(actor: Actor, referral: Referral) -> list[Alert]:
     """`referral_alerts_visible_to`'s rows, through the compiled statement (the ORM's for an
     actor whose scope has another shape: personal grants, a receiver's link)."""
-    try:
-        return REFERRAL_ALERTS.all(actor, referral=referral.pk)
-    except access.NotCompiled:
-        return list(referral_alerts_visible_to(actor, None, referral))
+    return REFERRAL_ALERTS.read(actor, referral=referral.pk)
 
 
 def answers_visible_to(actor: Actor) -> QuerySet[AnswerNotice]:

@@ -25,7 +25,7 @@ from django.db.models.query import MAX_GET_RESULTS
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .actor import Actor, membership_area_ids
+from .actor import Actor, active_memberships, membership_area_ids, memberships_of_user
 from .categories import ALL_CATEGORIES, DataCategory, permission_codename
 from .compiled import CompiledQuery
 from .diagnostic_domains import domains_in
@@ -481,6 +481,21 @@ class ScopedRows(Generic[M]):
         """What the queryset's `count()` gives."""
         return self._compiled(actor).count(**self._values(actor, now, ids))
 
+    def read(self, actor: Actor, *, now: dt.datetime | None = None, **ids: object) -> list[M]:
+        """`all`, or the shape's rows by the ORM for an actor whose scope has another shape
+        (personal grants, a receiver's link): what a door reads, whoever the actor is."""
+        try:
+            return self.all(actor, now=now, **ids)
+        except NotCompiled:
+            return list(self._shape(actor, now, **ids))
+
+    def counted(self, actor: Actor, *, now: dt.datetime | None = None, **ids: object) -> int:
+        """`count`, or the shape's `count()` by the ORM (as `read`)."""
+        try:
+            return self.count(actor, now=now, **ids)
+        except NotCompiled:
+            return self._shape(actor, now, **ids).count()
+
 
 @dataclass(frozen=True)
 class PathwayGrants:
@@ -760,21 +775,15 @@ def organisations_visible_to(actor: Actor) -> QuerySet[Organisation]:
 
 
 def memberships_of(actor: Actor) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=actor.user, is_active=True).select_related("organisation")
-
-
-def _memberships_of_user(user: int) -> QuerySet[Membership]:
-    """`memberships_of`'s queryset, for the account's id (the same statement)."""
-    return Membership.objects.filter(user=user, is_active=True).select_related("organisation")
-
-
-# `/api/v1/me/` reads them on each call, a partner's first request: compiled once (issue 17).
-_MEMBERSHIPS = CompiledQuery(Membership, _memberships_of_user, "user", types={"user": int})
+    """The acting account's active memberships with their organisations (none for a link)."""
+    if actor.user is None:
+        return Membership.objects.none()
+    return memberships_of_user(actor.user)
 
 
 def memberships_listed(actor: Actor) -> list[Membership]:
-    """`memberships_of(actor)`, the same statement, its instances and their organisations."""
-    return _MEMBERSHIPS.all(user=actor.account.pk)
+    """`memberships_of(actor)`'s rows, through the statement compiled once (actor.py)."""
+    return active_memberships(actor.account.pk)
 
 
 def referent_candidates(actor: Actor) -> QuerySet[User]:

@@ -62,7 +62,19 @@ _MEMBERSHIP_IN = CompiledQuery(
     "organisation",
     types={"user": int, "organisation": int},
 )
+# Every active membership of a user, compiled once: `/api/v1/me/` lists them on each call.
+_ALL_MEMBERSHIPS = CompiledQuery(Membership, _memberships, "user", types={"user": int})
 _INTEGER = range(-(2**31), 2**31)  # ids beyond a column's range: the ORM's answer for them
+
+
+def memberships_of_user(user: User | int) -> QuerySet[Membership]:
+    """The user's active memberships with their organisations, by id."""
+    return _memberships(user)
+
+
+def active_memberships(user_id: int) -> list[Membership]:
+    """`memberships_of_user(user_id)`'s rows, through the statement compiled once."""
+    return _ALL_MEMBERSHIPS.all(user=user_id)
 
 
 def actor_for(user: User, organisation_id: int | None = None) -> Actor:

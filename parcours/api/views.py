@@ -217,9 +217,12 @@ class RowsWrittenDirectly(generics.GenericAPIView):
 # walking them for one row was the largest share of a detail's CPU (issue 17). No docstring:
 # drf-spectacular would publish it as the operation's description.
 class DetailWrittenAsRow(RowsWrittenDirectly):
+    def write_detail(self, record, context) -> dict:
+        return self.write_rows([record], context)[0]
+
     def retrieve(self, request, *args, **kwargs):
         record = self.get_object()
-        return Response(self.write_rows([record], self.get_serializer_context())[0])
+        return Response(self.write_detail(record, self.get_serializer_context()))
 
 
 class CompiledScope:
@@ -444,7 +447,7 @@ def _pathway_list_scope(actor: Actor, now: dt.datetime | None = None) -> QuerySe
     return _pathway_scope(actor, now).defer("diagnostic_summary")  # the detail's alone
 
 
-class PathwayViewSet(RowsWrittenDirectly, ActorViewMixin, viewsets.ReadOnlyModelViewSet):
+class PathwayViewSet(DetailWrittenAsRow, ActorViewMixin, viewsets.ReadOnlyModelViewSet):
     token_family = Family.PATHWAYS
     write_rows = staticmethod(list_rows.pathway_rows)
     scoped_record = access.ScopedRecord(Pathway, _pathway_detail_scope)
@@ -477,17 +480,17 @@ class PathwayViewSet(RowsWrittenDirectly, ActorViewMixin, viewsets.ReadOnlyModel
     def journal_subject(self, pathway) -> tuple[int | None, list[int]]:
         return pathway.person_id, [pathway.pk]
 
-    def retrieve(self, request, *args, **kwargs):
-        # Written directly (`list_rows.pathway_detail_row`: PathwayDetailSerializer's bytes,
-        # tests/api/test_list_rows.py), as the list's rows are (issue 17).
-        pathway = self.get_object()
-        return Response(list_rows.pathway_detail_row(pathway, self.get_serializer_context()))
+    def write_detail(self, record, context) -> dict:
+        # The detail has more than the list's row: `list_rows.pathway_detail_row` writes
+        # PathwayDetailSerializer's bytes (tests/api/test_list_rows.py), for the detail and for
+        # the pathway a write action answers with.
+        return list_rows.pathway_detail_row(record, context)
 
     def _detail(self, pathway_id: int) -> Response:
         pathway = (
             self.get_queryset().prefetch_related("modality_periods", "barriers").get(pk=pathway_id)
         )
-        return Response(list_rows.pathway_detail_row(pathway, self.get_serializer_context()))
+        return Response(self.write_detail(pathway, self.get_serializer_context()))
 
     @extend_schema(responses=serializers.PathwayEventSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -95,19 +95,12 @@ def thread_of(actor: Actor, referral: Referral, *, limit: int = THREAD_SHOWN) ->
     when the thread holds more than `limit`): compiled for the page's `limit`, by the ORM for
     another or for an actor whose scope has another shape — the same statements."""
     now = timezone.now()  # one time for both statements, as one queryset has
-    compiled = limit == THREAD_SHOWN
-    if compiled:
-        try:
-            latest = _THREAD_LATEST.all(actor, now=now, referral=referral.pk)
-        except access.NotCompiled:
-            compiled = False
-    if not compiled:
-        scoped = _thread_scope(actor, now, referral)
-        latest = list(_latest(scoped, limit))
+    if limit == THREAD_SHOWN:
+        latest = _THREAD_LATEST.read(actor, now=now, referral=referral.pk)
+    else:
+        latest = list(_latest(_thread_scope(actor, now, referral.pk), limit))
     if len(latest) < limit:
         older = 0
-    elif compiled:
-        older = _THREAD.count(actor, now=now, referral=referral.pk) - len(latest)
     else:
-        older = scoped.count() - len(latest)
+        older = _THREAD.counted(actor, now=now, referral=referral.pk) - len(latest)
     return Thread(messages=latest[::-1], older=older)

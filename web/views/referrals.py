@@ -2,6 +2,7 @@
 moves the transitions table allows this party — the same services as the API."""
 
 import datetime as dt
+import threading
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -190,24 +191,27 @@ def _inbox_referrals(
 # (Paginator's), so shapes are many: the most recently used are kept.
 INBOX_SHAPES = 512
 _INBOX: dict[tuple, access.ScopedRows[Referral]] = {}
+# A threaded server (runserver, gthread workers) updates the shapes from several requests.
+_INBOX_LOCK = threading.Lock()
 
 
 def _inbox_rows(
     status: str, assignment: str, aged: bool, window: tuple[int, int] | None
 ) -> access.ScopedRows[Referral]:
     key = (status, assignment, aged, window)
-    rows = _INBOX.pop(key, None)
-    if rows is None:
+    with _INBOX_LOCK:
+        rows = _INBOX.pop(key, None)
+        if rows is None:
 
-        def shape(actor, now, user=None, sent_before=None):
-            referrals = _inbox_referrals(actor, now, status, assignment, user, sent_before)
-            return referrals if window is None else referrals[window[0] : window[1]]
+            def shape(actor, now, user=None, sent_before=None):
+                referrals = _inbox_referrals(actor, now, status, assignment, user, sent_before)
+                return referrals if window is None else referrals[window[0] : window[1]]
 
-        names = (["user"] if assignment == MINE else []) + (["sent_before"] if aged else [])
-        rows = access.ScopedRows(Referral, shape, *names, types={"sent_before": dt.datetime})
-    _INBOX[key] = rows  # the most recently used last
-    if len(_INBOX) > INBOX_SHAPES:
-        del _INBOX[next(iter(_INBOX))]
+            names = (["user"] if assignment == MINE else []) + (["sent_before"] if aged else [])
+            rows = access.ScopedRows(Referral, shape, *names, types={"sent_before": dt.datetime})
+        _INBOX[key] = rows  # the most recently used last
+        if len(_INBOX) > INBOX_SHAPES:
+            del _INBOX[next(iter(_INBOX))]
     return rows
 
 
