@@ -20,7 +20,16 @@ AXE = Axe()
 BLOCKING = {"critical", "serious", "moderate"}
 
 
+def follow_link(page, name: str) -> None:
+    """Click a link and wait for the page it opens: axe run while the navigation is in flight
+    would read the old page, or a document that is already gone (« Cannot read properties of
+    null (reading 'documentElement') »)."""
+    with page.expect_navigation():
+        page.get_by_role("link", name=name).click()
+
+
 def check_accessibility(page, where: str) -> None:
+    page.wait_for_load_state("load")
     results = AXE.run(page)
     violations = [
         f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} élément(s) "

@@ -14,7 +14,7 @@ from parcours.models import Objective, PlanAction, PlanActionStatus, Role
 from tests.factories import MembershipFactory
 from tests.web.test_pages import World
 
-from .browser import check_accessibility, log_in, shot
+from .browser import check_accessibility, follow_link, log_in, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,7 +29,7 @@ def test_a_plan_is_built_by_the_holder_and_reported_on_by_the_partner(live_serve
     # An objective.
     page.goto(person_page)
     page.get_by_text("Aucun objectif n'est encore fixé.").wait_for()
-    page.get_by_role("link", name="Ajouter un objectif").click()
+    follow_link(page, "Ajouter un objectif")
     check_accessibility(page, "ajout d'un objectif")
     page.get_by_label("Objectif").fill("Accéder à un emploi durable")
     page.get_by_role("button", name="Ajouter l'objectif").click()

@@ -12,7 +12,7 @@ from parcours.models import CareTeamMember, Role
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.web.test_pages import World
 
-from .browser import check_accessibility, log_in, shot
+from .browser import check_accessibility, follow_link, log_in, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,7 +30,7 @@ def test_the_holder_adds_then_removes_a_partner(live_server, new_page):
     page.get_by_text("Aucune organisation n'a été ajoutée à l'équipe de suivi.").wait_for()
 
     # Add: nothing picked first (the French error), then found by search as she types.
-    page.get_by_role("link", name="Ajouter une organisation").click()
+    follow_link(page, "Ajouter une organisation")
     check_accessibility(page, "équipe de suivi : ajout")
     page.get_by_role("button", name="Ajouter à l'équipe de suivi").click()
     page.get_by_text("Ce champ est obligatoire.").first.wait_for()

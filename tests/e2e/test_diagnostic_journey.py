@@ -15,7 +15,7 @@ from parcours.models import DiagnosticEntry, Role
 from tests.factories import CareTeamMemberFactory, ConsentFactory, MembershipFactory
 from tests.web.test_pages import World
 
-from .browser import check_accessibility, log_in, shot, tick
+from .browser import check_accessibility, follow_link, log_in, shot, tick
 
 pytestmark = pytest.mark.django_db(transaction=True)
 UPDATE = re.compile(r"^(Renseigner|Mettre à jour)")
@@ -75,7 +75,7 @@ def test_the_diagnostic_is_written_then_amended_by_a_partner(live_server, new_pa
     log_in(page, base, partner)
     page.goto(person_page)
     assert "Hébergée chez sa sœur" in page.locator("#diagnostic-logement").inner_text()
-    page.get_by_role("link", name="Mettre à jour : Logement").click()
+    follow_link(page, "Mettre à jour : Logement")
     check_accessibility(page, "diagnostic (version actuelle)")
     text = page.get_by_label("Situation de la personne")
     assert text.input_value().startswith("Hébergée chez sa sœur")  # offered to amend

@@ -24,7 +24,7 @@ from parcours.models import Person, Referral, ReferralStatus, Role
 from tests.factories import MembershipFactory, OrganisationFactory, ServiceFactory, UserFactory
 from tests.processes import wait_until
 
-from .browser import check_accessibility, log_in, shot, tick, tick_for_all
+from .browser import check_accessibility, follow_link, log_in, shot, tick, tick_for_all
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -76,7 +76,7 @@ def test_referral_journey_in_a_real_browser(
     page.get_by_text("L'accord de la personne est enregistré").wait_for()
     shot(page, "fiche-personne")
 
-    page.get_by_role("link", name="Orienter la personne").click()
+    follow_link(page, "Orienter la personne")
     check_accessibility(page, "formulaire d'orientation")
     page.get_by_label("Nom de l'organisme ou d'un de ses services").fill("jardins")
     page.get_by_role("radio", name="Les Jardins du Bassin").check(force=True)

@@ -13,7 +13,7 @@ from parcours.models import Barrier, Pathway, PathwayStatus, Role
 from tests.factories import MembershipFactory
 from tests.web.test_pages import World
 
-from .browser import check_accessibility, log_in, modal_opened, shot, tick
+from .browser import check_accessibility, follow_link, log_in, modal_opened, shot, tick
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +45,7 @@ def test_the_holder_updates_and_closes_the_pathway(live_server, new_page):
     shot(page, "parcours-note")
 
     # A barrier.
-    page.get_by_role("link", name="Mettre à jour un frein périphérique").click()
+    follow_link(page, "Mettre à jour un frein périphérique")
     check_accessibility(page, "frein")
     page.get_by_label("Frein").select_option(label="Logement")
     page.get_by_label("Statut").select_option(label="En cours de levée")
@@ -54,12 +54,12 @@ def test_the_holder_updates_and_closes_the_pathway(live_server, new_page):
     assert Barrier.objects.get(pathway=world.pathway).status == "in_progress"
 
     # The modality, then the référent.
-    page.get_by_role("link", name="Changer la modalité d'accompagnement").click()
+    follow_link(page, "Changer la modalité d'accompagnement")
     check_accessibility(page, "modalité")
     tick(page, "Renforcé")
     page.get_by_role("button", name="Changer la modalité").click()
     page.get_by_text("La modalité d'accompagnement est changée").wait_for()
-    page.get_by_role("link", name="Changer de référent").click()
+    follow_link(page, "Changer de référent")
     check_accessibility(page, "référent")
     page.get_by_label("Nouveau référent").select_option(label="Karim Benali")
     page.get_by_role("button", name="Désigner ce référent").click()

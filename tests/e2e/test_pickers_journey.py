@@ -17,7 +17,7 @@ from tests.factories import (
     UserFactory,
 )
 
-from .browser import check_accessibility, log_in, shot, tick, tick_for_all
+from .browser import check_accessibility, follow_link, log_in, shot, tick, tick_for_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,7 +81,7 @@ def test_pick_organisations_by_search_for_a_consent_and_a_referral(live_server, 
     assert (list(social.organisations.all()), social.categories) == ([ccas], ["social"])
 
     # 2. A referral: part of the name, picked with the keyboard, the service's sheet, sent.
-    page.get_by_role("link", name="Orienter la personne").click()
+    follow_link(page, "Orienter la personne")
     check_accessibility(page, "formulaire d'orientation")
     page.get_by_label(SEARCH_LABEL).press_sequentially("bass", delay=40)
     status = page.locator("#orientation-organisme-statut")
@@ -129,7 +129,7 @@ def test_person_search_as_you_type(live_server, new_page):
 
     page = new_page()
     log_in(page, base, counsellor)
-    page.get_by_role("link", name="Personnes").click()
+    follow_link(page, "Personnes")
     check_accessibility(page, "recherche de personnes")
     requests = []
     page.on("request", lambda r: requests.append((r.method, r.url)))

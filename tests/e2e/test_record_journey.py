@@ -16,7 +16,7 @@ from parcours.models import Consent, Person, Role
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.web.test_pages import World
 
-from .browser import check_accessibility, log_in, tick, tick_for_all
+from .browser import check_accessibility, follow_link, log_in, tick, tick_for_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,7 +33,7 @@ def test_the_holder_rectifies_the_record_and_records_a_dated_consent(live_server
 
     # The address and the flags: a postal code of four digits first.
     page.goto(person_page)
-    page.get_by_role("link", name="Modifier la fiche").click()
+    follow_link(page, "Modifier la fiche")
     check_accessibility(page, "fiche à modifier")
     page.get_by_label("Adresse").fill("12 rue des Écoles")
     page.get_by_label("Code postal").fill("6230")
