@@ -184,11 +184,12 @@ def _compiled_scope(
     *names: str,
     types: Mapping[str, type] | None = None,
     optional: Collection[str] = ("organisation",),
+    repeated: Collection[str] = (),
 ) -> CompiledQuery[M]:
     """A query of an actor's scope compiled once (`CompiledQuery`), `build` taking the
     organisation's group and id and the time as values — the time bounding a grant's interval
     at both ends, the id in several places or, when `optional`, in none — then `names`
-    (integers unless `types` says otherwise)."""
+    (integers unless `types` says otherwise; those in `repeated` may appear more than once)."""
     return CompiledQuery(
         model,
         build,
@@ -203,7 +204,7 @@ def _compiled_scope(
             **dict.fromkeys(names, int),
             **(types or {}),
         },
-        repeated=("organisation", "now"),
+        repeated=("organisation", "now", *repeated),
         optional=optional,
     )
 
@@ -439,12 +440,14 @@ class ScopedRows(Generic[M]):
         shape: Callable[..., QuerySet[M]],
         *names: str,
         types: Mapping[str, type] | None = None,
+        repeated: Collection[str] = (),
     ):
         self.model = model
         self._shape = shape
         self._names = names
         # Integers (ids) unless told otherwise (a datetime a list is filtered by).
         self._types = {name: int for name in names} | dict(types or {})
+        self._repeated = tuple(repeated)  # values the SQL names more than once (a user's id)
         self._by_role: dict[tuple, CompiledQuery[M]] = {}
 
     def _compiled(self, actor: Actor) -> CompiledQuery[M]:
@@ -455,7 +458,9 @@ class ScopedRows(Generic[M]):
             def build(group: int, organisation: int, now: dt.datetime, **ids: Any) -> QuerySet[M]:
                 return self._shape(_stand_in(actor, group, organisation), now, **ids)
 
-            compiled = _compiled_scope(self.model, build, *self._names, types=self._types)
+            compiled = _compiled_scope(
+                self.model, build, *self._names, types=self._types, repeated=self._repeated
+            )
             self._by_role[key] = compiled
         return compiled
 
@@ -816,25 +821,29 @@ def assignee_candidates(actor: Actor) -> QuerySet[User]:
     )
 
 
-def caseload_of(actor: Actor) -> QuerySet[Pathway]:
+def caseload_of(
+    actor: Actor, *, now: dt.datetime | None = None, user: int | None = None
+) -> QuerySet[Pathway]:
     """The acting user's caseload (« mes dossiers »): the open pathways they follow — as
     référent, or as the counsellor in charge of a referral their organisation received and
     still handles (`ASSIGNABLE_STATUSES`, services/referral_assignment.py) — among those whose
     pathway category the actor sees. One query whatever its size: the ids come from a UNION of
     two index ranges (the référent's foreign key, the partial index
     `referral_assigned_open_idx`), a few rows the grant's EXISTS then checks — an OR of the two
-    conditions would read every pathway instead."""
-    as_referent = Pathway.objects.filter(referent_id=actor.user_id).order_by().values("pk")
+    conditions would read every pathway instead. `user`: the acting user's id as a value (a
+    compiled list's parameter: web/views/worklists.py), `now` the time the grants are read at."""
+    user_id = actor.user_id if user is None else user
+    as_referent = Pathway.objects.filter(referent_id=user_id).order_by().values("pk")
     in_charge = (
         Referral.objects.filter(
-            assigned_user_id=actor.user_id,
+            assigned_user_id=user_id,
             receiver_organisation_id=actor.organisation.pk,
             status__in=ASSIGNABLE_STATUSES,
         )
         .order_by()
         .values("pathway_id")
     )
-    return pathways_visible_to(actor, DataCategory.PATHWAY).filter(
+    return pathways_visible_to(actor, DataCategory.PATHWAY, now=now).filter(
         pk__in=as_referent.union(in_charge), status=PathwayStatus.OPEN
     )
 

@@ -1027,9 +1027,9 @@ def test_the_inbox_compiled_as_the_orm_s(monkeypatch):
             assert compiled_reads == []
         assert compiled == orm_answers
         with monkeypatch.context() as few:  # the least recently used shapes forgotten
-            few.setattr(pages, "INBOX_SHAPES", 2)
-            few.setattr(pages, "_INBOX", {})
-            assert answers(client) == compiled and len(pages._INBOX) == 2
+            few.setattr(pages.INBOX_PAGES, "limit", 2)
+            pages.INBOX_PAGES.forget()
+            assert answers(client) == compiled and len(pages.INBOX_PAGES) == 2
         assert {status for _url, status, _body, _sql in compiled} == {200}
         totals = [re.search(rb"(\d+) orientation\(s\)", body)[1] for _u, _s, body, _q in compiled]
         # 6 + 3 received; 2 sent (unanswered); 6 accepted; 1 whose appointment passed without
@@ -1052,4 +1052,92 @@ def test_the_inbox_compiled_as_the_orm_s(monkeypatch):
     compiled_reads.clear()
     with time_machine.travel(start + dt.timedelta(days=1), tick=False):
         assert client.get("/orientations/recues/").status_code == 200
+    assert compiled_reads == []
+
+
+def test_personnes_suivies_compiled_as_the_orm_s(monkeypatch):
+    """« Personnes suivies » reads its count and its page through statements compiled once per
+    role and page (web/compiled_pages.py), the acting user's id a parameter named twice (the
+    référent's pathways, those of the referrals the user is in charge of): for two users of two
+    organisations of one role, every page gives the same statements word for word and the same
+    HTML as the ORM's queryset (compiled pages switched off); a closed pathway, a colleague's,
+    a referral handled no more are not listed; a break-glass goes the ORM's way."""
+    from django.test import Client
+
+    from web.views import worklists as pages
+
+    from .factories import ReferralFactory
+
+    monkeypatch.setattr(pages, "PAGE_SIZE", 3)  # 7 followed: pages of 3, 3 and 1
+    compiled_reads: list[str] = []
+    real_all, real_count = access.ScopedRows.all, access.ScopedRows.count
+
+    def all_rows(self, actor, **values):  # type: ignore[no-untyped-def]
+        compiled_reads.append("page")
+        return real_all(self, actor, **values)
+
+    def count(self, actor, **values):  # type: ignore[no-untyped-def]
+        compiled_reads.append("count")
+        return real_count(self, actor, **values)
+
+    monkeypatch.setattr(access.ScopedRows, "all", all_rows)
+    monkeypatch.setattr(access.ScopedRows, "count", count)
+    urls = [f"/personnes/suivies/?page={n}" for n in ("", 2, 3, 99, "x")]
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    for _organisation in range(2):
+        membership = MembershipFactory(role="counsellor")
+        organisation, user = membership.organisation, membership.user
+        colleague = MembershipFactory(organisation=organisation, role="counsellor").user
+        with time_machine.travel(start, tick=False):  # equal opening times: pages cut by id
+            followed = [
+                PathwayFactory(owner_organisation=organisation, referent=user) for _ in range(5)
+            ]
+            PathwayFactory(owner_organisation=organisation, referent=colleague)
+            PathwayFactory(
+                owner_organisation=organisation,
+                referent=user,
+                status="closed",
+                outcome="job",
+                closed_at=start,
+            )
+        for status in ("accepted", "appointment_set", "closed"):
+            referral = ReferralFactory(
+                receiver_organisation=organisation, assigned_user=user, **{status: True}
+            )
+            if status != "closed":
+                followed.append(referral.pathway)
+        client = Client()
+        client.force_login(user)
+        client.get("/")  # the session's first request checks the second factor, once
+
+        def answers(client: Client) -> list:
+            runs = _page_runs(client, urls, at=start + dt.timedelta(days=1), request_id="suivies")
+            return [(url, *run) for url, run in zip(urls, runs, strict=True)]
+
+        compiled_reads.clear()
+        compiled = answers(client)
+        assert compiled_reads.count("count") == compiled_reads.count("page") == len(urls)
+        with monkeypatch.context() as orm:
+            orm.setattr(access.ScopedRows, "compiles", lambda self, actor: False)
+            compiled_reads.clear()
+            orm_answers = answers(client)
+            assert compiled_reads == []
+        assert compiled == orm_answers
+        assert {status for _url, status, _body, _sql in compiled} == {200}
+        assert all(b"7 personnes suivies" in body for _u, _s, body, _q in compiled)
+        shown = [re.findall(rb'href="/personnes/(\d+)/"', body) for _u, _s, body, _q in compiled]
+        assert [len(ids) for ids in shown] == [3, 3, 1, 1, 3]
+        assert {int(pk) for ids in shown[:3] for pk in ids} == {p.person_id for p in followed}
+    # A break-glass: the scope's SQL has another shape, the ORM's queryset.
+    pathway = PathwayFactory()
+    CareTeamMemberFactory(pathway=pathway, organisation=organisation)
+    break_glass_open(
+        actor=actor_for(user, organisation.pk),
+        pathway_id=pathway.pk,
+        category=HIDDEN,
+        reason="Préparer l'entretien de la semaine prochaine",
+    )
+    compiled_reads.clear()
+    with time_machine.travel(start + dt.timedelta(days=1), tick=False):
+        assert client.get("/personnes/suivies/").status_code == 200
     assert compiled_reads == []

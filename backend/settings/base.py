@@ -151,6 +151,9 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # `{% url %}` with its answers remembered, the `date` filter's common formats
+            # written directly (web/templatetags/remembered_urls.py, quick_dates.py).
+            "builtins": ["web.templatetags.remembered_urls", "web.templatetags.quick_dates"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",

@@ -51,10 +51,13 @@ def awaiting_outcome(actor: Actor, *, now: dt.datetime | None = None) -> QuerySe
     )
 
 
-def caseload(actor: Actor) -> QuerySet[Pathway]:
+def caseload(
+    actor: Actor, *, now: dt.datetime | None = None, user: int | None = None
+) -> QuerySet[Pathway]:
     """The acting user's open pathways (référent, or in charge of a received referral still
-    handled: `access.caseload_of`), the latest opened first."""
-    return access.caseload_of(actor).order_by("-opened_at", "-id")
+    handled: `access.caseload_of`, whose `now` and `user` these are), the latest opened
+    first."""
+    return access.caseload_of(actor, now=now, user=user).order_by("-opened_at", "-id")
 
 
 def overdue_actions(actor: Actor) -> QuerySet[PlanAction]:

@@ -2,7 +2,6 @@
 moves the transitions table allows this party — the same services as the API."""
 
 import datetime as dt
-import threading
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -31,6 +30,7 @@ from parcours.services import referral_message as message_services
 from parcours.transitions import ACTION_LABELS, Action, find_move
 
 from ..actor import member_required
+from ..compiled_pages import CompiledPages
 from ..confirmations import CONFIRMED_MOVES, referral_confirmation
 from ..forms import (
     INPUT_ERRORS,
@@ -186,51 +186,21 @@ def _inbox_referrals(
     return referrals.order_by("sent_at", "id")
 
 
+def _inbox_shape(actor, now, status, assignment, aged, user=None, sent_before=None):
+    """The inbox's rows by its filters (`aged`: whether `sent_before` is given)."""
+    return _inbox_referrals(actor, now, status, assignment, user, sent_before)
+
+
+def _inbox_names(filters: tuple[str, str, bool]) -> list[str]:
+    _status, assignment, aged = filters
+    return (["user"] if assignment == MINE else []) + (["sent_before"] if aged else [])
+
+
 # The inbox's count and pages compiled once per role, filters and page (issue 17: building and
-# compiling them was a large share of the page's CPU). A last page's slice ends at the count
-# (Paginator's), so shapes are many: the most recently used are kept.
-INBOX_SHAPES = 512
-_INBOX: dict[tuple, access.ScopedRows[Referral]] = {}
-# A threaded server (runserver, gthread workers) updates the shapes from several requests.
-_INBOX_LOCK = threading.Lock()
-
-
-def _inbox_rows(
-    status: str, assignment: str, aged: bool, window: tuple[int, int] | None
-) -> access.ScopedRows[Referral]:
-    key = (status, assignment, aged, window)
-    with _INBOX_LOCK:
-        rows = _INBOX.pop(key, None)
-        if rows is None:
-
-            def shape(actor, now, user=None, sent_before=None):
-                referrals = _inbox_referrals(actor, now, status, assignment, user, sent_before)
-                return referrals if window is None else referrals[window[0] : window[1]]
-
-            names = (["user"] if assignment == MINE else []) + (["sent_before"] if aged else [])
-            rows = access.ScopedRows(Referral, shape, *names, types={"sent_before": dt.datetime})
-        _INBOX[key] = rows  # the most recently used last
-        if len(_INBOX) > INBOX_SHAPES:
-            del _INBOX[next(iter(_INBOX))]
-    return rows
-
-
-class _InboxRows:
-    """The inbox's rows as `Paginator` reads them — their count, then a page's slice — through
-    statements compiled once (`_inbox_rows`), for an actor whose scope `compiles`."""
-
-    ordered = True  # `order_by("sent_at", "id")`, as Paginator wants
-
-    def __init__(self, actor, now, filters: tuple[str, str, bool], values: dict):
-        self._actor, self._now, self._filters, self._values = actor, now, filters, values
-
-    def count(self) -> int:
-        rows = _inbox_rows(*self._filters, None)
-        return rows.count(self._actor, now=self._now, **self._values)
-
-    def __getitem__(self, window: slice) -> list[Referral]:
-        rows = _inbox_rows(*self._filters, (window.start, window.stop))
-        return rows.all(self._actor, now=self._now, **self._values)
+# compiling them was a large share of the page's CPU).
+INBOX_PAGES = CompiledPages(
+    Referral, _inbox_shape, _inbox_names, types={"sent_before": dt.datetime}
+)
 
 
 @member_required
@@ -255,12 +225,10 @@ def inbox(request):
     user = actor.user.pk if assignment == MINE else None
 
     filters = (shown_status, assignment, sent_before is not None)
-    if _inbox_rows(*filters, None).compiles(actor):
-        values = {"user": user, "sent_before": sent_before}
-        given = {name: value for name, value in values.items() if value is not None}
-        referrals = _InboxRows(actor, now, filters, given)
-    else:  # personal grants (break-glass): the ORM's queryset
-        referrals = _inbox_referrals(actor, now, shown_status, assignment, user, sent_before)
+    values = {"user": user, "sent_before": sent_before}
+    given = {name: value for name, value in values.items() if value is not None}
+    # Compiled, or the ORM's queryset for personal grants (break-glass).
+    referrals = INBOX_PAGES.queryset(actor, now, filters, given)
     page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
     grants = access.grants_for(actor, {r.pathway_id for r in page})
     visible = {pid: held.categories for pid, held in grants.items()}
