@@ -30,7 +30,7 @@ from typing import Any, Generic, Literal, TypeVar, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models import Count, Model, QuerySet, prefetch_related_objects
+from django.db.models import Count, Model, Prefetch, QuerySet, prefetch_related_objects
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.fields.related_descriptors import (
     ForwardManyToOneDescriptor,
@@ -410,12 +410,21 @@ class _ReverseMany:
     them (the manager's queryset, filled, in `_prefetched_objects_cache`), each row knowing its
     instance."""
 
-    def __init__(self, model: type[Model], name: str):
+    def __init__(
+        self,
+        model: type[Model],
+        name: str,
+        queryset: QuerySet | None = None,
+        to_attr: str | None = None,
+    ):
         descriptor = getattr(model, name)
         self._name = name
         self._field = descriptor.field  # the foreign key, on the related model
         self.related_model = self._field.model
         self.cache_name = self._field.remote_field.cache_name
+        # A `Prefetch(name, queryset, to_attr)`: its queryset instead of the default manager's,
+        # its rows a list in `to_attr` (as Django's `prefetch_one_level` leaves them).
+        self._to_attr = to_attr
 
         def make(count: int) -> CompiledQuery:
             names = [f"key{n}" for n in range(count)]
@@ -423,8 +432,11 @@ class _ReverseMany:
             def build(**keys: int) -> QuerySet:
                 stand_ins = [model(pk=keys[name]) for name in names]
                 manager = getattr(stand_ins[0], name)
-                # The default manager's queryset, as the related manager starts from, unsent.
-                start = manager.model._default_manager.get_queryset()
+                # The default manager's queryset, as the related manager starts from (or the
+                # Prefetch's), unsent.
+                start = (
+                    manager.model._default_manager.get_queryset() if queryset is None else queryset
+                )
                 unsent: QuerySet = _Unsent(
                     model=manager.model, query=start.query.chain(), using=start._db, hints={}
                 )
@@ -437,7 +449,10 @@ class _ReverseMany:
     def fetch(self, instances: Sequence[Model]) -> list[Model]:
         """Fetch the rows of those instances that do not hold them yet; answers every row of
         every instance, for the next level."""
-        todo = [one for one in instances if self.cache_name not in one._prefetched_objects_cache]  # type: ignore[attr-defined]
+        if self._to_attr is not None:
+            todo = [one for one in instances if not hasattr(one, self._to_attr)]
+        else:
+            todo = [one for one in instances if self.cache_name not in one._prefetched_objects_cache]  # type: ignore[attr-defined]
         if todo:
             keys = [self._field.get_foreign_related_value(one) for one in todo]
             distinct = list(dict.fromkeys(key[0] for key in keys if None not in key))
@@ -454,10 +469,15 @@ class _ReverseMany:
                 for row in found:
                     if not self._field.is_cached(row):
                         self._field.set_cached_value(row, one)
+                if self._to_attr is not None:
+                    setattr(one, self._to_attr, found)
+                    continue
                 held = getattr(one, self._name).get_queryset()
                 held._result_cache = found
                 held._prefetch_done = True
                 one._prefetched_objects_cache[self.cache_name] = held  # type: ignore[attr-defined]
+        if self._to_attr is not None:
+            return [row for one in instances for row in getattr(one, self._to_attr)]
         return [row for one in instances for row in one._prefetched_objects_cache[self.cache_name]]  # type: ignore[attr-defined]
 
 
@@ -467,29 +487,53 @@ class CompiledPrefetch:
     transfer, an inbox page's parties, were looked up through querysets built and compiled on
     every request): the same statements in the same order, the same instances cached in the
     same places (tests/test_compiled.py). Lookups are strings of forward foreign keys,
-    one-to-ones, reverse one-to-ones and reverse foreign keys (`of` answers False for others:
-    many-to-many, a `Prefetch`), for at most `MOST` instances: the ORM's prefetch else."""
+    one-to-ones, reverse one-to-ones and reverse foreign keys, and a `Prefetch` of one reverse
+    foreign key with its own queryset and `to_attr` (a person's pathways, their id and state
+    only: the API's persons); `of` answers False for others (many-to-many, a `Prefetch` through
+    several relations), and for more than `MOST` instances the ORM's prefetch runs."""
 
     MOST = 100  # compiled statements per relation, at most
 
     _relations: dict[tuple[type[Model], str], _Relation | _ReverseMany] = {}
 
-    def __init__(self, lookups: tuple[tuple[str, ...], ...]):
+    def __init__(
+        self,
+        lookups: tuple[tuple[str, ...], ...],
+        prefetches: Mapping[tuple[str, ...], _ReverseMany] | None = None,
+    ):
         self._lookups = lookups
+        # The `Prefetch` lookups' relations, by their path (their queryset is theirs: not shared
+        # between compiled queries as the plain relations are).
+        self._prefetches = dict(prefetches or {})
 
     @classmethod
     def of(cls, model: type[Model], lookups: Collection[Any]) -> CompiledPrefetch | Literal[False]:
-        if not all(isinstance(lookup, str) for lookup in lookups):
-            return False  # a `Prefetch` with its own queryset
-        paths = tuple(tuple(lookup.split(LOOKUP_SEP)) for lookup in lookups)
-        for path in paths:
+        paths: list[tuple[str, ...]] = []
+        prefetches: dict[tuple[str, ...], _ReverseMany] = {}
+        for lookup in lookups:
+            if isinstance(lookup, Prefetch):
+                name = lookup.prefetch_through
+                descriptor = getattr(model, name, None)
+                if LOOKUP_SEP in name or not (
+                    isinstance(descriptor, ReverseManyToOneDescriptor)
+                    and not isinstance(descriptor, ManyToManyDescriptor)
+                ):
+                    return False
+                path = (lookup.prefetch_to,)
+                prefetches[path] = _ReverseMany(model, name, lookup.queryset, lookup.to_attr)
+                paths.append(path)
+                continue
+            if not isinstance(lookup, str):
+                return False
+            path = tuple(lookup.split(LOOKUP_SEP))
             step: Any = model
             for name in path:
                 relation = cls._relation(step, name)
                 if relation is None:
                     return False
                 step = relation.related_model
-        return cls(paths)
+            paths.append(path)
+        return cls(tuple(paths), prefetches)
 
     @classmethod
     def _relation(cls, model: type[Model], name: str) -> _Relation | _ReverseMany | None:
@@ -512,7 +556,7 @@ class CompiledPrefetch:
         for path in self._lookups:
             level, model = instances, type(instances[0])
             for depth in range(len(path)):
-                relation = self._relations[(model, path[depth])]  # made by `of`
+                relation = self._prefetches.get(path) or self._relations[(model, path[depth])]
                 prefix = path[: depth + 1]
                 if prefix not in done:
                     for one in level:  # as Django prepares a level's instances

@@ -211,6 +211,62 @@ def test_reverse_foreign_keys_prefetched_compiled_as_the_orm_prefetches_them(mon
     assert later.captured_queries == []
 
 
+def test_a_prefetch_with_its_queryset_and_attribute_compiled_as_the_orm_s(monkeypatch):
+    """`Prefetch("pathways", <only id, person and state>, to_attr="all_pathways")` — the API's
+    persons — runs through `CompiledPrefetch`: the ORM's statement word for word, each person's
+    pathways a list in the attribute in the ORM's order (an empty one for a person without),
+    deferred as the ORM defers them, each knowing its person; nothing read later."""
+    import parcours.compiled as compiled_module
+    from django.db.models import Prefetch
+
+    now = timezone.now()
+    persons = [PersonFactory() for _ in range(3)]
+    PathwayFactory(
+        person=persons[0], status="closed", outcome="job", opened_at=now, closed_at=now
+    )
+    PathwayFactory(person=persons[0])
+    PathwayFactory(person=persons[1])
+    ids = {f"person{n}": p.pk for n, p in enumerate(persons)}
+
+    def build(**values):
+        return (
+            Person.objects.filter(pk__in=[values[f"person{n}"] for n in range(3)])
+            .order_by("pk")
+            .prefetch_related(
+                Prefetch(
+                    "pathways",
+                    queryset=Pathway.objects.only("pk", "person_id", "status"),
+                    to_attr="all_pathways",
+                )
+            )
+        )
+
+    query = CompiledQuery(Person, build, *ids, types=dict.fromkeys(ids, int))
+    query.all(**ids)  # compiled on the first call
+
+    def no_orm_prefetch(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the ORM's prefetch")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(compiled_module, "prefetch_related_objects", no_orm_prefetch)
+        with CaptureQueriesContext(connection) as compiled_sql:
+            found = query.all(**ids)
+    with CaptureQueriesContext(connection) as orm_sql:
+        orm = list(build(**ids))
+    assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
+    assert len(compiled_sql) == 2
+    with CaptureQueriesContext(connection) as later:
+        for one, theirs in zip(found, orm, strict=True):
+            mine = [(p.pk, p.status) for p in one.all_pathways]
+            assert mine == [(p.pk, p.status) for p in theirs.all_pathways]
+            assert [p.get_deferred_fields() for p in one.all_pathways] == [
+                p.get_deferred_fields() for p in theirs.all_pathways
+            ]
+            assert all(p.person is one for p in one.all_pathways)
+        assert [len(one.all_pathways) for one in found] == [2, 1, 0]
+    assert later.captured_queries == []
+
+
 def test_persons_by_id_compiled_with_their_pathways():
     membership = MembershipFactory(role="counsellor")
     actor = actor_for(membership.user, membership.organisation_id)
