@@ -452,7 +452,8 @@ class _ReverseMany:
         if self._to_attr is not None:
             todo = [one for one in instances if not hasattr(one, self._to_attr)]
         else:
-            todo = [one for one in instances if self.cache_name not in one._prefetched_objects_cache]  # type: ignore[attr-defined]
+            cached = self.cache_name
+            todo = [one for one in instances if cached not in one._prefetched_objects_cache]  # type: ignore[attr-defined]
         if todo:
             keys = [self._field.get_foreign_related_value(one) for one in todo]
             distinct = list(dict.fromkeys(key[0] for key in keys if None not in key))

@@ -216,14 +216,13 @@ def test_a_prefetch_with_its_queryset_and_attribute_compiled_as_the_orm_s(monkey
     persons — runs through `CompiledPrefetch`: the ORM's statement word for word, each person's
     pathways a list in the attribute in the ORM's order (an empty one for a person without),
     deferred as the ORM defers them, each knowing its person; nothing read later."""
-    import parcours.compiled as compiled_module
     from django.db.models import Prefetch
+
+    import parcours.compiled as compiled_module
 
     now = timezone.now()
     persons = [PersonFactory() for _ in range(3)]
-    PathwayFactory(
-        person=persons[0], status="closed", outcome="job", opened_at=now, closed_at=now
-    )
+    PathwayFactory(person=persons[0], status="closed", outcome="job", opened_at=now, closed_at=now)
     PathwayFactory(person=persons[0])
     PathwayFactory(person=persons[1])
     ids = {f"person{n}": p.pk for n, p in enumerate(persons)}
