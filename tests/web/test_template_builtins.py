@@ -129,3 +129,21 @@ def test_equal_arguments_of_other_types_are_other_addresses():
     unhashable = [[1]]  # reversed directly (Django's own answer: no such address)
     with pytest.raises(NoReverseMatch):
         reverse("web:referral-detail", unhashable, {}, "web")
+
+
+def test_the_url_tag_reads_the_request_s_application_as_django_s():
+    """The request's `current_app`, else its resolved namespace, as Django's tag reads them."""
+    from django.template import RequestContext
+    from django.test import RequestFactory
+    from django.urls import resolve
+
+    source = "{% url 'web:person-detail' 3 %}"
+    plain = RequestFactory().get("/personnes/3/")
+    resolved = RequestFactory().get("/personnes/3/")
+    resolved.resolver_match = resolve("/personnes/3/")
+    with_app = RequestFactory().get("/")
+    with_app.current_app = None
+    for request in (plain, resolved, with_app):
+        ours = engines["django"].from_string(source).render({}, request)
+        django = DJANGO_ONLY.from_string(source).render(RequestContext(request, {}))
+        assert ours == django == "/personnes/3/"

@@ -55,13 +55,12 @@ class RememberedURLNode(URLNode):
         args = [arg.resolve(context) for arg in self.args]
         kwargs = {k: v.resolve(context) for k, v in self.kwargs.items()}
         view_name = self.view_name.resolve(context)
-        try:
-            current_app = context.request.current_app
-        except AttributeError:
-            try:
-                current_app = context.request.resolver_match.namespace
-            except AttributeError:
-                current_app = None
+        # As Django's tag: the request's current_app, else its namespace (without raising and
+        # catching AttributeError on every tag: a request seldom has a current_app).
+        request = getattr(context, "request", None)
+        current_app = getattr(request, "current_app", _NONE)
+        if current_app is _NONE:
+            current_app = getattr(getattr(request, "resolver_match", None), "namespace", None)
         address = ""
         try:
             address = remembered_reverse(view_name, args, kwargs, current_app)
@@ -72,6 +71,9 @@ class RememberedURLNode(URLNode):
             context[self.asvar] = address
             return ""
         return conditional_escape(address) if context.autoescape else address
+
+
+_NONE = object()
 
 
 @register.tag("url")
