@@ -434,7 +434,7 @@ class _ReverseMany:
                 manager = getattr(stand_ins[0], name)
                 # The default manager's queryset, as the related manager starts from (or the
                 # Prefetch's), unsent.
-                start = (
+                start: Any = (
                     manager.model._default_manager.get_queryset() if queryset is None else queryset
                 )
                 unsent: QuerySet = _Unsent(
@@ -520,7 +520,7 @@ class CompiledPrefetch:
                     and not isinstance(descriptor, ManyToManyDescriptor)
                 ):
                     return False
-                path = (lookup.prefetch_to,)
+                path: tuple[str, ...] = (lookup.prefetch_to,)
                 prefetches[path] = _ReverseMany(model, name, lookup.queryset, lookup.to_attr)
                 paths.append(path)
                 continue
