@@ -160,7 +160,8 @@ def referral_alerts_visible_to(
 
 
 # Compiled once per role (issue 17): built and compiled on every referral page before.
-REFERRAL_ALERTS = access.ScopedRows(Alert, referral_alerts_visible_to, "referral")
+# One referral's: prepared (parcours/prepared_statements.py).
+REFERRAL_ALERTS = access.ScopedRows(Alert, referral_alerts_visible_to, "referral", prepared=True)
 
 
 def referral_alerts(actor: Actor, referral: Referral) -> list[Alert]:

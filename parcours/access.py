@@ -119,6 +119,7 @@ _PERSONAL_GRANTS = CompiledQuery(
     "now",
     types={"user": int, "now": dt.datetime},
     repeated=("now",),
+    prepared=True,  # a user's grants: by id
 )
 
 
@@ -185,6 +186,7 @@ def _compiled_scope(
     types: Mapping[str, type] | None = None,
     optional: Collection[str] = ("organisation",),
     repeated: Collection[str] = (),
+    prepared: bool = False,
 ) -> CompiledQuery[M]:
     """A query of an actor's scope compiled once (`CompiledQuery`), `build` taking the
     organisation's group and id and the time as values — the time bounding a grant's interval
@@ -206,6 +208,7 @@ def _compiled_scope(
         },
         repeated=("organisation", "now", *repeated),
         optional=optional,
+        prepared=prepared,
     )
 
 
@@ -241,7 +244,8 @@ class ScopedRecord(Generic[M]):
                 found = self._shape(stand_in, now).filter(pk=pk).order_by()
                 return found[:MAX_GET_RESULTS]
 
-            compiled = _compiled_scope(self.model, build, "pk")
+            # A record by its id: prepared (parcours/prepared_statements.py).
+            compiled = _compiled_scope(self.model, build, "pk", prepared=True)
             self._by_role[key] = compiled
         return compiled
 
@@ -441,10 +445,14 @@ class ScopedRows(Generic[M]):
         *names: str,
         types: Mapping[str, type] | None = None,
         repeated: Collection[str] = (),
+        prepared: bool = False,
     ):
         self.model = model
         self._shape = shape
         self._names = names
+        # Rows of one record (a referral's alerts, its thread) may be prepared; a list's page
+        # over the organisation's scope is not (parcours/prepared_statements.py).
+        self._prepared = prepared
         # Integers (ids) unless told otherwise (a datetime a list is filtered by).
         self._types = {name: int for name in names} | dict(types or {})
         self._repeated = tuple(repeated)  # values the SQL names more than once (a user's id)
@@ -459,7 +467,12 @@ class ScopedRows(Generic[M]):
                 return self._shape(_stand_in(actor, group, organisation), now, **ids)
 
             compiled = _compiled_scope(
-                self.model, build, *self._names, types=self._types, repeated=self._repeated
+                self.model,
+                build,
+                *self._names,
+                types=self._types,
+                repeated=self._repeated,
+                prepared=self._prepared,
             )
             self._by_role[key] = compiled
         return compiled
@@ -925,6 +938,7 @@ _PERSON_CONSENTS = CompiledQuery(
     lambda person: Consent.objects.filter(person_id=person),
     "person",
     types={"person": int},
+    prepared=True,
 )
 
 

@@ -52,8 +52,9 @@ def _memberships(user: User | int, organisation_id: int | None = None) -> QueryS
 
 # `_memberships(…).first()` compiled once (issue 17): every page asks it, and building and
 # compiling the query was most of its cost. `.first()` of an ordered queryset is its `[:1]`.
+# By the user's id: prepared (parcours/prepared_statements.py).
 _FIRST_MEMBERSHIP = CompiledQuery(
-    Membership, lambda user: _memberships(user)[:1], "user", types={"user": int}
+    Membership, lambda user: _memberships(user)[:1], "user", types={"user": int}, prepared=True
 )
 _MEMBERSHIP_IN = CompiledQuery(
     Membership,
@@ -61,9 +62,12 @@ _MEMBERSHIP_IN = CompiledQuery(
     "user",
     "organisation",
     types={"user": int, "organisation": int},
+    prepared=True,
 )
 # Every active membership of a user, compiled once: `/api/v1/me/` lists them on each call.
-_ALL_MEMBERSHIPS = CompiledQuery(Membership, _memberships, "user", types={"user": int})
+_ALL_MEMBERSHIPS = CompiledQuery(
+    Membership, _memberships, "user", types={"user": int}, prepared=True
+)
 _INTEGER = range(-(2**31), 2**31)  # ids beyond a column's range: the ORM's answer for them
 
 

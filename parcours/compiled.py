@@ -40,6 +40,8 @@ from django.db.models.fields.related_descriptors import (
 )
 from django.db.models.query import get_related_populators
 
+from . import prepared_statements
+
 M = TypeVar("M", bound=Model)
 
 
@@ -185,10 +187,14 @@ class CompiledQuery(Generic[M]):
         types: Mapping[str, type] | None = None,
         repeated: Collection[str] = (),
         optional: Collection[str] = (),
+        prepared: bool = False,
     ):
         self._model = model
         self._build = build
         self._names = names
+        # Prepared on the server (parcours/prepared_statements.py): only a query that finds
+        # rows by their ids, whose plan does not depend on an organisation's size.
+        self._prepared = prepared
         self._types = dict(types or {})
         self._repeated = frozenset(repeated)
         self._optional = frozenset(optional)
@@ -239,10 +245,14 @@ class CompiledQuery(Generic[M]):
             self._counts[alias] = compiled
         if compiled.empty:
             return 0
-        with connections[alias].cursor() as cursor:
-            cursor.execute(compiled.sql, _with_values(compiled, values))
-            row = cursor.fetchone()
-        return row[0] if row else 0
+        rows = prepared_statements.fetch(
+            connections[alias],
+            compiled.sql,
+            _with_values(compiled, values),
+            prepared=self._prepared,
+            one=True,
+        )
+        return rows[0][0] if rows else 0
 
     def rows(self, **values: Any) -> list[tuple]:
         """The rows of a `values_list()` queryset, as tuples (its columns converted as the
@@ -252,7 +262,7 @@ class CompiledQuery(Generic[M]):
         if compiled is _NOTHING:
             return []
         connection = connections[alias]
-        fetched = _fetched(connection, compiled, values, one=False)
+        fetched = _fetched(connection, compiled, values, one=False, prepared=self._prepared)
         if not compiled.converters:
             return [tuple(row) for row in fetched]
         return [tuple(self._converted(compiled, connection, row)) for row in fetched]
@@ -273,7 +283,7 @@ class CompiledQuery(Generic[M]):
         if compiled is _NOTHING:
             return []
         connection = connections[alias]
-        fetched = _fetched(connection, compiled, values, one=one)
+        fetched = _fetched(connection, compiled, values, one=one, prepared=self._prepared)
         found = [self._instance(compiled, alias, connection, row) for row in fetched]
         if found and self.prefetch_lookups:
             if self._prefetch is None:
@@ -296,11 +306,17 @@ class CompiledQuery(Generic[M]):
         return obj
 
 
-def _fetched(connection: Any, compiled: _Compiled, values: Mapping[str, Any], *, one: bool) -> list:
+def _fetched(
+    connection: Any,
+    compiled: _Compiled,
+    values: Mapping[str, Any],
+    *,
+    one: bool,
+    prepared: bool,
+) -> list:
     """The compiled statement run with the values: its first row (`one`) or every row."""
-    with connection.cursor() as cursor:
-        cursor.execute(compiled.sql, _with_values(compiled, values))
-        return cursor.fetchmany(1) if one else cursor.fetchall()
+    params = _with_values(compiled, values)
+    return prepared_statements.fetch(connection, compiled.sql, params, prepared=prepared, one=one)
 
 
 K = TypeVar("K", bound=Hashable)
@@ -367,7 +383,13 @@ class _Relation:
                 self.cache_name, self._is_descriptor = made[4], made[5]
                 return made[0]
 
-            return CompiledQuery(self.related_model, build, *names, types=dict.fromkeys(names, int))
+            return CompiledQuery(
+                self.related_model,
+                build,
+                *names,
+                types=dict.fromkeys(names, int),
+                prepared=True,  # rows by their keys
+            )
 
         self._queries = CompiledQueries(make)
         self._queries[1]._for(router.db_for_read(self.related_model))  # its cache name, now
@@ -442,7 +464,13 @@ class _ReverseMany:
                 )
                 return manager.get_prefetch_querysets(stand_ins, [unsent])[0]
 
-            return CompiledQuery(self.related_model, build, *names, types=dict.fromkeys(names, int))
+            return CompiledQuery(
+                self.related_model,
+                build,
+                *names,
+                types=dict.fromkeys(names, int),
+                prepared=True,  # rows by their keys
+            )
 
         self._queries = CompiledQueries(make)
 

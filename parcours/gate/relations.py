@@ -87,6 +87,7 @@ _PATHWAYS = CompiledQuery(
     ),
     "person",
     types={"person": int},
+    prepared=True,  # by id (parcours/prepared_statements.py)
 )
 _COMPILED_PREFETCH = 8  # more pathways than this for one person: the ORM's prefetch
 
@@ -101,6 +102,7 @@ def _by_pathways(fetched: Callable[[], QuerySet[M]], model: type[M]) -> Compiled
             lambda **ids: fetched().filter(pathway__in=[ids[name] for name in names]),
             *names,
             types=dict.fromkeys(names, int),
+            prepared=True,
         )
 
     return CompiledQueries(make)

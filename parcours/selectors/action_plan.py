@@ -50,6 +50,7 @@ _PLAN = CompiledQuery(
     lambda pathway: _with_actions(Objective.objects.filter(pathway_id=pathway)),
     "pathway",
     types={"pathway": int},
+    prepared=True,  # by the pathway's id (parcours/prepared_statements.py)
 )
 
 

@@ -65,7 +65,8 @@ def objection_shape(person: int) -> QuerySet[Objection]:
 
 
 def _by_pathway(model, shape) -> CompiledQuery:  # type: ignore[no-untyped-def]
-    return CompiledQuery(model, shape, "pathway", types={"pathway": int})
+    # By the pathway's id: prepared (parcours/prepared_statements.py).
+    return CompiledQuery(model, shape, "pathway", types={"pathway": int}, prepared=True)
 
 
 _DIAGNOSTIC = CompiledQueries[frozenset[str], DiagnosticEntry](
@@ -91,9 +92,12 @@ _CONSENTS = CompiledQueries[str, Consent](
         "person",
         types={"organisation": int, "person": int},
         repeated=("organisation",),
+        prepared=True,
     )
 )
-_OBJECTION = CompiledQuery(Objection, objection_shape, "person", types={"person": int})
+_OBJECTION = CompiledQuery(
+    Objection, objection_shape, "person", types={"person": int}, prepared=True
+)
 
 
 def diagnostic_of(pathway_id: int, categories: Iterable[str]) -> list[DiagnosticEntry]:

@@ -86,8 +86,9 @@ _THREAD_LATEST = access.ScopedRows(
     ReferralMessage,
     lambda actor, now, referral: _latest(_thread_scope(actor, now, referral), THREAD_SHOWN),
     "referral",
+    prepared=True,  # one referral's (parcours/prepared_statements.py)
 )
-_THREAD = access.ScopedRows(ReferralMessage, _thread_scope, "referral")
+_THREAD = access.ScopedRows(ReferralMessage, _thread_scope, "referral", prepared=True)
 
 
 def thread_of(actor: Actor, referral: Referral, *, limit: int = THREAD_SHOWN) -> Thread:

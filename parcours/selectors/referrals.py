@@ -23,7 +23,9 @@ def appointments_shape(referral: int | Referral) -> QuerySet[Appointment]:
 
 
 # Compiled once (issue 17): the referral's page built and compiled it on every request.
-_APPOINTMENTS = CompiledQuery(Appointment, appointments_shape, "referral", types={"referral": int})
+_APPOINTMENTS = CompiledQuery(
+    Appointment, appointments_shape, "referral", types={"referral": int}, prepared=True
+)
 
 
 def appointments_of(referral: Referral) -> list[Appointment]:

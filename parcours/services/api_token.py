@@ -380,7 +380,7 @@ def _token_by_digest(digest: str):
 
 # Compiled once per process: building and compiling this query was 1.4 of the 2.2 ms of CPU the
 # token check cost every API request (issue 17; parcours/compiled.py).
-_TOKEN_BY_DIGEST = CompiledQuery(ApiToken, _token_by_digest, "digest")
+_TOKEN_BY_DIGEST = CompiledQuery(ApiToken, _token_by_digest, "digest", prepared=True)
 
 
 def api_token_authenticate(secret: str, *, client_ip: str | None = None) -> ApiToken:

@@ -210,7 +210,9 @@ def _newest_link(referral: int | Referral) -> QuerySet[ReceiverLink]:
 
 
 # Compiled once (issue 17): read by the sender's referral page on every request.
-_NEWEST_LINK = CompiledQuery(ReceiverLink, _newest_link, "referral", types={"referral": int})
+_NEWEST_LINK = CompiledQuery(
+    ReceiverLink, _newest_link, "referral", types={"referral": int}, prepared=True
+)
 
 
 def current_link(referral: Referral) -> ReceiverLink | None:
