@@ -25,6 +25,7 @@ from django.db.models.query import MAX_GET_RESULTS
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import prepared_statements
 from .actor import Actor, active_memberships, membership_area_ids, memberships_of_user
 from .categories import ALL_CATEGORIES, DataCategory, permission_codename
 from .compiled import CompiledQuery
@@ -561,18 +562,15 @@ def _grant_rows(actor: Actor, perm_ids: list[int], ids: list[int]) -> list[tuple
     alias = router.db_for_read(PathwayGroupObjectPermission)
     if connections[alias].vendor != "postgresql":  # `make run`'s SQLite fallback: no arrays
         return _grant_rows_orm(actor, perm_ids, ids)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(
-            _GRANTS_SQL,
-            {
-                "now": timezone.now(),
-                "group": actor.organisation.group_id,
-                "user": actor.user_id,
-                "permissions": perm_ids,
-                "pathways": ids,
-            },
-        )
-        return cursor.fetchall()
+    values = {
+        "now": timezone.now(),
+        "group": actor.organisation.group_id,
+        "user": actor.user_id,
+        "permissions": perm_ids,
+        "pathways": ids,
+    }
+    # By pathway ids: prepared (parcours/prepared_statements.py).
+    return prepared_statements.fetch(connections[alias], _GRANTS_SQL, values, prepared=True)
 
 
 def _grant_rows_orm(actor: Actor, perm_ids: list[int], ids: list[int]) -> list[tuple]:

@@ -1,4 +1,4 @@
-"""Compiled statements that read by id, prepared on the server (issue 17).
+"""Statements that read by id, and the journal's INSERT, prepared on the server (issue 17).
 
 Django's psycopg connection binds parameters on the client and never prepares: PostgreSQL
 parses and plans every statement, and planning is most of a detail's database time (the person
@@ -7,12 +7,13 @@ docs/performance.md). A compiled query (parcours/compiled.py) already has its SQ
 with its values bound on the server and prepared (psycopg's `prepare=True`, the connection's
 `_pg3_*` statements), PostgreSQL plans it a few times, then keeps a generic plan.
 
-Only statements that **find rows by their ids** are prepared: a record by its id and scope, a
-pathway's or a person's rows, a prefetch by keys, a user's memberships. A list over an
-organisation's scope is not: its best plan depends on the organisation (63,000 pathways seen or
-700), and PostgreSQL's generic plan, chosen for an average one, made the large organisation's
-referrals 8× slower in the trial (docs/performance.md, « Prepared statements »). Those keep
-Django's path, planned on each request.
+Only statements whose plan does not depend on an organisation's size are prepared: those that
+**find rows by their ids** — a record by its id and scope, a pathway's or a person's rows, a
+prefetch by keys, a user's memberships, a page's grant rows — and the journal's one-row INSERT.
+A list over an organisation's scope is not: its best plan depends on the organisation (63,000
+pathways seen or 700), and PostgreSQL's generic plan, chosen for an average one, made the large
+organisation's referrals 8× slower in the trial (docs/performance.md, « Prepared statements »).
+Those keep Django's path, planned on each request.
 
 Django's path is kept too whenever someone watches the connection's statements — its query log
 (DEBUG, `CaptureQueriesContext`, the HTTP bench's capture of the floor's SQL) or an execute

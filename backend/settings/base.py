@@ -75,6 +75,10 @@ INSTALLED_APPS = [
     "web",
 ]
 
+# Django's database sessions, the session read by a compiled, prepared statement
+# (web/session_store.py).
+SESSION_ENGINE = "web.session_store"
+
 MIDDLEWARE = [
     # First: the request's id, checked or generated, and the client's address (behind the
     # trusted proxies below) — parcours/request_origin.py.

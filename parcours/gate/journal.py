@@ -20,6 +20,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, router
 from django.db.models import JSONField
 from django.http import HttpRequest
 
+from .. import prepared_statements
 from ..actor import Actor
 from ..models import (
     AccessEvent,
@@ -320,9 +321,8 @@ def _insert_row(row: AccessEvent) -> None:
         statement = _INSERT_ROW_SQL.setdefault(alias, (sql, fields))
     sql, fields = statement
     params = [f.get_db_prep_save(f.pre_save(row, True), connection=db) for f in fields]
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        row.pk = cursor.fetchone()[0]
+    # One row, the same plan whatever it holds: prepared (parcours/prepared_statements.py).
+    ((row.pk,),) = prepared_statements.fetch(db, sql, params, prepared=True, one=True)
     row._state.adding = False
     row._state.db = alias
 
