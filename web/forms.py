@@ -443,6 +443,13 @@ class AssignForm(Form):
         field = self.fields["user"]
         field.queryset = access.assignee_candidates(actor)
         field.label_from_instance = lambda user: user.get_full_name() or user.get_username()
+        # The options read once, by one plain SELECT: Django's ModelChoiceIterator reads them
+        # through a server-side cursor (DECLARE, FETCH, CLOSE: three round trips on every
+        # referral's page). The answer is still checked against the queryset.
+        field.choices = [
+            ("", field.empty_label),
+            *((user.pk, field.label_from_instance(user)) for user in field.queryset),
+        ]
 
 
 class ReferralMessageForm(Form):
