@@ -21,7 +21,7 @@ wrapper (tests/replica) — so that what they see is what Django would have sent
 place; and on another database than PostgreSQL (`make run` on SQLite).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -38,7 +38,12 @@ def watched(connection: Any) -> bool:
 
 
 def fetch(
-    connection: Any, sql: str, params: Sequence[Any], *, prepared: bool, one: bool = False
+    connection: Any,
+    sql: str,
+    params: Sequence[Any] | Mapping[str, Any],
+    *,
+    prepared: bool,
+    one: bool = False,
 ) -> list:
     """The statement's rows (its first only: `one`), prepared on the server when `prepared`
     and nobody watches the connection, else through Django's cursor."""
