@@ -510,6 +510,72 @@ class _ReverseMany:
         return [row for one in instances for row in one._prefetched_objects_cache[self.cache_name]]  # type: ignore[attr-defined]
 
 
+class _ManyToMany:
+    """A many-to-many relation of a model's instances (a consent's organisations) fetched as
+    `prefetch_related_objects` fetches it: the related manager's own prefetch queryset — the
+    related rows joined to the through table, each with its owner's key as an extra column —
+    made for stand-in instances whose keys are markers and compiled once per number of distinct
+    keys; each instance's rows cached where Django's `prefetch_one_level` caches them."""
+
+    def __init__(self, model: type[Model], name: str):
+        self._name = name
+        manager = getattr(model(pk=0), name)  # a stand-in: the relation's model and cache
+        self.related_model = manager.model
+        self.cache_name = manager.prefetch_cache_name
+        # How Django's prefetch reads a row's owner and an instance's key (the manager's
+        # `get_prefetch_querysets` answers them with the queryset).
+        self._keys_of: dict[str, Callable[[Any], tuple]] = {}
+
+        def make(count: int) -> CompiledQuery:
+            names = [f"key{n}" for n in range(count)]
+
+            def build(**keys: int) -> QuerySet:
+                stand_ins = [model(pk=keys[name]) for name in names]
+                manager = getattr(stand_ins[0], name)
+                start = manager.model._default_manager.get_queryset()
+                unsent: QuerySet = _Unsent(
+                    model=manager.model, query=start.query.chain(), using=start._db, hints={}
+                )
+                queryset, row_key, instance_key, *_rest = manager.get_prefetch_querysets(
+                    stand_ins, [unsent]
+                )
+                self._keys_of.update(row=row_key, instance=instance_key)
+                return queryset
+
+            return CompiledQuery(
+                self.related_model,
+                build,
+                *names,
+                types=dict.fromkeys(names, int),
+                prepared=True,  # rows by their owners' keys
+            )
+
+        self._queries = CompiledQueries(make)
+
+    def fetch(self, instances: Sequence[Model]) -> list[Model]:
+        cached = self.cache_name
+        todo = [one for one in instances if cached not in one._prefetched_objects_cache]  # type: ignore[attr-defined]
+        if todo:
+            distinct = list(dict.fromkeys(one.pk for one in todo if one.pk is not None))
+            rows = (
+                self._queries[len(distinct)].all(**{f"key{n}": k for n, k in enumerate(distinct)})
+                if distinct
+                else []
+            )
+            by_key: dict[Any, list[Model]] = {}
+            if rows:  # the statement ran: its build said how keys read
+                row_key = self._keys_of["row"]
+                for row in rows:
+                    by_key.setdefault(row_key(row), []).append(row)
+            for one in todo:
+                found = by_key.get(self._keys_of["instance"](one), []) if by_key else []
+                held = getattr(one, self._name).get_queryset()
+                held._result_cache = found
+                held._prefetch_done = True
+                one._prefetched_objects_cache[cached] = held  # type: ignore[attr-defined]
+        return [row for one in instances for row in one._prefetched_objects_cache[cached]]  # type: ignore[attr-defined]
+
+
 class CompiledPrefetch:
     """`prefetch_related_objects(instances, *lookups)`, each relation's statement compiled once
     per number of distinct keys (issue 17: a referral's five parties and the two ends of a
@@ -523,7 +589,7 @@ class CompiledPrefetch:
 
     MOST = 100  # compiled statements per relation, at most
 
-    _relations: dict[tuple[type[Model], str], _Relation | _ReverseMany] = {}
+    _relations: dict[tuple[type[Model], str], _Relation | _ReverseMany | _ManyToMany] = {}
 
     def __init__(
         self,
@@ -565,16 +631,18 @@ class CompiledPrefetch:
         return cls(tuple(paths), prefetches)
 
     @classmethod
-    def _relation(cls, model: type[Model], name: str) -> _Relation | _ReverseMany | None:
+    def _relation(
+        cls, model: type[Model], name: str
+    ) -> _Relation | _ReverseMany | _ManyToMany | None:
         key = (model, name)
         relation = cls._relations.get(key)
         if relation is None:
             descriptor = getattr(model, name, None)
             if isinstance(descriptor, ForwardManyToOneDescriptor | ReverseOneToOneDescriptor):
                 relation = cls._relations[key] = _Relation(model, name)
-            elif isinstance(descriptor, ReverseManyToOneDescriptor) and not isinstance(
-                descriptor, ManyToManyDescriptor
-            ):
+            elif isinstance(descriptor, ManyToManyDescriptor):
+                relation = cls._relations[key] = _ManyToMany(model, name)
+            elif isinstance(descriptor, ReverseManyToOneDescriptor):
                 relation = cls._relations[key] = _ReverseMany(model, name)
             else:
                 return None

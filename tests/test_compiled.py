@@ -211,6 +211,54 @@ def test_reverse_foreign_keys_prefetched_compiled_as_the_orm_prefetches_them(mon
     assert later.captured_queries == []
 
 
+def test_a_many_to_many_prefetched_compiled_as_the_orm_prefetches_it(monkeypatch):
+    """A compiled query's many-to-many prefetch (a consent's organisations, on the person page)
+    runs through `CompiledPrefetch`: the ORM's statement word for word (the related rows joined
+    to the through table, the owner's key as an extra column), each consent's organisations in
+    the ORM's order (none for one without), cached where the ORM caches them; nothing later."""
+    import parcours.compiled as compiled_module
+    from parcours.models import Consent
+
+    from .factories import ConsentFactory
+
+    pathway = PathwayFactory()
+    shared, other = OrganisationFactory(), OrganisationFactory()
+    consents = [
+        ConsentFactory(person=pathway.person, organisations=[shared, other]),
+        ConsentFactory(person=pathway.person, organisations=[shared]),
+        ConsentFactory(person=pathway.person),
+    ]
+    ids = {f"consent{n}": c.pk for n, c in enumerate(consents)}
+
+    def build(**values):
+        return (
+            Consent.objects.filter(pk__in=[values[f"consent{n}"] for n in range(3)])
+            .order_by("pk")
+            .prefetch_related("organisations")
+        )
+
+    query = CompiledQuery(Consent, build, *ids, types=dict.fromkeys(ids, int))
+    query.all(**ids)  # compiled on the first call
+
+    def no_orm_prefetch(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the ORM's prefetch")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(compiled_module, "prefetch_related_objects", no_orm_prefetch)
+        with CaptureQueriesContext(connection) as compiled_sql:
+            found = query.all(**ids)
+    with CaptureQueriesContext(connection) as orm_sql:
+        orm = list(build(**ids))
+    assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
+    assert len(compiled_sql) == 2
+    with CaptureQueriesContext(connection) as later:
+        for one, theirs in zip(found, orm, strict=True):
+            assert list(one.organisations.all()) == list(theirs.organisations.all())
+        assert [len(one.organisations.all()) for one in found] == [2, 1, 0]
+        assert {o.pk for o in found[0].organisations.all()} == {shared.pk, other.pk}
+    assert later.captured_queries == []
+
+
 def test_a_prefetch_with_its_queryset_and_attribute_compiled_as_the_orm_s(monkeypatch):
     """`Prefetch("pathways", <only id, person and state>, to_attr="all_pathways")` — the API's
     persons — runs through `CompiledPrefetch`: the ORM's statement word for word, each person's
