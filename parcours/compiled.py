@@ -424,13 +424,14 @@ class _Relation:
         return [row for row in related if row is not None]
 
 
-class _ReverseMany:
-    """A reverse foreign key of a model's instances (a pathway's modality periods, its barriers)
-    fetched as `prefetch_related_objects` fetches it: the related manager's own prefetch
-    queryset, made for stand-in instances whose keys are markers and compiled once per number
-    of distinct keys; each instance's rows cached where Django's `prefetch_one_level` caches
-    them (the manager's queryset, filled, in `_prefetched_objects_cache`), each row knowing its
-    instance."""
+class _ToMany:
+    """A reverse foreign key (a pathway's modality periods) or a many-to-many (a consent's
+    organisations) of a model's instances, fetched as `prefetch_related_objects` fetches it: the
+    related manager's own prefetch queryset (or a `Prefetch`'s), made for stand-in instances
+    whose keys are markers and compiled once per number of distinct keys. The manager's answer
+    also says how a row and an instance read their keys and where the rows are cached; each
+    instance's rows are cached there (or, for a `Prefetch` with `to_attr`, listed in that
+    attribute), and a reverse foreign key's rows know their instance, as Django leaves them."""
 
     def __init__(
         self,
@@ -439,14 +440,13 @@ class _ReverseMany:
         queryset: QuerySet | None = None,
         to_attr: str | None = None,
     ):
-        descriptor = getattr(model, name)
         self._name = name
-        self._field = descriptor.field  # the foreign key, on the related model
-        self.related_model = self._field.model
-        self.cache_name = self._field.remote_field.cache_name
-        # A `Prefetch(name, queryset, to_attr)`: its queryset instead of the default manager's,
-        # its rows a list in `to_attr` (as Django's `prefetch_one_level` leaves them).
         self._to_attr = to_attr
+        stand_in = getattr(model(pk=0), name)
+        self.related_model = stand_in.model
+        # The foreign key on the related model, for a reverse foreign key (None: many-to-many).
+        many_to_many = isinstance(getattr(model, name), ManyToManyDescriptor)
+        self._field = None if many_to_many else stand_in.field
 
         def make(count: int) -> CompiledQuery:
             names = [f"key{n}" for n in range(count)]
@@ -462,7 +462,9 @@ class _ReverseMany:
                 unsent: QuerySet = _Unsent(
                     model=manager.model, query=start.query.chain(), using=start._db, hints={}
                 )
-                return manager.get_prefetch_querysets(stand_ins, [unsent])[0]
+                made = manager.get_prefetch_querysets(stand_ins, [unsent])
+                self._row_key, self._instance_key, self.cache_name = made[1], made[2], made[4]
+                return made[0]
 
             return CompiledQuery(
                 self.related_model,
@@ -473,17 +475,24 @@ class _ReverseMany:
             )
 
         self._queries = CompiledQueries(make)
+        self._queries[1]._for(router.db_for_read(self.related_model))  # its keys and cache, now
+
+    def _held(self, one: Model) -> bool:
+        if self._to_attr is not None:
+            return hasattr(one, self._to_attr)
+        return self.cache_name in one._prefetched_objects_cache  # type: ignore[attr-defined]
+
+    def _rows_of(self, one: Model) -> list[Model]:
+        if self._to_attr is not None:
+            return getattr(one, self._to_attr)
+        return list(one._prefetched_objects_cache[self.cache_name])  # type: ignore[attr-defined]
 
     def fetch(self, instances: Sequence[Model]) -> list[Model]:
         """Fetch the rows of those instances that do not hold them yet; answers every row of
         every instance, for the next level."""
-        if self._to_attr is not None:
-            todo = [one for one in instances if not hasattr(one, self._to_attr)]
-        else:
-            cached = self.cache_name
-            todo = [one for one in instances if cached not in one._prefetched_objects_cache]  # type: ignore[attr-defined]
+        todo = [one for one in instances if not self._held(one)]
         if todo:
-            keys = [self._field.get_foreign_related_value(one) for one in todo]
+            keys = [self._instance_key(one) for one in todo]
             distinct = list(dict.fromkeys(key[0] for key in keys if None not in key))
             rows = (
                 self._queries[len(distinct)].all(**{f"key{n}": k for n, k in enumerate(distinct)})
@@ -492,12 +501,13 @@ class _ReverseMany:
             )
             by_key: dict[Any, list[Model]] = {}
             for row in rows:
-                by_key.setdefault(self._field.get_local_related_value(row), []).append(row)
+                by_key.setdefault(self._row_key(row), []).append(row)
             for key, one in zip(keys, todo, strict=True):
                 found = by_key.get(key, [])
-                for row in found:
-                    if not self._field.is_cached(row):
-                        self._field.set_cached_value(row, one)
+                if self._field is not None:
+                    for row in found:
+                        if not self._field.is_cached(row):
+                            self._field.set_cached_value(row, one)
                 if self._to_attr is not None:
                     setattr(one, self._to_attr, found)
                     continue
@@ -505,75 +515,7 @@ class _ReverseMany:
                 held._result_cache = found
                 held._prefetch_done = True
                 one._prefetched_objects_cache[self.cache_name] = held  # type: ignore[attr-defined]
-        if self._to_attr is not None:
-            return [row for one in instances for row in getattr(one, self._to_attr)]
-        return [row for one in instances for row in one._prefetched_objects_cache[self.cache_name]]  # type: ignore[attr-defined]
-
-
-class _ManyToMany:
-    """A many-to-many relation of a model's instances (a consent's organisations) fetched as
-    `prefetch_related_objects` fetches it: the related manager's own prefetch queryset — the
-    related rows joined to the through table, each with its owner's key as an extra column —
-    made for stand-in instances whose keys are markers and compiled once per number of distinct
-    keys; each instance's rows cached where Django's `prefetch_one_level` caches them."""
-
-    def __init__(self, model: type[Model], name: str):
-        self._name = name
-        manager = getattr(model(pk=0), name)  # a stand-in: the relation's model and cache
-        self.related_model = manager.model
-        self.cache_name = manager.prefetch_cache_name
-        # How Django's prefetch reads a row's owner and an instance's key (the manager's
-        # `get_prefetch_querysets` answers them with the queryset).
-        self._keys_of: dict[str, Callable[[Any], tuple]] = {}
-
-        def make(count: int) -> CompiledQuery:
-            names = [f"key{n}" for n in range(count)]
-
-            def build(**keys: int) -> QuerySet:
-                stand_ins = [model(pk=keys[name]) for name in names]
-                manager = getattr(stand_ins[0], name)
-                start = manager.model._default_manager.get_queryset()
-                unsent: QuerySet = _Unsent(
-                    model=manager.model, query=start.query.chain(), using=start._db, hints={}
-                )
-                queryset, row_key, instance_key, *_rest = manager.get_prefetch_querysets(
-                    stand_ins, [unsent]
-                )
-                self._keys_of.update(row=row_key, instance=instance_key)
-                return queryset
-
-            return CompiledQuery(
-                self.related_model,
-                build,
-                *names,
-                types=dict.fromkeys(names, int),
-                prepared=True,  # rows by their owners' keys
-            )
-
-        self._queries = CompiledQueries(make)
-
-    def fetch(self, instances: Sequence[Model]) -> list[Model]:
-        cached = self.cache_name
-        todo = [one for one in instances if cached not in one._prefetched_objects_cache]  # type: ignore[attr-defined]
-        if todo:
-            distinct = list(dict.fromkeys(one.pk for one in todo if one.pk is not None))
-            rows = (
-                self._queries[len(distinct)].all(**{f"key{n}": k for n, k in enumerate(distinct)})
-                if distinct
-                else []
-            )
-            by_key: dict[Any, list[Model]] = {}
-            if rows:  # the statement ran: its build said how keys read
-                row_key = self._keys_of["row"]
-                for row in rows:
-                    by_key.setdefault(row_key(row), []).append(row)
-            for one in todo:
-                found = by_key.get(self._keys_of["instance"](one), []) if by_key else []
-                held = getattr(one, self._name).get_queryset()
-                held._result_cache = found
-                held._prefetch_done = True
-                one._prefetched_objects_cache[cached] = held  # type: ignore[attr-defined]
-        return [row for one in instances for row in one._prefetched_objects_cache[cached]]  # type: ignore[attr-defined]
+        return [row for one in instances for row in self._rows_of(one)]
 
 
 class CompiledPrefetch:
@@ -589,12 +531,12 @@ class CompiledPrefetch:
 
     MOST = 100  # compiled statements per relation, at most
 
-    _relations: dict[tuple[type[Model], str], _Relation | _ReverseMany | _ManyToMany] = {}
+    _relations: dict[tuple[type[Model], str], _Relation | _ToMany] = {}
 
     def __init__(
         self,
         lookups: tuple[tuple[str, ...], ...],
-        prefetches: Mapping[tuple[str, ...], _ReverseMany] | None = None,
+        prefetches: Mapping[tuple[str, ...], _ToMany] | None = None,
     ):
         self._lookups = lookups
         # The `Prefetch` lookups' relations, by their path (their queryset is theirs: not shared
@@ -604,7 +546,7 @@ class CompiledPrefetch:
     @classmethod
     def of(cls, model: type[Model], lookups: Collection[Any]) -> CompiledPrefetch | Literal[False]:
         paths: list[tuple[str, ...]] = []
-        prefetches: dict[tuple[str, ...], _ReverseMany] = {}
+        prefetches: dict[tuple[str, ...], _ToMany] = {}
         for lookup in lookups:
             if isinstance(lookup, Prefetch):
                 name = lookup.prefetch_through
@@ -615,7 +557,7 @@ class CompiledPrefetch:
                 ):
                     return False
                 path: tuple[str, ...] = (lookup.prefetch_to,)
-                prefetches[path] = _ReverseMany(model, name, lookup.queryset, lookup.to_attr)
+                prefetches[path] = _ToMany(model, name, lookup.queryset, lookup.to_attr)
                 paths.append(path)
                 continue
             if not isinstance(lookup, str):
@@ -631,19 +573,15 @@ class CompiledPrefetch:
         return cls(tuple(paths), prefetches)
 
     @classmethod
-    def _relation(
-        cls, model: type[Model], name: str
-    ) -> _Relation | _ReverseMany | _ManyToMany | None:
+    def _relation(cls, model: type[Model], name: str) -> _Relation | _ToMany | None:
         key = (model, name)
         relation = cls._relations.get(key)
         if relation is None:
             descriptor = getattr(model, name, None)
             if isinstance(descriptor, ForwardManyToOneDescriptor | ReverseOneToOneDescriptor):
                 relation = cls._relations[key] = _Relation(model, name)
-            elif isinstance(descriptor, ManyToManyDescriptor):
-                relation = cls._relations[key] = _ManyToMany(model, name)
-            elif isinstance(descriptor, ReverseManyToOneDescriptor):
-                relation = cls._relations[key] = _ReverseMany(model, name)
+            elif isinstance(descriptor, ReverseManyToOneDescriptor):  # many-to-many too
+                relation = cls._relations[key] = _ToMany(model, name)
             else:
                 return None
         return relation

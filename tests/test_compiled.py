@@ -158,12 +158,33 @@ def test_a_scoped_record_runs_the_orm_s_sql_and_gives_its_instances():
         assert later.captured_queries == []
 
 
+def _prefetched_both_ways(monkeypatch, model, build, ids: dict) -> tuple[list, list, int]:
+    """A compiled query of `build` (compiled on a first call) and the ORM's queryset: their
+    instances, after checking that the compiled one ran its prefetches without Django's
+    `prefetch_related_objects` and sent the ORM's statements word for word; and how many."""
+    import parcours.compiled as compiled_module
+
+    query = CompiledQuery(model, build, *ids, types=dict.fromkeys(ids, int))
+    query.all(**ids)  # compiled on the first call
+
+    def no_orm_prefetch(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the ORM's prefetch")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(compiled_module, "prefetch_related_objects", no_orm_prefetch)
+        with CaptureQueriesContext(connection) as compiled_sql:
+            found = query.all(**ids)
+    with CaptureQueriesContext(connection) as orm_sql:
+        orm = list(build(**ids))
+    assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
+    return found, orm, len(compiled_sql)
+
+
 def test_reverse_foreign_keys_prefetched_compiled_as_the_orm_prefetches_them(monkeypatch):
     """A compiled query's reverse foreign-key prefetches (a pathway's modality periods and
     barriers) run through `CompiledPrefetch`, never Django's `prefetch_related_objects`: the
     ORM's statements word for word, each pathway's rows in the ORM's order (none for one without
     any), cached where the ORM caches them, each row knowing its pathway."""
-    import parcours.compiled as compiled_module
     from parcours.models import Barrier, ModalityPeriod
 
     now = timezone.now()
@@ -187,21 +208,8 @@ def test_reverse_foreign_keys_prefetched_compiled_as_the_orm_prefetches_them(mon
             .prefetch_related("modality_periods", "barriers")
         )
 
-    query = CompiledQuery(Pathway, build, *ids, types=dict.fromkeys(ids, int))
-    query.prefetch_lookups = tuple(build(**ids)._prefetch_related_lookups)
-
-    def no_orm_prefetch(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise AssertionError("the ORM's prefetch")
-
-    query.all(**ids)  # compiled on the first call
-    with monkeypatch.context() as patched:
-        patched.setattr(compiled_module, "prefetch_related_objects", no_orm_prefetch)
-        with CaptureQueriesContext(connection) as compiled_sql:
-            found = query.all(**ids)
-    with CaptureQueriesContext(connection) as orm_sql:
-        orm = list(build(**ids))
-    assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
-    assert len(compiled_sql) == 3
+    found, orm, sent = _prefetched_both_ways(monkeypatch, Pathway, build, ids)
+    assert sent == 3
     with CaptureQueriesContext(connection) as later:
         for one, theirs in zip(found, orm, strict=True):
             assert list(one.modality_periods.all()) == list(theirs.modality_periods.all())
@@ -216,7 +224,6 @@ def test_a_many_to_many_prefetched_compiled_as_the_orm_prefetches_it(monkeypatch
     runs through `CompiledPrefetch`: the ORM's statement word for word (the related rows joined
     to the through table, the owner's key as an extra column), each consent's organisations in
     the ORM's order (none for one without), cached where the ORM caches them; nothing later."""
-    import parcours.compiled as compiled_module
     from parcours.models import Consent
 
     from .factories import ConsentFactory
@@ -237,20 +244,8 @@ def test_a_many_to_many_prefetched_compiled_as_the_orm_prefetches_it(monkeypatch
             .prefetch_related("organisations")
         )
 
-    query = CompiledQuery(Consent, build, *ids, types=dict.fromkeys(ids, int))
-    query.all(**ids)  # compiled on the first call
-
-    def no_orm_prefetch(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise AssertionError("the ORM's prefetch")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(compiled_module, "prefetch_related_objects", no_orm_prefetch)
-        with CaptureQueriesContext(connection) as compiled_sql:
-            found = query.all(**ids)
-    with CaptureQueriesContext(connection) as orm_sql:
-        orm = list(build(**ids))
-    assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
-    assert len(compiled_sql) == 2
+    found, orm, sent = _prefetched_both_ways(monkeypatch, Consent, build, ids)
+    assert sent == 2
     with CaptureQueriesContext(connection) as later:
         for one, theirs in zip(found, orm, strict=True):
             assert list(one.organisations.all()) == list(theirs.organisations.all())
@@ -265,8 +260,6 @@ def test_a_prefetch_with_its_queryset_and_attribute_compiled_as_the_orm_s(monkey
     pathways a list in the attribute in the ORM's order (an empty one for a person without),
     deferred as the ORM defers them, each knowing its person; nothing read later."""
     from django.db.models import Prefetch
-
-    import parcours.compiled as compiled_module
 
     now = timezone.now()
     persons = [PersonFactory() for _ in range(3)]
@@ -288,20 +281,8 @@ def test_a_prefetch_with_its_queryset_and_attribute_compiled_as_the_orm_s(monkey
             )
         )
 
-    query = CompiledQuery(Person, build, *ids, types=dict.fromkeys(ids, int))
-    query.all(**ids)  # compiled on the first call
-
-    def no_orm_prefetch(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise AssertionError("the ORM's prefetch")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(compiled_module, "prefetch_related_objects", no_orm_prefetch)
-        with CaptureQueriesContext(connection) as compiled_sql:
-            found = query.all(**ids)
-    with CaptureQueriesContext(connection) as orm_sql:
-        orm = list(build(**ids))
-    assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
-    assert len(compiled_sql) == 2
+    found, orm, sent = _prefetched_both_ways(monkeypatch, Person, build, ids)
+    assert sent == 2
     with CaptureQueriesContext(connection) as later:
         for one, theirs in zip(found, orm, strict=True):
             mine = [(p.pk, p.status) for p in one.all_pathways]
