@@ -156,8 +156,13 @@ TEMPLATES = [
         "APP_DIRS": True,
         "OPTIONS": {
             # `{% url %}` with its answers remembered, the `date` filter's common formats
-            # written directly (web/templatetags/remembered_urls.py, quick_dates.py).
-            "builtins": ["web.templatetags.remembered_urls", "web.templatetags.quick_dates"],
+            # written directly, `{% form_field %}` in Python (web/templatetags/
+            # remembered_urls.py, quick_dates.py, form_fields.py).
+            "builtins": [
+                "web.templatetags.remembered_urls",
+                "web.templatetags.quick_dates",
+                "web.templatetags.form_fields",
+            ],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
