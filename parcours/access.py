@@ -426,6 +426,30 @@ class ScopedCount(Generic[M]):
             now=timezone.now(),
         )
 
+    def count_up_to(self, actor: Actor, most: int) -> int:
+        """The count, or `most` if there are at least that many: the scope's first `most` ids,
+        unordered, so that PostgreSQL stops at the `most`-th (a badge's « 99+ » needs no
+        more). NotCompiled as `count`."""
+        if actor.link is not None or personal_grants(actor) or not role_categories(actor):
+            raise NotCompiled
+        key = (actor.role, tuple(sorted(permission_ids().items())), most)
+        compiled = self._by_role.get(key)
+        if compiled is None:
+
+            def build(group: int, organisation: int, now: dt.datetime) -> QuerySet[M]:
+                scope = self._shape(_stand_in(actor, group, organisation), now)
+                return scope.order_by().values_list("pk")[:most]  # type: ignore[return-value]
+
+            compiled = _compiled_scope(self.model, build, optional=())
+            self._by_role[key] = compiled
+        return len(
+            compiled.rows(
+                group=actor.organisation.group_id,
+                organisation=actor.organisation.pk,
+                now=timezone.now(),
+            )
+        )
+
 
 class ScopedRows(Generic[M]):
     """The rows of an actor's scope that belong to one record (a referral's alerts, its

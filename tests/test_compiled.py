@@ -568,7 +568,12 @@ def test_the_open_alerts_count_compiled_as_the_orm_s():
     for each organisation of that role (its group and id are values), the same number; the
     drafts of others and resolved alerts left out alike; personal grants go the ORM's way."""
     from notifications.models import Alert
-    from notifications.selectors import OPEN_ALERTS, open_alerts_count, open_alerts_visible_to
+    from notifications.selectors import (
+        OPEN_ALERTS,
+        open_alerts_badge,
+        open_alerts_count,
+        open_alerts_visible_to,
+    )
     from parcours.models import ReferralStatus
 
     from .factories import ReferralFactory
@@ -600,6 +605,19 @@ def test_the_open_alerts_count_compiled_as_the_orm_s():
             with CaptureQueriesContext(connection) as orm_sql:
                 assert open_alerts_visible_to(actor).count() == expected
         assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
+    # The badge's count up to a bound: the scope's first ids, unordered, as the ORM's slice.
+    alert(ReferralFactory(receiver_organisation=first.organisation, sent=True))
+    actor = actor_for(first.user, first.organisation_id)
+    for most, expected in ((1, 1), (2, 2), (3, 2)):
+        with time_machine.travel(timezone.now(), tick=False), request_memo():
+            OPEN_ALERTS.count_up_to(actor, most)
+            with CaptureQueriesContext(connection) as compiled_sql:
+                assert OPEN_ALERTS.count_up_to(actor, most) == expected
+            with CaptureQueriesContext(connection) as orm_sql:
+                scope = open_alerts_visible_to(actor).order_by().values_list("pk")[:most]
+                assert len(scope) == expected
+        assert [q["sql"] for q in compiled_sql] == [q["sql"] for q in orm_sql]
+        assert f"LIMIT {most}" in compiled_sql[0]["sql"]
     # A break-glass opens its pathway to the user alone: the ORM's shape, the same count.
     bystander = MembershipFactory(role="counsellor")
     actor = actor_for(bystander.user, bystander.organisation_id)
@@ -611,7 +629,10 @@ def test_the_open_alerts_count_compiled_as_the_orm_s():
     with request_memo():
         with pytest.raises(access.NotCompiled):
             OPEN_ALERTS.count(actor)
+        with pytest.raises(access.NotCompiled):
+            OPEN_ALERTS.count_up_to(actor, 100)
         assert open_alerts_count(actor) == open_alerts_visible_to(actor).count()
+        assert open_alerts_badge(actor) == open_alerts_count(actor)
 
 
 def test_the_actor_s_membership_compiled_as_the_orm_s():

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from parcours.models import Appointment, EscalationAudience, Referral
+from parcours.models import Appointment, EscalationAudience, Organisation, Referral
 
 
 class AlertKind(models.TextChoices):
@@ -54,6 +54,22 @@ class Alert(models.Model):
         verbose_name=_("orientation"),
         on_delete=models.PROTECT,  # alerts are part of the referral's record
         related_name="alerts",
+    )
+    # The referral's two parties, copied when the alert is raised (a sent referral's never
+    # change): an organisation's unresolved alerts — the header's badge on every page, the
+    # alerts page — are found by these columns' partial indexes, not by walking every referral
+    # the organisation sent or received (issue 17: 0.45 s a page at 3 M referrals).
+    sender_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation émettrice"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    receiver_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation destinataire"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     kind = models.CharField(_("type"), max_length=20, choices=AlertKind.choices)
     # 1: the alert; 1 + n: its n-th rung of escalation (who it told: `audience`).
@@ -144,10 +160,28 @@ class Alert(models.Model):
                 condition=Q(state__in=("open", "notified", "escalated")),
                 name="alert_unresolved_idx",
             ),
+            # An organisation's unresolved alerts, as sender and as receiver (the badge).
+            models.Index(
+                fields=["sender_organisation"],
+                condition=Q(state__in=("open", "notified", "escalated")),
+                name="alert_unresolved_sender_idx",
+            ),
+            models.Index(
+                fields=["receiver_organisation"],
+                condition=Q(state__in=("open", "notified", "escalated")),
+                name="alert_unresolved_receiver_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} (niveau {self.level}) — orientation {self.referral_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        # The parties are the referral's (the services' INSERT writes them as well).
+        if self.sender_organisation_id is None or self.receiver_organisation_id is None:
+            self.sender_organisation_id = self.referral.sender_organisation_id
+            self.receiver_organisation_id = self.referral.receiver_organisation_id
+        super().save(*args, **kwargs)
 
     @property
     def is_escalation(self) -> bool:

@@ -21,6 +21,7 @@ from ..models import ALERT_STATE_MOVES, Alert, AlertKind, AlertLevel, AlertState
 from ..models.alert import UNRESOLVED_STATES
 from ..rules import RULES
 from ..selectors import (
+    OPEN_ALERTS_BADGE,
     OPEN_ALERTS_COUNT,
     DueReferral,
     alerts_due_for_escalation,
@@ -82,15 +83,23 @@ def _insert_alerts(rows: list[AlertRow], *, now: dt.datetime) -> list[Alert]:
     if not rows:
         return []
     table = Alert._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, 0, %s, '')"] * len(rows))
+    # The referral's two parties go on the alert (the badge's index reads them).
+    parties = {
+        pk: (sender, receiver)
+        for pk, sender, receiver in Referral.objects.filter(
+            pk__in={row.referral_id for row in rows}
+        ).values_list("pk", "sender_organisation_id", "receiver_organisation_id")
+    }
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, 0, %s, '', %s, %s)"] * len(rows))
     params: list = []
     for row in rows:
         params += [row.referral_id, row.kind, row.level, AlertState.OPEN, row.due_at]
         params += [row.appointment_id, row.audience, row.next_rung_at, now]
+        params += parties[row.referral_id]
     sql = (
         f"INSERT INTO {table} (referral_id, kind, level, state, due_at, appointment_id, "  # noqa: S608
-        f"audience, next_rung_at, last_rung, created_at, resolution) VALUES {values} "
-        "ON CONFLICT DO NOTHING RETURNING id"
+        "audience, next_rung_at, last_rung, created_at, resolution, sender_organisation_id, "
+        f"receiver_organisation_id) VALUES {values} ON CONFLICT DO NOTHING RETURNING id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -211,7 +220,9 @@ def alerts_resolve_for_referral(*, referral: Referral, now: dt.datetime, why: st
             )
             resolved += 1
     if resolved:
-        forget(OPEN_ALERTS_COUNT)  # a page rendered after this move counts afresh
+        # A page rendered after this move counts afresh.
+        forget(OPEN_ALERTS_COUNT)
+        forget(OPEN_ALERTS_BADGE)
     return resolved
 
 

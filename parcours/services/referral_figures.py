@@ -211,10 +211,9 @@ def _alert_cells(referrals: QuerySet[Referral]) -> dict[tuple, dict[str, int]]:
     rows = (
         _alert_model()
         .objects.filter(referral__in=referrals.values("pk"), level=FIRST_LEVEL)
+        # The two parties are the alert's own columns (its referral's, copied when raised).
         .annotate(
             month=_month_of("referral__sent_at"),
-            sender_organisation_id=F("referral__sender_organisation_id"),
-            receiver_organisation_id=F("referral__receiver_organisation_id"),
             receiver_service_id=F("referral__receiver_service_id"),
         )
         .values(*KEYS)

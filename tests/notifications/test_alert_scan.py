@@ -81,6 +81,11 @@ def test_unanswered_counts_french_working_days_and_is_raised_once(journey):
     (alert,) = alerts(j.referral)
     assert (alert.kind, alert.level, alert.state) == (AlertKind.UNANSWERED, 1, AlertState.OPEN)
     assert alert.due_at == due
+    # The referral's two parties, copied on the alert (the badge's index reads them).
+    assert (alert.sender_organisation_id, alert.receiver_organisation_id) == (
+        j.referral.sender_organisation_id,
+        j.referral.receiver_organisation_id,
+    )
     assert addresses(alert) == {j.sender_email, j.receiver_contact}
     assert OutboxMessage.objects.filter(deliveries__alert=alert).count() == 2
 

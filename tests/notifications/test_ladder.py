@@ -75,6 +75,10 @@ def test_the_scan_climbs_the_agreements_ladder_each_rung_once(journey):
     first, to_counsellors = chain(j.referral)
     assert (to_counsellors.level, to_counsellors.audience) == (2, COUNSELLORS)
     assert to_counsellors.due_at == raised_at + 24 * H
+    parties = (j.referral.sender_organisation_id, j.referral.receiver_organisation_id)
+    assert (to_counsellors.sender_organisation_id, to_counsellors.receiver_organisation_id) == (
+        parties
+    )
     # The counsellors are told again: the sender's counsellor and the receiver's address.
     assert addresses(to_counsellors) == {j.sender_email, j.receiver_contact}
     assert (first.state, first.last_rung) == (AlertState.ESCALATED, 1)

@@ -159,8 +159,9 @@ def test_every_counter_is_its_lists_total_at_a_constant_cost():
             listed = page.context["page"]
             assert listed.paginator.count == size, (url, size)
             assert len(listed.object_list) == min(size, PAGE), (url, size)
-        # The header's badge counts the same open alerts.
-        assert f"{size} alertes non traitées" in html
+        # The header's badge counts the same open alerts, up to « 99+ ».
+        badge = f"{size} alertes" if size < 100 else "plus de 99 alertes"
+        assert f"{badge} non traitées" in html
     for where, counts in costs.items():
         assert len(set(counts)) == 1, f"{where}: {counts} queries at {SIZES} items"
 
@@ -199,10 +200,10 @@ def test_the_alert_badge_costs_one_count_and_none_without_a_member(settings):
     client.get(reverse("web:home"))
     with CaptureQueriesContext(connection) as queries:
         html = client.get(reverse("web:preferences")).content.decode()
-    alert_counts = [
-        q["sql"] for q in queries if re.search(r'COUNT\(\*\).*FROM "notifications_alert"', q["sql"])
-    ]
-    assert len(alert_counts) == 1
+    alert_reads = [q["sql"] for q in queries if '"notifications_alert"' in q["sql"]]
+    # Counted up to a hundred: the first hundred ids, unordered, never a COUNT of them all.
+    assert len(alert_reads) == 1
+    assert "LIMIT 100" in alert_reads[0] and "ORDER BY" not in alert_reads[0]
     assert "1 alerte non traitée" in html
     assert 'aria-hidden="true">1</span>' in html
     # Anonymous: the login page, no alert counted.
@@ -226,7 +227,37 @@ def test_the_home_counts_its_alerts_once_for_the_block_and_the_badge():
         q["sql"] for q in queries if re.search(r'COUNT\(\*\).*FROM "notifications_alert"', q["sql"])
     ]
     assert len(alert_counts) == 1
+    # The badge says the block's count: not read again.
+    assert not [q for q in queries if "LIMIT 100" in q["sql"]]
     assert "Alertes ouvertes : 1<" in html and "1 alerte non traitée" in html
+
+
+def test_the_badge_stops_counting_at_a_hundred():
+    """« 99+ » beyond: the header never checks the scope of thousands of alerts on every page;
+    the home's block, whose link opens the list, still says the exact total."""
+    lists = Lists()
+    client = _client(lists.me)
+    now = timezone.now()
+    referrals = [  # with the fixture's own alert: 100 open
+        ReferralFactory(
+            pathway=PathwayFactory(owner_organisation=lists.siae),
+            receiver_organisation=lists.home,
+            sent=True,
+        )
+        for _ in range(99)
+    ]
+    for referral in referrals:
+        Alert.objects.create(
+            referral=referral, kind="unanswered", level=1, due_at=now, created_at=now
+        )
+    html = client.get(reverse("web:preferences")).content.decode()
+    assert 'aria-hidden="true">99+</span>' in html
+    assert "plus de 99 alertes non traitées" in html
+    html = client.get(reverse("web:home")).content.decode()
+    assert "Alertes ouvertes : 100<" in html and 'aria-hidden="true">99+</span>' in html
+    Alert.objects.filter(referral=referrals[0]).update(state="resolved", resolved_at=now)
+    html = client.get(reverse("web:preferences")).content.decode()
+    assert 'aria-hidden="true">99</span>' in html and "99 alertes non traitées" in html
 
 
 def test_the_remembered_count_is_forgotten_when_an_alert_resolves():

@@ -1,8 +1,11 @@
+from dataclasses import dataclass
+
 from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from notifications.selectors import open_alerts_count as count_open_alerts
+from notifications.selectors import BADGE_MOST
+from notifications.selectors import open_alerts_badge as alerts_badge_count
 from parcours import access
 from parcours.actor import Actor
 from parcours.categories import DataCategory
@@ -53,14 +56,26 @@ def referral_status_label(code: str) -> str:
     return status_label(code)
 
 
+@dataclass(frozen=True)
+class AlertsBadge:
+    shown: str  # « 7 », « 99+ »
+    spoken: str  # for screen readers: « 7 alertes non traitées », « plus de 99 alertes… »
+
+
 @register.filter
-def open_alerts_count(actor) -> int | None:
-    """The header's badge: the alerts still to deal with the acting user may see — one COUNT,
-    the alerts page's default list's total. None where no one acts (anonymous, or a page
-    outside member_required: the template passes "")."""
+def open_alerts_badge(actor) -> AlertsBadge | None:
+    """The header's badge: the alerts still to deal with the acting user may see (the alerts
+    page's default list), counted up to a hundred — « 99+ » beyond. None when there are none
+    or no one acts (anonymous, or a page outside member_required: the template passes "")."""
     if not isinstance(actor, Actor):
         return None
-    return count_open_alerts(actor)
+    count = alerts_badge_count(actor)
+    if not count:
+        return None
+    if count >= BADGE_MOST:
+        most = BADGE_MOST - 1
+        return AlertsBadge(f"{most}+", f"plus de {most} alertes non traitées")
+    return AlertsBadge(str(count), f"{count} alerte{pluriel(count)} non traitée{pluriel(count)}")
 
 
 @register.filter
