@@ -233,10 +233,7 @@ def open_alerts_badge(actor: Actor) -> int:
     if exact is not None:
         return min(exact, BADGE_MOST)
 
-    def count() -> int:
-        try:
-            return OPEN_ALERTS.count_up_to(actor, BADGE_MOST)
-        except access.NotCompiled:  # personal grants, a receiver's link: the ORM's
-            return len(open_alerts_visible_to(actor).order_by().values_list("pk")[:BADGE_MOST])
-
-    return remembered((OPEN_ALERTS_BADGE, actor.user_id, actor.organisation.pk), count)
+    return remembered(
+        (OPEN_ALERTS_BADGE, actor.user_id, actor.organisation.pk),
+        lambda: OPEN_ALERTS.count_up_to(actor, BADGE_MOST),
+    )

@@ -231,9 +231,7 @@ class ScopedRecord(Generic[M]):
         self._by_role: dict[tuple, CompiledQuery[M]] = {}
 
     def _compiled(self, actor: Actor) -> CompiledQuery[M]:
-        # The permission ids are in the SQL: they change when the tables are re-created (a
-        # test's flush re-creates the permissions; `permission_ids` forgets them then).
-        key = (actor.role, tuple(sorted(permission_ids().items())))
+        key = _role_key(actor)
         compiled = self._by_role.get(key)
         if compiled is None:
 
@@ -253,7 +251,7 @@ class ScopedRecord(Generic[M]):
     def find(self, actor: Actor, pk: int) -> M | None:
         """The record, or None when it is not in the scope (or missing). Raises NotCompiled
         when the actor holds personal grants or sees nothing: the caller asks the ORM."""
-        if actor.link is not None or personal_grants(actor) or not role_categories(actor):
+        if not scope_compiles(actor):
             raise NotCompiled
         return self._compiled(actor).first(
             group=actor.organisation.group_id,
@@ -261,6 +259,20 @@ class ScopedRecord(Generic[M]):
             now=timezone.now(),
             pk=pk,
         )
+
+
+def scope_compiles(actor: Actor) -> bool:
+    """Whether the actor's scope has the shape the compiled scopes read (`ScopedRecord`,
+    `ScopedPage`, `ScopedCount`, `ScopedRows`): not a receiver's link, no personal grant
+    (break-glass), a role that sees something — else the door asks the ORM."""
+    return actor.link is None and not personal_grants(actor) and bool(role_categories(actor))
+
+
+def _role_key(actor: Actor) -> tuple:
+    """What a compiled scope's SQL depends on besides its values: the role (its categories)
+    and the permission ids written in the SQL (they change when the tables are re-created: a
+    test's flush re-creates the permissions; `permission_ids` forgets them then)."""
+    return (actor.role, tuple(sorted(permission_ids().items())))
 
 
 def _stand_in(actor: Actor, group: int, organisation: int) -> Actor:
@@ -313,7 +325,7 @@ class ScopedPage(Generic[M]):
     def compiles(self, actor: Actor) -> bool:
         """Whether the actor's scope has the compiled shape: not a receiver's link, no personal
         grant (break-glass), a role that sees something — else the door asks the ORM."""
-        return actor.link is None and not personal_grants(actor) and bool(role_categories(actor))
+        return scope_compiles(actor)
 
     def _build(
         self,
@@ -365,16 +377,7 @@ class ScopedPage(Generic[M]):
                 field.get_prep_value(position), connections[alias], prepared=True
             )
         filters = tuple(name for name in self.own_organisation if name in narrowed)
-        # The permission ids are in the SQL (see ScopedRecord).
-        key = (
-            actor.role,
-            tuple(sorted(permission_ids().items())),
-            filters,
-            ordering,
-            lookup,
-            low,
-            high,
-        )
+        key = (*_role_key(actor), filters, ordering, lookup, low, high)
         compiled = self._by_shape.get(key)
         if compiled is None:
             build = self._build(actor, filters, ordering, lookup, low, high)
@@ -406,7 +409,7 @@ class ScopedCount(Generic[M]):
         self._by_role: dict[tuple, CompiledQuery[M]] = {}
 
     def _compiled(self, actor: Actor) -> CompiledQuery[M]:
-        key = (actor.role, tuple(sorted(permission_ids().items())))  # as ScopedRecord's
+        key = _role_key(actor)
         compiled = self._by_role.get(key)
         if compiled is None:
 
@@ -418,7 +421,7 @@ class ScopedCount(Generic[M]):
         return compiled
 
     def count(self, actor: Actor) -> int:
-        if actor.link is not None or personal_grants(actor) or not role_categories(actor):
+        if not scope_compiles(actor):
             raise NotCompiled
         return self._compiled(actor).count(
             group=actor.organisation.group_id,
@@ -429,16 +432,15 @@ class ScopedCount(Generic[M]):
     def count_up_to(self, actor: Actor, most: int) -> int:
         """The count, or `most` if there are at least that many: the scope's first `most` ids,
         unordered, so that PostgreSQL stops at the `most`-th (a badge's « 99+ » needs no
-        more). NotCompiled as `count`."""
-        if actor.link is not None or personal_grants(actor) or not role_categories(actor):
-            raise NotCompiled
-        key = (actor.role, tuple(sorted(permission_ids().items())), most)
+        more). Compiled once per role; the ORM's same slice for a scope of another shape."""
+        if not scope_compiles(actor):
+            return len(_first_ids(self._shape(actor, None), most))
+        key = (*_role_key(actor), most)
         compiled = self._by_role.get(key)
         if compiled is None:
 
             def build(group: int, organisation: int, now: dt.datetime) -> QuerySet[M]:
-                scope = self._shape(_stand_in(actor, group, organisation), now)
-                return scope.order_by().values_list("pk")[:most]  # type: ignore[return-value]
+                return _first_ids(self._shape(_stand_in(actor, group, organisation), now), most)
 
             compiled = _compiled_scope(self.model, build, optional=())
             self._by_role[key] = compiled
@@ -449,6 +451,11 @@ class ScopedCount(Generic[M]):
                 now=timezone.now(),
             )
         )
+
+
+def _first_ids(scope: QuerySet[M], most: int) -> QuerySet[M]:
+    """The scope's first `most` ids, in no order (a bound, not a page)."""
+    return scope.order_by().values_list("pk")[:most]  # type: ignore[return-value]
 
 
 class ScopedRows(Generic[M]):
@@ -484,7 +491,7 @@ class ScopedRows(Generic[M]):
         self._by_role: dict[tuple, CompiledQuery[M]] = {}
 
     def _compiled(self, actor: Actor) -> CompiledQuery[M]:
-        key = (actor.role, tuple(sorted(permission_ids().items())))  # as ScopedRecord's
+        key = _role_key(actor)
         compiled = self._by_role.get(key)
         if compiled is None:
 
@@ -504,7 +511,7 @@ class ScopedRows(Generic[M]):
 
     def compiles(self, actor: Actor) -> bool:
         """Whether the actor's scope has the compiled shape (see ScopedPage.compiles)."""
-        return actor.link is None and not personal_grants(actor) and bool(role_categories(actor))
+        return scope_compiles(actor)
 
     def _values(self, actor: Actor, now: dt.datetime | None, ids: Mapping[str, object]) -> dict:
         if not self.compiles(actor):
