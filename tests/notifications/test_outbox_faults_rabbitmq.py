@@ -251,8 +251,10 @@ def test_smtp_4xx_is_retried_with_backoff_then_delivered(journey, rabbitmq, sink
     run(alerts_scan, rabbitmq, worker, due)  # wakes the relay through RabbitMQ (same `now`)
     wait_until(lambda: sink.attempts == 2, what="the first two refusals")
     rows = OutboxMessage.objects.order_by("id")
+    # A fresh query each poll: iterating `rows` itself would cache its first answer, read while
+    # the worker may not yet have committed the refusals, and the wait could never end.
     wait_until(
-        lambda: [(r.status, r.attempts) for r in rows] == [("pending", 1)] * 2,
+        lambda: list(rows.all().values_list("status", "attempts")) == [("pending", 1)] * 2,
         what="the refusals recorded",
     )
     assert [r.smtp_code for r in rows] == [451, 451]
