@@ -38,12 +38,6 @@ def remembered(key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
     return memo[key]
 
 
-def remembered_already(key: tuple[Hashable, ...]) -> Any:
-    """What `remembered` keeps for `key` in this request, None if nothing (yet)."""
-    memo = _memo.get()
-    return None if memo is None else memo.get(key)
-
-
 def forget(fact: str) -> None:
     """Drop every remembered value of `fact` (the first item of their keys)."""
     memo = _memo.get()

@@ -160,14 +160,15 @@ class Alert(models.Model):
                 condition=Q(state__in=("open", "notified", "escalated")),
                 name="alert_unresolved_idx",
             ),
-            # An organisation's unresolved alerts, as sender and as receiver (the badge).
+            # An organisation's unresolved alerts, as sender and as receiver, newest first
+            # (the badge; the home's block and the alerts page walk them in this order).
             models.Index(
-                fields=["sender_organisation"],
+                fields=["sender_organisation", "-created_at", "-id"],
                 condition=Q(state__in=("open", "notified", "escalated")),
                 name="alert_unresolved_sender_idx",
             ),
             models.Index(
-                fields=["receiver_organisation"],
+                fields=["receiver_organisation", "-created_at", "-id"],
                 condition=Q(state__in=("open", "notified", "escalated")),
                 name="alert_unresolved_receiver_idx",
             ),

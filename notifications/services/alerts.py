@@ -22,7 +22,6 @@ from ..models.alert import UNRESOLVED_STATES
 from ..rules import RULES
 from ..selectors import (
     OPEN_ALERTS_BADGE,
-    OPEN_ALERTS_COUNT,
     DueReferral,
     alerts_due_for_escalation,
     alerts_visible_to,
@@ -221,7 +220,6 @@ def alerts_resolve_for_referral(*, referral: Referral, now: dt.datetime, why: st
             resolved += 1
     if resolved:
         # A page rendered after this move counts afresh.
-        forget(OPEN_ALERTS_COUNT)
         forget(OPEN_ALERTS_BADGE)
     return resolved
 

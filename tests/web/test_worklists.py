@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Alert
+from notifications.selectors import BADGE_MOST
 from parcours.models import EventKind, PathwayEvent, ReferralStatus, Role
 from parcours.selectors import worklists
 from parcours.selectors.sent_referrals import NEEDS_ATTENTION
@@ -31,6 +32,7 @@ from tests.factories import (
     PlanActionFactory,
     ReferralFactory,
 )
+from web.views.alerts import OPEN_LISTED
 
 pytestmark = pytest.mark.django_db
 
@@ -148,17 +150,28 @@ def test_every_counter_is_its_lists_total_at_a_constant_cost():
         html = home.content.decode()
         for url, (block, words) in FULL_LISTS.items():
             counted = home.context[block]
-            # The counter is the list's total, the rows are the first ones…
-            assert counted.count == size, (block, size)
+            # The counter is the list's total (the alerts' up to a hundred: « plus de 99 »
+            # beyond), the rows are the first ones…
+            said = str(size)
+            if block == "alerts" and size >= BADGE_MOST:
+                said = f"plus de {BADGE_MOST - 1}"
+                assert (counted.count, counted.more) == (BADGE_MOST - 1, True)
+            else:
+                assert (counted.count, counted.more) == (size, False), (block, size)
             assert len(counted.rows) == min(size, HOME), (block, size)
-            assert f"{words} : {size}<" in html, (words, size)
-            assert f'Voir tout ({size})<span class="fr-sr-only">' in html
-            # …and the list « voir tout » opens has that total, a page at a time.
+            assert f"{words} : {said}<" in html, (words, size)
+            assert f'Voir tout ({said})<span class="fr-sr-only">' in html
+            # …and the list « voir tout » opens has that total (the open alerts' pages reach
+            # the 200 newest), a page at a time.
             page, queries = _get(client, url)
             costs.setdefault(url, []).append(queries)
             listed = page.context["page"]
-            assert listed.paginator.count == size, (url, size)
+            listed_most = OPEN_LISTED if block == "alerts" else size
+            assert listed.paginator.count == min(size, listed_most), (url, size)
             assert len(listed.object_list) == min(size, PAGE), (url, size)
+            if block == "alerts":
+                more = "Plus de 200 alertes en cours : les 200 plus récentes sont listées"
+                assert (more in page.content.decode()) == (size >= OPEN_LISTED)
         # The header's badge counts the same open alerts, up to « 99+ ».
         badge = f"{size} alertes" if size < 100 else "plus de 99 alertes"
         assert f"{badge} non traitées" in html
@@ -223,18 +236,19 @@ def test_the_home_counts_its_alerts_once_for_the_block_and_the_badge():
     client.get(reverse("web:home"))
     with CaptureQueriesContext(connection) as queries:
         html = client.get(reverse("web:home")).content.decode()
-    alert_counts = [
-        q["sql"] for q in queries if re.search(r'COUNT\(\*\).*FROM "notifications_alert"', q["sql"])
-    ]
-    assert len(alert_counts) == 1
-    # The badge says the block's count: not read again.
-    assert not [q for q in queries if "LIMIT 100" in q["sql"]]
+    alert_reads = [q["sql"] for q in queries if 'FROM "notifications_alert"' in q["sql"]]
+    # Never a COUNT of them all: the first hundred ids once (the block and the badge), the
+    # block's rows (each party's newest, merged), then those rows with their referrals.
+    assert not [sql for sql in alert_reads if re.search(r"COUNT\(\*\)", sql)]
+    assert len([sql for sql in alert_reads if "LIMIT 100" in sql]) == 1
+    assert len([sql for sql in alert_reads if "UNION ALL" in sql]) == 1
+    assert len(alert_reads) == 3
     assert "Alertes ouvertes : 1<" in html and "1 alerte non traitée" in html
 
 
 def test_the_badge_stops_counting_at_a_hundred():
-    """« 99+ » beyond: the header never checks the scope of thousands of alerts on every page;
-    the home's block, whose link opens the list, still says the exact total."""
+    """« 99+ » beyond: the header never checks the scope of thousands of alerts on every page,
+    nor the home's block (« plus de 99 »)."""
     lists = Lists()
     client = _client(lists.me)
     now = timezone.now()
@@ -254,7 +268,7 @@ def test_the_badge_stops_counting_at_a_hundred():
     assert 'aria-hidden="true">99+</span>' in html
     assert "plus de 99 alertes non traitées" in html
     html = client.get(reverse("web:home")).content.decode()
-    assert "Alertes ouvertes : 100<" in html and 'aria-hidden="true">99+</span>' in html
+    assert "Alertes ouvertes : plus de 99<" in html and 'aria-hidden="true">99+</span>' in html
     Alert.objects.filter(referral=referrals[0]).update(state="resolved", resolved_at=now)
     html = client.get(reverse("web:preferences")).content.decode()
     assert 'aria-hidden="true">99</span>' in html and "99 alertes non traitées" in html
@@ -263,7 +277,7 @@ def test_the_badge_stops_counting_at_a_hundred():
 def test_the_remembered_count_is_forgotten_when_an_alert_resolves():
     """Within one request the count is read once; a move that resolves alerts drops it, so a
     page rendered after the move counts afresh."""
-    from notifications.selectors import open_alerts_count
+    from notifications.selectors import open_alerts_badge
     from notifications.services.alerts import alerts_resolve_for_referral
     from parcours.actor import actor_for
     from parcours.request_memo import request_memo
@@ -271,15 +285,15 @@ def test_the_remembered_count_is_forgotten_when_an_alert_resolves():
     lists = Lists()
     actor = actor_for(lists.me, lists.home.pk)
     with request_memo():
-        assert open_alerts_count(actor) == 1
+        assert open_alerts_badge(actor) == 1
         lists.to_answer.status = ReferralStatus.WITHDRAWN
         lists.to_answer.withdrawn_at = timezone.now()
         lists.to_answer.save()
         with CaptureQueriesContext(connection) as queries:
-            assert open_alerts_count(actor) == 1  # remembered: not read again
+            assert open_alerts_badge(actor) == 1  # remembered: not read again
         assert not queries.captured_queries
         assert alerts_resolve_for_referral(referral=lists.to_answer, now=timezone.now()) == 1
-        assert open_alerts_count(actor) == 0
+        assert open_alerts_badge(actor) == 0
 
 
 def test_a_manager_sees_the_organisations_counters_without_names():

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from notifications.selectors import alerts_visible_to, open_alerts_visible_to
+from notifications.selectors import NEWEST_FIRST, OpenAlertsNewest, alerts_visible_to
 from notifications.services.alerts import alert_acknowledge
 from notifications.services.preferences import preference_of, preference_set
 from parcours import access
@@ -21,6 +21,10 @@ from ..forms import INPUT_ERRORS, PreferenceForm, error_sentence
 from ..redirects import same_site_path
 from .referrals import SHOWN_IN_LISTS
 
+PAGE_SIZE = 25
+# The open alerts' pages list the 200 newest at most (8 pages).
+OPEN_LISTED = 200
+
 
 @member_required
 def alert_list(request):
@@ -29,16 +33,21 @@ def alert_list(request):
     page's referrals are journaled as a list read, as the inbox's."""
     actor = request.actor
     show = request.GET.get("etat", "ouvertes")
-    # Open ones by default: the home's « Alertes » block and the header's badge count this list.
-    alerts = (
-        open_alerts_visible_to(actor) if show == "ouvertes" else alerts_visible_to(actor)
-    ).select_related(
+    related = (
         "referral__pathway__person",
         "referral__sender_organisation",
         "referral__receiver_organisation",
         "acknowledged_by",
     )
-    page = Paginator(alerts.order_by("-created_at", "-id"), 25).get_page(request.GET.get("page"))
+    # Open ones by default: the home's « Alertes » block and the header's badge count this
+    # list. Its pages reach the `OPEN_LISTED` newest: the count stops there (each alert counted
+    # is one checked against the scope), and those dealt with make way for the next.
+    alerts = (
+        OpenAlertsNewest(actor, OPEN_LISTED, related)
+        if show == "ouvertes"
+        else alerts_visible_to(actor).select_related(*related).order_by(*NEWEST_FIRST)
+    )
+    page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
     referrals = {alert.referral_id: alert.referral.pathway_id for alert in page}
     grants = access.grants_for(actor, set(referrals.values()))
     visible = {pid: held.categories for pid, held in grants.items()}
@@ -50,7 +59,16 @@ def alert_list(request):
         shown=SHOWN_IN_LISTS,
         grants=grants,
     )
-    return render(request, "web/alerts/list.html", {"page": page, "show": show, "visible": visible})
+    return render(
+        request,
+        "web/alerts/list.html",
+        {
+            "page": page,
+            "show": show,
+            "visible": visible,
+            "more": show == "ouvertes" and page.paginator.count >= OPEN_LISTED,
+        },
+    )
 
 
 @require_POST

@@ -12,7 +12,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from notifications.answers import ANSWER_LINE_RELATED, answer_line
-from notifications.selectors import answers_visible_to, open_alerts_count, open_alerts_visible_to
+from notifications.selectors import (
+    BADGE_MOST,
+    answers_visible_to,
+    open_alerts_badge,
+    open_alerts_newest,
+)
 from parcours import access
 from parcours.api.actor import SESSION_KEY
 from parcours.gate import Action
@@ -30,10 +35,12 @@ LIMIT = 20
 
 @dataclass(frozen=True)
 class Block:
-    """The first rows of a work list and its total (`count` ≥ `len(rows)`)."""
+    """The first rows of a work list and its total (`count` ≥ `len(rows)`); `more`: the list
+    holds more than `count` (a total counted up to a bound, said « plus de … »)."""
 
     rows: list
     count: int
+    more: bool = False
 
 
 def _block(queryset: QuerySet) -> Block:
@@ -59,14 +66,15 @@ def home(request):
             "sender_organisation"
         )
     )
-    # Counted once for the block and the header's badge (the same list).
+    # Counted up to a hundred, once for the block and the header's badge (the same list):
+    # « plus de 99 » beyond, as the badge's « 99+ ».
+    alerts_count = open_alerts_badge(actor)
     alerts = Block(
-        rows=list(
-            open_alerts_visible_to(actor)
-            .select_related("referral__receiver_organisation", "referral__sender_organisation")
-            .order_by("-created_at", "-id")[:LIMIT]
+        rows=open_alerts_newest(
+            actor, 0, LIMIT, ("referral__receiver_organisation", "referral__sender_organisation")
         ),
-        count=open_alerts_count(actor),
+        count=min(alerts_count, BADGE_MOST - 1),
+        more=alerts_count >= BADGE_MOST,
     )
     caseload = _block(naming_persons(worklists.caseload(actor), ""))
     # Actions of people's plans the organisation holds and let pass their due date.
