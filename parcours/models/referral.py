@@ -217,6 +217,13 @@ class Referral(models.Model):
                 fields=["sent_at"], condition=Q(sent_at__isnull=False), name="referral_sent_at_idx"
             ),
             models.Index(fields=["sender_organisation", "status"], name="referral_sender_idx"),
+            # The organisations an organisation sent to, one index probe each
+            # (`selectors.sent_referrals.organisations_sent_to`).
+            models.Index(
+                fields=["sender_organisation", "receiver_organisation"],
+                condition=Q(sent_at__isnull=False),
+                name="referral_sender_receiver_idx",
+            ),
             # The no-show alert scan (notifications/scan.py) reads only referrals still waiting
             # for something: each partial index holds the few open rows of one wait, never the
             # millions of finished referrals (docs/performance.md).

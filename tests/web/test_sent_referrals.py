@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from parcours.actor import actor_for
-from parcours.models import AccessEvent, Referral, Role
-from parcours.selectors.sent_referrals import NEEDS_ATTENTION
+from parcours.models import AccessEvent, Organisation, Referral, Role
+from parcours.selectors.sent_referrals import NEEDS_ATTENTION, organisations_sent_to
 from parcours.services.referral import referral_accept, referral_refuse
 from tests.factories import (
     MembershipFactory,
@@ -137,6 +137,34 @@ def test_filters_by_state_receiver_and_age(world):
     # The receivers offered: those the organisation sent to, never the whole directory.
     offered = set(client.get(URL).context["form"].fields["destinataire"].queryset)
     assert offered == {world.siae, world.elsewhere}
+
+
+def test_the_receivers_offered_are_the_organisation_s_sending_history(world):
+    """Each organisation the organisation sent to, once, by name (found in the index one
+    receiver at a time); a receiver of a draft never sent, and another organisation's
+    receivers, are not offered."""
+    drafted = OrganisationFactory(name="Atelier jamais sollicité")
+    draft = ReferralFactory(
+        pathway=PathwayFactory(owner_organisation=world.home),
+        sender_user=world.me,
+        receiver_organisation=drafted,
+    )
+    assert draft.sent_at is None
+    others = OrganisationFactory(name="Reçu d'un autre organisme")
+    ReferralFactory(receiver_organisation=others, sent=True)
+    for _ in range(3):  # the same receiver thrice: offered once
+        _sent_by(world, world.me, sent=True)
+    _sent_by(world, MembershipFactory(organisation=world.home).user, sent=True)
+    actor = actor_for(world.me, world.home.pk)
+    offered = list(organisations_sent_to(actor))
+    sent = Referral.objects.filter(sender_organisation=world.home, sent_at__isnull=False)
+    expected = Organisation.objects.filter(pk__in=sent.values("receiver_organisation_id")).order_by(
+        "name", "id"
+    )
+    assert offered == list(expected) and len(offered) == len(set(offered)) >= 2
+    assert drafted not in offered and others not in offered
+    page_offered = _client(world.me).get(URL).context["form"].fields["destinataire"].queryset
+    assert list(page_offered) == offered
 
 
 @pytest.mark.parametrize(

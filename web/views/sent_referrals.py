@@ -8,8 +8,7 @@ from django.shortcuts import render
 from parcours import access
 from parcours.gate import Action
 from parcours.gate.journal import record_list_of
-from parcours.models import Organisation
-from parcours.selectors.sent_referrals import SentBy, referrals_sent, sent_list
+from parcours.selectors.sent_referrals import SentBy, organisations_sent_to, sent_list
 
 from ..actor import member_required
 from ..sent_forms import SentFilterForm
@@ -19,11 +18,7 @@ from .referrals import PAGE_SIZE, SHOWN_IN_LISTS
 @member_required
 def sent_referrals(request):
     actor = request.actor
-    # The receivers to filter on: those the organisation sent to (never the whole directory).
-    receivers = Organisation.objects.filter(
-        pk__in=referrals_sent(actor, by=SentBy.ORGANISATION).values("receiver_organisation_id")
-    ).order_by("name", "id")
-    form = SentFilterForm(request.GET, receivers=receivers)
+    form = SentFilterForm(request.GET, receivers=organisations_sent_to(actor))
     if not form.is_valid():
         # A filter the form does not offer (a typed URL): said on the field, nothing listed.
         return render(request, "web/referrals/sent.html", {"form": form, "page": None})
