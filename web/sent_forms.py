@@ -33,11 +33,14 @@ class SentFilterForm(Form):
         choices=[("", _("Tous les états")), *((s, ReferralStatus(s).label) for s in SENT_STATUSES)],
         required=False,
     )
-    destinataire = forms.ModelChoiceField(
+    # Plain choices (id, name), not a ModelChoiceField: a large organisation sent to ~2,000
+    # others, and building a model instance per option cost more than the page's list (issue 17).
+    destinataire = forms.TypedChoiceField(
         label=_("Organisme destinataire"),
-        queryset=Organisation.objects.none(),
+        choices=[],
+        coerce=int,
+        empty_value=None,
         required=False,
-        empty_label=_("Tous les destinataires"),
     )
     depuis = forms.TypedChoiceField(
         label=_("Envoyées depuis"),
@@ -60,7 +63,10 @@ class SentFilterForm(Form):
         data = data.copy()
         data.setdefault("par", "moi")
         super().__init__(data)
-        self.fields["destinataire"].queryset = receivers
+        self.fields["destinataire"].choices = [
+            ("", _("Tous les destinataires")),
+            *((str(pk), name) for pk, name in receivers.values_list("pk", "name")),
+        ]
 
     def filters(self) -> SentFilters:
         data = self.cleaned_data

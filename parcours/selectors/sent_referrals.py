@@ -119,7 +119,7 @@ class SentFilters:
 
     by: SentBy = SentBy.ME
     status: str = ""
-    receiver: Organisation | None = None
+    receiver: int | None = None  # an organisation's id
     since_days: int | None = None
     needs_attention: bool = False
 
@@ -131,7 +131,7 @@ def filtered(
     if filters.status:
         referrals = referrals.filter(status=filters.status)
     if filters.receiver is not None:
-        referrals = referrals.filter(receiver_organisation_id=filters.receiver.pk)
+        referrals = referrals.filter(receiver_organisation_id=filters.receiver)
     if filters.since_days is not None:
         referrals = referrals.filter(sent_since(filters.since_days, now=now))
     if filters.needs_attention:

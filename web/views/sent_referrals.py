@@ -11,6 +11,7 @@ from parcours.gate.journal import record_list_of
 from parcours.selectors.sent_referrals import SentBy, organisations_sent_to, sent_list
 
 from ..actor import member_required
+from ..listing import naming_persons
 from ..sent_forms import SentFilterForm
 from .referrals import PAGE_SIZE, SHOWN_IN_LISTS
 
@@ -23,7 +24,9 @@ def sent_referrals(request):
         # A filter the form does not offer (a typed URL): said on the field, nothing listed.
         return render(request, "web/referrals/sent.html", {"form": form, "page": None})
     filters = form.filters()
-    page = Paginator(sent_list(actor, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    # The rows show a name: the person's and the pathway's sealed fields left unread.
+    referrals = naming_persons(sent_list(actor, filters), "pathway")
+    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
     grants = access.grants_for(actor, {r.pathway_id for r in page})
     # Each row shows the person's name and the referral: identity and pathway categories.
     record_list_of(
