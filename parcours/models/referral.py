@@ -217,6 +217,21 @@ class Referral(models.Model):
                 fields=["sent_at"], condition=Q(sent_at__isnull=False), name="referral_sent_at_idx"
             ),
             models.Index(fields=["sender_organisation", "status"], name="referral_sender_idx"),
+            # What a user, or their organisation, sent, the latest first (« Orientations
+            # envoyées », the home's « à regarder »): walked in order, the scope checked row by
+            # row until the page is full. The planner takes this walk only knowing that a user's
+            # referrals are their organisation's (the statistics `referral_sender_user_org`,
+            # migration 0043): it assumed them independent and sorted every one.
+            models.Index(
+                fields=["sender_user", "-sent_at", "-id"],
+                condition=Q(sent_at__isnull=False),
+                name="referral_sent_by_user_idx",
+            ),
+            models.Index(
+                fields=["sender_organisation", "-sent_at", "-id"],
+                condition=Q(sent_at__isnull=False),
+                name="referral_sent_by_org_idx",
+            ),
             # The organisations an organisation sent to, one index probe each
             # (`selectors.sent_referrals.organisations_sent_to`).
             models.Index(
