@@ -163,6 +163,11 @@ def endpoints_for(label: str, organisation, visible: int, records: int, rng) -> 
         Endpoint(label, "page person (pathway)", [f"/personnes/{p}/" for p in persons], browser),
         Endpoint(label, "page Personnes suivies", ["/personnes/suivies/"], browser),
         Endpoint(label, "page referral", [f"/orientations/{r}/" for r in referrals], browser),
+        # The pages a counsellor opens every day besides (2026-12-07, sixth session): the home's
+        # six work lists, the open alerts, what they sent.
+        Endpoint(label, "page À traiter", ["/"], browser),
+        Endpoint(label, "page Alertes", ["/alertes/"], browser),
+        Endpoint(label, "page Orientations envoyées", ["/orientations/envoyees/"], browser),
     ]
 
 
