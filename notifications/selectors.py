@@ -275,14 +275,25 @@ def open_alerts_up_to(actor: Actor, most: int) -> int:
 
 class OpenAlertsNewest:
     """The open alerts newest first as Django's `Paginator` reads a list — `count()` and a
-    slice — counted up to `most`: the pages reach the `most` newest (the alerts page says
-    there are more). Served by `open_alerts_newest` and `open_alerts_up_to`."""
+    slice — counted up to `most`: the pages reach the `most` newest, and `more` says whether
+    there are others (counted up to one more). Served by `open_alerts_newest` and
+    `open_alerts_up_to`."""
 
     def __init__(self, actor: Actor, most: int, related: Sequence[str]):
         self.actor, self.most, self.related = actor, most, tuple(related)
+        self._counted: int | None = None
+
+    def _up_to_one_more(self) -> int:
+        if self._counted is None:
+            self._counted = open_alerts_up_to(self.actor, self.most + 1)
+        return self._counted
 
     def count(self) -> int:
-        return open_alerts_up_to(self.actor, self.most)
+        return min(self._up_to_one_more(), self.most)
+
+    @property
+    def more(self) -> bool:
+        return self._up_to_one_more() > self.most
 
     def __getitem__(self, index: slice) -> list[Alert]:
         return open_alerts_newest(self.actor, index.start or 0, index.stop, self.related)

@@ -125,6 +125,11 @@ def test_the_alerts_page_lists_the_newest_and_says_when_there_are_more(
     response = client.get(reverse("web:alerts"))
     assert [a.pk for a in response.context["page"]] == _orm_newest(actor)
     assert "14 alerte(s)" in response.content.decode()
+    # Exactly as many as the bound: the whole list, no « plus de ».
+    monkeypatch.setattr("web.views.alerts.OPEN_LISTED", 14)
+    response = client.get(reverse("web:alerts"))
+    assert "14 alerte(s)" in response.content.decode()
+    assert "Plus de" not in response.content.decode()
     monkeypatch.setattr("web.views.alerts.OPEN_LISTED", 10)
     response = client.get(reverse("web:alerts"))
     html = response.content.decode()

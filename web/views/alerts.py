@@ -66,7 +66,7 @@ def alert_list(request):
             "page": page,
             "show": show,
             "visible": visible,
-            "more": show == "ouvertes" and page.paginator.count >= OPEN_LISTED,
+            "more": isinstance(alerts, OpenAlertsNewest) and alerts.more,
         },
     )
 
