@@ -2,7 +2,7 @@
 through `parcours.access`, the one place that decides who sees a referral."""
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Subquery, Value
@@ -226,8 +226,34 @@ def open_alerts_badge(actor: Actor) -> int:
     )
 
 
+@dataclass(frozen=True)
+class Bounded:
+    """A count read up to one past what is said: `shown` (at most the bound) and whether there
+    are `more` — « plus de 99 », « 99+ », « Plus de 200 alertes en cours »."""
+
+    shown: int
+    more: bool
+
+    @classmethod
+    def of(cls, counted: int, most: int) -> "Bounded":
+        """`counted` up to `most` + 1 (or further), said up to `most`."""
+        return cls(min(counted, most), counted > most)
+
+
+def open_alerts_badge_bounded(actor: Actor) -> Bounded:
+    """The badge's count as the header and the home's block say it: up to 99, « plus de 99 »
+    beyond."""
+    return Bounded.of(open_alerts_badge(actor), BADGE_MOST - 1)
+
+
 # Newest first: the home's block and the alerts page.
 NEWEST_FIRST = ("-created_at", "-id")
+
+AlertRows = Callable[[QuerySet[Alert]], QuerySet[Alert]]
+
+
+def _as_they_are(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+    return alerts
 
 
 def _open_alerts_halves(actor: Actor) -> tuple[QuerySet[Alert], QuerySet[Alert]]:
@@ -246,13 +272,13 @@ def _open_alerts_halves(actor: Actor) -> tuple[QuerySet[Alert], QuerySet[Alert]]
 
 
 def open_alerts_newest(
-    actor: Actor, start: int, stop: int, related: Sequence[str], deferred: Sequence[str] = ()
+    actor: Actor, start: int, stop: int, rows: AlertRows = _as_they_are
 ) -> list[Alert]:
-    """`open_alerts_visible_to`'s alerts `start` to `stop`, newest first, with `related`
-    joined (their `deferred` fields left unread). Each half walks its index in order, checks
-    the scope of each alert it meets and stops once it holds `stop` of them; the two halves
-    are merged (`UNION ALL`, then the order and the slice). As one query ordered over both
-    parties, PostgreSQL checked the scope of every unresolved alert of the organisation
+    """`open_alerts_visible_to`'s alerts `start` to `stop`, newest first, read as `rows`
+    shapes them (what they join, what they leave unread). Each half walks its index in order,
+    checks the scope of each alert it meets and stops once it holds `stop` of them; the two
+    halves are merged (`UNION ALL`, then the order and the slice). As one query ordered over
+    both parties, PostgreSQL checked the scope of every unresolved alert of the organisation
     before sorting: it cannot tell how many pass (issue 17: 360 ms for 14,500 alerts at 3 M
     referrals, against 0.3 ms)."""
     if stop <= start:
@@ -263,45 +289,29 @@ def open_alerts_newest(
     )
     merged = sent.union(received, all=True).order_by(*NEWEST_FIRST)[start:stop]
     ids = [pk for _created_at, pk in merged]
-    rows = Alert.objects.select_related(*related).defer(*deferred).in_bulk(ids)
-    return [rows[pk] for pk in ids if pk in rows]
-
-
-def open_alerts_up_to(actor: Actor, most: int) -> int:
-    """How many open alerts the actor may see, `most` if at least that many: each half's first
-    `most` ids, unordered (PostgreSQL stops at the `most`-th)."""
-    sent, received = (
-        half.order_by().values_list("id")[:most] for half in _open_alerts_halves(actor)
-    )
-    return min(most, sent.union(received, all=True).count())
+    found = rows(Alert.objects.all()).in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
 
 
 class OpenAlertsNewest:
     """The open alerts newest first as Django's `Paginator` reads a list — `count()` and a
-    slice — counted up to `most`: the pages reach the `most` newest, and `more` says whether
-    there are others (counted up to one more). Served by `open_alerts_newest` and
-    `open_alerts_up_to`."""
+    slice — counted up to `most` (the badge's compiled count, `OPEN_ALERTS.count_up_to`, one
+    further): the pages reach the `most` newest, and `bounded.more` says whether there are
+    others. Its rows: `open_alerts_newest`."""
 
-    def __init__(
-        self, actor: Actor, most: int, related: Sequence[str], deferred: Sequence[str] = ()
-    ):
-        self.actor, self.most = actor, most
-        self.related, self.deferred = tuple(related), tuple(deferred)
-        self._counted: int | None = None
-
-    def _up_to_one_more(self) -> int:
-        if self._counted is None:
-            self._counted = open_alerts_up_to(self.actor, self.most + 1)
-        return self._counted
-
-    def count(self) -> int:
-        return min(self._up_to_one_more(), self.most)
+    def __init__(self, actor: Actor, most: int, rows: AlertRows = _as_they_are):
+        self.actor, self.most, self.rows = actor, most, rows
+        self._bounded: Bounded | None = None
 
     @property
-    def more(self) -> bool:
-        return self._up_to_one_more() > self.most
+    def bounded(self) -> Bounded:
+        if self._bounded is None:
+            counted = OPEN_ALERTS.count_up_to(self.actor, self.most + 1)
+            self._bounded = Bounded.of(counted, self.most)
+        return self._bounded
+
+    def count(self) -> int:
+        return self.bounded.shown
 
     def __getitem__(self, index: slice) -> list[Alert]:
-        return open_alerts_newest(
-            self.actor, index.start or 0, index.stop, self.related, self.deferred
-        )
+        return open_alerts_newest(self.actor, index.start or 0, index.stop, self.rows)

@@ -17,17 +17,10 @@ def sealed_fields(model: type[Model]) -> list[str]:
     return [f.name for f in model._meta.concrete_fields if getattr(f, "encrypted", False)]
 
 
-def sealed_of_pathway(pathway: str) -> list[str]:
-    """The encrypted fields of the pathway at `pathway` ("" for the queryset's own rows) and of
-    its person, as `defer` names them."""
-    prefix = f"{pathway}__" if pathway else ""
-    deferred = [prefix + name for name in sealed_fields(Pathway)]
-    deferred += [f"{prefix}person__{name}" for name in sealed_fields(Person)]
-    return deferred
-
-
 def naming_persons(queryset: QuerySet, pathway: str) -> QuerySet:
     """`queryset` with the pathway at `pathway` ("" for the queryset's own rows, else e.g.
     "pathway") and its person joined, the encrypted fields of both left unread."""
     prefix = f"{pathway}__" if pathway else ""
-    return queryset.select_related(f"{prefix}person").defer(*sealed_of_pathway(pathway))
+    deferred = [prefix + name for name in sealed_fields(Pathway)]
+    deferred += [f"{prefix}person__{name}" for name in sealed_fields(Person)]
+    return queryset.select_related(f"{prefix}person").defer(*deferred)

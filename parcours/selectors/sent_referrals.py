@@ -110,7 +110,7 @@ def organisations_sent_to(actor: Actor) -> QuerySet[Organisation]:
         receivers = Referral.objects.filter(
             sender_organisation_id=organisation, sent_at__isnull=False
         ).values("receiver_organisation_id")
-    return Organisation.objects.filter(pk__in=receivers).only("id", "name").order_by("name", "id")
+    return Organisation.objects.filter(pk__in=receivers).order_by("name", "id")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The open alerts newest first, merged from each party's half (issue 17): the same alerts, in
 the same order, as the one ordered query over the scope — for every slice, for the bounded
-count, for an actor with a break-glass — and each half read in its index's order."""
+count the pages read (the badge's, `OPEN_ALERTS.count_up_to`), for an actor with a
+break-glass — and each half read in its index's order."""
 
 import datetime as dt
 
@@ -13,8 +14,8 @@ from django.utils import timezone
 from notifications.models import Alert
 from notifications.selectors import (
     NEWEST_FIRST,
+    OPEN_ALERTS,
     open_alerts_newest,
-    open_alerts_up_to,
     open_alerts_visible_to,
 )
 from parcours.actor import actor_for
@@ -74,17 +75,21 @@ def test_every_slice_and_bound_is_the_one_ordered_query_s(organisation_with_aler
     assert len(expected) == 14  # 7 sent, 7 received
     for start in range(0, 16):
         for stop in range(start, 17):
-            alerts = open_alerts_newest(actor, start, stop, ("referral",))
+            alerts = open_alerts_newest(
+                actor, start, stop, lambda rows: rows.select_related("referral")
+            )
             assert [a.pk for a in alerts] == expected[start:stop], (start, stop)
     for most in range(1, 17):
-        assert open_alerts_up_to(actor, most) == min(most, 14)
+        assert OPEN_ALERTS.count_up_to(actor, most) == min(most, 14)
 
 
 def test_each_half_walks_its_index_in_order_and_stops_at_the_page(organisation_with_alerts):
     me = organisation_with_alerts
     actor = actor_for(me.user, me.organisation_id)
     with CaptureQueriesContext(connection) as queries:
-        alerts = open_alerts_newest(actor, 0, 5, ("referral__receiver_organisation",))
+        alerts = open_alerts_newest(
+            actor, 0, 5, lambda rows: rows.select_related("referral__receiver_organisation")
+        )
     # (the actor's personal grants are read once, before: not an alert read)
     merged, rows = (q["sql"] for q in queries if 'FROM "notifications_alert"' in q["sql"])
     # Each half ordered and cut at the page's end, the merge ordered and cut again.
@@ -110,8 +115,8 @@ def test_a_break_glass_actor_sees_the_same_alerts_both_ways(organisation_with_al
     )
     expected = _orm_newest(actor)
     assert expected
-    assert [a.pk for a in open_alerts_newest(actor, 0, 25, ())] == expected
-    assert open_alerts_up_to(actor, 100) == len(expected)
+    assert [a.pk for a in open_alerts_newest(actor, 0, 25)] == expected
+    assert OPEN_ALERTS.count_up_to(actor, 100) == len(expected)
 
 
 def test_the_alerts_page_lists_the_newest_and_says_when_there_are_more(

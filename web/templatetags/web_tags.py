@@ -4,8 +4,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from notifications.selectors import BADGE_MOST
-from notifications.selectors import open_alerts_badge as alerts_badge_count
+from notifications.selectors import open_alerts_badge_bounded
 from parcours import access
 from parcours.actor import Actor
 from parcours.categories import DataCategory
@@ -69,12 +68,12 @@ def open_alerts_badge(actor) -> AlertsBadge | None:
     or no one acts (anonymous, or a page outside member_required: the template passes "")."""
     if not isinstance(actor, Actor):
         return None
-    count = alerts_badge_count(actor)
+    counted = open_alerts_badge_bounded(actor)
+    count = counted.shown
     if not count:
         return None
-    if count >= BADGE_MOST:
-        most = BADGE_MOST - 1
-        return AlertsBadge(f"{most}+", f"plus de {most} alertes non traitées")
+    if counted.more:
+        return AlertsBadge(f"{count}+", f"plus de {count} alertes non traitées")
     return AlertsBadge(str(count), f"{count} alerte{pluriel(count)} non traitée{pluriel(count)}")
 
 

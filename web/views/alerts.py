@@ -2,30 +2,42 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from notifications.models import Alert
 from notifications.selectors import NEWEST_FIRST, OpenAlertsNewest, alerts_visible_to
 from notifications.services.alerts import alert_acknowledge
 from notifications.services.preferences import preference_of, preference_set
 from parcours import access
 from parcours.gate import Action
 from parcours.gate.journal import record_list_of
-from parcours.models import Referral
 from parcours.services.account_security import has_second_factor
 
 from ..actor import member_required
 from ..forms import INPUT_ERRORS, PreferenceForm, error_sentence
-from ..listing import sealed_fields, sealed_of_pathway
+from ..listing import naming_persons
 from ..redirects import same_site_path
 from .referrals import SHOWN_IN_LISTS
 
 PAGE_SIZE = 25
 # The open alerts' pages list the 200 newest at most (8 pages).
 OPEN_LISTED = 200
+
+
+def _rows(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+    """What a row shows joined — the person named, the two parties, who acknowledged — the
+    person's and the pathway's sealed fields left unread (as every list)."""
+    return naming_persons(
+        alerts.select_related(
+            "referral__sender_organisation", "referral__receiver_organisation", "acknowledged_by"
+        ),
+        "referral__pathway",
+    )
 
 
 @member_required
@@ -35,26 +47,13 @@ def alert_list(request):
     page's referrals are journaled as a list read, as the inbox's."""
     actor = request.actor
     show = request.GET.get("etat", "ouvertes")
-    related = (
-        "referral__pathway__person",
-        "referral__sender_organisation",
-        "referral__receiver_organisation",
-        "acknowledged_by",
-    )
-    # The rows name the person: the person's, the pathway's and the referral's sealed fields
-    # left unread (275 decryptions a page before).
-    deferred = [*sealed_of_pathway("referral__pathway")]
-    deferred += [f"referral__{name}" for name in sealed_fields(Referral)]
     # Open ones by default: the home's « Alertes » block and the header's badge count this
     # list. Its pages reach the `OPEN_LISTED` newest: the count stops there (each alert counted
     # is one checked against the scope), and those dealt with make way for the next.
     alerts = (
-        OpenAlertsNewest(actor, OPEN_LISTED, related, deferred)
+        OpenAlertsNewest(actor, OPEN_LISTED, _rows)
         if show == "ouvertes"
-        else alerts_visible_to(actor)
-        .select_related(*related)
-        .defer(*deferred)
-        .order_by(*NEWEST_FIRST)
+        else _rows(alerts_visible_to(actor)).order_by(*NEWEST_FIRST)
     )
     page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
     referrals = {alert.referral_id: alert.referral.pathway_id for alert in page}
@@ -75,7 +74,7 @@ def alert_list(request):
             "page": page,
             "show": show,
             "visible": visible,
-            "more": isinstance(alerts, OpenAlertsNewest) and alerts.more,
+            "more": isinstance(alerts, OpenAlertsNewest) and alerts.bounded.more,
         },
     )
 

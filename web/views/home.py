@@ -2,8 +2,9 @@
 
 Each block shows the first rows of one work list (parcours/selectors/worklists.py, the alerts'
 in notifications.selectors) and its total — a COUNT over the same queryset, never the length of
-the cut list — with a « voir tout » link to the full, paginated list built from that queryset:
-a counter always equals the total of the list it opens."""
+the cut list; the alerts' up to a hundred, as the header's badge — with a « voir tout » link
+to the full, paginated list built from that queryset: a counter always equals the total of the
+list it opens (or says « plus de 99 »)."""
 
 from dataclasses import dataclass
 
@@ -13,9 +14,8 @@ from django.utils import timezone
 
 from notifications.answers import ANSWER_LINE_RELATED, answer_line
 from notifications.selectors import (
-    BADGE_MOST,
     answers_visible_to,
-    open_alerts_badge,
+    open_alerts_badge_bounded,
     open_alerts_newest,
 )
 from parcours import access
@@ -68,13 +68,18 @@ def home(request):
     )
     # Counted up to a hundred, once for the block and the header's badge (the same list):
     # « plus de 99 » beyond, as the badge's « 99+ ».
-    alerts_count = open_alerts_badge(actor)
+    alerts_counted = open_alerts_badge_bounded(actor)
     alerts = Block(
         rows=open_alerts_newest(
-            actor, 0, LIMIT, ("referral__receiver_organisation", "referral__sender_organisation")
+            actor,
+            0,
+            LIMIT,
+            lambda rows: rows.select_related(
+                "referral__receiver_organisation", "referral__sender_organisation"
+            ),
         ),
-        count=min(alerts_count, BADGE_MOST - 1),
-        more=alerts_count >= BADGE_MOST,
+        count=alerts_counted.shown,
+        more=alerts_counted.more,
     )
     caseload = _block(naming_persons(worklists.caseload(actor), ""))
     # Actions of people's plans the organisation holds and let pass their due date.
